@@ -1,0 +1,5 @@
+import sys
+
+from aeroops.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,65 @@
+"""``aeroops``: one module per verb (``<verb>_cmd.py``), each adding its own subparser.
+
+Every verb returns a result value; `aeroops.views` renders it as text or JSON. An `AeroError`
+becomes ``[SEVERITY] CODE: message`` on stderr and a non-zero exit; nothing else is caught,
+so a bug still shows its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from aeroops.errors import AeroError, Severity
+
+# Verb modules, in the order `aeroops --help` lists them.
+VERBS = ("demo", "scan", "backup", "verify", "inspect", "inventory", "restore", "drill", "recover")
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1  # the job ran, and what it checked is not clean
+EXIT_ERROR = 2
+EXIT_FATAL = 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aeroops", description="Back up, verify, audit and restore AeroDB data directories."
+    )
+    parser.add_argument("--version", action="version", version=f"aeroops {_version()}")
+    sub = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
+    for verb in VERBS:
+        try:
+            module = importlib.import_module(f"aeroops.cli.{verb}_cmd")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"aeroops.cli.{verb}_cmd":
+                raise
+            continue  # verb not built yet
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except AeroError as error:
+        print(str(error), file=sys.stderr)
+        return EXIT_FATAL if error.severity == Severity.FATAL else EXIT_ERROR
+    except KeyboardInterrupt:
+        print("[ERROR] AERO_INTERRUPTED: interrupted", file=sys.stderr)
+        return 130
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("aeroops")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

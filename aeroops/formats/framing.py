@@ -1,0 +1,127 @@
+"""The framing AeroDB's WAL and storage files share: records back to back, each starting with
+its own length (u32 LE, the whole record) and ending with a CRC-32 (u32 LE) of every byte
+before it. One streaming reader serves both formats.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from aeroops.errors import FormatError
+
+U32 = struct.Struct("<I")
+U64 = struct.Struct("<Q")
+READ_CHUNK = 1 << 20
+# A record longer than this is taken as a damaged length field: it bounds the reader's memory.
+MAX_RECORD_LENGTH = 256 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Framing:
+    name: str  # "WAL" or "STORAGE": used in error codes and messages
+    min_length: int
+
+
+def iter_frames(
+    stream: BinaryIO, framing: Framing, *, path: object = None, start_offset: int = 0
+) -> Iterator[tuple[int, bytes, int, int]]:
+    """Yield ``(file_offset, buffer, start, end)`` for each checksummed record.
+
+    The record is ``buffer[start:end]``; parsers unpack from the buffer in place, no copy.
+    Raises `FormatError` at the first damage: AERO_<NAME>_LENGTH, _CHECKSUM or _TORN_TAIL.
+    """
+    name = framing.name
+    buf = stream.read(READ_CHUNK)
+    pos = 0
+    base = start_offset  # file offset of buf[0]
+    while True:
+        avail = len(buf) - pos
+        if avail < 4:
+            more = stream.read(READ_CHUNK)
+            if not more:
+                if avail:
+                    raise FormatError(
+                        f"{avail} trailing bytes are too few for a record length (torn tail)",
+                        path=path,
+                        offset=base + pos,
+                        code=f"AERO_{name}_TORN_TAIL",
+                    )
+                return
+            buf, base, pos = buf[pos:] + more, base + pos, 0
+            continue
+        (length,) = U32.unpack_from(buf, pos)
+        if length < framing.min_length or length > MAX_RECORD_LENGTH:
+            raise FormatError(
+                f"record length {length} is impossible (at least {framing.min_length}, at most {MAX_RECORD_LENGTH})",
+                path=path,
+                offset=base + pos,
+                code=f"AERO_{name}_LENGTH",
+            )
+        if avail < length:
+            more = stream.read(max(READ_CHUNK, length - avail))
+            if not more:
+                raise FormatError(
+                    f"record declares {length} bytes but only {avail} remain (torn tail, or a damaged length)",
+                    path=path,
+                    offset=base + pos,
+                    code=f"AERO_{name}_TORN_TAIL",
+                )
+            buf, base, pos = buf[pos:] + more, base + pos, 0
+            continue
+        end = pos + length
+        (stored,) = U32.unpack_from(buf, end - 4)
+        computed = zlib.crc32(memoryview(buf)[pos : end - 4])
+        if computed != stored:
+            raise FormatError(
+                f"record checksum is {stored:08x}, its bytes give {computed:08x}",
+                path=path,
+                offset=base + pos,
+                code=f"AERO_{name}_CHECKSUM",
+            )
+        yield base + pos, buf, pos, end
+        pos = end
+
+
+def seal(body: bytes) -> bytes:
+    """Frame ``body`` (everything after the length field): prepend length, append CRC."""
+    head = U32.pack(len(body) + 8)
+    return head + body + U32.pack(zlib.crc32(body, zlib.crc32(head)))
+
+
+def read_lp_fields(
+    buf: bytes, pos: int, end: int, count: int, *, what: str, path: object, offset: int, code: str
+) -> tuple[list[bytes], int]:
+    """Read ``count`` u32-length-prefixed byte strings from ``buf[pos:end]``."""
+    fields = []
+    for _ in range(count):
+        if pos + 4 > end:
+            raise FormatError(f"{what}: field length runs past the record", path=path, offset=offset, code=code)
+        (n,) = U32.unpack_from(buf, pos)
+        pos += 4
+        if pos + n > end:
+            raise FormatError(f"{what}: a {n}-byte field runs past the record", path=path, offset=offset, code=code)
+        fields.append(bytes(buf[pos : pos + n]))
+        pos += n
+    return fields, pos
+
+
+def lp(data: bytes) -> bytes:
+    """u32-length-prefixed bytes."""
+    return U32.pack(len(data)) + data
+
+
+def utf8(raw: bytes, *, what: str, path: object, offset: int, code: str, sequence: int | None = None) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FormatError(
+            f"{what} is not valid UTF-8 ({exc.reason} at byte {exc.start})",
+            path=path,
+            offset=offset,
+            sequence=sequence,
+            code=code,
+        ) from None

@@ -1,0 +1,190 @@
+"""AeroDB's write-ahead log, ``wal/wal.log``: framed records (see `framing`).
+
+Record: u32 length | u8 type | u64 sequence | payload | u32 CRC-32. Sequences start at 1 and
+grow by one per record (they restart at 1 after a checkpoint truncates the log).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from aeroops.errors import FormatError
+from aeroops.formats.framing import U32, U64, Framing, iter_frames, lp, read_lp_fields, seal, utf8
+
+WAL_FRAMING = Framing("WAL", min_length=4 + 1 + 8 + 4)
+_PAYLOAD_CODE = "AERO_WAL_PAYLOAD"
+
+
+class WalType(enum.IntEnum):
+    INSERT = 0
+    UPDATE = 1
+    DELETE = 2
+    MVCC_COMMIT = 3
+    MVCC_VERSION = 4
+    MVCC_GC = 5
+
+
+DOCUMENT_TYPES = frozenset({WalType.INSERT, WalType.UPDATE, WalType.DELETE})
+
+
+@dataclass(frozen=True, slots=True)
+class WalRecord:
+    offset: int  # byte offset of the record in the log
+    length: int  # whole record, length field and checksum included
+    type: WalType
+    sequence: int
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentChange:
+    """Payload of insert, update and delete records (body is empty for delete)."""
+
+    collection: str
+    document_id: str
+    schema_id: str
+    schema_version: str
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class MvccCommit:
+    commit_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class MvccVersion:
+    commit_id: int
+    key: str
+    tombstone: bool
+    body: bytes
+
+
+WalPayload = DocumentChange | MvccCommit | MvccVersion | bytes
+
+
+def iter_wal(stream: BinaryIO, *, path: object = None, first_sequence: int | None = 1) -> Iterator[WalRecord]:
+    """Stream the log's records, checking framing, checksum, type and sequence continuity.
+
+    ``first_sequence=None`` skips the sequence check (the caller checks it itself).
+    Raises `FormatError` (AERO_WAL_*) at the first damage, with offset and sequence.
+    """
+    expected = first_sequence
+    for offset, buf, start, end in iter_frames(stream, WAL_FRAMING, path=path):
+        kind = buf[start + 4]
+        (sequence,) = U64.unpack_from(buf, start + 5)
+        if kind > 5:
+            raise FormatError(
+                f"unknown record type {kind}", path=path, offset=offset, sequence=sequence, code="AERO_WAL_TYPE"
+            )
+        if expected is not None:
+            if sequence != expected:
+                raise FormatError(
+                    f"sequence {sequence} where {expected} was expected",
+                    path=path,
+                    offset=offset,
+                    sequence=sequence,
+                    code="AERO_WAL_SEQUENCE",
+                )
+            expected += 1
+        yield WalRecord(offset, end - start, WalType(kind), sequence, bytes(buf[start + 13 : end - 4]))
+
+
+def decode_payload(record: WalRecord, *, path: object = None) -> WalPayload:
+    """Decode a record's payload (types 0–4); MVCC GC payloads are returned raw."""
+    data, kind = record.payload, record.type
+    where = {"path": path, "offset": record.offset, "code": _PAYLOAD_CODE}
+    if kind in DOCUMENT_TYPES:
+        fields, pos = read_lp_fields(data, 0, len(data), 5, what=f"{kind.name} payload", **where)
+        _expect_end(pos, data, record, path)
+        texts = [
+            utf8(raw, what=name, sequence=record.sequence, **where)
+            for raw, name in zip(fields[:4], ("collection", "document id", "schema id", "schema version"), strict=True)
+        ]
+        return DocumentChange(*texts, fields[4])
+    if kind == WalType.MVCC_COMMIT:
+        if len(data) != 8:
+            raise FormatError(f"MVCC commit payload is {len(data)} bytes, not 8", sequence=record.sequence, **where)
+        return MvccCommit(U64.unpack_from(data)[0])
+    if kind == WalType.MVCC_VERSION:
+        if len(data) < 8:
+            raise FormatError("MVCC version payload too short", sequence=record.sequence, **where)
+        (commit_id,) = U64.unpack_from(data)
+        (key_raw,), pos = read_lp_fields(data, 8, len(data), 1, what="MVCC version key", **where)
+        if pos >= len(data):
+            raise FormatError("MVCC version payload lacks its tombstone flag", sequence=record.sequence, **where)
+        tombstone = data[pos]
+        (body,), pos = read_lp_fields(data, pos + 1, len(data), 1, what="MVCC version body", **where)
+        _expect_end(pos, data, record, path)
+        return MvccVersion(
+            commit_id, utf8(key_raw, what="MVCC key", sequence=record.sequence, **where), tombstone != 0, body
+        )
+    return data
+
+
+def _expect_end(pos: int, data: bytes, record: WalRecord, path: object) -> None:
+    if pos != len(data):
+        raise FormatError(
+            f"{len(data) - pos} unexpected bytes after the payload's fields",
+            path=path,
+            offset=record.offset,
+            sequence=record.sequence,
+            code=_PAYLOAD_CODE,
+        )
+
+
+# --- writers -------------------------------------------------------------------------------
+
+
+def encode_wal_record(kind: WalType | int, sequence: int, payload: bytes) -> bytes:
+    return seal(bytes([int(kind)]) + U64.pack(sequence) + payload)
+
+
+def encode_document_change(change: DocumentChange) -> bytes:
+    return b"".join(
+        [
+            lp(change.collection.encode()),
+            lp(change.document_id.encode()),
+            lp(change.schema_id.encode()),
+            lp(change.schema_version.encode()),
+            lp(change.body),
+        ]
+    )
+
+
+def encode_mvcc_commit(commit: MvccCommit) -> bytes:
+    return U64.pack(commit.commit_id)
+
+
+def encode_mvcc_version(version: MvccVersion) -> bytes:
+    return U64.pack(version.commit_id) + lp(version.key.encode()) + bytes([version.tombstone]) + lp(version.body)
+
+
+def encode_payload(payload: WalPayload) -> bytes:
+    if isinstance(payload, DocumentChange):
+        return encode_document_change(payload)
+    if isinstance(payload, MvccCommit):
+        return encode_mvcc_commit(payload)
+    if isinstance(payload, MvccVersion):
+        return encode_mvcc_version(payload)
+    return bytes(payload)
+
+
+__all__ = [
+    "DOCUMENT_TYPES",
+    "U32",
+    "DocumentChange",
+    "MvccCommit",
+    "MvccVersion",
+    "WalPayload",
+    "WalRecord",
+    "WalType",
+    "decode_payload",
+    "encode_document_change",
+    "encode_payload",
+    "encode_wal_record",
+    "iter_wal",
+]
