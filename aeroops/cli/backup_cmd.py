@@ -1,0 +1,62 @@
+"""``aeroops backup DATA_DIR --output PATH_OR_DIR``: make an archive (or, with --dry-run, show
+the plan)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from aeroops.formats.ids import parse_user_time
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("backup", help="back up a data directory into a tar archive")
+    parser.add_argument("data_dir", metavar="DATA_DIR")
+    parser.add_argument(
+        "--output", "-o", required=True, metavar="PATH_OR_DIR", help="archive path, or a folder to put it in"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="show the plan; write nothing")
+    parser.add_argument(
+        "--created-at",
+        type=parse_user_time,
+        metavar="ISO8601",
+        help="the backup's creation time (default: $SOURCE_DATE_EPOCH, else now)",
+    )
+    parser.add_argument("--snapshot", metavar="ID", help="back up this snapshot instead of the newest valid one")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing archive at the output path")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from aeroops.executor.backup import prepare_backup, resolve_output, run_backup
+    from aeroops.progress import TerminalProgress, no_progress
+    from aeroops.views.backup import plan_to_dict, render_plan, render_result, result_to_dict
+
+    if args.dry_run:
+        plan = prepare_backup(args.data_dir, created_at=args.created_at, snapshot_id=args.snapshot)
+        archive = resolve_output(args.output, plan)
+        if args.json:
+            print(json.dumps({"dry_run": True, "archive": str(archive), "plan": plan_to_dict(plan)}, indent=2))
+        else:
+            print(render_plan(plan))
+            print(f"would write {archive} (dry run: nothing written)")
+        return 0
+    show = sys.stderr.isatty() and not args.no_progress
+    progress = TerminalProgress() if show else no_progress
+    try:
+        result = run_backup(
+            args.data_dir,
+            args.output,
+            created_at=args.created_at,
+            snapshot_id=args.snapshot,
+            overwrite=args.overwrite,
+            progress=progress,
+        )
+    finally:
+        if isinstance(progress, TerminalProgress):
+            progress.close()
+    print(json.dumps(result_to_dict(result), indent=2) if args.json else render_result(result))
+    return 0

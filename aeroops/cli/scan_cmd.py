@@ -1,0 +1,31 @@
+"""``aeroops scan DATA_DIR``: snapshots with verdicts, the WAL's health, what a backup would do."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from aeroops.core.plan import BackupOptions, plan_backup
+from aeroops.formats.ids import default_created_at
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("scan", help="describe a data directory and what a backup would choose")
+    parser.add_argument("data_dir", metavar="DATA_DIR")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from aeroops.executor.scan import scan
+    from aeroops.views.backup import description_to_dict, plan_to_dict, render_description, render_plan
+
+    description = scan(args.data_dir, checksums="all")
+    plan = plan_backup(description, BackupOptions(default_created_at()))
+    if args.json:
+        print(json.dumps({"scan": description_to_dict(description), "plan": plan_to_dict(plan)}, indent=2))
+    else:
+        print(render_description(description))
+        print()
+        print(render_plan(plan))
+    return 0

@@ -1,0 +1,125 @@
+"""A data directory described as plain values: what `scan` saw, and the verdicts that follow.
+
+Facts (sizes, computed CRCs, parse errors) are gathered by `aeroops.executor.scan`; every
+judgement on them (is this snapshot valid, and if not why) is a pure function here.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from aeroops.errors import Finding
+from aeroops.formats.ids import is_snapshot_id
+from aeroops.formats.manifests import SNAPSHOT_FORMAT_VERSIONS, Checkpoint, SnapshotManifest
+
+
+@dataclass(frozen=True, slots=True)
+class FileFact:
+    name: str  # relative to its snapshot folder, e.g. "storage.dat", "schemas/users.json"
+    size: int
+    crc32: int | None = None  # None: not read (checksums were not asked for)
+    error: str | None = None  # it could not be read
+
+
+class Verdict(enum.StrEnum):
+    VALID = "valid"
+    INCOMPLETE = "incomplete"  # no manifest.json: AeroDB ignores such a snapshot
+    INVALID = "invalid"  # manifest or layout wrong
+    CORRUPT = "corrupt"  # a checksum does not match
+    UNCHECKED = "unchecked"  # layout fine, checksums not computed
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotDescription:
+    snapshot_id: str  # the folder name
+    is_dir: bool = True
+    manifest: SnapshotManifest | None = None
+    manifest_size: int = 0
+    manifest_error: str | None = None  # set when manifest.json exists but does not parse
+    has_manifest: bool = False
+    storage: FileFact | None = None
+    schemas_dir: bool = True
+    schemas: tuple[FileFact, ...] = ()  # regular files directly in schemas/, sorted by name
+    other_entries: tuple[str, ...] = ()  # anything else found in schemas/ (folders, links)
+
+    @property
+    def verdict(self) -> Verdict:
+        return judge_snapshot(self)[0]
+
+    @property
+    def reason(self) -> str:
+        return judge_snapshot(self)[1]
+
+    @property
+    def size(self) -> int:
+        return self.manifest_size + (self.storage.size if self.storage else 0) + sum(s.size for s in self.schemas)
+
+
+def judge_snapshot(snap: SnapshotDescription) -> tuple[Verdict, str]:
+    """The verdict on one snapshot and, unless valid, why. Checks run cheapest first."""
+    if not snap.is_dir:
+        return Verdict.INVALID, "not a folder"
+    if not is_snapshot_id(snap.snapshot_id):
+        return Verdict.INVALID, "folder name is not a snapshot id (YYYYMMDDTHHMMSSZ)"
+    if not snap.has_manifest:
+        return Verdict.INCOMPLETE, "no manifest.json: the snapshot was never completed"
+    if snap.manifest is None:
+        return Verdict.INVALID, f"manifest.json does not parse: {snap.manifest_error}"
+    manifest = snap.manifest
+    if manifest.snapshot_id != snap.snapshot_id:
+        return Verdict.INVALID, f"manifest names snapshot {manifest.snapshot_id}, not its folder's"
+    if manifest.format_version not in SNAPSHOT_FORMAT_VERSIONS:
+        return Verdict.INVALID, f"unsupported format_version {manifest.format_version}"
+    if snap.storage is None:
+        return Verdict.INVALID, "storage.dat is missing"
+    if not snap.schemas_dir:
+        return Verdict.INVALID, "schemas/ folder is missing"
+    if snap.other_entries:
+        return Verdict.INVALID, f"schemas/ holds entries that are not plain files: {', '.join(snap.other_entries)}"
+    found = {fact.name.removeprefix("schemas/"): fact for fact in snap.schemas}
+    listed = manifest.schema_checksum_map
+    if missing := sorted(set(listed) - set(found)):
+        return Verdict.INVALID, f"schema files listed in the manifest are missing: {', '.join(missing)}"
+    if unlisted := sorted(set(found) - set(listed)):
+        return Verdict.INVALID, f"schema files not listed in the manifest: {', '.join(unlisted)}"
+    for fact in (snap.storage, *snap.schemas):
+        if fact.error:
+            return Verdict.INVALID, f"{fact.name} cannot be read: {fact.error}"
+    expected = {"storage.dat": manifest.storage_checksum} | {f"schemas/{n}": c for n, c in listed.items()}
+    if any(fact.crc32 is None for fact in (snap.storage, *snap.schemas)):
+        return Verdict.UNCHECKED, "checksums not computed"
+    for fact in (snap.storage, *snap.schemas):
+        if fact.crc32 != expected[fact.name]:
+            return Verdict.CORRUPT, (
+                f"{fact.name} has checksum crc32:{fact.crc32:08x}, the manifest says crc32:{expected[fact.name]:08x}"
+            )
+    return Verdict.VALID, ""
+
+
+@dataclass(frozen=True, slots=True)
+class WalDescription:
+    present: bool
+    size: int = 0
+    records: int | None = None  # None: not read
+    first_sequence: int | None = None
+    last_sequence: int | None = None
+    damage: Finding | None = None  # the first damage found; AeroDB refuses to start on any
+
+    @property
+    def healthy(self) -> bool:
+        return self.damage is None
+
+
+@dataclass(frozen=True, slots=True)
+class DataDirDescription:
+    path: str
+    snapshots: tuple[SnapshotDescription, ...]  # sorted by folder name: oldest first
+    wal: WalDescription
+    checkpoint: Checkpoint | None = None
+    checkpoint_error: str | None = None  # checkpoint.json exists but does not parse
+    serving: bool = False  # AeroDB's .lock marker is present
+    clean_shutdown: bool = False
+
+    def snapshot(self, snapshot_id: str) -> SnapshotDescription | None:
+        return next((s for s in self.snapshots if s.snapshot_id == snapshot_id), None)

@@ -1,0 +1,219 @@
+"""Backup planning: a pure function from a data directory's description to a plan.
+
+`plan_backup` chooses the newest valid snapshot (saying why each newer one was skipped),
+refuses where a backup would be wrong, and lists the archive's members and manifest. No file
+system, no clock: the creation time is an argument.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from aeroops.core.description import DataDirDescription, SnapshotDescription, Verdict
+from aeroops.formats.ids import format_snapshot_id
+from aeroops.formats.manifests import BackupManifest, render_backup_manifest
+from aeroops.formats.tar import END_OF_ARCHIVE, member_span
+
+MANIFEST_MEMBER = "backup_manifest.json"
+WAL_MEMBER = "wal/wal.log"
+
+
+class MemberKind(enum.StrEnum):
+    FILE = "file"
+    DIRECTORY = "directory"
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveMember:
+    name: str  # as written in the tar: directories without a trailing slash, as AeroDB writes
+    kind: MemberKind
+    size: int = 0
+    source: str | None = None  # path relative to the data directory; None: generated or folder
+    expected_crc32: int | None = None  # from the snapshot manifest, checked while packing
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedSnapshot:
+    snapshot_id: str
+    verdict: Verdict
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BackupOptions:
+    created_at: datetime
+    snapshot_id: str | None = None  # back up this snapshot instead of the newest valid one
+
+
+class RefusalRule(enum.StrEnum):
+    SERVING = "serving"  # AeroDB's .lock is present
+    NO_VALID_SNAPSHOT = "no-valid-snapshot"
+    CHECKPOINT_FALLBACK = "checkpoint-fallback"  # the valid snapshot predates the checkpoint
+    CHECKPOINT_UNREADABLE = "checkpoint-unreadable"
+    WAL_DAMAGED = "wal-damaged"
+    SNAPSHOT_NOT_USABLE = "snapshot-not-usable"  # the snapshot asked for is not valid
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    rule: RefusalRule
+    message: str
+    skipped: tuple[SkippedSnapshot, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BackupPlan:
+    data_dir: str
+    snapshot_id: str
+    manifest: BackupManifest
+    manifest_bytes: bytes
+    members: tuple[ArchiveMember, ...]
+    wal_size: int  # bytes of the WAL to pack: the size seen after the fsync
+    skipped: tuple[SkippedSnapshot, ...] = field(default=())
+
+    @property
+    def backup_id(self) -> str:
+        return self.manifest.backup_id
+
+    @property
+    def wal_present(self) -> bool:
+        return self.manifest.wal_present
+
+    @property
+    def content_bytes(self) -> int:
+        return sum(m.size for m in self.members)
+
+    @property
+    def archive_size(self) -> int:
+        """The exact size of the tar the plan produces."""
+        return sum(
+            member_span(m.name, m.size) if m.kind is MemberKind.FILE else member_span(m.name, 0) for m in self.members
+        ) + len(END_OF_ARCHIVE)
+
+    @property
+    def archive_name(self) -> str:
+        """The file name used when the output is a folder: backup id and creation time."""
+        return default_archive_name(self.manifest)
+
+
+def default_archive_name(manifest: BackupManifest) -> str:
+    return f"aerodb-backup-{manifest.backup_id}-{format_snapshot_id(manifest.created_at)}.tar"
+
+
+def plan_backup(description: DataDirDescription, options: BackupOptions) -> BackupPlan | Refusal:
+    if description.serving:
+        return Refusal(
+            RefusalRule.SERVING,
+            "AeroDB is serving this data directory (.lock is present); stop it before backing up",
+        )
+    if description.checkpoint_error:
+        return Refusal(
+            RefusalRule.CHECKPOINT_UNREADABLE,
+            f"checkpoint.json does not parse ({description.checkpoint_error}); without it there is no knowing "
+            "where the WAL was truncated",
+        )
+    if description.wal.present and description.wal.damage is not None:
+        return Refusal(
+            RefusalRule.WAL_DAMAGED,
+            f"the WAL is damaged, AeroDB would refuse to start on it: {description.wal.damage}",
+        )
+
+    chosen, skipped = _choose_snapshot(description, options.snapshot_id)
+    if isinstance(chosen, Refusal):
+        return chosen
+    if chosen is None:
+        reasons = "; ".join(f"{s.snapshot_id}: {s.reason}" for s in skipped) or "snapshots/ holds no snapshot"
+        return Refusal(RefusalRule.NO_VALID_SNAPSHOT, f"no valid snapshot to back up ({reasons})", skipped)
+
+    checkpoint = description.checkpoint
+    if checkpoint is not None and checkpoint.wal_truncated and chosen.snapshot_id < checkpoint.snapshot_id:
+        return Refusal(
+            RefusalRule.CHECKPOINT_FALLBACK,
+            f"checkpoint.json says the WAL was truncated after snapshot {checkpoint.snapshot_id}, but the newest "
+            f"valid snapshot is {chosen.snapshot_id}: a backup of it would lose every write in between",
+            skipped,
+        )
+
+    manifest = BackupManifest(
+        backup_id=chosen.snapshot_id,
+        created_at=options.created_at,
+        snapshot_id=chosen.snapshot_id,
+        wal_present=description.wal.present,
+    )
+    manifest_bytes = render_backup_manifest(manifest)
+    snapshot_manifest = chosen.manifest
+    assert snapshot_manifest is not None and chosen.storage is not None  # a valid snapshot has both
+    base = f"snapshots/{chosen.snapshot_id}"
+    expected = snapshot_manifest.schema_checksum_map
+    members = [
+        ArchiveMember(MANIFEST_MEMBER, MemberKind.FILE, len(manifest_bytes)),
+        ArchiveMember("snapshot", MemberKind.DIRECTORY),
+        ArchiveMember("snapshot/manifest.json", MemberKind.FILE, chosen.manifest_size, f"{base}/manifest.json"),
+        ArchiveMember("snapshot/schemas", MemberKind.DIRECTORY),
+        *(
+            ArchiveMember(
+                f"snapshot/{fact.name}",
+                MemberKind.FILE,
+                fact.size,
+                f"{base}/{fact.name}",
+                expected[fact.name.removeprefix("schemas/")],
+            )
+            for fact in chosen.schemas
+        ),
+        ArchiveMember(
+            "snapshot/storage.dat",
+            MemberKind.FILE,
+            chosen.storage.size,
+            f"{base}/storage.dat",
+            snapshot_manifest.storage_checksum,
+        ),
+        # AeroDB's restore rejects an archive without wal/, so the folder is always there.
+        ArchiveMember("wal", MemberKind.DIRECTORY),
+    ]
+    if description.wal.present:
+        members.append(ArchiveMember(WAL_MEMBER, MemberKind.FILE, description.wal.size, WAL_MEMBER))
+    return BackupPlan(
+        data_dir=description.path,
+        snapshot_id=chosen.snapshot_id,
+        manifest=manifest,
+        manifest_bytes=manifest_bytes,
+        members=tuple(sorted(members, key=lambda m: m.name)),
+        wal_size=description.wal.size if description.wal.present else 0,
+        skipped=tuple(skipped),
+    )
+
+
+def _choose_snapshot(
+    description: DataDirDescription, wanted: str | None
+) -> tuple[SnapshotDescription | Refusal | None, list[SkippedSnapshot]]:
+    """Newest first, the first valid snapshot; every newer one is skipped with its reason."""
+    skipped: list[SkippedSnapshot] = []
+    if wanted is not None:
+        snap = description.snapshot(wanted)
+        if snap is None:
+            return Refusal(RefusalRule.SNAPSHOT_NOT_USABLE, f"there is no snapshot {wanted}"), skipped
+        if snap.verdict is not Verdict.VALID:
+            return Refusal(RefusalRule.SNAPSHOT_NOT_USABLE, f"snapshot {wanted} is {snap.verdict}: {snap.reason}"), [
+                SkippedSnapshot(wanted, snap.verdict, snap.reason)
+            ]
+        return snap, skipped
+    for snap in sorted(description.snapshots, key=lambda s: s.snapshot_id, reverse=True):
+        verdict, reason = snap.verdict, snap.reason
+        if verdict is Verdict.VALID:
+            return snap, skipped
+        skipped.append(SkippedSnapshot(snap.snapshot_id, verdict, reason))
+    return None, skipped
+
+
+__all__ = [
+    "ArchiveMember",
+    "BackupOptions",
+    "BackupPlan",
+    "MemberKind",
+    "Refusal",
+    "RefusalRule",
+    "SkippedSnapshot",
+    "plan_backup",
+]

@@ -1,0 +1,365 @@
+"""The backup executor: DESIGN.md §4's ten steps, carried out for a plan.
+
+lock → fsync WAL → scan and plan → stage snapshot → stage WAL → write manifest → fsync
+staging → pack tar (checksumming every byte on its way in) → fsync, rename, fsync folder →
+unlock. On any failure the staging folder (which holds the partial tar) is removed, nothing is
+left at the output path, and the data directory was never written to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import secrets
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from aeroops.core.plan import (
+    MANIFEST_MEMBER,
+    WAL_MEMBER,
+    ArchiveMember,
+    BackupOptions,
+    BackupPlan,
+    MemberKind,
+    Refusal,
+    plan_backup,
+)
+from aeroops.errors import AeroError, BackupError, BackupIOError
+from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps
+from aeroops.executor.lock import DirectoryLock, try_flock
+from aeroops.executor.scan import scan
+from aeroops.formats.ids import default_created_at
+from aeroops.formats.tar import END_OF_ARCHIVE, member_header, padding
+from aeroops.progress import Progress, ProgressCallback, no_progress
+
+STEPS = (
+    "lock the data directory",
+    "fsync the WAL",
+    "choose the snapshot",
+    "stage the snapshot",
+    "stage the WAL",
+    "write the backup manifest",
+    "fsync the staging folder",
+    "pack the archive",
+    "fsync and rename the archive",
+    "release the lock",
+)
+STAGING_PREFIX = ".aeroops-staging-"
+OWNER_FILE = ".owner"  # flock-ed by the run that owns the staging folder, for its lifetime
+ORPHAN_GRACE_SECONDS = 60  # a staging folder with no owner file yet may be a run starting up
+
+
+@dataclass(frozen=True, slots=True)
+class PackedMember:
+    name: str
+    kind: MemberKind
+    size: int
+    crc32: int | None  # of the bytes packed (files only)
+
+
+@dataclass(frozen=True, slots=True)
+class BackupResult:
+    archive: str
+    sidecar: str
+    size: int
+    sha256: str
+    plan: BackupPlan
+    members: tuple[PackedMember, ...]
+    staged_by: str  # "hardlink" or "copy"
+    duration_seconds: float
+    removed_stale: tuple[str, ...] = ()  # staging folders of killed runs, cleared before this run
+
+    @property
+    def backup_id(self) -> str:
+        return self.plan.backup_id
+
+
+def prepare_backup(
+    data_dir: Path | str,
+    *,
+    created_at: datetime | None = None,
+    snapshot_id: str | None = None,
+    ops: FileOps = REAL,
+) -> BackupPlan:
+    """Scan and plan, without locking or writing anything: what a dry run shows."""
+    plan = plan_backup(
+        scan(data_dir, checksums="until-valid", ops=ops),
+        BackupOptions(created_at or default_created_at(), snapshot_id),
+    )
+    return _accept(plan)
+
+
+def resolve_output(output: Path | str, plan: BackupPlan) -> Path:
+    """A folder gets the plan's default archive name; anything else is the archive's path."""
+    target = Path(output)
+    if target.is_dir():
+        target = target / plan.archive_name
+    if not target.parent.is_dir():
+        raise BackupError("the output folder does not exist", path=target.parent)
+    data_dir = Path(plan.data_dir).resolve()
+    resolved = target.parent.resolve() / target.name
+    if resolved == data_dir or data_dir in resolved.parents:
+        raise BackupError("the archive must not be written inside the data directory", path=target)
+    return target
+
+
+def run_backup(
+    data_dir: Path | str,
+    output: Path | str,
+    *,
+    created_at: datetime | None = None,
+    snapshot_id: str | None = None,
+    overwrite: bool = False,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps = REAL,
+) -> BackupResult:
+    """Back up ``data_dir`` into an archive at ``output`` (a file path, or a folder)."""
+    started = time.monotonic()
+    root = Path(data_dir)
+    created_at = created_at or default_created_at()
+    step = _Steps(progress)
+
+    step(1)
+    lock = DirectoryLock(root, BackupError, "backup")
+    lock.acquire()
+    try:
+        step(2)
+        _fsync_wal(root, ops)
+        step(3)
+        plan = _accept(
+            plan_backup(scan(root, checksums="until-valid", ops=ops), BackupOptions(created_at, snapshot_id))
+        )
+        archive = resolve_output(output, plan)
+        if os.path.lexists(archive) and not overwrite:
+            raise BackupError(
+                "an archive already exists at the output path (pass overwrite to replace it)", path=archive
+            )
+        removed = remove_stale_staging(archive.parent, ops)
+        with _staging(archive.parent, plan.backup_id, ops) as staging:
+            staged_by = _stage(plan, root, staging, ops, step)
+            step(8, total=plan.content_bytes)
+            packed, digest = _pack(plan, staging, staging / "archive.tar", ops, step)
+            step(9)
+            _publish(staging / "archive.tar", archive, digest, overwrite, ops)
+        step(10)
+    except AeroError:
+        raise
+    except OSError as exc:
+        raise _io_error(exc) from exc
+    finally:
+        lock.release()
+    return BackupResult(
+        archive=str(archive),
+        sidecar=f"{archive}.sha256",
+        size=plan.archive_size,
+        sha256=digest,
+        plan=plan,
+        members=packed,
+        staged_by=staged_by,
+        duration_seconds=time.monotonic() - started,
+        removed_stale=removed,
+    )
+
+
+def remove_stale_staging(folder: Path, ops: FileOps = REAL) -> tuple[str, ...]:
+    """Remove staging folders left by killed runs; one whose owner still holds its lock is in
+    use and stays."""
+    removed = []
+    for entry in ops.scandir(folder):
+        if not entry.name.startswith(STAGING_PREFIX) or not entry.is_dir(follow_symlinks=False):
+            continue
+        path = folder / entry.name
+        owner = path / OWNER_FILE
+        if os.path.lexists(owner):
+            fd = try_flock(owner)
+            if fd is None:
+                continue  # a live run holds it
+            try:
+                ops.remove_tree(path)
+            finally:
+                os.close(fd)
+        elif time.time() - entry.stat(follow_symlinks=False).st_mtime > ORPHAN_GRACE_SECONDS:
+            ops.remove_tree(path)
+        else:
+            continue
+        removed.append(str(path))
+    return tuple(removed)
+
+
+# --- the steps ------------------------------------------------------------------------------
+
+
+class _Steps:
+    def __init__(self, progress: ProgressCallback) -> None:
+        self._progress = progress
+        self.index = 0
+        self.total = 0
+
+    def __call__(self, index: int, *, total: int = 0) -> None:
+        self.index, self.total = index, total
+        self._progress(Progress("backup", STEPS[index - 1], index, len(STEPS), 0, total))
+
+    def advance(self, done: int) -> None:
+        self._progress(Progress("backup", STEPS[self.index - 1], self.index, len(STEPS), done, self.total))
+
+
+def _accept(plan: BackupPlan | Refusal) -> BackupPlan:
+    if isinstance(plan, Refusal):
+        raise BackupError(f"{plan.message} [rule: {plan.rule}]")
+    return plan
+
+
+def _io_error(exc: OSError) -> BackupIOError:
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC:
+        reason = "no space left on the device"
+    return BackupIOError(f"I/O failure: {reason}", path=exc.filename)
+
+
+def _fsync_wal(root: Path, ops: FileOps) -> None:
+    wal = root / "wal" / "wal.log"
+    if os.path.lexists(wal):
+        with ops.open_read(wal) as stream:
+            ops.fsync(stream)
+
+
+@contextlib.contextmanager
+def _staging(folder: Path, backup_id: str, ops: FileOps) -> Iterator[Path]:
+    """A private folder beside the output (same file system, so the final rename is atomic),
+    held by an flock on its owner file, and removed whatever happens."""
+    path = folder / f"{STAGING_PREFIX}{backup_id}-{os.getpid()}-{secrets.token_hex(4)}"
+    ops.mkdir(path, 0o700)
+    try:
+        owner = ops.create(path / OWNER_FILE)
+        try:
+            fd = try_flock(path / OWNER_FILE)
+            if fd is None:
+                raise BackupError("cannot lock the staging folder", path=path)
+            try:
+                yield path
+            finally:
+                os.close(fd)
+        finally:
+            owner.close()
+    finally:
+        with contextlib.suppress(OSError):
+            ops.remove_tree(path)
+
+
+def _stage(plan: BackupPlan, root: Path, staging: Path, ops: FileOps, step: _Steps) -> str:
+    """Steps 4–7. Snapshot files are immutable, so a hard link stages them at no cost where the
+    file system allows; the WAL is always a real copy, cut at the planned size."""
+    step(4)
+    ops.mkdir(staging / "snapshot")
+    ops.mkdir(staging / "snapshot" / "schemas")
+    ops.mkdir(staging / "wal")
+    staged_by = "hardlink"
+    for member in plan.members:
+        if member.kind is MemberKind.FILE and member.source and member.name != WAL_MEMBER:
+            try:
+                ops.link(root / member.source, staging / member.name)
+            except OSError as exc:
+                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EACCES, errno.ENOTSUP):
+                    raise
+                _copy_file(root / member.source, staging / member.name, member.size, ops)
+                staged_by = "copy"
+    step(5)
+    if plan.wal_present:
+        _copy_file(root / WAL_MEMBER, staging / WAL_MEMBER, plan.wal_size, ops)
+    step(6)
+    with ops.create(staging / MANIFEST_MEMBER) as stream:
+        ops.write(stream, plan.manifest_bytes)
+        ops.fsync(stream)
+    step(7)
+    for member in plan.members:
+        if member.kind is MemberKind.FILE and member.name != MANIFEST_MEMBER:
+            ops.fsync_path(staging / member.name)
+    for folder in ("snapshot/schemas", "snapshot", "wal", "."):
+        ops.fsync_path(staging / folder)
+    return staged_by
+
+
+def _copy_file(source: Path, target: Path, size: int, ops: FileOps) -> None:
+    with ops.open_read(source) as src, ops.create(target) as dst:
+        copied = ops.copy_range(src, dst, size)
+        if copied != size:
+            raise BackupError(f"the file shrank while copied ({size} → {copied} bytes)", path=source)
+
+
+def _pack(
+    plan: BackupPlan, staging: Path, tar_path: Path, ops: FileOps, step: _Steps
+) -> tuple[tuple[PackedMember, ...], str]:
+    """Step 8: stream every member into the tar, computing the CRC-32 of each file's bytes
+    (checked against the snapshot manifest) and the SHA-256 of the whole archive."""
+    sha = hashlib.sha256()
+    buffer = memoryview(bytearray(COPY_CHUNK))
+    packed: list[PackedMember] = []
+    done = 0
+    with ops.create(tar_path) as out:
+
+        def emit(data: bytes | memoryview) -> None:
+            sha.update(data)
+            ops.write(out, data)
+
+        for member in plan.members:
+            if member.kind is MemberKind.DIRECTORY:
+                emit(member_header(member.name, directory=True))
+                packed.append(PackedMember(member.name, member.kind, 0, None))
+                continue
+            emit(member_header(member.name, member.size))
+            crc = 0
+            with ops.open_read(staging / member.name) as src:
+                remaining = member.size
+                while remaining:
+                    n = ops.readinto(src, buffer[: min(COPY_CHUNK, remaining)])
+                    if n == 0:
+                        raise BackupError(f"{member.name} shrank while packed", path=staging / member.name)
+                    chunk = buffer[:n]
+                    crc = zlib.crc32(chunk, crc)
+                    emit(chunk)
+                    remaining -= n
+                    done += n
+                    step.advance(done)
+                if member.source and member.name != WAL_MEMBER and ops.readinto(src, buffer[:1]):
+                    raise BackupError(f"{member.name} grew while packed", path=staging / member.name)
+            _check_crc(member, crc)
+            emit(padding(member.size))
+            packed.append(PackedMember(member.name, member.kind, member.size, crc))
+        emit(END_OF_ARCHIVE)
+        ops.fsync(out)
+    return tuple(packed), sha.hexdigest()
+
+
+def _check_crc(member: ArchiveMember, crc: int) -> None:
+    if member.expected_crc32 is not None and crc != member.expected_crc32:
+        raise BackupError(
+            f"{member.name} has checksum crc32:{crc:08x} but the snapshot manifest says "
+            f"crc32:{member.expected_crc32:08x}: the snapshot changed or is damaged; nothing was written",
+            path=member.source,
+        )
+
+
+def _publish(tar_path: Path, archive: Path, digest: str, overwrite: bool, ops: FileOps) -> None:
+    """Step 9: the sidecar first, then the archive, each appearing whole or not at all."""
+    os.chmod(tar_path, 0o600)
+    sidecar_tmp = tar_path.with_name("archive.tar.sha256")
+    with ops.create(sidecar_tmp, 0o600) as stream:
+        ops.write(stream, f"{digest}  {archive.name}\n".encode())
+        ops.fsync(stream)
+    if overwrite:
+        ops.rename(tar_path, archive)
+    else:
+        # link() fails if the name exists: no check-then-rename race with another writer.
+        try:
+            ops.link(tar_path, archive)
+        except FileExistsError:
+            raise BackupError("an archive appeared at the output path during the backup", path=archive) from None
+        ops.remove(tar_path)
+    ops.rename(sidecar_tmp, Path(f"{archive}.sha256"))
+    ops.fsync_path(archive.parent)

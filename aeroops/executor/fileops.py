@@ -1,0 +1,115 @@
+"""The executor's file operations, in one place: the seam where tests inject faults
+(ENOSPC, EIO, failing fsync, vanishing files) without patching the standard library.
+
+Every effect a backup or restore has on a disk goes through a `FileOps`. Subclass it and
+override a method to make that operation fail.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import stat
+from pathlib import Path
+from typing import BinaryIO
+
+COPY_CHUNK = 1 << 20
+
+
+class FileOps:
+    # --- reading ----------------------------------------------------------------------------
+    def open_read(self, path: Path) -> BinaryIO:
+        return open(path, "rb", buffering=0)
+
+    def readinto(self, stream: BinaryIO, buffer: memoryview) -> int:
+        return stream.readinto(buffer) or 0  # type: ignore[attr-defined]
+
+    def stat(self, path: Path) -> os.stat_result:
+        return os.stat(path)
+
+    def lstat(self, path: Path) -> os.stat_result:
+        return os.lstat(path)
+
+    def scandir(self, path: Path) -> list[os.DirEntry[str]]:
+        with os.scandir(path) as entries:
+            return sorted(entries, key=lambda e: e.name)
+
+    # --- writing ----------------------------------------------------------------------------
+    def create(self, path: Path, mode: int = 0o600) -> BinaryIO:
+        """A new file, never an existing one (O_EXCL), with ``mode`` from the start."""
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+        return open(fd, "wb", buffering=0)
+
+    def write(self, stream: BinaryIO, data: bytes | memoryview) -> None:
+        view = memoryview(data)
+        while view:
+            written = stream.write(view)
+            if not written:
+                raise OSError(errno.EIO, "write returned 0 bytes")
+            view = view[written:]
+
+    def fsync(self, stream: BinaryIO) -> None:
+        os.fsync(stream.fileno())
+
+    def fsync_path(self, path: Path) -> None:
+        """fsync a file or a folder by path (a folder's fsync makes its entries durable)."""
+        flags = os.O_RDONLY | os.O_CLOEXEC | (os.O_DIRECTORY if os.path.isdir(path) else 0)
+        fd = os.open(path, flags)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def mkdir(self, path: Path, mode: int = 0o700) -> None:
+        os.mkdir(path, mode)
+
+    def link(self, source: Path, target: Path) -> None:
+        os.link(source, target, follow_symlinks=False)
+
+    def copy_range(self, source: BinaryIO, target: BinaryIO, size: int) -> int:
+        """Copy ``size`` bytes from the current offsets, in the kernel where it can
+        (copy_file_range, then sendfile), else through a buffer. Returns bytes copied:
+        fewer than ``size`` only when the source ended early."""
+        done = 0
+        src, dst = source.fileno(), target.fileno()
+        kernel = hasattr(os, "copy_file_range")
+        while done < size:
+            step = min(size - done, 1 << 30)
+            try:
+                n = os.copy_file_range(src, dst, step) if kernel else 0
+            except OSError as exc:
+                if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                    raise
+                kernel, n = False, 0
+            if not kernel:
+                data = source.read(min(size - done, COPY_CHUNK))
+                n = len(data)
+                if n:
+                    self.write(target, data)
+            if n == 0:
+                break
+            done += n
+        return done
+
+    def rename(self, source: Path, target: Path) -> None:
+        os.rename(source, target)
+
+    def rename_noreplace(self, source: Path, target: Path) -> None:
+        """Rename, failing with FileExistsError rather than replacing ``target``."""
+        if os.path.lexists(target):
+            raise FileExistsError(errno.EEXIST, "exists", str(target))
+        os.rename(source, target)
+
+    def remove(self, path: Path) -> None:
+        os.unlink(path)
+
+    def remove_tree(self, path: Path) -> None:
+        if os.path.lexists(path):
+            if stat.S_ISDIR(os.lstat(path).st_mode):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+
+
+REAL = FileOps()

@@ -1,0 +1,222 @@
+"""`scan`: look at a data directory and describe it (read-only; nothing is ever written).
+
+It gathers facts (sizes, CRCs computed from the bytes, manifests, the WAL's health); the
+verdicts on those facts are pure functions in `aeroops.core.description`.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import zlib
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from aeroops.core.description import (
+    DataDirDescription,
+    FileFact,
+    SnapshotDescription,
+    Verdict,
+    WalDescription,
+)
+from aeroops.errors import BackupError, FormatError
+from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps
+from aeroops.formats.manifests import parse_checkpoint, parse_snapshot_manifest
+from aeroops.formats.wal import iter_wal
+
+ChecksumMode = Literal["all", "until-valid", "none"]
+MANIFEST_LIMIT = 1 << 20  # a manifest is a few hundred bytes; a huge one is damage
+
+
+def scan(
+    data_dir: Path | str,
+    *,
+    checksums: ChecksumMode = "all",
+    check_wal: bool = True,
+    ops: FileOps = REAL,
+) -> DataDirDescription:
+    """Describe ``data_dir``. ``checksums``: compute every snapshot's CRCs ("all"), only newest
+    first until a valid snapshot is found ("until-valid", what a backup needs), or none."""
+    root = Path(data_dir)
+    try:
+        if not stat.S_ISDIR(ops.stat(root).st_mode):
+            raise BackupError("the data directory is not a folder", path=root)
+    except FileNotFoundError:
+        raise BackupError("the data directory does not exist", path=root) from None
+    except PermissionError as exc:
+        raise BackupError(f"the data directory cannot be read: {exc.strerror}", path=root) from None
+
+    snapshots = [
+        _describe_snapshot(root / "snapshots" / e.name, e.name, ops) for e in _entries(root / "snapshots", ops)
+    ]
+    if checksums != "none":
+        for i in sorted(range(len(snapshots)), key=lambda k: snapshots[k].snapshot_id, reverse=True):
+            if snapshots[i].verdict is Verdict.UNCHECKED:
+                snapshots[i] = _with_checksums(root / "snapshots" / snapshots[i].snapshot_id, snapshots[i], ops)
+            if checksums == "until-valid" and snapshots[i].verdict is Verdict.VALID:
+                break
+
+    checkpoint = checkpoint_error = None
+    checkpoint_path = root / "checkpoint.json"
+    if os.path.lexists(checkpoint_path):
+        try:
+            checkpoint = parse_checkpoint(_read_small(checkpoint_path, ops), path=checkpoint_path)
+        except (FormatError, OSError) as exc:
+            checkpoint_error = getattr(exc, "message", None) or str(exc)
+
+    return DataDirDescription(
+        path=str(root),
+        snapshots=tuple(snapshots),
+        wal=describe_wal(root / "wal" / "wal.log", check=check_wal, ops=ops),
+        checkpoint=checkpoint,
+        checkpoint_error=checkpoint_error,
+        serving=os.path.lexists(root / ".lock"),
+        clean_shutdown=os.path.lexists(root / "clean_shutdown"),
+    )
+
+
+def describe_wal(path: Path, *, check: bool = True, ops: FileOps = REAL) -> WalDescription:
+    try:
+        size = ops.stat(path).st_size
+    except FileNotFoundError:
+        return WalDescription(present=False)
+    if not check:
+        return WalDescription(present=True, size=size)
+    records = 0
+    first = last = None
+    try:
+        with ops.open_read(path) as stream:
+            for record in iter_wal(_Limited(stream, size), path=path):
+                if first is None:
+                    first = record.sequence
+                last = record.sequence
+                records += 1
+    except FormatError as exc:
+        return WalDescription(True, size, records, first, last, exc.finding)
+    except OSError as exc:
+        err = FormatError(f"cannot read the WAL: {exc.strerror}", path=path, code="AERO_WAL_IO")
+        return WalDescription(True, size, records, first, last, err.finding)
+    return WalDescription(True, size, records, first, last)
+
+
+def crc32_file(path: Path, ops: FileOps = REAL) -> tuple[int, int]:
+    """CRC-32 and length of a file's bytes, streamed."""
+    crc = length = 0
+    buffer = memoryview(bytearray(COPY_CHUNK))
+    with ops.open_read(path) as stream:
+        while n := ops.readinto(stream, buffer):
+            crc = zlib.crc32(buffer[:n], crc)
+            length += n
+    return crc, length
+
+
+def _entries(folder: Path, ops: FileOps) -> list[os.DirEntry[str]]:
+    try:
+        return ops.scandir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _read_small(path: Path, ops: FileOps) -> bytes:
+    with ops.open_read(path) as stream:
+        data = stream.read(MANIFEST_LIMIT + 1)
+    if len(data) > MANIFEST_LIMIT:
+        raise FormatError(f"larger than {MANIFEST_LIMIT} bytes", path=path, code="AERO_MANIFEST_INVALID")
+    return data
+
+
+def _file_fact(path: Path, name: str, ops: FileOps) -> FileFact | None:
+    try:
+        info = ops.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return FileFact(name, 0, error=exc.strerror)
+    if not stat.S_ISREG(info.st_mode):
+        return FileFact(name, 0, error="not a regular file")
+    return FileFact(name, info.st_size)
+
+
+def _describe_snapshot(folder: Path, snapshot_id: str, ops: FileOps) -> SnapshotDescription:
+    try:
+        is_dir = stat.S_ISDIR(ops.lstat(folder).st_mode)
+    except OSError:
+        is_dir = False
+    if not is_dir:
+        return SnapshotDescription(snapshot_id, is_dir=False)
+    manifest_path = folder / "manifest.json"
+    has_manifest = os.path.lexists(manifest_path)
+    manifest = manifest_error = None
+    manifest_size = 0
+    if has_manifest:
+        try:
+            data = _read_small(manifest_path, ops)
+            manifest_size = len(data)
+            manifest = parse_snapshot_manifest(data, path=manifest_path)
+        except FormatError as exc:
+            manifest_error = exc.message
+        except OSError as exc:
+            manifest_error = exc.strerror or str(exc)
+    schemas_dir = folder / "schemas"
+    schemas: list[FileFact] = []
+    others: list[str] = []
+    has_schemas_dir = os.path.isdir(schemas_dir) and not os.path.islink(schemas_dir)
+    if has_schemas_dir:
+        for entry in _entries(schemas_dir, ops):
+            if entry.is_file(follow_symlinks=False):
+                fact = _file_fact(schemas_dir / entry.name, f"schemas/{entry.name}", ops)
+                if fact is not None:
+                    schemas.append(fact)
+            else:
+                others.append(entry.name)
+    return SnapshotDescription(
+        snapshot_id=snapshot_id,
+        manifest=manifest,
+        manifest_size=manifest_size,
+        manifest_error=manifest_error,
+        has_manifest=has_manifest,
+        storage=_file_fact(folder / "storage.dat", "storage.dat", ops),
+        schemas_dir=has_schemas_dir,
+        schemas=tuple(schemas),
+        other_entries=tuple(others),
+    )
+
+
+def _with_checksums(folder: Path, snap: SnapshotDescription, ops: FileOps) -> SnapshotDescription:
+    def checked(fact: FileFact) -> FileFact:
+        try:
+            crc, length = crc32_file(folder / fact.name, ops)
+        except OSError as exc:
+            return FileFact(fact.name, fact.size, error=exc.strerror or str(exc))
+        if length != fact.size:
+            return FileFact(fact.name, fact.size, error=f"changed size while read ({fact.size} → {length} bytes)")
+        return FileFact(fact.name, fact.size, crc)
+
+    assert snap.storage is not None
+    return SnapshotDescription(
+        snapshot_id=snap.snapshot_id,
+        manifest=snap.manifest,
+        manifest_size=snap.manifest_size,
+        manifest_error=snap.manifest_error,
+        has_manifest=snap.has_manifest,
+        storage=checked(snap.storage),
+        schemas_dir=snap.schemas_dir,
+        schemas=tuple(checked(f) for f in snap.schemas),
+        other_entries=snap.other_entries,
+    )
+
+
+class _Limited:
+    """A reader that stops at ``limit`` bytes: the WAL is read up to the size seen."""
+
+    def __init__(self, stream: BinaryIO, limit: int) -> None:
+        self._stream = stream
+        self._left = limit
+
+    def read(self, n: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        n = self._left if n < 0 else min(n, self._left)
+        data = self._stream.read(n)
+        self._left -= len(data)
+        return data
