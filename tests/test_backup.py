@@ -1,0 +1,358 @@
+"""The backup executor end to end, on AeroDB's own data and on damaged copies of it."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import pytest
+from conftest import AERODB_FIXTURES, copy_fixture, tree_state
+
+from aeroops.errors import AeroError, BackupError, BackupIOError
+from aeroops.executor.backup import STAGING_PREFIX, STEPS, prepare_backup, run_backup
+from aeroops.executor.fileops import FileOps
+from aeroops.executor.lock import DirectoryLock
+from aeroops.formats.tar import BLOCK, TarReader
+from aeroops.progress import Progress
+
+AERODB_CREATED_AT = datetime(2026, 11, 26, 21, 48, 24, tzinfo=UTC)  # backup-1000.tar's created_at
+T0 = datetime(2026, 2, 4, 12, 0, 0, tzinfo=UTC)
+
+
+def members(archive: Path) -> list[tuple[str, str, bytes]]:
+    with archive.open("rb") as stream:
+        reader = TarReader(stream)
+        return [(e.name, str(e.type), b"".join(reader.chunks())) for e in reader]
+
+
+def without_header_times(data: bytes) -> bytes:
+    """Blank every header's mtime and checksum fields (the only bytes a clock or owner touch)."""
+    out = bytearray(data)
+    with __import__("io").BytesIO(data) as stream:
+        reader = TarReader(stream)
+        for entry in reader:
+            start = entry.header_offset
+            out[start + 136 : start + 156] = bytes(20)
+    return bytes(out)
+
+
+def test_archive_matches_aerodbs_own_backup_byte_for_byte_but_header_times(datadir_1000: Path, out_dir: Path) -> None:
+    result = run_backup(datadir_1000, out_dir, created_at=AERODB_CREATED_AT)
+    ours = Path(result.archive).read_bytes()
+    theirs = (AERODB_FIXTURES / "backup-1000.tar").read_bytes()
+    assert members(Path(result.archive)) == members(AERODB_FIXTURES / "backup-1000.tar")
+    assert len(ours) == len(theirs) == result.size == result.plan.archive_size
+    assert without_header_times(ours) == without_header_times(theirs)
+    assert ours != theirs  # AeroDB wrote the time of its backup into every header; we write 0
+    listing = subprocess.run(["tar", "tvf", result.archive], capture_output=True, text=True, check=True).stdout
+    assert "snapshot/storage.dat" in listing and "wal/wal.log" in listing and "1970-01-01" in listing
+
+
+def test_gnu_tar_extracts_the_same_bytes(datadir_1000: Path, out_dir: Path, tmp_path: Path) -> None:
+    result = run_backup(datadir_1000, out_dir, created_at=T0)
+    extracted = tmp_path / "x"
+    extracted.mkdir()
+    subprocess.run(["tar", "xf", result.archive, "-C", str(extracted)], check=True)
+    snap = datadir_1000 / "snapshots" / "20261126T214824Z"
+    assert (extracted / "snapshot/storage.dat").read_bytes() == (snap / "storage.dat").read_bytes()
+    assert (extracted / "wal/wal.log").read_bytes() == (datadir_1000 / "wal/wal.log").read_bytes()
+    for schema in (snap / "schemas").iterdir():
+        assert (extracted / "snapshot/schemas" / schema.name).read_bytes() == schema.read_bytes()
+
+
+def test_same_inputs_give_identical_archives_and_source_date_epoch_is_honoured(
+    datadir_1000: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = tmp_path / "a.tar", tmp_path / "b.tar"
+    run_backup(datadir_1000, a, created_at=T0)
+    os.utime(datadir_1000 / "wal/wal.log", (0, 1_000_000))  # source times must not leak
+    run_backup(datadir_1000, b, created_at=T0)
+    assert a.read_bytes() == b.read_bytes()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(T0.timestamp())))
+    c = run_backup(datadir_1000, tmp_path / "c.tar")
+    assert Path(c.archive).read_bytes() == a.read_bytes()
+
+
+def test_the_data_directory_is_left_exactly_as_it_was(datadir_1000: Path, out_dir: Path) -> None:
+    before = tree_state(datadir_1000)
+    run_backup(datadir_1000, out_dir, created_at=T0)
+    assert tree_state(datadir_1000) == before
+
+
+def test_archive_is_private_with_a_sidecar_that_sha256sum_accepts(datadir_1000: Path, out_dir: Path) -> None:
+    result = run_backup(datadir_1000, out_dir, created_at=T0)
+    archive = Path(result.archive)
+    assert stat.S_IMODE(archive.stat().st_mode) == 0o600
+    assert result.sha256 == hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert Path(result.sidecar).read_text() == f"{result.sha256}  {archive.name}\n"
+    subprocess.run(["sha256sum", "--check", "--status", result.sidecar], cwd=out_dir, check=True)
+    assert sorted(p.name for p in out_dir.iterdir()) == [archive.name, archive.name + ".sha256"]
+
+
+def test_no_wal_gives_an_empty_wal_folder_and_wal_present_false(tmp_path: Path) -> None:
+    data = copy_fixture("datadir-nowal", tmp_path / "nowal")
+    result = run_backup(data, tmp_path / "nowal.tar", created_at=T0)
+    found = members(Path(result.archive))
+    assert [n for n, _, _ in found][-1] == "wal"
+    assert found[-1][1] == "5"  # a directory
+    assert b'"wal_present": false' in found[0][2]
+
+
+def test_checkpoint_directory_with_empty_wal(tmp_path: Path) -> None:
+    data = copy_fixture("datadir-checkpoint", tmp_path / "cp")
+    result = run_backup(data, tmp_path / "cp.tar", created_at=T0)
+    assert dict((n, d) for n, _, d in members(Path(result.archive)))["wal/wal.log"] == b""
+
+
+def test_corrupt_newest_snapshot_falls_back_and_says_why(tmp_path: Path) -> None:
+    data = copy_fixture("datadir-3snap", tmp_path / "d")
+    storage = data / "snapshots/20261126T214908Z/storage.dat"
+    raw = bytearray(storage.read_bytes())
+    raw[100] ^= 0xFF
+    storage.write_bytes(bytes(raw))
+    for stray in ("zz-stray", "20991231T235959Z"):
+        (data / "snapshots" / stray).mkdir()
+        (data / "snapshots" / stray / "manifest.json").write_text("{}")
+    result = run_backup(data, tmp_path / "o.tar", created_at=T0)
+    assert result.plan.snapshot_id == "20261126T214907Z"
+    reasons = {s.snapshot_id: s.reason for s in result.plan.skipped}
+    assert "not a snapshot id" in reasons["zz-stray"]
+    assert "does not parse" in reasons["20991231T235959Z"]
+    assert "storage.dat has checksum" in reasons["20261126T214908Z"]
+
+
+def test_progress_walks_the_ten_steps_and_counts_bytes(datadir_1000: Path, out_dir: Path) -> None:
+    events: list[Progress] = []
+    result = run_backup(datadir_1000, out_dir, created_at=T0, progress=events.append)
+    assert sorted({e.step_index for e in events}) == list(range(1, 11))
+    assert [e.step_index for e in events] == sorted(e.step_index for e in events)
+    packing = [e for e in events if e.step == STEPS[7]]
+    assert packing[-1].done_bytes == packing[-1].total_bytes == result.plan.content_bytes
+
+
+# --- refusals ----------------------------------------------------------------------------------
+
+
+def assert_refused(error: AeroError, code: str, words: str) -> None:
+    assert error.code == code, str(error)
+    assert words in error.message
+
+
+def test_refuses_while_aerodb_serves(datadir_1000: Path, out_dir: Path) -> None:
+    (datadir_1000 / ".lock").write_text("")
+    with pytest.raises(BackupError) as caught:
+        run_backup(datadir_1000, out_dir, created_at=T0)
+    assert_refused(caught.value, "AERO_BACKUP_FAILED", "AeroDB is serving")
+    assert list(out_dir.iterdir()) == []
+
+
+def test_refuses_while_another_aeroops_run_holds_the_directory(datadir_1000: Path, out_dir: Path) -> None:
+    with DirectoryLock(datadir_1000, BackupError, "restore"):
+        with pytest.raises(BackupError) as caught:
+            run_backup(datadir_1000, out_dir, created_at=T0)
+    assert_refused(caught.value, "AERO_BACKUP_FAILED", "another aeroops run holds this data directory")
+    assert list(out_dir.iterdir()) == []
+    run_backup(datadir_1000, out_dir, created_at=T0)  # and once released, it runs
+
+
+def test_refuses_to_overwrite_unless_asked(datadir_1000: Path, tmp_path: Path) -> None:
+    target = tmp_path / "b.tar"
+    target.write_bytes(b"precious")
+    with pytest.raises(BackupError, match="already exists"):
+        run_backup(datadir_1000, target, created_at=T0)
+    assert target.read_bytes() == b"precious"
+    run_backup(datadir_1000, target, created_at=T0, overwrite=True)
+    assert target.read_bytes()[:20] == b"backup_manifest.json"
+
+
+@pytest.mark.parametrize(
+    ("setup", "words"),
+    [
+        (lambda d: shutil.rmtree(d / "snapshots"), "no valid snapshot"),
+        (lambda d: (d / "checkpoint.json").write_text("{"), "checkpoint.json does not parse"),
+        (lambda d: (d / "wal/wal.log").open("ab").write(b"\x01\x02"), "WAL is damaged"),
+    ],
+    ids=["no snapshot", "bad checkpoint", "torn WAL"],
+)
+def test_plan_refusals_surface_as_backup_failed(datadir_1000: Path, out_dir: Path, setup, words: str) -> None:  # type: ignore[no-untyped-def]
+    setup(datadir_1000)
+    with pytest.raises(BackupError) as caught:
+        run_backup(datadir_1000, out_dir, created_at=T0)
+    assert_refused(caught.value, "AERO_BACKUP_FAILED", words)
+    assert list(out_dir.iterdir()) == []
+
+
+def test_missing_data_directory_and_output_inside_it_are_refused(datadir_1000: Path, tmp_path: Path) -> None:
+    with pytest.raises(BackupError, match="does not exist"):
+        run_backup(tmp_path / "nope", tmp_path, created_at=T0)
+    with pytest.raises(BackupError, match="inside the data directory"):
+        run_backup(datadir_1000, datadir_1000, created_at=T0)
+    with pytest.raises(BackupError, match="output folder does not exist"):
+        run_backup(datadir_1000, tmp_path / "no/such/dir/x.tar", created_at=T0)
+
+
+# --- faults, injected through the FileOps seam -------------------------------------------------
+
+
+class FailingOps(FileOps):
+    """Fails the n-th call of one operation with an errno."""
+
+    def __init__(self, operation: str, err: int, nth: int = 1) -> None:
+        self.operation, self.err, self.nth, self.calls = operation, err, nth, 0
+
+    def _maybe_fail(self, operation: str) -> None:
+        if operation == self.operation:
+            self.calls += 1
+            if self.calls == self.nth:
+                raise OSError(self.err, os.strerror(self.err))
+
+    def write(self, stream: BinaryIO, data: bytes | memoryview) -> None:
+        self._maybe_fail("write")
+        super().write(stream, data)
+
+    def fsync(self, stream: BinaryIO) -> None:
+        self._maybe_fail("fsync")
+        super().fsync(stream)
+
+    def fsync_path(self, path: Path) -> None:
+        self._maybe_fail("fsync_path")
+        super().fsync_path(path)
+
+    def readinto(self, stream: BinaryIO, buffer: memoryview) -> int:
+        self._maybe_fail("readinto")
+        return super().readinto(stream, buffer)
+
+    def link(self, source: Path, target: Path) -> None:
+        self._maybe_fail("link")
+        super().link(source, target)
+
+    def rename(self, source: Path, target: Path) -> None:
+        self._maybe_fail("rename")
+        super().rename(source, target)
+
+    def copy_range(self, source: BinaryIO, target: BinaryIO, size: int) -> int:
+        self._maybe_fail("copy_range")
+        return super().copy_range(source, target, size)
+
+
+FAULTS = [
+    ("write", errno.ENOSPC, 1, "no space left"),
+    ("write", errno.ENOSPC, 5, "no space left"),
+    ("write", errno.EIO, 3, "Input/output error"),
+    ("fsync", errno.EIO, 1, "Input/output error"),
+    ("fsync", errno.EIO, 2, "Input/output error"),
+    ("fsync_path", errno.EIO, 4, "Input/output error"),
+    ("readinto", errno.EIO, 12, "Input/output error"),  # scan took 8 reads; this one packs
+    ("copy_range", errno.EIO, 1, "Input/output error"),
+    ("link", errno.EACCES, 1, None),  # falls back to copying
+    ("rename", errno.EIO, 1, "Input/output error"),  # sidecar rename, after the archive was linked
+]
+
+
+@pytest.mark.parametrize(("operation", "err", "nth", "words"), FAULTS, ids=[f"{f[0]}#{f[2]}-{f[1]}" for f in FAULTS])
+def test_io_faults_leave_no_archive_no_staging_and_the_source_unchanged(
+    datadir_1000: Path, out_dir: Path, operation: str, err: int, nth: int, words: str | None
+) -> None:
+    before = tree_state(datadir_1000)
+    ops = FailingOps(operation, err, nth)
+    if words is None:
+        result = run_backup(datadir_1000, out_dir, created_at=T0, ops=ops)
+        assert result.staged_by == "copy"
+        reference = run_backup(datadir_1000, out_dir / "ref.tar", created_at=T0)
+        assert Path(result.archive).read_bytes() == Path(reference.archive).read_bytes()
+    else:
+        with pytest.raises(BackupIOError) as caught:
+            run_backup(datadir_1000, out_dir, created_at=T0, ops=ops)
+        assert caught.value.code == "AERO_BACKUP_IO"
+        assert words in caught.value.message
+        leftovers = sorted(p.name for p in out_dir.iterdir())
+        # Only the sidecar rename comes after the archive is in place: then the archive is whole.
+        if operation == "rename":
+            assert len(leftovers) == 1 and leftovers[0].endswith(".tar")
+        else:
+            assert leftovers == []
+    assert ops.calls >= nth
+    assert tree_state(datadir_1000) == before
+
+
+def test_a_snapshot_unreadable_during_scan_is_skipped_with_the_reason(datadir_1000: Path, out_dir: Path) -> None:
+    with pytest.raises(BackupError) as caught:
+        run_backup(datadir_1000, out_dir, created_at=T0, ops=FailingOps("readinto", errno.EIO, 1))
+    assert_refused(caught.value, "AERO_BACKUP_FAILED", "storage.dat cannot be read: Input/output error")
+    assert list(out_dir.iterdir()) == []
+
+
+class ChangingSnapshotOps(FileOps):
+    """Hands the packer different bytes than scan saw: a snapshot changed behind our back."""
+
+    def readinto(self, stream: BinaryIO, buffer: memoryview) -> int:
+        n = super().readinto(stream, buffer)
+        if getattr(stream, "name", "").endswith("storage.dat") and "staging" in stream.name and n:
+            buffer[0] ^= 1
+        return n
+
+
+def test_bytes_that_differ_from_the_snapshot_manifest_abort(datadir_1000: Path, out_dir: Path) -> None:
+    with pytest.raises(BackupError) as caught:
+        run_backup(datadir_1000, out_dir, created_at=T0, ops=ChangingSnapshotOps())
+    assert "snapshot/storage.dat has checksum" in caught.value.message
+    assert list(out_dir.iterdir()) == []
+
+
+# --- staging left by killed runs ---------------------------------------------------------------
+
+
+def test_stale_staging_is_removed_but_a_live_one_is_kept(datadir_1000: Path, out_dir: Path) -> None:
+    stale = out_dir / f"{STAGING_PREFIX}dead-1"
+    stale.mkdir()
+    (stale / ".owner").write_text("")
+    (stale / "archive.tar").write_bytes(b"x" * BLOCK)
+    live = out_dir / f"{STAGING_PREFIX}live-2"
+    live.mkdir()
+    (live / ".owner").write_text("")
+    holder = os.open(live / ".owner", os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        result = run_backup(datadir_1000, out_dir, created_at=T0)
+    finally:
+        os.close(holder)
+    assert result.removed_stale == (str(stale),)
+    assert not stale.exists() and live.exists()
+
+
+def test_a_killed_backup_leaves_no_archive_and_the_next_run_cleans_up(datadir_1000: Path, out_dir: Path) -> None:
+    # The child stops itself with SIGKILL at the packing step: no cleanup code runs.
+    script = (
+        "import os, signal, sys\n"
+        "from datetime import datetime, UTC\n"
+        "from aeroops.executor.backup import run_backup\n"
+        "def stop(p):\n"
+        "    if p.step_index == 8 and p.done_bytes: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "run_backup(sys.argv[1], sys.argv[2], created_at=datetime(2026, 2, 4, tzinfo=UTC), progress=stop)\n"
+    )
+    before = tree_state(datadir_1000)
+    child = subprocess.run([sys.executable, "-c", script, str(datadir_1000), str(out_dir)], check=False)
+    assert child.returncode == -9
+    leftovers = [p.name for p in out_dir.iterdir()]
+    assert len(leftovers) == 1 and leftovers[0].startswith(STAGING_PREFIX)
+    assert not any(p.suffix == ".tar" for p in out_dir.iterdir())
+    result = run_backup(datadir_1000, out_dir, created_at=T0)
+    assert len(result.removed_stale) == 1
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted([Path(result.archive).name, Path(result.sidecar).name])
+    assert tree_state(datadir_1000) == before
+
+
+def test_dry_run_plan_writes_nothing(datadir_1000: Path, out_dir: Path) -> None:
+    before = tree_state(datadir_1000)
+    plan = prepare_backup(datadir_1000, created_at=T0)
+    assert plan.snapshot_id == "20261126T214824Z" and plan.archive_size == 267264
+    assert list(out_dir.iterdir()) == [] and tree_state(datadir_1000) == before
