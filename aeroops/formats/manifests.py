@@ -95,19 +95,21 @@ def _render(obj: Mapping[str, Any]) -> bytes:
 
 def parse_snapshot_manifest(data: bytes | str, *, path: object = None) -> SnapshotManifest:
     obj = _load_object(data, path)
+    # Fields are checked in the order AeroDB writes them, so the first complaint is the first field.
+    snapshot_id = _snapshot_id(obj, "snapshot_id", path)
+    created_at = parse_timestamp(_get(obj, "created_at", str, path), path=path)
+    storage_checksum = parse_crc_tag(_get(obj, "storage_checksum", str, path), path=path)
     checksums = _get(obj, "schema_checksums", dict, path)
     for name in checksums:
         if not name or "/" in name or name in (".", ".."):
             raise FormatError(f"schema file name {name!r} is not a plain file name", path=path, code=_CODE)
-    version = _u64(obj, "format_version", path)
-    boundary = _u64(obj, "commit_boundary", path) if "commit_boundary" in obj else None
     return SnapshotManifest(
-        snapshot_id=_snapshot_id(obj, "snapshot_id", path),
-        created_at=parse_timestamp(_get(obj, "created_at", str, path), path=path),
-        storage_checksum=parse_crc_tag(_get(obj, "storage_checksum", str, path), path=path),
+        snapshot_id=snapshot_id,
+        created_at=created_at,
+        storage_checksum=storage_checksum,
         schema_checksums=tuple(sorted((n, parse_crc_tag(c, path=path)) for n, c in checksums.items())),
-        format_version=version,
-        commit_boundary=boundary,
+        format_version=_u64(obj, "format_version", path),
+        commit_boundary=_u64(obj, "commit_boundary", path) if "commit_boundary" in obj else None,
     )
 
 
