@@ -156,9 +156,8 @@ def test_refuses_while_aerodb_serves(datadir_1000: Path, out_dir: Path) -> None:
 
 
 def test_refuses_while_another_aeroops_run_holds_the_directory(datadir_1000: Path, out_dir: Path) -> None:
-    with DirectoryLock(datadir_1000, BackupError, "restore"):
-        with pytest.raises(BackupError) as caught:
-            run_backup(datadir_1000, out_dir, created_at=T0)
+    with DirectoryLock(datadir_1000, BackupError, "restore"), pytest.raises(BackupError) as caught:
+        run_backup(datadir_1000, out_dir, created_at=T0)
     assert_refused(caught.value, "AERO_BACKUP_FAILED", "another aeroops run holds this data directory")
     assert list(out_dir.iterdir()) == []
     run_backup(datadir_1000, out_dir, created_at=T0)  # and once released, it runs

@@ -87,7 +87,9 @@ VERDICT_CASES = [
     ("no schemas folder", snapshot(schemas_dir=False, schemas=()), Verdict.INVALID, "schemas/ folder is missing"),
     (
         "schema missing",
-        snapshot(schema_crcs={"users_v1.json": 1}, manifest=snapshot(schema_crcs={"users_v1.json": 1, "x.json": 2}).manifest),
+        snapshot(
+            schema_crcs={"users_v1.json": 1}, manifest=snapshot(schema_crcs={"users_v1.json": 1, "x.json": 2}).manifest
+        ),
         Verdict.INVALID,
         "missing: x.json",
     ),
