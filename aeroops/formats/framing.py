@@ -18,6 +18,8 @@ U64 = struct.Struct("<Q")
 READ_CHUNK = 1 << 20
 # A record longer than this is taken as a damaged length field: it bounds the reader's memory.
 MAX_RECORD_LENGTH = 256 << 20
+# CRC-32 of any bytes followed by their own CRC-32, little-endian.
+CRC_RESIDUE = 0x2144DF1C
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,56 +36,54 @@ def iter_frames(
     The record is ``buffer[start:end]``; parsers unpack from the buffer in place, no copy.
     Raises `FormatError` at the first damage: AERO_<NAME>_LENGTH, _CHECKSUM or _TORN_TAIL.
     """
-    name = framing.name
+    name, min_length = framing.name, framing.min_length
+    unpack_u32, crc32 = U32.unpack_from, zlib.crc32  # locals: this loop runs once per record
     buf = stream.read(READ_CHUNK)
     pos = 0
     base = start_offset  # file offset of buf[0]
     while True:
-        avail = len(buf) - pos
-        if avail < 4:
-            more = stream.read(READ_CHUNK)
-            if not more:
-                if avail:
-                    raise FormatError(
-                        f"{avail} trailing bytes are too few for a record length (torn tail)",
-                        path=path,
-                        offset=base + pos,
-                        code=f"AERO_{name}_TORN_TAIL",
-                    )
-                return
-            buf, base, pos = buf[pos:] + more, base + pos, 0
-            continue
-        (length,) = U32.unpack_from(buf, pos)
-        if length < framing.min_length or length > MAX_RECORD_LENGTH:
-            raise FormatError(
-                f"record length {length} is impossible (at least {framing.min_length}, at most {MAX_RECORD_LENGTH})",
-                path=path,
-                offset=base + pos,
-                code=f"AERO_{name}_LENGTH",
-            )
-        if avail < length:
-            more = stream.read(max(READ_CHUNK, length - avail))
-            if not more:
+        view, size = memoryview(buf), len(buf)
+        # Every whole record in the buffer. A record followed by its own CRC (little-endian)
+        # always has the CRC-32 residue: one call checks it.
+        while pos + 4 <= size:
+            (length,) = unpack_u32(buf, pos)
+            end = pos + length
+            if end > size or length < min_length:
+                break
+            if crc32(view[pos:end]) != CRC_RESIDUE:
+                (stored,) = unpack_u32(buf, end - 4)
                 raise FormatError(
-                    f"record declares {length} bytes but only {avail} remain (torn tail, or a damaged length)",
+                    f"record checksum is {stored:08x}, its bytes give {crc32(view[pos : end - 4]):08x}",
                     path=path,
                     offset=base + pos,
-                    code=f"AERO_{name}_TORN_TAIL",
+                    code=f"AERO_{name}_CHECKSUM",
                 )
-            buf, base, pos = buf[pos:] + more, base + pos, 0
-            continue
-        end = pos + length
-        (stored,) = U32.unpack_from(buf, end - 4)
-        computed = zlib.crc32(memoryview(buf)[pos : end - 4])
-        if computed != stored:
-            raise FormatError(
-                f"record checksum is {stored:08x}, its bytes give {computed:08x}",
-                path=path,
-                offset=base + pos,
-                code=f"AERO_{name}_CHECKSUM",
+            yield base + pos, buf, pos, end
+            pos = end
+        avail = size - pos
+        need = READ_CHUNK
+        if avail >= 4:
+            (length,) = unpack_u32(buf, pos)
+            if length < min_length or length > MAX_RECORD_LENGTH:
+                raise FormatError(
+                    f"record length {length} is impossible (at least {min_length}, at most {MAX_RECORD_LENGTH})",
+                    path=path,
+                    offset=base + pos,
+                    code=f"AERO_{name}_LENGTH",
+                )
+            need = max(READ_CHUNK, length - avail)
+        more = stream.read(need)
+        if not more:
+            if not avail:
+                return
+            message = (
+                f"record declares {length} bytes but only {avail} remain (torn tail, or a damaged length)"
+                if avail >= 4
+                else f"{avail} trailing bytes are too few for a record length (torn tail)"
             )
-        yield base + pos, buf, pos, end
-        pos = end
+            raise FormatError(message, path=path, offset=base + pos, code=f"AERO_{name}_TORN_TAIL")
+        view.release()
+        buf, base, pos = buf[pos:] + more, base + pos, 0
 
 
 def seal(body: bytes) -> bytes:
