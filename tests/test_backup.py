@@ -17,10 +17,12 @@ from typing import BinaryIO
 import pytest
 from conftest import AERODB_FIXTURES, copy_fixture, tree_state
 
+from aeroops.core.description import Verdict
 from aeroops.errors import AeroError, BackupError, BackupIOError
 from aeroops.executor.backup import STAGING_PREFIX, STEPS, prepare_backup, run_backup
 from aeroops.executor.fileops import FileOps
 from aeroops.executor.lock import DirectoryLock
+from aeroops.executor.scan import scan
 from aeroops.formats.tar import BLOCK, TarReader
 from aeroops.progress import Progress
 
@@ -230,6 +232,10 @@ class FailingOps(FileOps):
         self._maybe_fail("readinto")
         return super().readinto(stream, buffer)
 
+    def read(self, stream: BinaryIO, size: int) -> bytes:
+        self._maybe_fail("read")
+        return super().read(stream, size)
+
     def link(self, source: Path, target: Path) -> None:
         self._maybe_fail("link")
         super().link(source, target)
@@ -250,7 +256,8 @@ FAULTS = [
     ("fsync", errno.EIO, 1, "Input/output error"),
     ("fsync", errno.EIO, 2, "Input/output error"),
     ("fsync_path", errno.EIO, 4, "Input/output error"),
-    ("readinto", errno.EIO, 12, "Input/output error"),  # scan took 8 reads; this one packs
+    ("read", errno.EIO, 1, "Input/output error"),  # packing reads
+    ("read", errno.EIO, 4, "Input/output error"),
     ("copy_range", errno.EIO, 1, "Input/output error"),
     ("link", errno.EACCES, 1, None),  # falls back to copying
     ("rename", errno.EIO, 1, "Input/output error"),  # sidecar rename, after the archive was linked
@@ -283,27 +290,38 @@ def test_io_faults_leave_no_archive_no_staging_and_the_source_unchanged(
     assert tree_state(datadir_1000) == before
 
 
-def test_a_snapshot_unreadable_during_scan_is_skipped_with_the_reason(datadir_1000: Path, out_dir: Path) -> None:
+def test_a_snapshot_unreadable_during_scan_gets_the_reason(datadir_1000: Path) -> None:
+    description = scan(datadir_1000, ops=FailingOps("readinto", errno.EIO, 1))
+    assert description.snapshots[0].verdict is Verdict.INVALID
+    assert description.snapshots[0].reason == "storage.dat cannot be read: Input/output error"
+
+
+def test_a_damaged_wal_found_while_packing_refuses_and_writes_nothing(datadir_1000: Path, out_dir: Path) -> None:
+    wal = datadir_1000 / "wal/wal.log"
+    raw = bytearray(wal.read_bytes())
+    raw[5000] ^= 0x10
+    wal.write_bytes(bytes(raw))
     with pytest.raises(BackupError) as caught:
-        run_backup(datadir_1000, out_dir, created_at=T0, ops=FailingOps("readinto", errno.EIO, 1))
-    assert_refused(caught.value, "AERO_BACKUP_FAILED", "storage.dat cannot be read: Input/output error")
+        run_backup(datadir_1000, out_dir, created_at=T0)
+    assert_refused(caught.value, "AERO_BACKUP_FAILED", "the WAL is damaged")
+    assert "AERO_WAL_CHECKSUM" in caught.value.message
     assert list(out_dir.iterdir()) == []
 
 
 class ChangingSnapshotOps(FileOps):
     """Hands the packer different bytes than scan saw: a snapshot changed behind our back."""
 
-    def readinto(self, stream: BinaryIO, buffer: memoryview) -> int:
-        n = super().readinto(stream, buffer)
-        if getattr(stream, "name", "").endswith("storage.dat") and "staging" in stream.name and n:
-            buffer[0] ^= 1
-        return n
+    def read(self, stream: BinaryIO, size: int) -> bytes:
+        data = super().read(stream, size)
+        if getattr(stream, "name", "").endswith("storage.dat") and "staging" in stream.name and data:
+            data = bytes([data[0] ^ 1]) + data[1:]
+        return data
 
 
 def test_bytes_that_differ_from_the_snapshot_manifest_abort(datadir_1000: Path, out_dir: Path) -> None:
     with pytest.raises(BackupError) as caught:
         run_backup(datadir_1000, out_dir, created_at=T0, ops=ChangingSnapshotOps())
-    assert "snapshot/storage.dat has checksum" in caught.value.message
+    assert "no valid snapshot to back up (20261126T214824Z: storage.dat has checksum" in caught.value.message
     assert list(out_dir.iterdir()) == []
 
 

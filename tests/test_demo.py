@@ -4,7 +4,6 @@ AeroDB's layout and semantics, and is a pure function of the spec."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import zlib
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import AERODB_FIXTURES
 
 from aeroops.demo import DemoSpec, DemoSummary, make_demo_datadir, snapshot_positions
 from aeroops.errors import UsageError
@@ -20,7 +20,7 @@ from aeroops.formats.manifests import parse_checkpoint, parse_snapshot_manifest
 from aeroops.formats.storage import StorageRecord, iter_storage
 from aeroops.formats.wal import DocumentChange, WalType, decode_payload, iter_wal
 
-FIXTURES = Path(os.environ.get("AERODB_FIXTURES", "/work/shared/fixtures/aerodb-reference"))
+FIXTURES = AERODB_FIXTURES
 MiB = 1 << 20
 
 
@@ -273,8 +273,6 @@ def test_storage_bytes_without_snapshots_sizes_live_storage(tmp_path: Path) -> N
 
 def test_schema_files_match_aerodb_byte_for_byte(tmp_path: Path) -> None:
     reference = FIXTURES / "datadir-1000" / "metadata" / "schemas"
-    if not reference.is_dir():
-        pytest.skip(f"AeroDB reference fixtures not found at {FIXTURES}")
     make_demo_datadir(tmp_path / "d", DemoSpec(wal_records=10))
     ours = tmp_path / "d" / "metadata" / "schemas"
     assert sorted(p.name for p in ours.iterdir()) == sorted(p.name for p in reference.iterdir())

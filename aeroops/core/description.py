@@ -7,7 +7,7 @@ judgement on them (is this snapshot valid, and if not why) is a pure function he
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aeroops.errors import Finding
 from aeroops.formats.ids import is_snapshot_id
@@ -87,13 +87,14 @@ def judge_snapshot(snap: SnapshotDescription) -> tuple[Verdict, str]:
         if fact.error:
             return Verdict.INVALID, f"{fact.name} cannot be read: {fact.error}"
     expected = {"storage.dat": manifest.storage_checksum} | {f"schemas/{n}": c for n, c in listed.items()}
-    if any(fact.crc32 is None for fact in (snap.storage, *snap.schemas)):
-        return Verdict.UNCHECKED, "checksums not computed"
+    # One known mismatch condemns the snapshot even while other files are still unchecked.
     for fact in (snap.storage, *snap.schemas):
-        if fact.crc32 != expected[fact.name]:
+        if fact.crc32 is not None and fact.crc32 != expected[fact.name]:
             return Verdict.CORRUPT, (
                 f"{fact.name} has checksum crc32:{fact.crc32:08x}, the manifest says crc32:{expected[fact.name]:08x}"
             )
+    if any(fact.crc32 is None for fact in (snap.storage, *snap.schemas)):
+        return Verdict.UNCHECKED, "checksums not computed"
     return Verdict.VALID, ""
 
 
@@ -123,3 +124,23 @@ class DataDirDescription:
 
     def snapshot(self, snapshot_id: str) -> SnapshotDescription | None:
         return next((s for s in self.snapshots if s.snapshot_id == snapshot_id), None)
+
+
+def with_found_checksum(description: DataDirDescription, snapshot_id: str, name: str, crc: int) -> DataDirDescription:
+    """The description, with the CRC-32 of one snapshot file as computed from its bytes (the
+    backup packer learns it while packing, and re-plans on a mismatch)."""
+
+    def found(fact: FileFact) -> FileFact:
+        return replace(fact, crc32=crc) if fact.name == name else fact
+
+    snapshots = tuple(
+        replace(
+            snap,
+            storage=found(snap.storage) if snap.storage else None,
+            schemas=tuple(found(f) for f in snap.schemas),
+        )
+        if snap.snapshot_id == snapshot_id
+        else snap
+        for snap in description.snapshots
+    )
+    return replace(description, snapshots=snapshots)

@@ -45,6 +45,9 @@ class SkippedSnapshot:
 class BackupOptions:
     created_at: datetime
     snapshot_id: str | None = None  # back up this snapshot instead of the newest valid one
+    # Accept a snapshot whose checksums are not computed yet: the packer checks every byte and
+    # re-plans on a mismatch, so the snapshot is read once instead of twice.
+    checksums_while_packing: bool = False
 
 
 class RefusalRule(enum.StrEnum):
@@ -120,7 +123,8 @@ def plan_backup(description: DataDirDescription, options: BackupOptions) -> Back
             f"the WAL is damaged, AeroDB would refuse to start on it: {description.wal.damage}",
         )
 
-    chosen, skipped = _choose_snapshot(description, options.snapshot_id)
+    usable = {Verdict.VALID, Verdict.UNCHECKED} if options.checksums_while_packing else {Verdict.VALID}
+    chosen, skipped = _choose_snapshot(description, options.snapshot_id, usable)
     if isinstance(chosen, Refusal):
         return chosen
     if chosen is None:
@@ -186,7 +190,7 @@ def plan_backup(description: DataDirDescription, options: BackupOptions) -> Back
 
 
 def _choose_snapshot(
-    description: DataDirDescription, wanted: str | None
+    description: DataDirDescription, wanted: str | None, usable: set[Verdict]
 ) -> tuple[SnapshotDescription | Refusal | None, list[SkippedSnapshot]]:
     """Newest first, the first valid snapshot; every newer one is skipped with its reason."""
     skipped: list[SkippedSnapshot] = []
@@ -194,14 +198,14 @@ def _choose_snapshot(
         snap = description.snapshot(wanted)
         if snap is None:
             return Refusal(RefusalRule.SNAPSHOT_NOT_USABLE, f"there is no snapshot {wanted}"), skipped
-        if snap.verdict is not Verdict.VALID:
+        if snap.verdict not in usable:
             return Refusal(RefusalRule.SNAPSHOT_NOT_USABLE, f"snapshot {wanted} is {snap.verdict}: {snap.reason}"), [
                 SkippedSnapshot(wanted, snap.verdict, snap.reason)
             ]
         return snap, skipped
     for snap in sorted(description.snapshots, key=lambda s: s.snapshot_id, reverse=True):
         verdict, reason = snap.verdict, snap.reason
-        if verdict is Verdict.VALID:
+        if verdict in usable:
             return snap, skipped
         skipped.append(SkippedSnapshot(snap.snapshot_id, verdict, reason))
     return None, skipped

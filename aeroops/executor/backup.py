@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
 import secrets
+import threading
 import time
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from aeroops.core.description import WalDescription, with_found_checksum
 from aeroops.core.plan import (
     MANIFEST_MEMBER,
     WAL_MEMBER,
@@ -32,8 +33,9 @@ from aeroops.core.plan import (
 )
 from aeroops.errors import AeroError, BackupError, BackupIOError
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps
+from aeroops.executor.hashing import BackgroundSha256
 from aeroops.executor.lock import DirectoryLock, try_flock
-from aeroops.executor.scan import scan
+from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.ids import default_created_at
 from aeroops.formats.tar import END_OF_ARCHIVE, member_header, padding
 from aeroops.progress import Progress, ProgressCallback, no_progress
@@ -122,7 +124,7 @@ def run_backup(
     """Back up ``data_dir`` into an archive at ``output`` (a file path, or a folder)."""
     started = time.monotonic()
     root = Path(data_dir)
-    created_at = created_at or default_created_at()
+    options = BackupOptions(created_at or default_created_at(), snapshot_id, checksums_while_packing=True)
     step = _Steps(progress)
 
     step(1)
@@ -132,21 +134,35 @@ def run_backup(
         step(2)
         _fsync_wal(root, ops)
         step(3)
-        plan = _accept(
-            plan_backup(scan(root, checksums="until-valid", ops=ops), BackupOptions(created_at, snapshot_id))
-        )
-        archive = resolve_output(output, plan)
-        if os.path.lexists(archive) and not overwrite:
-            raise BackupError(
-                "an archive already exists at the output path (pass overwrite to replace it)", path=archive
-            )
-        removed = remove_stale_staging(archive.parent, ops)
-        with _staging(archive.parent, plan.backup_id, ops) as staging:
-            staged_by = _stage(plan, root, staging, ops, step)
-            step(8, total=plan.content_bytes)
-            packed, digest = _pack(plan, staging, staging / "archive.tar", ops, step)
-            step(9)
-            _publish(staging / "archive.tar", archive, digest, overwrite, ops)
+        # Snapshot checksums are computed while packing, and the WAL is checked on the other
+        # core meanwhile: every byte is read once. Their verdicts feed the same pure planner.
+        description = scan(root, checksums="none", check_wal=False, ops=ops)
+        with _WalCheck(root / WAL_MEMBER, description.wal.size if description.wal.present else None, ops) as wal:
+            while True:
+                plan = _accept(plan_backup(description, options))
+                archive = resolve_output(output, plan)
+                if os.path.lexists(archive) and not overwrite:
+                    raise BackupError(
+                        "an archive already exists at the output path (pass overwrite to replace it)", path=archive
+                    )
+                removed = remove_stale_staging(archive.parent, ops)
+                with _staging(archive.parent, plan.backup_id, ops) as staging:
+                    staged_by = _stage(plan, root, staging, ops, step)
+                    step(8, total=plan.content_bytes)
+                    try:
+                        packed, digest = _pack(plan, staging, staging / "archive.tar", ops, step)
+                    except _Mismatch as mismatch:
+                        # This snapshot is corrupt after all: plan again, knowing it.
+                        description = with_found_checksum(description, plan.snapshot_id, mismatch.name, mismatch.crc)
+                        if snapshot_id is None:
+                            step(3)
+                            continue
+                        raise BackupError(str(mismatch), path=mismatch.source) from None
+                    description = replace(description, wal=wal.result())
+                    _accept(plan_backup(description, options))  # refuses here if the WAL is damaged
+                    step(9)
+                    _publish(staging / "archive.tar", archive, digest, overwrite, ops)
+                break
         step(10)
     except AeroError:
         raise
@@ -165,6 +181,51 @@ def run_backup(
         duration_seconds=time.monotonic() - started,
         removed_stale=removed,
     )
+
+
+class _WalCheck:
+    """describe_wal() on a thread: record-by-record checking is Python work, packing is mostly
+    system calls and C, so the two share the machine's cores well."""
+
+    def __init__(self, path: Path, size: int | None, ops: FileOps) -> None:
+        self._result: WalDescription = WalDescription(present=False)
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if size is not None:
+            self._thread = threading.Thread(target=self._run, args=(path, size, ops), daemon=True)
+            self._thread.start()
+
+    def _run(self, path: Path, size: int, ops: FileOps) -> None:
+        try:
+            self._result = describe_wal(path, ops=ops, size=size)
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def result(self) -> WalDescription:
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+    def __enter__(self) -> _WalCheck:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+
+class _Mismatch(Exception):
+    def __init__(self, member: ArchiveMember, crc: int) -> None:
+        assert member.source is not None and member.expected_crc32 is not None
+        super().__init__(
+            f"{member.name} has checksum crc32:{crc:08x} but the snapshot manifest says "
+            f"crc32:{member.expected_crc32:08x}: the snapshot is damaged; nothing was written"
+        )
+        self.name = member.source.split("/", 2)[2]  # "snapshots/<id>/storage.dat" → "storage.dat"
+        self.source = member.source
+        self.crc = crc
 
 
 def remove_stale_staging(folder: Path, ops: FileOps = REAL) -> tuple[str, ...]:
@@ -297,13 +358,11 @@ def _pack(
 ) -> tuple[tuple[PackedMember, ...], str]:
     """Step 8: stream every member into the tar, computing the CRC-32 of each file's bytes
     (checked against the snapshot manifest) and the SHA-256 of the whole archive."""
-    sha = hashlib.sha256()
-    buffer = memoryview(bytearray(COPY_CHUNK))
     packed: list[PackedMember] = []
     done = 0
-    with ops.create(tar_path) as out:
+    with ops.create(tar_path) as out, BackgroundSha256() as sha:
 
-        def emit(data: bytes | memoryview) -> None:
+        def emit(data: bytes) -> None:
             sha.update(data)
             ops.write(out, data)
 
@@ -317,32 +376,28 @@ def _pack(
             with ops.open_read(staging / member.name) as src:
                 remaining = member.size
                 while remaining:
-                    n = ops.readinto(src, buffer[: min(COPY_CHUNK, remaining)])
-                    if n == 0:
+                    # A fresh bytes object per chunk: the hashing thread may still hold the last.
+                    chunk = ops.read(src, min(COPY_CHUNK, remaining))
+                    if not chunk:
                         raise BackupError(f"{member.name} shrank while packed", path=staging / member.name)
-                    chunk = buffer[:n]
                     crc = zlib.crc32(chunk, crc)
                     emit(chunk)
-                    remaining -= n
-                    done += n
+                    remaining -= len(chunk)
+                    done += len(chunk)
                     step.advance(done)
-                if member.source and member.name != WAL_MEMBER and ops.readinto(src, buffer[:1]):
+                if member.source and member.name != WAL_MEMBER and ops.read(src, 1):
                     raise BackupError(f"{member.name} grew while packed", path=staging / member.name)
             _check_crc(member, crc)
             emit(padding(member.size))
             packed.append(PackedMember(member.name, member.kind, member.size, crc))
         emit(END_OF_ARCHIVE)
         ops.fsync(out)
-    return tuple(packed), sha.hexdigest()
+        return tuple(packed), sha.hexdigest()
 
 
 def _check_crc(member: ArchiveMember, crc: int) -> None:
     if member.expected_crc32 is not None and crc != member.expected_crc32:
-        raise BackupError(
-            f"{member.name} has checksum crc32:{crc:08x} but the snapshot manifest says "
-            f"crc32:{member.expected_crc32:08x}: the snapshot changed or is damaged; nothing was written",
-            path=member.source,
-        )
+        raise _Mismatch(member, crc)
 
 
 def _publish(tar_path: Path, archive: Path, digest: str, overwrite: bool, ops: FileOps) -> None:

@@ -22,6 +22,13 @@ class FileOps:
     def open_read(self, path: Path) -> BinaryIO:
         return open(path, "rb", buffering=0)
 
+    def read(self, stream: BinaryIO, size: int) -> bytes:
+        """Up to ``size`` bytes; fewer only at the end of the file."""
+        data = stream.read(size)
+        while data and len(data) < size and (more := stream.read(size - len(data))):
+            data += more
+        return data
+
     def readinto(self, stream: BinaryIO, buffer: memoryview) -> int:
         return stream.readinto(buffer) or 0  # type: ignore[attr-defined]
 

@@ -75,9 +75,10 @@ def scan(
     )
 
 
-def describe_wal(path: Path, *, check: bool = True, ops: FileOps = REAL) -> WalDescription:
+def describe_wal(path: Path, *, check: bool = True, ops: FileOps = REAL, size: int | None = None) -> WalDescription:
+    """The WAL's size and health; ``size`` cuts it at a size seen earlier (a backup packs that)."""
     try:
-        size = ops.stat(path).st_size
+        size = ops.stat(path).st_size if size is None else size
     except FileNotFoundError:
         return WalDescription(present=False)
     if not check:
