@@ -211,7 +211,14 @@ class TarReader:
             at = self._offset
             block = self._read_exact(BLOCK, "a header block")
             if block == bytes(BLOCK):
-                self._read_exact(BLOCK, "the end-of-archive blocks")
+                # POSIX ends an archive with two zero blocks; a lone one is damage, not the end.
+                if self._read_exact(BLOCK, "the end-of-archive blocks") != bytes(BLOCK):
+                    raise FormatError(
+                        "a zero block followed by a non-zero one",
+                        path=self._path,
+                        offset=at + BLOCK,
+                        code="AERO_TAR_HEADER",
+                    )
                 self.end_offset = self._offset
                 if long_name is not None or long_link is not None:
                     raise FormatError(
