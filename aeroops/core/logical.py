@@ -1,0 +1,141 @@
+"""The logical state of DESIGN.md §8: which documents a snapshot plus its WAL hold.
+
+Storage records first, the last record per key winning and a tombstone removing the key; then
+the WAL's insert, update and delete records in sequence order: insert and update replace the
+whole document, delete removes it. Documents are kept as (size, CRC-32) digests, never as
+bodies, so the state of a multi-GiB snapshot fits in memory and two states compare cheaply.
+
+MVCC records (types 3–5) are counted and otherwise ignored: they belong to later AeroDB phases,
+and AeroDB's phase-1 replay applies only types 0–2.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import NamedTuple
+
+from aeroops.formats.storage import StorageRecord
+from aeroops.formats.wal import DOCUMENT_TYPES, DocumentChange, WalRecord, WalType, decode_payload
+
+
+class DocumentDigest(NamedTuple):
+    size: int  # bytes of the document body
+    crc32: int  # CRC-32 of the body
+
+
+# collection -> document id -> digest
+Documents = Mapping[str, Mapping[str, DocumentDigest]]
+
+
+def digest(body: bytes) -> DocumentDigest:
+    return DocumentDigest(len(body), zlib.crc32(body))
+
+
+@dataclass(frozen=True, slots=True)
+class LogicalState:
+    """Documents per collection after replay, as digests; read-only mappings."""
+
+    documents: Documents
+    mvcc_records_ignored: int = 0
+
+    def __len__(self) -> int:
+        return sum(len(docs) for docs in self.documents.values())
+
+    @property
+    def collections(self) -> tuple[str, ...]:
+        return tuple(sorted(self.documents))
+
+    def get(self, collection: str, document_id: str) -> DocumentDigest | None:
+        return self.documents.get(collection, {}).get(document_id)
+
+    def iter_documents(self) -> Iterator[tuple[str, str, DocumentDigest]]:
+        """``(collection, document_id, digest)`` in sorted order: stable for tables and diffs."""
+        for collection in sorted(self.documents):
+            docs = self.documents[collection]
+            for document_id in sorted(docs):
+                yield collection, document_id, docs[document_id]
+
+
+class LogicalStateBuilder:
+    """Accumulates a logical state from records pushed in one at a time.
+
+    Storage and WAL effects are kept apart and merged in `build()`, so the result follows §8
+    whichever order the records arrive in (an archive streams storage before the WAL, but a
+    hand-built one need not).
+    """
+
+    def __init__(self) -> None:
+        self._storage: dict[tuple[str, str], DocumentDigest | None] = {}
+        self._wal: dict[tuple[str, str], DocumentDigest | None] = {}  # None: deleted
+        self._mvcc_ignored = 0
+
+    def add_storage(self, record: StorageRecord) -> None:
+        key = (record.collection, record.document_id)
+        self._storage[key] = None if record.tombstone else digest(record.body)
+
+    def add_wal(self, record: WalRecord, change: DocumentChange | None = None) -> None:
+        """Apply one WAL record; ``change`` is its decoded payload, if the caller has it."""
+        if record.type not in DOCUMENT_TYPES:
+            self._mvcc_ignored += 1
+            return
+        if change is None:
+            decoded = decode_payload(record)
+            assert isinstance(decoded, DocumentChange)  # types 0–2 always decode to one
+            change = decoded
+        key = (change.collection, change.document_id)
+        self._wal[key] = None if record.type == WalType.DELETE else digest(change.body)
+
+    def build(self) -> LogicalState:
+        merged = {**self._storage, **self._wal}
+        documents: dict[str, dict[str, DocumentDigest]] = {}
+        for (collection, document_id), doc in merged.items():
+            if doc is not None:
+                documents.setdefault(collection, {})[document_id] = doc
+        frozen = {c: MappingProxyType(docs) for c, docs in documents.items()}
+        return LogicalState(MappingProxyType(frozen), self._mvcc_ignored)
+
+
+def logical_state(storage_records: Iterable[StorageRecord], wal_records: Iterable[WalRecord]) -> LogicalState:
+    """The documents a snapshot's storage records plus a WAL replayed over them hold (§8).
+
+    Raises `FormatError` (AERO_WAL_PAYLOAD) if a document record's payload does not decode.
+    """
+    builder = LogicalStateBuilder()
+    for record in storage_records:
+        builder.add_storage(record)
+    for wal_record in wal_records:
+        builder.add_wal(wal_record)
+    return builder.build()
+
+
+@dataclass(frozen=True, slots=True)
+class LogicalDiff:
+    """How state ``b`` differs from state ``a``; each tuple holds ``(collection, document_id)``
+    pairs in sorted order."""
+
+    added: tuple[tuple[str, str], ...]  # in b only
+    removed: tuple[tuple[str, str], ...]  # in a only
+    changed: tuple[tuple[str, str], ...]  # in both, with different size or CRC
+
+    @property
+    def identical(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+    def summary(self) -> str:
+        if self.identical:
+            return "identical"
+        return f"{len(self.added)} added, {len(self.removed)} removed, {len(self.changed)} changed"
+
+
+def diff(a: LogicalState, b: LogicalState) -> LogicalDiff:
+    """Compare two logical states document by document (e.g. a source and its restore)."""
+    a_docs = {(c, d): doc for c, d, doc in a.iter_documents()}
+    b_docs = {(c, d): doc for c, d, doc in b.iter_documents()}
+    return LogicalDiff(
+        added=tuple(sorted(b_docs.keys() - a_docs.keys())),
+        removed=tuple(sorted(a_docs.keys() - b_docs.keys())),
+        changed=tuple(sorted(k for k in a_docs.keys() & b_docs.keys() if a_docs[k] != b_docs[k])),
+    )
