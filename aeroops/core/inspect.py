@@ -1,0 +1,317 @@
+"""What an archive holds, without extracting it: members, manifests, a WAL summary, a storage
+summary and the logical state (DESIGN.md §8).
+
+One streaming pass: it is `verify_archive_stream` with sinks that decode every WAL record and
+parse every storage record on the way, so an inspection carries the full verification report
+too (plus payload and storage-record findings, which plain verification does not look for).
+Results are plain frozen values; `aeroops.views` turns them into tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
+
+from aeroops.core.logical import LogicalState, LogicalStateBuilder
+from aeroops.core.verify import (
+    SCHEMA_PREFIX,
+    STORAGE,
+    MemberInfo,
+    VerifyReport,
+    manifest_dict,
+    verify_archive_stream,
+)
+from aeroops.errors import Finding, Severity
+from aeroops.formats.checksum import format_crc_tag
+from aeroops.formats.manifests import BackupManifest, SnapshotManifest
+from aeroops.formats.storage import StorageRecord
+from aeroops.formats.wal import DocumentChange, MvccVersion, WalRecord, decode_payload
+from aeroops.progress import ProgressCallback
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    """One archive member. ``status`` is "ok" or the findings about it, e.g. "checksum"."""
+
+    name: str
+    type: str
+    size: int
+    mode: int
+    mtime: datetime | None  # None when the header's time is beyond what datetime holds
+    checksum_found: str | None  # crc32:… of the data, for regular files
+    checksum_expected: str | None  # from the snapshot manifest: storage.dat and schema files
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class WalGroup:
+    """WAL records of one operation on one collection ("" for MVCC commit and GC records)."""
+
+    collection: str
+    operation: str  # "insert", "update", "delete", "mvcc_commit", "mvcc_version", "mvcc_gc"
+    records: int
+    bytes: int  # whole records, framing included
+    documents: int  # distinct document ids touched
+    first_sequence: int
+    last_sequence: int
+
+
+@dataclass(frozen=True, slots=True)
+class WalSummary:
+    groups: tuple[WalGroup, ...] = ()  # sorted by collection, then operation
+    records: int = 0
+    bytes: int = 0
+    documents: int = 0  # distinct (collection, document id) touched
+    first_sequence: int | None = None
+    last_sequence: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StorageGroup:
+    """Storage keys of one collection whose last record has this schema version."""
+
+    collection: str
+    schema_version: str
+    live_documents: int  # keys whose last record is a document
+    tombstones: int  # keys whose last record is a tombstone
+    records: int  # every record of this collection and version, superseded ones included
+    live_bytes: int  # body bytes of the live documents
+
+
+@dataclass(frozen=True, slots=True)
+class InspectResult:
+    archive: str
+    report: VerifyReport
+    members: tuple[MemberRow, ...]
+    wal: WalSummary
+    storage: tuple[StorageGroup, ...]
+    logical: LogicalState
+    storage_records: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+    @property
+    def backup_manifest(self) -> BackupManifest | None:
+        return self.report.backup_manifest
+
+    @property
+    def snapshot_manifest(self) -> SnapshotManifest | None:
+        return self.report.snapshot_manifest
+
+    def to_dict(self, *, documents: bool = False) -> dict[str, Any]:
+        """JSON-ready; the logical state's documents only when asked (there can be millions)."""
+        result: dict[str, Any] = {
+            "archive": self.archive,
+            "ok": self.ok,
+            "counts": self.report.counts(),
+            "findings": [f.to_dict() for f in self.report.findings],
+            "members": [
+                {
+                    "name": m.name,
+                    "type": m.type,
+                    "size": m.size,
+                    "mode": m.mode,
+                    "mtime": None if m.mtime is None else m.mtime.isoformat(),
+                    "checksum_found": m.checksum_found,
+                    "checksum_expected": m.checksum_expected,
+                    "status": m.status,
+                }
+                for m in self.members
+            ],
+            "backup_manifest": manifest_dict(self.backup_manifest),
+            "snapshot_manifest": manifest_dict(self.snapshot_manifest),
+            "wal": {
+                "records": self.wal.records,
+                "bytes": self.wal.bytes,
+                "documents": self.wal.documents,
+                "first_sequence": self.wal.first_sequence,
+                "last_sequence": self.wal.last_sequence,
+                "groups": [_fields(g) for g in self.wal.groups],
+            },
+            "storage": [_fields(g) for g in self.storage],
+            "logical": {
+                "documents": len(self.logical),
+                "collections": {c: len(self.logical.documents[c]) for c in self.logical.collections},
+                "mvcc_records_ignored": self.logical.mvcc_records_ignored,
+            },
+        }
+        if documents:
+            result["logical"]["document_list"] = [
+                {"collection": c, "document_id": d, "size": doc.size, "crc32": format_crc_tag(doc.crc32)}
+                for c, d, doc in self.logical.iter_documents()
+            ]
+        return result
+
+
+def _fields(value: WalGroup | StorageGroup) -> dict[str, Any]:
+    return asdict(value)
+
+
+class _WalTally:
+    def __init__(self) -> None:
+        self.groups: dict[tuple[str, str], list[int]] = {}  # records, bytes, first, last
+        self.touched: dict[tuple[str, str], set[str]] = {}
+        self.all_touched: set[tuple[str, str]] = set()
+
+    def add(self, record: WalRecord, collection: str, document_id: str | None) -> None:
+        key = (collection, record.type.name.lower())
+        tally = self.groups.get(key)
+        if tally is None:
+            self.groups[key] = [1, record.length, record.sequence, record.sequence]
+            self.touched[key] = set()
+        else:
+            tally[0] += 1
+            tally[1] += record.length
+            tally[2] = min(tally[2], record.sequence)
+            tally[3] = max(tally[3], record.sequence)
+        if document_id is not None:
+            self.touched[key].add(document_id)
+            self.all_touched.add((collection, document_id))
+
+    def summary(self, report: VerifyReport) -> WalSummary:
+        groups = tuple(
+            WalGroup(c, op, n, size, len(self.touched[(c, op)]), first, last)
+            for (c, op), (n, size, first, last) in sorted(self.groups.items())
+        )
+        return WalSummary(
+            groups=groups,
+            records=sum(g.records for g in groups),
+            bytes=sum(g.bytes for g in groups),
+            documents=len(self.all_touched),
+            first_sequence=report.wal_first_sequence,
+            last_sequence=report.wal_last_sequence,
+        )
+
+
+class _StorageTally:
+    def __init__(self) -> None:
+        self.last: dict[str, tuple[str, bool, int]] = {}  # key -> (schema version, tombstone, body size)
+        self.records: dict[tuple[str, str], int] = {}
+        self.count = 0
+
+    def add(self, record: StorageRecord) -> None:
+        self.count += 1
+        group = (record.collection, record.schema_version)
+        self.records[group] = self.records.get(group, 0) + 1
+        self.last[record.key] = (record.schema_version, record.tombstone, len(record.body))
+
+    def summary(self) -> tuple[StorageGroup, ...]:
+        live: dict[tuple[str, str], list[int]] = {group: [0, 0, 0] for group in self.records}
+        for key, (version, tombstone, size) in self.last.items():
+            tally = live[(key.partition(":")[0], version)]
+            if tombstone:
+                tally[1] += 1
+            else:
+                tally[0] += 1
+                tally[2] += size
+        return tuple(
+            StorageGroup(c, v, docs, tombs, self.records[(c, v)], size)
+            for (c, v), (docs, tombs, size) in sorted(live.items())
+        )
+
+
+def inspect_archive_stream(
+    stream: BinaryIO,
+    *,
+    name: str,
+    sidecar_sha256: str | None = None,
+    progress: ProgressCallback | None = None,
+    total_bytes: int = 0,
+    extra_findings: Iterable[Finding] = (),
+) -> InspectResult:
+    """Inspect the archive read from ``stream``: one pass, memory bounded by the number of
+    documents (a size and CRC each), not by their bytes."""
+    builder = LogicalStateBuilder()
+    wal = _WalTally()
+    storage = _StorageTally()
+
+    def on_wal(record: WalRecord) -> None:
+        payload = decode_payload(record)  # a FormatError becomes a finding
+        if isinstance(payload, DocumentChange):
+            wal.add(record, payload.collection, payload.document_id)
+            builder.add_wal(record, payload)
+            return
+        if isinstance(payload, MvccVersion):
+            collection, _, document_id = payload.key.partition(":")
+            wal.add(record, collection, document_id)
+        else:
+            wal.add(record, "", None)
+        builder.add_wal(record)
+
+    def on_storage(record: StorageRecord) -> None:
+        storage.add(record)
+        builder.add_storage(record)
+
+    report = verify_archive_stream(
+        stream,
+        name=name,
+        sidecar_sha256=sidecar_sha256,
+        progress=progress,
+        total_bytes=total_bytes,
+        extra_findings=extra_findings,
+        wal_sink=on_wal,
+        storage_sink=on_storage,
+    )
+    return InspectResult(
+        archive=name,
+        report=report,
+        members=tuple(_member_row(m, report) for m in report.members),
+        wal=wal.summary(report),
+        storage=storage.summary(),
+        logical=builder.build(),
+        storage_records=storage.count,
+    )
+
+
+def _member_row(member: MemberInfo, report: VerifyReport) -> MemberRow:
+    return MemberRow(
+        name=member.name,
+        type=member.type,
+        size=member.size,
+        mode=member.mode,
+        mtime=_time(member.mtime),
+        checksum_found=None if member.crc32 is None else format_crc_tag(member.crc32),
+        checksum_expected=_expected_checksum(member, report.snapshot_manifest),
+        status=member_status(member.name, report.findings),
+    )
+
+
+def _expected_checksum(member: MemberInfo, manifest: SnapshotManifest | None) -> str | None:
+    if manifest is None or member.type != "file":
+        return None
+    if member.name == STORAGE:
+        return format_crc_tag(manifest.storage_checksum)
+    if member.name.startswith(SCHEMA_PREFIX):
+        crc = manifest.schema_checksum_map.get(member.name[len(SCHEMA_PREFIX) :])
+        return None if crc is None else format_crc_tag(crc)
+    return None
+
+
+def member_status(member_name: str, findings: Iterable[Finding]) -> str:
+    """ "ok", or the warnings and errors about a member, by short name ("checksum", "wal_sequence")."""
+    labels = sorted(
+        {
+            _label(f.code)
+            for f in findings
+            if f.path == member_name and f.severity in (Severity.WARNING, Severity.ERROR, Severity.FATAL)
+        }
+    )
+    return ", ".join(labels) if labels else "ok"
+
+
+def _label(code: str) -> str:
+    for prefix in ("AERO_VERIFY_", "AERO_"):
+        if code.startswith(prefix):
+            return code[len(prefix) :].lower()
+    return code.lower()
+
+
+def _time(seconds: int) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None

@@ -1,0 +1,167 @@
+"""The file-system side of verify, inspect and inventory: open files, read sidecars, walk
+folders. Everything it decides is decided by `aeroops.core`; nothing here writes to disk.
+
+A sidecar is ``<archive>.sha256`` beside the archive, in ``sha256sum`` format
+(``<64 hex>  <basename>``); where present, verification compares it with a SHA-256 of every
+byte of the archive, which catches even the changes that leave the archive's meaning intact.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aeroops.core.inspect import InspectResult, inspect_archive_stream
+from aeroops.core.inventory import Inventory, InventoryRow, inventory_row, read_leading_manifest
+from aeroops.core.verify import VerifyReport, parse_sidecar, verify_archive_stream
+from aeroops.errors import Finding, FormatError, Severity, UsageError
+from aeroops.progress import Progress, ProgressCallback
+
+ARCHIVE_SUFFIX = ".tar"
+SIDECAR_SUFFIX = ".sha256"
+SIDECAR_LIMIT = 64 << 10
+_BUFFER = 1 << 20
+
+
+def sidecar_path(archive: Path) -> Path:
+    return archive.with_name(archive.name + SIDECAR_SUFFIX)
+
+
+def read_sidecar(archive: Path) -> tuple[str | None, tuple[Finding, ...]]:
+    """The digest the archive's sidecar claims (None without a sidecar), and any finding about
+    a sidecar that exists but cannot be used."""
+    path = sidecar_path(archive)
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(SIDECAR_LIMIT)
+    except FileNotFoundError:
+        return None, ()
+    except OSError as error:
+        return None, (_sidecar_finding(f"the sidecar {path.name} cannot be read: {error.strerror}"),)
+    try:
+        return parse_sidecar(raw.decode("utf-8", "replace"), archive_name=archive.name), ()
+    except FormatError as error:
+        return None, (_sidecar_finding(f"{path.name}: {error.message}"),)
+
+
+def _sidecar_finding(message: str) -> Finding:
+    return Finding("AERO_VERIFY_SIDECAR", Severity.ERROR, message, path=None)
+
+
+def _io_report(archive: Path, error: OSError) -> VerifyReport:
+    return VerifyReport(
+        archive=str(archive),
+        findings=(Finding("AERO_VERIFY_IO", Severity.FATAL, f"cannot read the archive: {error.strerror or error}"),),
+    )
+
+
+def verify_archive(path: str | os.PathLike[str], *, progress: ProgressCallback | None = None) -> VerifyReport:
+    """Verify one archive file (and its sidecar, if any) in one streaming pass.
+
+    Never raises for a bad or unreadable archive: that is the verdict, a report with findings
+    (AERO_VERIFY_IO, FATAL, when the file cannot be read at all).
+    """
+    archive = Path(path)
+    sidecar, sidecar_findings = read_sidecar(archive)
+    try:
+        with archive.open("rb", buffering=_BUFFER) as stream:
+            return verify_archive_stream(
+                stream,
+                name=str(archive),
+                sidecar_sha256=sidecar,
+                progress=progress,
+                total_bytes=os.fstat(stream.fileno()).st_size,
+                extra_findings=sidecar_findings,
+            )
+    except OSError as error:
+        return _io_report(archive, error)
+
+
+def inspect_archive(path: str | os.PathLike[str], *, progress: ProgressCallback | None = None) -> InspectResult:
+    """Inspect one archive file: members, manifests, WAL and storage summaries, logical state.
+
+    Raises `UsageError` when the file cannot be read at all.
+    """
+    archive = Path(path)
+    sidecar, sidecar_findings = read_sidecar(archive)
+    try:
+        with archive.open("rb", buffering=_BUFFER) as stream:
+            return inspect_archive_stream(
+                stream,
+                name=str(archive),
+                sidecar_sha256=sidecar,
+                progress=progress,
+                total_bytes=os.fstat(stream.fileno()).st_size,
+                extra_findings=sidecar_findings,
+            )
+    except OSError as error:
+        raise UsageError(f"cannot read {archive}: {error.strerror or error}", path=archive) from None
+
+
+def inventory(
+    folder: str | os.PathLike[str],
+    *,
+    recursive: bool = False,
+    verify: bool = False,
+    progress: ProgressCallback | None = None,
+    now: datetime | None = None,
+) -> Inventory:
+    """One row per ``*.tar`` file in ``folder`` (and its subfolders when ``recursive``).
+
+    Without ``verify`` only each archive's first member is read. A file that is not an archive,
+    or cannot be read, gets a row with the reason; this never raises for one bad file. Raises
+    `UsageError` when ``folder`` itself is not a readable folder.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise UsageError(f"{root} is not a folder", path=root)
+    taken_at = (now or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
+    candidates = sorted(_candidates(root, recursive))
+    rows = []
+    for index, candidate in enumerate(candidates, start=1):
+        step_progress = None
+        if progress is not None:
+            step_progress = _step_progress(progress, candidate.relative_to(root).as_posix(), index, len(candidates))
+        rows.append(_row(root, candidate, taken_at, verify, step_progress))
+    return Inventory(str(root), tuple(rows), taken_at, verified=verify, recursive=recursive)
+
+
+def _candidates(root: Path, recursive: bool) -> Iterator[Path]:
+    if recursive:
+        # Symlinked folders are not followed: a link loop must not hang an audit.
+        for folder, subfolders, files in os.walk(root):
+            subfolders.sort()
+            for name in files:
+                if name.endswith(ARCHIVE_SUFFIX):
+                    yield Path(folder, name)
+        return
+    with os.scandir(root) as entries:
+        for entry in entries:
+            if entry.name.endswith(ARCHIVE_SUFFIX) and not entry.is_dir():
+                yield Path(entry.path)
+
+
+def _step_progress(progress: ProgressCallback, name: str, index: int, count: int) -> ProgressCallback:
+    def report(event: Progress) -> None:
+        progress(replace(event, job="inventory", step=f"verify {name}", step_index=index, step_count=count))
+
+    return report
+
+
+def _row(root: Path, archive: Path, now: datetime, verify: bool, progress: ProgressCallback | None) -> InventoryRow:
+    name = archive.relative_to(root).as_posix()
+    sidecar = sidecar_path(archive).is_file()
+    try:
+        stat = archive.stat()
+        with archive.open("rb") as stream:
+            manifest = read_leading_manifest(stream, name=name)
+    except OSError as error:
+        return inventory_row(name, None, None, f"cannot read: {error.strerror or error}", now, sidecar=sidecar)
+    except FormatError as error:
+        manifest = f"{error.code}: {error.message}"
+    modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(microsecond=0)
+    report = verify_archive(archive, progress=progress) if verify else None
+    return inventory_row(name, stat.st_size, modified, manifest, now, sidecar=sidecar, report=report)
