@@ -1,0 +1,57 @@
+"""``aeroops inspect ARCHIVE [--wal] [--documents]``: what an archive holds, without extracting.
+
+Exit 0 when the archive verifies clean (warnings allowed), 1 otherwise. CSV writes one table:
+the members, or the WAL summary with --wal, or the documents with --documents.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from aeroops.errors import UsageError
+
+FORMATS = ("table", "json", "csv")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("inspect", help="show an archive's members, manifests, WAL, storage and documents")
+    parser.add_argument("archive", metavar="ARCHIVE")
+    parser.add_argument("--wal", action="store_true", help="add the WAL summary: records by collection × operation")
+    parser.add_argument(
+        "--documents", action="store_true", help="add the logical state: every document with its size and CRC"
+    )
+    parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from aeroops.executor.audit import inspect_archive
+    from aeroops.progress import TerminalProgress
+    from aeroops.views import records, text
+
+    if args.format == "csv" and args.wal and args.documents:
+        raise UsageError("CSV holds one table: choose --wal or --documents, not both")
+    progress = TerminalProgress() if sys.stderr.isatty() and not args.no_progress else None
+    try:
+        result = inspect_archive(args.archive, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    if args.format == "json":
+        out = result.to_dict(documents=args.documents)
+        if not args.wal:
+            del out["wal"]["groups"]
+        print(json.dumps(out, indent=2))
+    elif args.format == "csv":
+        if args.wal:
+            text.write_csv(sys.stdout, records.wal_records(result), records.WAL_COLUMNS)
+        elif args.documents:
+            text.write_csv(sys.stdout, records.document_records(result), records.DOCUMENT_COLUMNS)
+        else:
+            text.write_csv(sys.stdout, records.member_records(result), records.MEMBER_COLUMNS)
+    else:
+        print(text.render_inspect(result, wal=args.wal, documents=args.documents))
+    return 0 if result.ok else 1

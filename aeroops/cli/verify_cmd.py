@@ -1,0 +1,48 @@
+"""``aeroops verify ARCHIVE...``: verify archives without extracting them.
+
+Exit 0 only when every archive is clean (warnings allowed), 1 otherwise. Never imports pandas:
+every format here is rendered by `aeroops.views.text` or `json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+FORMATS = ("table", "json", "csv")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("verify", help="verify backup archives in one streaming pass, without extracting")
+    parser.add_argument("archives", nargs="+", metavar="ARCHIVE")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="table: a verdict and findings per archive; json: a list of reports; csv: one row per finding",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from aeroops.executor.audit import verify_archive
+    from aeroops.progress import TerminalProgress
+    from aeroops.views import records, text
+
+    progress = TerminalProgress() if sys.stderr.isatty() and not args.no_progress else None
+    reports = []
+    try:
+        for archive in args.archives:
+            reports.append(verify_archive(archive, progress=progress))
+    finally:
+        if progress is not None:
+            progress.close()
+    if args.format == "json":
+        print(json.dumps([r.to_dict() for r in reports], indent=2))
+    elif args.format == "csv":
+        text.write_csv(sys.stdout, records.finding_records(reports), records.FINDING_COLUMNS)
+    else:
+        print(text.render_reports(reports))
+    return 0 if all(r.ok for r in reports) else 1

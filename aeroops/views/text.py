@@ -1,0 +1,140 @@
+"""Terminal and CSV renderings of verify reports, inspections and inventories (no pandas).
+
+Text is for people: aligned columns, human sizes and ages, findings as ``[SEVERITY] CODE:
+message (where)``. CSV is for machines: the columns of `aeroops.views.records`, one table per
+call, times in AeroDB's notation (``YYYY-MM-DDTHH:MM:SSZ``), durations in whole seconds.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
+from typing import Any, TextIO
+
+from aeroops.core.inspect import InspectResult
+from aeroops.core.inventory import Inventory
+from aeroops.core.verify import VerifyReport
+from aeroops.views import records as rec
+from aeroops.views.backup import human_bytes
+
+Formatter = Callable[[Any], str]
+
+
+def human_age(age: timedelta) -> str:
+    seconds = int(age.total_seconds())
+    sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    if days:
+        return f"{sign}{days}d {hours}h"
+    minutes = rest // 60
+    return f"{sign}{hours}h {minutes}m" if hours else f"{sign}{minutes}m"
+
+
+def _cell(value: Any) -> str:
+    value = rec.plain(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def text_table(
+    records: Sequence[rec.Record], columns: Iterable[str], formatters: dict[str, Formatter] | None = None
+) -> str:
+    """Aligned columns under a header; numbers right-aligned."""
+    names = list(columns)
+    formatters = formatters or {}
+    cells = [[formatters.get(n, _cell)(r.get(n)) if r.get(n) is not None else "" for n in names] for r in records]
+    widths = [max([len(n), *(len(row[i]) for row in cells)]) for i, n in enumerate(names)]
+    numeric = [all(isinstance(r.get(n), int | float) or r.get(n) is None for r in records) for n in names]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True)]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([line(names), *(line(row) for row in cells)])
+
+
+def write_csv(stream: TextIO, records: Sequence[rec.Record], columns: Iterable[str]) -> None:
+    names = list(columns)
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(names)
+    for record in records:
+        writer.writerow(["" if (v := rec.plain(record.get(n))) is None else v for n in names])
+
+
+# --- verify ------------------------------------------------------------------------------------
+
+
+def render_report(report: VerifyReport) -> str:
+    counts = report.counts()
+    verdict = "OK" if report.ok else "NOT OK"
+    details = [f"{report.member_count} members", human_bytes(report.bytes_read)]
+    if report.wal_record_count:
+        details.append(f"WAL {report.wal_first_sequence}..{report.wal_last_sequence}")
+    if report.sidecar_sha256 is not None:
+        details.append("sidecar checked")
+    tally = ", ".join(f"{n} {s.lower()}" for s, n in counts.items() if n)
+    lines = [f"{report.archive}: {verdict} ({', '.join(details)})" + (f": {tally}" if tally else "")]
+    lines += [f"  {finding}" for finding in report.findings]
+    return "\n".join(lines)
+
+
+def render_reports(reports: Sequence[VerifyReport]) -> str:
+    text = "\n".join(render_report(r) for r in reports)
+    if len(reports) > 1:
+        bad = sum(not r.ok for r in reports)
+        text += f"\n{len(reports)} archives: {len(reports) - bad} OK, {bad} not OK"
+    return text
+
+
+# --- inspect -----------------------------------------------------------------------------------
+
+_SIZES = {"size": human_bytes, "bytes": human_bytes, "live_bytes": human_bytes}
+
+
+def render_inspect(result: InspectResult, *, wal: bool = False, documents: bool = False) -> str:
+    sections = [
+        render_report(result.report),
+        "Members\n" + text_table(rec.member_records(result), rec.MEMBER_COLUMNS, {"mode": lambda m: f"{m:o}"}),
+    ]
+    backup = rec.backup_manifest_records(result.backup_manifest)
+    if backup:
+        sections.append("Backup manifest\n" + text_table(backup, rec.BACKUP_MANIFEST_COLUMNS))
+    snapshot = rec.snapshot_manifest_records(result.snapshot_manifest)
+    if snapshot:
+        sections.append("Snapshot manifest\n" + text_table(snapshot, rec.SNAPSHOT_MANIFEST_COLUMNS))
+    sections.append("Storage\n" + text_table(rec.storage_records(result), rec.STORAGE_COLUMNS, _SIZES))
+    sections.append(
+        "Logical state (after WAL replay)\n"
+        + text_table(rec.collection_records(result), rec.COLLECTION_COLUMNS, _SIZES)
+        + f"\n{len(result.logical)} documents"
+    )
+    if wal:
+        summary = result.wal
+        head = f"WAL: {summary.records} records, {human_bytes(summary.bytes)}, {summary.documents} documents touched"
+        if summary.first_sequence is not None:
+            head += f", sequences {summary.first_sequence}..{summary.last_sequence}"
+        sections.append(head + "\n" + text_table(rec.wal_records(result), rec.WAL_COLUMNS, _SIZES))
+    if documents:
+        sections.append("Documents\n" + text_table(rec.document_records(result), rec.DOCUMENT_COLUMNS))
+    return "\n\n".join(sections)
+
+
+# --- inventory ---------------------------------------------------------------------------------
+
+_INVENTORY_TEXT = ("file", "size", "backup_id", "created_at", "age", "wal_present", "format_version", "sidecar")
+
+
+def render_inventory(inventory: Inventory) -> str:
+    columns = list(_INVENTORY_TEXT)
+    if inventory.verified:
+        columns += ["ok", "warnings", "errors", "fatal"]
+    columns.append("reason")
+    formatters: dict[str, Formatter] = {"size": human_bytes, "age": human_age}
+    if not inventory.rows:
+        return f"{inventory.folder}: no *.tar files"
+    return text_table(rec.inventory_records(inventory), columns, formatters)
