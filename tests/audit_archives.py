@@ -1,0 +1,103 @@
+"""Helpers for the audit tests (verify, inspect, inventory): AeroDB's fixture archives taken
+apart, and archives rebuilt by hand from their members, hostile ones included."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterable, Sequence
+
+from conftest import AERODB_FIXTURES
+
+from aeroops.core.verify import VerifyReport, verify_archive_stream
+from aeroops.formats.tar import BLOCK, END_OF_ARCHIVE, TarReader, member_header, padding
+from aeroops.formats.wal import DocumentChange, WalType, encode_document_change, encode_wal_record
+
+FIXTURE_ARCHIVES = ("backup-1000.tar", "backup-3snap.tar", "backup-nowal.tar")
+
+# A member: (name, data), data None for a directory; or raw bytes put into the archive as they are.
+Member = tuple[str, bytes | None]
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (AERODB_FIXTURES / name).read_bytes()
+
+
+def read_members(archive: bytes) -> list[Member]:
+    tar = TarReader(io.BytesIO(archive))
+    return [(e.name, None if e.type.name == "DIRECTORY" else tar.read_all(1 << 30)) for e in tar]
+
+
+def header(
+    name: str,
+    size: int = 0,
+    *,
+    directory: bool = False,
+    typeflag: bytes | None = None,
+    linkname: str = "",
+    mode: int | None = None,
+) -> bytes:
+    """One header block like AeroDB's, with fields a hostile archive would change patched in."""
+    block = bytearray(member_header(name, size, directory=directory))
+    assert len(block) == BLOCK, "long names are not needed here"
+    if typeflag is not None:
+        block[156:157] = typeflag
+    if linkname:
+        block[157:257] = linkname.encode().ljust(100, b"\x00")
+    if mode is not None:
+        block[100:108] = b"%07o\x00" % mode
+    block[148:156] = b" " * 8
+    block[148:156] = b"%07o\x00" % sum(block)
+    return bytes(block)
+
+
+def file_entry(name: str, data: bytes) -> bytes:
+    return member_header(name, len(data)) + data + padding(len(data))
+
+
+def build(members: Iterable[Member | bytes], *, end: bytes = END_OF_ARCHIVE) -> bytes:
+    out = io.BytesIO()
+    for member in members:
+        if isinstance(member, bytes):
+            out.write(member)
+            continue
+        name, data = member
+        if data is None:
+            out.write(member_header(name, directory=True))
+        else:
+            out.write(file_entry(name, data))
+    out.write(end)
+    return out.getvalue()
+
+
+def replace_member(members: Sequence[Member], name: str, data: bytes | None) -> list[Member]:
+    assert any(n == name for n, _ in members), name
+    return [(n, data if n == name else d) for n, d in members]
+
+
+def without(members: Sequence[Member], *names: str) -> list[Member]:
+    return [(n, d) for n, d in members if n not in names]
+
+
+def verify_bytes(archive: bytes, *, sidecar: str | None = None, **options: object) -> VerifyReport:
+    return verify_archive_stream(io.BytesIO(archive), name="test.tar", sidecar_sha256=sidecar, **options)  # type: ignore[arg-type]
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def codes(report: VerifyReport) -> list[str]:
+    return [f.code for f in report.findings]
+
+
+def wal_log(sequences: Iterable[int], *, kinds: Iterable[WalType] | None = None) -> bytes:
+    """A WAL with one record per sequence: inserts of users-<sequence> unless kinds say otherwise."""
+    out = bytearray()
+    kind_list = list(kinds) if kinds is not None else None
+    for i, sequence in enumerate(sequences):
+        kind = WalType.INSERT if kind_list is None else kind_list[i]
+        body = b"" if kind == WalType.DELETE else b'{"n":%d}' % sequence
+        change = DocumentChange("users", f"users-{sequence:06d}", "users", "v1", body)
+        out += encode_wal_record(kind, sequence, encode_document_change(change))
+    return bytes(out)

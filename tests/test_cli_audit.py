@@ -1,0 +1,149 @@
+"""`aeroops verify`, `inspect` and `inventory`: outputs in every format and the exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from audit_archives import FIXTURE_ARCHIVES, fixture_bytes
+from conftest import AERODB_FIXTURES
+
+from aeroops.cli.main import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture
+def damaged(tmp_path: Path) -> Path:
+    data = bytearray(fixture_bytes("backup-1000.tar"))
+    data[7000] ^= 0x01  # inside snapshot/storage.dat
+    path = tmp_path / "damaged.tar"
+    path.write_bytes(bytes(data))
+    return path
+
+
+# --- verify -----------------------------------------------------------------------------------
+
+
+def test_verify_exits_0_when_every_archive_is_clean_warnings_allowed(capsys: pytest.CaptureFixture[str]) -> None:
+    archives = [str(AERODB_FIXTURES / name) for name in FIXTURE_ARCHIVES]
+    code, out, _ = run(capsys, "verify", *archives)
+    assert code == 0
+    assert "backup-1000.tar: OK" in out and "backup-nowal.tar: OK" in out
+    assert "[WARNING] AERO_VERIFY_NO_WAL_DIR" in out and "3 archives: 3 OK, 0 not OK" in out
+
+
+def test_verify_exits_1_when_any_archive_is_not(capsys: pytest.CaptureFixture[str], damaged: Path) -> None:
+    code, out, _ = run(capsys, "verify", str(AERODB_FIXTURES / "backup-1000.tar"), str(damaged))
+    assert code == 1
+    assert "damaged.tar: NOT OK" in out and "[ERROR] AERO_VERIFY_CHECKSUM" in out and "snapshot/storage.dat" in out
+    code, out, _ = run(capsys, "verify", str(damaged.parent / "missing.tar"))
+    assert code == 1 and "[FATAL] AERO_VERIFY_IO" in out
+
+
+def test_verify_json_is_one_report_per_archive(capsys: pytest.CaptureFixture[str], damaged: Path) -> None:
+    code, out, _ = run(capsys, "verify", "--format", "json", str(AERODB_FIXTURES / "backup-nowal.tar"), str(damaged))
+    reports = json.loads(out)
+    assert code == 1 and [r["ok"] for r in reports] == [True, False]
+    assert reports[0]["counts"] == {"INFO": 0, "WARNING": 1, "ERROR": 0, "FATAL": 0}
+    finding = reports[1]["findings"][0]
+    assert finding["code"] == "AERO_VERIFY_CHECKSUM" and finding["path"] == "snapshot/storage.dat"
+    assert reports[1]["backup_manifest"]["wal_present"] is True
+
+
+def test_verify_csv_is_one_row_per_finding(capsys: pytest.CaptureFixture[str], damaged: Path) -> None:
+    code, out, _ = run(capsys, "verify", "--format", "csv", str(AERODB_FIXTURES / "backup-nowal.tar"), str(damaged))
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 1 and [r["code"] for r in rows] == ["AERO_VERIFY_NO_WAL_DIR", "AERO_VERIFY_CHECKSUM"]
+    assert rows[1]["offset"] == "6656" and rows[1]["archive"].endswith("damaged.tar")
+
+
+# --- inspect ----------------------------------------------------------------------------------
+
+
+def test_inspect_table_with_wal_and_documents(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "inspect", str(AERODB_FIXTURES / "backup-1000.tar"))
+    assert code == 0
+    assert "Members" in out and "snapshot/storage.dat" in out and "crc32:e6bf1eff" in out
+    assert "Logical state" in out and "443 documents" in out
+    assert "WAL:" not in out and "Documents" not in out
+    code, out, _ = run(capsys, "inspect", str(AERODB_FIXTURES / "backup-1000.tar"), "--wal", "--documents")
+    assert "WAL: 1000 records" in out and "sequences 1..1000" in out
+    assert "Documents\ncollection  document_id" in out and out.count("crc32:") >= 443 + 6
+
+
+def test_inspect_json_and_csv(capsys: pytest.CaptureFixture[str], damaged: Path) -> None:
+    code, out, _ = run(capsys, "inspect", str(damaged), "--format", "json", "--documents")
+    result = json.loads(out)
+    assert code == 1 and not result["ok"]
+    storage = next(m for m in result["members"] if m["name"] == "snapshot/storage.dat")
+    assert storage["checksum_expected"] == "crc32:e6bf1eff" and storage["checksum_found"] != "crc32:e6bf1eff"
+    assert "document_list" in result["logical"] and "groups" not in result["wal"]
+    code, out, _ = run(capsys, "inspect", str(AERODB_FIXTURES / "backup-3snap.tar"), "--format", "csv", "--wal")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and sum(int(r["records"]) for r in rows) == 900
+    code, out, _ = run(capsys, "inspect", str(AERODB_FIXTURES / "backup-3snap.tar"), "--format", "csv")
+    assert next(csv.reader(io.StringIO(out)))[0] == "name"
+
+
+def test_inspect_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    archive = str(AERODB_FIXTURES / "backup-1000.tar")
+    code, out, err = run(capsys, "inspect", archive, "--format", "csv", "--wal", "--documents")
+    assert code == 2 and out == "" and err.startswith("[ERROR] AERO_USAGE")
+    code, _, err = run(capsys, "inspect", str(tmp_path / "missing.tar"))
+    assert code == 2 and "cannot read" in err
+
+
+# --- inventory --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "shelf"
+    root.mkdir()
+    for name in FIXTURE_ARCHIVES:
+        shutil.copyfile(AERODB_FIXTURES / name, root / name)
+    return root
+
+
+def test_inventory_table_and_exit_codes(capsys: pytest.CaptureFixture[str], folder: Path, damaged: Path) -> None:
+    code, out, _ = run(capsys, "inventory", str(folder))
+    assert code == 0 and out.splitlines()[0].split()[:3] == ["file", "size", "backup_id"]
+    assert len(out.splitlines()) == 4 and "backup-nowal.tar" in out
+    shutil.copyfile(damaged, folder / "damaged.tar")
+    code, out, _ = run(capsys, "inventory", str(folder))
+    assert code == 0  # the manifest is fine: only verification sees the damage
+    code, out, _ = run(capsys, "inventory", str(folder), "--verify")
+    assert code == 1 and "errors" in out.splitlines()[0]
+    (folder / "junk.tar").write_text("junk")
+    code, out, _ = run(capsys, "inventory", str(folder))
+    assert code == 1 and "AERO_TAR" in out
+
+
+def test_inventory_json_is_a_list_of_row_objects(capsys: pytest.CaptureFixture[str], folder: Path) -> None:
+    code, out, _ = run(capsys, "inventory", str(folder), "--verify", "--format", "json")
+    rows = json.loads(out)
+    assert code == 0 and isinstance(rows, list) and len(rows) == 3
+    assert [r["file"] for r in rows] == sorted(FIXTURE_ARCHIVES)
+    assert rows[2]["warnings"] == 1 and rows[2]["ok"] is True and rows[2]["wal_present"] is False
+    assert set(rows[0]) >= {"file", "size", "backup_id", "snapshot_id", "created_at", "age", "sidecar", "ok"}
+
+
+def test_inventory_csv_and_recursion(capsys: pytest.CaptureFixture[str], folder: Path) -> None:
+    (folder / "sub").mkdir()
+    shutil.copyfile(AERODB_FIXTURES / "backup-1000.tar", folder / "sub" / "again.tar")
+    code, out, _ = run(capsys, "inventory", str(folder), "--format", "csv")
+    assert code == 0 and len(list(csv.DictReader(io.StringIO(out)))) == 3
+    code, out, _ = run(capsys, "inventory", str(folder), "-r", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert "sub/again.tar" in [r["file"] for r in rows] and rows[0]["size"] == "267264"
+    code, _, err = run(capsys, "inventory", str(folder / "nope"))
+    assert code == 2 and "AERO_USAGE" in err

@@ -1,0 +1,157 @@
+"""Inventory: one row per archive in a folder; bad files become rows with a reason; only the
+first member is read unless verification is asked for."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from audit_archives import FIXTURE_ARCHIVES, build, fixture_bytes, read_members, sha256
+from conftest import AERODB_FIXTURES
+
+from aeroops.core.inventory import inventory_row, read_leading_manifest
+from aeroops.errors import FormatError, UsageError
+from aeroops.executor.audit import inventory
+from aeroops.formats.manifests import parse_backup_manifest
+from aeroops.progress import Progress
+from aeroops.views import records, tables
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "backups"
+    root.mkdir()
+    for name in FIXTURE_ARCHIVES:
+        shutil.copyfile(AERODB_FIXTURES / name, root / name)
+    (root / "backup-1000.tar.sha256").write_text(f"{sha256(fixture_bytes('backup-1000.tar'))}  backup-1000.tar\n")
+    (root / "notes.txt").write_text("not a candidate: only *.tar files are")
+    (root / "junk.tar").write_bytes(b"this is not a tar archive")
+    (root / "empty.tar").write_bytes(b"")
+    os.symlink(root / "gone.tar.target", root / "dangling.tar")
+    (root / "old").mkdir()
+    shutil.copyfile(AERODB_FIXTURES / "backup-3snap.tar", root / "old" / "nested.tar")
+    return root
+
+
+def test_one_row_per_candidate_with_reasons_never_an_exception(folder: Path) -> None:
+    result = inventory(folder, now=NOW)
+    rows = {row.file: row for row in result.rows}
+    assert list(rows) == sorted(
+        ["backup-1000.tar", "backup-3snap.tar", "backup-nowal.tar", "junk.tar", "empty.tar", "dangling.tar"]
+    )
+    good = rows["backup-1000.tar"]
+    assert (good.backup_id, good.snapshot_id, good.wal_present, good.format_version) == (
+        "20261126T214824Z",
+        "20261126T214824Z",
+        True,
+        1,
+    )
+    assert good.size == 267264 and good.sidecar and good.reason is None
+    assert good.created_at == datetime(2026, 11, 26, 21, 48, 24, tzinfo=UTC)
+    assert good.age == NOW - good.created_at
+    assert rows["backup-nowal.tar"].wal_present is False and not rows["backup-nowal.tar"].sidecar
+    assert rows["junk.tar"].reason is not None and rows["junk.tar"].backup_id is None
+    assert rows["empty.tar"].reason is not None and "AERO_TAR_TRUNCATED" in rows["empty.tar"].reason
+    assert rows["dangling.tar"].reason is not None and rows["dangling.tar"].reason.startswith("cannot read")
+    assert rows["dangling.tar"].size is None
+    assert all(row.ok is None for row in result.rows)  # not verified
+    assert not result.ok  # unreadable candidates make the inventory not clean
+
+
+def test_recursion_is_an_option(folder: Path) -> None:
+    assert "old/nested.tar" not in {r.file for r in inventory(folder, now=NOW).rows}
+    nested = {r.file: r for r in inventory(folder, recursive=True, now=NOW).rows}["old/nested.tar"]
+    assert nested.snapshot_id == "20261126T214908Z"
+
+
+def test_verify_adds_the_verdict_and_counts_by_severity_with_progress(folder: Path) -> None:
+    events: list[Progress] = []
+    result = inventory(folder, verify=True, now=NOW, progress=events.append)
+    rows = {row.file: row for row in result.rows}
+    assert (rows["backup-1000.tar"].ok, rows["backup-1000.tar"].errors, rows["backup-1000.tar"].warnings) == (
+        True,
+        0,
+        0,
+    )
+    nowal = rows["backup-nowal.tar"]
+    assert (nowal.ok, nowal.warnings, nowal.errors, nowal.info, nowal.fatal) == (True, 1, 0, 0, 0)
+    assert rows["junk.tar"].ok is False and rows["junk.tar"].errors == 1
+    assert rows["dangling.tar"].ok is None  # could not be opened at all: reason only
+    assert {e.job for e in events} == {"inventory"}
+    assert {e.step_count for e in events} == {len(result.rows)}
+    assert {e.step for e in events} >= {"verify backup-1000.tar", "verify junk.tar"}
+
+
+def test_a_damaged_archive_shows_in_the_verified_inventory_only(tmp_path: Path) -> None:
+    archive = bytearray(fixture_bytes("backup-1000.tar"))
+    archive[-2000] ^= 0x40  # inside the WAL, far from the manifest
+    (tmp_path / "b.tar").write_bytes(bytes(archive))
+    quick = inventory(tmp_path, now=NOW)
+    assert quick.ok and quick.rows[0].reason is None
+    checked = inventory(tmp_path, verify=True, now=NOW)
+    assert not checked.ok and checked.rows[0].ok is False and checked.rows[0].errors == 1
+
+
+class _CountingStream(io.BytesIO):
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.bytes_read = 0
+
+    def read(self, n: int | None = -1) -> bytes:
+        data = super().read(n)
+        self.bytes_read += len(data)
+        return data
+
+
+def test_without_verify_only_the_first_member_is_read() -> None:
+    stream = _CountingStream(fixture_bytes("backup-1000.tar"))
+    manifest = read_leading_manifest(stream, name="b.tar")
+    assert manifest.backup_id == "20261126T214824Z"
+    assert stream.bytes_read == 2 * 512  # its header and its one data block
+
+
+def test_the_manifest_must_come_first() -> None:
+    members = read_members(fixture_bytes("backup-1000.tar"))
+    with pytest.raises(FormatError) as raised:
+        read_leading_manifest(io.BytesIO(build([*members[1:], members[0]])))
+    assert "first member is 'snapshot'" in raised.value.message
+    with pytest.raises(FormatError):
+        read_leading_manifest(io.BytesIO(build([])))
+
+
+def test_inventory_row_is_a_pure_function_of_its_inputs() -> None:
+    manifest = parse_backup_manifest(read_members(fixture_bytes("backup-1000.tar"))[0][1] or b"")
+    modified = datetime(2026, 11, 27, tzinfo=UTC)
+    row = inventory_row("a.tar", 10, modified, manifest, NOW)
+    assert row.age == timedelta(days=4, hours=2, minutes=11, seconds=36)
+    assert row == inventory_row("a.tar", 10, modified, manifest, NOW)
+    bad = inventory_row("b.tar", 3, modified, "not an archive", NOW, sidecar=True)
+    assert (bad.reason, bad.backup_id, bad.age, bad.sidecar) == ("not an archive", None, None, True)
+
+
+def test_a_folder_that_is_not_one_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError):
+        inventory(tmp_path / "missing")
+
+
+def test_frame_and_json_views(folder: Path) -> None:
+    plain = inventory(folder, now=NOW)
+    frame = tables.inventory_frame(plain)
+    assert list(frame.columns) == list(records.INVENTORY_COLUMNS)
+    assert dict(frame.dtypes.astype(str)) == records.INVENTORY_COLUMNS
+    assert str(frame["created_at"].dt.tz) == "UTC" and frame["size"].dtype == "Int64"
+    good = frame.set_index("file").loc["backup-1000.tar"]
+    assert good["age"] == NOW - datetime(2026, 11, 26, 21, 48, 24, tzinfo=UTC) and bool(good["sidecar"])
+    verified = tables.inventory_frame(inventory(folder, verify=True, now=NOW))
+    assert list(verified.columns) == [*records.INVENTORY_COLUMNS, *records.INVENTORY_VERIFY_COLUMNS]
+    assert verified["ok"].dtype == "boolean" and verified["errors"].dtype == "Int64"
+    listed = plain.to_list()
+    assert len(listed) == len(plain.rows) and all("ok" not in row for row in listed)
+    first = next(row for row in listed if row["file"] == "backup-1000.tar")
+    assert first["created_at"] == "2026-11-26T21:48:24Z" and first["age"] == int(good["age"].total_seconds())
