@@ -597,3 +597,19 @@ def test_aeroops_own_backups_verify_clean_with_their_sidecar(datadir: str, tmp_p
     report = verify_archive(result.archive)
     assert report.findings == ()  # an empty wal/ where AeroDB would leave it out
     assert report.sidecar_sha256 is not None and report.sha256 == report.sidecar_sha256
+
+
+def test_long_schema_names_use_gnu_long_name_records() -> None:
+    members = read_members(fixture_bytes("backup-1000.tar"))
+    long_name = "schema_" + "x" * 120 + "_v1.json"
+    schema = b'{"long": true}'
+    manifest = _manifest(members, "snapshot/manifest.json").replace(
+        b'"schema_users_v1.json"', f'"{long_name}"'.encode()
+    )
+    manifest = manifest.replace(b"crc32:8a6c2a6b", format_crc_tag(zlib.crc32(schema)).encode())
+    changed = [(n, d) for n, d in replace_member(members, "snapshot/manifest.json", manifest) if "users" not in n]
+    i = [n for n, _ in changed].index("snapshot/storage.dat")
+    archive = build([*changed[:i], (f"snapshot/schemas/{long_name}", schema), *changed[i:]])
+    assert len(member_header(f"snapshot/schemas/{long_name}", len(schema))) > BLOCK
+    report = verify_bytes(archive)
+    assert report.findings == () and f"snapshot/schemas/{long_name}" in {m.name for m in report.members}
