@@ -66,11 +66,8 @@ no whole-file checksum, so it is read record by record.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import queue
 import re
-import threading
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -93,6 +90,7 @@ from aeroops.formats.manifests import (
 from aeroops.formats.storage import StorageRecord, iter_storage
 from aeroops.formats.tar import EntryType, TarEntry, TarReader
 from aeroops.formats.wal import WalRecord, iter_wal
+from aeroops.hashing import BackgroundSha256
 from aeroops.progress import Progress, ProgressCallback
 
 CHUNK = 1 << 20
@@ -264,7 +262,7 @@ def verify_archive_stream(
     """
     if compute_sha256 is None:
         compute_sha256 = sidecar_sha256 is not None
-    reader = _CountingReader(stream, name, _BackgroundSha256() if compute_sha256 else None, progress, total_bytes)
+    reader = _CountingReader(stream, name, BackgroundSha256() if compute_sha256 else None, progress, total_bytes)
     verification = _Verification(reader, wal_sink, storage_sink)
     for finding in extra_findings:
         verification.findings.add(finding)
@@ -300,48 +298,6 @@ def verify_archive_stream(
 # --- readers ----------------------------------------------------------------------------------
 
 
-class _BackgroundSha256:
-    """SHA-256 of the archive, computed beside the main pass: hashlib releases the GIL while it
-    hashes a large buffer, so on a second core the hash overlaps the CRC and WAL work instead of
-    adding to it. Updates keep their order; the queue bounds how far the reader runs ahead."""
-
-    _BATCH = 64 << 10  # small reads (tar headers) are batched: one queue hop per 64 KiB
-
-    def __init__(self) -> None:
-        self._hash = hashlib.sha256()
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=2)  # 2 MiB ahead at most
-        self._small = bytearray()
-        self._thread = threading.Thread(target=self._run, name="aeroops-sha256", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (data := self._queue.get()) is not None:
-            self._hash.update(data)
-
-    def update(self, data: bytes) -> None:
-        if len(data) < self._BATCH:
-            self._small += data
-            if len(self._small) < self._BATCH:
-                return
-            data, self._small = bytes(self._small), bytearray()
-        elif self._small:
-            self._queue.put(bytes(self._small))
-            self._small = bytearray()
-        self._queue.put(data)
-
-    def close(self) -> None:
-        if self._thread.is_alive():
-            if self._small:
-                self._queue.put(bytes(self._small))
-                self._small = bytearray()
-            self._queue.put(None)
-            self._thread.join()
-
-    def hexdigest(self) -> str:
-        self.close()
-        return self._hash.hexdigest()
-
-
 class _CountingReader:
     """Passes reads through, counting, hashing (for the sidecar) and reporting progress."""
 
@@ -349,7 +305,7 @@ class _CountingReader:
         self,
         stream: BinaryIO,
         name: str,
-        digest: _BackgroundSha256 | None,
+        digest: BackgroundSha256 | None,
         progress: ProgressCallback | None,
         total: int,
     ) -> None:

@@ -33,11 +33,11 @@ from aeroops.core.plan import (
 )
 from aeroops.errors import AeroError, BackupError, BackupIOError
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps
-from aeroops.executor.hashing import BackgroundSha256
 from aeroops.executor.lock import DirectoryLock, try_flock
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.ids import default_created_at
 from aeroops.formats.tar import END_OF_ARCHIVE, member_header, padding
+from aeroops.hashing import BackgroundSha256
 from aeroops.progress import Progress, ProgressCallback, no_progress
 
 STEPS = (
