@@ -1,0 +1,14 @@
+"""Notebook panels (ipywidgets): thin layers over the plain functions of `aeroops.executor`.
+
+- `BackupPanel`: scan, plan, run a backup, see the result.
+- `WidgetProgress`: the progress callback drawn as bars, for any long job.
+
+Every panel can be driven from code: its methods do what its buttons do.
+"""
+
+from __future__ import annotations
+
+from aeroops.views.widgets.backup_panel import BackupPanel
+from aeroops.views.widgets.common import PagedTable, Panel, WidgetProgress
+
+__all__ = ["BackupPanel", "PagedTable", "Panel", "WidgetProgress"]

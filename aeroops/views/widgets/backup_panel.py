@@ -1,0 +1,288 @@
+"""`BackupPanel`: scan a data directory, show the plan, make the backup, show the result.
+
+A thin layer: `refresh` is `scan` then `plan_backup`, `run` is `run_backup` with the panel's
+progress bars; the buttons call those same methods, so code (and tests) can drive the panel.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from pathlib import Path
+
+import ipywidgets as widgets
+import pandas as pd
+
+from aeroops.core.description import DataDirDescription
+from aeroops.core.plan import BackupOptions, BackupPlan, Refusal, plan_backup
+from aeroops.errors import BackupError
+from aeroops.executor.backup import BackupResult, run_backup
+from aeroops.executor.scan import ChecksumMode, scan
+from aeroops.formats.ids import default_created_at, format_timestamp
+from aeroops.views.backup import description_to_dict, human_bytes, plan_to_dict, result_to_dict
+from aeroops.views.widgets.common import (
+    FULL_WIDTH,
+    PagedTable,
+    Panel,
+    WidgetProgress,
+    key_values_html,
+    notice_html,
+    path_input,
+    section,
+)
+
+
+def refusal_error(refusal: Refusal) -> BackupError:
+    """The error `run_backup` raises for this refusal: what the panel shows instead of running."""
+    return BackupError(f"{refusal.message} [rule: {refusal.rule}]")
+
+
+class BackupPanel(Panel):
+    """Pick a data directory and an output folder, review the scan and the plan, press Run.
+
+    State for code and tests: ``description`` (the scan), ``plan`` (a `BackupPlan` or a
+    `Refusal`), ``result`` (the last `BackupResult`), ``error`` (the exception the last action
+    ended with). ``created_at`` and ``snapshot_id`` are passed to the planner and to the backup.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path | str | None = None,
+        output_dir: Path | str | None = None,
+        *,
+        created_at: datetime | None = None,
+        snapshot_id: str | None = None,
+        checksums: ChecksumMode = "all",
+    ) -> None:
+        super().__init__()
+        self.created_at = created_at
+        self.snapshot_id = snapshot_id
+        self.checksums: ChecksumMode = checksums
+        self.description: DataDirDescription | None = None
+        self.plan: BackupPlan | Refusal | None = None
+        self.result: BackupResult | None = None
+
+        self.data_dir_input = path_input("data directory", None, "/path/to/aerodb data directory")
+        self.output_input = path_input("output folder", str(output_dir) if output_dir else None, "/path/to/backups")
+        self.scan_button = widgets.Button(description="Scan and plan", icon="search")
+        self.run_button = widgets.Button(description="Run backup", icon="play", button_style="primary", disabled=True)
+        self.run_reason = widgets.HTML("")
+        self.scan_button.on_click(lambda _: self.refresh())
+        self.run_button.on_click(lambda _: self.run())
+        self.data_dir_input.observe(lambda _: self.refresh(), names="value")
+        self.output_input.observe(lambda _: self._update_run_button(), names="value")
+
+        self.scan_summary = widgets.HTML("")
+        self.snapshots_table = PagedTable(title="Snapshots, newest first")
+        self.plan_summary = widgets.HTML("")
+        self.members_table = PagedTable(title="Archive members")
+        self.manifest_html = widgets.HTML("")
+        self.progress = WidgetProgress()
+        self.result_html = widgets.HTML("")
+        self.result_members_table = PagedTable(title="Packed members")
+        self.children = [
+            widgets.HTML("<h3 style='margin: 4px 0'>AeroDB backup</h3>"),
+            self.data_dir_input,
+            self.output_input,
+            widgets.HBox([self.scan_button, self.run_button]),
+            self.run_reason,
+            self.status,
+            self.error_box,
+            section("Scan"),
+            self.scan_summary,
+            self.snapshots_table,
+            section("Plan"),
+            self.plan_summary,
+            self.members_table,
+            self.manifest_html,
+            section("Backup"),
+            self.progress,
+            self.result_html,
+            self.result_members_table,
+        ]
+        self.layout = FULL_WIDTH
+        self._show_result(None)
+        if data_dir is not None:
+            self.data_dir_input.value = str(data_dir)  # observed: scans and plans
+        else:
+            self._update_run_button()
+
+    # --- what the buttons do ----------------------------------------------------------------
+
+    @property
+    def data_dir(self) -> str:
+        return self.data_dir_input.value.strip()
+
+    @property
+    def output_dir(self) -> str:
+        return self.output_input.value.strip()
+
+    def refresh(self) -> BackupPlan | Refusal | None:
+        """Scan the data directory and plan the backup (nothing is written); show both."""
+        self.description = self.plan = None
+        self._show_scan()
+        self._show_plan()
+        if not self.data_dir:
+            self.clear_error()
+            self.set_status("Enter a data directory to scan.")
+            self._update_run_button()
+            return None
+        self.set_status(f"Scanning {self.data_dir} …")
+        self.description = self.attempt(lambda: scan(self.data_dir, checksums=self.checksums))
+        self.set_status("")
+        self._show_scan()
+        if self.description is not None:
+            options = BackupOptions(self.created_at or default_created_at(), self.snapshot_id)
+            self.plan = plan_backup(self.description, options)
+        self._show_plan()
+        self._update_run_button()
+        return self.plan
+
+    def run(self) -> BackupResult | None:
+        """Make the backup (the plan must not be a refusal); show the result or the error."""
+        self.result = None
+        self._show_result(None)
+        self.progress.start("starting …")
+        if isinstance(self.plan, Refusal):
+            error = refusal_error(self.plan)
+            self.show_error(error)
+            self.progress.finish(f"refused: {error.code}", failed=True)
+            return None
+        if not self.output_dir:
+            self.show_error(BackupError("choose an output folder first"))
+            self.progress.finish("no output folder", failed=True)
+            return None
+        self.run_button.disabled = True
+        try:
+            self.result = self.attempt(
+                lambda: run_backup(
+                    self.data_dir,
+                    self.output_dir,
+                    created_at=self.created_at,
+                    snapshot_id=self.snapshot_id,
+                    progress=self.progress,
+                ),
+                progress=self.progress,
+            )
+        finally:
+            self._update_run_button()
+        if self.result is not None:
+            self.progress.finish(f"done in {self.result.duration_seconds:.2f} s")
+            self._show_result(self.result)
+        return self.result
+
+    # --- rendering --------------------------------------------------------------------------
+
+    def _update_run_button(self) -> None:
+        reason = ""
+        if isinstance(self.plan, Refusal):
+            reason = notice_html(
+                f"<b>Backup refused</b> [{html.escape(str(self.plan.rule))}]: {html.escape(self.plan.message)}",
+                kind="warning",
+            )
+        elif self.plan is None:
+            reason = ""
+        elif not self.output_dir:
+            reason = notice_html("Choose an output folder to enable Run.")
+        self.run_button.disabled = not isinstance(self.plan, BackupPlan) or not self.output_dir
+        self.run_reason.value = reason
+
+    def _show_scan(self) -> None:
+        description = self.description
+        if description is None:
+            self.scan_summary.value = ""
+            self.snapshots_table.set_frame(None)
+            return
+        facts = description_to_dict(description)
+        wal = facts["wal"]
+        if not wal["present"]:
+            wal_text = "absent (no wal/wal.log)"
+        else:
+            health = "healthy" if wal["damage"] is None else f"DAMAGED: {description.wal.damage}"
+            wal_text = f"{human_bytes(wal['size'])}, {wal['records']} records, {health}"
+            if wal["records"]:
+                wal_text += f", sequences {wal['first_sequence']}–{wal['last_sequence']}"
+        checkpoint = facts["checkpoint"]
+        self.scan_summary.value = key_values_html(
+            [
+                ("data directory", description.path),
+                ("serving", "yes: AeroDB's .lock is present" if description.serving else "no"),
+                ("WAL", wal_text),
+                (
+                    "checkpoint",
+                    f"after snapshot {checkpoint['snapshot_id']} (WAL truncated)"
+                    if checkpoint
+                    else (f"UNREADABLE: {description.checkpoint_error}" if description.checkpoint_error else "none"),
+                ),
+                ("snapshots", len(description.snapshots)),
+            ]
+        )
+        # The records of the dict view, as a frame: the same columns the CLI's --json shows.
+        snapshots = pd.DataFrame.from_records(
+            facts["snapshots"][::-1], columns=["snapshot_id", "verdict", "reason", "size", "created_at", "schemas"]
+        )
+        self.snapshots_table.set_frame(snapshots)
+
+    def _show_plan(self) -> None:
+        plan = self.plan
+        if plan is None:
+            self.plan_summary.value = self.manifest_html.value = ""
+            self.members_table.set_frame(None)
+            return
+        facts = plan_to_dict(plan)
+        skipped = [f"{s['snapshot_id']}: {s['verdict']}, {s['reason']}" for s in facts["skipped"]]
+        if isinstance(plan, Refusal):
+            error = refusal_error(plan)
+            lines = "".join(f"<li>skipped {html.escape(s)}</li>" for s in skipped)
+            self.plan_summary.value = notice_html(
+                f"<b>{html.escape(str(error))}</b>" + (f"<ul style='margin: 4px 0'>{lines}</ul>" if lines else ""),
+                kind="warning",
+            )
+            self.manifest_html.value = ""
+            self.members_table.set_frame(None)
+            return
+        created = "now, when it runs" if self.created_at is None else format_timestamp(self.created_at)
+        self.plan_summary.value = key_values_html(
+            [
+                ("snapshot", plan.snapshot_id),
+                ("WAL", "included" if plan.wal_present else "absent: the archive gets an empty wal/"),
+                ("archive name", plan.archive_name if self.created_at else f"{plan.archive_name} (time of this plan)"),
+                ("archive size", f"{human_bytes(plan.archive_size)} ({plan.archive_size} bytes)"),
+                ("content bytes", f"{human_bytes(plan.content_bytes)} ({plan.content_bytes} bytes)"),
+                ("created_at", created),
+                *(("skipped", s) for s in skipped),
+            ]
+        )
+        self.members_table.set_frame(
+            pd.DataFrame.from_records(facts["members"], columns=["name", "kind", "size", "source", "expected_crc32"])
+        )
+        self.manifest_html.value = (
+            "<b>backup_manifest.json</b> it will write:"
+            f"<pre style='margin: 2px 0'>{html.escape(plan.manifest_bytes.decode())}</pre>"
+        )
+
+    def _show_result(self, result: BackupResult | None) -> None:
+        if result is None:
+            self.result_html.value = ""
+            self.result_members_table.set_frame(None)
+            return
+        facts = result_to_dict(result)
+        self.result_html.value = notice_html(
+            f"<b>Backup made</b>: {html.escape(result.archive)}", kind="success"
+        ) + key_values_html(
+            [
+                ("archive", result.archive),
+                ("size", f"{human_bytes(result.size)} ({result.size} bytes)"),
+                ("sha256", result.sha256),
+                ("sidecar", result.sidecar),
+                ("backup id", result.backup_id),
+                ("snapshot", result.plan.snapshot_id),
+                ("created_at", facts["created_at"]),
+                ("staged by", result.staged_by),
+                ("duration", f"{result.duration_seconds:.3f} s"),
+                *(("removed", f"stale staging folder {p}") for p in result.removed_stale),
+            ]
+        )
+        self.result_members_table.set_frame(
+            pd.DataFrame.from_records(facts["members"], columns=["name", "kind", "size", "crc32"])
+        )

@@ -1,0 +1,228 @@
+"""The notebook panels, driven from code: buttons are clicked, then what the panel shows is read.
+
+Widgets work without a kernel (their comm is a dummy), so these run as plain pytest tests.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from aeroops.core.plan import BackupPlan, Refusal, RefusalRule
+from aeroops.demo import DemoSpec, make_demo_datadir
+from aeroops.errors import AeroError, BackupError
+from aeroops.progress import Progress
+from aeroops.views.widgets import BackupPanel, PagedTable, WidgetProgress
+from aeroops.views.widgets import backup_panel as backup_panel_module
+from aeroops.views.widgets.common import Panel, error_html, error_text
+
+CREATED_AT = datetime(2026, 2, 1, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def demo_dir(tmp_path: Path) -> Path:
+    return make_demo_datadir(tmp_path / "datadir", DemoSpec.small()).data_dir
+
+
+@pytest.fixture
+def backups(tmp_path: Path) -> Path:
+    path = tmp_path / "backups"
+    path.mkdir()
+    return path
+
+
+# --- progress ---------------------------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_progress_draws_steps_and_throttles_bytes() -> None:
+    clock = FakeClock()
+    progress = WidgetProgress(interval=0.1, clock=clock)
+    progress(Progress("backup", "stage", 4, 10))
+    assert (progress.step_bar.value, progress.step_bar.max) == (4, 10)
+    assert progress.label.value == "[4/10] stage"
+    for done in range(1, 100):  # within one interval: only the first byte event is drawn
+        progress(Progress("backup", "pack", 8, 10, done, 100))
+    assert progress.events == 100 and progress.draws == 2
+    clock.now = 0.5
+    progress(Progress("backup", "pack", 8, 10, 50, 100))
+    assert progress.draws == 3 and progress.bytes_bar.value == pytest.approx(0.5)
+    progress(Progress("backup", "pack", 8, 10, 100, 100))  # the last byte is always drawn
+    assert progress.draws == 4 and progress.bytes_bar.value == 1.0
+    assert "100 B of 100 B (100%)" in progress.label.value
+
+
+def test_progress_finish_draws_the_last_event_and_marks_the_bars() -> None:
+    clock = FakeClock()
+    progress = WidgetProgress(clock=clock)
+    progress(Progress("verify", "read", 1, 1, 1, 10))
+    progress(Progress("verify", "read", 1, 1, 7, 10))  # throttled
+    assert progress.bytes_bar.value == pytest.approx(0.1)
+    progress.finish("done")
+    assert progress.bytes_bar.value == 1.0 and progress.step_bar.bar_style == "success"
+    assert progress.label.value == "done"
+    progress.start("again")
+    assert (progress.step_bar.value, progress.bytes_bar.value, progress.last) == (0, 0.0, None)
+    progress.finish("broke", failed=True)
+    assert progress.bytes_bar.bar_style == "danger"
+
+
+# --- errors and tables ------------------------------------------------------------------------
+
+
+def test_an_aero_error_shows_severity_code_and_message() -> None:
+    error = BackupError("no valid <snapshot>", path="/data")
+    assert error_text(error) == "[ERROR] AERO_BACKUP_FAILED: no valid <snapshot> (/data)"
+    shown = error_html(error)
+    assert "AERO_BACKUP_FAILED" in shown and "&lt;snapshot&gt;" in shown and "Traceback" not in shown
+
+
+def test_an_unexpected_error_shows_its_traceback_and_is_kept() -> None:
+    panel = Panel()
+
+    def broken() -> int:
+        raise RuntimeError("disk on fire")
+
+    assert panel.attempt(broken) is None
+    assert isinstance(panel.error, RuntimeError)
+    assert "RuntimeError: disk on fire" in panel.error_box.value
+    assert "Traceback" in panel.error_box.value and "in broken" in panel.error_box.value
+    with pytest.raises(RuntimeError):
+        panel.raise_for_error()
+    assert panel.attempt(lambda: 7) == 7
+    assert panel.error is None and panel.error_box.value == ""
+
+
+def test_paged_table_shows_one_page_at_a_time() -> None:
+    frame = pd.DataFrame({"n": range(60), "text": ["x" * 300] * 60})
+    table = PagedTable(frame, page_size=25)
+    assert table.page_count == 3 and table.previous_button.disabled and not table.next_button.disabled
+    assert "<td>24</td>" in table.html.value and "<td>25</td>" not in table.html.value
+    assert "x" * 300 not in table.html.value  # long cells are cut
+    table.next_button.click()
+    table.next_button.click()
+    assert table.page == 2 and table.next_button.disabled
+    assert "<td>59</td>" in table.html.value and table.position.value.startswith("rows 51–60 of 60")
+    table.next_button.click()
+    assert table.page == 2
+    table.set_frame(frame.head(3))
+    assert table.page == 0 and table.pager.layout.display == "none"
+    table.set_frame(None)
+    assert table.layout.display == "none"
+
+
+# --- BackupPanel ------------------------------------------------------------------------------
+
+
+def test_backup_panel_shows_scan_and_plan_before_anything_runs(demo_dir: Path, backups: Path) -> None:
+    panel = BackupPanel(demo_dir, backups, created_at=CREATED_AT)
+    assert isinstance(panel.plan, BackupPlan) and panel.error is None
+    assert list(panel.snapshots_table.frame["verdict"]) == ["valid", "valid"]
+    assert panel.snapshots_table.frame["snapshot_id"].iloc[0] == panel.plan.snapshot_id  # newest first
+    assert "valid" in panel.snapshots_table.html.value
+    members = panel.members_table.frame
+    assert "snapshot/storage.dat" in set(members["name"]) and "wal/wal.log" in set(members["name"])
+    assert str(panel.plan.archive_size) in panel.plan_summary.value
+    assert "backup_manifest.json" in panel.manifest_html.value and "&quot;backup_id&quot;" in panel.manifest_html.value
+    assert not panel.run_button.disabled
+    assert list(backups.iterdir()) == []  # nothing was written
+
+
+def test_clicking_run_makes_the_backup_and_shows_the_result(demo_dir: Path, backups: Path) -> None:
+    panel = BackupPanel(demo_dir, backups, created_at=CREATED_AT)
+    panel.run_button.click()
+    assert panel.error is None, panel.error_box.value
+    result = panel.result
+    assert result is not None and Path(result.archive).is_file()
+    assert Path(result.archive).name == panel.plan.archive_name  # type: ignore[union-attr]
+    for shown in (result.archive, result.sha256, str(result.size)):
+        assert shown in panel.result_html.value
+    assert "duration" in panel.result_html.value
+    assert panel.progress.step_bar.value == panel.progress.step_bar.max == 10
+    assert panel.progress.bytes_bar.value == 1.0 and panel.progress.step_bar.bar_style == "success"
+    assert panel.progress.events > 10
+    assert set(panel.result_members_table.frame["name"]) == set(panel.members_table.frame["name"])
+
+
+def test_a_data_directory_without_a_valid_snapshot_shows_aero_backup_failed(tmp_path: Path, backups: Path) -> None:
+    data_dir = make_demo_datadir(tmp_path / "datadir", DemoSpec.small()).data_dir
+    for storage in (data_dir / "snapshots").glob("*/storage.dat"):
+        with storage.open("r+b") as stream:
+            stream.seek(20)
+            stream.write(b"\xff\xff")
+    panel = BackupPanel(data_dir, backups)
+    assert isinstance(panel.plan, Refusal) and panel.plan.rule is RefusalRule.NO_VALID_SNAPSHOT
+    assert set(panel.snapshots_table.frame["verdict"]) == {"corrupt"}
+    assert "checksum" in panel.snapshots_table.frame["reason"].iloc[0]
+    assert "AERO_BACKUP_FAILED" in panel.plan_summary.value
+    assert panel.run_button.disabled and "Backup refused" in panel.run_reason.value
+    panel.run_button.click()  # disabled in a browser; from code the panel still refuses
+    assert panel.result is None
+    assert isinstance(panel.error, BackupError) and panel.error.code == "AERO_BACKUP_FAILED"
+    assert "[ERROR] AERO_BACKUP_FAILED: no valid snapshot" in panel.error_box.value
+    assert panel.progress.step_bar.bar_style == "danger"
+    assert list(backups.iterdir()) == []
+
+
+def test_a_missing_data_directory_shows_its_error(tmp_path: Path, backups: Path) -> None:
+    panel = BackupPanel(tmp_path / "nowhere", backups)
+    assert panel.plan is None and panel.run_button.disabled
+    assert isinstance(panel.error, AeroError)
+    assert "AERO_BACKUP_FAILED" in panel.error_box.value and "does not exist" in panel.error_box.value
+
+
+def test_a_newer_corrupt_snapshot_is_skipped_with_its_reason(demo_dir: Path, backups: Path) -> None:
+    newest = sorted((demo_dir / "snapshots").iterdir())[-1]
+    (newest / "manifest.json").unlink()
+    panel = BackupPanel(demo_dir, backups)
+    assert isinstance(panel.plan, BackupPlan) and panel.plan.snapshot_id != newest.name
+    assert list(panel.snapshots_table.frame["verdict"]) == ["incomplete", "valid"]
+    assert f"{newest.name}: incomplete" in panel.plan_summary.value
+
+
+def test_a_failing_backup_shows_its_error_and_the_panel_recovers(demo_dir: Path, backups: Path) -> None:
+    panel = BackupPanel(demo_dir, backups, created_at=CREATED_AT)
+    assert panel.run() is not None
+    again = panel.run()  # same created_at: the same archive name, which exists
+    assert again is None and "AERO_BACKUP_FAILED" in panel.error_box.value
+    assert "already exists" in panel.error_box.value
+    assert panel.progress.step_bar.bar_style == "danger" and not panel.run_button.disabled
+    panel.created_at = datetime(2026, 2, 1, 13, 0, 0, tzinfo=UTC)
+    assert panel.run() is not None and panel.error is None and panel.error_box.value == ""
+
+
+def test_an_unexpected_exception_in_run_is_shown_with_its_traceback(
+    demo_dir: Path, backups: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("bad arithmetic")
+
+    monkeypatch.setattr(backup_panel_module, "run_backup", explode)
+    panel = BackupPanel(demo_dir, backups)
+    panel.run_button.click()
+    assert isinstance(panel.error, ZeroDivisionError)
+    assert "ZeroDivisionError: bad arithmetic" in panel.error_box.value and "Traceback" in panel.error_box.value
+
+
+def test_typing_a_path_rescans_and_an_output_folder_enables_run(demo_dir: Path, backups: Path) -> None:
+    panel = BackupPanel()
+    assert panel.plan is None and panel.run_button.disabled
+    panel.data_dir_input.value = str(demo_dir)
+    assert isinstance(panel.plan, BackupPlan)
+    assert panel.run_button.disabled and "output folder" in panel.run_reason.value
+    panel.output_input.value = str(backups)
+    assert not panel.run_button.disabled and panel.run_reason.value == ""
+    os.rename(demo_dir, demo_dir.with_name("moved"))
+    panel.scan_button.click()
+    assert panel.plan is None and "does not exist" in panel.error_box.value and panel.run_button.disabled
