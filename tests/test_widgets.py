@@ -6,6 +6,7 @@ Widgets work without a kernel (their comm is a dummy), so these run as plain pyt
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,8 +16,9 @@ import pytest
 from aeroops.core.plan import BackupPlan, Refusal, RefusalRule
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.errors import AeroError, BackupError
+from aeroops.executor.backup import BackupResult, run_backup
 from aeroops.progress import Progress
-from aeroops.views.widgets import BackupPanel, PagedTable, WidgetProgress
+from aeroops.views.widgets import AuditPanel, BackupPanel, PagedTable, WidgetProgress
 from aeroops.views.widgets import backup_panel as backup_panel_module
 from aeroops.views.widgets.common import Panel, error_html, error_text
 
@@ -226,3 +228,107 @@ def test_typing_a_path_rescans_and_an_output_folder_enables_run(demo_dir: Path, 
     os.rename(demo_dir, demo_dir.with_name("moved"))
     panel.scan_button.click()
     assert panel.plan is None and "does not exist" in panel.error_box.value and panel.run_button.disabled
+
+
+# --- AuditPanel -------------------------------------------------------------------------------
+
+
+def damage(path: Path, offset: int) -> None:
+    with path.open("r+b") as stream:
+        stream.seek(offset)
+        byte = stream.read(1)
+        stream.seek(offset)
+        stream.write(bytes([byte[0] ^ 0xFF]))
+
+
+@pytest.fixture
+def backup_folder(demo_dir: Path, backups: Path) -> tuple[Path, BackupResult, BackupResult]:
+    """Two good backups (of two snapshots), a damaged copy of one, and a file that is no archive."""
+    newest = run_backup(demo_dir, backups, created_at=CREATED_AT)
+    older = run_backup(demo_dir, backups, created_at=datetime(2026, 2, 2, tzinfo=UTC), snapshot_id="20260101T010000Z")
+    shutil.copyfile(newest.archive, backups / "damaged.tar")
+    damage(backups / "damaged.tar", (backups / "damaged.tar").read_bytes().index(b'"_id"'))  # in storage.dat
+    (backups / "notes.tar").write_text("not an archive")
+    return backups, newest, older
+
+
+def test_audit_panel_shows_the_inventory(backup_folder: tuple[Path, BackupResult, BackupResult]) -> None:
+    folder, newest, older = backup_folder
+    panel = AuditPanel(folder, now=datetime(2026, 2, 3, tzinfo=UTC))
+    assert panel.error is None and panel.inventory is not None
+    table = panel.inventory_table.frame
+    assert list(table["file"]) == sorted(
+        [Path(newest.archive).name, Path(older.archive).name, "damaged.tar", "notes.tar"]
+    )
+    assert table.set_index("file").loc["notes.tar", "reason"].startswith("AERO_")
+    assert "ok" not in table.columns  # not verified yet
+    assert Path(older.archive).name in panel.inventory_table.html.value
+    assert list(panel.archive_select.options) == list(table["file"])
+    assert panel.selected is None and panel.inspection is None  # nothing is read until asked
+    assert not panel.verify_all_button.disabled and panel.verify_button.disabled
+
+
+def test_selecting_an_archive_shows_members_wal_and_documents(
+    backup_folder: tuple[Path, BackupResult, BackupResult],
+) -> None:
+    folder, newest, _ = backup_folder
+    panel = AuditPanel(folder)
+    name = Path(newest.archive).name
+    panel.archive_select.value = name  # what picking it in the list does
+    assert panel.selected == name and panel.error is None and panel.inspection is not None
+    assert set(panel.members_table.frame["status"]) == {"ok"}
+    assert "snapshot/storage.dat" in set(panel.members_table.frame["name"])
+    assert set(panel.wal_table.frame["operation"]) == {"insert", "update", "delete"}
+    collections = panel.collections_table.frame
+    assert set(collections["collection"]) == {"users", "orders", "products"}
+    assert collections["documents"].sum() == len(panel.inspection.logical)
+    assert newest.backup_id in panel.manifests_html.value and "verifies clean" in panel.archive_summary.value
+    assert panel.progress.step_bar.bar_style == "success"
+
+
+def test_verify_shows_a_clean_verdict_then_the_findings_of_a_damaged_archive(
+    backup_folder: tuple[Path, BackupResult, BackupResult],
+) -> None:
+    folder, newest, _ = backup_folder
+    panel = AuditPanel(folder)
+    panel.select(Path(newest.archive).name)
+    panel.verify_button.click()
+    assert panel.report is not None and panel.report.ok
+    assert "VERIFY: clean" in panel.verdict_html.value and len(panel.findings_table.frame) == 0
+    report = panel.verify("damaged.tar")
+    assert report is not None and not report.ok and panel.selected == "damaged.tar"
+    assert "VERIFY: NOT CLEAN" in panel.verdict_html.value
+    assert "AERO_VERIFY_CHECKSUM" in set(panel.findings_table.frame["code"])
+    assert "AERO_VERIFY_CHECKSUM" in panel.findings_table.html.value
+    assert panel.progress.events > 0
+
+
+def test_verify_all_adds_verdicts_and_lists_every_finding(
+    backup_folder: tuple[Path, BackupResult, BackupResult],
+) -> None:
+    folder, _, _ = backup_folder
+    panel = AuditPanel(folder)
+    panel.verify_all_button.click()
+    assert panel.error is None and panel.inventory is not None and panel.inventory.verified
+    verdicts = dict(zip(panel.inventory_table.frame["file"], panel.inventory_table.frame["ok"], strict=True))
+    assert not verdicts.pop("damaged.tar") and not verdicts.pop("notes.tar")
+    assert all(verdicts.values()) and len(verdicts) == 2
+    archives = {Path(a).name for a in panel.all_findings_table.frame["archive"]}
+    assert archives == {"damaged.tar", "notes.tar"}
+    assert "2 verify clean, 2 do not" in panel.inventory_summary.value
+    assert panel.progress.label.value.startswith("verified 4 archives")
+
+
+def test_audit_panel_errors_and_selection_follow_the_folder(tmp_path: Path, backup_folder: tuple) -> None:
+    folder = backup_folder[0]
+    panel = AuditPanel(tmp_path / "nowhere")
+    assert panel.inventory is None and panel.verify_all_button.disabled
+    assert "AERO_USAGE" in panel.error_box.value and "is not a folder" in panel.error_box.value
+    panel.folder_input.value = str(folder)
+    assert panel.error is None and len(panel.inventory_table.frame) == 4
+    panel.select("damaged.tar")
+    (folder / "damaged.tar").unlink()
+    panel.refresh_button.click()
+    assert panel.selected is None and panel.inspection is None and "damaged.tar" not in panel.archive_select.options
+    panel.select("gone.tar")  # a name typed from code that is not there
+    assert panel.inspection is None and "AERO_USAGE" in panel.error_box.value

@@ -1,6 +1,7 @@
 """Notebook panels (ipywidgets): thin layers over the plain functions of `aeroops.executor`.
 
 - `BackupPanel`: scan, plan, run a backup, see the result.
+- `AuditPanel`: a backup folder's inventory, one archive's contents, verification.
 - `WidgetProgress`: the progress callback drawn as bars, for any long job.
 
 Every panel can be driven from code: its methods do what its buttons do.
@@ -8,7 +9,8 @@ Every panel can be driven from code: its methods do what its buttons do.
 
 from __future__ import annotations
 
+from aeroops.views.widgets.audit_panel import AuditPanel
 from aeroops.views.widgets.backup_panel import BackupPanel
 from aeroops.views.widgets.common import PagedTable, Panel, WidgetProgress
 
-__all__ = ["BackupPanel", "PagedTable", "Panel", "WidgetProgress"]
+__all__ = ["AuditPanel", "BackupPanel", "PagedTable", "Panel", "WidgetProgress"]

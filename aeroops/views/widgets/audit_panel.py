@@ -1,0 +1,303 @@
+"""`AuditPanel`: a folder of backups as an inventory; one archive's members, WAL and
+documents; verification of one archive or of all of them.
+
+A thin layer: `refresh` is `inventory`, `select` is `inspect_archive`, `verify` is
+`verify_archive`, `verify_all` is `inventory(verify=True)`; tables come from
+`aeroops.views.tables`. The buttons call these same methods.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from pathlib import Path
+
+import ipywidgets as widgets
+
+from aeroops.core.inspect import InspectResult
+from aeroops.core.inventory import Inventory
+from aeroops.core.verify import VerifyReport
+from aeroops.executor.audit import inspect_archive, inventory, verify_archive
+from aeroops.views.backup import human_bytes
+from aeroops.views.tables import (
+    backup_manifest_frame,
+    collections_frame,
+    findings_frame,
+    inventory_frame,
+    members_frame,
+    snapshot_manifest_frame,
+    wal_frame,
+)
+from aeroops.views.widgets.common import (
+    FULL_WIDTH,
+    PagedTable,
+    Panel,
+    WidgetProgress,
+    frame_html,
+    notice_html,
+    path_input,
+    section,
+)
+
+
+class AuditPanel(Panel):
+    """Pick a backup folder; see its inventory; select an archive to see inside it; verify.
+
+    State for code and tests: ``inventory`` (the last `Inventory`), ``selected`` (the file
+    name, relative to the folder), ``inspection`` (its `InspectResult`), ``report`` (the last
+    `VerifyReport` of the selected archive), ``reports`` (those of "verify all": every archive
+    with a finding), ``error``. ``now`` fixes the time ages are measured from.
+    """
+
+    def __init__(
+        self, folder: Path | str | None = None, *, recursive: bool = False, now: datetime | None = None
+    ) -> None:
+        super().__init__()
+        self.now = now
+        self.inventory: Inventory | None = None
+        self.selected: str | None = None
+        self.inspection: InspectResult | None = None
+        self.report: VerifyReport | None = None
+        self.reports: tuple[VerifyReport, ...] = ()
+        self._choosing = False  # the archive list is being refilled
+
+        self.folder_input = path_input("backup folder", None, "/path/to/backups")
+        self.recursive_box = widgets.Checkbox(value=recursive, description="include subfolders", indent=False)
+        self.refresh_button = widgets.Button(description="Inventory", icon="refresh")
+        self.verify_all_button = widgets.Button(description="Verify all", icon="check-double", disabled=True)
+        self.archive_select = widgets.Dropdown(
+            options=[], value=None, description="archive", style={"description_width": "110px"}, layout=FULL_WIDTH
+        )
+        self.verify_button = widgets.Button(description="Verify", icon="check", button_style="primary", disabled=True)
+        self.folder_input.observe(lambda _: self.refresh(), names="value")
+        self.recursive_box.observe(lambda _: self.refresh(), names="value")
+        self.refresh_button.on_click(lambda _: self.refresh())
+        self.verify_all_button.on_click(lambda _: self.verify_all())
+        self.archive_select.observe(self._on_select, names="value")
+        self.verify_button.on_click(lambda _: self.verify())
+
+        self.progress = WidgetProgress()
+        self.inventory_summary = widgets.HTML("")
+        self.inventory_table = PagedTable(title="Inventory")
+        self.all_findings_table = PagedTable(title="Findings of every archive verified")
+        self.archive_summary = widgets.HTML("")
+        self.manifests_html = widgets.HTML("")
+        self.members_table = PagedTable(title="Members")
+        self.wal_table = PagedTable(title="WAL: records per collection and operation")
+        self.collections_table = PagedTable(title="Documents per collection (after replaying the WAL)")
+        self.verdict_html = widgets.HTML("")
+        self.findings_table = PagedTable(title="Findings")
+        self.children = [
+            widgets.HTML("<h3 style='margin: 4px 0'>AeroDB backup folder audit</h3>"),
+            self.folder_input,
+            widgets.HBox([self.recursive_box, self.refresh_button, self.verify_all_button]),
+            self.status,
+            self.error_box,
+            self.progress,
+            section("Inventory"),
+            self.inventory_summary,
+            self.inventory_table,
+            self.all_findings_table,
+            section("Archive"),
+            widgets.HBox([self.archive_select, self.verify_button], layout=FULL_WIDTH),
+            self.archive_summary,
+            self.manifests_html,
+            self.members_table,
+            self.wal_table,
+            self.collections_table,
+            section("Verification"),
+            self.verdict_html,
+            self.findings_table,
+        ]
+        self.layout = FULL_WIDTH
+        self._show_archive()
+        self._show_verdict()
+        self._show_inventory()
+        if folder is not None:
+            self.folder_input.value = str(folder)  # observed: takes the inventory
+
+    @property
+    def folder(self) -> str:
+        return self.folder_input.value.strip()
+
+    def archive_path(self, name: str) -> Path:
+        """Where the archive ``name`` (as the inventory lists it) is."""
+        return Path(self.inventory.folder if self.inventory else self.folder) / name
+
+    # --- what the buttons do ----------------------------------------------------------------
+
+    def refresh(self) -> Inventory | None:
+        """Take the inventory of the folder (reading each archive's manifest only)."""
+        return self._take_inventory(verify=False)
+
+    def verify_all(self) -> Inventory | None:
+        """Verify every archive of the folder: the inventory gains its verdict columns, and the
+        findings of every archive that has any are listed."""
+        taken = self._take_inventory(verify=True)
+        if taken is None:
+            return None
+        with_findings = [row.file for row in taken.rows if sum(_counts(row)) > 0]
+        reports: list[VerifyReport] = []
+        for index, name in enumerate(with_findings, start=1):
+            self.set_status(f"Listing the findings of {name} ({index} of {len(with_findings)}) …")
+            report = self.attempt(lambda name=name: verify_archive(self.archive_path(name), progress=self.progress))
+            if report is None:
+                break
+            reports.append(report)
+        self.set_status("")
+        self.reports = tuple(reports)
+        self.all_findings_table.set_frame(findings_frame(self.reports) if self.reports else None)
+        if self.error is None:
+            self.progress.finish(f"verified {len(taken.rows)} archives: {_verdict_line(taken)}")
+        return taken
+
+    def select(self, name: str | None) -> InspectResult | None:
+        """Show what archive ``name`` holds: manifests, members, WAL summary, documents."""
+        if name is not None and name not in self.archive_select.options:
+            self._set_choices([*self.archive_select.options, name])
+        if self.archive_select.value != name:
+            self.archive_select.value = name  # observed: comes back here
+            return self.inspection
+        self.selected, self.inspection, self.report = name, None, None
+        self._show_archive()
+        self._show_verdict()
+        self.verify_button.disabled = name is None
+        if name is None:
+            return None
+        self.progress.start(f"reading {name} …")
+        self.inspection = self.attempt(
+            lambda: inspect_archive(self.archive_path(name), progress=self.progress), progress=self.progress
+        )
+        if self.inspection is not None:
+            self.progress.finish(f"read {name}")
+        self._show_archive()
+        return self.inspection
+
+    def verify(self, name: str | None = None) -> VerifyReport | None:
+        """Verify the selected archive (or ``name``, which gets selected first)."""
+        if name is not None and name != self.selected:
+            self.select(name)
+        if self.selected is None:
+            self.set_status("Select an archive to verify.", kind="warning")
+            return None
+        self.progress.start(f"verifying {self.selected} …")
+        self.report = self.attempt(
+            lambda: verify_archive(self.archive_path(self.selected or ""), progress=self.progress),
+            progress=self.progress,
+        )
+        if self.report is not None:
+            self.progress.finish(f"verified {self.selected}: {'clean' if self.report.ok else 'NOT CLEAN'}")
+        self._show_verdict()
+        return self.report
+
+    # --- rendering --------------------------------------------------------------------------
+
+    def _take_inventory(self, *, verify: bool) -> Inventory | None:
+        self.inventory, self.reports = None, ()
+        self.all_findings_table.set_frame(None)
+        if not self.folder:
+            self.clear_error()
+            self._show_inventory()
+            self.set_status("Enter a backup folder.")
+            return None
+        self.progress.start("verifying every archive …" if verify else "reading manifests …")
+        self.inventory = self.attempt(
+            lambda: inventory(
+                self.folder, recursive=self.recursive_box.value, verify=verify, progress=self.progress, now=self.now
+            ),
+            progress=self.progress,
+        )
+        if self.inventory is not None:
+            self.progress.finish(f"{len(self.inventory.rows)} archives")
+        self.set_status("")
+        self._show_inventory()
+        return self.inventory
+
+    def _show_inventory(self) -> None:
+        taken = self.inventory
+        self.verify_all_button.disabled = taken is None
+        if taken is None:
+            self.inventory_summary.value = ""
+            self.inventory_table.set_frame(None)
+            self._set_choices([])
+            return
+        sizes = sum(row.size or 0 for row in taken.rows)
+        line = f"{len(taken.rows)} archives, {human_bytes(sizes)}, in {html.escape(taken.folder)}"
+        if taken.verified:
+            kind = "success" if taken.ok else "warning"
+            line += f": {_verdict_line(taken)}"
+        else:
+            kind = "info"
+        self.inventory_summary.value = notice_html(line, kind=kind)
+        self.inventory_table.set_frame(inventory_frame(taken))
+        self._set_choices([row.file for row in taken.rows])
+
+    def _set_choices(self, names: list[str]) -> None:
+        """New options for the archive list, keeping the selection if it is still there (new
+        options select the first one: that is no choice of the user's, so it is not observed)."""
+        keep = self.selected if self.selected in names else None
+        self._choosing = True
+        try:
+            self.archive_select.options = names
+            self.archive_select.value = keep
+        finally:
+            self._choosing = False
+        if keep is None and self.selected is not None:
+            self.select(None)
+
+    def _on_select(self, change: dict[str, object]) -> None:
+        new = change["new"]
+        if not self._choosing and new != self.selected:
+            self.select(new if isinstance(new, str) else None)
+
+    def _show_archive(self) -> None:
+        result = self.inspection
+        if result is None:
+            self.archive_summary.value = self.manifests_html.value = ""
+            for table in (self.members_table, self.wal_table, self.collections_table):
+                table.set_frame(None)
+            return
+        wal = result.wal
+        span = f", sequences {wal.first_sequence}–{wal.last_sequence}" if wal.records else ""
+        self.archive_summary.value = notice_html(
+            f"<b>{html.escape(self.selected or '')}</b>: {len(result.members)} members, "
+            f"WAL {wal.records} records{span}, {len(result.logical)} documents in "
+            f"{len(result.logical.collections)} collections; "
+            + ("verifies clean" if result.ok else f"<b>NOT CLEAN</b> ({len(result.report.findings)} findings)"),
+            kind="info" if result.ok else "warning",
+        )
+        manifests = [backup_manifest_frame(result), snapshot_manifest_frame(result)]
+        self.manifests_html.value = "".join(
+            f"<b>{title}</b>{frame_html(frame) if len(frame) else '<i> missing or unreadable</i>'}"
+            for title, frame in zip(("backup_manifest.json", "snapshot/manifest.json"), manifests, strict=True)
+        )
+        self.members_table.set_frame(members_frame(result))
+        self.wal_table.set_frame(wal_frame(result))
+        self.collections_table.set_frame(collections_frame(result))
+
+    def _show_verdict(self) -> None:
+        report = self.report
+        if report is None:
+            self.verdict_html.value = ""
+            self.findings_table.set_frame(None)
+            return
+        counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n)
+        if report.ok:
+            text = f"<b>VERIFY: clean</b> ({html.escape(counts) or 'no findings'})"
+        else:
+            text = f"<b>VERIFY: NOT CLEAN</b> ({html.escape(counts)})"
+        self.verdict_html.value = notice_html(
+            f"{text}: {html.escape(report.archive)}, {report.member_count} members, "
+            f"{report.wal_record_count} WAL records, {human_bytes(report.bytes_read)} read",
+            kind="success" if report.ok else "warning",
+        )
+        self.findings_table.set_frame(findings_frame(report))
+
+
+def _counts(row: object) -> tuple[int, ...]:
+    return tuple(getattr(row, name) or 0 for name in ("info", "warnings", "errors", "fatal"))
+
+
+def _verdict_line(taken: Inventory) -> str:
+    good = sum(1 for row in taken.rows if row.ok)
+    return f"{good} verify clean, {len(taken.rows) - good} do not"
