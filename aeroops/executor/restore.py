@@ -1,0 +1,680 @@
+"""The restore executor: AeroDB's RESTORE.md, with aeroops' improvements (DESIGN.md §5, §7).
+
+lock → check the data directory (not serving, nothing left over) → verify the whole archive →
+plan → extract into a temporary folder beside the data directory (streamed with aeroops' strict
+tar reader: only the planned member names are written, no link is ever created, nothing is
+written outside the folder, and every member's CRC is checked again against the verified
+one) → fsync it → write the swap journal → data_dir → data_dir.old → temporary → data_dir,
+fsyncing the parent after each rename → delete data_dir.old and the journal → unlock.
+
+A crash at any point leaves the data directory holding either all the old data or all the new
+(or, between the two renames, no data directory and both folders beside it, which `recover`
+resolves). The next restore refuses while anything is left over and names `aeroops recover`;
+`recover` finishes or rolls back the interrupted swap (the rules are pure, in
+`aeroops.core.restore_plan`).
+
+Every effect on disk goes through `FileOps`, so tests inject faults there; `AEROOPS_TEST_KILL_AT`
+lets crash tests SIGKILL the process at a named point (see `crash_point`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import io
+import os
+import signal
+import stat
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import BinaryIO, cast
+
+from aeroops.core.restore_plan import (
+    STEPS,
+    ExistingEntry,
+    Leftovers,
+    PlannedMember,
+    RecoveryAction,
+    RecoveryPlan,
+    RecoveryStep,
+    RestoreMode,
+    RestorePaths,
+    RestorePlan,
+    RestoreRefusal,
+    RestoreRule,
+    TargetState,
+    check_target,
+    parse_journal,
+    plan_recovery,
+    plan_restore,
+    render_journal,
+)
+from aeroops.core.verify import VerifyReport
+from aeroops.errors import (
+    FormatError,
+    InvalidBackupError,
+    RestoreCorruptionError,
+    RestoreError,
+    RestoreIOError,
+)
+from aeroops.executor.audit import verify_archive
+from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps
+from aeroops.executor.lock import DirectoryLock, lock_path_for, try_flock
+from aeroops.formats.tar import EntryType, TarReader
+from aeroops.progress import Progress, ProgressCallback, no_progress
+
+JOURNAL_LIMIT = 64 << 10
+FILE_MODE = 0o644  # what the archive's headers say; the umask applies, as for `tar x`
+DIR_MODE = 0o755
+
+# --- the crash-test hook ------------------------------------------------------------------------
+
+KILL_ENV = "AEROOPS_TEST_KILL_AT"
+KILL_POINTS = (
+    "locked",  # the lock is held, nothing else done
+    "verified",  # the archive is verified and the plan made
+    "temp-created",  # the temporary folder and its subfolders exist, empty
+    "extract-midway",  # the first file is extracted
+    "extracted",  # every file is extracted (and fsynced)
+    "synced",  # the folders of the new directory are fsynced
+    "journal-tmp-written",  # the journal's temporary file is written, not yet renamed
+    "journal-written",  # the journal is in place: the new directory is complete
+    "moved-aside",  # data_dir → data_dir.old done, the parent not yet fsynced
+    "moved-aside-synced",
+    "swapped",  # temporary → data_dir done, the parent not yet fsynced
+    "swapped-synced",
+    "old-partly-deleted",  # the first entry of data_dir.old is deleted
+    "old-deleted",
+    "journal-removed",  # done, the lock not yet released
+    # recover's: after each of its steps
+    "recover-step-1",
+    "recover-step-2",
+    "recover-step-3",
+)
+
+
+def crash_point(name: str) -> None:
+    """Crash tests' hook: SIGKILL this process here when ``AEROOPS_TEST_KILL_AT`` names this
+    point (one of `KILL_POINTS`). Otherwise it costs one environment lookup; a kill is the one
+    way to stop a process that no ``finally`` clause or atexit handler survives."""
+    if os.environ.get(KILL_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RestoredFile:
+    path: str  # relative to the data directory
+    size: int
+    crc32: int
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreResult:
+    archive: str
+    data_dir: str
+    plan: RestorePlan
+    report: VerifyReport
+    files: tuple[RestoredFile, ...]
+    duration_seconds: float
+    step_seconds: tuple[tuple[str, float], ...]  # (step, seconds), in order
+    warnings: tuple[str, ...] = ()  # e.g. the old directory could not be deleted
+
+    @property
+    def backup_id(self) -> str:
+        return self.plan.backup_id
+
+    @property
+    def created(self) -> bool:
+        return self.plan.mode is RestoreMode.CREATE
+
+    @property
+    def restored_bytes(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+@dataclass(frozen=True, slots=True)
+class RestorePreview:
+    """What ``aeroops restore`` shows without --yes: the archive's verdict and the plan (or
+    why the restore would be refused). Nothing was written, nothing locked."""
+
+    archive: str
+    data_dir: str
+    report: VerifyReport | None  # None: the target refused before the archive was read
+    plan: RestorePlan | RestoreRefusal
+
+    @property
+    def would_restore(self) -> bool:
+        return isinstance(self.plan, RestorePlan)
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryResult:
+    data_dir: str
+    plan: RecoveryPlan
+    performed: bool  # False: a preview (or nothing to do)
+    duration_seconds: float = 0.0
+
+
+# --- describing the target ----------------------------------------------------------------------
+
+
+def restore_paths(data_dir: Path | str) -> RestorePaths:
+    """Absolute paths of the data directory and its restore leftovers; relative paths are taken
+    from the current folder."""
+    return RestorePaths.for_data_dir(os.path.abspath(os.fspath(data_dir)))
+
+
+def find_leftovers(data_dir: Path | str) -> Leftovers:
+    """What an interrupted restore left beside ``data_dir`` (read-only)."""
+    paths = restore_paths(data_dir)
+    journal = journal_error = None
+    if os.path.lexists(paths.journal):
+        try:
+            with open(paths.journal, "rb") as stream:
+                journal = parse_journal(stream.read(JOURNAL_LIMIT))
+        except FormatError as exc:
+            journal_error = exc.message
+        except OSError as exc:
+            journal_error = f"cannot read it: {exc.strerror or exc}"
+    return Leftovers(
+        paths=paths,
+        data_dir=os.path.lexists(paths.data_dir),
+        temp=os.path.lexists(paths.temp),
+        old=os.path.lexists(paths.old),
+        journal_tmp=os.path.lexists(paths.journal_tmp),
+        journal=journal,
+        journal_error=journal_error,
+    )
+
+
+def describe_target(data_dir: Path | str) -> TargetState:
+    """The data directory a restore would replace, and what is beside it (read-only)."""
+    paths = restore_paths(data_dir)
+    try:
+        info: os.stat_result | None = os.lstat(paths.data_dir)
+    except FileNotFoundError:
+        info = None
+    is_symlink = info is not None and stat.S_ISLNK(info.st_mode)
+    is_dir = info is not None and stat.S_ISDIR(info.st_mode)
+    other_fs = False
+    if is_dir:
+        assert info is not None
+        with contextlib.suppress(OSError):
+            other_fs = info.st_dev != os.stat(paths.parent).st_dev
+    return TargetState(
+        paths=paths,
+        exists=info is not None,
+        is_dir=is_dir,
+        is_symlink=is_symlink,
+        parent_exists=os.path.isdir(paths.parent),
+        other_file_system=other_fs,
+        serving=is_dir and os.path.lexists(os.path.join(paths.data_dir, ".lock")),
+        entries=_entries(Path(paths.data_dir)) if is_dir else (),
+        leftovers=find_leftovers(paths.data_dir),
+        real_path=os.path.realpath(paths.data_dir),
+        mode=stat.S_IMODE(info.st_mode) if is_dir and info is not None else None,
+    )
+
+
+def _entries(root: Path) -> tuple[ExistingEntry, ...]:
+    found = []
+    with os.scandir(root) as entries:
+        for entry in sorted(entries, key=lambda e: e.name):
+            if entry.is_symlink():
+                found.append(ExistingEntry(entry.name, "symlink", 0, 0))
+            elif entry.is_dir(follow_symlinks=False):
+                files = size = 0
+                for folder, _, names in os.walk(entry.path):
+                    for name in names:
+                        with contextlib.suppress(OSError):
+                            size += os.lstat(os.path.join(folder, name)).st_size
+                            files += 1
+                found.append(ExistingEntry(entry.name, "directory", files, size))
+            elif entry.is_file(follow_symlinks=False):
+                found.append(ExistingEntry(entry.name, "file", 1, entry.stat(follow_symlinks=False).st_size))
+            else:
+                found.append(ExistingEntry(entry.name, "other", 0, 0))
+    return tuple(found)
+
+
+def _busy(paths: RestorePaths) -> bool:
+    """Another aeroops run holds the data directory's lock right now."""
+    lock = lock_path_for(Path(paths.data_dir))
+    if not lock.exists():
+        return False
+    fd = try_flock(lock)
+    if fd is None:
+        return True
+    os.close(fd)
+    return False
+
+
+# --- the dry run --------------------------------------------------------------------------------
+
+
+def preview_restore(
+    archive: Path | str,
+    data_dir: Path | str,
+    *,
+    create: bool = False,
+    progress: ProgressCallback = no_progress,
+) -> RestorePreview:
+    """Verify the archive and plan the restore, changing nothing: what a dry run shows."""
+    archive_path = Path(archive)
+    target = describe_target(data_dir)
+    real_archive = os.path.realpath(archive_path)
+    refusal = check_target(target, create=create, archive_real_path=real_archive)
+    if refusal is None and _busy(target.paths):
+        refusal = RestoreRefusal(RestoreRule.INTERRUPTED, "another aeroops run holds this data directory right now")
+    if refusal is not None:
+        return RestorePreview(str(archive_path), target.paths.data_dir, None, refusal)
+    report = verify_archive(archive_path, progress=_verify_progress(progress, 1, 1))
+    plan = plan_restore(
+        report,
+        target,
+        archive=str(archive_path),
+        archive_size=_size(archive_path),
+        create=create,
+        archive_real_path=real_archive,
+    )
+    return RestorePreview(str(archive_path), target.paths.data_dir, report, plan)
+
+
+# --- the restore --------------------------------------------------------------------------------
+
+
+class _Steps:
+    def __init__(self, progress: ProgressCallback, job: str = "restore") -> None:
+        self._progress = progress
+        self._job = job
+        self.index = 0
+        self.total = 0
+        self._started = time.monotonic()
+        self.timings: list[tuple[str, float]] = []
+
+    def __call__(self, index: int, *, total: int = 0) -> None:
+        self._close()
+        self.index, self.total = index, total
+        self._progress(Progress(self._job, STEPS[index - 1], index, len(STEPS), 0, total))
+
+    def advance(self, done: int) -> None:
+        self._progress(Progress(self._job, STEPS[self.index - 1], self.index, len(STEPS), done, self.total))
+
+    def _close(self) -> None:
+        now = time.monotonic()
+        if self.index:
+            self.timings.append((STEPS[self.index - 1], now - self._started))
+        self._started = now
+
+    def finish(self) -> tuple[tuple[str, float], ...]:
+        self._close()
+        self.index = 0
+        return tuple(self.timings)
+
+
+def restore(
+    archive: Path | str,
+    data_dir: Path | str,
+    *,
+    create: bool = False,
+    verified: VerifyReport | None = None,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps = REAL,
+) -> RestoreResult:
+    """Replace ``data_dir`` with the contents of ``archive``.
+
+    create: restore into a path that does not exist yet (AeroDB's restore requires an existing
+    data directory; drills need a new one). verified: a report from verifying this very archive
+    (e.g. what a preview showed), to skip a second verification pass; extraction still checks
+    every member's CRC against it. Raises a `RestoreError` (FATAL) and leaves the data directory
+    as it was on any refusal or failure before the swap.
+    """
+    started = time.monotonic()
+    archive_path = Path(archive)
+    paths = restore_paths(data_dir)
+    step = _Steps(progress)
+    root, temp, old = Path(paths.data_dir), Path(paths.temp), Path(paths.old)
+
+    step(1)
+    if not os.path.isdir(paths.parent):
+        raise RestoreError("the folder that holds the data directory does not exist", path=paths.parent)
+    lock = DirectoryLock(root, RestoreError, "restore")
+    lock.acquire()
+    phase = "checking"  # → staging → moved → swapped
+    try:
+        crash_point("locked")
+        step(2)
+        target = describe_target(root)
+        real_archive = os.path.realpath(archive_path)
+        refusal = check_target(target, create=create, archive_real_path=real_archive)
+        if refusal is not None:
+            raise _refusal_error(refusal, target.paths.data_dir)
+        if not archive_path.is_file():
+            raise RestoreError("the archive does not exist or is not a file", path=archive_path)
+
+        step(3, total=_size(archive_path))
+        report = verified or verify_archive(archive_path, progress=_verify_progress(progress, 3, len(STEPS)))
+        step(4)
+        plan = plan_restore(
+            report,
+            target,
+            archive=str(archive_path),
+            archive_size=_size(archive_path),
+            create=create,
+            archive_real_path=real_archive,
+        )
+        if isinstance(plan, RestoreRefusal):
+            raise _refusal_error(plan, paths.data_dir)
+        crash_point("verified")
+
+        phase = "staging"
+        step(5, total=plan.archive_size)
+        files = _extract(plan, archive_path, temp, ops, step)
+        crash_point("extracted")
+        step(6)
+        _sync_tree(plan, temp, target, ops)
+        crash_point("synced")
+        if os.path.lexists(root / ".lock"):
+            raise RestoreError("AeroDB started serving the data directory during the restore (.lock appeared)")
+
+        step(7)
+        _write_journal(plan, paths, ops)
+        crash_point("journal-written")
+
+        step(8)
+        if plan.mode is RestoreMode.REPLACE:
+            ops.rename_noreplace(root, old)
+            phase = "moved"
+            crash_point("moved-aside")
+            ops.fsync_path(Path(paths.parent))
+            crash_point("moved-aside-synced")
+        step(9)
+        ops.rename_noreplace(temp, root)
+        phase = "swapped"
+        crash_point("swapped")
+        ops.fsync_path(Path(paths.parent))
+        crash_point("swapped-synced")
+    except BaseException as exc:
+        _undo(phase, paths, ops, exc)
+        if isinstance(exc, OSError):
+            raise _io_error(exc) from exc
+        raise
+    else:
+        step(10)
+        warnings = _finish(plan, paths, ops)
+        step(11)
+    finally:
+        lock.release()
+    timings = step.finish()
+    return RestoreResult(
+        archive=str(archive_path),
+        data_dir=paths.data_dir,
+        plan=plan,
+        report=report,
+        files=files,
+        duration_seconds=time.monotonic() - started,
+        step_seconds=timings,
+        warnings=warnings,
+    )
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _verify_progress(progress: ProgressCallback, index: int, count: int) -> ProgressCallback:
+    def report(event: Progress) -> None:
+        progress(replace(event, job="restore", step=STEPS[2], step_index=index, step_count=count))
+
+    return report
+
+
+def _refusal_error(refusal: RestoreRefusal, data_dir: str) -> RestoreError:
+    message = f"{refusal.message} [rule: {refusal.rule}]"
+    if refusal.rule is not RestoreRule.ARCHIVE_INVALID:
+        return RestoreError(message, path=data_dir)
+    codes = {f.code for f in refusal.findings}
+    if "AERO_VERIFY_IO" in codes:
+        return RestoreIOError(message)
+    damaged = ("AERO_VERIFY_CHECKSUM", "AERO_WAL_", "AERO_STORAGE_", "AERO_TAR_", "AERO_VERIFY_SIDECAR")
+    if any(code.startswith(damaged) for code in codes):
+        return RestoreCorruptionError(message)
+    return InvalidBackupError(message)
+
+
+def _io_error(exc: OSError) -> RestoreIOError:
+    reason = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC:
+        reason = "no space left on the device"
+    return RestoreIOError(f"I/O failure: {reason}", path=exc.filename)
+
+
+def _open_archive(path: Path, ops: FileOps) -> BinaryIO:
+    raw = ops.open_read(path)
+    if isinstance(raw, io.RawIOBase):
+        return cast(BinaryIO, io.BufferedReader(raw, COPY_CHUNK))
+    return raw
+
+
+def _extract(plan: RestorePlan, archive: Path, temp: Path, ops: FileOps, step: _Steps) -> tuple[RestoredFile, ...]:
+    """Step 5: one streaming pass over the archive. Only planned names are written, each under
+    ``temp`` through a fresh O_EXCL file; the CRC of every member is checked against the one
+    verification computed, so an archive that changed since is caught."""
+    ops.mkdir(temp, 0o700)
+    for folder in plan.directories:
+        ops.mkdir(temp / folder, DIR_MODE)
+    crash_point("temp-created")
+    written: list[RestoredFile] = []
+    expected: Iterator[PlannedMember] = iter(plan.members)
+    done = 0
+    with _open_archive(archive, ops) as stream:
+        tar = TarReader(stream, path=str(archive), chunk_size=COPY_CHUNK)
+        try:
+            for entry in tar:
+                planned = next(expected, None)
+                is_dir = entry.type is EntryType.DIRECTORY
+                name = entry.name.rstrip("/") if is_dir else entry.name
+                if (
+                    planned is None
+                    or planned.name != name
+                    or planned.is_dir != is_dir
+                    or (not is_dir and planned.size != entry.size)
+                ):
+                    raise _changed(f"member {entry.name!r} is not the one verified", entry.header_offset)
+                if is_dir:
+                    continue
+                with contextlib.ExitStack() as files:
+                    outs = [files.enter_context(ops.create(temp / t, FILE_MODE)) for t in planned.targets]
+                    crc = 0
+                    for chunk in tar.chunks():
+                        crc = zlib.crc32(chunk, crc)
+                        for out in outs:
+                            ops.write(out, chunk)
+                        done += len(chunk)
+                        step.advance(done)
+                    if crc != planned.crc32:
+                        raise _changed(f"{name} has other bytes than when it was verified", entry.data_offset)
+                    for out in outs:
+                        ops.fsync(out)
+                if planned.targets and not written:
+                    written.extend(RestoredFile(t, planned.size, crc) for t in planned.targets)
+                    crash_point("extract-midway")
+                else:
+                    written.extend(RestoredFile(t, planned.size, crc) for t in planned.targets)
+        except FormatError as exc:
+            raise _changed(f"it no longer reads as a tar archive ({exc.message})", exc.offset) from None
+        if next(expected, None) is not None:
+            raise _changed("it has fewer members than when it was verified", tar.offset)
+    if not plan.wal_present:
+        with ops.create(temp / "wal" / "wal.log", FILE_MODE) as stream:
+            ops.fsync(stream)
+        written.append(RestoredFile("wal/wal.log", 0, 0))
+    return tuple(sorted(written, key=lambda f: f.path))
+
+
+def _changed(message: str, offset: int | None) -> RestoreCorruptionError:
+    return RestoreCorruptionError(
+        f"the archive changed since it was verified: {message}; nothing was replaced", offset=offset
+    )
+
+
+def _sync_tree(plan: RestorePlan, temp: Path, target: TargetState, ops: FileOps) -> None:
+    """Step 6: the new directory gets the old one's permissions (and, when run as root, its
+    owner, so AeroDB's service user can still write it), then every folder is fsynced, deepest
+    first (files were fsynced as they were written)."""
+    if target.is_dir and os.geteuid() == 0:
+        info = os.stat(target.paths.data_dir)
+        if (info.st_uid, info.st_gid) != (0, 0):
+            for folder, names, files in os.walk(temp):
+                for name in (*names, *files):
+                    os.lchown(os.path.join(folder, name), info.st_uid, info.st_gid)
+            os.lchown(temp, info.st_uid, info.st_gid)
+    os.chmod(temp, plan.keep_mode if plan.keep_mode is not None else DIR_MODE)
+    for folder in sorted(plan.directories, key=lambda d: d.count("/"), reverse=True):
+        ops.fsync_path(temp / folder)
+    ops.fsync_path(temp)
+
+
+def _write_journal(plan: RestorePlan, paths: RestorePaths, ops: FileOps) -> None:
+    """Step 7: the journal appears whole (written under a temporary name, fsynced, renamed) and
+    only once the new directory is complete: it is what tells `recover` the swap may finish."""
+    tmp = Path(paths.journal_tmp)
+    with ops.create(tmp, 0o600) as stream:
+        ops.write(stream, render_journal(replace(plan.journal, pid=os.getpid())))
+        ops.fsync(stream)
+    crash_point("journal-tmp-written")
+    ops.rename(tmp, Path(paths.journal))
+    ops.fsync_path(Path(paths.parent))
+
+
+def _finish(plan: RestorePlan, paths: RestorePaths, ops: FileOps) -> tuple[str, ...]:
+    """Step 10: the new directory is in place; delete the old one, then the journal. A failure
+    here harms nothing (the restore is done): it is a warning, and the journal stays so that
+    `recover` can finish the clean-up."""
+    try:
+        if plan.mode is RestoreMode.REPLACE:
+            old = Path(paths.old)
+            for index, entry in enumerate(ops.scandir(old)):
+                ops.remove_tree(old / entry.name)
+                if index == 0:
+                    crash_point("old-partly-deleted")
+            ops.remove_tree(old)
+            ops.fsync_path(Path(paths.parent))
+            crash_point("old-deleted")
+        ops.remove(Path(paths.journal))
+        ops.fsync_path(Path(paths.parent))
+        crash_point("journal-removed")
+    except OSError as exc:
+        return (
+            f"the restore is complete, but cleaning up failed ({exc.strerror or exc}); "
+            f"run `aeroops recover {paths.data_dir} --yes` to finish it",
+        )
+    return ()
+
+
+def _undo(phase: str, paths: RestorePaths, ops: FileOps, cause: BaseException) -> None:
+    """After a failure (not a crash): put things back as they were before the restore."""
+    if phase == "staging":
+        for path in (paths.journal, paths.journal_tmp, paths.temp):
+            with contextlib.suppress(OSError):
+                ops.remove_tree(Path(path))
+        with contextlib.suppress(OSError):
+            ops.fsync_path(Path(paths.parent))
+    elif phase == "moved":
+        try:
+            ops.rename_noreplace(Path(paths.old), Path(paths.data_dir))
+            ops.fsync_path(Path(paths.parent))
+            for path in (paths.journal, paths.temp):
+                ops.remove_tree(Path(path))
+        except OSError as exc:
+            raise RestoreError(
+                f"the swap failed ({cause}) and so did putting the old directory back ({exc.strerror or exc}); "
+                f"run `aeroops recover {paths.data_dir}` to see where it stands",
+                path=paths.data_dir,
+            ) from cause
+    elif phase == "swapped":
+        raise RestoreIOError(
+            f"the new directory is in place, but making the swap durable failed ({cause}); "
+            f"run `aeroops recover {paths.data_dir} --yes` to finish",
+            path=paths.data_dir,
+        ) from cause
+
+
+# --- recovery -----------------------------------------------------------------------------------
+
+
+def preview_recovery(data_dir: Path | str, action: RecoveryAction | str = RecoveryAction.AUTO) -> RecoveryPlan:
+    """What `recover` would do (read-only)."""
+    return plan_recovery(find_leftovers(data_dir), RecoveryAction(action))
+
+
+def recover(
+    data_dir: Path | str,
+    *,
+    action: RecoveryAction | str = RecoveryAction.AUTO,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps = REAL,
+) -> RecoveryResult:
+    """Finish or roll back a restore that was interrupted (see `plan_recovery` for the rules).
+
+    Holds the data directory's lock, so a restore still running is never disturbed. Every step
+    is a rename or a delete followed by an fsync of the parent folder, so a crash during
+    recovery leaves a state recovery resolves again. Raises `RestoreError` when it cannot act
+    safely (the plan's ``refusal`` says why).
+    """
+    started = time.monotonic()
+    paths = restore_paths(data_dir)
+    if not os.path.isdir(paths.parent):
+        raise RestoreError("the folder that holds the data directory does not exist", path=paths.parent)
+    with DirectoryLock(Path(paths.data_dir), RestoreError, "recover"):
+        plan = plan_recovery(find_leftovers(paths.data_dir), RecoveryAction(action))
+        if plan.refusal:
+            raise RestoreError(f"cannot recover: {plan.refusal}", path=paths.data_dir)
+        for index, recovery_step in enumerate(plan.steps, start=1):
+            progress(Progress("recover", str(recovery_step), index, len(plan.steps)))
+            try:
+                _apply(recovery_step, ops)
+                ops.fsync_path(Path(paths.parent))
+            except OSError as exc:
+                raise RestoreIOError(
+                    f"recovery step '{recovery_step}' failed: {exc.strerror or exc}; what is done stays done, "
+                    "and recovering again continues from there",
+                    path=exc.filename,
+                ) from exc
+            crash_point(f"recover-step-{index}")
+    return RecoveryResult(paths.data_dir, plan, bool(plan.steps), time.monotonic() - started)
+
+
+def _apply(recovery_step: RecoveryStep, ops: FileOps) -> None:
+    if recovery_step.op == "rename":
+        assert recovery_step.target is not None
+        ops.rename_noreplace(Path(recovery_step.path), Path(recovery_step.target))
+    else:
+        ops.remove_tree(Path(recovery_step.path))
+
+
+__all__ = [
+    "KILL_ENV",
+    "KILL_POINTS",
+    "RecoveryResult",
+    "RestorePreview",
+    "RestoreResult",
+    "RestoredFile",
+    "crash_point",
+    "describe_target",
+    "find_leftovers",
+    "preview_recovery",
+    "preview_restore",
+    "recover",
+    "restore",
+    "restore_paths",
+]
