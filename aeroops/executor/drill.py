@@ -1,0 +1,254 @@
+"""The restore drill: prove an archive restores, without touching any live data directory.
+
+restore the archive into a scratch folder (timed: the restore's real duration, verification
+included) → the logical state (DESIGN.md §8) of the restored directory → the logical state of
+the archive, read independently from the archive's own bytes → with a source, the logical state
+of the live source → compare them document by document → remove the scratch folder.
+
+The restored directory's state is read from ``data/documents.dat`` and ``wal/wal.log``: what
+AeroDB boots from, so a drill proves AeroDB would start with those documents. A source's is
+read as §8 says: the storage of its snapshot (the archive's own, while the source still has
+it; else its newest valid one) and then its WAL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import BinaryIO
+
+from aeroops.core.description import Verdict
+from aeroops.core.logical import LogicalDiff, LogicalState, diff, logical_state
+from aeroops.errors import AeroError, Finding, RestoreError, RestoreIOError
+from aeroops.executor.audit import inspect_archive
+from aeroops.executor.restore import RestoreResult, restore
+from aeroops.executor.scan import scan
+from aeroops.formats.storage import iter_storage
+from aeroops.formats.wal import WalRecord, iter_wal
+from aeroops.progress import Progress, ProgressCallback, no_progress
+
+DRILL_STEPS = (
+    "restore into a scratch folder",
+    "read the restored directory",
+    "read the archive",
+    "read the source",
+    "compare",
+    "remove the scratch folder",
+)
+SCRATCH_PREFIX = "aeroops-drill-"
+RESTORED_STORAGE = "data/documents.dat"
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionCount:
+    collection: str
+    restored: int
+    archive: int
+    source: int | None = None  # None: no source given
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """How the restored directory differs from ``reference`` ("archive" or "source")."""
+
+    reference: str
+    diff: LogicalDiff
+
+    @property
+    def identical(self) -> bool:
+        return self.diff.identical
+
+
+@dataclass(frozen=True, slots=True)
+class DrillResult:
+    archive: str
+    source: str | None
+    scratch: str
+    backup_id: str | None
+    snapshot_id: str | None
+    restore: RestoreResult | None  # None: the restore failed (see error)
+    duration_seconds: float
+    collections: tuple[CollectionCount, ...] = ()
+    comparisons: tuple[Comparison, ...] = ()
+    source_snapshot: str | None = None  # the source snapshot its state was read from
+    error: Finding | None = None
+    scratch_removed: bool = True
+
+    @property
+    def ok(self) -> bool:
+        """The archive restored, and the restored documents equal the archive's (and the
+        source's) one for one."""
+        return self.error is None and self.restore is not None and all(c.identical for c in self.comparisons)
+
+    @property
+    def restore_seconds(self) -> float | None:
+        return None if self.restore is None else self.restore.duration_seconds
+
+    @property
+    def documents(self) -> int:
+        return sum(c.restored for c in self.collections)
+
+
+def datadir_logical_state(data_dir: Path | str, *, storage: str = RESTORED_STORAGE) -> LogicalState:
+    """The logical state of a data directory: the storage file ``storage`` (relative to it),
+    then ``wal/wal.log`` replayed over it (an absent WAL is an empty one). The WAL is read up to
+    the size it had when opened, so a source AeroDB is appending to can be read.
+
+    Raises `FormatError` on damaged storage or WAL records.
+    """
+    root = Path(data_dir)
+    wal_path = root / "wal" / "wal.log"
+    with contextlib.ExitStack() as stack:
+        storage_stream = stack.enter_context(open(root / storage, "rb"))
+        wal_records: Iterable[WalRecord] = ()
+        if wal_path.exists():
+            wal_stream = stack.enter_context(open(wal_path, "rb"))
+            limited = _Limited(wal_stream, os.fstat(wal_stream.fileno()).st_size)
+            wal_records = iter_wal(limited, path=str(wal_path))  # type: ignore[arg-type]
+        return logical_state(iter_storage(storage_stream, path=str(root / storage)), wal_records)
+
+
+def source_snapshot(source: Path | str, preferred: str | None = None) -> str:
+    """The snapshot a source's logical state is read from: ``preferred`` (the archive's) while
+    the source still has it complete, else the newest valid one."""
+    root = Path(source)
+    if preferred and (root / "snapshots" / preferred / "manifest.json").is_file():
+        return preferred
+    try:
+        description = scan(root, checksums="until-valid", check_wal=False)
+    except AeroError as exc:
+        raise RestoreError(f"cannot read the source: {exc.message}", path=root) from None
+    valid = [s.snapshot_id for s in description.snapshots if s.verdict is Verdict.VALID]
+    if not valid:
+        raise RestoreError("the source has no valid snapshot to read its state from", path=root)
+    return max(valid)
+
+
+def drill(
+    archive: Path | str,
+    *,
+    source: Path | str | None = None,
+    scratch_parent: Path | str | None = None,
+    keep: bool = False,
+    progress: ProgressCallback = no_progress,
+) -> DrillResult:
+    """Restore ``archive`` into a scratch folder and check what came out (see the module doc).
+
+    source: a live data directory to compare with too (only read). scratch_parent: where the
+    scratch folder goes (default: the system's temporary folder; it needs room for the restored
+    directory). keep: leave the scratch folder for a look (its path is in the result).
+
+    Never raises for a failed restore or a difference: those are the verdict (``ok``, ``error``).
+    """
+    started = time.monotonic()
+    archive_path = Path(archive)
+    scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=scratch_parent))
+    run = _Run(archive_path, progress)
+    try:
+        run.go(source, scratch / "data")
+    except AeroError as exc:
+        run.error = exc.finding
+    except OSError as exc:
+        run.error = RestoreIOError(f"I/O failure: {exc.strerror or exc}", path=exc.filename).finding
+    finally:
+        if not keep:
+            run.step(6)
+            shutil.rmtree(scratch, ignore_errors=True)
+    return DrillResult(
+        archive=str(archive_path),
+        source=None if source is None else str(source),
+        scratch=str(scratch),
+        backup_id=None if run.restored is None else run.restored.backup_id,
+        snapshot_id=None if run.restored is None else run.restored.plan.snapshot_id,
+        restore=run.restored,
+        duration_seconds=time.monotonic() - started,
+        collections=run.collections,
+        comparisons=run.comparisons,
+        source_snapshot=run.source_snapshot,
+        error=run.error,
+        scratch_removed=not scratch.exists(),
+    )
+
+
+class _Run:
+    """The drill's steps, and what they found so far (a failure keeps what came before)."""
+
+    def __init__(self, archive: Path, progress: ProgressCallback) -> None:
+        self.archive = archive
+        self.progress = progress
+        self.restored: RestoreResult | None = None
+        self.collections: tuple[CollectionCount, ...] = ()
+        self.comparisons: tuple[Comparison, ...] = ()
+        self.source_snapshot: str | None = None
+        self.error: Finding | None = None
+
+    def step(self, index: int) -> None:
+        self.progress(Progress("drill", DRILL_STEPS[index - 1], index, len(DRILL_STEPS)))
+
+    def go(self, source: Path | str | None, restored_dir: Path) -> None:
+        self.step(1)
+        self.restored = restore(self.archive, restored_dir, create=True, progress=_relabel(self.progress))
+        self.step(2)
+        restored = datadir_logical_state(restored_dir)
+        self.step(3)
+        inspection = inspect_archive(self.archive)
+        if not inspection.ok:  # the restore verified it a moment ago: it changed since
+            raise RestoreError("the archive no longer verifies: it changed during the drill", path=self.archive)
+        states = {"archive": inspection.logical}
+        if source is not None:
+            self.step(4)
+            self.source_snapshot = source_snapshot(source, self.restored.plan.snapshot_id)
+            states["source"] = datadir_logical_state(source, storage=f"snapshots/{self.source_snapshot}/storage.dat")
+        self.step(5)
+        self.comparisons = tuple(Comparison(name, diff(state, restored)) for name, state in states.items())
+        names = sorted(set(restored.collections).union(*(s.collections for s in states.values())))
+        source_state = states.get("source")
+        self.collections = tuple(
+            CollectionCount(
+                name,
+                len(restored.documents.get(name, {})),
+                len(states["archive"].documents.get(name, {})),
+                None if source_state is None else len(source_state.documents.get(name, {})),
+            )
+            for name in names
+        )
+
+
+def _relabel(progress: ProgressCallback) -> ProgressCallback:
+    def report(event: Progress) -> None:
+        progress(replace(event, job="drill", step=f"restore: {event.step}"))
+
+    return report
+
+
+class _Limited:
+    """Reads stop at ``limit`` bytes: a WAL is read up to the size it had when opened."""
+
+    def __init__(self, stream: BinaryIO, limit: int) -> None:
+        self._stream = stream
+        self._left = limit
+
+    def read(self, n: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        n = self._left if n < 0 else min(n, self._left)
+        data = self._stream.read(n)
+        self._left -= len(data)
+        return data
+
+
+__all__ = [
+    "DRILL_STEPS",
+    "CollectionCount",
+    "Comparison",
+    "DrillResult",
+    "datadir_logical_state",
+    "drill",
+    "source_snapshot",
+]
