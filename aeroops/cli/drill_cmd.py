@@ -1,0 +1,51 @@
+"""``aeroops drill ARCHIVE [--source DATA_DIR]``: restore into a scratch folder, compare the
+restored documents with the archive's (and the live source's), report, clean up.
+
+Exit codes: 0 the drill passed; 1 the documents differ; 2 or 3 the restore failed (by the
+error's severity: restore errors are FATAL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "drill",
+        help="rehearse a restore in a scratch folder and prove the documents survive it",
+    )
+    parser.add_argument("archive", metavar="ARCHIVE")
+    parser.add_argument("--source", metavar="DATA_DIR", help="also compare with this live data directory (read only)")
+    parser.add_argument(
+        "--scratch", metavar="DIR", help="where to make the scratch folder (default: the system's temporary folder)"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the scratch folder, to look at the restored directory"
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from aeroops.cli.main import EXIT_ERROR, EXIT_FATAL, EXIT_FINDINGS, EXIT_OK
+    from aeroops.errors import Severity
+    from aeroops.executor.drill import drill
+    from aeroops.progress import TerminalProgress, no_progress
+    from aeroops.views.restore import drill_to_dict, render_drill
+
+    show = sys.stderr.isatty() and not args.no_progress
+    progress = TerminalProgress() if show else no_progress
+    try:
+        result = drill(args.archive, source=args.source, scratch_parent=args.scratch, keep=args.keep, progress=progress)
+    finally:
+        if isinstance(progress, TerminalProgress):
+            progress.close()
+    print(json.dumps(drill_to_dict(result), indent=2) if args.json else render_drill(result))
+    if result.error is not None:
+        print(str(result.error), file=sys.stderr)
+        return EXIT_FATAL if result.error.severity == Severity.FATAL else EXIT_ERROR
+    return EXIT_OK if result.ok else EXIT_FINDINGS

@@ -1,0 +1,55 @@
+"""``aeroops recover DATA_DIR``: say what an interrupted restore left behind and how it would be
+resolved (the default, changing nothing), or with --yes, resolve it: finish the swap once the
+new directory was complete, else roll back.
+
+Exit codes: 0 nothing left over, or resolved (or resolvable, in a dry run); 1 the dry run found
+something aeroops cannot resolve safely; 3 recovery refused or failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+ACTIONS = ("auto", "finish", "rollback")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "recover",
+        help="finish or roll back a restore that was interrupted (dry run unless --yes)",
+        description="Inspect what an interrupted restore left beside DATA_DIR (the temporary folder, "
+        "DATA_DIR.old, the swap journal) and bring it to an end: DATA_DIR then holds all the old data or "
+        "all the new, never a mix.",
+    )
+    parser.add_argument("data_dir", metavar="DATA_DIR")
+    parser.add_argument("--yes", action="store_true", help="do it (default: show what would be done)")
+    parser.add_argument(
+        "--action",
+        choices=ACTIONS,
+        default="auto",
+        help="auto (default): roll back if the swap had not begun, finish if it had; "
+        "finish or rollback: insist, where that is safe",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from aeroops.executor.restore import preview_recovery, recover, restore_paths
+    from aeroops.views.restore import recovery_result_to_dict, recovery_to_dict, render_recovery
+
+    data_dir = restore_paths(args.data_dir).data_dir
+    if not args.yes:
+        plan = preview_recovery(args.data_dir, args.action)
+        if args.json:
+            print(json.dumps(recovery_to_dict(plan, data_dir=data_dir), indent=2))
+        else:
+            print(render_recovery(plan, data_dir=data_dir))
+        return 1 if plan.refusal else 0
+    result = recover(args.data_dir, action=args.action)
+    if args.json:
+        print(json.dumps(recovery_result_to_dict(result), indent=2))
+    else:
+        print(render_recovery(result.plan, data_dir=result.data_dir, performed=result.performed))
+    return 0

@@ -1,0 +1,56 @@
+"""``aeroops restore ARCHIVE DATA_DIR``: show what a restore would do (the default, a dry run
+that changes nothing), or with --yes, do it.
+
+Exit codes: 0 restored (or the dry run would restore); 1 the dry run would refuse; 3 a
+restore refused or failed (its ``[FATAL] AERO_RESTORE_*`` line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "restore",
+        help="replace a data directory with a backup archive (dry run unless --yes)",
+        description="Verify ARCHIVE whole, then replace DATA_DIR with its contents in a crash-safe swap. "
+        "Without --yes, only shows what would happen.",
+    )
+    parser.add_argument("archive", metavar="ARCHIVE")
+    parser.add_argument("data_dir", metavar="DATA_DIR")
+    parser.add_argument("--yes", action="store_true", help="perform the restore (default: dry run)")
+    parser.add_argument(
+        "--create",
+        action="store_true",
+        help="restore into DATA_DIR even though it does not exist (AeroDB's restore requires an existing one)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from aeroops.executor.restore import preview_restore, restore
+    from aeroops.progress import TerminalProgress, no_progress
+    from aeroops.views.restore import preview_to_dict, render_preview, render_result, result_to_dict
+
+    show = sys.stderr.isatty() and not args.no_progress
+    progress = TerminalProgress() if show else no_progress
+    try:
+        if not args.yes:
+            preview = preview_restore(args.archive, args.data_dir, create=args.create, progress=progress)
+        else:
+            result = restore(args.archive, args.data_dir, create=args.create, progress=progress)
+    finally:
+        if isinstance(progress, TerminalProgress):
+            progress.close()
+    if not args.yes:
+        print(json.dumps(preview_to_dict(preview), indent=2) if args.json else render_preview(preview))
+        return 0 if preview.would_restore else 1
+    print(json.dumps(result_to_dict(result), indent=2) if args.json else render_result(result))
+    for warning in result.warnings:
+        print(f"[WARNING] AERO_RESTORE_CLEANUP: {warning}", file=sys.stderr)
+    return 0

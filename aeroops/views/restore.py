@@ -1,0 +1,293 @@
+"""Views of restore previews, restore results, recoveries and drills: plain dicts (for JSON)
+and text (for terminals). Nothing here imports pandas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aeroops.core.restore_plan import (
+    SITUATION_TEXT,
+    RecoveryPlan,
+    RestoreMode,
+    RestorePlan,
+    RestoreRefusal,
+)
+from aeroops.core.verify import VerifyReport
+from aeroops.errors import Severity
+from aeroops.executor.drill import DrillResult
+from aeroops.executor.restore import RecoveryResult, RestorePreview, RestoreResult
+from aeroops.formats.ids import format_timestamp
+from aeroops.views.backup import human_bytes
+
+# --- dicts ----------------------------------------------------------------------------------
+
+
+def verdict_to_dict(report: VerifyReport | None) -> dict[str, Any] | None:
+    """The archive's verdict in short: the full report is `VerifyReport.to_dict()`."""
+    if report is None:
+        return None
+    return {
+        "ok": report.ok,
+        "counts": report.counts(),
+        "findings": [f.to_dict() for f in report.findings],
+        "wal_records": report.wal_record_count,
+    }
+
+
+def plan_to_dict(plan: RestorePlan | RestoreRefusal) -> dict[str, Any]:
+    if isinstance(plan, RestoreRefusal):
+        return {
+            "refused": True,
+            "rule": str(plan.rule),
+            "message": plan.message,
+            "findings": [f.to_dict() for f in plan.findings],
+        }
+    return {
+        "refused": False,
+        "archive": plan.archive,
+        "archive_size": plan.archive_size,
+        "data_dir": plan.paths.data_dir,
+        "mode": str(plan.mode),
+        "backup_id": plan.backup_id,
+        "snapshot_id": plan.snapshot_id,
+        "created_at": format_timestamp(plan.created_at),
+        "wal_present": plan.wal_present,
+        "temporary_folder": plan.paths.temp,
+        "old_folder": plan.paths.old,
+        "journal": plan.paths.journal,
+        "replaced": [{"name": e.name, "kind": e.kind, "files": e.files, "bytes": e.bytes} for e in plan.replaced],
+        "replaced_files": plan.replaced_files,
+        "replaced_bytes": plan.replaced_bytes,
+        "files": [{"path": f.path, "from": f.member, "size": f.size} for f in plan.files],
+        "new_bytes": plan.new_bytes,
+        "notes": list(plan.notes),
+        "steps": list(plan.steps),
+    }
+
+
+def preview_to_dict(preview: RestorePreview) -> dict[str, Any]:
+    return {
+        "dry_run": True,
+        "archive": preview.archive,
+        "data_dir": preview.data_dir,
+        "would_restore": preview.would_restore,
+        "verdict": verdict_to_dict(preview.report),
+        "plan": plan_to_dict(preview.plan),
+    }
+
+
+def result_to_dict(result: RestoreResult) -> dict[str, Any]:
+    return {
+        "archive": result.archive,
+        "data_dir": result.data_dir,
+        "mode": str(result.plan.mode),
+        "backup_id": result.backup_id,
+        "snapshot_id": result.plan.snapshot_id,
+        "wal_present": result.plan.wal_present,
+        "verdict": verdict_to_dict(result.report),
+        "files": [{"path": f.path, "size": f.size, "crc32": f"crc32:{f.crc32:08x}"} for f in result.files],
+        "restored_bytes": result.restored_bytes,
+        "replaced_bytes": result.plan.replaced_bytes,
+        "duration_seconds": round(result.duration_seconds, 6),
+        "steps": [{"step": name, "seconds": round(seconds, 6)} for name, seconds in result.step_seconds],
+        "warnings": list(result.warnings),
+    }
+
+
+def recovery_to_dict(plan: RecoveryPlan, *, performed: bool = False, data_dir: str | None = None) -> dict[str, Any]:
+    return {
+        "data_dir": data_dir,
+        "situation": str(plan.situation),
+        "explanation": plan.explanation,
+        "action": str(plan.action),
+        "steps": [str(s) for s in plan.steps],
+        "outcome": str(plan.outcome),
+        "refusal": plan.refusal,
+        "performed": performed,
+    }
+
+
+def recovery_result_to_dict(result: RecoveryResult) -> dict[str, Any]:
+    return recovery_to_dict(result.plan, performed=result.performed, data_dir=result.data_dir) | {
+        "duration_seconds": round(result.duration_seconds, 6)
+    }
+
+
+def drill_to_dict(result: DrillResult) -> dict[str, Any]:
+    return {
+        "archive": result.archive,
+        "source": result.source,
+        "ok": result.ok,
+        "error": None if result.error is None else result.error.to_dict(),
+        "backup_id": result.backup_id,
+        "snapshot_id": result.snapshot_id,
+        "source_snapshot": result.source_snapshot,
+        "restore_seconds": None if result.restore_seconds is None else round(result.restore_seconds, 6),
+        "duration_seconds": round(result.duration_seconds, 6),
+        "documents": result.documents,
+        "collections": [
+            {"collection": c.collection, "restored": c.restored, "archive": c.archive, "source": c.source}
+            for c in result.collections
+        ],
+        "comparisons": [
+            {
+                "reference": c.reference,
+                "identical": c.identical,
+                "added": [list(k) for k in c.diff.added],
+                "removed": [list(k) for k in c.diff.removed],
+                "changed": [list(k) for k in c.diff.changed],
+            }
+            for c in result.comparisons
+        ],
+        "scratch": result.scratch,
+        "scratch_removed": result.scratch_removed,
+    }
+
+
+# --- text -----------------------------------------------------------------------------------
+
+
+def render_verdict(report: VerifyReport) -> str:
+    counts = report.counts()
+    verdict = "verified OK" if report.ok else "FAILED verification"
+    errors = counts[str(Severity.ERROR)] + counts[str(Severity.FATAL)]
+    return f"{verdict} ({errors} error(s), {counts[str(Severity.WARNING)]} warning(s))"
+
+
+def render_plan(plan: RestorePlan | RestoreRefusal) -> str:
+    if isinstance(plan, RestoreRefusal):
+        lines = [f"restore refused [{plan.rule}]: {plan.message}"]
+        lines += [f"  {f}" for f in plan.findings[:20]]
+        if len(plan.findings) > 20:
+            lines.append(f"  … and {len(plan.findings) - 20} more")
+        return "\n".join(lines)
+    wal = "included" if plan.wal_present else "absent (restored as an empty WAL)"
+    lines = [
+        f"backup    {plan.backup_id}, snapshot {plan.snapshot_id}, created {format_timestamp(plan.created_at)}, "
+        f"WAL {wal}",
+    ]
+    if plan.mode is RestoreMode.CREATE:
+        lines.append(f"creates   {plan.paths.data_dir} (it does not exist yet)")
+    else:
+        lines.append(
+            f"replaces  {plan.paths.data_dir}: {plan.replaced_files} file(s), {human_bytes(plan.replaced_bytes)}"
+        )
+        for entry in plan.replaced:
+            name = entry.name + ("/" if entry.kind == "directory" else "")
+            what = f"{entry.files} file(s)" if entry.kind == "directory" else entry.kind
+            lines.append(f"  {name:<40}{what:>14}{human_bytes(entry.bytes):>12}")
+    lines.append(f"with      {len(plan.files)} file(s), {human_bytes(plan.new_bytes)}:")
+    for target in plan.files:
+        source = f"← {target.member}" if target.member else "(empty)"
+        lines.append(f"  {target.path:<56}{human_bytes(target.size):>12}  {source}")
+    lines += [f"note      {note}" for note in plan.notes]
+    lines.append("steps     " + " → ".join(plan.steps))
+    return "\n".join(lines)
+
+
+def render_preview(preview: RestorePreview) -> str:
+    lines = [f"restore {preview.archive} into {preview.data_dir}"]
+    if preview.report is not None:
+        lines.append(f"archive   {render_verdict(preview.report)}")
+        if not preview.report.ok:
+            lines += [f"  {f}" for f in preview.report.findings if f.severity in (Severity.ERROR, Severity.FATAL)][:20]
+    if isinstance(preview.plan, RestoreRefusal) and preview.plan.findings:
+        preview_plan = RestoreRefusal(preview.plan.rule, preview.plan.message)  # findings are listed above
+        lines.append(render_plan(preview_plan))
+    else:
+        lines.append(render_plan(preview.plan))
+    lines.append(
+        "dry run: nothing was changed; add --yes to restore"
+        if preview.would_restore
+        else "dry run: nothing was changed; the restore would be refused"
+    )
+    return "\n".join(lines)
+
+
+def render_result(result: RestoreResult) -> str:
+    verb = "created" if result.created else "replaced"
+    lines = [
+        f"restored  {result.archive} into {result.data_dir} ({verb})",
+        f"backup    {result.backup_id}, snapshot {result.plan.snapshot_id}, "
+        f"WAL {'included' if result.plan.wal_present else 'absent: restored empty'}",
+        f"files     {len(result.files)}, {human_bytes(result.restored_bytes)}; archive {render_verdict(result.report)}",
+        f"took      {result.duration_seconds:.3f} s ("
+        + ", ".join(f"{name} {seconds:.3f}" for name, seconds in result.step_seconds if seconds >= 0.001)
+        + ")",
+    ]
+    lines += [f"warning   {w}" for w in result.warnings]
+    return "\n".join(lines)
+
+
+def render_recovery(plan: RecoveryPlan, *, data_dir: str, performed: bool = False) -> str:
+    lines = [f"data directory  {data_dir}", f"situation       {plan.situation}: {SITUATION_TEXT[plan.situation]}"]
+    if plan.refusal:
+        lines.append(f"cannot recover  {plan.refusal}")
+        return "\n".join(lines)
+    if not plan.steps:
+        lines.append("nothing to do")
+        return "\n".join(lines)
+    lines.append(f"{'did' if performed else 'would':<16}{plan.summary}")
+    lines += [f"  {i}. {s}" for i, s in enumerate(plan.steps, start=1)]
+    if not performed:
+        lines.append("dry run: nothing was changed; add --yes to do it")
+    return "\n".join(lines)
+
+
+def render_drill(result: DrillResult) -> str:
+    verdict = "PASSED" if result.ok else "FAILED"
+    lines = [f"drill     {verdict}: {result.archive}" + (f" against {result.source}" if result.source else "")]
+    if result.backup_id:
+        lines.append(f"backup    {result.backup_id}, snapshot {result.snapshot_id}")
+    if result.error is not None:
+        lines.append(f"error     {result.error}")
+    if result.restore is not None:
+        lines.append(
+            f"restore   {result.restore.duration_seconds:.3f} s (verification included), "
+            f"{human_bytes(result.restore.restored_bytes)}; whole drill {result.duration_seconds:.3f} s"
+        )
+    if result.collections:
+        with_source = result.source is not None
+        header = f"  {'collection':<24}{'restored':>10}{'archive':>10}" + (f"{'source':>10}" if with_source else "")
+        lines += ["documents", header]
+        for c in result.collections:
+            row = f"  {c.collection:<24}{c.restored:>10}{c.archive:>10}"
+            if with_source:
+                row += f"{c.source if c.source is not None else '':>10}"
+            lines.append(row)
+        lines.append(f"  {'total':<24}{result.documents:>10}")
+    for comparison in result.comparisons:
+        where = comparison.reference
+        if where == "source" and result.source_snapshot:
+            where += f" (snapshot {result.source_snapshot} + its WAL)"
+        lines.append(f"restored vs {where}: {comparison.diff.summary()}")
+        for label, keys in (
+            ("added", comparison.diff.added),
+            ("removed", comparison.diff.removed),
+            ("changed", comparison.diff.changed),
+        ):
+            shown = ", ".join(f"{c}:{d}" for c, d in keys[:5])
+            if keys:
+                lines.append(f"  {label}: {shown}" + (f" … ({len(keys)} in all)" if len(keys) > 5 else ""))
+    if result.scratch_removed:
+        lines.append(f"scratch   {result.scratch} removed")
+    else:
+        lines.append(f"scratch   {result.scratch} kept")
+    return "\n".join(lines)
+
+
+__all__ = [
+    "drill_to_dict",
+    "plan_to_dict",
+    "preview_to_dict",
+    "recovery_result_to_dict",
+    "recovery_to_dict",
+    "render_drill",
+    "render_plan",
+    "render_preview",
+    "render_recovery",
+    "render_result",
+    "render_verdict",
+    "result_to_dict",
+    "verdict_to_dict",
+]
