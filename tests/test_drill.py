@@ -1,0 +1,144 @@
+"""The restore drill: restore into scratch, compare logical states, report, clean up."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import AERODB_FIXTURES, copy_fixture, tree_state
+from test_restore import backup_of, damage, member_spans
+
+from aeroops.cli.main import main
+from aeroops.demo import DemoSpec, make_demo_datadir
+from aeroops.errors import FormatError, Severity
+from aeroops.executor.drill import DRILL_STEPS, datadir_logical_state, drill, source_snapshot
+from aeroops.formats.wal import DocumentChange, WalType, encode_document_change, encode_wal_record, iter_wal
+from aeroops.progress import Progress
+
+
+def append_wal_record(data_dir: Path, collection: str, document_id: str, body: bytes) -> None:
+    """One more insert at the end of the WAL, as AeroDB would append it."""
+    wal = data_dir / "wal/wal.log"
+    with wal.open("rb") as stream:
+        last = max((r.sequence for r in iter_wal(stream)), default=0)
+    change = DocumentChange(collection, document_id, f"{collection}_v1", "v1", body)
+    with wal.open("ab") as stream:
+        stream.write(encode_wal_record(WalType.INSERT, last + 1, encode_document_change(change)))
+
+
+@pytest.mark.parametrize(
+    ("archive", "source"),
+    [("backup-1000.tar", "datadir-1000"), ("backup-3snap.tar", "datadir-3snap"), ("backup-nowal.tar", "datadir-nowal")],
+)
+def test_drill_of_aerodbs_archives_against_their_sources(archive: str, source: str, tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    result = drill(AERODB_FIXTURES / archive, source=AERODB_FIXTURES / source, scratch_parent=scratch)
+    assert result.ok, result.error
+    assert [c.reference for c in result.comparisons] == ["archive", "source"]
+    assert all(c.identical for c in result.comparisons)
+    assert result.collections and all(c.restored == c.archive == c.source > 0 for c in result.collections)
+    assert result.documents == len(datadir_logical_state(AERODB_FIXTURES / source))
+    assert result.restore is not None and result.restore_seconds is not None and result.restore_seconds > 0
+    assert result.source_snapshot == result.snapshot_id
+    assert result.scratch_removed and list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [DemoSpec.small(seed=11), DemoSpec.small(seed=12, checkpoint=True, wal_records=400)],
+    ids=["plain", "checkpoint"],
+)
+def test_drill_of_demo_data(spec: DemoSpec, tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    summary = make_demo_datadir(source, spec)
+    archive = backup_of(source, tmp_path / "out")
+    before = tree_state(tmp_path)
+    result = drill(archive, source=source)
+    assert result.ok, result.error
+    assert result.documents == summary.documents
+    assert tree_state(tmp_path) == before  # nothing written beside the archive or in the source
+
+
+def test_a_source_that_moved_on_is_a_difference(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = copy_fixture("datadir-1000", tmp_path / "source")
+    archive = backup_of(source, tmp_path / "out")
+    append_wal_record(source, "users", "late-arrival", b'{"_id":"late-arrival"}')
+    result = drill(archive, source=source)
+    assert not result.ok and result.error is None
+    by_reference = {c.reference: c for c in result.comparisons}
+    assert by_reference["archive"].identical
+    assert by_reference["source"].diff.removed == (("users", "late-arrival"),)  # in the source, not restored
+    users = next(c for c in result.collections if c.collection == "users")
+    assert users.source == users.restored + 1
+    assert main(["drill", str(archive), "--source", str(source)]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED" in out and "1 removed" in out and "users:late-arrival" in out
+
+
+def test_a_damaged_archive_fails_the_drill_and_leaves_no_scratch(tmp_path: Path) -> None:
+    archive = copy_fixture("backup-1000.tar", tmp_path / "backup.tar")
+    storage = next(m for m in member_spans(archive) if m[0] == "snapshot/storage.dat")
+    damage(archive, storage[3] + 7)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    result = drill(archive, scratch_parent=scratch)
+    assert not result.ok and result.restore is None
+    assert result.error is not None and result.error.code == "AERO_RESTORE_CORRUPTION"
+    assert result.error.severity == Severity.FATAL
+    assert result.scratch_removed and list(scratch.iterdir()) == []
+
+
+def test_a_damaged_source_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    source = copy_fixture("datadir-1000", tmp_path / "source")
+    archive = backup_of(source, tmp_path / "out")
+    with (source / "wal/wal.log").open("ab") as stream:
+        stream.write(b"\x01\x02")  # a torn tail
+    result = drill(archive, source=source)
+    assert not result.ok and result.error is not None and result.error.code == "AERO_WAL_TORN_TAIL"
+    assert result.restore is not None  # the restore itself went through
+    assert result.scratch_removed
+    with pytest.raises(FormatError):
+        datadir_logical_state(source)
+
+
+def test_keep_leaves_the_restored_directory_to_look_at(tmp_path: Path) -> None:
+    result = drill(AERODB_FIXTURES / "backup-1000.tar", scratch_parent=tmp_path, keep=True)
+    assert result.ok and not result.scratch_removed
+    restored = Path(result.scratch) / "data"
+    assert (restored / "data/documents.dat").read_bytes() == (
+        AERODB_FIXTURES / "datadir-1000/snapshots/20261126T214824Z/storage.dat"
+    ).read_bytes()
+
+
+def test_source_snapshot_falls_back_to_the_newest_valid_one(tmp_path: Path) -> None:
+    source = copy_fixture("datadir-3snap", tmp_path / "source")
+    assert source_snapshot(source, "20261126T214908Z") == "20261126T214908Z"
+    assert source_snapshot(source, "20200101T000000Z") == "20261126T214908Z"
+    (source / "snapshots/20261126T214908Z/storage.dat").write_bytes(b"damaged")
+    assert source_snapshot(source) < "20261126T214908Z"
+
+
+def test_progress_names_the_drill_steps(tmp_path: Path) -> None:
+    events: list[Progress] = []
+    drill(AERODB_FIXTURES / "backup-1000.tar", source=AERODB_FIXTURES / "datadir-1000", progress=events.append)
+    steps = [e.step for e in events if e.job == "drill" and not e.step.startswith("restore: ")]
+    assert steps == list(DRILL_STEPS)
+    assert any(e.step == "restore: verify the archive" for e in events)
+
+
+def test_cli_drill(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    archive = AERODB_FIXTURES / "backup-1000.tar"
+    assert main(["drill", str(archive), "--source", str(AERODB_FIXTURES / "datadir-1000")]) == 0
+    out = capsys.readouterr().out
+    assert "PASSED" in out and "restored vs archive: identical" in out and "orders" in out
+    assert main(["drill", str(archive), "--json", "--scratch", str(tmp_path)]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["ok"] and shown["documents"] == 443 and shown["scratch_removed"]
+    assert shown["restore_seconds"] > 0 and [c["reference"] for c in shown["comparisons"]] == ["archive"]
+    broken = copy_fixture("backup-1000.tar", tmp_path / "broken.tar")
+    damage(broken, member_spans(broken)[-1][3] + 20)
+    assert main(["drill", str(broken)]) == 3
+    captured = capsys.readouterr()
+    assert "FAILED" in captured.out and "[FATAL] AERO_RESTORE_CORRUPTION" in captured.err
