@@ -477,6 +477,10 @@ def test_refuses_while_aerodb_serves(target: Path, aerodb_archive: Path) -> None
 def test_refuses_while_another_aeroops_run_holds_the_directory(target: Path, aerodb_archive: Path) -> None:
     with DirectoryLock(target, RestoreError, "backup"):
         refused(target, aerodb_archive, RestoreError, "another aeroops run holds this data directory")
+        preview = preview_restore(aerodb_archive, target)
+        assert not preview.would_restore and getattr(preview.plan, "rule", None) is RestoreRule.BUSY
+        with pytest.raises(RestoreError, match="another aeroops run"):
+            recover(target)
     restore(aerodb_archive, target)
 
 

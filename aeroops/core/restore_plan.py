@@ -250,6 +250,7 @@ class RestoreRule(enum.StrEnum):
     NO_PARENT = "no-parent"
     MOUNT_POINT = "mount-point"
     INTERRUPTED = "interrupted"
+    BUSY = "busy"  # another aeroops run holds the data directory's lock (seen by a dry run)
     FOREIGN_OLD = "foreign-old"
     ARCHIVE_INSIDE = "archive-inside"
 

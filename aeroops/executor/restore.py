@@ -271,7 +271,7 @@ def preview_restore(
     real_archive = os.path.realpath(archive_path)
     refusal = check_target(target, create=create, archive_real_path=real_archive)
     if refusal is None and _busy(target.paths):
-        refusal = RestoreRefusal(RestoreRule.INTERRUPTED, "another aeroops run holds this data directory right now")
+        refusal = RestoreRefusal(RestoreRule.BUSY, "another aeroops run holds this data directory right now")
     if refusal is not None:
         return RestorePreview(str(archive_path), target.paths.data_dir, None, refusal)
     report = verify_archive(archive_path, progress=_verify_progress(progress, 1, 1))
@@ -549,7 +549,8 @@ def _write_journal(plan: RestorePlan, paths: RestorePaths, ops: FileOps) -> None
     only once the new directory is complete: it is what tells `recover` the swap may finish."""
     tmp = Path(paths.journal_tmp)
     with ops.create(tmp, 0o600) as stream:
-        ops.write(stream, render_journal(replace(plan.journal, pid=os.getpid())))
+        journal = replace(plan.journal, archive=os.path.abspath(plan.archive), pid=os.getpid())
+        ops.write(stream, render_journal(journal))
         ops.fsync(stream)
     crash_point("journal-tmp-written")
     ops.rename(tmp, Path(paths.journal))
