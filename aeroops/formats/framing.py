@@ -36,11 +36,9 @@ def iter_frames(
     The record is ``buffer[start:end]``; parsers unpack from the buffer in place, no copy.
     Raises `FormatError` at the first damage: AERO_<NAME>_LENGTH, _CHECKSUM or _TORN_TAIL.
     """
-    name, min_length = framing.name, framing.min_length
+    min_length = framing.min_length
     unpack_u32, crc32 = U32.unpack_from, zlib.crc32  # locals: this loop runs once per record
-    buf = stream.read(READ_CHUNK)
-    pos = 0
-    base = start_offset  # file offset of buf[0]
+    buf, pos, base = stream.read(READ_CHUNK), 0, start_offset  # base: file offset of buf[0]
     while True:
         view, size = memoryview(buf), len(buf)
         # Every whole record in the buffer. A record followed by its own CRC (little-endian)
@@ -51,39 +49,57 @@ def iter_frames(
             if end > size or length < min_length:
                 break
             if crc32(view[pos:end]) != CRC_RESIDUE:
-                (stored,) = unpack_u32(buf, end - 4)
-                raise FormatError(
-                    f"record checksum is {stored:08x}, its bytes give {crc32(view[pos : end - 4]):08x}",
-                    path=path,
-                    offset=base + pos,
-                    code=f"AERO_{name}_CHECKSUM",
-                )
+                raise checksum_error(buf, pos, end, framing, path, base)
             yield base + pos, buf, pos, end
             pos = end
-        avail = size - pos
-        need = READ_CHUNK
-        if avail >= 4:
-            (length,) = unpack_u32(buf, pos)
-            if length < min_length or length > MAX_RECORD_LENGTH:
-                raise FormatError(
-                    f"record length {length} is impossible (at least {min_length}, at most {MAX_RECORD_LENGTH})",
-                    path=path,
-                    offset=base + pos,
-                    code=f"AERO_{name}_LENGTH",
-                )
-            need = max(READ_CHUNK, length - avail)
-        more = stream.read(need)
-        if not more:
-            if not avail:
-                return
-            message = (
-                f"record declares {length} bytes but only {avail} remain (torn tail, or a damaged length)"
-                if avail >= 4
-                else f"{avail} trailing bytes are too few for a record length (torn tail)"
-            )
-            raise FormatError(message, path=path, offset=base + pos, code=f"AERO_{name}_TORN_TAIL")
         view.release()
-        buf, base, pos = buf[pos:] + more, base + pos, 0
+        refilled = refill(stream, buf, pos, base, framing, path)
+        if refilled is None:
+            return
+        buf, pos, base = refilled
+
+
+def refill(
+    stream: BinaryIO, buf: bytes, pos: int, base: int, framing: Framing, path: object
+) -> tuple[bytes, int, int] | None:
+    """After the whole records of ``buf``: read on (returning the new buffer, position and base
+    offset), or say the stream ended cleanly (None), or raise for a damaged length or a torn
+    tail. Shared by the Python and the C readers, so both report damage alike."""
+    avail = len(buf) - pos
+    need = READ_CHUNK
+    length = 0
+    if avail >= 4:
+        (length,) = U32.unpack_from(buf, pos)
+        if length < framing.min_length or length > MAX_RECORD_LENGTH:
+            raise FormatError(
+                f"record length {length} is impossible (at least {framing.min_length}, at most {MAX_RECORD_LENGTH})",
+                path=path,
+                offset=base + pos,
+                code=f"AERO_{framing.name}_LENGTH",
+            )
+        need = max(READ_CHUNK, length - avail)
+    more = stream.read(need)
+    if not more:
+        if not avail:
+            return None
+        message = (
+            f"record declares {length} bytes but only {avail} remain (torn tail, or a damaged length)"
+            if avail >= 4
+            else f"{avail} trailing bytes are too few for a record length (torn tail)"
+        )
+        raise FormatError(message, path=path, offset=base + pos, code=f"AERO_{framing.name}_TORN_TAIL")
+    return buf[pos:] + more, 0, base + pos
+
+
+def checksum_error(buf: bytes, start: int, end: int, framing: Framing, path: object, base: int) -> FormatError:
+    (stored,) = U32.unpack_from(buf, end - 4)
+    computed = zlib.crc32(memoryview(buf)[start : end - 4])
+    return FormatError(
+        f"record checksum is {stored:08x}, its bytes give {computed:08x}",
+        path=path,
+        offset=base + start,
+        code=f"AERO_{framing.name}_CHECKSUM",
+    )
 
 
 def seal(body: bytes) -> bytes:

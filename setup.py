@@ -1,0 +1,17 @@
+"""Only the optional C speedups live here; everything else is in pyproject.toml.
+
+The extension is optional: without a C compiler (or zlib's headers) the build skips it and
+aeroops runs its pure-Python readers, which give the same results, more slowly."""
+
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=[
+        Extension(
+            "aeroops.formats._speedups",
+            ["aeroops/formats/_speedups.c"],
+            libraries=["z"],
+            optional=True,
+        )
+    ]
+)
