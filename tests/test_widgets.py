@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import tree_state
 
 from aeroops.core.plan import BackupPlan, Refusal, RefusalRule
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.errors import AeroError, BackupError
 from aeroops.executor.backup import BackupResult, run_backup
 from aeroops.progress import Progress
-from aeroops.views.widgets import AuditPanel, BackupPanel, PagedTable, WidgetProgress
+from aeroops.views.widgets import AuditPanel, BackupPanel, PagedTable, RestorePanel, WidgetProgress
 from aeroops.views.widgets import backup_panel as backup_panel_module
 from aeroops.views.widgets.common import Panel, error_html, error_text
 
@@ -332,3 +333,117 @@ def test_audit_panel_errors_and_selection_follow_the_folder(tmp_path: Path, back
     assert panel.selected is None and panel.inspection is None and "damaged.tar" not in panel.archive_select.options
     panel.select("gone.tar")  # a name typed from code that is not there
     assert panel.inspection is None and "AERO_USAGE" in panel.error_box.value
+
+
+# --- RestorePanel -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def archive(demo_dir: Path, backups: Path) -> Path:
+    return Path(run_backup(demo_dir, backups, created_at=CREATED_AT).archive)
+
+
+def test_a_drill_restores_into_a_scratch_folder_and_compares(demo_dir: Path, archive: Path, tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    before = tree_state(demo_dir)
+    panel = RestorePanel(archive, demo_dir, scratch_parent=scratch)
+    panel.drill_button.click()
+    result = panel.drill_result
+    assert panel.error is None and result is not None and result.ok and result.source == str(demo_dir)
+    assert "DRILL: PASSED" in panel.drill_html.value and "restored vs archive: identical" in panel.drill_html.value
+    assert "restored vs source (snapshot 20260101T020000Z + its WAL): identical" in panel.drill_html.value
+    table = panel.drill_table.frame
+    assert set(table["collection"]) == {"users", "orders", "products"}
+    assert (table["restored"] == table["archive"]).all() and (table["restored"] == table["source"]).all()
+    assert tree_state(demo_dir) == before and list(scratch.iterdir()) == []
+    assert panel.progress.step_bar.bar_style == "success"
+
+
+def test_a_drill_of_a_damaged_archive_fails_with_its_code(demo_dir: Path, archive: Path, tmp_path: Path) -> None:
+    damage(archive, archive.read_bytes().index(b'"_id"'))
+    panel = RestorePanel(archive, demo_dir, scratch_parent=tmp_path)
+    result = panel.drill()
+    assert result is not None and not result.ok
+    assert "DRILL: FAILED" in panel.drill_html.value and "AERO_RESTORE_" in panel.drill_html.value
+    assert panel.progress.step_bar.bar_style == "danger"
+
+
+def test_restore_needs_a_preview_a_request_and_a_confirmation(demo_dir: Path, archive: Path) -> None:
+    (demo_dir / "data" / "documents.dat").write_bytes(b"lost")  # the disaster
+    before = tree_state(demo_dir)
+    panel = RestorePanel(archive, demo_dir)
+    assert panel.restore_button.disabled and panel.confirm_box.layout.display == "none"
+    panel.preview_button.click()
+    assert panel.error is None and panel.preview_result is not None and panel.preview_result.would_restore
+    assert not panel.restore_button.disabled and "replaced" in panel.preview_html.value
+    assert "data" in set(panel.replaced_table.frame["name"])
+    assert "data/documents.dat" in set(panel.files_table.frame["path"])
+    panel.restore_button.click()
+    assert panel.pending == "restore" and panel.confirm_box.layout.display is None
+    assert f"Replace {demo_dir}" in panel.confirm_text.value and "deleted" in panel.confirm_text.value
+    panel.cancel_button.click()
+    assert panel.pending is None and panel.confirm_box.layout.display == "none"
+    assert tree_state(demo_dir) == before  # nothing happened so far
+    panel.confirm_button.click()  # no question is open: nothing is done
+    assert "AERO_USAGE" in panel.error_box.value and tree_state(demo_dir) == before
+    panel.restore_button.click()
+    panel.confirm_button.click()
+    result = panel.result
+    assert panel.error is None and result is not None and result.data_dir == str(demo_dir)
+    restored = (demo_dir / "data" / "documents.dat").read_bytes()
+    assert restored == (demo_dir / "snapshots" / result.plan.snapshot_id / "storage.dat").read_bytes()
+    assert "RESTORED" in panel.result_html.value and panel.progress.step_bar.value == 11
+    assert panel.preview_result is None and panel.restore_button.disabled  # the preview is spent
+
+
+def test_changing_a_path_withdraws_the_question(demo_dir: Path, archive: Path, tmp_path: Path) -> None:
+    panel = RestorePanel(archive, demo_dir)
+    assert panel.request_restore() and panel.pending == "restore"  # previews first
+    panel.data_dir_input.value = str(tmp_path / "elsewhere")
+    assert panel.pending is None and panel.preview_result is None and panel.restore_button.disabled
+    assert panel.confirm() is None and "AERO_USAGE" in panel.error_box.value
+
+
+def test_a_refused_restore_cannot_be_requested(demo_dir: Path, archive: Path) -> None:
+    damage(archive, archive.read_bytes().index(b'"_id"'))
+    before = tree_state(demo_dir)
+    panel = RestorePanel(archive, demo_dir)
+    preview = panel.preview()
+    assert preview is not None and not preview.would_restore and panel.restore_button.disabled
+    assert "Restore refused" in panel.preview_html.value and "archive-invalid" in panel.preview_html.value
+    assert "AERO_VERIFY_CHECKSUM" in set(panel.findings_table.frame["code"])
+    assert not panel.request_restore() and panel.pending is None
+    assert "[FATAL] AERO_RESTORE_CORRUPTION" in panel.error_box.value
+    assert tree_state(demo_dir) == before
+
+
+def test_creating_a_new_data_directory(archive: Path, tmp_path: Path) -> None:
+    target = tmp_path / "new-datadir"
+    panel = RestorePanel(archive, target)
+    assert panel.preview() is not None and not panel.preview_result.would_restore  # type: ignore[union-attr]
+    assert "missing" in panel.preview_html.value
+    panel.create_box.value = True
+    assert panel.request_restore() and f"Create {target}" in panel.confirm_text.value
+    assert panel.confirm() is not None and (target / "data" / "documents.dat").is_file()
+
+
+def test_an_interrupted_restore_is_recovered_after_confirmation(demo_dir: Path, archive: Path) -> None:
+    leftover = demo_dir.with_name(f".{demo_dir.name}.aeroops-restore-tmp")
+    leftover.mkdir()
+    panel = RestorePanel(archive, demo_dir)
+    panel.preview()
+    assert "interrupted" in panel.preview_html.value and panel.recover_button.layout.display is None
+    panel.recover_button.click()
+    assert panel.pending == "recover" and "delete" in panel.confirm_text.value and leftover.exists()
+    panel.confirm_button.click()
+    assert panel.error is None and panel.recovery is not None and not leftover.exists()
+    assert "RECOVERED" in panel.result_html.value
+    assert panel.preview() is not None and panel.preview_result.would_restore  # type: ignore[union-attr]
+
+
+def test_restore_panel_asks_for_paths(tmp_path: Path) -> None:
+    panel = RestorePanel()
+    assert panel.drill() is None and "AERO_USAGE: choose an archive first" in panel.error_box.value
+    panel.archive_input.value = str(tmp_path / "a.tar")
+    assert panel.preview() is None and "choose a data directory first" in panel.error_box.value

@@ -2,6 +2,7 @@
 
 - `BackupPanel`: scan, plan, run a backup, see the result.
 - `AuditPanel`: a backup folder's inventory, one archive's contents, verification.
+- `RestorePanel`: drill, preview, and restore (or recover) after an explicit confirmation.
 - `WidgetProgress`: the progress callback drawn as bars, for any long job.
 
 Every panel can be driven from code: its methods do what its buttons do.
@@ -12,5 +13,6 @@ from __future__ import annotations
 from aeroops.views.widgets.audit_panel import AuditPanel
 from aeroops.views.widgets.backup_panel import BackupPanel
 from aeroops.views.widgets.common import PagedTable, Panel, WidgetProgress
+from aeroops.views.widgets.restore_panel import RestorePanel
 
-__all__ = ["AuditPanel", "BackupPanel", "PagedTable", "Panel", "WidgetProgress"]
+__all__ = ["AuditPanel", "BackupPanel", "PagedTable", "Panel", "RestorePanel", "WidgetProgress"]

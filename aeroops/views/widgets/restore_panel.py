@@ -1,0 +1,384 @@
+"""`RestorePanel`: rehearse a restore (a drill), preview a restore, and carry it out only after
+an explicit confirmation; recover from an interrupted restore the same way.
+
+A thin layer: `drill` is `aeroops.executor.drill.drill`, `preview` is `preview_restore`,
+`confirm` runs `restore` (or `recover`) for what `request_restore` (or `request_recover`) put up
+for confirmation. The buttons call these same methods.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+
+import ipywidgets as widgets
+import pandas as pd
+
+from aeroops.core.restore_plan import RecoveryPlan, RestoreMode, RestorePlan, RestoreRefusal, RestoreRule
+from aeroops.errors import UsageError
+from aeroops.executor.drill import DrillResult, drill
+from aeroops.executor.restore import (
+    RecoveryResult,
+    RestorePreview,
+    RestoreResult,
+    preview_recovery,
+    preview_restore,
+    recover,
+    restore,
+)
+from aeroops.executor.restore import _refusal_error as refusal_error  # the codes the restore would raise
+from aeroops.formats.ids import format_timestamp
+from aeroops.views.backup import human_bytes
+from aeroops.views.restore import drill_to_dict, plan_to_dict, render_drill, render_recovery, render_verdict
+from aeroops.views.tables import findings_frame
+from aeroops.views.widgets.common import (
+    FULL_WIDTH,
+    PagedTable,
+    Panel,
+    WidgetProgress,
+    key_values_html,
+    notice_html,
+    path_input,
+    section,
+)
+
+Outcome = RestoreResult | RecoveryResult
+
+
+class RestorePanel(Panel):
+    """Pick an archive and a data directory; drill, preview, then restore after confirming.
+
+    Nothing destructive happens without two steps: `request_restore` (the *Restore…* button)
+    shows what would be replaced and asks; only `confirm` (the *Confirm* button) restores.
+    Changing a path or the create option withdraws the question.
+
+    State for code and tests: ``preview_result`` (the last `RestorePreview`), ``recovery_plan``
+    (what `recover` would do, when a restore was interrupted), ``pending`` ("restore",
+    "recover" or None: what awaits confirmation), ``result`` (the last `RestoreResult`),
+    ``recovery`` (the last `RecoveryResult`), ``drill_result`` (the last `DrillResult`),
+    ``error``.
+    """
+
+    def __init__(
+        self,
+        archive: Path | str | None = None,
+        data_dir: Path | str | None = None,
+        *,
+        create: bool = False,
+        scratch_parent: Path | str | None = None,
+    ) -> None:
+        super().__init__()
+        self.scratch_parent = scratch_parent
+        self.preview_result: RestorePreview | None = None
+        self.recovery_plan: RecoveryPlan | None = None
+        self.pending: str | None = None
+        self.result: RestoreResult | None = None
+        self.recovery: RecoveryResult | None = None
+        self.drill_result: DrillResult | None = None
+
+        self.archive_input = path_input("archive", str(archive) if archive else None, "/path/to/backup.tar")
+        self.data_dir_input = path_input("data directory", str(data_dir) if data_dir else None, "/path/to/aerodb")
+        self.create_box = widgets.Checkbox(value=create, description="create it (it does not exist yet)", indent=False)
+        self.compare_box = widgets.Checkbox(
+            value=True, description="drill: compare with the data directory", indent=False
+        )
+        self.drill_button = widgets.Button(description="Drill", icon="flask", tooltip="restore into a scratch folder")
+        self.preview_button = widgets.Button(description="Preview restore", icon="search")
+        self.restore_button = widgets.Button(
+            description="Restore…", icon="download", button_style="warning", disabled=True
+        )
+        self.recover_button = widgets.Button(description="Recover…", icon="medkit", button_style="warning")
+        self.recover_button.layout.display = "none"
+        self.confirm_text = widgets.HTML("")
+        self.confirm_button = widgets.Button(description="Confirm", icon="exclamation-triangle", button_style="danger")
+        self.cancel_button = widgets.Button(description="Cancel", icon="times")
+        self.confirm_box = widgets.VBox(
+            [self.confirm_text, widgets.HBox([self.confirm_button, self.cancel_button])],
+            layout=widgets.Layout(display="none", border="2px solid #c62828", padding="6px", margin="6px 0"),
+        )
+        self.drill_button.on_click(lambda _: self.drill())
+        self.preview_button.on_click(lambda _: self.preview())
+        self.restore_button.on_click(lambda _: self.request_restore())
+        self.recover_button.on_click(lambda _: self.request_recover())
+        self.confirm_button.on_click(lambda _: self.confirm())
+        self.cancel_button.on_click(lambda _: self.cancel())
+        for control in (self.archive_input, self.data_dir_input, self.create_box):
+            control.observe(lambda _: self._forget_preview(), names="value")
+
+        self.progress = WidgetProgress()
+        self.drill_html = widgets.HTML("")
+        self.drill_table = PagedTable(title="Documents per collection")
+        self.preview_html = widgets.HTML("")
+        self.findings_table = PagedTable(title="Findings that refuse the archive")
+        self.replaced_table = PagedTable(title="What the data directory holds now, and will be replaced")
+        self.files_table = PagedTable(title="Files of the new data directory")
+        self.result_html = widgets.HTML("")
+        self.children = [
+            widgets.HTML("<h3 style='margin: 4px 0'>AeroDB restore</h3>"),
+            self.archive_input,
+            self.data_dir_input,
+            widgets.HBox([self.create_box, self.compare_box]),
+            widgets.HBox([self.drill_button, self.preview_button, self.restore_button, self.recover_button]),
+            self.confirm_box,
+            self.status,
+            self.error_box,
+            self.progress,
+            section("Drill"),
+            self.drill_html,
+            self.drill_table,
+            section("Restore"),
+            self.preview_html,
+            self.findings_table,
+            self.replaced_table,
+            self.files_table,
+            self.result_html,
+        ]
+        self.layout = FULL_WIDTH
+        self._show_drill()
+        self._show_preview()
+        self._show_result()
+
+    @property
+    def archive(self) -> str:
+        return self.archive_input.value.strip()
+
+    @property
+    def data_dir(self) -> str:
+        return self.data_dir_input.value.strip()
+
+    # --- what the buttons do ----------------------------------------------------------------
+
+    def drill(self) -> DrillResult | None:
+        """Restore the archive into a scratch folder and compare documents with the archive
+        (and with the data directory, which is only read). Nothing else is touched."""
+        if not self._need(archive=True):
+            return None
+        source = self.data_dir if self.compare_box.value and self.data_dir and os.path.isdir(self.data_dir) else None
+        self.progress.start("drill: starting …")
+        self.drill_result = self.attempt(
+            lambda: drill(self.archive, source=source, scratch_parent=self.scratch_parent, progress=self.progress),
+            progress=self.progress,
+        )
+        if self.drill_result is not None:
+            ok = self.drill_result.ok
+            self.progress.finish(f"drill {'PASSED' if ok else 'FAILED'}", failed=not ok)
+        self._show_drill()
+        return self.drill_result
+
+    def preview(self) -> RestorePreview | None:
+        """Verify the archive and plan the restore: what would be replaced, and with what.
+        Nothing is written."""
+        self._forget_preview()
+        if not self._need(archive=True, data_dir=True):
+            return None
+        self.progress.start("verifying the archive …")
+        self.preview_result = self.attempt(
+            lambda: preview_restore(self.archive, self.data_dir, create=self.create_box.value, progress=self.progress),
+            progress=self.progress,
+        )
+        if self.preview_result is not None:
+            self.progress.finish("previewed: nothing was changed")
+            plan = self.preview_result.plan
+            if isinstance(plan, RestoreRefusal) and plan.rule is RestoreRule.INTERRUPTED:
+                self.recovery_plan = self.attempt(lambda: preview_recovery(self.data_dir))
+        self._show_preview()
+        return self.preview_result
+
+    def request_restore(self) -> bool:
+        """Put the restore up for confirmation (previewing first if needed); True if asked."""
+        self.cancel()
+        if self.preview_result is None and self.preview() is None:
+            return False
+        assert self.preview_result is not None
+        plan = self.preview_result.plan
+        if isinstance(plan, RestoreRefusal):
+            self.show_error(refusal_error(plan, self.preview_result.data_dir))
+            return False
+        self._ask("restore", _restore_question(plan))
+        return True
+
+    def request_recover(self) -> bool:
+        """Put the recovery of an interrupted restore up for confirmation; True if asked."""
+        self.cancel()
+        if not self._need(data_dir=True):
+            return False
+        self.recovery_plan = self.attempt(lambda: preview_recovery(self.data_dir))
+        plan = self.recovery_plan
+        if plan is None:
+            return False
+        self._show_preview()
+        if plan.refusal or not plan.steps:
+            self.set_status(f"Nothing to recover: {plan.refusal or 'no restore was interrupted'}", kind="warning")
+            return False
+        text = html.escape(render_recovery(plan, data_dir=self.data_dir).removesuffix("\n" + _DRY_RUN_LINE))
+        self._ask("recover", f"<b>Recover {html.escape(self.data_dir)}?</b><pre>{text}</pre>")
+        return True
+
+    def confirm(self) -> Outcome | None:
+        """Carry out what awaits confirmation: the restore, or the recovery."""
+        pending, self.pending = self.pending, None
+        self.confirm_box.layout.display = "none"
+        if pending is None:
+            self.show_error(UsageError("nothing awaits confirmation: press Restore… (or Recover…) first"))
+            return None
+        # The preview verified the archive: the restore checks every member's CRC against that report.
+        report = self.preview_result.report if self.preview_result is not None else None
+
+        def action() -> Outcome:
+            if pending == "restore":
+                return restore(
+                    self.archive, self.data_dir, create=self.create_box.value, verified=report, progress=self.progress
+                )
+            return recover(self.data_dir, progress=self.progress)
+
+        self.progress.start(f"{pending}: starting …")
+        outcome = self.attempt(action, progress=self.progress)
+        self.preview_result = self.recovery_plan = None  # what was previewed is gone now
+        self._show_preview()
+        if isinstance(outcome, RestoreResult):
+            self.result = outcome
+            self.progress.finish(f"restored in {outcome.duration_seconds:.2f} s")
+        elif isinstance(outcome, RecoveryResult):
+            self.recovery = outcome
+            self.progress.finish(f"recovered: {outcome.plan.summary}")
+        self._show_result(outcome)
+        return outcome
+
+    def cancel(self) -> None:
+        """Withdraw the question; nothing is done."""
+        self.pending = None
+        self.confirm_text.value = ""
+        self.confirm_box.layout.display = "none"
+
+    # --- rendering --------------------------------------------------------------------------
+
+    def _need(self, *, archive: bool = False, data_dir: bool = False) -> bool:
+        asked = (("an archive", archive, self.archive), ("a data directory", data_dir, self.data_dir))
+        missing = [name for name, wanted, value in asked if wanted and not value]
+        if missing:
+            self.show_error(UsageError(f"choose {' and '.join(missing)} first"))
+            return False
+        return True
+
+    def _ask(self, pending: str, question: str) -> None:
+        self.pending = pending
+        self.confirm_text.value = question
+        self.confirm_box.layout.display = None
+
+    def _forget_preview(self) -> None:
+        self.cancel()
+        self.preview_result = self.recovery_plan = None
+        self._show_preview()
+
+    def _show_drill(self) -> None:
+        result = self.drill_result
+        if result is None:
+            self.drill_html.value = ""
+            self.drill_table.set_frame(None)
+            return
+        verdict = "DRILL: PASSED" if result.ok else "DRILL: FAILED"
+        self.drill_html.value = notice_html(
+            f"<b>{verdict}</b><pre style='margin: 4px 0'>{html.escape(render_drill(result))}</pre>",
+            kind="success" if result.ok else "warning",
+        )
+        counts = drill_to_dict(result)["collections"]
+        self.drill_table.set_frame(
+            pd.DataFrame.from_records(counts, columns=["collection", "restored", "archive", "source"])
+            if counts
+            else None
+        )
+
+    def _show_preview(self) -> None:
+        preview = self.preview_result
+        self.restore_button.disabled = preview is None or not preview.would_restore
+        interrupted = self.recovery_plan is not None and bool(self.recovery_plan.steps)
+        self.recover_button.layout.display = None if interrupted else "none"
+        for table in (self.findings_table, self.replaced_table, self.files_table):
+            table.set_frame(None)
+        if preview is None:
+            self.preview_html.value = ""
+            return
+        parts = []
+        if preview.report is not None:
+            verdict = render_verdict(preview.report)
+            parts.append(
+                notice_html(f"archive: {html.escape(verdict)}", kind="success" if preview.report.ok else "warning")
+            )
+        plan = preview.plan
+        if isinstance(plan, RestoreRefusal):
+            parts.append(
+                notice_html(
+                    f"<b>Restore refused</b> [{html.escape(str(plan.rule))}]: {html.escape(plan.message)}",
+                    kind="warning",
+                )
+            )
+            if self.recovery_plan is not None:
+                text = render_recovery(self.recovery_plan, data_dir=preview.data_dir)
+                parts.append(f"<pre>{html.escape(text)}</pre>")
+            if preview.report is not None and preview.report.findings:
+                self.findings_table.set_frame(findings_frame(preview.report))
+            self.preview_html.value = "".join(parts)
+            return
+        facts = plan_to_dict(plan)
+        parts.append(
+            key_values_html(
+                [
+                    (
+                        "backup",
+                        f"{plan.backup_id}, snapshot {plan.snapshot_id}, created {format_timestamp(plan.created_at)}",
+                    ),
+                    (
+                        "data directory",
+                        f"{plan.paths.data_dir} ({'created' if plan.mode is RestoreMode.CREATE else 'replaced'})",
+                    ),
+                    ("replaces", f"{plan.replaced_files} files, {human_bytes(plan.replaced_bytes)}"),
+                    ("with", f"{len(plan.files)} files, {human_bytes(plan.new_bytes)}"),
+                    ("WAL", "included" if plan.wal_present else "absent: restored as an empty WAL"),
+                    *(("note", note) for note in plan.notes),
+                    ("steps", " → ".join(plan.steps)),
+                ]
+            )
+        )
+        self.preview_html.value = "".join(parts)
+        if facts["replaced"]:
+            self.replaced_table.set_frame(
+                pd.DataFrame.from_records(facts["replaced"], columns=["name", "kind", "files", "bytes"])
+            )
+        self.files_table.set_frame(pd.DataFrame.from_records(facts["files"], columns=["path", "from", "size"]))
+
+    def _show_result(self, outcome: Outcome | None = None) -> None:
+        if isinstance(outcome, RestoreResult):
+            self.result_html.value = notice_html(
+                f"<b>RESTORED</b>: {html.escape(outcome.data_dir)}", kind="success"
+            ) + key_values_html(
+                [
+                    ("archive", outcome.archive),
+                    ("backup", f"{outcome.backup_id}, snapshot {outcome.plan.snapshot_id}"),
+                    ("data directory", f"{outcome.data_dir} ({'created' if outcome.created else 'replaced'})"),
+                    ("files", f"{len(outcome.files)}, {human_bytes(outcome.restored_bytes)}"),
+                    ("archive verdict", render_verdict(outcome.report)),
+                    ("duration", f"{outcome.duration_seconds:.3f} s"),
+                    *(("warning", w) for w in outcome.warnings),
+                ]
+            )
+        elif isinstance(outcome, RecoveryResult):
+            text = render_recovery(outcome.plan, data_dir=outcome.data_dir, performed=outcome.performed)
+            self.result_html.value = notice_html(f"<b>RECOVERED</b><pre>{html.escape(text)}</pre>", kind="success")
+        else:
+            self.result_html.value = ""
+
+
+_DRY_RUN_LINE = "dry run: nothing was changed; add --yes to do it"
+
+
+def _restore_question(plan: RestorePlan) -> str:
+    target = html.escape(plan.paths.data_dir)
+    backup = html.escape(f"backup {plan.backup_id} (snapshot {plan.snapshot_id})")
+    if plan.mode is RestoreMode.CREATE:
+        return f"<b>Create {target}</b> from {backup}? {len(plan.files)} files, {human_bytes(plan.new_bytes)}."
+    return (
+        f"<b>Replace {target}</b> with {backup}? Everything it holds now ({plan.replaced_files} files, "
+        f"{human_bytes(plan.replaced_bytes)}) is deleted once the restored directory is in place. "
+        "AeroDB must stay stopped until the restore is done."
+    )
