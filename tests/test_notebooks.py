@@ -14,7 +14,7 @@ from typing import Any
 
 import nbformat
 import pytest
-from conftest import copy_fixture
+from conftest import copy_fixture, tree_state
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
@@ -30,6 +30,12 @@ EXPECTED: dict[str, list[str]] = {
         "NOT CLEAN: notes.tar",
         "NEWEST GOOD: 20260101T030000Z: aerodb-backup-20260101T030000Z-20260101T120200Z.tar",
         "snapshots without a good backup: none",
+    ],
+    "03-restore-drill.ipynb": [
+        "DRILL: PASSED",
+        "demo: data/documents.dat destroyed",
+        "RESTORED: ",
+        "DRILL AFTER RESTORE: PASSED",
     ],
 }
 
@@ -129,3 +135,17 @@ def test_the_backup_runbook_stops_with_the_code_when_the_backup_is_refused(tmp_p
         )
     assert "AERO_BACKUP_FAILED" in str(raised.value) and "no valid snapshot" in str(raised.value)
     assert list(backups.iterdir()) == []
+
+
+def test_the_restore_runbook_waits_for_confirmation_on_a_real_data_directory(tmp_path: Path) -> None:
+    """With real paths and no ``confirm_restore``, it drills and previews, then only asks."""
+    data_dir = copy_fixture("datadir-1000", tmp_path / "aerodb")
+    archive = copy_fixture("backup-1000.tar", tmp_path / "backup-1000.tar")
+    before = tree_state(data_dir)
+    nb = execute(
+        NOTEBOOK_DIR / "03-restore-drill.ipynb", tmp_path, {"archive": str(archive), "data_dir": str(data_dir)}
+    )
+    text = printed(nb)
+    assert "DRILL: PASSED" in text and "demo:" not in text
+    assert "Waiting: press Confirm in the panel above" in text and "RESTORED:" not in text
+    assert tree_state(data_dir) == before
