@@ -770,7 +770,8 @@ def test_cli_restore_refusals(
     assert main(["restore", str(aerodb_archive), str(target), "--yes"]) == 3
     assert "[FATAL] AERO_RESTORE_CORRUPTION" in capsys.readouterr().err
     assert main(["restore", str(aerodb_archive), str(tmp_path / "new")]) == 1
-    assert "--create" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "--create" in out and "FAILED verification" in out  # the verdict is shown whatever refuses
 
 
 def test_cli_recover(tmp_path: Path, target: Path, aerodb_archive: Path, capsys: pytest.CaptureFixture[str]) -> None:

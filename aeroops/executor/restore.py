@@ -145,7 +145,7 @@ class RestorePreview:
 
     archive: str
     data_dir: str
-    report: VerifyReport | None  # None: the target refused before the archive was read
+    report: VerifyReport
     plan: RestorePlan | RestoreRefusal
 
     @property
@@ -265,15 +265,10 @@ def preview_restore(
     create: bool = False,
     progress: ProgressCallback = no_progress,
 ) -> RestorePreview:
-    """Verify the archive and plan the restore, changing nothing: what a dry run shows."""
+    """Verify the archive and plan the restore, changing nothing: what a dry run shows. The
+    archive is verified even when the target would refuse, so the verdict is always shown."""
     archive_path = Path(archive)
     target = describe_target(data_dir)
-    real_archive = os.path.realpath(archive_path)
-    refusal = check_target(target, create=create, archive_real_path=real_archive)
-    if refusal is None and _busy(target.paths):
-        refusal = RestoreRefusal(RestoreRule.BUSY, "another aeroops run holds this data directory right now")
-    if refusal is not None:
-        return RestorePreview(str(archive_path), target.paths.data_dir, None, refusal)
     report = verify_archive(archive_path, progress=_verify_progress(progress, 1, 1))
     plan = plan_restore(
         report,
@@ -281,8 +276,10 @@ def preview_restore(
         archive=str(archive_path),
         archive_size=_size(archive_path),
         create=create,
-        archive_real_path=real_archive,
+        archive_real_path=os.path.realpath(archive_path),
     )
+    if isinstance(plan, RestorePlan) and _busy(target.paths):
+        plan = RestoreRefusal(RestoreRule.BUSY, "another aeroops run holds this data directory right now")
     return RestorePreview(str(archive_path), target.paths.data_dir, report, plan)
 
 

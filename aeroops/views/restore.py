@@ -186,11 +186,9 @@ def render_plan(plan: RestorePlan | RestoreRefusal) -> str:
 
 
 def render_preview(preview: RestorePreview) -> str:
-    lines = [f"restore {preview.archive} into {preview.data_dir}"]
-    if preview.report is not None:
-        lines.append(f"archive   {render_verdict(preview.report)}")
-        if not preview.report.ok:
-            lines += [f"  {f}" for f in preview.report.findings if f.severity in (Severity.ERROR, Severity.FATAL)][:20]
+    lines = [f"restore {preview.archive} into {preview.data_dir}", f"archive   {render_verdict(preview.report)}"]
+    if not preview.report.ok:
+        lines += [f"  {f}" for f in preview.report.findings if f.severity in (Severity.ERROR, Severity.FATAL)][:20]
     if isinstance(preview.plan, RestoreRefusal) and preview.plan.findings:
         preview_plan = RestoreRefusal(preview.plan.rule, preview.plan.message)  # findings are listed above
         lines.append(render_plan(preview_plan))
