@@ -137,6 +137,8 @@ def test_cli_drill(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     shown = json.loads(capsys.readouterr().out)
     assert shown["ok"] and shown["documents"] == 443 and shown["scratch_removed"]
     assert shown["restore_seconds"] > 0 and [c["reference"] for c in shown["comparisons"]] == ["archive"]
+    assert main(["drill", str(archive), "--scratch", str(tmp_path / "nope")]) == 2
+    assert "[ERROR] AERO_USAGE" in capsys.readouterr().err
     broken = copy_fixture("backup-1000.tar", tmp_path / "broken.tar")
     damage(broken, member_spans(broken)[-1][3] + 20)
     assert main(["drill", str(broken)]) == 3

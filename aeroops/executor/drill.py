@@ -25,7 +25,7 @@ from typing import BinaryIO
 
 from aeroops.core.description import Verdict
 from aeroops.core.logical import LogicalDiff, LogicalState, diff, logical_state
-from aeroops.errors import AeroError, Finding, RestoreError, RestoreIOError
+from aeroops.errors import AeroError, Finding, RestoreError, RestoreIOError, UsageError
 from aeroops.executor.audit import inspect_archive
 from aeroops.executor.restore import RestoreResult, restore
 from aeroops.executor.scan import scan
@@ -144,10 +144,13 @@ def drill(
     scratch folder goes (default: the system's temporary folder; it needs room for the restored
     directory). keep: leave the scratch folder for a look (its path is in the result).
 
-    Never raises for a failed restore or a difference: those are the verdict (``ok``, ``error``).
+    Never raises for a failed restore or a difference: those are the verdict (``ok``, ``error``);
+    raises `UsageError` only when ``scratch_parent`` is not a folder.
     """
     started = time.monotonic()
     archive_path = Path(archive)
+    if scratch_parent is not None and not Path(scratch_parent).is_dir():
+        raise UsageError("the folder for the scratch directory does not exist", path=scratch_parent)
     scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=scratch_parent))
     run = _Run(archive_path, progress)
     try:

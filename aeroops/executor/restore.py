@@ -356,7 +356,10 @@ def restore(
             raise RestoreError("the archive does not exist or is not a file", path=archive_path)
 
         step(3, total=_size(archive_path))
-        report = verified or verify_archive(archive_path, progress=_verify_progress(progress, 3, len(STEPS)))
+        if verified is not None:
+            report = verified
+        else:
+            report = verify_archive(archive_path, progress=_verify_progress(progress, 3, len(STEPS)))
         step(4)
         plan = plan_restore(
             report,
