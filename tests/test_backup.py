@@ -10,6 +10,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -373,3 +374,35 @@ def test_dry_run_plan_writes_nothing(datadir_1000: Path, out_dir: Path) -> None:
     plan = prepare_backup(datadir_1000, created_at=T0)
     assert plan.snapshot_id == "20261126T214824Z" and plan.archive_size == 267264
     assert list(out_dir.iterdir()) == [] and tree_state(datadir_1000) == before
+
+
+@pytest.fixture
+def read_only_datadir(tmp_path: Path) -> Iterator[Path]:
+    """datadir-1000 on a tmpfs remounted read-only: its parent takes no lock file."""
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], check=True)
+    try:
+        data = copy_fixture("datadir-1000", mount / "datadir-1000")
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        yield data
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_read_only_data_directory_is_backed_up_under_a_lock_on_the_folder(
+    read_only_datadir: Path, out_dir: Path
+) -> None:
+    before = tree_state(read_only_datadir)
+    with pytest.raises(OSError):
+        (read_only_datadir.parent / "probe").write_text("")  # truly read-only
+    result = run_backup(read_only_datadir, out_dir, created_at=T0)
+    assert result.staged_by == "copy"  # no hard links across file systems
+    assert tree_state(read_only_datadir) == before
+    holder = os.open(read_only_datadir, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    try:
+        with pytest.raises(BackupError, match="another aeroops run holds"):
+            run_backup(read_only_datadir, out_dir / "second.tar", created_at=T0)
+    finally:
+        os.close(holder)

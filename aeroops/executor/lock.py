@@ -28,16 +28,25 @@ class DirectoryLock:
     AERO_BACKUP_FAILED and a restore AERO_RESTORE_FAILED."""
 
     def __init__(self, data_dir: Path, error: Callable[..., AeroError], purpose: str) -> None:
+        self.data_dir = Path(data_dir)
         self.path = lock_path_for(data_dir)
         self._error = error
         self._purpose = purpose
         self._fd: int | None = None
 
     def acquire(self) -> None:
+        holder_note = True
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
-            raise self._error(f"cannot create the lock file: {exc.strerror}", path=self.path) from exc
+            if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise self._error(f"cannot create the lock file: {exc.strerror}", path=self.path) from exc
+            # A read-only parent (a backup of a read-only mount): lock the folder itself.
+            try:
+                fd = os.open(self.data_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            except OSError as inner:
+                raise self._error(f"cannot lock the data directory: {inner.strerror}", path=self.data_dir) from inner
+            holder_note = False
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
@@ -49,8 +58,9 @@ class DirectoryLock:
                     path=self.path,
                 ) from None
             raise
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()} {self._purpose}\n".encode())
+        if holder_note:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()} {self._purpose}\n".encode())
         self._fd = fd
 
     def release(self) -> None:
