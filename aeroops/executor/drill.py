@@ -21,12 +21,12 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO
 
 from aeroops.core.description import Verdict
 from aeroops.core.logical import LogicalDiff, LogicalState, diff, logical_state
 from aeroops.errors import AeroError, Finding, RestoreError, RestoreIOError, UsageError
 from aeroops.executor.audit import inspect_archive
+from aeroops.executor.fileops import LimitedReader
 from aeroops.executor.restore import RestoreResult, restore
 from aeroops.executor.scan import scan
 from aeroops.formats.storage import iter_storage
@@ -109,7 +109,7 @@ def datadir_logical_state(data_dir: Path | str, *, storage: str = RESTORED_STORA
         wal_records: Iterable[WalRecord] = ()
         if wal_path.exists():
             wal_stream = stack.enter_context(open(wal_path, "rb"))
-            limited = _Limited(wal_stream, os.fstat(wal_stream.fileno()).st_size)
+            limited = LimitedReader(wal_stream, os.fstat(wal_stream.fileno()).st_size)
             wal_records = iter_wal(limited, path=str(wal_path))  # type: ignore[arg-type]
         return logical_state(iter_storage(storage_stream, path=str(root / storage)), wal_records)
 
@@ -228,22 +228,6 @@ def _relabel(progress: ProgressCallback) -> ProgressCallback:
         progress(replace(event, job="drill", step=f"restore: {event.step}"))
 
     return report
-
-
-class _Limited:
-    """Reads stop at ``limit`` bytes: a WAL is read up to the size it had when opened."""
-
-    def __init__(self, stream: BinaryIO, limit: int) -> None:
-        self._stream = stream
-        self._left = limit
-
-    def read(self, n: int = -1) -> bytes:
-        if self._left <= 0:
-            return b""
-        n = self._left if n < 0 else min(n, self._left)
-        data = self._stream.read(n)
-        self._left -= len(data)
-        return data
 
 
 __all__ = [

@@ -120,3 +120,20 @@ class FileOps:
 
 
 REAL = FileOps()
+
+
+class LimitedReader:
+    """A reader that stops at ``limit`` bytes: a WAL is read up to the size seen when it was
+    looked at, even if it grows meanwhile."""
+
+    def __init__(self, stream: BinaryIO, limit: int) -> None:
+        self._stream = stream
+        self._left = limit
+
+    def read(self, n: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        n = self._left if n < 0 else min(n, self._left)
+        data = self._stream.read(n)
+        self._left -= len(data)
+        return data

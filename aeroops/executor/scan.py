@@ -10,7 +10,7 @@ import os
 import stat
 import zlib
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Literal
 
 from aeroops.core.description import (
     DataDirDescription,
@@ -20,7 +20,7 @@ from aeroops.core.description import (
     WalDescription,
 )
 from aeroops.errors import BackupError, FormatError
-from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps
+from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, LimitedReader
 from aeroops.formats.manifests import parse_checkpoint, parse_snapshot_manifest
 from aeroops.formats.wal import iter_wal
 
@@ -87,7 +87,7 @@ def describe_wal(path: Path, *, check: bool = True, ops: FileOps = REAL, size: i
     first = last = None
     try:
         with ops.open_read(path) as stream:
-            for record in iter_wal(_Limited(stream, size), path=path):
+            for record in iter_wal(LimitedReader(stream, size), path=path):
                 if first is None:
                     first = record.sequence
                 last = record.sequence
@@ -205,19 +205,3 @@ def _with_checksums(folder: Path, snap: SnapshotDescription, ops: FileOps) -> Sn
         schemas=tuple(checked(f) for f in snap.schemas),
         other_entries=snap.other_entries,
     )
-
-
-class _Limited:
-    """A reader that stops at ``limit`` bytes: the WAL is read up to the size seen."""
-
-    def __init__(self, stream: BinaryIO, limit: int) -> None:
-        self._stream = stream
-        self._left = limit
-
-    def read(self, n: int = -1) -> bytes:
-        if self._left <= 0:
-            return b""
-        n = self._left if n < 0 else min(n, self._left)
-        data = self._stream.read(n)
-        self._left -= len(data)
-        return data
