@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 import pytest
 from conftest import AERODB_FIXTURES, copy_fixture, tree_state
+from faults import FailingOps
 
 from aeroops.core.description import Verdict
 from aeroops.errors import AeroError, BackupError, BackupIOError
@@ -203,51 +204,6 @@ def test_missing_data_directory_and_output_inside_it_are_refused(datadir_1000: P
 
 
 # --- faults, injected through the FileOps seam -------------------------------------------------
-
-
-class FailingOps(FileOps):
-    """Fails the n-th call of one operation with an errno."""
-
-    def __init__(self, operation: str, err: int, nth: int = 1) -> None:
-        self.operation, self.err, self.nth, self.calls = operation, err, nth, 0
-
-    def _maybe_fail(self, operation: str) -> None:
-        if operation == self.operation:
-            self.calls += 1
-            if self.calls == self.nth:
-                raise OSError(self.err, os.strerror(self.err))
-
-    def write(self, stream: BinaryIO, data: bytes | memoryview) -> None:
-        self._maybe_fail("write")
-        super().write(stream, data)
-
-    def fsync(self, stream: BinaryIO) -> None:
-        self._maybe_fail("fsync")
-        super().fsync(stream)
-
-    def fsync_path(self, path: Path) -> None:
-        self._maybe_fail("fsync_path")
-        super().fsync_path(path)
-
-    def readinto(self, stream: BinaryIO, buffer: memoryview) -> int:
-        self._maybe_fail("readinto")
-        return super().readinto(stream, buffer)
-
-    def read(self, stream: BinaryIO, size: int) -> bytes:
-        self._maybe_fail("read")
-        return super().read(stream, size)
-
-    def link(self, source: Path, target: Path) -> None:
-        self._maybe_fail("link")
-        super().link(source, target)
-
-    def rename(self, source: Path, target: Path) -> None:
-        self._maybe_fail("rename")
-        super().rename(source, target)
-
-    def copy_range(self, source: BinaryIO, target: BinaryIO, size: int) -> int:
-        self._maybe_fail("copy_range")
-        return super().copy_range(source, target, size)
 
 
 FAULTS = [
