@@ -160,6 +160,7 @@ def run_backup(
                         raise BackupError(str(mismatch), path=mismatch.source) from None
                     description = replace(description, wal=wal.result())
                     _accept(plan_backup(description, options))  # refuses here if the WAL is damaged
+                    _check_wal_packed(plan, description.wal, packed, root)
                     step(9)
                     _publish(staging / "archive.tar", archive, digest, overwrite, ops)
                 break
@@ -398,6 +399,16 @@ def _pack(
 def _check_crc(member: ArchiveMember, crc: int) -> None:
     if member.expected_crc32 is not None and crc != member.expected_crc32:
         raise _Mismatch(member, crc)
+
+
+def _check_wal_packed(plan: BackupPlan, wal: WalDescription, packed: tuple[PackedMember, ...], root: Path) -> None:
+    """The WAL is checked record by record in the data directory while its copy is packed: the
+    bytes packed must be the bytes checked."""
+    if plan.wal_present and next(m.crc32 for m in packed if m.name == WAL_MEMBER) != wal.crc32:
+        raise BackupError(
+            "the WAL changed while it was backed up (the bytes packed are not the bytes checked); nothing was written",
+            path=root / WAL_MEMBER,
+        )
 
 
 def _publish(tar_path: Path, archive: Path, digest: str, overwrite: bool, ops: FileOps) -> None:

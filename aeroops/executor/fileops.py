@@ -11,6 +11,7 @@ import errno
 import os
 import shutil
 import stat
+import zlib
 from pathlib import Path
 from typing import BinaryIO
 
@@ -124,11 +125,12 @@ REAL = FileOps()
 
 class LimitedReader:
     """A reader that stops at ``limit`` bytes: a WAL is read up to the size seen when it was
-    looked at, even if it grows meanwhile."""
+    looked at, even if it grows meanwhile. ``crc`` is the CRC-32 of the bytes read so far."""
 
     def __init__(self, stream: BinaryIO, limit: int) -> None:
         self._stream = stream
         self._left = limit
+        self.crc = 0
 
     def read(self, n: int = -1) -> bytes:
         if self._left <= 0:
@@ -136,4 +138,5 @@ class LimitedReader:
         n = self._left if n < 0 else min(n, self._left)
         data = self._stream.read(n)
         self._left -= len(data)
+        self.crc = zlib.crc32(data, self.crc)
         return data

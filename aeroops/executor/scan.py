@@ -87,7 +87,8 @@ def describe_wal(path: Path, *, check: bool = True, ops: FileOps = REAL, size: i
     first = last = None
     try:
         with ops.open_read(path) as stream:
-            for record in iter_wal(LimitedReader(stream, size), path=path):
+            limited = LimitedReader(stream, size)
+            for record in iter_wal(limited, path=path):
                 if first is None:
                     first = record.sequence
                 last = record.sequence
@@ -97,7 +98,7 @@ def describe_wal(path: Path, *, check: bool = True, ops: FileOps = REAL, size: i
     except OSError as exc:
         err = FormatError(f"cannot read the WAL: {exc.strerror}", path=path, code="AERO_WAL_IO")
         return WalDescription(True, size, records, first, last, err.finding)
-    return WalDescription(True, size, records, first, last)
+    return WalDescription(True, size, records, first, last, crc32=limited.crc)
 
 
 def crc32_file(path: Path, ops: FileOps = REAL) -> tuple[int, int]:
