@@ -329,7 +329,7 @@ def _stage(plan: BackupPlan, root: Path, staging: Path, ops: FileOps, step: _Ste
             except OSError as exc:
                 if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EACCES, errno.ENOTSUP):
                     raise
-                _copy_file(root / member.source, staging / member.name, member.size, ops)
+                _copy_file(root / member.source, staging / member.name, member.size, ops, whole=True)
                 staged_by = "copy"
     step(5)
     if plan.wal_present:
@@ -347,11 +347,15 @@ def _stage(plan: BackupPlan, root: Path, staging: Path, ops: FileOps, step: _Ste
     return staged_by
 
 
-def _copy_file(source: Path, target: Path, size: int, ops: FileOps) -> None:
+def _copy_file(source: Path, target: Path, size: int, ops: FileOps, *, whole: bool = False) -> None:
+    """Copy the first ``size`` bytes; ``whole``: the file must hold no more (a snapshot file is
+    immutable; the WAL is cut at the size seen)."""
     with ops.open_read(source) as src, ops.create(target) as dst:
         copied = ops.copy_range(src, dst, size)
         if copied != size:
             raise BackupError(f"the file shrank while copied ({size} → {copied} bytes)", path=source)
+        if whole and ops.read(src, 1):
+            raise BackupError(f"the file grew while copied (past the {size} bytes seen)", path=source)
 
 
 def _pack(
