@@ -9,11 +9,16 @@ overrides one method to fail, count or stop at any call.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
+import io
 import itertools
 import os
+import shutil
 import signal
+import stat
 import subprocess
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -110,75 +115,115 @@ class KillingOps(HookedOps):
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _named(stream: BinaryIO, suffix: str) -> bool:
-    return str(getattr(stream, "name", "")).endswith(suffix)
+class Saboteur(FileOps):
+    """Changes a real file at a precise moment of a run, as another process might: ``action`` runs
+    on the file whose path ends with ``suffix`` just before the run's first ``moment`` on it:
 
+    - "link": hard-linking it into the staging folder; "linked": right after (the staged link
+      and the source are then one file);
+    - "open": opening it for reading; "copy": the kernel copy from it (it is open by then).
 
-class ShrinkingOps(FileOps):
-    """The source file ``suffix`` ends early while copied or packed: the kernel copy, or a read,
-    returns fewer bytes than the size seen (as when the file is truncated mid-copy). The real
-    file is not touched."""
+    ``copy=True`` refuses hard links from the data directory (EXDEV, as across file systems), so
+    files are staged by copying. The test puts the file back afterwards (`put_back`)."""
 
-    def __init__(self, suffix: str) -> None:
-        self.suffix = suffix
-        self.hits = 0
+    def __init__(self, moment: str, suffix: str, action: Callable[[Path], None], *, copy: bool = False) -> None:
+        assert moment in ("link", "linked", "open", "copy"), moment
+        self.moment, self.suffix, self.action, self.copy = moment, suffix, action, copy
+        self.done = False
 
-    def copy_range(self, source: BinaryIO, target: BinaryIO, size: int) -> int:
-        if _named(source, self.suffix):
-            self.hits += 1
-            return super().copy_range(source, target, size // 2)
-        return super().copy_range(source, target, size)
+    def _source(self, path: object) -> bool:
+        name = str(path)
+        return name.endswith(self.suffix) and STAGING_PREFIX not in name
 
-    def read(self, stream: BinaryIO, size: int) -> bytes:
-        if _named(stream, self.suffix):
-            self.hits += 1
-            return b""
-        return super().read(stream, size)
-
-
-class GrowingOps(FileOps):
-    """The source file ``suffix`` has more bytes than the size seen, as if appended to while
-    copied or packed (the probe for one more byte finds one)."""
-
-    def __init__(self, suffix: str) -> None:
-        self.suffix = suffix
-        self.hits = 0
-
-    def copy_range(self, source: BinaryIO, target: BinaryIO, size: int) -> int:
-        done = super().copy_range(source, target, size)
-        if _named(source, self.suffix):
-            self.hits += 1
-            source.seek(-1, os.SEEK_CUR)  # the next read finds one more byte
-        return done
-
-    def read(self, stream: BinaryIO, size: int) -> bytes:
-        data = super().read(stream, size)
-        if size == 1 and not data and _named(stream, self.suffix):
-            self.hits += 1
-            return b"\x00"
-        return data
-
-
-class VanishingOps(FileOps):
-    """The source file ``suffix`` is gone by the time it is staged (deleted after the scan):
-    link and open fail with ENOENT. The real file is not touched."""
-
-    def __init__(self, suffix: str) -> None:
-        self.suffix = suffix
-        self.hits = 0
-
-    def _gone(self, path: Path) -> None:
-        if str(path).endswith(self.suffix) and STAGING_PREFIX not in str(path):
-            self.hits += 1
-            raise FileNotFoundError(2, "No such file or directory", str(path))
+    def _maybe(self, moment: str, path: object) -> None:
+        if moment == self.moment and not self.done and self._source(path):
+            self.done = True
+            self.action(Path(str(path)))
 
     def link(self, source: Path, target: Path) -> None:
-        self._gone(source)
+        if self.copy and STAGING_PREFIX not in str(source):
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV), str(source))
+        self._maybe("link", source)
         super().link(source, target)
+        self._maybe("linked", source)
 
     def open_read(self, path: Path) -> BinaryIO:
-        self._gone(path)
+        self._maybe("open", path)
         return super().open_read(path)
+
+    def copy_range(self, source: BinaryIO, target: BinaryIO, size: int) -> int:
+        self._maybe("copy", getattr(source, "name", ""))
+        return super().copy_range(source, target, size)
+
+
+def vanish(path: Path) -> None:
+    path.unlink()
+
+
+def shrink(path: Path) -> None:
+    os.truncate(path, path.stat().st_size // 2)
+
+
+def grow(path: Path) -> None:
+    with path.open("ab") as stream:
+        stream.write(b"appended")
+
+
+@contextlib.contextmanager
+def put_back(*paths: Path) -> Iterator[None]:
+    """Restore each file (bytes, mode, times) and its folder's times afterwards: what a test's
+    `Saboteur` did is undone, so what is left to compare is what the code under test did."""
+    saved = [(p, p.read_bytes(), p.stat(), p.parent.stat()) for p in paths]
+    try:
+        yield
+    finally:
+        for path, data, info, parent in saved:
+            path.write_bytes(data)
+            os.chmod(path, stat.S_IMODE(info.st_mode))
+            os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+            os.utime(path.parent, ns=(parent.st_atime_ns, parent.st_mtime_ns))
+
+
+class FaultyStream(io.RawIOBase):
+    """A file open for reading that, once ``after`` bytes were read, fails with ``err`` (or,
+    with ``err=None``, ends: the file was cut short)."""
+
+    def __init__(self, raw: BinaryIO, after: int, err: int | None) -> None:
+        super().__init__()
+        self._raw, self._left, self._err = raw, after, err
+        self.name = getattr(raw, "name", "")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._left <= 0:
+            if self._err is None:
+                return 0
+            raise OSError(self._err, os.strerror(self._err), self.name)
+        view = memoryview(buffer)[: self._left]
+        n = self._raw.readinto(view) or 0  # type: ignore[attr-defined]
+        self._left -= n
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class FaultyReadOps(FileOps):
+    """Files whose path ends with ``suffix`` fail (or end) after ``after`` bytes when read."""
+
+    def __init__(self, suffix: str, after: int, err: int | None) -> None:
+        self.suffix, self.after, self.err = suffix, after, err
+        self.opened = 0
+
+    def open_read(self, path: Path) -> BinaryIO:
+        stream = super().open_read(path)
+        if str(path).endswith(self.suffix):
+            self.opened += 1
+            return FaultyStream(stream, self.after, self.err)  # type: ignore[return-value]
+        return stream
 
 
 # --- real file systems --------------------------------------------------------------------------
@@ -226,3 +271,23 @@ def read_only_bind(source: Path, target: Path) -> Iterator[Path]:
 def listing(folder: Path) -> list[str]:
     """Every path under ``folder``, relative, sorted (hidden entries included)."""
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+NOBODY = 65534
+
+
+def as_nobody(*argv: str) -> list[str]:
+    """A command line run as the unprivileged user nobody: permissions then apply for real,
+    which they do not to root."""
+    return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *argv]
+
+
+@contextlib.contextmanager
+def world_readable_folder(prefix: str) -> Iterator[Path]:
+    """A fresh folder under /tmp that nobody can reach (pytest's own tmp_path is private)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
