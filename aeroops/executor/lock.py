@@ -2,8 +2,9 @@
 
 AeroDB's own execution lock lives inside its process; aeroops cannot take it. Instead it
 holds an ``flock`` on a lock file beside the data directory (never inside: a backup writes
-nothing there), which survives a restore's swap of the directory. The kernel drops the lock
-when its holder dies, so a killed run never leaves a stale lock behind.
+nothing there), which survives a restore's swap of the directory, and one on the directory
+itself. The kernel drops the locks when their holder dies, so a killed run never leaves a stale
+lock behind.
 """
 
 from __future__ import annotations
@@ -25,49 +26,72 @@ def lock_path_for(data_dir: Path) -> Path:
 
 class DirectoryLock:
     """Exclusive, non-blocking. ``error`` builds the exception for a refusal, so a backup says
-    AERO_BACKUP_FAILED and a restore AERO_RESTORE_FAILED."""
+    AERO_BACKUP_FAILED and a restore AERO_RESTORE_FAILED.
+
+    Two flocks: the lock file beside the data directory (it survives a restore's swap, and names
+    its holder), and the data directory itself. A run that cannot use the lock file (a
+    read-only parent; another user, for whom root's 0600 lock file does not open) still takes
+    the second, so it and a run that holds both exclude each other."""
 
     def __init__(self, data_dir: Path, error: Callable[..., AeroError], purpose: str) -> None:
         self.data_dir = Path(data_dir)
         self.path = lock_path_for(data_dir)
         self._error = error
         self._purpose = purpose
-        self._fd: int | None = None
+        self._fds: list[int] = []
 
     def acquire(self) -> None:
-        holder_note = True
+        fds: list[int] = []
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            file_fd = self._open_lock_file()
+            if file_fd is not None:
+                fds.append(file_fd)
+                self._flock(file_fd, holder=_read_holder(self.path))
+            dir_fd = self._open_data_dir(required=file_fd is None)
+            if dir_fd is not None:
+                fds.append(dir_fd)
+                self._flock(dir_fd, holder="")  # its holder may not have written the lock file
+        except BaseException:
+            for fd in fds:
+                os.close(fd)
+            raise
+        if file_fd is not None:
+            os.ftruncate(file_fd, 0)
+            os.write(file_fd, f"{os.getpid()} {self._purpose}\n".encode())
+        self._fds = fds
+
+    def _open_lock_file(self) -> int | None:
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
             if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
                 raise self._error(f"cannot create the lock file: {exc.strerror}", path=self.path) from exc
-            # A read-only parent (a backup of a read-only mount): lock the folder itself.
-            try:
-                fd = os.open(self.data_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-            except OSError as inner:
-                raise self._error(f"cannot lock the data directory: {inner.strerror}", path=self.data_dir) from inner
-            holder_note = False
+            return None  # a read-only parent, or another user's lock file: the folder's lock serves
+
+    def _open_data_dir(self, *, required: bool) -> int | None:
+        try:
+            return os.open(self.data_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as exc:
+            if not required:
+                return None  # e.g. a restore that creates the data directory
+            raise self._error(f"cannot lock the data directory: {exc.strerror}", path=self.data_dir) from exc
+
+    def _flock(self, fd: int, *, holder: str) -> None:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
-            os.close(fd)
             if exc.errno in (errno.EWOULDBLOCK, errno.EACCES):
-                holder = _read_holder(self.path)
                 raise self._error(
                     f"another aeroops run holds this data directory{holder}; wait for it to finish",
                     path=self.path,
                 ) from None
             raise
-        if holder_note:
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()} {self._purpose}\n".encode())
-        self._fd = fd
 
     def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+        for fd in reversed(self._fds):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+        self._fds = []
 
     def __enter__(self) -> DirectoryLock:
         self.acquire()
