@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import secrets
 import threading
@@ -298,15 +299,13 @@ def _staging(folder: Path, backup_id: str, ops: FileOps) -> Iterator[Path]:
     path = folder / f"{STAGING_PREFIX}{backup_id}-{os.getpid()}-{secrets.token_hex(4)}"
     ops.mkdir(path, 0o700)
     try:
-        owner = ops.create(path / OWNER_FILE)
+        # The owner file is locked before it takes its name: another run's clean-up never finds
+        # it unlocked while this run lives (until it has its name, the grace period covers it).
+        owner = ops.create(path / f"{OWNER_FILE}.new")
         try:
-            fd = try_flock(path / OWNER_FILE)
-            if fd is None:
-                raise BackupError("cannot lock the staging folder", path=path)
-            try:
-                yield path
-            finally:
-                os.close(fd)
+            fcntl.flock(owner.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: always free
+            os.rename(path / f"{OWNER_FILE}.new", path / OWNER_FILE)
+            yield path
         finally:
             owner.close()
     finally:
