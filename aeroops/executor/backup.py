@@ -163,6 +163,7 @@ def run_backup(
                     _accept(plan_backup(description, options))  # refuses here if the WAL is damaged
                     _check_wal_packed(plan, description.wal, packed, root)
                     step(9)
+                    _check_not_serving(root)
                     _publish(staging / "archive.tar", archive, digest, overwrite, ops)
                 break
         step(10)
@@ -411,6 +412,19 @@ def _check_wal_packed(plan: BackupPlan, wal: WalDescription, packed: tuple[Packe
         raise BackupError(
             "the WAL changed while it was backed up (the bytes packed are not the bytes checked); nothing was written",
             path=root / WAL_MEMBER,
+        )
+
+
+def _check_not_serving(root: Path) -> None:
+    """AeroDB may have started while the backup ran (it was refused if serving at the start).
+    Its snapshot files cannot have changed, but a running AeroDB may checkpoint and truncate the
+    WAL: an archive pairing the snapshot with a WAL that no longer follows it would verify and
+    still lose writes. Discard it."""
+    if os.path.lexists(root / ".lock"):
+        raise BackupError(
+            "AeroDB started serving the data directory during the backup (.lock appeared); the archive was "
+            "discarded: stop AeroDB and back up again",
+            path=root / ".lock",
         )
 
 
