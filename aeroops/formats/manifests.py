@@ -58,6 +58,8 @@ def _load_object(data: bytes | str, path: object) -> dict[str, Any]:
         value = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise FormatError(f"not valid JSON: {exc}", path=path, code=_CODE) from None
+    except RecursionError:  # e.g. 60,000 '[': json's parser recurses once per level
+        raise FormatError("not valid JSON: nested too deeply", path=path, code=_CODE) from None
     if not isinstance(value, dict):
         raise FormatError(f"expected a JSON object, found {type(value).__name__}", path=path, code=_CODE)
     return value
