@@ -78,7 +78,7 @@ def refill(
                 code=f"AERO_{framing.name}_LENGTH",
             )
         need = max(READ_CHUNK, length - avail)
-    more = stream.read(need)
+    more = _read_at_most(stream, need)
     if not more:
         if not avail:
             return None
@@ -89,6 +89,18 @@ def refill(
         )
         raise FormatError(message, path=path, offset=base + pos, code=f"AERO_{framing.name}_TORN_TAIL")
     return buf[pos:] + more, 0, base + pos
+
+
+def _read_at_most(stream: BinaryIO, n: int) -> bytes | bytearray:
+    """Up to ``n`` bytes (fewer only at the end), asked for a chunk at a time: a damaged length
+    field declaring a huge record costs memory only for the bytes really there (a file's
+    read(n) allocates n bytes before it knows how many it will get)."""
+    if n <= READ_CHUNK:
+        return stream.read(n)
+    data = bytearray()
+    while len(data) < n and (part := stream.read(min(n - len(data), READ_CHUNK))):
+        data += part
+    return data
 
 
 def checksum_error(buf: bytes, start: int, end: int, framing: Framing, path: object, base: int) -> FormatError:
