@@ -21,7 +21,17 @@ COPY_CHUNK = 1 << 20
 class FileOps:
     # --- reading ----------------------------------------------------------------------------
     def open_read(self, path: Path) -> BinaryIO:
-        return open(path, "rb", buffering=0)
+        """A regular file, opened for reading. Anything else is refused (EINVAL, "not a regular
+        file"): a FIFO would block the open until some writer came, a device never ends."""
+        stream = open(path, "rb", buffering=0, opener=_open_nonblocking)  # noqa: SIM115 (the caller closes it)
+        try:
+            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                raise OSError(errno.EINVAL, "not a regular file", str(path))
+            os.set_blocking(stream.fileno(), True)
+        except BaseException:
+            stream.close()
+            raise
+        return stream
 
     def read(self, stream: BinaryIO, size: int) -> bytes:
         """Up to ``size`` bytes; fewer only at the end of the file."""
@@ -118,6 +128,10 @@ class FileOps:
                 shutil.rmtree(path)
             else:
                 os.unlink(path)
+
+
+def _open_nonblocking(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NONBLOCK | os.O_CLOEXEC)
 
 
 REAL = FileOps()
