@@ -6,6 +6,7 @@ verdicts on those facts are pure functions in `aeroops.core.description`.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import zlib
@@ -152,6 +153,8 @@ def _describe_snapshot(folder: Path, snapshot_id: str, ops: FileOps) -> Snapshot
     manifest_size = 0
     if has_manifest:
         try:
+            if not stat.S_ISREG(ops.lstat(manifest_path).st_mode):  # a link would be packed as a link
+                raise OSError(errno.EINVAL, "not a regular file")
             data = _read_small(manifest_path, ops)
             manifest_size = len(data)
             manifest = parse_snapshot_manifest(data, path=manifest_path)
