@@ -21,7 +21,7 @@ from aeroops.executor.backup import BackupResult, run_backup
 from aeroops.progress import Progress
 from aeroops.views.widgets import AuditPanel, BackupPanel, PagedTable, RestorePanel, WidgetProgress
 from aeroops.views.widgets import backup_panel as backup_panel_module
-from aeroops.views.widgets.common import Panel, error_html, error_text
+from aeroops.views.widgets.common import Panel, error_html, error_text, frame_html
 
 CREATED_AT = datetime(2026, 2, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -123,6 +123,23 @@ def test_paged_table_shows_one_page_at_a_time() -> None:
     assert table.page == 0 and table.pager.layout.display == "none"
     table.set_frame(None)
     assert table.layout.display == "none"
+
+
+def test_cells_are_escaped_and_missing_values_left_blank() -> None:
+    frame = pd.DataFrame(
+        {
+            "text": pd.Series(["<b>bold</b>", None], dtype="string"),
+            "count": pd.Series([1, None], dtype="Int64"),
+            "when": pd.to_datetime(["2026-02-04T11:30:00Z", None]),
+            "age": pd.to_timedelta([90_000, None], unit="s"),
+            "long": ["word " * 30, ""],
+        }
+    )
+    shown = frame_html(frame)
+    assert "&lt;b&gt;bold&lt;/b&gt;" in shown and "<b>bold" not in shown
+    assert "2026-02-04T11:30:00Z" in shown and "1d 1h" in shown
+    assert "<NA>" not in shown and "NaT" not in shown and "NaN" not in shown
+    assert "<span class='aeroops-long'>word word" in shown  # long text wraps, short text does not
 
 
 # --- BackupPanel ------------------------------------------------------------------------------

@@ -83,8 +83,13 @@ class AuditPanel(Panel):
         self.archive_summary = widgets.HTML("")
         self.manifests_html = widgets.HTML("")
         self.members_table = PagedTable(title="Members")
-        self.wal_table = PagedTable(title="WAL: records per collection and operation")
-        self.collections_table = PagedTable(title="Documents per collection (after replaying the WAL)")
+        self.wal_table = PagedTable(title="Records per collection and operation")
+        self.collections_table = PagedTable(title="Documents per collection, after replaying the WAL")
+        self.details = widgets.Tab(
+            children=[self.members_table, self.wal_table, self.collections_table, self.manifests_html],
+            titles=("Members", "WAL", "Documents", "Manifests"),
+            layout=FULL_WIDTH,
+        )
         self.verdict_html = widgets.HTML("")
         self.findings_table = PagedTable(title="Findings")
         self.children = [
@@ -101,10 +106,7 @@ class AuditPanel(Panel):
             section("Archive"),
             widgets.HBox([self.archive_select, self.verify_button], layout=FULL_WIDTH),
             self.archive_summary,
-            self.manifests_html,
-            self.members_table,
-            self.wal_table,
-            self.collections_table,
+            self.details,
             section("Verification"),
             self.verdict_html,
             self.findings_table,
@@ -252,6 +254,7 @@ class AuditPanel(Panel):
 
     def _show_archive(self) -> None:
         result = self.inspection
+        self.details.layout.display = "none" if result is None else None
         if result is None:
             self.archive_summary.value = self.manifests_html.value = ""
             for table in (self.members_table, self.wal_table, self.collections_table):

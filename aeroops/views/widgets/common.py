@@ -11,7 +11,7 @@ import html
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import ipywidgets as widgets
@@ -21,6 +21,7 @@ from aeroops.errors import AeroError
 from aeroops.formats.ids import format_timestamp
 from aeroops.progress import Progress
 from aeroops.views.backup import human_bytes
+from aeroops.views.text import human_age
 
 T = TypeVar("T")
 
@@ -32,12 +33,14 @@ FULL_WIDTH = widgets.Layout(width="100%")
 # scoped copy keeps the tables readable in JupyterLab, classic Notebook and VS Code alike.
 TABLE_STYLE = """<style>
 .aeroops-table table {border-collapse: collapse; font-size: 12px; font-family: var(--jp-code-font-family, monospace);}
-.aeroops-table th, .aeroops-table td {padding: 2px 8px; border-bottom: 1px solid #ddd; text-align: left;
-  vertical-align: top;}
-.aeroops-table th {background: rgba(127, 127, 127, 0.12); white-space: nowrap;}
-.aeroops-table td {max-width: 48em; overflow-wrap: anywhere;}
-.aeroops-kv td:first-child {font-weight: bold; padding-right: 12px;}
+.aeroops-table table th, .aeroops-table table td {padding: 2px 8px; border-bottom: 1px solid #ddd;
+  text-align: left !important; vertical-align: top; white-space: nowrap;}
+.aeroops-table table th {background: rgba(127, 127, 127, 0.12);}
+.aeroops-table .aeroops-long {display: inline-block; white-space: normal; overflow-wrap: anywhere;
+  min-width: 24em; max-width: 48em;}
+.aeroops-kv table td:first-child {font-weight: bold; padding-right: 12px;}
 </style>"""
+LONG_CELL_CHARS = 72  # text longer than this wraps in its cell; shorter text stays on one line
 
 
 # --- progress -------------------------------------------------------------------------------
@@ -148,8 +151,8 @@ def notice_html(text: str, *, kind: str = "info") -> str:
 def frame_html(frame: pd.DataFrame, *, max_rows: int | None = None) -> str:
     """A DataFrame as an HTML table (no index); rows past ``max_rows`` are left out, and said so."""
     shown = frame if max_rows is None else frame.head(max_rows)
-    # Cells become text first: to_html writes missing values of each dtype its own way.
-    table = shown.astype(object).map(_cell).to_html(index=False, border=0, classes="aeroops-frame")
+    # Cells become HTML first: to_html writes missing values of each dtype its own way.
+    table = shown.astype(object).map(_cell).to_html(index=False, border=0, escape=False, classes="aeroops-frame")
     note = ""
     if max_rows is not None and len(frame) > max_rows:
         note = f"<div><i>first {max_rows} of {len(frame)} rows</i></div>"
@@ -157,19 +160,28 @@ def frame_html(frame: pd.DataFrame, *, max_rows: int | None = None) -> str:
 
 
 def _cell(value: object) -> str:
-    """One cell's text: missing values blank (whatever the dtype), long text cut."""
+    """One cell as HTML: missing values blank (whatever the dtype), times in AeroDB's notation,
+    ages in days and hours, long text cut and wrapped."""
     if pd.api.types.is_scalar(value) and pd.isna(value):
         return ""
     if isinstance(value, datetime) and value.tzinfo is not None:
-        return format_timestamp(value)  # AeroDB's notation, as in the manifests
-    text = str(value)
-    return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
+        return format_timestamp(value)
+    if isinstance(value, timedelta):
+        return human_age(value)
+    return _text_html(str(value))
+
+
+def _text_html(text: str) -> str:
+    if len(text) > MAX_CELL_CHARS:
+        text = text[: MAX_CELL_CHARS - 1] + "…"
+    escaped = html.escape(text)
+    return f"<span class='aeroops-long'>{escaped}</span>" if len(text) > LONG_CELL_CHARS else escaped
 
 
 def key_values_html(pairs: Sequence[tuple[str, Any]]) -> str:
-    """A two-column table of labelled values (already escaped by this function)."""
+    """A two-column table of labelled values (escaped here)."""
     rows = "".join(
-        f"<tr><td>{html.escape(str(key))}</td><td>{html.escape('' if value is None else str(value))}</td></tr>"
+        f"<tr><td>{html.escape(str(key))}</td><td>{_text_html('' if value is None else str(value))}</td></tr>"
         for key, value in pairs
     )
     return f"{TABLE_STYLE}<div class='aeroops-table aeroops-kv'><table>{rows}</table></div>"

@@ -1,0 +1,263 @@
+"""Open the notebooks in a real JupyterLab, in a headless Chromium, as a person would.
+
+Not part of pytest (CI has no browser). Needs JupyterLab, Playwright's Python package and a
+Chromium binary (Playwright's own browser download is not used):
+
+    apt-get install -y chromium
+    .venv/bin/pip install -e '.[lab]' playwright
+    .venv/bin/python tests/browser/check_jupyterlab.py [--out DIR] [--chromium /usr/bin/chromium]
+
+It copies notebooks/ to a temporary folder, starts ``jupyter lab`` there on 127.0.0.1 (a free
+port, a random token), opens each notebook, runs all its cells from the Run menu and waits for
+its key output. In 01-backup-runbook it then checks that the BackupPanel rendered (its Run
+button and its tables visible, no "Loading widget..." or "Error displaying widget"), clicks Run
+backup and waits for the new result. Screenshots go to --out. Exit status 0 when every check
+passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WIDGET_FAILURES = ("Loading widget...", "Error displaying widget", "Error rendering output item")
+RUN_ALL_TIMEOUT_MS = 180_000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def jupyter_lab(root: Path, home: Path) -> Iterator[str]:
+    """A JupyterLab server on ``root``; yields its base URL (with the token as a query)."""
+    port, token = free_port(), secrets.token_hex(16)
+    settings = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    # No "get news?" toast over the notebook, no call to the internet for it.
+    (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+    env = {
+        **os.environ,
+        "TMPDIR": str(home / "tmp"),
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(home / "lab-settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+    }
+    (home / "tmp").mkdir()
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--allow-root",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        f"--ServerApp.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.port_retries=0",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
+    log = (home / "jupyter.log").open("w")
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"JupyterLab did not start; see {home / 'jupyter.log'}") from None
+                time.sleep(0.5)
+        yield f"{base}|{token}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+def open_notebook(page: Page, server: str, name: str) -> Locator:
+    base, token = server.split("|")
+    # ?reset: a fresh workspace, so only this notebook is open (no tab restored from before).
+    page.goto(f"{base}/lab/tree/{name}?reset&token={token}", wait_until="domcontentloaded")
+    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    expect(panel.locator(".jp-Cell").first).to_be_visible(timeout=60_000)
+    # The kernel is up when the status bar says "Python 3 (ipykernel) | Idle" (before it has
+    # started, Run All would ask which kernel to start).
+    expect(page.get_by_role("button", name=re.compile(r"Python 3.*\| Idle"))).to_be_visible(timeout=60_000)
+    return panel
+
+
+def run_all(page: Page, notebook: Locator) -> None:
+    """Run → Run All Cells, as a person would (accepting the kernel if Lab asks for one)."""
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
+    dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
+    try:
+        dialog.wait_for(timeout=2_000)
+        dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+    except PlaywrightTimeoutError:
+        pass
+    # The parameters cell runs first: its prompt becomes [1] (or [*] while queued).
+    prompt = notebook.locator(".jp-CodeCell .jp-InputPrompt").first
+    expect(prompt).to_have_text(re.compile(r"\[(\*|\d+)\]"), timeout=30_000)
+
+
+def wait_for_text(notebook: Locator, text: str, timeout_ms: int = RUN_ALL_TIMEOUT_MS) -> None:
+    expect(notebook.locator(".jp-OutputArea-output", has_text=text).first).to_be_attached(timeout=timeout_ms)
+
+
+def check_no_errors(notebook: Locator, name: str) -> None:
+    errors = notebook.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    tracebacks = [t for t in errors.all_inner_texts() if "Error" in t or "Traceback" in t]
+    if tracebacks:
+        raise AssertionError(f"{name}: error output:\n{tracebacks[0][:2000]}")
+    body = notebook.inner_text()
+    for failure in WIDGET_FAILURES:
+        if failure in body:
+            raise AssertionError(f"{name}: a widget did not render ({failure!r})")
+
+
+def check_backup_runbook(page: Page, server: str, out: Path) -> None:
+    name = "01-backup-runbook.ipynb"
+    notebook = open_notebook(page, server, name)
+    run_all(page, notebook)
+    wait_for_text(notebook, "VERIFY: clean")
+    wait_for_text(notebook, "DOCUMENTS:")
+    check_no_errors(notebook, name)
+
+    panel = notebook.locator(".widget-vbox", has=page.locator("h3", has_text="AeroDB backup")).first
+    panel.scroll_into_view_if_needed()
+    run_button = panel.locator("button", has_text="Run backup")
+    expect(run_button).to_be_visible()
+    expect(run_button).to_be_enabled()
+    expect(panel.locator(".aeroops-table table").first).to_be_visible()
+    expect(panel.locator("td", has_text="valid").first).to_be_visible()  # the snapshots' verdicts
+    expect(panel.locator("text=backup_manifest.json it will write").first).to_be_visible()
+    first = panel.locator(".aeroops-success", has_text="Backup made").inner_text()
+    panel.screenshot(path=str(out / "01-backup-panel-after-run-all.png"))
+    page.screenshot(path=str(out / "01-notebook-after-run-all.png"))
+
+    time.sleep(1.2)  # the archive name holds the creation time, to the second
+    run_button.click()
+    made = panel.locator(".aeroops-success", has_text="Backup made")
+    expect(made).not_to_have_text(first, timeout=60_000)
+    expect(panel.locator("td", has_text="sha256").first).to_be_visible()
+    expect(panel.locator(".widget-label", has_text="done in").first).to_be_visible()
+    if panel.locator(".aeroops-error").count():
+        raise AssertionError(f"{name}: the panel shows an error: {panel.locator('.aeroops-error').inner_text()}")
+    panel.screenshot(path=str(out / "01-backup-panel-after-click.png"))
+    print(f"ok  {name}: panel rendered; clicking Run backup made {made.inner_text().split(': ', 1)[-1]}")
+
+
+def check_audit_runbook(page: Page, server: str, out: Path) -> None:
+    name = "02-audit-backup-folder.ipynb"
+    notebook = open_notebook(page, server, name)
+    run_all(page, notebook)
+    wait_for_text(notebook, "NEWEST GOOD: 20260101T030000Z")
+    check_no_errors(notebook, name)
+    panel = notebook.locator(".widget-vbox", has=page.locator("h3", has_text="backup folder audit")).first
+    panel.scroll_into_view_if_needed()
+    expect(panel.locator("button", has_text="Verify all")).to_be_enabled()
+    expect(panel.locator("td", has_text="notes.tar").first).to_be_visible()
+    panel.locator("button", has_text="Verify").last.click()  # the selected archive: the damaged one
+    expect(panel.locator(".aeroops-warning", has_text="VERIFY: NOT CLEAN").first).to_be_visible(timeout=60_000)
+    expect(panel.locator("td", has_text="AERO_VERIFY_CHECKSUM").first).to_be_visible()
+    panel.get_by_role("tab", name="Documents").click()
+    expect(panel.locator("td", has_text="orders").first).to_be_visible()
+    panel.screenshot(path=str(out / "02-audit-panel.png"))
+    print(f"ok  {name}: panel rendered; Verify shows the damaged archive's findings")
+
+
+def check_restore_runbook(page: Page, server: str, out: Path) -> None:
+    name = "03-restore-drill.ipynb"
+    notebook = open_notebook(page, server, name)
+    run_all(page, notebook)
+    wait_for_text(notebook, "DRILL AFTER RESTORE: PASSED")
+    check_no_errors(notebook, name)
+    panel = notebook.locator(".widget-vbox", has=page.locator("h3", has_text="AeroDB restore")).first
+    panel.scroll_into_view_if_needed()
+    expect(panel.locator(".aeroops-success", has_text="RESTORED").first).to_be_visible()
+    panel.locator("button", has_text="Preview restore").click()
+    restore_button = panel.locator("button", has_text="Restore…")
+    expect(restore_button).to_be_enabled(timeout=60_000)
+    restore_button.click()
+    confirm = panel.locator("button", has_text="Confirm")
+    expect(confirm).to_be_visible()
+    expect(panel.locator("b", has_text="Replace").first).to_be_visible()
+    panel.screenshot(path=str(out / "03-restore-panel-confirmation.png"))
+    panel.locator("button", has_text="Cancel").click()
+    expect(confirm).to_be_hidden()
+    print(f"ok  {name}: panel rendered; Restore… asks for confirmation, Cancel withdraws it")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, help="where screenshots go (default: a new temporary folder)")
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary JupyterLab folder")
+    args = parser.parse_args()
+    out = args.out or Path(tempfile.mkdtemp(prefix="aeroops-lab-screens-"))
+    out.mkdir(parents=True, exist_ok=True)
+    home = Path(tempfile.mkdtemp(prefix="aeroops-lab-"))
+    root = home / "notebooks"
+    shutil.copytree(ROOT / "notebooks", root)
+    failed = False
+    try:
+        with jupyter_lab(root, home) as server, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 2600})  # tall: whole panels fit
+            for check in (check_backup_runbook, check_audit_runbook, check_restore_runbook):
+                try:
+                    check(page, server, out)
+                except Exception as error:  # report each notebook, then fail at the end
+                    failed = True
+                    page.screenshot(path=str(out / f"FAILED-{check.__name__}.png"))
+                    print(f"FAIL {check.__name__}: {error}", file=sys.stderr)
+            browser.close()
+    finally:
+        if args.keep:
+            print(f"kept {home}")
+        else:
+            shutil.rmtree(home, ignore_errors=True)
+    print(f"screenshots in {out}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
