@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,8 @@ def tree_state(root: Path) -> dict[str, tuple[str, int, int, str]]:
             state[rel] = ("link", info.st_mode, info.st_mtime_ns, os.readlink(path))
         elif path.is_dir():
             state[rel] = ("dir", info.st_mode, info.st_mtime_ns, "")
+        elif not stat.S_ISREG(info.st_mode):  # a FIFO or a device: reading it could block
+            state[rel] = ("other", info.st_mode, info.st_mtime_ns, "")
         else:
             state[rel] = ("file", info.st_mode, info.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest())
     return state
