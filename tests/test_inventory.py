@@ -155,3 +155,15 @@ def test_frame_and_json_views(folder: Path) -> None:
     assert len(listed) == len(plain.rows) and all("ok" not in row for row in listed)
     first = next(row for row in listed if row["file"] == "backup-1000.tar")
     assert first["created_at"] == "2026-11-26T21:48:24Z" and first["age"] == int(good["age"].total_seconds())
+
+
+def test_a_fifo_named_like_an_archive_gets_a_row_and_does_not_hang(tmp_path: Path) -> None:
+    import os
+
+    from aeroops.executor.audit import inventory, verify_archive
+
+    os.mkfifo(tmp_path / "pipe.tar")
+    rows = inventory(tmp_path).rows
+    assert len(rows) == 1 and "not a regular file" in (rows[0].reason or "")
+    report = verify_archive(tmp_path / "pipe.tar")
+    assert not report.ok and report.findings[0].code == "AERO_VERIFY_IO"

@@ -789,3 +789,12 @@ def test_cli_recover(tmp_path: Path, target: Path, aerodb_archive: Path, capsys:
     assert main(["recover", str(target)]) == 1
     assert main(["recover", str(target), "--yes"]) == 3
     assert (tmp_path / "target.old").exists()
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000, '{"pid": 1e999}'])
+def test_a_damaged_journal_is_a_refusal_not_a_crash(text: str) -> None:
+    from aeroops.core import restore_plan
+    from aeroops.errors import FormatError
+
+    with pytest.raises(FormatError):
+        restore_plan.parse_journal(text.encode())

@@ -148,7 +148,8 @@ def parse_journal(data: bytes) -> RestoreJournal:
             archive=_str(obj, "archive"),
             pid=int(obj["pid"]),
         )
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+    # A damaged journal must not crash recovery: deep nesting and huge numbers included.
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError, OverflowError) as exc:
         raise FormatError(f"the restore journal does not parse: {exc}", code="AERO_RESTORE_JOURNAL") from None
 
 

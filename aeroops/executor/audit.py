@@ -8,16 +8,19 @@ byte of the archive, which catches even the changes that leave the archive's mea
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from aeroops.core.inspect import InspectResult, inspect_archive_stream
 from aeroops.core.inventory import Inventory, InventoryRow, inventory_row, read_leading_manifest
 from aeroops.core.verify import VerifyReport, parse_sidecar, verify_archive_stream
 from aeroops.errors import Finding, FormatError, Severity, UsageError
+from aeroops.executor.fileops import REAL
 from aeroops.progress import Progress, ProgressCallback
 
 ARCHIVE_SUFFIX = ".tar"
@@ -67,7 +70,7 @@ def verify_archive(path: str | os.PathLike[str], *, progress: ProgressCallback |
     archive = Path(path)
     sidecar, sidecar_findings = read_sidecar(archive)
     try:
-        with archive.open("rb", buffering=_BUFFER) as stream:
+        with _open_archive(archive) as stream:
             return verify_archive_stream(
                 stream,
                 name=str(archive),
@@ -88,7 +91,7 @@ def inspect_archive(path: str | os.PathLike[str], *, progress: ProgressCallback 
     archive = Path(path)
     sidecar, sidecar_findings = read_sidecar(archive)
     try:
-        with archive.open("rb", buffering=_BUFFER) as stream:
+        with _open_archive(archive) as stream:
             return inspect_archive_stream(
                 stream,
                 name=str(archive),
@@ -129,6 +132,12 @@ def inventory(
     return Inventory(str(root), tuple(rows), taken_at, verified=verify, recursive=recursive)
 
 
+def _open_archive(archive: Path) -> BinaryIO:
+    """A buffered reader over a regular file; a FIFO or device named *.tar is refused (EINVAL)
+    instead of blocking the audit forever."""
+    return io.BufferedReader(REAL.open_read(archive), buffer_size=_BUFFER)  # type: ignore[arg-type]
+
+
 def _candidates(root: Path, recursive: bool) -> Iterator[Path]:
     if recursive:
         # Symlinked folders are not followed: a link loop must not hang an audit.
@@ -156,7 +165,7 @@ def _row(root: Path, archive: Path, now: datetime, verify: bool, progress: Progr
     sidecar = sidecar_path(archive).is_file()
     try:
         stat = archive.stat()
-        with archive.open("rb") as stream:
+        with _open_archive(archive) as stream:
             manifest = read_leading_manifest(stream, name=name)
     except OSError as error:
         return inventory_row(name, None, None, f"cannot read: {error.strerror or error}", now, sidecar=sidecar)
