@@ -363,7 +363,7 @@ def test_aerodb_starting_after_the_archive_is_published_does_not_undo_it(datadir
     assert verify_archive(result.archive).ok
 
 
-@pytest.mark.parametrize("step", [5, 6])
+@pytest.mark.parametrize("step", [5, 6, 7, 8])  # 7, 8: after the journal, right before the swap
 def test_a_restore_during_which_aerodb_starts_serving_touches_nothing(tmp_path: Path, archive: Path, step: int) -> None:
     target = copy_fixture("datadir-nowal", tmp_path / "target")
     old_tree = content_tree(target)

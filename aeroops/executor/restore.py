@@ -388,6 +388,9 @@ def restore(
         crash_point("journal-written")
 
         step(8)
+        # Once more right before the swap: AeroDB's .lock must never go away with the old tree.
+        if os.path.lexists(root / ".lock"):
+            raise RestoreError("AeroDB started serving the data directory during the restore (.lock appeared)")
         if plan.mode is RestoreMode.REPLACE:
             ops.rename_noreplace(root, old)
             phase = "moved"
