@@ -3,10 +3,11 @@ and the notebook widgets in `aeroops.views.widgets`)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import TextIO
 
@@ -65,6 +66,20 @@ class JsonLinesProgress:
 
     def __call__(self, event: Progress) -> None:
         self._stream.write(json.dumps({"progress": asdict(event)}) + "\n")
+
+
+@contextlib.contextmanager
+def terminal_progress(wanted: bool = True) -> Iterator[TerminalProgress | None]:
+    """The commands' progress line: on stderr when it is a terminal and ``wanted``, else None.
+    Its line is cleared at the end, however the job ends."""
+    if not (wanted and sys.stderr.isatty()):
+        yield None
+        return
+    renderer = TerminalProgress()
+    try:
+        yield renderer
+    finally:
+        renderer.close()
 
 
 def _mib(n: int) -> str:

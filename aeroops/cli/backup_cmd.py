@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from aeroops.formats.ids import parse_user_time
 
@@ -32,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.backup import prepare_backup, resolve_output, run_backup
-    from aeroops.progress import TerminalProgress, no_progress
+    from aeroops.progress import no_progress, terminal_progress
     from aeroops.views.backup import plan_to_dict, render_plan, render_result, result_to_dict
 
     if args.dry_run:
@@ -44,19 +43,14 @@ def run(args: argparse.Namespace) -> int:
             print(render_plan(plan))
             print(f"would write {archive} (dry run: nothing written)")
         return 0
-    show = sys.stderr.isatty() and not args.no_progress
-    progress = TerminalProgress() if show else no_progress
-    try:
+    with terminal_progress(not args.no_progress) as progress:
         result = run_backup(
             args.data_dir,
             args.output,
             created_at=args.created_at,
             snapshot_id=args.snapshot,
             overwrite=args.overwrite,
-            progress=progress,
+            progress=progress or no_progress,
         )
-    finally:
-        if isinstance(progress, TerminalProgress):
-            progress.close()
     print(json.dumps(result_to_dict(result), indent=2) if args.json else render_result(result))
     return 0

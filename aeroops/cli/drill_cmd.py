@@ -34,16 +34,17 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.cli.main import EXIT_ERROR, EXIT_FATAL, EXIT_FINDINGS, EXIT_OK
     from aeroops.errors import Severity
     from aeroops.executor.drill import drill
-    from aeroops.progress import TerminalProgress, no_progress
+    from aeroops.progress import no_progress, terminal_progress
     from aeroops.views.restore import drill_to_dict, render_drill
 
-    show = sys.stderr.isatty() and not args.no_progress
-    progress = TerminalProgress() if show else no_progress
-    try:
-        result = drill(args.archive, source=args.source, scratch_parent=args.scratch, keep=args.keep, progress=progress)
-    finally:
-        if isinstance(progress, TerminalProgress):
-            progress.close()
+    with terminal_progress(not args.no_progress) as progress:
+        result = drill(
+            args.archive,
+            source=args.source,
+            scratch_parent=args.scratch,
+            keep=args.keep,
+            progress=progress or no_progress,
+        )
     print(json.dumps(drill_to_dict(result), indent=2) if args.json else render_drill(result))
     if result.error is not None:
         print(str(result.error), file=sys.stderr)

@@ -29,17 +29,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.audit import inspect_archive
-    from aeroops.progress import TerminalProgress
+    from aeroops.progress import terminal_progress
     from aeroops.views import records, text
 
     if args.format == "csv" and args.wal and args.documents:
         raise UsageError("CSV holds one table: choose --wal or --documents, not both")
-    progress = TerminalProgress() if sys.stderr.isatty() and not args.no_progress else None
-    try:
+    with terminal_progress(not args.no_progress) as progress:
         result = inspect_archive(args.archive, progress=progress)
-    finally:
-        if progress is not None:
-            progress.close()
     if args.format == "json":
         out = result.to_dict(documents=args.documents)
         if not args.wal:

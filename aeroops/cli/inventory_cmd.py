@@ -25,15 +25,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.audit import inventory
-    from aeroops.progress import TerminalProgress
+    from aeroops.progress import terminal_progress
     from aeroops.views import records, text
 
-    progress = TerminalProgress() if args.verify and sys.stderr.isatty() and not args.no_progress else None
-    try:
+    with terminal_progress(args.verify and not args.no_progress) as progress:
         result = inventory(args.folder, recursive=args.recursive, verify=args.verify, progress=progress)
-    finally:
-        if progress is not None:
-            progress.close()
     if args.format == "json":
         print(json.dumps(result.to_list(), indent=2))
     elif args.format == "csv":

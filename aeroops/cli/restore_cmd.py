@@ -34,19 +34,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.restore import preview_restore, restore
-    from aeroops.progress import TerminalProgress, no_progress
+    from aeroops.progress import no_progress, terminal_progress
     from aeroops.views.restore import preview_to_dict, render_preview, render_result, result_to_dict
 
-    show = sys.stderr.isatty() and not args.no_progress
-    progress = TerminalProgress() if show else no_progress
-    try:
+    with terminal_progress(not args.no_progress) as shown:
+        progress = shown or no_progress
         if not args.yes:
             preview = preview_restore(args.archive, args.data_dir, create=args.create, progress=progress)
         else:
             result = restore(args.archive, args.data_dir, create=args.create, progress=progress)
-    finally:
-        if isinstance(progress, TerminalProgress):
-            progress.close()
     if not args.yes:
         print(json.dumps(preview_to_dict(preview), indent=2) if args.json else render_preview(preview))
         return 0 if preview.would_restore else 1

@@ -28,17 +28,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.audit import verify_archive
-    from aeroops.progress import TerminalProgress
+    from aeroops.progress import terminal_progress
     from aeroops.views import records, text
 
-    progress = TerminalProgress() if sys.stderr.isatty() and not args.no_progress else None
-    reports = []
-    try:
-        for archive in args.archives:
-            reports.append(verify_archive(archive, progress=progress))
-    finally:
-        if progress is not None:
-            progress.close()
+    with terminal_progress(not args.no_progress) as progress:
+        reports = [verify_archive(archive, progress=progress) for archive in args.archives]
     if args.format == "json":
         print(json.dumps([r.to_dict() for r in reports], indent=2))
     elif args.format == "csv":
