@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from aeroops.core.inspect import InspectResult, inspect_archive_stream
 from aeroops.core.inventory import Inventory, InventoryRow, inventory_row, read_leading_manifest
@@ -27,6 +27,9 @@ ARCHIVE_SUFFIX = ".tar"
 SIDECAR_SUFFIX = ".sha256"
 SIDECAR_LIMIT = 64 << 10
 _BUFFER = 1 << 20
+
+
+T = TypeVar("T")
 
 
 def sidecar_path(archive: Path) -> Path:
@@ -68,17 +71,8 @@ def verify_archive(path: str | os.PathLike[str], *, progress: ProgressCallback |
     (AERO_VERIFY_IO, FATAL, when the file cannot be read at all).
     """
     archive = Path(path)
-    sidecar, sidecar_findings = read_sidecar(archive)
     try:
-        with _open_archive(archive) as stream:
-            return verify_archive_stream(
-                stream,
-                name=str(archive),
-                sidecar_sha256=sidecar,
-                progress=progress,
-                total_bytes=os.fstat(stream.fileno()).st_size,
-                extra_findings=sidecar_findings,
-            )
+        return _read_archive(archive, verify_archive_stream, progress)
     except OSError as error:
         return _io_report(archive, error)
 
@@ -89,17 +83,8 @@ def inspect_archive(path: str | os.PathLike[str], *, progress: ProgressCallback 
     Raises `UsageError` when the file cannot be read at all.
     """
     archive = Path(path)
-    sidecar, sidecar_findings = read_sidecar(archive)
     try:
-        with _open_archive(archive) as stream:
-            return inspect_archive_stream(
-                stream,
-                name=str(archive),
-                sidecar_sha256=sidecar,
-                progress=progress,
-                total_bytes=os.fstat(stream.fileno()).st_size,
-                extra_findings=sidecar_findings,
-            )
+        return _read_archive(archive, inspect_archive_stream, progress)
     except OSError as error:
         raise UsageError(f"cannot read {archive}: {error.strerror or error}", path=archive) from None
 
@@ -130,6 +115,20 @@ def inventory(
             step_progress = _step_progress(progress, candidate.relative_to(root).as_posix(), index, len(candidates))
         rows.append(_row(root, candidate, taken_at, verify, step_progress))
     return Inventory(str(root), tuple(rows), taken_at, verified=verify, recursive=recursive)
+
+
+def _read_archive(archive: Path, read: Callable[..., T], progress: ProgressCallback | None) -> T:
+    """One streaming pass of ``read`` (verify or inspect) over an archive file, with its sidecar."""
+    sidecar, sidecar_findings = read_sidecar(archive)
+    with _open_archive(archive) as stream:
+        return read(
+            stream,
+            name=str(archive),
+            sidecar_sha256=sidecar,
+            progress=progress,
+            total_bytes=os.fstat(stream.fileno()).st_size,
+            extra_findings=sidecar_findings,
+        )
 
 
 def _open_archive(archive: Path) -> BinaryIO:
