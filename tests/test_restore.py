@@ -13,10 +13,10 @@ import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
 
 import pytest
 from conftest import AERODB_FIXTURES, copy_fixture, tree_state
+from faults import FailingOps
 
 from aeroops.cli.main import main
 from aeroops.core.logical import diff
@@ -49,7 +49,6 @@ from aeroops.errors import (
 from aeroops.executor.audit import inspect_archive, verify_archive
 from aeroops.executor.backup import run_backup
 from aeroops.executor.drill import datadir_logical_state
-from aeroops.executor.fileops import FileOps
 from aeroops.executor.lock import DirectoryLock
 from aeroops.executor.restore import (
     RestorePreview,
@@ -627,52 +626,6 @@ def test_an_invalid_archive_names_the_right_code(tmp_path: Path, target: Path) -
 # --- faults injected through FileOps ---------------------------------------------------------
 
 
-class FailingOps(FileOps):
-    """Fails the nth call of one operation with an OSError."""
-
-    def __init__(self, operation: str, nth: int = 1, err: int = errno.EIO) -> None:
-        self.operation, self.nth, self.err = operation, nth, err
-        self.calls = 0
-
-    def _maybe_fail(self, operation: str) -> None:
-        if operation == self.operation:
-            self.calls += 1
-            if self.calls == self.nth:
-                raise OSError(self.err, os.strerror(self.err), "injected")
-
-    def mkdir(self, path: Path, mode: int = 0o700) -> None:
-        self._maybe_fail("mkdir")
-        super().mkdir(path, mode)
-
-    def create(self, path: Path, mode: int = 0o600) -> BinaryIO:
-        self._maybe_fail("create")
-        return super().create(path, mode)
-
-    def write(self, stream: BinaryIO, data: bytes | memoryview) -> None:
-        self._maybe_fail("write")
-        super().write(stream, data)
-
-    def fsync(self, stream: BinaryIO) -> None:
-        self._maybe_fail("fsync")
-        super().fsync(stream)
-
-    def fsync_path(self, path: Path) -> None:
-        self._maybe_fail("fsync_path")
-        super().fsync_path(path)
-
-    def rename(self, source: Path, target: Path) -> None:
-        self._maybe_fail("rename")
-        super().rename(source, target)
-
-    def rename_noreplace(self, source: Path, target: Path) -> None:
-        self._maybe_fail("rename_noreplace")
-        super().rename_noreplace(source, target)
-
-    def remove_tree(self, path: Path) -> None:
-        self._maybe_fail("remove_tree")
-        super().remove_tree(path)
-
-
 @pytest.mark.parametrize(
     ("operation", "nth", "err"),
     [
@@ -696,7 +649,7 @@ def test_faults_before_the_swap_completes_leave_the_old_directory_and_nothing_el
     operation: str, nth: int, err: int, target: Path, aerodb_archive: Path
 ) -> None:
     before = tree_state(target)
-    ops = FailingOps(operation, nth, err)
+    ops = FailingOps(operation, err, nth)
     with pytest.raises(RestoreIOError) as raised:
         restore(aerodb_archive, target, ops=ops)
     assert ops.calls >= nth, "the fault was never injected"
@@ -709,7 +662,7 @@ def test_faults_before_the_swap_completes_leave_the_old_directory_and_nothing_el
 
 
 def test_a_fault_after_the_swap_is_a_warning_and_recover_finishes(target: Path, aerodb_archive: Path) -> None:
-    result = restore(aerodb_archive, target, ops=FailingOps("remove_tree", 1))
+    result = restore(aerodb_archive, target, ops=FailingOps("remove_tree", errno.EIO))
     assert result.warnings and "aeroops recover" in result.warnings[0]
     assert_restored_from(target, AERODB_FIXTURES / "datadir-1000", "20261126T214824Z")
     leftover = find_leftovers(target)
@@ -720,9 +673,9 @@ def test_a_fault_after_the_swap_is_a_warning_and_recover_finishes(target: Path, 
 
 
 def test_a_fault_during_recovery_can_be_recovered_again(tmp_path: Path, target: Path, aerodb_archive: Path) -> None:
-    restore(aerodb_archive, target, ops=FailingOps("remove_tree", 1))
+    restore(aerodb_archive, target, ops=FailingOps("remove_tree", errno.EIO))
     with pytest.raises(RestoreIOError, match="recovering again continues"):
-        recover(target, ops=FailingOps("remove_tree", 1))
+        recover(target, ops=FailingOps("remove_tree", errno.EIO))
     recover(target)
     assert no_leftovers(target)
     assert recover(target).plan.situation is Situation.CLEAN
