@@ -39,7 +39,6 @@ import random
 import shutil
 import subprocess
 import sys
-import zlib
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
@@ -49,6 +48,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from aeroops.errors import AeroError, UsageError
+from aeroops.formats.checksum import crc32
 from aeroops.formats.ids import format_snapshot_id
 from aeroops.formats.manifests import Checkpoint, SnapshotManifest, render_checkpoint, render_snapshot_manifest
 from aeroops.formats.storage import StorageRecord, encode_storage_record
@@ -181,7 +181,7 @@ def make_demo_datadir(path: Path | str, spec: DemoSpec = DemoSpec(), *, parallel
         f"schema_{c}_{SCHEMA_VERSION}.json": schema_file_bytes(c, blob=spec.storage_bytes > 0)
         for c in sorted(spec.collections)
     }
-    schema_crcs = tuple((name, zlib.crc32(data)) for name, data in schemas.items())
+    schema_crcs = tuple((name, crc32(data)) for name, data in schemas.items())
     _write_schemas(root / "metadata" / "schemas", schemas)
     (root / "data").mkdir()
     (root / "snapshots").mkdir()
@@ -389,7 +389,7 @@ class _CrcFile:
 
     def write(self, chunk: bytes) -> None:
         self._stream.write(chunk)
-        self.crc = zlib.crc32(chunk, self.crc)
+        self.crc = crc32(chunk, self.crc)
         self.size += len(chunk)
 
     def flush(self) -> None:

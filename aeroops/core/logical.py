@@ -11,12 +11,12 @@ and AeroDB's phase-1 replay applies only types 0–2.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import NamedTuple
 
+from aeroops.formats.checksum import crc32
 from aeroops.formats.storage import StorageRecord
 from aeroops.formats.wal import DOCUMENT_TYPES, DocumentChange, WalRecord, WalType, decode_payload
 
@@ -31,7 +31,7 @@ Documents = Mapping[str, Mapping[str, DocumentDigest]]
 
 
 def digest(body: bytes) -> DocumentDigest:
-    return DocumentDigest(len(body), zlib.crc32(body))
+    return DocumentDigest(len(body), crc32(body))
 
 
 @dataclass(frozen=True, slots=True)

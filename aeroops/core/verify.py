@@ -68,14 +68,13 @@ from __future__ import annotations
 
 import json
 import re
-import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, BinaryIO
 
 from aeroops.errors import Finding, FormatError, Severity
-from aeroops.formats.checksum import format_crc_tag, parse_crc_tag
+from aeroops.formats.checksum import crc32, format_crc_tag, parse_crc_tag
 from aeroops.formats.ids import format_timestamp, parse_snapshot_id
 from aeroops.formats.manifests import (
     BACKUP_FORMAT_VERSION,
@@ -376,7 +375,7 @@ class _MemberReader:
             data, self._buffer = self._buffer, b""
         else:
             data, self._buffer = self._buffer[:n], self._buffer[n:]
-        self.crc = zlib.crc32(data, self.crc)
+        self.crc = crc32(data, self.crc)
         return data
 
     def drain(self) -> int:
@@ -629,7 +628,7 @@ class _Verification:
         self._reading = entry.name
         crc = 0
         for chunk in tar.chunks():
-            crc = zlib.crc32(chunk, crc)
+            crc = crc32(chunk, crc)
         self._reading = None
         return crc
 
@@ -645,7 +644,7 @@ class _Verification:
             crc = self._crc_of(tar, entry)
             return None, crc or 0
         data = tar.read_all(limit)
-        return data, zlib.crc32(data)
+        return data, crc32(data)
 
     def _manifest_error(self, entry: TarEntry, message: str) -> None:
         self.findings.new("AERO_VERIFY_MANIFEST", Severity.ERROR, message, path=entry.name, offset=entry.data_offset)

@@ -15,7 +15,6 @@ import os
 import secrets
 import threading
 import time
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -36,6 +35,7 @@ from aeroops.errors import AeroError, BackupError, BackupIOError
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps
 from aeroops.executor.lock import DirectoryLock, try_flock
 from aeroops.executor.scan import describe_wal, scan
+from aeroops.formats.checksum import crc32
 from aeroops.formats.ids import default_created_at
 from aeroops.formats.tar import END_OF_ARCHIVE, member_header, padding
 from aeroops.hashing import BackgroundSha256
@@ -385,7 +385,7 @@ def _pack(
                     chunk = ops.read(src, min(COPY_CHUNK, remaining))
                     if not chunk:
                         raise BackupError(f"{member.name} shrank while packed", path=staging / member.name)
-                    crc = zlib.crc32(chunk, crc)
+                    crc = crc32(chunk, crc)
                     emit(chunk)
                     remaining -= len(chunk)
                     done += len(chunk)

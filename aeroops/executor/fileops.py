@@ -11,9 +11,10 @@ import errno
 import os
 import shutil
 import stat
-import zlib
 from pathlib import Path
 from typing import BinaryIO
+
+from aeroops.formats.checksum import crc32
 
 COPY_CHUNK = 1 << 20
 
@@ -152,5 +153,5 @@ class LimitedReader:
         n = self._left if n < 0 else min(n, self._left)
         data = self._stream.read(n)
         self._left -= len(data)
-        self.crc = zlib.crc32(data, self.crc)
+        self.crc = crc32(data, self.crc)
         return data

@@ -26,7 +26,6 @@ import os
 import signal
 import stat
 import time
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -63,6 +62,7 @@ from aeroops.errors import (
 from aeroops.executor.audit import verify_archive
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps
 from aeroops.executor.lock import DirectoryLock, lock_path_for, try_flock
+from aeroops.formats.checksum import crc32
 from aeroops.formats.tar import EntryType, TarReader
 from aeroops.progress import Progress, ProgressCallback, no_progress
 
@@ -499,7 +499,7 @@ def _extract(plan: RestorePlan, archive: Path, temp: Path, ops: FileOps, step: _
                     outs = [files.enter_context(ops.create(temp / t, FILE_MODE)) for t in planned.targets]
                     crc = 0
                     for chunk in tar.chunks():
-                        crc = zlib.crc32(chunk, crc)
+                        crc = crc32(chunk, crc)
                         for out in outs:
                             ops.write(out, chunk)
                         done += len(chunk)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import zlib
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +21,7 @@ from aeroops.core.description import (
 )
 from aeroops.errors import BackupError, FormatError
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, LimitedReader
+from aeroops.formats.checksum import crc32
 from aeroops.formats.manifests import parse_checkpoint, parse_snapshot_manifest
 from aeroops.formats.wal import iter_wal
 
@@ -108,7 +108,7 @@ def crc32_file(path: Path, ops: FileOps = REAL) -> tuple[int, int]:
     buffer = memoryview(bytearray(COPY_CHUNK))
     with ops.open_read(path) as stream:
         while n := ops.readinto(stream, buffer):
-            crc = zlib.crc32(buffer[:n], crc)
+            crc = crc32(buffer[:n], crc)
             length += n
     return crc, length
 

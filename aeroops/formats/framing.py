@@ -6,12 +6,12 @@ before it. One streaming reader serves both formats.
 from __future__ import annotations
 
 import struct
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from aeroops.errors import FormatError
+from aeroops.formats.checksum import crc32
 
 U32 = struct.Struct("<I")
 U64 = struct.Struct("<Q")
@@ -37,7 +37,7 @@ def iter_frames(
     Raises `FormatError` at the first damage: AERO_<NAME>_LENGTH, _CHECKSUM or _TORN_TAIL.
     """
     min_length = framing.min_length
-    unpack_u32, crc32 = U32.unpack_from, zlib.crc32  # locals: this loop runs once per record
+    unpack_u32 = U32.unpack_from  # a local: this loop runs once per record
     buf, pos, base = stream.read(READ_CHUNK), 0, start_offset  # base: file offset of buf[0]
     while True:
         view, size = memoryview(buf), len(buf)
@@ -105,7 +105,7 @@ def _read_at_most(stream: BinaryIO, n: int) -> bytes | bytearray:
 
 def checksum_error(buf: bytes, start: int, end: int, framing: Framing, path: object, base: int) -> FormatError:
     (stored,) = U32.unpack_from(buf, end - 4)
-    computed = zlib.crc32(memoryview(buf)[start : end - 4])
+    computed = crc32(memoryview(buf)[start : end - 4])
     return FormatError(
         f"record checksum is {stored:08x}, its bytes give {computed:08x}",
         path=path,
@@ -117,7 +117,7 @@ def checksum_error(buf: bytes, start: int, end: int, framing: Framing, path: obj
 def seal(body: bytes) -> bytes:
     """Frame ``body`` (everything after the length field): prepend length, append CRC."""
     head = U32.pack(len(body) + 8)
-    return head + body + U32.pack(zlib.crc32(body, zlib.crc32(head)))
+    return head + body + U32.pack(crc32(body, crc32(head)))
 
 
 def read_lp_fields(
