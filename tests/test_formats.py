@@ -176,6 +176,46 @@ def test_wal_reader_streams_in_bounded_memory() -> None:
     assert CountingStream.largest <= 1 << 20
 
 
+def test_records_straddling_chunks_read_exactly_as_written() -> None:
+    """Readers walk chunks in place and copy only a record that straddles two chunks; check
+    every way one can straddle (length field cut, body cut, a record longer than a chunk) on
+    both readers, against the records as they were encoded."""
+    from aeroops.formats import framing
+    from aeroops.formats import wal as wal_module
+
+    sizes = [30, 1000, (1 << 20) + 12_345, 5, 3 << 20, 17, 70_000] * 3
+    payloads = [bytes([i % 251]) * n for i, n in enumerate(sizes)]
+    log = b"".join(encode_wal_record(WalType.MVCC_GC, i + 1, p) for i, p in enumerate(payloads))
+
+    class Cuts(io.BytesIO):
+        """Reads that end 0-4 bytes into a record's length field, or anywhere else."""
+
+        def __init__(self, data: bytes, step: int) -> None:
+            super().__init__(data)
+            self._step = step
+
+        def read(self, n: int | None = -1) -> bytes:
+            return super().read(min(n if n is not None and n >= 0 else 1 << 30, self._step))
+
+    readers = [wal_module._iter_wal_python, wal_module._iter_wal_c]
+    offsets = []
+    at = 0
+    for p in payloads:
+        offsets.append(at)
+        at += len(p) + 17
+    for step in (framing.READ_CHUNK, 1001, 4096 + 1, 65_537, 1 << 21):
+        for read in readers:
+            records = list(read(Cuts(log, step), "w", 1))
+            assert [r.payload for r in records] == payloads, (step, read.__name__)
+            assert [r.offset for r in records] == offsets
+        for cut in (len(log) - 3, offsets[3] + 2, offsets[4] + 100):
+            for read in readers:
+                with pytest.raises(FormatError) as raised:
+                    list(read(Cuts(log[:cut], step), "w", 1))
+                assert raised.value.code == "AERO_WAL_TORN_TAIL"
+                assert raised.value.offset == max(o for o in offsets if o < cut)
+
+
 # --- storage damage ----------------------------------------------------------------------------
 
 

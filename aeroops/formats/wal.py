@@ -15,15 +15,14 @@ from typing import BinaryIO, NamedTuple
 from aeroops.errors import FormatError
 from aeroops.formats.framing import (
     MAX_RECORD_LENGTH,
-    READ_CHUNK,
     U32,
     U64,
+    Buffers,
     Framing,
     checksum_error,
     iter_frames,
     lp,
     read_lp_fields,
-    refill,
     seal,
     utf8,
 )
@@ -117,7 +116,8 @@ def _iter_wal_c(stream: BinaryIO, path: object, first_sequence: int | None) -> I
     """The same, with each buffer's records framed, checked and built in C."""
     assert _speedups is not None
     expected = first_sequence or 0  # 0: no sequence check (sequences start at 1)
-    buf, pos, base = stream.read(READ_CHUNK), 0, 0
+    buffers = Buffers(stream, WAL_FRAMING, path)
+    buf, pos, base = buffers.first()
     while True:
         records, pos, status, sequence = _speedups.wal_batch(
             buf, pos, base, expected, MAX_RECORD_LENGTH, WalRecord, _TYPES, _BATCH_RECORDS
@@ -134,10 +134,10 @@ def _iter_wal_c(stream: BinaryIO, path: object, first_sequence: int | None) -> I
             raise _type_error(buf[pos + 4], path, base + pos, sequence)
         if status == 4:
             raise _sequence_error(sequence, expected, path, base + pos)
-        refilled = refill(stream, buf, pos, base, WAL_FRAMING, path)  # raises for a bad length
-        if refilled is None:
+        following = buffers.after(buf, pos, base)  # raises for a bad length or a torn tail
+        if following is None:
             return
-        buf, pos, base = refilled
+        buf, pos, base = following
 
 
 def _type_error(kind: int, path: object, offset: int, sequence: int) -> FormatError:
