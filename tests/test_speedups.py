@@ -71,6 +71,7 @@ def mutations(seed: int, count: int) -> Iterator[bytes]:
 def python_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(wal, "_speedups", None)
     monkeypatch.setattr(wal, "_decode_document", wal._decode_document_python)
+    monkeypatch.setattr(wal, "decode_payload", wal._decode_payload_python)
 
 
 def test_the_c_reader_is_built() -> None:
@@ -148,3 +149,39 @@ def test_c_crc32_is_zlibs_on_large_buffers_and_in_pieces() -> None:
         running = wal._speedups.crc32(data[at : at + 100_003], running)
     assert running == zlib.crc32(data)
     assert wal._speedups.crc32(bytearray(data[:70_000]), 5) == zlib.crc32(data[:70_000], 5)
+
+
+def _decoded(decode: Callable[..., object], record: wal.WalRecord) -> object:
+    try:
+        return decode(record, path="w.log")
+    except FormatError as error:
+        return ("error", error.code, error.path, error.offset, error.sequence, error.message)
+
+
+def test_c_decode_payload_agrees_with_python_on_every_type_and_damage() -> None:
+    assert wal._speedups is not None and wal.decode_payload is wal._speedups.decode_payload
+    rng = random.Random(11)
+    originals = list(wal.iter_wal(io.BytesIO(BASE_LOG)))[:200]
+    mvcc = [
+        wal.encode_payload(wal.MvccCommit(7)),
+        wal.encode_payload(wal.MvccVersion(7, "users:1", False, b"{}")),
+        b"\x01\x02",
+    ]
+    cases = []
+    for i, record in enumerate(originals):
+        payload = bytearray(record.payload if i % 4 else rng.choice(mvcc))
+        if rng.random() < 0.5:
+            payload[rng.randrange(len(payload))] = rng.choice([0xFF, 0x00, 0x7F, 0xC3, 0x80])
+        kind = wal.WalType(rng.randrange(6)) if i % 3 == 0 else record.type
+        cases.append(record._replace(type=kind, payload=bytes(payload)))
+    for record in cases:
+        assert _decoded(wal._speedups.decode_payload, record) == _decoded(wal._decode_payload_python, record)
+
+
+def test_c_text_cache_never_hands_out_a_stale_field() -> None:
+    # Same length, other bytes; longer than the cache holds; non-ASCII; empty: each decodes as itself.
+    names = ["users", "usera", "users", "x" * 200, "x" * 199 + "y", "ünïcødé", "", "users"]
+    for i, name in enumerate(names):
+        change = wal.DocumentChange(name, f"id{i}", name[::-1], f"v{len(name)}", b"{}")
+        record = wal.WalRecord(0, 0, wal.WalType.INSERT, i + 1, wal.encode_document_change(change))
+        assert wal.decode_payload(record) == change

@@ -21,6 +21,10 @@
  * decode_document(payload, cls) -> cls(collection, document_id, schema_id, schema_version, body)
  *   Raises ValueError when the five length-prefixed fields do not fill the payload exactly,
  *   UnicodeDecodeError when a text field is not UTF-8.
+ *
+ * decode_payload(record, *, path=None)
+ *   wal.decode_payload: clean document payloads are decoded here, every other record is handed
+ *   to the Python decoder given to bind(document_cls, python_decoder).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -242,13 +246,33 @@ fail:
     return NULL;
 }
 
-static PyObject *decode_document(PyObject *self, PyObject *args) {
-    Py_buffer view;
-    PyObject *cls;
-    if (!PyArg_ParseTuple(args, "y*O!", &view, &PyType_Type, &cls)) return NULL;
-    const unsigned char *data = view.buf;
-    Py_ssize_t size = view.len, pos = 0;
-    Py_ssize_t starts[5], lens[5];
+/* Collection, schema id and schema version repeat from record to record: the text made for
+ * the last one seen in each of those fields is handed out again when its bytes are the same
+ * (str is immutable, so sharing it is invisible), saving a UTF-8 decode and an allocation. */
+#define TEXT_CACHE_MAX 64
+typedef struct {
+    Py_ssize_t len;
+    char bytes[TEXT_CACHE_MAX];
+    PyObject *text;
+} TextCache;
+static TextCache text_cache[3];
+
+static PyObject *decode_text(const char *data, Py_ssize_t len, TextCache *cache) {
+    if (cache != NULL && cache->text != NULL && cache->len == len && memcmp(cache->bytes, data, (size_t)len) == 0)
+        return Py_NewRef(cache->text);
+    PyObject *text = PyUnicode_DecodeUTF8(data, len, "strict");
+    if (text != NULL && cache != NULL && len <= TEXT_CACHE_MAX) {
+        Py_XSETREF(cache->text, Py_NewRef(text));
+        memcpy(cache->bytes, data, (size_t)len);
+        cache->len = len;
+    }
+    return text;
+}
+
+/* cls(collection, document_id, schema_id, schema_version, body) from a document payload;
+ * ValueError when the fields do not fill it exactly, UnicodeDecodeError for bad text. */
+static PyObject *decode_document_impl(const unsigned char *data, Py_ssize_t size, PyTypeObject *cls) {
+    Py_ssize_t pos = 0, starts[5], lens[5];
     for (int i = 0; i < 5; i++) {
         if (size - pos < 4) goto bad;
         uint32_t n = rd32(data + pos);
@@ -259,37 +283,84 @@ static PyObject *decode_document(PyObject *self, PyObject *args) {
         pos += n;
     }
     if (pos != size) goto bad;
+    static const int cached[4] = {0, -1, 1, 2}; /* document ids are unique: not cached */
     PyObject *fields[5] = {NULL, NULL, NULL, NULL, NULL};
     for (int i = 0; i < 4; i++) {
-        fields[i] = PyUnicode_DecodeUTF8((const char *)data + starts[i], lens[i], "strict");
-        if (fields[i] == NULL) goto fail_fields;
+        fields[i] = decode_text((const char *)data + starts[i], lens[i], cached[i] < 0 ? NULL : &text_cache[cached[i]]);
+        if (fields[i] == NULL) goto fail;
     }
     fields[4] = PyBytes_FromStringAndSize((const char *)data + starts[4], lens[4]);
-    if (fields[4] == NULL) goto fail_fields;
-    PyBuffer_Release(&view);
-    PyTypeObject *tp = (PyTypeObject *)cls;
-    PyObject *result = tp->tp_alloc(tp, 5);
-    if (result == NULL) {
-        for (int i = 0; i < 5; i++) Py_DECREF(fields[i]);
-        return NULL;
-    }
+    if (fields[4] == NULL) goto fail;
+    PyObject *result = cls->tp_alloc(cls, 5);
+    if (result == NULL) goto fail;
     for (int i = 0; i < 5; i++) PyTuple_SET_ITEM(result, i, fields[i]);
     PyObject_GC_UnTrack(result); /* str and bytes only: see make_record */
     return result;
-fail_fields:
+fail:
     for (int i = 0; i < 5; i++) Py_XDECREF(fields[i]);
-    PyBuffer_Release(&view);
     return NULL;
 bad:
-    PyBuffer_Release(&view);
     PyErr_SetString(PyExc_ValueError, "fields do not fill the payload");
     return NULL;
+}
+
+static PyObject *decode_document(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2 || !PyType_Check(args[1]) || !PyType_IsSubtype((PyTypeObject *)args[1], &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "decode_document(payload, cls): cls must be a tuple subclass");
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) return NULL;
+    PyObject *result = decode_document_impl(view.buf, view.len, (PyTypeObject *)args[1]);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+/* decode_payload's C twin: a record whose payload is a clean document is decoded here; every
+ * other record (MVCC types, damage, anything unexpected) goes to the Python decoder, which
+ * says exactly what is wrong. bind(document_cls, python_decoder) sets both, once. */
+static PyTypeObject *document_cls = NULL;
+static PyObject *python_decoder = NULL;
+
+static PyObject *bind(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2 || !PyType_Check(args[0]) || !PyType_IsSubtype((PyTypeObject *)args[0], &PyTuple_Type) ||
+        !PyCallable_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "bind(document_cls, python_decoder)");
+        return NULL;
+    }
+    Py_XSETREF(document_cls, (PyTypeObject *)Py_NewRef(args[0]));
+    Py_XSETREF(python_decoder, Py_NewRef(args[1]));
+    Py_RETURN_NONE;
+}
+
+static PyObject *decode_payload(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
+    if (python_decoder == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "decode_payload: bind() was not called");
+        return NULL;
+    }
+    /* A record is a tuple subclass (a WalRecord); anything else is the Python decoder's to judge. */
+    if (nargs == 1 && !PyTuple_CheckExact(args[0]) && PyTuple_Check(args[0]) && PyTuple_GET_SIZE(args[0]) == 5) {
+        PyObject *kind = PyTuple_GET_ITEM(args[0], 2), *payload = PyTuple_GET_ITEM(args[0], 4);
+        long type = PyLong_Check(kind) ? PyLong_AsLong(kind) : -1;
+        if (type == -1 && PyErr_Occurred()) PyErr_Clear(); /* too large: not a document type */
+        if (type >= 0 && type <= 2 && PyBytes_Check(payload)) {
+            PyObject *result = decode_document_impl((const unsigned char *)PyBytes_AS_STRING(payload),
+                                                    PyBytes_GET_SIZE(payload), document_cls);
+            if (result != NULL || !PyErr_ExceptionMatches(PyExc_ValueError)) return result;
+            PyErr_Clear(); /* damaged (UnicodeDecodeError is a ValueError): the careful path explains */
+        }
+    }
+    return PyObject_Vectorcall(python_decoder, args, (size_t)nargs, kwnames);
 }
 
 static PyMethodDef methods[] = {
     {"wal_batch", wal_batch, METH_VARARGS, "Frame and check WAL records in a buffer."},
     {"crc32", py_crc32, METH_VARARGS, "CRC-32 of data, continuing from value: what zlib.crc32 gives."},
-    {"decode_document", decode_document, METH_VARARGS, "Decode an insert/update/delete payload."},
+    {"decode_document", (PyCFunction)(void (*)(void))decode_document, METH_FASTCALL,
+     "Decode an insert/update/delete payload."},
+    {"decode_payload", (PyCFunction)(void (*)(void))decode_payload, METH_FASTCALL | METH_KEYWORDS,
+     "decode_payload(record, *, path=None): wal.decode_payload, with clean documents decoded in C."},
+    {"bind", (PyCFunction)(void (*)(void))bind, METH_FASTCALL, "Set the document class and the Python decoder."},
     {NULL, NULL, 0, NULL},
 };
 

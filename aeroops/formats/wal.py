@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, NamedTuple
 
@@ -154,8 +154,10 @@ def _sequence_error(sequence: int, expected: int, path: object, offset: int) -> 
     )
 
 
-def decode_payload(record: WalRecord, *, path: object = None) -> WalPayload:
-    """Decode a record's payload (types 0–4); MVCC GC payloads are returned raw."""
+def _decode_payload_python(record: WalRecord, *, path: object = None) -> WalPayload:
+    """Decode a record's payload (types 0–4); MVCC GC payloads are returned raw.
+
+    Raises `FormatError` (AERO_WAL_PAYLOAD) saying what is wrong with a damaged payload."""
     data, kind = record.payload, record.type
     if kind <= _LAST_DOCUMENT_TYPE:  # an int comparison: hashing an enum member is slow here
         try:
@@ -216,6 +218,13 @@ def _decode_document_python(data: bytes, cls: type[DocumentChange]) -> DocumentC
 
 
 _decode_document = _decode_document_python if _speedups is None else _speedups.decode_document
+
+decode_payload: Callable[..., WalPayload]  # decode_payload(record, *, path=None): see _decode_payload_python
+if _speedups is None:
+    decode_payload = _decode_payload_python
+else:  # clean documents decode in C; the C twin hands every other record to the Python decoder
+    _speedups.bind(DocumentChange, _decode_payload_python)
+    decode_payload = _speedups.decode_payload
 
 
 def _expect_end(pos: int, data: bytes, record: WalRecord, path: object) -> None:
