@@ -10,6 +10,7 @@ from conftest import AERODB_FIXTURES, copy_fixture, tree_state
 from test_restore import backup_of, damage, member_spans
 
 from aeroops.cli.main import main
+from aeroops.core.restore_plan import STEPS
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.errors import FormatError, Severity
 from aeroops.executor.drill import DRILL_STEPS, datadir_logical_state, drill, source_snapshot
@@ -125,7 +126,7 @@ def test_progress_names_the_drill_steps(tmp_path: Path) -> None:
     drill(AERODB_FIXTURES / "backup-1000.tar", source=AERODB_FIXTURES / "datadir-1000", progress=events.append)
     steps = [e.step for e in events if e.job == "drill" and not e.step.startswith("restore: ")]
     assert steps == list(DRILL_STEPS)
-    assert any(e.step == "restore: verify the archive" for e in events)
+    assert any(e.step == f"restore: {STEPS[2]}" for e in events)
 
 
 def test_cli_drill(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -186,8 +186,9 @@ def test_a_restore_killed_at_random_moments_is_never_mixed_and_recovers(big_scen
     big_scene.reset()
     timed = restore(big_scene.archive, big_scene.data_dir)
     duration = timed.duration_seconds
-    extract_starts = sum(seconds for _, seconds in timed.step_seconds[:4])
-    temp = find_leftovers(big_scene.data_dir).paths.temp
+    extracted_by = sum(seconds for _, seconds in timed.step_seconds[:4])
+    paths = find_leftovers(big_scene.data_dir).paths
+    temp, journal = paths.temp, paths.journal
     rng = random.Random(20260204)
     seen: Counter[str] = Counter()
     for attempt in range(30):
@@ -197,19 +198,23 @@ def test_a_restore_killed_at_random_moments_is_never_mixed_and_recovers(big_scen
         if attempt % 2:
             time.sleep(rng.uniform(0, duration * 1.1))  # anywhere in the restore
         else:
-            # Verification takes most of a restore: aim at what follows it, from the moment
-            # the temporary folder appears.
+            # Verifying and extracting (one pass) take most of a restore: aim at what follows,
+            # from the moment the temporary folder appears (or, every other time, the journal).
+            mark = temp if attempt % 4 else journal
             deadline = time.monotonic() + 30
-            while not os.path.lexists(temp) and process.poll() is None and time.monotonic() < deadline:
+            while not os.path.lexists(mark) and process.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.0002)
-            time.sleep(rng.uniform(0, (duration - extract_starts) * 1.2))
+            wait = extracted_by if mark == temp else 0.0
+            time.sleep(wait + rng.uniform(0, (duration - extracted_by) * 1.2))
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=120)
         state = big_scene.assert_whole()
         situation = classify_leftovers(find_leftovers(big_scene.data_dir))
         seen[f"{state}/{situation}" if process.returncode == -signal.SIGKILL else "finished"] += 1
         big_scene.assert_recovers_to(None)
-    print(f"\nrestore takes {duration:.3f} s ({extract_starts:.3f} s until extraction); kills landed in: {dict(seen)}")
+    print(f"\nrestore takes {duration:.3f} s ({extracted_by:.3f} s to extract); kills landed in: {dict(seen)}")
     assert sum(n for key, n in seen.items() if key != "finished") >= 15
-    assert {"old/clean", "old/staging"} <= set(seen)
+    # The temporary folder appears as the archive is first read: "old/clean" (killed before
+    # that) is a window of milliseconds, no longer a target.
+    assert "old/staging" in seen and len(set(seen) - {"finished", "old/staging"}) >= 1
     assert sum(n for key, n in seen.items() if key.endswith("/staging")) >= 5

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tracemalloc
 import zlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -88,6 +89,33 @@ def test_rebuilt_archives_accept_both_directory_spellings_and_an_empty_wal_dir()
     assert not verify_bytes(build(slashed)).findings
     nowal = read_members(fixture_bytes("backup-nowal.tar"))
     assert not verify_bytes(build([*nowal, ("wal", None)])).findings  # what aeroops writes without a WAL
+
+
+def test_the_data_sink_gets_every_layout_file_byte_for_byte_and_nothing_else() -> None:
+    # Restore writes files with what the sink gets: it must be each file's exact bytes, and
+    # never a directory, an unexpected name, an unsafe one or a link.
+    members = read_members(fixture_bytes("backup-1000.tar"))
+    hostile = [
+        *members,
+        file_entry("snapshot/extra.bin", b"not in the layout"),
+        file_entry("../escape.json", b"{}"),
+        header("snapshot/schemas/l.json", typeflag=b"2", linkname="/etc/passwd"),
+    ]
+    got: dict[str, bytearray] = {}
+    sizes: dict[str, int] = {}
+
+    def sink(name: str, size: int) -> Callable[[bytes], None]:
+        sizes[name] = size
+        got[name] = bytearray()
+        return got[name].extend
+
+    report = verify_bytes(build(hostile), data_sink=sink)
+    expected = {name: data for name, data in members if data is not None}
+    assert {name: bytes(data) for name, data in got.items()} == expected
+    assert sizes == {name: len(data) for name, data in expected.items()}
+    assert not report.ok  # the hostile members are flagged, and never reached the sink
+    clean = verify_bytes(build(members), data_sink=lambda name, size: None)
+    assert clean.ok
 
 
 # --- the sidecar ------------------------------------------------------------------------------

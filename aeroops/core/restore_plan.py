@@ -51,13 +51,37 @@ JOURNAL_VERSION = 1
 STORAGE_TARGET = "data/documents.dat"
 SCHEMAS_TARGET = "metadata/schemas"
 WAL_TARGET = "wal/wal.log"
+# Where the snapshot's files are extracted before verification has named the snapshot (a
+# snapshot id never starts with a dot); the folder is renamed to snapshots/<id> after.
+STAGED_SNAPSHOT = "snapshots/.extracting"
+
+
+def member_targets(name: str, snapshot_folder: str) -> tuple[str, ...]:
+    """The files of the new directory an archive member's bytes become (none: not restored);
+    ``name`` normalised, ``snapshot_folder`` e.g. ``snapshots/<id>``."""
+    if name == STORAGE:
+        return (STORAGE_TARGET, f"{snapshot_folder}/storage.dat")
+    if name.startswith(SCHEMA_PREFIX):
+        schema = name[len(SCHEMA_PREFIX) :]
+        return (f"{SCHEMAS_TARGET}/{schema}", f"{snapshot_folder}/schemas/{schema}")
+    if name == SNAPSHOT_MANIFEST:
+        return (f"{snapshot_folder}/manifest.json",)
+    if name == WAL_LOG:
+        return (WAL_TARGET,)
+    return ()
+
+
+def new_directories(snapshot_folder: str) -> tuple[str, ...]:
+    """The folders of the new directory, parents first."""
+    return ("data", "metadata", SCHEMAS_TARGET, "snapshots", snapshot_folder, f"{snapshot_folder}/schemas", "wal")
+
 
 STEPS = (
     "lock the data directory",
     "check the data directory",
-    "verify the archive",
+    "verify the archive, extracting it into the temporary folder",
     "plan the restore",
-    "extract into the temporary folder",
+    "name the snapshot folder",
     "fsync the new directory",
     "write the swap journal",
     "move the data directory aside",
@@ -397,18 +421,8 @@ def plan_restore(
     for info in report.members:
         is_dir = info.type == "directory"
         name = info.name.rstrip("/") if is_dir else info.name
-        targets: tuple[str, ...] = ()
-        if name == STORAGE:
-            targets = (STORAGE_TARGET, f"{base}/storage.dat")
-        elif name.startswith(SCHEMA_PREFIX) and not is_dir:
-            schema = name[len(SCHEMA_PREFIX) :]
-            targets = (f"{SCHEMAS_TARGET}/{schema}", f"{base}/schemas/{schema}")
-        elif name == SNAPSHOT_MANIFEST:
-            targets = (f"{base}/manifest.json",)
-        elif name == WAL_LOG:
-            targets = (WAL_TARGET,)
-        else:
-            assert is_dir or name == BACKUP_MANIFEST, name  # verification admits nothing else
+        targets = () if is_dir else member_targets(name, base)
+        assert targets or is_dir or name == BACKUP_MANIFEST, name  # verification admits nothing else
         members.append(PlannedMember(name, is_dir, 0 if is_dir else info.size, info.crc32, targets))
         files.extend(TargetFile(t, name, info.size) for t in targets)
 
@@ -430,15 +444,7 @@ def plan_restore(
         created_at=backup.created_at,
         wal_present=backup.wal_present,
         members=tuple(members),
-        directories=(
-            "data",
-            "metadata",
-            SCHEMAS_TARGET,
-            "snapshots",
-            base,
-            f"{base}/schemas",
-            "wal",
-        ),
+        directories=new_directories(base),
         files=tuple(sorted(files, key=lambda f: f.path)),
         replaced=target.entries if mode is RestoreMode.REPLACE else (),
         keep_mode=target.mode if mode is RestoreMode.REPLACE else None,

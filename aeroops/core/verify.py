@@ -127,6 +127,10 @@ _SIDECAR_LINE = re.compile(r"([0-9a-fA-F]{64}) [ *](.+)")
 
 WalSink = Callable[[WalRecord], None]
 StorageSink = Callable[[StorageRecord], None]
+# data_sink(name, size): called for each regular file of the backup layout (name normalised)
+# before its data is read; the function it may return then gets every byte of that member's
+# data, in order, as verification reads it.
+DataSink = Callable[[str, int], Callable[[bytes], None] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +252,7 @@ def verify_archive_stream(
     extra_findings: Iterable[Finding] = (),
     wal_sink: WalSink | None = None,
     storage_sink: StorageSink | None = None,
+    data_sink: DataSink | None = None,
 ) -> VerifyReport:
     """Verify the archive read from ``stream`` (consumed to its end) and return the verdict.
 
@@ -257,12 +262,13 @@ def verify_archive_stream(
     extra_findings: findings the caller made before (an unreadable sidecar), kept in the report.
     wal_sink / storage_sink: called with each WAL record / storage record, for callers that
     summarise contents (inspect); a `FormatError` they raise becomes a finding. Giving a
-    storage sink makes verification parse storage records too.
+    storage sink makes verification parse storage records too. data_sink: see `DataSink`
+    (restore extracts with it, in the same pass); what it raises ends the verification.
     """
     if compute_sha256 is None:
         compute_sha256 = sidecar_sha256 is not None
     reader = _CountingReader(stream, name, BackgroundSha256() if compute_sha256 else None, progress, total_bytes)
-    verification = _Verification(reader, wal_sink, storage_sink)
+    verification = _Verification(reader, wal_sink, storage_sink, data_sink)
     for finding in extra_findings:
         verification.findings.add(finding)
     try:
@@ -476,10 +482,17 @@ def _schema_file(name: str) -> str | None:
 
 
 class _Verification:
-    def __init__(self, reader: _CountingReader, wal_sink: WalSink | None, storage_sink: StorageSink | None) -> None:
+    def __init__(
+        self,
+        reader: _CountingReader,
+        wal_sink: WalSink | None,
+        storage_sink: StorageSink | None,
+        data_sink: DataSink | None,
+    ) -> None:
         self.reader = reader
         self.wal_sink = wal_sink
         self.storage_sink = storage_sink
+        self.data_sink = data_sink
         self.findings = _Findings()
         self.members: list[MemberInfo] = []
         self.present: set[str] = set()  # normalised names of safe members of the right type
@@ -589,6 +602,17 @@ class _Verification:
 
         self.present.add(name)
         self._reading = entry.name
+        if self.data_sink is not None:
+            tar.tee = self.data_sink(name, entry.size)
+        try:
+            crc = self._file(tar, entry, name, schema)
+        finally:
+            tar.tee = None
+        self._reading = None
+        self._done(entry, crc)
+
+    def _file(self, tar: TarReader, entry: TarEntry, name: str, schema: str | None) -> int | None:
+        """Read and check one regular file of the layout; its CRC."""
         if name == BACKUP_MANIFEST:
             crc = self._backup_manifest(tar, entry)
         elif name == SNAPSHOT_MANIFEST:
@@ -603,8 +627,7 @@ class _Verification:
             crc = self._crc_of(tar, entry)
             self.schema_files.setdefault(schema, entry.name)
             self.file_crcs.append((entry.name, entry.data_offset, crc))
-        self._reading = None
-        self._done(entry, crc)
+        return crc
 
     def _done(self, entry: TarEntry, crc: int | None) -> None:
         self.members.append(

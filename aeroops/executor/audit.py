@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from aeroops.core.inspect import InspectResult, inspect_archive_stream
 from aeroops.core.inventory import Inventory, InventoryRow, inventory_row, read_leading_manifest
-from aeroops.core.verify import VerifyReport, parse_sidecar, verify_archive_stream
+from aeroops.core.verify import DataSink, VerifyReport, parse_sidecar, verify_archive_stream
 from aeroops.errors import Finding, FormatError, Severity, UsageError
 from aeroops.executor.fileops import REAL
 from aeroops.progress import Progress, ProgressCallback
@@ -119,16 +119,37 @@ def inventory(
 
 def _read_archive(archive: Path, read: Callable[..., T], progress: ProgressCallback | None) -> T:
     """One streaming pass of ``read`` (verify or inspect) over an archive file, with its sidecar."""
-    sidecar, sidecar_findings = read_sidecar(archive)
     with _open_archive(archive) as stream:
-        return read(
-            stream,
-            name=str(archive),
-            sidecar_sha256=sidecar,
-            progress=progress,
-            total_bytes=os.fstat(stream.fileno()).st_size,
-            extra_findings=sidecar_findings,
-        )
+        return _read_stream(archive, stream, read, progress, os.fstat(stream.fileno()).st_size)
+
+
+def verify_opened_archive(
+    archive: Path, stream: BinaryIO, size: int, *, progress: ProgressCallback | None, data_sink: DataSink
+) -> VerifyReport:
+    """Verify ``archive``, read from ``stream`` (opened by the caller), with its sidecar, handing
+    each file's bytes to ``data_sink`` as they are checked: restore's one pass. Unlike
+    `verify_archive`, read errors propagate (OSError)."""
+    return _read_stream(archive, stream, verify_archive_stream, progress, size, data_sink=data_sink)
+
+
+def _read_stream(
+    archive: Path,
+    stream: BinaryIO,
+    read: Callable[..., T],
+    progress: ProgressCallback | None,
+    size: int,
+    **options: Any,
+) -> T:
+    sidecar, sidecar_findings = read_sidecar(archive)
+    return read(
+        stream,
+        name=str(archive),
+        sidecar_sha256=sidecar,
+        progress=progress,
+        total_bytes=size,
+        extra_findings=sidecar_findings,
+        **options,
+    )
 
 
 def _open_archive(archive: Path) -> BinaryIO:

@@ -1,11 +1,14 @@
 """The restore executor: AeroDB's RESTORE.md, with aeroops' improvements (DESIGN.md §5, §7).
 
-lock → check the data directory (not serving, nothing left over) → verify the whole archive →
-plan → extract into a temporary folder beside the data directory (streamed with aeroops' strict
-tar reader: only the planned member names are written, no link is ever created, nothing is
-written outside the folder, and every member's CRC is checked again against the verified
-one) → fsync it → write the swap journal → data_dir → data_dir.old → temporary → data_dir,
-fsyncing the parent after each rename → delete data_dir.old and the journal → unlock.
+lock → check the data directory (not serving, nothing left over) → one streaming pass over the
+archive that verifies it and, with the very bytes it checks, writes its files into a temporary
+folder beside the data directory (only file names of the backup layout are written, each once,
+no link is ever created, nothing lands outside the folder) → plan from the verdict (a refusal
+deletes the folder) → name the snapshot folder → fsync → write the swap journal → data_dir →
+data_dir.old → temporary → data_dir, fsyncing the parent after each rename → delete
+data_dir.old and the journal → unlock. Nothing in the data directory is touched before the
+whole archive has been verified (DESIGN.md §5); reading it once, not twice, halves the reads,
+and what is restored is what was verified, even if the file changes meanwhile.
 
 A crash at any point leaves the data directory holding either all the old data or all the new
 (or, between the two renames, no data directory and both folders beside it, which `recover`
@@ -26,16 +29,18 @@ import os
 import signal
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO, cast
 
 from aeroops.core.restore_plan import (
+    STAGED_SNAPSHOT,
     STEPS,
+    WAL_TARGET,
     ExistingEntry,
     Leftovers,
-    PlannedMember,
     RecoveryAction,
     RecoveryPlan,
     RecoveryStep,
@@ -46,6 +51,8 @@ from aeroops.core.restore_plan import (
     RestoreRule,
     TargetState,
     check_target,
+    member_targets,
+    new_directories,
     parse_journal,
     plan_recovery,
     plan_restore,
@@ -59,11 +66,9 @@ from aeroops.errors import (
     RestoreError,
     RestoreIOError,
 )
-from aeroops.executor.audit import verify_archive
+from aeroops.executor.audit import verify_archive, verify_opened_archive
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps
 from aeroops.executor.lock import DirectoryLock, lock_path_for, try_flock
-from aeroops.formats.checksum import crc32
-from aeroops.formats.tar import EntryType, TarReader
 from aeroops.progress import Progress, ProgressCallback, no_progress
 
 JOURNAL_LIMIT = 64 << 10
@@ -327,10 +332,10 @@ def restore(
     """Replace ``data_dir`` with the contents of ``archive``.
 
     create: restore into a path that does not exist yet (AeroDB's restore requires an existing
-    data directory; drills need a new one). verified: a report from verifying this very archive
-    (e.g. what a preview showed), to skip a second verification pass; extraction still checks
-    every member's CRC against it. Raises a `RestoreError` (FATAL) and leaves the data directory
-    as it was on any refusal or failure before the swap.
+    data directory; drills need a new one). verified: the report the operator confirmed (what a
+    preview showed): the restore verifies again in its one pass and refuses if the archive's
+    members are no longer those (RestoreCorruptionError). Raises a `RestoreError` (FATAL) and
+    leaves the data directory as it was on any refusal or failure before the swap.
     """
     started = time.monotonic()
     archive_path = Path(archive)
@@ -356,10 +361,10 @@ def restore(
             raise RestoreError("the archive does not exist or is not a file", path=archive_path)
 
         step(3, total=_size(archive_path))
-        if verified is not None:
-            report = verified
-        else:
-            report = verify_archive(archive_path, progress=_verify_progress(progress, 3, len(STEPS)))
+        phase = "staging"
+        report = _verify_and_extract(archive_path, temp, ops, progress)
+        if verified is not None and _members(verified) != _members(report):
+            raise _changed("its members are not the ones the confirmed report lists", None)
         step(4)
         plan = plan_restore(
             report,
@@ -373,9 +378,8 @@ def restore(
             raise _refusal_error(plan, paths.data_dir)
         crash_point("verified")
 
-        phase = "staging"
-        step(5, total=plan.archive_size)
-        files = _extract(plan, archive_path, temp, ops, step)
+        step(5)
+        files = _name_snapshot_folder(plan, report, temp, ops)
         crash_point("extracted")
         step(6)
         _sync_tree(plan, temp, target, ops)
@@ -468,60 +472,139 @@ def _open_archive(path: Path, ops: FileOps) -> BinaryIO:
     return raw
 
 
-def _extract(plan: RestorePlan, archive: Path, temp: Path, ops: FileOps, step: _Steps) -> tuple[RestoredFile, ...]:
-    """Step 5: one streaming pass over the archive. Only planned names are written, each under
-    ``temp`` through a fresh O_EXCL file; the CRC of every member is checked against the one
-    verification computed, so an archive that changed since is caught."""
-    ops.mkdir(temp, 0o700)
-    for folder in plan.directories:
-        ops.mkdir(temp / folder, DIR_MODE)
-    crash_point("temp-created")
-    written: list[RestoredFile] = []
-    expected: Iterator[PlannedMember] = iter(plan.members)
-    done = 0
-    with _open_archive(archive, ops) as stream:
-        tar = TarReader(stream, path=str(archive), chunk_size=COPY_CHUNK)
+class _StagingFailed(Exception):
+    """A write into the temporary folder failed: carried out through verification (which
+    would take an OSError for a failure to read the archive) and raised as what it is."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _Stager:
+    """Writes the archive's files into the temporary folder with the very bytes verification
+    checks, in the same pass (`DataSink`). Only file names of the backup layout reach it, each
+    written once, through a fresh O_EXCL file under folders made here: nothing can land
+    outside the folder. Snapshot files go under STAGED_SNAPSHOT until the verified manifest
+    names the snapshot. A finished member's files are fsynced on a thread, so the disk writes
+    them while the next member streams in."""
+
+    def __init__(self, temp: Path, ops: FileOps) -> None:
+        self._temp = temp
+        self._ops = ops
+        self._open: list[BinaryIO] = []
+        self._fsyncs: list[Future[None]] = []
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aeroops-fsync")
+        self.written: dict[str, int] = {}  # path in the temporary folder → size
+        ops.mkdir(temp, 0o700)
+        for folder in new_directories(STAGED_SNAPSHOT):
+            ops.mkdir(temp / folder, DIR_MODE)
+        crash_point("temp-created")
+
+    def sink(self, name: str, size: int) -> Callable[[bytes], None] | None:
+        self._finish_member()
+        targets = member_targets(name, STAGED_SNAPSHOT)
+        if not targets or any(t in self.written for t in targets):
+            return None  # not restored, or a duplicate (verification refuses the archive)
         try:
-            for entry in tar:
-                planned = next(expected, None)
-                is_dir = entry.type is EntryType.DIRECTORY
-                name = entry.name.rstrip("/") if is_dir else entry.name
-                if (
-                    planned is None
-                    or planned.name != name
-                    or planned.is_dir != is_dir
-                    or (not is_dir and planned.size != entry.size)
-                ):
-                    raise _changed(f"member {entry.name!r} is not the one verified", entry.header_offset)
-                if is_dir:
-                    continue
-                with contextlib.ExitStack() as files:
-                    outs = [files.enter_context(ops.create(temp / t, FILE_MODE)) for t in planned.targets]
-                    crc = 0
-                    for chunk in tar.chunks():
-                        crc = crc32(chunk, crc)
-                        for out in outs:
-                            ops.write(out, chunk)
-                        done += len(chunk)
-                        step.advance(done)
-                    if crc != planned.crc32:
-                        raise _changed(f"{name} has other bytes than when it was verified", entry.data_offset)
-                    for out in outs:
-                        ops.fsync(out)
-                if planned.targets and not written:
-                    written.extend(RestoredFile(t, planned.size, crc) for t in planned.targets)
-                    crash_point("extract-midway")
-                else:
-                    written.extend(RestoredFile(t, planned.size, crc) for t in planned.targets)
-        except FormatError as exc:
-            raise _changed(f"it no longer reads as a tar archive ({exc.message})", exc.offset) from None
-        if next(expected, None) is not None:
-            raise _changed("it has fewer members than when it was verified", tar.offset)
+            self._open = [self._ops.create(self._temp / t, FILE_MODE) for t in targets]
+        except OSError as error:
+            raise _StagingFailed(error) from error
+        self.written.update(dict.fromkeys(targets, size))
+        return self._write
+
+    def _write(self, chunk: bytes) -> None:
+        try:
+            for out in self._open:
+                self._ops.write(out, chunk)
+        except OSError as error:
+            raise _StagingFailed(error) from error
+
+    def _finish_member(self) -> None:
+        if not self._open:
+            return
+        first = not self._fsyncs
+        for out in self._open:
+            self._fsyncs.append(self._pool.submit(self._fsync_and_close, out))
+        self._open = []
+        if first:
+            crash_point("extract-midway")
+
+    def _fsync_and_close(self, stream: BinaryIO) -> None:
+        with stream:
+            self._ops.fsync(stream)
+
+    def finish(self) -> None:
+        """Every file written and fsynced; raises the first failure."""
+        self._finish_member()
+        try:
+            for fsync in self._fsyncs:
+                fsync.result()
+        except OSError as error:
+            raise _StagingFailed(error) from error
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop, on success or failure: close what is open, wait for the fsync thread."""
+        for out in self._open:
+            with contextlib.suppress(OSError):
+                out.close()
+        self._open = []
+        self._pool.shutdown(wait=True)
+
+
+def _verify_and_extract(archive: Path, temp: Path, ops: FileOps, progress: ProgressCallback) -> VerifyReport:
+    """Step 3: one streaming pass over the archive verifies it and writes its files into the
+    temporary folder (what is restored is what was verified, byte for byte: no second read)."""
+    stager = _Stager(temp, ops)
+    try:
+        with _open_archive(archive, ops) as stream:
+            report = verify_opened_archive(
+                archive,
+                stream,
+                _size(archive),
+                progress=_verify_progress(progress, 3, len(STEPS)),
+                data_sink=stager.sink,
+            )
+        stager.finish()
+    except _StagingFailed as failed:
+        raise failed.error from None
+    finally:
+        stager.close()
+    return report
+
+
+def _members(report: VerifyReport) -> tuple[tuple[str, int, int | None], ...]:
+    return tuple((m.name, m.size, m.crc32) for m in report.members)
+
+
+def _name_snapshot_folder(
+    plan: RestorePlan, report: VerifyReport, temp: Path, ops: FileOps
+) -> tuple[RestoredFile, ...]:
+    """Step 5: the staged snapshot folder gets its verified name, and the temporary folder
+    then holds exactly the files the plan lists (a WAL-less archive gets an empty WAL)."""
+    base = f"snapshots/{plan.snapshot_id}"
+    ops.rename(temp / STAGED_SNAPSHOT, temp / base)
     if not plan.wal_present:
-        with ops.create(temp / "wal" / "wal.log", FILE_MODE) as stream:
+        with ops.create(temp / WAL_TARGET, FILE_MODE) as stream:
             ops.fsync(stream)
-        written.append(RestoredFile("wal/wal.log", 0, 0))
-    return tuple(sorted(written, key=lambda f: f.path))
+    crcs = {m.name.rstrip("/"): m.crc32 for m in report.members}
+    files = tuple(RestoredFile(f.path, f.size, 0 if f.member is None else crcs.get(f.member) or 0) for f in plan.files)
+    found = _files_under(temp)
+    if found != {f.path: f.size for f in files}:
+        raise RestoreError(f"the extracted files are not the planned ones: {sorted(found)}", path=str(temp))
+    return files
+
+
+def _files_under(folder: Path) -> dict[str, int]:
+    """Every file below ``folder`` (relative POSIX path → size)."""
+    found = {}
+    for parent, _, names in os.walk(folder):
+        for name in names:
+            path = Path(parent, name)
+            found[path.relative_to(folder).as_posix()] = path.lstat().st_size
+    return found
 
 
 def _changed(message: str, offset: int | None) -> RestoreCorruptionError:

@@ -10,7 +10,7 @@ checksumming them on the way.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -157,6 +157,9 @@ class TarReader:
         self._pending = 0  # data + padding bytes of the current entry not yet consumed
         self._pending_data = 0
         self.end_offset: int | None = None  # set once the end-of-archive blocks are read
+        # Also handed every chunk `chunks()` yields, when set: restore writes a member's files
+        # with the very bytes verification checks, in the same pass.
+        self.tee: Callable[[bytes], None] | None = None
 
     @property
     def offset(self) -> int:
@@ -188,6 +191,8 @@ class TarReader:
             data = self._read_exact(step, "member data")
             self._pending_data -= step
             self._pending -= step
+            if self.tee is not None:
+                self.tee(data)
             yield data
         self._skip_pending()
 
