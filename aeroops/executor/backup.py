@@ -37,8 +37,9 @@ from aeroops.executor.lock import DirectoryLock, try_flock
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.checksum import crc32
 from aeroops.formats.ids import default_created_at
+from aeroops.formats.sidecar import split_digest
 from aeroops.formats.tar import END_OF_ARCHIVE, member_header, padding
-from aeroops.hashing import BackgroundSha256
+from aeroops.hashing import BackgroundDigest
 from aeroops.progress import Progress, ProgressCallback, no_progress
 
 STEPS = (
@@ -365,7 +366,7 @@ def _pack(
     (checked against the snapshot manifest) and the SHA-256 of the whole archive."""
     packed: list[PackedMember] = []
     done = 0
-    with ops.create(tar_path) as out, BackgroundSha256() as sha:
+    with ops.create(tar_path) as out, BackgroundDigest("sha256") as sha:
 
         def emit(data: bytes) -> None:
             sha.update(data)
@@ -397,7 +398,7 @@ def _pack(
             packed.append(PackedMember(member.name, member.kind, member.size, crc))
         emit(END_OF_ARCHIVE)
         ops.fsync(out)
-        return tuple(packed), sha.hexdigest()
+        return tuple(packed), split_digest(sha.tagged_digest())[1]
 
 
 def _check_crc(member: ArchiveMember, crc: int) -> None:
