@@ -718,7 +718,7 @@ def test_aeroops_own_backups_verify_clean_with_their_sidecar(datadir: str, tmp_p
     result = run_backup(source, tmp_path / "out.tar", created_at=datetime(2026, 12, 1, tzinfo=UTC))
     report = verify_archive(result.archive)
     assert report.findings == ()  # an empty wal/ where AeroDB would leave it out
-    assert report.sidecar_digest == report.digest == tagged("sha256", Path(result.archive).read_bytes())
+    assert report.sidecar_digest == report.digest == tagged("blake3", Path(result.archive).read_bytes())
 
 
 def test_long_schema_names_use_gnu_long_name_records() -> None:
