@@ -1,7 +1,7 @@
-"""SHA-256 on the second core. hashlib releases the GIL while it hashes a large buffer, so
-hashing an archive's bytes in a thread overlaps with reading, CRC-32 and writing them: the
-archive's digest comes at almost no cost in wall time. Used by backup (for the sidecar) and
-verify (to check it)."""
+"""The archive's digest on the second core: BLAKE3 (the default) or SHA-256, for the sidecar.
+Both libraries release the GIL while they hash a large buffer, so hashing an archive's bytes in
+a thread overlaps with reading, CRC-32 and writing them: the digest comes at almost no cost in
+wall time. Used by backup (to write the sidecar) and verify (to check it)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,37 @@ import hashlib
 import queue
 import threading
 from types import TracebackType
+from typing import Protocol
+
+import blake3
+
+from aeroops.formats.sidecar import Algorithm, check_algorithm, format_digest
 
 
-class BackgroundSha256:
-    """SHA-256 of the archive, computed beside the main pass: hashlib releases the GIL while it
-    hashes a large buffer, so on a second core the hash overlaps the CRC and WAL work instead of
-    adding to it. Updates keep their order; the queue bounds how far the reader runs ahead."""
+class _Hasher(Protocol):
+    def update(self, data: bytes, /) -> object: ...
+
+    def hexdigest(self) -> str: ...
+
+
+def _new_hasher(algorithm: Algorithm) -> _Hasher:
+    # blake3 stays single-threaded (its default): the main pass has the other core.
+    return blake3.blake3() if algorithm == "blake3" else hashlib.sha256()
+
+
+class BackgroundDigest:
+    """The ``algorithm`` digest of the archive, computed beside the main pass: on a second core
+    the hash overlaps the CRC and WAL work instead of adding to it. Updates keep their order;
+    the queue bounds how far the reader runs ahead."""
 
     _BATCH = 64 << 10  # small reads (tar headers) are batched: one queue hop per 64 KiB
 
-    def __init__(self) -> None:
-        self._hash = hashlib.sha256()
+    def __init__(self, algorithm: Algorithm) -> None:
+        self.algorithm = check_algorithm(algorithm)
+        self._hash = _new_hasher(self.algorithm)
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=2)  # 2 MiB ahead at most
         self._small = bytearray()
-        self._thread = threading.Thread(target=self._run, name="aeroops-sha256", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"aeroops-{self.algorithm}", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
@@ -48,11 +65,12 @@ class BackgroundSha256:
             self._queue.put(None)
             self._thread.join()
 
-    def hexdigest(self) -> str:
+    def tagged_digest(self) -> str:
+        """The digest of everything given to `update`, tagged: ``blake3:<hex>`` or ``sha256:<hex>``."""
         self.close()
-        return self._hash.hexdigest()
+        return format_digest(self.algorithm, self._hash.hexdigest())
 
-    def __enter__(self) -> BackgroundSha256:
+    def __enter__(self) -> BackgroundDigest:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:

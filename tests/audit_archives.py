@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
+import blake3
 from conftest import AERODB_FIXTURES
 
 from aeroops.core.verify import VerifyReport, verify_archive_stream
@@ -80,11 +81,25 @@ def without(members: Sequence[Member], *names: str) -> list[Member]:
 
 
 def verify_bytes(archive: bytes, *, sidecar: str | None = None, **options: object) -> VerifyReport:
-    return verify_archive_stream(io.BytesIO(archive), name="test.tar", sidecar_sha256=sidecar, **options)  # type: ignore[arg-type]
+    """``sidecar``: the tagged digest a sidecar would claim."""
+    return verify_archive_stream(io.BytesIO(archive), name="test.tar", sidecar_digest=sidecar, **options)  # type: ignore[arg-type]
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+# The sidecar algorithms as the tests know them, computed with the libraries themselves (not
+# through aeroops): algorithm -> (sidecar suffix, hex digest of some bytes).
+SIDECARS: dict[str, tuple[str, Callable[[bytes], str]]] = {
+    "blake3": (".b3", lambda data: blake3.blake3(data).hexdigest()),
+    "sha256": (".sha256", lambda data: hashlib.sha256(data).hexdigest()),
+}
+
+
+def hex_digest(algorithm: str, data: bytes) -> str:
+    return SIDECARS[algorithm][1](data)
+
+
+def tagged(algorithm: str, data: bytes) -> str:
+    """The tagged digest, ``blake3:<hex>`` or ``sha256:<hex>``, of ``data``."""
+    return f"{algorithm}:{hex_digest(algorithm, data)}"
 
 
 def codes(report: VerifyReport) -> list[str]:

@@ -15,12 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+import blake3
 import pytest
 from conftest import AERODB_FIXTURES, copy_fixture, tree_state
 from faults import FailingOps
 
 from aeroops.core.description import Verdict
-from aeroops.errors import AeroError, BackupError, BackupIOError
+from aeroops.errors import AeroError, BackupError, BackupIOError, UsageError
+from aeroops.executor.audit import verify_archive
 from aeroops.executor.backup import STAGING_PREFIX, STEPS, prepare_backup, run_backup
 from aeroops.executor.fileops import FileOps
 from aeroops.executor.lock import DirectoryLock
@@ -92,14 +94,68 @@ def test_the_data_directory_is_left_exactly_as_it_was(datadir_1000: Path, out_di
     assert tree_state(datadir_1000) == before
 
 
-def test_archive_is_private_with_a_sidecar_that_sha256sum_accepts(datadir_1000: Path, out_dir: Path) -> None:
+def test_archive_is_private_with_a_blake3_sidecar_by_default(datadir_1000: Path, out_dir: Path) -> None:
     result = run_backup(datadir_1000, out_dir, created_at=T0)
     archive = Path(result.archive)
     assert stat.S_IMODE(archive.stat().st_mode) == 0o600
-    assert result.sha256 == hashlib.sha256(archive.read_bytes()).hexdigest()
-    assert Path(result.sidecar).read_text() == f"{result.sha256}  {archive.name}\n"
-    subprocess.run(["sha256sum", "--check", "--status", result.sidecar], cwd=out_dir, check=True)
+    digest = blake3.blake3(archive.read_bytes()).hexdigest()
+    assert result.digest == f"blake3:{digest}"
+    assert result.sidecar == f"{archive}.b3"
+    assert Path(result.sidecar).read_text() == f"{digest}  {archive.name}\n"  # what b3sum writes
+    assert stat.S_IMODE(Path(result.sidecar).stat().st_mode) == 0o600
+    assert sorted(p.name for p in out_dir.iterdir()) == [archive.name, archive.name + ".b3"]
+
+
+@pytest.mark.skipif(shutil.which("b3sum") is None, reason="b3sum is not installed")
+def test_the_default_sidecar_passes_b3sum_check(datadir_1000: Path, out_dir: Path) -> None:
+    result = run_backup(datadir_1000, out_dir, created_at=T0)
+    subprocess.run(["b3sum", "--check", "--quiet", Path(result.sidecar).name], cwd=out_dir, check=True)
+    Path(result.archive).write_bytes(Path(result.archive).read_bytes()[:-1] + b"\x01")
+    changed = subprocess.run(["b3sum", "--check", Path(result.sidecar).name], cwd=out_dir, capture_output=True)
+    assert changed.returncode != 0
+
+
+def test_digest_sha256_writes_a_sidecar_that_sha256sum_accepts(datadir_1000: Path, out_dir: Path) -> None:
+    result = run_backup(datadir_1000, out_dir, created_at=T0, digest="sha256")
+    archive = Path(result.archive)
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert result.digest == f"sha256:{digest}"
+    assert result.sidecar == f"{archive}.sha256"
+    assert Path(result.sidecar).read_text() == f"{digest}  {archive.name}\n"
+    subprocess.run(["sha256sum", "--check", "--status", Path(result.sidecar).name], cwd=out_dir, check=True)
     assert sorted(p.name for p in out_dir.iterdir()) == [archive.name, archive.name + ".sha256"]
+    # The same archive whatever its sidecar: only the digest differs.
+    other = run_backup(datadir_1000, out_dir / "other.tar", created_at=T0)
+    assert Path(other.archive).read_bytes() == archive.read_bytes() and other.digest.startswith("blake3:")
+
+
+def test_an_unknown_digest_is_refused_before_anything_is_done(datadir_1000: Path, out_dir: Path) -> None:
+    with pytest.raises(UsageError, match="unknown digest algorithm 'md5'"):
+        run_backup(datadir_1000, out_dir, created_at=T0, digest="md5")
+    assert list(out_dir.iterdir()) == []
+
+
+def test_overwriting_leaves_only_the_new_archives_sidecar(datadir_1000: Path, tmp_path: Path) -> None:
+    # verify reads .b3 before .sha256: a stale .b3 beside a new .sha256 would fail a whole archive.
+    target = tmp_path / "b.tar"
+    run_backup(datadir_1000, target, created_at=T0)
+    for created_at, digest, suffix in (
+        (T0.replace(hour=13), "sha256", ".sha256"),
+        (T0.replace(hour=14), "blake3", ".b3"),
+    ):
+        result = run_backup(datadir_1000, target, created_at=created_at, digest=digest, overwrite=True)
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("b.tar")) == ["b.tar", f"b.tar{suffix}"]
+        report = verify_archive(target)
+        assert report.ok and report.sidecar_digest == result.digest
+
+
+def test_sidecars_left_without_their_archive_are_replaced(datadir_1000: Path, out_dir: Path) -> None:
+    plan = prepare_backup(datadir_1000, created_at=T0)
+    for suffix in (".b3", ".sha256"):
+        (out_dir / f"{plan.archive_name}{suffix}").write_text(f"{'0' * 64}  {plan.archive_name}\n")
+    result = run_backup(datadir_1000, out_dir, created_at=T0, digest="sha256")
+    assert sorted(p.name for p in out_dir.iterdir()) == [plan.archive_name, f"{plan.archive_name}.sha256"]
+    assert verify_archive(result.archive).ok
 
 
 def test_no_wal_gives_an_empty_wal_folder_and_wal_present_false(tmp_path: Path) -> None:

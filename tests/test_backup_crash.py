@@ -133,8 +133,8 @@ class Survivor:
                 assert report.ok, f"a killed backup left {path.name}, which does not verify: {report.findings}"
                 archives.append(path)
             else:
-                assert path.name.endswith(".tar.sha256"), path.name
-                assert path.with_name(path.name.removesuffix(".sha256")).exists(), "a sidecar without its archive"
+                assert path.name.endswith((".tar.b3", ".tar.sha256")), path.name
+                assert path.with_name(path.name.rsplit(".", 1)[0]).exists(), "a sidecar without its archive"
         return archives
 
     def assert_next_run_clears(self, staging: list[Path]) -> None:
@@ -248,7 +248,7 @@ def test_a_backup_killed_at_random_moments_while_copying_to_another_file_system(
         survivor = Survivor(big_datadir, out)
         assert run_backup(big_datadir, out / "probe.tar", created_at=T_KILLED).staged_by == "copy"
         (out / "probe.tar").unlink()
-        (out / "probe.tar.sha256").unlink()
+        (out / "probe.tar.b3").unlink()
         random_kills(survivor, random.Random(20260205), RANDOM_KILLS)
         print(f"\ncopied staging: {survivor.kills} kills landed; left: {dict(survivor.left)}")
         assert survivor.kills >= RANDOM_KILLS * 3 // 4 and survivor.left["staging"] >= RANDOM_KILLS // 2

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import blake3
 import pytest
 
 from aeroops.cli.main import main
@@ -27,13 +29,30 @@ def test_backup_json_and_text(datadir_1000: Path, out_dir: Path, capsys: pytest.
     assert Path(result["archive"]).stat().st_size == result["size"]
     assert main(["backup", str(datadir_1000), "-o", str(out_dir / "b.tar"), "--created-at", "2026-02-04T13:00"]) == 0
     text = capsys.readouterr().out
-    assert "archive   " + str(out_dir / "b.tar") in text and "sha256" in text
+    assert "archive   " + str(out_dir / "b.tar") in text
+    assert f"digest    blake3:{blake3.blake3((out_dir / 'b.tar').read_bytes()).hexdigest()}" in text
+    assert f"(sidecar {out_dir / 'b.tar.b3'})" in text
+
+
+def test_backup_digest_option(datadir_1000: Path, out_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    archive = out_dir / "s.tar"
+    assert main(["backup", str(datadir_1000), "-o", str(archive), "--digest", "sha256", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["digest"] == f"sha256:{hashlib.sha256(archive.read_bytes()).hexdigest()}"
+    assert result["sidecar"] == f"{archive}.sha256"
+    assert sorted(p.name for p in out_dir.iterdir()) == ["s.tar", "s.tar.sha256"]
+    refused = run_cli("backup", str(datadir_1000), "-o", str(out_dir / "m.tar"), "--digest", "md5")
+    assert refused.returncode == 2 and "invalid choice: 'md5'" in refused.stderr
+    assert not (out_dir / "m.tar").exists()
 
 
 def test_dry_run_writes_nothing(datadir_1000: Path, out_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["backup", str(datadir_1000), "-o", str(out_dir), "--dry-run", "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)
     assert plan["dry_run"] is True and plan["plan"]["archive_size"] == 267264
+    assert plan["sidecar"] == plan["archive"] + ".b3"
+    assert main(["backup", str(datadir_1000), "-o", str(out_dir / "x.tar"), "--dry-run", "--digest", "sha256"]) == 0
+    assert f"would write {out_dir / 'x.tar'} and x.tar.sha256" in capsys.readouterr().out
     assert plan["plan"]["manifest"].startswith('{\n  "backup_id": "20261126T214824Z"')
     assert list(out_dir.iterdir()) == []
 

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from audit_archives import FIXTURE_ARCHIVES, fixture_bytes
+from audit_archives import FIXTURE_ARCHIVES, SIDECARS, fixture_bytes, hex_digest, tagged
 from conftest import AERODB_FIXTURES
 
 from aeroops.cli.main import main
@@ -64,6 +64,21 @@ def test_verify_csv_is_one_row_per_finding(capsys: pytest.CaptureFixture[str], d
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 1 and [r["code"] for r in rows] == ["AERO_VERIFY_NO_WAL_DIR", "AERO_VERIFY_CHECKSUM"]
     assert rows[1]["offset"] == "6656" and rows[1]["archive"].endswith("damaged.tar")
+
+
+def test_verify_names_the_sidecar_it_checked(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    data = fixture_bytes("backup-1000.tar")
+    for name, algorithm in (("new.tar", "blake3"), ("old.tar", "sha256")):
+        (tmp_path / name).write_bytes(data)
+        (tmp_path / f"{name}{SIDECARS[algorithm][0]}").write_text(f"{hex_digest(algorithm, data)}  {name}\n")
+    code, out, _ = run(capsys, "verify", str(tmp_path / "new.tar"), str(tmp_path / "old.tar"))
+    assert code == 0 and "blake3 sidecar checked" in out and "sha256 sidecar checked" in out
+    code, out, _ = run(capsys, "verify", "--format", "json", str(tmp_path / "new.tar"), str(tmp_path / "old.tar"))
+    reports = json.loads(out)
+    assert [(r["digest"], r["sidecar_digest"]) for r in reports] == [
+        (tagged("blake3", data), tagged("blake3", data)),
+        (tagged("sha256", data), tagged("sha256", data)),
+    ]
 
 
 # --- inspect ----------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ the same readers coverage-guided, with atheris.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import os
@@ -31,18 +30,19 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from audit_archives import build, fixture_bytes, read_members, replace_member
+from audit_archives import build, fixture_bytes, read_members, replace_member, tagged
 from conftest import AERODB_FIXTURES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aeroops.core.inspect import inspect_archive_stream
 from aeroops.core.inventory import read_leading_manifest
-from aeroops.core.verify import parse_sidecar, verify_archive_stream
+from aeroops.core.verify import verify_archive_stream
 from aeroops.errors import FormatError
 from aeroops.formats import wal
 from aeroops.formats.framing import MAX_RECORD_LENGTH
 from aeroops.formats.manifests import parse_backup_manifest, parse_checkpoint, parse_snapshot_manifest
+from aeroops.formats.sidecar import Algorithm, parse_sidecar, split_digest
 from aeroops.formats.storage import iter_storage
 from aeroops.formats.tar import BLOCK, TarReader, member_header
 
@@ -252,11 +252,15 @@ def test_manifest_parsers_raise_only_format_errors(data: bytes) -> None:
 
 
 @fuzz(200)
-@given(st.text(max_size=200) | st.binary(max_size=200).map(lambda b: b.decode("utf-8", "replace")))
-def test_sidecar_parser_raises_only_format_errors(text: str) -> None:
+@given(
+    st.text(max_size=200) | st.binary(max_size=200).map(lambda b: b.decode("utf-8", "replace")),
+    st.sampled_from(["blake3", "sha256"]),
+)
+def test_sidecar_parser_raises_only_format_errors(text: str, algorithm: Algorithm) -> None:
     TRIED["sidecar"] += 1
     with contextlib.suppress(FormatError):
-        parse_sidecar(text, archive_name="a.tar")
+        digest = parse_sidecar(text, archive_name="a.tar", algorithm=algorithm)
+        assert split_digest(digest)[0] == algorithm  # whatever parses is a well-formed tagged digest
 
 
 # --- tar and whole archives ---------------------------------------------------------------------
@@ -310,8 +314,8 @@ def test_tar_reader_raises_only_format_errors(data: bytes) -> None:
 def test_verify_and_inspect_never_raise_and_the_sidecar_catches_every_change(data: bytes) -> None:
     TRIED["verify+inspect"] += 1
     original = WAL_ARCHIVE if len(data) > len(ARCHIVE) + 4096 else ARCHIVE
-    digest = hashlib.sha256(original).hexdigest()
-    report = verify_archive_stream(io.BytesIO(data), name="f.tar", sidecar_sha256=digest)
+    digest = tagged("blake3", original)
+    report = verify_archive_stream(io.BytesIO(data), name="f.tar", sidecar_digest=digest)
     assert report.ok == (data == original)
     inspect_archive_stream(io.BytesIO(data), name="f.tar")
     with contextlib.suppress(FormatError):

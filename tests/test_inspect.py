@@ -7,6 +7,7 @@ import io
 import json
 import zlib
 from collections import Counter
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -178,3 +179,13 @@ def test_document_digests_are_of_the_bodies(full: object) -> None:
     body = last[f"{sample['collection']}:{sample['document_id']}"].body
     assert sample["size"] == len(body) and sample["crc32"] == f"crc32:{zlib.crc32(body):08x}"
     assert isinstance(frame, pd.DataFrame)
+
+
+@pytest.mark.parametrize("suffix", [".b3", ".sha256"])
+def test_inspect_checks_the_sidecar_too(tmp_path: Path, suffix: str) -> None:
+    archive = tmp_path / "b.tar"
+    archive.write_bytes(fixture_bytes("backup-1000.tar"))
+    Path(f"{archive}{suffix}").write_text(f"{'0' * 64}  b.tar\n")
+    report = inspect_archive(archive).report
+    assert [f.code for f in report.findings] == ["AERO_VERIFY_SIDECAR"]
+    assert report.sidecar_digest == f"{'blake3' if suffix == '.b3' else 'sha256'}:{'0' * 64}"

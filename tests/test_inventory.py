@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from audit_archives import FIXTURE_ARCHIVES, build, fixture_bytes, read_members, sha256
+from audit_archives import FIXTURE_ARCHIVES, SIDECARS, build, fixture_bytes, hex_digest, read_members
 from conftest import AERODB_FIXTURES
 
 from aeroops.core.inventory import inventory_row, read_leading_manifest
@@ -29,7 +29,13 @@ def folder(tmp_path: Path) -> Path:
     root.mkdir()
     for name in FIXTURE_ARCHIVES:
         shutil.copyfile(AERODB_FIXTURES / name, root / name)
-    (root / "backup-1000.tar.sha256").write_text(f"{sha256(fixture_bytes('backup-1000.tar'))}  backup-1000.tar\n")
+    # An old archive with a SHA-256 sidecar, a new one with a BLAKE3 sidecar, one without.
+    (root / "backup-1000.tar.sha256").write_text(
+        f"{hex_digest('sha256', fixture_bytes('backup-1000.tar'))}  backup-1000.tar\n"
+    )
+    (root / "backup-3snap.tar.b3").write_text(
+        f"{hex_digest('blake3', fixture_bytes('backup-3snap.tar'))}  backup-3snap.tar\n"
+    )
     (root / "notes.txt").write_text("not a candidate: only *.tar files are")
     (root / "junk.tar").write_bytes(b"this is not a tar archive")
     (root / "empty.tar").write_bytes(b"")
@@ -55,6 +61,7 @@ def test_one_row_per_candidate_with_reasons_never_an_exception(folder: Path) -> 
     assert good.size == 267264 and good.sidecar and good.reason is None
     assert good.created_at == datetime(2026, 11, 26, 21, 48, 24, tzinfo=UTC)
     assert good.age == NOW - good.created_at
+    assert rows["backup-3snap.tar"].sidecar
     assert rows["backup-nowal.tar"].wal_present is False and not rows["backup-nowal.tar"].sidecar
     assert rows["junk.tar"].reason is not None and rows["junk.tar"].backup_id is None
     assert rows["empty.tar"].reason is not None and "AERO_TAR_TRUNCATED" in rows["empty.tar"].reason
@@ -79,6 +86,7 @@ def test_verify_adds_the_verdict_and_counts_by_severity_with_progress(folder: Pa
         0,
         0,
     )
+    assert (rows["backup-3snap.tar"].ok, rows["backup-3snap.tar"].errors) == (True, 0)
     nowal = rows["backup-nowal.tar"]
     assert (nowal.ok, nowal.warnings, nowal.errors, nowal.info, nowal.fatal) == (True, 1, 0, 0, 0)
     assert rows["junk.tar"].ok is False and rows["junk.tar"].errors == 1
@@ -86,6 +94,17 @@ def test_verify_adds_the_verdict_and_counts_by_severity_with_progress(folder: Pa
     assert {e.job for e in events} == {"inventory"}
     assert {e.step_count for e in events} == {len(result.rows)}
     assert {e.step for e in events} >= {"verify backup-1000.tar", "verify junk.tar"}
+
+
+@pytest.mark.parametrize("sidecars", [(), ("blake3",), ("sha256",), ("blake3", "sha256")])
+def test_either_sidecar_counts(tmp_path: Path, sidecars: tuple[str, ...]) -> None:
+    data = fixture_bytes("backup-1000.tar")
+    (tmp_path / "b.tar").write_bytes(data)
+    for algorithm in sidecars:
+        (tmp_path / f"b.tar{SIDECARS[algorithm][0]}").write_text(f"{hex_digest(algorithm, data)}  b.tar\n")
+    (tmp_path / "c.tar.b3").mkdir()  # a folder is no sidecar (and c.tar no archive: no row)
+    (row,) = inventory(tmp_path, verify=True, now=NOW).rows
+    assert row.sidecar == bool(sidecars) and row.ok is True
 
 
 def test_a_damaged_archive_shows_in_the_verified_inventory_only(tmp_path: Path) -> None:

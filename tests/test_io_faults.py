@@ -56,7 +56,7 @@ def assert_error(error: AeroError, code: str, words: str) -> None:
 def assert_nothing_partial(out: Path) -> None:
     """Nothing at the output but whole archives that verify (with their sidecars)."""
     for path in out.iterdir():
-        assert path.name.endswith((".tar", ".tar.sha256")), f"left behind: {path.name}"
+        assert path.name.endswith((".tar", ".tar.b3", ".tar.sha256")), f"left behind: {path.name}"
         if path.name.endswith(".tar"):
             assert verify_archive(path).ok
 

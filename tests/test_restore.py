@@ -85,7 +85,7 @@ def backup_of(data_dir: Path, out: Path, *, sidecar: bool = True) -> Path:
     out.mkdir(exist_ok=True)
     archive = Path(run_backup(data_dir, out, created_at=T0).archive)
     if not sidecar:
-        Path(f"{archive}.sha256").unlink()
+        Path(f"{archive}.b3").unlink()
     return archive
 
 
@@ -588,7 +588,7 @@ def test_a_truncated_archive_and_a_sidecar_mismatch_are_refused(tmp_path: Path, 
     _, _, _, data_offset, size = next(m for m in member_spans(AERODB_FIXTURES / "backup-1000.tar") if m[4] % 512)
     padded[data_offset + size] = 1
     archive.write_bytes(bytes(padded))
-    with pytest.raises(RestoreCorruptionError, match="SHA-256"):
+    with pytest.raises(RestoreCorruptionError, match="BLAKE3"):
         restore(archive, target)
     assert tree_state(target) == before and no_leftovers(target)
 

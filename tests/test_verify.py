@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import shutil
 import subprocess
 import sys
 import tracemalloc
@@ -18,26 +19,30 @@ from pathlib import Path
 import pytest
 from audit_archives import (
     FIXTURE_ARCHIVES,
+    SIDECARS,
     build,
     codes,
     file_entry,
     fixture_bytes,
     header,
+    hex_digest,
     read_members,
     replace_member,
-    sha256,
+    tagged,
     verify_bytes,
     wal_log,
     without,
 )
 from conftest import AERODB_FIXTURES, tree_state
 
-from aeroops.core.verify import FINDINGS_PER_CODE, parse_sidecar, verify_archive_stream
-from aeroops.errors import FormatError, Severity
+from aeroops.core.verify import FINDINGS_PER_CODE, verify_archive_stream
+from aeroops.errors import FormatError, Severity, UsageError
 from aeroops.executor.audit import verify_archive
 from aeroops.formats.checksum import format_crc_tag
+from aeroops.formats.sidecar import format_digest, parse_sidecar, render_sidecar, split_digest
 from aeroops.formats.tar import BLOCK, TarReader, member_header, padding
 from aeroops.formats.wal import WalType
+from aeroops.hashing import BackgroundDigest
 from aeroops.progress import Progress
 
 FLIP_SEED = 20261126
@@ -120,40 +125,156 @@ def test_the_data_sink_gets_every_layout_file_byte_for_byte_and_nothing_else() -
 
 # --- the sidecar ------------------------------------------------------------------------------
 
+ALGORITHMS = ("blake3", "sha256")
+NAMED = {"blake3": "BLAKE3", "sha256": "SHA-256"}
+TOOLS = {"blake3": "b3sum", "sha256": "sha256sum"}
 
-def test_sidecar_matches_and_mismatches(tmp_path: Path) -> None:
-    archive = tmp_path / "b.tar"
+
+def archive_copy(folder: Path, name: str = "b.tar") -> Path:
+    archive = folder / name
     archive.write_bytes(fixture_bytes("backup-1000.tar"))
-    digest = sha256(archive.read_bytes())
-    (tmp_path / "b.tar.sha256").write_text(f"{digest}  b.tar\n")
+    return archive
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_sidecar_matches_and_mismatches(tmp_path: Path, algorithm: str) -> None:
+    archive = archive_copy(tmp_path)
+    sidecar = tmp_path / f"b.tar{SIDECARS[algorithm][0]}"
+    digest = hex_digest(algorithm, archive.read_bytes())
+    sidecar.write_text(f"{digest}  b.tar\n")
     good = verify_archive(archive)
-    assert good.ok and good.sha256 == digest and good.sidecar_sha256 == digest
-    (tmp_path / "b.tar.sha256").write_text(f"{'0' * 64}  b.tar\n")
+    assert good.ok and good.findings == ()
+    assert good.digest == good.sidecar_digest == f"{algorithm}:{digest}"
+    sidecar.write_text(f"{'0' * 64}  b.tar\n")
     bad = verify_archive(archive)
     assert codes(bad) == ["AERO_VERIFY_SIDECAR"] and not bad.ok
-    (tmp_path / "b.tar.sha256").write_text(f"{digest}  other.tar\n")
+    assert f"{NAMED[algorithm]} digest is {digest}" in bad.findings[0].message
+    sidecar.write_text(f"{digest}  other.tar\n")
     elsewhere = verify_archive(archive)
-    assert codes(elsewhere) == ["AERO_VERIFY_SIDECAR"] and "other.tar" in elsewhere.findings[0].message
-    (tmp_path / "b.tar.sha256").write_text("not a digest\n")
-    assert codes(verify_archive(archive)) == ["AERO_VERIFY_SIDECAR"]
+    assert codes(elsewhere) == ["AERO_VERIFY_SIDECAR"] and not elsewhere.ok
+    assert "other.tar" in elsewhere.findings[0].message and sidecar.name in elsewhere.findings[0].message
+    sidecar.write_text("not a digest\n")
+    garbage = verify_archive(archive)
+    assert codes(garbage) == ["AERO_VERIFY_SIDECAR"] and not garbage.ok
+    assert f"not {TOOLS[algorithm]} output" in garbage.findings[0].message
+    assert garbage.digest is None and garbage.sidecar_digest is None
+
+
+def test_the_other_algorithms_digest_in_a_sidecar_is_a_mismatch(tmp_path: Path) -> None:
+    # Both digests are 64 hex digits: only the suffix says which algorithm a sidecar holds.
+    archive = archive_copy(tmp_path)
+    (tmp_path / "b.tar.b3").write_text(f"{hex_digest('sha256', archive.read_bytes())}  b.tar\n")
+    report = verify_archive(archive)
+    assert codes(report) == ["AERO_VERIFY_SIDECAR"] and "BLAKE3" in report.findings[0].message
+
+
+def test_an_old_archive_with_only_a_sha256sum_sidecar_still_verifies(tmp_path: Path) -> None:
+    archive = archive_copy(tmp_path)
+    listing = subprocess.run(["sha256sum", archive.name], cwd=tmp_path, capture_output=True, text=True, check=True)
+    (tmp_path / "b.tar.sha256").write_text(listing.stdout)
+    report = verify_archive(archive)
+    assert report.ok and report.findings == ()
+    assert report.sidecar_digest == report.digest == tagged("sha256", archive.read_bytes())
+
+
+@pytest.mark.skipif(shutil.which("b3sum") is None, reason="b3sum is not installed")
+def test_a_sidecar_that_b3sum_writes_verifies(tmp_path: Path) -> None:
+    archive = archive_copy(tmp_path)
+    listing = subprocess.run(["b3sum", archive.name], cwd=tmp_path, capture_output=True, text=True, check=True)
+    (tmp_path / "b.tar.b3").write_text(listing.stdout)
+    report = verify_archive(archive)
+    assert report.ok and report.sidecar_digest == report.digest == tagged("blake3", archive.read_bytes())
+
+
+def test_the_b3_sidecar_counts_before_the_sha256_one(tmp_path: Path) -> None:
+    archive = archive_copy(tmp_path)
+    data = archive.read_bytes()
+    b3, sha = tmp_path / "b.tar.b3", tmp_path / "b.tar.sha256"
+    b3.write_text(f"{hex_digest('blake3', data)}  b.tar\n")
+    sha.write_text(f"{'0' * 64}  b.tar\n")
+    report = verify_archive(archive)
+    assert report.ok and report.digest == tagged("blake3", data)  # the wrong .sha256 is not read
+    # A damaged .b3 is reported, not passed over for the .sha256 that would agree.
+    sha.write_text(f"{hex_digest('sha256', data)}  b.tar\n")
+    for text in (f"{'0' * 64}  b.tar\n", "garbage\n"):
+        b3.write_text(text)
+        assert codes(verify_archive(archive)) == ["AERO_VERIFY_SIDECAR"], text
+
+
+def test_an_unreadable_sidecar_is_a_finding(tmp_path: Path) -> None:
+    archive = archive_copy(tmp_path)
+    (tmp_path / "b.tar.b3").mkdir()  # exists, but cannot be read as a file
+    report = verify_archive(archive)
+    assert codes(report) == ["AERO_VERIFY_SIDECAR"] and "b.tar.b3 cannot be read" in report.findings[0].message
 
 
 def test_without_a_sidecar_no_hash_is_computed_unless_asked() -> None:
     data = fixture_bytes("backup-1000.tar")
-    assert verify_bytes(data).sha256 is None
-    assert verify_bytes(data, compute_sha256=True).sha256 == sha256(data)
+    assert verify_bytes(data).digest is None
+    for algorithm in ALGORITHMS:
+        assert verify_bytes(data, compute_digest=algorithm).digest == tagged(algorithm, data)
+        # With a sidecar, its own algorithm is the default.
+        assert verify_bytes(data, sidecar=tagged(algorithm, data)).digest == tagged(algorithm, data)
 
 
+def test_a_digest_the_sidecar_cannot_be_compared_with_is_refused() -> None:
+    data = fixture_bytes("backup-1000.tar")
+    with pytest.raises(UsageError, match="cannot be checked with sha256"):
+        verify_bytes(data, sidecar=tagged("blake3", data), compute_digest="sha256")
+    with pytest.raises(UsageError, match="unknown digest algorithm"):
+        verify_bytes(data, compute_digest="md5")
+    with pytest.raises(FormatError):
+        verify_bytes(data, sidecar=hex_digest("blake3", data))  # untagged
+
+
+def test_sidecar_digests_compare_in_lower_case() -> None:
+    data = fixture_bytes("backup-1000.tar")
+    shouted = f"blake3:{hex_digest('blake3', data).upper()}"
+    report = verify_bytes(data, sidecar=shouted)
+    assert report.ok and report.sidecar_digest == report.digest == tagged("blake3", data)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize(
     ("text", "digest"),
     [
         (f"{'a' * 64}  x.tar\n", "a" * 64),
         (f"{'A' * 64} *x.tar", "a" * 64),  # binary-mode marker, upper case
         (f"{'b' * 64}  y.tar\n{'c' * 64}  dir/x.tar\n", "c" * 64),  # one sidecar for several files
+        (f"{'d' * 64}  x.tar\r\n", "d" * 64),  # written on Windows
     ],
 )
-def test_parse_sidecar(text: str, digest: str) -> None:
-    assert parse_sidecar(text, archive_name="x.tar") == digest
+def test_parse_sidecar(text: str, digest: str, algorithm: str) -> None:
+    assert parse_sidecar(text, archive_name="x.tar", algorithm=algorithm) == f"{algorithm}:{digest}"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_render_sidecar_is_what_the_tools_write(algorithm: str) -> None:
+    digest = tagged(algorithm, b"abc")
+    text = render_sidecar(digest, archive_name="x.tar")
+    assert text == f"{hex_digest(algorithm, b'abc')}  x.tar\n"
+    assert parse_sidecar(text, archive_name="x.tar", algorithm=algorithm) == digest  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_background_digest_is_the_librarys_over_any_mix_of_update_sizes(algorithm: str) -> None:
+    rng = random.Random(FLIP_SEED)
+    pieces = [rng.randbytes(rng.choice([0, 1, 512, 65535, 65536, 1 << 20])) for _ in range(40)]
+    with BackgroundDigest(algorithm) as hasher:  # type: ignore[arg-type]
+        for piece in pieces:
+            hasher.update(piece)
+        assert hasher.tagged_digest() == tagged(algorithm, b"".join(pieces))
+    with pytest.raises(UsageError):
+        BackgroundDigest("md5")  # type: ignore[arg-type]
+
+
+def test_tagged_digests_split_and_refuse_what_is_not_one() -> None:
+    hexdigest = hex_digest("blake3", b"abc")
+    assert split_digest(f"blake3:{hexdigest.upper()}") == ("blake3", hexdigest)
+    assert format_digest("sha256", "AB" * 32) == "sha256:" + "ab" * 32
+    for bad in ("crc32:deadbeef", f"md5:{hexdigest}", f"blake3:{hexdigest[:-1]}", hexdigest, f"blake3: {hexdigest}"):
+        with pytest.raises(FormatError):
+            split_digest(bad)
 
 
 # --- every single-byte change -----------------------------------------------------------------
@@ -197,7 +318,7 @@ def _tar_number(field: bytes) -> bytes:
 
 def test_every_single_byte_change_is_detected() -> None:
     original = fixture_bytes("backup-1000.tar")
-    digest = sha256(original)
+    digest = tagged("blake3", original)
     rng = random.Random(FLIP_SEED)
     plan = {"header": 300, "storage": 250, "wal": 250, "schema": 120, "snapshot_manifest": 130, "end_blocks": 50}
     regions = _regions(original)
@@ -249,7 +370,8 @@ def test_changes_that_keep_the_meaning_are_caught_by_the_sidecar_alone() -> None
         damaged = bytearray(original)
         damaged[position] ^= rng.randrange(1, 256)
         assert verify_bytes(bytes(damaged)).findings == ()  # zero padding carries no meaning
-        assert codes(verify_bytes(bytes(damaged), sidecar=sha256(original))) == ["AERO_VERIFY_SIDECAR"]
+        for algorithm in ALGORITHMS:
+            assert codes(verify_bytes(bytes(damaged), sidecar=tagged(algorithm, original))) == ["AERO_VERIFY_SIDECAR"]
     # The backup manifest's created_at is free to be any time after the snapshot's.
     later = original.replace(
         b'"created_at": "2026-11-26T21:48:24Z",\n  "snapshot_id"',
@@ -560,7 +682,7 @@ def test_large_members_are_streamed_in_bounded_memory() -> None:
     stream = _ReadRecorder(archive)
     tracemalloc.start()
     try:
-        report = verify_archive_stream(stream, name="big.tar", compute_sha256=True)
+        report = verify_archive_stream(stream, name="big.tar", compute_digest="blake3")
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -582,7 +704,7 @@ def test_the_reader_raises_format_errors_only_through_findings() -> None:
     report = verify_bytes(b"")
     assert codes(report) == ["AERO_TAR_TRUNCATED", "AERO_VERIFY_STOPPED"]
     with pytest.raises(FormatError):
-        parse_sidecar("", archive_name="x.tar")
+        parse_sidecar("", archive_name="x.tar", algorithm="blake3")
 
 
 def test_unreadable_archive_is_a_fatal_finding(tmp_path: Path) -> None:
@@ -624,7 +746,7 @@ def test_aeroops_own_backups_verify_clean_with_their_sidecar(datadir: str, tmp_p
     result = run_backup(source, tmp_path / "out.tar", created_at=datetime(2026, 12, 1, tzinfo=UTC))
     report = verify_archive(result.archive)
     assert report.findings == ()  # an empty wal/ where AeroDB would leave it out
-    assert report.sidecar_sha256 is not None and report.sha256 == report.sidecar_sha256
+    assert report.sidecar_digest == report.digest == tagged("blake3", Path(result.archive).read_bytes())
 
 
 def test_long_schema_names_use_gnu_long_name_records() -> None:

@@ -166,7 +166,8 @@ def test_clicking_run_makes_the_backup_and_shows_the_result(demo_dir: Path, back
     result = panel.result
     assert result is not None and Path(result.archive).is_file()
     assert Path(result.archive).name == panel.plan.archive_name  # type: ignore[union-attr]
-    for shown in (result.archive, result.sha256, str(result.size)):
+    assert result.digest.startswith("blake3:") and result.sidecar.endswith(".b3")
+    for shown in (result.archive, result.digest, result.sidecar, str(result.size)):
         assert shown in panel.result_html.value
     assert "duration" in panel.result_html.value
     assert panel.progress.step_bar.value == panel.progress.step_bar.max == 10

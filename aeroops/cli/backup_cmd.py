@@ -1,5 +1,5 @@
-"""``aeroops backup DATA_DIR --output PATH_OR_DIR``: make an archive (or, with --dry-run, show
-the plan)."""
+"""``aeroops backup DATA_DIR --output PATH_OR_DIR [--digest blake3|sha256]``: make an archive
+and its digest sidecar (or, with --dry-run, show the plan)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import argparse
 import json
 
 from aeroops.formats.ids import parse_user_time
+from aeroops.formats.sidecar import ALGORITHMS, DEFAULT, SUFFIXES, TOOLS, sidecar_path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -24,6 +25,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     parser.add_argument("--snapshot", metavar="ID", help="back up this snapshot instead of the newest valid one")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing archive at the output path")
+    parser.add_argument(
+        "--digest",
+        choices=ALGORITHMS,
+        default=DEFAULT,
+        help=f"the sidecar's algorithm (default: {DEFAULT}): "
+        + ", ".join(f"{a} writes ARCHIVE{s} for {TOOLS[a]} -c" for a, s in SUFFIXES.items()),
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     parser.set_defaults(run=run)
@@ -37,11 +45,13 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         plan = prepare_backup(args.data_dir, created_at=args.created_at, snapshot_id=args.snapshot)
         archive = resolve_output(args.output, plan)
+        sidecar = sidecar_path(archive, args.digest)
         if args.json:
-            print(json.dumps({"dry_run": True, "archive": str(archive), "plan": plan_to_dict(plan)}, indent=2))
+            facts = {"dry_run": True, "archive": str(archive), "sidecar": str(sidecar), "plan": plan_to_dict(plan)}
+            print(json.dumps(facts, indent=2))
         else:
             print(render_plan(plan))
-            print(f"would write {archive} (dry run: nothing written)")
+            print(f"would write {archive} and {sidecar.name} (dry run: nothing written)")
         return 0
     with terminal_progress(not args.no_progress) as progress:
         result = run_backup(
@@ -50,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
             created_at=args.created_at,
             snapshot_id=args.snapshot,
             overwrite=args.overwrite,
+            digest=args.digest,
             progress=progress or no_progress,
         )
     print(json.dumps(result_to_dict(result), indent=2) if args.json else render_result(result))

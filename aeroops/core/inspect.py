@@ -218,7 +218,7 @@ def inspect_archive_stream(
     stream: BinaryIO,
     *,
     name: str,
-    sidecar_sha256: str | None = None,
+    sidecar_digest: str | None = None,
     progress: ProgressCallback | None = None,
     total_bytes: int = 0,
     extra_findings: Iterable[Finding] = (),
@@ -249,7 +249,7 @@ def inspect_archive_stream(
     report = verify_archive_stream(
         stream,
         name=name,
-        sidecar_sha256=sidecar_sha256,
+        sidecar_digest=sidecar_digest,
         progress=progress,
         total_bytes=total_bytes,
         extra_findings=extra_findings,

@@ -47,7 +47,7 @@ class InventoryRow:
     age: timedelta | None  # now - created_at
     wal_present: bool | None
     format_version: int | None
-    sidecar: bool  # a <file>.sha256 sits beside it
+    sidecar: bool  # a <file>.b3 or <file>.sha256 sits beside it
     reason: str | None = None  # why there is no manifest: not an archive, unreadable, ...
     ok: bool | None = None
     info: int | None = None

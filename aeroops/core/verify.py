@@ -49,15 +49,16 @@ AERO_WAL_PAYLOAD               ERROR     WAL payload does not decode (only when 
                                          as `aeroops.core.inspect` does)
 AERO_STORAGE_*                 ERROR     storage record damage (only when storage records are
                                          parsed, as `aeroops.core.inspect` does)
-AERO_VERIFY_SIDECAR            ERROR     the archive's SHA-256 differs from its ``.sha256`` sidecar,
-                                         or the sidecar is malformed or names another file
+AERO_VERIFY_SIDECAR            ERROR     the archive's digest differs from its sidecar (``.b3``:
+                                         BLAKE3, ``.sha256``: SHA-256), or the sidecar is malformed
+                                         or names another file
 AERO_VERIFY_TOO_MANY           INFO      findings of one code past 1000 were counted, not listed
 =============================  ========  ==========================================================
 
 What is left to the sidecar: changes that keep the archive's meaning identical (zero padding
 after member data, equivalent spellings of a header checksum field, the backup manifest's
-``created_at`` when it stays later than the snapshot) are invisible to the checks above; a
-``sha256sum`` sidecar catches every change.
+``created_at`` when it stays later than the snapshot) are invisible to the checks above; the
+sidecar's digest (BLAKE3 or SHA-256, see `aeroops.formats.sidecar`) catches every change.
 
 Storage records are not parsed here by default: the snapshot manifest's CRC of ``storage.dat``
 covers every byte, and a per-record Python pass would cost several times the CRC. The WAL has
@@ -67,13 +68,12 @@ no whole-file checksum, so it is read record by record.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, BinaryIO
 
-from aeroops.errors import Finding, FormatError, Severity
+from aeroops.errors import Finding, FormatError, Severity, UsageError
 from aeroops.formats.checksum import crc32, format_crc_tag, parse_crc_tag
 from aeroops.formats.ids import format_timestamp, parse_snapshot_id
 from aeroops.formats.manifests import (
@@ -86,10 +86,11 @@ from aeroops.formats.manifests import (
     render_backup_manifest,
     render_snapshot_manifest,
 )
+from aeroops.formats.sidecar import DISPLAY_NAMES, check_algorithm, format_digest, split_digest
 from aeroops.formats.storage import StorageRecord, iter_storage
 from aeroops.formats.tar import EntryType, TarEntry, TarReader
 from aeroops.formats.wal import WalRecord, iter_wal
-from aeroops.hashing import BackgroundSha256
+from aeroops.hashing import BackgroundDigest
 from aeroops.progress import Progress, ProgressCallback
 
 CHUNK = 1 << 20
@@ -123,7 +124,6 @@ _UNSAFE_TYPES = {
     EntryType.BLOCK_DEVICE: "a block device",
     EntryType.FIFO: "a FIFO",
 }
-_SIDECAR_LINE = re.compile(r"([0-9a-fA-F]{64}) [ *](.+)")
 
 WalSink = Callable[[WalRecord], None]
 StorageSink = Callable[[StorageRecord], None]
@@ -174,8 +174,8 @@ class VerifyReport:
     wal_record_count: int = 0
     wal_first_sequence: int | None = None
     wal_last_sequence: int | None = None
-    sha256: str | None = None  # of every byte of the archive, when computed
-    sidecar_sha256: str | None = None  # what the sidecar claims, when there is one
+    digest: str | None = None  # of every byte of the archive, when computed: "blake3:<hex>" or "sha256:<hex>"
+    sidecar_digest: str | None = None  # what the sidecar claims, tagged the same way, when there is one
 
     @property
     def ok(self) -> bool:
@@ -205,8 +205,8 @@ class VerifyReport:
             "wal_record_count": self.wal_record_count,
             "wal_first_sequence": self.wal_first_sequence,
             "wal_last_sequence": self.wal_last_sequence,
-            "sha256": self.sha256,
-            "sidecar_sha256": self.sidecar_sha256,
+            "digest": self.digest,
+            "sidecar_digest": self.sidecar_digest,
         }
 
 
@@ -219,36 +219,14 @@ def manifest_dict(manifest: BackupManifest | SnapshotManifest | None) -> dict[st
     return json.loads(render_snapshot_manifest(manifest))
 
 
-def parse_sidecar(text: str, *, archive_name: str) -> str:
-    """The SHA-256 hex digest a ``sha256sum`` sidecar gives for ``archive_name``.
-
-    The format is ``sha256sum``'s: ``<64 hex>  <name>`` (or ``<64 hex> *<name>``), one line per
-    file; the line whose name's last component is ``archive_name`` counts. Raises `FormatError`
-    (AERO_VERIFY_SIDECAR) when no line parses or none names the archive.
-    """
-    names = []
-    for line in text.splitlines():
-        match = _SIDECAR_LINE.fullmatch(line.strip("\r"))
-        if match:
-            listed = match.group(2)
-            if listed.rsplit("/", 1)[-1] == archive_name:
-                return match.group(1).lower()
-            names.append(listed)
-    if names:
-        message = f"the sidecar lists {', '.join(names[:3])}, not {archive_name}"
-    else:
-        message = "the sidecar is not sha256sum output (<64 hex digits>  <file name>)"
-    raise FormatError(message, code="AERO_VERIFY_SIDECAR")
-
-
 def verify_archive_stream(
     stream: BinaryIO,
     *,
     name: str,
-    sidecar_sha256: str | None = None,
+    sidecar_digest: str | None = None,
     progress: ProgressCallback | None = None,
     total_bytes: int = 0,
-    compute_sha256: bool | None = None,
+    compute_digest: str | None = None,
     extra_findings: Iterable[Finding] = (),
     wal_sink: WalSink | None = None,
     storage_sink: StorageSink | None = None,
@@ -256,18 +234,24 @@ def verify_archive_stream(
 ) -> VerifyReport:
     """Verify the archive read from ``stream`` (consumed to its end) and return the verdict.
 
-    name: how reports call the archive. sidecar_sha256: the digest its sidecar claims, if any.
-    total_bytes: the archive's size, for progress. compute_sha256: hash every byte (default:
-    only when there is a sidecar to compare with, as hashing costs more than the CRCs).
+    name: how reports call the archive. sidecar_digest: the tagged digest its sidecar claims
+    (``blake3:<hex>`` or ``sha256:<hex>``), if any. total_bytes: the archive's size, for progress.
+    compute_digest: the algorithm to hash every byte with (default: the sidecar's, and none
+    without a sidecar, as hashing costs more than the CRCs); naming another algorithm than the
+    sidecar's raises `UsageError`, as the two digests could not be compared.
     extra_findings: findings the caller made before (an unreadable sidecar), kept in the report.
     wal_sink / storage_sink: called with each WAL record / storage record, for callers that
     summarise contents (inspect); a `FormatError` they raise becomes a finding. Giving a
     storage sink makes verification parse storage records too. data_sink: see `DataSink`
     (restore extracts with it, in the same pass); what it raises ends the verification.
     """
-    if compute_sha256 is None:
-        compute_sha256 = sidecar_sha256 is not None
-    reader = _CountingReader(stream, name, BackgroundSha256() if compute_sha256 else None, progress, total_bytes)
+    claimed = None if sidecar_digest is None else split_digest(sidecar_digest)
+    if compute_digest is None and claimed is not None:
+        compute_digest = claimed[0]
+    elif compute_digest is not None and claimed is not None and compute_digest != claimed[0]:
+        raise UsageError(f"the sidecar's digest is {claimed[0]}, so it cannot be checked with {compute_digest}")
+    hasher = None if compute_digest is None else BackgroundDigest(check_algorithm(compute_digest))
+    reader = _CountingReader(stream, name, hasher, progress, total_bytes)
     verification = _Verification(reader, wal_sink, storage_sink, data_sink)
     for finding in extra_findings:
         verification.findings.add(finding)
@@ -275,15 +259,17 @@ def verify_archive_stream(
         verification.run()
     finally:
         reader.close()  # also when reading fails: the hashing thread must not linger
-    sha256 = reader.hexdigest()
-    if sidecar_sha256 is not None and sha256 is not None and sidecar_sha256.lower() != sha256:
-        verification.findings.add(
-            Finding(
-                "AERO_VERIFY_SIDECAR",
-                Severity.ERROR,
-                f"the archive's SHA-256 is {sha256}, its sidecar says {sidecar_sha256.lower()}",
+    digest = reader.tagged_digest()
+    if claimed is not None and digest is not None:
+        algorithm, found = split_digest(digest)
+        if found != claimed[1]:
+            verification.findings.add(
+                Finding(
+                    "AERO_VERIFY_SIDECAR",
+                    Severity.ERROR,
+                    f"the archive's {DISPLAY_NAMES[algorithm]} digest is {found}, its sidecar says {claimed[1]}",
+                )
             )
-        )
     reader.report(final=True)
     return VerifyReport(
         archive=name,
@@ -295,8 +281,8 @@ def verify_archive_stream(
         wal_record_count=verification.wal_records,
         wal_first_sequence=verification.wal_first,
         wal_last_sequence=verification.wal_last,
-        sha256=sha256,
-        sidecar_sha256=None if sidecar_sha256 is None else sidecar_sha256.lower(),
+        digest=digest,
+        sidecar_digest=None if claimed is None else format_digest(*claimed),
     )
 
 
@@ -310,7 +296,7 @@ class _CountingReader:
         self,
         stream: BinaryIO,
         name: str,
-        digest: BackgroundSha256 | None,
+        digest: BackgroundDigest | None,
         progress: ProgressCallback | None,
         total: int,
     ) -> None:
@@ -342,8 +328,8 @@ class _CountingReader:
             total = self._total or (self.count if final else 0)
             self._progress(Progress("verify", f"verify {self._name}", 1, 1, self.count, total))
 
-    def hexdigest(self) -> str | None:
-        return None if self._digest is None else self._digest.hexdigest()
+    def tagged_digest(self) -> str | None:
+        return None if self._digest is None else self._digest.tagged_digest()
 
     def close(self) -> None:
         if self._digest is not None:
@@ -892,6 +878,5 @@ __all__ = [
     "MemberInfo",
     "VerifyReport",
     "manifest_dict",
-    "parse_sidecar",
     "verify_archive_stream",
 ]

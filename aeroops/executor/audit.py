@@ -1,9 +1,11 @@
 """The file-system side of verify, inspect and inventory: open files, read sidecars, walk
 folders. Everything it decides is decided by `aeroops.core`; nothing here writes to disk.
 
-A sidecar is ``<archive>.sha256`` beside the archive, in ``sha256sum`` format
-(``<64 hex>  <basename>``); where present, verification compares it with a SHA-256 of every
-byte of the archive, which catches even the changes that leave the archive's meaning intact.
+A sidecar is ``<archive>.b3`` (BLAKE3, ``b3sum`` format) or ``<archive>.sha256`` (SHA-256,
+``sha256sum`` format) beside the archive, one line ``<64 hex>  <basename>``; the first found, in
+that order, counts. Where present, verification compares it with a digest of every byte of the
+archive in the sidecar's own algorithm, which catches even the changes that leave the archive's
+meaning intact. See `aeroops.formats.sidecar`.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ from typing import Any, BinaryIO, TypeVar
 
 from aeroops.core.inspect import InspectResult, inspect_archive_stream
 from aeroops.core.inventory import Inventory, InventoryRow, inventory_row, read_leading_manifest
-from aeroops.core.verify import DataSink, VerifyReport, parse_sidecar, verify_archive_stream
+from aeroops.core.verify import DataSink, VerifyReport, verify_archive_stream
 from aeroops.errors import Finding, FormatError, Severity, UsageError
 from aeroops.executor.fileops import REAL
+from aeroops.formats.sidecar import ALGORITHMS, parse_sidecar, sidecar_path
 from aeroops.progress import Progress, ProgressCallback
 
 ARCHIVE_SUFFIX = ".tar"
-SIDECAR_SUFFIX = ".sha256"
 SIDECAR_LIMIT = 64 << 10
 _BUFFER = 1 << 20
 
@@ -32,25 +34,31 @@ _BUFFER = 1 << 20
 T = TypeVar("T")
 
 
-def sidecar_path(archive: Path) -> Path:
-    return archive.with_name(archive.name + SIDECAR_SUFFIX)
+def has_sidecar(archive: Path) -> bool:
+    """A sidecar of either algorithm sits beside ``archive``."""
+    return any(sidecar_path(archive, algorithm).is_file() for algorithm in ALGORITHMS)
 
 
 def read_sidecar(archive: Path) -> tuple[str | None, tuple[Finding, ...]]:
-    """The digest the archive's sidecar claims (None without a sidecar), and any finding about
-    a sidecar that exists but cannot be used."""
-    path = sidecar_path(archive)
-    try:
-        with path.open("rb") as stream:
-            raw = stream.read(SIDECAR_LIMIT)
-    except FileNotFoundError:
-        return None, ()
-    except OSError as error:
-        return None, (_sidecar_finding(f"the sidecar {path.name} cannot be read: {error.strerror}"),)
-    try:
-        return parse_sidecar(raw.decode("utf-8", "replace"), archive_name=archive.name), ()
-    except FormatError as error:
-        return None, (_sidecar_finding(f"{path.name}: {error.message}"),)
+    """The tagged digest the archive's sidecar claims (None without a sidecar), and any finding
+    about a sidecar that exists but cannot be used. The first sidecar found (``.b3``, then
+    ``.sha256``) counts, even when it is unusable: a damaged ``.b3`` is not silently passed over
+    for an older ``.sha256``."""
+    for algorithm in ALGORITHMS:
+        path = sidecar_path(archive, algorithm)
+        try:
+            with path.open("rb") as stream:
+                raw = stream.read(SIDECAR_LIMIT)
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            return None, (_sidecar_finding(f"the sidecar {path.name} cannot be read: {error.strerror}"),)
+        try:
+            text = raw.decode("utf-8", "replace")
+            return parse_sidecar(text, archive_name=archive.name, algorithm=algorithm), ()
+        except FormatError as error:
+            return None, (_sidecar_finding(f"{path.name}: {error.message}"),)
+    return None, ()
 
 
 def _sidecar_finding(message: str) -> Finding:
@@ -144,7 +152,7 @@ def _read_stream(
     return read(
         stream,
         name=str(archive),
-        sidecar_sha256=sidecar,
+        sidecar_digest=sidecar,
         progress=progress,
         total_bytes=size,
         extra_findings=sidecar_findings,
@@ -182,7 +190,7 @@ def _step_progress(progress: ProgressCallback, name: str, index: int, count: int
 
 def _row(root: Path, archive: Path, now: datetime, verify: bool, progress: ProgressCallback | None) -> InventoryRow:
     name = archive.relative_to(root).as_posix()
-    sidecar = sidecar_path(archive).is_file()
+    sidecar = has_sidecar(archive)
     try:
         stat = archive.stat()
         with _open_archive(archive) as stream:

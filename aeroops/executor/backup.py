@@ -1,9 +1,11 @@
 """The backup executor: DESIGN.md §4's ten steps, carried out for a plan.
 
 lock → fsync WAL → scan and plan → stage snapshot → stage WAL → write manifest → fsync
-staging → pack tar (checksumming every byte on its way in) → fsync, rename, fsync folder →
-unlock. On any failure the staging folder (which holds the partial tar) is removed, nothing is
-left at the output path, and the data directory was never written to.
+staging → pack tar (checksumming every byte on its way in, and hashing the whole archive for
+its sidecar: ``<archive>.b3`` by default, ``<archive>.sha256`` with ``digest="sha256"``) →
+fsync, rename, fsync folder → unlock. On any failure the staging folder (which holds the
+partial tar) is removed, nothing is left at the output path, and the data directory was never
+written to.
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ from aeroops.executor.lock import DirectoryLock, try_flock
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.checksum import crc32
 from aeroops.formats.ids import default_created_at
+from aeroops.formats.sidecar import ALGORITHMS, DEFAULT, Algorithm, check_algorithm, render_sidecar, sidecar_path
 from aeroops.formats.tar import END_OF_ARCHIVE, member_header, padding
-from aeroops.hashing import BackgroundSha256
+from aeroops.hashing import BackgroundDigest
 from aeroops.progress import Progress, ProgressCallback, no_progress
 
 STEPS = (
@@ -69,9 +72,9 @@ class PackedMember:
 @dataclass(frozen=True, slots=True)
 class BackupResult:
     archive: str
-    sidecar: str
+    sidecar: str  # <archive>.b3 or <archive>.sha256
     size: int
-    sha256: str
+    digest: str  # of every byte of the archive, tagged: "blake3:<hex>" or "sha256:<hex>"
     plan: BackupPlan
     members: tuple[PackedMember, ...]
     staged_by: str  # "hardlink" or "copy"
@@ -119,11 +122,16 @@ def run_backup(
     created_at: datetime | None = None,
     snapshot_id: str | None = None,
     overwrite: bool = False,
+    digest: str = DEFAULT,
     progress: ProgressCallback = no_progress,
     ops: FileOps = REAL,
 ) -> BackupResult:
-    """Back up ``data_dir`` into an archive at ``output`` (a file path, or a folder)."""
+    """Back up ``data_dir`` into an archive at ``output`` (a file path, or a folder).
+
+    digest: the sidecar's algorithm, "blake3" (``<archive>.b3``, checked by ``b3sum -c``) or
+    "sha256" (``<archive>.sha256``, checked by ``sha256sum -c``)."""
     started = time.monotonic()
+    algorithm = check_algorithm(digest)
     root = Path(data_dir)
     options = BackupOptions(created_at or default_created_at(), snapshot_id, checksums_while_packing=True)
     step = _Steps(progress)
@@ -151,7 +159,7 @@ def run_backup(
                     staged_by = _stage(plan, root, staging, ops, step)
                     step(8, total=plan.content_bytes)
                     try:
-                        packed, digest = _pack(plan, staging, staging / "archive.tar", ops, step)
+                        packed, archive_digest = _pack(plan, staging, staging / "archive.tar", algorithm, ops, step)
                     except _Mismatch as mismatch:
                         # This snapshot is corrupt after all: plan again, knowing it.
                         description = with_found_checksum(description, plan.snapshot_id, mismatch.name, mismatch.crc)
@@ -164,7 +172,7 @@ def run_backup(
                     _check_wal_packed(plan, description.wal, packed, root)
                     step(9)
                     _check_not_serving(root)
-                    _publish(staging / "archive.tar", archive, digest, overwrite, ops)
+                    _publish(staging / "archive.tar", archive, archive_digest, algorithm, overwrite, ops)
                 break
         step(10)
     except AeroError:
@@ -175,9 +183,9 @@ def run_backup(
         lock.release()
     return BackupResult(
         archive=str(archive),
-        sidecar=f"{archive}.sha256",
+        sidecar=str(sidecar_path(archive, algorithm)),
         size=plan.archive_size,
-        sha256=digest,
+        digest=archive_digest,
         plan=plan,
         members=packed,
         staged_by=staged_by,
@@ -359,16 +367,17 @@ def _copy_file(source: Path, target: Path, size: int, ops: FileOps, *, whole: bo
 
 
 def _pack(
-    plan: BackupPlan, staging: Path, tar_path: Path, ops: FileOps, step: _Steps
+    plan: BackupPlan, staging: Path, tar_path: Path, algorithm: Algorithm, ops: FileOps, step: _Steps
 ) -> tuple[tuple[PackedMember, ...], str]:
     """Step 8: stream every member into the tar, computing the CRC-32 of each file's bytes
-    (checked against the snapshot manifest) and the SHA-256 of the whole archive."""
+    (checked against the snapshot manifest) and the ``algorithm`` digest of the whole archive
+    (returned tagged)."""
     packed: list[PackedMember] = []
     done = 0
-    with ops.create(tar_path) as out, BackgroundSha256() as sha:
+    with ops.create(tar_path) as out, BackgroundDigest(algorithm) as hasher:
 
         def emit(data: bytes) -> None:
-            sha.update(data)
+            hasher.update(data)
             ops.write(out, data)
 
         for member in plan.members:
@@ -397,7 +406,7 @@ def _pack(
             packed.append(PackedMember(member.name, member.kind, member.size, crc))
         emit(END_OF_ARCHIVE)
         ops.fsync(out)
-        return tuple(packed), sha.hexdigest()
+        return tuple(packed), hasher.tagged_digest()
 
 
 def _check_crc(member: ArchiveMember, crc: int) -> None:
@@ -428,14 +437,21 @@ def _check_not_serving(root: Path) -> None:
         )
 
 
-def _publish(tar_path: Path, archive: Path, digest: str, overwrite: bool, ops: FileOps) -> None:
-    """Step 9: the sidecar first, then the archive, each appearing whole or not at all."""
+def _publish(tar_path: Path, archive: Path, digest: str, algorithm: Algorithm, overwrite: bool, ops: FileOps) -> None:
+    """Step 9: the sidecar first, then the archive, each appearing whole or not at all.
+
+    Sidecars already at the output belong to the archive being replaced, or to none: they go
+    before the new sidecar takes its name. Verify reads ``.b3`` before ``.sha256``, so a stale
+    ``.b3`` beside a new ``.sha256`` would fail an archive that is whole."""
     os.chmod(tar_path, 0o600)
-    sidecar_tmp = tar_path.with_name("archive.tar.sha256")
+    sidecar_tmp = sidecar_path(tar_path, algorithm)
     with ops.create(sidecar_tmp, 0o600) as stream:
-        ops.write(stream, f"{digest}  {archive.name}\n".encode())
+        ops.write(stream, render_sidecar(digest, archive_name=archive.name).encode())
         ops.fsync(stream)
     if overwrite:
+        # Before the rename: a crash may leave the old archive without a sidecar, never the new
+        # archive with the old one's.
+        _remove_sidecars(archive, ops)
         ops.rename(tar_path, archive)
     else:
         # link() fails if the name exists: no check-then-rename race with another writer.
@@ -443,6 +459,14 @@ def _publish(tar_path: Path, archive: Path, digest: str, overwrite: bool, ops: F
             ops.link(tar_path, archive)
         except FileExistsError:
             raise BackupError("an archive appeared at the output path during the backup", path=archive) from None
+        _remove_sidecars(archive, ops)  # orphans of an archive removed by hand: the name is ours now
         ops.remove(tar_path)
-    ops.rename(sidecar_tmp, Path(f"{archive}.sha256"))
+    ops.rename(sidecar_tmp, sidecar_path(archive, algorithm))
     ops.fsync_path(archive.parent)
+
+
+def _remove_sidecars(archive: Path, ops: FileOps) -> None:
+    for algorithm in ALGORITHMS:
+        path = sidecar_path(archive, algorithm)
+        if os.path.lexists(path):
+            ops.remove(path)

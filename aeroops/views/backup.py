@@ -99,7 +99,7 @@ def result_to_dict(result: BackupResult) -> dict[str, Any]:
         "archive": result.archive,
         "sidecar": result.sidecar,
         "size": result.size,
-        "sha256": result.sha256,
+        "digest": result.digest,
         "backup_id": result.backup_id,
         "snapshot_id": result.plan.snapshot_id,
         "created_at": format_timestamp(result.plan.manifest.created_at),
@@ -169,7 +169,7 @@ def render_result(result: BackupResult) -> str:
         [
             f"archive   {result.archive}",
             f"size      {human_bytes(result.size)} ({result.size} bytes), {len(result.members)} members",
-            f"sha256    {result.sha256}  (sidecar {result.sidecar})",
+            f"digest    {result.digest}  (sidecar {result.sidecar})",
             f"backup    {result.backup_id}, snapshot {result.plan.snapshot_id}, "
             f"WAL {'included' if result.plan.wal_present else 'absent'}, staged by {result.staged_by}",
             f"took      {result.duration_seconds:.3f} s",

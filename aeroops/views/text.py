@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from aeroops.core.inspect import InspectResult
 from aeroops.core.inventory import Inventory
 from aeroops.core.verify import VerifyReport
+from aeroops.formats.sidecar import split_digest
 from aeroops.views import records as rec
 from aeroops.views.backup import human_bytes
 
@@ -75,8 +76,8 @@ def render_report(report: VerifyReport) -> str:
     details = [f"{report.member_count} members", human_bytes(report.bytes_read)]
     if report.wal_record_count:
         details.append(f"WAL {report.wal_first_sequence}..{report.wal_last_sequence}")
-    if report.sidecar_sha256 is not None:
-        details.append("sidecar checked")
+    if report.sidecar_digest is not None:
+        details.append(f"{split_digest(report.sidecar_digest)[0]} sidecar checked")
     tally = ", ".join(f"{n} {s.lower()}" for s, n in counts.items() if n)
     lines = [f"{report.archive}: {verdict} ({', '.join(details)})" + (f": {tally}" if tally else "")]
     lines += [f"  {finding}" for finding in report.findings]

@@ -177,7 +177,7 @@ def check_backup_runbook(page: Page, server: str, out: Path) -> None:
     run_button.click()
     made = panel.locator(".aeroops-success", has_text="Backup made")
     expect(made).not_to_have_text(first, timeout=60_000)
-    expect(panel.locator("td", has_text="sha256").first).to_be_visible()
+    expect(panel.locator("td", has_text="blake3:").first).to_be_visible()
     expect(panel.locator(".widget-label", has_text="done in").first).to_be_visible()
     if panel.locator(".aeroops-error").count():
         raise AssertionError(f"{name}: the panel shows an error: {panel.locator('.aeroops-error').inner_text()}")

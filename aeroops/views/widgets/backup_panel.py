@@ -273,7 +273,7 @@ class BackupPanel(Panel):
             [
                 ("archive", result.archive),
                 ("size", f"{human_bytes(result.size)} ({result.size} bytes)"),
-                ("sha256", result.sha256),
+                ("digest", result.digest),
                 ("sidecar", result.sidecar),
                 ("backup id", result.backup_id),
                 ("snapshot", result.plan.snapshot_id),
