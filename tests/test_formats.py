@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 
 import pytest
@@ -197,7 +199,10 @@ def test_records_straddling_chunks_read_exactly_as_written() -> None:
         def read(self, n: int | None = -1) -> bytes:
             return super().read(min(n if n is not None and n >= 0 else 1 << 30, self._step))
 
-    readers = [wal_module._iter_wal_python, wal_module._iter_wal_c]
+    def readers_of(batches: Callable[..., Iterator[list[wal_module.WalRecord]]]) -> Callable[..., Iterator[object]]:
+        return lambda stream, path, first: chain.from_iterable(batches(stream, path, first, None))
+
+    readers = [readers_of(wal_module._wal_batches_python), readers_of(wal_module._wal_batches_c)]
     offsets = []
     at = 0
     for p in payloads:
@@ -206,7 +211,7 @@ def test_records_straddling_chunks_read_exactly_as_written() -> None:
     for step in (framing.READ_CHUNK, 1001, 4096 + 1, 65_537, 1 << 21):
         for read in readers:
             records = list(read(Cuts(log, step), "w", 1))
-            assert [r.payload for r in records] == payloads, (step, read.__name__)
+            assert [r.payload for r in records] == payloads, step
             assert [r.offset for r in records] == offsets
         for cut in (len(log) - 3, offsets[3] + 2, offsets[4] + 100):
             for read in readers:

@@ -27,6 +27,7 @@ import tracemalloc
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from itertools import chain
 from pathlib import Path
 
 import pytest
@@ -159,7 +160,7 @@ def wal_outcome(reader: Callable[[io.BytesIO], Iterator[wal.WalRecord]], data: b
 
 
 def python_reader(stream: io.BytesIO) -> Iterator[wal.WalRecord]:
-    return wal._iter_wal_python(stream, None, 1)
+    return chain.from_iterable(wal._wal_batches_python(stream, None, 1, None))
 
 
 @fuzz(600)

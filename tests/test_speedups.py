@@ -9,6 +9,7 @@ import random
 import struct
 import zlib
 from collections.abc import Callable, Iterator
+from itertools import chain
 
 import pytest
 from conftest import AERODB_FIXTURES
@@ -32,6 +33,14 @@ class Dribble(io.BytesIO):
         if n is None or n < 0:
             return super().read()
         return super().read(max(1, min(n, self._rng.randint(1, 4096))))
+
+
+def c_reader(stream: io.BytesIO, first: int | None) -> Iterator[wal.WalRecord]:
+    return chain.from_iterable(wal._wal_batches_c(stream, "w", first, None))
+
+
+def python_reader(stream: io.BytesIO, first: int | None) -> Iterator[wal.WalRecord]:
+    return chain.from_iterable(wal._wal_batches_python(stream, "w", first, None))
 
 
 def outcome(read: Callable[[], Iterator[wal.WalRecord]]) -> tuple[list[object], tuple[object, ...] | None]:
@@ -85,16 +94,16 @@ def test_both_readers_agree_on_damaged_logs(seed: int) -> None:
     assert wal._speedups is not None
     for data in mutations(seed, 150):
         for first in (1, None):
-            fast = outcome(lambda d=data, f=first: wal._iter_wal_c(io.BytesIO(d), "w", f))
-            slow = outcome(lambda d=data, f=first: wal._iter_wal_python(io.BytesIO(d), "w", f))
+            fast = outcome(lambda d=data, f=first: c_reader(io.BytesIO(d), f))
+            slow = outcome(lambda d=data, f=first: python_reader(io.BytesIO(d), f))
             assert fast == slow
 
 
 def test_short_reads_change_nothing() -> None:
-    expected = outcome(lambda: wal._iter_wal_python(io.BytesIO(BASE_LOG), "w", 1))
+    expected = outcome(lambda: python_reader(io.BytesIO(BASE_LOG), 1))
     for seed in range(3):
-        assert outcome(lambda s=seed: wal._iter_wal_c(Dribble(BASE_LOG, s), "w", 1)) == expected
-        assert outcome(lambda s=seed: wal._iter_wal_python(Dribble(BASE_LOG, s), "w", 1)) == expected
+        assert outcome(lambda s=seed: c_reader(Dribble(BASE_LOG, s), 1)) == expected
+        assert outcome(lambda s=seed: python_reader(Dribble(BASE_LOG, s), 1)) == expected
 
 
 def test_decoders_agree_including_damage() -> None:
@@ -185,3 +194,40 @@ def test_c_text_cache_never_hands_out_a_stale_field() -> None:
         change = wal.DocumentChange(name, f"id{i}", name[::-1], f"v{len(name)}", b"{}")
         record = wal.WalRecord(0, 0, wal.WalType.INSERT, i + 1, wal.encode_document_change(change))
         assert wal.decode_payload(record) == change
+
+
+def _with_gaps(batches: Callable[..., Iterator[list[wal.WalRecord]]], data: bytes, first: int | None) -> object:
+    gaps: list[tuple[int, int]] = []
+    records: list[int] = []
+    try:
+        for batch in batches(Dribble(data, 5), "w", first, lambda r, e: gaps.append((r.sequence, e))):
+            records.extend(r.sequence for r in batch)
+    except FormatError as error:
+        return records, gaps, (error.code, error.offset, error.sequence)
+    return records, gaps, None
+
+
+@pytest.mark.parametrize(
+    "sequences",
+    [
+        [1, 2, 5, 6, 6, 3, 4],
+        [7, 8, 9],  # the first is not 1
+        [1, 2**64 - 1, 1, 2, 2**64 - 1, 2**64 - 1, 0],  # nothing follows the largest sequence
+        [*range(1, 3000), 5000, *range(5001, 7000)],  # a gap past a full batch
+    ],
+)
+def test_both_readers_report_the_same_gaps_and_go_on(sequences: list[int]) -> None:
+    data = b"".join(wal.encode_wal_record(wal.WalType.MVCC_GC, s, b"x" * (s % 7)) for s in sequences)
+    for first in (1, None):
+        fast = _with_gaps(wal._wal_batches_c, data, first)
+        assert fast == _with_gaps(wal._wal_batches_python, data, first)
+        records, gaps, error = fast  # type: ignore[misc]
+        assert records == sequences and error is None
+        if first is None:
+            assert gaps == []
+        else:
+            expected = [1] + [s + 1 for s in sequences[:-1]]
+            assert gaps == [(s, e) for s, e in zip(sequences, expected, strict=True) if s != e]
+    # Without on_gap, the first gap is an error after every record before it.
+    for read in (c_reader, python_reader):
+        assert outcome(lambda r=read: r(io.BytesIO(data), 1)) == outcome(lambda: python_reader(io.BytesIO(data), 1))

@@ -89,7 +89,7 @@ from aeroops.formats.manifests import (
 from aeroops.formats.sidecar import DISPLAY_NAMES, check_algorithm, format_digest, split_digest
 from aeroops.formats.storage import StorageRecord, iter_storage
 from aeroops.formats.tar import EntryType, TarEntry, TarReader
-from aeroops.formats.wal import WalRecord, iter_wal
+from aeroops.formats.wal import WalRecord, iter_wal_batches
 from aeroops.hashing import BackgroundDigest
 from aeroops.progress import Progress, ProgressCallback
 
@@ -741,29 +741,31 @@ class _Verification:
 
     def _wal(self, tar: TarReader, entry: TarEntry) -> int:
         reader = _MemberReader(tar.chunks())
-        expected = 1
+
+        def gap(record: WalRecord, expected: int) -> None:  # every gap is reported, not just the first
+            self.findings.new(
+                "AERO_WAL_SEQUENCE",
+                Severity.ERROR,
+                _sequence_problem(record.sequence, expected),
+                path=entry.name,
+                offset=entry.data_offset + record.offset,
+                sequence=record.sequence,
+            )
+
         try:
-            # Sequences are checked here, not by iter_wal, so every gap is reported.
-            for record in iter_wal(reader, path=entry.name, first_sequence=None):  # type: ignore[arg-type]
-                if record.sequence != expected:
-                    self.findings.new(
-                        "AERO_WAL_SEQUENCE",
-                        Severity.ERROR,
-                        _sequence_problem(record.sequence, expected),
-                        path=entry.name,
-                        offset=entry.data_offset + record.offset,
-                        sequence=record.sequence,
-                    )
-                expected = record.sequence + 1
-                self.wal_records += 1
+            for batch in iter_wal_batches(reader, path=entry.name, on_gap=gap):  # type: ignore[arg-type]
+                self.wal_records += len(batch)
                 if self.wal_first is None:
-                    self.wal_first = record.sequence
-                self.wal_last = record.sequence
+                    self.wal_first = batch[0].sequence
+                self.wal_last = batch[-1].sequence
                 if self.wal_sink is not None:
-                    try:
-                        self.wal_sink(record)
-                    except FormatError as error:
-                        self.findings.error(error, path=entry.name, base=entry.data_offset, sequence=record.sequence)
+                    for record in batch:
+                        try:
+                            self.wal_sink(record)
+                        except FormatError as error:
+                            self.findings.error(
+                                error, path=entry.name, base=entry.data_offset, sequence=record.sequence
+                            )
         except FormatError as error:
             self.findings.error(error, path=entry.name, base=entry.data_offset)
         return reader.drain()

@@ -23,7 +23,7 @@ from aeroops.errors import BackupError, FormatError
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, LimitedReader
 from aeroops.formats.checksum import crc32
 from aeroops.formats.manifests import parse_checkpoint, parse_snapshot_manifest
-from aeroops.formats.wal import iter_wal
+from aeroops.formats.wal import iter_wal_batches
 
 ChecksumMode = Literal["all", "until-valid", "none"]
 MANIFEST_LIMIT = 1 << 20  # a manifest is a few hundred bytes; a huge one is damage
@@ -89,11 +89,11 @@ def describe_wal(path: Path, *, check: bool = True, ops: FileOps = REAL, size: i
     try:
         with ops.open_read(path) as stream:
             limited = LimitedReader(stream, size)
-            for record in iter_wal(limited, path=path):
+            for batch in iter_wal_batches(limited, path=path):
                 if first is None:
-                    first = record.sequence
-                last = record.sequence
-                records += 1
+                    first = batch[0].sequence
+                last = batch[-1].sequence
+                records += len(batch)
     except FormatError as exc:
         return WalDescription(True, size, records, first, last, exc.finding)
     except OSError as exc:

@@ -10,6 +10,7 @@ import enum
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from typing import BinaryIO, NamedTuple
 
 from aeroops.errors import FormatError
@@ -47,6 +48,7 @@ class WalType(enum.IntEnum):
 
 DOCUMENT_TYPES = frozenset({WalType.INSERT, WalType.UPDATE, WalType.DELETE})
 _LAST_DOCUMENT_TYPE = 2
+_LAST_SEQUENCE = (1 << 64) - 1
 _BATCH_RECORDS = 1024  # records the C reader builds per call: bounds memory, keeps calls few
 _TYPES = tuple(WalType)  # indexing beats calling the enum, once per record
 _HEAD = struct.Struct("<IBQ")  # length, type, sequence
@@ -90,42 +92,106 @@ WalPayload = DocumentChange | MvccCommit | MvccVersion | bytes
 def iter_wal(stream: BinaryIO, *, path: object = None, first_sequence: int | None = 1) -> Iterator[WalRecord]:
     """Stream the log's records, checking framing, checksum, type and sequence continuity.
 
-    ``first_sequence=None`` skips the sequence check (the caller checks it itself).
-    Raises `FormatError` (AERO_WAL_*) at the first damage, with offset and sequence.
+    ``first_sequence=None`` skips the sequence check. Raises `FormatError` (AERO_WAL_*) at the
+    first damage, with offset and sequence, after handing out every record before it.
+    """
+    return chain.from_iterable(iter_wal_batches(stream, path=path, first_sequence=first_sequence))
+
+
+SequenceGap = Callable[[WalRecord, int], None]  # on_gap(record, expected sequence)
+
+
+def iter_wal_batches(
+    stream: BinaryIO,
+    *,
+    path: object = None,
+    first_sequence: int | None = 1,
+    on_gap: SequenceGap | None = None,
+) -> Iterator[list[WalRecord]]:
+    """`iter_wal`'s records, a list at a time (at most 1,024): for callers that count or check
+    and need no Python-level step per record.
+
+    on_gap: called with a record whose sequence is not the expected one, and the expected one,
+    instead of raising; the continuity check goes on from that record. It is called after
+    every record before it was handed out, and before the record itself is.
     """
     if _speedups is None:
-        return _iter_wal_python(stream, path, first_sequence)
-    return _iter_wal_c(stream, path, first_sequence)
+        return _wal_batches_python(stream, path, first_sequence, on_gap)
+    return _wal_batches_c(stream, path, first_sequence, on_gap)
 
 
-def _iter_wal_python(stream: BinaryIO, path: object, first_sequence: int | None) -> Iterator[WalRecord]:
+def _wal_batches_python(
+    stream: BinaryIO, path: object, first_sequence: int | None, on_gap: SequenceGap | None
+) -> Iterator[list[WalRecord]]:
     expected = first_sequence
     unpack_head = _HEAD.unpack_from
-    for offset, buf, start, end in iter_frames(stream, WAL_FRAMING, path=path):
-        length, kind, sequence = unpack_head(buf, start)
-        if kind > 5:
-            raise _type_error(kind, path, offset, sequence)
-        if expected is not None:
-            if sequence != expected:
-                raise _sequence_error(sequence, expected, path, offset)
-            expected += 1
-        yield WalRecord(offset, length, _TYPES[kind], sequence, buf[start + 13 : end - 4])
+    batch: list[WalRecord] = []
+    try:
+        for offset, buf, start, end in iter_frames(stream, WAL_FRAMING, path=path):
+            length, kind, sequence = unpack_head(buf, start)
+            if kind > 5:
+                raise _type_error(kind, path, offset, sequence)
+            record = WalRecord(offset, length, _TYPES[kind], sequence, buf[start + 13 : end - 4])
+            if expected is not None:
+                if sequence != expected:
+                    if on_gap is None:
+                        raise _sequence_error(sequence, expected, path, offset)
+                    if batch:
+                        yield batch
+                        batch = []
+                    on_gap(record, expected)
+                expected = sequence + 1
+            batch.append(record)
+            if len(batch) == _BATCH_RECORDS:
+                yield batch
+                batch = []
+    except FormatError:
+        if batch:
+            yield batch  # the records before the damage, then the error
+        raise
+    if batch:
+        yield batch
 
 
-def _iter_wal_c(stream: BinaryIO, path: object, first_sequence: int | None) -> Iterator[WalRecord]:
+def _wal_batches_c(
+    stream: BinaryIO, path: object, first_sequence: int | None, on_gap: SequenceGap | None
+) -> Iterator[list[WalRecord]]:
     """The same, with each buffer's records framed, checked and built in C."""
     assert _speedups is not None
     expected = first_sequence or 0  # 0: no sequence check (sequences start at 1)
     buffers = Buffers(stream, WAL_FRAMING, path)
     buf, pos, base = buffers.first()
     while True:
+        # No u64 follows 2**64 - 1 (and C takes the expected sequence as a u64): past it, check
+        # one record at a time, here.
+        past_last = expected > _LAST_SEQUENCE
         records, pos, status, sequence = _speedups.wal_batch(
-            buf, pos, base, expected, MAX_RECORD_LENGTH, WalRecord, _TYPES, _BATCH_RECORDS
+            buf,
+            pos,
+            base,
+            0 if past_last else expected,
+            MAX_RECORD_LENGTH,
+            WalRecord,
+            _TYPES,
+            1 if past_last else _BATCH_RECORDS,
         )
-        yield from records
-        if records and expected:
-            expected = records[-1].sequence + 1
+        if past_last and records:
+            if on_gap is None:
+                raise _sequence_error(records[0].sequence, expected, path, records[0].offset)
+            on_gap(records[0], expected)
+        if records:
+            yield records
+            if expected:
+                expected = records[-1].sequence + 1
         if status == 5:
+            continue
+        if status == 4 and on_gap is not None:
+            # The record at pos is whole and checked but for its sequence: take it alone,
+            # unchecked, and go on expecting its successor.
+            (gap,), pos, _, _ = _speedups.wal_batch(buf, pos, base, 0, MAX_RECORD_LENGTH, WalRecord, _TYPES, 1)
+            on_gap(gap, expected)
+            yield [gap]
+            expected = gap.sequence + 1
             continue
         if status == 2:
             (length,) = U32.unpack_from(buf, pos)
@@ -289,4 +355,5 @@ __all__ = [
     "encode_payload",
     "encode_wal_record",
     "iter_wal",
+    "iter_wal_batches",
 ]

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from itertools import chain
 from pathlib import Path
 
 import atheris
@@ -50,7 +51,7 @@ def _wal_outcome(records: Callable[[io.BytesIO], object], data: bytes) -> list[o
 def fuzz_wal(data: bytes) -> None:
     """The C reader (when built) and the Python one: only FormatError, and the same outcome."""
     c = _wal_outcome(lambda stream: wal.iter_wal(stream, path="wal.log"), data)
-    python = _wal_outcome(lambda stream: wal._iter_wal_python(stream, "wal.log", 1), data)
+    python = _wal_outcome(lambda stream: chain.from_iterable(wal._wal_batches_python(stream, "wal.log", 1, None)), data)
     if c != python:
         raise AssertionError(f"the C and Python WAL readers disagree: {c[-1:]} != {python[-1:]}")
 
