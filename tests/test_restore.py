@@ -7,6 +7,7 @@ Helpers used by test_drill.py and test_restore_crash.py live here too (`content_
 from __future__ import annotations
 
 import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -481,6 +482,18 @@ def test_refuses_while_another_aeroops_run_holds_the_directory(target: Path, aer
         with pytest.raises(RestoreError, match="another aeroops run"):
             recover(target)
     restore(aerodb_archive, target)
+
+
+def test_a_preview_sees_a_run_that_holds_only_the_directory_lock(target: Path, aerodb_archive: Path) -> None:
+    # What a run that cannot open the lock file (another user's, under a read-only parent) holds.
+    fd = os.open(target, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        preview = preview_restore(aerodb_archive, target)
+        assert getattr(preview.plan, "rule", None) is RestoreRule.BUSY
+    finally:
+        os.close(fd)
+    assert preview_restore(aerodb_archive, target).would_restore
 
 
 def test_a_missing_data_directory_needs_create(tmp_path: Path, aerodb_archive: Path) -> None:

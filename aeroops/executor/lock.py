@@ -101,6 +101,23 @@ class DirectoryLock:
         self.release()
 
 
+def held_by_another(path: Path) -> bool:
+    """Someone holds a flock on ``path`` right now (False where it cannot be opened to tell)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # closing drops the probe's own lock, if it got one
+    return False
+
+
 def try_flock(path: Path) -> int | None:
     """An exclusive lock on ``path`` if free right now (the fd, to close), else None."""
     try:

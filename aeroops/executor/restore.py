@@ -68,7 +68,7 @@ from aeroops.errors import (
 )
 from aeroops.executor.audit import verify_archive, verify_opened_archive
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps
-from aeroops.executor.lock import DirectoryLock, lock_path_for, try_flock
+from aeroops.executor.lock import DirectoryLock, held_by_another, lock_path_for
 from aeroops.progress import Progress, ProgressCallback, no_progress
 
 JOURNAL_LIMIT = 64 << 10
@@ -249,15 +249,10 @@ def _entries(root: Path) -> tuple[ExistingEntry, ...]:
 
 
 def _busy(paths: RestorePaths) -> bool:
-    """Another aeroops run holds the data directory's lock right now."""
-    lock = lock_path_for(Path(paths.data_dir))
-    if not lock.exists():
-        return False
-    fd = try_flock(lock)
-    if fd is None:
-        return True
-    os.close(fd)
-    return False
+    """Another aeroops run holds the data directory right now: a flock on the lock file beside
+    it, or on the directory itself (a run that cannot use the lock file, as another user or
+    under a read-only parent, takes only that one; see `DirectoryLock`)."""
+    return any(held_by_another(path) for path in (lock_path_for(Path(paths.data_dir)), Path(paths.data_dir)))
 
 
 # --- the dry run --------------------------------------------------------------------------------
