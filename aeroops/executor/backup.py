@@ -281,9 +281,14 @@ class _Steps:
         self._progress(Progress("backup", STEPS[self.index - 1], self.index, len(STEPS), done, self.total))
 
 
+def refusal_error(refusal: Refusal) -> BackupError:
+    """The error a backup raises for this refusal (what a panel shows instead of running)."""
+    return BackupError(f"{refusal.message} [rule: {refusal.rule}]")
+
+
 def _accept(plan: BackupPlan | Refusal) -> BackupPlan:
     if isinstance(plan, Refusal):
-        raise BackupError(f"{plan.message} [rule: {plan.rule}]")
+        raise refusal_error(plan)
     return plan
 
 

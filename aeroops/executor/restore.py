@@ -351,7 +351,7 @@ def restore(
         real_archive = os.path.realpath(archive_path)
         refusal = check_target(target, create=create, archive_real_path=real_archive)
         if refusal is not None:
-            raise _refusal_error(refusal, target.paths.data_dir)
+            raise refusal_error(refusal, target.paths.data_dir)
         if not archive_path.is_file():
             raise RestoreError("the archive does not exist or is not a file", path=archive_path)
 
@@ -370,7 +370,7 @@ def restore(
             archive_real_path=real_archive,
         )
         if isinstance(plan, RestoreRefusal):
-            raise _refusal_error(plan, paths.data_dir)
+            raise refusal_error(plan, paths.data_dir)
         crash_point("verified")
 
         step(5)
@@ -440,7 +440,8 @@ def _verify_progress(progress: ProgressCallback, index: int, count: int) -> Prog
     return report
 
 
-def _refusal_error(refusal: RestoreRefusal, data_dir: str) -> RestoreError:
+def refusal_error(refusal: RestoreRefusal, data_dir: str) -> RestoreError:
+    """The error a restore raises for this refusal, with the code its findings call for."""
     message = f"{refusal.message} [rule: {refusal.rule}]"
     if refusal.rule is not RestoreRule.ARCHIVE_INVALID:
         return RestoreError(message, path=data_dir)

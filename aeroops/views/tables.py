@@ -1,4 +1,5 @@
-"""DataFrame views of audit results, for notebooks. The only module that imports pandas.
+"""DataFrame views of audit results, for notebooks: the one module that builds DataFrames (the
+panels' renderer, `aeroops.views.widgets.common`, only reads them).
 
 Every frame has fixed columns in a fixed order with fixed dtypes, declared (and documented,
 column by column) in `aeroops.views.records`; an empty result gives an empty frame with the same
@@ -16,11 +17,13 @@ text ``string``.
   `collections_frame(result)`: COLLECTION_COLUMNS, its documents per collection.
 - `inventory_frame(inventory)`: INVENTORY_COLUMNS, plus INVENTORY_VERIFY_COLUMNS when verified.
 - `inspect_frames(result)`: all of the inspect frames above, by name.
+- `rows_frame(rows, columns)`: the panels' small tables, from the plain dict views of plans and
+  results (what the CLI's ``--format json`` prints); dtypes as pandas infers them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
@@ -36,6 +39,10 @@ def frame(records: list[rec.Record], columns: rec.Columns) -> pd.DataFrame:
         name: pd.Series([r.get(name) for r in records], dtype=object).astype(dtype) for name, dtype in columns.items()
     }
     return pd.DataFrame(data, columns=list(columns))
+
+
+def rows_frame(rows: Iterable[Mapping[str, object]], columns: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(list(rows), columns=list(columns))
 
 
 def findings_frame(reports: VerifyReport | Iterable[VerifyReport]) -> pd.DataFrame:

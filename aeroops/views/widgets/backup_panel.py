@@ -11,15 +11,15 @@ from datetime import datetime
 from pathlib import Path
 
 import ipywidgets as widgets
-import pandas as pd
 
 from aeroops.core.description import DataDirDescription
 from aeroops.core.plan import BackupOptions, BackupPlan, Refusal, plan_backup
 from aeroops.errors import BackupError
-from aeroops.executor.backup import BackupResult, run_backup
+from aeroops.executor.backup import BackupResult, refusal_error, run_backup
 from aeroops.executor.scan import ChecksumMode, scan
 from aeroops.formats.ids import default_created_at, format_timestamp
 from aeroops.views.backup import description_to_dict, human_bytes, plan_to_dict, result_to_dict
+from aeroops.views.tables import rows_frame
 from aeroops.views.widgets.common import (
     FULL_WIDTH,
     PagedTable,
@@ -30,11 +30,6 @@ from aeroops.views.widgets.common import (
     path_input,
     section,
 )
-
-
-def refusal_error(refusal: Refusal) -> BackupError:
-    """The error `run_backup` raises for this refusal: what the panel shows instead of running."""
-    return BackupError(f"{refusal.message} [rule: {refusal.rule}]")
 
 
 class BackupPanel(Panel):
@@ -218,7 +213,7 @@ class BackupPanel(Panel):
             ]
         )
         # The records of the dict view, as a frame: the same columns the CLI's --json shows.
-        snapshots = pd.DataFrame.from_records(
+        snapshots = rows_frame(
             facts["snapshots"][::-1], columns=["snapshot_id", "verdict", "reason", "size", "created_at", "schemas"]
         )
         self.snapshots_table.set_frame(snapshots)
@@ -253,9 +248,7 @@ class BackupPanel(Panel):
                 *(("skipped", s) for s in skipped),
             ]
         )
-        self.members_table.set_frame(
-            pd.DataFrame.from_records(facts["members"], columns=["name", "kind", "size", "source", "expected_crc32"])
-        )
+        self.members_table.set_frame(rows_frame(facts["members"], ["name", "kind", "size", "source", "expected_crc32"]))
         self.manifest_html.value = (
             "<b>backup_manifest.json</b> it will write:"
             f"<pre style='margin: 2px 0'>{html.escape(plan.manifest_bytes.decode())}</pre>"
@@ -283,6 +276,4 @@ class BackupPanel(Panel):
                 *(("removed", f"stale staging folder {p}") for p in result.removed_stale),
             ]
         )
-        self.result_members_table.set_frame(
-            pd.DataFrame.from_records(facts["members"], columns=["name", "kind", "size", "crc32"])
-        )
+        self.result_members_table.set_frame(rows_frame(facts["members"], ["name", "kind", "size", "crc32"]))

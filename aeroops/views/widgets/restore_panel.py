@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 
 import ipywidgets as widgets
-import pandas as pd
 
 from aeroops.core.restore_plan import RecoveryPlan, RestoreMode, RestorePlan, RestoreRefusal, RestoreRule
 from aeroops.errors import UsageError
@@ -25,13 +24,13 @@ from aeroops.executor.restore import (
     preview_recovery,
     preview_restore,
     recover,
+    refusal_error,
     restore,
 )
-from aeroops.executor.restore import _refusal_error as refusal_error  # the codes the restore would raise
 from aeroops.formats.ids import format_timestamp
 from aeroops.views.backup import human_bytes
 from aeroops.views.restore import drill_to_dict, plan_to_dict, render_drill, render_recovery, render_verdict
-from aeroops.views.tables import findings_frame
+from aeroops.views.tables import findings_frame, rows_frame
 from aeroops.views.widgets.common import (
     FULL_WIDTH,
     PagedTable,
@@ -284,9 +283,7 @@ class RestorePanel(Panel):
         )
         counts = drill_to_dict(result)["collections"]
         self.drill_table.set_frame(
-            pd.DataFrame.from_records(counts, columns=["collection", "restored", "archive", "source"])
-            if counts
-            else None
+            rows_frame(counts, ["collection", "restored", "archive", "source"]) if counts else None
         )
 
     def _show_preview(self) -> None:
@@ -342,10 +339,8 @@ class RestorePanel(Panel):
         )
         self.preview_html.value = "".join(parts)
         if facts["replaced"]:
-            self.replaced_table.set_frame(
-                pd.DataFrame.from_records(facts["replaced"], columns=["name", "kind", "files", "bytes"])
-            )
-        self.files_table.set_frame(pd.DataFrame.from_records(facts["files"], columns=["path", "from", "size"]))
+            self.replaced_table.set_frame(rows_frame(facts["replaced"], ["name", "kind", "files", "bytes"]))
+        self.files_table.set_frame(rows_frame(facts["files"], ["path", "from", "size"]))
 
     def _show_result(self, outcome: Outcome | None = None) -> None:
         if isinstance(outcome, RestoreResult):
