@@ -418,3 +418,26 @@ def test_a_read_only_data_directory_is_backed_up_under_a_lock_on_the_folder(
             run_backup(read_only_datadir, out_dir / "second.tar", created_at=T0)
     finally:
         os.close(holder)
+
+
+def test_scan_reports_progress_snapshot_by_snapshot_then_the_wal(tmp_path: Path) -> None:
+    root = copy_fixture("datadir-3snap", tmp_path / "d")
+    snapshots = sorted((p for p in (root / "snapshots").iterdir()), reverse=True)
+    events: list[Progress] = []
+    scan(root, checksums="all", progress=events.append)
+    steps = list(dict.fromkeys((e.step_index, e.step) for e in events))
+    count = len(snapshots) + 1
+    assert steps == [(i, f"checksum snapshot {p.name}") for i, p in enumerate(snapshots, 1)] + [
+        (count, "check the WAL")
+    ]
+    assert {e.job for e in events} == {"scan"} and {e.step_count for e in events} == {count}
+    for index, snapshot in enumerate(snapshots, 1):
+        last = [e for e in events if e.step_index == index][-1]
+        files = [snapshot / "storage.dat", *(snapshot / "schemas").iterdir()]
+        assert last.done_bytes == last.total_bytes == sum(f.stat().st_size for f in files)
+    wal = [e for e in events if e.step == "check the WAL"][-1]
+    assert wal.done_bytes == wal.total_bytes == (root / "wal/wal.log").stat().st_size
+    # A backup's scan stops at the newest valid snapshot, and checks no WAL: one step reported.
+    events.clear()
+    scan(root, checksums="until-valid", check_wal=False, progress=events.append)
+    assert {e.step for e in events} == {f"checksum snapshot {snapshots[0].name}"}

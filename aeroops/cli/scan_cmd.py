@@ -13,14 +13,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser = sub.add_parser("scan", help="describe a data directory and what a backup would choose")
     parser.add_argument("data_dir", metavar="DATA_DIR")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.scan import scan
+    from aeroops.progress import no_progress, terminal_progress
     from aeroops.views.backup import description_to_dict, plan_to_dict, render_description, render_plan
 
-    description = scan(args.data_dir, checksums="all")
+    with terminal_progress(not args.no_progress) as progress:
+        description = scan(args.data_dir, checksums="all", progress=progress or no_progress)
     plan = plan_backup(description, BackupOptions(default_created_at()))
     if args.json:
         print(json.dumps({"scan": description_to_dict(description), "plan": plan_to_dict(plan)}, indent=2))

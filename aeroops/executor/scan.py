@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -24,6 +25,7 @@ from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, LimitedReader
 from aeroops.formats.checksum import crc32
 from aeroops.formats.manifests import parse_checkpoint, parse_snapshot_manifest
 from aeroops.formats.wal import iter_wal_batches
+from aeroops.progress import Progress, ProgressCallback, no_progress
 
 ChecksumMode = Literal["all", "until-valid", "none"]
 MANIFEST_LIMIT = 1 << 20  # a manifest is a few hundred bytes; a huge one is damage
@@ -35,9 +37,11 @@ def scan(
     checksums: ChecksumMode = "all",
     check_wal: bool = True,
     ops: FileOps = REAL,
+    progress: ProgressCallback = no_progress,
 ) -> DataDirDescription:
     """Describe ``data_dir``. ``checksums``: compute every snapshot's CRCs ("all"), only newest
-    first until a valid snapshot is found ("until-valid", what a backup needs), or none."""
+    first until a valid snapshot is found ("until-valid", what a backup needs), or none.
+    ``progress`` hears of each snapshot checksummed and of the WAL check, bytes read."""
     root = Path(data_dir)
     try:
         if not stat.S_ISDIR(ops.stat(root).st_mode):
@@ -50,10 +54,16 @@ def scan(
     snapshots = [
         _describe_snapshot(root / "snapshots" / e.name, e.name, ops) for e in _entries(root / "snapshots", ops)
     ]
+    # Steps for progress: a snapshot at most each (newest first), then the WAL.
+    step_count = (len(snapshots) if checksums != "none" else 0) + 1
     if checksums != "none":
-        for i in sorted(range(len(snapshots)), key=lambda k: snapshots[k].snapshot_id, reverse=True):
+        newest_first = sorted(range(len(snapshots)), key=lambda k: snapshots[k].snapshot_id, reverse=True)
+        for step, i in enumerate(newest_first, start=1):
             if snapshots[i].verdict is Verdict.UNCHECKED:
-                snapshots[i] = _with_checksums(root / "snapshots" / snapshots[i].snapshot_id, snapshots[i], ops)
+                on_bytes = _reporter(progress, f"checksum snapshot {snapshots[i].snapshot_id}", step, step_count)
+                snapshots[i] = _with_checksums(
+                    root / "snapshots" / snapshots[i].snapshot_id, snapshots[i], ops, on_bytes
+                )
             if checksums == "until-valid" and snapshots[i].verdict is Verdict.VALID:
                 break
 
@@ -68,7 +78,12 @@ def scan(
     return DataDirDescription(
         path=str(root),
         snapshots=tuple(snapshots),
-        wal=describe_wal(root / "wal" / "wal.log", check=check_wal, ops=ops),
+        wal=describe_wal(
+            root / "wal" / "wal.log",
+            check=check_wal,
+            ops=ops,
+            on_bytes=_reporter(progress, "check the WAL", step_count, step_count),
+        ),
         checkpoint=checkpoint,
         checkpoint_error=checkpoint_error,
         serving=os.path.lexists(root / ".lock"),
@@ -76,8 +91,16 @@ def scan(
     )
 
 
-def describe_wal(path: Path, *, check: bool = True, ops: FileOps = REAL, size: int | None = None) -> WalDescription:
-    """The WAL's size and health; ``size`` cuts it at a size seen earlier (a backup packs that)."""
+def describe_wal(
+    path: Path,
+    *,
+    check: bool = True,
+    ops: FileOps = REAL,
+    size: int | None = None,
+    on_bytes: BytesCallback | None = None,
+) -> WalDescription:
+    """The WAL's size and health; ``size`` cuts it at a size seen earlier (a backup packs that).
+    ``on_bytes(done, total)`` hears how far the check has read."""
     try:
         size = ops.stat(path).st_size if size is None else size
     except FileNotFoundError:
@@ -94,6 +117,8 @@ def describe_wal(path: Path, *, check: bool = True, ops: FileOps = REAL, size: i
                     first = batch[0].sequence
                 last = batch[-1].sequence
                 records += len(batch)
+                if on_bytes is not None:
+                    on_bytes(batch[-1].offset + batch[-1].length, size)
     except FormatError as exc:
         return WalDescription(True, size, records, first, last, exc.finding)
     except OSError as exc:
@@ -102,15 +127,27 @@ def describe_wal(path: Path, *, check: bool = True, ops: FileOps = REAL, size: i
     return WalDescription(True, size, records, first, last, crc32=limited.crc)
 
 
-def crc32_file(path: Path, ops: FileOps = REAL) -> tuple[int, int]:
-    """CRC-32 and length of a file's bytes, streamed."""
+def crc32_file(path: Path, ops: FileOps = REAL, on_chunk: Callable[[int], None] | None = None) -> tuple[int, int]:
+    """CRC-32 and length of a file's bytes, streamed; ``on_chunk(n)`` after each chunk read."""
     crc = length = 0
     buffer = memoryview(bytearray(COPY_CHUNK))
     with ops.open_read(path) as stream:
         while n := ops.readinto(stream, buffer):
             crc = crc32(buffer[:n], crc)
             length += n
+            if on_chunk is not None:
+                on_chunk(n)
     return crc, length
+
+
+BytesCallback = Callable[[int, int], None]  # (bytes done, bytes in all)
+
+
+def _reporter(progress: ProgressCallback, step: str, index: int, count: int) -> BytesCallback:
+    def report(done: int, total: int) -> None:
+        progress(Progress("scan", step, index, count, done, total))
+
+    return report
 
 
 def _entries(folder: Path, ops: FileOps) -> list[os.DirEntry[str]]:
@@ -187,17 +224,27 @@ def _describe_snapshot(folder: Path, snapshot_id: str, ops: FileOps) -> Snapshot
     )
 
 
-def _with_checksums(folder: Path, snap: SnapshotDescription, ops: FileOps) -> SnapshotDescription:
+def _with_checksums(
+    folder: Path, snap: SnapshotDescription, ops: FileOps, on_bytes: BytesCallback
+) -> SnapshotDescription:
+    assert snap.storage is not None
+    total = snap.storage.size + sum(f.size for f in snap.schemas)
+    done = 0
+
+    def read(n: int) -> None:
+        nonlocal done
+        done += n
+        on_bytes(done, total)
+
     def checked(fact: FileFact) -> FileFact:
         try:
-            crc, length = crc32_file(folder / fact.name, ops)
+            crc, length = crc32_file(folder / fact.name, ops, read)
         except OSError as exc:
             return FileFact(fact.name, fact.size, error=exc.strerror or str(exc))
         if length != fact.size:
             return FileFact(fact.name, fact.size, error=f"changed size while read ({fact.size} → {length} bytes)")
         return FileFact(fact.name, fact.size, crc)
 
-    assert snap.storage is not None
     return SnapshotDescription(
         snapshot_id=snap.snapshot_id,
         manifest=snap.manifest,

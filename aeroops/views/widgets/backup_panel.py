@@ -123,7 +123,10 @@ class BackupPanel(Panel):
             self._update_run_button()
             return None
         self.set_status(f"Scanning {self.data_dir} …")
-        self.description = self.attempt(lambda: scan(self.data_dir, checksums=self.checksums))
+        self.progress.start(f"scanning {self.data_dir} …")
+        self.description = self.attempt(lambda: scan(self.data_dir, checksums=self.checksums, progress=self.progress))
+        scanned = self.description is not None
+        self.progress.finish("scanned" if scanned else "scan failed", failed=not scanned)
         self.set_status("")
         self._show_scan()
         if self.description is not None:
