@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 from aeroops.errors import AeroError
 
@@ -103,32 +104,29 @@ class DirectoryLock:
 
 def held_by_another(path: Path) -> bool:
     """Someone holds a flock on ``path`` right now (False where it cannot be opened to tell)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
+    probe = _flock(path)
+    if isinstance(probe, int):
+        os.close(probe)  # closing drops the probe's own lock
         return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)  # closing drops the probe's own lock, if it got one
-    return False
+    return probe == "held"
 
 
 def try_flock(path: Path) -> int | None:
     """An exclusive lock on ``path`` if free right now (the fd, to close), else None."""
+    probe = _flock(path)
+    return probe if isinstance(probe, int) else None
+
+
+def _flock(path: Path) -> int | Literal["held", "unopenable"]:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
-        return None
+        return "unopenable"
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except OSError as error:
         os.close(fd)
-        return None
+        return "held" if isinstance(error, BlockingIOError) else "unopenable"
     return fd
 
 
