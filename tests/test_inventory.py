@@ -186,3 +186,22 @@ def test_a_fifo_named_like_an_archive_gets_a_row_and_does_not_hang(tmp_path: Pat
     assert len(rows) == 1 and "not a regular file" in (rows[0].reason or "")
     report = verify_archive(tmp_path / "pipe.tar")
     assert not report.ok and report.findings[0].code == "AERO_VERIFY_IO"
+
+
+@pytest.mark.parametrize("suffix", [".b3", ".sha256"])
+def test_a_fifo_as_the_sidecar_is_a_finding_not_a_hang(tmp_path: Path, suffix: str) -> None:
+    import threading
+
+    from aeroops.executor.audit import verify_archive
+
+    archive = tmp_path / "backup-1000.tar"
+    archive.write_bytes(fixture_bytes("backup-1000.tar"))
+    os.mkfifo(tmp_path / f"backup-1000.tar{suffix}")
+    reports = []
+    worker = threading.Thread(target=lambda: reports.append(verify_archive(archive)), daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "verify blocked opening a FIFO sidecar"
+    (finding,) = reports[0].findings
+    assert finding.code == "AERO_VERIFY_SIDECAR" and "not a regular file" in finding.message
+    assert not inventory(tmp_path).rows[0].sidecar  # a FIFO is no sidecar file

@@ -47,7 +47,7 @@ def read_sidecar(archive: Path) -> tuple[str | None, tuple[Finding, ...]]:
     for algorithm in ALGORITHMS:
         path = sidecar_path(archive, algorithm)
         try:
-            with path.open("rb") as stream:
+            with REAL.open_read(path) as stream:  # a FIFO named like a sidecar must not block the open
                 raw = stream.read(SIDECAR_LIMIT)
         except FileNotFoundError:
             continue

@@ -443,7 +443,8 @@ def _check_not_serving(root: Path) -> None:
 
 
 def _publish(tar_path: Path, archive: Path, digest: str, algorithm: Algorithm, overwrite: bool, ops: FileOps) -> None:
-    """Step 9: the sidecar first, then the archive, each appearing whole or not at all.
+    """Step 9: the sidecar is written and fsynced first; then the archive appears, then its
+    sidecar beside it, each whole or not at all.
 
     Sidecars already at the output belong to the archive being replaced, or to none: they go
     before the new sidecar takes its name. Verify reads ``.b3`` before ``.sha256``, so a stale
