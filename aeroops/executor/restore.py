@@ -483,7 +483,8 @@ class _Stager:
     written once, through a fresh O_EXCL file under folders made here: nothing can land
     outside the folder. Snapshot files go under STAGED_SNAPSHOT until the verified manifest
     names the snapshot. A finished member's files are fsynced on a thread, so the disk writes
-    them while the next member streams in."""
+    them while the next member streams in. (fsyncing a file every 128 MiB while it is written
+    was tried: with ext4 each fsync commits the journal, and the restore took 1.6x as long.)"""
 
     def __init__(self, temp: Path, ops: FileOps) -> None:
         self._temp = temp
@@ -503,7 +504,8 @@ class _Stager:
         if not targets or any(t in self.written for t in targets):
             return None  # not restored, or a duplicate (verification refuses the archive)
         try:
-            self._open = [self._ops.create(self._temp / t, FILE_MODE) for t in targets]
+            for target in targets:  # one at a time: a failure leaves those made in _open, to close
+                self._open.append(self._ops.create(self._temp / target, FILE_MODE))
         except OSError as error:
             raise _StagingFailed(error) from error
         self.written.update(dict.fromkeys(targets, size))
