@@ -35,12 +35,12 @@ with atheris.instrument_imports(include=["aeroops"]):
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "aerodb-reference"
 
 
-def _wal_outcome(records: Callable[[io.BytesIO], object], data: bytes) -> list[object]:
+def _wal_outcome(records: Callable[[io.BytesIO], object], decode: Callable[..., object], data: bytes) -> list[object]:
     seen: list[object] = []
     try:
         for record in records(io.BytesIO(data)):  # type: ignore[attr-defined]
             try:
-                seen.append((record.offset, record.sequence, wal.decode_payload(record)))
+                seen.append((record.offset, record.sequence, decode(record, path="wal.log")))
             except FormatError as error:
                 seen.append((record.offset, error.code))
     except FormatError as error:
@@ -49,9 +49,14 @@ def _wal_outcome(records: Callable[[io.BytesIO], object], data: bytes) -> list[o
 
 
 def fuzz_wal(data: bytes) -> None:
-    """The C reader (when built) and the Python one: only FormatError, and the same outcome."""
-    c = _wal_outcome(lambda stream: wal.iter_wal(stream, path="wal.log"), data)
-    python = _wal_outcome(lambda stream: chain.from_iterable(wal._wal_batches_python(stream, "wal.log", 1, None)), data)
+    """The C reader and payload decoder (when built) and the Python ones: only FormatError, and
+    the same outcome, records and decoded payloads alike."""
+    c = _wal_outcome(lambda stream: wal.iter_wal(stream, path="wal.log"), wal.decode_payload, data)
+    python = _wal_outcome(
+        lambda stream: chain.from_iterable(wal._wal_batches_python(stream, "wal.log", 1, None)),
+        wal._decode_payload_python,
+        data,
+    )
     if c != python:
         raise AssertionError(f"the C and Python WAL readers disagree: {c[-1:]} != {python[-1:]}")
 
