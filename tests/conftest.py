@@ -55,3 +55,15 @@ def out_dir(tmp_path: Path) -> Path:
     path = tmp_path / "backups"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def target(tmp_path: Path) -> Path:
+    """An existing data directory to restore over (AeroDB's no-WAL fixture)."""
+    return copy_fixture("datadir-nowal", tmp_path / "target")
+
+
+@pytest.fixture
+def aerodb_archive(tmp_path: Path) -> Path:
+    """AeroDB's own backup of datadir-1000 (no sidecar)."""
+    return copy_fixture("backup-1000.tar", tmp_path / "backup-1000.tar")

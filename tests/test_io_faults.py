@@ -277,16 +277,6 @@ def test_real_permission_denied_on_the_output_folder(nobodys: Path) -> None:
 # --- restore: faults test_restore.py does not inject --------------------------------------------
 
 
-@pytest.fixture
-def target(tmp_path: Path) -> Path:
-    return copy_fixture("datadir-nowal", tmp_path / "target")
-
-
-@pytest.fixture
-def archive(tmp_path: Path) -> Path:
-    return copy_fixture("backup-1000.tar", tmp_path / "backup-1000.tar")
-
-
 def assert_restore_left_nothing(target: Path, before: dict[str, tuple[str, int, int, str]]) -> None:
     assert tree_state(target) == before
     assert not find_leftovers(target).any
@@ -303,22 +293,22 @@ def assert_restore_left_nothing(target: Path, before: dict[str, tuple[str, int, 
     ids=["EIO at once", "EIO mid-archive", "archive shrinks"],
 )
 def test_restore_read_faults_in_the_archive(
-    target: Path, archive: Path, after: int, err: int | None, kind: type[RestoreError], words: str
+    target: Path, aerodb_archive: Path, after: int, err: int | None, kind: type[RestoreError], words: str
 ) -> None:
     before = tree_state(target)
     ops = FaultyReadOps(".tar", after, err)
     with pytest.raises(kind) as raised:
-        restore(archive, target, ops=ops)
+        restore(aerodb_archive, target, ops=ops)
     assert ops.opened == 1
     assert words in raised.value.message and raised.value.severity is Severity.FATAL
     assert_restore_left_nothing(target, before)
-    restore(archive, target)
+    restore(aerodb_archive, target)
 
 
-def test_restore_when_the_archive_vanishes_as_it_is_opened(target: Path, archive: Path) -> None:
+def test_restore_when_the_archive_vanishes_as_it_is_opened(target: Path, aerodb_archive: Path) -> None:
     before = tree_state(target)
-    with put_back(archive), pytest.raises(RestoreIOError, match="No such file"):
-        restore(archive, target, ops=Saboteur("open", ".tar", vanish))
+    with put_back(aerodb_archive), pytest.raises(RestoreIOError, match="No such file"):
+        restore(aerodb_archive, target, ops=Saboteur("open", ".tar", vanish))
     assert_restore_left_nothing(target, before)
 
 
@@ -341,22 +331,22 @@ def test_restore_onto_a_real_full_disk(small_tmpfs: Path, archive_3mib: Path) ->
     assert not find_leftovers(target).any
 
 
-def test_restore_onto_a_real_read_only_file_system(tmp_path: Path, archive: Path) -> None:
+def test_restore_onto_a_real_read_only_file_system(tmp_path: Path, aerodb_archive: Path) -> None:
     (tmp_path / "disk").mkdir()
     target = copy_fixture("datadir-nowal", tmp_path / "disk" / "target")
     before = tree_state(tmp_path / "disk")
     with read_only_bind(tmp_path / "disk", tmp_path / "disk-ro") as read_only:
         with pytest.raises(RestoreError) as raised:
-            restore(archive, read_only / "target")
+            restore(aerodb_archive, read_only / "target")
         assert "Read-only file system" in raised.value.message, str(raised.value)
     assert tree_state(tmp_path / "disk") == before
     assert not find_leftovers(target).any
 
 
-def test_restore_with_real_permission_denied(nobodys: Path, archive: Path) -> None:
+def test_restore_with_real_permission_denied(nobodys: Path, aerodb_archive: Path) -> None:
     os.chown(nobodys, 0, 0)  # the folder that holds the data directory is root's: nobody cannot swap
     readable = nobodys / "backup.tar"
-    shutil.copyfile(archive, readable)
+    shutil.copyfile(aerodb_archive, readable)
     before = tree_state(nobodys)
     done = cli_as_nobody("restore", str(readable), str(nobodys / "data"), "--yes")
     assert done.returncode == 3, done.stderr

@@ -135,18 +135,6 @@ def no_leftovers(data_dir: Path) -> bool:
     return not find_leftovers(data_dir).any
 
 
-@pytest.fixture
-def target(tmp_path: Path) -> Path:
-    """An existing data directory to restore over (AeroDB's no-WAL fixture)."""
-    return copy_fixture("datadir-nowal", tmp_path / "target")
-
-
-@pytest.fixture
-def aerodb_archive(tmp_path: Path) -> Path:
-    """AeroDB's own backup of datadir-1000 (no sidecar)."""
-    return copy_fixture("backup-1000.tar", tmp_path / "backup-1000.tar")
-
-
 # --- the pure rules -------------------------------------------------------------------------
 
 
