@@ -153,16 +153,22 @@ def check_no_errors(notebook: Locator, name: str) -> None:
             raise AssertionError(f"{name}: a widget did not render ({failure!r})")
 
 
-def check_backup_runbook(page: Page, server: str, out: Path) -> None:
-    name = "01-backup-runbook.ipynb"
+def run_notebook_to_panel(page: Page, server: str, name: str, outputs: tuple[str, ...], heading: str) -> Locator:
+    """Open ``name``, run all its cells, wait for each of ``outputs``, check no cell failed, and
+    return the panel whose heading is ``heading``, scrolled into view."""
     notebook = open_notebook(page, server, name)
     run_all(page, notebook)
-    wait_for_text(notebook, "VERIFY: clean")
-    wait_for_text(notebook, "DOCUMENTS:")
+    for text in outputs:
+        wait_for_text(notebook, text)
     check_no_errors(notebook, name)
-
-    panel = notebook.locator(".widget-vbox", has=page.locator("h3", has_text="AeroDB backup")).first
+    panel = notebook.locator(".widget-vbox", has=page.locator("h3", has_text=heading)).first
     panel.scroll_into_view_if_needed()
+    return panel
+
+
+def check_backup_runbook(page: Page, server: str, out: Path) -> None:
+    name = "01-backup-runbook.ipynb"
+    panel = run_notebook_to_panel(page, server, name, ("VERIFY: clean", "DOCUMENTS:"), "AeroDB backup")
     run_button = panel.locator("button", has_text="Run backup")
     expect(run_button).to_be_visible()
     expect(run_button).to_be_enabled()
@@ -187,12 +193,7 @@ def check_backup_runbook(page: Page, server: str, out: Path) -> None:
 
 def check_audit_runbook(page: Page, server: str, out: Path) -> None:
     name = "02-audit-backup-folder.ipynb"
-    notebook = open_notebook(page, server, name)
-    run_all(page, notebook)
-    wait_for_text(notebook, "NEWEST GOOD: 20260101T030000Z")
-    check_no_errors(notebook, name)
-    panel = notebook.locator(".widget-vbox", has=page.locator("h3", has_text="backup folder audit")).first
-    panel.scroll_into_view_if_needed()
+    panel = run_notebook_to_panel(page, server, name, ("NEWEST GOOD: 20260101T030000Z",), "backup folder audit")
     expect(panel.locator("button", has_text="Verify all")).to_be_enabled()
     expect(panel.locator("td", has_text="notes.tar").first).to_be_visible()
     panel.locator("button", has_text="Verify").last.click()  # the selected archive: the damaged one
@@ -206,12 +207,7 @@ def check_audit_runbook(page: Page, server: str, out: Path) -> None:
 
 def check_restore_runbook(page: Page, server: str, out: Path) -> None:
     name = "03-restore-drill.ipynb"
-    notebook = open_notebook(page, server, name)
-    run_all(page, notebook)
-    wait_for_text(notebook, "DRILL AFTER RESTORE: PASSED")
-    check_no_errors(notebook, name)
-    panel = notebook.locator(".widget-vbox", has=page.locator("h3", has_text="AeroDB restore")).first
-    panel.scroll_into_view_if_needed()
+    panel = run_notebook_to_panel(page, server, name, ("DRILL AFTER RESTORE: PASSED",), "AeroDB restore")
     expect(panel.locator(".aeroops-success", has_text="RESTORED").first).to_be_visible()
     panel.locator("button", has_text="Preview restore").click()
     restore_button = panel.locator("button", has_text="Restore…")
