@@ -255,7 +255,7 @@ class PlannedMember:
     name: str  # normalised: directories without a trailing slash
     is_dir: bool
     size: int
-    crc32: int | None  # what verification computed: extraction must see the same bytes
+    crc32: int | None  # what verification computed, from the very bytes restore writes
     targets: tuple[str, ...]  # paths relative to the data directory (none: not restored)
 
 

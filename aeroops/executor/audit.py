@@ -16,19 +16,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar, cast
 
 from aeroops.core.inspect import InspectResult, inspect_archive_stream
 from aeroops.core.inventory import Inventory, InventoryRow, inventory_row, read_leading_manifest
 from aeroops.core.verify import DataSink, VerifyReport, verify_archive_stream
 from aeroops.errors import Finding, FormatError, Severity, UsageError
-from aeroops.executor.fileops import REAL
+from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps
 from aeroops.formats.sidecar import ALGORITHMS, parse_sidecar, sidecar_path
 from aeroops.progress import Progress, ProgressCallback
 
 ARCHIVE_SUFFIX = ".tar"
 SIDECAR_LIMIT = 64 << 10
-_BUFFER = 1 << 20
 
 
 T = TypeVar("T")
@@ -127,7 +126,7 @@ def inventory(
 
 def _read_archive(archive: Path, read: Callable[..., T], progress: ProgressCallback | None) -> T:
     """One streaming pass of ``read`` (verify or inspect) over an archive file, with its sidecar."""
-    with _open_archive(archive) as stream:
+    with open_archive(archive) as stream:
         return _read_stream(archive, stream, read, progress, os.fstat(stream.fileno()).st_size)
 
 
@@ -160,10 +159,14 @@ def _read_stream(
     )
 
 
-def _open_archive(archive: Path) -> BinaryIO:
+def open_archive(archive: Path, ops: FileOps = REAL) -> BinaryIO:
     """A buffered reader over a regular file; a FIFO or device named *.tar is refused (EINVAL)
-    instead of blocking the audit forever."""
-    return io.BufferedReader(REAL.open_read(archive), buffer_size=_BUFFER)  # type: ignore[arg-type]
+    instead of blocking the audit forever. (A test's FileOps may hand back a stream of its own,
+    used as it is.)"""
+    raw = ops.open_read(archive)
+    if isinstance(raw, io.RawIOBase):
+        return cast(BinaryIO, io.BufferedReader(raw, COPY_CHUNK))
+    return raw
 
 
 def _candidates(root: Path, recursive: bool) -> Iterator[Path]:
@@ -193,7 +196,7 @@ def _row(root: Path, archive: Path, now: datetime, verify: bool, progress: Progr
     sidecar = has_sidecar(archive)
     try:
         stat = archive.stat()
-        with _open_archive(archive) as stream:
+        with open_archive(archive) as stream:
             manifest = read_leading_manifest(stream, name=name)
     except OSError as error:
         return inventory_row(name, None, None, f"cannot read: {error.strerror or error}", now, sidecar=sidecar)

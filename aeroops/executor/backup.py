@@ -35,7 +35,7 @@ from aeroops.core.plan import (
 )
 from aeroops.errors import AeroError, BackupError, BackupIOError
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps
-from aeroops.executor.lock import DirectoryLock, try_flock
+from aeroops.executor.lock import DirectoryLock, aerodb_serving, try_flock
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.checksum import crc32
 from aeroops.formats.ids import default_created_at
@@ -434,7 +434,7 @@ def _check_not_serving(root: Path) -> None:
     Its snapshot files cannot have changed, but a running AeroDB may checkpoint and truncate the
     WAL: an archive pairing the snapshot with a WAL that no longer follows it would verify and
     still lose writes. Discard it."""
-    if os.path.lexists(root / ".lock"):
+    if aerodb_serving(root):
         raise BackupError(
             "AeroDB started serving the data directory during the backup (.lock appeared); the archive was "
             "discarded: stop AeroDB and back up again",

@@ -20,6 +20,11 @@ from typing import Literal
 from aeroops.errors import AeroError
 
 
+def aerodb_serving(data_dir: Path) -> bool:
+    """AeroDB serves ``data_dir``: its ``.lock`` is there (DESIGN.md §1)."""
+    return os.path.lexists(data_dir / ".lock")
+
+
 def lock_path_for(data_dir: Path) -> Path:
     data_dir = Path(os.path.abspath(data_dir))
     return data_dir.parent / f".{data_dir.name}.aeroops-lock"

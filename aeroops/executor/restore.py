@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import io
 import os
 import signal
 import stat
@@ -33,7 +32,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import BinaryIO
 
 from aeroops.core.restore_plan import (
     STAGED_SNAPSHOT,
@@ -66,9 +65,9 @@ from aeroops.errors import (
     RestoreError,
     RestoreIOError,
 )
-from aeroops.executor.audit import verify_archive, verify_opened_archive
-from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps
-from aeroops.executor.lock import DirectoryLock, held_by_another, lock_path_for
+from aeroops.executor.audit import open_archive, verify_archive, verify_opened_archive
+from aeroops.executor.fileops import REAL, FileOps
+from aeroops.executor.lock import DirectoryLock, aerodb_serving, held_by_another, lock_path_for
 from aeroops.progress import Progress, ProgressCallback, no_progress
 
 JOURNAL_LIMIT = 64 << 10
@@ -80,10 +79,10 @@ DIR_MODE = 0o755
 KILL_ENV = "AEROOPS_TEST_KILL_AT"
 KILL_POINTS = (
     "locked",  # the lock is held, nothing else done
-    "verified",  # the archive is verified and the plan made
     "temp-created",  # the temporary folder and its subfolders exist, empty
-    "extract-midway",  # the first file is extracted
-    "extracted",  # every file is extracted (and fsynced)
+    "extract-midway",  # the first file is written (its fsync queued), verification goes on
+    "verified",  # the archive is verified and extracted, the plan made
+    "extracted",  # the snapshot folder is named: every file is in place (and fsynced)
     "synced",  # the folders of the new directory are fsynced
     "journal-tmp-written",  # the journal's temporary file is written, not yet renamed
     "journal-written",  # the journal is in place: the new directory is complete
@@ -219,7 +218,7 @@ def describe_target(data_dir: Path | str) -> TargetState:
         is_symlink=is_symlink,
         parent_exists=os.path.isdir(paths.parent),
         other_file_system=other_fs,
-        serving=is_dir and os.path.lexists(os.path.join(paths.data_dir, ".lock")),
+        serving=is_dir and aerodb_serving(Path(paths.data_dir)),
         entries=_entries(Path(paths.data_dir)) if is_dir else (),
         leftovers=find_leftovers(paths.data_dir),
         real_path=os.path.realpath(paths.data_dir),
@@ -300,9 +299,6 @@ class _Steps:
         self.index, self.total = index, total
         self._progress(Progress(self._job, STEPS[index - 1], index, len(STEPS), 0, total))
 
-    def advance(self, done: int) -> None:
-        self._progress(Progress(self._job, STEPS[self.index - 1], self.index, len(STEPS), done, self.total))
-
     def _close(self) -> None:
         now = time.monotonic()
         if self.index:
@@ -355,17 +351,18 @@ def restore(
         if not archive_path.is_file():
             raise RestoreError("the archive does not exist or is not a file", path=archive_path)
 
-        step(3, total=_size(archive_path))
+        archive_size = _size(archive_path)
+        step(3, total=archive_size)
         phase = "staging"
-        report = _verify_and_extract(archive_path, temp, ops, progress)
+        report = _verify_and_extract(archive_path, archive_size, temp, ops, progress)
         if verified is not None and _members(verified) != _members(report):
-            raise _changed("its members are not the ones the confirmed report lists", None)
+            raise _changed("its members are not the ones the confirmed report lists")
         step(4)
         plan = plan_restore(
             report,
             target,
             archive=str(archive_path),
-            archive_size=_size(archive_path),
+            archive_size=archive_size,
             create=create,
             archive_real_path=real_archive,
         )
@@ -374,21 +371,19 @@ def restore(
         crash_point("verified")
 
         step(5)
-        files = _name_snapshot_folder(plan, report, temp, ops)
+        files = _name_snapshot_folder(plan, temp, ops)
         crash_point("extracted")
         step(6)
         _sync_tree(plan, temp, target, ops)
         crash_point("synced")
-        if os.path.lexists(root / ".lock"):
-            raise RestoreError("AeroDB started serving the data directory during the restore (.lock appeared)")
 
         step(7)
         _write_journal(plan, paths, ops)
         crash_point("journal-written")
 
         step(8)
-        # Once more right before the swap: AeroDB's .lock must never go away with the old tree.
-        if os.path.lexists(root / ".lock"):
+        # Right before the swap: AeroDB's .lock must never go away with the old tree.
+        if aerodb_serving(root):
             raise RestoreError("AeroDB started serving the data directory during the restore (.lock appeared)")
         if plan.mode is RestoreMode.REPLACE:
             ops.rename_noreplace(root, old)
@@ -461,22 +456,6 @@ def _io_error(exc: OSError) -> RestoreIOError:
     return RestoreIOError(f"I/O failure: {reason}", path=exc.filename)
 
 
-def _open_archive(path: Path, ops: FileOps) -> BinaryIO:
-    raw = ops.open_read(path)
-    if isinstance(raw, io.RawIOBase):
-        return cast(BinaryIO, io.BufferedReader(raw, COPY_CHUNK))
-    return raw
-
-
-class _StagingFailed(Exception):
-    """A write into the temporary folder failed: carried out through verification (which
-    would take an OSError for a failure to read the archive) and raised as what it is."""
-
-    def __init__(self, error: OSError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
 class _Stager:
     """Writes the archive's files into the temporary folder with the very bytes verification
     checks, in the same pass (`DataSink`). Only file names of the backup layout reach it, each
@@ -492,7 +471,7 @@ class _Stager:
         self._open: list[BinaryIO] = []
         self._fsyncs: list[Future[None]] = []
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aeroops-fsync")
-        self.written: dict[str, int] = {}  # path in the temporary folder → size
+        self.written: set[str] = set()  # paths in the temporary folder
         ops.mkdir(temp, 0o700)
         for folder in new_directories(STAGED_SNAPSHOT):
             ops.mkdir(temp / folder, DIR_MODE)
@@ -503,20 +482,14 @@ class _Stager:
         targets = member_targets(name, STAGED_SNAPSHOT)
         if not targets or any(t in self.written for t in targets):
             return None  # not restored, or a duplicate (verification refuses the archive)
-        try:
-            for target in targets:  # one at a time: a failure leaves those made in _open, to close
-                self._open.append(self._ops.create(self._temp / target, FILE_MODE))
-        except OSError as error:
-            raise _StagingFailed(error) from error
-        self.written.update(dict.fromkeys(targets, size))
+        for target in targets:  # one at a time: a failure leaves those made in _open, to close
+            self._open.append(self._ops.create(self._temp / target, FILE_MODE))
+        self.written.update(targets)
         return self._write
 
     def _write(self, chunk: bytes) -> None:
-        try:
-            for out in self._open:
-                self._ops.write(out, chunk)
-        except OSError as error:
-            raise _StagingFailed(error) from error
+        for out in self._open:
+            self._ops.write(out, chunk)
 
     def _finish_member(self) -> None:
         if not self._open:
@@ -535,13 +508,8 @@ class _Stager:
     def finish(self) -> None:
         """Every file written and fsynced; raises the first failure."""
         self._finish_member()
-        try:
-            for fsync in self._fsyncs:
-                fsync.result()
-        except OSError as error:
-            raise _StagingFailed(error) from error
-        finally:
-            self.close()
+        for fsync in self._fsyncs:
+            fsync.result()
 
     def close(self) -> None:
         """Stop, on success or failure: close what is open, wait for the fsync thread."""
@@ -552,22 +520,16 @@ class _Stager:
         self._pool.shutdown(wait=True)
 
 
-def _verify_and_extract(archive: Path, temp: Path, ops: FileOps, progress: ProgressCallback) -> VerifyReport:
+def _verify_and_extract(archive: Path, size: int, temp: Path, ops: FileOps, progress: ProgressCallback) -> VerifyReport:
     """Step 3: one streaming pass over the archive verifies it and writes its files into the
     temporary folder (what is restored is what was verified, byte for byte: no second read)."""
     stager = _Stager(temp, ops)
     try:
-        with _open_archive(archive, ops) as stream:
+        with open_archive(archive, ops) as stream:
             report = verify_opened_archive(
-                archive,
-                stream,
-                _size(archive),
-                progress=_verify_progress(progress, 3, len(STEPS)),
-                data_sink=stager.sink,
+                archive, stream, size, progress=_verify_progress(progress, 3, len(STEPS)), data_sink=stager.sink
             )
         stager.finish()
-    except _StagingFailed as failed:
-        raise failed.error from None
     finally:
         stager.close()
     return report
@@ -577,9 +539,7 @@ def _members(report: VerifyReport) -> tuple[tuple[str, int, int | None], ...]:
     return tuple((m.name, m.size, m.crc32) for m in report.members)
 
 
-def _name_snapshot_folder(
-    plan: RestorePlan, report: VerifyReport, temp: Path, ops: FileOps
-) -> tuple[RestoredFile, ...]:
+def _name_snapshot_folder(plan: RestorePlan, temp: Path, ops: FileOps) -> tuple[RestoredFile, ...]:
     """Step 5: the staged snapshot folder gets its verified name, and the temporary folder
     then holds exactly the files the plan lists (a WAL-less archive gets an empty WAL)."""
     base = f"snapshots/{plan.snapshot_id}"
@@ -587,7 +547,7 @@ def _name_snapshot_folder(
     if not plan.wal_present:
         with ops.create(temp / WAL_TARGET, FILE_MODE) as stream:
             ops.fsync(stream)
-    crcs = {m.name.rstrip("/"): m.crc32 for m in report.members}
+    crcs = {m.name: m.crc32 for m in plan.members}
     files = tuple(RestoredFile(f.path, f.size, 0 if f.member is None else crcs.get(f.member) or 0) for f in plan.files)
     found = _files_under(temp)
     if found != {f.path: f.size for f in files}:
@@ -605,10 +565,8 @@ def _files_under(folder: Path) -> dict[str, int]:
     return found
 
 
-def _changed(message: str, offset: int | None) -> RestoreCorruptionError:
-    return RestoreCorruptionError(
-        f"the archive changed since it was verified: {message}; nothing was replaced", offset=offset
-    )
+def _changed(message: str) -> RestoreCorruptionError:
+    return RestoreCorruptionError(f"the archive changed since it was verified: {message}; nothing was replaced")
 
 
 def _sync_tree(plan: RestorePlan, temp: Path, target: TargetState, ops: FileOps) -> None:

@@ -22,6 +22,7 @@ from aeroops.core.description import (
 )
 from aeroops.errors import BackupError, FormatError
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, LimitedReader
+from aeroops.executor.lock import aerodb_serving
 from aeroops.formats.checksum import crc32
 from aeroops.formats.manifests import parse_checkpoint, parse_snapshot_manifest
 from aeroops.formats.wal import iter_wal_batches
@@ -86,7 +87,7 @@ def scan(
         ),
         checkpoint=checkpoint,
         checkpoint_error=checkpoint_error,
-        serving=os.path.lexists(root / ".lock"),
+        serving=aerodb_serving(root),
         clean_shutdown=os.path.lexists(root / "clean_shutdown"),
     )
 
