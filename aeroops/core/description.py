@@ -106,7 +106,7 @@ class WalDescription:
     first_sequence: int | None = None
     last_sequence: int | None = None
     damage: Finding | None = None  # the first damage found; AeroDB refuses to start on any
-    crc32: int | None = None  # of the bytes checked, when all were read (a backup compares the bytes it packed)
+    crc32: int | None = None  # of the bytes checked, when all were read and a backup asked for it
 
     @property
     def healthy(self) -> bool:

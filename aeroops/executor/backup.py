@@ -208,7 +208,7 @@ class _WalCheck:
 
     def _run(self, path: Path, size: int, ops: FileOps) -> None:
         try:
-            self._result = describe_wal(path, ops=ops, size=size)
+            self._result = describe_wal(path, ops=ops, size=size, crc=True)
         except BaseException as exc:  # handed to the caller by result()
             self._error = exc
 

@@ -140,12 +140,13 @@ REAL = FileOps()
 
 class LimitedReader:
     """A reader that stops at ``limit`` bytes: a WAL is read up to the size seen when it was
-    looked at, even if it grows meanwhile. ``crc`` is the CRC-32 of the bytes read so far."""
+    looked at, even if it grows meanwhile. With ``checksum``, ``crc`` is the CRC-32 of the
+    bytes read so far (None without)."""
 
-    def __init__(self, stream: BinaryIO, limit: int) -> None:
+    def __init__(self, stream: BinaryIO, limit: int, *, checksum: bool = False) -> None:
         self._stream = stream
         self._left = limit
-        self.crc = 0
+        self.crc: int | None = 0 if checksum else None
 
     def read(self, n: int = -1) -> bytes:
         if self._left <= 0:
@@ -153,5 +154,6 @@ class LimitedReader:
         n = self._left if n < 0 else min(n, self._left)
         data = self._stream.read(n)
         self._left -= len(data)
-        self.crc = crc32(data, self.crc)
+        if self.crc is not None:
+            self.crc = crc32(data, self.crc)
         return data

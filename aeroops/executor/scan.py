@@ -98,9 +98,11 @@ def describe_wal(
     check: bool = True,
     ops: FileOps = REAL,
     size: int | None = None,
+    crc: bool = False,
     on_bytes: BytesCallback | None = None,
 ) -> WalDescription:
-    """The WAL's size and health; ``size`` cuts it at a size seen earlier (a backup packs that).
+    """The WAL's size and health; ``size`` cuts it at a size seen earlier (a backup packs that,
+    and asks for the ``crc`` of the bytes checked, to compare with those it packed).
     ``on_bytes(done, total)`` hears how far the check has read."""
     try:
         size = ops.stat(path).st_size if size is None else size
@@ -112,7 +114,7 @@ def describe_wal(
     first = last = None
     try:
         with ops.open_read(path) as stream:
-            limited = LimitedReader(stream, size)
+            limited = LimitedReader(stream, size, checksum=crc)
             for batch in iter_wal_batches(limited, path=path):
                 if first is None:
                     first = batch[0].sequence
