@@ -52,11 +52,11 @@ class DirectoryLock:
             file_fd = self._open_lock_file()
             if file_fd is not None:
                 fds.append(file_fd)
-                self._flock(file_fd, holder=_read_holder(self.path))
+                self._exclusive(file_fd, names_holder=True)
             dir_fd = self._open_data_dir(required=file_fd is None)
             if dir_fd is not None:
                 fds.append(dir_fd)
-                self._flock(dir_fd, holder="")  # its holder may not have written the lock file
+                self._exclusive(dir_fd, names_holder=False)  # its holder may not have written the lock file
         except BaseException:
             for fd in fds:
                 os.close(fd)
@@ -82,11 +82,12 @@ class DirectoryLock:
                 return None  # e.g. a restore that creates the data directory
             raise self._error(f"cannot lock the data directory: {exc.strerror}", path=self.data_dir) from exc
 
-    def _flock(self, fd: int, *, holder: str) -> None:
+    def _exclusive(self, fd: int, *, names_holder: bool) -> None:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
-            if exc.errno in (errno.EWOULDBLOCK, errno.EACCES):
+            if _held(exc):
+                holder = _read_holder(self.path) if names_holder else ""
                 raise self._error(
                     f"another aeroops run holds this data directory{holder}; wait for it to finish",
                     path=self.path,
@@ -131,8 +132,13 @@ def _flock(path: Path) -> int | Literal["held", "unopenable"]:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as error:
         os.close(fd)
-        return "held" if isinstance(error, BlockingIOError) else "unopenable"
+        return "held" if _held(error) else "unopenable"
     return fd
+
+
+def _held(error: OSError) -> bool:
+    """A non-blocking flock failed because someone else holds the lock."""
+    return error.errno in (errno.EWOULDBLOCK, errno.EACCES)
 
 
 def _read_holder(path: Path) -> str:
