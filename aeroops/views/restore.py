@@ -22,10 +22,8 @@ from aeroops.views.backup import human_bytes
 # --- dicts ----------------------------------------------------------------------------------
 
 
-def verdict_to_dict(report: VerifyReport | None) -> dict[str, Any] | None:
+def verdict_to_dict(report: VerifyReport) -> dict[str, Any]:
     """The archive's verdict in short: the full report is `VerifyReport.to_dict()`."""
-    if report is None:
-        return None
     return {
         "ok": report.ok,
         "counts": report.counts(),

@@ -296,12 +296,8 @@ class RestorePanel(Panel):
         if preview is None:
             self.preview_html.value = ""
             return
-        parts = []
-        if preview.report is not None:
-            verdict = render_verdict(preview.report)
-            parts.append(
-                notice_html(f"archive: {html.escape(verdict)}", kind="success" if preview.report.ok else "warning")
-            )
+        verdict = render_verdict(preview.report)
+        parts = [notice_html(f"archive: {html.escape(verdict)}", kind="success" if preview.report.ok else "warning")]
         plan = preview.plan
         if isinstance(plan, RestoreRefusal):
             parts.append(
@@ -313,7 +309,7 @@ class RestorePanel(Panel):
             if self.recovery_plan is not None:
                 text = render_recovery(self.recovery_plan, data_dir=preview.data_dir)
                 parts.append(f"<pre>{html.escape(text)}</pre>")
-            if preview.report is not None and preview.report.findings:
+            if preview.report.findings:
                 self.findings_table.set_frame(findings_frame(preview.report))
             self.preview_html.value = "".join(parts)
             return
