@@ -224,12 +224,18 @@ def _decode_payload_python(record: WalRecord, *, path: object = None) -> WalPayl
     """Decode a record's payload (types 0–4); MVCC GC payloads are returned raw.
 
     Raises `FormatError` (AERO_WAL_PAYLOAD) saying what is wrong with a damaged payload."""
-    data, kind = record.payload, record.type
-    if kind <= _LAST_DOCUMENT_TYPE:  # an int comparison: hashing an enum member is slow here
+    if record.type <= _LAST_DOCUMENT_TYPE:  # an int comparison: hashing an enum member is slow here
         try:
-            return _decode_document(data, DocumentChange)
+            return _decode_document(record.payload, DocumentChange)
         except (struct.error, UnicodeDecodeError, ValueError):
-            pass  # damaged: the careful path below says exactly how
+            pass  # damaged: the careful path says exactly how
+    return _decode_payload_carefully(record, path=path)
+
+
+def _decode_payload_carefully(record: WalRecord, *, path: object = None) -> WalPayload:
+    """Every record type, field by field, naming what is wrong: the path for MVCC records and
+    for damage (the C twin of decode_payload hands it every record it does not decode itself)."""
+    data, kind = record.payload, record.type
     where = {"path": path, "offset": record.offset, "code": _PAYLOAD_CODE}
     if kind in DOCUMENT_TYPES:
         fields, pos = read_lp_fields(data, 0, len(data), 5, what=f"{kind.name} payload", **where)
@@ -289,7 +295,7 @@ decode_payload: Callable[..., WalPayload]  # decode_payload(record, *, path=None
 if _speedups is None:
     decode_payload = _decode_payload_python
 else:  # clean documents decode in C; the C twin hands every other record to the Python decoder
-    _speedups.bind(DocumentChange, _decode_payload_python)
+    _speedups.bind(DocumentChange, _decode_payload_carefully)
     decode_payload = _speedups.decode_payload
 
 
