@@ -31,26 +31,14 @@ from aeroops.executor.fileops import FileOps
 
 TESTS = Path(__file__).parent
 
-# Every operation of the seam, in the order FileOps defines them.
-OPERATIONS = (
-    "open_read",
-    "read",
-    "readinto",
-    "stat",
-    "lstat",
-    "scandir",
-    "create",
-    "write",
-    "fsync",
-    "fsync_path",
-    "mkdir",
-    "link",
-    "copy_range",
-    "rename",
-    "rename_noreplace",
-    "remove",
-    "remove_tree",
-)
+
+def seam_operations() -> tuple[str, ...]:
+    """Every operation of the seam: FileOps's public methods, in the order it defines them. A
+    method added to FileOps is hooked, counted, failed and killed at without a change here."""
+    return tuple(name for name, value in vars(FileOps).items() if not name.startswith("_") and callable(value))
+
+
+OPERATIONS = seam_operations()
 
 
 class HookedOps(FileOps):
@@ -102,16 +90,21 @@ class CountingOps(HookedOps):
 
 
 class KillingOps(HookedOps):
-    """SIGKILLs this process just before its n-th operation (of any kind): no ``finally``
-    clause, atexit handler or cleanup runs, as when a machine loses power or the OOM killer
-    strikes."""
+    """SIGKILLs this process just before its n-th operation (of any kind, crash points
+    included), or at the crash point named ``point``: no ``finally`` clause, atexit handler or
+    cleanup runs, as when a machine loses power or the OOM killer strikes."""
 
-    def __init__(self, nth: int) -> None:
-        self.nth = nth
+    def __init__(self, nth: int = 0, *, point: str = "") -> None:
+        self.nth, self.point = nth, point
         self._count = itertools.count(1)  # next() is atomic in CPython: the WAL check runs on a thread
 
     def before(self, operation: str) -> None:
         if next(self._count) == self.nth:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def crash_point(self, name: str) -> None:
+        super().crash_point(name)
+        if name == self.point:
             os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -664,8 +664,8 @@ def test_an_invalid_archive_names_the_right_code(tmp_path: Path, target: Path) -
         ("mkdir", 4, errno.EIO),
         ("create", 1, errno.EIO),
         ("create", 6, errno.EIO),
-        ("write", 1, errno.ENOSPC),
-        ("write", 5, errno.EIO),
+        ("write", 2, errno.ENOSPC),  # write #1 is the lock file's holder line
+        ("write", 6, errno.EIO),
         ("fsync", 2, errno.EIO),
         ("fsync_path", 1, errno.EIO),  # a folder of the new directory
         ("fsync_path", 9, errno.EIO),  # the parent, after the journal

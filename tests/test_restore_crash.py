@@ -2,8 +2,8 @@
 moments, never leaves a mixed data directory; `recover` then ends it cleanly, and the next
 restore succeeds.
 
-The restore runs in a subprocess; ``AEROOPS_TEST_KILL_AT=<point>`` makes it SIGKILL itself
-there (`aeroops.executor.restore.crash_point`). "Wholly old" is checked byte for byte, times
+The restore runs in a subprocess whose FileOps (`faults.KillingOps`) SIGKILLs it at the named
+point (`aeroops.executor.fileops.FileOps.crash_point`). "Wholly old" is checked byte for byte, times
 included (`tree_state`); "wholly new" against a reference restore (`content_tree`).
 """
 
@@ -21,39 +21,48 @@ from pathlib import Path
 
 import pytest
 from conftest import copy_fixture, tree_state
+from faults import TESTS
 from test_restore import content_tree
 
 from aeroops.core.restore_plan import classify_leftovers
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.errors import RestoreError
 from aeroops.executor.backup import run_backup
-from aeroops.executor.restore import KILL_ENV, KILL_POINTS, find_leftovers, recover, restore
+from aeroops.executor.restore import KILL_POINTS, find_leftovers, recover, restore
 
 RESTORE_POINTS = tuple(p for p in KILL_POINTS if not p.startswith("recover-"))
 # Where the data ends up once `recover` (auto) has run after a kill at each point.
 FIRST_NEW = RESTORE_POINTS.index("moved-aside")
 OUTCOME = {p: ("old" if i < FIRST_NEW else "new") for i, p in enumerate(RESTORE_POINTS)}
 
-RESTORE_SCRIPT = """
+# argv: the tests folder, the crash point ("" for none), then the script's own arguments.
+KILLABLE = """
 import sys
+sys.path.insert(0, sys.argv[1])
+from faults import KillingOps
+ops = KillingOps(point=sys.argv[2])
+args = sys.argv[3:]
+"""
+RESTORE_SCRIPT = (
+    KILLABLE
+    + """
 from aeroops.executor.restore import restore
 print("go", flush=True)
-restore(sys.argv[1], sys.argv[2], create=sys.argv[3] == "create")
+restore(args[0], args[1], create=args[2] == "create", ops=ops)
 """
-RECOVER_SCRIPT = """
-import sys
+)
+RECOVER_SCRIPT = (
+    KILLABLE
+    + """
 from aeroops.executor.restore import recover
-recover(sys.argv[1], action=sys.argv[2])
+recover(args[0], action=args[1], ops=ops)
 """
+)
 
 
 def run(script: str, *args: str, kill_at: str | None = None) -> subprocess.Popen[bytes]:
-    env = dict(os.environ)
-    env.pop(KILL_ENV, None)
-    if kill_at is not None:
-        env[KILL_ENV] = kill_at
     return subprocess.Popen(
-        [sys.executable, "-c", script, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [sys.executable, "-c", script, str(TESTS), kill_at or "", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
 
 

@@ -10,19 +10,18 @@ meaning intact. See `aeroops.formats.sidecar`.
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar, cast
+from typing import Any, BinaryIO, TypeVar
 
 from aeroops.core.inspect import InspectResult, inspect_archive_stream
 from aeroops.core.inventory import Inventory, InventoryRow, inventory_row, read_leading_manifest
 from aeroops.core.verify import DataSink, VerifyReport, verify_archive_stream
 from aeroops.errors import Finding, FormatError, Severity, UsageError
-from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps
+from aeroops.executor.fileops import REAL, FileOps, open_buffered
 from aeroops.formats.sidecar import ALGORITHMS, parse_sidecar, sidecar_path
 from aeroops.progress import Progress, ProgressCallback
 
@@ -38,7 +37,7 @@ def has_sidecar(archive: Path) -> bool:
     return any(sidecar_path(archive, algorithm).is_file() for algorithm in ALGORITHMS)
 
 
-def read_sidecar(archive: Path) -> tuple[str | None, tuple[Finding, ...]]:
+def read_sidecar(archive: Path, ops: FileOps = REAL) -> tuple[str | None, tuple[Finding, ...]]:
     """The tagged digest the archive's sidecar claims (None without a sidecar), and any finding
     about a sidecar that exists but cannot be used. The first sidecar found (``.b3``, then
     ``.sha256``) counts, even when it is unusable: a damaged ``.b3`` is not silently passed over
@@ -46,7 +45,7 @@ def read_sidecar(archive: Path) -> tuple[str | None, tuple[Finding, ...]]:
     for algorithm in ALGORITHMS:
         path = sidecar_path(archive, algorithm)
         try:
-            with REAL.open_read(path) as stream:  # a FIFO named like a sidecar must not block the open
+            with ops.open_read(path) as stream:  # a FIFO named like a sidecar must not block the open
                 raw = stream.read(SIDECAR_LIMIT)
         except FileNotFoundError:
             continue
@@ -71,7 +70,9 @@ def _io_report(archive: Path, error: OSError) -> VerifyReport:
     )
 
 
-def verify_archive(path: str | os.PathLike[str], *, progress: ProgressCallback | None = None) -> VerifyReport:
+def verify_archive(
+    path: str | os.PathLike[str], *, progress: ProgressCallback | None = None, ops: FileOps = REAL
+) -> VerifyReport:
     """Verify one archive file (and its sidecar, if any) in one streaming pass.
 
     Never raises for a bad or unreadable archive: that is the verdict, a report with findings
@@ -79,19 +80,21 @@ def verify_archive(path: str | os.PathLike[str], *, progress: ProgressCallback |
     """
     archive = Path(path)
     try:
-        return _read_archive(archive, verify_archive_stream, progress)
+        return _read_archive(archive, verify_archive_stream, progress, ops)
     except OSError as error:
         return _io_report(archive, error)
 
 
-def inspect_archive(path: str | os.PathLike[str], *, progress: ProgressCallback | None = None) -> InspectResult:
+def inspect_archive(
+    path: str | os.PathLike[str], *, progress: ProgressCallback | None = None, ops: FileOps = REAL
+) -> InspectResult:
     """Inspect one archive file: members, manifests, WAL and storage summaries, logical state.
 
     Raises `UsageError` when the file cannot be read at all.
     """
     archive = Path(path)
     try:
-        return _read_archive(archive, inspect_archive_stream, progress)
+        return _read_archive(archive, inspect_archive_stream, progress, ops)
     except OSError as error:
         raise UsageError(f"cannot read {archive}: {error.strerror or error}", path=archive) from None
 
@@ -103,6 +106,7 @@ def inventory(
     verify: bool = False,
     progress: ProgressCallback | None = None,
     now: datetime | None = None,
+    ops: FileOps = REAL,
 ) -> Inventory:
     """One row per ``*.tar`` file in ``folder`` (and its subfolders when ``recursive``).
 
@@ -120,23 +124,29 @@ def inventory(
         step_progress = None
         if progress is not None:
             step_progress = _step_progress(progress, candidate.relative_to(root).as_posix(), index, len(candidates))
-        rows.append(_row(root, candidate, taken_at, verify, step_progress))
+        rows.append(_row(root, candidate, taken_at, verify, step_progress, ops))
     return Inventory(str(root), tuple(rows), taken_at, verified=verify, recursive=recursive)
 
 
-def _read_archive(archive: Path, read: Callable[..., T], progress: ProgressCallback | None) -> T:
+def _read_archive(archive: Path, read: Callable[..., T], progress: ProgressCallback | None, ops: FileOps) -> T:
     """One streaming pass of ``read`` (verify or inspect) over an archive file, with its sidecar."""
-    with open_archive(archive) as stream:
-        return _read_stream(archive, stream, read, progress, os.fstat(stream.fileno()).st_size)
+    with open_buffered(ops, archive) as stream:
+        return _read_stream(archive, stream, read, progress, os.fstat(stream.fileno()).st_size, ops)
 
 
 def verify_opened_archive(
-    archive: Path, stream: BinaryIO, size: int, *, progress: ProgressCallback | None, data_sink: DataSink
+    archive: Path,
+    stream: BinaryIO,
+    size: int,
+    *,
+    progress: ProgressCallback | None,
+    data_sink: DataSink,
+    ops: FileOps = REAL,
 ) -> VerifyReport:
     """Verify ``archive``, read from ``stream`` (opened by the caller), with its sidecar, handing
     each file's bytes to ``data_sink`` as they are checked: restore's one pass. Unlike
     `verify_archive`, read errors propagate (OSError)."""
-    return _read_stream(archive, stream, verify_archive_stream, progress, size, data_sink=data_sink)
+    return _read_stream(archive, stream, verify_archive_stream, progress, size, ops, data_sink=data_sink)
 
 
 def _read_stream(
@@ -145,9 +155,10 @@ def _read_stream(
     read: Callable[..., T],
     progress: ProgressCallback | None,
     size: int,
+    ops: FileOps,
     **options: Any,
 ) -> T:
-    sidecar, sidecar_findings = read_sidecar(archive)
+    sidecar, sidecar_findings = read_sidecar(archive, ops)
     return read(
         stream,
         name=str(archive),
@@ -157,16 +168,6 @@ def _read_stream(
         extra_findings=sidecar_findings,
         **options,
     )
-
-
-def open_archive(archive: Path, ops: FileOps = REAL) -> BinaryIO:
-    """A buffered reader over a regular file; a FIFO or device named *.tar is refused (EINVAL)
-    instead of blocking the audit forever. (A test's FileOps may hand back a stream of its own,
-    used as it is.)"""
-    raw = ops.open_read(archive)
-    if isinstance(raw, io.RawIOBase):
-        return cast(BinaryIO, io.BufferedReader(raw, COPY_CHUNK))
-    return raw
 
 
 def _candidates(root: Path, recursive: bool) -> Iterator[Path]:
@@ -191,17 +192,19 @@ def _step_progress(progress: ProgressCallback, name: str, index: int, count: int
     return report
 
 
-def _row(root: Path, archive: Path, now: datetime, verify: bool, progress: ProgressCallback | None) -> InventoryRow:
+def _row(
+    root: Path, archive: Path, now: datetime, verify: bool, progress: ProgressCallback | None, ops: FileOps
+) -> InventoryRow:
     name = archive.relative_to(root).as_posix()
     sidecar = has_sidecar(archive)
     try:
-        stat = archive.stat()
-        with open_archive(archive) as stream:
+        stat = ops.stat(archive)
+        with open_buffered(ops, archive) as stream:
             manifest = read_leading_manifest(stream, name=name)
     except OSError as error:
         return inventory_row(name, None, None, f"cannot read: {error.strerror or error}", now, sidecar=sidecar)
     except FormatError as error:
         manifest = f"{error.code}: {error.message}"
     modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(microsecond=0)
-    report = verify_archive(archive, progress=progress) if verify else None
+    report = verify_archive(archive, progress=progress, ops=ops) if verify else None
     return inventory_row(name, stat.st_size, modified, manifest, now, sidecar=sidecar, report=report)

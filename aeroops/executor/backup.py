@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import secrets
 import threading
@@ -34,7 +33,7 @@ from aeroops.core.plan import (
     plan_backup,
 )
 from aeroops.errors import AeroError, BackupError, BackupIOError
-from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps
+from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, write_new_file
 from aeroops.executor.lock import DirectoryLock, aerodb_serving, try_flock
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.checksum import crc32
@@ -137,7 +136,7 @@ def run_backup(
     step = _Steps(progress)
 
     step(1)
-    lock = DirectoryLock(root, BackupError, "backup")
+    lock = DirectoryLock(root, BackupError, "backup", ops)
     lock.acquire()
     try:
         step(2)
@@ -249,13 +248,13 @@ def remove_stale_staging(folder: Path, ops: FileOps = REAL) -> tuple[str, ...]:
         path = folder / entry.name
         owner = path / OWNER_FILE
         if os.path.lexists(owner):
-            fd = try_flock(owner)
+            fd = try_flock(owner, ops)
             if fd is None:
                 continue  # a live run holds it
             try:
                 ops.remove_tree(path)
             finally:
-                os.close(fd)
+                ops.unlock(fd)
         elif time.time() - entry.stat(follow_symlinks=False).st_mtime > ORPHAN_GRACE_SECONDS:
             ops.remove_tree(path)
         else:
@@ -317,8 +316,8 @@ def _staging(folder: Path, backup_id: str, ops: FileOps) -> Iterator[Path]:
         # it unlocked while this run lives (until it has its name, the grace period covers it).
         owner = ops.create(path / f"{OWNER_FILE}.new")
         try:
-            fcntl.flock(owner.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: always free
-            os.rename(path / f"{OWNER_FILE}.new", path / OWNER_FILE)
+            ops.flock(owner.fileno())  # a new file: always free
+            ops.rename(path / f"{OWNER_FILE}.new", path / OWNER_FILE)
             yield path
         finally:
             owner.close()
@@ -348,9 +347,7 @@ def _stage(plan: BackupPlan, root: Path, staging: Path, ops: FileOps, step: _Ste
     if plan.wal_present:
         _copy_file(root / WAL_MEMBER, staging / WAL_MEMBER, plan.wal_size, ops)
     step(6)
-    with ops.create(staging / MANIFEST_MEMBER) as stream:
-        ops.write(stream, plan.manifest_bytes)
-        ops.fsync(stream)
+    write_new_file(ops, staging / MANIFEST_MEMBER, plan.manifest_bytes)
     step(7)
     for member in plan.members:
         if member.kind is MemberKind.FILE and member.name != MANIFEST_MEMBER:
@@ -449,11 +446,9 @@ def _publish(tar_path: Path, archive: Path, digest: str, algorithm: Algorithm, o
     Sidecars already at the output belong to the archive being replaced, or to none: they go
     before the new sidecar takes its name. Verify reads ``.b3`` before ``.sha256``, so a stale
     ``.b3`` beside a new ``.sha256`` would fail an archive that is whole."""
-    os.chmod(tar_path, 0o600)
+    ops.chmod(tar_path, 0o600)
     sidecar_tmp = sidecar_path(tar_path, algorithm)
-    with ops.create(sidecar_tmp, 0o600) as stream:
-        ops.write(stream, render_sidecar(digest, archive_name=archive.name).encode())
-        ops.fsync(stream)
+    write_new_file(ops, sidecar_tmp, render_sidecar(digest, archive_name=archive.name).encode())
     if overwrite:
         # Before the rename: a crash may leave the old archive without a sidecar, never the new
         # archive with the old one's.

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -26,7 +24,7 @@ from aeroops.core.description import Verdict
 from aeroops.core.logical import LogicalDiff, LogicalState, diff, logical_state
 from aeroops.errors import AeroError, Finding, RestoreError, RestoreIOError, UsageError
 from aeroops.executor.audit import inspect_archive
-from aeroops.executor.fileops import LimitedReader
+from aeroops.executor.fileops import REAL, FileOps, LimitedReader, open_buffered
 from aeroops.executor.restore import RestoreResult, restore
 from aeroops.executor.scan import scan
 from aeroops.formats.storage import iter_storage
@@ -95,7 +93,9 @@ class DrillResult:
         return sum(c.restored for c in self.collections)
 
 
-def datadir_logical_state(data_dir: Path | str, *, storage: str = RESTORED_STORAGE) -> LogicalState:
+def datadir_logical_state(
+    data_dir: Path | str, *, storage: str = RESTORED_STORAGE, ops: FileOps = REAL
+) -> LogicalState:
     """The logical state of a data directory: the storage file ``storage`` (relative to it),
     then ``wal/wal.log`` replayed over it (an absent WAL is an empty one). The WAL is read up to
     the size it had when opened, so a source AeroDB is appending to can be read.
@@ -105,23 +105,23 @@ def datadir_logical_state(data_dir: Path | str, *, storage: str = RESTORED_STORA
     root = Path(data_dir)
     wal_path = root / "wal" / "wal.log"
     with contextlib.ExitStack() as stack:
-        storage_stream = stack.enter_context(open(root / storage, "rb"))
+        storage_stream = stack.enter_context(open_buffered(ops, root / storage))
         wal_records: Iterable[WalRecord] = ()
         if wal_path.exists():
-            wal_stream = stack.enter_context(open(wal_path, "rb"))
+            wal_stream = stack.enter_context(open_buffered(ops, wal_path))
             limited = LimitedReader(wal_stream, os.fstat(wal_stream.fileno()).st_size)
             wal_records = iter_wal(limited, path=str(wal_path))  # type: ignore[arg-type]
         return logical_state(iter_storage(storage_stream, path=str(root / storage)), wal_records)
 
 
-def source_snapshot(source: Path | str, preferred: str | None = None) -> str:
+def source_snapshot(source: Path | str, preferred: str | None = None, ops: FileOps = REAL) -> str:
     """The snapshot a source's logical state is read from: ``preferred`` (the archive's) while
     the source still has it complete, else the newest valid one."""
     root = Path(source)
     if preferred and (root / "snapshots" / preferred / "manifest.json").is_file():
         return preferred
     try:
-        description = scan(root, checksums="until-valid", check_wal=False)
+        description = scan(root, checksums="until-valid", check_wal=False, ops=ops)
     except AeroError as exc:
         raise RestoreError(f"cannot read the source: {exc.message}", path=root) from None
     valid = [s.snapshot_id for s in description.snapshots if s.verdict is Verdict.VALID]
@@ -137,6 +137,7 @@ def drill(
     scratch_parent: Path | str | None = None,
     keep: bool = False,
     progress: ProgressCallback = no_progress,
+    ops: FileOps = REAL,
 ) -> DrillResult:
     """Restore ``archive`` into a scratch folder and check what came out (see the module doc).
 
@@ -151,8 +152,8 @@ def drill(
     archive_path = Path(archive)
     if scratch_parent is not None and not Path(scratch_parent).is_dir():
         raise UsageError("the folder for the scratch directory does not exist", path=scratch_parent)
-    scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=scratch_parent))
-    run = _Run(archive_path, progress)
+    scratch = ops.make_temp_dir(None if scratch_parent is None else Path(scratch_parent), SCRATCH_PREFIX)
+    run = _Run(archive_path, progress, ops)
     try:
         run.go(source, scratch / "data")
     except AeroError as exc:
@@ -162,7 +163,8 @@ def drill(
     finally:
         if not keep:
             run.step(6)
-            shutil.rmtree(scratch, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                ops.remove_tree(scratch)
     return DrillResult(
         archive=str(archive_path),
         source=None if source is None else str(source),
@@ -182,8 +184,9 @@ def drill(
 class _Run:
     """The drill's steps, and what they found so far (a failure keeps what came before)."""
 
-    def __init__(self, archive: Path, progress: ProgressCallback) -> None:
+    def __init__(self, archive: Path, progress: ProgressCallback, ops: FileOps) -> None:
         self.archive = archive
+        self.ops = ops
         self.progress = progress
         self.restored: RestoreResult | None = None
         self.collections: tuple[CollectionCount, ...] = ()
@@ -196,18 +199,20 @@ class _Run:
 
     def go(self, source: Path | str | None, restored_dir: Path) -> None:
         self.step(1)
-        self.restored = restore(self.archive, restored_dir, create=True, progress=_relabel(self.progress))
+        self.restored = restore(self.archive, restored_dir, create=True, progress=_relabel(self.progress), ops=self.ops)
         self.step(2)
-        restored = datadir_logical_state(restored_dir)
+        restored = datadir_logical_state(restored_dir, ops=self.ops)
         self.step(3)
-        inspection = inspect_archive(self.archive)
+        inspection = inspect_archive(self.archive, ops=self.ops)
         if not inspection.ok:  # the restore verified it a moment ago: it changed since
             raise RestoreError("the archive no longer verifies: it changed during the drill", path=self.archive)
         states = {"archive": inspection.logical}
         if source is not None:
             self.step(4)
-            self.source_snapshot = source_snapshot(source, self.restored.plan.snapshot_id)
-            states["source"] = datadir_logical_state(source, storage=f"snapshots/{self.source_snapshot}/storage.dat")
+            self.source_snapshot = source_snapshot(source, self.restored.plan.snapshot_id, self.ops)
+            states["source"] = datadir_logical_state(
+                source, storage=f"snapshots/{self.source_snapshot}/storage.dat", ops=self.ops
+            )
         self.step(5)
         self.comparisons = tuple(Comparison(name, diff(state, restored)) for name, state in states.items())
         names = sorted(set(restored.collections).union(*(s.collections for s in states.values())))

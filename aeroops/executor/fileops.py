@@ -1,26 +1,43 @@
 """The executor's file operations, in one place: the seam where tests inject faults
-(ENOSPC, EIO, failing fsync, vanishing files) without patching the standard library.
+(ENOSPC, EIO, failing fsync, vanishing files) and crashes, without patching the standard
+library.
 
-Every effect a backup or restore has on a disk goes through a `FileOps`. Subclass it and
-override a method to make that operation fail.
+Every effect aeroops has on a disk goes through a `FileOps`: each public method is one
+operation (a system call, or a few that only make sense together, such as opening and locking),
+so a subclass that wraps them all sees every effect. Subclass it and override a method to make
+that operation fail, count it, record it or stop the process before it. `crash_point` is no
+effect at all: a named moment of a run where crash tests' FileOps kill the process.
+
+`save_file` (below the class) is the one way to make a small file appear whole: written under a
+temporary name, fsynced, renamed, its folder fsynced.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
+import fcntl
+import io
 import os
 import shutil
 import stat
+import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from aeroops.formats.checksum import crc32
 
 COPY_CHUNK = 1 << 20
+RENAME_NOREPLACE = 1  # <linux/fs.h>
+AT_FDCWD = -100
 
 
 class FileOps:
+    def crash_point(self, name: str) -> None:
+        """A named moment of a run (restore's are `aeroops.executor.restore.KILL_POINTS`): does
+        nothing here; crash tests' FileOps SIGKILL the process at the one they were given."""
+
     # --- reading ----------------------------------------------------------------------------
     def open_read(self, path: Path) -> BinaryIO:
         """A regular file, opened for reading. Anything else is refused (EINVAL, "not a regular
@@ -61,6 +78,11 @@ class FileOps:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
         return open(fd, "wb", buffering=0)
 
+    def make_temp_dir(self, parent: Path | None, prefix: str) -> Path:
+        """A new private folder (0700) with a unique name under ``parent`` (None: the system's
+        temporary folder)."""
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+
     def write(self, stream: BinaryIO, data: bytes | memoryview) -> None:
         view = memoryview(data)
         while view:
@@ -68,6 +90,9 @@ class FileOps:
             if not written:
                 raise OSError(errno.EIO, "write returned 0 bytes")
             view = view[written:]
+
+    def truncate(self, stream: BinaryIO, size: int) -> None:
+        os.ftruncate(stream.fileno(), size)
 
     def fsync(self, stream: BinaryIO) -> None:
         os.fsync(stream.fileno())
@@ -90,6 +115,15 @@ class FileOps:
 
     def mkdir(self, path: Path, mode: int = 0o700) -> None:
         os.mkdir(path, mode)
+
+    def rmdir(self, path: Path) -> None:
+        os.rmdir(path)
+
+    def chmod(self, path: Path, mode: int) -> None:
+        os.chmod(path, mode)
+
+    def lchown(self, path: Path, uid: int, gid: int) -> None:
+        os.lchown(path, uid, gid)
 
     def link(self, source: Path, target: Path) -> None:
         os.link(source, target, follow_symlinks=False)
@@ -123,20 +157,98 @@ class FileOps:
         os.rename(source, target)
 
     def rename_noreplace(self, source: Path, target: Path) -> None:
-        """Rename, failing with FileExistsError rather than replacing ``target``."""
+        """Rename, failing with FileExistsError rather than replacing ``target``, atomically:
+        renameat2(RENAME_NOREPLACE). Where the file system or the C library lacks it, a file is
+        linked to its new name and then unlinked from the old (link() never replaces either); a
+        folder can only be checked, then renamed (rename() would replace nothing but an empty
+        folder in the gap)."""
+        try:
+            _renameat2_noreplace(source, target)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                raise
+        if not stat.S_ISDIR(os.lstat(source).st_mode):
+            os.link(source, target, follow_symlinks=False)
+            os.unlink(source)
+            return
         if os.path.lexists(target):
-            raise FileExistsError(errno.EEXIST, "exists", str(target))
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(target))
         os.rename(source, target)
 
     def remove(self, path: Path) -> None:
         os.unlink(path)
 
     def remove_tree(self, path: Path) -> None:
+        """Remove a file, or a folder and everything below it (symlinks are removed, never
+        followed); a missing path is not an error."""
         if os.path.lexists(path):
             if stat.S_ISDIR(os.lstat(path).st_mode):
                 shutil.rmtree(path)
             else:
                 os.unlink(path)
+
+    # --- locks --------------------------------------------------------------------------------
+    def open_lock(self, path: Path, *, create: bool = False, directory: bool = False) -> int:
+        """A descriptor to hold an flock on (close it with `unlock`): a file, created (0600,
+        open for writing its holder's name) when ``create``, or with ``directory`` a folder."""
+        flags = os.O_CLOEXEC | (os.O_RDWR | os.O_CREAT if create else os.O_RDONLY)
+        return os.open(path, flags | (os.O_DIRECTORY if directory else 0), 0o600)
+
+    def flock(self, fd: int) -> None:
+        """An exclusive flock, now or never: EWOULDBLOCK (or EACCES) when another holds it."""
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def unlock(self, fd: int) -> None:
+        """Release the flock (if held) and close the descriptor."""
+        try:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+
+def open_buffered(ops: FileOps, path: Path) -> BinaryIO:
+    """A buffered reader over a regular file (`FileOps.open_read`: a FIFO or a device is refused
+    with EINVAL instead of blocking forever). A test's FileOps may hand back a stream of its
+    own, used as it is."""
+    raw = ops.open_read(path)
+    if isinstance(raw, io.RawIOBase):
+        return cast(BinaryIO, io.BufferedReader(raw, COPY_CHUNK))
+    return raw
+
+
+def write_new_file(ops: FileOps, path: Path, data: bytes, mode: int = 0o600) -> None:
+    """A new file (never an existing one) holding ``data``, fsynced: durable once its folder is."""
+    with ops.create(path, mode) as stream:
+        ops.write(stream, data)
+        ops.fsync(stream)
+
+
+def save_file(ops: FileOps, path: Path, data: bytes, *, tmp: Path, mode: int = 0o600, written: str = "") -> None:
+    """Make ``path`` hold ``data`` whole or not at all, durably (borg's SaveFile): written to
+    ``tmp`` (a new file beside it), fsynced, renamed over ``path``, the folder fsynced.
+    ``written`` names the crash point between the fsync and the rename. A failure leaves
+    ``tmp`` for the caller's clean-up."""
+    write_new_file(ops, tmp, data, mode)
+    if written:
+        ops.crash_point(written)
+    ops.rename(tmp, path)
+    ops.fsync_path(path.parent)
+
+
+_libc: ctypes.CDLL | None = None
+
+
+def _renameat2_noreplace(source: Path, target: Path) -> None:
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(_libc, "renameat2", None)
+    if renameat2 is None:  # a C library before glibc 2.28, or not Linux
+        raise OSError(errno.ENOSYS, "renameat2 is not available")
+    if renameat2(AT_FDCWD, os.fsencode(source), AT_FDCWD, os.fsencode(target), RENAME_NOREPLACE) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), str(source), None, str(target))
 
 
 def _open_nonblocking(path: str, flags: int) -> int:

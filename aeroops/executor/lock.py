@@ -10,7 +10,6 @@ lock behind.
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +17,7 @@ from types import TracebackType
 from typing import Literal
 
 from aeroops.errors import AeroError
+from aeroops.executor.fileops import REAL, FileOps
 
 
 def aerodb_serving(data_dir: Path) -> bool:
@@ -39,8 +39,9 @@ class DirectoryLock:
     read-only parent; another user, for whom root's 0600 lock file does not open) still takes
     the second, so it and a run that holds both exclude each other."""
 
-    def __init__(self, data_dir: Path, error: Callable[..., AeroError], purpose: str) -> None:
+    def __init__(self, data_dir: Path, error: Callable[..., AeroError], purpose: str, ops: FileOps = REAL) -> None:
         self.data_dir = Path(data_dir)
+        self._ops = ops
         self.path = lock_path_for(data_dir)
         self._error = error
         self._purpose = purpose
@@ -57,18 +58,25 @@ class DirectoryLock:
             if dir_fd is not None:
                 fds.append(dir_fd)
                 self._exclusive(dir_fd, names_holder=False)  # its holder may not have written the lock file
+            if file_fd is not None:
+                self._name_holder(file_fd)
         except BaseException:
             for fd in fds:
-                os.close(fd)
+                self._ops.unlock(fd)
             raise
-        if file_fd is not None:
-            os.ftruncate(file_fd, 0)
-            os.write(file_fd, f"{os.getpid()} {self._purpose}\n".encode())
         self._fds = fds
+
+    def _name_holder(self, fd: int) -> None:
+        try:
+            with open(fd, "r+b", buffering=0, closefd=False) as holder:
+                self._ops.truncate(holder, 0)
+                self._ops.write(holder, f"{os.getpid()} {self._purpose}\n".encode())
+        except OSError as exc:
+            raise self._error(f"cannot write the lock file: {exc.strerror or exc}", path=self.path) from exc
 
     def _open_lock_file(self) -> int | None:
         try:
-            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            return self._ops.open_lock(self.path, create=True)
         except OSError as exc:
             if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
                 raise self._error(f"cannot create the lock file: {exc.strerror}", path=self.path) from exc
@@ -76,7 +84,7 @@ class DirectoryLock:
 
     def _open_data_dir(self, *, required: bool) -> int | None:
         try:
-            return os.open(self.data_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            return self._ops.open_lock(self.data_dir, directory=True)
         except OSError as exc:
             if not required:
                 return None  # e.g. a restore that creates the data directory
@@ -84,7 +92,7 @@ class DirectoryLock:
 
     def _exclusive(self, fd: int, *, names_holder: bool) -> None:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self._ops.flock(fd)
         except OSError as exc:
             if _held(exc):
                 holder = _read_holder(self.path) if names_holder else ""
@@ -96,8 +104,7 @@ class DirectoryLock:
 
     def release(self) -> None:
         for fd in reversed(self._fds):
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+            self._ops.unlock(fd)
         self._fds = []
 
     def __enter__(self) -> DirectoryLock:
@@ -108,30 +115,30 @@ class DirectoryLock:
         self.release()
 
 
-def held_by_another(path: Path) -> bool:
+def held_by_another(path: Path, ops: FileOps = REAL) -> bool:
     """Someone holds a flock on ``path`` right now (False where it cannot be opened to tell)."""
-    probe = _flock(path)
+    probe = _flock(path, ops)
     if isinstance(probe, int):
-        os.close(probe)  # closing drops the probe's own lock
+        ops.unlock(probe)
         return False
     return probe == "held"
 
 
-def try_flock(path: Path) -> int | None:
-    """An exclusive lock on ``path`` if free right now (the fd, to close), else None."""
-    probe = _flock(path)
+def try_flock(path: Path, ops: FileOps = REAL) -> int | None:
+    """An exclusive lock on ``path`` if free right now (the fd, for `FileOps.unlock`), else None."""
+    probe = _flock(path, ops)
     return probe if isinstance(probe, int) else None
 
 
-def _flock(path: Path) -> int | Literal["held", "unopenable"]:
+def _flock(path: Path, ops: FileOps) -> int | Literal["held", "unopenable"]:
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = ops.open_lock(path)
     except OSError:
         return "unopenable"
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        ops.flock(fd)
     except OSError as error:
-        os.close(fd)
+        ops.unlock(fd)
         return "held" if _held(error) else "unopenable"
     return fd
 

@@ -16,8 +16,8 @@ resolves). The next restore refuses while anything is left over and names `aeroo
 `recover` finishes or rolls back the interrupted swap (the rules are pure, in
 `aeroops.core.restore_plan`).
 
-Every effect on disk goes through `FileOps`, so tests inject faults there; `AEROOPS_TEST_KILL_AT`
-lets crash tests SIGKILL the process at a named point (see `crash_point`).
+Every effect on disk goes through `FileOps`, so tests inject faults there; at each of
+`KILL_POINTS` the restore calls `FileOps.crash_point`, where crash tests SIGKILL the process.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import signal
 import stat
 import time
 from collections.abc import Callable
@@ -65,8 +64,8 @@ from aeroops.errors import (
     RestoreError,
     RestoreIOError,
 )
-from aeroops.executor.audit import open_archive, verify_archive, verify_opened_archive
-from aeroops.executor.fileops import REAL, FileOps
+from aeroops.executor.audit import verify_archive, verify_opened_archive
+from aeroops.executor.fileops import REAL, FileOps, open_buffered, save_file
 from aeroops.executor.lock import DirectoryLock, aerodb_serving, held_by_another, lock_path_for
 from aeroops.progress import Progress, ProgressCallback, no_progress
 
@@ -75,9 +74,8 @@ DROP_BEHIND = 64 << 20  # see _Stager
 FILE_MODE = 0o644  # what the archive's headers say; the umask applies, as for `tar x`
 DIR_MODE = 0o755
 
-# --- the crash-test hook ------------------------------------------------------------------------
+# --- the crash points: where restore and recover call `FileOps.crash_point` -----------------------
 
-KILL_ENV = "AEROOPS_TEST_KILL_AT"
 KILL_POINTS = (
     "locked",  # the lock is held, nothing else done
     "temp-created",  # the temporary folder and its subfolders exist, empty
@@ -99,14 +97,6 @@ KILL_POINTS = (
     "recover-step-2",
     "recover-step-3",
 )
-
-
-def crash_point(name: str) -> None:
-    """Crash tests' hook: SIGKILL this process here when ``AEROOPS_TEST_KILL_AT`` names this
-    point (one of `KILL_POINTS`). Otherwise it costs one environment lookup; a kill is the one
-    way to stop a process that no ``finally`` clause or atexit handler survives."""
-    if os.environ.get(KILL_ENV) == name:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -248,11 +238,11 @@ def _entries(root: Path) -> tuple[ExistingEntry, ...]:
     return tuple(found)
 
 
-def _busy(paths: RestorePaths) -> bool:
+def _busy(paths: RestorePaths, ops: FileOps) -> bool:
     """Another aeroops run holds the data directory right now: a flock on the lock file beside
     it, or on the directory itself (a run that cannot use the lock file, as another user or
     under a read-only parent, takes only that one; see `DirectoryLock`)."""
-    return any(held_by_another(path) for path in (lock_path_for(Path(paths.data_dir)), Path(paths.data_dir)))
+    return any(held_by_another(path, ops) for path in (lock_path_for(Path(paths.data_dir)), Path(paths.data_dir)))
 
 
 # --- the dry run --------------------------------------------------------------------------------
@@ -264,12 +254,13 @@ def preview_restore(
     *,
     create: bool = False,
     progress: ProgressCallback = no_progress,
+    ops: FileOps = REAL,
 ) -> RestorePreview:
     """Verify the archive and plan the restore, changing nothing: what a dry run shows. The
     archive is verified even when the target would refuse, so the verdict is always shown."""
     archive_path = Path(archive)
     target = describe_target(data_dir)
-    report = verify_archive(archive_path, progress=_verify_progress(progress, 1, 1))
+    report = verify_archive(archive_path, progress=_verify_progress(progress, 1, 1), ops=ops)
     plan = plan_restore(
         report,
         target,
@@ -278,7 +269,7 @@ def preview_restore(
         create=create,
         archive_real_path=os.path.realpath(archive_path),
     )
-    if isinstance(plan, RestorePlan) and _busy(target.paths):
+    if isinstance(plan, RestorePlan) and _busy(target.paths, ops):
         plan = RestoreRefusal(RestoreRule.BUSY, "another aeroops run holds this data directory right now")
     return RestorePreview(str(archive_path), target.paths.data_dir, report, plan)
 
@@ -338,11 +329,11 @@ def restore(
     step(1)
     if not os.path.isdir(paths.parent):
         raise RestoreError("the folder that holds the data directory does not exist", path=paths.parent)
-    lock = DirectoryLock(root, RestoreError, "restore")
+    lock = DirectoryLock(root, RestoreError, "restore", ops)
     lock.acquire()
     phase = "checking"  # → staging → moved → swapped
     try:
-        crash_point("locked")
+        ops.crash_point("locked")
         step(2)
         target = describe_target(root)
         real_archive = os.path.realpath(archive_path)
@@ -369,18 +360,18 @@ def restore(
         )
         if isinstance(plan, RestoreRefusal):
             raise refusal_error(plan, paths.data_dir)
-        crash_point("verified")
+        ops.crash_point("verified")
 
         step(5)
         files = _name_snapshot_folder(plan, temp, ops)
-        crash_point("extracted")
+        ops.crash_point("extracted")
         step(6)
         _sync_tree(plan, temp, target, ops)
-        crash_point("synced")
+        ops.crash_point("synced")
 
         step(7)
         _write_journal(plan, paths, ops)
-        crash_point("journal-written")
+        ops.crash_point("journal-written")
 
         step(8)
         # Right before the swap: AeroDB's .lock must never go away with the old tree.
@@ -389,15 +380,15 @@ def restore(
         if plan.mode is RestoreMode.REPLACE:
             ops.rename_noreplace(root, old)
             phase = "moved"
-            crash_point("moved-aside")
+            ops.crash_point("moved-aside")
             ops.fsync_path(Path(paths.parent))
-            crash_point("moved-aside-synced")
+            ops.crash_point("moved-aside-synced")
         step(9)
         ops.rename_noreplace(temp, root)
         phase = "swapped"
-        crash_point("swapped")
+        ops.crash_point("swapped")
         ops.fsync_path(Path(paths.parent))
-        crash_point("swapped-synced")
+        ops.crash_point("swapped-synced")
     except BaseException as exc:
         _undo(phase, paths, ops, exc)
         if isinstance(exc, OSError):
@@ -484,7 +475,7 @@ class _Stager:
         ops.mkdir(temp, 0o700)
         for folder in new_directories(STAGED_SNAPSHOT):
             ops.mkdir(temp / folder, DIR_MODE)
-        crash_point("temp-created")
+        ops.crash_point("temp-created")
 
     def sink(self, name: str, size: int) -> Callable[[bytes], None] | None:
         self._finish_member()
@@ -513,7 +504,7 @@ class _Stager:
             self._fsyncs.append(self._pool.submit(self._fsync_and_close, out))
         self._open, self._position, self._dropped_to = [], 0, 0
         if first:
-            crash_point("extract-midway")
+            self._ops.crash_point("extract-midway")
 
     def _fsync_and_close(self, stream: BinaryIO) -> None:
         with stream:
@@ -540,9 +531,14 @@ def _verify_and_extract(archive: Path, size: int, temp: Path, ops: FileOps, prog
     temporary folder (what is restored is what was verified, byte for byte: no second read)."""
     stager = _Stager(temp, ops)
     try:
-        with open_archive(archive, ops) as stream:
+        with open_buffered(ops, archive) as stream:
             report = verify_opened_archive(
-                archive, stream, size, progress=_verify_progress(progress, 3, len(STEPS)), data_sink=stager.sink
+                archive,
+                stream,
+                size,
+                progress=_verify_progress(progress, 3, len(STEPS)),
+                data_sink=stager.sink,
+                ops=ops,
             )
         stager.finish()
     finally:
@@ -593,9 +589,9 @@ def _sync_tree(plan: RestorePlan, temp: Path, target: TargetState, ops: FileOps)
         if (info.st_uid, info.st_gid) != (0, 0):
             for folder, names, files in os.walk(temp):
                 for name in (*names, *files):
-                    os.lchown(os.path.join(folder, name), info.st_uid, info.st_gid)
-            os.lchown(temp, info.st_uid, info.st_gid)
-    os.chmod(temp, plan.keep_mode if plan.keep_mode is not None else DIR_MODE)
+                    ops.lchown(Path(folder, name), info.st_uid, info.st_gid)
+            ops.lchown(temp, info.st_uid, info.st_gid)
+    ops.chmod(temp, plan.keep_mode if plan.keep_mode is not None else DIR_MODE)
     for folder in sorted(plan.directories, key=lambda d: d.count("/"), reverse=True):
         ops.fsync_path(temp / folder)
     ops.fsync_path(temp)
@@ -604,14 +600,10 @@ def _sync_tree(plan: RestorePlan, temp: Path, target: TargetState, ops: FileOps)
 def _write_journal(plan: RestorePlan, paths: RestorePaths, ops: FileOps) -> None:
     """Step 7: the journal appears whole (written under a temporary name, fsynced, renamed) and
     only once the new directory is complete: it is what tells `recover` the swap may finish."""
-    tmp = Path(paths.journal_tmp)
-    with ops.create(tmp, 0o600) as stream:
-        journal = replace(plan.journal, archive=os.path.abspath(plan.archive), pid=os.getpid())
-        ops.write(stream, render_journal(journal))
-        ops.fsync(stream)
-    crash_point("journal-tmp-written")
-    ops.rename(tmp, Path(paths.journal))
-    ops.fsync_path(Path(paths.parent))
+    journal = replace(plan.journal, archive=os.path.abspath(plan.archive), pid=os.getpid())
+    save_file(
+        ops, Path(paths.journal), render_journal(journal), tmp=Path(paths.journal_tmp), written="journal-tmp-written"
+    )
 
 
 def _finish(plan: RestorePlan, paths: RestorePaths, ops: FileOps) -> tuple[str, ...]:
@@ -624,13 +616,13 @@ def _finish(plan: RestorePlan, paths: RestorePaths, ops: FileOps) -> tuple[str, 
             for index, entry in enumerate(ops.scandir(old)):
                 ops.remove_tree(old / entry.name)
                 if index == 0:
-                    crash_point("old-partly-deleted")
+                    ops.crash_point("old-partly-deleted")
             ops.remove_tree(old)
             ops.fsync_path(Path(paths.parent))
-            crash_point("old-deleted")
+            ops.crash_point("old-deleted")
         ops.remove(Path(paths.journal))
         ops.fsync_path(Path(paths.parent))
-        crash_point("journal-removed")
+        ops.crash_point("journal-removed")
     except OSError as exc:
         return (
             f"the restore is complete, but cleaning up failed ({exc.strerror or exc}); "
@@ -693,7 +685,7 @@ def recover(
     paths = restore_paths(data_dir)
     if not os.path.isdir(paths.parent):
         raise RestoreError("the folder that holds the data directory does not exist", path=paths.parent)
-    with DirectoryLock(Path(paths.data_dir), RestoreError, "recover"):
+    with DirectoryLock(Path(paths.data_dir), RestoreError, "recover", ops):
         plan = plan_recovery(find_leftovers(paths.data_dir), RecoveryAction(action))
         if plan.refusal:
             raise RestoreError(f"cannot recover: {plan.refusal}", path=paths.data_dir)
@@ -708,7 +700,7 @@ def recover(
                     "and recovering again continues from there",
                     path=exc.filename,
                 ) from exc
-            crash_point(f"recover-step-{index}")
+            ops.crash_point(f"recover-step-{index}")
     return RecoveryResult(paths.data_dir, plan, bool(plan.steps), time.monotonic() - started)
 
 
@@ -721,13 +713,11 @@ def _apply(recovery_step: RecoveryStep, ops: FileOps) -> None:
 
 
 __all__ = [
-    "KILL_ENV",
     "KILL_POINTS",
     "RecoveryResult",
     "RestorePreview",
     "RestoreResult",
     "RestoredFile",
-    "crash_point",
     "describe_target",
     "find_leftovers",
     "preview_recovery",
