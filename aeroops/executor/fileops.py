@@ -8,8 +8,9 @@ so a subclass that wraps them all sees every effect. Subclass it and override a 
 that operation fail, count it, record it or stop the process before it. `crash_point` is no
 effect at all: a named moment of a run where crash tests' FileOps kill the process.
 
-`save_file` (below the class) is the one way to make a small file appear whole: written under a
-temporary name, fsynced, renamed, its folder fsynced.
+Below the class, built only from its operations: `write_new_file` (a new file, written and
+fsynced), `save_file` (borg's SaveFile: the one way to make a file appear whole, written under a
+temporary name, fsynced, renamed, its folder fsynced) and `open_buffered`.
 """
 
 from __future__ import annotations
