@@ -141,7 +141,7 @@ def test_rename_noreplace_without_renameat2_links_then_unlinks_a_file(
 
 
 def test_rename_noreplace_moves_a_folder(tmp_path: Path) -> None:
-    source, target = entries(tmp_path, folders=True)
+    source, _ = entries(tmp_path, folders=True)
     FileOps().rename_noreplace(source, tmp_path / "moved")
     assert (tmp_path / "moved" / "new").read_bytes() == b"new" and not source.exists()
 
