@@ -121,9 +121,7 @@ class TarEntry:
 def _parse_number(field: bytes, what: str, offset: int, path: object) -> int:
     if field and field[0] & 0x80:  # GNU base-256
         if field[0] != 0x80:
-            raise FormatError(
-                f"negative or malformed base-256 {what}", path=path, offset=offset, code=Code.TAR_HEADER
-            )
+            raise FormatError(f"negative or malformed base-256 {what}", path=path, offset=offset, code=Code.TAR_HEADER)
         return int.from_bytes(field[1:], "big")
     text = field.split(b"\x00", 1)[0].strip(b" ")
     if not text:
