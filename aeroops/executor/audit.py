@@ -22,7 +22,7 @@ from typing import Any, BinaryIO, TypeVar, cast
 from aeroops.core.inspect import InspectResult, inspect_archive_stream
 from aeroops.core.inventory import Inventory, InventoryRow, inventory_row, read_leading_manifest
 from aeroops.core.verify import DataSink, VerifyReport, verify_archive_stream
-from aeroops.errors import Finding, FormatError, Severity, UsageError
+from aeroops.errors import Code, Finding, FormatError, UsageError
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps
 from aeroops.formats.sidecar import ALGORITHMS, parse_sidecar, sidecar_path
 from aeroops.progress import Progress, ProgressCallback
@@ -63,13 +63,13 @@ def read_sidecar(archive: Path) -> tuple[str | None, tuple[Finding, ...]]:
 
 
 def _sidecar_finding(message: str) -> Finding:
-    return Finding("AERO_VERIFY_SIDECAR", Severity.ERROR, message, path=None)
+    return Finding.of(Code.VERIFY_SIDECAR, message, path=None)
 
 
 def _io_report(archive: Path, error: OSError) -> VerifyReport:
     return VerifyReport(
         archive=str(archive),
-        findings=(Finding("AERO_VERIFY_IO", Severity.FATAL, f"cannot read the archive: {error.strerror or error}"),),
+        findings=(Finding.of(Code.VERIFY_IO, f"cannot read the archive: {error.strerror or error}"),),
     )
 
 
@@ -92,9 +92,8 @@ def verify_archive(path: str | os.PathLike[str], *, progress: ProgressCallback |
 
 def internal_finding(error: Exception) -> Finding:
     """A failure of aeroops itself on some input, as a finding (logged with its traceback)."""
-    return Finding(
-        "AERO_VERIFY_INTERNAL",
-        Severity.FATAL,
+    return Finding.of(
+        Code.VERIFY_INTERNAL,
         f"aeroops failed while reading this archive ({type(error).__name__}); this is a bug in aeroops, "
         "and says nothing of the archive: verify it again once aeroops is fixed",
     )
@@ -140,7 +139,7 @@ def inventory(
             rows.append(_row(root, candidate, taken_at, verify, step_progress))
         except Exception as error:  # one file never stops the audit of a folder
             log.exception("inventory of %s failed inside aeroops", candidate)
-            reason = f"AERO_VERIFY_INTERNAL: {internal_finding(error).message}"
+            reason = f"{Code.VERIFY_INTERNAL}: {internal_finding(error).message}"
             rows.append(inventory_row(candidate.relative_to(root).as_posix(), None, None, reason, taken_at))
     return Inventory(str(root), tuple(rows), taken_at, verified=verify, recursive=recursive)
 
