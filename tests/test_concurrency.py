@@ -35,7 +35,8 @@ from aeroops.executor.audit import verify_archive
 from aeroops.executor.backup import OWNER_FILE, STAGING_PREFIX, BackupResult, remove_stale_staging, run_backup
 from aeroops.executor.fileops import FileOps
 from aeroops.executor.lock import DirectoryLock
-from aeroops.executor.restore import find_leftovers, restore
+from aeroops.executor.restore import restore
+from aeroops.executor.restore_target import find_leftovers
 from aeroops.progress import Progress
 
 T0 = datetime(2026, 2, 4, 12, 0, 0, tzinfo=UTC)

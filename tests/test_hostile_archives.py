@@ -22,7 +22,8 @@ from conftest import copy_fixture, tree_state
 
 from aeroops.errors import InvalidBackupError, RestoreCorruptionError, RestoreError, Severity
 from aeroops.executor.audit import verify_archive
-from aeroops.executor.restore import find_leftovers, restore
+from aeroops.executor.restore import restore
+from aeroops.executor.restore_target import find_leftovers
 from aeroops.formats.tar import BLOCK, member_header, padding
 
 MEMBERS = read_members(fixture_bytes("backup-1000.tar"))

@@ -42,7 +42,8 @@ from aeroops.errors import AeroError, BackupError, RestoreCorruptionError, Resto
 from aeroops.executor.audit import verify_archive
 from aeroops.executor.backup import run_backup
 from aeroops.executor.fileops import FileOps
-from aeroops.executor.restore import find_leftovers, restore
+from aeroops.executor.restore import restore
+from aeroops.executor.restore_target import find_leftovers
 
 T0 = datetime(2026, 2, 4, 12, 0, 0, tzinfo=UTC)
 SNAPSHOT = "snapshots/20261126T214824Z"

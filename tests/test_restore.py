@@ -22,22 +22,15 @@ from faults import FailingOps
 
 from aeroops.cli.main import main
 from aeroops.core.logical import diff
-from aeroops.core.restore_plan import (
-    STEPS,
+from aeroops.core.recovery import Outcome, RecoveryAction, RecoveryStep, Situation, classify_leftovers, plan_recovery
+from aeroops.core.restore_plan import STEPS, RestoreRule, check_target
+from aeroops.core.restore_target import (
     Leftovers,
-    Outcome,
-    RecoveryAction,
-    RecoveryStep,
     RestoreJournal,
     RestoreMode,
     RestorePaths,
-    RestoreRule,
-    Situation,
     TargetState,
-    check_target,
-    classify_leftovers,
     parse_journal,
-    plan_recovery,
     render_journal,
 )
 from aeroops.demo import DemoSpec, make_demo_datadir
@@ -53,14 +46,9 @@ from aeroops.executor.backup import run_backup
 from aeroops.executor.drill import datadir_logical_state
 from aeroops.executor.fileops import FileOps
 from aeroops.executor.lock import DirectoryLock
-from aeroops.executor.restore import (
-    RestorePreview,
-    find_leftovers,
-    preview_restore,
-    recover,
-    restore,
-    restore_paths,
-)
+from aeroops.executor.recover import recover
+from aeroops.executor.restore import RestorePreview, preview_restore, restore
+from aeroops.executor.restore_target import find_leftovers, restore_paths
 from aeroops.formats.tar import TarReader
 from aeroops.progress import Progress
 
@@ -394,7 +382,7 @@ def test_restore_drops_what_it_wrote_from_the_page_cache_as_it_goes(
 ) -> None:
     """Drop-behind advice follows the writes (here every 16 KiB), stopping one step short of
     what was written, then covers each whole file once it is fsynced; the bytes are the same."""
-    import aeroops.executor.restore as restore_module
+    import aeroops.executor.restore_stage as restore_module
 
     class Recording(FileOps):
         def __init__(self) -> None:
@@ -777,8 +765,8 @@ def test_cli_recover(tmp_path: Path, target: Path, aerodb_archive: Path, capsys:
 
 @pytest.mark.parametrize("text", ["[" * 100_000, '{"pid": 1e999}'])
 def test_a_damaged_journal_is_a_refusal_not_a_crash(text: str) -> None:
-    from aeroops.core import restore_plan
+    from aeroops.core import restore_target
     from aeroops.errors import FormatError
 
     with pytest.raises(FormatError):
-        restore_plan.parse_journal(text.encode())
+        restore_target.parse_journal(text.encode())

@@ -24,11 +24,13 @@ from conftest import copy_fixture, tree_state
 from faults import TESTS
 from test_restore import content_tree
 
-from aeroops.core.restore_plan import classify_leftovers
+from aeroops.core.recovery import classify_leftovers
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.errors import RestoreError
 from aeroops.executor.backup import run_backup
-from aeroops.executor.restore import KILL_POINTS, find_leftovers, recover, restore
+from aeroops.executor.recover import recover
+from aeroops.executor.restore import KILL_POINTS, restore
+from aeroops.executor.restore_target import find_leftovers
 
 RESTORE_POINTS = tuple(p for p in KILL_POINTS if not p.startswith("recover-"))
 # Where the data ends up once `recover` (auto) has run after a kill at each point.

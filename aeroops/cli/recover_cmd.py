@@ -36,7 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
-    from aeroops.executor.restore import preview_recovery, recover, restore_paths
+    from aeroops.executor.recover import preview_recovery, recover
+    from aeroops.executor.restore_target import restore_paths
     from aeroops.views.restore import recovery_result_to_dict, recovery_to_dict, render_recovery
 
     data_dir = restore_paths(args.data_dir).data_dir

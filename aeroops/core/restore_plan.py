@@ -1,6 +1,5 @@
 """Restore planning: pure functions from a verified archive and a description of the target to
-the new directory's layout and the steps that build it (what a dry run shows), and from the
-leftovers of an interrupted restore to the steps that finish or roll it back.
+the new directory's layout and the steps that build it (what a dry run shows).
 
 Nothing here touches a file system or a clock: the executor (`aeroops.executor.restore`)
 gathers the facts and carries the plans out.
@@ -12,27 +11,31 @@ AeroDB's storage reads; AeroDB's own restore writes ``data/storage.dat``, which 
 ``wal/wal.log``, empty when the archive has none. ``backup_manifest.json`` describes the
 archive and is not restored.
 
-The swap and its crash states. Beside the data directory ``D`` (names derived from its own, so
-the next run finds them): the temporary folder ``.D.aeroops-restore-tmp`` (``T``), the journal
-``.D.aeroops-restore-journal`` (``J``, written once ``T`` is complete and fsynced: it is the
-commit record of the staging), and ``D.old`` (``O``). The restore goes
-
-    build T → fsync T → write J → rename D → O → rename T → D → delete O → delete J
-
-with the parent folder fsynced after each rename, so at any crash the folders on disk tell
-where it stopped (`classify_leftovers`); `plan_recovery` turns that into steps.
+What lies at the target and beside it (paths, journal, leftovers) is described in
+`aeroops.core.restore_target`; the recovery rules are in `aeroops.core.recovery`.
 """
 
 from __future__ import annotations
 
 import enum
-import json
 import posixpath
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from aeroops.core.recovery import (
+    SITUATION_TEXT,
+    Situation,
+    classify_leftovers,
+    plan_recovery,
+)
+from aeroops.core.restore_target import (
+    ExistingEntry,
+    Leftovers,
+    RestoreJournal,
+    RestoreMode,
+    RestorePaths,
+    TargetState,
+)
 from aeroops.core.verify import (
     BACKUP_MANIFEST,
     SCHEMA_PREFIX,
@@ -41,12 +44,7 @@ from aeroops.core.verify import (
     WAL_LOG,
     VerifyReport,
 )
-from aeroops.errors import Code, Finding, FormatError, Severity
-
-TEMP_SUFFIX = ".aeroops-restore-tmp"
-JOURNAL_SUFFIX = ".aeroops-restore-journal"
-OLD_SUFFIX = ".old"
-JOURNAL_VERSION = 1
+from aeroops.errors import Finding, Severity
 
 STORAGE_TARGET = "data/documents.dat"
 SCHEMAS_TARGET = "metadata/schemas"
@@ -89,160 +87,6 @@ STEPS = (
     "delete the old directory",
     "release the lock",
 )
-
-
-# --- paths ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RestorePaths:
-    """Where a restore of ``data_dir`` keeps its work: all beside it, on its file system."""
-
-    data_dir: str  # absolute
-    temp: str
-    journal: str
-    old: str
-
-    @classmethod
-    def for_data_dir(cls, data_dir: str) -> RestorePaths:
-        """``data_dir`` must be absolute (the executor makes it so): a bare relative name has no
-        parent to put the temporary folder in (AeroDB's own restore trips on exactly that)."""
-        if not posixpath.isabs(data_dir):
-            raise ValueError(f"not an absolute path: {data_dir!r}")
-        path = posixpath.normpath(data_dir)
-        parent, name = posixpath.split(path)
-        if not name:
-            raise ValueError("the file system root cannot be restored into")
-        return cls(
-            data_dir=path,
-            temp=posixpath.join(parent, f".{name}{TEMP_SUFFIX}"),
-            journal=posixpath.join(parent, f".{name}{JOURNAL_SUFFIX}"),
-            old=posixpath.join(parent, f"{name}{OLD_SUFFIX}"),
-        )
-
-    @property
-    def parent(self) -> str:
-        return posixpath.dirname(self.data_dir)
-
-    @property
-    def journal_tmp(self) -> str:
-        return self.journal + ".tmp"
-
-
-# --- the journal ------------------------------------------------------------------------------
-
-
-class RestoreMode(enum.StrEnum):
-    REPLACE = "replace"  # an existing data directory is replaced (AeroDB's restore)
-    CREATE = "create"  # the data directory did not exist: asked for explicitly (drills)
-
-
-@dataclass(frozen=True, slots=True)
-class RestoreJournal:
-    data_dir: str
-    mode: RestoreMode
-    backup_id: str
-    archive: str
-    pid: int
-
-
-def render_journal(journal: RestoreJournal) -> bytes:
-    return json.dumps(
-        {
-            "aeroops_restore_journal": JOURNAL_VERSION,
-            "data_dir": journal.data_dir,
-            "mode": str(journal.mode),
-            "backup_id": journal.backup_id,
-            "archive": journal.archive,
-            "pid": journal.pid,
-        },
-        indent=2,
-    ).encode()
-
-
-def parse_journal(data: bytes) -> RestoreJournal:
-    try:
-        obj = json.loads(data)
-        if not isinstance(obj, dict) or obj.get("aeroops_restore_journal") != JOURNAL_VERSION:
-            raise ValueError("not an aeroops restore journal (version 1)")
-        return RestoreJournal(
-            data_dir=_str(obj, "data_dir"),
-            mode=RestoreMode(_str(obj, "mode")),
-            backup_id=_str(obj, "backup_id"),
-            archive=_str(obj, "archive"),
-            pid=int(obj["pid"]),
-        )
-    # A damaged journal must not crash recovery: deep nesting and huge numbers included.
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError, OverflowError) as exc:
-        raise FormatError(f"the restore journal does not parse: {exc}", code=Code.RESTORE_JOURNAL) from None
-
-
-def _str(obj: Mapping[str, Any], key: str) -> str:
-    value = obj[key]
-    if not isinstance(value, str):
-        raise TypeError(f"{key} is not a string")
-    return value
-
-
-# --- what is at the target --------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Leftovers:
-    """What an interrupted restore may have left beside the data directory."""
-
-    paths: RestorePaths
-    data_dir: bool  # the data directory exists
-    temp: bool
-    old: bool
-    journal_tmp: bool
-    journal: RestoreJournal | None = None
-    journal_error: str | None = None  # the journal exists but does not parse
-
-    @property
-    def has_journal(self) -> bool:
-        return self.journal is not None or self.journal_error is not None
-
-    @property
-    def any(self) -> bool:
-        return self.temp or self.old or self.journal_tmp or self.has_journal
-
-    def present(self) -> tuple[str, ...]:
-        """The leftover paths, for messages."""
-        found = [
-            (self.temp, self.paths.temp),
-            (self.journal_tmp, self.paths.journal_tmp),
-            (self.has_journal, self.paths.journal),
-            (self.old, self.paths.old),
-        ]
-        return tuple(path for there, path in found if there)
-
-
-@dataclass(frozen=True, slots=True)
-class ExistingEntry:
-    """One top-level entry of the data directory a restore would replace."""
-
-    name: str
-    kind: str  # "file", "directory", "symlink", "other"
-    files: int
-    bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class TargetState:
-    """The target of a restore, as the executor saw it (under the lock)."""
-
-    paths: RestorePaths
-    exists: bool
-    is_dir: bool
-    is_symlink: bool
-    parent_exists: bool
-    other_file_system: bool  # a mount point: the swap's renames cannot cross file systems
-    serving: bool  # AeroDB's .lock is present
-    entries: tuple[ExistingEntry, ...]
-    leftovers: Leftovers
-    real_path: str  # symlinks resolved: to tell whether the archive lies inside
-    mode: int | None = None  # permission bits of the existing directory, kept by the restore
 
 
 # --- the plan ---------------------------------------------------------------------------------
@@ -456,212 +300,3 @@ def plan_restore(
 def _inside(path: str, folder: str) -> bool:
     path, folder = posixpath.normpath(path), posixpath.normpath(folder)
     return path == folder or path.startswith(folder.rstrip("/") + "/")
-
-
-# --- recovery ---------------------------------------------------------------------------------
-
-
-class Situation(enum.StrEnum):
-    CLEAN = "clean"
-    STAGING = "staging"  # the new directory was being built; the data directory is untouched
-    STAGED = "staged"  # the new directory is complete (journal written); the swap had not begun
-    MOVED_ASIDE = "moved-aside"  # data directory → .old done; the new one not yet in place
-    SWAPPED = "swapped"  # the new directory is in place; the old one is still beside it
-    FINISHING = "finishing"  # only the journal is left (after a finished swap, or a roll back)
-    FOREIGN_OLD = "foreign-old"  # <name>.old without an aeroops journal: not ours to touch
-    INCONSISTENT = "inconsistent"  # the folders do not fit any state a restore passes through
-
-
-SITUATION_TEXT = {
-    Situation.CLEAN: "nothing left over",
-    Situation.STAGING: "it stopped while building the new directory; the data directory is untouched",
-    Situation.STAGED: "the new directory was complete, but the swap had not begun; the data directory is untouched",
-    Situation.MOVED_ASIDE: "it stopped mid-swap: the old directory is at .old, the new one not yet in place",
-    Situation.SWAPPED: "the new directory is in place; the old one still waits at .old to be deleted",
-    Situation.FINISHING: "only the journal is left: the data directory is complete as it stands",
-    Situation.FOREIGN_OLD: "a .old folder that no aeroops restore journal explains",
-    Situation.INCONSISTENT: "the folders do not match any state an aeroops restore passes through",
-}
-
-
-class RecoveryAction(enum.StrEnum):
-    AUTO = "auto"  # roll back before the swap began, finish after
-    FINISH = "finish"
-    ROLLBACK = "rollback"
-
-
-class Outcome(enum.StrEnum):
-    OLD = "old"  # the data directory holds what it held before the restore
-    NEW = "new"  # it holds the restored archive
-    NONE = "none"  # there was no data directory (a create-mode restore rolled back)
-    UNCHANGED = "unchanged"  # the data directory stays as it is (only the journal goes), or refused
-
-
-@dataclass(frozen=True, slots=True)
-class RecoveryStep:
-    op: str  # "delete" or "rename"
-    path: str
-    target: str | None = None
-
-    def __str__(self) -> str:
-        return f"rename {self.path} → {self.target}" if self.op == "rename" else f"delete {self.path}"
-
-
-@dataclass(frozen=True, slots=True)
-class RecoveryPlan:
-    situation: Situation
-    action: RecoveryAction  # what the steps do: FINISH or ROLLBACK (AUTO resolved)
-    steps: tuple[RecoveryStep, ...]
-    outcome: Outcome
-    explanation: str
-    refusal: str | None = None  # set when the asked action cannot be done safely
-
-    @property
-    def summary(self) -> str:
-        if self.refusal:
-            return "nothing (see why)"
-        if not self.steps:
-            return "do nothing"
-        if self.outcome is Outcome.UNCHANGED:
-            return "remove the journal (the data directory stays as it is)"
-        if self.outcome is Outcome.NONE:
-            return "roll it back (no data directory, as before the restore)"
-        if self.action is RecoveryAction.FINISH:
-            return "finish the restore (the data directory then holds the restored data)"
-        return "roll it back (the data directory then holds the old data)"
-
-
-def classify_leftovers(leftovers: Leftovers) -> Situation:
-    """Which state of the swap a crash stopped in, from what exists (see the module docstring)."""
-    d, t, o = leftovers.data_dir, leftovers.temp, leftovers.old
-    if not leftovers.has_journal:
-        if o:
-            return Situation.FOREIGN_OLD
-        return Situation.STAGING if (t or leftovers.journal_tmp) else Situation.CLEAN
-    if leftovers.journal_error is not None:
-        return Situation.INCONSISTENT
-    journal = leftovers.journal
-    assert journal is not None
-    if journal.mode is RestoreMode.CREATE:
-        if o:
-            return Situation.INCONSISTENT
-        if t and not d:
-            return Situation.STAGED
-        if d and not t:
-            return Situation.FINISHING
-        return Situation.INCONSISTENT
-    if t and d and not o:
-        return Situation.STAGED
-    if not d and o:
-        return Situation.MOVED_ASIDE  # with or without the new directory (see plan_recovery)
-    if d and o and not t:
-        return Situation.SWAPPED
-    if d and not o and not t:
-        return Situation.FINISHING
-    return Situation.INCONSISTENT
-
-
-def plan_recovery(leftovers: Leftovers, action: RecoveryAction = RecoveryAction.AUTO) -> RecoveryPlan:
-    """The steps that bring an interrupted restore to an end: the data directory then holds
-    either all of the old data or all of the new, and nothing is left beside it."""
-    paths = leftovers.paths
-    situation = classify_leftovers(leftovers)
-    text = SITUATION_TEXT[situation]
-    journal_steps = tuple(
-        RecoveryStep("delete", p) for there, p in ((leftovers.journal_tmp, paths.journal_tmp),) if there
-    )
-    drop_journal = (RecoveryStep("delete", paths.journal),)
-    drop_temp = (RecoveryStep("delete", paths.temp),) if leftovers.temp else ()
-
-    def plan(kind: RecoveryAction, steps: tuple[RecoveryStep, ...], outcome: Outcome) -> RecoveryPlan:
-        return RecoveryPlan(situation, kind, steps, outcome, text)
-
-    def refuse(why: str) -> RecoveryPlan:
-        return RecoveryPlan(situation, action, (), Outcome.UNCHANGED, text, why)
-
-    if situation is Situation.CLEAN:
-        return RecoveryPlan(situation, action, (), Outcome.UNCHANGED, text)
-    if situation is Situation.FOREIGN_OLD:
-        return refuse(
-            f"{paths.old} was not left by an aeroops restore (no journal): aeroops does not delete or move "
-            "it; look at it and move it away yourself"
-        )
-    if situation is Situation.INCONSISTENT:
-        found = ", ".join(leftovers.present()) or "nothing"
-        detail = f" ({leftovers.journal_error})" if leftovers.journal_error else ""
-        return refuse(
-            f"found {found}, with the data directory {'present' if leftovers.data_dir else 'missing'}{detail}: "
-            "aeroops cannot tell safely which folder holds what; sort it out by hand"
-        )
-    if situation is Situation.STAGING:
-        if action is RecoveryAction.FINISH:
-            return refuse("the new directory was never completed (no journal): it can only be rolled back")
-        return plan(RecoveryAction.ROLLBACK, (*drop_temp, *journal_steps), Outcome.OLD)
-
-    journal = leftovers.journal
-    assert journal is not None
-    create = journal.mode is RestoreMode.CREATE
-    rename_in = RecoveryStep("rename", paths.temp, paths.data_dir)
-    if situation is Situation.STAGED:
-        if action is RecoveryAction.FINISH:
-            steps = (rename_in,) if create else (RecoveryStep("rename", paths.data_dir, paths.old), rename_in)
-            delete_old = () if create else (RecoveryStep("delete", paths.old),)
-            return plan(RecoveryAction.FINISH, (*steps, *delete_old, *journal_steps, *drop_journal), Outcome.NEW)
-        return plan(
-            RecoveryAction.ROLLBACK,
-            (*drop_journal, *journal_steps, *drop_temp),
-            Outcome.NONE if create else Outcome.OLD,
-        )
-    if situation is Situation.MOVED_ASIDE:
-        rollback = (RecoveryStep("rename", paths.old, paths.data_dir), *drop_journal, *journal_steps, *drop_temp)
-        if action is RecoveryAction.ROLLBACK or not leftovers.temp:
-            if action is RecoveryAction.FINISH:
-                return refuse("the new directory is gone: the restore can only be rolled back")
-            return plan(RecoveryAction.ROLLBACK, rollback, Outcome.OLD)
-        return plan(
-            RecoveryAction.FINISH,
-            (rename_in, RecoveryStep("delete", paths.old), *journal_steps, *drop_journal),
-            Outcome.NEW,
-        )
-    if situation is Situation.SWAPPED:
-        if action is RecoveryAction.ROLLBACK:
-            return refuse(
-                "the new directory is already in place; aeroops does not swap back. Finish instead, or "
-                f"move {paths.old} somewhere safe yourself before finishing"
-            )
-        return plan(
-            RecoveryAction.FINISH, (RecoveryStep("delete", paths.old), *journal_steps, *drop_journal), Outcome.NEW
-        )
-    assert situation is Situation.FINISHING
-    if action is RecoveryAction.ROLLBACK:
-        return refuse("the swap had completed; there is nothing left to roll back to")
-    # Both a finished swap and a rolled-back one end here: the folder in place is whole either way.
-    return plan(RecoveryAction.FINISH, (*journal_steps, *drop_journal), Outcome.UNCHANGED)
-
-
-__all__ = [
-    "STEPS",
-    "ExistingEntry",
-    "Leftovers",
-    "Outcome",
-    "PlannedMember",
-    "RecoveryAction",
-    "RecoveryPlan",
-    "RecoveryStep",
-    "RestoreJournal",
-    "RestoreMode",
-    "RestorePaths",
-    "RestorePlan",
-    "RestoreRefusal",
-    "RestoreRule",
-    "Situation",
-    "TargetFile",
-    "TargetState",
-    "check_target",
-    "classify_leftovers",
-    "interrupted_refusal",
-    "parse_journal",
-    "plan_recovery",
-    "plan_restore",
-    "render_journal",
-]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from aeroops.core.description import WalDescription, with_found_checksum
+from aeroops.core.description import DataDirDescription, WalDescription, with_found_checksum
 from aeroops.core.plan import (
     MANIFEST_MEMBER,
     WAL_MEMBER,
@@ -146,33 +146,7 @@ def run_backup(
         # core meanwhile: every byte is read once. Their verdicts feed the same pure planner.
         description = scan(root, checksums="none", check_wal=False, ops=ops)
         with _WalCheck(root / WAL_MEMBER, description.wal.size if description.wal.present else None, ops) as wal:
-            while True:
-                plan = _accept(plan_backup(description, options))
-                archive = resolve_output(output, plan)
-                if os.path.lexists(archive) and not overwrite:
-                    raise BackupError(
-                        "an archive already exists at the output path (pass overwrite to replace it)", path=archive
-                    )
-                removed = remove_stale_staging(archive.parent, ops)
-                with _staging(archive.parent, plan.backup_id, ops) as staging:
-                    staged_by = _stage(plan, root, staging, ops, step)
-                    step(8, total=plan.content_bytes)
-                    try:
-                        packed, archive_digest = _pack(plan, staging, staging / "archive.tar", algorithm, ops, step)
-                    except _Mismatch as mismatch:
-                        # This snapshot is corrupt after all: plan again, knowing it.
-                        description = with_found_checksum(description, plan.snapshot_id, mismatch.name, mismatch.crc)
-                        if snapshot_id is None:
-                            step(3)
-                            continue
-                        raise BackupError(str(mismatch), path=mismatch.source) from None
-                    description = replace(description, wal=wal.result())
-                    _accept(plan_backup(description, options))  # refuses here if the WAL is damaged
-                    _check_wal_packed(plan, description.wal, packed, root)
-                    step(9)
-                    _check_not_serving(root)
-                    _publish(staging / "archive.tar", archive, archive_digest, algorithm, overwrite, ops)
-                break
+            done = _pack_newest_good(root, description, options, _Target(output, overwrite, algorithm), wal, ops, step)
         step(10)
     except AeroError:
         raise
@@ -183,16 +157,86 @@ def run_backup(
     finally:
         lock.release()
     return BackupResult(
-        archive=str(archive),
-        sidecar=str(sidecar_path(archive, algorithm)),
-        size=plan.archive_size,
-        digest=archive_digest,
-        plan=plan,
-        members=packed,
-        staged_by=staged_by,
+        archive=str(done.archive),
+        sidecar=str(sidecar_path(done.archive, algorithm)),
+        size=done.plan.archive_size,
+        digest=done.digest,
+        plan=done.plan,
+        members=done.packed,
+        staged_by=done.staged_by,
         duration_seconds=time.monotonic() - started,
-        removed_stale=removed,
+        removed_stale=done.removed,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    output: Path | str
+    overwrite: bool
+    algorithm: Algorithm
+
+
+@dataclass(frozen=True, slots=True)
+class _Published:
+    plan: BackupPlan
+    archive: Path
+    packed: tuple[PackedMember, ...]
+    digest: str
+    staged_by: str
+    removed: tuple[str, ...]
+
+
+def _pack_newest_good(
+    root: Path,
+    description: DataDirDescription,
+    options: BackupOptions,
+    target: _Target,
+    wal: _WalCheck,
+    ops: FileOps,
+    step: _Steps,
+) -> _Published:
+    """Steps 3 to 9, again for as long as packing finds the planned snapshot damaged (its
+    checksums are checked only then, byte by byte, on the way into the archive): each time the
+    planner learns the checksum it found and picks the next good snapshot, unless one was asked
+    for by name."""
+    while True:
+        plan = _accept(plan_backup(description, options))
+        try:
+            return _pack_and_publish(root, plan, description, options, target, wal, ops, step)
+        except _Mismatch as mismatch:
+            description = with_found_checksum(description, plan.snapshot_id, mismatch.name, mismatch.crc)
+            if options.snapshot_id is not None:
+                raise BackupError(str(mismatch), path=mismatch.source) from None
+            step(3)
+
+
+def _pack_and_publish(
+    root: Path,
+    plan: BackupPlan,
+    description: DataDirDescription,
+    options: BackupOptions,
+    target: _Target,
+    wal: _WalCheck,
+    ops: FileOps,
+    step: _Steps,
+) -> _Published:
+    """Steps 4 to 9 for one plan; raises `_Mismatch` when a snapshot file's bytes are not
+    those its manifest lists (the staging folder is removed, nothing was published)."""
+    archive = resolve_output(target.output, plan)
+    if os.path.lexists(archive) and not target.overwrite:
+        raise BackupError("an archive already exists at the output path (pass overwrite to replace it)", path=archive)
+    removed = remove_stale_staging(archive.parent, ops)
+    with _staging(archive.parent, plan.backup_id, ops) as staging:
+        staged_by = _stage(plan, root, staging, ops, step)
+        step(8, total=plan.content_bytes)
+        packed, digest = _pack(plan, staging, staging / "archive.tar", target.algorithm, ops, step)
+        described = replace(description, wal=wal.result())
+        _accept(plan_backup(described, options))  # refuses here if the WAL is damaged
+        _check_wal_packed(plan, described.wal, packed, root)
+        step(9)
+        _check_not_serving(root)
+        _publish(staging / "archive.tar", archive, digest, target.algorithm, target.overwrite, ops)
+    return _Published(plan, archive, packed, digest, staged_by, removed)
 
 
 class _WalCheck:

@@ -24,56 +24,41 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 import time
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO
 
 from aeroops.core.restore_plan import (
     STAGED_SNAPSHOT,
     STEPS,
     WAL_TARGET,
-    ExistingEntry,
-    Leftovers,
-    RecoveryAction,
-    RecoveryPlan,
-    RecoveryStep,
-    RestoreMode,
-    RestorePaths,
     RestorePlan,
     RestoreRefusal,
     RestoreRule,
-    TargetState,
     check_target,
-    member_targets,
-    new_directories,
-    parse_journal,
-    plan_recovery,
     plan_restore,
+)
+from aeroops.core.restore_target import (
+    RestoreMode,
+    RestorePaths,
+    TargetState,
     render_journal,
 )
 from aeroops.core.verify import VerifyReport
 from aeroops.errors import (
     Code,
-    FormatError,
     InvalidBackupError,
     RestoreCorruptionError,
     RestoreError,
     RestoreIOError,
     io_error,
 )
-from aeroops.executor.audit import verify_archive, verify_opened_archive
-from aeroops.executor.fileops import REAL, FileOps, failed_operation, open_buffered, save_file
-from aeroops.executor.lock import DirectoryLock, aerodb_serving, held_by_another, lock_path_for
+from aeroops.executor.audit import verify_archive
+from aeroops.executor.fileops import REAL, FileOps, failed_operation, save_file
+from aeroops.executor.lock import DirectoryLock, aerodb_serving
+from aeroops.executor.restore_stage import DIR_MODE, FILE_MODE, verify_and_extract
+from aeroops.executor.restore_target import busy, describe_target, restore_paths
 from aeroops.progress import Progress, ProgressCallback, no_progress
-
-JOURNAL_LIMIT = 64 << 10
-DROP_BEHIND = 64 << 20  # see _Stager
-FILE_MODE = 0o644  # what the archive's headers say; the umask applies, as for `tar x`
-DIR_MODE = 0o755
 
 # --- the crash points: where restore and recover call `FileOps.crash_point` -----------------------
 
@@ -149,103 +134,6 @@ class RestorePreview:
         return isinstance(self.plan, RestorePlan)
 
 
-@dataclass(frozen=True, slots=True)
-class RecoveryResult:
-    data_dir: str
-    plan: RecoveryPlan
-    performed: bool  # False: a preview (or nothing to do)
-    duration_seconds: float = 0.0
-
-
-# --- describing the target ----------------------------------------------------------------------
-
-
-def restore_paths(data_dir: Path | str) -> RestorePaths:
-    """Absolute paths of the data directory and its restore leftovers; relative paths are taken
-    from the current folder."""
-    return RestorePaths.for_data_dir(os.path.abspath(os.fspath(data_dir)))
-
-
-def find_leftovers(data_dir: Path | str) -> Leftovers:
-    """What an interrupted restore left beside ``data_dir`` (read-only)."""
-    paths = restore_paths(data_dir)
-    journal = journal_error = None
-    if os.path.lexists(paths.journal):
-        try:
-            with open(paths.journal, "rb") as stream:
-                journal = parse_journal(stream.read(JOURNAL_LIMIT))
-        except FormatError as exc:
-            journal_error = exc.message
-        except OSError as exc:
-            journal_error = f"cannot read it: {exc.strerror or exc}"
-    return Leftovers(
-        paths=paths,
-        data_dir=os.path.lexists(paths.data_dir),
-        temp=os.path.lexists(paths.temp),
-        old=os.path.lexists(paths.old),
-        journal_tmp=os.path.lexists(paths.journal_tmp),
-        journal=journal,
-        journal_error=journal_error,
-    )
-
-
-def describe_target(data_dir: Path | str) -> TargetState:
-    """The data directory a restore would replace, and what is beside it (read-only)."""
-    paths = restore_paths(data_dir)
-    try:
-        info: os.stat_result | None = os.lstat(paths.data_dir)
-    except FileNotFoundError:
-        info = None
-    is_symlink = info is not None and stat.S_ISLNK(info.st_mode)
-    is_dir = info is not None and stat.S_ISDIR(info.st_mode)
-    other_fs = False
-    if is_dir:
-        assert info is not None
-        with contextlib.suppress(OSError):
-            other_fs = info.st_dev != os.stat(paths.parent).st_dev
-    return TargetState(
-        paths=paths,
-        exists=info is not None,
-        is_dir=is_dir,
-        is_symlink=is_symlink,
-        parent_exists=os.path.isdir(paths.parent),
-        other_file_system=other_fs,
-        serving=is_dir and aerodb_serving(Path(paths.data_dir)),
-        entries=_entries(Path(paths.data_dir)) if is_dir else (),
-        leftovers=find_leftovers(paths.data_dir),
-        real_path=os.path.realpath(paths.data_dir),
-        mode=stat.S_IMODE(info.st_mode) if is_dir and info is not None else None,
-    )
-
-
-def _entries(root: Path) -> tuple[ExistingEntry, ...]:
-    found = []
-    with os.scandir(root) as entries:
-        for entry in sorted(entries, key=lambda e: e.name):
-            if entry.is_symlink():
-                found.append(ExistingEntry(entry.name, "symlink", 0, 0))
-            elif entry.is_dir(follow_symlinks=False):
-                files = size = 0
-                for folder, _, names in os.walk(entry.path):
-                    for name in names:
-                        with contextlib.suppress(OSError):
-                            size += os.lstat(os.path.join(folder, name)).st_size
-                            files += 1
-                found.append(ExistingEntry(entry.name, "directory", files, size))
-            elif entry.is_file(follow_symlinks=False):
-                found.append(ExistingEntry(entry.name, "file", 1, entry.stat(follow_symlinks=False).st_size))
-            else:
-                found.append(ExistingEntry(entry.name, "other", 0, 0))
-    return tuple(found)
-
-
-def _busy(paths: RestorePaths, ops: FileOps) -> bool:
-    """Another aeroops run holds the data directory right now: a flock on the lock file beside
-    it, or on the directory itself (a run that cannot use the lock file, as another user or
-    under a read-only parent, takes only that one; see `DirectoryLock`)."""
-    return any(held_by_another(path, ops) for path in (lock_path_for(Path(paths.data_dir)), Path(paths.data_dir)))
-
-
 # --- the dry run --------------------------------------------------------------------------------
 
 
@@ -270,7 +158,7 @@ def preview_restore(
         create=create,
         archive_real_path=os.path.realpath(archive_path),
     )
-    if isinstance(plan, RestorePlan) and _busy(target.paths, ops):
+    if isinstance(plan, RestorePlan) and busy(target.paths, ops):
         plan = RestoreRefusal(RestoreRule.BUSY, "another aeroops run holds this data directory right now")
     return RestorePreview(str(archive_path), target.paths.data_dir, report, plan)
 
@@ -347,7 +235,7 @@ def restore(
         archive_size = _size(archive_path)
         step(3, total=archive_size)
         phase = "staging"
-        report = _verify_and_extract(archive_path, archive_size, temp, ops, progress)
+        report = verify_and_extract(archive_path, archive_size, temp, ops, _verify_progress(progress, 3, len(STEPS)))
         if verified is not None and _members(verified) != _members(report):
             raise _changed("its members are not the ones the confirmed report lists")
         step(4)
@@ -441,104 +329,6 @@ def refusal_error(refusal: RestoreRefusal, data_dir: str) -> RestoreError:
     if any(code.damage for code in codes):
         return RestoreCorruptionError(message)
     return InvalidBackupError(message)
-
-
-class _Stager:
-    """Writes the archive's files into the temporary folder with the very bytes verification
-    checks, in the same pass (`DataSink`). Only file names of the backup layout reach it, each
-    written once, through a fresh O_EXCL file under folders made here: nothing can land
-    outside the folder. Snapshot files go under STAGED_SNAPSHOT until the verified manifest
-    names the snapshot. A finished member's files are fsynced on a thread, so the disk writes
-    them while the next member streams in.
-
-    Gigabytes go through the page cache that nothing will read soon: every DROP_BEHIND bytes the
-    stager advises the kernel to drop what lies one step behind (Linux starts its writeback,
-    then drops it once clean), so the cache stays small, the machine's working set is not
-    pushed out, and new writes reuse pages instead of claiming fresh ones (on this project's VM
-    the restore went from 6.41 s to 2.77 s, median of 4, `tar xf` 2.03 s). fsyncing every 128
-    MiB instead was 1.6x slower: with ext4 each fsync commits the journal."""
-
-    def __init__(self, temp: Path, ops: FileOps) -> None:
-        self._temp = temp
-        self._ops = ops
-        self._open: list[BinaryIO] = []
-        self._position = 0  # bytes written to each open file
-        self._dropped_to = 0  # the drop-behind advice given so far covers this much
-        self._fsyncs: list[Future[None]] = []
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aeroops-fsync")
-        self.written: set[str] = set()  # paths in the temporary folder
-        ops.mkdir(temp, 0o700)
-        for folder in new_directories(STAGED_SNAPSHOT):
-            ops.mkdir(temp / folder, DIR_MODE)
-        ops.crash_point("temp-created")
-
-    def sink(self, name: str, size: int) -> Callable[[bytes], None] | None:
-        self._finish_member()
-        targets = member_targets(name, STAGED_SNAPSHOT)
-        if not targets or any(t in self.written for t in targets):
-            return None  # not restored, or a duplicate (verification refuses the archive)
-        for target in targets:  # one at a time: a failure leaves those made in _open, to close
-            self._open.append(self._ops.create(self._temp / target, FILE_MODE))
-        self.written.update(targets)
-        return self._write
-
-    def _write(self, chunk: bytes) -> None:
-        for out in self._open:
-            self._ops.write(out, chunk)
-        self._position += len(chunk)
-        if self._position - self._dropped_to >= DROP_BEHIND:
-            for out in self._open:
-                self._ops.drop_cached(out, self._position - DROP_BEHIND)
-            self._dropped_to = self._position
-
-    def _finish_member(self) -> None:
-        if not self._open:
-            return
-        first = not self._fsyncs
-        for out in self._open:
-            self._fsyncs.append(self._pool.submit(self._fsync_and_close, out))
-        self._open, self._position, self._dropped_to = [], 0, 0
-        if first:
-            self._ops.crash_point("extract-midway")
-
-    def _fsync_and_close(self, stream: BinaryIO) -> None:
-        with stream:
-            self._ops.fsync(stream)
-            self._ops.drop_cached(stream)  # its pages serve the files still to come
-
-    def finish(self) -> None:
-        """Every file written and fsynced; raises the first failure."""
-        self._finish_member()
-        for fsync in self._fsyncs:
-            fsync.result()
-
-    def close(self) -> None:
-        """Stop, on success or failure: close what is open, wait for the fsync thread."""
-        for out in self._open:
-            with contextlib.suppress(OSError):
-                out.close()
-        self._open = []
-        self._pool.shutdown(wait=True)
-
-
-def _verify_and_extract(archive: Path, size: int, temp: Path, ops: FileOps, progress: ProgressCallback) -> VerifyReport:
-    """Step 3: one streaming pass over the archive verifies it and writes its files into the
-    temporary folder (what is restored is what was verified, byte for byte: no second read)."""
-    stager = _Stager(temp, ops)
-    try:
-        with open_buffered(ops, archive) as stream:
-            report = verify_opened_archive(
-                archive,
-                stream,
-                size,
-                progress=_verify_progress(progress, 3, len(STEPS)),
-                data_sink=stager.sink,
-                ops=ops,
-            )
-        stager.finish()
-    finally:
-        stager.close()
-    return report
 
 
 def _members(report: VerifyReport) -> tuple[tuple[str, int, int | None], ...]:
@@ -654,70 +444,11 @@ def _undo(phase: str, paths: RestorePaths, ops: FileOps, cause: BaseException) -
         ) from cause
 
 
-# --- recovery -----------------------------------------------------------------------------------
-
-
-def preview_recovery(data_dir: Path | str, action: RecoveryAction | str = RecoveryAction.AUTO) -> RecoveryPlan:
-    """What `recover` would do (read-only)."""
-    return plan_recovery(find_leftovers(data_dir), RecoveryAction(action))
-
-
-def recover(
-    data_dir: Path | str,
-    *,
-    action: RecoveryAction | str = RecoveryAction.AUTO,
-    progress: ProgressCallback = no_progress,
-    ops: FileOps = REAL,
-) -> RecoveryResult:
-    """Finish or roll back a restore that was interrupted (see `plan_recovery` for the rules).
-
-    Holds the data directory's lock, so a restore still running is never disturbed. Every step
-    is a rename or a delete followed by an fsync of the parent folder, so a crash during
-    recovery leaves a state recovery resolves again. Raises `RestoreError` when it cannot act
-    safely (the plan's ``refusal`` says why).
-    """
-    started = time.monotonic()
-    paths = restore_paths(data_dir)
-    if not os.path.isdir(paths.parent):
-        raise RestoreError("the folder that holds the data directory does not exist", path=paths.parent)
-    with DirectoryLock(Path(paths.data_dir), RestoreError, "recover", ops):
-        plan = plan_recovery(find_leftovers(paths.data_dir), RecoveryAction(action))
-        if plan.refusal:
-            raise RestoreError(f"cannot recover: {plan.refusal}", path=paths.data_dir)
-        for index, recovery_step in enumerate(plan.steps, start=1):
-            progress(Progress("recover", str(recovery_step), index, len(plan.steps)))
-            try:
-                _apply(recovery_step, ops)
-                ops.fsync_path(Path(paths.parent))
-            except OSError as exc:
-                raise RestoreIOError(
-                    f"recovery step '{recovery_step}' failed: {exc.strerror or exc}; what is done stays done, "
-                    "and recovering again continues from there",
-                    path=exc.filename,
-                ) from exc
-            ops.crash_point(f"recover-step-{index}")
-    return RecoveryResult(paths.data_dir, plan, bool(plan.steps), time.monotonic() - started)
-
-
-def _apply(recovery_step: RecoveryStep, ops: FileOps) -> None:
-    if recovery_step.op == "rename":
-        assert recovery_step.target is not None
-        ops.rename_noreplace(Path(recovery_step.path), Path(recovery_step.target))
-    else:
-        ops.remove_tree(Path(recovery_step.path))
-
-
 __all__ = [
     "KILL_POINTS",
-    "RecoveryResult",
     "RestorePreview",
     "RestoreResult",
     "RestoredFile",
-    "describe_target",
-    "find_leftovers",
-    "preview_recovery",
     "preview_restore",
-    "recover",
     "restore",
-    "restore_paths",
 ]

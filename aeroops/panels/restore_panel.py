@@ -14,19 +14,13 @@ from pathlib import Path
 
 import ipywidgets as widgets
 
-from aeroops.core.restore_plan import RecoveryPlan, RestoreMode, RestorePlan, RestoreRefusal, RestoreRule
+from aeroops.core.recovery import RecoveryPlan
+from aeroops.core.restore_plan import RestorePlan, RestoreRefusal, RestoreRule
+from aeroops.core.restore_target import RestoreMode
 from aeroops.errors import UsageError
 from aeroops.executor.drill import DrillResult, drill
-from aeroops.executor.restore import (
-    RecoveryResult,
-    RestorePreview,
-    RestoreResult,
-    preview_recovery,
-    preview_restore,
-    recover,
-    refusal_error,
-    restore,
-)
+from aeroops.executor.recover import RecoveryResult, preview_recovery, recover
+from aeroops.executor.restore import RestorePreview, RestoreResult, preview_restore, refusal_error, restore
 from aeroops.formats.ids import format_timestamp
 from aeroops.panels.common import (
     FULL_WIDTH,

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aeroops.core.restore_plan import (
-    SITUATION_TEXT,
-    RecoveryPlan,
-    RestoreMode,
-    RestorePlan,
-    RestoreRefusal,
-)
+from aeroops.core.recovery import SITUATION_TEXT, RecoveryPlan
+from aeroops.core.restore_plan import RestorePlan, RestoreRefusal
+from aeroops.core.restore_target import RestoreMode
 from aeroops.core.verify import VerifyReport
 from aeroops.errors import Severity
 from aeroops.executor.drill import DrillResult
-from aeroops.executor.restore import RecoveryResult, RestorePreview, RestoreResult
+from aeroops.executor.recover import RecoveryResult
+from aeroops.executor.restore import RestorePreview, RestoreResult
 from aeroops.formats.ids import format_timestamp
 from aeroops.views.backup import human_bytes
 

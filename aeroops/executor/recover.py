@@ -1,0 +1,82 @@
+"""Recovery: finish or roll back a restore that was interrupted, by the pure rules of
+`aeroops.core.recovery` (`recover`; `preview_recovery` shows what it would do)."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from aeroops.core.recovery import (
+    RecoveryAction,
+    RecoveryPlan,
+    RecoveryStep,
+    plan_recovery,
+)
+from aeroops.errors import (
+    RestoreError,
+    RestoreIOError,
+)
+from aeroops.executor.fileops import REAL, FileOps
+from aeroops.executor.lock import DirectoryLock
+from aeroops.executor.restore_target import find_leftovers, restore_paths
+from aeroops.progress import Progress, ProgressCallback, no_progress
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryResult:
+    data_dir: str
+    plan: RecoveryPlan
+    performed: bool  # False: a preview (or nothing to do)
+    duration_seconds: float = 0.0
+
+
+def preview_recovery(data_dir: Path | str, action: RecoveryAction | str = RecoveryAction.AUTO) -> RecoveryPlan:
+    """What `recover` would do (read-only)."""
+    return plan_recovery(find_leftovers(data_dir), RecoveryAction(action))
+
+
+def recover(
+    data_dir: Path | str,
+    *,
+    action: RecoveryAction | str = RecoveryAction.AUTO,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps = REAL,
+) -> RecoveryResult:
+    """Finish or roll back a restore that was interrupted (see `plan_recovery` for the rules).
+
+    Holds the data directory's lock, so a restore still running is never disturbed. Every step
+    is a rename or a delete followed by an fsync of the parent folder, so a crash during
+    recovery leaves a state recovery resolves again. Raises `RestoreError` when it cannot act
+    safely (the plan's ``refusal`` says why).
+    """
+    started = time.monotonic()
+    paths = restore_paths(data_dir)
+    if not os.path.isdir(paths.parent):
+        raise RestoreError("the folder that holds the data directory does not exist", path=paths.parent)
+    with DirectoryLock(Path(paths.data_dir), RestoreError, "recover", ops):
+        plan = plan_recovery(find_leftovers(paths.data_dir), RecoveryAction(action))
+        if plan.refusal:
+            raise RestoreError(f"cannot recover: {plan.refusal}", path=paths.data_dir)
+        for index, recovery_step in enumerate(plan.steps, start=1):
+            progress(Progress("recover", str(recovery_step), index, len(plan.steps)))
+            try:
+                _apply(recovery_step, ops)
+                ops.fsync_path(Path(paths.parent))
+            except OSError as exc:
+                raise RestoreIOError(
+                    f"recovery step '{recovery_step}' failed: {exc.strerror or exc}; what is done stays done, "
+                    "and recovering again continues from there",
+                    path=exc.filename,
+                ) from exc
+            ops.crash_point(f"recover-step-{index}")
+    return RecoveryResult(paths.data_dir, plan, bool(plan.steps), time.monotonic() - started)
+
+
+def _apply(recovery_step: RecoveryStep, ops: FileOps) -> None:
+    if recovery_step.op == "rename":
+        assert recovery_step.target is not None
+        ops.rename_noreplace(Path(recovery_step.path), Path(recovery_step.target))
+    else:
+        ops.remove_tree(Path(recovery_step.path))

@@ -1,0 +1,111 @@
+"""The target of a restore, described (read-only): the data directory's paths, what is in it,
+what an interrupted restore left beside it, whether another aeroops run holds it. The values
+and the journal's format are `aeroops.core.restore_target`'s."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from pathlib import Path
+
+from aeroops.core.restore_target import (
+    ExistingEntry,
+    Leftovers,
+    RestorePaths,
+    TargetState,
+    parse_journal,
+)
+from aeroops.errors import (
+    FormatError,
+)
+from aeroops.executor.fileops import FileOps
+from aeroops.executor.lock import aerodb_serving, held_by_another, lock_path_for
+
+JOURNAL_LIMIT = 64 << 10
+
+
+def restore_paths(data_dir: Path | str) -> RestorePaths:
+    """Absolute paths of the data directory and its restore leftovers; relative paths are taken
+    from the current folder."""
+    return RestorePaths.for_data_dir(os.path.abspath(os.fspath(data_dir)))
+
+
+def find_leftovers(data_dir: Path | str) -> Leftovers:
+    """What an interrupted restore left beside ``data_dir`` (read-only)."""
+    paths = restore_paths(data_dir)
+    journal = journal_error = None
+    if os.path.lexists(paths.journal):
+        try:
+            with open(paths.journal, "rb") as stream:
+                journal = parse_journal(stream.read(JOURNAL_LIMIT))
+        except FormatError as exc:
+            journal_error = exc.message
+        except OSError as exc:
+            journal_error = f"cannot read it: {exc.strerror or exc}"
+    return Leftovers(
+        paths=paths,
+        data_dir=os.path.lexists(paths.data_dir),
+        temp=os.path.lexists(paths.temp),
+        old=os.path.lexists(paths.old),
+        journal_tmp=os.path.lexists(paths.journal_tmp),
+        journal=journal,
+        journal_error=journal_error,
+    )
+
+
+def describe_target(data_dir: Path | str) -> TargetState:
+    """The data directory a restore would replace, and what is beside it (read-only)."""
+    paths = restore_paths(data_dir)
+    try:
+        info: os.stat_result | None = os.lstat(paths.data_dir)
+    except FileNotFoundError:
+        info = None
+    is_symlink = info is not None and stat.S_ISLNK(info.st_mode)
+    is_dir = info is not None and stat.S_ISDIR(info.st_mode)
+    other_fs = False
+    if is_dir:
+        assert info is not None
+        with contextlib.suppress(OSError):
+            other_fs = info.st_dev != os.stat(paths.parent).st_dev
+    return TargetState(
+        paths=paths,
+        exists=info is not None,
+        is_dir=is_dir,
+        is_symlink=is_symlink,
+        parent_exists=os.path.isdir(paths.parent),
+        other_file_system=other_fs,
+        serving=is_dir and aerodb_serving(Path(paths.data_dir)),
+        entries=_entries(Path(paths.data_dir)) if is_dir else (),
+        leftovers=find_leftovers(paths.data_dir),
+        real_path=os.path.realpath(paths.data_dir),
+        mode=stat.S_IMODE(info.st_mode) if is_dir and info is not None else None,
+    )
+
+
+def _entries(root: Path) -> tuple[ExistingEntry, ...]:
+    found = []
+    with os.scandir(root) as entries:
+        for entry in sorted(entries, key=lambda e: e.name):
+            if entry.is_symlink():
+                found.append(ExistingEntry(entry.name, "symlink", 0, 0))
+            elif entry.is_dir(follow_symlinks=False):
+                files = size = 0
+                for folder, _, names in os.walk(entry.path):
+                    for name in names:
+                        with contextlib.suppress(OSError):
+                            size += os.lstat(os.path.join(folder, name)).st_size
+                            files += 1
+                found.append(ExistingEntry(entry.name, "directory", files, size))
+            elif entry.is_file(follow_symlinks=False):
+                found.append(ExistingEntry(entry.name, "file", 1, entry.stat(follow_symlinks=False).st_size))
+            else:
+                found.append(ExistingEntry(entry.name, "other", 0, 0))
+    return tuple(found)
+
+
+def busy(paths: RestorePaths, ops: FileOps) -> bool:
+    """Another aeroops run holds the data directory right now: a flock on the lock file beside
+    it, or on the directory itself (a run that cannot use the lock file, as another user or
+    under a read-only parent, takes only that one; see `DirectoryLock`)."""
+    return any(held_by_another(path, ops) for path in (lock_path_for(Path(paths.data_dir)), Path(paths.data_dir)))
