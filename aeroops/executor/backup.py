@@ -33,7 +33,7 @@ from aeroops.core.plan import (
     plan_backup,
 )
 from aeroops.errors import AeroError, BackupError, BackupIOError, io_error
-from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, failed_operation, write_new_file
+from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, failed_operation, logged_cleanup, write_new_file
 from aeroops.executor.lock import DirectoryLock, aerodb_serving, try_flock
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.checksum import crc32
@@ -361,7 +361,7 @@ def _staging(folder: Path, backup_id: str, ops: FileOps) -> Iterator[Path]:
         finally:
             owner.close()
     finally:
-        with contextlib.suppress(OSError):
+        with logged_cleanup("removing the staging folder", path):
             ops.remove_tree(path)
 
 

@@ -24,7 +24,7 @@ from aeroops.core.description import Verdict
 from aeroops.core.logical import LogicalDiff, LogicalState, diff, logical_state
 from aeroops.errors import AeroError, Finding, RestoreError, RestoreIOError, UsageError, io_error
 from aeroops.executor.audit import inspect_archive
-from aeroops.executor.fileops import REAL, FileOps, LimitedReader, failed_operation, open_buffered
+from aeroops.executor.fileops import REAL, FileOps, LimitedReader, failed_operation, logged_cleanup, open_buffered
 from aeroops.executor.restore import RestoreResult, restore
 from aeroops.executor.scan import scan
 from aeroops.formats.storage import iter_storage
@@ -163,7 +163,7 @@ def drill(
     finally:
         if not keep:
             run.step(6)
-            with contextlib.suppress(OSError):
+            with logged_cleanup("removing the drill's scratch folder", scratch):
                 ops.remove_tree(scratch)
     return DrillResult(
         archive=str(archive_path),

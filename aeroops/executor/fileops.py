@@ -20,10 +20,12 @@ import ctypes
 import errno
 import fcntl
 import io
+import logging
 import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -32,6 +34,8 @@ from aeroops.formats.checksum import crc32
 COPY_CHUNK = 1 << 20
 RENAME_NOREPLACE = 1  # <linux/fs.h>
 AT_FDCWD = -100
+
+log = logging.getLogger("aeroops")
 
 
 class FileOps:
@@ -102,8 +106,10 @@ class FileOps:
         """Advise the kernel to drop the file's first ``length`` bytes (0: all) from the page
         cache (advice only: ignored where unsupported). Linux starts writing back the dirty part
         and drops what is clean, so calling it behind a stream of writes keeps the cache small."""
-        with contextlib.suppress(OSError, AttributeError):
+        try:
             os.posix_fadvise(stream.fileno(), 0, length, os.POSIX_FADV_DONTNEED)
+        except (OSError, AttributeError) as exc:
+            log.debug("page cache advice ignored for %s: %s", getattr(stream, "name", stream), exc)
 
     def fsync_path(self, path: Path) -> None:
         """fsync a file or a folder by path (a folder's fsync makes its entries durable)."""
@@ -206,6 +212,16 @@ class FileOps:
             fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+
+
+@contextlib.contextmanager
+def logged_cleanup(what: str, path: object) -> Iterator[None]:
+    """A clean-up that must not fail what it cleans up after (the error being handled, or a run
+    that is done): an OSError is logged on the "aeroops" logger (WARNING) and goes no further."""
+    try:
+        yield
+    except OSError as exc:
+        log.warning("%s %s failed: %s", what, path, exc.strerror or exc)
 
 
 def open_buffered(ops: FileOps, path: Path) -> BinaryIO:

@@ -22,7 +22,7 @@ Every effect on disk goes through `FileOps`, so tests inject faults there; at ea
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import os
 import time
 from dataclasses import dataclass, replace
@@ -54,11 +54,13 @@ from aeroops.errors import (
     io_error,
 )
 from aeroops.executor.audit import verify_archive
-from aeroops.executor.fileops import REAL, FileOps, failed_operation, save_file
+from aeroops.executor.fileops import REAL, FileOps, failed_operation, logged_cleanup, save_file
 from aeroops.executor.lock import DirectoryLock, aerodb_serving
 from aeroops.executor.restore_stage import DIR_MODE, FILE_MODE, verify_and_extract
 from aeroops.executor.restore_target import busy, describe_target, restore_paths
 from aeroops.progress import Progress, ProgressCallback, no_progress
+
+log = logging.getLogger("aeroops")
 
 # --- the crash points: where restore and recover call `FileOps.crash_point` -----------------------
 
@@ -409,6 +411,7 @@ def _finish(plan: RestorePlan, paths: RestorePaths, ops: FileOps) -> tuple[str, 
         ops.fsync_path(Path(paths.parent))
         ops.crash_point("journal-removed")
     except OSError as exc:
+        log.warning("restore of %s is complete, but cleaning up failed: %s", paths.data_dir, exc)
         return (
             f"the restore is complete, but cleaning up failed ({exc.strerror or exc}); "
             f"run `aeroops recover {paths.data_dir} --yes` to finish it",
@@ -420,9 +423,9 @@ def _undo(phase: str, paths: RestorePaths, ops: FileOps, cause: BaseException) -
     """After a failure (not a crash): put things back as they were before the restore."""
     if phase == "staging":
         for path in (paths.journal, paths.journal_tmp, paths.temp):
-            with contextlib.suppress(OSError):
+            with logged_cleanup("after a failed restore, removing", path):
                 ops.remove_tree(Path(path))
-        with contextlib.suppress(OSError):
+        with logged_cleanup("after a failed restore, fsyncing", paths.parent):
             ops.fsync_path(Path(paths.parent))
     elif phase == "moved":
         try:
@@ -431,6 +434,7 @@ def _undo(phase: str, paths: RestorePaths, ops: FileOps, cause: BaseException) -
             for path in (paths.journal, paths.temp):
                 ops.remove_tree(Path(path))
         except OSError as exc:
+            log.error("restore of %s: putting the old directory back failed: %s", paths.data_dir, exc)
             raise RestoreError(
                 f"the swap failed ({cause}) and so did putting the old directory back ({exc.strerror or exc}); "
                 f"run `aeroops recover {paths.data_dir}` to see where it stands",

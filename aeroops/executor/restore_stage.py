@@ -4,7 +4,6 @@ with drop-behind; `verify_and_extract`)."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import BinaryIO
 from aeroops.core.restore_plan import STAGED_SNAPSHOT, member_targets, new_directories
 from aeroops.core.verify import VerifyReport
 from aeroops.executor.audit import verify_opened_archive
-from aeroops.executor.fileops import FileOps, open_buffered
+from aeroops.executor.fileops import FileOps, logged_cleanup, open_buffered
 from aeroops.progress import ProgressCallback
 
 DROP_BEHIND = 64 << 20  # see Stager
@@ -93,7 +92,7 @@ class Stager:
     def close(self) -> None:
         """Stop, on success or failure: close what is open, wait for the fsync thread."""
         for out in self._open:
-            with contextlib.suppress(OSError):
+            with logged_cleanup("closing", getattr(out, "name", out)):
                 out.close()
         self._open = []
         self._pool.shutdown(wait=True)
