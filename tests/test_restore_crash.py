@@ -56,7 +56,7 @@ restore(args[0], args[1], create=args[2] == "create", ops=ops)
 RECOVER_SCRIPT = (
     KILLABLE
     + """
-from aeroops.executor.restore import recover
+from aeroops.executor.recover import recover
 recover(args[0], action=args[1], ops=ops)
 """
 )
