@@ -146,7 +146,8 @@ def run_backup(
         # core meanwhile: every byte is read once. Their verdicts feed the same pure planner.
         description = scan(root, checksums="none", check_wal=False, ops=ops)
         with _WalCheck(root / WAL_MEMBER, description.wal.size if description.wal.present else None, ops) as wal:
-            done = _pack_newest_good(root, description, options, _Target(output, overwrite, algorithm), wal, ops, step)
+            run = _Run(root, output, overwrite, algorithm, options, wal, ops, step)
+            done = _pack_newest_good(run, description)
         step(10)
     except AeroError:
         raise
@@ -170,10 +171,17 @@ def run_backup(
 
 
 @dataclass(frozen=True, slots=True)
-class _Target:
+class _Run:
+    """What every attempt of one backup shares."""
+
+    root: Path
     output: Path | str
     overwrite: bool
     algorithm: Algorithm
+    options: BackupOptions
+    wal: _WalCheck
+    ops: FileOps
+    step: _Steps
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,56 +194,40 @@ class _Published:
     removed: tuple[str, ...]
 
 
-def _pack_newest_good(
-    root: Path,
-    description: DataDirDescription,
-    options: BackupOptions,
-    target: _Target,
-    wal: _WalCheck,
-    ops: FileOps,
-    step: _Steps,
-) -> _Published:
+def _pack_newest_good(run: _Run, description: DataDirDescription) -> _Published:
     """Steps 3 to 9, again for as long as packing finds the planned snapshot damaged (its
     checksums are checked only then, byte by byte, on the way into the archive): each time the
     planner learns the checksum it found and picks the next good snapshot, unless one was asked
     for by name."""
     while True:
-        plan = _accept(plan_backup(description, options))
+        plan = _accept(plan_backup(description, run.options))
         try:
-            return _pack_and_publish(root, plan, description, options, target, wal, ops, step)
+            return _pack_and_publish(run, plan, description)
         except _Mismatch as mismatch:
             description = with_found_checksum(description, plan.snapshot_id, mismatch.name, mismatch.crc)
-            if options.snapshot_id is not None:
+            if run.options.snapshot_id is not None:
                 raise BackupError(str(mismatch), path=mismatch.source) from None
-            step(3)
+            run.step(3)
 
 
-def _pack_and_publish(
-    root: Path,
-    plan: BackupPlan,
-    description: DataDirDescription,
-    options: BackupOptions,
-    target: _Target,
-    wal: _WalCheck,
-    ops: FileOps,
-    step: _Steps,
-) -> _Published:
+def _pack_and_publish(run: _Run, plan: BackupPlan, description: DataDirDescription) -> _Published:
     """Steps 4 to 9 for one plan; raises `_Mismatch` when a snapshot file's bytes are not
     those its manifest lists (the staging folder is removed, nothing was published)."""
-    archive = resolve_output(target.output, plan)
-    if os.path.lexists(archive) and not target.overwrite:
+    ops, step = run.ops, run.step
+    archive = resolve_output(run.output, plan)
+    if os.path.lexists(archive) and not run.overwrite:
         raise BackupError("an archive already exists at the output path (pass overwrite to replace it)", path=archive)
     removed = remove_stale_staging(archive.parent, ops)
     with _staging(archive.parent, plan.backup_id, ops) as staging:
-        staged_by = _stage(plan, root, staging, ops, step)
+        staged_by = _stage(plan, run.root, staging, ops, step)
         step(8, total=plan.content_bytes)
-        packed, digest = _pack(plan, staging, staging / "archive.tar", target.algorithm, ops, step)
-        described = replace(description, wal=wal.result())
-        _accept(plan_backup(described, options))  # refuses here if the WAL is damaged
-        _check_wal_packed(plan, described.wal, packed, root)
+        packed, digest = _pack(plan, staging, staging / "archive.tar", run.algorithm, ops, step)
+        described = replace(description, wal=run.wal.result())
+        _accept(plan_backup(described, run.options))  # refuses here if the WAL is damaged
+        _check_wal_packed(plan, described.wal, packed, run.root)
         step(9)
-        _check_not_serving(root)
-        _publish(staging / "archive.tar", archive, digest, target.algorithm, target.overwrite, ops)
+        _check_not_serving(run.root)
+        _publish(staging / "archive.tar", archive, digest, run.algorithm, run.overwrite, ops)
     return _Published(plan, archive, packed, digest, staged_by, removed)
 
 
