@@ -1,18 +1,25 @@
-"""Open the notebooks in a real JupyterLab, in a headless Chromium, as a person would.
+"""Open the panels and the runbooks in a real JupyterLab, in a headless Chromium, as a person would.
 
-Not part of pytest (CI has no browser). Needs JupyterLab, Playwright's Python package and a
-Chromium binary (Playwright's own browser download is not used):
+`.ci/run` runs it after pytest (a separate step: it needs a browser, and takes a few minutes).
+It needs JupyterLab, Playwright's Python package (the ``browser`` extra) and Debian's Chromium;
+Playwright's own browser download is never used:
 
     apt-get install -y chromium
-    .venv/bin/pip install -e '.[lab]' playwright
-    .venv/bin/python tests/browser/check_jupyterlab.py [--out DIR] [--chromium /usr/bin/chromium]
+    .venv/bin/pip install -e '.[browser]'
+    .venv/bin/python tests/browser/check_jupyterlab.py [--out DIR] [--only NAME] [--chromium PATH]
 
-It copies notebooks/ to a temporary folder, starts ``jupyter lab`` there on 127.0.0.1 (a free
-port, a random token), opens each notebook, runs all its cells from the Run menu and waits for
-its key output. In 01-backup-runbook it then checks that the BackupPanel rendered (its Run
-button and its tables visible, no "Loading widget..." or "Error displaying widget"), clicks Run
-backup and waits for the new result. Screenshots go to --out. Exit status 0 when every check
-passed.
+It makes a demo backup folder (`aeroops.demo.make_demo_backup_folder`), copies notebooks/ to a
+temporary folder and starts ``jupyter lab`` there on 127.0.0.1 (a free port, a random token).
+Then, as a person would, with the Run menu's Run All:
+
+- each panel alone in a new notebook (README's one line): it shows, with its tables; its
+  buttons work; a bad path typed into it shows the error box, and a good one clears it;
+- the three panels in successive cells of one notebook: each shows;
+- each runbook: its cells run without an error, its panel shows, its buttons work.
+
+No "Loading widget..." or "Error displaying widget" anywhere. Screenshots of every state go to
+--out (printed first), and of a failed check to ``FAILED-<check>.png`` there. The last line is
+``browser: N passed, N failed``; exit status 0 when every check passed.
 """
 
 from __future__ import annotations
@@ -428,12 +435,14 @@ def main() -> int:
             browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 2600})  # tall: whole panels fit
             for check in checks:
+                started = time.monotonic()
                 try:
                     check(page, server, out, demo)
                 except Exception as error:  # report each check, then fail at the end
                     failed.append(check.__name__)
                     page.screenshot(path=str(out / f"FAILED-{check.__name__}.png"))
                     print(f"FAIL {check.__name__}: {error}", file=sys.stderr, flush=True)
+                print(f"     {check.__name__}: {time.monotonic() - started:.1f} s", flush=True)
             browser.close()
     finally:
         if args.keep:
