@@ -236,9 +236,9 @@ def panel_sources(demo: DemoBackupFolder) -> dict[str, str]:
     """The line that shows each panel on the demo folder, as README shows them (heading: code)."""
     data_dir, folder, archive = str(demo.source.data_dir), str(demo.folder), str(demo.archives[0])
     return {
-        "AeroDB backup": f"from aeroops.views.widgets import BackupPanel\nBackupPanel({data_dir!r}, {folder!r})",
-        "backup folder audit": f"from aeroops.views.widgets import AuditPanel\nAuditPanel({folder!r})",
-        "AeroDB restore": f"from aeroops.views.widgets import RestorePanel\nRestorePanel({archive!r}, {data_dir!r})",
+        "AeroDB backup": f"from aeroops.panels import BackupPanel\nBackupPanel({data_dir!r}, {folder!r})",
+        "backup folder audit": f"from aeroops.panels import AuditPanel\nAuditPanel({folder!r})",
+        "AeroDB restore": f"from aeroops.panels import RestorePanel\nRestorePanel({archive!r}, {data_dir!r})",
     }
 
 
