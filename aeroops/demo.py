@@ -66,7 +66,15 @@ from aeroops.formats.manifests import Checkpoint, SnapshotManifest, render_check
 from aeroops.formats.storage import StorageRecord, encode_storage_record
 from aeroops.formats.wal import DocumentChange, WalType, encode_document_change, encode_wal_record
 
-__all__ = ["DemoSpec", "DemoSummary", "make_demo_datadir", "schema_file_bytes", "snapshot_positions"]
+__all__ = [
+    "DemoBackupFolder",
+    "DemoSpec",
+    "DemoSummary",
+    "make_demo_backup_folder",
+    "make_demo_datadir",
+    "schema_file_bytes",
+    "snapshot_positions",
+]
 
 SCHEMA_VERSION = "v1"
 SNAPSHOT_INTERVAL = timedelta(hours=1)
@@ -241,6 +249,54 @@ def make_demo_datadir(path: Path | str, spec: DemoSpec = DemoSpec(), *, parallel
         documents=documents.live,
         bytes=_tree_bytes(root),
     )
+
+
+@dataclass(frozen=True)
+class DemoBackupFolder:
+    """What `make_demo_backup_folder` wrote."""
+
+    folder: Path  # the backup folder
+    source: DemoSummary  # the demo data directory the backups were made of
+    archives: tuple[Path, ...]  # every archive made, oldest first (the damaged one included)
+    damaged: Path  # the newest backup of the newest snapshot, one byte flipped in its storage.dat
+    not_an_archive: Path  # a ``*.tar`` file holding text
+
+
+def make_demo_backup_folder(
+    root: Path | str, spec: DemoSpec = DemoSpec(wal_records=3000), *, days: int = 2
+) -> DemoBackupFolder:
+    """A folder of backups to audit: ``root/datadir`` (demo data) and ``root/backups``, holding
+    one backup of each snapshot per day for ``days`` days (made at 12:00, 12:01, … of
+    2026-01-01, 2026-01-02, …), the newest of them damaged (one byte flipped inside the first
+    document of its ``snapshot/storage.dat``), and ``notes.tar``, which is no archive.
+
+    Every byte follows from ``spec``: the archives' creation times are fixed, not the clock's.
+    """
+    from aeroops.executor.backup import run_backup  # the executor imports demo-free modules only
+
+    if days < 1:
+        raise UsageError(f"days must be at least 1, not {days!r}")
+    root = Path(root)
+    source = make_demo_datadir(root / "datadir", spec)
+    if not source.snapshot_ids:
+        raise UsageError("a demo backup folder needs at least one snapshot")
+    folder = root / "backups"
+    folder.mkdir()
+    start = spec.start if spec.start.tzinfo is not None else spec.start.replace(tzinfo=UTC)
+    noon = start.replace(hour=12, minute=0, second=0, microsecond=0)
+    archives = []
+    for day in range(days):
+        for index, snapshot_id in enumerate(source.snapshot_ids):
+            made_at = noon + timedelta(days=day, minutes=index)
+            result = run_backup(source.data_dir, folder, created_at=made_at, snapshot_id=snapshot_id)
+            archives.append(Path(result.archive))
+    damaged = archives[-1]
+    data = bytearray(damaged.read_bytes())
+    data[data.index(b'"_id"')] ^= 0xFF  # the first document of snapshot/storage.dat
+    damaged.write_bytes(bytes(data))
+    not_an_archive = folder / "notes.tar"
+    not_an_archive.write_text("not an archive")
+    return DemoBackupFolder(folder, source, tuple(archives), damaged, not_an_archive)
 
 
 # --- operations and documents --------------------------------------------------------------------
