@@ -27,6 +27,7 @@ from aeroops.executor.audit import inspect_archive
 from aeroops.executor.fileops import REAL, FileOps, LimitedReader, failed_operation, logged_cleanup, open_buffered
 from aeroops.executor.restore import RestoreResult, restore
 from aeroops.executor.scan import scan
+from aeroops.formats.layout import DOCUMENTS, MANIFEST_FILE, STORAGE, WAL, member_source, snapshot_folder
 from aeroops.formats.storage import iter_storage
 from aeroops.formats.wal import WalRecord, iter_wal
 from aeroops.progress import Progress, ProgressCallback, no_progress
@@ -40,7 +41,6 @@ DRILL_STEPS = (
     "remove the scratch folder",
 )
 SCRATCH_PREFIX = "aeroops-drill-"
-RESTORED_STORAGE = "data/documents.dat"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +93,7 @@ class DrillResult:
         return sum(c.restored for c in self.collections)
 
 
-def datadir_logical_state(
-    data_dir: Path | str, *, storage: str = RESTORED_STORAGE, ops: FileOps = REAL
-) -> LogicalState:
+def datadir_logical_state(data_dir: Path | str, *, storage: str = DOCUMENTS, ops: FileOps = REAL) -> LogicalState:
     """The logical state of a data directory: the storage file ``storage`` (relative to it),
     then ``wal/wal.log`` replayed over it (an absent WAL is an empty one). The WAL is read up to
     the size it had when opened, so a source AeroDB is appending to can be read.
@@ -103,7 +101,7 @@ def datadir_logical_state(
     Raises `FormatError` on damaged storage or WAL records.
     """
     root = Path(data_dir)
-    wal_path = root / "wal" / "wal.log"
+    wal_path = root / WAL
     with contextlib.ExitStack() as stack:
         storage_stream = stack.enter_context(open_buffered(ops, root / storage))
         wal_records: Iterable[WalRecord] = ()
@@ -118,7 +116,7 @@ def source_snapshot(source: Path | str, preferred: str | None = None, ops: FileO
     """The snapshot a source's logical state is read from: ``preferred`` (the archive's) while
     the source still has it complete, else the newest valid one."""
     root = Path(source)
-    if preferred and (root / "snapshots" / preferred / "manifest.json").is_file():
+    if preferred and (root / snapshot_folder(preferred) / MANIFEST_FILE).is_file():
         return preferred
     try:
         description = scan(root, checksums="until-valid", check_wal=False, ops=ops)
@@ -211,7 +209,7 @@ class _Run:
             self.step(4)
             self.source_snapshot = source_snapshot(source, self.restored.plan.snapshot_id, self.ops)
             states["source"] = datadir_logical_state(
-                source, storage=f"snapshots/{self.source_snapshot}/storage.dat", ops=self.ops
+                source, storage=member_source(STORAGE, self.source_snapshot), ops=self.ops
             )
         self.step(5)
         self.comparisons = tuple(Comparison(name, diff(state, restored)) for name, state in states.items())

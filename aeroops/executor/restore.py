@@ -31,7 +31,6 @@ from pathlib import Path
 from aeroops.core.restore_plan import (
     STAGED_SNAPSHOT,
     STEPS,
-    WAL_TARGET,
     RestorePlan,
     RestoreRefusal,
     RestoreRule,
@@ -58,6 +57,7 @@ from aeroops.executor.fileops import REAL, FileOps, failed_operation, logged_cle
 from aeroops.executor.lock import DirectoryLock, aerodb_serving
 from aeroops.executor.restore_stage import DIR_MODE, FILE_MODE, verify_and_extract
 from aeroops.executor.restore_target import busy, describe_target, restore_paths
+from aeroops.formats.layout import WAL, snapshot_folder
 from aeroops.progress import Progress, ProgressCallback, no_progress
 
 log = logging.getLogger("aeroops")
@@ -340,10 +340,9 @@ def _members(report: VerifyReport) -> tuple[tuple[str, int, int | None], ...]:
 def _name_snapshot_folder(plan: RestorePlan, temp: Path, ops: FileOps) -> tuple[RestoredFile, ...]:
     """Step 5: the staged snapshot folder gets its verified name, and the temporary folder
     then holds exactly the files the plan lists (a WAL-less archive gets an empty WAL)."""
-    base = f"snapshots/{plan.snapshot_id}"
-    ops.rename(temp / STAGED_SNAPSHOT, temp / base)
+    ops.rename(temp / STAGED_SNAPSHOT, temp / snapshot_folder(plan.snapshot_id))
     if not plan.wal_present:
-        with ops.create(temp / WAL_TARGET, FILE_MODE) as stream:
+        with ops.create(temp / WAL, FILE_MODE) as stream:
             ops.fsync(stream)
     crcs = {m.name: m.crc32 for m in plan.members}
     files = tuple(RestoredFile(f.path, f.size, 0 if f.member is None else crcs.get(f.member) or 0) for f in plan.files)
