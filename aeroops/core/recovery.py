@@ -20,8 +20,6 @@ from dataclasses import dataclass
 
 from aeroops.core.restore_target import Leftovers, RestoreMode
 
-# --- recovery ---------------------------------------------------------------------------------
-
 
 class Situation(enum.StrEnum):
     CLEAN = "clean"

@@ -13,8 +13,9 @@ and what is restored is what was verified, even if the file changes meanwhile.
 A crash at any point leaves the data directory holding either all the old data or all the new
 (or, between the two renames, no data directory and both folders beside it, which `recover`
 resolves). The next restore refuses while anything is left over and names `aeroops recover`;
-`recover` finishes or rolls back the interrupted swap (the rules are pure, in
-`aeroops.core.restore_plan`).
+`recover` (`aeroops.executor.recover`) finishes or rolls back the interrupted swap (the rules
+are pure, in `aeroops.core.recovery`). The one pass that verifies and stages is
+`aeroops.executor.restore_stage`; describing the target, `aeroops.executor.restore_target`.
 
 Every effect on disk goes through `FileOps`, so tests inject faults there; at each of
 `KILL_POINTS` the restore calls `FileOps.crash_point`, where crash tests SIGKILL the process.
