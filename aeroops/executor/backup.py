@@ -318,7 +318,7 @@ def _staging(folder: Path, backup_id: str, ops: FileOps) -> Iterator[Path]:
         owner = ops.create(path / f"{OWNER_FILE}.new")
         try:
             fcntl.flock(owner.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: always free
-            os.rename(path / f"{OWNER_FILE}.new", path / OWNER_FILE)
+            ops.rename(path / f"{OWNER_FILE}.new", path / OWNER_FILE)
             yield path
         finally:
             owner.close()
