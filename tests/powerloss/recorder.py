@@ -53,7 +53,11 @@ class RecordingOps(FileOps):
         self.initial: Tree
         self.initial, self._inodes = read_tree(self.root)  # real inode → the model's
         self.ops: list[Op] = []
+        # (effect, real path[, real target]) for each effect: what test_strace compares with the
+        # system calls seen from outside.
+        self.seen: set[tuple[str, ...]] = set()
         self._next_inode = itertools.count(len(self._inodes))
+        self._path_of: dict[int, str] = {}
         self._lock = threading.Lock()
         self._depth = threading.local()  # FileOps methods calling one another record once
 
@@ -88,6 +92,22 @@ class RecordingOps(FileOps):
     def _record(self, *ops: Op) -> None:
         with self._lock:
             self.ops.extend(ops)
+            for op in ops:
+                self.seen.add(self._seen(op))
+
+    def _seen(self, op: Op) -> tuple[str, ...]:
+        if isinstance(op, Link | Rename):
+            return (type(op).__name__, self._real(op.source), self._real(op.target))
+        if isinstance(op, Create | Mkdir | Unlink | Rmdir):
+            return (type(op).__name__, self._real(op.path))
+        return (type(op).__name__, self._path_of[op.inode])  # type: ignore[union-attr]
+
+    def _real(self, relative: str) -> str:
+        return os.path.realpath(self.root / relative)
+
+    def _note_path(self, inode: int, fd: int | None = None, path: Path | None = None) -> None:
+        """Where a file or folder is now (as strace will name it), for `seen`."""
+        self._path_of[inode] = os.readlink(f"/proc/self/fd/{fd}") if fd is not None else os.path.realpath(path)
 
     # --- the effects ------------------------------------------------------------------------
 
@@ -104,7 +124,9 @@ class RecordingOps(FileOps):
             offset = os.lseek(stream.fileno(), 0, os.SEEK_CUR)
             super().write(stream, data)
             if outer:
-                self._record(Write(self._inode(os.fstat(stream.fileno()).st_ino), offset, bytes(data)))
+                inode = self._inode(os.fstat(stream.fileno()).st_ino)
+                self._note_path(inode, fd=stream.fileno())
+                self._record(Write(inode, offset, bytes(data)))
 
     def copy_range(self, source: BinaryIO, target: BinaryIO, size: int) -> int:
         with self._outermost() as outer:
@@ -113,22 +135,28 @@ class RecordingOps(FileOps):
             copied = super().copy_range(source, target, size)
             if outer and copied:
                 data = os.pread(source.fileno(), copied, read_from)  # the target is write-only
-                self._record(Write(self._inode(os.fstat(target.fileno()).st_ino), offset, data))
+                inode = self._inode(os.fstat(target.fileno()).st_ino)
+                self._note_path(inode, fd=target.fileno())
+                self._record(Write(inode, offset, data))
             return copied
 
     def fsync(self, stream: BinaryIO) -> None:
         with self._outermost() as outer:
             super().fsync(stream)
             if outer:
-                self._record(self._fsync_of(os.fstat(stream.fileno())))
+                op = self._fsync_of(os.fstat(stream.fileno()))
+                self._note_path(op.inode, fd=stream.fileno())
+                self._record(op)
 
     def fsync_path(self, path: Path) -> None:
         with self._outermost() as outer:
             super().fsync_path(path)
             if outer:
-                self._record(self._fsync_of(os.lstat(path)))
+                op = self._fsync_of(os.lstat(path))
+                self._note_path(op.inode, path=path)
+                self._record(op)
 
-    def _fsync_of(self, info: os.stat_result) -> Op:
+    def _fsync_of(self, info: os.stat_result) -> Fsync | FsyncDir:
         inode = self._inode(info.st_ino)
         return FsyncDir(inode) if stat.S_ISDIR(info.st_mode) else Fsync(inode)
 
