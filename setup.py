@@ -1,7 +1,7 @@
 """Only the optional C speedups live here; everything else is in pyproject.toml.
 
-The extension is optional: without a C compiler (or zlib's headers) the build skips it and
-aeroops runs its pure-Python readers, which give the same results, more slowly."""
+The extension is optional: without a C compiler (or ISA-L's headers, Debian's libisal-dev) the
+build skips it and aeroops runs its pure-Python readers, which give the same results, more slowly."""
 
 from setuptools import Extension, setup
 
@@ -10,7 +10,7 @@ setup(
         Extension(
             "aeroops.formats._speedups",
             ["aeroops/formats/_speedups.c"],
-            libraries=["z"],
+            libraries=["isal"],
             optional=True,
         )
     ]
