@@ -5,7 +5,8 @@
  * wal_batch(buf, pos, base, expected, max_length, record_cls, types, max_records)
  *     -> (records, pos, status, sequence)
  *   Frames every whole record of buf from pos on, checks length, CRC-32 (ISA-L's
- *   crc32_gzip_refl: zlib's CRC, folded with carry-less multiplication), type and (when
+ *   crc32_gzip_refl, zlib's CRC folded with carry-less multiplication; zlib's own where ISA-L's
+ *   headers were missing at build time), type and (when
  *   expected != 0) sequence continuity, and builds a record_cls tuple per record:
  *   (offset = base + start, length, types[type], sequence, payload bytes).
  *   status (enum batch_status; wal.py's BatchStatus names the same values):
@@ -30,7 +31,13 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#ifdef AEROOPS_ISAL
 #include <isa-l/crc.h>
+#define record_crc32(buf, len) crc32_gzip_refl(0, (buf), (len))
+#else /* no ISA-L headers at build time: zlib's CRC, slower */
+#include <zlib.h>
+#define record_crc32(buf, len) ((uint32_t)crc32_z(0, (buf), (len)))
+#endif
 
 #define WAL_MIN_LENGTH 17 /* length u32 + type u8 + sequence u64 + crc u32 */
 
@@ -111,7 +118,7 @@ static PyObject *wal_batch(PyObject *self, PyObject *args) {
         }
         if ((Py_ssize_t)length > size - pos) break; /* incomplete: read more */
         const unsigned char *rec = buf + pos;
-        if (crc32_gzip_refl(0, rec, length - 4) != rd32(rec + length - 4)) {
+        if (record_crc32(rec, length - 4) != rd32(rec + length - 4)) {
             status = BATCH_BAD_CHECKSUM;
             break;
         }
