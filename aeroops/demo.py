@@ -50,6 +50,18 @@ from typing import Any, BinaryIO
 from aeroops.errors import AeroError, Code, UsageError
 from aeroops.formats.checksum import crc32
 from aeroops.formats.ids import format_snapshot_id
+from aeroops.formats.layout import (
+    CHECKPOINT,
+    DATA_DIR,
+    DOCUMENTS,
+    MANIFEST_FILE,
+    SCHEMAS,
+    SCHEMAS_FOLDER,
+    SNAPSHOTS,
+    STORAGE_FILE,
+    WAL,
+    snapshot_folder,
+)
 from aeroops.formats.manifests import Checkpoint, SnapshotManifest, render_checkpoint, render_snapshot_manifest
 from aeroops.formats.storage import StorageRecord, encode_storage_record
 from aeroops.formats.wal import DocumentChange, WalType, encode_document_change, encode_wal_record
@@ -190,10 +202,10 @@ def make_demo_datadir(path: Path | str, spec: DemoSpec = DemoSpec(), *, parallel
         for c in sorted(spec.collections)
     }
     schema_crcs = tuple((name, crc32(data)) for name, data in schemas.items())
-    _write_schemas(root / "metadata" / "schemas", schemas)
-    (root / "data").mkdir()
-    (root / "snapshots").mkdir()
-    wal_path = root / "wal" / "wal.log"
+    _write_schemas(root / SCHEMAS, schemas)
+    (root / DATA_DIR).mkdir()
+    (root / SNAPSHOTS).mkdir()
+    wal_path = root / WAL
     if spec.with_wal:
         wal_path.parent.mkdir()
     wal_from = positions[-1] if spec.checkpoint else 0  # truncated right after the checkpoint
@@ -202,7 +214,7 @@ def make_demo_datadir(path: Path | str, spec: DemoSpec = DemoSpec(), *, parallel
         parallel = spec.wal_records - wal_from >= PARALLEL_MIN_RECORDS and (os.cpu_count() or 1) > 1
     helper = _start_wal_process(spec, padded_before, wal_path, wal_from) if spec.with_wal and parallel else None
     try:
-        storage_path = root / "data" / "documents.dat"
+        storage_path = root / DOCUMENTS
         documents = _Documents(spec, padded_before)
         with ExitStack() as files:
             storage = _CrcFile(files.enter_context(open(storage_path, "wb")))
@@ -212,7 +224,7 @@ def make_demo_datadir(path: Path | str, spec: DemoSpec = DemoSpec(), *, parallel
             for snapshot_id, moment, position in zip(snapshot_ids, moments, positions, strict=True):
                 _write_records(documents, position, storage, wal, wal_from)
                 storage.flush()
-                snapshot = root / "snapshots" / snapshot_id
+                snapshot = root / snapshot_folder(snapshot_id)
                 _write_snapshot(snapshot, storage_path, storage.crc, schemas, schema_crcs, moment)
             _write_records(documents, spec.wal_records, storage, wal, wal_from)
         if storage.size != documents.storage_size:  # the padding arithmetic must match the bytes
@@ -227,7 +239,7 @@ def make_demo_datadir(path: Path | str, spec: DemoSpec = DemoSpec(), *, parallel
 
     if spec.checkpoint:
         checkpoint = Checkpoint(snapshot_id=snapshot_ids[-1], created_at=moments[-1])
-        (root / "checkpoint.json").write_bytes(render_checkpoint(checkpoint))
+        (root / CHECKPOINT).write_bytes(render_checkpoint(checkpoint))
 
     return DemoSummary(
         data_dir=root,
@@ -546,15 +558,15 @@ def _write_snapshot(
 ) -> None:
     """storage.dat and schemas/ first, manifest.json last (a snapshot without it is incomplete)."""
     folder.mkdir()
-    shutil.copyfile(storage_path, folder / "storage.dat")
-    _write_schemas(folder / "schemas", schemas)
+    shutil.copyfile(storage_path, folder / STORAGE_FILE)
+    _write_schemas(folder / SCHEMAS_FOLDER, schemas)
     manifest = SnapshotManifest(
         snapshot_id=folder.name,
         created_at=moment,
         storage_checksum=storage_crc,
         schema_checksums=schema_crcs,
     )
-    (folder / "manifest.json").write_bytes(render_snapshot_manifest(manifest))
+    (folder / MANIFEST_FILE).write_bytes(render_snapshot_manifest(manifest))
 
 
 def _write_schemas(folder: Path, schemas: dict[str, bytes]) -> None:
