@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from aeroops.errors import Finding
 from aeroops.formats.ids import is_snapshot_id
 from aeroops.formats.manifests import SNAPSHOT_FORMAT_VERSIONS, Checkpoint, SnapshotManifest
+from aeroops.formats.schemas import SchemaRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +21,7 @@ class FileFact:
     size: int
     crc32: int | None = None  # None: not read (checksums were not asked for)
     error: str | None = None  # it could not be read
+    schema: SchemaRef | None = None  # a schema file: the schema written inside, when it parses
 
 
 class Verdict(enum.StrEnum):
@@ -107,6 +109,7 @@ class WalDescription:
     last_sequence: int | None = None
     damage: Finding | None = None  # the first damage found; AeroDB refuses to start on any
     crc32: int | None = None  # of the bytes checked, when all were read and a backup asked for it
+    schemas: frozenset[SchemaRef] | None = None  # named by its inserts and updates; None: not read
 
     @property
     def healthy(self) -> bool:
@@ -122,6 +125,8 @@ class DataDirDescription:
     checkpoint_error: str | None = None  # checkpoint.json exists but does not parse
     serving: bool = False  # AeroDB's .lock marker is present
     clean_shutdown: bool = False
+    # metadata/schemas/*.json, what AeroDB's boot loads (name: the file name; crc32 always read)
+    schema_files: tuple[FileFact, ...] = ()
 
     def snapshot(self, snapshot_id: str) -> SnapshotDescription | None:
         return next((s for s in self.snapshots if s.snapshot_id == snapshot_id), None)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import enum
 import json
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -56,13 +56,17 @@ WAL_TARGET = "wal/wal.log"
 STAGED_SNAPSHOT = "snapshots/.extracting"
 
 
-def member_targets(name: str, snapshot_folder: str) -> tuple[str, ...]:
+def member_targets(name: str, snapshot_folder: str, added: Collection[str] = ()) -> tuple[str, ...]:
     """The files of the new directory an archive member's bytes become (none: not restored);
-    ``name`` normalised, ``snapshot_folder`` e.g. ``snapshots/<id>``."""
+    ``name`` normalised, ``snapshot_folder`` e.g. ``snapshots/<id>``. ``added``: schema files
+    the backup added beyond the snapshot's (its manifest's list): they go to
+    ``metadata/schemas/`` only, so the restored snapshot stays a byte copy of the original."""
     if name == STORAGE:
         return (STORAGE_TARGET, f"{snapshot_folder}/storage.dat")
     if name.startswith(SCHEMA_PREFIX):
         schema = name[len(SCHEMA_PREFIX) :]
+        if schema in added:
+            return (f"{SCHEMAS_TARGET}/{schema}",)
         return (f"{SCHEMAS_TARGET}/{schema}", f"{snapshot_folder}/schemas/{schema}")
     if name == SNAPSHOT_MANIFEST:
         return (f"{snapshot_folder}/manifest.json",)
@@ -304,6 +308,7 @@ class RestorePlan:
     keep_mode: int | None  # permission bits the new directory gets (the old one's)
     notes: tuple[str, ...]
     steps: tuple[str, ...] = STEPS
+    added_schemas: tuple[str, ...] = ()  # schema files the backup added: metadata/schemas/ only
 
     @property
     def new_bytes(self) -> int:
@@ -421,7 +426,7 @@ def plan_restore(
     for info in report.members:
         is_dir = info.type == "directory"
         name = info.name.rstrip("/") if is_dir else info.name
-        targets = () if is_dir else member_targets(name, base)
+        targets = () if is_dir else member_targets(name, base, backup.added_schema_map)
         assert targets or is_dir or name == BACKUP_MANIFEST, name  # verification admits nothing else
         members.append(PlannedMember(name, is_dir, 0 if is_dir else info.size, info.crc32, targets))
         files.extend(TargetFile(t, name, info.size) for t in targets)
@@ -433,6 +438,10 @@ def plan_restore(
     mode = RestoreMode.REPLACE if target.exists else RestoreMode.CREATE
     if mode is RestoreMode.CREATE:
         notes.append("the data directory does not exist: it is created, nothing is replaced")
+    notes.extend(
+        f"{SCHEMAS_TARGET}/{a.name} is installed beyond the snapshot's schemas: {a.reason}"
+        for a in backup.added_schemas
+    )
     notes.extend(f"archive warning: {f.message}" for f in report.findings if f.severity is Severity.WARNING)
     return RestorePlan(
         archive=archive,
@@ -450,6 +459,7 @@ def plan_restore(
         keep_mode=target.mode if mode is RestoreMode.REPLACE else None,
         notes=tuple(notes),
         steps=STEPS if mode is RestoreMode.REPLACE else tuple(s for s in STEPS if s != "move the data directory aside"),
+        added_schemas=tuple(a.name for a in backup.added_schemas),
     )
 
 

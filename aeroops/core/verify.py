@@ -798,11 +798,14 @@ class _Verification:
         if manifest is None:
             return
         listed = manifest.schema_checksum_map
+        # Schemas the backup added (created after the snapshot) carry their CRC in its manifest.
+        added = self.backup_manifest.added_schema_map if self.backup_manifest is not None else {}
         for member, offset, crc in self.file_crcs:
             if member == STORAGE:
                 expected: int | None = manifest.storage_checksum
             else:
-                expected = listed.get(member[len(SCHEMA_PREFIX) :])
+                schema = member[len(SCHEMA_PREFIX) :]
+                expected = listed.get(schema, added[schema].checksum if schema in added else None)
                 if expected is None:
                     self.findings.new(
                         "AERO_VERIFY_SCHEMA_UNLISTED",
@@ -816,7 +819,8 @@ class _Verification:
                 self.findings.new(
                     "AERO_VERIFY_CHECKSUM",
                     Severity.ERROR,
-                    f"{member} has checksum {format_crc_tag(crc)}; the snapshot manifest says "
+                    f"{member} has checksum {format_crc_tag(crc)}; the "
+                    f"{'snapshot' if member == STORAGE or schema in listed else 'backup'} manifest says "
                     f"{format_crc_tag(expected)}",
                     path=member,
                     offset=offset,
@@ -855,6 +859,23 @@ class _Verification:
                     "wal_present is false but the archive holds wal/wal.log",
                     path=BACKUP_MANIFEST,
                 )
+        if self.backup_manifest is not None:
+            listed = self.snapshot_manifest.schema_checksum_map if self.snapshot_manifest is not None else {}
+            for added in self.backup_manifest.added_schemas:
+                if added.name in listed:
+                    self.findings.new(
+                        "AERO_VERIFY_MANIFEST",
+                        Severity.ERROR,
+                        f"the backup manifest adds {added.name}, which the snapshot manifest lists already",
+                        path=BACKUP_MANIFEST,
+                    )
+                elif added.name not in self.schema_files:
+                    self.findings.new(
+                        "AERO_VERIFY_MISSING_MEMBER",
+                        Severity.ERROR,
+                        f"the backup manifest adds {added.name}, which the archive does not hold",
+                        path=SCHEMA_PREFIX + added.name,
+                    )
         if self.snapshot_manifest is not None:
             for schema, _ in self.snapshot_manifest.schema_checksums:
                 if schema not in self.schema_files:

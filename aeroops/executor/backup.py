@@ -416,6 +416,8 @@ def _pack(
 
 def _check_crc(member: ArchiveMember, crc: int) -> None:
     if member.expected_crc32 is not None and crc != member.expected_crc32:
+        if member.source and not member.source.startswith("snapshots/"):  # a schema added from metadata/
+            raise BackupError(f"{member.source} changed while it was backed up; nothing was written")
         raise _Mismatch(member, crc)
 
 

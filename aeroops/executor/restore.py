@@ -558,6 +558,10 @@ def _name_snapshot_folder(plan: RestorePlan, temp: Path, ops: FileOps) -> tuple[
     """Step 5: the staged snapshot folder gets its verified name, and the temporary folder
     then holds exactly the files the plan lists (a WAL-less archive gets an empty WAL)."""
     base = f"snapshots/{plan.snapshot_id}"
+    # Extraction wrote every schema file to both places before the manifest was judged: a
+    # schema the backup added is not the snapshot's, so its copy there goes.
+    for added in plan.added_schemas:
+        ops.remove(temp / STAGED_SNAPSHOT / "schemas" / added)
     ops.rename(temp / STAGED_SNAPSHOT, temp / base)
     if not plan.wal_present:
         with ops.create(temp / WAL_TARGET, FILE_MODE) as stream:
