@@ -9,6 +9,7 @@ import shutil
 import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import AERODB_FIXTURES, copy_fixture, tree_state
@@ -16,6 +17,7 @@ from conftest import AERODB_FIXTURES, copy_fixture, tree_state
 from aeroops.core.logical import missing_schemas
 from aeroops.core.plan import BackupOptions, Refusal, RefusalRule, plan_backup
 from aeroops.errors import BackupError
+from aeroops.executor.audit import inspect_archive, verify_archive
 from aeroops.executor.backup import run_backup
 from aeroops.executor.drill import datadir_logical_state, datadir_schemas, drill
 from aeroops.executor.restore import restore
@@ -126,11 +128,10 @@ def test_aeroops_backup_then_restore_boots_as_aerodb_listed_twice(datadir: str, 
 def test_aerodbs_own_archive_boots_once_then_fails_and_aeroops_says_so(tmp_path: Path) -> None:
     """What the fixture README measured with AeroDB's code, in the model, and aeroops' account."""
     restored = tmp_path / "restored"
-    restore(AERODB_FIXTURES / "backup-schema-after-snapshot.tar", restored, create=True)
-    missing = missing_schemas(datadir_logical_state(restored), datadir_schemas(restored))
-    assert missing.first_boot == () and missing.later_boots == (EVENTS,)
-    assert "boots once" in missing.describe() and "'events' version 'v1'" in missing.describe()
+    aerodb_restore(AERODB_FIXTURES / "backup-schema-after-snapshot.tar", restored)
     assert len(boot(restored)) == 298
+    missing = missing_schemas(datadir_logical_state(restored), datadir_schemas(restored))
+    assert missing.all == (EVENTS,) and "'events' version 'v1'" in missing.describe()
     with pytest.raises(BootFailed, match="'events' version 'v1'"):
         boot(restored)
 
@@ -202,11 +203,66 @@ def test_a_schema_the_wal_needs_that_the_data_directory_lacks_refuses_the_backup
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
+# --- 2. verify knows what a restore needs ------------------------------------------------------
+
+
+def test_verify_names_a_schema_the_wal_needs_that_the_archive_lacks_and_what_follows() -> None:
+    report = verify_archive(AERODB_FIXTURES / "backup-schema-after-snapshot.tar")
+    (finding,) = report.findings
+    assert finding.code == "AERO_VERIFY_SCHEMA_MISSING" and finding.severity == "ERROR" and not report.ok
+    assert finding.path == "wal/wal.log"
+    assert "'events' version 'v1'" in finding.message
+    assert "boots once" in finding.message and "AERO_RECOVERY_SCHEMA_MISSING" in finding.message
+
+
+def test_verify_names_a_schema_live_storage_needs_that_the_archive_lacks(tmp_path: Path) -> None:
+    source = copy_fixture("datadir-1000", tmp_path / "source")
+    archive = Path(run_backup(source, tmp_path / "backup.tar", created_at=T0).archive)
+    data = bytearray(archive.read_bytes())
+    at = data.index(b'"schema_id": "users"')  # the schema file now defines another schema
+    data[at : at + 20] = b'"schema_id": "usrs" '
+    archive.write_bytes(bytes(data))
+    codes = {f.code: f for f in verify_archive(archive).findings}
+    assert "'users' version 'v1'" in codes["AERO_VERIFY_SCHEMA_MISSING"].message
+    assert codes["AERO_VERIFY_SCHEMA_MISSING"].path == "snapshot/storage.dat"
+    assert "boot of the restored directory fails" in codes["AERO_VERIFY_SCHEMA_MISSING"].message
+
+
+def test_inspect_lists_each_schema_with_where_it_comes_from(tmp_path: Path) -> None:
+    source = copy_fixture("datadir-schema-after-snapshot", tmp_path / "source")
+    archive = run_backup(source, tmp_path / "backup.tar", created_at=T0).archive
+    rows = {row["file"]: row for row in inspect_archive(archive).to_dict()["schemas"]}
+    assert rows["schema_events_v1.json"]["source"].startswith("added by the backup: schema 'events'")
+    assert rows["schema_users_v1.json"]["source"] == "snapshot"
+    assert rows["schema_events_v1.json"]["schema"] == ["events", "v1"]
+    assert rows["schema_events_v1.json"]["needed_by"] == ["wal"]
+    theirs = {row["file"]: row for row in inspect_archive(AERODB_FIXTURES / "backup-1000.tar").to_dict()["schemas"]}
+    assert theirs["schema_users_v1.json"]["needed_by"] == ["storage", "wal"]
+
+
 # --- 3. a drill proves boot-readiness ---------------------------------------------------------------
 
 
-def test_a_drill_fails_when_the_restored_directory_lacks_a_schema_and_says_so() -> None:
+def test_a_drill_of_aerodbs_archive_fails_and_says_which_schema(tmp_path: Path) -> None:
     result = drill(AERODB_FIXTURES / "backup-schema-after-snapshot.tar")
+    assert not result.ok and result.error is not None
+    assert "'events' version 'v1'" in render_drill(result) and "boots once" in render_drill(result)
+
+
+def test_a_drill_fails_when_the_restored_directory_lacks_a_schema_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The drill's own check, behind verification: a restore that left a schema out."""
+    source = copy_fixture("datadir-schema-after-snapshot", tmp_path / "source")
+    archive = run_backup(source, tmp_path / "backup.tar", created_at=T0).archive
+
+    def restore_losing_a_schema(*args: Any, **kwargs: Any) -> Any:
+        result = restore(*args, **kwargs)
+        (Path(args[1]) / "metadata/schemas/schema_events_v1.json").unlink()
+        return result
+
+    monkeypatch.setattr("aeroops.executor.drill.restore", restore_losing_a_schema)
+    result = drill(archive, source=source)
     assert all(c.identical for c in result.comparisons)  # the documents are all there...
     assert not result.ok  # ...but the second boot would fail
     assert result.missing_schemas.later_boots == (EVENTS,)

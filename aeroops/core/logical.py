@@ -162,14 +162,14 @@ class MissingSchemas:
         parts = []
         if self.first_boot:
             parts.append(
-                f"storage records need schema {_names(self.first_boot)}, which {where} lacks: AeroDB's "
-                "boot fails with AERO_RECOVERY_SCHEMA_MISSING"
+                f"storage records need schema {_names(self.first_boot)}, which {where} lacks: AeroDB's boot "
+                "of the restored directory fails with AERO_RECOVERY_SCHEMA_MISSING"
             )
         if self.later_boots:
             parts.append(
-                f"WAL records need schema {_names(self.later_boots)}, which {where} lacks: AeroDB boots once "
-                "(the replayed records are not checked yet), then every later boot fails with "
-                "AERO_RECOVERY_SCHEMA_MISSING"
+                f"WAL records need schema {_names(self.later_boots)}, which {where} lacks: the restored "
+                "directory boots once in AeroDB (replayed records are not checked yet), then every later "
+                "boot fails with AERO_RECOVERY_SCHEMA_MISSING"
             )
         return "; ".join(parts)
 

@@ -12,7 +12,7 @@ on with the next member. In the WAL, framing damage (length, checksum, type, tor
 reported once, as no record boundary can be trusted after it, while each sequence gap or
 repeat is reported and reading goes on.
 
-Finding codes:
+Finding codes (from the catalogue, `aeroops.errors.Code`; a test keeps this table in step):
 
 =============================  ========  ==========================================================
 code                           severity  meaning
@@ -20,6 +20,7 @@ code                           severity  meaning
 AERO_TAR_CHECKSUM              ERROR     a header's checksum does not match its bytes
 AERO_TAR_HEADER                ERROR     a header field is malformed, or a lone zero block
 AERO_TAR_TRUNCATED             ERROR     the archive ends inside a header, data or end blocks
+AERO_TAR_MEMBER_TOO_LARGE      ERROR     a member declares more bytes than allowed
 AERO_VERIFY_STOPPED            INFO      what could not be checked after tar damage
 AERO_VERIFY_TRAILING_DATA      ERROR     non-zero bytes after the end-of-archive blocks
 AERO_VERIFY_UNSAFE_MEMBER      ERROR     absolute name, ``..``, a link of any kind, a device, a
@@ -39,7 +40,12 @@ AERO_VERIFY_MANIFEST_FORM      WARNING   a manifest means what it should but its
 AERO_VERIFY_CREATED_AT         WARNING   snapshot created_at is not the time its id names, or the
                                          backup claims to be older than its snapshot
 AERO_VERIFY_CHECKSUM           ERROR     storage.dat or a schema file differs from its manifest CRC
-AERO_VERIFY_SCHEMA_UNLISTED    ERROR     a schema file the snapshot manifest does not list
+AERO_VERIFY_SCHEMA_UNLISTED    ERROR     a schema file the snapshot manifest does not list (nor the
+                                         backup manifest's ``aeroops_added_schemas``)
+AERO_VERIFY_SCHEMA_MISSING     ERROR     live storage records or WAL inserts/updates name a schema no
+                                         schema file of the archive defines: a restore fails to boot
+                                         (storage), or boots once and then fails (WAL only), with
+                                         AeroDB's AERO_RECOVERY_SCHEMA_MISSING
 AERO_WAL_LENGTH                ERROR     WAL framing: impossible record length (reading stops)
 AERO_WAL_CHECKSUM              ERROR     WAL framing: record CRC mismatch (reading stops)
 AERO_WAL_TORN_TAIL             ERROR     WAL framing: the log ends inside a record (reading stops)
@@ -53,6 +59,7 @@ AERO_VERIFY_SIDECAR            ERROR     the archive's digest differs from its s
                                          BLAKE3, ``.sha256``: SHA-256), or the sidecar is malformed
                                          or names another file
 AERO_VERIFY_TOO_MANY           INFO      findings of one code past 1000 were counted, not listed
+AERO_VERIFY_IO                 FATAL     the archive cannot be read at all (`verify_archive`)
 =============================  ========  ==========================================================
 
 What is left to the sidecar: changes that keep the archive's meaning identical (zero padding
@@ -67,13 +74,15 @@ no whole-file checksum, so it is read record by record.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, BinaryIO
 
-from aeroops.errors import Finding, FormatError, Severity, UsageError
+from aeroops.core.logical import MissingSchemas
+from aeroops.errors import Code, Finding, FormatError, Severity, UsageError
 from aeroops.formats.checksum import crc32, format_crc_tag, parse_crc_tag
 from aeroops.formats.ids import format_timestamp, parse_snapshot_id
 from aeroops.formats.manifests import (
@@ -85,6 +94,13 @@ from aeroops.formats.manifests import (
     parse_snapshot_manifest,
     render_backup_manifest,
     render_snapshot_manifest,
+)
+from aeroops.formats.schemas import (
+    SCHEMA_FILE_LIMIT,
+    SchemaRef,
+    StorageSchemaRefs,
+    add_wal_schema_refs,
+    parse_schema_ref,
 )
 from aeroops.formats.sidecar import DISPLAY_NAMES, check_algorithm, format_digest, split_digest
 from aeroops.formats.storage import StorageRecord, iter_storage
@@ -175,6 +191,10 @@ class VerifyReport:
     wal_first_sequence: int | None = None
     wal_last_sequence: int | None = None
     digest: str | None = None  # of every byte of the archive, when computed: "blake3:<hex>" or "sha256:<hex>"
+    # schema file name -> the schema it defines (files that define none are left out)
+    schema_definitions: tuple[tuple[str, SchemaRef], ...] = ()
+    storage_schemas: frozenset[SchemaRef] = frozenset()  # named by live storage records
+    wal_schemas: frozenset[SchemaRef] = frozenset()  # named by WAL inserts and updates
     sidecar_digest: str | None = None  # what the sidecar claims, tagged the same way, when there is one
 
     @property
@@ -264,9 +284,8 @@ def verify_archive_stream(
         algorithm, found = split_digest(digest)
         if found != claimed[1]:
             verification.findings.add(
-                Finding(
-                    "AERO_VERIFY_SIDECAR",
-                    Severity.ERROR,
+                Finding.of(
+                    Code.VERIFY_SIDECAR,
                     f"the archive's {DISPLAY_NAMES[algorithm]} digest is {found}, its sidecar says {claimed[1]}",
                 )
             )
@@ -281,6 +300,9 @@ def verify_archive_stream(
         wal_record_count=verification.wal_records,
         wal_first_sequence=verification.wal_first,
         wal_last_sequence=verification.wal_last,
+        schema_definitions=tuple(sorted(verification.defined_schemas.items())),
+        storage_schemas=frozenset(SchemaRef(*ref) for ref in verification.storage_schemas),
+        wal_schemas=frozenset(SchemaRef(*ref) for ref in verification.wal_schemas),
         digest=digest,
         sidecar_digest=None if claimed is None else format_digest(*claimed),
     )
@@ -349,16 +371,20 @@ class _MemberReader:
     """A ``.read()`` over one member's streamed chunks (for iter_wal and iter_storage), taking
     the member's CRC on the way; nothing beyond one chunk is held."""
 
-    def __init__(self, chunks: Iterator[bytes]) -> None:
+    def __init__(self, chunks: Iterator[bytes], on_chunk: Callable[[bytes], None] | None = None) -> None:
         self._chunks = chunks
+        self._on_chunk = on_chunk
         self._buffer = b""
         self.crc = 0
 
     def _next_chunk(self) -> bytes:
         try:
-            return next(self._chunks, b"")
+            chunk = next(self._chunks, b"")
         except FormatError as error:
             raise _TarBroken(error) from None
+        if self._on_chunk is not None:
+            self._on_chunk(chunk)
+        return chunk
 
     def read(self, n: int = -1) -> bytes:
         if not self._buffer:
@@ -385,7 +411,7 @@ class _Findings:
 
     def __init__(self) -> None:
         self._kept: list[Finding] = []
-        self._per_code: Counter[str] = Counter()
+        self._per_code: Counter[Code] = Counter()
 
     def add(self, finding: Finding) -> None:
         self._per_code[finding.code] += 1
@@ -394,15 +420,14 @@ class _Findings:
 
     def new(
         self,
-        code: str,
-        severity: Severity,
+        code: Code,
         message: str,
         *,
         path: str | None = None,
         offset: int | None = None,
         sequence: int | None = None,
     ) -> None:
-        self.add(Finding(code, severity, message, path, offset, sequence))
+        self.add(Finding.of(code, message, path, offset, sequence))
 
     def error(self, error: FormatError, *, path: str | None, base: int = 0, sequence: int | None = None) -> None:
         """A format reader's error; its offset is within the member, made an archive offset."""
@@ -412,9 +437,8 @@ class _Findings:
 
     def done(self) -> tuple[Finding, ...]:
         extra = [
-            Finding(
-                "AERO_VERIFY_TOO_MANY",
-                Severity.INFO,
+            Finding.of(
+                Code.VERIFY_TOO_MANY,
                 f"{n - FINDINGS_PER_CODE} more {code} findings were counted but not listed",
             )
             for code, n in self._per_code.items()
@@ -489,6 +513,9 @@ class _Verification:
         self.snapshot_manifest: SnapshotManifest | None = None
         self.wal_records = 0
         self.wal_first: int | None = None
+        self.defined_schemas: dict[str, SchemaRef] = {}  # schema file name -> the schema it defines
+        self.storage_schemas: set[tuple[str, str]] = set()  # named by live storage records
+        self.wal_schemas: set[tuple[str, str]] = set()  # named by WAL inserts and updates
         self.wal_last: int | None = None
         self._previous_name: str | None = None
         self._reading: str | None = None  # the member whose data is being read
@@ -502,8 +529,7 @@ class _Verification:
             trailing = tar.trailing_bytes()
             if trailing < 0:
                 self.findings.new(
-                    "AERO_VERIFY_TRAILING_DATA",
-                    Severity.ERROR,
+                    Code.VERIFY_TRAILING_DATA,
                     "non-zero bytes follow the end-of-archive blocks",
                     offset=tar.end_offset,
                 )
@@ -511,8 +537,7 @@ class _Verification:
             error = raised.error if isinstance(raised, _TarBroken) else raised
             self.findings.error(error, path=self._reading)
             self.findings.new(
-                "AERO_VERIFY_STOPPED",
-                Severity.INFO,
+                Code.VERIFY_STOPPED,
                 "member boundaries are lost after this damage: later members, and whether required "
                 "ones are missing, were not checked",
                 offset=error.offset,
@@ -523,6 +548,7 @@ class _Verification:
         self._check_checksums()
         if not damaged:
             self._check_completeness()
+            self._check_schemas()
 
     # --- one member ---------------------------------------------------------------------------
 
@@ -531,16 +557,14 @@ class _Verification:
         where: dict[str, Any] = {"path": entry.name, "offset": entry.header_offset}
         if self._previous_name is not None and entry.name < self._previous_name:
             self.findings.new(
-                "AERO_VERIFY_MEMBER_ORDER",
-                Severity.WARNING,
+                Code.VERIFY_MEMBER_ORDER,
                 f"{entry.name!r} follows {self._previous_name!r} but sorts before it: members are out of order",
                 **where,
             )
         self._previous_name = entry.name
         if name in self.seen:
             self.findings.new(
-                "AERO_VERIFY_DUPLICATE_MEMBER",
-                Severity.ERROR,
+                Code.VERIFY_DUPLICATE_MEMBER,
                 f"{name!r} appears more than once; extracting would keep only the last",
                 **where,
             )
@@ -548,7 +572,7 @@ class _Verification:
 
         unsafe = _unsafe_reasons(entry)
         if unsafe:
-            self.findings.new("AERO_VERIFY_UNSAFE_MEMBER", Severity.ERROR, "; ".join(unsafe), **where)
+            self.findings.new(Code.VERIFY_UNSAFE_MEMBER, "; ".join(unsafe), **where)
             self._done(entry, self._crc_of(tar, entry))
             return
 
@@ -558,8 +582,7 @@ class _Verification:
             expected_type = EntryType.FILE
         if expected_type is None:
             self.findings.new(
-                "AERO_VERIFY_UNEXPECTED_MEMBER",
-                Severity.ERROR,
+                Code.VERIFY_UNEXPECTED_MEMBER,
                 f"{entry.name!r} is not part of a backup archive (format version 1)",
                 **where,
             )
@@ -567,8 +590,7 @@ class _Verification:
             return
         if entry.type != expected_type:
             self.findings.new(
-                "AERO_VERIFY_UNEXPECTED_MEMBER",
-                Severity.ERROR,
+                Code.VERIFY_UNEXPECTED_MEMBER,
                 f"{entry.name!r} is a {_kind(entry)} entry where a backup archive has a {expected_type.name.lower()}",
                 **where,
             )
@@ -577,8 +599,7 @@ class _Verification:
         if entry.type == EntryType.DIRECTORY:
             if entry.size:
                 self.findings.new(
-                    "AERO_VERIFY_UNEXPECTED_MEMBER",
-                    Severity.ERROR,
+                    Code.VERIFY_UNEXPECTED_MEMBER,
                     f"directory entry {entry.name!r} carries {entry.size} bytes of data",
                     **where,
                 )
@@ -610,7 +631,13 @@ class _Verification:
             self.file_crcs.append((entry.name, entry.data_offset, crc))
         else:
             assert schema is not None
-            crc = self._crc_of(tar, entry)
+            if entry.size <= SCHEMA_FILE_LIMIT:  # read whole, for the schema it defines
+                data = tar.read_all(SCHEMA_FILE_LIMIT)
+                crc = crc32(data)
+                with contextlib.suppress(FormatError):  # defines none: a restore would not boot, see below
+                    self.defined_schemas.setdefault(schema, parse_schema_ref(data, path=entry.name))
+            else:
+                crc = self._crc_of(tar, entry)
             self.schema_files.setdefault(schema, entry.name)
             self.file_crcs.append((entry.name, entry.data_offset, crc))
         return crc
@@ -644,8 +671,7 @@ class _Verification:
     def _read_manifest(self, tar: TarReader, entry: TarEntry, limit: int) -> tuple[bytes | None, int]:
         if entry.size > limit:
             self.findings.new(
-                "AERO_VERIFY_MANIFEST",
-                Severity.ERROR,
+                Code.VERIFY_MANIFEST,
                 f"{entry.name} is {entry.size} bytes; a manifest is at most {limit}",
                 path=entry.name,
                 offset=entry.data_offset,
@@ -656,15 +682,14 @@ class _Verification:
         return data, crc32(data)
 
     def _manifest_error(self, entry: TarEntry, message: str) -> None:
-        self.findings.new("AERO_VERIFY_MANIFEST", Severity.ERROR, message, path=entry.name, offset=entry.data_offset)
+        self.findings.new(Code.VERIFY_MANIFEST, message, path=entry.name, offset=entry.data_offset)
 
     def _not_as_written(self, entry: TarEntry, data: bytes, canonical: bytes) -> None:
         if data != canonical:
             at = next((i for i, (a, b) in enumerate(zip(data, canonical, strict=False)) if a != b), None)
             at = min(len(data), len(canonical)) if at is None else at
             self.findings.new(
-                "AERO_VERIFY_MANIFEST_FORM",
-                Severity.WARNING,
+                Code.VERIFY_MANIFEST_FORM,
                 f"{entry.name} means the same but is not byte for byte what AeroDB writes "
                 f"(first difference at byte {at} of the file): it was changed after it was written",
                 path=entry.name,
@@ -716,8 +741,7 @@ class _Verification:
             )
         if format_timestamp(manifest.created_at) != format_timestamp(parse_snapshot_id(manifest.snapshot_id)):
             self.findings.new(
-                "AERO_VERIFY_CREATED_AT",
-                Severity.WARNING,
+                Code.VERIFY_CREATED_AT,
                 f"created_at {format_timestamp(manifest.created_at)} is not the time snapshot_id "
                 f"{manifest.snapshot_id} names (AeroDB reads the clock twice, so a one-second "
                 "difference can happen, rarely; more means the manifest was changed)",
@@ -727,7 +751,9 @@ class _Verification:
         return crc
 
     def _storage(self, tar: TarReader, entry: TarEntry) -> int:
-        reader = _MemberReader(tar.chunks())
+        walk = StorageSchemaRefs()  # which schemas live records name: C, per chunk
+        reader = _MemberReader(tar.chunks(), walk.feed)
+        self.storage_schemas = walk.refs
         if self.storage_sink is not None:
             try:
                 for record in iter_storage(reader, path=entry.name):  # type: ignore[arg-type]
@@ -744,8 +770,7 @@ class _Verification:
 
         def gap(record: WalRecord, expected: int) -> None:  # every gap is reported, not just the first
             self.findings.new(
-                "AERO_WAL_SEQUENCE",
-                Severity.ERROR,
+                Code.WAL_SEQUENCE,
                 _sequence_problem(record.sequence, expected),
                 path=entry.name,
                 offset=entry.data_offset + record.offset,
@@ -755,6 +780,7 @@ class _Verification:
         try:
             for batch in iter_wal_batches(reader, path=entry.name, on_gap=gap):  # type: ignore[arg-type]
                 self.wal_records += len(batch)
+                add_wal_schema_refs(batch, self.wal_schemas)
                 if self.wal_first is None:
                     self.wal_first = batch[0].sequence
                 self.wal_last = batch[-1].sequence
@@ -778,16 +804,14 @@ class _Verification:
             return
         if backup.snapshot_id != snapshot.snapshot_id:
             self.findings.new(
-                "AERO_VERIFY_MANIFEST",
-                Severity.ERROR,
+                Code.VERIFY_MANIFEST,
                 f"the backup manifest names snapshot {backup.snapshot_id}, the snapshot manifest "
                 f"{snapshot.snapshot_id}",
                 path=SNAPSHOT_MANIFEST,
             )
         if backup.created_at < snapshot.created_at:
             self.findings.new(
-                "AERO_VERIFY_CREATED_AT",
-                Severity.WARNING,
+                Code.VERIFY_CREATED_AT,
                 f"the backup's created_at {format_timestamp(backup.created_at)} is before its snapshot's "
                 f"{format_timestamp(snapshot.created_at)}",
                 path=BACKUP_MANIFEST,
@@ -808,8 +832,7 @@ class _Verification:
                 expected = listed.get(schema, added[schema].checksum if schema in added else None)
                 if expected is None:
                     self.findings.new(
-                        "AERO_VERIFY_SCHEMA_UNLISTED",
-                        Severity.ERROR,
+                        Code.VERIFY_SCHEMA_UNLISTED,
                         f"{member} is not listed in the snapshot manifest's schema_checksums",
                         path=member,
                         offset=offset,
@@ -817,8 +840,7 @@ class _Verification:
                     continue
             if crc != expected:
                 self.findings.new(
-                    "AERO_VERIFY_CHECKSUM",
-                    Severity.ERROR,
+                    Code.VERIFY_CHECKSUM,
                     f"{member} has checksum {format_crc_tag(crc)}; the "
                     f"{'snapshot' if member == STORAGE or schema in listed else 'backup'} manifest says "
                     f"{format_crc_tag(expected)}",
@@ -830,15 +852,13 @@ class _Verification:
         for required in REQUIRED:
             if required not in self.present:
                 self.findings.new(
-                    "AERO_VERIFY_MISSING_MEMBER",
-                    Severity.ERROR,
+                    Code.VERIFY_MISSING_MEMBER,
                     f"the archive has no {required!r}",
                     path=required,
                 )
         if WAL_DIR not in self.present:
             self.findings.new(
-                "AERO_VERIFY_NO_WAL_DIR",
-                Severity.WARNING,
+                Code.VERIFY_NO_WAL_DIR,
                 "the archive has no 'wal' directory: AeroDB's own restore rejects it "
                 "(AeroDB's backup leaves it out when there is no WAL; DESIGN.md §3 keeps an empty one)",
                 path=WAL_DIR,
@@ -847,15 +867,13 @@ class _Verification:
             has_log = WAL_LOG in self.present
             if self.backup_manifest.wal_present and not has_log:
                 self.findings.new(
-                    "AERO_VERIFY_MANIFEST",
-                    Severity.ERROR,
+                    Code.VERIFY_MANIFEST,
                     "wal_present is true but the archive has no wal/wal.log",
                     path=BACKUP_MANIFEST,
                 )
             elif has_log and not self.backup_manifest.wal_present:
                 self.findings.new(
-                    "AERO_VERIFY_MANIFEST",
-                    Severity.ERROR,
+                    Code.VERIFY_MANIFEST,
                     "wal_present is false but the archive holds wal/wal.log",
                     path=BACKUP_MANIFEST,
                 )
@@ -864,15 +882,13 @@ class _Verification:
             for added in self.backup_manifest.added_schemas:
                 if added.name in listed:
                     self.findings.new(
-                        "AERO_VERIFY_MANIFEST",
-                        Severity.ERROR,
+                        Code.VERIFY_MANIFEST,
                         f"the backup manifest adds {added.name}, which the snapshot manifest lists already",
                         path=BACKUP_MANIFEST,
                     )
                 elif added.name not in self.schema_files:
                     self.findings.new(
-                        "AERO_VERIFY_MISSING_MEMBER",
-                        Severity.ERROR,
+                        Code.VERIFY_MISSING_MEMBER,
                         f"the backup manifest adds {added.name}, which the archive does not hold",
                         path=SCHEMA_PREFIX + added.name,
                     )
@@ -880,11 +896,22 @@ class _Verification:
             for schema, _ in self.snapshot_manifest.schema_checksums:
                 if schema not in self.schema_files:
                     self.findings.new(
-                        "AERO_VERIFY_MISSING_MEMBER",
-                        Severity.ERROR,
+                        Code.VERIFY_MISSING_MEMBER,
                         f"the snapshot manifest lists {schema}, which the archive does not hold",
                         path=SCHEMA_PREFIX + schema,
                     )
+
+    def _check_schemas(self) -> None:
+        """Every schema the archive's records name must be defined by one of its schema files:
+        AeroDB's boot of the restored directory checks each live record's (DESIGN.md §8)."""
+        defined = set(self.defined_schemas.values())
+        storage = {SchemaRef(*ref) for ref in self.storage_schemas} - defined
+        wal = {SchemaRef(*ref) for ref in self.wal_schemas} - defined - storage
+        missing = MissingSchemas(tuple(sorted(storage)), tuple(sorted(wal)))
+        for refs, member in ((missing.first_boot, STORAGE), (missing.later_boots, WAL_LOG)):
+            if refs:
+                only = MissingSchemas(refs) if member == STORAGE else MissingSchemas(later_boots=refs)
+                self.findings.new(Code.VERIFY_SCHEMA_MISSING, only.describe("the archive"), path=member)
 
 
 def _sequence_problem(sequence: int, expected: int) -> str:

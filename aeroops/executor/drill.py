@@ -32,9 +32,9 @@ from aeroops.core.logical import (
     diff,
     missing_schemas,
 )
-from aeroops.errors import AeroError, Finding, FormatError, RestoreError, RestoreIOError, UsageError
+from aeroops.errors import AeroError, Finding, FormatError, RestoreError, RestoreIOError, UsageError, io_error
 from aeroops.executor.audit import inspect_archive
-from aeroops.executor.fileops import LimitedReader
+from aeroops.executor.fileops import LimitedReader, failed_operation
 from aeroops.executor.restore import RestoreResult, restore
 from aeroops.executor.scan import describe_schema_files, scan
 from aeroops.formats.schemas import SchemaRef
@@ -192,7 +192,7 @@ def drill(
     except AeroError as exc:
         run.error = exc.finding
     except OSError as exc:
-        run.error = RestoreIOError(f"I/O failure: {exc.strerror or exc}", path=exc.filename).finding
+        run.error = io_error(RestoreIOError, exc, failed_operation(exc)).finding
     finally:
         if not keep:
             run.step(6)

@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from aeroops.errors import FormatError
+from aeroops.errors import Code, FormatError
 from aeroops.formats.framing import U32
 from aeroops.formats.wal import WalRecord, WalType
 
@@ -22,7 +22,7 @@ try:  # the C twins of the two walks below (see _speedups.c); same results, fast
 except ImportError:  # pragma: no cover - depends on the build
     _speedups = None
 
-_CODE = "AERO_SCHEMA_INVALID"
+_CODE = Code.SCHEMA_INVALID
 SCHEMA_FILE_LIMIT = 1 << 20  # AeroDB's are a few hundred bytes; more is not a schema file
 
 
