@@ -50,6 +50,11 @@ _EXIT_BY_SEVERITY = {
 }
 
 
+# AeroDB's own error when its boot meets a live record whose schema it did not load. Not an
+# aeroops code: aeroops names it when saying what AeroDB would do.
+AERODB_SCHEMA_MISSING = "AERO_RECOVERY_SCHEMA_MISSING"
+
+
 class Code(enum.StrEnum):
     """Every code aeroops reports, with its severity, category and exit status: the one
     catalogue (README's table and verify's documentation are checked against it by a test).

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import NamedTuple
 
+from aeroops.errors import AERODB_SCHEMA_MISSING
 from aeroops.formats.checksum import crc32
 from aeroops.formats.schemas import SchemaRef
 from aeroops.formats.storage import StorageRecord
@@ -163,13 +164,13 @@ class MissingSchemas:
         if self.first_boot:
             parts.append(
                 f"storage records need schema {_names(self.first_boot)}, which {where} lacks: AeroDB's boot "
-                "of the restored directory fails with AERO_RECOVERY_SCHEMA_MISSING"
+                f"of the restored directory fails with {AERODB_SCHEMA_MISSING}"
             )
         if self.later_boots:
             parts.append(
                 f"WAL records need schema {_names(self.later_boots)}, which {where} lacks: the restored "
                 "directory boots once in AeroDB (replayed records are not checked yet), then every later "
-                "boot fails with AERO_RECOVERY_SCHEMA_MISSING"
+                f"boot fails with {AERODB_SCHEMA_MISSING}"
             )
         return "; ".join(parts)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from aeroops.core.description import DataDirDescription, FileFact, SnapshotDescription, Verdict
+from aeroops.errors import AERODB_SCHEMA_MISSING
 from aeroops.formats.ids import format_snapshot_id
 from aeroops.formats.manifests import AddedSchema, BackupManifest, render_backup_manifest
 from aeroops.formats.tar import END_OF_ARCHIVE, member_span
@@ -153,7 +154,7 @@ def plan_backup(description: DataDirDescription, options: BackupOptions) -> Back
         return Refusal(
             RefusalRule.SCHEMA_MISSING,
             f"WAL records name schema {names}, which neither snapshot {chosen.snapshot_id} nor metadata/schemas/ "
-            "holds: the data directory itself would not boot twice (AERO_RECOVERY_SCHEMA_MISSING)",
+            f"holds: the data directory itself would not boot twice ({AERODB_SCHEMA_MISSING})",
             skipped,
         )
     manifest = BackupManifest(
@@ -166,7 +167,7 @@ def plan_backup(description: DataDirDescription, options: BackupOptions) -> Back
                 fact.name,
                 fact.crc32 or 0,
                 f"schema {fact.schema} was created after snapshot {chosen.snapshot_id}: records written since "
-                "need it, or a restored directory fails to boot (AERO_RECOVERY_SCHEMA_MISSING)",
+                f"need it, or a restored directory fails to boot ({AERODB_SCHEMA_MISSING})",
             )
             for fact in added
         ),
