@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from audit_archives import build, fixture_bytes, read_members, replace_member, verify_bytes
 from conftest import AERODB_FIXTURES, copy_fixture, tree_state
 
 from aeroops.core.logical import missing_schemas
@@ -22,7 +23,7 @@ from aeroops.executor.backup import run_backup
 from aeroops.executor.drill import datadir_logical_state, datadir_schemas, drill
 from aeroops.executor.restore import restore
 from aeroops.executor.scan import scan
-from aeroops.formats.checksum import crc32
+from aeroops.formats.checksum import crc32, format_crc_tag
 from aeroops.formats.manifests import parse_backup_manifest
 from aeroops.formats.storage import StorageRecord, encode_storage_record, iter_storage
 from aeroops.formats.wal import DocumentChange, WalType, decode_payload, iter_wal
@@ -215,17 +216,18 @@ def test_verify_names_a_schema_the_wal_needs_that_the_archive_lacks_and_what_fol
     assert "boots once" in finding.message and "AERO_RECOVERY_SCHEMA_MISSING" in finding.message
 
 
-def test_verify_names_a_schema_live_storage_needs_that_the_archive_lacks(tmp_path: Path) -> None:
-    source = copy_fixture("datadir-1000", tmp_path / "source")
-    archive = Path(run_backup(source, tmp_path / "backup.tar", created_at=T0).archive)
-    data = bytearray(archive.read_bytes())
-    at = data.index(b'"schema_id": "users"')  # the schema file now defines another schema
-    data[at : at + 20] = b'"schema_id": "usrs" '
-    archive.write_bytes(bytes(data))
-    codes = {f.code: f for f in verify_archive(archive).findings}
-    assert "'users' version 'v1'" in codes["AERO_VERIFY_SCHEMA_MISSING"].message
-    assert codes["AERO_VERIFY_SCHEMA_MISSING"].path == "snapshot/storage.dat"
-    assert "boot of the restored directory fails" in codes["AERO_VERIFY_SCHEMA_MISSING"].message
+def test_verify_names_a_schema_live_storage_needs_that_the_archive_lacks() -> None:
+    """The users schema file now defines another schema, its checksum updated to match."""
+    members = read_members(fixture_bytes("backup-1000.tar"))
+    schema = b'{"schema_id": "usrs", "schema_version": "v1"}'
+    manifest = dict(members)["snapshot/manifest.json"]
+    assert manifest is not None and b"crc32:8a6c2a6b" in manifest
+    manifest = manifest.replace(b"crc32:8a6c2a6b", format_crc_tag(crc32(schema)).encode())
+    changed = replace_member(members, "snapshot/manifest.json", manifest)
+    report = verify_bytes(build(replace_member(changed, "snapshot/schemas/schema_users_v1.json", schema)))
+    (finding,) = report.findings
+    assert finding.code == "AERO_VERIFY_SCHEMA_MISSING" and finding.path == "snapshot/storage.dat"
+    assert "'users' version 'v1'" in finding.message and "boot of the restored directory fails" in finding.message
 
 
 def test_inspect_lists_each_schema_with_where_it_comes_from(tmp_path: Path) -> None:

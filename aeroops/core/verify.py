@@ -435,6 +435,9 @@ class _Findings:
         at = error.sequence if error.sequence is not None else sequence
         self.add(Finding(error.code, error.severity, error.message, path, offset, at))
 
+    def any(self, matches: Callable[[Finding], bool]) -> bool:
+        return any(matches(f) for f in self._kept)
+
     def done(self) -> tuple[Finding, ...]:
         extra = [
             Finding.of(
@@ -903,7 +906,11 @@ class _Verification:
 
     def _check_schemas(self) -> None:
         """Every schema the archive's records name must be defined by one of its schema files:
-        AeroDB's boot of the restored directory checks each live record's (DESIGN.md §8)."""
+        AeroDB's boot of the restored directory checks each live record's (DESIGN.md §8).
+        Not checked when a schema file is missing or damaged: that finding says it already."""
+        damaged = (Code.VERIFY_MISSING_MEMBER, Code.VERIFY_CHECKSUM)
+        if self.findings.any(lambda f: f.code in damaged and (f.path or "").startswith(SCHEMA_PREFIX)):
+            return
         defined = set(self.defined_schemas.values())
         storage = {SchemaRef(*ref) for ref in self.storage_schemas} - defined
         wal = {SchemaRef(*ref) for ref in self.wal_schemas} - defined - storage
