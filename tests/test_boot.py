@@ -242,6 +242,22 @@ def test_inspect_lists_each_schema_with_where_it_comes_from(tmp_path: Path) -> N
     assert theirs["schema_users_v1.json"]["needed_by"] == ["storage", "wal"]
 
 
+def test_a_schema_snapshot_storage_needs_that_the_data_directory_lacks_refuses_the_backup(tmp_path: Path) -> None:
+    """Learnt while packing: storage records are walked as their bytes go into the tar."""
+    source = copy_fixture("datadir-1000", tmp_path / "source")
+    snapshot = source / "snapshots/20261126T214824Z"
+    ghost = encode_storage_record(StorageRecord("ghosts:1", "ghosts", "v1", False, b"{}"))
+    with (snapshot / "storage.dat").open("ab") as storage:
+        storage.write(ghost)
+    manifest = json.loads((snapshot / "manifest.json").read_bytes())
+    manifest["storage_checksum"] = format_crc_tag(crc32((snapshot / "storage.dat").read_bytes()))
+    (snapshot / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    assert not isinstance(plan_backup(scan(source), BackupOptions(T0)), Refusal)  # storage not read yet
+    with pytest.raises(BackupError, match="storage records of snapshot 20261126T214824Z name schema 'ghosts'"):
+        run_backup(source, tmp_path / "out.tar", created_at=T0)
+    assert not (tmp_path / "out.tar").exists()
+
+
 # --- 3. a drill proves boot-readiness ---------------------------------------------------------------
 
 

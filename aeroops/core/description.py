@@ -45,6 +45,8 @@ class SnapshotDescription:
     schemas_dir: bool = True
     schemas: tuple[FileFact, ...] = ()  # regular files directly in schemas/, sorted by name
     other_entries: tuple[str, ...] = ()  # anything else found in schemas/ (folders, links)
+    # named by storage.dat's live records, once read (a backup learns them while packing)
+    storage_schemas: frozenset[SchemaRef] | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -148,6 +150,18 @@ def with_found_checksum(description: DataDirDescription, snapshot_id: str, name:
         )
         if snap.snapshot_id == snapshot_id
         else snap
+        for snap in description.snapshots
+    )
+    return replace(description, snapshots=snapshots)
+
+
+def with_storage_schemas(
+    description: DataDirDescription, snapshot_id: str, schemas: frozenset[SchemaRef]
+) -> DataDirDescription:
+    """The description, knowing which schemas one snapshot's live storage records name (the
+    backup packer learns them while packing)."""
+    snapshots = tuple(
+        replace(snap, storage_schemas=schemas) if snap.snapshot_id == snapshot_id else snap
         for snap in description.snapshots
     )
     return replace(description, snapshots=snapshots)

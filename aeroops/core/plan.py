@@ -159,6 +159,14 @@ def plan_backup(description: DataDirDescription, options: BackupOptions) -> Back
 
     added = _schemas_to_add(description, chosen)
     held = {f.schema for f in (*chosen.schemas, *added)}
+    if missing := sorted(chosen.storage_schemas - held if chosen.storage_schemas is not None else ()):
+        names = ", ".join(str(ref) for ref in missing)
+        return Refusal(
+            RefusalRule.SCHEMA_MISSING,
+            f"storage records of snapshot {chosen.snapshot_id} name schema {names}, which neither the snapshot nor "
+            f"metadata/schemas/ holds: a restored directory would not boot ({AERODB_SCHEMA_MISSING})",
+            skipped,
+        )
     if missing := sorted(description.wal.schemas - held if description.wal.schemas is not None else ()):
         names = ", ".join(str(ref) for ref in missing)
         return Refusal(
