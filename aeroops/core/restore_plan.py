@@ -26,7 +26,7 @@ from aeroops.core.recovery import SITUATION_TEXT, Situation, classify_leftovers,
 from aeroops.core.restore_target import ExistingEntry, Leftovers, RestoreJournal, RestoreMode, RestorePaths, TargetState
 from aeroops.core.verify import VerifyReport
 from aeroops.errors import Finding, Severity
-from aeroops.formats.layout import BACKUP_MANIFEST, WAL, member_targets, new_directories, snapshot_folder
+from aeroops.formats.layout import BACKUP_MANIFEST, SCHEMAS, WAL, member_targets, new_directories, snapshot_folder
 
 # Where the snapshot's files are extracted before verification has named the snapshot (a
 # snapshot id never starts with a dot); the folder is renamed to snapshots/<id> after.
@@ -107,6 +107,7 @@ class RestorePlan:
     keep_mode: int | None  # permission bits the new directory gets (the old one's)
     notes: tuple[str, ...]
     steps: tuple[str, ...] = STEPS
+    added_schemas: tuple[str, ...] = ()  # schema files the backup added: metadata/schemas/ only
 
     @property
     def new_bytes(self) -> int:
@@ -224,7 +225,7 @@ def plan_restore(
     for info in report.members:
         is_dir = info.type == "directory"
         name = info.name.rstrip("/") if is_dir else info.name
-        targets = () if is_dir else member_targets(name, base)
+        targets = () if is_dir else member_targets(name, base, backup.added_schema_map)
         assert targets or is_dir or name == BACKUP_MANIFEST, name  # verification admits nothing else
         members.append(PlannedMember(name, is_dir, 0 if is_dir else info.size, info.crc32, targets))
         files.extend(TargetFile(t, name, info.size) for t in targets)
@@ -236,6 +237,9 @@ def plan_restore(
     mode = RestoreMode.REPLACE if target.exists else RestoreMode.CREATE
     if mode is RestoreMode.CREATE:
         notes.append("the data directory does not exist: it is created, nothing is replaced")
+    notes.extend(
+        f"{SCHEMAS}/{a.name} is installed beyond the snapshot's schemas: {a.reason}" for a in backup.added_schemas
+    )
     notes.extend(f"archive warning: {f.message}" for f in report.findings if f.severity is Severity.WARNING)
     return RestorePlan(
         archive=archive,
@@ -253,6 +257,7 @@ def plan_restore(
         keep_mode=target.mode if mode is RestoreMode.REPLACE else None,
         notes=tuple(notes),
         steps=STEPS if mode is RestoreMode.REPLACE else tuple(s for s in STEPS if s != "move the data directory aside"),
+        added_schemas=tuple(a.name for a in backup.added_schemas),
     )
 
 
