@@ -54,6 +54,7 @@ class InventoryRow:
     warnings: int | None = None
     errors: int | None = None
     fatal: int | None = None
+    source: str | None = None  # the backup manifest's "source", where the backup was given one
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: times as ``YYYY-MM-DDTHH:MM:SSZ``, ``age`` in whole seconds."""
@@ -67,6 +68,7 @@ class InventoryRow:
             "age": None if self.age is None else int(self.age.total_seconds()),
             "wal_present": self.wal_present,
             "format_version": self.format_version,
+            "source": self.source,
             "sidecar": self.sidecar,
             "reason": self.reason,
             "ok": self.ok,
@@ -131,6 +133,7 @@ def inventory_row(
         wal_present=manifest.wal_present,
         format_version=manifest.format_version,
         sidecar=sidecar,
+        source=manifest.source,
         **verdict,
     )
 

@@ -91,12 +91,13 @@ def prepare_backup(
     *,
     created_at: datetime | None = None,
     snapshot_id: str | None = None,
+    source: str | None = None,
     ops: FileOps = REAL,
 ) -> BackupPlan:
     """Scan and plan, without locking or writing anything: what a dry run shows."""
     plan = plan_backup(
         scan(data_dir, checksums="until-valid", ops=ops),
-        BackupOptions(created_at or default_created_at(), snapshot_id),
+        BackupOptions(created_at or default_created_at(), snapshot_id, source=source),
     )
     return _accept(plan)
 
@@ -123,17 +124,23 @@ def run_backup(
     snapshot_id: str | None = None,
     overwrite: bool = False,
     digest: str = DEFAULT,
+    source: str | None = None,
     progress: ProgressCallback = no_progress,
     ops: FileOps = REAL,
 ) -> BackupResult:
     """Back up ``data_dir`` into an archive at ``output`` (a file path, or a folder).
 
     digest: the sidecar's algorithm, "blake3" (``<archive>.b3``, checked by ``b3sum -c``) or
-    "sha256" (``<archive>.sha256``, checked by ``sha256sum -c``)."""
+    "sha256" (``<archive>.sha256``, checked by ``sha256sum -c``).
+    source: a name for the data directory, recorded in the backup manifest (an extra key AeroDB's
+    restore ignores) so that retention plans each source's archives apart; None writes AeroDB's
+    manifest byte for byte."""
     started = time.monotonic()
     algorithm = check_algorithm(digest)
     root = Path(data_dir)
-    options = BackupOptions(created_at or default_created_at(), snapshot_id, checksums_while_packing=True)
+    options = BackupOptions(
+        created_at or default_created_at(), snapshot_id, checksums_while_packing=True, source=source
+    )
     step = _Steps(progress)
 
     step(1)

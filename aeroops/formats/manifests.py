@@ -42,6 +42,10 @@ class BackupManifest:
     snapshot_id: str
     wal_present: bool
     format_version: int = BACKUP_FORMAT_VERSION
+    # aeroops' own extra key, written only when the backup was given one: which data directory
+    # this is a backup of, so retention plans each source's archives apart. AeroDB's restore
+    # ignores keys it does not know; without a source the manifest is byte for byte AeroDB's.
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,10 +143,12 @@ def parse_backup_manifest(data: bytes | str, *, path: object = None) -> BackupMa
         snapshot_id=_snapshot_id(obj, "snapshot_id", path),
         wal_present=_get(obj, "wal_present", bool, path),
         format_version=_u64(obj, "format_version", path),
+        source=_get(obj, "source", str, path) if "source" in obj else None,
     )
 
 
 def render_backup_manifest(manifest: BackupManifest) -> bytes:
+    source = {} if manifest.source is None else {"source": manifest.source}
     return _render(
         {
             "backup_id": manifest.backup_id,
@@ -150,6 +156,7 @@ def render_backup_manifest(manifest: BackupManifest) -> bytes:
             "snapshot_id": manifest.snapshot_id,
             "wal_present": manifest.wal_present,
             "format_version": manifest.format_version,
+            **source,
         }
     )
 

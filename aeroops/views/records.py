@@ -103,6 +103,7 @@ INVENTORY_COLUMNS: Columns = {
     "age": "timedelta64[ns]",  # inventory time - created_at
     "wal_present": "boolean",
     "format_version": "Int64",
+    "source": "string",  # the backup manifest's "source" (backup --source), <NA> without one
     "sidecar": "bool",  # a <file>.b3 or <file>.sha256 sits beside it
     "reason": "string",  # why there is no manifest (<NA> when there is one)
 }
