@@ -120,6 +120,18 @@ class InvalidBackupError(RestoreError):
     code = "AERO_RESTORE_INVALID_BACKUP"
 
 
+# --- prune (ERROR: a prune that stops has removed only whole archives with their sidecars) ------
+
+
+class PruneError(AeroError):
+    code = "AERO_PRUNE_FAILED"
+    severity = Severity.ERROR
+
+
+class PruneIOError(PruneError):
+    code = "AERO_PRUNE_IO"
+
+
 # --- formats: damage found while reading AeroDB's bytes -----------------------------------------
 
 

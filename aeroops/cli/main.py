@@ -16,7 +16,19 @@ from collections.abc import Sequence
 from aeroops.errors import AeroError, Severity
 
 # Verb modules, in the order `aeroops --help` lists them.
-VERBS = ("demo", "scan", "backup", "verify", "inspect", "inventory", "restore", "drill", "recover")
+VERBS = (
+    "demo",
+    "scan",
+    "backup",
+    "verify",
+    "inspect",
+    "inventory",
+    "prune",
+    "check",
+    "restore",
+    "drill",
+    "recover",
+)
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1  # the job ran, and what it checked is not clean

@@ -10,8 +10,7 @@ The backup manifest is the archive's first member (DESIGN.md §3: members in sor
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
@@ -114,10 +113,7 @@ def inventory_row(
 ) -> InventoryRow:
     """The row for one file; ``manifest`` is its backup manifest, or the reason there is none.
     ``report``, when given, adds the verdict and the count of findings by severity."""
-    verdict: Mapping[str, Any] = {}
-    if report is not None:
-        counts = report.counts()
-        verdict = {"ok": report.ok, **{column: counts[str(s)] for s, column in SEVERITY_COLUMNS.items()}}
+    verdict = {} if report is None else _verdict(report)
     if isinstance(manifest, str):
         return InventoryRow(
             file, size, modified, None, None, None, None, None, None, sidecar, reason=manifest, **verdict
@@ -136,6 +132,16 @@ def inventory_row(
         source=manifest.source,
         **verdict,
     )
+
+
+def with_verdict(row: InventoryRow, report: VerifyReport) -> InventoryRow:
+    """``row`` with the verdict of ``report`` (verified after the inventory was taken)."""
+    return replace(row, **_verdict(report))
+
+
+def _verdict(report: VerifyReport) -> dict[str, Any]:
+    counts = report.counts()
+    return {"ok": report.ok, **{column: counts[str(s)] for s, column in SEVERITY_COLUMNS.items()}}
 
 
 def read_leading_manifest(stream: BinaryIO, *, name: str | None = None) -> BackupManifest:

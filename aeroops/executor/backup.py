@@ -35,7 +35,7 @@ from aeroops.core.plan import (
 )
 from aeroops.errors import AeroError, BackupError, BackupIOError
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps
-from aeroops.executor.lock import DirectoryLock, aerodb_serving, try_flock
+from aeroops.executor.lock import DirectoryLock, FolderLock, aerodb_serving, try_flock
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.checksum import crc32
 from aeroops.formats.ids import default_created_at
@@ -146,6 +146,7 @@ def run_backup(
     step(1)
     lock = DirectoryLock(root, BackupError, "backup")
     lock.acquire()
+    folder_lock: FolderLock | None = None  # shared: no prune removes from the output folder meanwhile
     try:
         step(2)
         _fsync_wal(root, ops)
@@ -161,6 +162,9 @@ def run_backup(
                     raise BackupError(
                         "an archive already exists at the output path (pass overwrite to replace it)", path=archive
                     )
+                if folder_lock is None:
+                    folder_lock = FolderLock(archive.parent, BackupError, exclusive=False)
+                    folder_lock.acquire()
                 removed = remove_stale_staging(archive.parent, ops)
                 with _staging(archive.parent, plan.backup_id, ops) as staging:
                     staged_by = _stage(plan, root, staging, ops, step)
@@ -187,6 +191,8 @@ def run_backup(
     except OSError as exc:
         raise _io_error(exc) from exc
     finally:
+        if folder_lock is not None:
+            folder_lock.release()
         lock.release()
     return BackupResult(
         archive=str(archive),
