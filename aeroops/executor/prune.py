@@ -60,13 +60,16 @@ def prune(
     verify: bool = True,
     recursive: bool = False,
     now: datetime | None = None,
+    expect: frozenset[str] | None = None,
     progress: ProgressCallback | None = None,
     ops: FileOps = REAL,
 ) -> PruneResult:
     """Plan (and with ``yes``, carry out) the removals ``policy`` asks for in ``folder``.
 
     verify: verify every archive first, so that a damaged one never counts toward a keep rule;
-    False trusts the inventory (unverified archives count). Raises `PruneError` when another
+    False trusts the inventory (unverified archives count). expect: the files a plan shown
+    before would remove (a panel's confirmation); the removal is refused if the plan made under
+    the lock would remove any other. Raises `PruneError` when another
     backup or prune holds the folder, `PruneIOError` when a removal fails (what was removed
     before stays removed; the result of a new dry run shows what is left)."""
     root = Path(folder)
@@ -77,6 +80,13 @@ def prune(
     with FolderLock(root, PruneError, exclusive=True):
         found = inventory(root, recursive=recursive, verify=verify, progress=progress, now=taken_at)
         plan = plan_retention(found.rows, policy, taken_at)
+        unexpected = sorted({d.file for d in plan.removed} - expect) if expect is not None else []
+        if unexpected:
+            raise PruneError(
+                f"the folder changed since the plan was shown: it would now also remove {', '.join(unexpected)}; "
+                "plan again",
+                path=root,
+            )
         removed: list[str] = []
         try:
             for decision in plan.removed:
