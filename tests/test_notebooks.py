@@ -37,6 +37,14 @@ EXPECTED: dict[str, list[str]] = {
         "RESTORED: ",
         "DRILL AFTER RESTORE: PASSED",
     ],
+    "04-retention.ipynb": [
+        "PLAN: 10 kept, 11 to remove",
+        "LEFT ALONE: aerodb-backup-20260101T020000Z-20261118T030000Z.tar: does not verify clean",
+        "REMOVED: 11 archives, 22 files",
+        "NEWEST GOOD: aerodb-backup-20260101T020000Z-20261121T030000Z.tar",
+        "OK: newest good backup aerodb-backup-20260101T020000Z-20261121T030000Z.tar is 9h 0m old (within 26h)",
+        "ARCHIVES LEFT: 10",
+    ],
 }
 
 pytestmark = pytest.mark.notebook

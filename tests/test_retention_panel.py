@@ -87,3 +87,17 @@ def test_mistakes_are_shown_not_raised(tmp_path: Path) -> None:
     panel.count_inputs[Rule.LAST].value = 1
     assert panel.plan() is not None and panel.error is None
     assert not panel.request_remove() and "Nothing to remove" in panel.status.value
+
+
+@pytest.mark.notebook
+def test_the_retention_runbook_waits_for_confirmation_on_a_real_folder(
+    demo: tuple[Path, tuple[str, ...]], tmp_path: Path
+) -> None:
+    from test_notebooks import NOTEBOOK_DIR, execute, printed
+
+    folder = tmp_path / "b"
+    archives = make_folder(demo, folder)
+    nb = execute(NOTEBOOK_DIR / "04-retention.ipynb", tmp_path, {"backup_dir": str(folder), "keep_last": 2})
+    text = printed(nb)
+    assert "Waiting: press Confirm in the panel above" in text and "REMOVED:" not in text
+    assert all(p.exists() for p in archives)
