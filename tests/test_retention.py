@@ -396,3 +396,35 @@ def test_each_source_is_planned_as_if_alone(rows: list[InventoryRow], policy: Po
         alone = plan_retention([r for r in rows if r.source == source], policy, now)
         for decision in alone.decisions:
             assert whole.decision(decision.file) == decision
+
+
+def test_the_readmes_worked_example() -> None:
+    """README.md, "Retention and monitoring": eleven archives, one damaged, four policies."""
+    made = {
+        "2026-11-18 03:00": (
+            "daily 2026-11-18, newest good",
+            "weekly 2026-W47, newest good",
+            "monthly 2026-11, newest good",
+            "within 2d of the newest, newest good",
+            True,
+        ),
+        "2026-11-17 15:00": ("", "", "", "", True),  # damaged: left alone
+        "2026-11-17 03:00": ("daily 2026-11-17", "", "", "within 2d of the newest", True),
+        "2026-11-16 03:00": ("daily 2026-11-16", "", "", "within 2d of the newest", True),
+        "2026-11-15 03:00": ("", "weekly 2026-W46", "", "", True),
+        "2026-11-08 03:00": ("", "", "", "", False),
+        "2026-10-31 03:00": ("", "", "monthly 2026-10", "", True),
+        "2026-10-25 03:00": ("", "", "", "", False),
+        "2026-10-18 03:00": ("", "", "", "", False),
+        "2026-09-30 03:00": ("", "", "monthly 2026-09", "", True),
+        "2026-09-14 03:00": ("", "", "", "", False),
+    }
+    rows = [row(t, datetime.fromisoformat(t).replace(tzinfo=UTC), ok=t != "2026-11-17 15:00") for t in made]
+    now = datetime(2026, 11, 18, 12, tzinfo=UTC)
+    policies = [Policy(daily=3), Policy(weekly=2), Policy(monthly=3), Policy(within=parse_duration("2d"))]
+    everything = Policy(daily=3, weekly=2, monthly=3, within=parse_duration("2d"))
+    for t, (*columns, kept) in made.items():
+        for policy, expected in zip(policies, columns, strict=True):
+            assert ", ".join(map(str, plan_retention(rows, policy, now).decision(t).reasons)) == expected
+        assert plan_retention(rows, everything, now).decision(t).keep is kept
+    assert plan_retention(rows, policies[0], now).decision("2026-11-17 15:00").status is Status.DAMAGED
