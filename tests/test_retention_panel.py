@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from test_prune import make_folder
+from test_prune import damage, make_folder
 from test_retention import NOW, row
 
 from aeroops.core.retention import Policy, Rule, plan_retention
@@ -101,3 +101,20 @@ def test_the_retention_runbook_waits_for_confirmation_on_a_real_folder(
     text = printed(nb)
     assert "Waiting: press Confirm in the panel above" in text and "REMOVED:" not in text
     assert all(p.exists() for p in archives)
+
+
+def test_the_restore_panel_defaults_to_the_newest_good_archive(
+    demo: tuple[Path, tuple[str, ...]], tmp_path: Path
+) -> None:
+    from aeroops.views.widgets import RestorePanel
+
+    folder = tmp_path / "b"
+    archives = make_folder(demo, folder, days=(1, 2, 3))
+    damage(archives[-1])
+    panel = RestorePanel(data_dir=tmp_path / "target", backup_dir=folder)
+    assert panel.error is None and panel.archive == str(archives[-2])
+    assert RestorePanel(archives[0], backup_dir=folder).archive == str(archives[0])  # an archive given wins
+    for archive in archives:
+        damage(archive)
+    empty = RestorePanel(backup_dir=folder)
+    assert empty.archive == "" and "no archive in" in str(empty.error)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aeroops.core.inventory import Inventory, with_verdict
-from aeroops.core.newest_good import Freshness, assess_freshness, verification_order
+from aeroops.core.newest_good import Freshness, assess_freshness, newest_good, verification_order
 from aeroops.core.retention import Duration
 from aeroops.errors import UsageError
 from aeroops.executor.audit import inventory, verify_archive
@@ -45,6 +45,16 @@ def verify_until_good(
             break
     rows = tuple(verdicts.get(row.file, row) for row in found.rows)
     return Inventory(found.folder, rows, found.taken_at, verified=False, recursive=recursive)
+
+
+def newest_good_archive(folder: str | os.PathLike[str], *, recursive: bool = False) -> Path:
+    """The newest archive in ``folder`` that verifies clean (verifying newest first until one
+    passes): the archive a restore uses by default. Raises `UsageError` when none does."""
+    found = verify_until_good(folder, recursive=recursive)
+    newest = newest_good(found.rows).overall
+    if newest is None:
+        raise UsageError(f"no archive in {found.folder} verifies clean", path=found.folder)
+    return Path(found.folder) / newest.file
 
 
 def check(

@@ -16,6 +16,7 @@ import ipywidgets as widgets
 
 from aeroops.core.restore_plan import RecoveryPlan, RestoreMode, RestorePlan, RestoreRefusal, RestoreRule
 from aeroops.errors import UsageError
+from aeroops.executor.check import newest_good_archive
 from aeroops.executor.drill import DrillResult, drill
 from aeroops.executor.restore import (
     RecoveryResult,
@@ -57,6 +58,9 @@ class RestorePanel(Panel):
     "recover" or None: what awaits confirmation), ``result`` (the last `RestoreResult`),
     ``recovery`` (the last `RecoveryResult`), ``drill_result`` (the last `DrillResult`),
     ``error``.
+
+    Given a ``backup_dir`` and no archive, the archive is the newest one in the folder that
+    verifies clean (`aeroops.executor.check.newest_good_archive`).
     """
 
     def __init__(
@@ -66,9 +70,13 @@ class RestorePanel(Panel):
         *,
         create: bool = False,
         scratch_parent: Path | str | None = None,
+        backup_dir: Path | str | None = None,
     ) -> None:
         super().__init__()
         self.scratch_parent = scratch_parent
+        if archive is None and backup_dir is not None:
+            # The default archive: the newest one in the folder that verifies clean.
+            archive = self.attempt(lambda: newest_good_archive(backup_dir))
         self.preview_result: RestorePreview | None = None
         self.recovery_plan: RecoveryPlan | None = None
         self.pending: str | None = None
