@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from aeroops.errors import AeroError, Severity
+from aeroops.errors import AeroError, Code, Finding
 
 # Verb modules, in the order `aeroops --help` lists them.
 VERBS = (
@@ -30,11 +30,6 @@ VERBS = (
     "recover",
 )
 
-EXIT_OK = 0
-EXIT_FINDINGS = 1  # the job ran, and what it checked is not clean
-EXIT_ERROR = 2
-EXIT_FATAL = 3
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -43,13 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"aeroops {_version()}")
     sub = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
     for verb in VERBS:
-        try:
-            module = importlib.import_module(f"aeroops.cli.{verb}_cmd")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"aeroops.cli.{verb}_cmd":
-                raise
-            continue  # verb not built yet
-        module.add_parser(sub)
+        importlib.import_module(f"aeroops.cli.{verb}_cmd").add_parser(sub)
     return parser
 
 
@@ -59,10 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except AeroError as error:
         print(str(error), file=sys.stderr)
-        return EXIT_FATAL if error.severity == Severity.FATAL else EXIT_ERROR
+        return error.code.exit_status
     except KeyboardInterrupt:
-        print("[ERROR] AERO_INTERRUPTED: interrupted", file=sys.stderr)
-        return 130
+        print(Finding.of(Code.INTERRUPTED, "interrupted"), file=sys.stderr)
+        return Code.INTERRUPTED.exit_status
     except BrokenPipeError:
         # The reader went away (`aeroops inventory DIR | head`): not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

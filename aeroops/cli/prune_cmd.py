@@ -77,7 +77,7 @@ def policy_from_args(args: argparse.Namespace) -> Policy:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aeroops.errors import Finding, Severity
+    from aeroops.errors import Code, Finding
     from aeroops.executor.prune import prune
     from aeroops.progress import terminal_progress
     from aeroops.views import records, text
@@ -96,8 +96,6 @@ def run(args: argparse.Namespace) -> int:
     if result.dry_run:
         last_copies = result.plan.last_copies()
         for copy in last_copies:
-            print(
-                Finding("AERO_PRUNE_LAST_COPY", Severity.WARNING, str(copy), path=copy.decision.file), file=sys.stderr
-            )
+            print(Finding.of(Code.PRUNE_LAST_COPY, str(copy), path=copy.decision.file), file=sys.stderr)
         return 1 if last_copies else 0
     return 0

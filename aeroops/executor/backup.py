@@ -33,8 +33,8 @@ from aeroops.core.plan import (
     Refusal,
     plan_backup,
 )
-from aeroops.errors import AeroError, BackupError, BackupIOError
-from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps
+from aeroops.errors import AeroError, BackupError, BackupIOError, io_error
+from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, failed_operation
 from aeroops.executor.lock import DirectoryLock, FolderLock, aerodb_serving, try_flock
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.checksum import crc32
@@ -189,7 +189,9 @@ def run_backup(
     except AeroError:
         raise
     except OSError as exc:
-        raise _io_error(exc) from exc
+        raise io_error(
+            BackupIOError, exc, failed_operation(exc) or f"step {step.index}, {STEPS[step.index - 1]}"
+        ) from exc
     finally:
         if folder_lock is not None:
             folder_lock.release()
@@ -303,13 +305,6 @@ def _accept(plan: BackupPlan | Refusal) -> BackupPlan:
     if isinstance(plan, Refusal):
         raise refusal_error(plan)
     return plan
-
-
-def _io_error(exc: OSError) -> BackupIOError:
-    reason = exc.strerror or str(exc)
-    if exc.errno == errno.ENOSPC:
-        reason = "no space left on the device"
-    return BackupIOError(f"I/O failure: {reason}", path=exc.filename)
 
 
 def _fsync_wal(root: Path, ops: FileOps) -> None:

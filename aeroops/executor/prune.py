@@ -10,7 +10,6 @@ worst a sidecar without its archive, never an archive that looks unchecked.
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 from dataclasses import dataclass
@@ -20,9 +19,9 @@ from typing import Any
 
 from aeroops.core.inventory import Inventory
 from aeroops.core.retention import Policy, RetentionPlan, plan_retention
-from aeroops.errors import PruneError, PruneIOError
+from aeroops.errors import PruneError, PruneIOError, io_error
 from aeroops.executor.audit import inventory
-from aeroops.executor.fileops import REAL, FileOps
+from aeroops.executor.fileops import REAL, FileOps, failed_operation
 from aeroops.executor.lock import FolderLock
 from aeroops.formats.sidecar import ALGORITHMS, sidecar_path
 from aeroops.progress import ProgressCallback
@@ -104,9 +103,7 @@ def prune(
                 ops.fsync_path(parent)
         except OSError as error:
             log.warning("prune stopped after removing %d files: %s", len(removed), error)
-            reason = "no permission" if error.errno in (errno.EACCES, errno.EPERM) else error.strerror or str(error)
-            raise PruneIOError(
-                f"cannot remove: {reason} ({len(removed)} files removed before; run a dry run to see what is left)",
-                path=error.filename,
-            ) from error
+            failed = io_error(PruneIOError, error, failed_operation(error))
+            failed.message += f" ({len(removed)} files removed before it; a dry run shows what is left)"
+            raise failed from error
     return PruneResult(str(root), plan, found, dry_run=False, removed=tuple(removed))

@@ -6,7 +6,7 @@ import os
 import re
 from datetime import UTC, datetime
 
-from aeroops.errors import FormatError
+from aeroops.errors import Code, FormatError
 
 _SNAPSHOT_ID = re.compile(r"\d{8}T\d{6}Z")
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
@@ -29,7 +29,7 @@ def parse_snapshot_id(text: object, *, path: object = None) -> datetime:
             return datetime.strptime(text, SNAPSHOT_ID_FORMAT).replace(tzinfo=UTC)
         except ValueError:
             pass
-    raise FormatError(f"{text!r} is not a snapshot id (YYYYMMDDTHHMMSSZ)", path=path, code="AERO_MANIFEST_INVALID")
+    raise FormatError(f"{text!r} is not a snapshot id (YYYYMMDDTHHMMSSZ)", path=path, code=Code.MANIFEST_INVALID)
 
 
 def format_snapshot_id(moment: datetime) -> str:
@@ -43,7 +43,7 @@ def parse_timestamp(text: object, *, path: object = None) -> datetime:
             return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
         except ValueError:
             pass
-    raise FormatError(f"{text!r} is not a timestamp (YYYY-MM-DDTHH:MM:SSZ)", path=path, code="AERO_MANIFEST_INVALID")
+    raise FormatError(f"{text!r} is not a timestamp (YYYY-MM-DDTHH:MM:SSZ)", path=path, code=Code.MANIFEST_INVALID)
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -55,7 +55,7 @@ def parse_user_time(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     except ValueError:
-        raise FormatError(f"{text!r} is not an ISO 8601 time", code="AERO_USAGE") from None
+        raise FormatError(f"{text!r} is not an ISO 8601 time", code=Code.USAGE) from None
     return _utc(moment).replace(microsecond=0)
 
 
@@ -67,7 +67,7 @@ def default_created_at(environ: dict[str, str] | os._Environ[str] | None = None)
         try:
             return datetime.fromtimestamp(int(epoch), UTC)
         except ValueError:
-            raise FormatError(f"SOURCE_DATE_EPOCH={epoch!r} is not whole seconds", code="AERO_USAGE") from None
+            raise FormatError(f"SOURCE_DATE_EPOCH={epoch!r} is not whole seconds", code=Code.USAGE) from None
     return datetime.now(UTC).replace(microsecond=0)
 
 
