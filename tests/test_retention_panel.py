@@ -51,7 +51,7 @@ def test_plan_then_remove_only_after_confirmation(demo: tuple[Path, tuple[str, .
     assert not panel.remove_button.disabled and "<svg" in panel.chart.value
     assert list(panel.plan_table.frame["action"]).count("remove") == len(archives) - 2
     assert panel.request_remove() and panel.pending
-    assert "Remove 6 archives" in panel.confirm_text.value
+    assert "Remove 6 archives" in panel.confirm_box.text.value
     assert all(p.exists() for p in archives)  # asking removes nothing
     panel.cancel()
     assert not panel.pending and all(p.exists() for p in archives)

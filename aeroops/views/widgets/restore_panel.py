@@ -34,6 +34,7 @@ from aeroops.views.restore import drill_to_dict, plan_to_dict, render_drill, ren
 from aeroops.views.tables import findings_frame, rows_frame
 from aeroops.views.widgets.common import (
     FULL_WIDTH,
+    ConfirmBox,
     PagedTable,
     Panel,
     WidgetProgress,
@@ -97,19 +98,13 @@ class RestorePanel(Panel):
         )
         self.recover_button = widgets.Button(description="Recover…", icon="medkit", button_style="warning")
         self.recover_button.layout.display = "none"
-        self.confirm_text = widgets.HTML("")
-        self.confirm_button = widgets.Button(description="Confirm", icon="exclamation-triangle", button_style="danger")
-        self.cancel_button = widgets.Button(description="Cancel", icon="times")
-        self.confirm_box = widgets.VBox(
-            [self.confirm_text, widgets.HBox([self.confirm_button, self.cancel_button])],
-            layout=widgets.Layout(display="none", border="2px solid #c62828", padding="6px", margin="6px 0"),
-        )
+        self.confirm_box = ConfirmBox(self.confirm, self.cancel)
+        self.confirm_text, self.confirm_button = self.confirm_box.text, self.confirm_box.confirm_button
+        self.cancel_button = self.confirm_box.cancel_button
         self.drill_button.on_click(lambda _: self.drill())
         self.preview_button.on_click(lambda _: self.preview())
         self.restore_button.on_click(lambda _: self.request_restore())
         self.recover_button.on_click(lambda _: self.request_recover())
-        self.confirm_button.on_click(lambda _: self.confirm())
-        self.cancel_button.on_click(lambda _: self.cancel())
         for control in (self.archive_input, self.data_dir_input, self.create_box):
             control.observe(lambda _: self._forget_preview(), names="value")
 

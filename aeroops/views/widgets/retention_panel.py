@@ -21,6 +21,7 @@ from aeroops.views.retention_chart import retention_svg
 from aeroops.views.tables import retention_frame
 from aeroops.views.widgets.common import (
     FULL_WIDTH,
+    ConfirmBox,
     PagedTable,
     Panel,
     WidgetProgress,
@@ -87,17 +88,9 @@ class RetentionPanel(Panel):
         self.verify_box = widgets.Checkbox(value=verify, description="verify every archive first", indent=False)
         self.plan_button = widgets.Button(description="Plan", icon="search", tooltip="a dry run: nothing is removed")
         self.remove_button = widgets.Button(description="Remove…", icon="trash", button_style="warning", disabled=True)
-        self.confirm_text = widgets.HTML("")
-        self.confirm_button = widgets.Button(description="Confirm", icon="exclamation-triangle", button_style="danger")
-        self.cancel_button = widgets.Button(description="Cancel", icon="times")
-        self.confirm_box = widgets.VBox(
-            [self.confirm_text, widgets.HBox([self.confirm_button, self.cancel_button])],
-            layout=widgets.Layout(display="none", border="2px solid #c62828", padding="6px", margin="6px 0"),
-        )
+        self.confirm_box = ConfirmBox(self.confirm, self.cancel)
         self.plan_button.on_click(lambda _: self.plan())
         self.remove_button.on_click(lambda _: self.request_remove())
-        self.confirm_button.on_click(lambda _: self.confirm())
-        self.cancel_button.on_click(lambda _: self.cancel())
         controls = [
             self.folder_input,
             *self.count_inputs.values(),
@@ -194,14 +187,13 @@ class RetentionPanel(Panel):
             + (f"<div style='color: #b71c1c'>Snapshots this loses:<ul>{warnings}</ul></div>" if warnings else "")
         )
         self.pending = True
-        self.confirm_text.value = question
-        self.confirm_box.layout.display = None
+        self.confirm_box.ask(question)
         return True
 
     def confirm(self) -> PruneResult | None:
         """Remove what was shown, and only that."""
         pending, self.pending = self.pending, False
-        self.confirm_box.layout.display = "none"
+        self.confirm_box.hide()
         if not pending or self.plan_result is None:
             self.show_error(UsageError("nothing awaits confirmation: press Remove… first"))
             return None
@@ -234,8 +226,7 @@ class RetentionPanel(Panel):
     def cancel(self) -> None:
         """Withdraw the question; nothing is removed."""
         self.pending = False
-        self.confirm_text.value = ""
-        self.confirm_box.layout.display = "none"
+        self.confirm_box.hide()
 
     # --- rendering --------------------------------------------------------------------------
 
