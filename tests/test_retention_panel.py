@@ -13,8 +13,8 @@ from test_retention import NOW, row
 from aeroops.core.retention import Policy, Rule, plan_retention
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.errors import PruneError, UsageError
+from aeroops.panels import RetentionPanel
 from aeroops.views.retention_chart import retention_svg
-from aeroops.views.widgets import RetentionPanel
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def test_the_retention_runbook_waits_for_confirmation_on_a_real_folder(
 def test_the_restore_panel_defaults_to_the_newest_good_archive(
     demo: tuple[Path, tuple[str, ...]], tmp_path: Path
 ) -> None:
-    from aeroops.views.widgets import RestorePanel
+    from aeroops.panels import RestorePanel
 
     folder = tmp_path / "b"
     archives = make_folder(demo, folder, days=(1, 2, 3))

@@ -16,10 +16,7 @@ import ipywidgets as widgets
 from aeroops.core.retention import PERIOD_RULES, Duration, Policy, RetentionPlan, Rule, parse_duration
 from aeroops.errors import UsageError
 from aeroops.executor.prune import PruneResult, prune
-from aeroops.views.backup import human_bytes
-from aeroops.views.retention_chart import retention_svg
-from aeroops.views.tables import retention_frame
-from aeroops.views.widgets.common import (
+from aeroops.panels.common import (
     FULL_WIDTH,
     ConfirmBox,
     PagedTable,
@@ -29,6 +26,9 @@ from aeroops.views.widgets.common import (
     path_input,
     section,
 )
+from aeroops.views.backup import human_bytes
+from aeroops.views.retention_chart import retention_svg
+from aeroops.views.tables import retention_frame
 
 RULES = (Rule.LAST, *PERIOD_RULES)
 
