@@ -30,11 +30,11 @@ from aeroops.executor.restore import (
 )
 from aeroops.formats.ids import format_timestamp
 from aeroops.panels.common import (
-    FULL_WIDTH,
     ConfirmBox,
     PagedTable,
     Panel,
     WidgetProgress,
+    full_width,
     key_values_html,
     notice_html,
     path_input,
@@ -136,7 +136,7 @@ class RestorePanel(Panel):
             self.files_table,
             self.result_html,
         ]
-        self.layout = FULL_WIDTH
+        self.layout = full_width()
         self._show_drill()
         self._show_preview()
         self._show_result()

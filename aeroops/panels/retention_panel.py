@@ -17,11 +17,11 @@ from aeroops.core.retention import PERIOD_RULES, Duration, Policy, RetentionPlan
 from aeroops.errors import UsageError
 from aeroops.executor.prune import PruneResult, prune
 from aeroops.panels.common import (
-    FULL_WIDTH,
     ConfirmBox,
     PagedTable,
     Panel,
     WidgetProgress,
+    full_width,
     notice_html,
     path_input,
     section,
@@ -125,7 +125,7 @@ class RetentionPanel(Panel):
             self.plan_table,
             self.result_html,
         ]
-        self.layout = FULL_WIDTH
+        self.layout = full_width()
 
     @property
     def folder(self) -> str:
