@@ -325,7 +325,7 @@ def _staging(folder: Path, backup_id: str, ops: FileOps) -> Iterator[Path]:
         owner = ops.create(path / f"{OWNER_FILE}.new")
         try:
             fcntl.flock(owner.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: always free
-            os.rename(path / f"{OWNER_FILE}.new", path / OWNER_FILE)
+            ops.rename(path / f"{OWNER_FILE}.new", path / OWNER_FILE)
             yield path
         finally:
             owner.close()
@@ -449,8 +449,10 @@ def _check_not_serving(root: Path) -> None:
 
 
 def _publish(tar_path: Path, archive: Path, digest: str, algorithm: Algorithm, overwrite: bool, ops: FileOps) -> None:
-    """Step 9: the sidecar is written and fsynced first; then the archive appears, then its
-    sidecar beside it, each whole or not at all.
+    """Step 9: the sidecar is written and fsynced first; then it takes its name, then the
+    archive appears beside it, each whole or not at all: a crash or a power loss between the two
+    leaves a sidecar without an archive (nothing to verify), never an archive without its
+    sidecar (which would verify without its digest).
 
     Sidecars already at the output belong to the archive being replaced, or to none: they go
     before the new sidecar takes its name. Verify reads ``.b3`` before ``.sha256``, so a stale
@@ -465,15 +467,21 @@ def _publish(tar_path: Path, archive: Path, digest: str, algorithm: Algorithm, o
         # archive with the old one's.
         _remove_sidecars(archive, ops)
         ops.rename(tar_path, archive)
+        ops.rename(sidecar_tmp, sidecar_path(archive, algorithm))
     else:
-        # link() fails if the name exists: no check-then-rename race with another writer.
+        if os.path.lexists(archive):
+            raise BackupError("an archive appeared at the output path during the backup", path=archive)
+        _remove_sidecars(archive, ops)  # orphans: of an archive removed by hand, or of a run cut short
+        ops.rename(sidecar_tmp, sidecar_path(archive, algorithm))
         try:
-            ops.link(tar_path, archive)
-        except FileExistsError:
-            raise BackupError("an archive appeared at the output path during the backup", path=archive) from None
-        _remove_sidecars(archive, ops)  # orphans of an archive removed by hand: the name is ours now
+            ops.link(tar_path, archive)  # fails if an archive took the name meanwhile
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                ops.remove(sidecar_path(archive, algorithm))  # ours: of no archive, or not that one
+            if isinstance(exc, FileExistsError):
+                raise BackupError("an archive appeared at the output path during the backup", path=archive) from None
+            raise
         ops.remove(tar_path)
-    ops.rename(sidecar_tmp, sidecar_path(archive, algorithm))
     ops.fsync_path(archive.parent)
 
 

@@ -4,19 +4,21 @@
  *
  * wal_batch(buf, pos, base, expected, max_length, record_cls, types, max_records)
  *     -> (records, pos, status, sequence)
- *   Frames every whole record of buf from pos on, checks length, CRC-32, type and (when
+ *   Frames every whole record of buf from pos on, checks length, CRC-32 (ISA-L's
+ *   crc32_gzip_refl, zlib's CRC folded with carry-less multiplication; zlib's own where ISA-L's
+ *   headers were missing at build time), type and (when
  *   expected != 0) sequence continuity, and builds a record_cls tuple per record:
  *   (offset = base + start, length, types[type], sequence, payload bytes).
- *   status 0: stopped at the end of buf or an incomplete record (the caller reads more);
- *   1: impossible length at pos; 2: checksum mismatch at pos; 3: unknown type at pos;
- *   4: sequence at pos is `sequence`, not the expected one; 5: max_records built, call again
- *   (a cap on the batch keeps memory small whatever the records' size).
+ *   status (enum batch_status; wal.py's BatchStatus names the same values):
+ *   BATCH_MORE: stopped at the end of buf or an incomplete record (the caller reads more);
+ *   BATCH_BAD_LENGTH: impossible length at pos; BATCH_BAD_CHECKSUM: checksum mismatch at pos;
+ *   BATCH_BAD_TYPE: unknown type at pos; BATCH_SEQUENCE_GAP: sequence at pos is `sequence`,
+ *   not the expected one; BATCH_FULL: max_records built, call again (a cap on the batch keeps
+ *   memory small whatever the records' size).
  *
- * crc32(data, value=0) -> int
- *   zlib.crc32, faster: on x86-64 with PCLMULQDQ, 64-byte blocks are folded with carry-less
- *   multiplication (the method of Intel's "Fast CRC Computation for Generic Polynomials Using
- *   PCLMULQDQ", as in Chromium's zlib, crc32_simd.c); the rest goes to zlib. The GIL is
- *   released for large buffers, so a thread can checksum while another reads.
+ * CRC-32 of whole buffers is not here: Python callers use the isal package's crc32
+ * (aeroops.formats.checksum), which measured faster than the PCLMULQDQ kernel this module
+ * had (scripts/bench_crc32.py).
  *
  * decode_document(payload, cls) -> cls(collection, document_id, schema_id, schema_version, body)
  *   Raises ValueError when the five length-prefixed fields do not fill the payload exactly,
@@ -29,7 +31,13 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#ifdef AEROOPS_ISAL
+#include <isa-l/crc.h>
+#define record_crc32(buf, len) crc32_gzip_refl(0, (buf), (len))
+#else /* no ISA-L headers at build time: zlib's CRC, slower */
 #include <zlib.h>
+#define record_crc32(buf, len) ((uint32_t)crc32_z(0, (buf), (len)))
+#endif
 
 #define WAL_MIN_LENGTH 17 /* length u32 + type u8 + sequence u64 + crc u32 */
 
@@ -41,118 +49,15 @@ static inline uint64_t rd64(const unsigned char *p) {
     return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
 }
 
-/* --- CRC-32 ------------------------------------------------------------------------------- */
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define HAVE_CLMUL 1
-
-/* The CRC register (not inverted) of buf, len >= 64 and a multiple of 16, from crc. The
- * constants are x^(4*128+32) mod P, x^(4*128-32) mod P, x^(128+32) mod P, x^(128-32) mod P,
- * x^64 mod P, P and floor(x^64 / P), bit-reflected, for P = 0x104C11DB7 (as in the paper, and
- * in Chromium's and Linux's implementations). */
-__attribute__((target("sse4.1,pclmul"))) static uint32_t crc32_clmul(const unsigned char *buf, size_t len,
-                                                                     uint32_t crc) {
-    const __m128i k1k2 = _mm_set_epi64x(0x01c6e41596, 0x0154442bd4);
-    const __m128i k3k4 = _mm_set_epi64x(0x00ccaa009e, 0x01751997d0);
-    const __m128i k5k0 = _mm_set_epi64x(0, 0x0163cd6124);
-    const __m128i poly = _mm_set_epi64x(0x01f7011641, 0x01db710641);
-    const __m128i mask32 = _mm_setr_epi32(~0, 0, ~0, 0);
-    __m128i x1, x2, x3, x4, x5, x6, x7, x8;
-
-    x1 = _mm_loadu_si128((const __m128i *)(buf + 0x00));
-    x2 = _mm_loadu_si128((const __m128i *)(buf + 0x10));
-    x3 = _mm_loadu_si128((const __m128i *)(buf + 0x20));
-    x4 = _mm_loadu_si128((const __m128i *)(buf + 0x30));
-    x1 = _mm_xor_si128(x1, _mm_cvtsi32_si128((int)crc));
-    buf += 64;
-    len -= 64;
-
-    /* Four 128-bit lanes folded 512 bits forward per round. */
-    while (len >= 64) {
-        x5 = _mm_clmulepi64_si128(x1, k1k2, 0x00);
-        x6 = _mm_clmulepi64_si128(x2, k1k2, 0x00);
-        x7 = _mm_clmulepi64_si128(x3, k1k2, 0x00);
-        x8 = _mm_clmulepi64_si128(x4, k1k2, 0x00);
-        x1 = _mm_clmulepi64_si128(x1, k1k2, 0x11);
-        x2 = _mm_clmulepi64_si128(x2, k1k2, 0x11);
-        x3 = _mm_clmulepi64_si128(x3, k1k2, 0x11);
-        x4 = _mm_clmulepi64_si128(x4, k1k2, 0x11);
-        x1 = _mm_xor_si128(_mm_xor_si128(x1, x5), _mm_loadu_si128((const __m128i *)(buf + 0x00)));
-        x2 = _mm_xor_si128(_mm_xor_si128(x2, x6), _mm_loadu_si128((const __m128i *)(buf + 0x10)));
-        x3 = _mm_xor_si128(_mm_xor_si128(x3, x7), _mm_loadu_si128((const __m128i *)(buf + 0x20)));
-        x4 = _mm_xor_si128(_mm_xor_si128(x4, x8), _mm_loadu_si128((const __m128i *)(buf + 0x30)));
-        buf += 64;
-        len -= 64;
-    }
-
-    /* Fold the four lanes into one. */
-    x5 = _mm_clmulepi64_si128(x1, k3k4, 0x00);
-    x1 = _mm_clmulepi64_si128(x1, k3k4, 0x11);
-    x1 = _mm_xor_si128(_mm_xor_si128(x1, x2), x5);
-    x5 = _mm_clmulepi64_si128(x1, k3k4, 0x00);
-    x1 = _mm_clmulepi64_si128(x1, k3k4, 0x11);
-    x1 = _mm_xor_si128(_mm_xor_si128(x1, x3), x5);
-    x5 = _mm_clmulepi64_si128(x1, k3k4, 0x00);
-    x1 = _mm_clmulepi64_si128(x1, k3k4, 0x11);
-    x1 = _mm_xor_si128(_mm_xor_si128(x1, x4), x5);
-
-    /* Remaining 16-byte blocks, one at a time. */
-    while (len >= 16) {
-        x5 = _mm_clmulepi64_si128(x1, k3k4, 0x00);
-        x1 = _mm_clmulepi64_si128(x1, k3k4, 0x11);
-        x1 = _mm_xor_si128(_mm_xor_si128(x1, _mm_loadu_si128((const __m128i *)buf)), x5);
-        buf += 16;
-        len -= 16;
-    }
-
-    /* 128 bits to 64, then Barrett reduction to 32. */
-    x2 = _mm_clmulepi64_si128(x1, k3k4, 0x10);
-    x1 = _mm_xor_si128(_mm_srli_si128(x1, 8), x2);
-    x2 = _mm_srli_si128(x1, 4);
-    x1 = _mm_and_si128(x1, mask32);
-    x1 = _mm_clmulepi64_si128(x1, k5k0, 0x00);
-    x1 = _mm_xor_si128(x1, x2);
-    x2 = _mm_and_si128(x1, mask32);
-    x2 = _mm_clmulepi64_si128(x2, poly, 0x10);
-    x2 = _mm_and_si128(x2, mask32);
-    x2 = _mm_clmulepi64_si128(x2, poly, 0x00);
-    x1 = _mm_xor_si128(x1, x2);
-    return (uint32_t)_mm_extract_epi32(x1, 1);
-}
-
-static int have_clmul = 0; /* set once at import, from the CPU's feature flags */
-#endif
-
-/* zlib's crc32 (same arguments, same result), with the bulk folded by crc32_clmul. */
-static uint32_t crc32_fast(uint32_t crc, const unsigned char *buf, size_t len) {
-#ifdef HAVE_CLMUL
-    if (have_clmul && len >= 64) {
-        size_t bulk = len & ~(size_t)15;
-        crc = ~crc32_clmul(buf, bulk, ~crc);
-        buf += bulk;
-        len -= bulk;
-    }
-#endif
-    return len ? (uint32_t)crc32_z(crc, buf, len) : crc;
-}
-
-#define CRC_RELEASE_GIL (64 << 10) /* below this, releasing the GIL costs more than it frees */
-
-static PyObject *py_crc32(PyObject *self, PyObject *args) {
-    Py_buffer view;
-    unsigned int value = 0;
-    if (!PyArg_ParseTuple(args, "y*|I", &view, &value)) return NULL;
-    uint32_t crc;
-    if (view.len >= CRC_RELEASE_GIL) {
-        Py_BEGIN_ALLOW_THREADS crc = crc32_fast(value, view.buf, (size_t)view.len);
-        Py_END_ALLOW_THREADS
-    } else {
-        crc = crc32_fast(value, view.buf, (size_t)view.len);
-    }
-    PyBuffer_Release(&view);
-    return PyLong_FromUnsignedLong(crc);
-}
+/* The status wal_batch returns with its records. */
+enum batch_status {
+    BATCH_MORE = 0,
+    BATCH_BAD_LENGTH = 1,
+    BATCH_BAD_CHECKSUM = 2,
+    BATCH_BAD_TYPE = 3,
+    BATCH_SEQUENCE_GAP = 4,
+    BATCH_FULL = 5,
+};
 
 static PyObject *make_record(PyTypeObject *cls, PyObject *type, long long offset, uint32_t length,
                              uint64_t sequence, const unsigned char *payload, Py_ssize_t payload_len) {
@@ -197,35 +102,35 @@ static PyObject *wal_batch(PyObject *self, PyObject *args) {
     }
     const unsigned char *buf = view.buf;
     Py_ssize_t size = view.len;
-    int status = 0;
+    enum batch_status status = BATCH_MORE;
     uint64_t sequence = 0;
     PyObject *records = PyList_New(0);
     if (records == NULL) goto fail;
     while (pos >= 0 && pos + 4 <= size) {
         if (PyList_GET_SIZE(records) >= max_records) {
-            status = 5;
+            status = BATCH_FULL;
             break;
         }
         uint32_t length = rd32(buf + pos);
         if (length < WAL_MIN_LENGTH || (Py_ssize_t)length > max_length) {
-            status = 1;
+            status = BATCH_BAD_LENGTH;
             break;
         }
         if ((Py_ssize_t)length > size - pos) break; /* incomplete: read more */
         const unsigned char *rec = buf + pos;
-        if (crc32_fast(0, rec, length - 4) != rd32(rec + length - 4)) {
-            status = 2;
+        if (record_crc32(rec, length - 4) != rd32(rec + length - 4)) {
+            status = BATCH_BAD_CHECKSUM;
             break;
         }
         unsigned kind = rec[4];
         sequence = rd64(rec + 5);
         if (kind > 5) {
-            status = 3;
+            status = BATCH_BAD_TYPE;
             break;
         }
         if (expected) {
             if (sequence != expected) {
-                status = 4;
+                status = BATCH_SEQUENCE_GAP;
                 break;
             }
             expected++;
@@ -239,7 +144,7 @@ static PyObject *wal_batch(PyObject *self, PyObject *args) {
         pos += length;
     }
     PyBuffer_Release(&view);
-    return Py_BuildValue("(NniK)", records, pos, status, (unsigned long long)sequence);
+    return Py_BuildValue("(NniK)", records, pos, (int)status, (unsigned long long)sequence);
 fail:
     Py_XDECREF(records);
     PyBuffer_Release(&view);
@@ -355,7 +260,6 @@ static PyObject *decode_payload(PyObject *self, PyObject *const *args, Py_ssize_
 
 static PyMethodDef methods[] = {
     {"wal_batch", wal_batch, METH_VARARGS, "Frame and check WAL records in a buffer."},
-    {"crc32", py_crc32, METH_VARARGS, "CRC-32 of data, continuing from value: what zlib.crc32 gives."},
     {"decode_document", (PyCFunction)(void (*)(void))decode_document, METH_FASTCALL,
      "Decode an insert/update/delete payload."},
     {"decode_payload", (PyCFunction)(void (*)(void))decode_payload, METH_FASTCALL | METH_KEYWORDS,
@@ -367,9 +271,5 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "aeroops.formats._speedups", NULL, -1, methods};
 
 PyMODINIT_FUNC PyInit__speedups(void) {
-#ifdef HAVE_CLMUL
-    __builtin_cpu_init();
-    have_clmul = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
-#endif
     return PyModule_Create(&module);
 }
