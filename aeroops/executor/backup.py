@@ -32,7 +32,7 @@ from aeroops.core.plan import (
 )
 from aeroops.errors import AeroError, BackupError, BackupIOError, io_error
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, failed_operation, logged_cleanup, write_new_file
-from aeroops.executor.lock import DirectoryLock, aerodb_serving, try_flock
+from aeroops.executor.lock import DirectoryLock, FolderLock, aerodb_serving, try_flock
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.checksum import crc32
 from aeroops.formats.ids import default_created_at
@@ -90,12 +90,13 @@ def prepare_backup(
     *,
     created_at: datetime | None = None,
     snapshot_id: str | None = None,
+    source: str | None = None,
     ops: FileOps = REAL,
 ) -> BackupPlan:
     """Scan and plan, without locking or writing anything: what a dry run shows."""
     plan = plan_backup(
         scan(data_dir, checksums="until-valid", ops=ops),
-        BackupOptions(created_at or default_created_at(), snapshot_id),
+        BackupOptions(created_at or default_created_at(), snapshot_id, source=source),
     )
     return _accept(plan)
 
@@ -122,22 +123,29 @@ def run_backup(
     snapshot_id: str | None = None,
     overwrite: bool = False,
     digest: str = DEFAULT,
+    source: str | None = None,
     progress: ProgressCallback = no_progress,
     ops: FileOps = REAL,
 ) -> BackupResult:
     """Back up ``data_dir`` into an archive at ``output`` (a file path, or a folder).
 
     digest: the sidecar's algorithm, "blake3" (``<archive>.b3``, checked by ``b3sum -c``) or
-    "sha256" (``<archive>.sha256``, checked by ``sha256sum -c``)."""
+    "sha256" (``<archive>.sha256``, checked by ``sha256sum -c``).
+    source: a name for the data directory, recorded in the backup manifest (an extra key AeroDB's
+    restore ignores) so that retention plans each source's archives apart; None writes AeroDB's
+    manifest byte for byte."""
     started = time.monotonic()
     algorithm = check_algorithm(digest)
     root = Path(data_dir)
-    options = BackupOptions(created_at or default_created_at(), snapshot_id, checksums_while_packing=True)
+    options = BackupOptions(
+        created_at or default_created_at(), snapshot_id, checksums_while_packing=True, source=source
+    )
     step = _Steps(progress)
 
     step(1)
     lock = DirectoryLock(root, BackupError, "backup", ops)
     lock.acquire()
+    run: _Run | None = None
     try:
         step(2)
         _fsync_wal(root, ops)
@@ -156,6 +164,8 @@ def run_backup(
             BackupIOError, exc, failed_operation(exc) or f"step {step.index}, {STEPS[step.index - 1]}"
         ) from exc
     finally:
+        if run is not None and run.folder_lock is not None:
+            run.folder_lock.release()
         lock.release()
     return BackupResult(
         archive=str(done.archive),
@@ -170,7 +180,7 @@ def run_backup(
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Run:
     """What every attempt of one backup shares."""
 
@@ -182,6 +192,7 @@ class _Run:
     wal: _WalCheck
     ops: FileOps
     step: _Steps
+    folder_lock: FolderLock | None = None  # shared: no prune removes from the output folder meanwhile
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +228,9 @@ def _pack_and_publish(run: _Run, plan: BackupPlan, description: DataDirDescripti
     archive = resolve_output(run.output, plan)
     if os.path.lexists(archive) and not run.overwrite:
         raise BackupError("an archive already exists at the output path (pass overwrite to replace it)", path=archive)
+    if run.folder_lock is None:
+        run.folder_lock = FolderLock(archive.parent, BackupError, exclusive=False, ops=ops)
+        run.folder_lock.acquire()
     removed = remove_stale_staging(archive.parent, ops)
     with _staging(archive.parent, plan.backup_id, ops) as staging:
         staged_by = _stage(plan, run.root, staging, ops, step)

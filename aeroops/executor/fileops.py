@@ -202,9 +202,10 @@ class FileOps:
         flags = os.O_CLOEXEC | (os.O_RDWR | os.O_CREAT if create else os.O_RDONLY)
         return os.open(path, flags | (os.O_DIRECTORY if directory else 0), 0o600)
 
-    def flock(self, fd: int) -> None:
-        """An exclusive flock, now or never: EWOULDBLOCK (or EACCES) when another holds it."""
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    def flock(self, fd: int, *, shared: bool = False) -> None:
+        """An flock, exclusive (or ``shared``), now or never: EWOULDBLOCK (or EACCES) when
+        another holds it in a conflicting way."""
+        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
 
     def unlock(self, fd: int) -> None:
         """Release the flock (if held) and close the descriptor."""

@@ -18,11 +18,13 @@ from aeroops.core.recovery import RecoveryPlan
 from aeroops.core.restore_plan import RestorePlan, RestoreRefusal, RestoreRule
 from aeroops.core.restore_target import RestoreMode
 from aeroops.errors import UsageError
+from aeroops.executor.check import newest_good_archive
 from aeroops.executor.drill import DrillResult, drill
 from aeroops.executor.recover import RecoveryResult, preview_recovery, recover
 from aeroops.executor.restore import RestorePreview, RestoreResult, preview_restore, refusal_error, restore
 from aeroops.formats.ids import format_timestamp
 from aeroops.panels.common import (
+    ConfirmBox,
     PagedTable,
     Panel,
     WidgetProgress,
@@ -32,6 +34,7 @@ from aeroops.panels.common import (
     path_input,
     section,
 )
+from aeroops.views import charts
 from aeroops.views.backup import human_bytes
 from aeroops.views.restore import drill_to_dict, plan_to_dict, render_drill, render_recovery, render_verdict
 from aeroops.views.tables import findings_frame, rows_frame
@@ -51,6 +54,9 @@ class RestorePanel(Panel):
     "recover" or None: what awaits confirmation), ``result`` (the last `RestoreResult`),
     ``recovery`` (the last `RecoveryResult`), ``drill_result`` (the last `DrillResult`),
     ``error``.
+
+    Given a ``backup_dir`` and no archive, the archive is the newest one in the folder that
+    verifies clean (`aeroops.executor.check.newest_good_archive`).
     """
 
     def __init__(
@@ -60,9 +66,13 @@ class RestorePanel(Panel):
         *,
         create: bool = False,
         scratch_parent: Path | str | None = None,
+        backup_dir: Path | str | None = None,
     ) -> None:
         super().__init__()
         self.scratch_parent = scratch_parent
+        if archive is None and backup_dir is not None:
+            # The default archive: the newest one in the folder that verifies clean.
+            archive = self.attempt(lambda: newest_good_archive(backup_dir))
         self.preview_result: RestorePreview | None = None
         self.recovery_plan: RecoveryPlan | None = None
         self.pending: str | None = None
@@ -83,25 +93,20 @@ class RestorePanel(Panel):
         )
         self.recover_button = widgets.Button(description="Recover…", icon="medkit", button_style="warning")
         self.recover_button.layout.display = "none"
-        self.confirm_text = widgets.HTML("")
-        self.confirm_button = widgets.Button(description="Confirm", icon="exclamation-triangle", button_style="danger")
-        self.cancel_button = widgets.Button(description="Cancel", icon="times")
-        self.confirm_box = widgets.VBox(
-            [self.confirm_text, widgets.HBox([self.confirm_button, self.cancel_button])],
-            layout=widgets.Layout(display="none", border="2px solid #c62828", padding="6px", margin="6px 0"),
-        )
+        self.confirm_box = ConfirmBox(self.confirm, self.cancel)
+        self.confirm_text, self.confirm_button = self.confirm_box.text, self.confirm_box.confirm_button
+        self.cancel_button = self.confirm_box.cancel_button
         self.drill_button.on_click(lambda _: self.drill())
         self.preview_button.on_click(lambda _: self.preview())
         self.restore_button.on_click(lambda _: self.request_restore())
         self.recover_button.on_click(lambda _: self.request_recover())
-        self.confirm_button.on_click(lambda _: self.confirm())
-        self.cancel_button.on_click(lambda _: self.cancel())
         for control in (self.archive_input, self.data_dir_input, self.create_box):
             control.observe(lambda _: self._forget_preview(), names="value")
 
         self.progress = WidgetProgress()
         self.drill_html = widgets.HTML("")
         self.drill_table = PagedTable(title="Documents per collection")
+        self.drill_chart = widgets.Image(format="png", layout=widgets.Layout(max_width="900px"))
         self.preview_html = widgets.HTML("")
         self.findings_table = PagedTable(title="Findings that refuse the archive")
         self.replaced_table = PagedTable(title="What the data directory holds now, and will be replaced")
@@ -120,6 +125,7 @@ class RestorePanel(Panel):
             section("Drill"),
             self.drill_html,
             self.drill_table,
+            self.drill_chart,
             section("Restore"),
             self.preview_html,
             self.findings_table,
@@ -266,6 +272,9 @@ class RestorePanel(Panel):
 
     def _show_drill(self) -> None:
         result = self.drill_result
+        shown = result is not None and bool(result.collections)
+        self.drill_chart.value = charts.drill_comparison(result).png() if result is not None and shown else b""
+        self.drill_chart.layout.display = None if shown else "none"
         if result is None:
             self.drill_html.value = ""
             self.drill_table.set_frame(None)
