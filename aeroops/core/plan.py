@@ -138,7 +138,7 @@ def plan_backup(description: DataDirDescription, options: BackupOptions) -> Back
         return chosen
     if chosen is None:
         reasons = "; ".join(f"{s.snapshot_id}: {s.reason}" for s in skipped) or "snapshots/ holds no snapshot"
-        return Refusal(RefusalRule.NO_VALID_SNAPSHOT, f"no valid snapshot to back up ({reasons})", skipped)
+        return Refusal(RefusalRule.NO_VALID_SNAPSHOT, f"no valid snapshot to back up ({reasons})", tuple(skipped))
 
     checkpoint = description.checkpoint
     if checkpoint is not None and checkpoint.wal_truncated and chosen.snapshot_id < checkpoint.snapshot_id:
@@ -146,7 +146,7 @@ def plan_backup(description: DataDirDescription, options: BackupOptions) -> Back
             RefusalRule.CHECKPOINT_FALLBACK,
             f"checkpoint.json says the WAL was truncated after snapshot {checkpoint.snapshot_id}, but the newest "
             f"valid snapshot is {chosen.snapshot_id}: a backup of it would lose every write in between",
-            skipped,
+            tuple(skipped),
         )
 
     manifest = BackupManifest(

@@ -497,7 +497,7 @@ class _Verification:
         self._reading: str | None = None  # the member whose data is being read
 
     def run(self) -> None:
-        tar = TarReader(self.reader)  # type: ignore[arg-type]  # any object with .read() will do
+        tar = TarReader(self.reader)
         damaged = False
         try:
             for entry in tar:
@@ -595,6 +595,7 @@ class _Verification:
 
     def _file(self, tar: TarReader, entry: TarEntry, name: str, schema: str | None) -> int | None:
         """Read and check one regular file of the layout; its CRC."""
+        crc: int | None
         if name == BACKUP_MANIFEST:
             crc = self._backup_manifest(tar, entry)
         elif name == SNAPSHOT_MANIFEST:
@@ -608,7 +609,8 @@ class _Verification:
             assert schema is not None
             crc = self._crc_of(tar, entry)
             self.schema_files.setdefault(schema, entry.name)
-            self.file_crcs.append((entry.name, entry.data_offset, crc))
+            if crc is not None:  # a regular file (only those reach here: others are refused first)
+                self.file_crcs.append((entry.name, entry.data_offset, crc))
         return crc
 
     def _done(self, entry: TarEntry, crc: int | None) -> None:
@@ -723,7 +725,7 @@ class _Verification:
         reader = _MemberReader(tar.chunks())
         if self.storage_sink is not None:
             try:
-                for record in iter_storage(reader, path=entry.name):  # type: ignore[arg-type]
+                for record in iter_storage(reader, path=entry.name):
                     try:
                         self.storage_sink(record)
                     except FormatError as error:
@@ -745,7 +747,7 @@ class _Verification:
             )
 
         try:
-            for batch in iter_wal_batches(reader, path=entry.name, on_gap=gap):  # type: ignore[arg-type]
+            for batch in iter_wal_batches(reader, path=entry.name, on_gap=gap):
                 self.wal_records += len(batch)
                 if self.wal_first is None:
                     self.wal_first = batch[0].sequence
@@ -790,10 +792,10 @@ class _Verification:
         listed = manifest.schema_checksum_map
         for member, offset, crc in self.file_crcs:
             if member == STORAGE:
-                expected: int | None = manifest.storage_checksum
+                expected = manifest.storage_checksum
             else:
-                expected = listed.get(member[len(SCHEMA_PREFIX) :])
-                if expected is None:
+                schema_checksum = listed.get(member[len(SCHEMA_PREFIX) :])
+                if schema_checksum is None:
                     self.findings.new(
                         Code.VERIFY_SCHEMA_UNLISTED,
                         f"{member} is not listed in the snapshot manifest's schema_checksums",
@@ -801,6 +803,7 @@ class _Verification:
                         offset=offset,
                     )
                     continue
+                expected = schema_checksum
             if crc != expected:
                 self.findings.new(
                     Code.VERIFY_CHECKSUM,

@@ -110,7 +110,7 @@ def datadir_logical_state(data_dir: Path | str, *, storage: str = DOCUMENTS) -> 
         if wal_path.exists():
             wal_stream = stack.enter_context(open(wal_path, "rb"))
             limited = LimitedReader(wal_stream, os.fstat(wal_stream.fileno()).st_size)
-            wal_records = iter_wal(limited, path=str(wal_path))  # type: ignore[arg-type]
+            wal_records = iter_wal(limited, path=str(wal_path))
         return logical_state(iter_storage(storage_stream, path=str(root / storage)), wal_records)
 
 
