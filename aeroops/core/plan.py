@@ -11,10 +11,12 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from aeroops.core.description import DataDirDescription, SnapshotDescription, Verdict
+from aeroops.core.description import DataDirDescription, FileFact, SnapshotDescription, Verdict
+from aeroops.errors import AERODB_SCHEMA_MISSING
 from aeroops.formats.ids import format_snapshot_id
 from aeroops.formats.layout import (
     BACKUP_MANIFEST,
+    SCHEMAS,
     SCHEMAS_DIR,
     SCHEMAS_FOLDER,
     SNAPSHOT_DIR,
@@ -25,7 +27,7 @@ from aeroops.formats.layout import (
     WAL_LOG,
     member_source,
 )
-from aeroops.formats.manifests import BackupManifest, render_backup_manifest
+from aeroops.formats.manifests import AddedSchema, BackupManifest, render_backup_manifest
 from aeroops.formats.tar import END_OF_ARCHIVE, member_span
 
 
@@ -66,6 +68,7 @@ class RefusalRule(enum.StrEnum):
     CHECKPOINT_UNREADABLE = "checkpoint-unreadable"
     WAL_DAMAGED = "wal-damaged"
     SNAPSHOT_NOT_USABLE = "snapshot-not-usable"  # the snapshot asked for is not valid
+    SCHEMA_MISSING = "schema-missing"  # WAL records name a schema the data directory lacks
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,11 @@ class BackupPlan:
     members: tuple[ArchiveMember, ...]
     wal_size: int  # bytes of the WAL to pack: the size seen after the fsync
     skipped: tuple[SkippedSnapshot, ...] = field(default=())
+
+    @property
+    def added_schemas(self) -> tuple[AddedSchema, ...]:
+        """Schema files carried beyond the snapshot's own, and why (also in the manifest)."""
+        return self.manifest.added_schemas
 
     @property
     def backup_id(self) -> str:
@@ -133,12 +141,13 @@ def plan_backup(description: DataDirDescription, options: BackupOptions) -> Back
         )
 
     usable = {Verdict.VALID, Verdict.UNCHECKED} if options.checksums_while_packing else {Verdict.VALID}
-    chosen, skipped = _choose_snapshot(description, options.snapshot_id, usable)
+    chosen, skipped_list = _choose_snapshot(description, options.snapshot_id, usable)
+    skipped = tuple(skipped_list)  # a refusal is frozen all the way down
     if isinstance(chosen, Refusal):
         return chosen
     if chosen is None:
         reasons = "; ".join(f"{s.snapshot_id}: {s.reason}" for s in skipped) or "snapshots/ holds no snapshot"
-        return Refusal(RefusalRule.NO_VALID_SNAPSHOT, f"no valid snapshot to back up ({reasons})", tuple(skipped))
+        return Refusal(RefusalRule.NO_VALID_SNAPSHOT, f"no valid snapshot to back up ({reasons})", skipped)
 
     checkpoint = description.checkpoint
     if checkpoint is not None and checkpoint.wal_truncated and chosen.snapshot_id < checkpoint.snapshot_id:
@@ -146,14 +155,41 @@ def plan_backup(description: DataDirDescription, options: BackupOptions) -> Back
             RefusalRule.CHECKPOINT_FALLBACK,
             f"checkpoint.json says the WAL was truncated after snapshot {checkpoint.snapshot_id}, but the newest "
             f"valid snapshot is {chosen.snapshot_id}: a backup of it would lose every write in between",
-            tuple(skipped),
+            skipped,
         )
 
+    added = _schemas_to_add(description, chosen)
+    held = {f.schema for f in (*chosen.schemas, *added)}
+    if missing := sorted(chosen.storage_schemas - held if chosen.storage_schemas is not None else ()):
+        names = ", ".join(str(ref) for ref in missing)
+        return Refusal(
+            RefusalRule.SCHEMA_MISSING,
+            f"storage records of snapshot {chosen.snapshot_id} name schema {names}, which neither the snapshot nor "
+            f"metadata/schemas/ holds: a restored directory would not boot ({AERODB_SCHEMA_MISSING})",
+            skipped,
+        )
+    if missing := sorted(description.wal.schemas - held if description.wal.schemas is not None else ()):
+        names = ", ".join(str(ref) for ref in missing)
+        return Refusal(
+            RefusalRule.SCHEMA_MISSING,
+            f"WAL records name schema {names}, which neither snapshot {chosen.snapshot_id} nor metadata/schemas/ "
+            f"holds: the data directory itself would not boot twice ({AERODB_SCHEMA_MISSING})",
+            skipped,
+        )
     manifest = BackupManifest(
         backup_id=chosen.snapshot_id,
         created_at=options.created_at,
         snapshot_id=chosen.snapshot_id,
         wal_present=description.wal.present,
+        added_schemas=tuple(
+            AddedSchema(
+                fact.name,
+                fact.crc32 or 0,
+                f"schema {fact.schema} was created after snapshot {chosen.snapshot_id}: records written since "
+                f"need it, or a restored directory fails to boot ({AERODB_SCHEMA_MISSING})",
+            )
+            for fact in added
+        ),
     )
     manifest_bytes = render_backup_manifest(manifest)
     snapshot_manifest = chosen.manifest
@@ -187,6 +223,13 @@ def plan_backup(description: DataDirDescription, options: BackupOptions) -> Back
             member_source(STORAGE, snapshot_id),
             snapshot_manifest.storage_checksum,
         ),
+        # Schemas created after the snapshot, where AeroDB's own restore installs them too.
+        *(
+            ArchiveMember(
+                f"{SCHEMAS_DIR}/{fact.name}", MemberKind.FILE, fact.size, f"{SCHEMAS}/{fact.name}", fact.crc32
+            )
+            for fact in added
+        ),
         # AeroDB's restore rejects an archive without wal/, so the folder is always there.
         ArchiveMember(WAL_DIR, MemberKind.DIRECTORY),
     ]
@@ -199,7 +242,20 @@ def plan_backup(description: DataDirDescription, options: BackupOptions) -> Back
         manifest_bytes=manifest_bytes,
         members=tuple(sorted(members, key=lambda m: m.name)),
         wal_size=description.wal.size if description.wal.present else 0,
-        skipped=tuple(skipped),
+        skipped=skipped,
+    )
+
+
+def _schemas_to_add(description: DataDirDescription, chosen: SnapshotDescription) -> tuple[FileFact, ...]:
+    """Schema files of metadata/schemas/ defining a schema the snapshot does not hold: AeroDB's
+    boot of the restored directory needs them for every record written after the snapshot.
+    A file that does not parse, or whose name the snapshot uses already, is not carried."""
+    held = {f.schema for f in chosen.schemas}
+    names = {f.name.removeprefix("schemas/") for f in chosen.schemas}
+    return tuple(
+        fact
+        for fact in description.schema_files
+        if fact.schema is not None and fact.schema not in held and fact.name not in names and fact.crc32 is not None
     )
 
 

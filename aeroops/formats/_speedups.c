@@ -27,6 +27,15 @@
  * decode_payload(record, *, path=None)
  *   wal.decode_payload: clean document payloads are decoded here, every other record is handed
  *   to the Python decoder given to bind(document_cls, python_decoder).
+ *
+ * wal_schema_refs(records, refs)
+ *   Adds (schema_id, schema_version) of every insert and update record of the list to the set
+ *   refs; a payload that does not decode is skipped (readers that decode report it).
+ *
+ * storage_schema_refs(buf, pos, refs) -> pos
+ *   Walks the storage records of buf from pos, adding (schema_id, schema_version) of every
+ *   live (not tombstone) record to refs; returns where the first incomplete record starts, or
+ *   -1 at an impossible length (checksums are not checked: the caller checks the file's).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -258,7 +267,106 @@ static PyObject *decode_payload(PyObject *self, PyObject *const *args, Py_ssize_
     return PyObject_Vectorcall(python_decoder, args, (size_t)nargs, kwnames);
 }
 
+/* --- schema references ---------------------------------------------------------------------- */
+
+/* Reads the u32-length-prefixed field at *pos of data[0:size]: its start and length. */
+static int lp_field(const unsigned char *data, Py_ssize_t size, Py_ssize_t *pos, Py_ssize_t *start,
+                    Py_ssize_t *len) {
+    if (size - *pos < 4) return 0;
+    uint32_t n = rd32(data + *pos);
+    if ((Py_ssize_t)n > size - *pos - 4) return 0;
+    *start = *pos + 4;
+    *len = n;
+    *pos = *start + n;
+    return 1;
+}
+
+/* Adds (id, version) to refs unless the bytes are those of the pair added last (the same
+ * schema repeats from record to record). -1 on a Python error other than bad UTF-8. */
+static int add_ref(PyObject *refs, const unsigned char *data, Py_ssize_t id_start, Py_ssize_t id_len,
+                   Py_ssize_t ver_start, Py_ssize_t ver_len, const unsigned char **last, Py_ssize_t *last_len) {
+    Py_ssize_t span = ver_start + ver_len - (id_start - 4);
+    const unsigned char *at = data + id_start - 4; /* id's length prefix through the version */
+    if (*last != NULL && *last_len == span && memcmp(*last, at, (size_t)span) == 0) return 0;
+    PyObject *id = PyUnicode_DecodeUTF8((const char *)data + id_start, id_len, "strict");
+    PyObject *ver = id == NULL ? NULL : PyUnicode_DecodeUTF8((const char *)data + ver_start, ver_len, "strict");
+    if (ver == NULL) {
+        Py_XDECREF(id);
+        if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) return -1;
+        PyErr_Clear(); /* not text: not a schema AeroDB could load; the decoding readers report it */
+        return 0;
+    }
+    PyObject *pair = PyTuple_Pack(2, id, ver);
+    Py_DECREF(id);
+    Py_DECREF(ver);
+    if (pair == NULL) return -1;
+    int added = PySet_Add(refs, pair);
+    Py_DECREF(pair);
+    *last = at;
+    *last_len = span;
+    return added;
+}
+
+static PyObject *wal_schema_refs(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2 || !PyList_Check(args[0]) || !PySet_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "wal_schema_refs(records: list, refs: set)");
+        return NULL;
+    }
+    const unsigned char *last = NULL;
+    Py_ssize_t last_len = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(args[0]); i++) {
+        PyObject *record = PyList_GET_ITEM(args[0], i);
+        if (!PyTuple_Check(record) || PyTuple_GET_SIZE(record) != 5) continue;
+        PyObject *kind = PyTuple_GET_ITEM(record, 2), *payload = PyTuple_GET_ITEM(record, 4);
+        long type = PyLong_Check(kind) ? PyLong_AsLong(kind) : -1;
+        if (type == -1 && PyErr_Occurred()) PyErr_Clear();
+        if ((type != 0 && type != 1) || !PyBytes_Check(payload)) continue; /* deletes become tombstones */
+        const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(payload);
+        Py_ssize_t size = PyBytes_GET_SIZE(payload), pos = 0, starts[4], lens[4];
+        int whole = 1;
+        for (int f = 0; f < 4 && whole; f++) whole = lp_field(data, size, &pos, &starts[f], &lens[f]);
+        if (whole && add_ref(args[1], data, starts[2], lens[2], starts[3], lens[3], &last, &last_len) < 0)
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+#define STORAGE_MIN_LENGTH 25 /* length + 3 empty text fields + tombstone + empty body + crc */
+
+static PyObject *storage_schema_refs(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    Py_ssize_t pos;
+    PyObject *refs;
+    if (!PyArg_ParseTuple(args, "y*nO!", &view, &pos, &PySet_Type, &refs)) return NULL;
+    const unsigned char *buf = view.buf, *last = NULL;
+    Py_ssize_t size = view.len, last_len = 0;
+    while (pos >= 0 && size - pos >= 4) {
+        uint32_t length = rd32(buf + pos);
+        if (length < STORAGE_MIN_LENGTH) {
+            pos = -1;
+            break;
+        }
+        if ((Py_ssize_t)length > size - pos) break; /* incomplete: the caller brings the rest */
+        const unsigned char *rec = buf + pos;
+        Py_ssize_t end = (Py_ssize_t)length - 4, at = 4, starts[3], lens[3];
+        int whole = 1;
+        for (int f = 0; f < 3 && whole; f++) whole = lp_field(rec, end, &at, &starts[f], &lens[f]);
+        if (whole && at < end && rec[at] == 0 &&
+            add_ref(refs, rec, starts[1], lens[1], starts[2], lens[2], &last, &last_len) < 0) {
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+        pos += length;
+    }
+    PyBuffer_Release(&view);
+    return PyLong_FromSsize_t(pos);
+}
+
 static PyMethodDef methods[] = {
+    {"wal_schema_refs", (PyCFunction)(void (*)(void))wal_schema_refs, METH_FASTCALL,
+     "Add the schemas insert and update records name to a set."},
+    {"storage_schema_refs", storage_schema_refs, METH_VARARGS,
+     "Add the schemas live storage records in a buffer name to a set; where the walk stopped."},
     {"wal_batch", wal_batch, METH_VARARGS, "Frame and check WAL records in a buffer."},
     {"decode_document", (PyCFunction)(void (*)(void))decode_document, METH_FASTCALL,
      "Decode an insert/update/delete payload."},

@@ -33,7 +33,7 @@ from aeroops.formats.framing import (
 from aeroops.formats.readable import Readable
 
 
-def _load_speedups() -> ModuleType | None:
+def load_speedups() -> ModuleType | None:
     """The optional C twin of the hot loops (see _speedups.c); same results, faster."""
     try:
         return importlib.import_module("aeroops.formats._speedups")
@@ -41,7 +41,7 @@ def _load_speedups() -> ModuleType | None:
         return None
 
 
-_speedups = _load_speedups()
+_speedups = load_speedups()
 
 WAL_FRAMING = Framing("WAL", 4 + 1 + 8 + 4, Code.WAL_LENGTH, Code.WAL_CHECKSUM, Code.WAL_TORN_TAIL)
 _PAYLOAD_CODE = Code.WAL_PAYLOAD
