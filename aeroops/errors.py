@@ -218,6 +218,12 @@ class Code(enum.StrEnum):
         "the archive's digest differs from its sidecar, or the sidecar does not parse",
         True,
     )
+    VERIFY_NO_SIDECAR = (
+        "AERO_VERIFY_NO_SIDECAR",
+        Severity.WARNING,
+        Category.VERIFY,
+        "no sidecar beside the archive: changes that keep its meaning (padding, created_at) go unseen",
+    )
     VERIFY_TOO_MANY = (
         "AERO_VERIFY_TOO_MANY",
         Severity.INFO,

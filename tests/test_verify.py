@@ -58,11 +58,12 @@ def _errors(report: object, *, ignore: tuple[str, ...] = ()) -> list[str]:
 
 # --- AeroDB's own archives --------------------------------------------------------------------
 
+NO_SIDECAR = ("AERO_VERIFY_NO_SIDECAR", Severity.WARNING, None)  # AeroDB writes none
 KNOWN_SHORTCOMINGS = {
-    "backup-1000.tar": [],
-    "backup-3snap.tar": [],
+    "backup-1000.tar": [NO_SIDECAR],
+    "backup-3snap.tar": [NO_SIDECAR],
     # AeroDB leaves wal/ out when there is no WAL; its own restore then rejects the archive.
-    "backup-nowal.tar": [("AERO_VERIFY_NO_WAL_DIR", Severity.WARNING, "wal")],
+    "backup-nowal.tar": [NO_SIDECAR, ("AERO_VERIFY_NO_WAL_DIR", Severity.WARNING, "wal")],
 }
 
 
@@ -379,6 +380,34 @@ def test_changes_that_keep_the_meaning_are_caught_by_the_sidecar_alone() -> None
     )
     assert later != original and len(later) == len(original)
     assert verify_bytes(later).findings == ()
+
+
+@pytest.mark.parametrize("change", ["padding", "created_at"])
+def test_without_a_sidecar_the_file_verify_says_what_is_unprotected(change: str, tmp_path: Path) -> None:
+    """What only the sidecar catches is unseen without one: a file's verify says so, as a
+    WARNING (the verdict stays ok, verify exits 0); with the sidecar the change is an ERROR."""
+    original = fixture_bytes("backup-1000.tar")
+    if change == "padding":
+        entry = next(e for e in TarReader(io.BytesIO(original)) if (e.data_offset + e.size) % BLOCK)
+        damaged = bytearray(original)
+        damaged[entry.data_offset + entry.size] = 0x55
+    else:
+        damaged = bytearray(
+            original.replace(
+                b'"created_at": "2026-11-26T21:48:24Z",\n  "snapshot_id"',
+                b'"created_at": "2026-11-26T21:48:34Z",\n  "snapshot_id"',
+            )
+        )
+    archive = tmp_path / "a.tar"
+    archive.write_bytes(bytes(damaged))
+    report = verify_archive(archive)
+    assert report.ok and [(f.code, f.severity) for f in report.findings] == [
+        ("AERO_VERIFY_NO_SIDECAR", Severity.WARNING)
+    ]
+    assert "padding" in report.findings[0].message and "created_at" in report.findings[0].message
+    assert "a.tar.b3 or a.tar.sha256" in report.findings[0].message
+    (tmp_path / "a.tar.b3").write_text(f"{hex_digest('blake3', original)}  a.tar\n")
+    assert codes(verify_archive(archive)) == ["AERO_VERIFY_SIDECAR"]
 
 
 # --- truncation -------------------------------------------------------------------------------

@@ -53,6 +53,8 @@ AERO_STORAGE_*                 ERROR     storage record damage (only when storag
 AERO_VERIFY_SIDECAR            ERROR     the archive's digest differs from its sidecar (``.b3``:
                                          BLAKE3, ``.sha256``: SHA-256), or the sidecar is malformed
                                          or names another file
+AERO_VERIFY_NO_SIDECAR         WARNING   no sidecar beside the archive: changes that keep its meaning
+                                         (padding, created_at) go unseen (`verify_archive`)
 AERO_VERIFY_TOO_MANY           INFO      findings of one code past 1000 were counted, not listed
 AERO_VERIFY_IO                 FATAL     the archive cannot be read at all (`verify_archive`)
 AERO_VERIFY_INTERNAL           FATAL     aeroops itself failed on the archive (a bug; logged with its
