@@ -40,6 +40,9 @@ class LogicalState:
 
     documents: Documents
     mvcc_records_ignored: int = 0
+    # False only for a hostile order: more than TOMBSTONES_KEPT deletes of unknown documents
+    # before any storage record, then storage records (which those deletes might have removed).
+    complete: bool = True
 
     def __len__(self) -> int:
         return sum(len(docs) for docs in self.documents.values())
@@ -59,6 +62,9 @@ class LogicalState:
                 yield collection, document_id, docs[document_id]
 
 
+TOMBSTONES_KEPT = 100_000  # deletes of unknown keys remembered while storage may still come
+
+
 class LogicalStateBuilder:
     """Accumulates a logical state from records pushed in one at a time.
 
@@ -71,10 +77,15 @@ class LogicalStateBuilder:
         self._storage: dict[tuple[str, str], DocumentDigest | None] = {}
         self._wal: dict[tuple[str, str], DocumentDigest | None] = {}  # None: deleted
         self._mvcc_ignored = 0
+        self._early_tombstones = 0  # deletes of unknown keys kept while no storage record was seen
+        self._dropped_early = False
+        self._complete = True
 
     def add_storage(self, record: StorageRecord) -> None:
         key = (record.collection, record.document_id)
         self._storage[key] = None if record.tombstone else digest(record.body)
+        if self._dropped_early:
+            self._complete = False
 
     def add_wal(self, record: WalRecord, change: DocumentChange | None = None) -> None:
         """Apply one WAL record; ``change`` is its decoded payload, if the caller has it."""
@@ -86,7 +97,20 @@ class LogicalStateBuilder:
             assert isinstance(decoded, DocumentChange)  # types 0–2 always decode to one
             change = decoded
         key = (change.collection, change.document_id)
-        self._wal[key] = None if record.type == WalType.DELETE else digest(change.body)
+        if record.type != WalType.DELETE:
+            self._wal[key] = digest(change.body)
+        elif key in self._storage:
+            self._wal[key] = None
+        else:
+            # Deleting what storage does not hold needs no tombstone once storage has been seen
+            # (archives stream it first): memory follows the documents, not a WAL of deletes.
+            self._wal.pop(key, None)
+            if not self._storage:
+                if self._early_tombstones < TOMBSTONES_KEPT:
+                    self._early_tombstones += 1
+                    self._wal[key] = None
+                else:
+                    self._dropped_early = True
 
     def build(self) -> LogicalState:
         merged = {**self._storage, **self._wal}
@@ -95,7 +119,7 @@ class LogicalStateBuilder:
             if doc is not None:
                 documents.setdefault(collection, {})[document_id] = doc
         frozen = {c: MappingProxyType(docs) for c, docs in documents.items()}
-        return LogicalState(MappingProxyType(frozen), self._mvcc_ignored)
+        return LogicalState(MappingProxyType(frozen), self._mvcc_ignored, self._complete)
 
 
 def logical_state(storage_records: Iterable[StorageRecord], wal_records: Iterable[WalRecord]) -> LogicalState:
