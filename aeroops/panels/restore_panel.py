@@ -28,19 +28,19 @@ from aeroops.executor.restore import (
     restore,
 )
 from aeroops.formats.ids import format_timestamp
-from aeroops.views.backup import human_bytes
-from aeroops.views.restore import drill_to_dict, plan_to_dict, render_drill, render_recovery, render_verdict
-from aeroops.views.tables import findings_frame, rows_frame
-from aeroops.views.widgets.common import (
-    FULL_WIDTH,
+from aeroops.panels.common import (
     PagedTable,
     Panel,
     WidgetProgress,
+    full_width,
     key_values_html,
     notice_html,
     path_input,
     section,
 )
+from aeroops.views.backup import human_bytes
+from aeroops.views.restore import drill_to_dict, plan_to_dict, render_drill, render_recovery, render_verdict
+from aeroops.views.tables import findings_frame, rows_frame
 
 Outcome = RestoreResult | RecoveryResult
 
@@ -133,7 +133,7 @@ class RestorePanel(Panel):
             self.files_table,
             self.result_html,
         ]
-        self.layout = FULL_WIDTH
+        self.layout = full_width()
         self._show_drill()
         self._show_preview()
         self._show_result()
