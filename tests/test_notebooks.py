@@ -65,6 +65,8 @@ def _text(output: dict[str, Any]) -> str:
     if output["output_type"] == "stream":
         return str(output["text"])
     data = output.get("data", {})
+    if "text/plain" in data and "<Chart:" in str(data["text/plain"]):
+        assert str(data.get("image/png", "")).startswith("iVBOR"), "a chart shows as a PNG"
     return str(data.get("text/plain", "")) + str(data.get("text/html", ""))
 
 
@@ -93,7 +95,8 @@ SHOWN: dict[str, list[tuple[str, str]]] = {
         ("panels", "Backup made"),
         ("panels", "aerodb-backup-20260101T030000Z-"),
         ("verify", ": OK ("),
-        ("contents", "orders"),
+        ("contents", "<Chart: WAL operations per collection>"),
+        ("contents", "<Chart: documents per collection>"),
     ],
     "02-audit-backup-folder.ipynb": [
         ("panels", "5 verify clean, 2 do not"),
@@ -103,12 +106,14 @@ SHOWN: dict[str, list[tuple[str, str]]] = {
         ("newest-good", "aerodb-backup-20260101T020000Z-20260102T120100Z.tar"),
         ("newest-good", "aerodb-backup-20260101T030000Z-20260101T120200Z.tar"),
         ("newest-good", "snapshots without a good backup: none"),
+        ("history", "<Chart: backup history>"),
     ],
     "03-restore-drill.ipynb": [
         ("panels", "DRILL: PASSED"),
         ("panels", "RESTORED"),
         ("disaster", "data/documents.dat destroyed"),
         ("check", "drill     PASSED"),
+        ("check", "<Chart: drill comparison>"),
     ],
 }
 
