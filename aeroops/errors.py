@@ -244,11 +244,23 @@ class Code(enum.StrEnum):
         "the archive's digest differs from its sidecar, or the sidecar does not parse",
         True,
     )
+    VERIFY_NO_SIDECAR = (
+        "AERO_VERIFY_NO_SIDECAR",
+        Severity.WARNING,
+        Category.VERIFY,
+        "no sidecar beside the archive: changes that keep its meaning (padding, created_at) go unseen",
+    )
     VERIFY_TOO_MANY = (
         "AERO_VERIFY_TOO_MANY",
         Severity.INFO,
         Category.VERIFY,
-        "findings of one code past 1000 were counted, not listed",
+        "findings (past 1000 of a code, 5000 in all) or members (past 10,000) were counted, not listed",
+    )
+    VERIFY_TOO_MANY_MEMBERS = (
+        "AERO_VERIFY_TOO_MANY_MEMBERS",
+        Severity.ERROR,
+        Category.VERIFY,
+        "more than 10,000 members: later ones are checked alone, not against the others",
     )
     # --- AeroDB's formats: damage found while reading its bytes -------------------------------
     WAL_LENGTH = "AERO_WAL_LENGTH", Severity.ERROR, Category.WAL, "impossible record length (reading stops)", True

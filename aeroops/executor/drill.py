@@ -35,7 +35,7 @@ from aeroops.executor.audit import inspect_archive
 from aeroops.executor.fileops import REAL, FileOps, LimitedReader, failed_operation, logged_cleanup, open_buffered
 from aeroops.executor.restore import RestoreResult, restore
 from aeroops.executor.scan import describe_schema_files, scan
-from aeroops.formats.layout import DOCUMENTS, MANIFEST_FILE, STORAGE, WAL, member_source, snapshot_folder
+from aeroops.formats.layout import DOCUMENTS, MANIFEST_FILE, SCHEMAS, STORAGE, WAL, member_source, snapshot_folder
 from aeroops.formats.schemas import SchemaRef
 from aeroops.formats.storage import iter_storage
 from aeroops.formats.wal import iter_wal
@@ -126,7 +126,7 @@ def datadir_logical_state(data_dir: Path | str, *, storage: str = DOCUMENTS, ops
     if wal_path.exists():
         with open_buffered(ops, wal_path) as wal_stream:
             limited = LimitedReader(wal_stream, os.fstat(wal_stream.fileno()).st_size)
-            for record in iter_wal(limited, path=str(wal_path)):  # type: ignore[arg-type]
+            for record in iter_wal(limited, path=str(wal_path)):
                 builder.add_wal(record)
     with open_buffered(ops, root / storage) as storage_stream:
         for stored in iter_storage(storage_stream, path=str(root / storage)):
@@ -138,7 +138,7 @@ def datadir_schemas(data_dir: Path | str) -> tuple[SchemaRef, ...]:
     """The schemas AeroDB's boot loads first: every ``*.json`` file of ``metadata/schemas/``,
     keyed by what it defines. Raises `FormatError` for a file that does not parse (AeroDB's
     boot fails on it too)."""
-    folder = Path(data_dir) / "metadata" / "schemas"
+    folder = Path(data_dir) / SCHEMAS
     facts = describe_schema_files(folder)
     for fact in facts:
         if fact.schema is None:
