@@ -136,3 +136,17 @@ class UsageError(AeroError, ValueError):
 
     code = "AERO_USAGE"
     severity = Severity.ERROR
+
+
+class OutputError(AeroError):
+    """The command's own output cannot be written (standard output closed, a full disk)."""
+
+    code = "AERO_OUTPUT"
+    severity = Severity.ERROR
+
+
+class ScanError(AeroError):
+    """A data directory cannot be looked at (missing, not a folder, unreadable)."""
+
+    code = "AERO_SCAN_FAILED"
+    severity = Severity.ERROR

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from aeroops.formats.ids import parse_user_time
+from aeroops.cli.arguments import creation_time
 from aeroops.formats.sidecar import ALGORITHMS, DEFAULT, SUFFIXES, TOOLS, sidecar_path
 
 
@@ -19,7 +19,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument("--dry-run", action="store_true", help="show the plan; write nothing")
     parser.add_argument(
         "--created-at",
-        type=parse_user_time,
+        type=creation_time,
         metavar="ISO8601",
         help="the backup's creation time (default: $SOURCE_DATE_EPOCH, else now)",
     )

@@ -42,6 +42,7 @@ class SnapshotDescription:
     schemas_dir: bool = True
     schemas: tuple[FileFact, ...] = ()  # regular files directly in schemas/, sorted by name
     other_entries: tuple[str, ...] = ()  # anything else found in schemas/ (folders, links)
+    schemas_error: str | None = None  # schemas/ exists but cannot be listed
 
     @property
     def verdict(self) -> Verdict:
@@ -75,6 +76,8 @@ def judge_snapshot(snap: SnapshotDescription) -> tuple[Verdict, str]:
         return Verdict.INVALID, "storage.dat is missing"
     if not snap.schemas_dir:
         return Verdict.INVALID, "schemas/ folder is missing"
+    if snap.schemas_error:
+        return Verdict.INVALID, f"schemas/ cannot be listed: {snap.schemas_error}"
     if snap.other_entries:
         return Verdict.INVALID, f"schemas/ holds entries that are not plain files: {', '.join(snap.other_entries)}"
     found = {fact.name.removeprefix("schemas/"): fact for fact in snap.schemas}

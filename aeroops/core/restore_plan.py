@@ -41,7 +41,7 @@ from aeroops.core.verify import (
     WAL_LOG,
     VerifyReport,
 )
-from aeroops.errors import Finding, FormatError, Severity
+from aeroops.errors import Finding, FormatError, Severity, UsageError
 
 TEMP_SUFFIX = ".aeroops-restore-tmp"
 JOURNAL_SUFFIX = ".aeroops-restore-journal"
@@ -112,7 +112,7 @@ class RestorePaths:
         path = posixpath.normpath(data_dir)
         parent, name = posixpath.split(path)
         if not name:
-            raise ValueError("the file system root cannot be restored into")
+            raise UsageError("the file system root cannot be restored into: name a data directory below it")
         return cls(
             data_dir=path,
             temp=posixpath.join(parent, f".{name}{TEMP_SUFFIX}"),

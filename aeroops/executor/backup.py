@@ -38,8 +38,16 @@ from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps
 from aeroops.executor.lock import DirectoryLock, aerodb_serving, try_flock
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.checksum import crc32
-from aeroops.formats.ids import default_created_at
-from aeroops.formats.sidecar import ALGORITHMS, DEFAULT, Algorithm, check_algorithm, render_sidecar, sidecar_path
+from aeroops.formats.ids import check_creation_time, default_created_at
+from aeroops.formats.sidecar import (
+    ALGORITHMS,
+    DEFAULT,
+    Algorithm,
+    check_algorithm,
+    check_archive_name,
+    render_sidecar,
+    sidecar_path,
+)
 from aeroops.formats.tar import END_OF_ARCHIVE, member_header, padding
 from aeroops.hashing import BackgroundDigest
 from aeroops.progress import Progress, ProgressCallback, no_progress
@@ -95,8 +103,8 @@ def prepare_backup(
 ) -> BackupPlan:
     """Scan and plan, without locking or writing anything: what a dry run shows."""
     plan = plan_backup(
-        scan(data_dir, checksums="until-valid", ops=ops),
-        BackupOptions(created_at or default_created_at(), snapshot_id),
+        scan(data_dir, checksums="until-valid", ops=ops, error=BackupError),
+        BackupOptions(_creation_time(created_at), snapshot_id),
     )
     return _accept(plan)
 
@@ -106,6 +114,7 @@ def resolve_output(output: Path | str, plan: BackupPlan) -> Path:
     target = Path(output)
     if target.is_dir():
         target = target / plan.archive_name
+    check_archive_name(target.name)
     if not target.parent.is_dir():
         raise BackupError("the output folder does not exist", path=target.parent)
     data_dir = Path(plan.data_dir).resolve()
@@ -133,7 +142,7 @@ def run_backup(
     started = time.monotonic()
     algorithm = check_algorithm(digest)
     root = Path(data_dir)
-    options = BackupOptions(created_at or default_created_at(), snapshot_id, checksums_while_packing=True)
+    options = BackupOptions(_creation_time(created_at), snapshot_id, checksums_while_packing=True)
     step = _Steps(progress)
 
     step(1)
@@ -145,7 +154,7 @@ def run_backup(
         step(3)
         # Snapshot checksums are computed while packing, and the WAL is checked on the other
         # core meanwhile: every byte is read once. Their verdicts feed the same pure planner.
-        description = scan(root, checksums="none", check_wal=False, ops=ops)
+        description = scan(root, checksums="none", check_wal=False, ops=ops, error=BackupError)
         with _WalCheck(root / WAL_MEMBER, description.wal.size if description.wal.present else None, ops) as wal:
             while True:
                 plan = _accept(plan_backup(description, options))
@@ -279,6 +288,12 @@ class _Steps:
 
     def advance(self, done: int) -> None:
         self._progress(Progress("backup", STEPS[self.index - 1], self.index, len(STEPS), done, self.total))
+
+
+def _creation_time(created_at: datetime | None) -> datetime:
+    """The manifest's creation time, checked before anything is done: the caller's, else
+    SOURCE_DATE_EPOCH's, else now (`UsageError` for one AeroDB's timestamps cannot carry)."""
+    return check_creation_time(created_at) if created_at is not None else default_created_at()
 
 
 def refusal_error(refusal: Refusal) -> BackupError:

@@ -20,7 +20,7 @@ from aeroops.core.description import (
     Verdict,
     WalDescription,
 )
-from aeroops.errors import BackupError, FormatError
+from aeroops.errors import AeroError, FormatError, ScanError
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, LimitedReader
 from aeroops.executor.lock import aerodb_serving
 from aeroops.formats.checksum import crc32
@@ -39,22 +39,27 @@ def scan(
     check_wal: bool = True,
     ops: FileOps = REAL,
     progress: ProgressCallback = no_progress,
+    error: Callable[..., AeroError] = ScanError,
 ) -> DataDirDescription:
     """Describe ``data_dir``. ``checksums``: compute every snapshot's CRCs ("all"), only newest
     first until a valid snapshot is found ("until-valid", what a backup needs), or none.
-    ``progress`` hears of each snapshot checksummed and of the WAL check, bytes read."""
+    ``progress`` hears of each snapshot checksummed and of the WAL check, bytes read.
+    ``error`` builds the exception when the data directory cannot be looked at (a backup's
+    says AERO_BACKUP_FAILED; scan's own, AERO_SCAN_FAILED)."""
     root = Path(data_dir)
     try:
         if not stat.S_ISDIR(ops.stat(root).st_mode):
-            raise BackupError("the data directory is not a folder", path=root)
+            raise error("the data directory is not a folder", path=root)
     except FileNotFoundError:
-        raise BackupError("the data directory does not exist", path=root) from None
-    except PermissionError as exc:
-        raise BackupError(f"the data directory cannot be read: {exc.strerror}", path=root) from None
+        raise error("the data directory does not exist", path=root) from None
+    except OSError as exc:
+        raise error(f"the data directory cannot be read: {exc.strerror}", path=root) from None
 
-    snapshots = [
-        _describe_snapshot(root / "snapshots" / e.name, e.name, ops) for e in _entries(root / "snapshots", ops)
-    ]
+    try:
+        found = _entries(root / "snapshots", ops)
+    except OSError as exc:
+        raise error(f"the snapshots folder cannot be read: {exc.strerror}", path=root / "snapshots") from None
+    snapshots = [_describe_snapshot(root / "snapshots" / e.name, e.name, ops) for e in found]
     # Steps for progress: a snapshot at most each (newest first), then the WAL.
     step_count = (len(snapshots) if checksums != "none" else 0) + 1
     if checksums != "none":
@@ -205,9 +210,14 @@ def _describe_snapshot(folder: Path, snapshot_id: str, ops: FileOps) -> Snapshot
     schemas_dir = folder / "schemas"
     schemas: list[FileFact] = []
     others: list[str] = []
+    schemas_error = None
     has_schemas_dir = os.path.isdir(schemas_dir) and not os.path.islink(schemas_dir)
+    try:
+        listed = _entries(schemas_dir, ops) if has_schemas_dir else []
+    except OSError as exc:
+        listed, schemas_error = [], exc.strerror or str(exc)
     if has_schemas_dir:
-        for entry in _entries(schemas_dir, ops):
+        for entry in listed:
             if entry.is_file(follow_symlinks=False):
                 fact = _file_fact(schemas_dir / entry.name, f"schemas/{entry.name}", ops)
                 if fact is not None:
@@ -224,6 +234,7 @@ def _describe_snapshot(folder: Path, snapshot_id: str, ops: FileOps) -> Snapshot
         schemas_dir=has_schemas_dir,
         schemas=tuple(schemas),
         other_entries=tuple(others),
+        schemas_error=schemas_error,
     )
 
 
@@ -258,4 +269,5 @@ def _with_checksums(
         schemas_dir=snap.schemas_dir,
         schemas=tuple(checked(f) for f in snap.schemas),
         other_entries=snap.other_entries,
+        schemas_error=snap.schemas_error,
     )

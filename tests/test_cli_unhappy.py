@@ -1,0 +1,193 @@
+"""The command line's unhappy paths (issue 12): every mistake, odd value or odd stream ends in one
+``[SEVERITY] CODE: message`` line and a documented exit status, before anything is written.
+The property tests over the whole command line are in test_cli_properties.py."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import tree_state
+
+from aeroops.cli.main import main
+from aeroops.errors import UsageError
+from aeroops.executor.audit import verify_archive
+from aeroops.executor.backup import run_backup
+from aeroops.formats.sidecar import TOOLS, sidecar_path
+
+T0 = "2026-02-04T12:00:00Z"
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    options: dict[str, object] = {"capture_output": True, "text": True, "check": False, "timeout": 120, **kwargs}
+    return subprocess.run([sys.executable, "-m", "aeroops", *args], env={**os.environ, **(env or {})}, **options)  # type: ignore[call-overload]
+
+
+def one_error_line(stderr: str, prefix: str) -> str:
+    """The single line on stderr, which must start with ``prefix``."""
+    assert "Traceback" not in stderr and "usage:" not in stderr, stderr
+    lines = stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(prefix), stderr
+    return lines[0]
+
+
+# --- item 8: usage errors ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["verify", "--format", "xml", "a.tar"], "--format 'xml' is not one of: table, json, csv"),
+        (["backup", "d", "-o", "o", "--created-at", "garbage"], "--created-at: 'garbage' is not a time"),
+        (["backup", "d", "-o", "o", "--digest", "md5"], "--digest 'md5' is not one of: blake3, sha256"),
+        (["demo", "--records", "many"], "--records: 'many' is not a whole number"),
+        (["demo", "--seed", "-3"], "--seed: '-3' is not a whole number"),
+        (["backup", "d"], "missing --output"),
+        (["scan"], "missing DATA_DIR"),
+        (["unpack"], "COMMAND 'unpack' is not one of: demo, scan"),
+        (["verify", "a.tar", "--fast"], "unknown arguments: --fast"),
+        (["backup", "d", "-o"], "--output needs a value"),
+    ],
+)
+def test_usage_errors_read_like_every_other_error(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    out = capsys.readouterr()
+    line = one_error_line(out.err, "[ERROR] AERO_USAGE: ")
+    assert message in line and line.endswith("--help`)")
+    assert "parse_user_time" not in line and "invalid" not in line and out.out == ""
+
+
+def test_help_and_version_still_print_and_exit_0() -> None:
+    done = run_cli("backup", "--help")
+    assert done.returncode == 0 and "--created-at" in done.stdout and done.stderr == ""
+    assert run_cli("--version").stdout.startswith("aeroops ")
+
+
+# --- item 6: creation times AeroDB's format cannot carry ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        ((), {"SOURCE_DATE_EPOCH": "99999999999999999999"}, "SOURCE_DATE_EPOCH='99999999999999999999' is out of range"),
+        ((), {"SOURCE_DATE_EPOCH": "-40000000000"}, "is out of range"),
+        ((), {"SOURCE_DATE_EPOCH": "253402300800"}, "is out of range"),  # 10000-01-01T00:00:00Z
+        ((), {"SOURCE_DATE_EPOCH": "1.5e9"}, "is not whole seconds"),
+        ((), {"SOURCE_DATE_EPOCH": "١٧٧٠٠٠٠٠٠٠"}, "is not whole seconds"),  # digits, but not `date +%s`'s
+        (("--created-at", "0999-01-01T00:00:00Z"), {}, "--created-at: '0999-01-01T00:00:00Z' is out of range"),
+        (("--created-at", "0001-01-01T00:00:00+05:00"), {}, "is out of range"),
+        (("--created-at", "9999-12-31T23:59:59-01:00"), {}, "is out of range"),
+    ],
+)
+def test_creation_times_aerodb_cannot_carry_are_refused_before_anything(
+    datadir_1000: Path,
+    out_dir: Path,
+    args: tuple[str, ...],
+    env: dict[str, str],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    before = tree_state(datadir_1000.parent)
+    for dry_run in ((), ("--dry-run",)):
+        assert main(["backup", str(datadir_1000), "-o", str(out_dir), *args, *dry_run]) == 2
+        out = capsys.readouterr()
+        assert message in one_error_line(out.err, "[ERROR] AERO_USAGE: ") and out.out == ""
+    assert tree_state(datadir_1000.parent) == before
+
+
+@pytest.mark.parametrize("created_at", ["1000-01-01T00:00:00Z", "9999-12-31T23:59:59Z"])
+def test_the_first_and_last_times_aerodb_can_carry_make_archives_that_verify(
+    datadir_1000: Path, out_dir: Path, created_at: str
+) -> None:
+    done = run_cli("backup", str(datadir_1000), "-o", str(out_dir), "--created-at", created_at, "--no-progress")
+    assert done.returncode == 0, done.stderr
+    (archive,) = out_dir.glob("*.tar")
+    assert archive.name.endswith(created_at.replace("-", "").replace(":", "") + ".tar")
+    assert verify_archive(archive).ok
+    assert run_cli("verify", str(archive)).returncode == 0
+
+
+# --- item 5: archive names the sidecar line must escape ------------------------------------------
+
+NAMES = ["a\nb.tar", "a\rb.tar", "ab.tar\r", "a\x0cb.tar", "a\x85b.tar", "a\u2028b.tar", "a\\b.tar", "\\\n\r.tar"]
+
+
+@pytest.mark.parametrize("algorithm", ["blake3", "sha256"])
+@pytest.mark.parametrize("name", NAMES, ids=ascii)
+def test_an_archive_verifies_whatever_its_name(datadir_1000: Path, out_dir: Path, name: str, algorithm: str) -> None:
+    archive = out_dir / name
+    run_backup(datadir_1000, archive, digest=algorithm)
+    report = verify_archive(archive)
+    assert report.ok, [str(f) for f in report.findings]
+    assert report.sidecar_digest is not None
+    tool = TOOLS[algorithm]  # type: ignore[index]
+    if shutil.which(tool):
+        sidecar = sidecar_path(archive, algorithm)  # type: ignore[arg-type]
+        checked = subprocess.run([tool, "-c", sidecar.name], cwd=out_dir, capture_output=True, check=False)
+        assert checked.returncode == 0, checked.stderr
+
+
+def test_a_name_no_sidecar_can_carry_is_refused_before_anything(datadir_1000: Path, out_dir: Path) -> None:
+    archive = Path(os.fsdecode(os.fsencode(out_dir) + b"/\xff.tar"))
+    with pytest.raises(UsageError, match="not valid UTF-8"):
+        run_backup(datadir_1000, archive)
+    done = run_cli("backup", str(datadir_1000), "-o", str(archive))
+    assert done.returncode == 2
+    one_error_line(done.stderr, "[ERROR] AERO_USAGE: the archive name")
+    assert list(out_dir.iterdir()) == []
+
+
+# --- item 7: tracebacks seen -------------------------------------------------------------------
+
+
+def test_output_that_cannot_be_written_is_an_error_not_a_verdict(aerodb_archive: Path) -> None:
+    closed = subprocess.run(
+        ["bash", "-c", f'exec "{sys.executable}" -m aeroops verify "{aerodb_archive}" >&-'],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert closed.returncode == 2
+    one_error_line(closed.stderr, "[ERROR] AERO_OUTPUT: cannot write the output: standard output is closed")
+    with open("/dev/full", "w") as full:
+        done = run_cli("verify", str(aerodb_archive), capture_output=False, stdout=full, stderr=subprocess.PIPE)
+    assert done.returncode == 2
+    one_error_line(done.stderr, "[ERROR] AERO_OUTPUT: cannot write the output: No space left on device")
+
+
+@pytest.mark.parametrize("root", ["/", "//", "/."])
+def test_the_file_system_root_is_not_a_data_directory(
+    aerodb_archive: Path, root: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for argv in (["restore", str(aerodb_archive), root], ["restore", str(aerodb_archive), root, "--yes"], ["recover", root]):
+        assert main([*argv, "--no-progress"] if argv[0] == "restore" else argv) == 2
+        one_error_line(capsys.readouterr().err, "[ERROR] AERO_USAGE: the file system root cannot be restored into")
+
+
+def test_names_that_are_not_utf8_are_printed_as_the_bytes_they_are(tmp_path: Path) -> None:
+    from conftest import copy_fixture
+
+    data = Path(os.fsdecode(os.fsencode(tmp_path) + b"/data-\xff"))
+    copy_fixture("datadir-1000", data)
+    done = subprocess.run(
+        [sys.executable, "-m", "aeroops", "scan", os.fsencode(data)], capture_output=True, check=False, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert b"data-\xff" in done.stdout
+
+
+def test_scan_of_a_missing_data_directory_says_scan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["scan", str(tmp_path / "nope")]) == 2
+    one_error_line(capsys.readouterr().err, "[ERROR] AERO_SCAN_FAILED: the data directory does not exist")
+    assert main(["backup", str(tmp_path / "nope"), "-o", str(tmp_path)]) == 2
+    one_error_line(capsys.readouterr().err, "[ERROR] AERO_BACKUP_FAILED: the data directory does not exist")
