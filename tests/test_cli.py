@@ -43,7 +43,10 @@ def test_backup_digest_option(datadir_1000: Path, out_dir: Path, capsys: pytest.
     assert sorted(p.name for p in out_dir.iterdir()) == ["s.tar", "s.tar.sha256"]
     refused = run_cli("backup", str(datadir_1000), "-o", str(out_dir / "m.tar"), "--digest", "md5")
     assert refused.returncode == 2
-    assert refused.stderr == "[ERROR] AERO_USAGE: --digest 'md5' is not one of: blake3, sha256 (see `aeroops backup --help`)\n"
+    assert (
+        refused.stderr
+        == "[ERROR] AERO_USAGE: --digest 'md5' is not one of: blake3, sha256 (see `aeroops backup --help`)\n"
+    )
     assert not (out_dir / "m.tar").exists()
 
 

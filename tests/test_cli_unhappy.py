@@ -169,7 +169,11 @@ def test_output_that_cannot_be_written_is_an_error_not_a_verdict(aerodb_archive:
 def test_the_file_system_root_is_not_a_data_directory(
     aerodb_archive: Path, root: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for argv in (["restore", str(aerodb_archive), root], ["restore", str(aerodb_archive), root, "--yes"], ["recover", root]):
+    for argv in (
+        ["restore", str(aerodb_archive), root],
+        ["restore", str(aerodb_archive), root, "--yes"],
+        ["recover", root],
+    ):
         assert main([*argv, "--no-progress"] if argv[0] == "restore" else argv) == 2
         one_error_line(capsys.readouterr().err, "[ERROR] AERO_USAGE: the file system root cannot be restored into")
 
