@@ -47,7 +47,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from aeroops.errors import AeroError, UsageError
+from aeroops.errors import AeroError, Code, UsageError
 from aeroops.formats.checksum import crc32
 from aeroops.formats.ids import format_snapshot_id
 from aeroops.formats.manifests import Checkpoint, SnapshotManifest, render_checkpoint, render_snapshot_manifest
@@ -469,7 +469,7 @@ def _finish_wal_process(process: subprocess.Popen[bytes], wal_path: Path) -> Non
         raise AeroError(
             f"the WAL writer process failed (exit {process.returncode}): {detail[-1] if detail else 'no message'}",
             path=wal_path,
-            code="AERO_DEMO_FAILED",
+            code=Code.DEMO_FAILED,
         )
 
 

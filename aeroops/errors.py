@@ -1,13 +1,18 @@
 """Errors and findings: one shape for everything that can go wrong.
 
-A `Finding` is a value (verification reports are lists of them); an `AeroError` is an
-exception that carries one. Codes follow AeroDB's ERRORS.md; severities say how bad it is.
+`Code` is the one catalogue of codes: each with its severity, category and exit status (codes
+follow AeroDB's ERRORS.md). A `Finding` is a value (verification reports are lists of them); an
+`AeroError` is an exception that carries one.
 """
 
 from __future__ import annotations
 
 import enum
+import errno
 from dataclasses import dataclass
+from typing import TypeVar
+
+E = TypeVar("E", bound="AeroError")
 
 
 class Severity(enum.StrEnum):
@@ -17,16 +22,311 @@ class Severity(enum.StrEnum):
     FATAL = "FATAL"
 
 
+class Category(enum.StrEnum):
+    """Which part of aeroops reports a code."""
+
+    RUN = "run"  # any command: usage, interruption, the demo
+    BACKUP = "backup"
+    RESTORE = "restore"
+    VERIFY = "verify"  # the archive's layout, manifests, checksums and sidecar
+    WAL = "wal"
+    STORAGE = "storage"
+    MANIFEST = "manifest"
+    TAR = "tar"
+
+
+# The CLI's exit statuses. A check that finds problems (verify not clean, drill differences)
+# exits EXIT_FINDINGS; an error that ends a command exits with its code's `exit_status`.
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+EXIT_FATAL = 3
+EXIT_INTERRUPTED = 130
+_EXIT_BY_SEVERITY = {
+    Severity.INFO: EXIT_OK,
+    Severity.WARNING: EXIT_OK,
+    Severity.ERROR: EXIT_ERROR,
+    Severity.FATAL: EXIT_FATAL,
+}
+
+
+class Code(enum.StrEnum):
+    """Every code aeroops reports, with its severity, category and exit status: the one
+    catalogue (README's table and verify's documentation are checked against it by a test).
+
+    A code is its string ("AERO_WAL_CHECKSUM"), so JSON output and comparisons with text are
+    unchanged. ``damage``: the bytes differ from what was written (a restore refusing over one
+    says the archive is corrupt, not merely an invalid backup)."""
+
+    severity: Severity
+    category: Category
+    summary: str
+    damage: bool
+    _exit_status: int | None
+
+    def __new__(
+        cls,
+        value: str,
+        severity: Severity,
+        category: Category,
+        summary: str,
+        damage: bool = False,
+        exit_status: int | None = None,
+    ) -> Code:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.severity = severity
+        member.category = category
+        member.summary = summary
+        member.damage = damage
+        member._exit_status = exit_status
+        return member
+
+    @property
+    def exit_status(self) -> int:
+        """The CLI's exit status when an error with this code ends a command (a warning or
+        note never ends one: 0)."""
+        return self._exit_status if self._exit_status is not None else _EXIT_BY_SEVERITY[self.severity]
+
+    @property
+    def label(self) -> str:
+        """A short name for tables: "checksum" for AERO_VERIFY_CHECKSUM, "wal_sequence"."""
+        return self.name.removeprefix("VERIFY_").lower()
+
+    # --- any command --------------------------------------------------------------------------
+    ERROR = "AERO_ERROR", Severity.ERROR, Category.RUN, "an error without a more specific code"
+    USAGE = "AERO_USAGE", Severity.ERROR, Category.RUN, "a bad path, option value or time"
+    INTERRUPTED = ("AERO_INTERRUPTED", Severity.ERROR, Category.RUN, "interrupted (Ctrl-C)", False, EXIT_INTERRUPTED)
+    OUTPUT = "AERO_OUTPUT", Severity.ERROR, Category.RUN, "the command's own output cannot be written (closed, full)"
+    SCAN_FAILED = "AERO_SCAN_FAILED", Severity.ERROR, Category.RUN, "a data directory cannot be scanned"
+    DEMO_FAILED = "AERO_DEMO_FAILED", Severity.ERROR, Category.RUN, "the demo's WAL writer process failed"
+    FORMAT_INVALID = "AERO_FORMAT_INVALID", Severity.ERROR, Category.RUN, "bytes that follow no AeroDB format"
+    # --- backup (ERROR: a failed backup harms nothing) ----------------------------------------
+    BACKUP_FAILED = "AERO_BACKUP_FAILED", Severity.ERROR, Category.BACKUP, "a backup was refused or failed"
+    BACKUP_IO = "AERO_BACKUP_IO", Severity.ERROR, Category.BACKUP, "a file operation failed during a backup"
+    # --- restore (FATAL, as in AeroDB) --------------------------------------------------------
+    RESTORE_FAILED = "AERO_RESTORE_FAILED", Severity.FATAL, Category.RESTORE, "a restore was refused or failed"
+    RESTORE_IO = "AERO_RESTORE_IO", Severity.FATAL, Category.RESTORE, "a file operation failed during a restore"
+    RESTORE_CORRUPTION = (
+        "AERO_RESTORE_CORRUPTION",
+        Severity.FATAL,
+        Category.RESTORE,
+        "the archive's bytes are damaged",
+    )
+    RESTORE_INVALID_BACKUP = (
+        "AERO_RESTORE_INVALID_BACKUP",
+        Severity.FATAL,
+        Category.RESTORE,
+        "the archive is not a valid backup",
+    )
+    RESTORE_JOURNAL = (
+        "AERO_RESTORE_JOURNAL",
+        Severity.ERROR,
+        Category.RESTORE,
+        "an interrupted restore's journal does not parse",
+    )
+    RESTORE_CLEANUP = (
+        "AERO_RESTORE_CLEANUP",
+        Severity.WARNING,
+        Category.RESTORE,
+        "the restore succeeded; removing the old tree did not",
+    )
+    # --- verify: the archive as a backup ------------------------------------------------------
+    VERIFY_IO = "AERO_VERIFY_IO", Severity.FATAL, Category.VERIFY, "the archive cannot be read at all"
+    VERIFY_STOPPED = "AERO_VERIFY_STOPPED", Severity.INFO, Category.VERIFY, "what could not be checked after tar damage"
+    VERIFY_TRAILING_DATA = (
+        "AERO_VERIFY_TRAILING_DATA",
+        Severity.ERROR,
+        Category.VERIFY,
+        "non-zero bytes after the end-of-archive blocks",
+    )
+    VERIFY_UNSAFE_MEMBER = (
+        "AERO_VERIFY_UNSAFE_MEMBER",
+        Severity.ERROR,
+        Category.VERIFY,
+        "absolute name, ``..``, a link of any kind, a device, a FIFO, or an empty name",
+    )
+    VERIFY_UNEXPECTED_MEMBER = (
+        "AERO_VERIFY_UNEXPECTED_MEMBER",
+        Severity.ERROR,
+        Category.VERIFY,
+        "a name DESIGN.md §3 does not list, or the wrong type",
+    )
+    VERIFY_DUPLICATE_MEMBER = (
+        "AERO_VERIFY_DUPLICATE_MEMBER",
+        Severity.ERROR,
+        Category.VERIFY,
+        "a name seen twice (``snapshot`` and ``snapshot/`` are one)",
+    )
+    VERIFY_MISSING_MEMBER = (
+        "AERO_VERIFY_MISSING_MEMBER",
+        Severity.ERROR,
+        Category.VERIFY,
+        "a required member, or a schema file the manifest lists",
+    )
+    VERIFY_NO_WAL_DIR = (
+        "AERO_VERIFY_NO_WAL_DIR",
+        Severity.WARNING,
+        Category.VERIFY,
+        "no ``wal/`` member: AeroDB's own restore rejects the archive",
+    )
+    VERIFY_MEMBER_ORDER = (
+        "AERO_VERIFY_MEMBER_ORDER",
+        Severity.WARNING,
+        Category.VERIFY,
+        "members out of sorted order (inventory reads only the first)",
+    )
+    VERIFY_MANIFEST = (
+        "AERO_VERIFY_MANIFEST",
+        Severity.ERROR,
+        Category.VERIFY,
+        "a manifest does not parse, is too large, or disagrees with the archive or the other manifest",
+    )
+    VERIFY_MANIFEST_FORM = (
+        "AERO_VERIFY_MANIFEST_FORM",
+        Severity.WARNING,
+        Category.VERIFY,
+        "a manifest means what it should but its bytes are not the canonical form",
+    )
+    VERIFY_CREATED_AT = (
+        "AERO_VERIFY_CREATED_AT",
+        Severity.WARNING,
+        Category.VERIFY,
+        "snapshot created_at is not the time its id names, or the backup is older than its snapshot",
+    )
+    VERIFY_CHECKSUM = (
+        "AERO_VERIFY_CHECKSUM",
+        Severity.ERROR,
+        Category.VERIFY,
+        "storage.dat or a schema file differs from its manifest CRC",
+        True,
+    )
+    VERIFY_SCHEMA_UNLISTED = (
+        "AERO_VERIFY_SCHEMA_UNLISTED",
+        Severity.ERROR,
+        Category.VERIFY,
+        "a schema file the snapshot manifest does not list",
+    )
+    VERIFY_SIDECAR = (
+        "AERO_VERIFY_SIDECAR",
+        Severity.ERROR,
+        Category.VERIFY,
+        "the archive's digest differs from its sidecar, or the sidecar does not parse",
+        True,
+    )
+    VERIFY_TOO_MANY = (
+        "AERO_VERIFY_TOO_MANY",
+        Severity.INFO,
+        Category.VERIFY,
+        "findings of one code past 1000 were counted, not listed",
+    )
+    # --- AeroDB's formats: damage found while reading its bytes -------------------------------
+    WAL_LENGTH = "AERO_WAL_LENGTH", Severity.ERROR, Category.WAL, "impossible record length (reading stops)", True
+    WAL_CHECKSUM = "AERO_WAL_CHECKSUM", Severity.ERROR, Category.WAL, "record CRC mismatch (reading stops)", True
+    WAL_TORN_TAIL = (
+        "AERO_WAL_TORN_TAIL",
+        Severity.ERROR,
+        Category.WAL,
+        "the log ends inside a record (reading stops)",
+        True,
+    )
+    WAL_TYPE = "AERO_WAL_TYPE", Severity.ERROR, Category.WAL, "unknown record type (reading stops)", True
+    WAL_SEQUENCE = (
+        "AERO_WAL_SEQUENCE",
+        Severity.ERROR,
+        Category.WAL,
+        "first sequence not 1, a gap, or a repeat (per record)",
+        True,
+    )
+    WAL_PAYLOAD = (
+        "AERO_WAL_PAYLOAD",
+        Severity.ERROR,
+        Category.WAL,
+        "a payload does not decode (when records are decoded)",
+        True,
+    )
+    WAL_IO = "AERO_WAL_IO", Severity.ERROR, Category.WAL, "the WAL cannot be read", True
+    STORAGE_LENGTH = (
+        "AERO_STORAGE_LENGTH",
+        Severity.ERROR,
+        Category.STORAGE,
+        "impossible record length (reading stops)",
+        True,
+    )
+    STORAGE_CHECKSUM = (
+        "AERO_STORAGE_CHECKSUM",
+        Severity.ERROR,
+        Category.STORAGE,
+        "record CRC mismatch (reading stops)",
+        True,
+    )
+    STORAGE_TORN_TAIL = (
+        "AERO_STORAGE_TORN_TAIL",
+        Severity.ERROR,
+        Category.STORAGE,
+        "the file ends inside a record (reading stops)",
+        True,
+    )
+    STORAGE_PAYLOAD = (
+        "AERO_STORAGE_PAYLOAD",
+        Severity.ERROR,
+        Category.STORAGE,
+        "a record's fields do not decode (when records are decoded)",
+        True,
+    )
+    MANIFEST_INVALID = (
+        "AERO_MANIFEST_INVALID",
+        Severity.ERROR,
+        Category.MANIFEST,
+        "a manifest, snapshot id, timestamp or CRC tag does not parse",
+    )
+    TAR_HEADER = (
+        "AERO_TAR_HEADER",
+        Severity.ERROR,
+        Category.TAR,
+        "a header field is malformed, or a lone zero block",
+        True,
+    )
+    TAR_CHECKSUM = (
+        "AERO_TAR_CHECKSUM",
+        Severity.ERROR,
+        Category.TAR,
+        "a header's checksum does not match its bytes",
+        True,
+    )
+    TAR_TRUNCATED = (
+        "AERO_TAR_TRUNCATED",
+        Severity.ERROR,
+        Category.TAR,
+        "the archive ends inside a header, data or end blocks",
+        True,
+    )
+    TAR_MEMBER_TOO_LARGE = (
+        "AERO_TAR_MEMBER_TOO_LARGE",
+        Severity.ERROR,
+        Category.TAR,
+        "a member declares more bytes than allowed",
+        True,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """Something noticed, with where it is: a file or member, a byte offset, a WAL sequence."""
 
-    code: str
+    code: Code
     severity: Severity
     message: str
     path: str | None = None
     offset: int | None = None
     sequence: int | None = None
+
+    @classmethod
+    def of(
+        cls, code: Code, message: str, path: str | None = None, offset: int | None = None, sequence: int | None = None
+    ) -> Finding:
+        """A finding with its code's severity."""
+        return cls(code, code.severity, message, path, offset, sequence)
 
     def where(self) -> str:
         parts = []
@@ -54,10 +354,11 @@ class Finding:
 
 
 class AeroError(Exception):
-    """Base of every error aeroops raises on purpose. Subclasses fix code and severity."""
+    """Base of every error aeroops raises on purpose. Subclasses fix the code; the code fixes
+    the severity. ``operation``: for an I/O error, the file operation that failed ("fsync",
+    "create"), so the message says what was being done, not only errno and path."""
 
-    code: str = "AERO_ERROR"
-    severity: Severity = Severity.ERROR
+    code: Code = Code.ERROR
 
     def __init__(
         self,
@@ -66,15 +367,21 @@ class AeroError(Exception):
         path: object | None = None,
         offset: int | None = None,
         sequence: int | None = None,
-        code: str | None = None,
+        code: Code | None = None,
+        operation: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.path = None if path is None else str(path)
         self.offset = offset
         self.sequence = sequence
+        self.operation = operation
         if code is not None:
             self.code = code
+
+    @property
+    def severity(self) -> Severity:
+        return self.code.severity
 
     @property
     def finding(self) -> Finding:
@@ -84,40 +391,34 @@ class AeroError(Exception):
         return str(self.finding)
 
 
-# --- backup (ERROR: a failed backup harms nothing) -------------------------------------------
+# --- backup -------------------------------------------------------------------------------------
 
 
 class BackupError(AeroError):
-    code = "AERO_BACKUP_FAILED"
-    severity = Severity.ERROR
+    code = Code.BACKUP_FAILED
 
 
 class BackupIOError(BackupError):
-    code = "AERO_BACKUP_IO"
+    code = Code.BACKUP_IO
 
 
-class BackupManifestError(BackupError):
-    code = "AERO_BACKUP_MANIFEST"
-
-
-# --- restore (FATAL, as in AeroDB) --------------------------------------------------------------
+# --- restore ------------------------------------------------------------------------------------
 
 
 class RestoreError(AeroError):
-    code = "AERO_RESTORE_FAILED"
-    severity = Severity.FATAL
+    code = Code.RESTORE_FAILED
 
 
 class RestoreIOError(RestoreError):
-    code = "AERO_RESTORE_IO"
+    code = Code.RESTORE_IO
 
 
 class RestoreCorruptionError(RestoreError):
-    code = "AERO_RESTORE_CORRUPTION"
+    code = Code.RESTORE_CORRUPTION
 
 
 class InvalidBackupError(RestoreError):
-    code = "AERO_RESTORE_INVALID_BACKUP"
+    code = Code.RESTORE_INVALID_BACKUP
 
 
 # --- formats: damage found while reading AeroDB's bytes -----------------------------------------
@@ -125,28 +426,32 @@ class InvalidBackupError(RestoreError):
 
 class FormatError(AeroError, ValueError):
     """Bytes that do not follow an AeroDB format. The code names the format and the damage,
-    e.g. AERO_WAL_CHECKSUM, AERO_STORAGE_TORN_TAIL, AERO_MANIFEST_INVALID."""
+    e.g. Code.WAL_CHECKSUM, Code.STORAGE_TORN_TAIL, Code.MANIFEST_INVALID."""
 
-    code = "AERO_FORMAT_INVALID"
-    severity = Severity.ERROR
+    code = Code.FORMAT_INVALID
 
 
 class UsageError(AeroError, ValueError):
     """The caller asked for something that cannot be done (bad path, bad option value)."""
 
-    code = "AERO_USAGE"
-    severity = Severity.ERROR
+    code = Code.USAGE
 
 
 class OutputError(AeroError):
     """The command's own output cannot be written (standard output closed, a full disk)."""
 
-    code = "AERO_OUTPUT"
-    severity = Severity.ERROR
+    code = Code.OUTPUT
 
 
 class ScanError(AeroError):
     """A data directory cannot be looked at (missing, not a folder, unreadable)."""
 
-    code = "AERO_SCAN_FAILED"
-    severity = Severity.ERROR
+    code = Code.SCAN_FAILED
+
+
+def io_error(error_type: type[E], exc: OSError, operation: str | None = None) -> E:
+    """``error_type`` for a failed file operation: the reason (ENOSPC said plainly), the path,
+    and the operation that failed, as borg's ``backup_io("stat")`` keeps it."""
+    reason = "no space left on the device" if exc.errno == errno.ENOSPC else exc.strerror or str(exc)
+    during = f", during {operation}" if operation else ""
+    return error_type(f"I/O failure: {reason}{during}", path=exc.filename, operation=operation)

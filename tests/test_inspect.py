@@ -16,7 +16,7 @@ from conftest import AERODB_FIXTURES
 
 from aeroops.core.inspect import inspect_archive_stream, member_status
 from aeroops.core.logical import diff, logical_state
-from aeroops.errors import Finding, Severity
+from aeroops.errors import Code, Finding, Severity
 from aeroops.executor.audit import inspect_archive
 from aeroops.formats.storage import iter_storage
 from aeroops.formats.wal import WalType, encode_wal_record, iter_wal
@@ -111,10 +111,10 @@ def test_damaged_members_get_a_status_and_payload_errors_a_finding() -> None:
 
 def test_member_status_names_warnings_and_errors_but_not_info() -> None:
     findings = [
-        Finding("AERO_VERIFY_CHECKSUM", Severity.ERROR, "x", "a"),
-        Finding("AERO_VERIFY_MEMBER_ORDER", Severity.WARNING, "x", "a"),
-        Finding("AERO_VERIFY_STOPPED", Severity.INFO, "x", "a"),
-        Finding("AERO_WAL_SEQUENCE", Severity.ERROR, "x", "b"),
+        Finding(Code.VERIFY_CHECKSUM, Severity.ERROR, "x", "a"),
+        Finding(Code.VERIFY_MEMBER_ORDER, Severity.WARNING, "x", "a"),
+        Finding(Code.VERIFY_STOPPED, Severity.INFO, "x", "a"),
+        Finding(Code.WAL_SEQUENCE, Severity.ERROR, "x", "b"),
     ]
     assert member_status("a", findings) == "checksum, member_order"
     assert member_status("b", findings) == "wal_sequence"

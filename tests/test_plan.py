@@ -16,7 +16,7 @@ from aeroops.core.description import (
     judge_snapshot,
 )
 from aeroops.core.plan import BackupOptions, BackupPlan, MemberKind, Refusal, RefusalRule, plan_backup
-from aeroops.errors import Finding, Severity
+from aeroops.errors import Code, Finding, Severity
 from aeroops.formats.manifests import Checkpoint, SnapshotManifest, parse_backup_manifest
 
 NOW = datetime(2026, 2, 4, 12, 0, 0, tzinfo=UTC)
@@ -219,7 +219,7 @@ def test_a_stray_folder_holding_an_empty_manifest_is_not_backed_up() -> None:
         (
             datadir(
                 snapshot(),
-                wal=WalDescription(True, 100, 3, 1, 3, Finding("AERO_WAL_CHECKSUM", Severity.ERROR, "bad", "w", 40)),
+                wal=WalDescription(True, 100, 3, 1, 3, Finding(Code.WAL_CHECKSUM, Severity.ERROR, "bad", "w", 40)),
             ),
             RefusalRule.WAL_DAMAGED,
             "AERO_WAL_CHECKSUM",

@@ -26,6 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.demo import DemoSpec, make_demo_datadir
+    from aeroops.executor.audit import verify_archive
     from aeroops.executor.backup import run_backup
     from aeroops.views.backup import human_bytes, render_result, result_to_dict
 
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     backups = root / "backups"
     backups.mkdir(exist_ok=True)
     result = run_backup(summary.data_dir, backups, created_at=args.created_at)
-    verdict = _verify(Path(result.archive))
+    verdict = verify_archive(result.archive).to_dict()
     if args.json:
         out = {
             "data_dir": str(summary.data_dir),
@@ -64,14 +65,5 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  {member.name + '/':<48}")
             else:
                 print(f"  {member.name:<48}{member.size:>12}  crc32:{member.crc32:08x}")
-        if verdict is not None:
-            print(f"verify      {'clean' if verdict['ok'] else 'NOT CLEAN'} ({len(verdict['findings'])} findings)")
-    return 0 if verdict is None or verdict["ok"] else 1
-
-
-def _verify(archive: Path) -> dict[str, object] | None:
-    try:
-        from aeroops.executor.audit import verify_archive
-    except ImportError:  # verification arrives with the audit module
-        return None
-    return verify_archive(archive).to_dict()
+        print(f"verify      {'clean' if verdict['ok'] else 'NOT CLEAN'} ({len(verdict['findings'])} findings)")
+    return 0 if verdict["ok"] else 1

@@ -31,8 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
-    from aeroops.cli.main import EXIT_ERROR, EXIT_FATAL, EXIT_FINDINGS, EXIT_OK
-    from aeroops.errors import Severity
+    from aeroops.errors import EXIT_FINDINGS, EXIT_OK
     from aeroops.executor.drill import drill
     from aeroops.progress import no_progress, terminal_progress
     from aeroops.views.restore import drill_to_dict, render_drill
@@ -48,5 +47,5 @@ def run(args: argparse.Namespace) -> int:
     print(json.dumps(drill_to_dict(result), indent=2) if args.json else render_drill(result))
     if result.error is not None:
         print(str(result.error), file=sys.stderr)
-        return EXIT_FATAL if result.error.severity == Severity.FATAL else EXIT_ERROR
+        return result.error.code.exit_status
     return EXIT_OK if result.ok else EXIT_FINDINGS

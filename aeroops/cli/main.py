@@ -22,17 +22,12 @@ import sys
 from collections.abc import Iterator, Sequence
 
 from aeroops.cli.arguments import UsageParser
-from aeroops.errors import AeroError, OutputError, Severity
+from aeroops.errors import AeroError, Code, Finding, OutputError
 
 # Verb modules, in the order `aeroops --help` lists them.
 VERBS = ("demo", "scan", "backup", "verify", "inspect", "inventory", "restore", "drill", "recover")
 
-EXIT_OK = 0
-EXIT_FINDINGS = 1  # the job ran, and what it checked is not clean
-EXIT_ERROR = 2
-EXIT_FATAL = 3
-EXIT_INTERRUPTED = 130
-EXIT_BROKEN_PIPE = 141
+EXIT_BROKEN_PIPE = 141  # the reader of the output went away
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,13 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"aeroops {_version()}")
     sub = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
     for verb in VERBS:
-        try:
-            module = importlib.import_module(f"aeroops.cli.{verb}_cmd")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"aeroops.cli.{verb}_cmd":
-                raise
-            continue  # verb not built yet
-        module.add_parser(sub)
+        importlib.import_module(f"aeroops.cli.{verb}_cmd").add_parser(sub)
     return parser
 
 
@@ -57,10 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(args.run(args) or 0)
     except AeroError as error:
         print(str(error), file=sys.stderr)
-        return EXIT_FATAL if error.severity == Severity.FATAL else EXIT_ERROR
+        return error.code.exit_status
     except KeyboardInterrupt:
-        print("[ERROR] AERO_INTERRUPTED: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        print(Finding.of(Code.INTERRUPTED, "interrupted"), file=sys.stderr)
+        return Code.INTERRUPTED.exit_status
     except BrokenPipeError:
         # The reader went away (`aeroops inventory DIR | head`): not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -295,19 +295,12 @@ def member_status(member_name: str, findings: Iterable[Finding]) -> str:
     """ "ok", or the warnings and errors about a member, by short name ("checksum", "wal_sequence")."""
     labels = sorted(
         {
-            _label(f.code)
+            f.code.label
             for f in findings
             if f.path == member_name and f.severity in (Severity.WARNING, Severity.ERROR, Severity.FATAL)
         }
     )
     return ", ".join(labels) if labels else "ok"
-
-
-def _label(code: str) -> str:
-    for prefix in ("AERO_VERIFY_", "AERO_"):
-        if code.startswith(prefix):
-            return code[len(prefix) :].lower()
-    return code.lower()
 
 
 def _time(seconds: int) -> datetime | None:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
 from aeroops.core.verify import BACKUP_MANIFEST, BACKUP_MANIFEST_LIMIT, VerifyReport
-from aeroops.errors import FormatError, Severity
+from aeroops.errors import Code, FormatError, Severity
 from aeroops.formats.ids import format_timestamp
 from aeroops.formats.manifests import BackupManifest, parse_backup_manifest
 from aeroops.formats.tar import EntryType, TarReader
@@ -144,11 +144,11 @@ def read_leading_manifest(stream: BinaryIO, *, name: str | None = None) -> Backu
     tar = TarReader(stream, path=name)
     first = next(iter(tar), None)
     if first is None:
-        raise FormatError("the archive is empty", path=name, code="AERO_VERIFY_MISSING_MEMBER")
+        raise FormatError("the archive is empty", path=name, code=Code.VERIFY_MISSING_MEMBER)
     if first.name != BACKUP_MANIFEST or first.type != EntryType.FILE:
         raise FormatError(
-            f"the first member is {first.name!r}, not {BACKUP_MANIFEST}", path=name, code="AERO_VERIFY_MEMBER_ORDER"
+            f"the first member is {first.name!r}, not {BACKUP_MANIFEST}", path=name, code=Code.VERIFY_MEMBER_ORDER
         )
     if first.size > BACKUP_MANIFEST_LIMIT:
-        raise FormatError(f"{BACKUP_MANIFEST} is {first.size} bytes", path=name, code="AERO_VERIFY_MANIFEST")
+        raise FormatError(f"{BACKUP_MANIFEST} is {first.size} bytes", path=name, code=Code.VERIFY_MANIFEST)
     return parse_backup_manifest(tar.read_all(BACKUP_MANIFEST_LIMIT), path=name)

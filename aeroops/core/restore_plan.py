@@ -41,7 +41,7 @@ from aeroops.core.verify import (
     WAL_LOG,
     VerifyReport,
 )
-from aeroops.errors import Finding, FormatError, Severity, UsageError
+from aeroops.errors import Code, Finding, FormatError, Severity, UsageError
 
 TEMP_SUFFIX = ".aeroops-restore-tmp"
 JOURNAL_SUFFIX = ".aeroops-restore-journal"
@@ -174,7 +174,7 @@ def parse_journal(data: bytes) -> RestoreJournal:
         )
     # A damaged journal must not crash recovery: deep nesting and huge numbers included.
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError, OverflowError) as exc:
-        raise FormatError(f"the restore journal does not parse: {exc}", code="AERO_RESTORE_JOURNAL") from None
+        raise FormatError(f"the restore journal does not parse: {exc}", code=Code.RESTORE_JOURNAL) from None
 
 
 def _str(obj: Mapping[str, Any], key: str) -> str:

@@ -12,7 +12,7 @@ on with the next member. In the WAL, framing damage (length, checksum, type, tor
 reported once, as no record boundary can be trusted after it, while each sequence gap or
 repeat is reported and reading goes on.
 
-Finding codes:
+Finding codes (from the catalogue, `aeroops.errors.Code`; a test keeps this table in step):
 
 =============================  ========  ==========================================================
 code                           severity  meaning
@@ -20,6 +20,7 @@ code                           severity  meaning
 AERO_TAR_CHECKSUM              ERROR     a header's checksum does not match its bytes
 AERO_TAR_HEADER                ERROR     a header field is malformed, or a lone zero block
 AERO_TAR_TRUNCATED             ERROR     the archive ends inside a header, data or end blocks
+AERO_TAR_MEMBER_TOO_LARGE      ERROR     a member declares more bytes than allowed
 AERO_VERIFY_STOPPED            INFO      what could not be checked after tar damage
 AERO_VERIFY_TRAILING_DATA      ERROR     non-zero bytes after the end-of-archive blocks
 AERO_VERIFY_UNSAFE_MEMBER      ERROR     absolute name, ``..``, a link of any kind, a device, a
@@ -53,6 +54,7 @@ AERO_VERIFY_SIDECAR            ERROR     the archive's digest differs from its s
                                          BLAKE3, ``.sha256``: SHA-256), or the sidecar is malformed
                                          or names another file
 AERO_VERIFY_TOO_MANY           INFO      findings of one code past 1000 were counted, not listed
+AERO_VERIFY_IO                 FATAL     the archive cannot be read at all (`verify_archive`)
 =============================  ========  ==========================================================
 
 What is left to the sidecar: changes that keep the archive's meaning identical (zero padding
@@ -73,7 +75,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, BinaryIO
 
-from aeroops.errors import Finding, FormatError, Severity, UsageError
+from aeroops.errors import Code, Finding, FormatError, Severity, UsageError
 from aeroops.formats.checksum import crc32, format_crc_tag, parse_crc_tag
 from aeroops.formats.ids import format_timestamp, parse_snapshot_id
 from aeroops.formats.manifests import (
@@ -264,9 +266,8 @@ def verify_archive_stream(
         algorithm, found = split_digest(digest)
         if found != claimed[1]:
             verification.findings.add(
-                Finding(
-                    "AERO_VERIFY_SIDECAR",
-                    Severity.ERROR,
+                Finding.of(
+                    Code.VERIFY_SIDECAR,
                     f"the archive's {DISPLAY_NAMES[algorithm]} digest is {found}, its sidecar says {claimed[1]}",
                 )
             )
@@ -385,7 +386,7 @@ class _Findings:
 
     def __init__(self) -> None:
         self._kept: list[Finding] = []
-        self._per_code: Counter[str] = Counter()
+        self._per_code: Counter[Code] = Counter()
 
     def add(self, finding: Finding) -> None:
         self._per_code[finding.code] += 1
@@ -394,15 +395,14 @@ class _Findings:
 
     def new(
         self,
-        code: str,
-        severity: Severity,
+        code: Code,
         message: str,
         *,
         path: str | None = None,
         offset: int | None = None,
         sequence: int | None = None,
     ) -> None:
-        self.add(Finding(code, severity, message, path, offset, sequence))
+        self.add(Finding.of(code, message, path, offset, sequence))
 
     def error(self, error: FormatError, *, path: str | None, base: int = 0, sequence: int | None = None) -> None:
         """A format reader's error; its offset is within the member, made an archive offset."""
@@ -412,9 +412,8 @@ class _Findings:
 
     def done(self) -> tuple[Finding, ...]:
         extra = [
-            Finding(
-                "AERO_VERIFY_TOO_MANY",
-                Severity.INFO,
+            Finding.of(
+                Code.VERIFY_TOO_MANY,
                 f"{n - FINDINGS_PER_CODE} more {code} findings were counted but not listed",
             )
             for code, n in self._per_code.items()
@@ -502,8 +501,7 @@ class _Verification:
             trailing = tar.trailing_bytes()
             if trailing < 0:
                 self.findings.new(
-                    "AERO_VERIFY_TRAILING_DATA",
-                    Severity.ERROR,
+                    Code.VERIFY_TRAILING_DATA,
                     "non-zero bytes follow the end-of-archive blocks",
                     offset=tar.end_offset,
                 )
@@ -511,8 +509,7 @@ class _Verification:
             error = raised.error if isinstance(raised, _TarBroken) else raised
             self.findings.error(error, path=self._reading)
             self.findings.new(
-                "AERO_VERIFY_STOPPED",
-                Severity.INFO,
+                Code.VERIFY_STOPPED,
                 "member boundaries are lost after this damage: later members, and whether required "
                 "ones are missing, were not checked",
                 offset=error.offset,
@@ -531,16 +528,14 @@ class _Verification:
         where: dict[str, Any] = {"path": entry.name, "offset": entry.header_offset}
         if self._previous_name is not None and entry.name < self._previous_name:
             self.findings.new(
-                "AERO_VERIFY_MEMBER_ORDER",
-                Severity.WARNING,
+                Code.VERIFY_MEMBER_ORDER,
                 f"{entry.name!r} follows {self._previous_name!r} but sorts before it: members are out of order",
                 **where,
             )
         self._previous_name = entry.name
         if name in self.seen:
             self.findings.new(
-                "AERO_VERIFY_DUPLICATE_MEMBER",
-                Severity.ERROR,
+                Code.VERIFY_DUPLICATE_MEMBER,
                 f"{name!r} appears more than once; extracting would keep only the last",
                 **where,
             )
@@ -548,7 +543,7 @@ class _Verification:
 
         unsafe = _unsafe_reasons(entry)
         if unsafe:
-            self.findings.new("AERO_VERIFY_UNSAFE_MEMBER", Severity.ERROR, "; ".join(unsafe), **where)
+            self.findings.new(Code.VERIFY_UNSAFE_MEMBER, "; ".join(unsafe), **where)
             self._done(entry, self._crc_of(tar, entry))
             return
 
@@ -558,8 +553,7 @@ class _Verification:
             expected_type = EntryType.FILE
         if expected_type is None:
             self.findings.new(
-                "AERO_VERIFY_UNEXPECTED_MEMBER",
-                Severity.ERROR,
+                Code.VERIFY_UNEXPECTED_MEMBER,
                 f"{entry.name!r} is not part of a backup archive (format version 1)",
                 **where,
             )
@@ -567,8 +561,7 @@ class _Verification:
             return
         if entry.type != expected_type:
             self.findings.new(
-                "AERO_VERIFY_UNEXPECTED_MEMBER",
-                Severity.ERROR,
+                Code.VERIFY_UNEXPECTED_MEMBER,
                 f"{entry.name!r} is a {_kind(entry)} entry where a backup archive has a {expected_type.name.lower()}",
                 **where,
             )
@@ -577,8 +570,7 @@ class _Verification:
         if entry.type == EntryType.DIRECTORY:
             if entry.size:
                 self.findings.new(
-                    "AERO_VERIFY_UNEXPECTED_MEMBER",
-                    Severity.ERROR,
+                    Code.VERIFY_UNEXPECTED_MEMBER,
                     f"directory entry {entry.name!r} carries {entry.size} bytes of data",
                     **where,
                 )
@@ -644,8 +636,7 @@ class _Verification:
     def _read_manifest(self, tar: TarReader, entry: TarEntry, limit: int) -> tuple[bytes | None, int]:
         if entry.size > limit:
             self.findings.new(
-                "AERO_VERIFY_MANIFEST",
-                Severity.ERROR,
+                Code.VERIFY_MANIFEST,
                 f"{entry.name} is {entry.size} bytes; a manifest is at most {limit}",
                 path=entry.name,
                 offset=entry.data_offset,
@@ -656,15 +647,14 @@ class _Verification:
         return data, crc32(data)
 
     def _manifest_error(self, entry: TarEntry, message: str) -> None:
-        self.findings.new("AERO_VERIFY_MANIFEST", Severity.ERROR, message, path=entry.name, offset=entry.data_offset)
+        self.findings.new(Code.VERIFY_MANIFEST, message, path=entry.name, offset=entry.data_offset)
 
     def _not_as_written(self, entry: TarEntry, data: bytes, canonical: bytes) -> None:
         if data != canonical:
             at = next((i for i, (a, b) in enumerate(zip(data, canonical, strict=False)) if a != b), None)
             at = min(len(data), len(canonical)) if at is None else at
             self.findings.new(
-                "AERO_VERIFY_MANIFEST_FORM",
-                Severity.WARNING,
+                Code.VERIFY_MANIFEST_FORM,
                 f"{entry.name} means the same but is not byte for byte what AeroDB writes "
                 f"(first difference at byte {at} of the file): it was changed after it was written",
                 path=entry.name,
@@ -716,8 +706,7 @@ class _Verification:
             )
         if format_timestamp(manifest.created_at) != format_timestamp(parse_snapshot_id(manifest.snapshot_id)):
             self.findings.new(
-                "AERO_VERIFY_CREATED_AT",
-                Severity.WARNING,
+                Code.VERIFY_CREATED_AT,
                 f"created_at {format_timestamp(manifest.created_at)} is not the time snapshot_id "
                 f"{manifest.snapshot_id} names (AeroDB reads the clock twice, so a one-second "
                 "difference can happen, rarely; more means the manifest was changed)",
@@ -744,8 +733,7 @@ class _Verification:
 
         def gap(record: WalRecord, expected: int) -> None:  # every gap is reported, not just the first
             self.findings.new(
-                "AERO_WAL_SEQUENCE",
-                Severity.ERROR,
+                Code.WAL_SEQUENCE,
                 _sequence_problem(record.sequence, expected),
                 path=entry.name,
                 offset=entry.data_offset + record.offset,
@@ -778,16 +766,14 @@ class _Verification:
             return
         if backup.snapshot_id != snapshot.snapshot_id:
             self.findings.new(
-                "AERO_VERIFY_MANIFEST",
-                Severity.ERROR,
+                Code.VERIFY_MANIFEST,
                 f"the backup manifest names snapshot {backup.snapshot_id}, the snapshot manifest "
                 f"{snapshot.snapshot_id}",
                 path=SNAPSHOT_MANIFEST,
             )
         if backup.created_at < snapshot.created_at:
             self.findings.new(
-                "AERO_VERIFY_CREATED_AT",
-                Severity.WARNING,
+                Code.VERIFY_CREATED_AT,
                 f"the backup's created_at {format_timestamp(backup.created_at)} is before its snapshot's "
                 f"{format_timestamp(snapshot.created_at)}",
                 path=BACKUP_MANIFEST,
@@ -805,8 +791,7 @@ class _Verification:
                 expected = listed.get(member[len(SCHEMA_PREFIX) :])
                 if expected is None:
                     self.findings.new(
-                        "AERO_VERIFY_SCHEMA_UNLISTED",
-                        Severity.ERROR,
+                        Code.VERIFY_SCHEMA_UNLISTED,
                         f"{member} is not listed in the snapshot manifest's schema_checksums",
                         path=member,
                         offset=offset,
@@ -814,8 +799,7 @@ class _Verification:
                     continue
             if crc != expected:
                 self.findings.new(
-                    "AERO_VERIFY_CHECKSUM",
-                    Severity.ERROR,
+                    Code.VERIFY_CHECKSUM,
                     f"{member} has checksum {format_crc_tag(crc)}; the snapshot manifest says "
                     f"{format_crc_tag(expected)}",
                     path=member,
@@ -826,15 +810,13 @@ class _Verification:
         for required in REQUIRED:
             if required not in self.present:
                 self.findings.new(
-                    "AERO_VERIFY_MISSING_MEMBER",
-                    Severity.ERROR,
+                    Code.VERIFY_MISSING_MEMBER,
                     f"the archive has no {required!r}",
                     path=required,
                 )
         if WAL_DIR not in self.present:
             self.findings.new(
-                "AERO_VERIFY_NO_WAL_DIR",
-                Severity.WARNING,
+                Code.VERIFY_NO_WAL_DIR,
                 "the archive has no 'wal' directory: AeroDB's own restore rejects it "
                 "(AeroDB's backup leaves it out when there is no WAL; DESIGN.md §3 keeps an empty one)",
                 path=WAL_DIR,
@@ -843,15 +825,13 @@ class _Verification:
             has_log = WAL_LOG in self.present
             if self.backup_manifest.wal_present and not has_log:
                 self.findings.new(
-                    "AERO_VERIFY_MANIFEST",
-                    Severity.ERROR,
+                    Code.VERIFY_MANIFEST,
                     "wal_present is true but the archive has no wal/wal.log",
                     path=BACKUP_MANIFEST,
                 )
             elif has_log and not self.backup_manifest.wal_present:
                 self.findings.new(
-                    "AERO_VERIFY_MANIFEST",
-                    Severity.ERROR,
+                    Code.VERIFY_MANIFEST,
                     "wal_present is false but the archive holds wal/wal.log",
                     path=BACKUP_MANIFEST,
                 )
@@ -859,8 +839,7 @@ class _Verification:
             for schema, _ in self.snapshot_manifest.schema_checksums:
                 if schema not in self.schema_files:
                     self.findings.new(
-                        "AERO_VERIFY_MISSING_MEMBER",
-                        Severity.ERROR,
+                        Code.VERIFY_MISSING_MEMBER,
                         f"the snapshot manifest lists {schema}, which the archive does not hold",
                         path=SCHEMA_PREFIX + schema,
                     )

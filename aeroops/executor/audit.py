@@ -21,7 +21,7 @@ from typing import Any, BinaryIO, TypeVar, cast
 from aeroops.core.inspect import InspectResult, inspect_archive_stream
 from aeroops.core.inventory import Inventory, InventoryRow, inventory_row, read_leading_manifest
 from aeroops.core.verify import DataSink, VerifyReport, verify_archive_stream
-from aeroops.errors import Finding, FormatError, Severity, UsageError
+from aeroops.errors import Code, Finding, FormatError, UsageError
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps
 from aeroops.formats.sidecar import ALGORITHMS, parse_sidecar, sidecar_path
 from aeroops.progress import Progress, ProgressCallback
@@ -61,13 +61,13 @@ def read_sidecar(archive: Path) -> tuple[str | None, tuple[Finding, ...]]:
 
 
 def _sidecar_finding(message: str) -> Finding:
-    return Finding("AERO_VERIFY_SIDECAR", Severity.ERROR, message, path=None)
+    return Finding.of(Code.VERIFY_SIDECAR, message, path=None)
 
 
 def _io_report(archive: Path, error: OSError) -> VerifyReport:
     return VerifyReport(
         archive=str(archive),
-        findings=(Finding("AERO_VERIFY_IO", Severity.FATAL, f"cannot read the archive: {error.strerror or error}"),),
+        findings=(Finding.of(Code.VERIFY_IO, f"cannot read the archive: {error.strerror or error}"),),
     )
 
 

@@ -33,8 +33,8 @@ from aeroops.core.plan import (
     Refusal,
     plan_backup,
 )
-from aeroops.errors import AeroError, BackupError, BackupIOError
-from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps
+from aeroops.errors import AeroError, BackupError, BackupIOError, io_error
+from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, failed_operation
 from aeroops.executor.lock import DirectoryLock, aerodb_serving, try_flock
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.checksum import crc32
@@ -187,7 +187,9 @@ def run_backup(
     except AeroError:
         raise
     except OSError as exc:
-        raise _io_error(exc) from exc
+        raise io_error(
+            BackupIOError, exc, failed_operation(exc) or f"step {step.index}, {STEPS[step.index - 1]}"
+        ) from exc
     finally:
         lock.release()
     return BackupResult(
@@ -305,13 +307,6 @@ def _accept(plan: BackupPlan | Refusal) -> BackupPlan:
     if isinstance(plan, Refusal):
         raise refusal_error(plan)
     return plan
-
-
-def _io_error(exc: OSError) -> BackupIOError:
-    reason = exc.strerror or str(exc)
-    if exc.errno == errno.ENOSPC:
-        reason = "no space left on the device"
-    return BackupIOError(f"I/O failure: {reason}", path=exc.filename)
 
 
 def _fsync_wal(root: Path, ops: FileOps) -> None:

@@ -24,9 +24,9 @@ from pathlib import Path
 
 from aeroops.core.description import Verdict
 from aeroops.core.logical import LogicalDiff, LogicalState, diff, logical_state
-from aeroops.errors import AeroError, Finding, RestoreError, RestoreIOError, UsageError
+from aeroops.errors import AeroError, Finding, RestoreError, RestoreIOError, UsageError, io_error
 from aeroops.executor.audit import inspect_archive
-from aeroops.executor.fileops import LimitedReader
+from aeroops.executor.fileops import LimitedReader, failed_operation
 from aeroops.executor.restore import RestoreResult, restore
 from aeroops.executor.scan import scan
 from aeroops.formats.storage import iter_storage
@@ -158,7 +158,7 @@ def drill(
     except AeroError as exc:
         run.error = exc.finding
     except OSError as exc:
-        run.error = RestoreIOError(f"I/O failure: {exc.strerror or exc}", path=exc.filename).finding
+        run.error = io_error(RestoreIOError, exc, failed_operation(exc)).finding
     finally:
         if not keep:
             run.step(6)

@@ -165,3 +165,15 @@ class LimitedReader:
         if self.crc is not None:
             self.crc = crc32(data, self.crc)
         return data
+
+
+def failed_operation(exc: BaseException) -> str | None:
+    """The `FileOps` operation an error came out of (the one the executor called), or None:
+    what an I/O error names, as borg's ``backup_io("stat")`` does, without wrapping each call."""
+    frame = exc.__traceback__
+    while frame is not None:
+        name = frame.tb_frame.f_code.co_name
+        if isinstance(frame.tb_frame.f_locals.get("self"), FileOps) and not name.startswith("_"):
+            return name if hasattr(FileOps, name) else None
+        frame = frame.tb_next
+    return None

@@ -23,7 +23,6 @@ lets crash tests SIGKILL the process at a named point (see `crash_point`).
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import signal
 import stat
@@ -59,14 +58,16 @@ from aeroops.core.restore_plan import (
 )
 from aeroops.core.verify import VerifyReport
 from aeroops.errors import (
+    Code,
     FormatError,
     InvalidBackupError,
     RestoreCorruptionError,
     RestoreError,
     RestoreIOError,
+    io_error,
 )
 from aeroops.executor.audit import open_archive, verify_archive, verify_opened_archive
-from aeroops.executor.fileops import REAL, FileOps
+from aeroops.executor.fileops import REAL, FileOps, failed_operation
 from aeroops.executor.lock import DirectoryLock, aerodb_serving, held_by_another, lock_path_for
 from aeroops.progress import Progress, ProgressCallback, no_progress
 
@@ -401,7 +402,9 @@ def restore(
     except BaseException as exc:
         _undo(phase, paths, ops, exc)
         if isinstance(exc, OSError):
-            raise _io_error(exc) from exc
+            raise io_error(
+                RestoreIOError, exc, failed_operation(exc) or f"step {step.index}, {STEPS[step.index - 1]}"
+            ) from exc
         raise
     else:
         step(10)
@@ -442,19 +445,11 @@ def refusal_error(refusal: RestoreRefusal, data_dir: str) -> RestoreError:
     if refusal.rule is not RestoreRule.ARCHIVE_INVALID:
         return RestoreError(message, path=data_dir)
     codes = {f.code for f in refusal.findings}
-    if "AERO_VERIFY_IO" in codes:
+    if Code.VERIFY_IO in codes:
         return RestoreIOError(message)
-    damaged = ("AERO_VERIFY_CHECKSUM", "AERO_WAL_", "AERO_STORAGE_", "AERO_TAR_", "AERO_VERIFY_SIDECAR")
-    if any(code.startswith(damaged) for code in codes):
+    if any(code.damage for code in codes):
         return RestoreCorruptionError(message)
     return InvalidBackupError(message)
-
-
-def _io_error(exc: OSError) -> RestoreIOError:
-    reason = exc.strerror or str(exc)
-    if exc.errno == errno.ENOSPC:
-        reason = "no space left on the device"
-    return RestoreIOError(f"I/O failure: {reason}", path=exc.filename)
 
 
 class _Stager:

@@ -20,7 +20,7 @@ from aeroops.core.description import (
     Verdict,
     WalDescription,
 )
-from aeroops.errors import AeroError, FormatError, ScanError
+from aeroops.errors import AeroError, Code, FormatError, ScanError
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, LimitedReader
 from aeroops.executor.lock import aerodb_serving
 from aeroops.formats.checksum import crc32
@@ -130,7 +130,7 @@ def describe_wal(
     except FormatError as exc:
         return WalDescription(True, size, records, first, last, exc.finding)
     except OSError as exc:
-        err = FormatError(f"cannot read the WAL: {exc.strerror}", path=path, code="AERO_WAL_IO")
+        err = FormatError(f"cannot read the WAL: {exc.strerror}", path=path, code=Code.WAL_IO)
         return WalDescription(True, size, records, first, last, err.finding)
     return WalDescription(True, size, records, first, last, crc32=limited.crc)
 
@@ -169,7 +169,7 @@ def _read_small(path: Path, ops: FileOps) -> bytes:
     with ops.open_read(path) as stream:
         data = stream.read(MANIFEST_LIMIT + 1)
     if len(data) > MANIFEST_LIMIT:
-        raise FormatError(f"larger than {MANIFEST_LIMIT} bytes", path=path, code="AERO_MANIFEST_INVALID")
+        raise FormatError(f"larger than {MANIFEST_LIMIT} bytes", path=path, code=Code.MANIFEST_INVALID)
     return data
 
 

@@ -7,7 +7,7 @@ import re
 import zlib
 from collections.abc import Callable
 
-from aeroops.errors import FormatError
+from aeroops.errors import Code, FormatError
 
 try:  # the C twin folds with carry-less multiplication: 3-4x zlib's speed on x86-64
     from aeroops.formats._speedups import crc32 as _fast_crc32
@@ -27,7 +27,7 @@ def parse_crc_tag(text: object, *, path: object = None) -> int:
         raise FormatError(
             f"checksum {text!r} is not of the form crc32:<8 hex digits>",
             path=path,
-            code="AERO_MANIFEST_INVALID",
+            code=Code.MANIFEST_INVALID,
         )
     return int(match.group(1), 16)
 

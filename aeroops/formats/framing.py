@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from aeroops.errors import FormatError
+from aeroops.errors import Code, FormatError
 from aeroops.formats.checksum import crc32
 
 U32 = struct.Struct("<I")
@@ -24,8 +24,11 @@ CRC_RESIDUE = 0x2144DF1C
 
 @dataclass(frozen=True, slots=True)
 class Framing:
-    name: str  # "WAL" or "STORAGE": used in error codes and messages
+    name: str  # "WAL" or "STORAGE"
     min_length: int
+    length_code: Code  # an impossible record length
+    checksum_code: Code  # a record whose CRC does not match
+    torn_tail_code: Code  # the file ends inside a record
 
 
 def iter_frames(
@@ -34,7 +37,7 @@ def iter_frames(
     """Yield ``(file_offset, buffer, start, end)`` for each checksummed record.
 
     The record is ``buffer[start:end]``; parsers unpack from the buffer in place, no copy.
-    Raises `FormatError` at the first damage: AERO_<NAME>_LENGTH, _CHECKSUM or _TORN_TAIL.
+    Raises `FormatError` at the first damage, with the framing's length, checksum or torn-tail code.
     """
     min_length = framing.min_length
     unpack_u32 = U32.unpack_from  # a local: this loop runs once per record
@@ -96,7 +99,7 @@ class Buffers:
                     f"at most {MAX_RECORD_LENGTH})",
                     path=self._path,
                     offset=base + pos,
-                    code=f"AERO_{framing.name}_LENGTH",
+                    code=framing.length_code,
                 )
             need = max(READ_CHUNK, length - avail)
         more = _read_at_most(self._stream, need)
@@ -108,7 +111,7 @@ class Buffers:
                 if avail >= 4
                 else f"{avail} trailing bytes are too few for a record length (torn tail)"
             )
-            raise FormatError(message, path=self._path, offset=base + pos, code=f"AERO_{framing.name}_TORN_TAIL")
+            raise FormatError(message, path=self._path, offset=base + pos, code=framing.torn_tail_code)
         if not avail:
             return more, 0, base + pos
         rest = length - avail  # bytes of `more` that finish the straddling record (<= 0: unknown)
@@ -137,7 +140,7 @@ def checksum_error(buf: bytes, start: int, end: int, framing: Framing, path: obj
         f"record checksum is {stored:08x}, its bytes give {computed:08x}",
         path=path,
         offset=base + start,
-        code=f"AERO_{framing.name}_CHECKSUM",
+        code=framing.checksum_code,
     )
 
 
@@ -148,7 +151,7 @@ def seal(body: bytes) -> bytes:
 
 
 def read_lp_fields(
-    buf: bytes, pos: int, end: int, count: int, *, what: str, path: object, offset: int, code: str
+    buf: bytes, pos: int, end: int, count: int, *, what: str, path: object, offset: int, code: Code
 ) -> tuple[list[bytes], int]:
     """Read ``count`` u32-length-prefixed byte strings from ``buf[pos:end]``."""
     fields = []
@@ -169,7 +172,7 @@ def lp(data: bytes) -> bytes:
     return U32.pack(len(data)) + data
 
 
-def utf8(raw: bytes, *, what: str, path: object, offset: int, code: str, sequence: int | None = None) -> str:
+def utf8(raw: bytes, *, what: str, path: object, offset: int, code: Code, sequence: int | None = None) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -6,7 +6,7 @@ import os
 import re
 from datetime import UTC, datetime
 
-from aeroops.errors import FormatError, UsageError
+from aeroops.errors import Code, FormatError, UsageError
 
 _SNAPSHOT_ID = re.compile(r"\d{8}T\d{6}Z")
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
@@ -30,7 +30,7 @@ def parse_snapshot_id(text: object, *, path: object = None) -> datetime:
             return datetime.strptime(text, SNAPSHOT_ID_FORMAT).replace(tzinfo=UTC)
         except ValueError:
             pass
-    raise FormatError(f"{text!r} is not a snapshot id (YYYYMMDDTHHMMSSZ)", path=path, code="AERO_MANIFEST_INVALID")
+    raise FormatError(f"{text!r} is not a snapshot id (YYYYMMDDTHHMMSSZ)", path=path, code=Code.MANIFEST_INVALID)
 
 
 def format_snapshot_id(moment: datetime) -> str:
@@ -44,7 +44,7 @@ def parse_timestamp(text: object, *, path: object = None) -> datetime:
             return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
         except ValueError:
             pass
-    raise FormatError(f"{text!r} is not a timestamp (YYYY-MM-DDTHH:MM:SSZ)", path=path, code="AERO_MANIFEST_INVALID")
+    raise FormatError(f"{text!r} is not a timestamp (YYYY-MM-DDTHH:MM:SSZ)", path=path, code=Code.MANIFEST_INVALID)
 
 
 def format_timestamp(moment: datetime) -> str:

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from aeroops.errors import FormatError
+from aeroops.errors import Code, FormatError
 from aeroops.formats.checksum import format_crc_tag, parse_crc_tag
 from aeroops.formats.ids import format_timestamp, parse_snapshot_id, parse_timestamp
 
 BACKUP_FORMAT_VERSION = 1
 SNAPSHOT_FORMAT_VERSIONS = frozenset({1, 2})  # 2 adds commit_boundary (MVCC snapshots)
-_CODE = "AERO_MANIFEST_INVALID"
+_CODE = Code.MANIFEST_INVALID
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Literal, cast
 
-from aeroops.errors import FormatError, UsageError
+from aeroops.errors import Code, FormatError, UsageError
 
 Algorithm = Literal["blake3", "sha256"]
 ALGORITHMS: tuple[Algorithm, ...] = ("blake3", "sha256")  # also the order verify looks for sidecars in
@@ -55,7 +55,7 @@ def split_digest(tagged: str) -> tuple[Algorithm, str]:
     if not match:
         raise FormatError(
             f"digest {tagged!r} is not of the form blake3:<64 hex digits> or sha256:<64 hex digits>",
-            code="AERO_VERIFY_SIDECAR",
+            code=Code.VERIFY_SIDECAR,
         )
     return cast(Algorithm, match.group(1)), match.group(2).lower()
 
@@ -120,7 +120,7 @@ def parse_sidecar(text: str, *, archive_name: str, algorithm: Algorithm) -> str:
         message = f"the sidecar lists {', '.join(repr(n) for n in list(names)[:3])}, not {archive_name!r}"
     else:
         message = f"the sidecar is not {TOOLS[algorithm]} output (<64 hex digits>  <file name>)"
-    raise FormatError(message, code="AERO_VERIFY_SIDECAR")
+    raise FormatError(message, code=Code.VERIFY_SIDECAR)
 
 
 def _parse_line(line: str) -> tuple[str, str] | None:

@@ -10,11 +10,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from aeroops.errors import FormatError
+from aeroops.errors import Code, FormatError
 from aeroops.formats.framing import U32, Framing, iter_frames, lp, read_lp_fields, seal, utf8
 
-STORAGE_FRAMING = Framing("STORAGE", min_length=4 + 4 + 4 + 4 + 1 + 4 + 4)
-_PAYLOAD_CODE = "AERO_STORAGE_PAYLOAD"
+STORAGE_FRAMING = Framing(
+    "STORAGE", 4 + 4 + 4 + 4 + 1 + 4 + 4, Code.STORAGE_LENGTH, Code.STORAGE_CHECKSUM, Code.STORAGE_TORN_TAIL
+)
+_PAYLOAD_CODE = Code.STORAGE_PAYLOAD
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from aeroops.errors import FormatError
+from aeroops.errors import Code, FormatError
 
 BLOCK = 512
 END_OF_ARCHIVE = bytes(2 * BLOCK)
@@ -121,9 +121,7 @@ class TarEntry:
 def _parse_number(field: bytes, what: str, offset: int, path: object) -> int:
     if field and field[0] & 0x80:  # GNU base-256
         if field[0] != 0x80:
-            raise FormatError(
-                f"negative or malformed base-256 {what}", path=path, offset=offset, code="AERO_TAR_HEADER"
-            )
+            raise FormatError(f"negative or malformed base-256 {what}", path=path, offset=offset, code=Code.TAR_HEADER)
         return int.from_bytes(field[1:], "big")
     text = field.split(b"\x00", 1)[0].strip(b" ")
     if not text:
@@ -134,7 +132,7 @@ def _parse_number(field: bytes, what: str, offset: int, path: object) -> int:
         return int(text, 8)
     except ValueError:
         raise FormatError(
-            f"{what} field {field!r} is not octal", path=path, offset=offset, code="AERO_TAR_HEADER"
+            f"{what} field {field!r} is not octal", path=path, offset=offset, code=Code.TAR_HEADER
         ) from None
 
 
@@ -172,7 +170,7 @@ class TarReader:
                 f"archive ends inside {what} ({len(data)} of {n} bytes)",
                 path=self._path,
                 offset=self._offset + len(data),
-                code="AERO_TAR_TRUNCATED",
+                code=Code.TAR_TRUNCATED,
             )
         self._offset += n
         return data
@@ -203,7 +201,7 @@ class TarReader:
                 f"member is {self._pending_data} bytes, more than the {limit} expected",
                 path=self._path,
                 offset=self._offset,
-                code="AERO_TAR_MEMBER_TOO_LARGE",
+                code=Code.TAR_MEMBER_TOO_LARGE,
             )
         return b"".join(self.chunks())
 
@@ -222,12 +220,12 @@ class TarReader:
                         "a zero block followed by a non-zero one",
                         path=self._path,
                         offset=at + BLOCK,
-                        code="AERO_TAR_HEADER",
+                        code=Code.TAR_HEADER,
                     )
                 self.end_offset = self._offset
                 if long_name is not None or long_link is not None:
                     raise FormatError(
-                        "long-name record without its entry", path=self._path, offset=at, code="AERO_TAR_HEADER"
+                        "long-name record without its entry", path=self._path, offset=at, code=Code.TAR_HEADER
                     )
                 return
             stored = _parse_number(block[148:156], "checksum", at, self._path)
@@ -242,11 +240,11 @@ class TarReader:
                     f"header checksum {stored} does not match its bytes ({unsigned})",
                     path=self._path,
                     offset=at,
-                    code="AERO_TAR_CHECKSUM",
+                    code=Code.TAR_CHECKSUM,
                 )
             if block[257:265] not in (_GNU_MAGIC, _POSIX_MAGIC):
                 raise FormatError(
-                    f"unknown header magic {block[257:265]!r}", path=self._path, offset=at, code="AERO_TAR_HEADER"
+                    f"unknown header magic {block[257:265]!r}", path=self._path, offset=at, code=Code.TAR_HEADER
                 )
             size = _parse_number(block[124:136], "size", at, self._path)
             flag = chr(block[156]) if block[156] else "0"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import BinaryIO, NamedTuple
 
-from aeroops.errors import FormatError
+from aeroops.errors import Code, FormatError
 from aeroops.formats.framing import (
     MAX_RECORD_LENGTH,
     U32,
@@ -33,8 +33,8 @@ try:  # the optional C twin of the hot loops (see _speedups.c); same results, fa
 except ImportError:  # pragma: no cover - depends on the build
     _speedups = None
 
-WAL_FRAMING = Framing("WAL", min_length=4 + 1 + 8 + 4)
-_PAYLOAD_CODE = "AERO_WAL_PAYLOAD"
+WAL_FRAMING = Framing("WAL", 4 + 1 + 8 + 4, Code.WAL_LENGTH, Code.WAL_CHECKSUM, Code.WAL_TORN_TAIL)
+_PAYLOAD_CODE = Code.WAL_PAYLOAD
 
 
 class WalType(enum.IntEnum):
@@ -207,7 +207,7 @@ def _wal_batches_c(
 
 
 def _type_error(kind: int, path: object, offset: int, sequence: int) -> FormatError:
-    return FormatError(f"unknown record type {kind}", path=path, offset=offset, sequence=sequence, code="AERO_WAL_TYPE")
+    return FormatError(f"unknown record type {kind}", path=path, offset=offset, sequence=sequence, code=Code.WAL_TYPE)
 
 
 def _sequence_error(sequence: int, expected: int, path: object, offset: int) -> FormatError:
@@ -216,7 +216,7 @@ def _sequence_error(sequence: int, expected: int, path: object, offset: int) -> 
         path=path,
         offset=offset,
         sequence=sequence,
-        code="AERO_WAL_SEQUENCE",
+        code=Code.WAL_SEQUENCE,
     )
 
 
