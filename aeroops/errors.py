@@ -133,6 +133,12 @@ class Code(enum.StrEnum):
     )
     # --- verify: the archive as a backup ------------------------------------------------------
     VERIFY_IO = "AERO_VERIFY_IO", Severity.FATAL, Category.VERIFY, "the archive cannot be read at all"
+    VERIFY_INTERNAL = (
+        "AERO_VERIFY_INTERNAL",
+        Severity.FATAL,
+        Category.VERIFY,
+        "aeroops itself failed on the archive (a bug, logged with its traceback); not a verdict on it",
+    )
     VERIFY_STOPPED = "AERO_VERIFY_STOPPED", Severity.INFO, Category.VERIFY, "what could not be checked after tar damage"
     VERIFY_TRAILING_DATA = (
         "AERO_VERIFY_TRAILING_DATA",

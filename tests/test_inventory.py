@@ -14,7 +14,7 @@ from audit_archives import FIXTURE_ARCHIVES, SIDECARS, build, fixture_bytes, hex
 from conftest import AERODB_FIXTURES
 
 from aeroops.core.inventory import inventory_row, read_leading_manifest
-from aeroops.errors import FormatError, UsageError
+from aeroops.errors import FormatError, Severity, UsageError
 from aeroops.executor.audit import inventory
 from aeroops.formats.manifests import parse_backup_manifest
 from aeroops.progress import Progress
@@ -205,3 +205,31 @@ def test_a_fifo_as_the_sidecar_is_a_finding_not_a_hang(tmp_path: Path, suffix: s
     (finding,) = reports[0].findings
     assert finding.code == "AERO_VERIFY_SIDECAR" and "not a regular file" in finding.message
     assert not inventory(tmp_path).rows[0].sidecar  # a FIFO is no sidecar file
+
+
+@pytest.mark.parametrize("failing", ["verify_archive_stream", "read_leading_manifest"])
+def test_aeroops_failing_on_one_archive_is_that_archives_row_and_the_audit_goes_on(
+    folder: Path, failing: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The last-resort net: should aeroops itself raise on one file (a bug, which the property
+    tests look for), that file's row says so and every other file is still audited."""
+    import aeroops.executor.audit as audit
+
+    real = getattr(audit, failing)
+
+    def fails_on_3snap(stream: object, **options: object) -> object:
+        if "3snap" in str(options.get("name")):
+            raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+        return real(stream, **options)
+
+    monkeypatch.setattr(audit, failing, fails_on_3snap)
+    taken = inventory(folder, verify=True, now=NOW)
+    rows = {row.file: row for row in taken.rows}
+    assert set(FIXTURE_ARCHIVES) < set(rows)
+    broken = rows["backup-3snap.tar"]
+    assert broken.ok is False or (broken.reason or "").startswith("AERO_VERIFY_INTERNAL")
+    assert rows["backup-1000.tar"].ok is True and not taken.ok
+    assert "failed inside aeroops" in caplog.text and "UnicodeEncodeError" in caplog.text
+    if failing == "verify_archive_stream":
+        report = audit.verify_archive(folder / "backup-3snap.tar")
+        assert [(f.code, f.severity) for f in report.findings] == [("AERO_VERIFY_INTERNAL", Severity.FATAL)]

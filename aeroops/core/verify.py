@@ -55,6 +55,8 @@ AERO_VERIFY_SIDECAR            ERROR     the archive's digest differs from its s
                                          or names another file
 AERO_VERIFY_TOO_MANY           INFO      findings of one code past 1000 were counted, not listed
 AERO_VERIFY_IO                 FATAL     the archive cannot be read at all (`verify_archive`)
+AERO_VERIFY_INTERNAL           FATAL     aeroops itself failed on the archive (a bug; logged with its
+                                         traceback): `aeroops.executor.audit.verify_archive`'s net
 =============================  ========  ==========================================================
 
 What is left to the sidecar: changes that keep the archive's meaning identical (zero padding

@@ -11,6 +11,7 @@ meaning intact. See `aeroops.formats.sidecar`.
 from __future__ import annotations
 
 import io
+import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -26,6 +27,7 @@ from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps
 from aeroops.formats.sidecar import ALGORITHMS, parse_sidecar, sidecar_path
 from aeroops.progress import Progress, ProgressCallback
 
+log = logging.getLogger("aeroops")
 ARCHIVE_SUFFIX = ".tar"
 SIDECAR_LIMIT = 64 << 10
 
@@ -75,13 +77,26 @@ def verify_archive(path: str | os.PathLike[str], *, progress: ProgressCallback |
     """Verify one archive file (and its sidecar, if any) in one streaming pass.
 
     Never raises for a bad or unreadable archive: that is the verdict, a report with findings
-    (AERO_VERIFY_IO, FATAL, when the file cannot be read at all).
+    (AERO_VERIFY_IO, FATAL, when the file cannot be read at all; AERO_VERIFY_INTERNAL, FATAL,
+    should aeroops itself fail on it, which the tests make sure no input does).
     """
     archive = Path(path)
     try:
         return _read_archive(archive, verify_archive_stream, progress)
     except OSError as error:
         return _io_report(archive, error)
+    except Exception as error:  # an audit of many archives must not stop at one: the bug is the verdict
+        log.exception("verify of %s failed inside aeroops", archive)
+        return VerifyReport(archive=str(archive), findings=(internal_finding(error),))
+
+
+def internal_finding(error: Exception) -> Finding:
+    """A failure of aeroops itself on some input, as a finding (logged with its traceback)."""
+    return Finding.of(
+        Code.VERIFY_INTERNAL,
+        f"aeroops failed while reading this archive ({type(error).__name__}); this is a bug in aeroops, "
+        "and says nothing of the archive: verify it again once aeroops is fixed",
+    )
 
 
 def inspect_archive(path: str | os.PathLike[str], *, progress: ProgressCallback | None = None) -> InspectResult:
@@ -120,7 +135,12 @@ def inventory(
         step_progress = None
         if progress is not None:
             step_progress = _step_progress(progress, candidate.relative_to(root).as_posix(), index, len(candidates))
-        rows.append(_row(root, candidate, taken_at, verify, step_progress))
+        try:
+            rows.append(_row(root, candidate, taken_at, verify, step_progress))
+        except Exception as error:  # one file never stops the audit of a folder
+            log.exception("inventory of %s failed inside aeroops", candidate)
+            reason = f"{Code.VERIFY_INTERNAL}: {internal_finding(error).message}"
+            rows.append(inventory_row(candidate.relative_to(root).as_posix(), None, None, reason, taken_at))
     return Inventory(str(root), tuple(rows), taken_at, verified=verify, recursive=recursive)
 
 

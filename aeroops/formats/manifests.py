@@ -17,8 +17,20 @@ from aeroops.formats.checksum import format_crc_tag, parse_crc_tag
 from aeroops.formats.ids import format_timestamp, parse_snapshot_id, parse_timestamp
 
 BACKUP_FORMAT_VERSION = 1
+NAME_MAX = 255  # bytes in one file name (Linux, and tar's long names are capped to fit it)
 SNAPSHOT_FORMAT_VERSIONS = frozenset({1, 2})  # 2 adds commit_boundary (MVCC snapshots)
 _CODE = Code.MANIFEST_INVALID
+# The fields of AeroDB's structs (SnapshotManifest, BackupManifest, CheckpointMarker).
+SNAPSHOT_FIELDS = (
+    "snapshot_id",
+    "created_at",
+    "storage_checksum",
+    "schema_checksums",
+    "format_version",
+    "commit_boundary",
+)
+BACKUP_FIELDS = ("backup_id", "created_at", "snapshot_id", "wal_present", "format_version")
+CHECKPOINT_FIELDS = ("snapshot_id", "created_at", "wal_truncated", "format_version")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,16 +65,76 @@ class Checkpoint:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _load_object(data: bytes | str, path: object) -> dict[str, Any]:
+class _Object(dict[str, Any]):
+    """A JSON object as parsed, remembering the keys it held more than once."""
+
+    duplicates: frozenset[str] = frozenset()
+
+
+def _object(pairs: list[tuple[str, Any]]) -> _Object:
+    obj = _Object(pairs)  # as serde_json fills a HashMap: the last of repeated keys wins
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        obj.duplicates = frozenset(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+    return obj
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _load_object(data: bytes | str, path: object, fields: tuple[str, ...]) -> dict[str, Any]:
+    """Parse as AeroDB does (``serde_json::from_str`` into a struct with ``fields``): whatever
+    it refuses is refused here too. Python's `json` alone is more lenient in six ways: it skips
+    a UTF-8 byte order mark, guesses UTF-16 and UTF-32, lets encoded surrogates through,
+    accepts NaN and Infinity, lets a repeated field win silently, and keeps lone surrogates
+    (``"\\ud800"``) in strings; serde_json refuses each of these (a repeated field is
+    "duplicate field"; a lone surrogate in a string field or map key is "lone leading
+    surrogate in hex escape"). Unknown fields are ignored, as serde does."""
+    if isinstance(data, bytes):
+        if data.startswith(b"\xef\xbb\xbf"):
+            raise FormatError(
+                "not valid JSON: it starts with a UTF-8 byte order mark, which AeroDB's parser refuses "
+                "(expected value at line 1 column 1)",
+                path=path,
+                code=_CODE,
+            )
+        try:
+            data = data.decode("utf-8")  # strict: no BOM skipping, no UTF-16/32 guess, no surrogates
+        except UnicodeDecodeError as exc:
+            raise FormatError(f"not valid JSON: not UTF-8 at byte {exc.start}", path=path, code=_CODE) from None
     try:
-        value = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
+        value = json.loads(data, object_pairs_hook=_object, parse_constant=_refuse_constant)
+    except ValueError as exc:  # JSONDecodeError included
         raise FormatError(f"not valid JSON: {exc}", path=path, code=_CODE) from None
     except RecursionError:  # e.g. 60,000 '[': json's parser recurses once per level
         raise FormatError("not valid JSON: nested too deeply", path=path, code=_CODE) from None
     if not isinstance(value, dict):
         raise FormatError(f"expected a JSON object, found {type(value).__name__}", path=path, code=_CODE)
+    repeated = sorted(value.duplicates & set(fields)) if isinstance(value, _Object) else []
+    if repeated:
+        raise FormatError(f"field {repeated[0]!r} appears more than once", path=path, code=_CODE)
+    for key in fields:
+        if key in value and _has_lone_surrogate(value[key]):
+            raise FormatError(
+                f"field {key!r} holds a lone UTF-16 surrogate, which AeroDB's parser refuses", path=path, code=_CODE
+            )
     return value
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    """Strings that cannot be UTF-8: json decodes ``\\ud800`` without its pair to a lone surrogate."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
 
 
 def _get(obj: Mapping[str, Any], key: str, kind: type | tuple[type, ...], path: object) -> Any:
@@ -75,11 +147,15 @@ def _get(obj: Mapping[str, Any], key: str, kind: type | tuple[type, ...], path: 
     return value
 
 
-def _u64(obj: Mapping[str, Any], key: str, path: object) -> int:
+def _unsigned(obj: Mapping[str, Any], key: str, bits: int, path: object) -> int:
     value = _get(obj, key, int, path)
-    if not 0 <= value < 1 << 64:
-        raise FormatError(f"field {key!r} is out of range ({value})", path=path, code=_CODE)
+    if not 0 <= value < 1 << bits:
+        raise FormatError(f"field {key!r} is out of range for a u{bits} ({str(value)[:40]})", path=path, code=_CODE)
     return value
+
+
+def _format_version(obj: Mapping[str, Any], path: object) -> int:
+    return _unsigned(obj, "format_version", 8, path)  # a u8 in each of AeroDB's three structs
 
 
 def _snapshot_id(obj: Mapping[str, Any], key: str, path: object) -> str:
@@ -96,22 +172,23 @@ def _render(obj: Mapping[str, Any]) -> bytes:
 
 
 def parse_snapshot_manifest(data: bytes | str, *, path: object = None) -> SnapshotManifest:
-    obj = _load_object(data, path)
+    obj = _load_object(data, path, SNAPSHOT_FIELDS)
     # Fields are checked in the order AeroDB writes them, so the first complaint is the first field.
     snapshot_id = _snapshot_id(obj, "snapshot_id", path)
     created_at = parse_timestamp(_get(obj, "created_at", str, path), path=path)
     storage_checksum = parse_crc_tag(_get(obj, "storage_checksum", str, path), path=path)
     checksums = _get(obj, "schema_checksums", dict, path)
     for name in checksums:
-        if not name or "/" in name or name in (".", ".."):
-            raise FormatError(f"schema file name {name!r} is not a plain file name", path=path, code=_CODE)
+        if not name or "/" in name or "\x00" in name or name in (".", "..") or len(name.encode()) > NAME_MAX:
+            raise FormatError(f"schema file name {name[:80]!r} is not a plain file name", path=path, code=_CODE)
     return SnapshotManifest(
         snapshot_id=snapshot_id,
         created_at=created_at,
         storage_checksum=storage_checksum,
         schema_checksums=tuple(sorted((n, parse_crc_tag(c, path=path)) for n, c in checksums.items())),
-        format_version=_u64(obj, "format_version", path),
-        commit_boundary=_u64(obj, "commit_boundary", path) if "commit_boundary" in obj else None,
+        format_version=_format_version(obj, path),
+        # Option<u64> with #[serde(default)]: absent and null both mean none.
+        commit_boundary=None if obj.get("commit_boundary") is None else _unsigned(obj, "commit_boundary", 64, path),
     )
 
 
@@ -132,13 +209,13 @@ def render_snapshot_manifest(manifest: SnapshotManifest) -> bytes:
 
 
 def parse_backup_manifest(data: bytes | str, *, path: object = None) -> BackupManifest:
-    obj = _load_object(data, path)
+    obj = _load_object(data, path, BACKUP_FIELDS)
     return BackupManifest(
         backup_id=_snapshot_id(obj, "backup_id", path),
         created_at=parse_timestamp(_get(obj, "created_at", str, path), path=path),
         snapshot_id=_snapshot_id(obj, "snapshot_id", path),
         wal_present=_get(obj, "wal_present", bool, path),
-        format_version=_u64(obj, "format_version", path),
+        format_version=_format_version(obj, path),
     )
 
 
@@ -158,13 +235,13 @@ def render_backup_manifest(manifest: BackupManifest) -> bytes:
 
 
 def parse_checkpoint(data: bytes | str, *, path: object = None) -> Checkpoint:
-    obj = _load_object(data, path)
-    known = {"snapshot_id", "created_at", "wal_truncated", "format_version"}
+    obj = _load_object(data, path, CHECKPOINT_FIELDS)
+    known = set(CHECKPOINT_FIELDS)
     return Checkpoint(
         snapshot_id=_snapshot_id(obj, "snapshot_id", path),
         created_at=parse_timestamp(_get(obj, "created_at", str, path), path=path),
         wal_truncated=_get(obj, "wal_truncated", bool, path),
-        format_version=_u64(obj, "format_version", path),
+        format_version=_format_version(obj, path),
         extra={k: v for k, v in obj.items() if k not in known},
     )
 
