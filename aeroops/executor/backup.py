@@ -103,7 +103,7 @@ def prepare_backup(
 ) -> BackupPlan:
     """Scan and plan, without locking or writing anything: what a dry run shows."""
     plan = plan_backup(
-        scan(data_dir, checksums="until-valid", ops=ops, error=BackupError),
+        scan(data_dir, checksums="until-valid", ops=ops, error=BackupError, io_error_type=BackupIOError),
         BackupOptions(_creation_time(created_at), snapshot_id),
     )
     return _accept(plan)
@@ -154,7 +154,9 @@ def run_backup(
         step(3)
         # Snapshot checksums are computed while packing, and the WAL is checked on the other
         # core meanwhile: every byte is read once. Their verdicts feed the same pure planner.
-        description = scan(root, checksums="none", check_wal=False, ops=ops, error=BackupError)
+        description = scan(
+            root, checksums="none", check_wal=False, ops=ops, error=BackupError, io_error_type=BackupIOError
+        )
         with _WalCheck(root / WAL_MEMBER, description.wal.size if description.wal.present else None, ops) as wal:
             while True:
                 plan = _accept(plan_backup(description, options))

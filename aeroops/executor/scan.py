@@ -20,7 +20,7 @@ from aeroops.core.description import (
     Verdict,
     WalDescription,
 )
-from aeroops.errors import AeroError, Code, FormatError, ScanError
+from aeroops.errors import AeroError, Code, FormatError, ScanError, io_error
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, LimitedReader
 from aeroops.executor.lock import aerodb_serving
 from aeroops.formats.checksum import crc32
@@ -39,13 +39,15 @@ def scan(
     check_wal: bool = True,
     ops: FileOps = REAL,
     progress: ProgressCallback = no_progress,
-    error: Callable[..., AeroError] = ScanError,
+    error: type[AeroError] = ScanError,
+    io_error_type: type[AeroError] = ScanError,
 ) -> DataDirDescription:
     """Describe ``data_dir``. ``checksums``: compute every snapshot's CRCs ("all"), only newest
     first until a valid snapshot is found ("until-valid", what a backup needs), or none.
     ``progress`` hears of each snapshot checksummed and of the WAL check, bytes read.
-    ``error`` builds the exception when the data directory cannot be looked at (a backup's
-    says AERO_BACKUP_FAILED; scan's own, AERO_SCAN_FAILED)."""
+    ``error`` is raised when the data directory is missing or not a folder, ``io_error_type``
+    when it or its snapshots folder cannot be read (a backup's say AERO_BACKUP_FAILED and
+    AERO_BACKUP_IO; scan's own, AERO_SCAN_FAILED)."""
     root = Path(data_dir)
     try:
         if not stat.S_ISDIR(ops.stat(root).st_mode):
@@ -53,12 +55,12 @@ def scan(
     except FileNotFoundError:
         raise error("the data directory does not exist", path=root) from None
     except OSError as exc:
-        raise error(f"the data directory cannot be read: {exc.strerror}", path=root) from None
+        raise io_error(io_error_type, exc, "look at the data directory") from None
 
     try:
         found = _entries(root / "snapshots", ops)
     except OSError as exc:
-        raise error(f"the snapshots folder cannot be read: {exc.strerror}", path=root / "snapshots") from None
+        raise io_error(io_error_type, exc, "list the snapshots folder") from None
     snapshots = [_describe_snapshot(root / "snapshots" / e.name, e.name, ops) for e in found]
     # Steps for progress: a snapshot at most each (newest first), then the WAL.
     step_count = (len(snapshots) if checksums != "none" else 0) + 1
