@@ -1,5 +1,5 @@
 """Progress: one callback shape for every long job, three renderers (terminal, JSON lines,
-and the notebook widgets in `aeroops.views.widgets`)."""
+and the notebook widgets in `aeroops.panels`)."""
 
 from __future__ import annotations
 

@@ -18,10 +18,10 @@ from aeroops.core.plan import BackupPlan, Refusal, RefusalRule
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.errors import AeroError, BackupError
 from aeroops.executor.backup import BackupResult, run_backup
+from aeroops.panels import AuditPanel, BackupPanel, PagedTable, RestorePanel, WidgetProgress
+from aeroops.panels import backup_panel as backup_panel_module
+from aeroops.panels.common import Panel, error_html, error_text, frame_html
 from aeroops.progress import Progress
-from aeroops.views.widgets import AuditPanel, BackupPanel, PagedTable, RestorePanel, WidgetProgress
-from aeroops.views.widgets import backup_panel as backup_panel_module
-from aeroops.views.widgets.common import Panel, error_html, error_text, frame_html
 
 CREATED_AT = datetime(2026, 2, 1, 12, 0, 0, tzinfo=UTC)
 

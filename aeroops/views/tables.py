@@ -1,5 +1,5 @@
 """DataFrame views of audit results, for notebooks: the one module that builds DataFrames (the
-panels' renderer, `aeroops.views.widgets.common`, only reads them).
+panels' renderer, `aeroops.panels.common`, only reads them).
 
 Every frame has fixed columns in a fixed order with fixed dtypes, declared (and documented,
 column by column) in `aeroops.views.records`; an empty result gives an empty frame with the same

@@ -28,10 +28,7 @@ from aeroops.executor.restore import (
     restore,
 )
 from aeroops.formats.ids import format_timestamp
-from aeroops.views.backup import human_bytes
-from aeroops.views.restore import drill_to_dict, plan_to_dict, render_drill, render_recovery, render_verdict
-from aeroops.views.tables import findings_frame, rows_frame
-from aeroops.views.widgets.common import (
+from aeroops.panels.common import (
     FULL_WIDTH,
     PagedTable,
     Panel,
@@ -41,6 +38,9 @@ from aeroops.views.widgets.common import (
     path_input,
     section,
 )
+from aeroops.views.backup import human_bytes
+from aeroops.views.restore import drill_to_dict, plan_to_dict, render_drill, render_recovery, render_verdict
+from aeroops.views.tables import findings_frame, rows_frame
 
 Outcome = RestoreResult | RecoveryResult
 

@@ -18,6 +18,16 @@ from aeroops.core.inspect import InspectResult
 from aeroops.core.inventory import Inventory
 from aeroops.core.verify import VerifyReport
 from aeroops.executor.audit import inspect_archive, inventory, verify_archive
+from aeroops.panels.common import (
+    FULL_WIDTH,
+    PagedTable,
+    Panel,
+    WidgetProgress,
+    frame_html,
+    notice_html,
+    path_input,
+    section,
+)
 from aeroops.views.backup import human_bytes
 from aeroops.views.tables import (
     backup_manifest_frame,
@@ -27,16 +37,6 @@ from aeroops.views.tables import (
     members_frame,
     snapshot_manifest_frame,
     wal_frame,
-)
-from aeroops.views.widgets.common import (
-    FULL_WIDTH,
-    PagedTable,
-    Panel,
-    WidgetProgress,
-    frame_html,
-    notice_html,
-    path_input,
-    section,
 )
 
 

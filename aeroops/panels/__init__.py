@@ -10,9 +10,9 @@ Every panel can be driven from code: its methods do what its buttons do.
 
 from __future__ import annotations
 
-from aeroops.views.widgets.audit_panel import AuditPanel
-from aeroops.views.widgets.backup_panel import BackupPanel
-from aeroops.views.widgets.common import PagedTable, Panel, WidgetProgress
-from aeroops.views.widgets.restore_panel import RestorePanel
+from aeroops.panels.audit_panel import AuditPanel
+from aeroops.panels.backup_panel import BackupPanel
+from aeroops.panels.common import PagedTable, Panel, WidgetProgress
+from aeroops.panels.restore_panel import RestorePanel
 
 __all__ = ["AuditPanel", "BackupPanel", "PagedTable", "Panel", "RestorePanel", "WidgetProgress"]

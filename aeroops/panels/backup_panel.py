@@ -18,9 +18,7 @@ from aeroops.errors import BackupError
 from aeroops.executor.backup import BackupResult, refusal_error, run_backup
 from aeroops.executor.scan import ChecksumMode, scan
 from aeroops.formats.ids import default_created_at, format_timestamp
-from aeroops.views.backup import description_to_dict, human_bytes, plan_to_dict, result_to_dict
-from aeroops.views.tables import rows_frame
-from aeroops.views.widgets.common import (
+from aeroops.panels.common import (
     FULL_WIDTH,
     PagedTable,
     Panel,
@@ -30,6 +28,8 @@ from aeroops.views.widgets.common import (
     path_input,
     section,
 )
+from aeroops.views.backup import description_to_dict, human_bytes, plan_to_dict, result_to_dict
+from aeroops.views.tables import rows_frame
 
 
 class BackupPanel(Panel):
