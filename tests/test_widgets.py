@@ -200,7 +200,7 @@ def test_a_missing_data_directory_shows_its_error(tmp_path: Path, backups: Path)
     panel = BackupPanel(tmp_path / "nowhere", backups)
     assert panel.plan is None and panel.run_button.disabled
     assert isinstance(panel.error, AeroError)
-    assert "AERO_BACKUP_FAILED" in panel.error_box.value and "does not exist" in panel.error_box.value
+    assert "AERO_SCAN_FAILED" in panel.error_box.value and "does not exist" in panel.error_box.value
 
 
 def test_a_newer_corrupt_snapshot_is_skipped_with_its_reason(demo_dir: Path, backups: Path) -> None:
