@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from aeroops.formats.layout import WAL, snapshot_folder
+
 CREATED_AT = "2026-06-01T00:00:00Z"
 
 
@@ -106,7 +108,7 @@ def bench_backup(data_dir: Path, work: Path, runs: int) -> tuple[list[Row], Path
         rss.append(peak)
         started = time.perf_counter()
         subprocess.run(
-            ["tar", "cf", str(work / "tar.tar"), "-C", str(data_dir), f"snapshots/{newest}", "wal/wal.log"], check=True
+            ["tar", "cf", str(work / "tar.tar"), "-C", str(data_dir), snapshot_folder(newest), WAL], check=True
         )
         fsync_file(work / "tar.tar")
         floor.append(time.perf_counter() - started)
@@ -161,7 +163,7 @@ def bench_verify(archive: Path, runs: int) -> list[Row]:
 def bench_wal_scan(data_dir: Path, runs: int) -> list[Row]:
     from aeroops.formats.wal import decode_payload, iter_wal
 
-    wal = data_dir / "wal" / "wal.log"
+    wal = data_dir / WAL
 
     def scan() -> int:
         count = 0

@@ -50,11 +50,31 @@ from typing import Any, BinaryIO
 from aeroops.errors import AeroError, Code, UsageError
 from aeroops.formats.checksum import crc32
 from aeroops.formats.ids import format_snapshot_id
+from aeroops.formats.layout import (
+    CHECKPOINT,
+    DATA_DIR,
+    DOCUMENTS,
+    MANIFEST_FILE,
+    SCHEMAS,
+    SCHEMAS_FOLDER,
+    SNAPSHOTS,
+    STORAGE_FILE,
+    WAL,
+    snapshot_folder,
+)
 from aeroops.formats.manifests import Checkpoint, SnapshotManifest, render_checkpoint, render_snapshot_manifest
 from aeroops.formats.storage import StorageRecord, encode_storage_record
 from aeroops.formats.wal import DocumentChange, WalType, encode_document_change, encode_wal_record
 
-__all__ = ["DemoSpec", "DemoSummary", "make_demo_datadir", "schema_file_bytes", "snapshot_positions"]
+__all__ = [
+    "DemoBackupFolder",
+    "DemoSpec",
+    "DemoSummary",
+    "make_demo_backup_folder",
+    "make_demo_datadir",
+    "schema_file_bytes",
+    "snapshot_positions",
+]
 
 SCHEMA_VERSION = "v1"
 SNAPSHOT_INTERVAL = timedelta(hours=1)
@@ -182,10 +202,10 @@ def make_demo_datadir(path: Path | str, spec: DemoSpec = DemoSpec(), *, parallel
         for c in sorted(spec.collections)
     }
     schema_crcs = tuple((name, crc32(data)) for name, data in schemas.items())
-    _write_schemas(root / "metadata" / "schemas", schemas)
-    (root / "data").mkdir()
-    (root / "snapshots").mkdir()
-    wal_path = root / "wal" / "wal.log"
+    _write_schemas(root / SCHEMAS, schemas)
+    (root / DATA_DIR).mkdir()
+    (root / SNAPSHOTS).mkdir()
+    wal_path = root / WAL
     if spec.with_wal:
         wal_path.parent.mkdir()
     wal_from = positions[-1] if spec.checkpoint else 0  # truncated right after the checkpoint
@@ -194,7 +214,7 @@ def make_demo_datadir(path: Path | str, spec: DemoSpec = DemoSpec(), *, parallel
         parallel = spec.wal_records - wal_from >= PARALLEL_MIN_RECORDS and (os.cpu_count() or 1) > 1
     helper = _start_wal_process(spec, padded_before, wal_path, wal_from) if spec.with_wal and parallel else None
     try:
-        storage_path = root / "data" / "documents.dat"
+        storage_path = root / DOCUMENTS
         documents = _Documents(spec, padded_before)
         with ExitStack() as files:
             storage = _CrcFile(files.enter_context(open(storage_path, "wb")))
@@ -204,7 +224,7 @@ def make_demo_datadir(path: Path | str, spec: DemoSpec = DemoSpec(), *, parallel
             for snapshot_id, moment, position in zip(snapshot_ids, moments, positions, strict=True):
                 _write_records(documents, position, storage, wal, wal_from)
                 storage.flush()
-                snapshot = root / "snapshots" / snapshot_id
+                snapshot = root / snapshot_folder(snapshot_id)
                 _write_snapshot(snapshot, storage_path, storage.crc, schemas, schema_crcs, moment)
             _write_records(documents, spec.wal_records, storage, wal, wal_from)
         if storage.size != documents.storage_size:  # the padding arithmetic must match the bytes
@@ -219,7 +239,7 @@ def make_demo_datadir(path: Path | str, spec: DemoSpec = DemoSpec(), *, parallel
 
     if spec.checkpoint:
         checkpoint = Checkpoint(snapshot_id=snapshot_ids[-1], created_at=moments[-1])
-        (root / "checkpoint.json").write_bytes(render_checkpoint(checkpoint))
+        (root / CHECKPOINT).write_bytes(render_checkpoint(checkpoint))
 
     return DemoSummary(
         data_dir=root,
@@ -229,6 +249,54 @@ def make_demo_datadir(path: Path | str, spec: DemoSpec = DemoSpec(), *, parallel
         documents=documents.live,
         bytes=_tree_bytes(root),
     )
+
+
+@dataclass(frozen=True)
+class DemoBackupFolder:
+    """What `make_demo_backup_folder` wrote."""
+
+    folder: Path  # the backup folder
+    source: DemoSummary  # the demo data directory the backups were made of
+    archives: tuple[Path, ...]  # every archive made, oldest first (the damaged one included)
+    damaged: Path  # the newest backup of the newest snapshot, one byte flipped in its storage.dat
+    not_an_archive: Path  # a ``*.tar`` file holding text
+
+
+def make_demo_backup_folder(
+    root: Path | str, spec: DemoSpec = DemoSpec(wal_records=3000), *, days: int = 2
+) -> DemoBackupFolder:
+    """A folder of backups to audit: ``root/datadir`` (demo data) and ``root/backups``, holding
+    one backup of each snapshot per day for ``days`` days (made at 12:00, 12:01, … of
+    2026-01-01, 2026-01-02, …), the newest of them damaged (one byte flipped inside the first
+    document of its ``snapshot/storage.dat``), and ``notes.tar``, which is no archive.
+
+    Every byte follows from ``spec``: the archives' creation times are fixed, not the clock's.
+    """
+    from aeroops.executor.backup import run_backup  # the executor imports demo-free modules only
+
+    if days < 1:
+        raise UsageError(f"days must be at least 1, not {days!r}")
+    root = Path(root)
+    source = make_demo_datadir(root / "datadir", spec)
+    if not source.snapshot_ids:
+        raise UsageError("a demo backup folder needs at least one snapshot")
+    folder = root / "backups"
+    folder.mkdir()
+    start = spec.start if spec.start.tzinfo is not None else spec.start.replace(tzinfo=UTC)
+    noon = start.replace(hour=12, minute=0, second=0, microsecond=0)
+    archives = []
+    for day in range(days):
+        for index, snapshot_id in enumerate(source.snapshot_ids):
+            made_at = noon + timedelta(days=day, minutes=index)
+            result = run_backup(source.data_dir, folder, created_at=made_at, snapshot_id=snapshot_id)
+            archives.append(Path(result.archive))
+    damaged = archives[-1]
+    data = bytearray(damaged.read_bytes())
+    data[data.index(b'"_id"')] ^= 0xFF  # the first document of snapshot/storage.dat
+    damaged.write_bytes(bytes(data))
+    not_an_archive = folder / "notes.tar"
+    not_an_archive.write_text("not an archive")
+    return DemoBackupFolder(folder, source, tuple(archives), damaged, not_an_archive)
 
 
 # --- operations and documents --------------------------------------------------------------------
@@ -490,15 +558,15 @@ def _write_snapshot(
 ) -> None:
     """storage.dat and schemas/ first, manifest.json last (a snapshot without it is incomplete)."""
     folder.mkdir()
-    shutil.copyfile(storage_path, folder / "storage.dat")
-    _write_schemas(folder / "schemas", schemas)
+    shutil.copyfile(storage_path, folder / STORAGE_FILE)
+    _write_schemas(folder / SCHEMAS_FOLDER, schemas)
     manifest = SnapshotManifest(
         snapshot_id=folder.name,
         created_at=moment,
         storage_checksum=storage_crc,
         schema_checksums=schema_crcs,
     )
-    (folder / "manifest.json").write_bytes(render_snapshot_manifest(manifest))
+    (folder / MANIFEST_FILE).write_bytes(render_snapshot_manifest(manifest))
 
 
 def _write_schemas(folder: Path, schemas: dict[str, bytes]) -> None:

@@ -32,6 +32,7 @@ from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.executor.audit import verify_archive
 from aeroops.executor.backup import ORPHAN_GRACE_SECONDS, OWNER_FILE, STAGING_PREFIX, STEPS, run_backup
 from aeroops.executor.fileops import FileOps
+from aeroops.formats.sidecar import ALGORITHMS, sidecar_path
 
 T_KILLED = datetime(2026, 2, 4, 12, 0, 0, tzinfo=UTC)  # the killed run's created_at
 
@@ -122,19 +123,19 @@ class Survivor:
         self.assert_next_run_clears(staging)
 
     def assert_only_whole_archives(self) -> list[Path]:
-        """Every archive at the output verifies (with its sidecar where there is one); nothing
-        else is there but staging folders."""
+        """Every archive at the output verifies, with its sidecar; nothing else is there but
+        staging folders and a sidecar published just before its archive."""
         archives = []
         for path in sorted(self.out.iterdir()):
             if path.name.startswith(STAGING_PREFIX):
                 assert path.is_dir()
             elif path.name.endswith(".tar"):
+                assert any(sidecar_path(path, a).exists() for a in ALGORITHMS), f"{path.name} without its sidecar"
                 report = verify_archive(path)
                 assert report.ok, f"a killed backup left {path.name}, which does not verify: {report.findings}"
                 archives.append(path)
             else:
                 assert path.name.endswith((".tar.b3", ".tar.sha256")), path.name
-                assert path.with_name(path.name.rsplit(".", 1)[0]).exists(), "a sidecar without its archive"
         return archives
 
     def assert_next_run_clears(self, staging: list[Path]) -> None:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import ipywidgets as widgets
 import pandas as pd
 import pytest
 from conftest import tree_state
@@ -465,3 +467,90 @@ def test_restore_panel_asks_for_paths(tmp_path: Path) -> None:
     assert panel.drill() is None and "AERO_USAGE: choose an archive first" in panel.error_box.value
     panel.archive_input.value = str(tmp_path / "a.tar")
     assert panel.preview() is None and "choose a data directory first" in panel.error_box.value
+
+
+# --- what a person sees: no widget hides another, errors show -----------------------------------
+
+
+def widget_paths(root: widgets.Widget) -> Iterator[tuple[widgets.Widget, ...]]:
+    """Every widget of the tree under ``root``, each as its path from ``root`` (root first)."""
+    stack: list[tuple[widgets.Widget, ...]] = [(root,)]
+    while stack:
+        path = stack.pop()
+        yield path
+        stack.extend((*path, child) for child in getattr(path[-1], "children", ()))
+
+
+def shown(root: widgets.Widget, target: widgets.Widget) -> bool:
+    """``target`` is in the tree of ``root`` and neither it nor any widget around it is hidden."""
+    for path in widget_paths(root):
+        if path[-1] is target:
+            return all(w.layout.display != "none" for w in path)
+    raise AssertionError(f"{target!r} is not in the tree of {type(root).__name__}")
+
+
+@pytest.fixture
+def every_panel(backup_folder: tuple[Path, BackupResult, BackupResult], demo_dir: Path) -> list[widgets.Widget]:
+    """Each panel, in the states that hide and show parts of it: a selection, a verdict, an error."""
+    folder, newest, _ = backup_folder
+    audit = AuditPanel(folder)
+    audit.select("damaged.tar")
+    audit.verify()
+    restore = RestorePanel(newest.archive, demo_dir)
+    restore.drill()
+    restore.preview()
+    restore.request_restore()
+    return [
+        BackupPanel(demo_dir, folder),
+        BackupPanel(folder / "nowhere", folder),
+        audit,
+        AuditPanel(folder / "nowhere"),
+        restore,
+        RestorePanel(),
+    ]
+
+
+def test_no_layout_or_style_is_shared_between_widgets(every_panel: list[widgets.Widget]) -> None:
+    """Hiding one widget (``layout.display = "none"``) must hide it alone: each widget has its
+    own Layout and Style, within a panel and across panels."""
+    owners: dict[int, widgets.Widget] = {}
+    for panel in every_panel:
+        for path in widget_paths(panel):
+            widget = path[-1]
+            for part in (widget.layout, getattr(widget, "style", None)):
+                if part is None:
+                    continue
+                other = owners.setdefault(id(part), widget)
+                shared = f"a {type(widget).__name__} shares its {type(part).__name__} with a {type(other).__name__}"
+                assert other is widget, shared
+
+
+def test_each_panel_alone_shows_itself_and_what_it_found(
+    backup_folder: tuple[Path, BackupResult, BackupResult], demo_dir: Path
+) -> None:
+    folder, newest, _ = backup_folder
+    audit = AuditPanel(folder)  # README's line: the panel alone, nothing selected yet
+    assert shown(audit, audit) and shown(audit, audit.inventory_table) and shown(audit, audit.progress)
+    assert not shown(audit, audit.details)  # no archive selected: its tabs wait
+    backup = BackupPanel(demo_dir, folder)
+    assert shown(backup, backup) and shown(backup, backup.snapshots_table) and shown(backup, backup.members_table)
+    restore = RestorePanel(newest.archive, demo_dir)
+    assert shown(restore, restore) and shown(restore, restore.drill_button)
+    restore.drill()
+    assert shown(restore, restore.drill_table) and shown(restore, restore.progress)
+
+
+def test_an_error_shows_in_the_panel(tmp_path: Path, demo_dir: Path, backup_folder: tuple) -> None:
+    """A bad path typed into each panel: the panel stays shown, with the error in a visible box."""
+    folder = backup_folder[0]
+    audit = AuditPanel(folder)
+    audit.select("damaged.tar")
+    audit.folder_input.value = str(tmp_path / "nowhere")  # typed into the panel
+    backup = BackupPanel(demo_dir, folder)
+    backup.data_dir_input.value = str(tmp_path / "nowhere")
+    restore = RestorePanel(tmp_path / "nowhere.tar", demo_dir)
+    restore.archive_input.value = ""
+    restore.drill()
+    for panel, code in ((audit, "AERO_USAGE"), (backup, "AERO_BACKUP_FAILED"), (restore, "AERO_USAGE")):
+        assert panel.error is not None and code in panel.error_box.value
+        assert shown(panel, panel) and shown(panel, panel.error_box), f"{type(panel).__name__} hides its error"

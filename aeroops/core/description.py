@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 from aeroops.errors import Finding
 from aeroops.formats.ids import is_snapshot_id
+from aeroops.formats.layout import SCHEMAS_FOLDER, STORAGE_FILE
 from aeroops.formats.manifests import SNAPSHOT_FORMAT_VERSIONS, Checkpoint, SnapshotManifest
 
 
@@ -89,7 +90,7 @@ def judge_snapshot(snap: SnapshotDescription) -> tuple[Verdict, str]:
     for fact in (snap.storage, *snap.schemas):
         if fact.error:
             return Verdict.INVALID, f"{fact.name} cannot be read: {fact.error}"
-    expected = {"storage.dat": manifest.storage_checksum} | {f"schemas/{n}": c for n, c in listed.items()}
+    expected = {STORAGE_FILE: manifest.storage_checksum} | {f"{SCHEMAS_FOLDER}/{n}": c for n, c in listed.items()}
     # One known mismatch condemns the snapshot even while other files are still unchecked.
     for fact in (snap.storage, *snap.schemas):
         if fact.crc32 is not None and fact.crc32 != expected[fact.name]:

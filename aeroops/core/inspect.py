@@ -16,8 +16,6 @@ from typing import Any, BinaryIO
 
 from aeroops.core.logical import LogicalState, LogicalStateBuilder
 from aeroops.core.verify import (
-    SCHEMA_PREFIX,
-    STORAGE,
     MemberInfo,
     VerifyReport,
     manifest_dict,
@@ -25,6 +23,7 @@ from aeroops.core.verify import (
 )
 from aeroops.errors import Finding, Severity
 from aeroops.formats.checksum import format_crc_tag
+from aeroops.formats.layout import SCHEMA_PREFIX, STORAGE
 from aeroops.formats.manifests import BackupManifest, SnapshotManifest
 from aeroops.formats.storage import StorageRecord
 from aeroops.formats.wal import DocumentChange, MvccVersion, WalRecord, decode_payload

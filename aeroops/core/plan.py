@@ -13,11 +13,20 @@ from datetime import datetime
 
 from aeroops.core.description import DataDirDescription, SnapshotDescription, Verdict
 from aeroops.formats.ids import format_snapshot_id
+from aeroops.formats.layout import (
+    BACKUP_MANIFEST,
+    SCHEMAS_DIR,
+    SCHEMAS_FOLDER,
+    SNAPSHOT_DIR,
+    SNAPSHOT_MANIFEST,
+    STORAGE,
+    WAL,
+    WAL_DIR,
+    WAL_LOG,
+    member_source,
+)
 from aeroops.formats.manifests import BackupManifest, render_backup_manifest
 from aeroops.formats.tar import END_OF_ARCHIVE, member_span
-
-MANIFEST_MEMBER = "backup_manifest.json"
-WAL_MEMBER = "wal/wal.log"
 
 
 class MemberKind(enum.StrEnum):
@@ -149,35 +158,40 @@ def plan_backup(description: DataDirDescription, options: BackupOptions) -> Back
     manifest_bytes = render_backup_manifest(manifest)
     snapshot_manifest = chosen.manifest
     assert snapshot_manifest is not None and chosen.storage is not None  # a valid snapshot has both
-    base = f"snapshots/{chosen.snapshot_id}"
+    snapshot_id = chosen.snapshot_id
     expected = snapshot_manifest.schema_checksum_map
     members = [
-        ArchiveMember(MANIFEST_MEMBER, MemberKind.FILE, len(manifest_bytes)),
-        ArchiveMember("snapshot", MemberKind.DIRECTORY),
-        ArchiveMember("snapshot/manifest.json", MemberKind.FILE, chosen.manifest_size, f"{base}/manifest.json"),
-        ArchiveMember("snapshot/schemas", MemberKind.DIRECTORY),
+        ArchiveMember(BACKUP_MANIFEST, MemberKind.FILE, len(manifest_bytes)),
+        ArchiveMember(SNAPSHOT_DIR, MemberKind.DIRECTORY),
+        ArchiveMember(
+            SNAPSHOT_MANIFEST,
+            MemberKind.FILE,
+            chosen.manifest_size,
+            member_source(SNAPSHOT_MANIFEST, snapshot_id),
+        ),
+        ArchiveMember(SCHEMAS_DIR, MemberKind.DIRECTORY),
         *(
             ArchiveMember(
-                f"snapshot/{fact.name}",
+                f"{SNAPSHOT_DIR}/{fact.name}",
                 MemberKind.FILE,
                 fact.size,
-                f"{base}/{fact.name}",
-                expected[fact.name.removeprefix("schemas/")],
+                member_source(f"{SNAPSHOT_DIR}/{fact.name}", snapshot_id),
+                expected[fact.name.removeprefix(f"{SCHEMAS_FOLDER}/")],
             )
             for fact in chosen.schemas
         ),
         ArchiveMember(
-            "snapshot/storage.dat",
+            STORAGE,
             MemberKind.FILE,
             chosen.storage.size,
-            f"{base}/storage.dat",
+            member_source(STORAGE, snapshot_id),
             snapshot_manifest.storage_checksum,
         ),
         # AeroDB's restore rejects an archive without wal/, so the folder is always there.
-        ArchiveMember("wal", MemberKind.DIRECTORY),
+        ArchiveMember(WAL_DIR, MemberKind.DIRECTORY),
     ]
     if description.wal.present:
-        members.append(ArchiveMember(WAL_MEMBER, MemberKind.FILE, description.wal.size, WAL_MEMBER))
+        members.append(ArchiveMember(WAL_LOG, MemberKind.FILE, description.wal.size, WAL))
     return BackupPlan(
         data_dir=description.path,
         snapshot_id=chosen.snapshot_id,

@@ -33,47 +33,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aeroops.core.verify import (
-    BACKUP_MANIFEST,
-    SCHEMA_PREFIX,
-    SNAPSHOT_MANIFEST,
-    STORAGE,
-    WAL_LOG,
-    VerifyReport,
-)
+from aeroops.core.verify import VerifyReport
 from aeroops.errors import Code, Finding, FormatError, Severity, UsageError
+from aeroops.formats.layout import BACKUP_MANIFEST, WAL, member_targets, new_directories, snapshot_folder
 
 TEMP_SUFFIX = ".aeroops-restore-tmp"
 JOURNAL_SUFFIX = ".aeroops-restore-journal"
 OLD_SUFFIX = ".old"
 JOURNAL_VERSION = 1
 
-STORAGE_TARGET = "data/documents.dat"
-SCHEMAS_TARGET = "metadata/schemas"
-WAL_TARGET = "wal/wal.log"
 # Where the snapshot's files are extracted before verification has named the snapshot (a
 # snapshot id never starts with a dot); the folder is renamed to snapshots/<id> after.
-STAGED_SNAPSHOT = "snapshots/.extracting"
-
-
-def member_targets(name: str, snapshot_folder: str) -> tuple[str, ...]:
-    """The files of the new directory an archive member's bytes become (none: not restored);
-    ``name`` normalised, ``snapshot_folder`` e.g. ``snapshots/<id>``."""
-    if name == STORAGE:
-        return (STORAGE_TARGET, f"{snapshot_folder}/storage.dat")
-    if name.startswith(SCHEMA_PREFIX):
-        schema = name[len(SCHEMA_PREFIX) :]
-        return (f"{SCHEMAS_TARGET}/{schema}", f"{snapshot_folder}/schemas/{schema}")
-    if name == SNAPSHOT_MANIFEST:
-        return (f"{snapshot_folder}/manifest.json",)
-    if name == WAL_LOG:
-        return (WAL_TARGET,)
-    return ()
-
-
-def new_directories(snapshot_folder: str) -> tuple[str, ...]:
-    """The folders of the new directory, parents first."""
-    return ("data", "metadata", SCHEMAS_TARGET, "snapshots", snapshot_folder, f"{snapshot_folder}/schemas", "wal")
+STAGED_SNAPSHOT = snapshot_folder(".extracting")
 
 
 STEPS = (
@@ -415,7 +386,7 @@ def plan_restore(
     if backup is None or snapshot is None:  # a passing report always has both
         return RestoreRefusal(RestoreRule.ARCHIVE_INVALID, "the archive's manifests could not be read")
 
-    base = f"snapshots/{snapshot.snapshot_id}"
+    base = snapshot_folder(snapshot.snapshot_id)
     members: list[PlannedMember] = []
     files: list[TargetFile] = []
     for info in report.members:
@@ -428,7 +399,7 @@ def plan_restore(
 
     notes = []
     if not backup.wal_present:
-        files.append(TargetFile(WAL_TARGET, None, 0))
+        files.append(TargetFile(WAL, None, 0))
         notes.append("the archive holds no WAL (wal_present: false): the restored WAL is empty")
     mode = RestoreMode.REPLACE if target.exists else RestoreMode.CREATE
     if mode is RestoreMode.CREATE:

@@ -80,6 +80,16 @@ from typing import Any, BinaryIO
 from aeroops.errors import Code, Finding, FormatError, Severity, UsageError
 from aeroops.formats.checksum import crc32, format_crc_tag, parse_crc_tag
 from aeroops.formats.ids import format_timestamp, parse_snapshot_id
+from aeroops.formats.layout import (
+    BACKUP_MANIFEST,
+    SCHEMA_PREFIX,
+    SCHEMAS_DIR,
+    SNAPSHOT_DIR,
+    SNAPSHOT_MANIFEST,
+    STORAGE,
+    WAL_DIR,
+    WAL_LOG,
+)
 from aeroops.formats.manifests import (
     BACKUP_FORMAT_VERSION,
     SNAPSHOT_FORMAT_VERSIONS,
@@ -98,14 +108,6 @@ from aeroops.hashing import BackgroundDigest
 from aeroops.progress import Progress, ProgressCallback
 
 CHUNK = 1 << 20
-BACKUP_MANIFEST = "backup_manifest.json"
-SNAPSHOT_DIR = "snapshot"
-SNAPSHOT_MANIFEST = "snapshot/manifest.json"
-SCHEMAS_DIR = "snapshot/schemas"
-SCHEMA_PREFIX = "snapshot/schemas/"
-STORAGE = "snapshot/storage.dat"
-WAL_DIR = "wal"
-WAL_LOG = "wal/wal.log"
 # DESIGN.md §3, as (normalised name, entry type); schema files come on top.
 LAYOUT: dict[str, EntryType] = {
     BACKUP_MANIFEST: EntryType.FILE,

@@ -24,8 +24,6 @@ from pathlib import Path
 
 from aeroops.core.description import WalDescription, with_found_checksum
 from aeroops.core.plan import (
-    MANIFEST_MEMBER,
-    WAL_MEMBER,
     ArchiveMember,
     BackupOptions,
     BackupPlan,
@@ -39,6 +37,7 @@ from aeroops.executor.lock import DirectoryLock, aerodb_serving, try_flock
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.checksum import crc32
 from aeroops.formats.ids import check_creation_time, default_created_at
+from aeroops.formats.layout import BACKUP_MANIFEST, SCHEMAS_DIR, SNAPSHOT_DIR, WAL, WAL_DIR, WAL_LOG
 from aeroops.formats.sidecar import (
     ALGORITHMS,
     DEFAULT,
@@ -157,7 +156,7 @@ def run_backup(
         description = scan(
             root, checksums="none", check_wal=False, ops=ops, error=BackupError, io_error_type=BackupIOError
         )
-        with _WalCheck(root / WAL_MEMBER, description.wal.size if description.wal.present else None, ops) as wal:
+        with _WalCheck(root / WAL, description.wal.size if description.wal.present else None, ops) as wal:
             while True:
                 plan = _accept(plan_backup(description, options))
                 archive = resolve_output(output, plan)
@@ -247,7 +246,7 @@ class _Mismatch(Exception):
             f"{member.name} has checksum crc32:{crc:08x} but the snapshot manifest says "
             f"crc32:{member.expected_crc32:08x}: the snapshot is damaged; nothing was written"
         )
-        self.name = member.source.split("/", 2)[2]  # "snapshots/<id>/storage.dat" → "storage.dat"
+        self.name = member.name.removeprefix(f"{SNAPSHOT_DIR}/")  # as the snapshot describes it: "storage.dat"
         self.source = member.source
         self.crc = crc
 
@@ -312,7 +311,7 @@ def _accept(plan: BackupPlan | Refusal) -> BackupPlan:
 
 
 def _fsync_wal(root: Path, ops: FileOps) -> None:
-    wal = root / "wal" / "wal.log"
+    wal = root / WAL
     if os.path.lexists(wal):
         with ops.open_read(wal) as stream:
             ops.fsync(stream)
@@ -330,7 +329,7 @@ def _staging(folder: Path, backup_id: str, ops: FileOps) -> Iterator[Path]:
         owner = ops.create(path / f"{OWNER_FILE}.new")
         try:
             fcntl.flock(owner.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: always free
-            os.rename(path / f"{OWNER_FILE}.new", path / OWNER_FILE)
+            ops.rename(path / f"{OWNER_FILE}.new", path / OWNER_FILE)
             yield path
         finally:
             owner.close()
@@ -343,12 +342,11 @@ def _stage(plan: BackupPlan, root: Path, staging: Path, ops: FileOps, step: _Ste
     """Steps 4–7. Snapshot files are immutable, so a hard link stages them at no cost where the
     file system allows; the WAL is always a real copy, cut at the planned size."""
     step(4)
-    ops.mkdir(staging / "snapshot")
-    ops.mkdir(staging / "snapshot" / "schemas")
-    ops.mkdir(staging / "wal")
+    for folder in (SNAPSHOT_DIR, SCHEMAS_DIR, WAL_DIR):
+        ops.mkdir(staging / folder)
     staged_by = "hardlink"
     for member in plan.members:
-        if member.kind is MemberKind.FILE and member.source and member.name != WAL_MEMBER:
+        if member.kind is MemberKind.FILE and member.source and member.name != WAL_LOG:
             try:
                 ops.link(root / member.source, staging / member.name)
             except OSError as exc:
@@ -358,16 +356,16 @@ def _stage(plan: BackupPlan, root: Path, staging: Path, ops: FileOps, step: _Ste
                 staged_by = "copy"
     step(5)
     if plan.wal_present:
-        _copy_file(root / WAL_MEMBER, staging / WAL_MEMBER, plan.wal_size, ops)
+        _copy_file(root / WAL, staging / WAL_LOG, plan.wal_size, ops)
     step(6)
-    with ops.create(staging / MANIFEST_MEMBER) as stream:
+    with ops.create(staging / BACKUP_MANIFEST) as stream:
         ops.write(stream, plan.manifest_bytes)
         ops.fsync(stream)
     step(7)
     for member in plan.members:
-        if member.kind is MemberKind.FILE and member.name != MANIFEST_MEMBER:
+        if member.kind is MemberKind.FILE and member.name != BACKUP_MANIFEST:
             ops.fsync_path(staging / member.name)
-    for folder in ("snapshot/schemas", "snapshot", "wal", "."):
+    for folder in (SCHEMAS_DIR, SNAPSHOT_DIR, WAL_DIR, "."):
         ops.fsync_path(staging / folder)
     return staged_by
 
@@ -416,7 +414,7 @@ def _pack(
                     remaining -= len(chunk)
                     done += len(chunk)
                     step.advance(done)
-                if member.source and member.name != WAL_MEMBER and ops.read(src, 1):
+                if member.source and member.name != WAL_LOG and ops.read(src, 1):
                     raise BackupError(f"{member.name} grew while packed", path=staging / member.name)
             _check_crc(member, crc)
             emit(padding(member.size))
@@ -434,10 +432,10 @@ def _check_crc(member: ArchiveMember, crc: int) -> None:
 def _check_wal_packed(plan: BackupPlan, wal: WalDescription, packed: tuple[PackedMember, ...], root: Path) -> None:
     """The WAL is checked record by record in the data directory while its copy is packed: the
     bytes packed must be the bytes checked."""
-    if plan.wal_present and next(m.crc32 for m in packed if m.name == WAL_MEMBER) != wal.crc32:
+    if plan.wal_present and next(m.crc32 for m in packed if m.name == WAL_LOG) != wal.crc32:
         raise BackupError(
             "the WAL changed while it was backed up (the bytes packed are not the bytes checked); nothing was written",
-            path=root / WAL_MEMBER,
+            path=root / WAL,
         )
 
 
@@ -455,8 +453,10 @@ def _check_not_serving(root: Path) -> None:
 
 
 def _publish(tar_path: Path, archive: Path, digest: str, algorithm: Algorithm, overwrite: bool, ops: FileOps) -> None:
-    """Step 9: the sidecar is written and fsynced first; then the archive appears, then its
-    sidecar beside it, each whole or not at all.
+    """Step 9: the sidecar is written and fsynced first; then it takes its name, then the
+    archive appears beside it, each whole or not at all: a crash or a power loss between the two
+    leaves a sidecar without an archive (nothing to verify), never an archive without its
+    sidecar (which would verify without its digest).
 
     Sidecars already at the output belong to the archive being replaced, or to none: they go
     before the new sidecar takes its name. Verify reads ``.b3`` before ``.sha256``, so a stale
@@ -471,15 +471,21 @@ def _publish(tar_path: Path, archive: Path, digest: str, algorithm: Algorithm, o
         # archive with the old one's.
         _remove_sidecars(archive, ops)
         ops.rename(tar_path, archive)
+        ops.rename(sidecar_tmp, sidecar_path(archive, algorithm))
     else:
-        # link() fails if the name exists: no check-then-rename race with another writer.
+        if os.path.lexists(archive):
+            raise BackupError("an archive appeared at the output path during the backup", path=archive)
+        _remove_sidecars(archive, ops)  # orphans: of an archive removed by hand, or of a run cut short
+        ops.rename(sidecar_tmp, sidecar_path(archive, algorithm))
         try:
-            ops.link(tar_path, archive)
-        except FileExistsError:
-            raise BackupError("an archive appeared at the output path during the backup", path=archive) from None
-        _remove_sidecars(archive, ops)  # orphans of an archive removed by hand: the name is ours now
+            ops.link(tar_path, archive)  # fails if an archive took the name meanwhile
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                ops.remove(sidecar_path(archive, algorithm))  # ours: of no archive, or not that one
+            if isinstance(exc, FileExistsError):
+                raise BackupError("an archive appeared at the output path during the backup", path=archive) from None
+            raise
         ops.remove(tar_path)
-    ops.rename(sidecar_tmp, sidecar_path(archive, algorithm))
     ops.fsync_path(archive.parent)
 
 

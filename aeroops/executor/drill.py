@@ -29,6 +29,7 @@ from aeroops.executor.audit import inspect_archive
 from aeroops.executor.fileops import LimitedReader, failed_operation
 from aeroops.executor.restore import RestoreResult, restore
 from aeroops.executor.scan import scan
+from aeroops.formats.layout import DOCUMENTS, MANIFEST_FILE, STORAGE, WAL, member_source, snapshot_folder
 from aeroops.formats.storage import iter_storage
 from aeroops.formats.wal import WalRecord, iter_wal
 from aeroops.progress import Progress, ProgressCallback, no_progress
@@ -42,7 +43,6 @@ DRILL_STEPS = (
     "remove the scratch folder",
 )
 SCRATCH_PREFIX = "aeroops-drill-"
-RESTORED_STORAGE = "data/documents.dat"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,7 @@ class DrillResult:
         return sum(c.restored for c in self.collections)
 
 
-def datadir_logical_state(data_dir: Path | str, *, storage: str = RESTORED_STORAGE) -> LogicalState:
+def datadir_logical_state(data_dir: Path | str, *, storage: str = DOCUMENTS) -> LogicalState:
     """The logical state of a data directory: the storage file ``storage`` (relative to it),
     then ``wal/wal.log`` replayed over it (an absent WAL is an empty one). The WAL is read up to
     the size it had when opened, so a source AeroDB is appending to can be read.
@@ -103,7 +103,7 @@ def datadir_logical_state(data_dir: Path | str, *, storage: str = RESTORED_STORA
     Raises `FormatError` on damaged storage or WAL records.
     """
     root = Path(data_dir)
-    wal_path = root / "wal" / "wal.log"
+    wal_path = root / WAL
     with contextlib.ExitStack() as stack:
         storage_stream = stack.enter_context(open(root / storage, "rb"))
         wal_records: Iterable[WalRecord] = ()
@@ -118,7 +118,7 @@ def source_snapshot(source: Path | str, preferred: str | None = None) -> str:
     """The snapshot a source's logical state is read from: ``preferred`` (the archive's) while
     the source still has it complete, else the newest valid one."""
     root = Path(source)
-    if preferred and (root / "snapshots" / preferred / "manifest.json").is_file():
+    if preferred and (root / snapshot_folder(preferred) / MANIFEST_FILE).is_file():
         return preferred
     try:
         description = scan(root, checksums="until-valid", check_wal=False)
@@ -207,7 +207,7 @@ class _Run:
         if source is not None:
             self.step(4)
             self.source_snapshot = source_snapshot(source, self.restored.plan.snapshot_id)
-            states["source"] = datadir_logical_state(source, storage=f"snapshots/{self.source_snapshot}/storage.dat")
+            states["source"] = datadir_logical_state(source, storage=member_source(STORAGE, self.source_snapshot))
         self.step(5)
         self.comparisons = tuple(Comparison(name, diff(state, restored)) for name, state in states.items())
         names = sorted(set(restored.collections).union(*(s.collections for s in states.values())))

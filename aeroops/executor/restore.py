@@ -36,7 +36,6 @@ from typing import BinaryIO
 from aeroops.core.restore_plan import (
     STAGED_SNAPSHOT,
     STEPS,
-    WAL_TARGET,
     ExistingEntry,
     Leftovers,
     RecoveryAction,
@@ -49,8 +48,6 @@ from aeroops.core.restore_plan import (
     RestoreRule,
     TargetState,
     check_target,
-    member_targets,
-    new_directories,
     parse_journal,
     plan_recovery,
     plan_restore,
@@ -69,6 +66,7 @@ from aeroops.errors import (
 from aeroops.executor.audit import open_archive, verify_archive, verify_opened_archive
 from aeroops.executor.fileops import REAL, FileOps, failed_operation
 from aeroops.executor.lock import DirectoryLock, aerodb_serving, held_by_another, lock_path_for
+from aeroops.formats.layout import WAL, member_targets, new_directories, snapshot_folder
 from aeroops.progress import Progress, ProgressCallback, no_progress
 
 JOURNAL_LIMIT = 64 << 10
@@ -552,10 +550,9 @@ def _members(report: VerifyReport) -> tuple[tuple[str, int, int | None], ...]:
 def _name_snapshot_folder(plan: RestorePlan, temp: Path, ops: FileOps) -> tuple[RestoredFile, ...]:
     """Step 5: the staged snapshot folder gets its verified name, and the temporary folder
     then holds exactly the files the plan lists (a WAL-less archive gets an empty WAL)."""
-    base = f"snapshots/{plan.snapshot_id}"
-    ops.rename(temp / STAGED_SNAPSHOT, temp / base)
+    ops.rename(temp / STAGED_SNAPSHOT, temp / snapshot_folder(plan.snapshot_id))
     if not plan.wal_present:
-        with ops.create(temp / WAL_TARGET, FILE_MODE) as stream:
+        with ops.create(temp / WAL, FILE_MODE) as stream:
             ops.fsync(stream)
     crcs = {m.name: m.crc32 for m in plan.members}
     files = tuple(RestoredFile(f.path, f.size, 0 if f.member is None else crcs.get(f.member) or 0) for f in plan.files)

@@ -24,6 +24,15 @@ from aeroops.errors import AeroError, Code, FormatError, ScanError, io_error
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, LimitedReader
 from aeroops.executor.lock import aerodb_serving
 from aeroops.formats.checksum import crc32
+from aeroops.formats.layout import (
+    CHECKPOINT,
+    MANIFEST_FILE,
+    SCHEMAS_FOLDER,
+    SNAPSHOTS,
+    STORAGE_FILE,
+    WAL,
+    snapshot_folder,
+)
 from aeroops.formats.manifests import parse_checkpoint, parse_snapshot_manifest
 from aeroops.formats.wal import iter_wal_batches
 from aeroops.progress import Progress, ProgressCallback, no_progress
@@ -58,10 +67,10 @@ def scan(
         raise io_error(io_error_type, exc, "look at the data directory") from None
 
     try:
-        found = _entries(root / "snapshots", ops)
+        found = _entries(root / SNAPSHOTS, ops)
     except OSError as exc:
         raise io_error(io_error_type, exc, "list the snapshots folder") from None
-    snapshots = [_describe_snapshot(root / "snapshots" / e.name, e.name, ops) for e in found]
+    snapshots = [_describe_snapshot(root / snapshot_folder(e.name), e.name, ops) for e in found]
     # Steps for progress: a snapshot at most each (newest first), then the WAL.
     step_count = (len(snapshots) if checksums != "none" else 0) + 1
     if checksums != "none":
@@ -70,13 +79,13 @@ def scan(
             if snapshots[i].verdict is Verdict.UNCHECKED:
                 on_bytes = _reporter(progress, f"checksum snapshot {snapshots[i].snapshot_id}", step, step_count)
                 snapshots[i] = _with_checksums(
-                    root / "snapshots" / snapshots[i].snapshot_id, snapshots[i], ops, on_bytes
+                    root / snapshot_folder(snapshots[i].snapshot_id), snapshots[i], ops, on_bytes
                 )
             if checksums == "until-valid" and snapshots[i].verdict is Verdict.VALID:
                 break
 
     checkpoint = checkpoint_error = None
-    checkpoint_path = root / "checkpoint.json"
+    checkpoint_path = root / CHECKPOINT
     if os.path.lexists(checkpoint_path):
         try:
             checkpoint = parse_checkpoint(_read_small(checkpoint_path, ops), path=checkpoint_path)
@@ -87,7 +96,7 @@ def scan(
         path=str(root),
         snapshots=tuple(snapshots),
         wal=describe_wal(
-            root / "wal" / "wal.log",
+            root / WAL,
             check=check_wal,
             ops=ops,
             on_bytes=_reporter(progress, "check the WAL", step_count, step_count),
@@ -194,7 +203,7 @@ def _describe_snapshot(folder: Path, snapshot_id: str, ops: FileOps) -> Snapshot
         is_dir = False
     if not is_dir:
         return SnapshotDescription(snapshot_id, is_dir=False)
-    manifest_path = folder / "manifest.json"
+    manifest_path = folder / MANIFEST_FILE
     has_manifest = os.path.lexists(manifest_path)
     manifest = manifest_error = None
     manifest_size = 0
@@ -209,7 +218,7 @@ def _describe_snapshot(folder: Path, snapshot_id: str, ops: FileOps) -> Snapshot
             manifest_error = exc.message
         except OSError as exc:
             manifest_error = exc.strerror or str(exc)
-    schemas_dir = folder / "schemas"
+    schemas_dir = folder / SCHEMAS_FOLDER
     schemas: list[FileFact] = []
     others: list[str] = []
     schemas_error = None
@@ -221,7 +230,7 @@ def _describe_snapshot(folder: Path, snapshot_id: str, ops: FileOps) -> Snapshot
     if has_schemas_dir:
         for entry in listed:
             if entry.is_file(follow_symlinks=False):
-                fact = _file_fact(schemas_dir / entry.name, f"schemas/{entry.name}", ops)
+                fact = _file_fact(schemas_dir / entry.name, f"{SCHEMAS_FOLDER}/{entry.name}", ops)
                 if fact is not None:
                     schemas.append(fact)
             else:
@@ -232,7 +241,7 @@ def _describe_snapshot(folder: Path, snapshot_id: str, ops: FileOps) -> Snapshot
         manifest_size=manifest_size,
         manifest_error=manifest_error,
         has_manifest=has_manifest,
-        storage=_file_fact(folder / "storage.dat", "storage.dat", ops),
+        storage=_file_fact(folder / STORAGE_FILE, STORAGE_FILE, ops),
         schemas_dir=has_schemas_dir,
         schemas=tuple(schemas),
         other_entries=tuple(others),

@@ -19,11 +19,11 @@ from aeroops.core.inventory import Inventory
 from aeroops.core.verify import VerifyReport
 from aeroops.executor.audit import inspect_archive, inventory, verify_archive
 from aeroops.panels.common import (
-    FULL_WIDTH,
     PagedTable,
     Panel,
     WidgetProgress,
     frame_html,
+    full_width,
     notice_html,
     path_input,
     section,
@@ -66,7 +66,7 @@ class AuditPanel(Panel):
         self.refresh_button = widgets.Button(description="Inventory", icon="refresh")
         self.verify_all_button = widgets.Button(description="Verify all", icon="check-double", disabled=True)
         self.archive_select = widgets.Dropdown(
-            options=[], value=None, description="archive", style={"description_width": "110px"}, layout=FULL_WIDTH
+            options=[], value=None, description="archive", style={"description_width": "110px"}, layout=full_width()
         )
         self.verify_button = widgets.Button(description="Verify", icon="check", button_style="primary", disabled=True)
         self.folder_input.observe(lambda _: self.refresh(), names="value")
@@ -88,7 +88,7 @@ class AuditPanel(Panel):
         self.details = widgets.Tab(
             children=[self.members_table, self.wal_table, self.collections_table, self.manifests_html],
             titles=("Members", "WAL", "Documents", "Manifests"),
-            layout=FULL_WIDTH,
+            layout=full_width(),
         )
         self.verdict_html = widgets.HTML("")
         self.findings_table = PagedTable(title="Findings")
@@ -104,14 +104,14 @@ class AuditPanel(Panel):
             self.inventory_table,
             self.all_findings_table,
             section("Archive"),
-            widgets.HBox([self.archive_select, self.verify_button], layout=FULL_WIDTH),
+            widgets.HBox([self.archive_select, self.verify_button], layout=full_width()),
             self.archive_summary,
             self.details,
             section("Verification"),
             self.verdict_html,
             self.findings_table,
         ]
-        self.layout = FULL_WIDTH
+        self.layout = full_width()
         self._show_archive()
         self._show_verdict()
         self._show_inventory()

@@ -19,10 +19,10 @@ from aeroops.executor.backup import BackupResult, refusal_error, run_backup
 from aeroops.executor.scan import ChecksumMode, scan
 from aeroops.formats.ids import default_created_at, format_timestamp
 from aeroops.panels.common import (
-    FULL_WIDTH,
     PagedTable,
     Panel,
     WidgetProgress,
+    full_width,
     key_values_html,
     notice_html,
     path_input,
@@ -95,7 +95,7 @@ class BackupPanel(Panel):
             self.result_html,
             self.result_members_table,
         ]
-        self.layout = FULL_WIDTH
+        self.layout = full_width()
         self._show_result(None)
         if data_dir is not None:
             self.data_dir_input.value = str(data_dir)  # observed: scans and plans

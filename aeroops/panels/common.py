@@ -27,7 +27,6 @@ T = TypeVar("T")
 
 PAGE_SIZE = 25  # rows per page of a paged table
 MAX_CELL_CHARS = 200  # longer text cells are cut, with an ellipsis (the frame keeps them whole)
-FULL_WIDTH = widgets.Layout(width="100%")
 
 # The notebook's table styles (jp-RenderedHTMLCommon) do not reach inside a widget: a small,
 # scoped copy keeps the tables readable in JupyterLab, classic Notebook and VS Code alike.
@@ -43,6 +42,13 @@ TABLE_STYLE = """<style>
 LONG_CELL_CHARS = 72  # text longer than this wraps in its cell; shorter text stays on one line
 
 
+def full_width() -> widgets.Layout:
+    """A new Layout filling the width. Never share a Layout (or a Style) between widgets: it is
+    one model in the front end, so hiding one widget (``layout.display = "none"``) would hide
+    every widget that shares it."""
+    return widgets.Layout(width="100%")
+
+
 # --- progress -------------------------------------------------------------------------------
 
 
@@ -54,8 +60,8 @@ class WidgetProgress(widgets.VBox):
     """
 
     def __init__(self, *, interval: float = 0.1, clock: Callable[[], float] = time.monotonic) -> None:
-        self.step_bar = widgets.IntProgress(value=0, min=0, max=1, description="step", layout=FULL_WIDTH)
-        self.bytes_bar = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, description="bytes", layout=FULL_WIDTH)
+        self.step_bar = widgets.IntProgress(value=0, min=0, max=1, description="step", layout=full_width())
+        self.bytes_bar = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, description="bytes", layout=full_width())
         self.label = widgets.Label("")
         super().__init__([self.step_bar, self.bytes_bar, self.label])
         self._interval = interval
@@ -244,7 +250,7 @@ class Panel(widgets.VBox):
 
     def __init__(self) -> None:
         super().__init__()
-        self.error_box = widgets.HTML("", layout=FULL_WIDTH)
+        self.error_box = widgets.HTML("", layout=full_width())
         self.status = widgets.HTML("")
         self.error: BaseException | None = None
 
@@ -284,7 +290,7 @@ def path_input(description: str, value: str | None, placeholder: str) -> widgets
         placeholder=placeholder,
         continuous_update=False,
         style={"description_width": "110px"},
-        layout=widgets.Layout(width="100%"),
+        layout=full_width(),
     )
 
 

@@ -29,10 +29,10 @@ from aeroops.executor.restore import (
 )
 from aeroops.formats.ids import format_timestamp
 from aeroops.panels.common import (
-    FULL_WIDTH,
     PagedTable,
     Panel,
     WidgetProgress,
+    full_width,
     key_values_html,
     notice_html,
     path_input,
@@ -133,7 +133,7 @@ class RestorePanel(Panel):
             self.files_table,
             self.result_html,
         ]
-        self.layout = FULL_WIDTH
+        self.layout = full_width()
         self._show_drill()
         self._show_preview()
         self._show_result()

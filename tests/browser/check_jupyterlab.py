@@ -1,18 +1,25 @@
-"""Open the notebooks in a real JupyterLab, in a headless Chromium, as a person would.
+"""Open the panels and the runbooks in a real JupyterLab, in a headless Chromium, as a person would.
 
-Not part of pytest (CI has no browser). Needs JupyterLab, Playwright's Python package and a
-Chromium binary (Playwright's own browser download is not used):
+`.ci/run` runs it after pytest (a separate step: it needs a browser, and takes a few minutes).
+It needs JupyterLab, Playwright's Python package (the ``browser`` extra) and Debian's Chromium;
+Playwright's own browser download is never used:
 
     apt-get install -y chromium
-    .venv/bin/pip install -e '.[lab]' playwright
-    .venv/bin/python tests/browser/check_jupyterlab.py [--out DIR] [--chromium /usr/bin/chromium]
+    .venv/bin/pip install -e '.[browser]'
+    .venv/bin/python tests/browser/check_jupyterlab.py [--out DIR] [--only NAME] [--chromium PATH]
 
-It copies notebooks/ to a temporary folder, starts ``jupyter lab`` there on 127.0.0.1 (a free
-port, a random token), opens each notebook, runs all its cells from the Run menu and waits for
-its key output. In 01-backup-runbook it then checks that the BackupPanel rendered (its Run
-button and its tables visible, no "Loading widget..." or "Error displaying widget"), clicks Run
-backup and waits for the new result. Screenshots go to --out. Exit status 0 when every check
-passed.
+It makes a demo backup folder (`aeroops.demo.make_demo_backup_folder`), copies notebooks/ to a
+temporary folder and starts ``jupyter lab`` there on 127.0.0.1 (a free port, a random token).
+Then, as a person would, with the Run menu's Run All:
+
+- each panel alone in a new notebook (README's one line): it shows, with its tables; its
+  buttons work; a bad path typed into it shows the error box, and a good one clears it;
+- the three panels in successive cells of one notebook: each shows;
+- each runbook: its cells run without an error, its panel shows, its buttons work.
+
+No "Loading widget..." or "Error displaying widget" anywhere. Screenshots of every state go to
+--out (printed first), and of a failed check to ``FAILED-<check>.png`` there. The last line is
+``browser: N passed, N failed``; exit status 0 when every check passed.
 """
 
 from __future__ import annotations
@@ -31,10 +38,14 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from aeroops.demo import DemoBackupFolder, DemoSpec, make_demo_backup_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [
@@ -57,8 +68,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class LabServer:
+    base: str  # http://127.0.0.1:PORT
+    token: str
+    root: Path  # the folder it serves: notebooks opened by name live here
+
+
 @contextmanager
-def jupyter_lab(root: Path, home: Path) -> Iterator[str]:
+def jupyter_lab(root: Path, home: Path) -> Iterator[LabServer]:
     """A JupyterLab server on ``root``; yields its base URL (with the token as a query)."""
     port, token = free_port(), secrets.token_hex(16)
     settings = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
@@ -100,7 +118,7 @@ def jupyter_lab(root: Path, home: Path) -> Iterator[str]:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"JupyterLab did not start; see {home / 'jupyter.log'}") from None
                 time.sleep(0.5)
-        yield f"{base}|{token}"
+        yield LabServer(base, token, root)
     finally:
         server.terminate()
         try:
@@ -111,10 +129,9 @@ def jupyter_lab(root: Path, home: Path) -> Iterator[str]:
         log.close()
 
 
-def open_notebook(page: Page, server: str, name: str) -> Locator:
-    base, token = server.split("|")
+def open_notebook(page: Page, server: LabServer, name: str) -> Locator:
     # ?reset: a fresh workspace, so only this notebook is open (no tab restored from before).
-    page.goto(f"{base}/lab/tree/{name}?reset&token={token}", wait_until="domcontentloaded")
+    page.goto(f"{server.base}/lab/tree/{name}?reset&token={server.token}", wait_until="domcontentloaded")
     panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
     expect(panel.locator(".jp-Cell").first).to_be_visible(timeout=60_000)
     # The kernel is up when the status bar says "Python 3 (ipykernel) | Idle" (before it has
@@ -153,7 +170,7 @@ def check_no_errors(notebook: Locator, name: str) -> None:
             raise AssertionError(f"{name}: a widget did not render ({failure!r})")
 
 
-def run_notebook_to_panel(page: Page, server: str, name: str, outputs: tuple[str, ...], heading: str) -> Locator:
+def run_notebook_to_panel(page: Page, server: LabServer, name: str, outputs: tuple[str, ...], heading: str) -> Locator:
     """Open ``name``, run all its cells, wait for each of ``outputs``, check no cell failed, and
     return the panel whose heading is ``heading``, scrolled into view."""
     notebook = open_notebook(page, server, name)
@@ -166,7 +183,174 @@ def run_notebook_to_panel(page: Page, server: str, name: str, outputs: tuple[str
     return panel
 
 
-def check_backup_runbook(page: Page, server: str, out: Path) -> None:
+# --- each panel alone in a new notebook ---------------------------------------------------------
+
+
+def panel_notebook(root: Path, name: str, *sources: str) -> str:
+    """A new notebook in ``root`` with one cell per source, as a person would type them."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nbformat.write(notebook, root / name)
+    return name
+
+
+def path_box(panel: Locator, label: str) -> Locator:
+    return panel.locator(".widget-text", has_text=label).locator("input")
+
+
+def type_path(panel: Locator, label: str, value: str) -> None:
+    """Type into a path box and press Enter (the panel reacts as to a person's typing)."""
+    box = path_box(panel, label)
+    box.fill(value)
+    box.press("Enter")
+
+
+def expect_panel_shown(panel: Locator, heading: str) -> None:
+    """The panel and its heading take up room on the page (not hidden by any layout)."""
+    expect(panel).to_be_visible()
+    expect(panel.locator("h3", has_text=heading)).to_be_visible()
+    box = panel.bounding_box()
+    if box is None or box["height"] < 100:
+        raise AssertionError(f"the {heading!r} panel is not shown whole: its box is {box}")
+
+
+def expect_error_shown(panel: Locator, text: str) -> None:
+    error = panel.locator(".aeroops-error")
+    expect(error).to_be_visible(timeout=60_000)
+    expect(error).to_contain_text(text)
+
+
+def run_panel_notebook(page: Page, server: LabServer, name: str, heading: str) -> Locator:
+    notebook = open_notebook(page, server, name)
+    run_all(page, notebook)
+    panel = notebook.locator(".widget-vbox", has=page.locator("h3", has_text=heading)).first
+    expect(panel).to_be_attached(timeout=RUN_ALL_TIMEOUT_MS)
+    expect(notebook.locator(".jp-InputPrompt").first).to_have_text("[1]:", timeout=RUN_ALL_TIMEOUT_MS)
+    check_no_errors(notebook, name)
+    panel.scroll_into_view_if_needed()
+    return panel
+
+
+def panel_sources(demo: DemoBackupFolder) -> dict[str, str]:
+    """The line that shows each panel on the demo folder, as README shows them (heading: code)."""
+    data_dir, folder, archive = str(demo.source.data_dir), str(demo.folder), str(demo.archives[0])
+    return {
+        "AeroDB backup": f"from aeroops.panels import BackupPanel\nBackupPanel({data_dir!r}, {folder!r})",
+        "backup folder audit": f"from aeroops.panels import AuditPanel\nAuditPanel({folder!r})",
+        "AeroDB restore": f"from aeroops.panels import RestorePanel\nRestorePanel({archive!r}, {data_dir!r})",
+    }
+
+
+def check_backup_panel(page: Page, server: LabServer, out: Path, demo: DemoBackupFolder) -> None:
+    heading = "AeroDB backup"
+    name = panel_notebook(server.root, "panel-backup.ipynb", panel_sources(demo)[heading])
+    panel = run_panel_notebook(page, server, name, heading)
+    expect_panel_shown(panel, heading)
+    expect(panel.locator("td", has_text="valid").first).to_be_visible()  # the snapshots' verdicts
+    expect(panel.locator("text=backup_manifest.json it will write").first).to_be_visible()
+    run_button = panel.locator("button", has_text="Run backup")
+    expect(run_button).to_be_enabled()
+    panel.screenshot(path=str(out / "panel-backup-alone.png"))
+    run_button.click()
+    expect(panel.locator(".aeroops-success", has_text="Backup made")).to_be_visible(timeout=60_000)
+    expect(panel.locator("td", has_text="blake3:").first).to_be_visible()
+    panel.screenshot(path=str(out / "panel-backup-after-run.png"))
+
+    type_path(panel, "data directory", "/no/such/aerodb")
+    expect_error_shown(panel, "AERO_BACKUP_FAILED")
+    expect_panel_shown(panel, heading)
+    expect(run_button).to_be_disabled()
+    panel.screenshot(path=str(out / "panel-backup-error.png"))
+
+    type_path(panel, "data directory", str(demo.source.data_dir))
+    expect(panel.locator(".aeroops-error")).to_have_count(0, timeout=60_000)
+    expect(panel.locator("td", has_text="valid").first).to_be_visible()
+    expect(run_button).to_be_enabled()
+    print(f"ok  {name}: the panel shows alone; Run backup works; a bad data directory shows its error")
+
+
+def check_audit_panel(page: Page, server: LabServer, out: Path, demo: DemoBackupFolder) -> None:
+    heading = "backup folder audit"
+    name = panel_notebook(server.root, "panel-audit.ipynb", panel_sources(demo)[heading])
+    panel = run_panel_notebook(page, server, name, heading)
+    expect_panel_shown(panel, heading)
+    expect(panel.locator("td", has_text=demo.not_an_archive.name).first).to_be_visible()
+    panel.screenshot(path=str(out / "panel-audit-alone.png"))
+
+    panel.locator("button", has_text="Verify all").click()
+    expect(panel.locator(".aeroops-warning", has_text="do not").first).to_be_visible(timeout=60_000)
+    panel.locator("select").select_option(label=demo.damaged.name)
+    expect(panel.locator(".aeroops-warning", has_text="NOT CLEAN").first).to_be_visible(timeout=60_000)
+    expect(panel.get_by_role("tab", name="Members")).to_be_visible()
+    panel.locator("button", has_text="Verify").last.click()
+    expect(panel.locator(".aeroops-warning", has_text="VERIFY: NOT CLEAN").first).to_be_visible(timeout=60_000)
+    expect(panel.locator("td", has_text="AERO_VERIFY_CHECKSUM").first).to_be_visible()
+    panel.screenshot(path=str(out / "panel-audit-after-verify.png"))
+
+    type_path(panel, "backup folder", "/no/such/backups")
+    expect_error_shown(panel, "not a folder")
+    expect_panel_shown(panel, heading)
+    panel.screenshot(path=str(out / "panel-audit-error.png"))
+
+    type_path(panel, "backup folder", str(demo.folder))
+    expect(panel.locator(".aeroops-error")).to_have_count(0, timeout=60_000)
+    expect(panel.locator("td", has_text=demo.not_an_archive.name).first).to_be_visible()
+    print(f"ok  {name}: the panel shows alone; Verify all, select and Verify work; a bad folder shows its error")
+
+
+def check_restore_panel(page: Page, server: LabServer, out: Path, demo: DemoBackupFolder) -> None:
+    archive = demo.archives[0]
+    heading = "AeroDB restore"
+    name = panel_notebook(server.root, "panel-restore.ipynb", panel_sources(demo)[heading])
+    panel = run_panel_notebook(page, server, name, heading)
+    expect_panel_shown(panel, heading)
+    expect(panel.locator("button", has_text="Drill")).to_be_visible()
+    panel.screenshot(path=str(out / "panel-restore-alone.png"))
+
+    panel.locator("button", has_text="Drill").click()
+    expect(panel.locator(".aeroops-success", has_text="DRILL: PASSED")).to_be_visible(timeout=60_000)
+    expect(panel.locator("td", has_text="orders").first).to_be_visible()
+    panel.locator("button", has_text="Preview restore").click()
+    expect(panel.locator("button", has_text="Restore…")).to_be_enabled(timeout=60_000)
+    panel.screenshot(path=str(out / "panel-restore-after-drill-and-preview.png"))
+
+    type_path(panel, "archive", "")
+    panel.locator("button", has_text="Drill").click()
+    expect_error_shown(panel, "choose an archive")
+    expect_panel_shown(panel, heading)
+    panel.screenshot(path=str(out / "panel-restore-error.png"))
+
+    type_path(panel, "archive", str(archive))
+    panel.locator("button", has_text="Preview restore").click()
+    expect(panel.locator("button", has_text="Restore…")).to_be_enabled(timeout=60_000)
+    expect(panel.locator(".aeroops-error")).to_have_count(0)
+    print(f"ok  {name}: the panel shows alone; Drill and Preview work; a missing archive shows its error")
+
+
+def check_panels_in_successive_cells(page: Page, server: LabServer, out: Path, demo: DemoBackupFolder) -> None:
+    """The three panels in three cells of one new notebook: each shows (none hides another)."""
+    sources = panel_sources(demo)
+    name = panel_notebook(server.root, "panels.ipynb", *sources.values())
+    notebook = open_notebook(page, server, name)
+    run_all(page, notebook)
+    expect(notebook.locator(".jp-InputPrompt").nth(2)).to_have_text("[3]:", timeout=RUN_ALL_TIMEOUT_MS)
+    for heading in sources:
+        panel = notebook.locator(".widget-vbox", has=page.locator("h3", has_text=heading)).first
+        panel.scroll_into_view_if_needed()
+        expect_panel_shown(panel, heading)
+    check_no_errors(notebook, name)
+    page.screenshot(path=str(out / "panels-in-successive-cells.png"))
+    print(f"ok  {name}: the three panels in successive cells all show")
+
+
+PANEL_CHECKS = (check_backup_panel, check_audit_panel, check_restore_panel, check_panels_in_successive_cells)
+
+
+# --- the runbooks, with Run All -------------------------------------------------------------------
+
+
+def check_backup_runbook(page: Page, server: LabServer, out: Path, _demo: DemoBackupFolder) -> None:
     name = "01-backup-runbook.ipynb"
     panel = run_notebook_to_panel(page, server, name, ("VERIFY: clean", "DOCUMENTS:"), "AeroDB backup")
     run_button = panel.locator("button", has_text="Run backup")
@@ -191,7 +375,7 @@ def check_backup_runbook(page: Page, server: str, out: Path) -> None:
     print(f"ok  {name}: panel rendered; clicking Run backup made {made.inner_text().split(': ', 1)[-1]}")
 
 
-def check_audit_runbook(page: Page, server: str, out: Path) -> None:
+def check_audit_runbook(page: Page, server: LabServer, out: Path, _demo: DemoBackupFolder) -> None:
     name = "02-audit-backup-folder.ipynb"
     panel = run_notebook_to_panel(page, server, name, ("NEWEST GOOD: 20260101T030000Z",), "backup folder audit")
     expect(panel.locator("button", has_text="Verify all")).to_be_enabled()
@@ -202,10 +386,15 @@ def check_audit_runbook(page: Page, server: str, out: Path) -> None:
     panel.get_by_role("tab", name="Documents").click()
     expect(panel.locator("td", has_text="orders").first).to_be_visible()
     panel.screenshot(path=str(out / "02-audit-panel.png"))
-    print(f"ok  {name}: panel rendered; Verify shows the damaged archive's findings")
+    folder = path_box(panel, "backup folder").input_value()
+    type_path(panel, "backup folder", folder + "-typo")
+    expect_error_shown(panel, "not a folder")
+    expect_panel_shown(panel, "backup folder audit")
+    panel.screenshot(path=str(out / "02-audit-panel-bad-folder.png"))
+    print(f"ok  {name}: panel rendered; Verify shows the damaged archive's findings; a bad folder shows its error")
 
 
-def check_restore_runbook(page: Page, server: str, out: Path) -> None:
+def check_restore_runbook(page: Page, server: LabServer, out: Path, _demo: DemoBackupFolder) -> None:
     name = "03-restore-drill.ipynb"
     panel = run_notebook_to_panel(page, server, name, ("DRILL AFTER RESTORE: PASSED",), "AeroDB restore")
     expect(panel.locator(".aeroops-success", has_text="RESTORED").first).to_be_visible()
@@ -222,36 +411,47 @@ def check_restore_runbook(page: Page, server: str, out: Path) -> None:
     print(f"ok  {name}: panel rendered; Restore… asks for confirmation, Cancel withdraws it")
 
 
+RUNBOOK_CHECKS = (check_backup_runbook, check_audit_runbook, check_restore_runbook)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, help="where screenshots go (default: a new temporary folder)")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--keep", action="store_true", help="keep the temporary JupyterLab folder")
+    parser.add_argument("--only", help="run only the checks whose name contains this")
     args = parser.parse_args()
-    out = args.out or Path(tempfile.mkdtemp(prefix="aeroops-lab-screens-"))
+    out = (args.out or Path(tempfile.mkdtemp(prefix="aeroops-lab-screens-"))).resolve()
     out.mkdir(parents=True, exist_ok=True)
+    print(f"screenshots in {out}", flush=True)
     home = Path(tempfile.mkdtemp(prefix="aeroops-lab-"))
     root = home / "notebooks"
     shutil.copytree(ROOT / "notebooks", root)
-    failed = False
+    demo = make_demo_backup_folder(home / "demo", DemoSpec(wal_records=3000))
+    checks = [c for c in (*PANEL_CHECKS, *RUNBOOK_CHECKS) if args.only is None or args.only in c.__name__]
+    failed: list[str] = []
     try:
         with jupyter_lab(root, home) as server, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 2600})  # tall: whole panels fit
-            for check in (check_backup_runbook, check_audit_runbook, check_restore_runbook):
+            for check in checks:
+                started = time.monotonic()
                 try:
-                    check(page, server, out)
-                except Exception as error:  # report each notebook, then fail at the end
-                    failed = True
+                    check(page, server, out, demo)
+                except Exception as error:  # report each check, then fail at the end
+                    failed.append(check.__name__)
                     page.screenshot(path=str(out / f"FAILED-{check.__name__}.png"))
-                    print(f"FAIL {check.__name__}: {error}", file=sys.stderr)
+                    print(f"FAIL {check.__name__}: {error}", file=sys.stderr, flush=True)
+                print(f"     {check.__name__}: {time.monotonic() - started:.1f} s", flush=True)
             browser.close()
     finally:
         if args.keep:
             print(f"kept {home}")
         else:
             shutil.rmtree(home, ignore_errors=True)
-    print(f"screenshots in {out}")
+    if failed:
+        print(f"screenshots of the failures: {out}/FAILED-*.png")
+    print(f"browser: {len(checks) - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else 0
 
 
