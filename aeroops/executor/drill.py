@@ -26,7 +26,7 @@ from aeroops.core.description import Verdict
 from aeroops.core.logical import LogicalDiff, LogicalState, diff, logical_state
 from aeroops.errors import AeroError, Finding, RestoreError, RestoreIOError, UsageError, io_error
 from aeroops.executor.audit import inspect_archive
-from aeroops.executor.fileops import LimitedReader, failed_operation
+from aeroops.executor.fileops import REAL, LimitedReader, failed_operation
 from aeroops.executor.restore import RestoreResult, restore
 from aeroops.executor.scan import scan
 from aeroops.formats.layout import DOCUMENTS, MANIFEST_FILE, STORAGE, WAL, member_source, snapshot_folder
@@ -105,10 +105,10 @@ def datadir_logical_state(data_dir: Path | str, *, storage: str = DOCUMENTS) -> 
     root = Path(data_dir)
     wal_path = root / WAL
     with contextlib.ExitStack() as stack:
-        storage_stream = stack.enter_context(open(root / storage, "rb"))
+        storage_stream = stack.enter_context(REAL.open_read(root / storage))
         wal_records: Iterable[WalRecord] = ()
         if wal_path.exists():
-            wal_stream = stack.enter_context(open(wal_path, "rb"))
+            wal_stream = stack.enter_context(REAL.open_read(wal_path))
             limited = LimitedReader(wal_stream, os.fstat(wal_stream.fileno()).st_size)
             wal_records = iter_wal(limited, path=str(wal_path))  # type: ignore[arg-type]
         return logical_state(iter_storage(storage_stream, path=str(root / storage)), wal_records)
