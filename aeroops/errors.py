@@ -99,7 +99,7 @@ class Code(enum.StrEnum):
     INTERRUPTED = ("AERO_INTERRUPTED", Severity.ERROR, Category.RUN, "interrupted (Ctrl-C)", False, EXIT_INTERRUPTED)
     OUTPUT = "AERO_OUTPUT", Severity.ERROR, Category.RUN, "the command's own output cannot be written (closed, full)"
     SCAN_FAILED = "AERO_SCAN_FAILED", Severity.ERROR, Category.RUN, "a data directory cannot be scanned"
-    DEMO_FAILED = "AERO_DEMO_FAILED", Severity.ERROR, Category.RUN, "the demo's WAL writer process failed"
+    DEMO_FAILED = "AERO_DEMO_FAILED", Severity.ERROR, Category.RUN, "the demo could not write its data"
     FORMAT_INVALID = "AERO_FORMAT_INVALID", Severity.ERROR, Category.RUN, "bytes that follow no AeroDB format"
     # --- backup (ERROR: a failed backup harms nothing) ----------------------------------------
     BACKUP_FAILED = "AERO_BACKUP_FAILED", Severity.ERROR, Category.BACKUP, "a backup was refused or failed"
