@@ -144,6 +144,11 @@ def render_description(description: DataDirDescription) -> str:
     for snap in sorted(description.snapshots, key=lambda s: s.snapshot_id, reverse=True):
         reason = f"  {snap.reason}" if snap.reason else ""
         lines.append(f"  {snap.snapshot_id:<20} {snap.verdict:<10} {human_bytes(snap.size):>10}{reason}")
+    if not (wal.present or description.snapshots or description.checkpoint or description.checkpoint_error):
+        lines.append(
+            "note            this does not look like an AeroDB data directory (no wal/wal.log, no snapshots, "
+            "no checkpoint.json): is it the right folder?"
+        )
     return "\n".join(lines)
 
 
