@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import tree_state
+from conftest import copy_fixture, tree_state
+from faults import as_nobody, world_readable_folder
 
 from aeroops.cli.main import main
 from aeroops.errors import UsageError
@@ -179,8 +183,6 @@ def test_the_file_system_root_is_not_a_data_directory(
 
 
 def test_names_that_are_not_utf8_are_printed_as_the_bytes_they_are(tmp_path: Path) -> None:
-    from conftest import copy_fixture
-
     data = Path(os.fsdecode(os.fsencode(tmp_path) + b"/data-\xff"))
     copy_fixture("datadir-1000", data)
     done = subprocess.run(
@@ -195,3 +197,150 @@ def test_scan_of_a_missing_data_directory_says_scan(tmp_path: Path, capsys: pyte
     one_error_line(capsys.readouterr().err, "[ERROR] AERO_SCAN_FAILED: the data directory does not exist")
     assert main(["backup", str(tmp_path / "nope"), "-o", str(tmp_path)]) == 2
     one_error_line(capsys.readouterr().err, "[ERROR] AERO_BACKUP_FAILED: the data directory does not exist")
+
+
+# --- item 4: paths someone else could have made: FIFOs, devices, links ----------------------------
+
+
+def test_a_fifo_where_the_restore_journal_goes_hangs_nothing(aerodb_archive: Path, target: Path) -> None:
+    journal = target.parent / f".{target.name}.aeroops-restore-journal"
+    os.mkfifo(journal)
+    before = tree_state(target)
+    for argv in (["restore", str(aerodb_archive), str(target)], ["recover", str(target), "--yes"]):
+        done = run_cli(*argv, timeout=60)  # before the fix: blocked forever opening the FIFO
+        assert done.returncode in (1, 3) and "Traceback" not in done.stderr
+        assert "aeroops-restore-journal" in done.stdout + done.stderr
+    assert tree_state(target) == before and stat.S_ISFIFO(journal.lstat().st_mode)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink to the WAL", "device"])
+def test_whatever_is_put_where_the_lock_file_goes_is_refused_not_used(
+    datadir_1000: Path, out_dir: Path, kind: str
+) -> None:
+    lock = datadir_1000.parent / f".{datadir_1000.name}.aeroops-lock"
+    if kind == "fifo":
+        os.mkfifo(lock)
+    elif kind == "device":
+        os.mknod(lock, stat.S_IFCHR | 0o666, os.makedev(1, 3)) if os.geteuid() == 0 else lock.symlink_to("/dev/null")
+    else:
+        lock.symlink_to(datadir_1000 / "wal" / "wal.log")  # before the fix: the WAL was truncated
+    before = tree_state(datadir_1000)
+    done = run_cli("backup", str(datadir_1000), "-o", str(out_dir), timeout=60)
+    assert done.returncode == 2
+    one_error_line(done.stderr, "[ERROR] AERO_BACKUP_FAILED: cannot create the lock file: it is not a regular file")
+    assert tree_state(datadir_1000) == before and list(out_dir.iterdir()) == []
+
+
+# --- item 11: leftovers --------------------------------------------------------------------------
+
+
+def test_no_lock_file_stays_behind(datadir_1000: Path, out_dir: Path, aerodb_archive: Path, tmp_path: Path) -> None:
+    def around() -> list[str]:
+        return sorted(p.name for p in tmp_path.iterdir())
+
+    before = around()
+    run_backup(datadir_1000, out_dir)  # done
+    (datadir_1000 / ".lock").write_text("")
+    assert main(["backup", str(datadir_1000), "-o", str(out_dir)]) == 2  # refused: AeroDB serves it
+    for target in (tmp_path / "missing", aerodb_archive):  # a target that does not exist, or is a file
+        assert main(["restore", str(aerodb_archive), str(target), "--yes", "--no-progress"]) == 3
+    assert main(["recover", str(tmp_path / "missing"), "--yes"]) == 0
+    assert around() == before
+
+
+def test_demo_writes_only_into_a_new_or_empty_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "mine.txt").write_text("mine")
+    (tmp_path / "file").write_text("mine")
+    for name in ("full", "file"):
+        assert main(["demo", str(tmp_path / name), "--records", "20"]) == 2
+        one_error_line(capsys.readouterr().err, "[ERROR] AERO_USAGE: the demo writes into a new or empty folder")
+    assert (tmp_path / "full" / "mine.txt").read_text() == "mine" and sorted(os.listdir(tmp_path / "full")) == [
+        "mine.txt"
+    ]
+
+
+def test_demo_without_a_folder_says_where_it_kept_its_files() -> None:
+    done = run_cli("demo", "--records", "20", env={"TMPDIR": tempfile.mkdtemp()})
+    assert done.returncode == 0, done.stderr
+    kept = done.stdout.splitlines()[-1]
+    assert kept.startswith("kept in     ") and kept.endswith("(a temporary folder: remove it when done)")
+    folder = Path(kept.removeprefix("kept in     ").split(" (")[0])
+    assert (folder / "datadir").is_dir()
+    shutil.rmtree(folder.parent)
+
+
+# --- item 9: dry runs check what the real run checks before its first write ----------------------
+
+
+def test_a_backup_dry_run_over_an_existing_archive_says_it_would_be_refused(
+    datadir_1000: Path, out_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive = out_dir / "a.tar"
+    archive.write_bytes(b"someone's archive")
+    assert main(["backup", str(datadir_1000), "-o", str(archive), "--dry-run"]) == 1
+    assert "would be refused: an archive already exists at the output path" in capsys.readouterr().out
+    assert main(["backup", str(datadir_1000), "-o", str(archive), "--dry-run", "--overwrite"]) == 0
+    assert f"would write {archive}" in capsys.readouterr().out
+    assert archive.read_bytes() == b"someone's archive"
+
+
+@pytest.fixture
+def roots_folder() -> Iterator[Path]:
+    """A folder of root's that the user nobody can read but not write, holding a data
+    directory and an archive."""
+    if shutil.which("setpriv") is None or os.geteuid() != 0:
+        pytest.skip("running as nobody needs root and setpriv")
+    with world_readable_folder("aeroops-cli-") as root:
+        copy_fixture("datadir-nowal", root / "data")
+        copy_fixture("backup-1000.tar", root / "backup-1000.tar")
+        for path in [root, *root.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o005 | (0o001 if path.is_dir() else 0))
+        yield root
+
+
+def as_nobody_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    command = as_nobody(sys.executable, "-m", "aeroops", *args)
+    return subprocess.run(command, capture_output=True, text=True, check=False, cwd="/tmp", timeout=120)
+
+
+def test_dry_runs_of_a_user_who_cannot_write_say_the_real_run_would_fail(roots_folder: Path) -> None:
+    archive, data = roots_folder / "backup-1000.tar", roots_folder / "data"
+    before = tree_state(roots_folder)
+    preview = as_nobody_cli("restore", str(archive), str(data))
+    assert preview.returncode == 1, preview.stderr  # before the fix: the plan, and exit 0
+    assert f"this user cannot write in {roots_folder}" in preview.stdout
+    real = as_nobody_cli("restore", str(archive), str(data), "--yes")
+    assert real.returncode == 3  # what the dry run foretold
+    dry = as_nobody_cli("backup", str(data), "-o", str(roots_folder), "--dry-run")
+    assert dry.returncode in (1, 2)  # datadir-nowal has no snapshot to back up: refused either way
+    assert tree_state(roots_folder) == before
+
+
+def test_a_restore_that_cannot_create_its_lock_says_permission_denied(roots_folder: Path) -> None:
+    """Item 10: it said 'No such file or directory' (of the data directory not made yet)."""
+    done = as_nobody_cli(
+        "restore", str(roots_folder / "backup-1000.tar"), str(roots_folder / "new"), "--create", "--yes"
+    )
+    assert done.returncode == 3
+    one_error_line(done.stderr, "[FATAL] AERO_RESTORE_FAILED: cannot create the lock file: Permission denied")
+
+
+# --- item 10: messages that say what happened --------------------------------------------------
+
+
+def test_inspect_of_a_truncated_archive_does_not_claim_the_wal_was_replayed(
+    aerodb_archive: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = aerodb_archive.read_bytes()
+    aerodb_archive.write_bytes(data[: len(data) // 2])
+    assert main(["inspect", str(aerodb_archive)]) == 1
+    out = capsys.readouterr().out
+    assert "after WAL replay" not in out and "Logical state (PARTIAL: the archive is not clean" in out
+
+
+def test_scan_of_an_empty_folder_says_it_is_not_a_data_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["scan", str(tmp_path)]) == 0
+    assert "this does not look like an AeroDB data directory" in capsys.readouterr().out

@@ -551,6 +551,6 @@ def test_an_error_shows_in_the_panel(tmp_path: Path, demo_dir: Path, backup_fold
     restore = RestorePanel(tmp_path / "nowhere.tar", demo_dir)
     restore.archive_input.value = ""
     restore.drill()
-    for panel, code in ((audit, "AERO_USAGE"), (backup, "AERO_BACKUP_FAILED"), (restore, "AERO_USAGE")):
+    for panel, code in ((audit, "AERO_USAGE"), (backup, "AERO_SCAN_FAILED"), (restore, "AERO_USAGE")):
         assert panel.error is not None and code in panel.error_box.value
         assert shown(panel, panel) and shown(panel, panel.error_box), f"{type(panel).__name__} hides its error"
