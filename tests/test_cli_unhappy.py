@@ -344,3 +344,10 @@ def test_scan_of_an_empty_folder_says_it_is_not_a_data_directory(
 ) -> None:
     assert main(["scan", str(tmp_path)]) == 0
     assert "this does not look like an AeroDB data directory" in capsys.readouterr().out
+
+
+def test_an_error_naming_a_path_with_a_line_break_is_still_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["scan", str(tmp_path / "a\nb\rc")]) == 2
+    assert "a\\nb\\rc" in one_error_line(capsys.readouterr().err, "[ERROR] AERO_SCAN_FAILED: ")

@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = build_parser().parse_args(argv)
             return int(args.run(args) or 0)
     except AeroError as error:
-        print(str(error), file=sys.stderr)
+        print(one_line(str(error)), file=sys.stderr)
         return error.code.exit_status
     except KeyboardInterrupt:
         print(Finding.of(Code.INTERRUPTED, "interrupted"), file=sys.stderr)
@@ -54,6 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`aeroops inventory DIR | head`): not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: a line break or other control character (in a path someone typed)
+    is written as its escape, so an error is always one ``[SEVERITY] CODE: message`` line."""
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
 
 
 @contextlib.contextmanager
