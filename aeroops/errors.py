@@ -50,6 +50,11 @@ _EXIT_BY_SEVERITY = {
 }
 
 
+# AeroDB's own error when its boot meets a live record whose schema it did not load. Not an
+# aeroops code: aeroops names it when saying what AeroDB would do.
+AERODB_SCHEMA_MISSING = "AERO_RECOVERY_SCHEMA_MISSING"
+
+
 class Code(enum.StrEnum):
     """Every code aeroops reports, with its severity, category and exit status: the one
     catalogue (README's table and verify's documentation are checked against it by a test).
@@ -213,6 +218,12 @@ class Code(enum.StrEnum):
         Category.VERIFY,
         "a schema file the snapshot manifest does not list",
     )
+    VERIFY_SCHEMA_MISSING = (
+        "AERO_VERIFY_SCHEMA_MISSING",
+        Severity.ERROR,
+        Category.VERIFY,
+        "WAL or storage records name a schema the archive lacks: a restore boots once, or never",
+    )
     VERIFY_SIDECAR = (
         "AERO_VERIFY_SIDECAR",
         Severity.ERROR,
@@ -285,6 +296,12 @@ class Code(enum.StrEnum):
         Severity.ERROR,
         Category.MANIFEST,
         "a manifest, snapshot id, timestamp or CRC tag does not parse",
+    )
+    SCHEMA_INVALID = (
+        "AERO_SCHEMA_INVALID",
+        Severity.ERROR,
+        Category.MANIFEST,
+        "a schema file does not parse, or lacks its schema_id and schema_version",
     )
     TAR_HEADER = (
         "AERO_TAR_HEADER",

@@ -56,7 +56,9 @@ def test_replay_rules(
     storage: list[StorageRecord], log: list[WalRecord], expected: dict[tuple[str, str], bytes]
 ) -> None:
     state = logical_state(storage, log)
-    assert docs(state) == {key: DocumentDigest(len(body), zlib.crc32(body)) for key, body in expected.items()}
+    assert docs(state) == {
+        key: DocumentDigest(len(body), zlib.crc32(body), key[0], "v1") for key, body in expected.items()
+    }
     assert len(state) == len(expected)
 
 
@@ -65,7 +67,7 @@ def test_the_wal_applies_after_storage_whatever_order_records_arrive_in() -> Non
     builder.add_wal(wal(1, WalType.UPDATE, "u", "1", b"from wal"))
     builder.add_storage(put("u:1", b"from storage"))
     builder.add_storage(put("u:2", b"kept"))
-    assert docs(builder.build()) == {("u", "1"): digest(b"from wal"), ("u", "2"): digest(b"kept")}
+    assert docs(builder.build()) == {("u", "1"): digest(b"from wal", "u", "v1"), ("u", "2"): digest(b"kept", "u", "v1")}
 
 
 def test_mvcc_records_are_counted_and_ignored() -> None:
@@ -83,7 +85,7 @@ def test_a_payload_that_does_not_decode_raises() -> None:
 
 def test_state_is_read_only_and_queryable() -> None:
     state = logical_state([put("u:1", b"abc")], [])
-    assert state.get("u", "1") == DocumentDigest(3, zlib.crc32(b"abc"))
+    assert state.get("u", "1") == DocumentDigest(3, zlib.crc32(b"abc"), "u", "v1")
     assert state.get("u", "2") is None and state.get("x", "1") is None
     assert state.collections == ("u",)
     with pytest.raises(TypeError):

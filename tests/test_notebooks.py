@@ -1,97 +1,136 @@
-"""Every notebook in notebooks/ runs top to bottom in a fresh kernel, headless, as CI runs it.
+"""Every runbook in notebooks/ runs top to bottom through papermill, in a fresh kernel, as CI
+runs it, with its demo defaults and with parameters pointing at real paths.
 
-A new notebook is picked up by the glob. A run fails on any error output; the key outputs of
-the known notebooks (the verdict of the backup made, ...) are checked too. Notebooks are
-committed without outputs, and open with a cell tagged ``parameters`` (papermill's convention).
+The runbooks hold no test-only lines: the tests read what a person would see in the executed
+notebook, the outputs of the cells by tag and the panels' text (the widget state the run
+saves). Notebooks are committed without outputs, and open with a cell tagged ``parameters``
+(papermill's convention).
 """
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import nbformat
+import papermill
 import pytest
 from conftest import copy_fixture, tree_state
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from papermill.exceptions import PapermillExecutionError
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
-
-# Lines each notebook must print with its demo defaults (a notebook not listed must just run).
-EXPECTED: dict[str, list[str]] = {
-    "01-backup-runbook.ipynb": ["BACKUP: aerodb-backup-20260101T030000Z-", "VERIFY: clean", "DOCUMENTS: 2269 in 3"],
-    "02-audit-backup-folder.ipynb": [
-        "INVENTORY: 7 files, 5 verify clean, 2 do not",
-        "NOT CLEAN: aerodb-backup-20260101T030000Z-20260102T120200Z.tar",
-        "NOT CLEAN: notes.tar",
-        "NEWEST GOOD: 20260101T030000Z: aerodb-backup-20260101T030000Z-20260101T120200Z.tar",
-        "snapshots without a good backup: none",
-    ],
-    "03-restore-drill.ipynb": [
-        "DRILL: PASSED",
-        "demo: data/documents.dat destroyed",
-        "RESTORED: ",
-        "DRILL AFTER RESTORE: PASSED",
-    ],
-}
+DAMAGED = "aerodb-backup-20260101T030000Z-20260102T120200Z.tar"  # make_demo_backup_folder's
 
 pytestmark = pytest.mark.notebook
 
 
 def execute(path: Path, workdir: Path, parameters: dict[str, Any] | None = None) -> nbformat.NotebookNode:
-    """Run the notebook in a fresh kernel whose working and temporary folders are ``workdir``;
-    ``parameters`` are injected after the ``parameters`` cell, as papermill does."""
-    nb = nbformat.read(path, as_version=4)
-    if parameters:
-        index = next(i for i, cell in enumerate(nb.cells) if "parameters" in cell.metadata.get("tags", []))
-        source = "\n".join(f"{name} = {value!r}" for name, value in parameters.items())
-        injected = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
-        nb.cells.insert(index + 1, injected)
-    tmp = workdir / "tmp"
+    """Run the notebook with papermill, in place in a folder of its own (``workdir/run``, which
+    must hold nothing else afterwards), temporary files under ``workdir/tmp``."""
+    run_dir, tmp = workdir / "run", workdir / "tmp"
+    run_dir.mkdir(exist_ok=True)
     tmp.mkdir(exist_ok=True)
-    client = NotebookClient(
-        nb, timeout=120, kernel_name="python3", record_timing=False, resources={"metadata": {"path": str(workdir)}}
-    )
-    client.execute(env={**os.environ, "TMPDIR": str(tmp)})  # demo data lands in the test's folder
-    return nb
+    shutil.copyfile(path, run_dir / path.name)
+    output = workdir / f"executed-{path.name}"
+    with mock.patch.dict(os.environ, {"TMPDIR": str(tmp)}):  # the kernel's temporary folder
+        papermill.execute_notebook(
+            run_dir / path.name,
+            output,
+            parameters=parameters or {},
+            cwd=run_dir,
+            kernel_name="python3",
+            progress_bar=False,
+        )
+    left = sorted(p.name for p in run_dir.iterdir())
+    assert left == [path.name], f"running {path.name} in place left {left} beside it"
+    return nbformat.read(output, as_version=4)
+
+
+def tagged(nb: nbformat.NotebookNode, tag: str) -> str:
+    """What the cell tagged ``tag`` printed and displayed, as text."""
+    cells = [cell for cell in nb.cells if tag in cell.metadata.get("tags", [])]
+    assert len(cells) == 1, f"one cell tagged {tag!r}, not {len(cells)}"
+    return "".join(_text(output) for output in cells[0].get("outputs", []))
+
+
+def _text(output: dict[str, Any]) -> str:
+    if output["output_type"] == "stream":
+        return str(output["text"])
+    data = output.get("data", {})
+    if "text/plain" in data and "<Chart:" in str(data["text/plain"]):
+        assert str(data.get("image/png", "")).startswith("iVBOR"), "a chart shows as a PNG"
+    return str(data.get("text/plain", "")) + str(data.get("text/html", ""))
+
+
+def panels_text(nb: nbformat.NotebookNode) -> str:
+    """Every text the panels show (HTML, labels, inputs), from the widget state the run saved."""
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    return "\n".join(str(model["state"].get("value", "")) for model in state.values())
 
 
 def outputs(nb: nbformat.NotebookNode) -> list[dict[str, Any]]:
     return [output for cell in nb.cells if cell.cell_type == "code" for output in cell.get("outputs", [])]
 
 
-def printed(nb: nbformat.NotebookNode) -> str:
-    return "".join(o["text"] for o in outputs(nb) if o["output_type"] == "stream" and o["name"] == "stdout")
-
-
-def widget_views(nb: nbformat.NotebookNode) -> list[str]:
-    """The model ids of the widgets the notebook displayed."""
-    return [
-        o["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
-        for o in outputs(nb)
-        if o["output_type"] == "display_data" and "application/vnd.jupyter.widget-view+json" in o.get("data", {})
-    ]
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
-def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path) -> None:
-    nb = execute(path, tmp_path)
+def check_ran_cleanly(nb: nbformat.NotebookNode) -> None:
     errors = [o for o in outputs(nb) if o["output_type"] == "error"]
     assert not errors, f"{errors[0]['ename']}: {errors[0]['evalue']}" if errors else ""
     stderr = "".join(o["text"] for o in outputs(nb) if o["output_type"] == "stream" and o["name"] == "stderr")
     assert "Traceback" not in stderr, stderr
-    text = printed(nb)
-    for line in EXPECTED.get(path.name, []):
-        assert line in text, f"{path.name} did not print {line!r}; it printed:\n{text}"
-    assert widget_views(nb), "every runbook shows its panel"
+    views = [o for o in outputs(nb) if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert views, "every runbook shows its panel"
+
+
+# What each runbook shows with its demo defaults: (cell tag or "panels", text it shows).
+SHOWN: dict[str, list[tuple[str, str]]] = {
+    "01-backup-runbook.ipynb": [
+        ("panels", "Backup made"),
+        ("panels", "aerodb-backup-20260101T030000Z-"),
+        ("verify", ": OK ("),
+        ("contents", "<Chart: WAL operations per collection>"),
+        ("contents", "<Chart: documents per collection>"),
+    ],
+    "02-audit-backup-folder.ipynb": [
+        ("panels", "5 verify clean, 2 do not"),
+        ("panels", "AERO_VERIFY_CHECKSUM"),
+        ("panels", "NOT CLEAN"),
+        ("newest-good", "aerodb-backup-20260101T010000Z-20260102T120000Z.tar"),
+        ("newest-good", "aerodb-backup-20260101T020000Z-20260102T120100Z.tar"),
+        ("newest-good", "aerodb-backup-20260101T030000Z-20260101T120200Z.tar"),
+        ("newest-good", "snapshots without a good backup: none"),
+        ("history", "<Chart: backup history>"),
+    ],
+    "03-restore-drill.ipynb": [
+        ("panels", "DRILL: PASSED"),
+        ("panels", "RESTORED"),
+        ("disaster", "data/documents.dat destroyed"),
+        ("check", "drill     PASSED"),
+        ("check", "<Chart: drill comparison>"),
+    ],
+}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_runbook_runs_with_its_demo_defaults(path: Path, tmp_path: Path) -> None:
+    nb = execute(path, tmp_path)
+    check_ran_cleanly(nb)
+    for where, text in SHOWN.get(path.name, []):
+        shown = panels_text(nb) if where == "panels" else tagged(nb, where)
+        assert text in shown, f"{path.name} does not show {text!r} in {where}"
+    if path.name == "02-audit-backup-folder.ipynb":
+        assert DAMAGED not in tagged(nb, "newest-good"), "a damaged archive was chosen"
 
 
 def test_the_notebooks_are_there() -> None:
-    assert {p.name for p in NOTEBOOKS} >= {"01-backup-runbook.ipynb", "02-audit-backup-folder.ipynb"}
+    assert {p.name for p in NOTEBOOKS} >= set(SHOWN)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
@@ -103,25 +142,41 @@ def test_notebook_is_committed_clean_with_a_parameters_cell(path: Path) -> None:
     assert nb.cells[0].cell_type == "markdown", "a runbook starts by saying what it does"
     for cell in code:
         assert cell.outputs == [] and cell.execution_count is None, f"outputs left in {path.name}: {cell.source[:60]}"
-    defaults = code[0].source
-    assert "None" in defaults, "the defaults generate demo data"
+    assert "widgets" not in nb.metadata, f"widget state left in {path.name}"
+    assert "None" in code[0].source, "the defaults generate demo data"
 
 
-def test_the_backup_runbook_runs_against_real_paths(tmp_path: Path) -> None:
-    """Parameters point it at a data directory written by AeroDB itself, and fix the time."""
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_runbooks_hold_no_test_only_lines(path: Path) -> None:
+    """An operator's notebook: no assert statements, no marker lines printed for a test to grep."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        tree = ast.parse(cell.source)
+        asserts = [node for node in ast.walk(tree) if isinstance(node, ast.Assert)]
+        assert not asserts, f"{path.name}: assert in {cell.source[:60]!r}"
+        markers = re.findall(r"print\(f?[\"']([A-Z][A-Z ]+):", cell.source)
+        assert not markers, f"{path.name}: test-only lines {markers}"
+
+
+def test_the_backup_runbook_runs_as_readme_says(tmp_path: Path) -> None:
+    """README's papermill line, with the papermill command line, on a data directory written by
+    AeroDB itself (and a fixed time)."""
     data_dir = copy_fixture("datadir-1000", tmp_path / "aerodb")
     backups = tmp_path / "backups"
     backups.mkdir()
-    nb = execute(
-        NOTEBOOK_DIR / "01-backup-runbook.ipynb",
-        tmp_path,
-        {"data_dir": str(data_dir), "backup_dir": str(backups), "created_at": "2026-02-04T12:00:00Z"},
-    )
-    text = printed(nb)
-    assert "demo data" not in text and f"data directory: {data_dir}" in text
+    output = tmp_path / "out.ipynb"
+    command = [sys.executable, "-m", "papermill", str(NOTEBOOK_DIR / "01-backup-runbook.ipynb"), str(output)]
+    command += ["-p", "data_dir", str(data_dir), "-p", "backup_dir", str(backups)]
+    command += ["-p", "created_at", "2026-02-04T12:00:00Z", "--cwd", str(tmp_path)]
+    subprocess.run(command, check=True, capture_output=True, env={**os.environ, "TMPDIR": str(tmp_path)})
+    nb = nbformat.read(output, as_version=4)
+    check_ran_cleanly(nb)
     archives = [p.name for p in backups.glob("*.tar")]
     assert len(archives) == 1 and archives[0].endswith("-20260204T120000Z.tar")
-    assert f"BACKUP: {archives[0]}" in text and "VERIFY: clean" in text
+    assert archives[0] in panels_text(nb) and ": OK (" in tagged(nb, "verify")
+    assert "demo data" not in tagged(nb, "parameters") + panels_text(nb)
 
 
 def test_the_backup_runbook_stops_with_the_code_when_the_backup_is_refused(tmp_path: Path) -> None:
@@ -129,12 +184,22 @@ def test_the_backup_runbook_stops_with_the_code_when_the_backup_is_refused(tmp_p
     shutil.rmtree(data_dir / "snapshots")  # no snapshot: nothing valid to back up
     backups = tmp_path / "backups"
     backups.mkdir()
-    with pytest.raises(CellExecutionError) as raised:
+    with pytest.raises(PapermillExecutionError) as raised:
         execute(
             NOTEBOOK_DIR / "01-backup-runbook.ipynb", tmp_path, {"data_dir": str(data_dir), "backup_dir": str(backups)}
         )
     assert "AERO_BACKUP_FAILED" in str(raised.value) and "no valid snapshot" in str(raised.value)
     assert list(backups.iterdir()) == []
+
+
+def test_the_audit_runbook_audits_a_real_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    copy_fixture("backup-1000.tar", folder / "backup-1000.tar")
+    nb = execute(NOTEBOOK_DIR / "02-audit-backup-folder.ipynb", tmp_path, {"backup_dir": str(folder)})
+    check_ran_cleanly(nb)
+    assert "1 verify clean, 0 do not" in panels_text(nb)
+    assert "backup-1000.tar" in tagged(nb, "newest-good")
 
 
 def test_the_restore_runbook_waits_for_confirmation_on_a_real_data_directory(tmp_path: Path) -> None:
@@ -145,7 +210,8 @@ def test_the_restore_runbook_waits_for_confirmation_on_a_real_data_directory(tmp
     nb = execute(
         NOTEBOOK_DIR / "03-restore-drill.ipynb", tmp_path, {"archive": str(archive), "data_dir": str(data_dir)}
     )
-    text = printed(nb)
-    assert "DRILL: PASSED" in text and "demo:" not in text
-    assert "Waiting: press Confirm in the panel above" in text and "RESTORED:" not in text
+    check_ran_cleanly(nb)
+    assert "DRILL: PASSED" in panels_text(nb) and "RESTORED" not in panels_text(nb)
+    assert "Waiting: press Confirm in the panel above" in tagged(nb, "restore")
+    assert tagged(nb, "disaster") == "" and tagged(nb, "check") == ""
     assert tree_state(data_dir) == before

@@ -15,6 +15,7 @@ import pytest
 from conftest import AERODB_FIXTURES
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from isal import isal_zlib
 
 from aeroops.errors import FormatError
 from aeroops.formats import checksum, wal
@@ -132,32 +133,28 @@ def test_the_python_reader_alone_still_reads_everything(python_only: None) -> No
     assert len(records) == 1000 and all(isinstance(wal.decode_payload(r), wal.DocumentChange) for r in records)
 
 
-def test_aeroops_checksums_with_the_c_crc() -> None:
-    assert wal._speedups is not None
-    assert checksum.crc32 is wal._speedups.crc32
+def test_aeroops_checksums_with_isal() -> None:
+    assert checksum.crc32 is isal_zlib.crc32
 
 
 @settings(max_examples=400, deadline=None)
 @given(data=st.binary(max_size=3000), start=st.integers(0, 63), value=st.integers(0, 2**32 - 1))
-def test_c_crc32_is_zlibs(data: bytes, start: int, value: int) -> None:
-    # Every length around the 16- and 64-byte folding steps, at every alignment, from any
-    # running value (the CRC of earlier chunks).
-    assert wal._speedups is not None
+def test_crc32_is_zlibs(data: bytes, start: int, value: int) -> None:
+    # Every length around the folding steps, at every alignment, from any running value (the
+    # CRC of earlier chunks), from memoryviews as the readers pass them.
     view = memoryview(data)[start:]
-    assert wal._speedups.crc32(view) == zlib.crc32(view)
-    assert wal._speedups.crc32(view, value) == zlib.crc32(view, value)
+    assert checksum.crc32(view) == zlib.crc32(view)
+    assert checksum.crc32(view, value) == zlib.crc32(view, value)
 
 
-def test_c_crc32_is_zlibs_on_large_buffers_and_in_pieces() -> None:
-    # Past 64 KiB the GIL is released; chunked CRCs must chain exactly as zlib's do.
-    assert wal._speedups is not None
+def test_crc32_is_zlibs_on_large_buffers_and_in_pieces() -> None:
     data = random.Random(3).randbytes(3 << 20)
-    assert wal._speedups.crc32(data) == zlib.crc32(data)
+    assert checksum.crc32(data) == zlib.crc32(data)
     running = 0
     for at in range(0, len(data), 100_003):
-        running = wal._speedups.crc32(data[at : at + 100_003], running)
+        running = checksum.crc32(data[at : at + 100_003], running)
     assert running == zlib.crc32(data)
-    assert wal._speedups.crc32(bytearray(data[:70_000]), 5) == zlib.crc32(data[:70_000], 5)
+    assert checksum.crc32(bytearray(data[:70_000]), 5) == zlib.crc32(data[:70_000], 5)
 
 
 def _decoded(decode: Callable[..., object], record: wal.WalRecord) -> object:

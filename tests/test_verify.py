@@ -752,7 +752,7 @@ def test_aeroops_own_backups_verify_clean_with_their_sidecar(datadir: str, tmp_p
 def test_long_schema_names_use_gnu_long_name_records() -> None:
     members = read_members(fixture_bytes("backup-1000.tar"))
     long_name = "schema_" + "x" * 120 + "_v1.json"
-    schema = b'{"long": true}'
+    schema = b'{"schema_id": "users", "schema_version": "v1"}'  # storage and WAL name it
     manifest = _manifest(members, "snapshot/manifest.json").replace(
         b'"schema_users_v1.json"', f'"{long_name}"'.encode()
     )

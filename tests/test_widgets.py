@@ -554,3 +554,17 @@ def test_an_error_shows_in_the_panel(tmp_path: Path, demo_dir: Path, backup_fold
     for panel, code in ((audit, "AERO_USAGE"), (backup, "AERO_SCAN_FAILED"), (restore, "AERO_USAGE")):
         assert panel.error is not None and code in panel.error_box.value
         assert shown(panel, panel) and shown(panel, panel.error_box), f"{type(panel).__name__} hides its error"
+
+
+def test_the_panels_chart_the_history_and_the_drill(
+    backup_folder: tuple[Path, BackupResult, BackupResult], demo_dir: Path
+) -> None:
+    folder, newest, _ = backup_folder
+    audit = AuditPanel(folder)
+    assert bytes(audit.history_chart.value).startswith(b"\x89PNG") and shown(audit, audit.history_chart)
+    audit.folder_input.value = str(folder / "nowhere")
+    assert bytes(audit.history_chart.value) == b"" and not shown(audit, audit.history_chart)
+    restore = RestorePanel(newest.archive, demo_dir)
+    assert not shown(restore, restore.drill_chart)
+    restore.drill()
+    assert bytes(restore.drill_chart.value).startswith(b"\x89PNG") and shown(restore, restore.drill_chart)

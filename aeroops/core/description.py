@@ -13,6 +13,7 @@ from aeroops.errors import Finding
 from aeroops.formats.ids import is_snapshot_id
 from aeroops.formats.layout import SCHEMAS_FOLDER, STORAGE_FILE
 from aeroops.formats.manifests import SNAPSHOT_FORMAT_VERSIONS, Checkpoint, SnapshotManifest
+from aeroops.formats.schemas import SchemaRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,7 @@ class FileFact:
     size: int
     crc32: int | None = None  # None: not read (checksums were not asked for)
     error: str | None = None  # it could not be read
+    schema: SchemaRef | None = None  # a schema file: the schema written inside, when it parses
 
 
 class Verdict(enum.StrEnum):
@@ -44,6 +46,8 @@ class SnapshotDescription:
     schemas: tuple[FileFact, ...] = ()  # regular files directly in schemas/, sorted by name
     other_entries: tuple[str, ...] = ()  # anything else found in schemas/ (folders, links)
     schemas_error: str | None = None  # schemas/ exists but cannot be listed
+    # named by storage.dat's live records, once read (a backup learns them while packing)
+    storage_schemas: frozenset[SchemaRef] | None = None
 
     @property
     def verdict(self) -> Verdict:
@@ -111,6 +115,7 @@ class WalDescription:
     last_sequence: int | None = None
     damage: Finding | None = None  # the first damage found; AeroDB refuses to start on any
     crc32: int | None = None  # of the bytes checked, when all were read and a backup asked for it
+    schemas: frozenset[SchemaRef] | None = None  # named by its inserts and updates; None: not read
 
     @property
     def healthy(self) -> bool:
@@ -126,6 +131,8 @@ class DataDirDescription:
     checkpoint_error: str | None = None  # checkpoint.json exists but does not parse
     serving: bool = False  # AeroDB's .lock marker is present
     clean_shutdown: bool = False
+    # metadata/schemas/*.json, what AeroDB's boot loads (name: the file name; crc32 always read)
+    schema_files: tuple[FileFact, ...] = ()
 
     def snapshot(self, snapshot_id: str) -> SnapshotDescription | None:
         return next((s for s in self.snapshots if s.snapshot_id == snapshot_id), None)
@@ -146,6 +153,18 @@ def with_found_checksum(description: DataDirDescription, snapshot_id: str, name:
         )
         if snap.snapshot_id == snapshot_id
         else snap
+        for snap in description.snapshots
+    )
+    return replace(description, snapshots=snapshots)
+
+
+def with_storage_schemas(
+    description: DataDirDescription, snapshot_id: str, schemas: frozenset[SchemaRef]
+) -> DataDirDescription:
+    """The description, knowing which schemas one snapshot's live storage records name (the
+    backup packer learns them while packing)."""
+    snapshots = tuple(
+        replace(snap, storage_schemas=schemas) if snap.snapshot_id == snapshot_id else snap
         for snap in description.snapshots
     )
     return replace(description, snapshots=snapshots)

@@ -25,6 +25,7 @@ from aeroops.errors import Finding, Severity
 from aeroops.formats.checksum import format_crc_tag
 from aeroops.formats.layout import SCHEMA_PREFIX, STORAGE
 from aeroops.formats.manifests import BackupManifest, SnapshotManifest
+from aeroops.formats.schemas import SchemaRef
 from aeroops.formats.storage import StorageRecord
 from aeroops.formats.wal import DocumentChange, MvccVersion, WalRecord, decode_payload
 from aeroops.progress import ProgressCallback
@@ -80,6 +81,16 @@ class StorageGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class SchemaRow:
+    """One schema file of the archive (or a schema records need that no file defines)."""
+
+    file: str | None  # under snapshot/schemas/; None: no file defines the schema
+    schema: SchemaRef | None  # what the file defines; None: it defines none
+    source: str  # "snapshot", "added by the backup: <why>", "unlisted", or "missing"
+    needed_by: tuple[str, ...]  # "storage" and/or "wal": whose records name it
+
+
+@dataclass(frozen=True, slots=True)
 class InspectResult:
     archive: str
     report: VerifyReport
@@ -88,6 +99,7 @@ class InspectResult:
     storage: tuple[StorageGroup, ...]
     logical: LogicalState
     storage_records: int = 0
+    schemas: tuple[SchemaRow, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -132,6 +144,15 @@ class InspectResult:
                 "groups": [_fields(g) for g in self.wal.groups],
             },
             "storage": [_fields(g) for g in self.storage],
+            "schemas": [
+                {
+                    "file": row.file,
+                    "schema": None if row.schema is None else list(row.schema),
+                    "source": row.source,
+                    "needed_by": list(row.needed_by),
+                }
+                for row in self.schemas
+            ],
             "logical": {
                 "documents": len(self.logical),
                 "collections": {c: len(self.logical.documents[c]) for c in self.logical.collections},
@@ -263,7 +284,35 @@ def inspect_archive_stream(
         storage=storage.summary(),
         logical=builder.build(),
         storage_records=storage.count,
+        schemas=schema_rows(report),
     )
+
+
+def schema_rows(report: VerifyReport) -> tuple[SchemaRow, ...]:
+    """Each schema file with where it comes from and whose records need it; then each schema
+    records need that no file defines (AeroDB's boot of a restore would fail on it)."""
+    listed = report.snapshot_manifest.schema_checksum_map if report.snapshot_manifest else {}
+    added = report.backup_manifest.added_schema_map if report.backup_manifest else {}
+    defined = dict(report.schema_definitions)
+
+    def needed_by(ref: SchemaRef | None) -> tuple[str, ...]:
+        return tuple(n for n, refs in (("storage", report.storage_schemas), ("wal", report.wal_schemas)) if ref in refs)
+
+    rows = []
+    for member in report.members:
+        if not member.name.startswith(SCHEMA_PREFIX) or member.type != "file":
+            continue
+        name = member.name[len(SCHEMA_PREFIX) :]
+        if name in listed:
+            source = "snapshot"
+        elif name in added:
+            source = f"added by the backup: {added[name].reason}"
+        else:
+            source = "unlisted"
+        rows.append(SchemaRow(name, defined.get(name), source, needed_by(defined.get(name))))
+    for ref in sorted((report.storage_schemas | report.wal_schemas) - set(defined.values())):
+        rows.append(SchemaRow(None, ref, "missing", needed_by(ref)))
+    return tuple(rows)
 
 
 def _member_row(member: MemberInfo, report: VerifyReport) -> MemberRow:

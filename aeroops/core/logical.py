@@ -2,8 +2,16 @@
 
 Storage records first, the last record per key winning and a tombstone removing the key; then
 the WAL's insert, update and delete records in sequence order: insert and update replace the
-whole document, delete removes it. Documents are kept as (size, CRC-32) digests, never as
-bodies, so the state of a multi-GiB snapshot fits in memory and two states compare cheaply.
+whole document, delete removes it. Documents are kept as digests (size, CRC-32, schema id and
+version), never as bodies, so the state of a multi-GiB snapshot fits in memory and two states
+compare cheaply.
+
+This is what AeroDB's boot computes (recovery/startup.rs): it loads the schemas, replays the WAL
+by appending each record to ``data/documents.dat``, then scans that file, last record per key
+winning. Its consistency check needs the schema of every live record it scans: on the first
+boot the records the file held before the replay; on every later boot the replayed WAL records
+too. So the state also keeps which schemas its storage and its WAL records name, and
+`missing_schemas` says which boot a missing one fails.
 
 MVCC records (types 3–5) are counted and otherwise ignored: they belong to later AeroDB phases,
 and AeroDB's phase-1 replay applies only types 0–2.
@@ -16,7 +24,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import NamedTuple
 
+from aeroops.errors import AERODB_SCHEMA_MISSING
 from aeroops.formats.checksum import crc32
+from aeroops.formats.schemas import SchemaRef
 from aeroops.formats.storage import StorageRecord
 from aeroops.formats.wal import DOCUMENT_TYPES, DocumentChange, WalRecord, WalType, decode_payload
 
@@ -24,14 +34,16 @@ from aeroops.formats.wal import DOCUMENT_TYPES, DocumentChange, WalRecord, WalTy
 class DocumentDigest(NamedTuple):
     size: int  # bytes of the document body
     crc32: int  # CRC-32 of the body
+    schema_id: str = ""
+    schema_version: str = ""
 
 
 # collection -> document id -> digest
 Documents = Mapping[str, Mapping[str, DocumentDigest]]
 
 
-def digest(body: bytes) -> DocumentDigest:
-    return DocumentDigest(len(body), crc32(body))
+def digest(body: bytes, schema_id: str = "", schema_version: str = "") -> DocumentDigest:
+    return DocumentDigest(len(body), crc32(body), schema_id, schema_version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +52,11 @@ class LogicalState:
 
     documents: Documents
     mvcc_records_ignored: int = 0
+    # Schemas named by live storage records (superseded ones too: AeroDB's check scans every
+    # record), and by the WAL's inserts and updates (a delete is stored as a tombstone, which
+    # the check skips).
+    storage_schemas: frozenset[SchemaRef] = frozenset()
+    wal_schemas: frozenset[SchemaRef] = frozenset()
 
     def __len__(self) -> int:
         return sum(len(docs) for docs in self.documents.values())
@@ -70,11 +87,17 @@ class LogicalStateBuilder:
     def __init__(self) -> None:
         self._storage: dict[tuple[str, str], DocumentDigest | None] = {}
         self._wal: dict[tuple[str, str], DocumentDigest | None] = {}  # None: deleted
+        self._storage_schemas: set[tuple[str, str]] = set()
+        self._wal_schemas: set[tuple[str, str]] = set()
         self._mvcc_ignored = 0
 
     def add_storage(self, record: StorageRecord) -> None:
         key = (record.collection, record.document_id)
-        self._storage[key] = None if record.tombstone else digest(record.body)
+        if record.tombstone:
+            self._storage[key] = None
+        else:
+            self._storage[key] = digest(record.body, record.schema_id, record.schema_version)
+            self._storage_schemas.add((record.schema_id, record.schema_version))
 
     def add_wal(self, record: WalRecord, change: DocumentChange | None = None) -> None:
         """Apply one WAL record; ``change`` is its decoded payload, if the caller has it."""
@@ -86,7 +109,11 @@ class LogicalStateBuilder:
             assert isinstance(decoded, DocumentChange)  # types 0–2 always decode to one
             change = decoded
         key = (change.collection, change.document_id)
-        self._wal[key] = None if record.type == WalType.DELETE else digest(change.body)
+        if record.type == WalType.DELETE:
+            self._wal[key] = None
+        else:
+            self._wal[key] = digest(change.body, change.schema_id, change.schema_version)
+            self._wal_schemas.add((change.schema_id, change.schema_version))
 
     def build(self) -> LogicalState:
         merged = {**self._storage, **self._wal}
@@ -95,7 +122,12 @@ class LogicalStateBuilder:
             if doc is not None:
                 documents.setdefault(collection, {})[document_id] = doc
         frozen = {c: MappingProxyType(docs) for c, docs in documents.items()}
-        return LogicalState(MappingProxyType(frozen), self._mvcc_ignored)
+        return LogicalState(
+            MappingProxyType(frozen),
+            self._mvcc_ignored,
+            frozenset(SchemaRef(*ref) for ref in self._storage_schemas),
+            frozenset(SchemaRef(*ref) for ref in self._wal_schemas),
+        )
 
 
 def logical_state(storage_records: Iterable[StorageRecord], wal_records: Iterable[WalRecord]) -> LogicalState:
@@ -109,6 +141,50 @@ def logical_state(storage_records: Iterable[StorageRecord], wal_records: Iterabl
     for wal_record in wal_records:
         builder.add_wal(wal_record)
     return builder.build()
+
+
+@dataclass(frozen=True, slots=True)
+class MissingSchemas:
+    """Schemas a state's records name that the schemas at hand lack, sorted; each tuple names
+    which AeroDB boot fails on them (AERO_RECOVERY_SCHEMA_MISSING)."""
+
+    first_boot: tuple[SchemaRef, ...] = ()  # named by storage: the very first boot fails
+    later_boots: tuple[SchemaRef, ...] = ()  # named only by the WAL: boots once, then fails
+
+    def __bool__(self) -> bool:
+        return bool(self.first_boot or self.later_boots)
+
+    @property
+    def all(self) -> tuple[SchemaRef, ...]:
+        return tuple(sorted({*self.first_boot, *self.later_boots}))
+
+    def describe(self, where: str = "metadata/schemas/") -> str:
+        """What happens, in a sentence per group, for findings and drill reports."""
+        parts = []
+        if self.first_boot:
+            parts.append(
+                f"storage records need schema {_names(self.first_boot)}, which {where} lacks: AeroDB's boot "
+                f"of the restored directory fails with {AERODB_SCHEMA_MISSING}"
+            )
+        if self.later_boots:
+            parts.append(
+                f"WAL records need schema {_names(self.later_boots)}, which {where} lacks: the restored "
+                "directory boots once in AeroDB (replayed records are not checked yet), then every later "
+                f"boot fails with {AERODB_SCHEMA_MISSING}"
+            )
+        return "; ".join(parts)
+
+
+def _names(refs: Iterable[SchemaRef]) -> str:
+    return ", ".join(str(ref) for ref in refs)
+
+
+def missing_schemas(state: LogicalState, available: Iterable[SchemaRef]) -> MissingSchemas:
+    """Which schemas ``state``'s records need that ``available`` (what AeroDB's schema loader
+    would load) lacks, and which boot fails on them."""
+    have = set(available)
+    first = state.storage_schemas - have
+    return MissingSchemas(tuple(sorted(first)), tuple(sorted(state.wal_schemas - have - first)))
 
 
 @dataclass(frozen=True, slots=True)

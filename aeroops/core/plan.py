@@ -11,10 +11,12 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from aeroops.core.description import DataDirDescription, SnapshotDescription, Verdict
+from aeroops.core.description import DataDirDescription, FileFact, SnapshotDescription, Verdict
+from aeroops.errors import AERODB_SCHEMA_MISSING
 from aeroops.formats.ids import format_snapshot_id
 from aeroops.formats.layout import (
     BACKUP_MANIFEST,
+    SCHEMAS,
     SCHEMAS_DIR,
     SCHEMAS_FOLDER,
     SNAPSHOT_DIR,
@@ -25,7 +27,7 @@ from aeroops.formats.layout import (
     WAL_LOG,
     member_source,
 )
-from aeroops.formats.manifests import BackupManifest, render_backup_manifest
+from aeroops.formats.manifests import AddedSchema, BackupManifest, render_backup_manifest
 from aeroops.formats.tar import END_OF_ARCHIVE, member_span
 
 
@@ -66,6 +68,7 @@ class RefusalRule(enum.StrEnum):
     CHECKPOINT_UNREADABLE = "checkpoint-unreadable"
     WAL_DAMAGED = "wal-damaged"
     SNAPSHOT_NOT_USABLE = "snapshot-not-usable"  # the snapshot asked for is not valid
+    SCHEMA_MISSING = "schema-missing"  # WAL records name a schema the data directory lacks
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,11 @@ class BackupPlan:
     members: tuple[ArchiveMember, ...]
     wal_size: int  # bytes of the WAL to pack: the size seen after the fsync
     skipped: tuple[SkippedSnapshot, ...] = field(default=())
+
+    @property
+    def added_schemas(self) -> tuple[AddedSchema, ...]:
+        """Schema files carried beyond the snapshot's own, and why (also in the manifest)."""
+        return self.manifest.added_schemas
 
     @property
     def backup_id(self) -> str:
@@ -149,11 +157,38 @@ def plan_backup(description: DataDirDescription, options: BackupOptions) -> Back
             skipped,
         )
 
+    added = _schemas_to_add(description, chosen)
+    held = {f.schema for f in (*chosen.schemas, *added)}
+    if missing := sorted(chosen.storage_schemas - held if chosen.storage_schemas is not None else ()):
+        names = ", ".join(str(ref) for ref in missing)
+        return Refusal(
+            RefusalRule.SCHEMA_MISSING,
+            f"storage records of snapshot {chosen.snapshot_id} name schema {names}, which neither the snapshot nor "
+            f"metadata/schemas/ holds: a restored directory would not boot ({AERODB_SCHEMA_MISSING})",
+            skipped,
+        )
+    if missing := sorted(description.wal.schemas - held if description.wal.schemas is not None else ()):
+        names = ", ".join(str(ref) for ref in missing)
+        return Refusal(
+            RefusalRule.SCHEMA_MISSING,
+            f"WAL records name schema {names}, which neither snapshot {chosen.snapshot_id} nor metadata/schemas/ "
+            f"holds: the data directory itself would not boot twice ({AERODB_SCHEMA_MISSING})",
+            skipped,
+        )
     manifest = BackupManifest(
         backup_id=chosen.snapshot_id,
         created_at=options.created_at,
         snapshot_id=chosen.snapshot_id,
         wal_present=description.wal.present,
+        added_schemas=tuple(
+            AddedSchema(
+                fact.name,
+                fact.crc32 or 0,
+                f"schema {fact.schema} was created after snapshot {chosen.snapshot_id}: records written since "
+                f"need it, or a restored directory fails to boot ({AERODB_SCHEMA_MISSING})",
+            )
+            for fact in added
+        ),
     )
     manifest_bytes = render_backup_manifest(manifest)
     snapshot_manifest = chosen.manifest
@@ -187,6 +222,13 @@ def plan_backup(description: DataDirDescription, options: BackupOptions) -> Back
             member_source(STORAGE, snapshot_id),
             snapshot_manifest.storage_checksum,
         ),
+        # Schemas created after the snapshot, where AeroDB's own restore installs them too.
+        *(
+            ArchiveMember(
+                f"{SCHEMAS_DIR}/{fact.name}", MemberKind.FILE, fact.size, f"{SCHEMAS}/{fact.name}", fact.crc32
+            )
+            for fact in added
+        ),
         # AeroDB's restore rejects an archive without wal/, so the folder is always there.
         ArchiveMember(WAL_DIR, MemberKind.DIRECTORY),
     ]
@@ -200,6 +242,19 @@ def plan_backup(description: DataDirDescription, options: BackupOptions) -> Back
         members=tuple(sorted(members, key=lambda m: m.name)),
         wal_size=description.wal.size if description.wal.present else 0,
         skipped=tuple(skipped),
+    )
+
+
+def _schemas_to_add(description: DataDirDescription, chosen: SnapshotDescription) -> tuple[FileFact, ...]:
+    """Schema files of metadata/schemas/ defining a schema the snapshot does not hold: AeroDB's
+    boot of the restored directory needs them for every record written after the snapshot.
+    A file that does not parse, or whose name the snapshot uses already, is not carried."""
+    held = {f.schema for f in chosen.schemas}
+    names = {f.name.removeprefix("schemas/") for f in chosen.schemas}
+    return tuple(
+        fact
+        for fact in description.schema_files
+        if fact.schema is not None and fact.schema not in held and fact.name not in names and fact.crc32 is not None
     )
 
 

@@ -35,7 +35,7 @@ from typing import Any
 
 from aeroops.core.verify import VerifyReport
 from aeroops.errors import Code, Finding, FormatError, Severity, UsageError
-from aeroops.formats.layout import BACKUP_MANIFEST, WAL, member_targets, new_directories, snapshot_folder
+from aeroops.formats.layout import BACKUP_MANIFEST, SCHEMAS, WAL, member_targets, new_directories, snapshot_folder
 
 TEMP_SUFFIX = ".aeroops-restore-tmp"
 JOURNAL_SUFFIX = ".aeroops-restore-journal"
@@ -276,6 +276,7 @@ class RestorePlan:
     keep_mode: int | None  # permission bits the new directory gets (the old one's)
     notes: tuple[str, ...]
     steps: tuple[str, ...] = STEPS
+    added_schemas: tuple[str, ...] = ()  # schema files the backup added: metadata/schemas/ only
 
     @property
     def new_bytes(self) -> int:
@@ -393,7 +394,7 @@ def plan_restore(
     for info in report.members:
         is_dir = info.type == "directory"
         name = info.name.rstrip("/") if is_dir else info.name
-        targets = () if is_dir else member_targets(name, base)
+        targets = () if is_dir else member_targets(name, base, backup.added_schema_map)
         assert targets or is_dir or name == BACKUP_MANIFEST, name  # verification admits nothing else
         members.append(PlannedMember(name, is_dir, 0 if is_dir else info.size, info.crc32, targets))
         files.extend(TargetFile(t, name, info.size) for t in targets)
@@ -405,6 +406,9 @@ def plan_restore(
     mode = RestoreMode.REPLACE if target.exists else RestoreMode.CREATE
     if mode is RestoreMode.CREATE:
         notes.append("the data directory does not exist: it is created, nothing is replaced")
+    notes.extend(
+        f"{SCHEMAS}/{a.name} is installed beyond the snapshot's schemas: {a.reason}" for a in backup.added_schemas
+    )
     notes.extend(f"archive warning: {f.message}" for f in report.findings if f.severity is Severity.WARNING)
     return RestorePlan(
         archive=archive,
@@ -422,6 +426,7 @@ def plan_restore(
         keep_mode=target.mode if mode is RestoreMode.REPLACE else None,
         notes=tuple(notes),
         steps=STEPS if mode is RestoreMode.REPLACE else tuple(s for s in STEPS if s != "move the data directory aside"),
+        added_schemas=tuple(a.name for a in backup.added_schemas),
     )
 
 

@@ -40,7 +40,12 @@ AERO_VERIFY_MANIFEST_FORM      WARNING   a manifest means what it should but its
 AERO_VERIFY_CREATED_AT         WARNING   snapshot created_at is not the time its id names, or the
                                          backup claims to be older than its snapshot
 AERO_VERIFY_CHECKSUM           ERROR     storage.dat or a schema file differs from its manifest CRC
-AERO_VERIFY_SCHEMA_UNLISTED    ERROR     a schema file the snapshot manifest does not list
+AERO_VERIFY_SCHEMA_UNLISTED    ERROR     a schema file the snapshot manifest does not list (nor the
+                                         backup manifest's ``aeroops_added_schemas``)
+AERO_VERIFY_SCHEMA_MISSING     ERROR     live storage records or WAL inserts/updates name a schema no
+                                         schema file of the archive defines: a restore fails to boot
+                                         (storage), or boots once and then fails (WAL only), with
+                                         AeroDB's AERO_RECOVERY_SCHEMA_MISSING
 AERO_WAL_LENGTH                ERROR     WAL framing: impossible record length (reading stops)
 AERO_WAL_CHECKSUM              ERROR     WAL framing: record CRC mismatch (reading stops)
 AERO_WAL_TORN_TAIL             ERROR     WAL framing: the log ends inside a record (reading stops)
@@ -71,12 +76,14 @@ no whole-file checksum, so it is read record by record.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, BinaryIO
 
+from aeroops.core.logical import MissingSchemas
 from aeroops.errors import Code, Finding, FormatError, Severity, UsageError
 from aeroops.formats.checksum import crc32, format_crc_tag, parse_crc_tag
 from aeroops.formats.ids import format_timestamp, parse_snapshot_id
@@ -99,6 +106,13 @@ from aeroops.formats.manifests import (
     parse_snapshot_manifest,
     render_backup_manifest,
     render_snapshot_manifest,
+)
+from aeroops.formats.schemas import (
+    SCHEMA_FILE_LIMIT,
+    SchemaRef,
+    StorageSchemaRefs,
+    add_wal_schema_refs,
+    parse_schema_ref,
 )
 from aeroops.formats.sidecar import DISPLAY_NAMES, check_algorithm, format_digest, split_digest
 from aeroops.formats.storage import StorageRecord, iter_storage
@@ -181,6 +195,10 @@ class VerifyReport:
     wal_first_sequence: int | None = None
     wal_last_sequence: int | None = None
     digest: str | None = None  # of every byte of the archive, when computed: "blake3:<hex>" or "sha256:<hex>"
+    # schema file name -> the schema it defines (files that define none are left out)
+    schema_definitions: tuple[tuple[str, SchemaRef], ...] = ()
+    storage_schemas: frozenset[SchemaRef] = frozenset()  # named by live storage records
+    wal_schemas: frozenset[SchemaRef] = frozenset()  # named by WAL inserts and updates
     sidecar_digest: str | None = None  # what the sidecar claims, tagged the same way, when there is one
 
     @property
@@ -286,6 +304,9 @@ def verify_archive_stream(
         wal_record_count=verification.wal_records,
         wal_first_sequence=verification.wal_first,
         wal_last_sequence=verification.wal_last,
+        schema_definitions=tuple(sorted(verification.defined_schemas.items())),
+        storage_schemas=frozenset(SchemaRef(*ref) for ref in verification.storage_schemas),
+        wal_schemas=frozenset(SchemaRef(*ref) for ref in verification.wal_schemas),
         digest=digest,
         sidecar_digest=None if claimed is None else format_digest(*claimed),
     )
@@ -354,16 +375,20 @@ class _MemberReader:
     """A ``.read()`` over one member's streamed chunks (for iter_wal and iter_storage), taking
     the member's CRC on the way; nothing beyond one chunk is held."""
 
-    def __init__(self, chunks: Iterator[bytes]) -> None:
+    def __init__(self, chunks: Iterator[bytes], on_chunk: Callable[[bytes], None] | None = None) -> None:
         self._chunks = chunks
+        self._on_chunk = on_chunk
         self._buffer = b""
         self.crc = 0
 
     def _next_chunk(self) -> bytes:
         try:
-            return next(self._chunks, b"")
+            chunk = next(self._chunks, b"")
         except FormatError as error:
             raise _TarBroken(error) from None
+        if self._on_chunk is not None:
+            self._on_chunk(chunk)
+        return chunk
 
     def read(self, n: int = -1) -> bytes:
         if not self._buffer:
@@ -413,6 +438,9 @@ class _Findings:
         offset = None if error.offset is None else base + error.offset
         at = error.sequence if error.sequence is not None else sequence
         self.add(Finding(error.code, error.severity, error.message, path, offset, at))
+
+    def any(self, matches: Callable[[Finding], bool]) -> bool:
+        return any(matches(f) for f in self._kept)
 
     def done(self) -> tuple[Finding, ...]:
         extra = [
@@ -492,6 +520,9 @@ class _Verification:
         self.snapshot_manifest: SnapshotManifest | None = None
         self.wal_records = 0
         self.wal_first: int | None = None
+        self.defined_schemas: dict[str, SchemaRef] = {}  # schema file name -> the schema it defines
+        self.storage_schemas: set[tuple[str, str]] = set()  # named by live storage records
+        self.wal_schemas: set[tuple[str, str]] = set()  # named by WAL inserts and updates
         self.wal_last: int | None = None
         self._previous_name: str | None = None
         self._reading: str | None = None  # the member whose data is being read
@@ -524,6 +555,7 @@ class _Verification:
         self._check_checksums()
         if not damaged:
             self._check_completeness()
+            self._check_schemas()
 
     # --- one member ---------------------------------------------------------------------------
 
@@ -606,7 +638,13 @@ class _Verification:
             self.file_crcs.append((entry.name, entry.data_offset, crc))
         else:
             assert schema is not None
-            crc = self._crc_of(tar, entry)
+            if entry.size <= SCHEMA_FILE_LIMIT:  # read whole, for the schema it defines
+                data = tar.read_all(SCHEMA_FILE_LIMIT)
+                crc = crc32(data)
+                with contextlib.suppress(FormatError):  # defines none: a restore would not boot, see below
+                    self.defined_schemas.setdefault(schema, parse_schema_ref(data, path=entry.name))
+            else:
+                crc = self._crc_of(tar, entry)
             self.schema_files.setdefault(schema, entry.name)
             self.file_crcs.append((entry.name, entry.data_offset, crc))
         return crc
@@ -720,7 +758,9 @@ class _Verification:
         return crc
 
     def _storage(self, tar: TarReader, entry: TarEntry) -> int:
-        reader = _MemberReader(tar.chunks())
+        walk = StorageSchemaRefs()  # which schemas live records name: C, per chunk
+        reader = _MemberReader(tar.chunks(), walk.feed)
+        self.storage_schemas = walk.refs
         if self.storage_sink is not None:
             try:
                 for record in iter_storage(reader, path=entry.name):  # type: ignore[arg-type]
@@ -747,6 +787,7 @@ class _Verification:
         try:
             for batch in iter_wal_batches(reader, path=entry.name, on_gap=gap):  # type: ignore[arg-type]
                 self.wal_records += len(batch)
+                add_wal_schema_refs(batch, self.wal_schemas)
                 if self.wal_first is None:
                     self.wal_first = batch[0].sequence
                 self.wal_last = batch[-1].sequence
@@ -788,11 +829,14 @@ class _Verification:
         if manifest is None:
             return
         listed = manifest.schema_checksum_map
+        # Schemas the backup added (created after the snapshot) carry their CRC in its manifest.
+        added = self.backup_manifest.added_schema_map if self.backup_manifest is not None else {}
         for member, offset, crc in self.file_crcs:
             if member == STORAGE:
                 expected: int | None = manifest.storage_checksum
             else:
-                expected = listed.get(member[len(SCHEMA_PREFIX) :])
+                schema = member[len(SCHEMA_PREFIX) :]
+                expected = listed.get(schema, added[schema].checksum if schema in added else None)
                 if expected is None:
                     self.findings.new(
                         Code.VERIFY_SCHEMA_UNLISTED,
@@ -804,7 +848,8 @@ class _Verification:
             if crc != expected:
                 self.findings.new(
                     Code.VERIFY_CHECKSUM,
-                    f"{member} has checksum {format_crc_tag(crc)}; the snapshot manifest says "
+                    f"{member} has checksum {format_crc_tag(crc)}; the "
+                    f"{'snapshot' if member == STORAGE or schema in listed else 'backup'} manifest says "
                     f"{format_crc_tag(expected)}",
                     path=member,
                     offset=offset,
@@ -839,6 +884,21 @@ class _Verification:
                     "wal_present is false but the archive holds wal/wal.log",
                     path=BACKUP_MANIFEST,
                 )
+        if self.backup_manifest is not None:
+            listed = self.snapshot_manifest.schema_checksum_map if self.snapshot_manifest is not None else {}
+            for added in self.backup_manifest.added_schemas:
+                if added.name in listed:
+                    self.findings.new(
+                        Code.VERIFY_MANIFEST,
+                        f"the backup manifest adds {added.name}, which the snapshot manifest lists already",
+                        path=BACKUP_MANIFEST,
+                    )
+                elif added.name not in self.schema_files:
+                    self.findings.new(
+                        Code.VERIFY_MISSING_MEMBER,
+                        f"the backup manifest adds {added.name}, which the archive does not hold",
+                        path=SCHEMA_PREFIX + added.name,
+                    )
         if self.snapshot_manifest is not None:
             for schema, _ in self.snapshot_manifest.schema_checksums:
                 if schema not in self.schema_files:
@@ -847,6 +907,22 @@ class _Verification:
                         f"the snapshot manifest lists {schema}, which the archive does not hold",
                         path=SCHEMA_PREFIX + schema,
                     )
+
+    def _check_schemas(self) -> None:
+        """Every schema the archive's records name must be defined by one of its schema files:
+        AeroDB's boot of the restored directory checks each live record's (DESIGN.md §8).
+        Not checked when a schema file is missing or damaged: that finding says it already."""
+        damaged = (Code.VERIFY_MISSING_MEMBER, Code.VERIFY_CHECKSUM)
+        if self.findings.any(lambda f: f.code in damaged and (f.path or "").startswith(SCHEMA_PREFIX)):
+            return
+        defined = set(self.defined_schemas.values())
+        storage = {SchemaRef(*ref) for ref in self.storage_schemas} - defined
+        wal = {SchemaRef(*ref) for ref in self.wal_schemas} - defined - storage
+        missing = MissingSchemas(tuple(sorted(storage)), tuple(sorted(wal)))
+        for refs, member in ((missing.first_boot, STORAGE), (missing.later_boots, WAL_LOG)):
+            if refs:
+                only = MissingSchemas(refs) if member == STORAGE else MissingSchemas(later_boots=refs)
+                self.findings.new(Code.VERIFY_SCHEMA_MISSING, only.describe("the archive"), path=member)
 
 
 def _sequence_problem(sequence: int, expected: int) -> str:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from aeroops.core.description import WalDescription, with_found_checksum
+from aeroops.core.description import WalDescription, with_found_checksum, with_storage_schemas
 from aeroops.core.plan import (
     ArchiveMember,
     BackupOptions,
@@ -40,7 +40,8 @@ from aeroops.executor.lock import DirectoryLock, aerodb_serving, data_dir_busy, 
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.checksum import crc32
 from aeroops.formats.ids import check_creation_time, default_created_at
-from aeroops.formats.layout import BACKUP_MANIFEST, SCHEMAS_DIR, SNAPSHOT_DIR, WAL, WAL_DIR, WAL_LOG
+from aeroops.formats.layout import BACKUP_MANIFEST, SCHEMAS, SCHEMAS_DIR, SNAPSHOT_DIR, STORAGE, WAL, WAL_DIR, WAL_LOG
+from aeroops.formats.schemas import SchemaRef, StorageSchemaRefs
 from aeroops.formats.sidecar import (
     ALGORITHMS,
     DEFAULT,
@@ -207,7 +208,9 @@ def run_backup(
                     staged_by = _stage(plan, root, staging, ops, step)
                     step(8, total=plan.content_bytes)
                     try:
-                        packed, archive_digest = _pack(plan, staging, staging / STAGING_ARCHIVE, algorithm, ops, step)
+                        packed, archive_digest, storage_schemas = _pack(
+                            plan, staging, staging / STAGING_ARCHIVE, algorithm, ops, step
+                        )
                     except _Mismatch as mismatch:
                         # This snapshot is corrupt after all: plan again, knowing it.
                         description = with_found_checksum(description, plan.snapshot_id, mismatch.name, mismatch.crc)
@@ -216,6 +219,7 @@ def run_backup(
                             continue
                         raise BackupError(str(mismatch), path=mismatch.source) from None
                     description = replace(description, wal=wal.result())
+                    description = with_storage_schemas(description, plan.snapshot_id, storage_schemas)
                     _accept(plan_backup(description, options))  # refuses here if the WAL is damaged
                     _check_wal_packed(plan, description.wal, packed, root)
                     step(9)
@@ -467,12 +471,13 @@ def _copy_file(source: Path, target: Path, size: int, ops: FileOps, *, whole: bo
 
 def _pack(
     plan: BackupPlan, staging: Path, tar_path: Path, algorithm: Algorithm, ops: FileOps, step: _Steps
-) -> tuple[tuple[PackedMember, ...], str]:
+) -> tuple[tuple[PackedMember, ...], str, frozenset[SchemaRef]]:
     """Step 8: stream every member into the tar, computing the CRC-32 of each file's bytes
     (checked against the snapshot manifest) and the ``algorithm`` digest of the whole archive
-    (returned tagged)."""
+    (returned tagged), and which schemas the live storage records name (walked in C)."""
     packed: list[PackedMember] = []
     done = 0
+    storage_schemas = StorageSchemaRefs()
     with ops.create(tar_path) as out, BackgroundDigest(algorithm) as hasher:
 
         def emit(data: bytes) -> None:
@@ -494,6 +499,8 @@ def _pack(
                     if not chunk:
                         raise BackupError(f"{member.name} shrank while packed", path=staging / member.name)
                     crc = crc32(chunk, crc)
+                    if member.name == STORAGE:
+                        storage_schemas.feed(chunk)
                     emit(chunk)
                     remaining -= len(chunk)
                     done += len(chunk)
@@ -505,11 +512,13 @@ def _pack(
             packed.append(PackedMember(member.name, member.kind, member.size, crc))
         emit(END_OF_ARCHIVE)
         ops.fsync(out)
-        return tuple(packed), hasher.tagged_digest()
+        return tuple(packed), hasher.tagged_digest(), frozenset(SchemaRef(*ref) for ref in storage_schemas.refs)
 
 
 def _check_crc(member: ArchiveMember, crc: int) -> None:
     if member.expected_crc32 is not None and crc != member.expected_crc32:
+        if member.source and member.source.startswith(f"{SCHEMAS}/"):  # a schema added from metadata/
+            raise BackupError(f"{member.source} changed while it was backed up; nothing was written")
         raise _Mismatch(member, crc)
 
 

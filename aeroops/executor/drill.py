@@ -5,33 +5,42 @@ included) → the logical state (DESIGN.md §8) of the restored directory → th
 the archive, read independently from the archive's own bytes → with a source, the logical state
 of the live source → compare them document by document → remove the scratch folder.
 
-The restored directory's state is read from ``data/documents.dat`` and ``wal/wal.log``: what
-AeroDB boots from, so a drill proves AeroDB would start with those documents. A source's is
+The restored directory's state is read from ``metadata/schemas/``, ``wal/wal.log`` and
+``data/documents.dat``: what AeroDB boots from, in its order, so a drill proves AeroDB would
+start with those documents, and start again: every schema a document or WAL record names must
+be there (else AeroDB's boot fails with AERO_RECOVERY_SCHEMA_MISSING, from the second boot on
+when only WAL records name it), or the drill fails. A source's is
 read as §8 says: the storage of its snapshot (the archive's own, while the source still has
 it; else its newest valid one) and then its WAL.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from aeroops.core.description import Verdict
-from aeroops.core.logical import LogicalDiff, LogicalState, diff, logical_state
-from aeroops.errors import AeroError, Finding, RestoreError, RestoreIOError, UsageError, io_error
+from aeroops.core.logical import (
+    LogicalDiff,
+    LogicalState,
+    LogicalStateBuilder,
+    MissingSchemas,
+    diff,
+    missing_schemas,
+)
+from aeroops.errors import AeroError, Finding, FormatError, RestoreError, RestoreIOError, UsageError, io_error
 from aeroops.executor.audit import inspect_archive
 from aeroops.executor.fileops import REAL, LimitedReader, failed_operation
 from aeroops.executor.restore import RestoreResult, restore
-from aeroops.executor.scan import scan
+from aeroops.executor.scan import describe_schema_files, scan
 from aeroops.formats.layout import DOCUMENTS, MANIFEST_FILE, STORAGE, WAL, member_source, snapshot_folder
+from aeroops.formats.schemas import SchemaRef
 from aeroops.formats.storage import iter_storage
-from aeroops.formats.wal import WalRecord, iter_wal
+from aeroops.formats.wal import iter_wal
 from aeroops.progress import Progress, ProgressCallback, no_progress
 
 DRILL_STEPS = (
@@ -79,12 +88,21 @@ class DrillResult:
     source_snapshot: str | None = None  # the source snapshot its state was read from
     error: Finding | None = None
     scratch_removed: bool = True
+    # Schemas the restored directory's documents or WAL records name that its metadata/schemas/
+    # lacks: AeroDB's boot of it fails (at once, or from the second boot on).
+    missing_schemas: MissingSchemas = field(default_factory=MissingSchemas)
 
     @property
     def ok(self) -> bool:
-        """The archive restored, and the restored documents equal the archive's (and the
-        source's) one for one."""
-        return self.error is None and self.restore is not None and all(c.identical for c in self.comparisons)
+        """The archive restored, AeroDB can boot the restored directory (every schema its
+        records name is there), and its documents equal the archive's (and the source's) one
+        for one."""
+        return (
+            self.error is None
+            and self.restore is not None
+            and not self.missing_schemas
+            and all(c.identical for c in self.comparisons)
+        )
 
     @property
     def restore_seconds(self) -> float | None:
@@ -96,22 +114,38 @@ class DrillResult:
 
 
 def datadir_logical_state(data_dir: Path | str, *, storage: str = DOCUMENTS) -> LogicalState:
-    """The logical state of a data directory: the storage file ``storage`` (relative to it),
-    then ``wal/wal.log`` replayed over it (an absent WAL is an empty one). The WAL is read up to
-    the size it had when opened, so a source AeroDB is appending to can be read.
+    """The logical state of a data directory as AeroDB's boot computes it (recovery/startup.rs),
+    reading what it reads in its order: ``wal/wal.log`` (replayed first: an absent WAL is an
+    empty one), then the storage file ``storage`` (relative to it), to which boot appends the
+    replayed records, so they win over it. The WAL is read up to the size it had when opened,
+    so a source AeroDB is appending to can be read. Its schemas: `datadir_schemas`.
 
     Raises `FormatError` on damaged storage or WAL records.
     """
     root = Path(data_dir)
     wal_path = root / WAL
-    with contextlib.ExitStack() as stack:
-        storage_stream = stack.enter_context(REAL.open_read(root / storage))
-        wal_records: Iterable[WalRecord] = ()
-        if wal_path.exists():
-            wal_stream = stack.enter_context(REAL.open_read(wal_path))
+    builder = LogicalStateBuilder()
+    if wal_path.exists():
+        with REAL.open_read(wal_path) as wal_stream:
             limited = LimitedReader(wal_stream, os.fstat(wal_stream.fileno()).st_size)
-            wal_records = iter_wal(limited, path=str(wal_path))  # type: ignore[arg-type]
-        return logical_state(iter_storage(storage_stream, path=str(root / storage)), wal_records)
+            for record in iter_wal(limited, path=str(wal_path)):  # type: ignore[arg-type]
+                builder.add_wal(record)
+    with REAL.open_read(root / storage) as storage_stream:
+        for stored in iter_storage(storage_stream, path=str(root / storage)):
+            builder.add_storage(stored)
+    return builder.build()
+
+
+def datadir_schemas(data_dir: Path | str) -> tuple[SchemaRef, ...]:
+    """The schemas AeroDB's boot loads first: every ``*.json`` file of ``metadata/schemas/``,
+    keyed by what it defines. Raises `FormatError` for a file that does not parse (AeroDB's
+    boot fails on it too)."""
+    folder = Path(data_dir) / "metadata" / "schemas"
+    facts = describe_schema_files(folder)
+    for fact in facts:
+        if fact.schema is None:
+            raise FormatError(f"{fact.name} is not a schema AeroDB can load", path=folder / fact.name)
+    return tuple(sorted({fact.schema for fact in facts if fact.schema is not None}))
 
 
 def source_snapshot(source: Path | str, preferred: str | None = None) -> str:
@@ -176,6 +210,7 @@ def drill(
         source_snapshot=run.source_snapshot,
         error=run.error,
         scratch_removed=not scratch.exists(),
+        missing_schemas=run.missing_schemas,
     )
 
 
@@ -190,6 +225,7 @@ class _Run:
         self.comparisons: tuple[Comparison, ...] = ()
         self.source_snapshot: str | None = None
         self.error: Finding | None = None
+        self.missing_schemas = MissingSchemas()
 
     def step(self, index: int) -> None:
         self.progress(Progress("drill", DRILL_STEPS[index - 1], index, len(DRILL_STEPS)))
@@ -199,6 +235,7 @@ class _Run:
         self.restored = restore(self.archive, restored_dir, create=True, progress=_relabel(self.progress))
         self.step(2)
         restored = datadir_logical_state(restored_dir)
+        self.missing_schemas = missing_schemas(restored, datadir_schemas(restored_dir))
         self.step(3)
         inspection = inspect_archive(self.archive)
         if not inspection.ok:  # the restore verified it a moment ago: it changed since
@@ -236,6 +273,7 @@ __all__ = [
     "Comparison",
     "DrillResult",
     "datadir_logical_state",
+    "datadir_schemas",
     "drill",
     "source_snapshot",
 ]

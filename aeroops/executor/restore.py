@@ -67,7 +67,7 @@ from aeroops.errors import (
 from aeroops.executor.audit import open_archive, verify_archive, verify_opened_archive
 from aeroops.executor.fileops import REAL, FileOps, failed_operation
 from aeroops.executor.lock import DirectoryLock, aerodb_serving, data_dir_busy, writable_folder
-from aeroops.formats.layout import WAL, member_targets, new_directories, snapshot_folder
+from aeroops.formats.layout import SCHEMAS_FOLDER, WAL, member_targets, new_directories, snapshot_folder
 from aeroops.progress import Progress, ProgressCallback, no_progress
 
 JOURNAL_LIMIT = 64 << 10
@@ -553,6 +553,10 @@ def _members(report: VerifyReport) -> tuple[tuple[str, int, int | None], ...]:
 def _name_snapshot_folder(plan: RestorePlan, temp: Path, ops: FileOps) -> tuple[RestoredFile, ...]:
     """Step 5: the staged snapshot folder gets its verified name, and the temporary folder
     then holds exactly the files the plan lists (a WAL-less archive gets an empty WAL)."""
+    # Extraction wrote every schema file to both places before the manifest was judged: a
+    # schema the backup added is not the snapshot's, so its copy there goes.
+    for added in plan.added_schemas:
+        ops.remove(temp / STAGED_SNAPSHOT / SCHEMAS_FOLDER / added)
     ops.rename(temp / STAGED_SNAPSHOT, temp / snapshot_folder(plan.snapshot_id))
     if not plan.wal_present:
         with ops.create(temp / WAL, FILE_MODE) as stream:

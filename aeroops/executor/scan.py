@@ -6,10 +6,12 @@ verdicts on those facts are pure functions in `aeroops.core.description`.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -34,6 +36,7 @@ from aeroops.formats.layout import (
     snapshot_folder,
 )
 from aeroops.formats.manifests import parse_checkpoint, parse_snapshot_manifest
+from aeroops.formats.schemas import SchemaRef, add_wal_schema_refs, is_schema_file_name, parse_schema_ref
 from aeroops.formats.wal import iter_wal_batches
 from aeroops.progress import Progress, ProgressCallback, no_progress
 
@@ -105,7 +108,35 @@ def scan(
         checkpoint_error=checkpoint_error,
         serving=aerodb_serving(root),
         clean_shutdown=os.path.lexists(root / "clean_shutdown"),
+        schema_files=describe_schema_files(root / "metadata" / "schemas", ops),
     )
+
+
+def describe_schema_files(folder: Path, ops: FileOps = REAL) -> tuple[FileFact, ...]:
+    """The ``*.json`` files of a schema folder (what AeroDB's schema loader reads), each read
+    whole (a few hundred bytes): size, CRC-32 and the schema written inside; sorted by name."""
+    facts = []
+    for entry in _entries(folder, ops):
+        if not is_schema_file_name(entry.name):
+            continue
+        fact = _file_fact(folder / entry.name, entry.name, ops)
+        if fact is None or fact.error:
+            facts.extend([fact] if fact else [])
+            continue
+        try:
+            data = _read_small(folder / entry.name, ops)
+        except (FormatError, OSError) as exc:
+            facts.append(replace(fact, error=getattr(exc, "message", None) or str(exc)))
+            continue
+        facts.append(FileFact(entry.name, len(data), crc32(data), schema=_schema_of(data, folder / entry.name)))
+    return tuple(sorted(facts, key=lambda f: f.name))
+
+
+def _schema_of(data: bytes, path: Path) -> SchemaRef | None:
+    try:
+        return parse_schema_ref(data, path=path)
+    except FormatError:
+        return None
 
 
 def describe_wal(
@@ -128,6 +159,7 @@ def describe_wal(
         return WalDescription(present=True, size=size)
     records = 0
     first = last = None
+    schemas: set[tuple[str, str]] = set()
     try:
         with ops.open_read(path) as stream:
             limited = LimitedReader(stream, size, checksum=crc)
@@ -136,6 +168,7 @@ def describe_wal(
                     first = batch[0].sequence
                 last = batch[-1].sequence
                 records += len(batch)
+                add_wal_schema_refs(batch, schemas)
                 if on_bytes is not None:
                     on_bytes(batch[-1].offset + batch[-1].length, size)
     except FormatError as exc:
@@ -143,7 +176,8 @@ def describe_wal(
     except OSError as exc:
         err = FormatError(f"cannot read the WAL: {exc.strerror}", path=path, code=Code.WAL_IO)
         return WalDescription(True, size, records, first, last, err.finding)
-    return WalDescription(True, size, records, first, last, crc32=limited.crc)
+    refs = frozenset(SchemaRef(*ref) for ref in schemas)
+    return WalDescription(True, size, records, first, last, crc32=limited.crc, schemas=refs)
 
 
 def crc32_file(path: Path, ops: FileOps = REAL, on_chunk: Callable[[int], None] | None = None) -> tuple[int, int]:
@@ -231,6 +265,10 @@ def _describe_snapshot(folder: Path, snapshot_id: str, ops: FileOps) -> Snapshot
         for entry in listed:
             if entry.is_file(follow_symlinks=False):
                 fact = _file_fact(schemas_dir / entry.name, f"{SCHEMAS_FOLDER}/{entry.name}", ops)
+                if fact is not None and not fact.error and fact.size <= MANIFEST_LIMIT:
+                    # What it defines (a few hundred bytes); its checksum is still taken apart.
+                    with contextlib.suppress(OSError, FormatError):
+                        fact = replace(fact, schema=_schema_of(_read_small(schemas_dir / entry.name, ops), schemas_dir))
                 if fact is not None:
                     schemas.append(fact)
             else:
@@ -268,7 +306,7 @@ def _with_checksums(
             return FileFact(fact.name, fact.size, error=exc.strerror or str(exc))
         if length != fact.size:
             return FileFact(fact.name, fact.size, error=f"changed size while read ({fact.size} → {length} bytes)")
-        return FileFact(fact.name, fact.size, crc)
+        return replace(fact, crc32=crc)
 
     return SnapshotDescription(
         snapshot_id=snap.snapshot_id,

@@ -4,19 +4,21 @@
  *
  * wal_batch(buf, pos, base, expected, max_length, record_cls, types, max_records)
  *     -> (records, pos, status, sequence)
- *   Frames every whole record of buf from pos on, checks length, CRC-32, type and (when
+ *   Frames every whole record of buf from pos on, checks length, CRC-32 (ISA-L's
+ *   crc32_gzip_refl, zlib's CRC folded with carry-less multiplication; zlib's own where ISA-L's
+ *   headers were missing at build time), type and (when
  *   expected != 0) sequence continuity, and builds a record_cls tuple per record:
  *   (offset = base + start, length, types[type], sequence, payload bytes).
- *   status 0: stopped at the end of buf or an incomplete record (the caller reads more);
- *   1: impossible length at pos; 2: checksum mismatch at pos; 3: unknown type at pos;
- *   4: sequence at pos is `sequence`, not the expected one; 5: max_records built, call again
- *   (a cap on the batch keeps memory small whatever the records' size).
+ *   status (enum batch_status; wal.py's BatchStatus names the same values):
+ *   BATCH_MORE: stopped at the end of buf or an incomplete record (the caller reads more);
+ *   BATCH_BAD_LENGTH: impossible length at pos; BATCH_BAD_CHECKSUM: checksum mismatch at pos;
+ *   BATCH_BAD_TYPE: unknown type at pos; BATCH_SEQUENCE_GAP: sequence at pos is `sequence`,
+ *   not the expected one; BATCH_FULL: max_records built, call again (a cap on the batch keeps
+ *   memory small whatever the records' size).
  *
- * crc32(data, value=0) -> int
- *   zlib.crc32, faster: on x86-64 with PCLMULQDQ, 64-byte blocks are folded with carry-less
- *   multiplication (the method of Intel's "Fast CRC Computation for Generic Polynomials Using
- *   PCLMULQDQ", as in Chromium's zlib, crc32_simd.c); the rest goes to zlib. The GIL is
- *   released for large buffers, so a thread can checksum while another reads.
+ * CRC-32 of whole buffers is not here: Python callers use the isal package's crc32
+ * (aeroops.formats.checksum), which measured faster than the PCLMULQDQ kernel this module
+ * had (scripts/bench_crc32.py).
  *
  * decode_document(payload, cls) -> cls(collection, document_id, schema_id, schema_version, body)
  *   Raises ValueError when the five length-prefixed fields do not fill the payload exactly,
@@ -25,11 +27,26 @@
  * decode_payload(record, *, path=None)
  *   wal.decode_payload: clean document payloads are decoded here, every other record is handed
  *   to the Python decoder given to bind(document_cls, python_decoder).
+ *
+ * wal_schema_refs(records, refs)
+ *   Adds (schema_id, schema_version) of every insert and update record of the list to the set
+ *   refs; a payload that does not decode is skipped (readers that decode report it).
+ *
+ * storage_schema_refs(buf, pos, refs) -> pos
+ *   Walks the storage records of buf from pos, adding (schema_id, schema_version) of every
+ *   live (not tombstone) record to refs; returns where the first incomplete record starts, or
+ *   -1 at an impossible length (checksums are not checked: the caller checks the file's).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#ifdef AEROOPS_ISAL
+#include <isa-l/crc.h>
+#define record_crc32(buf, len) crc32_gzip_refl(0, (buf), (len))
+#else /* no ISA-L headers at build time: zlib's CRC, slower */
 #include <zlib.h>
+#define record_crc32(buf, len) ((uint32_t)crc32_z(0, (buf), (len)))
+#endif
 
 #define WAL_MIN_LENGTH 17 /* length u32 + type u8 + sequence u64 + crc u32 */
 
@@ -41,118 +58,15 @@ static inline uint64_t rd64(const unsigned char *p) {
     return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
 }
 
-/* --- CRC-32 ------------------------------------------------------------------------------- */
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define HAVE_CLMUL 1
-
-/* The CRC register (not inverted) of buf, len >= 64 and a multiple of 16, from crc. The
- * constants are x^(4*128+32) mod P, x^(4*128-32) mod P, x^(128+32) mod P, x^(128-32) mod P,
- * x^64 mod P, P and floor(x^64 / P), bit-reflected, for P = 0x104C11DB7 (as in the paper, and
- * in Chromium's and Linux's implementations). */
-__attribute__((target("sse4.1,pclmul"))) static uint32_t crc32_clmul(const unsigned char *buf, size_t len,
-                                                                     uint32_t crc) {
-    const __m128i k1k2 = _mm_set_epi64x(0x01c6e41596, 0x0154442bd4);
-    const __m128i k3k4 = _mm_set_epi64x(0x00ccaa009e, 0x01751997d0);
-    const __m128i k5k0 = _mm_set_epi64x(0, 0x0163cd6124);
-    const __m128i poly = _mm_set_epi64x(0x01f7011641, 0x01db710641);
-    const __m128i mask32 = _mm_setr_epi32(~0, 0, ~0, 0);
-    __m128i x1, x2, x3, x4, x5, x6, x7, x8;
-
-    x1 = _mm_loadu_si128((const __m128i *)(buf + 0x00));
-    x2 = _mm_loadu_si128((const __m128i *)(buf + 0x10));
-    x3 = _mm_loadu_si128((const __m128i *)(buf + 0x20));
-    x4 = _mm_loadu_si128((const __m128i *)(buf + 0x30));
-    x1 = _mm_xor_si128(x1, _mm_cvtsi32_si128((int)crc));
-    buf += 64;
-    len -= 64;
-
-    /* Four 128-bit lanes folded 512 bits forward per round. */
-    while (len >= 64) {
-        x5 = _mm_clmulepi64_si128(x1, k1k2, 0x00);
-        x6 = _mm_clmulepi64_si128(x2, k1k2, 0x00);
-        x7 = _mm_clmulepi64_si128(x3, k1k2, 0x00);
-        x8 = _mm_clmulepi64_si128(x4, k1k2, 0x00);
-        x1 = _mm_clmulepi64_si128(x1, k1k2, 0x11);
-        x2 = _mm_clmulepi64_si128(x2, k1k2, 0x11);
-        x3 = _mm_clmulepi64_si128(x3, k1k2, 0x11);
-        x4 = _mm_clmulepi64_si128(x4, k1k2, 0x11);
-        x1 = _mm_xor_si128(_mm_xor_si128(x1, x5), _mm_loadu_si128((const __m128i *)(buf + 0x00)));
-        x2 = _mm_xor_si128(_mm_xor_si128(x2, x6), _mm_loadu_si128((const __m128i *)(buf + 0x10)));
-        x3 = _mm_xor_si128(_mm_xor_si128(x3, x7), _mm_loadu_si128((const __m128i *)(buf + 0x20)));
-        x4 = _mm_xor_si128(_mm_xor_si128(x4, x8), _mm_loadu_si128((const __m128i *)(buf + 0x30)));
-        buf += 64;
-        len -= 64;
-    }
-
-    /* Fold the four lanes into one. */
-    x5 = _mm_clmulepi64_si128(x1, k3k4, 0x00);
-    x1 = _mm_clmulepi64_si128(x1, k3k4, 0x11);
-    x1 = _mm_xor_si128(_mm_xor_si128(x1, x2), x5);
-    x5 = _mm_clmulepi64_si128(x1, k3k4, 0x00);
-    x1 = _mm_clmulepi64_si128(x1, k3k4, 0x11);
-    x1 = _mm_xor_si128(_mm_xor_si128(x1, x3), x5);
-    x5 = _mm_clmulepi64_si128(x1, k3k4, 0x00);
-    x1 = _mm_clmulepi64_si128(x1, k3k4, 0x11);
-    x1 = _mm_xor_si128(_mm_xor_si128(x1, x4), x5);
-
-    /* Remaining 16-byte blocks, one at a time. */
-    while (len >= 16) {
-        x5 = _mm_clmulepi64_si128(x1, k3k4, 0x00);
-        x1 = _mm_clmulepi64_si128(x1, k3k4, 0x11);
-        x1 = _mm_xor_si128(_mm_xor_si128(x1, _mm_loadu_si128((const __m128i *)buf)), x5);
-        buf += 16;
-        len -= 16;
-    }
-
-    /* 128 bits to 64, then Barrett reduction to 32. */
-    x2 = _mm_clmulepi64_si128(x1, k3k4, 0x10);
-    x1 = _mm_xor_si128(_mm_srli_si128(x1, 8), x2);
-    x2 = _mm_srli_si128(x1, 4);
-    x1 = _mm_and_si128(x1, mask32);
-    x1 = _mm_clmulepi64_si128(x1, k5k0, 0x00);
-    x1 = _mm_xor_si128(x1, x2);
-    x2 = _mm_and_si128(x1, mask32);
-    x2 = _mm_clmulepi64_si128(x2, poly, 0x10);
-    x2 = _mm_and_si128(x2, mask32);
-    x2 = _mm_clmulepi64_si128(x2, poly, 0x00);
-    x1 = _mm_xor_si128(x1, x2);
-    return (uint32_t)_mm_extract_epi32(x1, 1);
-}
-
-static int have_clmul = 0; /* set once at import, from the CPU's feature flags */
-#endif
-
-/* zlib's crc32 (same arguments, same result), with the bulk folded by crc32_clmul. */
-static uint32_t crc32_fast(uint32_t crc, const unsigned char *buf, size_t len) {
-#ifdef HAVE_CLMUL
-    if (have_clmul && len >= 64) {
-        size_t bulk = len & ~(size_t)15;
-        crc = ~crc32_clmul(buf, bulk, ~crc);
-        buf += bulk;
-        len -= bulk;
-    }
-#endif
-    return len ? (uint32_t)crc32_z(crc, buf, len) : crc;
-}
-
-#define CRC_RELEASE_GIL (64 << 10) /* below this, releasing the GIL costs more than it frees */
-
-static PyObject *py_crc32(PyObject *self, PyObject *args) {
-    Py_buffer view;
-    unsigned int value = 0;
-    if (!PyArg_ParseTuple(args, "y*|I", &view, &value)) return NULL;
-    uint32_t crc;
-    if (view.len >= CRC_RELEASE_GIL) {
-        Py_BEGIN_ALLOW_THREADS crc = crc32_fast(value, view.buf, (size_t)view.len);
-        Py_END_ALLOW_THREADS
-    } else {
-        crc = crc32_fast(value, view.buf, (size_t)view.len);
-    }
-    PyBuffer_Release(&view);
-    return PyLong_FromUnsignedLong(crc);
-}
+/* The status wal_batch returns with its records. */
+enum batch_status {
+    BATCH_MORE = 0,
+    BATCH_BAD_LENGTH = 1,
+    BATCH_BAD_CHECKSUM = 2,
+    BATCH_BAD_TYPE = 3,
+    BATCH_SEQUENCE_GAP = 4,
+    BATCH_FULL = 5,
+};
 
 static PyObject *make_record(PyTypeObject *cls, PyObject *type, long long offset, uint32_t length,
                              uint64_t sequence, const unsigned char *payload, Py_ssize_t payload_len) {
@@ -197,35 +111,35 @@ static PyObject *wal_batch(PyObject *self, PyObject *args) {
     }
     const unsigned char *buf = view.buf;
     Py_ssize_t size = view.len;
-    int status = 0;
+    enum batch_status status = BATCH_MORE;
     uint64_t sequence = 0;
     PyObject *records = PyList_New(0);
     if (records == NULL) goto fail;
     while (pos >= 0 && pos + 4 <= size) {
         if (PyList_GET_SIZE(records) >= max_records) {
-            status = 5;
+            status = BATCH_FULL;
             break;
         }
         uint32_t length = rd32(buf + pos);
         if (length < WAL_MIN_LENGTH || (Py_ssize_t)length > max_length) {
-            status = 1;
+            status = BATCH_BAD_LENGTH;
             break;
         }
         if ((Py_ssize_t)length > size - pos) break; /* incomplete: read more */
         const unsigned char *rec = buf + pos;
-        if (crc32_fast(0, rec, length - 4) != rd32(rec + length - 4)) {
-            status = 2;
+        if (record_crc32(rec, length - 4) != rd32(rec + length - 4)) {
+            status = BATCH_BAD_CHECKSUM;
             break;
         }
         unsigned kind = rec[4];
         sequence = rd64(rec + 5);
         if (kind > 5) {
-            status = 3;
+            status = BATCH_BAD_TYPE;
             break;
         }
         if (expected) {
             if (sequence != expected) {
-                status = 4;
+                status = BATCH_SEQUENCE_GAP;
                 break;
             }
             expected++;
@@ -239,7 +153,7 @@ static PyObject *wal_batch(PyObject *self, PyObject *args) {
         pos += length;
     }
     PyBuffer_Release(&view);
-    return Py_BuildValue("(NniK)", records, pos, status, (unsigned long long)sequence);
+    return Py_BuildValue("(NniK)", records, pos, (int)status, (unsigned long long)sequence);
 fail:
     Py_XDECREF(records);
     PyBuffer_Release(&view);
@@ -353,9 +267,107 @@ static PyObject *decode_payload(PyObject *self, PyObject *const *args, Py_ssize_
     return PyObject_Vectorcall(python_decoder, args, (size_t)nargs, kwnames);
 }
 
+/* --- schema references ---------------------------------------------------------------------- */
+
+/* Reads the u32-length-prefixed field at *pos of data[0:size]: its start and length. */
+static int lp_field(const unsigned char *data, Py_ssize_t size, Py_ssize_t *pos, Py_ssize_t *start,
+                    Py_ssize_t *len) {
+    if (size - *pos < 4) return 0;
+    uint32_t n = rd32(data + *pos);
+    if ((Py_ssize_t)n > size - *pos - 4) return 0;
+    *start = *pos + 4;
+    *len = n;
+    *pos = *start + n;
+    return 1;
+}
+
+/* Adds (id, version) to refs unless the bytes are those of the pair added last (the same
+ * schema repeats from record to record). -1 on a Python error other than bad UTF-8. */
+static int add_ref(PyObject *refs, const unsigned char *data, Py_ssize_t id_start, Py_ssize_t id_len,
+                   Py_ssize_t ver_start, Py_ssize_t ver_len, const unsigned char **last, Py_ssize_t *last_len) {
+    Py_ssize_t span = ver_start + ver_len - (id_start - 4);
+    const unsigned char *at = data + id_start - 4; /* id's length prefix through the version */
+    if (*last != NULL && *last_len == span && memcmp(*last, at, (size_t)span) == 0) return 0;
+    PyObject *id = PyUnicode_DecodeUTF8((const char *)data + id_start, id_len, "strict");
+    PyObject *ver = id == NULL ? NULL : PyUnicode_DecodeUTF8((const char *)data + ver_start, ver_len, "strict");
+    if (ver == NULL) {
+        Py_XDECREF(id);
+        if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) return -1;
+        PyErr_Clear(); /* not text: not a schema AeroDB could load; the decoding readers report it */
+        return 0;
+    }
+    PyObject *pair = PyTuple_Pack(2, id, ver);
+    Py_DECREF(id);
+    Py_DECREF(ver);
+    if (pair == NULL) return -1;
+    int added = PySet_Add(refs, pair);
+    Py_DECREF(pair);
+    *last = at;
+    *last_len = span;
+    return added;
+}
+
+static PyObject *wal_schema_refs(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 2 || !PyList_Check(args[0]) || !PySet_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "wal_schema_refs(records: list, refs: set)");
+        return NULL;
+    }
+    const unsigned char *last = NULL;
+    Py_ssize_t last_len = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(args[0]); i++) {
+        PyObject *record = PyList_GET_ITEM(args[0], i);
+        if (!PyTuple_Check(record) || PyTuple_GET_SIZE(record) != 5) continue;
+        PyObject *kind = PyTuple_GET_ITEM(record, 2), *payload = PyTuple_GET_ITEM(record, 4);
+        long type = PyLong_Check(kind) ? PyLong_AsLong(kind) : -1;
+        if (type == -1 && PyErr_Occurred()) PyErr_Clear();
+        if ((type != 0 && type != 1) || !PyBytes_Check(payload)) continue; /* deletes become tombstones */
+        const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(payload);
+        Py_ssize_t size = PyBytes_GET_SIZE(payload), pos = 0, starts[4], lens[4];
+        int whole = 1;
+        for (int f = 0; f < 4 && whole; f++) whole = lp_field(data, size, &pos, &starts[f], &lens[f]);
+        if (whole && add_ref(args[1], data, starts[2], lens[2], starts[3], lens[3], &last, &last_len) < 0)
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+#define STORAGE_MIN_LENGTH 25 /* length + 3 empty text fields + tombstone + empty body + crc */
+
+static PyObject *storage_schema_refs(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    Py_ssize_t pos;
+    PyObject *refs;
+    if (!PyArg_ParseTuple(args, "y*nO!", &view, &pos, &PySet_Type, &refs)) return NULL;
+    const unsigned char *buf = view.buf, *last = NULL;
+    Py_ssize_t size = view.len, last_len = 0;
+    while (pos >= 0 && size - pos >= 4) {
+        uint32_t length = rd32(buf + pos);
+        if (length < STORAGE_MIN_LENGTH) {
+            pos = -1;
+            break;
+        }
+        if ((Py_ssize_t)length > size - pos) break; /* incomplete: the caller brings the rest */
+        const unsigned char *rec = buf + pos;
+        Py_ssize_t end = (Py_ssize_t)length - 4, at = 4, starts[3], lens[3];
+        int whole = 1;
+        for (int f = 0; f < 3 && whole; f++) whole = lp_field(rec, end, &at, &starts[f], &lens[f]);
+        if (whole && at < end && rec[at] == 0 &&
+            add_ref(refs, rec, starts[1], lens[1], starts[2], lens[2], &last, &last_len) < 0) {
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+        pos += length;
+    }
+    PyBuffer_Release(&view);
+    return PyLong_FromSsize_t(pos);
+}
+
 static PyMethodDef methods[] = {
+    {"wal_schema_refs", (PyCFunction)(void (*)(void))wal_schema_refs, METH_FASTCALL,
+     "Add the schemas insert and update records name to a set."},
+    {"storage_schema_refs", storage_schema_refs, METH_VARARGS,
+     "Add the schemas live storage records in a buffer name to a set; where the walk stopped."},
     {"wal_batch", wal_batch, METH_VARARGS, "Frame and check WAL records in a buffer."},
-    {"crc32", py_crc32, METH_VARARGS, "CRC-32 of data, continuing from value: what zlib.crc32 gives."},
     {"decode_document", (PyCFunction)(void (*)(void))decode_document, METH_FASTCALL,
      "Decode an insert/update/delete payload."},
     {"decode_payload", (PyCFunction)(void (*)(void))decode_payload, METH_FASTCALL | METH_KEYWORDS,
@@ -367,9 +379,5 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "aeroops.formats._speedups", NULL, -1, methods};
 
 PyMODINIT_FUNC PyInit__speedups(void) {
-#ifdef HAVE_CLMUL
-    __builtin_cpu_init();
-    have_clmul = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
-#endif
     return PyModule_Create(&module);
 }

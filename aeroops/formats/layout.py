@@ -12,6 +12,8 @@ the snapshot folder and where AeroDB reads them.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 # --- a snapshot folder (``snapshots/<id>/`` in a data directory, ``snapshot/`` in an archive) --
 MANIFEST_FILE = "manifest.json"
 STORAGE_FILE = "storage.dat"
@@ -52,13 +54,17 @@ def member_source(member: str, snapshot_id: str) -> str:
     return f"{snapshot_folder(snapshot_id)}/{member.removeprefix(f'{SNAPSHOT_DIR}/')}"
 
 
-def member_targets(name: str, folder: str) -> tuple[str, ...]:
+def member_targets(name: str, folder: str, added: Collection[str] = ()) -> tuple[str, ...]:
     """The files of a restored data directory an archive member's bytes become (none: not
-    restored); ``name`` normalised, ``folder`` the snapshot's folder, e.g. ``snapshots/<id>``."""
+    restored); ``name`` normalised, ``folder`` the snapshot's folder, e.g. ``snapshots/<id>``.
+    ``added``: schema files the backup added beyond the snapshot's (its manifest lists them):
+    they go to ``metadata/schemas/`` only, so the restored snapshot stays a byte copy."""
     if name == STORAGE:
         return (DOCUMENTS, f"{folder}/{STORAGE_FILE}")
     if name.startswith(SCHEMA_PREFIX):
         schema = name.removeprefix(SCHEMA_PREFIX)
+        if schema in added:
+            return (f"{SCHEMAS}/{schema}",)
         return (f"{SCHEMAS}/{schema}", f"{folder}/{SCHEMAS_FOLDER}/{schema}")
     if name == SNAPSHOT_MANIFEST:
         return (f"{folder}/{MANIFEST_FILE}",)

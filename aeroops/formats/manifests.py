@@ -48,12 +48,31 @@ class SnapshotManifest:
 
 
 @dataclass(frozen=True, slots=True)
+class AddedSchema:
+    """A schema file an archive carries in ``snapshot/schemas/`` beyond the snapshot's own."""
+
+    name: str  # the file name, e.g. "schema_events_v1.json"
+    checksum: int  # CRC-32 of its bytes
+    reason: str
+
+
+# The backup manifest key listing added schema files. AeroDB's restore ignores keys it does
+# not know (measured), and installs every file of snapshot/schemas/ into metadata/schemas/.
+ADDED_SCHEMAS_KEY = "aeroops_added_schemas"
+
+
+@dataclass(frozen=True, slots=True)
 class BackupManifest:
     backup_id: str
     created_at: datetime
     snapshot_id: str
     wal_present: bool
     format_version: int = BACKUP_FORMAT_VERSION
+    added_schemas: tuple[AddedSchema, ...] = ()  # sorted by name; written only when there are some
+
+    @property
+    def added_schema_map(self) -> dict[str, AddedSchema]:
+        return {a.name: a for a in self.added_schemas}
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,19 +235,38 @@ def parse_backup_manifest(data: bytes | str, *, path: object = None) -> BackupMa
         snapshot_id=_snapshot_id(obj, "snapshot_id", path),
         wal_present=_get(obj, "wal_present", bool, path),
         format_version=_format_version(obj, path),
+        added_schemas=_added_schemas(obj, path) if ADDED_SCHEMAS_KEY in obj else (),
     )
+
+
+def _added_schemas(obj: Mapping[str, Any], path: object) -> tuple[AddedSchema, ...]:
+    added = []
+    listing = _get(obj, ADDED_SCHEMAS_KEY, dict, path)
+    if _has_lone_surrogate(listing):
+        raise FormatError(f"{ADDED_SCHEMAS_KEY} holds a lone UTF-16 surrogate", path=path, code=_CODE)
+    for name, entry in listing.items():
+        if not name or "/" in name or name in (".", ".."):
+            raise FormatError(f"added schema name {name!r} is not a plain file name", path=path, code=_CODE)
+        if not isinstance(entry, dict):
+            raise FormatError(f"added schema {name!r} is not an object", path=path, code=_CODE)
+        checksum = parse_crc_tag(_get(entry, "checksum", str, path), path=path)
+        added.append(AddedSchema(name, checksum, _get(entry, "reason", str, path)))
+    return tuple(sorted(added, key=lambda a: a.name))
 
 
 def render_backup_manifest(manifest: BackupManifest) -> bytes:
-    return _render(
-        {
-            "backup_id": manifest.backup_id,
-            "created_at": format_timestamp(manifest.created_at),
-            "snapshot_id": manifest.snapshot_id,
-            "wal_present": manifest.wal_present,
-            "format_version": manifest.format_version,
+    obj: dict[str, Any] = {
+        "backup_id": manifest.backup_id,
+        "created_at": format_timestamp(manifest.created_at),
+        "snapshot_id": manifest.snapshot_id,
+        "wal_present": manifest.wal_present,
+        "format_version": manifest.format_version,
+    }
+    if manifest.added_schemas:
+        obj[ADDED_SCHEMAS_KEY] = {
+            a.name: {"checksum": format_crc_tag(a.checksum), "reason": a.reason} for a in manifest.added_schemas
         }
-    )
+    return _render(obj)
 
 
 # --- checkpoint.json ------------------------------------------------------------------------

@@ -52,7 +52,7 @@ def _number(value: int, width: int) -> bytes:
     return bytes([0x80]) + value.to_bytes(width - 1, "big")
 
 
-def _header_block(name: bytes, size: int, mode: int, mtime: int, typeflag: bytes) -> bytes:
+def _header_block(name: bytes, size: int, mode: int, mtime: int, typeflag: bytes, *, devices: bool = True) -> bytes:
     header = bytearray(BLOCK)
     header[0 : len(name)] = name
     header[100:108] = _octal(mode & 0o7777777, 8)
@@ -63,8 +63,9 @@ def _header_block(name: bytes, size: int, mode: int, mtime: int, typeflag: bytes
     header[148:156] = b" " * 8
     header[156:157] = typeflag
     header[257:265] = _GNU_MAGIC
-    header[329:337] = _octal(0, 8)
-    header[337:345] = _octal(0, 8)
+    if devices:  # tar-rs leaves a GNU long-name header's device numbers as NUL bytes
+        header[329:337] = _octal(0, 8)
+        header[337:345] = _octal(0, 8)
     header[148:156] = _octal(sum(header), 8)
     return bytes(header)
 
@@ -85,7 +86,7 @@ def member_header(name: str, size: int = 0, *, directory: bool = False, mtime: i
         return _header_block(raw, size, mode, mtime, typeflag)
     long_data = raw + b"\x00"
     return (
-        _header_block(_LONGLINK.encode(), len(long_data), 0o644, 0, b"L")
+        _header_block(_LONGLINK.encode(), len(long_data), 0o644, 0, b"L", devices=False)
         + long_data
         + padding(len(long_data))
         + _header_block(raw[:100], size, mode, mtime, typeflag)

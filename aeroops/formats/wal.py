@@ -153,6 +153,17 @@ def _wal_batches_python(
         yield batch
 
 
+class BatchStatus(enum.IntEnum):
+    """Why `_speedups.wal_batch` stopped: the C side's enum batch_status, value for value."""
+
+    MORE = 0  # the end of the buffer, or an incomplete record: read more
+    BAD_LENGTH = 1
+    BAD_CHECKSUM = 2
+    BAD_TYPE = 3
+    SEQUENCE_GAP = 4
+    FULL = 5  # max_records built: call again
+
+
 def _wal_batches_c(
     stream: BinaryIO, path: object, first_sequence: int | None, on_gap: SequenceGap | None
 ) -> Iterator[list[WalRecord]]:
@@ -183,9 +194,9 @@ def _wal_batches_c(
             yield records
             if expected:
                 expected = records[-1].sequence + 1
-        if status == 5:
+        if status == BatchStatus.FULL:
             continue
-        if status == 4 and on_gap is not None:
+        if status == BatchStatus.SEQUENCE_GAP and on_gap is not None:
             # The record at pos is whole and checked but for its sequence: take it alone,
             # unchecked, and go on expecting its successor.
             (gap,), pos, _, _ = _speedups.wal_batch(buf, pos, base, 0, MAX_RECORD_LENGTH, WalRecord, _TYPES, 1)
@@ -193,12 +204,12 @@ def _wal_batches_c(
             yield [gap]
             expected = gap.sequence + 1
             continue
-        if status == 2:
+        if status == BatchStatus.BAD_CHECKSUM:
             (length,) = U32.unpack_from(buf, pos)
             raise checksum_error(buf, pos, pos + length, WAL_FRAMING, path, base)
-        if status == 3:
+        if status == BatchStatus.BAD_TYPE:
             raise _type_error(buf[pos + 4], path, base + pos, sequence)
-        if status == 4:
+        if status == BatchStatus.SEQUENCE_GAP:
             raise _sequence_error(sequence, expected, path, base + pos)
         following = buffers.after(buf, pos, base)  # raises for a bad length or a torn tail
         if following is None:

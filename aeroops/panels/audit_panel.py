@@ -28,6 +28,7 @@ from aeroops.panels.common import (
     path_input,
     section,
 )
+from aeroops.views import charts
 from aeroops.views.backup import human_bytes
 from aeroops.views.tables import (
     backup_manifest_frame,
@@ -79,6 +80,7 @@ class AuditPanel(Panel):
         self.progress = WidgetProgress()
         self.inventory_summary = widgets.HTML("")
         self.inventory_table = PagedTable(title="Inventory")
+        self.history_chart = widgets.Image(format="png", layout=widgets.Layout(max_width="900px"))
         self.all_findings_table = PagedTable(title="Findings of every archive verified")
         self.archive_summary = widgets.HTML("")
         self.manifests_html = widgets.HTML("")
@@ -102,6 +104,7 @@ class AuditPanel(Panel):
             section("Inventory"),
             self.inventory_summary,
             self.inventory_table,
+            self.history_chart,
             self.all_findings_table,
             section("Archive"),
             widgets.HBox([self.archive_select, self.verify_button], layout=full_width()),
@@ -221,6 +224,7 @@ class AuditPanel(Panel):
         if taken is None:
             self.inventory_summary.value = ""
             self.inventory_table.set_frame(None)
+            self.history_chart.value, self.history_chart.layout.display = b"", "none"
             self._set_choices([])
             return
         sizes = sum(row.size or 0 for row in taken.rows)
@@ -232,6 +236,9 @@ class AuditPanel(Panel):
             kind = "info"
         self.inventory_summary.value = notice_html(line, kind=kind)
         self.inventory_table.set_frame(inventory_frame(taken))
+        dated = any(row.created_at is not None for row in taken.rows)
+        self.history_chart.value = charts.backup_history(taken).png() if dated else b""
+        self.history_chart.layout.display = None if dated else "none"
         self._set_choices([row.file for row in taken.rows])
 
     def _set_choices(self, names: list[str]) -> None:

@@ -38,6 +38,7 @@ from aeroops.panels.common import (
     path_input,
     section,
 )
+from aeroops.views import charts
 from aeroops.views.backup import human_bytes
 from aeroops.views.restore import drill_to_dict, plan_to_dict, render_drill, render_recovery, render_verdict
 from aeroops.views.tables import findings_frame, rows_frame
@@ -108,6 +109,7 @@ class RestorePanel(Panel):
         self.progress = WidgetProgress()
         self.drill_html = widgets.HTML("")
         self.drill_table = PagedTable(title="Documents per collection")
+        self.drill_chart = widgets.Image(format="png", layout=widgets.Layout(max_width="900px"))
         self.preview_html = widgets.HTML("")
         self.findings_table = PagedTable(title="Findings that refuse the archive")
         self.replaced_table = PagedTable(title="What the data directory holds now, and will be replaced")
@@ -126,6 +128,7 @@ class RestorePanel(Panel):
             section("Drill"),
             self.drill_html,
             self.drill_table,
+            self.drill_chart,
             section("Restore"),
             self.preview_html,
             self.findings_table,
@@ -272,6 +275,9 @@ class RestorePanel(Panel):
 
     def _show_drill(self) -> None:
         result = self.drill_result
+        shown = result is not None and bool(result.collections)
+        self.drill_chart.value = charts.drill_comparison(result).png() if result is not None and shown else b""
+        self.drill_chart.layout.display = None if shown else "none"
         if result is None:
             self.drill_html.value = ""
             self.drill_table.set_frame(None)

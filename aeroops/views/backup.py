@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aeroops.core.description import DataDirDescription, Verdict
+from aeroops.core.description import DataDirDescription, FileFact, Verdict
 from aeroops.core.plan import BackupPlan, Refusal
 from aeroops.executor.backup import BackupResult
 from aeroops.formats.ids import format_timestamp
@@ -55,8 +55,21 @@ def description_to_dict(description: DataDirDescription) -> dict[str, Any]:
             "first_sequence": wal.first_sequence,
             "last_sequence": wal.last_sequence,
             "damage": wal.damage.to_dict() if wal.damage else None,
+            "schemas": None if wal.schemas is None else [list(ref) for ref in sorted(wal.schemas)],
         },
+        "schema_files": [
+            {"name": f.name, "schema": None if f.schema is None else list(f.schema), "in_snapshots": in_snapshots}
+            for f, in_snapshots in _schema_files(description)
+        ],
     }
+
+
+def _schema_files(description: DataDirDescription) -> list[tuple[FileFact, list[str]]]:
+    """Each schema file of metadata/schemas/, with the snapshots that hold its schema."""
+    return [
+        (fact, [s.snapshot_id for s in description.snapshots if fact.schema in {f.schema for f in s.schemas}])
+        for fact in description.schema_files
+    ]
 
 
 def plan_to_dict(plan: BackupPlan | Refusal) -> dict[str, Any]:
@@ -78,6 +91,7 @@ def plan_to_dict(plan: BackupPlan | Refusal) -> dict[str, Any]:
         "archive_name": plan.archive_name,
         "archive_size": plan.archive_size,
         "manifest": plan.manifest_bytes.decode(),
+        "added_schemas": [{"name": a.name, "reason": a.reason} for a in plan.added_schemas],
         "skipped": [
             {"snapshot_id": s.snapshot_id, "verdict": str(s.verdict), "reason": s.reason} for s in plan.skipped
         ],
@@ -144,6 +158,14 @@ def render_description(description: DataDirDescription) -> str:
     for snap in sorted(description.snapshots, key=lambda s: s.snapshot_id, reverse=True):
         reason = f"  {snap.reason}" if snap.reason else ""
         lines.append(f"  {snap.snapshot_id:<20} {snap.verdict:<10} {human_bytes(snap.size):>10}{reason}")
+    lines.append(f"schemas         {len(description.schema_files)} in metadata/schemas/")
+    for fact, in_snapshots in _schema_files(description):
+        if fact.schema is None:
+            lines.append(f"  {fact.name:<36} UNREADABLE{': ' + fact.error if fact.error else ''}")
+            continue
+        needed = " (the WAL names it)" if wal.schemas and fact.schema in wal.schemas else ""
+        held = f"in {len(in_snapshots)} snapshot(s)" if in_snapshots else "in no snapshot: a backup adds it"
+        lines.append(f"  {fact.name:<36} {held}{needed}")
     if not (wal.present or description.snapshots or description.checkpoint or description.checkpoint_error):
         lines.append(
             "note            this does not look like an AeroDB data directory (no wal/wal.log, no snapshots, "
@@ -160,6 +182,7 @@ def render_plan(plan: BackupPlan | Refusal) -> str:
         f"backup of snapshot {plan.snapshot_id}, WAL {'included' if plan.wal_present else 'absent (empty wal/)'}",
         *skipped,
         f"archive  {plan.archive_name}  ({human_bytes(plan.archive_size)}, {plan.archive_size} bytes)",
+        *(f"adds     snapshot/schemas/{a.name}: {a.reason}" for a in plan.added_schemas),
         "members:",
     ]
     for m in plan.members:

@@ -199,6 +199,26 @@ def wal_records(result: InspectResult) -> list[Record]:
     ]
 
 
+SCHEMA_COLUMNS: Columns = {
+    "file": "string",  # under snapshot/schemas/; empty: no file defines the schema
+    "schema": "string",  # what it defines, "<id> <version>"
+    "source": "string",  # snapshot, added by the backup (and why), unlisted, missing
+    "needed_by": "string",  # whose records name it: storage, wal
+}
+
+
+def schema_records(result: InspectResult) -> list[Record]:
+    return [
+        {
+            "file": row.file,
+            "schema": None if row.schema is None else f"{row.schema.schema_id} {row.schema.schema_version}",
+            "source": row.source,
+            "needed_by": ", ".join(row.needed_by),
+        }
+        for row in result.schemas
+    ]
+
+
 def storage_records(result: InspectResult) -> list[Record]:
     return [
         {

@@ -123,6 +123,11 @@ def drill_to_dict(result: DrillResult) -> dict[str, Any]:
         "restore_seconds": None if result.restore_seconds is None else round(result.restore_seconds, 6),
         "duration_seconds": round(result.duration_seconds, 6),
         "documents": result.documents,
+        "boot_ready": not result.missing_schemas,
+        "missing_schemas": {
+            "first_boot": [list(ref) for ref in result.missing_schemas.first_boot],
+            "later_boots": [list(ref) for ref in result.missing_schemas.later_boots],
+        },
         "collections": [
             {"collection": c.collection, "restored": c.restored, "archive": c.archive, "source": c.source}
             for c in result.collections
@@ -242,6 +247,10 @@ def render_drill(result: DrillResult) -> str:
             f"restore   {result.restore.duration_seconds:.3f} s (verification included), "
             f"{human_bytes(result.restore.restored_bytes)}; whole drill {result.duration_seconds:.3f} s"
         )
+    if result.missing_schemas:
+        lines.append(f"boot      FAILS: {result.missing_schemas.describe()}")
+    elif result.restore is not None and result.error is None:
+        lines.append("boot      ready: metadata/schemas/ holds every schema its documents and WAL records name")
     if result.collections:
         with_source = result.source is not None
         header = f"  {'collection':<24}{'restored':>10}{'archive':>10}" + (f"{'source':>10}" if with_source else "")

@@ -108,6 +108,7 @@ def render_inspect(result: InspectResult, *, wal: bool = False, documents: bool 
     snapshot = rec.snapshot_manifest_records(result.snapshot_manifest)
     if snapshot:
         sections.append("Snapshot manifest\n" + text_table(snapshot, rec.SNAPSHOT_MANIFEST_COLUMNS))
+    sections.append("Schemas\n" + text_table(rec.schema_records(result), rec.SCHEMA_COLUMNS))
     sections.append("Storage\n" + text_table(rec.storage_records(result), rec.STORAGE_COLUMNS, _SIZES))
     sections.append(
         _logical_heading(result)

@@ -177,6 +177,8 @@ def run_notebook_to_panel(page: Page, server: LabServer, name: str, outputs: tup
     run_all(page, notebook)
     for text in outputs:
         wait_for_text(notebook, text)
+    last = notebook.locator(".jp-CodeCell .jp-InputPrompt").last  # the last cell has run
+    expect(last).to_have_text(re.compile(r"\[\d+\]"), timeout=RUN_ALL_TIMEOUT_MS)
     check_no_errors(notebook, name)
     panel = notebook.locator(".widget-vbox", has=page.locator("h3", has_text=heading)).first
     panel.scroll_into_view_if_needed()
@@ -352,7 +354,7 @@ PANEL_CHECKS = (check_backup_panel, check_audit_panel, check_restore_panel, chec
 
 def check_backup_runbook(page: Page, server: LabServer, out: Path, _demo: DemoBackupFolder) -> None:
     name = "01-backup-runbook.ipynb"
-    panel = run_notebook_to_panel(page, server, name, ("VERIFY: clean", "DOCUMENTS:"), "AeroDB backup")
+    panel = run_notebook_to_panel(page, server, name, (": OK (", "products"), "AeroDB backup")
     run_button = panel.locator("button", has_text="Run backup")
     expect(run_button).to_be_visible()
     expect(run_button).to_be_enabled()
@@ -377,7 +379,7 @@ def check_backup_runbook(page: Page, server: LabServer, out: Path, _demo: DemoBa
 
 def check_audit_runbook(page: Page, server: LabServer, out: Path, _demo: DemoBackupFolder) -> None:
     name = "02-audit-backup-folder.ipynb"
-    panel = run_notebook_to_panel(page, server, name, ("NEWEST GOOD: 20260101T030000Z",), "backup folder audit")
+    panel = run_notebook_to_panel(page, server, name, ("snapshots without a good backup: none",), "backup folder audit")
     expect(panel.locator("button", has_text="Verify all")).to_be_enabled()
     expect(panel.locator("td", has_text="notes.tar").first).to_be_visible()
     panel.locator("button", has_text="Verify").last.click()  # the selected archive: the damaged one
@@ -396,7 +398,7 @@ def check_audit_runbook(page: Page, server: LabServer, out: Path, _demo: DemoBac
 
 def check_restore_runbook(page: Page, server: LabServer, out: Path, _demo: DemoBackupFolder) -> None:
     name = "03-restore-drill.ipynb"
-    panel = run_notebook_to_panel(page, server, name, ("DRILL AFTER RESTORE: PASSED",), "AeroDB restore")
+    panel = run_notebook_to_panel(page, server, name, ("drill     PASSED",), "AeroDB restore")
     expect(panel.locator(".aeroops-success", has_text="RESTORED").first).to_be_visible()
     panel.locator("button", has_text="Preview restore").click()
     restore_button = panel.locator("button", has_text="Restore…")
