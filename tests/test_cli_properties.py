@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 from conftest import copy_fixture, tree_state
 from faults import NOBODY, as_nobody
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from aeroops.executor.backup import run_backup
@@ -41,7 +41,7 @@ TIMEOUT = 40  # seconds: a run that takes longer hangs (the slowest honest run h
 AS_NOBODY = os.geteuid() == 0 and shutil.which("setpriv") is not None
 EXIT_STATUSES = {0, 1, 2, 3}  # README: done, not clean, ERROR, FATAL (130 and 141 need a signal)
 LINE = re.compile(r"\[(INFO|WARNING|ERROR|FATAL)\] AERO_[A-Z0-9_]+: .+")
-KINDS = ("regular", "fifo", "device", "symlink", "directory", "missing", "unreadable")
+KINDS = ("regular", "fifo", "device", "symlink", "directory", "missing", "unreadable", "unreadable folder")
 LEFTOVER = re.compile(r"aeroops-(lock|staging|restore)")  # what aeroops makes and must not leave
 
 # --- the sandbox --------------------------------------------------------------------------------
@@ -118,8 +118,11 @@ def make_kind(path: Path, kind: str, payload: bytes = b"") -> None:
         path.symlink_to(payload.decode("ascii", "replace") or "/dev/zero")
     elif kind == "directory":
         path.mkdir()
-    elif kind == "unreadable":
-        path.write_bytes(payload)
+    elif kind in ("unreadable", "unreadable folder"):
+        if kind == "unreadable":
+            path.write_bytes(payload)
+        else:
+            path.mkdir()
         path.chmod(0)
         if AS_NOBODY:
             os.chown(path, 0, 0)
@@ -159,9 +162,9 @@ def iso(moment: datetime) -> str:
 
 
 TIMES = st.one_of(
-    st.datetimes(
-        min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59), timezones=st.just(UTC)
-    ).map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ") if d.year >= 1000 else iso(d)),
+    st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59), timezones=st.just(UTC)).map(
+        lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ") if d.year >= 1000 else iso(d)
+    ),
     st.builds(
         lambda d, minutes: d.replace(tzinfo=timezone(timedelta(minutes=minutes))).isoformat(),
         st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)),
@@ -177,9 +180,11 @@ EPOCHS = st.one_of(
 
 
 @st.composite
-def path_argument(draw: st.DrawFn, box: Sandbox) -> str:
-    """A path on the command line: a slot of the sandbox (relative or absolute), or any bytes."""
-    choice = draw(st.sampled_from([*SLOTS, "any", "root"]))
+def path_argument(draw: st.DrawFn, box: Sandbox, *, written: bool = False) -> str:
+    """A path on the command line: a slot of the sandbox (relative or absolute), or any bytes.
+    ``written``: a path the command is asked to write in (a restore target, drill's scratch
+    folder, the demo's folder), which is never the data directory that must stay unchanged."""
+    choice = draw(st.sampled_from([*(s for s in SLOTS if not (written and s == "data")), "any", "root"]))
     if choice == "any":
         return os.fsdecode(draw(ANY_BYTES))
     if choice == "root":
@@ -196,6 +201,7 @@ def value(*choices: str) -> st.SearchStrategy[str]:
 def command_line(draw: st.DrawFn, box: Sandbox) -> list[str]:
     """A verb and its arguments, from the verb's own grammar (with any bytes where a value goes)."""
     p = path_argument(box)
+    w = path_argument(box, written=True)
     fmt = value("table", "json", "csv")
     verbs: dict[str, tuple[list[st.SearchStrategy[str]], dict[str, st.SearchStrategy[str] | None]]] = {
         "scan": ([p], {"--json": None}),
@@ -213,10 +219,10 @@ def command_line(draw: st.DrawFn, box: Sandbox) -> list[str]:
         "verify": ([p, p], {"--format": fmt}),
         "inspect": ([p], {"--wal": None, "--documents": None, "--format": fmt}),
         "inventory": ([p], {"--verify": None, "-r": None, "--format": fmt}),
-        "restore": ([p, p], {"--yes": None, "--create": None, "--json": None}),
-        "recover": ([p], {"--yes": None, "--action": value("auto", "finish", "rollback"), "--json": None}),
-        "drill": ([p], {"--source": p, "--scratch": p, "--keep": None, "--json": None}),
-        "demo": ([p], {"--records": value("5", "20"), "--snapshots": value("1", "2"), "--json": None}),
+        "restore": ([p, w], {"--yes": None, "--create": None, "--json": None}),
+        "recover": ([w], {"--yes": None, "--action": value("auto", "finish", "rollback"), "--json": None}),
+        "drill": ([p], {"--source": p, "--scratch": w, "--keep": None, "--json": None}),
+        "demo": ([w], {"--records": value("5", "20"), "--snapshots": value("1", "2"), "--json": None}),
     }
     verb = draw(st.sampled_from(sorted(verbs)))
     positionals, options = verbs[verb]
@@ -310,7 +316,8 @@ SETTINGS = settings(
 @example(({"target.lock": ("fifo", b"")}, ["restore", "arch.tar", "target"], {}))
 @example(({"archive.b3": ("fifo", b"")}, ["inventory", "/sandbox", "--verify"], {}))
 @example(({"a": ("unreadable", b"")}, ["inspect", "a"], {}))
-@example(({"a": ("directory", b"")}, ["inventory", "a", "-r"], {}))
+@example(({"a": ("unreadable folder", b"")}, ["inventory", "a"], {}))
+@example(({"b": ("unreadable folder", b"")}, ["inventory", ".", "-r", "--verify"], {}))
 @example(({}, ["backup", "data", "-o", "arch.tar", "--dry-run"], {}))
 @example(({}, ["backup", "data", "-o", "out", "--created-at", "0999-01-01T00:00:00Z"], {}))
 @example(({}, ["backup", "data", "-o", "out"], {"SOURCE_DATE_EPOCH": "99999999999999999999"}))
@@ -329,6 +336,7 @@ def test_every_run_ends_documented_and_leaves_the_data_directory_alone(
         data_before, archive_before = tree_state(box.data), box.archive.read_bytes()
         left_before = leftovers(box.root)
         done = run(box, argv, env)
+        event(f"{argv[0]}: exit {done.returncode}")
         assert_one_line_or_success(argv, done)
         assert tree_state(box.data) == data_before, f"aeroops {argv!r} changed the data directory"
         if os.path.lexists(box.archive) and box.archive.is_file() and not box.archive.is_symlink():

@@ -351,3 +351,16 @@ def test_an_error_naming_a_path_with_a_line_break_is_still_one_line(
 ) -> None:
     assert main(["scan", str(tmp_path / "a\nb\rc")]) == 2
     assert "a\\nb\\rc" in one_error_line(capsys.readouterr().err, "[ERROR] AERO_SCAN_FAILED: ")
+
+
+def test_inventory_of_folders_the_user_cannot_read(roots_folder: Path) -> None:
+    """Item 7: a PermissionError traceback; and -r passed over an unreadable subfolder in silence."""
+    locked = roots_folder / "locked"
+    locked.mkdir(mode=0o700)
+    whole = as_nobody_cli("inventory", str(roots_folder), "-r")
+    assert whole.returncode == 1 and "Traceback" not in whole.stderr
+    assert "locked/" in whole.stdout and "cannot read this folder: Permission denied" in whole.stdout
+    assert "backup-1000.tar" in whole.stdout  # the rest of the folder is still audited
+    done = as_nobody_cli("inventory", str(locked))
+    assert done.returncode == 2
+    one_error_line(done.stderr, "[ERROR] AERO_USAGE: cannot read the folder: Permission denied")

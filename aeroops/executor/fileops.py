@@ -149,6 +149,8 @@ def open_regular(
     try:
         kind = os.fstat(fd).st_mode
         if not (stat.S_ISREG(kind) or (directory and stat.S_ISDIR(kind))):
+            if stat.S_ISDIR(kind):
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
             raise OSError(errno.EINVAL, "not a regular file", str(path))
         os.set_blocking(fd, True)
     except BaseException:

@@ -101,7 +101,7 @@ class DirectoryLock:
                 self._lock_file_error = exc
                 return None  # a read-only parent, or another user's lock file: the folder's lock serves
             reason = exc.strerror
-            if exc.errno in (errno.ELOOP, errno.EINVAL):
+            if exc.errno in (errno.ELOOP, errno.EINVAL, errno.EISDIR):
                 reason = "it is not a regular file (a link, a FIFO or a device is there); remove it"
             elif exc.errno == errno.ENOENT:
                 reason = "the folder that holds the data directory does not exist"

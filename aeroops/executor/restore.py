@@ -187,7 +187,8 @@ def find_leftovers(data_dir: Path | str) -> Leftovers:
         except FormatError as exc:
             journal_error = exc.message
         except OSError as exc:
-            reason = "it is not a regular file" if exc.errno in (errno.ELOOP, errno.EINVAL) else exc.strerror or exc
+            not_a_file = exc.errno in (errno.ELOOP, errno.EINVAL, errno.EISDIR)
+            reason = "it is not a regular file" if not_a_file else exc.strerror or exc
             journal_error = f"cannot read it: {reason}"
     return Leftovers(
         paths=paths,

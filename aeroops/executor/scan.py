@@ -308,15 +308,4 @@ def _with_checksums(
             return FileFact(fact.name, fact.size, error=f"changed size while read ({fact.size} → {length} bytes)")
         return replace(fact, crc32=crc)
 
-    return SnapshotDescription(
-        snapshot_id=snap.snapshot_id,
-        manifest=snap.manifest,
-        manifest_size=snap.manifest_size,
-        manifest_error=snap.manifest_error,
-        has_manifest=snap.has_manifest,
-        storage=checked(snap.storage),
-        schemas_dir=snap.schemas_dir,
-        schemas=tuple(checked(f) for f in snap.schemas),
-        other_entries=snap.other_entries,
-        schemas_error=snap.schemas_error,
-    )
+    return replace(snap, storage=checked(snap.storage), schemas=tuple(checked(f) for f in snap.schemas))
