@@ -25,7 +25,19 @@ from aeroops.cli.arguments import UsageParser
 from aeroops.errors import AeroError, Code, Finding, OutputError
 
 # Verb modules, in the order `aeroops --help` lists them.
-VERBS = ("demo", "scan", "backup", "verify", "inspect", "inventory", "restore", "drill", "recover")
+VERBS = (
+    "demo",
+    "scan",
+    "backup",
+    "verify",
+    "inspect",
+    "inventory",
+    "prune",
+    "check",
+    "restore",
+    "drill",
+    "recover",
+)
 
 EXIT_BROKEN_PIPE = 141  # the reader of the output went away
 

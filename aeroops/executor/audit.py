@@ -42,9 +42,10 @@ def has_sidecar(archive: Path) -> bool:
 
 def read_sidecar(archive: Path) -> tuple[str | None, tuple[Finding, ...]]:
     """The tagged digest the archive's sidecar claims (None without a sidecar), and any finding
-    about a sidecar that exists but cannot be used. The first sidecar found (``.b3``, then
-    ``.sha256``) counts, even when it is unusable: a damaged ``.b3`` is not silently passed over
-    for an older ``.sha256``."""
+    about a sidecar that exists but cannot be used, or that there is none (AERO_VERIFY_NO_SIDECAR,
+    a WARNING: see `no_sidecar_finding`). The first sidecar found (``.b3``, then ``.sha256``)
+    counts, even when it is unusable: a damaged ``.b3`` is not silently passed over for an older
+    ``.sha256``."""
     for algorithm in ALGORITHMS:
         path = sidecar_path(archive, algorithm)
         try:
@@ -59,7 +60,21 @@ def read_sidecar(archive: Path) -> tuple[str | None, tuple[Finding, ...]]:
             return parse_sidecar(text, archive_name=archive.name, algorithm=algorithm), ()
         except FormatError as error:
             return None, (_sidecar_finding(f"{path.name}: {error.message}"),)
-    return None, ()
+    return None, (no_sidecar_finding(archive),)
+
+
+def no_sidecar_finding(archive: Path) -> Finding:
+    """Without a sidecar, the changes that leave the archive's meaning intact go unseen (every
+    check of `aeroops.core.verify` passes them): a WARNING, so verify's verdict stays ok and its
+    exit status 0 (AeroDB's own archives have no sidecar), but the report says what is unprotected."""
+    names = " or ".join(sidecar_path(archive, algorithm).name for algorithm in ALGORITHMS)
+    return Finding.of(
+        Code.VERIFY_NO_SIDECAR,
+        f"no sidecar ({names}): nothing checks the bytes the other checks do not read, so a change to "
+        "member padding, to header fields aeroops ignores (mtime, owner names), to the spelling of a "
+        "header checksum, or to the backup manifest's created_at (while still after the snapshot's) "
+        "would go unseen",
+    )
 
 
 def _sidecar_finding(message: str) -> Finding:

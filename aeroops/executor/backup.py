@@ -36,7 +36,7 @@ from aeroops.core.plan import (
 )
 from aeroops.errors import AeroError, BackupError, BackupIOError, io_error
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, failed_operation
-from aeroops.executor.lock import DirectoryLock, aerodb_serving, data_dir_busy, try_flock, writable_folder
+from aeroops.executor.lock import DirectoryLock, FolderLock, aerodb_serving, data_dir_busy, try_flock, writable_folder
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.checksum import crc32
 from aeroops.formats.ids import check_creation_time, default_created_at
@@ -119,12 +119,13 @@ def prepare_backup(
     *,
     created_at: datetime | None = None,
     snapshot_id: str | None = None,
+    source: str | None = None,
     ops: FileOps = REAL,
 ) -> BackupPlan:
     """Scan and plan, without locking or writing anything: what a dry run shows."""
     plan = plan_backup(
         scan(data_dir, checksums="until-valid", ops=ops, error=BackupError, io_error_type=BackupIOError),
-        BackupOptions(_creation_time(created_at), snapshot_id),
+        BackupOptions(_creation_time(created_at), snapshot_id, source=source),
     )
     return _accept(plan)
 
@@ -173,22 +174,27 @@ def run_backup(
     snapshot_id: str | None = None,
     overwrite: bool = False,
     digest: str = DEFAULT,
+    source: str | None = None,
     progress: ProgressCallback = no_progress,
     ops: FileOps = REAL,
 ) -> BackupResult:
     """Back up ``data_dir`` into an archive at ``output`` (a file path, or a folder).
 
     digest: the sidecar's algorithm, "blake3" (``<archive>.b3``, checked by ``b3sum -c``) or
-    "sha256" (``<archive>.sha256``, checked by ``sha256sum -c``)."""
+    "sha256" (``<archive>.sha256``, checked by ``sha256sum -c``).
+    source: a name for the data directory, recorded in the backup manifest (an extra key AeroDB's
+    restore ignores) so that retention plans each source's archives apart; None writes AeroDB's
+    manifest byte for byte."""
     started = time.monotonic()
     algorithm = check_algorithm(digest)
     root = Path(data_dir)
-    options = BackupOptions(_creation_time(created_at), snapshot_id, checksums_while_packing=True)
+    options = BackupOptions(_creation_time(created_at), snapshot_id, checksums_while_packing=True, source=source)
     step = _Steps(progress)
 
     step(1)
     lock = DirectoryLock(root, BackupError, "backup")
     lock.acquire()
+    folder_lock: FolderLock | None = None  # shared: no prune removes from the output folder meanwhile
     try:
         step(2)
         _fsync_wal(root, ops)
@@ -203,6 +209,9 @@ def run_backup(
                 plan = _accept(plan_backup(description, options))
                 archive = resolve_output(output, plan)
                 check_output(archive, overwrite=overwrite)
+                if folder_lock is None:
+                    folder_lock = FolderLock(archive.parent, BackupError, exclusive=False)
+                    folder_lock.acquire()
                 removed = remove_stale_staging(archive.parent, ops, keep=root)
                 with _staging(archive.parent, plan.backup_id, ops) as staging:
                     staged_by = _stage(plan, root, staging, ops, step)
@@ -234,6 +243,8 @@ def run_backup(
             BackupIOError, exc, failed_operation(exc) or f"step {step.index}, {STEPS[step.index - 1]}"
         ) from exc
     finally:
+        if folder_lock is not None:
+            folder_lock.release()
         lock.release()
     return BackupResult(
         archive=str(archive),
