@@ -557,7 +557,7 @@ class _Verification:
         self._reading: str | None = None  # the member whose data is being read
 
     def run(self) -> None:
-        tar = TarReader(self.reader)  # type: ignore[arg-type]  # any object with .read() will do
+        tar = TarReader(self.reader)
         damaged = False
         try:
             for entry in tar:
@@ -678,6 +678,7 @@ class _Verification:
 
     def _file(self, tar: TarReader, entry: TarEntry, name: str, schema: str | None) -> int | None:
         """Read and check one regular file of the layout; its CRC."""
+        crc: int | None
         if name == BACKUP_MANIFEST:
             crc = self._backup_manifest(tar, entry)
         elif name == SNAPSHOT_MANIFEST:
@@ -697,7 +698,8 @@ class _Verification:
             else:
                 crc = self._crc_of(tar, entry)
             self.schema_files.setdefault(schema, entry.name)
-            self.file_crcs.append((entry.name, entry.data_offset, crc))
+            if crc is not None:  # a regular file (only those reach here: others are refused first)
+                self.file_crcs.append((entry.name, entry.data_offset, crc))
         return crc
 
     def _unsafe_or_unexpected_alone(self, tar: TarReader, entry: TarEntry) -> None:
@@ -831,7 +833,7 @@ class _Verification:
         self.storage_schemas = walk.refs
         if self.storage_sink is not None:
             try:
-                for record in iter_storage(reader, path=entry.name):  # type: ignore[arg-type]
+                for record in iter_storage(reader, path=entry.name):
                     try:
                         self.storage_sink(record)
                     except FormatError as error:
@@ -853,7 +855,7 @@ class _Verification:
             )
 
         try:
-            for batch in iter_wal_batches(reader, path=entry.name, on_gap=gap):  # type: ignore[arg-type]
+            for batch in iter_wal_batches(reader, path=entry.name, on_gap=gap):
                 self.wal_records += len(batch)
                 add_wal_schema_refs(batch, self.wal_schemas)
                 if self.wal_first is None:
@@ -901,11 +903,11 @@ class _Verification:
         added = self.backup_manifest.added_schema_map if self.backup_manifest is not None else {}
         for member, offset, crc in self.file_crcs:
             if member == STORAGE:
-                expected: int | None = manifest.storage_checksum
+                expected = manifest.storage_checksum
             else:
                 schema = member[len(SCHEMA_PREFIX) :]
-                expected = listed.get(schema, added[schema].checksum if schema in added else None)
-                if expected is None:
+                schema_checksum = listed.get(schema, added[schema].checksum if schema in added else None)
+                if schema_checksum is None:
                     self.findings.new(
                         Code.VERIFY_SCHEMA_UNLISTED,
                         f"{member} is not listed in the snapshot manifest's schema_checksums",
@@ -913,6 +915,7 @@ class _Verification:
                         offset=offset,
                     )
                     continue
+                expected = schema_checksum
             if crc != expected:
                 self.findings.new(
                     Code.VERIFY_CHECKSUM,

@@ -24,6 +24,7 @@ from aeroops.core.inventory import Inventory, InventoryRow, inventory_row, read_
 from aeroops.core.verify import DataSink, VerifyReport, verify_archive_stream
 from aeroops.errors import Code, Finding, FormatError, UsageError
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps
+from aeroops.formats.manifests import BackupManifest
 from aeroops.formats.sidecar import ALGORITHMS, parse_sidecar, sidecar_path
 from aeroops.progress import Progress, ProgressCallback
 
@@ -250,6 +251,7 @@ def _step_progress(progress: ProgressCallback, name: str, index: int, count: int
 def _row(root: Path, archive: Path, now: datetime, verify: bool, progress: ProgressCallback | None) -> InventoryRow:
     name = archive.relative_to(root).as_posix()
     sidecar = has_sidecar(archive)
+    manifest: BackupManifest | str
     try:
         stat = archive.stat()
         with open_archive(archive) as stream:

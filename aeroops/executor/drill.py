@@ -37,7 +37,7 @@ from aeroops.executor.audit import inspect_archive
 from aeroops.executor.fileops import REAL, LimitedReader, failed_operation
 from aeroops.executor.restore import RestoreResult, restore
 from aeroops.executor.scan import describe_schema_files, scan
-from aeroops.formats.layout import DOCUMENTS, MANIFEST_FILE, STORAGE, WAL, member_source, snapshot_folder
+from aeroops.formats.layout import DOCUMENTS, MANIFEST_FILE, SCHEMAS, STORAGE, WAL, member_source, snapshot_folder
 from aeroops.formats.schemas import SchemaRef
 from aeroops.formats.storage import iter_storage
 from aeroops.formats.wal import iter_wal
@@ -128,7 +128,7 @@ def datadir_logical_state(data_dir: Path | str, *, storage: str = DOCUMENTS) -> 
     if wal_path.exists():
         with REAL.open_read(wal_path) as wal_stream:
             limited = LimitedReader(wal_stream, os.fstat(wal_stream.fileno()).st_size)
-            for record in iter_wal(limited, path=str(wal_path)):  # type: ignore[arg-type]
+            for record in iter_wal(limited, path=str(wal_path)):
                 builder.add_wal(record)
     with REAL.open_read(root / storage) as storage_stream:
         for stored in iter_storage(storage_stream, path=str(root / storage)):
@@ -140,7 +140,7 @@ def datadir_schemas(data_dir: Path | str) -> tuple[SchemaRef, ...]:
     """The schemas AeroDB's boot loads first: every ``*.json`` file of ``metadata/schemas/``,
     keyed by what it defines. Raises `FormatError` for a file that does not parse (AeroDB's
     boot fails on it too)."""
-    folder = Path(data_dir) / "metadata" / "schemas"
+    folder = Path(data_dir) / SCHEMAS
     facts = describe_schema_files(folder)
     for fact in facts:
         if fact.schema is None:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
 
 from aeroops.errors import Code, FormatError
+from aeroops.formats.readable import Readable
 
 BLOCK = 512
 END_OF_ARCHIVE = bytes(2 * BLOCK)
@@ -153,7 +153,7 @@ class TarReader:
     the first violation raises `FormatError` with code AERO_TAR_* and the byte offset.
     """
 
-    def __init__(self, stream: BinaryIO, *, path: object = None, chunk_size: int = 1 << 20) -> None:
+    def __init__(self, stream: Readable, *, path: object = None, chunk_size: int = 1 << 20) -> None:
         self._stream = stream
         self._path = path
         self._chunk = chunk_size

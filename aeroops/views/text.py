@@ -8,7 +8,7 @@ call, times in AeroDB's notation (``YYYY-MM-DDTHH:MM:SSZ``), durations in whole 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TextIO
 
@@ -45,7 +45,7 @@ def _cell(value: Any) -> str:
 
 
 def text_table(
-    records: Sequence[rec.Record], columns: Iterable[str], formatters: dict[str, Formatter] | None = None
+    records: Sequence[rec.Record], columns: Iterable[str], formatters: Mapping[str, Formatter] | None = None
 ) -> str:
     """Aligned columns under a header; numbers right-aligned."""
     names = list(columns)
