@@ -103,7 +103,9 @@ class Code(enum.StrEnum):
     ERROR = "AERO_ERROR", Severity.ERROR, Category.RUN, "an error without a more specific code"
     USAGE = "AERO_USAGE", Severity.ERROR, Category.RUN, "a bad path, option value or time"
     INTERRUPTED = ("AERO_INTERRUPTED", Severity.ERROR, Category.RUN, "interrupted (Ctrl-C)", False, EXIT_INTERRUPTED)
-    DEMO_FAILED = "AERO_DEMO_FAILED", Severity.ERROR, Category.RUN, "the demo's WAL writer process failed"
+    OUTPUT = "AERO_OUTPUT", Severity.ERROR, Category.RUN, "the command's own output cannot be written (closed, full)"
+    SCAN_FAILED = "AERO_SCAN_FAILED", Severity.ERROR, Category.RUN, "a data directory cannot be scanned"
+    DEMO_FAILED = "AERO_DEMO_FAILED", Severity.ERROR, Category.RUN, "the demo could not write its data"
     FORMAT_INVALID = "AERO_FORMAT_INVALID", Severity.ERROR, Category.RUN, "bytes that follow no AeroDB format"
     # --- backup (ERROR: a failed backup harms nothing) ----------------------------------------
     BACKUP_FAILED = "AERO_BACKUP_FAILED", Severity.ERROR, Category.BACKUP, "a backup was refused or failed"
@@ -494,6 +496,18 @@ class UsageError(AeroError, ValueError):
     """The caller asked for something that cannot be done (bad path, bad option value)."""
 
     code = Code.USAGE
+
+
+class OutputError(AeroError):
+    """The command's own output cannot be written (standard output closed, a full disk)."""
+
+    code = Code.OUTPUT
+
+
+class ScanError(AeroError):
+    """A data directory cannot be looked at (missing, not a folder, unreadable)."""
+
+    code = Code.SCAN_FAILED
 
 
 def io_error(error_type: type[E], exc: OSError, operation: str | None = None) -> E:

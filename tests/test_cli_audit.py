@@ -119,8 +119,10 @@ def test_inspect_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path
     archive = str(AERODB_FIXTURES / "backup-1000.tar")
     code, out, err = run(capsys, "inspect", archive, "--format", "csv", "--wal", "--documents")
     assert code == 2 and out == "" and err.startswith("[ERROR] AERO_USAGE")
-    code, _, err = run(capsys, "inspect", str(tmp_path / "missing.tar"))
-    assert code == 2 and "cannot read" in err
+    missing = str(tmp_path / "missing.tar")
+    code, out, err = run(capsys, "inspect", missing)  # what verify says of it (issue 12, item 10)
+    assert (code, out, err) == (*run(capsys, "verify", missing)[:2], "")
+    assert code == 1 and "[FATAL] AERO_VERIFY_IO: cannot read the archive: No such file or directory" in out
 
 
 # --- inventory --------------------------------------------------------------------------------

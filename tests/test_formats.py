@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import AERODB_FIXTURES
 
-from aeroops.errors import FormatError
+from aeroops.errors import FormatError, UsageError
 from aeroops.formats.checksum import format_crc_tag, parse_crc_tag
 from aeroops.formats.ids import (
     default_created_at,
@@ -293,7 +293,7 @@ def test_crc_tags_ids_and_times() -> None:
     assert parse_user_time("2026-02-04T12:30:00+01:00") == datetime(2026, 2, 4, 11, 30, tzinfo=UTC)
     assert parse_user_time("2026-02-04T11:30:00Z") == moment
     assert default_created_at({"SOURCE_DATE_EPOCH": "0"}) == datetime(1970, 1, 1, tzinfo=UTC)
-    with pytest.raises(FormatError):
+    with pytest.raises(UsageError):
         default_created_at({"SOURCE_DATE_EPOCH": "soon"})
     assert BackupManifest("20260204T113000Z", moment, "20260204T113000Z", True).format_version == 1
 

@@ -81,6 +81,7 @@ class RestoreRule(enum.StrEnum):
     BUSY = "busy"  # another aeroops run holds the data directory's lock (seen by a dry run)
     FOREIGN_OLD = "foreign-old"
     ARCHIVE_INSIDE = "archive-inside"
+    NOT_WRITABLE = "not-writable"  # the folder holding the data directory is not writable (seen by a dry run)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aeroops.errors import Code, FormatError
+from aeroops.errors import Code, FormatError, UsageError
 
 TEMP_SUFFIX = ".aeroops-restore-tmp"
 JOURNAL_SUFFIX = ".aeroops-restore-journal"
@@ -42,7 +42,7 @@ class RestorePaths:
         path = posixpath.normpath(data_dir)
         parent, name = posixpath.split(path)
         if not name:
-            raise ValueError("the file system root cannot be restored into")
+            raise UsageError("the file system root cannot be restored into: name a data directory below it")
         return cls(
             data_dir=path,
             temp=posixpath.join(parent, f".{name}{TEMP_SUFFIX}"),

@@ -149,8 +149,21 @@ def inventory(
     if not root.is_dir():
         raise UsageError(f"{root} is not a folder", path=root)
     taken_at = (now or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
-    candidates = sorted(_candidates(root, recursive))
-    rows = []
+    unreadable: list[OSError] = []
+    try:
+        candidates = sorted(_candidates(root, recursive, unreadable))
+    except OSError as exc:
+        raise UsageError(f"cannot read the folder: {exc.strerror or exc}", path=root) from None
+    rows = [
+        inventory_row(
+            Path(str(error.filename)).relative_to(root).as_posix() + "/",
+            None,
+            None,
+            f"cannot read this folder: {error.strerror or error}",
+            taken_at,
+        )
+        for error in unreadable
+    ]
     for index, candidate in enumerate(candidates, start=1):
         step_progress = None
         if progress is not None:
@@ -206,10 +219,18 @@ def _read_stream(
     )
 
 
-def _candidates(root: Path, recursive: bool) -> Iterator[Path]:
+def _candidates(root: Path, recursive: bool, unreadable: list[OSError]) -> Iterator[Path]:
+    """The ``*.tar`` files in ``root`` (and below, when ``recursive``); a subfolder that cannot
+    be read is added to ``unreadable`` (its row says so), ``root`` itself raises."""
+
+    def skipped(error: OSError) -> None:
+        if Path(str(error.filename)) == root:
+            raise error
+        unreadable.append(error)
+
     if recursive:
         # Symlinked folders are not followed: a link loop must not hang an audit.
-        for folder, subfolders, files in os.walk(root):
+        for folder, subfolders, files in os.walk(root, onerror=skipped):
             subfolders.sort()
             for name in files:
                 if name.endswith(ARCHIVE_SUFFIX):

@@ -44,18 +44,15 @@ class FileOps:
         nothing here; crash tests' FileOps SIGKILL the process at the one they were given."""
 
     # --- reading ----------------------------------------------------------------------------
-    def open_read(self, path: Path) -> BinaryIO:
+    def open_read(self, path: Path, *, follow_symlinks: bool = True) -> BinaryIO:
         """A regular file, opened for reading. Anything else is refused (EINVAL, "not a regular
-        file"): a FIFO would block the open until some writer came, a device never ends."""
-        stream = open(path, "rb", buffering=0, opener=_open_nonblocking)  # noqa: SIM115 (the caller closes it)
-        try:
-            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-                raise OSError(errno.EINVAL, "not a regular file", str(path))
-            os.set_blocking(stream.fileno(), True)
-        except BaseException:
-            stream.close()
-            raise
-        return stream
+        file"): a FIFO would block the open until some writer came, a device never ends.
+        ``follow_symlinks=False`` for a path someone else may have made (a journal, a lock
+        file): a symbolic link there is refused (ELOOP)."""
+        def opener(name: str, _flags: int) -> int:
+            return open_regular(name, os.O_RDONLY, follow_symlinks=follow_symlinks)
+
+        return open(path, "rb", buffering=0, opener=opener)
 
     def read(self, stream: BinaryIO, size: int) -> bytes:
         """Up to ``size`` bytes; fewer only at the end of the file."""
@@ -197,10 +194,16 @@ class FileOps:
 
     # --- locks --------------------------------------------------------------------------------
     def open_lock(self, path: Path, *, create: bool = False, directory: bool = False) -> int:
-        """A descriptor to hold an flock on (close it with `unlock`): a file, created (0600,
-        open for writing its holder's name) when ``create``, or with ``directory`` a folder."""
-        flags = os.O_CLOEXEC | (os.O_RDWR | os.O_CREAT if create else os.O_RDONLY)
-        return os.open(path, flags | (os.O_DIRECTORY if directory else 0), 0o600)
+        """A descriptor to hold an flock on (close it with `unlock`): a lock file, created (0600,
+        open for writing its holder's name) when ``create``; with ``directory`` a folder; else
+        either (a probe of someone else's lock). Never a FIFO or a device (`open_regular`), and
+        a lock file to create is never opened through a link (a lock file linked to a WAL must
+        not be truncated)."""
+        if directory:
+            return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        if create:
+            return open_regular(path, os.O_RDWR | os.O_CREAT, 0o600, follow_symlinks=False)
+        return open_regular(path, os.O_RDONLY, directory=True)
 
     def flock(self, fd: int, *, shared: bool = False) -> None:
         """An flock, exclusive (or ``shared``), now or never: EWOULDBLOCK (or EACCES) when
@@ -269,8 +272,27 @@ def _renameat2_noreplace(source: Path, target: Path) -> None:
         raise OSError(err, os.strerror(err), str(source), None, str(target))
 
 
-def _open_nonblocking(path: str, flags: int) -> int:
-    return os.open(path, flags | os.O_NONBLOCK | os.O_CLOEXEC)
+def open_regular(
+    path: Path | str, flags: int, mode: int = 0o600, *, follow_symlinks: bool = True, directory: bool = False
+) -> int:
+    """A file descriptor of ``path`` opened with ``flags``, only if it is a regular file (or,
+    with ``directory``, a folder): whatever else someone put there is refused with EINVAL
+    before it can do harm. The open itself never blocks (O_NONBLOCK: a FIFO would wait for a
+    writer; the flag is cleared after the check) and, without ``follow_symlinks``, never
+    follows a symbolic link (O_NOFOLLOW: a lock file linked to a WAL must not truncate it)."""
+    extra = os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow_symlinks else os.O_NOFOLLOW)
+    fd = os.open(path, flags | extra, mode)
+    try:
+        kind = os.fstat(fd).st_mode
+        if not (stat.S_ISREG(kind) or (directory and stat.S_ISDIR(kind))):
+            if stat.S_ISDIR(kind):
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 REAL = FileOps()

@@ -55,9 +55,9 @@ from aeroops.errors import (
 )
 from aeroops.executor.audit import verify_archive
 from aeroops.executor.fileops import REAL, FileOps, failed_operation, logged_cleanup, save_file
-from aeroops.executor.lock import DirectoryLock, aerodb_serving
+from aeroops.executor.lock import DirectoryLock, aerodb_serving, data_dir_busy, writable_folder
 from aeroops.executor.restore_stage import DIR_MODE, FILE_MODE, verify_and_extract
-from aeroops.executor.restore_target import busy, describe_target, restore_paths
+from aeroops.executor.restore_target import describe_target, restore_paths
 from aeroops.formats.layout import SCHEMAS_FOLDER, WAL, snapshot_folder
 from aeroops.progress import Progress, ProgressCallback, no_progress
 
@@ -161,8 +161,15 @@ def preview_restore(
         create=create,
         archive_real_path=os.path.realpath(archive_path),
     )
-    if isinstance(plan, RestorePlan) and busy(target.paths, ops):
+    if isinstance(plan, RestorePlan) and data_dir_busy(Path(target.paths.data_dir), ops):
         plan = RestoreRefusal(RestoreRule.BUSY, "another aeroops run holds this data directory right now")
+    if isinstance(plan, RestorePlan) and not writable_folder(target.paths.parent):
+        # The real run would fail at its first write (the temporary folder beside it).
+        plan = RestoreRefusal(
+            RestoreRule.NOT_WRITABLE,
+            f"this user cannot write in {target.paths.parent}, where the restore builds the new directory "
+            "and swaps it in",
+        )
     return RestorePreview(str(archive_path), target.paths.data_dir, report, plan)
 
 

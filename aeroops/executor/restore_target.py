@@ -1,10 +1,11 @@
 """The target of a restore, described (read-only): the data directory's paths, what is in it,
-what an interrupted restore left beside it, whether another aeroops run holds it. The values
+what an interrupted restore left beside it. The values
 and the journal's format are `aeroops.core.restore_target`'s."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 from pathlib import Path
@@ -19,8 +20,8 @@ from aeroops.core.restore_target import (
 from aeroops.errors import (
     FormatError,
 )
-from aeroops.executor.fileops import FileOps
-from aeroops.executor.lock import aerodb_serving, held_by_another, lock_path_for
+from aeroops.executor.fileops import REAL
+from aeroops.executor.lock import aerodb_serving
 
 JOURNAL_LIMIT = 64 << 10
 
@@ -37,12 +38,15 @@ def find_leftovers(data_dir: Path | str) -> Leftovers:
     journal = journal_error = None
     if os.path.lexists(paths.journal):
         try:
-            with open(paths.journal, "rb") as stream:
+            # A FIFO, a device or a link someone put there must not hang or mislead recovery.
+            with REAL.open_read(Path(paths.journal), follow_symlinks=False) as stream:
                 journal = parse_journal(stream.read(JOURNAL_LIMIT))
         except FormatError as exc:
             journal_error = exc.message
         except OSError as exc:
-            journal_error = f"cannot read it: {exc.strerror or exc}"
+            not_a_file = exc.errno in (errno.ELOOP, errno.EINVAL, errno.EISDIR)
+            reason = "it is not a regular file" if not_a_file else exc.strerror or exc
+            journal_error = f"cannot read it: {reason}"
     return Leftovers(
         paths=paths,
         data_dir=os.path.lexists(paths.data_dir),
@@ -102,10 +106,3 @@ def _entries(root: Path) -> tuple[ExistingEntry, ...]:
             else:
                 found.append(ExistingEntry(entry.name, "other", 0, 0))
     return tuple(found)
-
-
-def busy(paths: RestorePaths, ops: FileOps) -> bool:
-    """Another aeroops run holds the data directory right now: a flock on the lock file beside
-    it, or on the directory itself (a run that cannot use the lock file, as another user or
-    under a read-only parent, takes only that one; see `DirectoryLock`)."""
-    return any(held_by_another(path, ops) for path in (lock_path_for(Path(paths.data_dir)), Path(paths.data_dir)))

@@ -113,7 +113,7 @@ def render_inspect(result: InspectResult, *, wal: bool = False, documents: bool 
     sections.append("Schemas\n" + text_table(rec.schema_records(result), rec.SCHEMA_COLUMNS))
     sections.append("Storage\n" + text_table(rec.storage_records(result), rec.STORAGE_COLUMNS, _SIZES))
     sections.append(
-        "Logical state (after WAL replay)\n"
+        _logical_heading(result)
         + text_table(rec.collection_records(result), rec.COLLECTION_COLUMNS, _SIZES)
         + f"\n{len(result.logical)} documents"
         + ("" if result.logical.complete else " (incomplete: more deletes came before storage than are remembered)")
@@ -128,6 +128,14 @@ def render_inspect(result: InspectResult, *, wal: bool = False, documents: bool 
     if documents:
         sections.append("Documents\n" + text_table(rec.document_records(result), rec.DOCUMENT_COLUMNS))
     return "\n\n".join(sections)
+
+
+def _logical_heading(result: InspectResult) -> str:
+    """The logical state's heading says what it is: after the WAL's replay only when the archive
+    read clean (damage stops the reading, so the documents counted are those read before it)."""
+    if result.ok:
+        return "Logical state (after WAL replay)\n"
+    return "Logical state (PARTIAL: the archive is not clean, so what follows is only what could be read)\n"
 
 
 # --- inventory ---------------------------------------------------------------------------------
