@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
     for verb in VERBS:
         importlib.import_module(f"aeroops.cli.{verb}_cmd").add_parser(sub)
+    for choice in sub._choices_actions:  # `aeroops VERB --help` starts with what the list says
+        command = sub.choices[choice.dest]
+        command.description = command.description or f"{choice.help[0].upper()}{choice.help[1:]}."
     return parser
 
 
