@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aeroops", description="Back up, verify, audit and restore AeroDB data directories."
     )
-    parser.add_argument("--version", action="version", version=f"aeroops {_version()}")
+    parser.add_argument("--version", action=_VersionAction, help="show aeroops' version and exit")
     sub = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
     for verb in VERBS:
         importlib.import_module(f"aeroops.cli.{verb}_cmd").add_parser(sub)
@@ -47,6 +47,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`aeroops inventory DIR | head`): not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+
+
+class _VersionAction(argparse.Action):
+    """``--version``, reading the installed version only when asked: importlib.metadata costs
+    tens of milliseconds at every start otherwise."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=str(kwargs.get("help")))
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        parser.exit(message=f"aeroops {_version()}\n")
 
 
 def _version() -> str:

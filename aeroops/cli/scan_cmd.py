@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from aeroops.core.plan import BackupOptions, plan_backup
-from aeroops.formats.ids import default_created_at
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("scan", help="describe a data directory and what a backup would choose")
@@ -18,7 +15,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
+    from aeroops.core.plan import BackupOptions, plan_backup  # here: `aeroops --help` starts fast
     from aeroops.executor.scan import scan
+    from aeroops.formats.ids import default_created_at
     from aeroops.progress import no_progress, terminal_progress
     from aeroops.views.backup import description_to_dict, plan_to_dict, render_description, render_plan
 
