@@ -28,6 +28,7 @@ class Category(enum.StrEnum):
     RUN = "run"  # any command: usage, interruption, the demo
     BACKUP = "backup"
     RESTORE = "restore"
+    PRUNE = "prune"
     VERIFY = "verify"  # the archive's layout, manifests, checksums and sidecar
     WAL = "wal"
     STORAGE = "storage"
@@ -107,6 +108,20 @@ class Code(enum.StrEnum):
     # --- backup (ERROR: a failed backup harms nothing) ----------------------------------------
     BACKUP_FAILED = "AERO_BACKUP_FAILED", Severity.ERROR, Category.BACKUP, "a backup was refused or failed"
     BACKUP_IO = "AERO_BACKUP_IO", Severity.ERROR, Category.BACKUP, "a file operation failed during a backup"
+    # --- prune (ERROR: a prune that stops has removed only whole archives) ---------------------
+    PRUNE_FAILED = (
+        "AERO_PRUNE_FAILED",
+        Severity.ERROR,
+        Category.PRUNE,
+        "a prune was refused (folder busy, plan changed)",
+    )
+    PRUNE_IO = "AERO_PRUNE_IO", Severity.ERROR, Category.PRUNE, "removing an archive or its sidecar failed"
+    PRUNE_LAST_COPY = (
+        "AERO_PRUNE_LAST_COPY",
+        Severity.WARNING,
+        Category.PRUNE,
+        "a dry run would remove the last good copy of a snapshot (prune exits 1)",
+    )
     # --- restore (FATAL, as in AeroDB) --------------------------------------------------------
     RESTORE_FAILED = "AERO_RESTORE_FAILED", Severity.FATAL, Category.RESTORE, "a restore was refused or failed"
     RESTORE_IO = "AERO_RESTORE_IO", Severity.FATAL, Category.RESTORE, "a file operation failed during a restore"
@@ -440,6 +455,17 @@ class RestoreCorruptionError(RestoreError):
 
 class InvalidBackupError(RestoreError):
     code = Code.RESTORE_INVALID_BACKUP
+
+
+# --- prune --------------------------------------------------------------------------------------
+
+
+class PruneError(AeroError):
+    code = Code.PRUNE_FAILED
+
+
+class PruneIOError(PruneError):
+    code = Code.PRUNE_IO
 
 
 # --- formats: damage found while reading AeroDB's bytes -----------------------------------------

@@ -115,6 +115,15 @@ SHOWN: dict[str, list[tuple[str, str]]] = {
         ("check", "drill     PASSED"),
         ("check", "<Chart: drill comparison>"),
     ],
+    "04-retention.ipynb": [
+        ("plan", "10 kept, 11 would remove"),
+        ("timeline", "left alone: aerodb-backup-20260101T020000Z-20261118T030000Z.tar: does not verify clean"),
+        ("remove", "removed 11 archives (22 files with their sidecars)"),
+        ("panels", "Removed 11 archives"),
+        ("left", "NEWEST GOOD: aerodb-backup-20260101T020000Z-20261121T030000Z.tar"),
+        ("left", "OK: newest good backup aerodb-backup-20260101T020000Z-20261121T030000Z.tar is 9h 0m old"),
+        ("left", "10 archives left"),
+    ],
 }
 
 

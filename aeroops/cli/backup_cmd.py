@@ -24,6 +24,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="the backup's creation time (default: $SOURCE_DATE_EPOCH, else now)",
     )
     parser.add_argument("--snapshot", metavar="ID", help="back up this snapshot instead of the newest valid one")
+    parser.add_argument(
+        "--source",
+        metavar="NAME",
+        help="name the data directory in the backup manifest (an extra key AeroDB ignores), so that prune "
+        "plans each source's archives apart in a shared folder (default: none, AeroDB's manifest)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing archive at the output path")
     parser.add_argument(
         "--digest",
@@ -43,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.views.backup import plan_to_dict, render_plan, render_result, result_to_dict
 
     if args.dry_run:
-        plan = prepare_backup(args.data_dir, created_at=args.created_at, snapshot_id=args.snapshot)
+        plan = prepare_backup(args.data_dir, created_at=args.created_at, snapshot_id=args.snapshot, source=args.source)
         archive = resolve_output(args.output, plan)
         sidecar = sidecar_path(archive, args.digest)
         if args.json:
@@ -61,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
             snapshot_id=args.snapshot,
             overwrite=args.overwrite,
             digest=args.digest,
+            source=args.source,
             progress=progress or no_progress,
         )
     print(json.dumps(result_to_dict(result), indent=2) if args.json else render_result(result))

@@ -2,6 +2,9 @@
 
 Exit 0 when every ``*.tar`` file is a readable archive and, with --verify, verifies clean
 (warnings allowed); 1 otherwise. JSON is a list with one object per row.
+
+--newest-good verifies and prints the restore decision instead (`aeroops.core.newest_good`): the
+newest archive that verifies clean, overall and of each snapshot; exit 1 when no archive does.
 """
 
 from __future__ import annotations
@@ -9,6 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aeroops.core.inventory import Inventory
 
 FORMATS = ("table", "json", "csv")
 
@@ -17,6 +24,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser = sub.add_parser("inventory", help="list the backup archives in a folder, optionally verifying each")
     parser.add_argument("folder", metavar="FOLDER", help="the folder of backup archives (*.tar)")
     parser.add_argument("--verify", action="store_true", help="verify every archive (reads each one whole)")
+    parser.add_argument(
+        "--newest-good",
+        action="store_true",
+        help="verify, then show only the newest archive that verifies clean, overall and per snapshot",
+    )
     parser.add_argument("--recursive", "-r", action="store_true", help="look in subfolders too")
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
     parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
@@ -28,8 +40,11 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.progress import terminal_progress
     from aeroops.views import records, text
 
-    with terminal_progress(args.verify and not args.no_progress) as progress:
-        result = inventory(args.folder, recursive=args.recursive, verify=args.verify, progress=progress)
+    verify = args.verify or args.newest_good
+    with terminal_progress(verify and not args.no_progress) as progress:
+        result = inventory(args.folder, recursive=args.recursive, verify=verify, progress=progress)
+    if args.newest_good:
+        return _newest_good(result, args.format)
     if args.format == "json":
         print(json.dumps(result.to_list(), indent=2))
     elif args.format == "csv":
@@ -37,3 +52,19 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(text.render_inventory(result))
     return 0 if result.ok else 1
+
+
+def _newest_good(result: Inventory, form: str) -> int:
+    from aeroops.core.inventory import Inventory
+    from aeroops.core.newest_good import newest_good
+    from aeroops.views import records, text
+
+    found = newest_good(result.rows)
+    if form == "json":
+        print(json.dumps(found.to_dict(), indent=2))
+    elif form == "csv":
+        chosen = Inventory(result.folder, found.per_snapshot, result.taken_at, verified=True)
+        text.write_csv(sys.stdout, records.inventory_records(chosen), records.inventory_columns(chosen))
+    else:
+        print(text.render_newest_good(found))
+    return 0 if found.overall is not None else 1

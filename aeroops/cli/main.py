@@ -16,7 +16,19 @@ from collections.abc import Sequence
 from aeroops.errors import AeroError, Code, Finding
 
 # Verb modules, in the order `aeroops --help` lists them.
-VERBS = ("demo", "scan", "backup", "verify", "inspect", "inventory", "restore", "drill", "recover")
+VERBS = (
+    "demo",
+    "scan",
+    "backup",
+    "verify",
+    "inspect",
+    "inventory",
+    "prune",
+    "check",
+    "restore",
+    "drill",
+    "recover",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

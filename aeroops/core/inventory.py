@@ -10,8 +10,7 @@ The backup manifest is the archive's first member (DESIGN.md §3: members in sor
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
@@ -55,6 +54,7 @@ class InventoryRow:
     warnings: int | None = None
     errors: int | None = None
     fatal: int | None = None
+    source: str | None = None  # the backup manifest's "source", where the backup was given one
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: times as ``YYYY-MM-DDTHH:MM:SSZ``, ``age`` in whole seconds."""
@@ -68,6 +68,7 @@ class InventoryRow:
             "age": None if self.age is None else int(self.age.total_seconds()),
             "wal_present": self.wal_present,
             "format_version": self.format_version,
+            "source": self.source,
             "sidecar": self.sidecar,
             "reason": self.reason,
             "ok": self.ok,
@@ -113,10 +114,7 @@ def inventory_row(
 ) -> InventoryRow:
     """The row for one file; ``manifest`` is its backup manifest, or the reason there is none.
     ``report``, when given, adds the verdict and the count of findings by severity."""
-    verdict: Mapping[str, Any] = {}
-    if report is not None:
-        counts = report.counts()
-        verdict = {"ok": report.ok, **{column: counts[str(s)] for s, column in SEVERITY_COLUMNS.items()}}
+    verdict = {} if report is None else _verdict(report)
     if isinstance(manifest, str):
         return InventoryRow(
             file, size, modified, None, None, None, None, None, None, sidecar, reason=manifest, **verdict
@@ -132,8 +130,19 @@ def inventory_row(
         wal_present=manifest.wal_present,
         format_version=manifest.format_version,
         sidecar=sidecar,
+        source=manifest.source,
         **verdict,
     )
+
+
+def with_verdict(row: InventoryRow, report: VerifyReport) -> InventoryRow:
+    """``row`` with the verdict of ``report`` (verified after the inventory was taken)."""
+    return replace(row, **_verdict(report))
+
+
+def _verdict(report: VerifyReport) -> dict[str, Any]:
+    counts = report.counts()
+    return {"ok": report.ok, **{column: counts[str(s)] for s, column in SEVERITY_COLUMNS.items()}}
 
 
 def read_leading_manifest(stream: BinaryIO, *, name: str | None = None) -> BackupManifest:

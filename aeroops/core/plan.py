@@ -59,6 +59,7 @@ class BackupOptions:
     # Accept a snapshot whose checksums are not computed yet: the packer checks every byte and
     # re-plans on a mismatch, so the snapshot is read once instead of twice.
     checksums_while_packing: bool = False
+    source: str | None = None  # recorded in the backup manifest as "source" (retention groups by it)
 
 
 class RefusalRule(enum.StrEnum):
@@ -180,6 +181,7 @@ def plan_backup(description: DataDirDescription, options: BackupOptions) -> Back
         created_at=options.created_at,
         snapshot_id=chosen.snapshot_id,
         wal_present=description.wal.present,
+        source=options.source,
         added_schemas=tuple(
             AddedSchema(
                 fact.name,

@@ -33,7 +33,7 @@ from aeroops.core.plan import (
 )
 from aeroops.errors import AeroError, BackupError, BackupIOError, io_error
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, failed_operation
-from aeroops.executor.lock import DirectoryLock, aerodb_serving, try_flock
+from aeroops.executor.lock import DirectoryLock, FolderLock, aerodb_serving, try_flock
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.checksum import crc32
 from aeroops.formats.ids import default_created_at
@@ -91,12 +91,13 @@ def prepare_backup(
     *,
     created_at: datetime | None = None,
     snapshot_id: str | None = None,
+    source: str | None = None,
     ops: FileOps = REAL,
 ) -> BackupPlan:
     """Scan and plan, without locking or writing anything: what a dry run shows."""
     plan = plan_backup(
         scan(data_dir, checksums="until-valid", ops=ops),
-        BackupOptions(created_at or default_created_at(), snapshot_id),
+        BackupOptions(created_at or default_created_at(), snapshot_id, source=source),
     )
     return _accept(plan)
 
@@ -123,22 +124,29 @@ def run_backup(
     snapshot_id: str | None = None,
     overwrite: bool = False,
     digest: str = DEFAULT,
+    source: str | None = None,
     progress: ProgressCallback = no_progress,
     ops: FileOps = REAL,
 ) -> BackupResult:
     """Back up ``data_dir`` into an archive at ``output`` (a file path, or a folder).
 
     digest: the sidecar's algorithm, "blake3" (``<archive>.b3``, checked by ``b3sum -c``) or
-    "sha256" (``<archive>.sha256``, checked by ``sha256sum -c``)."""
+    "sha256" (``<archive>.sha256``, checked by ``sha256sum -c``).
+    source: a name for the data directory, recorded in the backup manifest (an extra key AeroDB's
+    restore ignores) so that retention plans each source's archives apart; None writes AeroDB's
+    manifest byte for byte."""
     started = time.monotonic()
     algorithm = check_algorithm(digest)
     root = Path(data_dir)
-    options = BackupOptions(created_at or default_created_at(), snapshot_id, checksums_while_packing=True)
+    options = BackupOptions(
+        created_at or default_created_at(), snapshot_id, checksums_while_packing=True, source=source
+    )
     step = _Steps(progress)
 
     step(1)
     lock = DirectoryLock(root, BackupError, "backup")
     lock.acquire()
+    folder_lock: FolderLock | None = None  # shared: no prune removes from the output folder meanwhile
     try:
         step(2)
         _fsync_wal(root, ops)
@@ -154,6 +162,9 @@ def run_backup(
                     raise BackupError(
                         "an archive already exists at the output path (pass overwrite to replace it)", path=archive
                     )
+                if folder_lock is None:
+                    folder_lock = FolderLock(archive.parent, BackupError, exclusive=False)
+                    folder_lock.acquire()
                 removed = remove_stale_staging(archive.parent, ops)
                 with _staging(archive.parent, plan.backup_id, ops) as staging:
                     staged_by = _stage(plan, root, staging, ops, step)
@@ -185,6 +196,8 @@ def run_backup(
             BackupIOError, exc, failed_operation(exc) or f"step {step.index}, {STEPS[step.index - 1]}"
         ) from exc
     finally:
+        if folder_lock is not None:
+            folder_lock.release()
         lock.release()
     return BackupResult(
         archive=str(archive),

@@ -108,6 +108,48 @@ class DirectoryLock:
         self.release()
 
 
+class FolderLock:
+    """An flock on a backup folder itself: shared while a backup writes into it, exclusive while
+    a prune removes from it. Backups into one folder run side by side; a prune waits for none of
+    them and is refused while any runs, and refuses them while it runs."""
+
+    def __init__(self, folder: Path, error: Callable[..., AeroError], *, exclusive: bool) -> None:
+        self.folder = Path(folder)
+        self._error = error
+        self._exclusive = exclusive
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        try:
+            fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise self._error(f"cannot lock the folder: {exc.strerror}", path=self.folder) from exc
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_EX if self._exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if _held(exc):
+                busy = (
+                    "a backup or a prune is at work in this folder" if self._exclusive else "a prune holds this folder"
+                )
+                raise self._error(f"{busy}; wait for it to finish", path=self.folder) from None
+            raise
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> FolderLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None) -> None:
+        self.release()
+
+
 def held_by_another(path: Path) -> bool:
     """Someone holds a flock on ``path`` right now (False where it cannot be opened to tell)."""
     probe = _flock(path)

@@ -69,6 +69,10 @@ class BackupManifest:
     wal_present: bool
     format_version: int = BACKUP_FORMAT_VERSION
     added_schemas: tuple[AddedSchema, ...] = ()  # sorted by name; written only when there are some
+    # aeroops' own extra key, written only when the backup was given one: which data directory
+    # this is a backup of, so retention plans each source's archives apart. AeroDB's restore
+    # ignores keys it does not know; without a source the manifest is byte for byte AeroDB's.
+    source: str | None = None
 
     @property
     def added_schema_map(self) -> dict[str, AddedSchema]:
@@ -236,6 +240,7 @@ def parse_backup_manifest(data: bytes | str, *, path: object = None) -> BackupMa
         wal_present=_get(obj, "wal_present", bool, path),
         format_version=_format_version(obj, path),
         added_schemas=_added_schemas(obj, path) if ADDED_SCHEMAS_KEY in obj else (),
+        source=_get(obj, "source", str, path) if "source" in obj else None,
     )
 
 
@@ -266,6 +271,8 @@ def render_backup_manifest(manifest: BackupManifest) -> bytes:
         obj[ADDED_SCHEMAS_KEY] = {
             a.name: {"checksum": format_crc_tag(a.checksum), "reason": a.reason} for a in manifest.added_schemas
         }
+    if manifest.source is not None:
+        obj["source"] = manifest.source
     return _render(obj)
 
 

@@ -2,6 +2,8 @@
 
 - `BackupPanel`: scan, plan, run a backup, see the result.
 - `AuditPanel`: a backup folder's inventory, one archive's contents, verification.
+- `RetentionPanel`: a retention policy's plan for a backup folder (table and timeline), and
+  removal after an explicit confirmation.
 - `RestorePanel`: drill, preview, and restore (or recover) after an explicit confirmation.
 - `WidgetProgress`: the progress callback drawn as bars, for any long job.
 
@@ -14,5 +16,6 @@ from aeroops.panels.audit_panel import AuditPanel
 from aeroops.panels.backup_panel import BackupPanel
 from aeroops.panels.common import PagedTable, Panel, WidgetProgress
 from aeroops.panels.restore_panel import RestorePanel
+from aeroops.panels.retention_panel import RetentionPanel
 
-__all__ = ["AuditPanel", "BackupPanel", "PagedTable", "Panel", "RestorePanel", "WidgetProgress"]
+__all__ = ["AuditPanel", "BackupPanel", "PagedTable", "Panel", "RestorePanel", "RetentionPanel", "WidgetProgress"]

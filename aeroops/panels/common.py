@@ -282,6 +282,30 @@ class Panel(widgets.VBox):
         self.status.value = notice_html(html.escape(text), kind=kind) if text else ""
 
 
+class ConfirmBox(widgets.VBox):
+    """A question with *Confirm* and *Cancel*, hidden until `ask`: what a panel shows before
+    anything destructive (a restore, a removal) happens."""
+
+    def __init__(self, on_confirm: Callable[[], object], on_cancel: Callable[[], object]) -> None:
+        self.text = widgets.HTML("")
+        self.confirm_button = widgets.Button(description="Confirm", icon="exclamation-triangle", button_style="danger")
+        self.cancel_button = widgets.Button(description="Cancel", icon="times")
+        self.confirm_button.on_click(lambda _: on_confirm())
+        self.cancel_button.on_click(lambda _: on_cancel())
+        super().__init__(
+            [self.text, widgets.HBox([self.confirm_button, self.cancel_button])],
+            layout=widgets.Layout(display="none", border="2px solid #c62828", padding="6px", margin="6px 0"),
+        )
+
+    def ask(self, question_html: str) -> None:
+        self.text.value = question_html
+        self.layout.display = None
+
+    def hide(self) -> None:
+        self.text.value = ""
+        self.layout.display = "none"
+
+
 def path_input(description: str, value: str | None, placeholder: str) -> widgets.Text:
     """A path box that reports its value when Enter is pressed or focus leaves it."""
     return widgets.Text(

@@ -16,6 +16,7 @@ import ipywidgets as widgets
 
 from aeroops.core.restore_plan import RecoveryPlan, RestoreMode, RestorePlan, RestoreRefusal, RestoreRule
 from aeroops.errors import UsageError
+from aeroops.executor.check import newest_good_archive
 from aeroops.executor.drill import DrillResult, drill
 from aeroops.executor.restore import (
     RecoveryResult,
@@ -29,6 +30,7 @@ from aeroops.executor.restore import (
 )
 from aeroops.formats.ids import format_timestamp
 from aeroops.panels.common import (
+    ConfirmBox,
     PagedTable,
     Panel,
     WidgetProgress,
@@ -58,6 +60,9 @@ class RestorePanel(Panel):
     "recover" or None: what awaits confirmation), ``result`` (the last `RestoreResult`),
     ``recovery`` (the last `RecoveryResult`), ``drill_result`` (the last `DrillResult`),
     ``error``.
+
+    Given a ``backup_dir`` and no archive, the archive is the newest one in the folder that
+    verifies clean (`aeroops.executor.check.newest_good_archive`).
     """
 
     def __init__(
@@ -67,9 +72,13 @@ class RestorePanel(Panel):
         *,
         create: bool = False,
         scratch_parent: Path | str | None = None,
+        backup_dir: Path | str | None = None,
     ) -> None:
         super().__init__()
         self.scratch_parent = scratch_parent
+        if archive is None and backup_dir is not None:
+            # The default archive: the newest one in the folder that verifies clean.
+            archive = self.attempt(lambda: newest_good_archive(backup_dir))
         self.preview_result: RestorePreview | None = None
         self.recovery_plan: RecoveryPlan | None = None
         self.pending: str | None = None
@@ -90,19 +99,13 @@ class RestorePanel(Panel):
         )
         self.recover_button = widgets.Button(description="Recover…", icon="medkit", button_style="warning")
         self.recover_button.layout.display = "none"
-        self.confirm_text = widgets.HTML("")
-        self.confirm_button = widgets.Button(description="Confirm", icon="exclamation-triangle", button_style="danger")
-        self.cancel_button = widgets.Button(description="Cancel", icon="times")
-        self.confirm_box = widgets.VBox(
-            [self.confirm_text, widgets.HBox([self.confirm_button, self.cancel_button])],
-            layout=widgets.Layout(display="none", border="2px solid #c62828", padding="6px", margin="6px 0"),
-        )
+        self.confirm_box = ConfirmBox(self.confirm, self.cancel)
+        self.confirm_text, self.confirm_button = self.confirm_box.text, self.confirm_box.confirm_button
+        self.cancel_button = self.confirm_box.cancel_button
         self.drill_button.on_click(lambda _: self.drill())
         self.preview_button.on_click(lambda _: self.preview())
         self.restore_button.on_click(lambda _: self.request_restore())
         self.recover_button.on_click(lambda _: self.request_recover())
-        self.confirm_button.on_click(lambda _: self.confirm())
-        self.cancel_button.on_click(lambda _: self.cancel())
         for control in (self.archive_input, self.data_dir_input, self.create_box):
             control.observe(lambda _: self._forget_preview(), names="value")
 

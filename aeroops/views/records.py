@@ -16,6 +16,7 @@ from typing import Any
 
 from aeroops.core.inspect import InspectResult
 from aeroops.core.inventory import Inventory
+from aeroops.core.retention import RetentionPlan
 from aeroops.core.verify import VerifyReport
 from aeroops.formats.checksum import format_crc_tag
 from aeroops.formats.ids import format_timestamp
@@ -103,6 +104,7 @@ INVENTORY_COLUMNS: Columns = {
     "age": "timedelta64[ns]",  # inventory time - created_at
     "wal_present": "boolean",
     "format_version": "Int64",
+    "source": "string",  # the backup manifest's "source" (backup --source), <NA> without one
     "sidecar": "bool",  # a <file>.b3 or <file>.sha256 sits beside it
     "reason": "string",  # why there is no manifest (<NA> when there is one)
 }
@@ -258,6 +260,34 @@ def inventory_columns(inventory: Inventory) -> Columns:
 def inventory_records(inventory: Inventory) -> list[Record]:
     columns = inventory_columns(inventory)
     return [{name: getattr(row, name) for name in columns} for row in inventory.rows]
+
+
+RETENTION_COLUMNS: Columns = {
+    "file": "string",
+    "action": "string",  # keep or remove
+    "why": "string",  # the rules that keep it ("daily 2026-01-05, newest good"), else why not
+    "status": "string",  # clean, unverified, damaged, unreadable
+    "source": "string",  # the backup manifest's "source" (each is planned apart)
+    "snapshot_id": "string",
+    "created_at": UTC_TIME,
+    "size": "Int64",
+}
+
+
+def retention_records(plan: RetentionPlan) -> list[Record]:
+    return [
+        {
+            "file": d.file,
+            "action": d.action,
+            "why": d.why,
+            "status": str(d.status),
+            "source": d.row.source,
+            "snapshot_id": d.row.snapshot_id,
+            "created_at": d.row.created_at,
+            "size": d.row.size,
+        }
+        for d in plan.decisions
+    ]
 
 
 def plain(value: Any) -> Any:

@@ -16,6 +16,7 @@ text ``string``.
 - `documents_frame(result)`: DOCUMENT_COLUMNS, the logical state, one row per document;
   `collections_frame(result)`: COLLECTION_COLUMNS, its documents per collection.
 - `inventory_frame(inventory)`: INVENTORY_COLUMNS, plus INVENTORY_VERIFY_COLUMNS when verified.
+- `retention_frame(plan)`: RETENTION_COLUMNS, one row per file of a retention plan.
 - `inspect_frames(result)`: all of the inspect frames above, by name.
 - `rows_frame(rows, columns)`: the panels' small tables, from the plain dict views of plans and
   results (what the CLI's ``--format json`` prints); dtypes as pandas infers them.
@@ -29,6 +30,7 @@ import pandas as pd
 
 from aeroops.core.inspect import InspectResult
 from aeroops.core.inventory import Inventory
+from aeroops.core.retention import RetentionPlan
 from aeroops.core.verify import VerifyReport
 from aeroops.views import records as rec
 
@@ -97,3 +99,7 @@ def inspect_frames(result: InspectResult) -> dict[str, pd.DataFrame]:
 
 def inventory_frame(inventory: Inventory) -> pd.DataFrame:
     return frame(rec.inventory_records(inventory), rec.inventory_columns(inventory))
+
+
+def retention_frame(plan: RetentionPlan) -> pd.DataFrame:
+    return frame(rec.retention_records(plan), rec.RETENTION_COLUMNS)

@@ -14,6 +14,8 @@ from typing import Any, TextIO
 
 from aeroops.core.inspect import InspectResult
 from aeroops.core.inventory import Inventory
+from aeroops.core.newest_good import Freshness, NewestGood
+from aeroops.core.retention import RetentionPlan
 from aeroops.core.verify import VerifyReport
 from aeroops.formats.sidecar import split_digest
 from aeroops.views import records as rec
@@ -140,3 +142,41 @@ def render_inventory(inventory: Inventory) -> str:
     if not inventory.rows:
         return f"{inventory.folder}: no *.tar files"
     return text_table(rec.inventory_records(inventory), columns, formatters)
+
+
+# --- retention ---------------------------------------------------------------------------------
+
+_RETENTION_TEXT = ("action", "file", "created_at", "size", "status", "why")
+
+
+def render_retention(plan: RetentionPlan, *, dry_run: bool = True) -> str:
+    if not plan.decisions:
+        return "no *.tar files"
+    columns = list(_RETENTION_TEXT)
+    if any(d.row.source for d in plan.decisions):
+        columns.insert(2, "source")
+    table = text_table(rec.retention_records(plan), columns, {"size": human_bytes})
+    verb = "would remove" if dry_run else "removed"
+    summary = (
+        f"{plan.policy}\n{len(plan.kept)} kept, {len(plan.removed)} {verb} ({human_bytes(plan.removed_bytes())})"
+        + (": dry run, nothing removed (pass --yes to remove)" if dry_run else "")
+    )
+    return f"{table}\n{summary}"
+
+
+def render_freshness(freshness: Freshness) -> str:
+    """One line: which archive is the newest good one, and how old it is against the limit."""
+    limit = str(freshness.max_age)
+    if freshness.newest is None or freshness.age is None:
+        seen = sum(freshness.counts().values())
+        return f"STALE: no archive verifies clean ({seen} files looked at; limit {limit})"
+    state = "OK" if freshness.fresh else "STALE"
+    relation = "within" if freshness.fresh else "older than"
+    return f"{state}: newest good backup {freshness.newest.file} is {human_age(freshness.age)} old ({relation} {limit})"
+
+
+def render_newest_good(found: NewestGood) -> str:
+    lines = [f"NEWEST GOOD: {found.overall.file}" if found.overall else "NEWEST GOOD: none verifies clean"]
+    lines += [f"  snapshot {row.snapshot_id}: {row.file}" for row in found.per_snapshot]
+    lines += [f"  snapshot {snapshot}: no archive verifies clean" for snapshot in found.without_good]
+    return "\n".join(lines)

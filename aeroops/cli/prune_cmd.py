@@ -1,0 +1,101 @@
+"""``aeroops prune FOLDER --keep-daily 7 --keep-weekly 4 ...``: remove archives by a retention
+policy (`aeroops.core.retention`), as restic's ``forget`` and borg's ``prune`` do.
+
+A dry run unless --yes: the table of every file with keep or remove and the rules behind it.
+Every archive is verified first (a damaged one never counts toward a keep), unless --no-verify.
+Exit 0; 1 when a dry run would remove the last good copy of a snapshot (each is named on
+stderr); 2 for an error (bad policy, the folder held by a backup or another prune, a removal
+that failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from aeroops.core.retention import PERIOD_RULES, Policy, Rule, parse_duration
+
+FORMATS = ("table", "json", "csv")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser(
+        "prune",
+        help="remove old archives from a folder by a retention policy (a dry run unless --yes)",
+        description="Keep the archives any --keep-* rule keeps (restic's and borg's rules), remove the rest. "
+        "The newest archive that verifies clean is always kept; an archive that does not verify clean "
+        "counts toward no rule and is left alone unless --remove-damaged.",
+    )
+    parser.add_argument("folder", metavar="FOLDER")
+    parser.add_argument("--keep-last", type=int, default=0, metavar="N", help="the N newest archives")
+    for rule in PERIOD_RULES:
+        parser.add_argument(
+            f"--keep-{rule.value}",
+            type=int,
+            default=0,
+            metavar="N",
+            help=f"the newest archive of each of the N most recent {_PERIOD_NAMES[rule]} that have one",
+        )
+    parser.add_argument(
+        "--keep-within",
+        type=parse_duration,
+        metavar="DURATION",
+        help="every archive made within DURATION (e.g. 36h, 7d, 1y6m) of the newest one",
+    )
+    parser.add_argument("--time-zone", metavar="ZONE", help="calendar periods in this IANA zone (default: UTC)")
+    parser.add_argument("--remove-damaged", action="store_true", help="also remove archives that do not verify clean")
+    parser.add_argument("--yes", action="store_true", help="remove (default: a dry run that removes nothing)")
+    parser.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="trust the inventory: do not verify the archives first (unverified ones count toward keeps)",
+    )
+    parser.add_argument("--recursive", "-r", action="store_true", help="look in subfolders too")
+    parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    parser.set_defaults(run=run)
+
+
+_PERIOD_NAMES = {
+    Rule.HOURLY: "hours",
+    Rule.DAILY: "days",
+    Rule.WEEKLY: "ISO weeks (Monday to Sunday)",
+    Rule.MONTHLY: "months",
+    Rule.YEARLY: "years",
+}
+
+
+def policy_from_args(args: argparse.Namespace) -> Policy:
+    return Policy(
+        last=args.keep_last,
+        **{rule.value: getattr(args, f"keep_{rule.value}") for rule in PERIOD_RULES},
+        within=args.keep_within,
+        time_zone=args.time_zone,
+        remove_damaged=args.remove_damaged,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from aeroops.errors import Code, Finding
+    from aeroops.executor.prune import prune
+    from aeroops.progress import terminal_progress
+    from aeroops.views import records, text
+
+    policy = policy_from_args(args)
+    with terminal_progress(not args.no_progress) as progress:
+        result = prune(
+            args.folder, policy, yes=args.yes, verify=not args.no_verify, recursive=args.recursive, progress=progress
+        )
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), indent=2))
+    elif args.format == "csv":
+        text.write_csv(sys.stdout, records.retention_records(result.plan), records.RETENTION_COLUMNS)
+    else:
+        print(text.render_retention(result.plan, dry_run=result.dry_run))
+    if result.dry_run:
+        last_copies = result.plan.last_copies()
+        for copy in last_copies:
+            print(Finding.of(Code.PRUNE_LAST_COPY, str(copy), path=copy.decision.file), file=sys.stderr)
+        return 1 if last_copies else 0
+    return 0

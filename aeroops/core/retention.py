@@ -1,0 +1,364 @@
+"""Retention: which archives of a backup folder to keep, and why. Pure.
+
+`plan_retention(rows, policy, now)` takes inventory rows (with verdicts where known), a policy
+and the current time, and returns a `RetentionPlan`: for every row, keep or remove, with the
+rules that keep it. The rules count as restic's ``forget`` and borg's ``prune`` do:
+
+- ``last N``: the N newest archives.
+- ``hourly/daily/weekly/monthly/yearly N``: the newest archive in each of the N most recent
+  hours (days, ISO weeks Monday to Sunday, months, years) that have one. Periods are calendar
+  periods in UTC, or in ``Policy.time_zone`` when one is given.
+- ``within D``: every archive made within D (e.g. ``7d``, ``1y2m``, ``36h``) of the newest one
+  (restic measures from the newest archive, not from now: if backups stop, nothing ages out).
+
+An archive is kept when any rule keeps it (the union). On top of the policy, which cannot
+override them:
+
+- The newest archive that verifies clean is always kept (``newest good``).
+- An archive that does not verify clean never counts toward a rule: it takes no period and no
+  place among the last N. It is left alone, and removed only with ``Policy.remove_damaged``.
+  An archive whose verdict is unknown (inventory taken without verification) counts, marked
+  ``unverified``; the prune command verifies before it removes anything.
+- A file that is not a readable archive is never touched.
+- Archives of different sources (the backup manifest's ``source``) are planned apart, as restic
+  groups snapshots by host and paths.
+- Archives made after ``now`` (a clock that was ahead) are kept: restic does the same.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aeroops.core.inventory import InventoryRow
+from aeroops.errors import UsageError
+from aeroops.formats.ids import format_timestamp
+
+# --- durations --------------------------------------------------------------------------------
+
+_DURATION = re.compile(r"(\d+)([ymwdh])")
+_UNITS = {"y": "years", "m": "months", "w": "weeks", "d": "days", "h": "hours"}
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """A calendar duration as restic writes it: ``1y2m3w4d5h`` (years, months, weeks, days,
+    hours; any subset, in this order). Months and years are calendar months and years."""
+
+    years: int = 0
+    months: int = 0
+    weeks: int = 0
+    days: int = 0
+    hours: int = 0
+
+    def before(self, moment: datetime) -> datetime:
+        """``moment`` minus this duration. Months are subtracted as Go's ``AddDate`` does (restic
+        uses it): the day of the month is kept, and a day the month lacks rolls over
+        (31 March minus a month is 3 March, not 28 February)."""
+        month_index = moment.year * 12 + moment.month - 1 - self.years * 12 - self.months
+        first = date(month_index // 12, month_index % 12 + 1, 1)
+        day = first + timedelta(days=moment.day - 1)
+        shifted = moment.replace(year=day.year, month=day.month, day=day.day)
+        return shifted - timedelta(weeks=self.weeks, days=self.days, hours=self.hours)
+
+    def __str__(self) -> str:
+        text = "".join(f"{getattr(self, name)}{unit}" for unit, name in _UNITS.items() if getattr(self, name))
+        return text or "0h"
+
+
+def parse_duration(text: str) -> Duration:
+    """``26h``, ``7d``, ``2w``, ``1y6m`` … Raises `UsageError` for anything else."""
+    cleaned = text.strip().lower()
+    parts = _DURATION.findall(cleaned)
+    units = [unit for _, unit in parts]
+    ordered = [unit for unit in _UNITS if unit in units]
+    if not parts or "".join(n + u for n, u in parts) != cleaned or units != ordered:
+        raise UsageError(f"{text!r} is not a duration like 26h, 7d, 2w, 6m, 1y or 1y6m")
+    return Duration(**{_UNITS[unit]: int(number) for number, unit in parts})
+
+
+# --- the policy -------------------------------------------------------------------------------
+
+
+class Rule(enum.StrEnum):
+    LAST = "last"
+    HOURLY = "hourly"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    YEARLY = "yearly"
+    WITHIN = "within"
+    NEWEST_GOOD = "newest good"
+    FUTURE = "future"
+
+
+PERIOD_RULES = (Rule.HOURLY, Rule.DAILY, Rule.WEEKLY, Rule.MONTHLY, Rule.YEARLY)
+
+# The calendar period of a (local) time, as a label that also sorts and compares.
+_PERIOD: dict[Rule, Callable[[datetime], str]] = {
+    Rule.HOURLY: lambda t: t.strftime("%Y-%m-%d %H:00"),
+    Rule.DAILY: lambda t: t.strftime("%Y-%m-%d"),
+    Rule.WEEKLY: lambda t: "{}-W{:02d}".format(*t.isocalendar()[:2]),
+    Rule.MONTHLY: lambda t: t.strftime("%Y-%m"),
+    Rule.YEARLY: lambda t: t.strftime("%Y"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """How many archives to keep by each rule (0: the rule is off), as restic's and borg's
+    ``--keep-*`` options. ``time_zone``: an IANA name (``Europe/Berlin``) for the calendar
+    periods; None is UTC."""
+
+    last: int = 0
+    hourly: int = 0
+    daily: int = 0
+    weekly: int = 0
+    monthly: int = 0
+    yearly: int = 0
+    within: Duration | None = None
+    time_zone: str | None = None
+    remove_damaged: bool = False  # also remove archives that do not verify clean
+
+    def __post_init__(self) -> None:
+        for rule in (Rule.LAST, *PERIOD_RULES):
+            if getattr(self, rule.value) < 0:
+                raise UsageError(f"keep-{rule.value} must be 0 or more, not {getattr(self, rule.value)}")
+        self.zone()  # an unknown time zone is refused up front
+
+    def count(self, rule: Rule) -> int:
+        return int(getattr(self, rule.value))
+
+    @property
+    def empty(self) -> bool:
+        return not any(self.count(rule) for rule in (Rule.LAST, *PERIOD_RULES)) and self.within is None
+
+    def zone(self) -> tzinfo:
+        if self.time_zone is None:
+            return UTC
+        try:
+            return ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise UsageError(f"unknown time zone {self.time_zone!r} (an IANA name, e.g. Europe/Berlin)") from None
+
+    def __str__(self) -> str:
+        parts = [f"keep-{rule.value} {self.count(rule)}" for rule in (Rule.LAST, *PERIOD_RULES) if self.count(rule)]
+        if self.within is not None:
+            parts.append(f"keep-within {self.within}")
+        text = ", ".join(parts) or "no keep rule"
+        return text + f" (periods in {self.time_zone or 'UTC'})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **{rule.value: self.count(rule) for rule in (Rule.LAST, *PERIOD_RULES)},
+            "within": None if self.within is None else str(self.within),
+            "time_zone": self.time_zone or "UTC",
+            "remove_damaged": self.remove_damaged,
+        }
+
+
+# --- the plan ---------------------------------------------------------------------------------
+
+
+class Status(enum.StrEnum):
+    CLEAN = "clean"  # verified, no ERROR or FATAL finding
+    UNVERIFIED = "unverified"  # read, but not verified: counts toward the rules
+    DAMAGED = "damaged"  # verified, and not clean: never counts
+    UNREADABLE = "unreadable"  # not an archive, or its manifest cannot be read: never touched
+
+
+def status_of(row: InventoryRow) -> Status:
+    if row.reason is not None or row.created_at is None:
+        return Status.UNREADABLE
+    if row.ok is None:
+        return Status.UNVERIFIED
+    return Status.CLEAN if row.ok else Status.DAMAGED
+
+
+def counts(row: InventoryRow) -> bool:
+    """The archive may count toward a keep rule: not known to be damaged."""
+    return status_of(row) in (Status.CLEAN, Status.UNVERIFIED)
+
+
+@dataclass(frozen=True, slots=True)
+class KeepReason:
+    rule: Rule
+    detail: str  # the period ("2026-01-05", "2026-W02"), the place ("2 of 3"), the duration
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.detail}" if self.detail else str(self.rule)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    row: InventoryRow
+    keep: bool
+    reasons: tuple[KeepReason, ...]  # the rules that keep it: empty for a removal or a damaged archive
+    status: Status
+    note: str = ""  # why it is removed, or left alone without a rule
+
+    @property
+    def file(self) -> str:
+        return self.row.file
+
+    @property
+    def action(self) -> str:
+        return "keep" if self.keep else "remove"
+
+    @property
+    def why(self) -> str:
+        return ", ".join(map(str, self.reasons)) or self.note
+
+    def rules(self) -> frozenset[Rule]:
+        return frozenset(reason.rule for reason in self.reasons)
+
+    def to_dict(self) -> dict[str, Any]:
+        row = self.row
+        return {
+            "file": row.file,
+            "action": self.action,
+            "reasons": [str(reason) for reason in self.reasons],
+            "note": self.note or None,
+            "status": str(self.status),
+            "source": row.source,
+            "backup_id": row.backup_id,
+            "snapshot_id": row.snapshot_id,
+            "created_at": None if row.created_at is None else format_timestamp(row.created_at),
+            "size": row.size,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LastCopy:
+    """A removal that leaves no good archive of its snapshot behind."""
+
+    decision: Decision
+    snapshot_id: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.decision.file} is the last good copy of snapshot {self.snapshot_id}: removing it loses the snapshot"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionPlan:
+    policy: Policy
+    now: datetime
+    decisions: tuple[Decision, ...]  # by source, then newest first; unreadable files last
+
+    @property
+    def kept(self) -> tuple[Decision, ...]:
+        return tuple(d for d in self.decisions if d.keep)
+
+    @property
+    def removed(self) -> tuple[Decision, ...]:
+        return tuple(d for d in self.decisions if not d.keep)
+
+    def decision(self, file: str) -> Decision:
+        return next(d for d in self.decisions if d.file == file)
+
+    def last_copies(self) -> tuple[LastCopy, ...]:
+        """Removals of the last good copy of a snapshot: after them no kept archive that counts
+        (clean or unverified) holds that snapshot, from that source."""
+        kept = {(d.row.source, d.row.snapshot_id) for d in self.decisions if d.keep and counts(d.row)}
+        found = []
+        for d in self.removed:
+            if counts(d.row) and (d.row.source, d.row.snapshot_id) not in kept and d.row.snapshot_id is not None:
+                found.append(LastCopy(d, d.row.snapshot_id))
+        return tuple(found)
+
+    def removed_bytes(self) -> int:
+        return sum(d.row.size or 0 for d in self.removed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy.to_dict(),
+            "now": format_timestamp(self.now),
+            "decisions": [d.to_dict() for d in self.decisions],
+            "kept": len(self.kept),
+            "removed": len(self.removed),
+            "removed_bytes": self.removed_bytes(),
+            "last_copies": [str(c) for c in self.last_copies()],
+        }
+
+
+def newest_first(rows: Iterable[InventoryRow]) -> list[InventoryRow]:
+    """Readable rows, newest first; ties by file name, so the order never depends on the input's."""
+    readable = [row for row in rows if row.created_at is not None]
+    return sorted(readable, key=lambda row: (row.created_at, row.file), reverse=True)
+
+
+def plan_retention(rows: Iterable[InventoryRow], policy: Policy, now: datetime) -> RetentionPlan:
+    """Keep or remove, with reasons, for every row. Raises `UsageError` for an empty policy (as
+    restic refuses one: it would remove all but the newest good archive)."""
+    if policy.empty:
+        raise UsageError("no keep rule given: pass at least one of keep-last, keep-hourly … keep-within")
+    rows = list(rows)
+    zone = policy.zone()
+    sources = sorted({row.source or "" for row in rows if status_of(row) is not Status.UNREADABLE})
+    decisions: list[Decision] = []
+    for source in sources:
+        group = newest_first(r for r in rows if (r.source or "") == source and status_of(r) is not Status.UNREADABLE)
+        reasons = _keep_reasons(group, policy, zone, now)
+        for row in group:
+            decisions.append(_decide(row, reasons[row.file], policy))
+    unreadable = sorted((r for r in rows if status_of(r) is Status.UNREADABLE), key=lambda r: r.file)
+    decisions += [
+        Decision(r, True, (), Status.UNREADABLE, f"left alone: {r.reason or 'no creation time'}") for r in unreadable
+    ]
+    return RetentionPlan(policy, now, tuple(decisions))
+
+
+def _keep_reasons(
+    group: list[InventoryRow], policy: Policy, zone: tzinfo, now: datetime
+) -> dict[str, list[KeepReason]]:
+    """The rules that keep each archive of one source (``group``: newest first)."""
+    reasons: dict[str, list[KeepReason]] = {row.file: [] for row in group}
+    counted = [row for row in group if counts(row)]
+    last = policy.count(Rule.LAST)
+    for place, row in enumerate(counted[:last], start=1):
+        reasons[row.file].append(KeepReason(Rule.LAST, f"{place} of {last}"))
+    for rule in PERIOD_RULES:
+        wanted = policy.count(rule)
+        seen: list[str] = []
+        for row in counted:
+            if len(seen) == wanted:
+                break
+            assert row.created_at is not None
+            period = _PERIOD[rule](row.created_at.astimezone(zone))
+            if not seen or seen[-1] != period:
+                seen.append(period)
+                reasons[row.file].append(KeepReason(rule, period))
+    present = [row for row in counted if row.created_at is not None and row.created_at <= now]
+    if policy.within is not None and present:
+        assert present[0].created_at is not None
+        since = policy.within.before(present[0].created_at)
+        for row in present:
+            assert row.created_at is not None
+            if row.created_at >= since:
+                reasons[row.file].append(KeepReason(Rule.WITHIN, f"{policy.within} of the newest"))
+    clean = [row for row in group if status_of(row) is Status.CLEAN]
+    if clean:
+        reasons[clean[0].file].append(KeepReason(Rule.NEWEST_GOOD, ""))
+    for row in counted:
+        if row.created_at is not None and row.created_at > now:
+            reasons[row.file].append(KeepReason(Rule.FUTURE, f"made after {format_timestamp(now)}"))
+    return reasons
+
+
+def _decide(row: InventoryRow, reasons: list[KeepReason], policy: Policy) -> Decision:
+    status = status_of(row)
+    if status is Status.DAMAGED:
+        found = f"{row.errors or 0} errors, {row.fatal or 0} fatal"
+        if policy.remove_damaged:
+            return Decision(row, False, (), status, f"does not verify clean ({found})")
+        return Decision(row, True, (), status, f"does not verify clean ({found}); left alone without remove-damaged")
+    if reasons:
+        return Decision(row, True, tuple(reasons), status)
+    return Decision(row, False, (), status, "no rule keeps it")

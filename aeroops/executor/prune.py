@@ -1,0 +1,109 @@
+"""Prune a backup folder by a retention policy: the effects around `aeroops.core.retention`.
+
+A dry run (the default) only reads. With ``yes``, it holds an exclusive lock on the folder (no
+backup writes into it and no second prune runs meanwhile: backups hold the same lock shared),
+takes the inventory under the lock, verifying every archive unless told to trust the inventory,
+plans, and removes each archive the plan removes, then its sidecars, through FileOps; then
+fsyncs the folder. An archive goes before its sidecar: a prune stopped in between leaves at
+worst a sidecar without its archive, never an archive that looks unchecked.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aeroops.core.inventory import Inventory
+from aeroops.core.retention import Policy, RetentionPlan, plan_retention
+from aeroops.errors import PruneError, PruneIOError, io_error
+from aeroops.executor.audit import inventory
+from aeroops.executor.fileops import REAL, FileOps, failed_operation
+from aeroops.executor.lock import FolderLock
+from aeroops.formats.sidecar import ALGORITHMS, sidecar_path
+from aeroops.progress import ProgressCallback
+
+log = logging.getLogger("aeroops")
+
+
+@dataclass(frozen=True, slots=True)
+class PruneResult:
+    folder: str
+    plan: RetentionPlan
+    inventory: Inventory
+    dry_run: bool
+    removed: tuple[str, ...] = ()  # files removed, archives and sidecars, relative to the folder
+
+    @property
+    def verified(self) -> bool:
+        return self.inventory.verified
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "folder": self.folder,
+            "dry_run": self.dry_run,
+            "verified": self.verified,
+            **self.plan.to_dict(),
+            "removed_files": list(self.removed),
+        }
+
+
+def prune(
+    folder: str | os.PathLike[str],
+    policy: Policy,
+    *,
+    yes: bool = False,
+    verify: bool = True,
+    recursive: bool = False,
+    now: datetime | None = None,
+    expect: frozenset[str] | None = None,
+    progress: ProgressCallback | None = None,
+    ops: FileOps = REAL,
+) -> PruneResult:
+    """Plan (and with ``yes``, carry out) the removals ``policy`` asks for in ``folder``.
+
+    verify: verify every archive first, so that a damaged one never counts toward a keep rule;
+    False trusts the inventory (unverified archives count). expect: the files a plan shown
+    before would remove (a panel's confirmation); the removal is refused if the plan made under
+    the lock would remove any other. Raises `PruneError` when another
+    backup or prune holds the folder, `PruneIOError` when a removal fails (what was removed
+    before stays removed; the result of a new dry run shows what is left)."""
+    root = Path(folder)
+    taken_at = (now or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
+    if not yes:
+        found = inventory(root, recursive=recursive, verify=verify, progress=progress, now=taken_at)
+        return PruneResult(str(root), plan_retention(found.rows, policy, taken_at), found, dry_run=True)
+    with FolderLock(root, PruneError, exclusive=True):
+        found = inventory(root, recursive=recursive, verify=verify, progress=progress, now=taken_at)
+        plan = plan_retention(found.rows, policy, taken_at)
+        unexpected = sorted({d.file for d in plan.removed} - expect) if expect is not None else []
+        if unexpected:
+            raise PruneError(
+                f"the folder changed since the plan was shown: it would now also remove {', '.join(unexpected)}; "
+                "plan again",
+                path=root,
+            )
+        removed: list[str] = []
+        try:
+            for decision in plan.removed:
+                archive = root / decision.file
+                ops.remove(archive)
+                removed.append(decision.file)
+                for algorithm in ALGORITHMS:
+                    sidecar = sidecar_path(archive, algorithm)
+                    try:
+                        ops.remove(sidecar)
+                    except FileNotFoundError:
+                        continue
+                    removed.append(sidecar.relative_to(root).as_posix())
+            for parent in sorted({(root / d.file).parent for d in plan.removed}):
+                ops.fsync_path(parent)
+        except OSError as error:
+            log.warning("prune stopped after removing %d files: %s", len(removed), error)
+            failed = io_error(PruneIOError, error, failed_operation(error))
+            failed.message += f" ({len(removed)} files removed before it; a dry run shows what is left)"
+            raise failed from error
+    return PruneResult(str(root), plan, found, dry_run=False, removed=tuple(removed))

@@ -1,0 +1,430 @@
+"""The retention planner (aeroops.core.retention) and the restore decision (core.newest_good):
+restic's documented examples, tables of cases, and properties over random folders."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aeroops.core.inventory import InventoryRow
+from aeroops.core.newest_good import assess_freshness, newest_good, verification_order
+from aeroops.core.retention import (
+    PERIOD_RULES,
+    Duration,
+    Policy,
+    Rule,
+    Status,
+    parse_duration,
+    plan_retention,
+    status_of,
+)
+from aeroops.errors import UsageError
+
+NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
+
+
+def row(
+    file: str,
+    created_at: datetime | None,
+    *,
+    ok: bool | None = True,
+    source: str | None = None,
+    snapshot: str = "20260101T000000Z",
+    reason: str | None = None,
+) -> InventoryRow:
+    if created_at is None:
+        return InventoryRow(
+            file, 10, None, None, None, None, None, None, None, False, reason=reason or "not an archive"
+        )
+    return InventoryRow(
+        file=file,
+        size=100,
+        modified=created_at,
+        backup_id=snapshot,
+        snapshot_id=snapshot,
+        created_at=created_at,
+        age=NOW - created_at,
+        wal_present=True,
+        format_version=1,
+        sidecar=True,
+        ok=ok,
+        errors=None if ok is None else int(not ok),
+        source=source,
+    )
+
+
+def kept_files(plan) -> list[str]:  # type: ignore[no-untyped-def]
+    return sorted(d.file for d in plan.kept)
+
+
+# --- restic's documented examples (doc/060_forget.rst) ------------------------------------------
+
+
+def test_restic_twelve_sundays_keep_daily_4_keeps_the_last_four_sundays() -> None:
+    """ "Suppose you have only made one backup every Sunday for 12 weeks ... Then forget
+    --keep-daily 4 will keep the last four snapshots, for the last four Sundays"."""
+    sundays = [datetime(2019, 9, 1, 11, tzinfo=UTC) + timedelta(weeks=n) for n in range(12)]
+    rows = [row(t.strftime("%Y-%m-%d"), t) for t in sundays]
+    plan = plan_retention(rows, Policy(daily=4), datetime(2019, 11, 18, tzinfo=UTC))
+    assert kept_files(plan) == ["2019-10-27", "2019-11-03", "2019-11-10", "2019-11-17"]
+    assert all(Rule.DAILY in d.rules() for d in plan.kept)
+    assert [d.file for d in plan.removed] == [t.strftime("%Y-%m-%d") for t in reversed(sundays[:8])]
+
+
+def test_restic_keep_last_1_keeps_the_newest_of_two() -> None:
+    rows = [
+        row("8c02b94b", datetime(2017, 2, 21, 10, 48, 33, tzinfo=UTC)),
+        row("4bba301e", datetime(2017, 2, 21, 10, 49, 18, tzinfo=UTC)),
+    ]
+    plan = plan_retention(rows, Policy(last=1), datetime(2017, 3, 1, tzinfo=UTC))
+    assert kept_files(plan) == ["4bba301e"] and [d.file for d in plan.removed] == ["8c02b94b"]
+
+
+def test_restic_a_backup_every_day_for_100_years() -> None:
+    """ "forget --keep-daily 7 --keep-weekly 5 --keep-monthly 12 --keep-yearly 75 would keep the
+    most recent 7 daily snapshots and 4 last-day-of-the-week ones (since the 7 dailies already
+    include 1 weekly). Additionally, 12 or 11 last-day-of-the-month snapshots ... And finally 75
+    or 74 last-day-of-the-year snapshots." (Ending on a Sunday, as the 4 assumes.)"""
+    last = date(2026, 12, 27)  # a Sunday in December, no month ending on a Sunday in the five weeks
+    assert last.isoweekday() == 7
+    days = [last - timedelta(days=n) for n in range(36525)]
+    rows = [row(d.isoformat(), datetime(d.year, d.month, d.day, 11, tzinfo=UTC)) for d in days]
+    plan = plan_retention(rows, Policy(daily=7, weekly=5, monthly=12, yearly=75), datetime(2027, 1, 1, tzinfo=UTC))
+    rules = {d.file: d.rules() for d in plan.kept}
+    daily = {f for f, r in rules.items() if Rule.DAILY in r}
+    weekly_only = {f for f, r in rules.items() if Rule.WEEKLY in r} - daily
+    monthly_only = {f for f, r in rules.items() if Rule.MONTHLY in r} - daily - weekly_only
+    yearly_only = {f for f, r in rules.items() if Rule.YEARLY in r} - daily - weekly_only - monthly_only
+    assert len(daily) == 7
+    assert len(weekly_only) == 4 and all(date.fromisoformat(f).isoweekday() == 7 for f in weekly_only)
+    assert len(monthly_only) in (11, 12) and all(
+        (date.fromisoformat(f) + timedelta(days=1)).day == 1 for f in monthly_only
+    )
+    assert len(yearly_only) in (74, 75) and all(f.endswith("-12-31") for f in yearly_only)
+    assert len(plan.kept) == len(daily) + len(weekly_only) + len(monthly_only) + len(yearly_only)
+    newest = plan.decision(last.isoformat())
+    assert {Rule.DAILY, Rule.WEEKLY, Rule.MONTHLY, Rule.YEARLY, Rule.NEWEST_GOOD} <= newest.rules()
+
+
+# --- cases --------------------------------------------------------------------------------------
+
+
+def test_a_damaged_archive_takes_no_period_and_is_left_alone() -> None:
+    day = datetime(2026, 11, 30, tzinfo=UTC)
+    rows = [
+        row("good-early", day + timedelta(hours=1)),
+        row("damaged-late", day + timedelta(hours=23), ok=False),
+        row("yesterday", day - timedelta(hours=1)),
+    ]
+    plan = plan_retention(rows, Policy(daily=1), NOW)
+    assert plan.decision("good-early").keep and plan.decision("good-early").rules() == {Rule.DAILY, Rule.NEWEST_GOOD}
+    damaged = plan.decision("damaged-late")
+    assert damaged.keep and damaged.reasons == () and damaged.status is Status.DAMAGED
+    assert "does not verify clean" in damaged.note
+    assert not plan.decision("yesterday").keep
+    forced = plan_retention(rows, Policy(daily=1, remove_damaged=True), NOW)
+    assert not forced.decision("damaged-late").keep
+
+
+def test_the_newest_good_archive_is_kept_when_every_newer_one_is_damaged() -> None:
+    rows = [row(f"bad{n}", NOW - timedelta(hours=n), ok=False) for n in range(1, 4)]
+    rows.append(row("good", NOW - timedelta(days=30)))
+    plan = plan_retention(rows, Policy(last=1, remove_damaged=True), NOW)
+    assert kept_files(plan) == ["good"]
+    assert plan.decision("good").rules() == {Rule.LAST, Rule.NEWEST_GOOD}
+
+
+def test_files_that_are_not_archives_are_never_touched() -> None:
+    plan = plan_retention([row("notes.tar", None), row("a", NOW)], Policy(last=1, remove_damaged=True), NOW)
+    notes = plan.decision("notes.tar")
+    assert notes.keep and notes.status is Status.UNREADABLE and "not an archive" in notes.note
+
+
+def test_sources_are_planned_apart() -> None:
+    rows = [row(f"{s}{n}", NOW - timedelta(days=n), source=s) for s in ("alpha", "beta") for n in range(3)]
+    plan = plan_retention(rows, Policy(last=1), NOW)
+    assert kept_files(plan) == ["alpha0", "beta0"]
+
+
+def test_periods_follow_the_time_zone_given() -> None:
+    # 23:30 and 22:30 UTC on 30 Nov are 1 Dec and 30 Nov in Berlin (UTC+1): two days there, one in UTC.
+    rows = [
+        row("late", datetime(2026, 11, 30, 23, 30, tzinfo=UTC)),
+        row("early", datetime(2026, 11, 30, 22, 30, tzinfo=UTC)),
+    ]
+    assert kept_files(plan_retention(rows, Policy(daily=2), NOW)) == ["late"]
+    assert kept_files(plan_retention(rows, Policy(daily=2, time_zone="Europe/Berlin"), NOW)) == ["early", "late"]
+    reasons = {
+        str(r) for r in plan_retention(rows, Policy(daily=2, time_zone="Europe/Berlin"), NOW).decision("late").reasons
+    }
+    assert "daily 2026-12-01" in reasons
+
+
+def test_weeks_run_monday_to_sunday() -> None:
+    sunday = datetime(2026, 11, 29, 23, tzinfo=UTC)
+    rows = [
+        row("sunday", sunday),
+        row("saturday", sunday - timedelta(days=1)),
+        row("monday", sunday + timedelta(hours=2)),
+    ]
+    plan = plan_retention(rows, Policy(weekly=2), NOW)
+    assert kept_files(plan) == ["monday", "sunday"]
+    assert str(plan.decision("sunday").reasons[0]) == "weekly 2026-W48"
+
+
+def test_keep_within_counts_from_the_newest_archive_not_from_now() -> None:
+    newest = NOW - timedelta(days=100)  # backups stopped 100 days ago: nothing ages out
+    rows = [row(f"d{n}", newest - timedelta(days=n)) for n in range(10)]
+    plan = plan_retention(rows, Policy(within=parse_duration("7d")), NOW)
+    assert kept_files(plan) == [f"d{n}" for n in range(8)]  # 0..7 days before the newest
+
+
+def test_an_archive_from_the_future_is_kept() -> None:
+    rows = [row("ahead", NOW + timedelta(days=1)), row("now", NOW)]
+    plan = plan_retention(rows, Policy(within=parse_duration("1h")), NOW)
+    assert Rule.FUTURE in plan.decision("ahead").rules() and plan.decision("now").keep
+
+
+def test_an_empty_policy_is_refused() -> None:
+    with pytest.raises(UsageError, match="no keep rule"):
+        plan_retention([row("a", NOW)], Policy(), NOW)
+
+
+def test_bad_policies_are_refused() -> None:
+    with pytest.raises(UsageError, match="keep-daily"):
+        Policy(daily=-1)
+    with pytest.raises(UsageError, match="time zone"):
+        Policy(daily=1, time_zone="Mars/Olympus")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("26h", Duration(hours=26)),
+        ("7d", Duration(days=7)),
+        ("1y6m", Duration(years=1, months=6)),
+        ("2w3d", Duration(weeks=2, days=3)),
+    ],
+)
+def test_durations_parse(text: str, expected: Duration) -> None:
+    assert parse_duration(text) == expected and parse_duration(str(expected)) == expected
+
+
+@pytest.mark.parametrize("text", ["", "7", "d7", "7x", "1d1y", "7d 1h", "-1d"])
+def test_bad_durations_are_refused(text: str) -> None:
+    with pytest.raises(UsageError, match="not a duration"):
+        parse_duration(text)
+
+
+def test_months_are_subtracted_as_go_does() -> None:
+    # restic's AddDate(0, -1, 0) on 31 March: "28 February + 3 days" is 3 March.
+    assert Duration(months=1).before(datetime(2026, 3, 31, tzinfo=UTC)) == datetime(2026, 3, 3, tzinfo=UTC)
+    assert Duration(years=1, hours=2).before(datetime(2026, 1, 1, 1, tzinfo=UTC)) == datetime(
+        2024, 12, 31, 23, tzinfo=UTC
+    )
+
+
+def test_the_last_copy_of_a_snapshot_is_named() -> None:
+    rows = [row("new", NOW, snapshot="S2"), row("old", NOW - timedelta(days=2), snapshot="S1")]
+    plan = plan_retention(rows, Policy(last=1), NOW)
+    assert [c.snapshot_id for c in plan.last_copies()] == ["S1"]
+    assert "old is the last good copy of snapshot S1" in str(plan.last_copies()[0])
+    again = [*rows, row("new-of-s1", NOW - timedelta(hours=1), snapshot="S1")]
+    assert plan_retention(again, Policy(last=2), NOW).last_copies() == ()
+
+
+# --- the restore decision -------------------------------------------------------------------------
+
+
+def test_newest_good_per_snapshot_and_overall() -> None:
+    rows = [
+        row("s1-old", NOW - timedelta(days=3), snapshot="S1"),
+        row("s1-new", NOW - timedelta(days=2), snapshot="S1"),
+        row("s2-damaged", NOW - timedelta(days=1), snapshot="S2", ok=False),
+        row("s3-unverified", NOW, snapshot="S3", ok=None),
+        row("notes.tar", None),
+    ]
+    found = newest_good(rows)
+    assert found.overall is not None and found.overall.file == "s1-new"
+    assert [r.file for r in found.per_snapshot] == ["s1-new"]
+    assert found.without_good == ("S2", "S3") and found.unverified == 1
+    assert [r.file for r in verification_order(rows)] == ["s3-unverified", "s2-damaged", "s1-new", "s1-old"]
+
+
+def test_freshness() -> None:
+    rows = [row("a", NOW - timedelta(hours=25)), row("b", NOW - timedelta(hours=1), ok=False)]
+    assert assess_freshness(rows, parse_duration("26h"), NOW).fresh
+    late = assess_freshness(rows, parse_duration("24h"), NOW)
+    assert not late.fresh and late.age == timedelta(hours=25)
+    assert late.counts()[Status.DAMAGED] == 1 and late.total_bytes() == 200
+    assert not assess_freshness([row("c", NOW, ok=None)], parse_duration("1d"), NOW).fresh
+
+
+# --- properties -----------------------------------------------------------------------------------
+
+START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+@st.composite
+def folders(draw: st.DrawFn) -> list[InventoryRow]:
+    count = draw(st.integers(0, 30))
+    minutes = draw(st.lists(st.integers(0, 3 * 365 * 24 * 60), min_size=count, max_size=count))
+    rows = []
+    for n, minute in enumerate(minutes):
+        if draw(st.integers(0, 15)) == 0:
+            rows.append(row(f"junk{n}.tar", None))
+            continue
+        rows.append(
+            row(
+                f"a{n:03d}.tar",
+                START + timedelta(minutes=minute),
+                ok=draw(st.sampled_from([True, True, True, False, None])),
+                source=draw(st.sampled_from([None, None, "alpha", "beta"])),
+                snapshot=draw(st.sampled_from(["S1", "S2", "S3", "S4"])),
+            )
+        )
+    return rows
+
+
+policies = st.builds(
+    Policy,
+    last=st.integers(0, 4),
+    hourly=st.integers(0, 3),
+    daily=st.integers(0, 5),
+    weekly=st.integers(0, 4),
+    monthly=st.integers(0, 4),
+    yearly=st.integers(0, 2),
+    within=st.one_of(st.none(), st.builds(Duration, days=st.integers(0, 60), hours=st.integers(0, 48))),
+    time_zone=st.sampled_from([None, "Europe/Berlin", "America/New_York", "Asia/Kolkata"]),
+    remove_damaged=st.booleans(),
+).filter(lambda p: not p.empty)
+nows = st.integers(0, 4 * 365 * 24).map(lambda h: START + timedelta(hours=h))
+
+
+def expected_rules(rows: list[InventoryRow], policy: Policy, now: datetime) -> dict[str, set[Rule]]:
+    """An independent statement of the rules: for each source, the N most recent periods that hold
+    a countable archive, and the newest archive in each; and so on."""
+    zone = policy.zone()
+    labels = {
+        Rule.HOURLY: lambda t: (t.year, t.month, t.day, t.hour),
+        Rule.DAILY: lambda t: (t.year, t.month, t.day),
+        Rule.WEEKLY: lambda t: tuple(t.isocalendar()[:2]),
+        Rule.MONTHLY: lambda t: (t.year, t.month),
+        Rule.YEARLY: lambda t: (t.year,),
+    }
+    found: dict[str, set[Rule]] = {r.file: set() for r in rows}
+    for source in {r.source for r in rows}:
+        mine = [r for r in rows if r.source == source and r.created_at is not None]
+        good = [r for r in mine if r.ok is not False]
+        key = lambda r: (r.created_at, r.file)  # noqa: E731
+        for r in sorted(good, key=key, reverse=True)[: policy.last]:
+            found[r.file].add(Rule.LAST)
+        for rule in PERIOD_RULES:
+            periods: dict[tuple[int, ...], InventoryRow] = {}
+            for r in good:
+                label = labels[rule](r.created_at.astimezone(zone))
+                if label not in periods or key(r) > key(periods[label]):
+                    periods[label] = r
+            recent = sorted(periods, key=lambda p: key(periods[p]), reverse=True)[: policy.count(rule)]
+            for label in recent:
+                found[periods[label].file].add(rule)
+        present = [r for r in good if r.created_at <= now]
+        if policy.within is not None and present:
+            newest = max(r.created_at for r in present)
+            for r in present:
+                if r.created_at >= policy.within.before(newest):
+                    found[r.file].add(Rule.WITHIN)
+        for r in good:
+            if r.created_at > now:
+                found[r.file].add(Rule.FUTURE)
+        clean = [r for r in mine if r.ok is True]
+        if clean:
+            found[max(clean, key=key).file].add(Rule.NEWEST_GOOD)
+    return found
+
+
+@settings(max_examples=120, deadline=None)
+@given(folders(), policies, nows)
+def test_keep_reasons_are_exactly_the_rules_that_matched(
+    rows: list[InventoryRow], policy: Policy, now: datetime
+) -> None:
+    plan = plan_retention(rows, policy, now)
+    expected = expected_rules(rows, policy, now)
+    assert {d.file: set(d.rules()) for d in plan.decisions} == expected
+    for d in plan.decisions:
+        if d.status is Status.DAMAGED:
+            assert d.reasons == () and d.keep is not policy.remove_damaged
+        elif d.status is Status.UNREADABLE:
+            assert d.keep
+        else:
+            assert d.keep is bool(d.reasons)
+
+
+@settings(max_examples=60, deadline=None)
+@given(folders(), policies, nows)
+def test_never_removes_the_newest_good_archive(rows: list[InventoryRow], policy: Policy, now: datetime) -> None:
+    plan = plan_retention(rows, policy, now)
+    for source in {r.source for r in rows if r.created_at is not None}:
+        clean = [r for r in rows if r.source == source and status_of(r) is Status.CLEAN]
+        if clean:
+            newest = max(clean, key=lambda r: (r.created_at, r.file))
+            assert plan.decision(newest.file).keep
+    overall = newest_good(rows).overall
+    assert overall is None or plan.decision(overall.file).keep
+
+
+@settings(max_examples=60, deadline=None)
+@given(folders(), policies, nows, st.randoms(use_true_random=False))
+def test_the_plan_does_not_depend_on_the_order_of_the_rows(
+    rows: list[InventoryRow], policy: Policy, now: datetime, shuffler: random.Random
+) -> None:
+    shuffled = list(rows)
+    shuffler.shuffle(shuffled)
+    assert plan_retention(shuffled, policy, now) == plan_retention(rows, policy, now)
+    assert newest_good(shuffled) == newest_good(rows)
+
+
+@settings(max_examples=40, deadline=None)
+@given(folders(), policies, nows)
+def test_each_source_is_planned_as_if_alone(rows: list[InventoryRow], policy: Policy, now: datetime) -> None:
+    whole = plan_retention(rows, policy, now)
+    for source in {r.source for r in rows if r.created_at is not None}:
+        alone = plan_retention([r for r in rows if r.source == source], policy, now)
+        for decision in alone.decisions:
+            assert whole.decision(decision.file) == decision
+
+
+def test_the_readmes_worked_example() -> None:
+    """README.md, "Retention and monitoring": eleven archives, one damaged, four policies."""
+    made = {
+        "2026-11-18 03:00": (
+            "daily 2026-11-18, newest good",
+            "weekly 2026-W47, newest good",
+            "monthly 2026-11, newest good",
+            "within 2d of the newest, newest good",
+            True,
+        ),
+        "2026-11-17 15:00": ("", "", "", "", True),  # damaged: left alone
+        "2026-11-17 03:00": ("daily 2026-11-17", "", "", "within 2d of the newest", True),
+        "2026-11-16 03:00": ("daily 2026-11-16", "", "", "within 2d of the newest", True),
+        "2026-11-15 03:00": ("", "weekly 2026-W46", "", "", True),
+        "2026-11-08 03:00": ("", "", "", "", False),
+        "2026-10-31 03:00": ("", "", "monthly 2026-10", "", True),
+        "2026-10-25 03:00": ("", "", "", "", False),
+        "2026-10-18 03:00": ("", "", "", "", False),
+        "2026-09-30 03:00": ("", "", "monthly 2026-09", "", True),
+        "2026-09-14 03:00": ("", "", "", "", False),
+    }
+    rows = [row(t, datetime.fromisoformat(t).replace(tzinfo=UTC), ok=t != "2026-11-17 15:00") for t in made]
+    now = datetime(2026, 11, 18, 12, tzinfo=UTC)
+    policies = [Policy(daily=3), Policy(weekly=2), Policy(monthly=3), Policy(within=parse_duration("2d"))]
+    everything = Policy(daily=3, weekly=2, monthly=3, within=parse_duration("2d"))
+    for t, (*columns, kept) in made.items():
+        for policy, expected in zip(policies, columns, strict=True):
+            assert ", ".join(map(str, plan_retention(rows, policy, now).decision(t).reasons)) == expected
+        assert plan_retention(rows, everything, now).decision(t).keep is kept
+    assert plan_retention(rows, policies[0], now).decision("2026-11-17 15:00").status is Status.DAMAGED

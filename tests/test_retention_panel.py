@@ -1,0 +1,121 @@
+"""The retention panel and its timeline chart, driven through their methods as the buttons do."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from test_prune import damage, make_folder
+from test_retention import NOW, row
+
+from aeroops.core.retention import Policy, Rule, plan_retention
+from aeroops.demo import DemoSpec, make_demo_datadir
+from aeroops.errors import PruneError, UsageError
+from aeroops.panels import RetentionPanel
+from aeroops.views.retention_chart import retention_svg
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[str, ...]]:
+    made = make_demo_datadir(tmp_path_factory.mktemp("demo") / "datadir", DemoSpec.small())
+    return made.data_dir, tuple(made.snapshot_ids)
+
+
+def test_the_chart_marks_every_archive_with_its_reasons_on_hover() -> None:
+    rows = [
+        row("new", datetime(2026, 11, 30, tzinfo=UTC)),
+        row("old", datetime(2026, 11, 1, tzinfo=UTC)),
+        row("bad", datetime(2026, 11, 15, tzinfo=UTC), ok=False),
+        row("other", datetime(2026, 11, 20, tzinfo=UTC), source="beta"),
+        row("notes.tar", None),
+    ]
+    svg = retention_svg(plan_retention(rows, Policy(last=1), NOW))
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert "<title>new\n2026-11-30T00:00:00Z\nkeep (clean): last 1 of 1, newest good</title>" in svg
+    assert "<title>old\n2026-11-01T00:00:00Z\nremove (clean): no rule keeps it</title>" in svg
+    assert "bad\n2026-11-15T00:00:00Z\nkeep (damaged): does not verify clean" in svg
+    assert "(no source)" in svg and ">beta</text>" in svg  # one lane per source
+    assert "notes.tar" not in svg  # no creation time: in the table, not on the timeline
+    assert retention_svg(plan_retention([row("notes.tar", None)], Policy(last=1), NOW)) == ""
+
+
+def test_plan_then_remove_only_after_confirmation(demo: tuple[Path, tuple[str, ...]], tmp_path: Path) -> None:
+    folder = tmp_path / "b"
+    archives = make_folder(demo, folder)
+    panel = RetentionPanel(folder, Policy(last=2))
+    plan = panel.plan()
+    panel.raise_for_error()
+    assert plan is not None and len(plan.removed) == len(archives) - 2
+    assert not panel.remove_button.disabled and "<svg" in panel.chart.value
+    assert list(panel.plan_table.frame["action"]).count("remove") == len(archives) - 2
+    assert panel.request_remove() and panel.pending
+    assert "Remove 6 archives" in panel.confirm_box.text.value
+    assert all(p.exists() for p in archives)  # asking removes nothing
+    panel.cancel()
+    assert not panel.pending and all(p.exists() for p in archives)
+    assert panel.request_remove()
+    result = panel.confirm()
+    panel.raise_for_error()
+    assert result is not None and sorted(p.name for p in folder.glob("*.tar")) == sorted(a.name for a in archives[-2:])
+    assert "Removed 6 archives" in panel.result_html.value
+
+
+def test_confirm_removes_only_what_was_shown(demo: tuple[Path, tuple[str, ...]], tmp_path: Path) -> None:
+    folder = tmp_path / "b"
+    archives = make_folder(demo, folder, days=(1, 2, 3))
+    panel = RetentionPanel(folder, Policy(last=2))
+    assert panel.request_remove()
+    # Meanwhile an older archive arrives (say, copied in from elsewhere): the plan under the lock
+    # would remove it too, which nobody confirmed.
+    shutil.copyfile(archives[0], folder / "aerodb-copied.tar")
+    assert panel.confirm() is None
+    assert isinstance(panel.error, PruneError) and "changed since the plan was shown" in str(panel.error)
+    assert all(p.exists() for p in archives)
+
+
+def test_mistakes_are_shown_not_raised(tmp_path: Path) -> None:
+    panel = RetentionPanel()
+    assert panel.plan() is None and isinstance(panel.error, UsageError) and "choose a backup folder" in str(panel.error)
+    panel.folder_input.value = str(tmp_path)
+    panel.within_input.value = "soon"
+    assert panel.plan() is None and "not a duration" in str(panel.error)
+    panel.within_input.value = ""
+    assert panel.plan() is None and "no keep rule" in str(panel.error)
+    assert panel.confirm() is None and "nothing awaits confirmation" in str(panel.error)
+    panel.count_inputs[Rule.LAST].value = 1
+    assert panel.plan() is not None and panel.error is None
+    assert not panel.request_remove() and "Nothing to remove" in panel.status.value
+
+
+@pytest.mark.notebook
+def test_the_retention_runbook_waits_for_confirmation_on_a_real_folder(
+    demo: tuple[Path, tuple[str, ...]], tmp_path: Path
+) -> None:
+    from test_notebooks import NOTEBOOK_DIR, check_ran_cleanly, execute, tagged
+
+    folder = tmp_path / "b"
+    archives = make_folder(demo, folder)
+    nb = execute(NOTEBOOK_DIR / "04-retention.ipynb", tmp_path, {"backup_dir": str(folder), "keep_last": 2})
+    check_ran_cleanly(nb)
+    text = tagged(nb, "remove")
+    assert "Waiting: press Confirm in the panel above" in text and "removed" not in text
+    assert all(p.exists() for p in archives)
+
+
+def test_the_restore_panel_defaults_to_the_newest_good_archive(
+    demo: tuple[Path, tuple[str, ...]], tmp_path: Path
+) -> None:
+    from aeroops.panels import RestorePanel
+
+    folder = tmp_path / "b"
+    archives = make_folder(demo, folder, days=(1, 2, 3))
+    damage(archives[-1])
+    panel = RestorePanel(data_dir=tmp_path / "target", backup_dir=folder)
+    assert panel.error is None and panel.archive == str(archives[-2])
+    assert RestorePanel(archives[0], backup_dir=folder).archive == str(archives[0])  # an archive given wins
+    for archive in archives:
+        damage(archive)
+    empty = RestorePanel(backup_dir=folder)
+    assert empty.archive == "" and "no archive in" in str(empty.error)
