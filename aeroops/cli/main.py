@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
         importlib.import_module(f"aeroops.cli.{verb}_cmd").add_parser(sub)
     for choice in sub._choices_actions:  # `aeroops VERB --help` starts with what the list says
         command = sub.choices[choice.dest]
-        command.description = command.description or f"{choice.help[0].upper()}{choice.help[1:]}."
+        summary = choice.help or ""
+        command.description = command.description or f"{summary[:1].upper()}{summary[1:]}."
     return parser
 
 
