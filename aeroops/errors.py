@@ -103,7 +103,9 @@ class Code(enum.StrEnum):
     ERROR = "AERO_ERROR", Severity.ERROR, Category.RUN, "an error without a more specific code"
     USAGE = "AERO_USAGE", Severity.ERROR, Category.RUN, "a bad path, option value or time"
     INTERRUPTED = ("AERO_INTERRUPTED", Severity.ERROR, Category.RUN, "interrupted (Ctrl-C)", False, EXIT_INTERRUPTED)
-    DEMO_FAILED = "AERO_DEMO_FAILED", Severity.ERROR, Category.RUN, "the demo's WAL writer process failed"
+    OUTPUT = "AERO_OUTPUT", Severity.ERROR, Category.RUN, "the command's own output cannot be written (closed, full)"
+    SCAN_FAILED = "AERO_SCAN_FAILED", Severity.ERROR, Category.RUN, "a data directory cannot be scanned"
+    DEMO_FAILED = "AERO_DEMO_FAILED", Severity.ERROR, Category.RUN, "the demo could not write its data"
     FORMAT_INVALID = "AERO_FORMAT_INVALID", Severity.ERROR, Category.RUN, "bytes that follow no AeroDB format"
     # --- backup (ERROR: a failed backup harms nothing) ----------------------------------------
     BACKUP_FAILED = "AERO_BACKUP_FAILED", Severity.ERROR, Category.BACKUP, "a backup was refused or failed"
@@ -244,11 +246,23 @@ class Code(enum.StrEnum):
         "the archive's digest differs from its sidecar, or the sidecar does not parse",
         True,
     )
+    VERIFY_NO_SIDECAR = (
+        "AERO_VERIFY_NO_SIDECAR",
+        Severity.WARNING,
+        Category.VERIFY,
+        "no sidecar beside the archive: changes that keep its meaning (padding, created_at) go unseen",
+    )
     VERIFY_TOO_MANY = (
         "AERO_VERIFY_TOO_MANY",
         Severity.INFO,
         Category.VERIFY,
-        "findings of one code past 1000 were counted, not listed",
+        "findings (past 1000 of a code, 5000 in all) or members (past 10,000) were counted, not listed",
+    )
+    VERIFY_TOO_MANY_MEMBERS = (
+        "AERO_VERIFY_TOO_MANY_MEMBERS",
+        Severity.ERROR,
+        Category.VERIFY,
+        "more than 10,000 members: later ones are checked alone, not against the others",
     )
     # --- AeroDB's formats: damage found while reading its bytes -------------------------------
     WAL_LENGTH = "AERO_WAL_LENGTH", Severity.ERROR, Category.WAL, "impossible record length (reading stops)", True
@@ -482,6 +496,18 @@ class UsageError(AeroError, ValueError):
     """The caller asked for something that cannot be done (bad path, bad option value)."""
 
     code = Code.USAGE
+
+
+class OutputError(AeroError):
+    """The command's own output cannot be written (standard output closed, a full disk)."""
+
+    code = Code.OUTPUT
+
+
+class ScanError(AeroError):
+    """A data directory cannot be looked at (missing, not a folder, unreadable)."""
+
+    code = Code.SCAN_FAILED
 
 
 def io_error(error_type: type[E], exc: OSError, operation: str | None = None) -> E:

@@ -10,6 +10,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +24,15 @@ from faults import FailingOps
 from aeroops.core.description import Verdict
 from aeroops.errors import AeroError, BackupError, BackupIOError, UsageError
 from aeroops.executor.audit import verify_archive
-from aeroops.executor.backup import STAGING_PREFIX, STEPS, prepare_backup, run_backup
+from aeroops.executor.backup import (
+    ORPHAN_GRACE_SECONDS,
+    OWNER_FILE,
+    STAGING_PREFIX,
+    STEPS,
+    prepare_backup,
+    run_backup,
+    staging_marker,
+)
 from aeroops.executor.fileops import FileOps
 from aeroops.executor.lock import DirectoryLock
 from aeroops.executor.scan import scan
@@ -358,15 +367,19 @@ def test_bytes_that_differ_from_the_snapshot_manifest_abort(datadir_1000: Path, 
 # --- staging left by killed runs ---------------------------------------------------------------
 
 
+def staging_folder(out_dir: Path, run_id: str, *, marker: bytes | None = None) -> Path:
+    """A staging folder as a run ``run_id`` killed while packing leaves it."""
+    path = out_dir / f"{STAGING_PREFIX}20260204T120000Z-{run_id}"
+    path.mkdir()
+    (path / OWNER_FILE).write_bytes(staging_marker(run_id) if marker is None else marker)
+    (path / "archive.tar").write_bytes(b"x" * BLOCK)
+    return path
+
+
 def test_stale_staging_is_removed_but_a_live_one_is_kept(datadir_1000: Path, out_dir: Path) -> None:
-    stale = out_dir / f"{STAGING_PREFIX}dead-1"
-    stale.mkdir()
-    (stale / ".owner").write_text("")
-    (stale / "archive.tar").write_bytes(b"x" * BLOCK)
-    live = out_dir / f"{STAGING_PREFIX}live-2"
-    live.mkdir()
-    (live / ".owner").write_text("")
-    holder = os.open(live / ".owner", os.O_RDONLY)
+    stale = staging_folder(out_dir, "1-0000dead")
+    live = staging_folder(out_dir, "2-00001ive")
+    holder = os.open(live / OWNER_FILE, os.O_RDONLY)
     fcntl.flock(holder, fcntl.LOCK_EX)
     try:
         result = run_backup(datadir_1000, out_dir, created_at=T0)
@@ -374,6 +387,34 @@ def test_stale_staging_is_removed_but_a_live_one_is_kept(datadir_1000: Path, out
         os.close(holder)
     assert result.removed_stale == (str(stale),)
     assert not stale.exists() and live.exists()
+
+
+def test_only_what_aeroops_provably_made_is_cleaned_up(tmp_path: Path) -> None:
+    """Item 1 of issue 12: a data directory named like a staging folder, backed up into its
+    parent, was deleted. Nothing is removed without the marker of the run its name says, nor
+    anything holding more than a staging folder holds, nor the data directory, however old."""
+    from conftest import copy_fixture
+
+    out = tmp_path
+    data = copy_fixture("datadir-1000", out / f"{STAGING_PREFIX}20260204T120000Z-7-0000abcd")
+    (data / OWNER_FILE).write_bytes(staging_marker("7-0000abcd"))  # even its own marker
+    kept = [
+        data,
+        staging_folder(out, "3-00000003", marker=b""),  # no marker
+        staging_folder(out, "4-00000004", marker=staging_marker("5-00000005")),  # another run's
+        copy_fixture("datadir-nowal", out / f"{STAGING_PREFIX}20260204T120000Z-6-00000006"),  # AeroDB's files
+        out / f"{STAGING_PREFIX}old",  # not a staging name
+    ]
+    kept[-1].mkdir()
+    (kept[3] / OWNER_FILE).write_bytes(staging_marker("6-00000006"))
+    past = time.time() - ORPHAN_GRACE_SECONDS - 10
+    for path in kept:
+        os.utime(path, (past, past))
+    before = {path: tree_state(path) for path in kept}
+    ours = staging_folder(out, "8-00000008")
+    result = run_backup(data, out / "b.tar", created_at=T0)
+    assert result.removed_stale == (str(ours),) and not ours.exists()
+    assert {path: tree_state(path) for path in kept} == before
 
 
 def test_a_killed_backup_leaves_no_archive_and_the_next_run_cleans_up(datadir_1000: Path, out_dir: Path) -> None:

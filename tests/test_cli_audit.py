@@ -53,8 +53,9 @@ def test_verify_json_is_one_report_per_archive(capsys: pytest.CaptureFixture[str
     code, out, _ = run(capsys, "verify", "--format", "json", str(AERODB_FIXTURES / "backup-nowal.tar"), str(damaged))
     reports = json.loads(out)
     assert code == 1 and [r["ok"] for r in reports] == [True, False]
-    assert reports[0]["counts"] == {"INFO": 0, "WARNING": 1, "ERROR": 0, "FATAL": 0}
-    finding = reports[1]["findings"][0]
+    assert reports[0]["counts"] == {"INFO": 0, "WARNING": 2, "ERROR": 0, "FATAL": 0}  # no sidecar, no wal/
+    finding = reports[1]["findings"][1]
+    assert reports[1]["findings"][0]["code"] == "AERO_VERIFY_NO_SIDECAR"
     assert finding["code"] == "AERO_VERIFY_CHECKSUM" and finding["path"] == "snapshot/storage.dat"
     assert reports[1]["backup_manifest"]["wal_present"] is True
 
@@ -62,8 +63,13 @@ def test_verify_json_is_one_report_per_archive(capsys: pytest.CaptureFixture[str
 def test_verify_csv_is_one_row_per_finding(capsys: pytest.CaptureFixture[str], damaged: Path) -> None:
     code, out, _ = run(capsys, "verify", "--format", "csv", str(AERODB_FIXTURES / "backup-nowal.tar"), str(damaged))
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert code == 1 and [r["code"] for r in rows] == ["AERO_VERIFY_NO_WAL_DIR", "AERO_VERIFY_CHECKSUM"]
-    assert rows[1]["offset"] == "6656" and rows[1]["archive"].endswith("damaged.tar")
+    assert code == 1 and [r["code"] for r in rows] == [
+        "AERO_VERIFY_NO_SIDECAR",
+        "AERO_VERIFY_NO_WAL_DIR",
+        "AERO_VERIFY_NO_SIDECAR",
+        "AERO_VERIFY_CHECKSUM",
+    ]
+    assert rows[3]["offset"] == "6656" and rows[3]["archive"].endswith("damaged.tar")
 
 
 def test_verify_names_the_sidecar_it_checked(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -113,8 +119,10 @@ def test_inspect_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path
     archive = str(AERODB_FIXTURES / "backup-1000.tar")
     code, out, err = run(capsys, "inspect", archive, "--format", "csv", "--wal", "--documents")
     assert code == 2 and out == "" and err.startswith("[ERROR] AERO_USAGE")
-    code, _, err = run(capsys, "inspect", str(tmp_path / "missing.tar"))
-    assert code == 2 and "cannot read" in err
+    missing = str(tmp_path / "missing.tar")
+    code, out, err = run(capsys, "inspect", missing)  # what verify says of it (issue 12, item 10)
+    assert (code, out, err) == (*run(capsys, "verify", missing)[:2], "")
+    assert code == 1 and "[FATAL] AERO_VERIFY_IO: cannot read the archive: No such file or directory" in out
 
 
 # --- inventory --------------------------------------------------------------------------------
@@ -148,7 +156,8 @@ def test_inventory_json_is_a_list_of_row_objects(capsys: pytest.CaptureFixture[s
     rows = json.loads(out)
     assert code == 0 and isinstance(rows, list) and len(rows) == 3
     assert [r["file"] for r in rows] == sorted(FIXTURE_ARCHIVES)
-    assert rows[2]["warnings"] == 1 and rows[2]["ok"] is True and rows[2]["wal_present"] is False
+    assert rows[2]["warnings"] == 2 and rows[2]["ok"] is True and rows[2]["wal_present"] is False  # + no sidecar
+    assert [r["sidecar"] for r in rows] == [False, False, False]
     assert set(rows[0]) >= {"file", "size", "backup_id", "snapshot_id", "created_at", "age", "sidecar", "ok"}
 
 

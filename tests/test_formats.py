@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import AERODB_FIXTURES
 
-from aeroops.errors import FormatError
+from aeroops.errors import FormatError, UsageError
 from aeroops.formats.checksum import format_crc_tag, parse_crc_tag
 from aeroops.formats.ids import (
     default_created_at,
@@ -33,7 +33,7 @@ from aeroops.formats.manifests import (
     render_snapshot_manifest,
 )
 from aeroops.formats.storage import StorageRecord, encode_storage_record, iter_storage
-from aeroops.formats.tar import END_OF_ARCHIVE, EntryType, TarReader, member_header, padding
+from aeroops.formats.tar import END_OF_ARCHIVE, NAME_KEPT, EntryType, TarReader, member_header, padding
 from aeroops.formats.wal import (
     DocumentChange,
     MvccCommit,
@@ -293,7 +293,7 @@ def test_crc_tags_ids_and_times() -> None:
     assert parse_user_time("2026-02-04T12:30:00+01:00") == datetime(2026, 2, 4, 11, 30, tzinfo=UTC)
     assert parse_user_time("2026-02-04T11:30:00Z") == moment
     assert default_created_at({"SOURCE_DATE_EPOCH": "0"}) == datetime(1970, 1, 1, tzinfo=UTC)
-    with pytest.raises(FormatError):
+    with pytest.raises(UsageError):
         default_created_at({"SOURCE_DATE_EPOCH": "soon"})
     assert BackupManifest("20260204T113000Z", moment, "20260204T113000Z", True).format_version == 1
 
@@ -336,3 +336,13 @@ def test_tar_reader_rejects_a_damaged_header_checksum_and_truncation() -> None:
             for _ in reader:
                 b"".join(reader.chunks())
         assert caught.value.code == "AERO_TAR_TRUNCATED"
+
+
+def test_a_long_name_is_kept_to_its_first_4_kib_with_its_length() -> None:
+    name = "snapshot/schemas/" + "é" * 30_000  # 60,017 bytes
+    data = member_header(name, 1) + b"x" + padding(1) + END_OF_ARCHIVE
+    (entry,) = TarReader(io.BytesIO(data))
+    assert entry.name_bytes == len(name.encode()) and len(entry.name.encode("utf-8", "surrogateescape")) == NAME_KEPT
+    assert name.encode().startswith(entry.name.encode("utf-8", "surrogateescape"))
+    short = member_header("snapshot/schemas/" + "n" * 200, 0) + END_OF_ARCHIVE
+    assert next(iter(TarReader(io.BytesIO(short)))).name_bytes is None  # kept whole

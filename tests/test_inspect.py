@@ -7,6 +7,7 @@ import io
 import json
 import zlib
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -154,9 +155,9 @@ def test_every_frame_has_its_documented_columns_and_dtypes(full: object) -> None
 def test_a_findings_frame_over_several_reports() -> None:
     reports = [inspect_archive(AERODB_FIXTURES / name).report for name in ("backup-1000.tar", "backup-nowal.tar")]
     frame = tables.findings_frame(reports)
-    assert frame["code"].tolist() == ["AERO_VERIFY_NO_WAL_DIR"]
+    assert frame["code"].tolist() == ["AERO_VERIFY_NO_SIDECAR", "AERO_VERIFY_NO_SIDECAR", "AERO_VERIFY_NO_WAL_DIR"]
     assert frame["offset"].isna().all() and frame["offset"].dtype == "Int64"
-    empty = tables.findings_frame(reports[0])
+    empty = tables.findings_frame(replace(reports[0], findings=()))
     assert empty.empty and dict(empty.dtypes.astype(str)) == records.FINDING_COLUMNS
 
 

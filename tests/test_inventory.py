@@ -81,14 +81,16 @@ def test_verify_adds_the_verdict_and_counts_by_severity_with_progress(folder: Pa
     events: list[Progress] = []
     result = inventory(folder, verify=True, now=NOW, progress=events.append)
     rows = {row.file: row for row in result.rows}
+    # backup-1000.tar has a SHA-256 sidecar; the others have none, a warning each (AERO_VERIFY_NO_SIDECAR)
     assert (rows["backup-1000.tar"].ok, rows["backup-1000.tar"].errors, rows["backup-1000.tar"].warnings) == (
         True,
         0,
         0,
     )
+    assert (rows["backup-1000.tar"].sidecar, rows["backup-nowal.tar"].sidecar) == (True, False)
     assert (rows["backup-3snap.tar"].ok, rows["backup-3snap.tar"].errors) == (True, 0)
     nowal = rows["backup-nowal.tar"]
-    assert (nowal.ok, nowal.warnings, nowal.errors, nowal.info, nowal.fatal) == (True, 1, 0, 0, 0)
+    assert (nowal.ok, nowal.warnings, nowal.errors, nowal.info, nowal.fatal) == (True, 2, 0, 0, 0)
     assert rows["junk.tar"].ok is False and rows["junk.tar"].errors == 1
     assert rows["dangling.tar"].ok is None  # could not be opened at all: reason only
     assert {e.job for e in events} == {"inventory"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 import zlib
 
 import pytest
@@ -115,3 +116,26 @@ def test_snapshot_plus_wal_holds_what_aerodb_live_storage_holds(datadir: str) ->
         replayed = logical_state(iter_storage(storage), iter_wal(log))
     assert diff(live, replayed).identical
     assert len(live) > 0
+
+
+def test_deleting_what_storage_never_held_keeps_no_tombstone() -> None:
+    """A WAL of deletes of documents that never existed must not cost memory per key."""
+    builder = LogicalStateBuilder()
+    builder.add_storage(put("u:1", b"kept"))
+    tracemalloc.start()
+    for sequence in range(1, 20_001):
+        builder.add_wal(wal(sequence, WalType.DELETE, "ghosts", f"never-{sequence}"))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 256 << 10  # a tombstone each would be megabytes
+    state = builder.build()
+    assert list(docs(state)) == [("u", "1")] and state.complete
+
+
+def test_a_delete_before_storage_still_removes_what_storage_brings_later() -> None:
+    builder = LogicalStateBuilder()
+    builder.add_wal(wal(1, WalType.DELETE, "u", "1"))
+    builder.add_storage(put("u:1", b"deleted by the wal"))
+    builder.add_storage(put("u:2", b"kept"))
+    state = builder.build()
+    assert list(docs(state)) == [("u", "2")] and state.complete

@@ -254,6 +254,10 @@ def test_refusals_name_their_rule(description: DataDirDescription, rule: Refusal
     assert isinstance(refusal, Refusal)
     assert refusal.rule is rule
     assert words in refusal.message
+    # A frozen value all the way down: a refusal is hashable and its skipped snapshots a tuple
+    # (a list stored there once made it unhashable; mypy found it).
+    assert isinstance(refusal.skipped, tuple)
+    hash(refusal)
 
 
 def test_checkpoint_on_the_chosen_snapshot_or_an_older_one_is_fine() -> None:

@@ -429,7 +429,7 @@ def test_relative_and_absolute_paths(tmp_path: Path, aerodb_archive: Path, monke
     copy_fixture("datadir-nowal", tmp_path / "data")
     monkeypatch.chdir(tmp_path)
     restore("backup-1000.tar", "data")  # a bare relative name: AeroDB's own restore fails here
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".data.aeroops-lock", "backup-1000.tar", "data"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backup-1000.tar", "data"]  # no lock file left
     (tmp_path / "sub").mkdir()
     monkeypatch.chdir(tmp_path / "sub")
     restore("../backup-1000.tar", "../data")

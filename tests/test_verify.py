@@ -35,6 +35,7 @@ from audit_archives import (
 )
 from conftest import AERODB_FIXTURES, tree_state
 
+from aeroops.core import verify
 from aeroops.core.verify import FINDINGS_PER_CODE, verify_archive_stream
 from aeroops.errors import FormatError, Severity, UsageError
 from aeroops.executor.audit import verify_archive
@@ -58,11 +59,12 @@ def _errors(report: object, *, ignore: tuple[str, ...] = ()) -> list[str]:
 
 # --- AeroDB's own archives --------------------------------------------------------------------
 
+NO_SIDECAR = ("AERO_VERIFY_NO_SIDECAR", Severity.WARNING, None)  # AeroDB writes none
 KNOWN_SHORTCOMINGS = {
-    "backup-1000.tar": [],
-    "backup-3snap.tar": [],
+    "backup-1000.tar": [NO_SIDECAR],
+    "backup-3snap.tar": [NO_SIDECAR],
     # AeroDB leaves wal/ out when there is no WAL; its own restore then rejects the archive.
-    "backup-nowal.tar": [("AERO_VERIFY_NO_WAL_DIR", Severity.WARNING, "wal")],
+    "backup-nowal.tar": [NO_SIDECAR, ("AERO_VERIFY_NO_WAL_DIR", Severity.WARNING, "wal")],
 }
 
 
@@ -379,6 +381,34 @@ def test_changes_that_keep_the_meaning_are_caught_by_the_sidecar_alone() -> None
     )
     assert later != original and len(later) == len(original)
     assert verify_bytes(later).findings == ()
+
+
+@pytest.mark.parametrize("change", ["padding", "created_at"])
+def test_without_a_sidecar_the_file_verify_says_what_is_unprotected(change: str, tmp_path: Path) -> None:
+    """What only the sidecar catches is unseen without one: a file's verify says so, as a
+    WARNING (the verdict stays ok, verify exits 0); with the sidecar the change is an ERROR."""
+    original = fixture_bytes("backup-1000.tar")
+    if change == "padding":
+        entry = next(e for e in TarReader(io.BytesIO(original)) if (e.data_offset + e.size) % BLOCK)
+        damaged = bytearray(original)
+        damaged[entry.data_offset + entry.size] = 0x55
+    else:
+        damaged = bytearray(
+            original.replace(
+                b'"created_at": "2026-11-26T21:48:24Z",\n  "snapshot_id"',
+                b'"created_at": "2026-11-26T21:48:34Z",\n  "snapshot_id"',
+            )
+        )
+    archive = tmp_path / "a.tar"
+    archive.write_bytes(bytes(damaged))
+    report = verify_archive(archive)
+    assert report.ok and [(f.code, f.severity) for f in report.findings] == [
+        ("AERO_VERIFY_NO_SIDECAR", Severity.WARNING)
+    ]
+    assert "padding" in report.findings[0].message and "created_at" in report.findings[0].message
+    assert "a.tar.b3 or a.tar.sha256" in report.findings[0].message
+    (tmp_path / "a.tar.b3").write_text(f"{hex_digest('blake3', original)}  a.tar\n")
+    assert codes(verify_archive(archive)) == ["AERO_VERIFY_SIDECAR"]
 
 
 # --- truncation -------------------------------------------------------------------------------
@@ -763,3 +793,37 @@ def test_long_schema_names_use_gnu_long_name_records() -> None:
     assert len(member_header(f"snapshot/schemas/{long_name}", len(schema))) > BLOCK
     report = verify_bytes(archive)
     assert report.findings == () and f"snapshot/schemas/{long_name}" in {m.name for m in report.members}
+
+
+MEMBERS_1000 = read_members(fixture_bytes("backup-1000.tar"))
+
+
+# --- bounded memory: caps, and saying what was cut ------------------------------------------------
+
+
+def test_a_name_longer_than_any_layout_name_is_a_finding_and_is_kept_short() -> None:
+    long_schema = "snapshot/schemas/" + "n" * 300  # a schema file name past NAME_MAX cannot exist
+    report = verify_bytes(build([*MEMBERS_1000, (long_schema, b"{}")]))
+    (finding,) = [f for f in report.findings if f.code == "AERO_VERIFY_UNEXPECTED_MEMBER"]
+    assert "317 bytes" in finding.message and "no name in a backup archive is longer than 272" in finding.message
+    assert "AERO_VERIFY_SCHEMA_UNLISTED" not in codes(report)
+    assert max(len(m.name) for m in report.members) < 130 and finding.path is not None and len(finding.path) < 130
+
+
+def test_members_names_and_findings_past_the_caps_are_counted_and_the_report_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(verify, "MEMBERS_KEPT", 5)
+    monkeypatch.setattr(verify, "MEMBER_NAMES_KEPT", 8)
+    monkeypatch.setattr(verify, "FINDINGS_KEPT", 12)
+    extra = [(f"snapshot/extra-{i:02d}", b"x") for i in range(20)]
+    members = sorted([*MEMBERS_1000, *extra], key=lambda m: m[0])
+    report = verify_bytes(build(members))
+    assert report.member_count == len(members) and len(report.members) == 5 and report.members_not_kept == 25
+    listed = [f for f in report.findings if f.code != "AERO_VERIFY_TOO_MANY"]
+    assert len(listed) == 12 and "AERO_VERIFY_TOO_MANY_MEMBERS" in codes(report) and not report.ok
+    cut = [f.message for f in report.findings if f.code == "AERO_VERIFY_TOO_MANY"]
+    assert "25 more members were checked but not listed (the first 5 are)" in cut
+    assert any(m.endswith("AERO_VERIFY_UNEXPECTED_MEMBER findings were counted but not listed") for m in cut)
+    # The layout's own names are still checked past the cap: wal/ and wal/wal.log are not missing.
+    assert "AERO_VERIFY_MISSING_MEMBER" not in codes(report) and report.wal_record_count == 1000

@@ -202,7 +202,7 @@ def test_a_missing_data_directory_shows_its_error(tmp_path: Path, backups: Path)
     panel = BackupPanel(tmp_path / "nowhere", backups)
     assert panel.plan is None and panel.run_button.disabled
     assert isinstance(panel.error, AeroError)
-    assert "AERO_BACKUP_FAILED" in panel.error_box.value and "does not exist" in panel.error_box.value
+    assert "AERO_SCAN_FAILED" in panel.error_box.value and "does not exist" in panel.error_box.value
 
 
 def test_a_newer_corrupt_snapshot_is_skipped_with_its_reason(demo_dir: Path, backups: Path) -> None:
@@ -551,7 +551,7 @@ def test_an_error_shows_in_the_panel(tmp_path: Path, demo_dir: Path, backup_fold
     restore = RestorePanel(tmp_path / "nowhere.tar", demo_dir)
     restore.archive_input.value = ""
     restore.drill()
-    for panel, code in ((audit, "AERO_USAGE"), (backup, "AERO_BACKUP_FAILED"), (restore, "AERO_USAGE")):
+    for panel, code in ((audit, "AERO_USAGE"), (backup, "AERO_SCAN_FAILED"), (restore, "AERO_USAGE")):
         assert panel.error is not None and code in panel.error_box.value
         assert shown(panel, panel) and shown(panel, panel.error_box), f"{type(panel).__name__} hides its error"
 

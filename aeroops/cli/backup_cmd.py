@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from aeroops.formats.ids import parse_user_time
+from aeroops.cli.arguments import creation_time
+from aeroops.errors import EXIT_FINDINGS, EXIT_OK
 from aeroops.formats.sidecar import ALGORITHMS, DEFAULT, SUFFIXES, TOOLS, sidecar_path
 
 
@@ -19,7 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument("--dry-run", action="store_true", help="show the plan; write nothing")
     parser.add_argument(
         "--created-at",
-        type=parse_user_time,
+        type=creation_time,
         metavar="ISO8601",
         help="the backup's creation time (default: $SOURCE_DATE_EPOCH, else now)",
     )
@@ -44,7 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
-    from aeroops.executor.backup import prepare_backup, resolve_output, run_backup
+    from aeroops.executor.backup import dry_run_refusal, prepare_backup, resolve_output, run_backup
     from aeroops.progress import no_progress, terminal_progress
     from aeroops.views.backup import plan_to_dict, render_plan, render_result, result_to_dict
 
@@ -52,13 +53,23 @@ def run(args: argparse.Namespace) -> int:
         plan = prepare_backup(args.data_dir, created_at=args.created_at, snapshot_id=args.snapshot, source=args.source)
         archive = resolve_output(args.output, plan)
         sidecar = sidecar_path(archive, args.digest)
+        refusal = dry_run_refusal(args.data_dir, archive, overwrite=args.overwrite)
         if args.json:
-            facts = {"dry_run": True, "archive": str(archive), "sidecar": str(sidecar), "plan": plan_to_dict(plan)}
+            facts = {
+                "dry_run": True,
+                "archive": str(archive),
+                "sidecar": str(sidecar),
+                "plan": plan_to_dict(plan),
+                "refused": refusal,
+            }
             print(json.dumps(facts, indent=2))
         else:
             print(render_plan(plan))
-            print(f"would write {archive} and {sidecar.name} (dry run: nothing written)")
-        return 0
+            if refusal is None:
+                print(f"would write {archive} and {sidecar.name} (dry run: nothing written)")
+            else:
+                print(f"would be refused: {refusal} (dry run: nothing written)")
+        return EXIT_OK if refusal is None else EXIT_FINDINGS
     with terminal_progress(not args.no_progress) as progress:
         result = run_backup(
             args.data_dir,

@@ -5,22 +5,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 from pathlib import Path
 
-from aeroops.formats.ids import parse_user_time
+from aeroops.cli.arguments import creation_time, whole_number
+from aeroops.errors import AeroError, Code, UsageError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("demo", help="make demo data, back it up, verify it, show what was packed")
     parser.add_argument("dir", metavar="DIR", nargs="?", help="an empty or new folder (default: a new temporary one)")
-    parser.add_argument("--seed", type=int, default=0, help="demo data is deterministic from this seed")
-    parser.add_argument("--records", type=int, default=5000, help="WAL records to generate")
-    parser.add_argument("--snapshots", type=int, default=3, help="snapshots to take (default: 3)")
+    parser.add_argument("--seed", type=whole_number, default=0, help="demo data is deterministic from this seed")
+    parser.add_argument("--records", type=whole_number, default=5000, help="WAL records to generate")
+    parser.add_argument("--snapshots", type=whole_number, default=3, help="snapshots to take (default: 3)")
     parser.add_argument("--checkpoint", action="store_true", help="make the newest snapshot a checkpoint")
-    parser.add_argument("--storage-mib", type=int, default=0, help="pad the newest snapshot to this many MiB")
+    parser.add_argument("--storage-mib", type=whole_number, default=0, help="pad the newest snapshot to this many MiB")
     parser.add_argument(
-        "--created-at", type=parse_user_time, metavar="ISO8601", help="the backup's creation time (default: now)"
+        "--created-at", type=creation_time, metavar="ISO8601", help="the backup's creation time (default: now)"
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.set_defaults(run=run)
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.executor.backup import run_backup
     from aeroops.views.backup import human_bytes, render_result, result_to_dict
 
-    root = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="aeroops-demo-"))
+    root = _demo_folder(args.dir)
     spec = DemoSpec(
         seed=args.seed,
         wal_records=args.records,
@@ -40,13 +42,20 @@ def run(args: argparse.Namespace) -> int:
         checkpoint=args.checkpoint,
         storage_bytes=args.storage_mib << 20,
     )
-    summary = make_demo_datadir(root / "datadir", spec)
-    backups = root / "backups"
-    backups.mkdir(exist_ok=True)
+    try:
+        summary = make_demo_datadir(root / "datadir", spec)
+        backups = root / "backups"
+        backups.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise AeroError(
+            f"cannot write the demo data: {exc.strerror}", path=exc.filename, code=Code.DEMO_FAILED
+        ) from None
     result = run_backup(summary.data_dir, backups, created_at=args.created_at)
     verdict = verify_archive(result.archive).to_dict()
     if args.json:
         out = {
+            "folder": str(root),
+            "temporary": not args.dir,
             "data_dir": str(summary.data_dir),
             "snapshots": list(summary.snapshot_ids),
             "wal_records": summary.wal_records,
@@ -68,4 +77,24 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print(f"  {member.name:<48}{member.size:>12}  crc32:{member.crc32:08x}")
         print(f"verify      {'clean' if verdict['ok'] else 'NOT CLEAN'} ({len(verdict['findings'])} findings)")
+        if not args.dir:
+            print(f"kept in     {root} (a temporary folder: remove it when done)")
     return 0 if verdict["ok"] else 1
+
+
+def _demo_folder(name: str | None) -> Path:
+    """The folder the demo writes in: DIR, which must be new or empty (the demo never mixes its
+    files with anything there), else a new temporary folder, which is kept and named at the end."""
+    if name is None:
+        return Path(tempfile.mkdtemp(prefix="aeroops-demo-"))
+    root = Path(name)
+    try:
+        if root.is_dir() and not root.is_symlink():
+            with os.scandir(root) as entries:
+                if next(entries, None) is None:
+                    return root
+        elif not os.path.lexists(root):
+            return root
+    except OSError as exc:
+        raise UsageError(f"cannot look at {root}: {exc.strerror}", path=root) from None
+    raise UsageError("the demo writes into a new or empty folder; this one is not", path=root)

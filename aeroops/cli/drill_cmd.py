@@ -31,6 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
+    from aeroops.cli.main import one_line
     from aeroops.errors import EXIT_FINDINGS, EXIT_OK
     from aeroops.executor.drill import drill
     from aeroops.progress import no_progress, terminal_progress
@@ -46,6 +47,6 @@ def run(args: argparse.Namespace) -> int:
         )
     print(json.dumps(drill_to_dict(result), indent=2) if args.json else render_drill(result))
     if result.error is not None:
-        print(str(result.error), file=sys.stderr)
+        print(one_line(str(result.error)), file=sys.stderr)
         return result.error.code.exit_status
     return EXIT_OK if result.ok else EXIT_FINDINGS

@@ -28,14 +28,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
-    from aeroops.executor.audit import inspect_archive
+    from aeroops.errors import EXIT_FINDINGS
+    from aeroops.executor.audit import inspect_archive, verify_archive
     from aeroops.progress import terminal_progress
     from aeroops.views import records, text
 
     if args.format == "csv" and args.wal and args.documents:
         raise UsageError("CSV holds one table: choose --wal or --documents, not both")
     with terminal_progress(not args.no_progress) as progress:
-        result = inspect_archive(args.archive, progress=progress)
+        try:
+            result = inspect_archive(args.archive, progress=progress)
+        except UsageError:
+            # A file that cannot be read at all gets the verdict verify gives it (a FATAL
+            # AERO_VERIFY_IO finding, exit 1): the two commands agree on the same file.
+            report = verify_archive(args.archive)
+            if args.format == "json":
+                print(json.dumps(report.to_dict(), indent=2))
+            elif args.format == "csv":
+                text.write_csv(sys.stdout, records.finding_records([report]), records.FINDING_COLUMNS)
+            else:
+                print(text.render_reports([report]))
+            return EXIT_FINDINGS
     if args.format == "json":
         out = result.to_dict(documents=args.documents)
         if not args.wal:

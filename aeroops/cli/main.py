@@ -1,19 +1,28 @@
 """``aeroops``: one module per verb (``<verb>_cmd.py``), each adding its own subparser.
 
 Every verb returns a result value; `aeroops.views` renders it as text or JSON. An `AeroError`
-becomes ``[SEVERITY] CODE: message`` on stderr and a non-zero exit; nothing else is caught,
-so a bug still shows its traceback.
+becomes ``[SEVERITY] CODE: message`` on stderr and a non-zero exit (mistakes on the command
+line too: see `aeroops.cli.arguments`), and so does output that cannot be written; nothing else
+is caught, so a bug still shows its traceback.
+
+Exit statuses: 0 done (clean); 1 the job ran and what it checked is not clean (or a dry run
+would be refused); 2 an ERROR; 3 a FATAL; 130 interrupted; 141 the reader of the output went
+away.
 """
 
 from __future__ import annotations
 
 import argparse
+import codecs
+import contextlib
 import importlib
+import io
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
-from aeroops.errors import AeroError, Code, Finding
+from aeroops.cli.arguments import UsageParser
+from aeroops.errors import AeroError, Code, Finding, OutputError
 
 # Verb modules, in the order `aeroops --help` lists them.
 VERBS = (
@@ -30,11 +39,11 @@ VERBS = (
     "recover",
 )
 
+EXIT_BROKEN_PIPE = 141  # the reader of the output went away
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="aeroops", description="Back up, verify, audit and restore AeroDB data directories."
-    )
+    parser = UsageParser(prog="aeroops", description="Back up, verify, audit and restore AeroDB data directories.")
     parser.add_argument("--version", action=_VersionAction, help="show aeroops' version and exit")
     sub = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
     for verb in VERBS:
@@ -47,11 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
-        return int(args.run(args) or 0)
+        with _standard_streams():
+            args = build_parser().parse_args(argv)
+            return int(args.run(args) or 0)
     except AeroError as error:
-        print(str(error), file=sys.stderr)
+        print(one_line(str(error)), file=sys.stderr)
         return error.code.exit_status
     except KeyboardInterrupt:
         print(Finding.of(Code.INTERRUPTED, "interrupted"), file=sys.stderr)
@@ -59,7 +69,95 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # The reader went away (`aeroops inventory DIR | head`): not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
+        return EXIT_BROKEN_PIPE
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: a line break or other control character (in a path someone typed)
+    is written as its escape, so an error is always one ``[SEVERITY] CODE: message`` line."""
+    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
+
+
+@contextlib.contextmanager
+def _standard_streams() -> Iterator[None]:
+    """Standard streams that cannot hurt. A closed stdin, stdout or stderr is reopened on
+    /dev/null first (else the next file aeroops opens would get its number, and a ``print``
+    would write into an archive), and a closed stdout is refused before anything is done.
+    Output that cannot be written (a full disk) is an `OutputError` when the run ends, and a
+    name that is not valid UTF-8 is written as the bytes it was."""
+    closed = [fd for fd in (0, 1, 2) if not _is_open(fd)]
+    for fd in closed:
+        null = os.open(os.devnull, os.O_RDWR)
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+    if 1 in closed:
+        raise OutputError("cannot write the output: standard output is closed; nothing was done")
+    saved = sys.stdout
+    if saved is sys.__stdout__ and isinstance(saved, io.TextIOWrapper):
+        # Someone else's stdout (a test capturing it) is theirs to guard.
+        saved.flush()
+        sys.stdout = io.TextIOWrapper(
+            io.BufferedWriter(_Output(saved.fileno())),
+            encoding="utf-8",
+            errors=_ESCAPE,
+            line_buffering=saved.line_buffering,
+            write_through=saved.write_through,
+        )
+    try:
+        yield
+        sys.stdout.flush()  # output that cannot be written fails here, not silently at exit
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()  # after an error: what output there was
+        sys.stdout = saved
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+class _Output(io.RawIOBase):
+    """Standard output, whose write failures are aeroops errors (`OutputError`), not OSErrors
+    that a command would take for a failure of the files it works on."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        try:
+            return os.write(self._fd, data)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputError(f"cannot write the output: {exc.strerror or exc}") from None
+
+
+def _escape(error: UnicodeError) -> tuple[bytes, int]:
+    """Encoding error handler for output: a byte of a name that was not UTF-8 (a lone
+    surrogate from ``surrogateescape``) is written as that byte; any other unencodable
+    character as ``\\uXXXX``."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    text = error.object[error.start : error.end]
+    out = b"".join(
+        bytes([ord(c) - 0xDC00]) if 0xDC80 <= ord(c) <= 0xDCFF else f"\\u{ord(c):04x}".encode() for c in text
+    )
+    return out, error.end
+
+
+_ESCAPE = "aeroops-output"
+codecs.register_error(_ESCAPE, _escape)
 
 
 class _VersionAction(argparse.Action):

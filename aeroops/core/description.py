@@ -45,6 +45,7 @@ class SnapshotDescription:
     schemas_dir: bool = True
     schemas: tuple[FileFact, ...] = ()  # regular files directly in schemas/, sorted by name
     other_entries: tuple[str, ...] = ()  # anything else found in schemas/ (folders, links)
+    schemas_error: str | None = None  # schemas/ exists but cannot be listed
     # named by storage.dat's live records, once read (a backup learns them while packing)
     storage_schemas: frozenset[SchemaRef] | None = None
 
@@ -80,6 +81,8 @@ def judge_snapshot(snap: SnapshotDescription) -> tuple[Verdict, str]:
         return Verdict.INVALID, "storage.dat is missing"
     if not snap.schemas_dir:
         return Verdict.INVALID, "schemas/ folder is missing"
+    if snap.schemas_error:
+        return Verdict.INVALID, f"schemas/ cannot be listed: {snap.schemas_error}"
     if snap.other_entries:
         return Verdict.INVALID, f"schemas/ holds entries that are not plain files: {', '.join(snap.other_entries)}"
     found = {fact.name.removeprefix("schemas/"): fact for fact in snap.schemas}

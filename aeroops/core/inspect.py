@@ -66,6 +66,7 @@ class WalSummary:
     documents: int = 0  # distinct (collection, document id) touched
     first_sequence: int | None = None
     last_sequence: int | None = None
+    documents_exact: bool = True  # False: the document counts are lower bounds (see _WalTally)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +142,7 @@ class InspectResult:
                 "documents": self.wal.documents,
                 "first_sequence": self.wal.first_sequence,
                 "last_sequence": self.wal.last_sequence,
+                "documents_exact": self.wal.documents_exact,
                 "groups": [_fields(g) for g in self.wal.groups],
             },
             "storage": [_fields(g) for g in self.storage],
@@ -157,6 +159,7 @@ class InspectResult:
                 "documents": len(self.logical),
                 "collections": {c: len(self.logical.documents[c]) for c in self.logical.collections},
                 "mvcc_records_ignored": self.logical.mvcc_records_ignored,
+                "complete": self.logical.complete,
             },
         }
         if documents:
@@ -171,11 +174,20 @@ def _fields(value: WalGroup | StorageGroup) -> dict[str, Any]:
     return asdict(value)
 
 
+DISTINCT_KEPT = 200_000  # document ids remembered for the distinct counts, all groups together
+
+
 class _WalTally:
+    """Counts per collection and operation. The distinct documents touched are counted exactly
+    up to DISTINCT_KEPT ids remembered; past that the counts are lower bounds (memory must not
+    follow a WAL of millions of deletes of documents that never existed)."""
+
     def __init__(self) -> None:
         self.groups: dict[tuple[str, str], list[int]] = {}  # records, bytes, first, last
         self.touched: dict[tuple[str, str], set[str]] = {}
         self.all_touched: set[tuple[str, str]] = set()
+        self.remembered = 0
+        self.exact = True
 
     def add(self, record: WalRecord, collection: str, document_id: str | None) -> None:
         key = (collection, record.type.name.lower())
@@ -188,9 +200,19 @@ class _WalTally:
             tally[1] += record.length
             tally[2] = min(tally[2], record.sequence)
             tally[3] = max(tally[3], record.sequence)
-        if document_id is not None:
-            self.touched[key].add(document_id)
+        if document_id is None:
+            return
+        touched = self.touched[key]
+        if document_id in touched:
+            return
+        if self.remembered >= DISTINCT_KEPT:
+            self.exact = False
+            return
+        touched.add(document_id)
+        self.remembered += 1
+        if (collection, document_id) not in self.all_touched:
             self.all_touched.add((collection, document_id))
+            self.remembered += 1
 
     def summary(self, report: VerifyReport) -> WalSummary:
         groups = tuple(
@@ -204,6 +226,7 @@ class _WalTally:
             documents=len(self.all_touched),
             first_sequence=report.wal_first_sequence,
             last_sequence=report.wal_last_sequence,
+            documents_exact=self.exact,
         )
 
 

@@ -52,6 +52,9 @@ class LogicalState:
 
     documents: Documents
     mvcc_records_ignored: int = 0
+    # False only for a hostile order: more than TOMBSTONES_KEPT deletes of unknown documents
+    # before any storage record, then storage records (which those deletes might have removed).
+    complete: bool = True
     # Schemas named by live storage records (superseded ones too: AeroDB's check scans every
     # record), and by the WAL's inserts and updates (a delete is stored as a tombstone, which
     # the check skips).
@@ -76,6 +79,9 @@ class LogicalState:
                 yield collection, document_id, docs[document_id]
 
 
+TOMBSTONES_KEPT = 100_000  # deletes of unknown keys remembered while storage may still come
+
+
 class LogicalStateBuilder:
     """Accumulates a logical state from records pushed in one at a time.
 
@@ -90,6 +96,9 @@ class LogicalStateBuilder:
         self._storage_schemas: set[tuple[str, str]] = set()
         self._wal_schemas: set[tuple[str, str]] = set()
         self._mvcc_ignored = 0
+        self._early_tombstones = 0  # deletes of unknown keys kept while no storage record was seen
+        self._dropped_early = False
+        self._complete = True
 
     def add_storage(self, record: StorageRecord) -> None:
         key = (record.collection, record.document_id)
@@ -98,6 +107,8 @@ class LogicalStateBuilder:
         else:
             self._storage[key] = digest(record.body, record.schema_id, record.schema_version)
             self._storage_schemas.add((record.schema_id, record.schema_version))
+        if self._dropped_early:
+            self._complete = False
 
     def add_wal(self, record: WalRecord, change: DocumentChange | None = None) -> None:
         """Apply one WAL record; ``change`` is its decoded payload, if the caller has it."""
@@ -109,11 +120,21 @@ class LogicalStateBuilder:
             assert isinstance(decoded, DocumentChange)  # types 0–2 always decode to one
             change = decoded
         key = (change.collection, change.document_id)
-        if record.type == WalType.DELETE:
-            self._wal[key] = None
-        else:
+        if record.type != WalType.DELETE:
             self._wal[key] = digest(change.body, change.schema_id, change.schema_version)
             self._wal_schemas.add((change.schema_id, change.schema_version))
+        elif key in self._storage:
+            self._wal[key] = None
+        else:
+            # Deleting what storage does not hold needs no tombstone once storage has been seen
+            # (archives stream it first): memory follows the documents, not a WAL of deletes.
+            self._wal.pop(key, None)
+            if not self._storage:
+                if self._early_tombstones < TOMBSTONES_KEPT:
+                    self._early_tombstones += 1
+                    self._wal[key] = None
+                else:
+                    self._dropped_early = True
 
     def build(self) -> LogicalState:
         merged = {**self._storage, **self._wal}
@@ -125,6 +146,7 @@ class LogicalStateBuilder:
         return LogicalState(
             MappingProxyType(frozen),
             self._mvcc_ignored,
+            self._complete,
             frozenset(SchemaRef(*ref) for ref in self._storage_schemas),
             frozenset(SchemaRef(*ref) for ref in self._wal_schemas),
         )

@@ -142,7 +142,8 @@ def plan_backup(description: DataDirDescription, options: BackupOptions) -> Back
         )
 
     usable = {Verdict.VALID, Verdict.UNCHECKED} if options.checksums_while_packing else {Verdict.VALID}
-    chosen, skipped = _choose_snapshot(description, options.snapshot_id, usable)
+    chosen, skipped_list = _choose_snapshot(description, options.snapshot_id, usable)
+    skipped = tuple(skipped_list)  # a refusal is frozen all the way down
     if isinstance(chosen, Refusal):
         return chosen
     if chosen is None:
@@ -243,7 +244,7 @@ def plan_backup(description: DataDirDescription, options: BackupOptions) -> Back
         manifest_bytes=manifest_bytes,
         members=tuple(sorted(members, key=lambda m: m.name)),
         wal_size=description.wal.size if description.wal.present else 0,
-        skipped=tuple(skipped),
+        skipped=skipped,
     )
 
 

@@ -34,7 +34,7 @@ from datetime import datetime
 from typing import Any
 
 from aeroops.core.verify import VerifyReport
-from aeroops.errors import Code, Finding, FormatError, Severity
+from aeroops.errors import Code, Finding, FormatError, Severity, UsageError
 from aeroops.formats.layout import BACKUP_MANIFEST, SCHEMAS, WAL, member_targets, new_directories, snapshot_folder
 
 TEMP_SUFFIX = ".aeroops-restore-tmp"
@@ -83,7 +83,7 @@ class RestorePaths:
         path = posixpath.normpath(data_dir)
         parent, name = posixpath.split(path)
         if not name:
-            raise ValueError("the file system root cannot be restored into")
+            raise UsageError("the file system root cannot be restored into: name a data directory below it")
         return cls(
             data_dir=path,
             temp=posixpath.join(parent, f".{name}{TEMP_SUFFIX}"),
@@ -249,6 +249,7 @@ class RestoreRule(enum.StrEnum):
     BUSY = "busy"  # another aeroops run holds the data directory's lock (seen by a dry run)
     FOREIGN_OLD = "foreign-old"
     ARCHIVE_INSIDE = "archive-inside"
+    NOT_WRITABLE = "not-writable"  # the folder holding the data directory is not writable (seen by a dry run)
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,7 +58,12 @@ AERO_STORAGE_*                 ERROR     storage record damage (only when storag
 AERO_VERIFY_SIDECAR            ERROR     the archive's digest differs from its sidecar (``.b3``:
                                          BLAKE3, ``.sha256``: SHA-256), or the sidecar is malformed
                                          or names another file
-AERO_VERIFY_TOO_MANY           INFO      findings of one code past 1000 were counted, not listed
+AERO_VERIFY_NO_SIDECAR         WARNING   no sidecar beside the archive: changes that keep its meaning
+                                         (padding, created_at) go unseen (`verify_archive`)
+AERO_VERIFY_TOO_MANY           INFO      findings (past 1000 of a code, 5000 in all) or members (past
+                                         10,000) were counted, not listed: how many
+AERO_VERIFY_TOO_MANY_MEMBERS   ERROR     more than 10,000 members: later ones are checked alone, not
+                                         against the others (duplicates, listed schema files)
 AERO_VERIFY_IO                 FATAL     the archive cannot be read at all (`verify_archive`)
 AERO_VERIFY_INTERNAL           FATAL     aeroops itself failed on the archive (a bug; logged with its
                                          traceback): `aeroops.executor.audit.verify_archive`'s net
@@ -99,6 +104,7 @@ from aeroops.formats.layout import (
 )
 from aeroops.formats.manifests import (
     BACKUP_FORMAT_VERSION,
+    NAME_MAX,
     SNAPSHOT_FORMAT_VERSIONS,
     BackupManifest,
     SnapshotManifest,
@@ -135,7 +141,17 @@ LAYOUT: dict[str, EntryType] = {
 REQUIRED = (BACKUP_MANIFEST, SNAPSHOT_DIR, SNAPSHOT_MANIFEST, SCHEMAS_DIR, STORAGE)
 BACKUP_MANIFEST_LIMIT = 64 << 10
 SNAPSHOT_MANIFEST_LIMIT = 4 << 20  # thousands of schema files still fit
-FINDINGS_PER_CODE = 1000  # past this, a code's findings are counted, not kept: bounded memory
+# Bounded memory whatever the archive: past these, findings and members are counted, not kept,
+# and the report says how many were left out (AERO_VERIFY_TOO_MANY).
+FINDINGS_PER_CODE = 1000
+FINDINGS_KEPT = 5000  # of all codes together
+MEMBERS_KEPT = 10_000  # MemberInfo rows in the report
+# A backup archive holds 7 members plus one per schema file; past this many distinct names,
+# members are checked one by one but no longer against each other (duplicates, listed schema
+# files), which is an ERROR (AERO_VERIFY_TOO_MANY_MEMBERS), so the verdict is never ok by omission.
+MEMBER_NAMES_KEPT = 10_000
+LONGEST_NAME = len(SCHEMA_PREFIX) + NAME_MAX  # no member name of a backup archive is longer
+NAME_SHOWN = 100  # characters of a longer name shown in reports
 
 _UNSAFE_TYPES = {
     EntryType.SYMLINK: "a symbolic link",
@@ -194,6 +210,7 @@ class VerifyReport:
     wal_record_count: int = 0
     wal_first_sequence: int | None = None
     wal_last_sequence: int | None = None
+    members_not_kept: int = 0  # members past MEMBERS_KEPT: checked and counted, not listed
     digest: str | None = None  # of every byte of the archive, when computed: "blake3:<hex>" or "sha256:<hex>"
     # schema file name -> the schema it defines (files that define none are left out)
     schema_definitions: tuple[tuple[str, SchemaRef], ...] = ()
@@ -207,7 +224,7 @@ class VerifyReport:
 
     @property
     def member_count(self) -> int:
-        return len(self.members)
+        return len(self.members) + self.members_not_kept
 
     def counts(self) -> dict[str, int]:
         """Findings per severity, every severity present (0 where none)."""
@@ -223,6 +240,7 @@ class VerifyReport:
             "findings": [f.to_dict() for f in self.findings],
             "member_count": self.member_count,
             "members": [m.to_dict() for m in self.members],
+            "members_not_kept": self.members_not_kept,
             "backup_manifest": manifest_dict(self.backup_manifest),
             "snapshot_manifest": manifest_dict(self.snapshot_manifest),
             "bytes_read": self.bytes_read,
@@ -296,8 +314,9 @@ def verify_archive_stream(
     reader.report(final=True)
     return VerifyReport(
         archive=name,
-        findings=verification.findings.done(),
+        findings=verification.findings.done(verification.members_not_kept),
         members=tuple(verification.members),
+        members_not_kept=verification.members_not_kept,
         backup_manifest=verification.backup_manifest,
         snapshot_manifest=verification.snapshot_manifest,
         bytes_read=reader.count,
@@ -411,16 +430,20 @@ class _MemberReader:
 
 
 class _Findings:
-    """Collects findings, keeping at most FINDINGS_PER_CODE of each code."""
+    """Collects findings, keeping at most FINDINGS_PER_CODE of each code and FINDINGS_KEPT in all;
+    the others are counted."""
 
     def __init__(self) -> None:
         self._kept: list[Finding] = []
         self._per_code: Counter[Code] = Counter()
+        self._not_kept: Counter[Code] = Counter()
 
     def add(self, finding: Finding) -> None:
         self._per_code[finding.code] += 1
-        if self._per_code[finding.code] <= FINDINGS_PER_CODE:
+        if self._per_code[finding.code] <= FINDINGS_PER_CODE and len(self._kept) < FINDINGS_KEPT:
             self._kept.append(finding)
+        else:
+            self._not_kept[finding.code] += 1
 
     def new(
         self,
@@ -442,15 +465,18 @@ class _Findings:
     def any(self, matches: Callable[[Finding], bool]) -> bool:
         return any(matches(f) for f in self._kept)
 
-    def done(self) -> tuple[Finding, ...]:
+    def done(self, members_not_kept: int = 0) -> tuple[Finding, ...]:
         extra = [
-            Finding.of(
-                Code.VERIFY_TOO_MANY,
-                f"{n - FINDINGS_PER_CODE} more {code} findings were counted but not listed",
-            )
-            for code, n in self._per_code.items()
-            if n > FINDINGS_PER_CODE
+            Finding.of(Code.VERIFY_TOO_MANY, f"{n:,} more {code} findings were counted but not listed")
+            for code, n in self._not_kept.items()
         ]
+        if members_not_kept:
+            extra.append(
+                Finding.of(
+                    Code.VERIFY_TOO_MANY,
+                    f"{members_not_kept:,} more members were checked but not listed (the first {MEMBERS_KEPT:,} are)",
+                )
+            )
         return (*self._kept, *extra)
 
 
@@ -495,7 +521,8 @@ def _schema_file(name: str) -> str | None:
     if not name.startswith(SCHEMA_PREFIX):
         return None
     rest = name[len(SCHEMA_PREFIX) :]
-    return rest if rest and "/" not in rest and rest not in (".", "..") else None
+    plain = rest and "/" not in rest and rest not in (".", "..")
+    return rest if plain and len(rest.encode("utf-8", "surrogateescape")) <= NAME_MAX else None
 
 
 class _Verification:
@@ -512,6 +539,8 @@ class _Verification:
         self.data_sink = data_sink
         self.findings = _Findings()
         self.members: list[MemberInfo] = []
+        self.members_not_kept = 0
+        self._too_many_names = False
         self.present: set[str] = set()  # normalised names of safe members of the right type
         self.seen: set[str] = set()  # normalised names of every member
         self.file_crcs: list[tuple[str, int, int]] = []  # (name, data offset, CRC) of storage and schemas
@@ -528,7 +557,7 @@ class _Verification:
         self._reading: str | None = None  # the member whose data is being read
 
     def run(self) -> None:
-        tar = TarReader(self.reader)  # type: ignore[arg-type]  # any object with .read() will do
+        tar = TarReader(self.reader)
         damaged = False
         try:
             for entry in tar:
@@ -560,8 +589,30 @@ class _Verification:
     # --- one member ---------------------------------------------------------------------------
 
     def _member(self, tar: TarReader, entry: TarEntry) -> None:
+        name_bytes = entry.name_bytes or len(entry.name.encode("utf-8", "surrogateescape"))
+        if name_bytes > LONGEST_NAME:  # shown shortened, kept nowhere: it cannot be a name of the layout
+            entry = replace(entry, name=f"{entry.name[:NAME_SHOWN]}…[{name_bytes:,} bytes]")
         name = _normalised(entry)
         where: dict[str, Any] = {"path": entry.name, "offset": entry.header_offset}
+        if name_bytes > LONGEST_NAME:
+            self.findings.new(
+                Code.VERIFY_UNEXPECTED_MEMBER,
+                f"a member name of {name_bytes:,} bytes: no name in a backup archive is longer than {LONGEST_NAME}",
+                **where,
+            )
+            self._done(entry, self._crc_of(tar, entry))
+            return
+        if name not in self.seen and name not in LAYOUT and len(self.seen) >= MEMBER_NAMES_KEPT:
+            if not self._too_many_names:
+                self._too_many_names = True
+                self.findings.new(
+                    Code.VERIFY_TOO_MANY_MEMBERS,
+                    f"the archive has more than {MEMBER_NAMES_KEPT:,} members (a backup archive has 7 and one "
+                    "per schema file): from here on each member is checked alone, not against the others",
+                    **where,
+                )
+            self._unsafe_or_unexpected_alone(tar, entry)
+            return
         if self._previous_name is not None and entry.name < self._previous_name:
             self.findings.new(
                 Code.VERIFY_MEMBER_ORDER,
@@ -627,6 +678,7 @@ class _Verification:
 
     def _file(self, tar: TarReader, entry: TarEntry, name: str, schema: str | None) -> int | None:
         """Read and check one regular file of the layout; its CRC."""
+        crc: int | None
         if name == BACKUP_MANIFEST:
             crc = self._backup_manifest(tar, entry)
         elif name == SNAPSHOT_MANIFEST:
@@ -646,10 +698,28 @@ class _Verification:
             else:
                 crc = self._crc_of(tar, entry)
             self.schema_files.setdefault(schema, entry.name)
-            self.file_crcs.append((entry.name, entry.data_offset, crc))
+            if crc is not None:  # a regular file (only those reach here: others are refused first)
+                self.file_crcs.append((entry.name, entry.data_offset, crc))
         return crc
 
+    def _unsafe_or_unexpected_alone(self, tar: TarReader, entry: TarEntry) -> None:
+        """A member past MEMBER_NAMES_KEPT: what can be judged of it alone, and its CRC."""
+        where: dict[str, Any] = {"path": entry.name, "offset": entry.header_offset}
+        unsafe = _unsafe_reasons(entry)
+        if unsafe:
+            self.findings.new(Code.VERIFY_UNSAFE_MEMBER, "; ".join(unsafe), **where)
+        elif _normalised(entry) not in LAYOUT and _schema_file(_normalised(entry)) is None:
+            self.findings.new(
+                Code.VERIFY_UNEXPECTED_MEMBER,
+                f"{entry.name!r} is not part of a backup archive (format version 1)",
+                **where,
+            )
+        self._done(entry, self._crc_of(tar, entry))
+
     def _done(self, entry: TarEntry, crc: int | None) -> None:
+        if len(self.members) >= MEMBERS_KEPT:
+            self.members_not_kept += 1
+            return
         self.members.append(
             MemberInfo(
                 name=entry.name,
@@ -763,7 +833,7 @@ class _Verification:
         self.storage_schemas = walk.refs
         if self.storage_sink is not None:
             try:
-                for record in iter_storage(reader, path=entry.name):  # type: ignore[arg-type]
+                for record in iter_storage(reader, path=entry.name):
                     try:
                         self.storage_sink(record)
                     except FormatError as error:
@@ -785,7 +855,7 @@ class _Verification:
             )
 
         try:
-            for batch in iter_wal_batches(reader, path=entry.name, on_gap=gap):  # type: ignore[arg-type]
+            for batch in iter_wal_batches(reader, path=entry.name, on_gap=gap):
                 self.wal_records += len(batch)
                 add_wal_schema_refs(batch, self.wal_schemas)
                 if self.wal_first is None:
@@ -833,11 +903,11 @@ class _Verification:
         added = self.backup_manifest.added_schema_map if self.backup_manifest is not None else {}
         for member, offset, crc in self.file_crcs:
             if member == STORAGE:
-                expected: int | None = manifest.storage_checksum
+                expected = manifest.storage_checksum
             else:
                 schema = member[len(SCHEMA_PREFIX) :]
-                expected = listed.get(schema, added[schema].checksum if schema in added else None)
-                if expected is None:
+                schema_checksum = listed.get(schema, added[schema].checksum if schema in added else None)
+                if schema_checksum is None:
                     self.findings.new(
                         Code.VERIFY_SCHEMA_UNLISTED,
                         f"{member} is not listed in the snapshot manifest's schema_checksums",
@@ -845,6 +915,7 @@ class _Verification:
                         offset=offset,
                     )
                     continue
+                expected = schema_checksum
             if crc != expected:
                 self.findings.new(
                     Code.VERIFY_CHECKSUM,

@@ -24,6 +24,7 @@ from aeroops.core.inventory import Inventory, InventoryRow, inventory_row, read_
 from aeroops.core.verify import DataSink, VerifyReport, verify_archive_stream
 from aeroops.errors import Code, Finding, FormatError, UsageError
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps
+from aeroops.formats.manifests import BackupManifest
 from aeroops.formats.sidecar import ALGORITHMS, parse_sidecar, sidecar_path
 from aeroops.progress import Progress, ProgressCallback
 
@@ -42,9 +43,10 @@ def has_sidecar(archive: Path) -> bool:
 
 def read_sidecar(archive: Path) -> tuple[str | None, tuple[Finding, ...]]:
     """The tagged digest the archive's sidecar claims (None without a sidecar), and any finding
-    about a sidecar that exists but cannot be used. The first sidecar found (``.b3``, then
-    ``.sha256``) counts, even when it is unusable: a damaged ``.b3`` is not silently passed over
-    for an older ``.sha256``."""
+    about a sidecar that exists but cannot be used, or that there is none (AERO_VERIFY_NO_SIDECAR,
+    a WARNING: see `no_sidecar_finding`). The first sidecar found (``.b3``, then ``.sha256``)
+    counts, even when it is unusable: a damaged ``.b3`` is not silently passed over for an older
+    ``.sha256``."""
     for algorithm in ALGORITHMS:
         path = sidecar_path(archive, algorithm)
         try:
@@ -59,7 +61,21 @@ def read_sidecar(archive: Path) -> tuple[str | None, tuple[Finding, ...]]:
             return parse_sidecar(text, archive_name=archive.name, algorithm=algorithm), ()
         except FormatError as error:
             return None, (_sidecar_finding(f"{path.name}: {error.message}"),)
-    return None, ()
+    return None, (no_sidecar_finding(archive),)
+
+
+def no_sidecar_finding(archive: Path) -> Finding:
+    """Without a sidecar, the changes that leave the archive's meaning intact go unseen (every
+    check of `aeroops.core.verify` passes them): a WARNING, so verify's verdict stays ok and its
+    exit status 0 (AeroDB's own archives have no sidecar), but the report says what is unprotected."""
+    names = " or ".join(sidecar_path(archive, algorithm).name for algorithm in ALGORITHMS)
+    return Finding.of(
+        Code.VERIFY_NO_SIDECAR,
+        f"no sidecar ({names}): nothing checks the bytes the other checks do not read, so a change to "
+        "member padding, to header fields aeroops ignores (mtime, owner names), to the spelling of a "
+        "header checksum, or to the backup manifest's created_at (while still after the snapshot's) "
+        "would go unseen",
+    )
 
 
 def _sidecar_finding(message: str) -> Finding:
@@ -129,8 +145,21 @@ def inventory(
     if not root.is_dir():
         raise UsageError(f"{root} is not a folder", path=root)
     taken_at = (now or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
-    candidates = sorted(_candidates(root, recursive))
-    rows = []
+    unreadable: list[OSError] = []
+    try:
+        candidates = sorted(_candidates(root, recursive, unreadable))
+    except OSError as exc:
+        raise UsageError(f"cannot read the folder: {exc.strerror or exc}", path=root) from None
+    rows = [
+        inventory_row(
+            Path(str(error.filename)).relative_to(root).as_posix() + "/",
+            None,
+            None,
+            f"cannot read this folder: {error.strerror or error}",
+            taken_at,
+        )
+        for error in unreadable
+    ]
     for index, candidate in enumerate(candidates, start=1):
         step_progress = None
         if progress is not None:
@@ -189,10 +218,18 @@ def open_archive(archive: Path, ops: FileOps = REAL) -> BinaryIO:
     return raw
 
 
-def _candidates(root: Path, recursive: bool) -> Iterator[Path]:
+def _candidates(root: Path, recursive: bool, unreadable: list[OSError]) -> Iterator[Path]:
+    """The ``*.tar`` files in ``root`` (and below, when ``recursive``); a subfolder that cannot
+    be read is added to ``unreadable`` (its row says so), ``root`` itself raises."""
+
+    def skipped(error: OSError) -> None:
+        if Path(str(error.filename)) == root:
+            raise error
+        unreadable.append(error)
+
     if recursive:
         # Symlinked folders are not followed: a link loop must not hang an audit.
-        for folder, subfolders, files in os.walk(root):
+        for folder, subfolders, files in os.walk(root, onerror=skipped):
             subfolders.sort()
             for name in files:
                 if name.endswith(ARCHIVE_SUFFIX):
@@ -214,6 +251,7 @@ def _step_progress(progress: ProgressCallback, name: str, index: int, count: int
 def _row(root: Path, archive: Path, now: datetime, verify: bool, progress: ProgressCallback | None) -> InventoryRow:
     name = archive.relative_to(root).as_posix()
     sidecar = has_sidecar(archive)
+    manifest: BackupManifest | str
     try:
         stat = archive.stat()
         with open_archive(archive) as stream:

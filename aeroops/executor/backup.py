@@ -13,8 +13,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import logging
 import os
+import re
 import secrets
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -33,13 +36,22 @@ from aeroops.core.plan import (
 )
 from aeroops.errors import AeroError, BackupError, BackupIOError, io_error
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, failed_operation
-from aeroops.executor.lock import DirectoryLock, FolderLock, aerodb_serving, try_flock
+from aeroops.executor.lock import DirectoryLock, FolderLock, aerodb_serving, data_dir_busy, try_flock, writable_folder
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.checksum import crc32
-from aeroops.formats.ids import default_created_at
+from aeroops.formats.ids import check_creation_time, default_created_at
 from aeroops.formats.layout import BACKUP_MANIFEST, SCHEMAS, SCHEMAS_DIR, SNAPSHOT_DIR, STORAGE, WAL, WAL_DIR, WAL_LOG
 from aeroops.formats.schemas import SchemaRef, StorageSchemaRefs
-from aeroops.formats.sidecar import ALGORITHMS, DEFAULT, Algorithm, check_algorithm, render_sidecar, sidecar_path
+from aeroops.formats.sidecar import (
+    ALGORITHMS,
+    DEFAULT,
+    SUFFIXES,
+    Algorithm,
+    check_algorithm,
+    check_archive_name,
+    render_sidecar,
+    sidecar_path,
+)
 from aeroops.formats.tar import END_OF_ARCHIVE, member_header, padding
 from aeroops.hashing import BackgroundDigest
 from aeroops.progress import Progress, ProgressCallback, no_progress
@@ -57,8 +69,24 @@ STEPS = (
     "release the lock",
 )
 STAGING_PREFIX = ".aeroops-staging-"
-OWNER_FILE = ".owner"  # flock-ed by the run that owns the staging folder, for its lifetime
+OWNER_FILE = ".owner"  # flock-ed by the run that owns the staging folder, for its lifetime; holds its marker
 ORPHAN_GRACE_SECONDS = 60  # a staging folder with no owner file yet may be a run starting up
+STAGING_ARCHIVE = "archive.tar"
+# Everything a staging folder can hold: a folder holding anything else is not aeroops' own.
+STAGING_ENTRIES = frozenset(
+    {OWNER_FILE, f"{OWNER_FILE}.new", SNAPSHOT_DIR, WAL_DIR, BACKUP_MANIFEST, STAGING_ARCHIVE}
+    | {STAGING_ARCHIVE + suffix for suffix in SUFFIXES.values()}
+)
+_STAGING_NAME = re.compile(re.escape(STAGING_PREFIX) + r"\d{8}T\d{6}Z-(?P<run>\d+-[0-9a-f]{8})")
+MARKER_LIMIT = 256
+
+log = logging.getLogger("aeroops")
+
+
+def staging_marker(run_id: str) -> bytes:
+    """What the owner file of run ``run_id``'s staging folder holds: the proof, checked before a
+    later run removes the folder, that aeroops made it."""
+    return f"aeroops backup staging folder of run {run_id}\n".encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +124,8 @@ def prepare_backup(
 ) -> BackupPlan:
     """Scan and plan, without locking or writing anything: what a dry run shows."""
     plan = plan_backup(
-        scan(data_dir, checksums="until-valid", ops=ops),
-        BackupOptions(created_at or default_created_at(), snapshot_id, source=source),
+        scan(data_dir, checksums="until-valid", ops=ops, error=BackupError, io_error_type=BackupIOError),
+        BackupOptions(_creation_time(created_at), snapshot_id, source=source),
     )
     return _accept(plan)
 
@@ -107,6 +135,7 @@ def resolve_output(output: Path | str, plan: BackupPlan) -> Path:
     target = Path(output)
     if target.is_dir():
         target = target / plan.archive_name
+    check_archive_name(target.name)
     if not target.parent.is_dir():
         raise BackupError("the output folder does not exist", path=target.parent)
     data_dir = Path(plan.data_dir).resolve()
@@ -114,6 +143,27 @@ def resolve_output(output: Path | str, plan: BackupPlan) -> Path:
     if resolved == data_dir or data_dir in resolved.parents:
         raise BackupError("the archive must not be written inside the data directory", path=target)
     return target
+
+
+def check_output(archive: Path, *, overwrite: bool) -> None:
+    """Raise the `BackupError` a backup to ``archive`` meets before it writes anything there."""
+    if os.path.lexists(archive) and not overwrite:
+        raise BackupError("an archive already exists at the output path (pass overwrite to replace it)", path=archive)
+
+
+def dry_run_refusal(data_dir: Path | str, archive: Path, *, overwrite: bool) -> str | None:
+    """Why the real run of a dry run's plan would be refused or fail before its first write, or
+    None: what the run checks then (the output path, the lock), and that this user may write the
+    output folder (the run's first write)."""
+    try:
+        check_output(archive, overwrite=overwrite)
+    except BackupError as error:
+        return error.message
+    if data_dir_busy(Path(data_dir)):
+        return "another aeroops run holds this data directory right now"
+    if not writable_folder(archive.parent):
+        return f"this user cannot write in {archive.parent}, where the archive goes"
+    return None
 
 
 def run_backup(
@@ -138,9 +188,7 @@ def run_backup(
     started = time.monotonic()
     algorithm = check_algorithm(digest)
     root = Path(data_dir)
-    options = BackupOptions(
-        created_at or default_created_at(), snapshot_id, checksums_while_packing=True, source=source
-    )
+    options = BackupOptions(_creation_time(created_at), snapshot_id, checksums_while_packing=True, source=source)
     step = _Steps(progress)
 
     step(1)
@@ -153,25 +201,24 @@ def run_backup(
         step(3)
         # Snapshot checksums are computed while packing, and the WAL is checked on the other
         # core meanwhile: every byte is read once. Their verdicts feed the same pure planner.
-        description = scan(root, checksums="none", check_wal=False, ops=ops)
+        description = scan(
+            root, checksums="none", check_wal=False, ops=ops, error=BackupError, io_error_type=BackupIOError
+        )
         with _WalCheck(root / WAL, description.wal.size if description.wal.present else None, ops) as wal:
             while True:
                 plan = _accept(plan_backup(description, options))
                 archive = resolve_output(output, plan)
-                if os.path.lexists(archive) and not overwrite:
-                    raise BackupError(
-                        "an archive already exists at the output path (pass overwrite to replace it)", path=archive
-                    )
+                check_output(archive, overwrite=overwrite)
                 if folder_lock is None:
                     folder_lock = FolderLock(archive.parent, BackupError, exclusive=False)
                     folder_lock.acquire()
-                removed = remove_stale_staging(archive.parent, ops)
+                removed = remove_stale_staging(archive.parent, ops, keep=root)
                 with _staging(archive.parent, plan.backup_id, ops) as staging:
                     staged_by = _stage(plan, root, staging, ops, step)
                     step(8, total=plan.content_bytes)
                     try:
                         packed, archive_digest, storage_schemas = _pack(
-                            plan, staging, staging / "archive.tar", algorithm, ops, step
+                            plan, staging, staging / STAGING_ARCHIVE, algorithm, ops, step
                         )
                     except _Mismatch as mismatch:
                         # This snapshot is corrupt after all: plan again, knowing it.
@@ -186,7 +233,7 @@ def run_backup(
                     _check_wal_packed(plan, description.wal, packed, root)
                     step(9)
                     _check_not_serving(root)
-                    _publish(staging / "archive.tar", archive, archive_digest, algorithm, overwrite, ops)
+                    _publish(staging / STAGING_ARCHIVE, archive, archive_digest, algorithm, overwrite, ops)
                 break
         step(10)
     except AeroError:
@@ -257,29 +304,72 @@ class _Mismatch(Exception):
         self.crc = crc
 
 
-def remove_stale_staging(folder: Path, ops: FileOps = REAL) -> tuple[str, ...]:
-    """Remove staging folders left by killed runs; one whose owner still holds its lock is in
-    use and stays."""
+def remove_stale_staging(folder: Path, ops: FileOps = REAL, *, keep: Path | None = None) -> tuple[str, ...]:
+    """Remove the staging folders killed runs left in ``folder``, and nothing else: a folder goes
+    only when aeroops provably made it (a staging name, an owner file holding the marker of the
+    run that name says, nothing inside that a staging folder does not hold) and no live run
+    holds it. ``keep`` (the data directory) and any folder holding it are never touched. A run
+    killed before its owner file took its name left at most that file in the making: such a
+    folder goes once older than the grace period."""
     removed = []
     for entry in ops.scandir(folder):
-        if not entry.name.startswith(STAGING_PREFIX) or not entry.is_dir(follow_symlinks=False):
+        match = _STAGING_NAME.fullmatch(entry.name)
+        if not match or not entry.is_dir(follow_symlinks=False):
             continue
         path = folder / entry.name
-        owner = path / OWNER_FILE
-        if os.path.lexists(owner):
-            fd = try_flock(owner)
-            if fd is None:
-                continue  # a live run holds it
-            try:
-                ops.remove_tree(path)
-            finally:
-                os.close(fd)
-        elif time.time() - entry.stat(follow_symlinks=False).st_mtime > ORPHAN_GRACE_SECONDS:
+        if keep is not None and _holds(path, keep):
+            log.warning("kept %s: it is or holds the data directory being backed up", path)
+            continue
+        try:
+            if _remove_if_ours(path, match["run"], ops):
+                removed.append(str(path))
+        except OSError as exc:  # another run's leftover: this run's backup goes on
+            log.warning("could not remove the stale staging folder %s: %s", path, exc.strerror or exc)
+    return tuple(removed)
+
+
+def _holds(path: Path, inner: Path) -> bool:
+    outer, inner = path.resolve(), inner.resolve()
+    return outer == inner or outer in inner.parents
+
+
+def _remove_if_ours(path: Path, run_id: str, ops: FileOps) -> bool:
+    entries = {entry.name for entry in ops.scandir(path)}
+    if not entries <= STAGING_ENTRIES:
+        log.warning("kept %s: it holds %s, which no staging folder holds", path, sorted(entries - STAGING_ENTRIES))
+        return False
+    marker = staging_marker(run_id)
+    if OWNER_FILE in entries:
+        return _remove_owned(path, path / OWNER_FILE, (marker,), ops, whole=True)
+    if time.time() - ops.lstat(path).st_mtime <= ORPHAN_GRACE_SECONDS:
+        return False  # maybe a run starting up
+    if entries:  # only the owner file in the making: empty, or holding the marker
+        return _remove_owned(path, path / f"{OWNER_FILE}.new", (b"", marker), ops, whole=False)
+    os.rmdir(path)  # empty: nothing to prove, nothing lost (rmdir fails if something appeared)
+    return True
+
+
+def _remove_owned(path: Path, owner: Path, markers: tuple[bytes, ...], ops: FileOps, *, whole: bool) -> bool:
+    """Remove ``path`` if its ``owner`` file is a regular file holding one of ``markers`` and no
+    live run holds its flock; ``whole``: with what it staged (else only the owner file goes,
+    then the folder if empty)."""
+    if not stat.S_ISREG(ops.lstat(owner).st_mode):
+        return False
+    fd = try_flock(owner)
+    if fd is None:
+        return False  # a live run holds it
+    try:
+        if os.pread(fd, MARKER_LIMIT, 0) not in markers:
+            log.warning("kept %s: its owner file does not name the run its name says", path)
+            return False
+        if whole:
             ops.remove_tree(path)
         else:
-            continue
-        removed.append(str(path))
-    return tuple(removed)
+            ops.remove(owner)
+            os.rmdir(path)
+    finally:
+        os.close(fd)
+    return True
 
 
 # --- the steps ------------------------------------------------------------------------------
@@ -297,6 +387,12 @@ class _Steps:
 
     def advance(self, done: int) -> None:
         self._progress(Progress("backup", STEPS[self.index - 1], self.index, len(STEPS), done, self.total))
+
+
+def _creation_time(created_at: datetime | None) -> datetime:
+    """The manifest's creation time, checked before anything is done: the caller's, else
+    SOURCE_DATE_EPOCH's, else now (`UsageError` for one AeroDB's timestamps cannot carry)."""
+    return check_creation_time(created_at) if created_at is not None else default_created_at()
 
 
 def refusal_error(refusal: Refusal) -> BackupError:
@@ -321,14 +417,17 @@ def _fsync_wal(root: Path, ops: FileOps) -> None:
 def _staging(folder: Path, backup_id: str, ops: FileOps) -> Iterator[Path]:
     """A private folder beside the output (same file system, so the final rename is atomic),
     held by an flock on its owner file, and removed whatever happens."""
-    path = folder / f"{STAGING_PREFIX}{backup_id}-{os.getpid()}-{secrets.token_hex(4)}"
+    run_id = f"{os.getpid()}-{secrets.token_hex(4)}"
+    path = folder / f"{STAGING_PREFIX}{backup_id}-{run_id}"
     ops.mkdir(path, 0o700)
     try:
         # The owner file is locked before it takes its name: another run's clean-up never finds
         # it unlocked while this run lives (until it has its name, the grace period covers it).
+        # It holds the run's marker, the proof a later clean-up asks for before removing anything.
         owner = ops.create(path / f"{OWNER_FILE}.new")
         try:
             fcntl.flock(owner.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: always free
+            ops.write(owner, staging_marker(run_id))
             ops.rename(path / f"{OWNER_FILE}.new", path / OWNER_FILE)
             yield path
         finally:

@@ -34,10 +34,10 @@ from aeroops.core.logical import (
 )
 from aeroops.errors import AeroError, Finding, FormatError, RestoreError, RestoreIOError, UsageError, io_error
 from aeroops.executor.audit import inspect_archive
-from aeroops.executor.fileops import LimitedReader, failed_operation
+from aeroops.executor.fileops import REAL, LimitedReader, failed_operation
 from aeroops.executor.restore import RestoreResult, restore
 from aeroops.executor.scan import describe_schema_files, scan
-from aeroops.formats.layout import DOCUMENTS, MANIFEST_FILE, STORAGE, WAL, member_source, snapshot_folder
+from aeroops.formats.layout import DOCUMENTS, MANIFEST_FILE, SCHEMAS, STORAGE, WAL, member_source, snapshot_folder
 from aeroops.formats.schemas import SchemaRef
 from aeroops.formats.storage import iter_storage
 from aeroops.formats.wal import iter_wal
@@ -126,11 +126,11 @@ def datadir_logical_state(data_dir: Path | str, *, storage: str = DOCUMENTS) -> 
     wal_path = root / WAL
     builder = LogicalStateBuilder()
     if wal_path.exists():
-        with open(wal_path, "rb") as wal_stream:
+        with REAL.open_read(wal_path) as wal_stream:
             limited = LimitedReader(wal_stream, os.fstat(wal_stream.fileno()).st_size)
-            for record in iter_wal(limited, path=str(wal_path)):  # type: ignore[arg-type]
+            for record in iter_wal(limited, path=str(wal_path)):
                 builder.add_wal(record)
-    with open(root / storage, "rb") as storage_stream:
+    with REAL.open_read(root / storage) as storage_stream:
         for stored in iter_storage(storage_stream, path=str(root / storage)):
             builder.add_storage(stored)
     return builder.build()
@@ -140,7 +140,7 @@ def datadir_schemas(data_dir: Path | str) -> tuple[SchemaRef, ...]:
     """The schemas AeroDB's boot loads first: every ``*.json`` file of ``metadata/schemas/``,
     keyed by what it defines. Raises `FormatError` for a file that does not parse (AeroDB's
     boot fails on it too)."""
-    folder = Path(data_dir) / "metadata" / "schemas"
+    folder = Path(data_dir) / SCHEMAS
     facts = describe_schema_files(folder)
     for fact in facts:
         if fact.schema is None:

@@ -22,18 +22,15 @@ COPY_CHUNK = 1 << 20
 
 class FileOps:
     # --- reading ----------------------------------------------------------------------------
-    def open_read(self, path: Path) -> BinaryIO:
+    def open_read(self, path: Path, *, follow_symlinks: bool = True) -> BinaryIO:
         """A regular file, opened for reading. Anything else is refused (EINVAL, "not a regular
-        file"): a FIFO would block the open until some writer came, a device never ends."""
-        stream = open(path, "rb", buffering=0, opener=_open_nonblocking)  # noqa: SIM115 (the caller closes it)
-        try:
-            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-                raise OSError(errno.EINVAL, "not a regular file", str(path))
-            os.set_blocking(stream.fileno(), True)
-        except BaseException:
-            stream.close()
-            raise
-        return stream
+        file"): a FIFO would block the open until some writer came, a device never ends.
+        ``follow_symlinks=False`` for a path someone else may have made (a journal, a lock
+        file): a symbolic link there is refused (ELOOP)."""
+        def opener(name: str, _flags: int) -> int:
+            return open_regular(name, os.O_RDONLY, follow_symlinks=follow_symlinks)
+
+        return open(path, "rb", buffering=0, opener=opener)
 
     def read(self, stream: BinaryIO, size: int) -> bytes:
         """Up to ``size`` bytes; fewer only at the end of the file."""
@@ -139,8 +136,27 @@ class FileOps:
                 os.unlink(path)
 
 
-def _open_nonblocking(path: str, flags: int) -> int:
-    return os.open(path, flags | os.O_NONBLOCK | os.O_CLOEXEC)
+def open_regular(
+    path: Path | str, flags: int, mode: int = 0o600, *, follow_symlinks: bool = True, directory: bool = False
+) -> int:
+    """A file descriptor of ``path`` opened with ``flags``, only if it is a regular file (or,
+    with ``directory``, a folder): whatever else someone put there is refused with EINVAL
+    before it can do harm. The open itself never blocks (O_NONBLOCK: a FIFO would wait for a
+    writer; the flag is cleared after the check) and, without ``follow_symlinks``, never
+    follows a symbolic link (O_NOFOLLOW: a lock file linked to a WAL must not truncate it)."""
+    extra = os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow_symlinks else os.O_NOFOLLOW)
+    fd = os.open(path, flags | extra, mode)
+    try:
+        kind = os.fstat(fd).st_mode
+        if not (stat.S_ISREG(kind) or (directory and stat.S_ISDIR(kind))):
+            if stat.S_ISDIR(kind):
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 REAL = FileOps()

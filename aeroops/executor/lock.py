@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,9 @@ from types import TracebackType
 from typing import Literal
 
 from aeroops.errors import AeroError
+from aeroops.executor.fileops import open_regular
+
+log = logging.getLogger("aeroops")
 
 
 def aerodb_serving(data_dir: Path) -> bool:
@@ -45,19 +49,22 @@ class DirectoryLock:
         self._error = error
         self._purpose = purpose
         self._fds: list[int] = []
+        self._lock_file_error: OSError | None = None
 
     def acquire(self) -> None:
         fds: list[int] = []
+        file_fd = None
         try:
-            file_fd = self._open_lock_file()
+            file_fd = self._lock_file()
             if file_fd is not None:
                 fds.append(file_fd)
-                self._exclusive(file_fd, names_holder=True)
             dir_fd = self._open_data_dir(required=file_fd is None)
             if dir_fd is not None:
                 fds.append(dir_fd)
                 self._exclusive(dir_fd, names_holder=False)  # its holder may not have written the lock file
         except BaseException:
+            if file_fd is not None:
+                self._remove_lock_file()  # ours: its flock is held
             for fd in fds:
                 os.close(fd)
             raise
@@ -66,13 +73,48 @@ class DirectoryLock:
             os.write(file_fd, f"{os.getpid()} {self._purpose}\n".encode())
         self._fds = fds
 
+    def _lock_file(self) -> int | None:
+        """The lock file, opened and flock-ed (None where it cannot be used). It is removed when
+        the lock is released, so a run that opened it just before may lock a file no longer in
+        place: the flock counts only while the name still points at the file locked."""
+        for _ in range(100):
+            fd = self._open_lock_file()
+            if fd is None:
+                return None
+            try:
+                self._exclusive(fd, names_holder=True)
+                if _same_file(fd, self.path):
+                    return fd
+            except BaseException:
+                os.close(fd)
+                raise
+            os.close(fd)  # removed (and perhaps made anew) by the run that held it: try again
+        raise self._error("the lock file keeps being replaced; is another program removing it?", path=self.path)
+
     def _open_lock_file(self) -> int | None:
         try:
-            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            # Never through a link, never a FIFO or a device: what someone put in its place is
+            # refused rather than truncated, written or waited on.
+            return open_regular(self.path, os.O_RDWR | os.O_CREAT, 0o600, follow_symlinks=False)
         except OSError as exc:
-            if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
-                raise self._error(f"cannot create the lock file: {exc.strerror}", path=self.path) from exc
-            return None  # a read-only parent, or another user's lock file: the folder's lock serves
+            if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                self._lock_file_error = exc
+                return None  # a read-only parent, or another user's lock file: the folder's lock serves
+            reason = exc.strerror
+            if exc.errno in (errno.ELOOP, errno.EINVAL, errno.EISDIR):
+                reason = "it is not a regular file (a link, a FIFO or a device is there); remove it"
+            elif exc.errno == errno.ENOENT:
+                reason = "the folder that holds the data directory does not exist"
+            raise self._error(f"cannot create the lock file: {reason}", path=self.path) from None
+
+    def _remove_lock_file(self) -> None:
+        """Remove the lock file, while its flock is still held (see `_lock_file`)."""
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:  # the lock is released all the same; the file is only left over
+            log.warning("could not remove the lock file %s: %s", self.path, exc.strerror)
 
     def _open_data_dir(self, *, required: bool) -> int | None:
         try:
@@ -80,6 +122,11 @@ class DirectoryLock:
         except OSError as exc:
             if not required:
                 return None  # e.g. a restore that creates the data directory
+            if exc.errno == errno.ENOENT and self._lock_file_error is not None:
+                # Nothing to lock yet (a restore creating it), and the parent refused the lock file:
+                # that refusal (permission denied, read-only) is the reason, not "no such file".
+                reason = self._lock_file_error.strerror
+                raise self._error(f"cannot create the lock file: {reason}", path=self.path) from exc
             raise self._error(f"cannot lock the data directory: {exc.strerror}", path=self.data_dir) from exc
 
     def _exclusive(self, fd: int, *, names_holder: bool) -> None:
@@ -87,7 +134,7 @@ class DirectoryLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             if _held(exc):
-                holder = _read_holder(self.path) if names_holder else ""
+                holder = _read_holder(fd) if names_holder else ""
                 raise self._error(
                     f"another aeroops run holds this data directory{holder}; wait for it to finish",
                     path=self.path,
@@ -95,6 +142,8 @@ class DirectoryLock:
             raise
 
     def release(self) -> None:
+        if self._fds and _same_file(self._fds[0], self.path):
+            self._remove_lock_file()
         for fd in reversed(self._fds):
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
@@ -159,6 +208,19 @@ def held_by_another(path: Path) -> bool:
     return probe == "held"
 
 
+def data_dir_busy(data_dir: Path) -> bool:
+    """Another aeroops run holds ``data_dir`` right now: a flock on the lock file beside it, or
+    on the directory itself (a run that cannot use the lock file, as another user or under a
+    read-only parent, takes only that one; see `DirectoryLock`). What a dry run asks."""
+    return any(held_by_another(path) for path in (lock_path_for(data_dir), Path(data_dir)))
+
+
+def writable_folder(folder: Path | str) -> bool:
+    """This process may create and rename entries in ``folder`` (what a dry run asks of the
+    folder a real run would write in)."""
+    return os.access(folder, os.W_OK | os.X_OK, effective_ids=os.access in os.supports_effective_ids)
+
+
 def try_flock(path: Path) -> int | None:
     """An exclusive lock on ``path`` if free right now (the fd, to close), else None."""
     probe = _flock(path)
@@ -167,7 +229,8 @@ def try_flock(path: Path) -> int | None:
 
 def _flock(path: Path) -> int | Literal["held", "unopenable"]:
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        # Not blocking on a FIFO someone put there; a data directory is a folder.
+        fd = open_regular(path, os.O_RDONLY, directory=True)
     except OSError:
         return "unopenable"
     try:
@@ -178,14 +241,26 @@ def _flock(path: Path) -> int | Literal["held", "unopenable"]:
     return fd
 
 
+def _same_file(fd: int, path: Path) -> bool:
+    """``path`` still names the file open as ``fd``."""
+    try:
+        named = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    opened = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
+
 def _held(error: OSError) -> bool:
     """A non-blocking flock failed because someone else holds the lock."""
     return error.errno in (errno.EWOULDBLOCK, errno.EACCES)
 
 
-def _read_holder(path: Path) -> str:
+def _read_holder(fd: int) -> str:
+    """Who holds the lock, as its holder wrote it in the lock file (read from the file already
+    open: the path may name something else by now)."""
     try:
-        text = path.read_text().strip()
+        text = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
     except OSError:
         return ""
     return f" (pid {text})" if text else ""

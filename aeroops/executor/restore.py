@@ -23,6 +23,7 @@ lets crash tests SIGKILL the process at a named point (see `crash_point`).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import stat
@@ -65,7 +66,7 @@ from aeroops.errors import (
 )
 from aeroops.executor.audit import open_archive, verify_archive, verify_opened_archive
 from aeroops.executor.fileops import REAL, FileOps, failed_operation
-from aeroops.executor.lock import DirectoryLock, aerodb_serving, held_by_another, lock_path_for
+from aeroops.executor.lock import DirectoryLock, aerodb_serving, data_dir_busy, writable_folder
 from aeroops.formats.layout import SCHEMAS_FOLDER, WAL, member_targets, new_directories, snapshot_folder
 from aeroops.progress import Progress, ProgressCallback, no_progress
 
@@ -180,12 +181,15 @@ def find_leftovers(data_dir: Path | str) -> Leftovers:
     journal = journal_error = None
     if os.path.lexists(paths.journal):
         try:
-            with open(paths.journal, "rb") as stream:
+            # A FIFO, a device or a link someone put there must not hang or mislead recovery.
+            with REAL.open_read(Path(paths.journal), follow_symlinks=False) as stream:
                 journal = parse_journal(stream.read(JOURNAL_LIMIT))
         except FormatError as exc:
             journal_error = exc.message
         except OSError as exc:
-            journal_error = f"cannot read it: {exc.strerror or exc}"
+            not_a_file = exc.errno in (errno.ELOOP, errno.EINVAL, errno.EISDIR)
+            reason = "it is not a regular file" if not_a_file else exc.strerror or exc
+            journal_error = f"cannot read it: {reason}"
     return Leftovers(
         paths=paths,
         data_dir=os.path.lexists(paths.data_dir),
@@ -247,13 +251,6 @@ def _entries(root: Path) -> tuple[ExistingEntry, ...]:
     return tuple(found)
 
 
-def _busy(paths: RestorePaths) -> bool:
-    """Another aeroops run holds the data directory right now: a flock on the lock file beside
-    it, or on the directory itself (a run that cannot use the lock file, as another user or
-    under a read-only parent, takes only that one; see `DirectoryLock`)."""
-    return any(held_by_another(path) for path in (lock_path_for(Path(paths.data_dir)), Path(paths.data_dir)))
-
-
 # --- the dry run --------------------------------------------------------------------------------
 
 
@@ -277,8 +274,15 @@ def preview_restore(
         create=create,
         archive_real_path=os.path.realpath(archive_path),
     )
-    if isinstance(plan, RestorePlan) and _busy(target.paths):
+    if isinstance(plan, RestorePlan) and data_dir_busy(Path(target.paths.data_dir)):
         plan = RestoreRefusal(RestoreRule.BUSY, "another aeroops run holds this data directory right now")
+    if isinstance(plan, RestorePlan) and not writable_folder(target.paths.parent):
+        # The real run would fail at its first write (the temporary folder beside it).
+        plan = RestoreRefusal(
+            RestoreRule.NOT_WRITABLE,
+            f"this user cannot write in {target.paths.parent}, where the restore builds the new directory "
+            "and swaps it in",
+        )
     return RestorePreview(str(archive_path), target.paths.data_dir, report, plan)
 
 

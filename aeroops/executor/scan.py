@@ -22,7 +22,7 @@ from aeroops.core.description import (
     Verdict,
     WalDescription,
 )
-from aeroops.errors import BackupError, Code, FormatError
+from aeroops.errors import AeroError, Code, FormatError, ScanError, io_error
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, LimitedReader
 from aeroops.executor.lock import aerodb_serving
 from aeroops.formats.checksum import crc32
@@ -51,22 +51,29 @@ def scan(
     check_wal: bool = True,
     ops: FileOps = REAL,
     progress: ProgressCallback = no_progress,
+    error: type[AeroError] = ScanError,
+    io_error_type: type[AeroError] = ScanError,
 ) -> DataDirDescription:
     """Describe ``data_dir``. ``checksums``: compute every snapshot's CRCs ("all"), only newest
     first until a valid snapshot is found ("until-valid", what a backup needs), or none.
-    ``progress`` hears of each snapshot checksummed and of the WAL check, bytes read."""
+    ``progress`` hears of each snapshot checksummed and of the WAL check, bytes read.
+    ``error`` is raised when the data directory is missing or not a folder, ``io_error_type``
+    when it or its snapshots folder cannot be read (a backup's say AERO_BACKUP_FAILED and
+    AERO_BACKUP_IO; scan's own, AERO_SCAN_FAILED)."""
     root = Path(data_dir)
     try:
         if not stat.S_ISDIR(ops.stat(root).st_mode):
-            raise BackupError("the data directory is not a folder", path=root)
+            raise error("the data directory is not a folder", path=root)
     except FileNotFoundError:
-        raise BackupError("the data directory does not exist", path=root) from None
-    except PermissionError as exc:
-        raise BackupError(f"the data directory cannot be read: {exc.strerror}", path=root) from None
+        raise error("the data directory does not exist", path=root) from None
+    except OSError as exc:
+        raise io_error(io_error_type, exc, "look at the data directory") from None
 
-    snapshots = [
-        _describe_snapshot(root / snapshot_folder(e.name), e.name, ops) for e in _entries(root / SNAPSHOTS, ops)
-    ]
+    try:
+        found = _entries(root / SNAPSHOTS, ops)
+    except OSError as exc:
+        raise io_error(io_error_type, exc, "list the snapshots folder") from None
+    snapshots = [_describe_snapshot(root / snapshot_folder(e.name), e.name, ops) for e in found]
     # Steps for progress: a snapshot at most each (newest first), then the WAL.
     step_count = (len(snapshots) if checksums != "none" else 0) + 1
     if checksums != "none":
@@ -248,9 +255,14 @@ def _describe_snapshot(folder: Path, snapshot_id: str, ops: FileOps) -> Snapshot
     schemas_dir = folder / SCHEMAS_FOLDER
     schemas: list[FileFact] = []
     others: list[str] = []
+    schemas_error = None
     has_schemas_dir = os.path.isdir(schemas_dir) and not os.path.islink(schemas_dir)
+    try:
+        listed = _entries(schemas_dir, ops) if has_schemas_dir else []
+    except OSError as exc:
+        listed, schemas_error = [], exc.strerror or str(exc)
     if has_schemas_dir:
-        for entry in _entries(schemas_dir, ops):
+        for entry in listed:
             if entry.is_file(follow_symlinks=False):
                 fact = _file_fact(schemas_dir / entry.name, f"{SCHEMAS_FOLDER}/{entry.name}", ops)
                 if fact is not None and not fact.error and fact.size <= MANIFEST_LIMIT:
@@ -271,6 +283,7 @@ def _describe_snapshot(folder: Path, snapshot_id: str, ops: FileOps) -> Snapshot
         schemas_dir=has_schemas_dir,
         schemas=tuple(schemas),
         other_entries=tuple(others),
+        schemas_error=schemas_error,
     )
 
 
@@ -295,14 +308,4 @@ def _with_checksums(
             return FileFact(fact.name, fact.size, error=f"changed size while read ({fact.size} → {length} bytes)")
         return replace(fact, crc32=crc)
 
-    return SnapshotDescription(
-        snapshot_id=snap.snapshot_id,
-        manifest=snap.manifest,
-        manifest_size=snap.manifest_size,
-        manifest_error=snap.manifest_error,
-        has_manifest=snap.has_manifest,
-        storage=checked(snap.storage),
-        schemas_dir=snap.schemas_dir,
-        schemas=tuple(checked(f) for f in snap.schemas),
-        other_entries=snap.other_entries,
-    )
+    return replace(snap, storage=checked(snap.storage), schemas=tuple(checked(f) for f in snap.schemas))

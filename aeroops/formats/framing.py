@@ -8,10 +8,11 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TypedDict
 
 from aeroops.errors import Code, FormatError
 from aeroops.formats.checksum import crc32
+from aeroops.formats.readable import Readable
 
 U32 = struct.Struct("<I")
 U64 = struct.Struct("<Q")
@@ -20,6 +21,14 @@ READ_CHUNK = 1 << 20
 MAX_RECORD_LENGTH = 256 << 20
 # CRC-32 of any bytes followed by their own CRC-32, little-endian.
 CRC_RESIDUE = 0x2144DF1C
+
+
+class Where(TypedDict):
+    """Where a record's damage is, as the field readers and `FormatError` take it."""
+
+    path: object
+    offset: int
+    code: Code
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +41,8 @@ class Framing:
 
 
 def iter_frames(
-    stream: BinaryIO, framing: Framing, *, path: object = None, start_offset: int = 0
-) -> Iterator[tuple[int, bytes, int, int]]:
+    stream: Readable, framing: Framing, *, path: object = None, start_offset: int = 0
+) -> Iterator[tuple[int, bytes | bytearray, int, int]]:
     """Yield ``(file_offset, buffer, start, end)`` for each checksummed record.
 
     The record is ``buffer[start:end]``; parsers unpack from the buffer in place, no copy.
@@ -70,17 +79,17 @@ class Buffers:
     copied every byte a second time: a third of verify's time.) Shared by the Python and the C
     readers, so both report damage alike."""
 
-    def __init__(self, stream: BinaryIO, framing: Framing, path: object, start_offset: int = 0) -> None:
+    def __init__(self, stream: Readable, framing: Framing, path: object, start_offset: int = 0) -> None:
         self._stream = stream
         self._framing = framing
         self._path = path
         self._start = start_offset
-        self._parked: tuple[bytes, int, int] | None = None  # (chunk, pos, base) after a spliced record
+        self._parked: tuple[bytes | bytearray, int, int] | None = None  # (chunk, pos, base) after a spliced record
 
-    def first(self) -> tuple[bytes, int, int]:
+    def first(self) -> tuple[bytes | bytearray, int, int]:
         return self._stream.read(READ_CHUNK), 0, self._start
 
-    def after(self, buf: bytes, pos: int, base: int) -> tuple[bytes, int, int] | None:
+    def after(self, buf: bytes | bytearray, pos: int, base: int) -> tuple[bytes | bytearray, int, int] | None:
         """After the whole records of ``buf`` up to ``pos``: the next buffer, position in it and
         its file offset; None where the stream ends cleanly. Raises for an impossible length or
         a torn tail."""
@@ -121,7 +130,7 @@ class Buffers:
         return buf[pos:] + more, 0, base + pos
 
 
-def _read_at_most(stream: BinaryIO, n: int) -> bytes | bytearray:
+def _read_at_most(stream: Readable, n: int) -> bytes | bytearray:
     """Up to ``n`` bytes (fewer only at the end), asked for a chunk at a time: a damaged length
     field declaring a huge record costs memory only for the bytes really there (a file's
     read(n) allocates n bytes before it knows how many it will get)."""
@@ -133,7 +142,9 @@ def _read_at_most(stream: BinaryIO, n: int) -> bytes | bytearray:
     return data
 
 
-def checksum_error(buf: bytes, start: int, end: int, framing: Framing, path: object, base: int) -> FormatError:
+def checksum_error(
+    buf: bytes | bytearray, start: int, end: int, framing: Framing, path: object, base: int
+) -> FormatError:
     (stored,) = U32.unpack_from(buf, end - 4)
     computed = crc32(memoryview(buf)[start : end - 4])
     return FormatError(
@@ -151,7 +162,7 @@ def seal(body: bytes) -> bytes:
 
 
 def read_lp_fields(
-    buf: bytes, pos: int, end: int, count: int, *, what: str, path: object, offset: int, code: Code
+    buf: bytes | bytearray, pos: int, end: int, count: int, *, what: str, path: object, offset: int, code: Code
 ) -> tuple[list[bytes], int]:
     """Read ``count`` u32-length-prefixed byte strings from ``buf[pos:end]``."""
     fields = []

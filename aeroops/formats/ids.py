@@ -6,10 +6,11 @@ import os
 import re
 from datetime import UTC, datetime
 
-from aeroops.errors import Code, FormatError
+from aeroops.errors import Code, FormatError, UsageError
 
 _SNAPSHOT_ID = re.compile(r"\d{8}T\d{6}Z")
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+_EPOCH = re.compile(r"-?[0-9]{1,20}")  # `date +%s`'s form, as reproducible builds define it
 SNAPSHOT_ID_FORMAT = "%Y%m%dT%H%M%SZ"
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -50,24 +51,53 @@ def format_timestamp(moment: datetime) -> str:
     return _utc(moment).strftime(TIMESTAMP_FORMAT)
 
 
+# What a manifest's ``YYYY-MM-DDTHH:MM:SSZ`` and a snapshot id's ``YYYYMMDDTHHMMSSZ`` can carry:
+# four-digit years (strftime writes year 999 as "999", which no reader of the format accepts).
+FIRST_YEAR, LAST_YEAR = 1000, 9999
+
+
+def check_creation_time(moment: datetime, *, source: str = "the creation time") -> datetime:
+    """``moment`` in UTC, whole seconds, if AeroDB's timestamps can carry it; `UsageError`
+    (AERO_USAGE) otherwise. ``source`` names where it came from, for the message."""
+    try:
+        utc = _utc(moment).replace(microsecond=0)
+    except (OverflowError, ValueError):
+        utc = None  # e.g. 0001-01-01T00:00:00+05:00: before the first representable UTC instant
+    if utc is None or not FIRST_YEAR <= utc.year <= LAST_YEAR:
+        raise UsageError(
+            f"{source} is out of range: AeroDB's timestamps carry UTC times from "
+            f"{FIRST_YEAR}-01-01T00:00:00Z to {LAST_YEAR}-12-31T23:59:59Z"
+        )
+    return utc
+
+
 def parse_user_time(text: str) -> datetime:
-    """A time typed by a person: ISO 8601; without a zone it is taken as UTC."""
+    """A time typed by a person: ISO 8601; without a zone it is taken as UTC. Raises
+    `UsageError` for anything else, or a time AeroDB's timestamps cannot carry."""
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     except ValueError:
-        raise FormatError(f"{text!r} is not an ISO 8601 time", code=Code.USAGE) from None
-    return _utc(moment).replace(microsecond=0)
+        raise UsageError(
+            f"{text!r} is not a time: write it as ISO 8601, e.g. 2026-02-04T12:00:00Z (UTC) "
+            "or 2026-02-04T13:00:00+01:00"
+        ) from None
+    return check_creation_time(moment, source=repr(text))
 
 
 def default_created_at(environ: dict[str, str] | os._Environ[str] | None = None) -> datetime:
-    """``SOURCE_DATE_EPOCH`` where set (reproducible builds' convention), else now."""
+    """``SOURCE_DATE_EPOCH`` where set (reproducible builds' convention), else now. Raises
+    `UsageError` when it is set to anything but whole seconds AeroDB's timestamps can carry."""
     env = os.environ if environ is None else environ
     epoch = env.get("SOURCE_DATE_EPOCH")
     if epoch:
+        source = f"SOURCE_DATE_EPOCH={epoch!r}"
+        if not _EPOCH.fullmatch(epoch):
+            raise UsageError(f"{source} is not whole seconds since 1970-01-01T00:00:00Z (e.g. 1770206400)")
         try:
-            return datetime.fromtimestamp(int(epoch), UTC)
-        except ValueError:
-            raise FormatError(f"SOURCE_DATE_EPOCH={epoch!r} is not whole seconds", code=Code.USAGE) from None
+            moment = datetime.fromtimestamp(int(epoch), UTC)
+        except (OverflowError, ValueError, OSError):
+            moment = datetime.min  # out of range of any clock: refused just below
+        return check_creation_time(moment, source=source)
     return datetime.now(UTC).replace(microsecond=0)
 
 

@@ -15,12 +15,9 @@ from typing import NamedTuple
 
 from aeroops.errors import Code, FormatError
 from aeroops.formats.framing import U32
-from aeroops.formats.wal import WalRecord, WalType
+from aeroops.formats.wal import WalRecord, WalType, load_speedups
 
-try:  # the C twins of the two walks below (see _speedups.c); same results, faster
-    from aeroops.formats import _speedups
-except ImportError:  # pragma: no cover - depends on the build
-    _speedups = None
+_speedups = load_speedups()  # the C twins of the two walks below (see _speedups.c); same results, faster
 
 _CODE = Code.SCHEMA_INVALID
 SCHEMA_FILE_LIMIT = 1 << 20  # AeroDB's are a few hundred bytes; more is not a schema file

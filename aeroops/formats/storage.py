@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
 
 from aeroops.errors import Code, FormatError
-from aeroops.formats.framing import U32, Framing, iter_frames, lp, read_lp_fields, seal, utf8
+from aeroops.formats.framing import U32, Framing, Where, iter_frames, lp, read_lp_fields, seal, utf8
+from aeroops.formats.readable import Readable
 
 STORAGE_FRAMING = Framing(
     "STORAGE", 4 + 4 + 4 + 4 + 1 + 4 + 4, Code.STORAGE_LENGTH, Code.STORAGE_CHECKSUM, Code.STORAGE_TORN_TAIL
@@ -37,10 +37,10 @@ class StorageRecord:
         return self.key.partition(":")[2]
 
 
-def iter_storage(stream: BinaryIO, *, path: object = None) -> Iterator[StorageRecord]:
+def iter_storage(stream: Readable, *, path: object = None) -> Iterator[StorageRecord]:
     """Stream storage records; raises `FormatError` (AERO_STORAGE_*) at the first damage."""
     for offset, buf, start, end in iter_frames(stream, STORAGE_FRAMING, path=path):
-        where = {"path": path, "offset": offset, "code": _PAYLOAD_CODE}
+        where: Where = {"path": path, "offset": offset, "code": _PAYLOAD_CODE}
         (key, schema_id, schema_version), pos = read_lp_fields(
             buf, start + 4, end - 4, 3, what="storage record", **where
         )

@@ -12,9 +12,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
 
 from aeroops.errors import Code, FormatError
+from aeroops.formats.readable import Readable
 
 BLOCK = 512
 END_OF_ARCHIVE = bytes(2 * BLOCK)
@@ -24,6 +24,8 @@ _GNU_MAGIC = b"ustar  \x00"
 _POSIX_MAGIC = b"ustar\x0000"
 _LONGLINK = "././@LongLink"
 _OCTAL_LIMIT_11 = 8**11  # sizes from 8 GiB on use GNU base-256
+LONG_NAME_LIMIT = 1 << 16  # a GNU long-name record declaring more is damage (AERO_TAR_MEMBER_TOO_LARGE)
+NAME_KEPT = 4096  # bytes of a long name kept (PATH_MAX); the rest is counted, not kept
 
 
 class EntryType(enum.StrEnum):
@@ -117,6 +119,9 @@ class TarEntry:
     linkname: str
     header_offset: int  # where its first header block (or long-name record) starts
     data_offset: int
+    # Bytes in the full name, when a GNU long name was longer than NAME_KEPT and ``name`` holds
+    # only its first NAME_KEPT bytes: a hostile archive's names must not fill memory.
+    name_bytes: int | None = None
 
 
 def _parse_number(field: bytes, what: str, offset: int, path: object) -> int:
@@ -148,7 +153,7 @@ class TarReader:
     the first violation raises `FormatError` with code AERO_TAR_* and the byte offset.
     """
 
-    def __init__(self, stream: BinaryIO, *, path: object = None, chunk_size: int = 1 << 20) -> None:
+    def __init__(self, stream: Readable, *, path: object = None, chunk_size: int = 1 << 20) -> None:
         self._stream = stream
         self._path = path
         self._chunk = chunk_size
@@ -209,6 +214,7 @@ class TarReader:
     def __iter__(self) -> Iterator[TarEntry]:
         long_name: str | None = None
         long_link: str | None = None
+        name_bytes: int | None = None
         start: int | None = None
         while True:
             self._skip_pending()
@@ -254,9 +260,9 @@ class TarReader:
             if flag in ("L", "K"):
                 self._pending_data = size
                 self._pending = size + (-size % BLOCK)
-                data = self.read_all(1 << 16).split(b"\x00", 1)[0].decode("utf-8", "surrogateescape")
+                data, full = self._long_name()
                 if flag == "L":
-                    long_name = data
+                    long_name, name_bytes = data, full
                 else:
                     long_link = data
                 continue
@@ -290,11 +296,30 @@ class TarReader:
                 linkname=long_link if long_link is not None else _text(block[157:257]),
                 header_offset=start,
                 data_offset=self._offset,
+                name_bytes=name_bytes,
             )
-            long_name = long_link = start = None
+            long_name = long_link = start = name_bytes = None
             self._pending_data = data_size
             self._pending = data_size + (-data_size % BLOCK)
             yield entry
+
+    def _long_name(self) -> tuple[str, int | None]:
+        """A GNU long-name record's name, streamed: its first NAME_KEPT bytes, and its full
+        length in bytes when that is more (else None)."""
+        if self._pending_data > LONG_NAME_LIMIT:
+            self.read_all(LONG_NAME_LIMIT)  # raises AERO_TAR_MEMBER_TOO_LARGE
+        kept = bytearray()
+        length = 0
+        ended = False
+        for chunk in self.chunks():
+            if not ended:
+                cut = chunk.find(b"\x00")
+                part = chunk if cut < 0 else chunk[:cut]
+                ended = cut >= 0
+                length += len(part)
+                kept += part[: max(0, NAME_KEPT - len(kept))]
+        text = bytes(kept).decode("utf-8", "surrogateescape")
+        return text, (length if length > NAME_KEPT else None)
 
     def trailing_bytes(self) -> int:
         """After iteration: how many bytes follow the end-of-archive blocks, and whether any is

@@ -7,11 +7,13 @@ grow by one per record (they restart at 1 after a checkpoint truncates the log).
 from __future__ import annotations
 
 import enum
+import importlib
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import chain
-from typing import BinaryIO, NamedTuple
+from types import ModuleType
+from typing import NamedTuple
 
 from aeroops.errors import Code, FormatError
 from aeroops.formats.framing import (
@@ -20,6 +22,7 @@ from aeroops.formats.framing import (
     U64,
     Buffers,
     Framing,
+    Where,
     checksum_error,
     iter_frames,
     lp,
@@ -27,11 +30,18 @@ from aeroops.formats.framing import (
     seal,
     utf8,
 )
+from aeroops.formats.readable import Readable
 
-try:  # the optional C twin of the hot loops (see _speedups.c); same results, faster
-    from aeroops.formats import _speedups
-except ImportError:  # pragma: no cover - depends on the build
-    _speedups = None
+
+def load_speedups() -> ModuleType | None:
+    """The optional C twin of the hot loops (see _speedups.c); same results, faster."""
+    try:
+        return importlib.import_module("aeroops.formats._speedups")
+    except ImportError:  # pragma: no cover - depends on the build
+        return None
+
+
+_speedups = load_speedups()
 
 WAL_FRAMING = Framing("WAL", 4 + 1 + 8 + 4, Code.WAL_LENGTH, Code.WAL_CHECKSUM, Code.WAL_TORN_TAIL)
 _PAYLOAD_CODE = Code.WAL_PAYLOAD
@@ -89,7 +99,7 @@ class MvccVersion:
 WalPayload = DocumentChange | MvccCommit | MvccVersion | bytes
 
 
-def iter_wal(stream: BinaryIO, *, path: object = None, first_sequence: int | None = 1) -> Iterator[WalRecord]:
+def iter_wal(stream: Readable, *, path: object = None, first_sequence: int | None = 1) -> Iterator[WalRecord]:
     """Stream the log's records, checking framing, checksum, type and sequence continuity.
 
     ``first_sequence=None`` skips the sequence check. Raises `FormatError` (AERO_WAL_*) at the
@@ -102,7 +112,7 @@ SequenceGap = Callable[[WalRecord, int], None]  # on_gap(record, expected sequen
 
 
 def iter_wal_batches(
-    stream: BinaryIO,
+    stream: Readable,
     *,
     path: object = None,
     first_sequence: int | None = 1,
@@ -121,7 +131,7 @@ def iter_wal_batches(
 
 
 def _wal_batches_python(
-    stream: BinaryIO, path: object, first_sequence: int | None, on_gap: SequenceGap | None
+    stream: Readable, path: object, first_sequence: int | None, on_gap: SequenceGap | None
 ) -> Iterator[list[WalRecord]]:
     expected = first_sequence
     unpack_head = _HEAD.unpack_from
@@ -131,7 +141,7 @@ def _wal_batches_python(
             length, kind, sequence = unpack_head(buf, start)
             if kind > 5:
                 raise _type_error(kind, path, offset, sequence)
-            record = WalRecord(offset, length, _TYPES[kind], sequence, buf[start + 13 : end - 4])
+            record = WalRecord(offset, length, _TYPES[kind], sequence, bytes(buf[start + 13 : end - 4]))
             if expected is not None:
                 if sequence != expected:
                     if on_gap is None:
@@ -165,7 +175,7 @@ class BatchStatus(enum.IntEnum):
 
 
 def _wal_batches_c(
-    stream: BinaryIO, path: object, first_sequence: int | None, on_gap: SequenceGap | None
+    stream: Readable, path: object, first_sequence: int | None, on_gap: SequenceGap | None
 ) -> Iterator[list[WalRecord]]:
     """The same, with each buffer's records framed, checked and built in C."""
     assert _speedups is not None
@@ -247,15 +257,15 @@ def _decode_payload_carefully(record: WalRecord, *, path: object = None) -> WalP
     """Every record type, field by field, naming what is wrong: the path for MVCC records and
     for damage (the C twin of decode_payload hands it every record it does not decode itself)."""
     data, kind = record.payload, record.type
-    where = {"path": path, "offset": record.offset, "code": _PAYLOAD_CODE}
+    where: Where = {"path": path, "offset": record.offset, "code": _PAYLOAD_CODE}
     if kind in DOCUMENT_TYPES:
         fields, pos = read_lp_fields(data, 0, len(data), 5, what=f"{kind.name} payload", **where)
         _expect_end(pos, data, record, path)
-        texts = [
+        collection, document_id, schema_id, schema_version = (
             utf8(raw, what=name, sequence=record.sequence, **where)
             for raw, name in zip(fields[:4], ("collection", "document id", "schema id", "schema version"), strict=True)
-        ]
-        return DocumentChange(*texts, fields[4])
+        )
+        return DocumentChange(collection, document_id, schema_id, schema_version, fields[4])
     if kind == WalType.MVCC_COMMIT:
         if len(data) != 8:
             raise FormatError(f"MVCC commit payload is {len(data)} bytes, not 8", sequence=record.sequence, **where)

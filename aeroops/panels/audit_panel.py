@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import ipywidgets as widgets
@@ -143,9 +144,13 @@ class AuditPanel(Panel):
             return None
         with_findings = [row.file for row in taken.rows if sum(_counts(row)) > 0]
         reports: list[VerifyReport] = []
+
+        def verify_one(name: str) -> VerifyReport:
+            return verify_archive(self.archive_path(name), progress=self.progress)
+
         for index, name in enumerate(with_findings, start=1):
             self.set_status(f"Listing the findings of {name} ({index} of {len(with_findings)}) …")
-            report = self.attempt(lambda name=name: verify_archive(self.archive_path(name), progress=self.progress))
+            report = self.attempt(partial(verify_one, name))
             if report is None:
                 break
             reports.append(report)

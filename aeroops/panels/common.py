@@ -206,6 +206,7 @@ class PagedTable(widgets.VBox):
         self.next_button = widgets.Button(description="next ▶", layout=widgets.Layout(width="auto"))
         self.position = widgets.Label("")
         self.pager = widgets.HBox([self.previous_button, self.position, self.next_button])
+        self.page = 0
         self.previous_button.on_click(lambda _: self.show_page(self.page - 1))
         self.next_button.on_click(lambda _: self.show_page(self.page + 1))
         super().__init__([self.title, self.html, self.pager])

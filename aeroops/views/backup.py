@@ -166,6 +166,11 @@ def render_description(description: DataDirDescription) -> str:
         needed = " (the WAL names it)" if wal.schemas and fact.schema in wal.schemas else ""
         held = f"in {len(in_snapshots)} snapshot(s)" if in_snapshots else "in no snapshot: a backup adds it"
         lines.append(f"  {fact.name:<36} {held}{needed}")
+    if not (wal.present or description.snapshots or description.checkpoint or description.checkpoint_error):
+        lines.append(
+            "note            this does not look like an AeroDB data directory (no wal/wal.log, no snapshots, "
+            "no checkpoint.json): is it the right folder?"
+        )
     return "\n".join(lines)
 
 

@@ -8,7 +8,7 @@ call, times in AeroDB's notation (``YYYY-MM-DDTHH:MM:SSZ``), durations in whole 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TextIO
 
@@ -45,7 +45,7 @@ def _cell(value: Any) -> str:
 
 
 def text_table(
-    records: Sequence[rec.Record], columns: Iterable[str], formatters: dict[str, Formatter] | None = None
+    records: Sequence[rec.Record], columns: Iterable[str], formatters: Mapping[str, Formatter] | None = None
 ) -> str:
     """Aligned columns under a header; numbers right-aligned."""
     names = list(columns)
@@ -113,19 +113,29 @@ def render_inspect(result: InspectResult, *, wal: bool = False, documents: bool 
     sections.append("Schemas\n" + text_table(rec.schema_records(result), rec.SCHEMA_COLUMNS))
     sections.append("Storage\n" + text_table(rec.storage_records(result), rec.STORAGE_COLUMNS, _SIZES))
     sections.append(
-        "Logical state (after WAL replay)\n"
+        _logical_heading(result)
         + text_table(rec.collection_records(result), rec.COLLECTION_COLUMNS, _SIZES)
         + f"\n{len(result.logical)} documents"
+        + ("" if result.logical.complete else " (incomplete: more deletes came before storage than are remembered)")
     )
     if wal:
         summary = result.wal
-        head = f"WAL: {summary.records} records, {human_bytes(summary.bytes)}, {summary.documents} documents touched"
+        touched = f"{summary.documents}" if summary.documents_exact else f"at least {summary.documents}"
+        head = f"WAL: {summary.records} records, {human_bytes(summary.bytes)}, {touched} documents touched"
         if summary.first_sequence is not None:
             head += f", sequences {summary.first_sequence}..{summary.last_sequence}"
         sections.append(head + "\n" + text_table(rec.wal_records(result), rec.WAL_COLUMNS, _SIZES))
     if documents:
         sections.append("Documents\n" + text_table(rec.document_records(result), rec.DOCUMENT_COLUMNS))
     return "\n\n".join(sections)
+
+
+def _logical_heading(result: InspectResult) -> str:
+    """The logical state's heading says what it is: after the WAL's replay only when the archive
+    read clean (damage stops the reading, so the documents counted are those read before it)."""
+    if result.ok:
+        return "Logical state (after WAL replay)\n"
+    return "Logical state (PARTIAL: the archive is not clean, so what follows is only what could be read)\n"
 
 
 # --- inventory ---------------------------------------------------------------------------------

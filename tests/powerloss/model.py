@@ -107,6 +107,13 @@ class Chmod:
 
 
 @dataclass(frozen=True, slots=True)
+class Chown:
+    """A new owner: recorded so that no effect goes unseen; states do not hold owners."""
+
+    inode: int
+
+
+@dataclass(frozen=True, slots=True)
 class Fsync:
     """fsync of a file: its data and attributes are durable (not its name)."""
 
@@ -120,9 +127,9 @@ class FsyncDir:
     inode: int
 
 
-Op = Create | Mkdir | Link | Rename | Unlink | Rmdir | Write | Truncate | Chmod | Fsync | FsyncDir
+Op = Create | Mkdir | Link | Rename | Unlink | Rmdir | Write | Truncate | Chmod | Chown | Fsync | FsyncDir
 NAMESPACE_OPS = (Create, Mkdir, Link, Rename, Unlink, Rmdir)
-DATA_OPS = (Write, Truncate, Chmod)
+DATA_OPS = (Write, Truncate, Chmod, Chown)  # a file's: they reach the disk with its data
 
 
 class Model(Enum):
@@ -189,9 +196,10 @@ class Tree:
             self.data[op.inode] = head + op.data + old[op.offset + len(op.data) :]
         elif isinstance(op, Truncate):
             self.data[op.inode] = self.data[op.inode][: op.size].ljust(op.size, b"\0")
-        else:
-            assert isinstance(op, Chmod), op
+        elif isinstance(op, Chmod):
             self.modes[op.inode] = op.mode
+        else:
+            assert isinstance(op, Chown), op
 
 
 # --- what a crash leaves ----------------------------------------------------------------------
@@ -341,7 +349,8 @@ def _reordered(initial: Tree, done: Sequence[Op]) -> Iterator[State]:
                 synced_data[op.inode], synced_modes[op.inode] = b"", op.mode
         elif isinstance(op, DATA_OPS):
             now.apply_data(op)
-            pending.setdefault(op.inode, []).append(op)
+            if op.inode not in now.folders:  # a folder's mode is taken as it is now
+                pending.setdefault(op.inode, []).append(op)
         elif isinstance(op, FsyncDir):
             last = max((i + 1 for i, folders in enumerate(touched) if op.inode in folders), default=0)
             forced = max(forced, last)

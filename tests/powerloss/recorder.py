@@ -20,6 +20,8 @@ from typing import Any, BinaryIO
 
 from aeroops.executor.fileops import FileOps
 from powerloss.model import (
+    Chmod,
+    Chown,
     Create,
     Fsync,
     FsyncDir,
@@ -29,12 +31,15 @@ from powerloss.model import (
     Rename,
     Rmdir,
     Tree,
+    Truncate,
     Unlink,
     Write,
     read_tree,
 )
 
-NO_EFFECT = frozenset({"open_read", "read", "readinto", "stat", "lstat", "scandir", "drop_cached"})
+NO_EFFECT = frozenset(
+    {"open_read", "read", "readinto", "stat", "lstat", "scandir", "drop_cached", "crash_point", "flock", "unlock"}
+)
 
 
 def fileops_methods() -> frozenset[str]:
@@ -104,6 +109,11 @@ class RecordingOps(FileOps):
 
     def _real(self, relative: str) -> str:
         return os.path.realpath(self.root / relative)
+
+    def _inode_of_path(self, path: Path) -> int:
+        inode = self._inode(os.lstat(path).st_ino)
+        self._note_path(inode, path=path)
+        return inode
 
     def _note_path(self, inode: int, fd: int | None = None, path: Path | None = None) -> None:
         """Where a file or folder is now (as strace will name it), for `seen`."""
@@ -190,6 +200,51 @@ class RecordingOps(FileOps):
             super().remove(path)
             if outer:
                 self._record(Unlink(self._relative(path)))
+
+    def truncate(self, stream: BinaryIO, size: int) -> None:
+        with self._outermost() as outer:
+            super().truncate(stream, size)  # type: ignore[misc]
+            if outer:
+                inode = self._inode(os.fstat(stream.fileno()).st_ino)
+                self._note_path(inode, fd=stream.fileno())
+                self._record(Truncate(inode, size))
+
+    def make_temp_dir(self, parent: Path | None, prefix: str) -> Path:
+        with self._outermost() as outer:
+            path: Path = super().make_temp_dir(parent, prefix)  # type: ignore[misc]
+            if outer:
+                info = os.lstat(path)
+                self._record(Mkdir(self._relative(path), self._new_inode(info.st_ino), info.st_mode))
+            return path
+
+    def rmdir(self, path: Path) -> None:
+        with self._outermost() as outer:
+            super().rmdir(path)  # type: ignore[misc]
+            if outer:
+                self._record(Rmdir(self._relative(path)))
+
+    def chmod(self, path: Path, mode: int) -> None:
+        with self._outermost() as outer:
+            super().chmod(path, mode)  # type: ignore[misc]
+            if outer:
+                self._record(Chmod(self._inode_of_path(path), os.lstat(path).st_mode))
+
+    def lchown(self, path: Path, uid: int, gid: int) -> None:
+        with self._outermost() as outer:
+            super().lchown(path, uid, gid)  # type: ignore[misc]
+            if outer:
+                self._record(Chown(self._inode_of_path(path)))
+
+    def open_lock(self, path: Path, *, create: bool = False, directory: bool = False) -> int:
+        """A lock file beside a data directory is a file like any other: its creation and the
+        holder's name written in it are recorded (and strace sees them)."""
+        with self._outermost() as outer:
+            new = create and not os.path.lexists(path)
+            fd: int = super().open_lock(path, create=create, directory=directory)  # type: ignore[misc]
+            if outer and new:
+                info = os.fstat(fd)
+                self._record(Create(self._relative(path), self._new_inode(info.st_ino), info.st_mode))
+            return fd
 
     def remove_tree(self, path: Path) -> None:
         with self._outermost() as outer:

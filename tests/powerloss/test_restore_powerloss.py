@@ -4,7 +4,9 @@ half-written), and nothing beside it."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from conftest import copy_fixture
@@ -14,7 +16,7 @@ from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.executor.backup import run_backup
 from aeroops.executor.restore import restore
 from powerloss.checks import check_every_state, restore_problems
-from powerloss.model import Model
+from powerloss.model import Model, crash_states, materialise
 from powerloss.recorder import RecordingOps
 
 
@@ -51,3 +53,30 @@ def test_every_crash_point_recovers_to_old_or_new(tmp_path: Path, kind: str, mod
     recorder, old, new = recorded_restore(tmp_path, kind.removesuffix("-create"), create=kind.endswith("-create"))
     data_dir = recorder.root / "data"
     check_every_state(f"restore {kind}", recorder, model, lambda: restore_problems(data_dir, old, new))
+
+
+class ForgetfulOps(RecordingOps):
+    """A restore that forgot to fsync the files it extracts (not its journal): what the model
+    must catch."""
+
+    def fsync(self, stream: BinaryIO) -> None:
+        if "restore-tmp" not in os.readlink(f"/proc/self/fd/{stream.fileno()}"):
+            super().fsync(stream)
+
+
+def test_the_model_catches_a_restore_that_forgets_its_file_fsyncs(tmp_path: Path) -> None:
+    archive = make_archive("aerodb", tmp_path)
+    world = tmp_path / "world"
+    world.mkdir()
+    copy_fixture("datadir-nowal", world / "data")
+    old = content_tree(world / "data")
+    recorder = ForgetfulOps(world)
+    restore(archive, world / "data", ops=recorder)
+    new = content_tree(world / "data")
+    found = []
+    for _, state in crash_states(recorder.initial, recorder.ops, Model.REORDERED):
+        if state.file("data/data/documents.dat") == b"":  # the swap reached the disk, the data did not
+            materialise(state, world)
+            found += restore_problems(world / "data", old, new)
+            break
+    assert found and "zero-length: ['data/documents.dat'" in found[0]

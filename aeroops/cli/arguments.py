@@ -1,0 +1,67 @@
+"""The command line's parser and its value types, speaking aeroops' language: a mistake on the
+command line is one ``[ERROR] AERO_USAGE: ...`` line and exit 2, like every other error, in the
+user's words (an option's name and the value typed, never argparse's usage dump or the name of
+a function that parses the value)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import NoReturn
+
+from aeroops.errors import UsageError
+from aeroops.formats.ids import parse_user_time
+
+
+class UsageParser(argparse.ArgumentParser):
+    """argparse, with its errors raised as `UsageError` (the CLI prints them as every other
+    error) instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{explain(message)} (see `{self.prog} --help`)")
+
+
+# argparse's messages (3.11 to 3.13), and how a person would say the same.
+_REWRITES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (
+        re.compile(r"argument (?P<option>[^:]+): invalid choice: (?P<value>.*?) \(choose from (?P<choices>.*)\)"),
+        lambda m: f"{_option(m)} {m['value']} is not one of: {m['choices'].replace(chr(39), '')}",
+    ),
+    (re.compile(r"argument (?P<option>[^:]+): expected one argument"), lambda m: f"{_option(m)} needs a value"),
+    (re.compile(r"argument (?P<option>[^:]+): (?P<reason>.*)"), lambda m: f"{_option(m)}: {m['reason']}"),
+    (re.compile(r"the following arguments are required: (?P<names>.*)"), lambda m: f"missing {m['names']}"),
+    (re.compile(r"unrecognized arguments: (?P<words>.*)"), lambda m: f"unknown arguments: {m['words']}"),
+)
+
+
+def explain(message: str) -> str:
+    """argparse's error ``message`` in plain words (unchanged when it is not one we know)."""
+    for pattern, rewrite in _REWRITES:
+        match = pattern.fullmatch(message)
+        if match:
+            return rewrite(match)
+    return message
+
+
+def _option(match: re.Match[str]) -> str:
+    return match["option"].split("/")[0]  # "--output/-o" → "--output"
+
+
+# --- value types: each raises ArgumentTypeError, whose text argparse shows as it is --------------
+
+
+def creation_time(text: str) -> datetime:
+    """``--created-at``: ISO 8601, within what AeroDB's timestamps carry."""
+    try:
+        return parse_user_time(text)
+    except UsageError as error:
+        raise argparse.ArgumentTypeError(error.message) from None
+
+
+def whole_number(text: str) -> int:
+    """A count or a seed: a whole number, 0 or more."""
+    if not re.fullmatch(r"[0-9]{1,18}", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (0 or more)")
+    return int(text)

@@ -1,0 +1,19 @@
+# The C extension's interface (aeroops/formats/_speedups.c), for the type checker.
+from collections.abc import Callable
+from typing import Any
+
+def wal_batch(
+    buf: bytes | bytearray,
+    pos: int,
+    base: int,
+    expected: int,
+    max_length: int,
+    record_cls: type[tuple[Any, ...]],
+    types: tuple[Any, ...],
+    max_records: int,
+) -> tuple[list[Any], int, int, int]: ...
+def decode_document(payload: bytes, cls: type[Any]) -> Any: ...
+def decode_payload(record: Any, *, path: object = None) -> Any: ...
+def wal_schema_refs(records: list[Any], refs: set[Any]) -> None: ...
+def storage_schema_refs(buf: bytes | bytearray, pos: int, refs: set[Any]) -> int: ...
+def bind(document_cls: type[Any], python_decoder: Callable[..., Any]) -> None: ...
