@@ -104,3 +104,15 @@ def test_demo_makes_data_backs_it_up_and_verifies(tmp_path: Path) -> None:
     out = json.loads(done.stdout)
     assert out["wal_records"] == 300 and Path(out["backup"]["archive"]).is_file()
     assert out["backup"]["snapshot_id"] == out["snapshots"][-1]
+
+
+def test_every_command_has_a_description_and_every_argument_help() -> None:
+    import argparse
+
+    from aeroops.cli.main import build_parser
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in commands.choices.items():
+        assert parser.description, f"aeroops {name} has no description"
+        for action in parser._actions:
+            assert action.help, f"aeroops {name} {action.option_strings or action.dest} has no help text"

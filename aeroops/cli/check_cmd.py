@@ -16,7 +16,7 @@ from aeroops.core.retention import parse_duration
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("check", help="is the newest archive that verifies clean younger than --max-age?")
-    parser.add_argument("folder", metavar="FOLDER")
+    parser.add_argument("folder", metavar="FOLDER", help="the folder of backup archives (*.tar)")
     parser.add_argument("--max-age", type=parse_duration, required=True, metavar="DURATION", help="e.g. 26h, 2d, 1w")
     parser.add_argument("--recursive", "-r", action="store_true", help="look in subfolders too")
     parser.add_argument(

@@ -18,10 +18,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument("dir", metavar="DIR", nargs="?", help="an empty or new folder (default: a new temporary one)")
     parser.add_argument("--seed", type=whole_number, default=0, help="demo data is deterministic from this seed")
     parser.add_argument("--records", type=whole_number, default=5000, help="WAL records to generate")
-    parser.add_argument("--snapshots", type=whole_number, default=3)
+    parser.add_argument("--snapshots", type=whole_number, default=3, help="snapshots to take (default: 3)")
     parser.add_argument("--checkpoint", action="store_true", help="make the newest snapshot a checkpoint")
     parser.add_argument("--storage-mib", type=whole_number, default=0, help="pad the newest snapshot to this many MiB")
-    parser.add_argument("--created-at", type=creation_time, metavar="ISO8601")
+    parser.add_argument(
+        "--created-at", type=creation_time, metavar="ISO8601", help="the backup's creation time (default: now)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.set_defaults(run=run)
 

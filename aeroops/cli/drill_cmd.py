@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "drill",
         help="rehearse a restore in a scratch folder and prove the documents survive it",
     )
-    parser.add_argument("archive", metavar="ARCHIVE")
+    parser.add_argument("archive", metavar="ARCHIVE", help="the backup archive to rehearse a restore of")
     parser.add_argument("--source", metavar="DATA_DIR", help="also compare with this live data directory (read only)")
     parser.add_argument(
         "--scratch", metavar="DIR", help="where to make the scratch folder (default: the system's temporary folder)"

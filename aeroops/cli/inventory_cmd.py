@@ -22,7 +22,7 @@ FORMATS = ("table", "json", "csv")
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("inventory", help="list the backup archives in a folder, optionally verifying each")
-    parser.add_argument("folder", metavar="FOLDER")
+    parser.add_argument("folder", metavar="FOLDER", help="the folder of backup archives (*.tar)")
     parser.add_argument("--verify", action="store_true", help="verify every archive (reads each one whole)")
     parser.add_argument(
         "--newest-good",

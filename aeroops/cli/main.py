@@ -44,10 +44,14 @@ EXIT_BROKEN_PIPE = 141  # the reader of the output went away
 
 def build_parser() -> argparse.ArgumentParser:
     parser = UsageParser(prog="aeroops", description="Back up, verify, audit and restore AeroDB data directories.")
-    parser.add_argument("--version", action="version", version=f"aeroops {_version()}")
+    parser.add_argument("--version", action=_VersionAction, help="show aeroops' version and exit")
     sub = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
     for verb in VERBS:
         importlib.import_module(f"aeroops.cli.{verb}_cmd").add_parser(sub)
+    for choice in sub._choices_actions:  # `aeroops VERB --help` starts with what the list says
+        command = sub.choices[choice.dest]
+        summary = choice.help or ""
+        command.description = command.description or f"{summary[:1].upper()}{summary[1:]}."
     return parser
 
 
@@ -154,6 +158,17 @@ def _escape(error: UnicodeError) -> tuple[bytes, int]:
 
 _ESCAPE = "aeroops-output"
 codecs.register_error(_ESCAPE, _escape)
+
+
+class _VersionAction(argparse.Action):
+    """``--version``, reading the installed version only when asked: importlib.metadata costs
+    tens of milliseconds at every start otherwise."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=str(kwargs.get("help")))
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        parser.exit(message=f"aeroops {_version()}\n")
 
 
 def _version() -> str:

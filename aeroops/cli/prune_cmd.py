@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "The newest archive that verifies clean is always kept; an archive that does not verify clean "
         "counts toward no rule and is left alone unless --remove-damaged.",
     )
-    parser.add_argument("folder", metavar="FOLDER")
+    parser.add_argument("folder", metavar="FOLDER", help="the folder of backup archives (*.tar)")
     parser.add_argument("--keep-last", type=int, default=0, metavar="N", help="the N newest archives")
     for rule in PERIOD_RULES:
         parser.add_argument(

@@ -22,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "DATA_DIR.old, the swap journal) and bring it to an end: DATA_DIR then holds all the old data or "
         "all the new, never a mix.",
     )
-    parser.add_argument("data_dir", metavar="DATA_DIR")
+    parser.add_argument("data_dir", metavar="DATA_DIR", help="the data directory whose restore was interrupted")
     parser.add_argument("--yes", action="store_true", help="do it (default: show what would be done)")
     parser.add_argument(
         "--action",

@@ -19,8 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         description="Verify ARCHIVE whole, then replace DATA_DIR with its contents in a crash-safe swap. "
         "Without --yes, only shows what would happen.",
     )
-    parser.add_argument("archive", metavar="ARCHIVE")
-    parser.add_argument("data_dir", metavar="DATA_DIR")
+    parser.add_argument("archive", metavar="ARCHIVE", help="the backup archive to restore from")
+    parser.add_argument("data_dir", metavar="DATA_DIR", help="the data directory to replace (or create)")
     parser.add_argument("--yes", action="store_true", help="perform the restore (default: dry run)")
     parser.add_argument(
         "--create",

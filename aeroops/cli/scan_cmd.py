@@ -5,20 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 
-from aeroops.core.plan import BackupOptions, plan_backup
-from aeroops.formats.ids import default_created_at
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("scan", help="describe a data directory and what a backup would choose")
-    parser.add_argument("data_dir", metavar="DATA_DIR")
+    parser.add_argument("data_dir", metavar="DATA_DIR", help="the AeroDB data directory to describe (only read)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from aeroops.core.plan import BackupOptions, plan_backup  # here: `aeroops --help` starts fast
     from aeroops.executor.scan import scan
+    from aeroops.formats.ids import default_created_at
     from aeroops.progress import no_progress, terminal_progress
     from aeroops.views.backup import description_to_dict, plan_to_dict, render_description, render_plan
 

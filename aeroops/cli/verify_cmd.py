@@ -15,7 +15,7 @@ FORMATS = ("table", "json", "csv")
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("verify", help="verify backup archives in one streaming pass, without extracting")
-    parser.add_argument("archives", nargs="+", metavar="ARCHIVE")
+    parser.add_argument("archives", nargs="+", metavar="ARCHIVE", help="backup archives to verify")
     parser.add_argument(
         "--format",
         choices=FORMATS,
