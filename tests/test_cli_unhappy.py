@@ -167,6 +167,10 @@ def test_output_that_cannot_be_written_is_an_error_not_a_verdict(aerodb_archive:
         done = run_cli("verify", str(aerodb_archive), capture_output=False, stdout=full, stderr=subprocess.PIPE)
     assert done.returncode == 2
     one_error_line(done.stderr, "[ERROR] AERO_OUTPUT: cannot write the output: No space left on device")
+    with open("/dev/full", "w") as full:
+        version = run_cli("--version", capture_output=False, stdout=full, stderr=subprocess.PIPE)
+    assert version.returncode == 2
+    one_error_line(version.stderr, "[ERROR] AERO_OUTPUT: cannot write the output: No space left on device")
 
 
 @pytest.mark.parametrize("root", ["/", "//", "/."])

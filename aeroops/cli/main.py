@@ -168,7 +168,9 @@ class _VersionAction(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=str(kwargs.get("help")))
 
     def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
-        parser.exit(message=f"aeroops {_version()}\n")
+        # On stdout, as argparse's own version action prints: scripts read it from there.
+        print(f"aeroops {_version()}", flush=True)
+        parser.exit()
 
 
 def _version() -> str:
