@@ -260,7 +260,7 @@ def check_backup_panel(page: Page, server: LabServer, out: Path, demo: DemoBacku
     panel.screenshot(path=str(out / "panel-backup-after-run.png"))
 
     type_path(panel, "data directory", "/no/such/aerodb")
-    expect_error_shown(panel, "AERO_BACKUP_FAILED")
+    expect_error_shown(panel, "AERO_SCAN_FAILED")
     expect_panel_shown(panel, heading)
     expect(run_button).to_be_disabled()
     panel.screenshot(path=str(out / "panel-backup-error.png"))
