@@ -18,8 +18,6 @@ from pathlib import Path
 import pytest
 from conftest import copy_fixture
 
-from aeroops.executor.fileops import FileOps
-
 TESTS = Path(__file__).parents[1]
 SCRIPT = """
 import json, sys
@@ -131,11 +129,6 @@ def traced_effects(trace_files: list[Path], cwd: str) -> set[tuple[str, ...]]:
 
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace (.ci/run installs it)")
-@pytest.mark.xfail(
-    not hasattr(FileOps, "chmod"),
-    reason="until the seam (issue 11) lands, chmod and the lock file bypass FileOps",
-    strict=True,
-)
 def test_every_change_a_backup_and_a_restore_make_went_through_fileops(tmp_path: Path) -> None:
     world = tmp_path / "world"
     world.mkdir()
