@@ -11,8 +11,7 @@ from aeroops.errors import EXIT_FINDINGS, EXIT_OK
 from aeroops.formats.sidecar import ALGORITHMS, DEFAULT, SUFFIXES, TOOLS, sidecar_path
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser("backup", help="back up a data directory into a tar archive")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data_dir", metavar="DATA_DIR", help="the AeroDB data directory to back up (only read)")
     parser.add_argument(
         "--output", "-o", required=True, metavar="PATH_OR_DIR", help="archive path, or a folder to put it in"

@@ -13,8 +13,7 @@ from aeroops.cli.arguments import creation_time, whole_number
 from aeroops.errors import AeroError, Code, UsageError
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser("demo", help="make demo data, back it up, verify it, show what was packed")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", metavar="DIR", nargs="?", help="an empty or new folder (default: a new temporary one)")
     parser.add_argument("--seed", type=whole_number, default=0, help="demo data is deterministic from this seed")
     parser.add_argument("--records", type=whole_number, default=5000, help="WAL records to generate")

@@ -12,11 +12,7 @@ import json
 import sys
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser(
-        "drill",
-        help="rehearse a restore in a scratch folder and prove the documents survive it",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("archive", metavar="ARCHIVE", help="the backup archive to rehearse a restore of")
     parser.add_argument("--source", metavar="DATA_DIR", help="also compare with this live data directory (read only)")
     parser.add_argument(

@@ -15,8 +15,7 @@ from aeroops.errors import UsageError
 FORMATS = ("table", "json", "csv")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser("inspect", help="show an archive's members, manifests, WAL, storage and documents")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("archive", metavar="ARCHIVE", help="the backup archive to look into")
     parser.add_argument("--wal", action="store_true", help="add the WAL summary: records by collection × operation")
     parser.add_argument(

@@ -20,8 +20,7 @@ if TYPE_CHECKING:
 FORMATS = ("table", "json", "csv")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser("inventory", help="list the backup archives in a folder, optionally verifying each")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("folder", metavar="FOLDER", help="the folder of backup archives (*.tar)")
     parser.add_argument("--verify", action="store_true", help="verify every archive (reads each one whole)")
     parser.add_argument(

@@ -1,4 +1,9 @@
-"""``aeroops``: one module per verb (``<verb>_cmd.py``), each adding its own subparser.
+"""``aeroops``: one module per verb (``<verb>_cmd.py``), each adding its own arguments.
+
+Starting is cheap: `VERBS` holds what ``aeroops --help`` lists, and only the verb being run has
+its module imported (which imports what it needs when it runs); the error catalogue is imported
+when an error needs it. ``scripts/startup_time.py`` measures it; tests/test_cli_startup.py checks
+which modules ``--help`` imports.
 
 Every verb returns a result value; `aeroops.views` renders it as text or JSON. An `AeroError`
 becomes ``[SEVERITY] CODE: message`` on stderr and a non-zero exit (mistakes on the command
@@ -22,54 +27,68 @@ import sys
 from collections.abc import Iterator, Sequence
 
 from aeroops.cli.arguments import UsageParser
-from aeroops.errors import AeroError, Code, Finding, OutputError
 
-# Verb modules, in the order `aeroops --help` lists them.
-VERBS = (
-    "demo",
-    "scan",
-    "backup",
-    "verify",
-    "inspect",
-    "inventory",
-    "prune",
-    "check",
-    "restore",
-    "drill",
-    "recover",
-)
+# The verbs, in the order `aeroops --help` lists them, with the line it shows for each (also the
+# start of `aeroops VERB --help`, unless the verb's module gives a longer description).
+VERBS: dict[str, str] = {
+    "demo": "make demo data, back it up, verify it, show what was packed",
+    "scan": "describe a data directory and what a backup would choose",
+    "backup": "back up a data directory into a tar archive",
+    "verify": "verify backup archives in one streaming pass, without extracting",
+    "inspect": "show an archive's members, manifests, WAL, storage and documents",
+    "inventory": "list the backup archives in a folder, optionally verifying each",
+    "prune": "remove old archives from a folder by a retention policy (a dry run unless --yes)",
+    "check": "is the newest archive that verifies clean younger than --max-age?",
+    "restore": "replace a data directory with a backup archive (dry run unless --yes)",
+    "drill": "rehearse a restore in a scratch folder and prove the documents survive it",
+    "recover": "finish or roll back a restore that was interrupted (dry run unless --yes)",
+}
 
 EXIT_BROKEN_PIPE = 141  # the reader of the output went away
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(verbs: Sequence[str] = tuple(VERBS)) -> argparse.ArgumentParser:
+    """The parser, with the arguments of ``verbs`` (default: all); the other verbs are listed
+    with their summary but take no arguments (`main` passes only the verb being run)."""
     parser = UsageParser(prog="aeroops", description="Back up, verify, audit and restore AeroDB data directories.")
     parser.add_argument("--version", action=_VersionAction, help="show aeroops' version and exit")
     sub = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
-    for verb in VERBS:
-        importlib.import_module(f"aeroops.cli.{verb}_cmd").add_parser(sub)
-    for choice in sub._choices_actions:  # `aeroops VERB --help` starts with what the list says
-        command = sub.choices[choice.dest]
-        summary = choice.help or ""
-        command.description = command.description or f"{summary[:1].upper()}{summary[1:]}."
+    for verb, summary in VERBS.items():
+        command = sub.add_parser(verb, help=summary, description=f"{summary[:1].upper()}{summary[1:]}.")
+        if verb in verbs:
+            importlib.import_module(f"aeroops.cli.{verb}_cmd").add_arguments(command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args_given = sys.argv[1:] if argv is None else list(argv)
     try:
         with _standard_streams():
-            args = build_parser().parse_args(argv)
+            args = build_parser(_verb_of(args_given)).parse_args(args_given)
             return int(args.run(args) or 0)
-    except AeroError as error:
-        print(one_line(str(error)), file=sys.stderr)
-        return error.code.exit_status
     except KeyboardInterrupt:
+        from aeroops.errors import Code, Finding
+
         print(Finding.of(Code.INTERRUPTED, "interrupted"), file=sys.stderr)
         return Code.INTERRUPTED.exit_status
     except BrokenPipeError:
         # The reader went away (`aeroops inventory DIR | head`): not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+    except Exception as error:
+        from aeroops.errors import AeroError  # imported already wherever one was raised
+
+        if not isinstance(error, AeroError):
+            raise  # a bug: its traceback
+        print(one_line(str(error)), file=sys.stderr)
+        return error.code.exit_status
+
+
+def _verb_of(argv: Sequence[str]) -> tuple[str, ...]:
+    """The verb ``argv`` runs, as `build_parser` takes it: the first word that is not an option
+    (aeroops' own options take no value), or none."""
+    first = next((word for word in argv if not word.startswith("-")), None)
+    return (first,) if first in VERBS else ()
 
 
 def one_line(text: str) -> str:
@@ -92,6 +111,8 @@ def _standard_streams() -> Iterator[None]:
             os.dup2(null, fd)
             os.close(null)
     if 1 in closed:
+        from aeroops.errors import OutputError
+
         raise OutputError("cannot write the output: standard output is closed; nothing was done")
     saved = sys.stdout
     if saved is sys.__stdout__ and isinstance(saved, io.TextIOWrapper):
@@ -140,6 +161,8 @@ class _Output(io.RawIOBase):
         except BrokenPipeError:
             raise
         except OSError as exc:
+            from aeroops.errors import OutputError
+
             raise OutputError(f"cannot write the output: {exc.strerror or exc}") from None
 
 

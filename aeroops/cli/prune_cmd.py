@@ -14,32 +14,31 @@ import argparse
 import json
 import sys
 
-from aeroops.core.retention import PERIOD_RULES, Policy, Rule, parse_duration
+from aeroops.cli.arguments import duration, whole_number
+from aeroops.core.retention import PERIOD_RULES, Policy, Rule
 
 FORMATS = ("table", "json", "csv")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser(
-        "prune",
-        help="remove old archives from a folder by a retention policy (a dry run unless --yes)",
-        description="Keep the archives any --keep-* rule keeps (restic's and borg's rules), remove the rest. "
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Keep the archives any --keep-* rule keeps (restic's and borg's rules), remove the rest. "
         "The newest archive that verifies clean is always kept; an archive that does not verify clean "
-        "counts toward no rule and is left alone unless --remove-damaged.",
+        "counts toward no rule and is left alone unless --remove-damaged."
     )
     parser.add_argument("folder", metavar="FOLDER", help="the folder of backup archives (*.tar)")
-    parser.add_argument("--keep-last", type=int, default=0, metavar="N", help="the N newest archives")
+    parser.add_argument("--keep-last", type=whole_number, default=0, metavar="N", help="the N newest archives")
     for rule in PERIOD_RULES:
         parser.add_argument(
             f"--keep-{rule.value}",
-            type=int,
+            type=whole_number,
             default=0,
             metavar="N",
             help=f"the newest archive of each of the N most recent {_PERIOD_NAMES[rule]} that have one",
         )
     parser.add_argument(
         "--keep-within",
-        type=parse_duration,
+        type=duration,
         metavar="DURATION",
         help="every archive made within DURATION (e.g. 36h, 7d, 1y6m) of the newest one",
     )

@@ -14,13 +14,11 @@ import json
 ACTIONS = ("auto", "finish", "rollback")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser(
-        "recover",
-        help="finish or roll back a restore that was interrupted (dry run unless --yes)",
-        description="Inspect what an interrupted restore left beside DATA_DIR (the temporary folder, "
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Inspect what an interrupted restore left beside DATA_DIR (the temporary folder, "
         "DATA_DIR.old, the swap journal) and bring it to an end: DATA_DIR then holds all the old data or "
-        "all the new, never a mix.",
+        "all the new, never a mix."
     )
     parser.add_argument("data_dir", metavar="DATA_DIR", help="the data directory whose restore was interrupted")
     parser.add_argument("--yes", action="store_true", help="do it (default: show what would be done)")

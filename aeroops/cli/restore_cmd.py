@@ -12,12 +12,10 @@ import json
 import sys
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser(
-        "restore",
-        help="replace a data directory with a backup archive (dry run unless --yes)",
-        description="Verify ARCHIVE whole, then replace DATA_DIR with its contents in a crash-safe swap. "
-        "Without --yes, only shows what would happen.",
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Verify ARCHIVE whole, then replace DATA_DIR with its contents in a crash-safe swap. "
+        "Without --yes, only shows what would happen."
     )
     parser.add_argument("archive", metavar="ARCHIVE", help="the backup archive to restore from")
     parser.add_argument("data_dir", metavar="DATA_DIR", help="the data directory to replace (or create)")

@@ -13,8 +13,7 @@ import sys
 FORMATS = ("table", "json", "csv")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser("verify", help="verify backup archives in one streaming pass, without extracting")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("archives", nargs="+", metavar="ARCHIVE", help="backup archives to verify")
     parser.add_argument(
         "--format",
