@@ -45,3 +45,17 @@ def test_help_imports_nothing_heavy(args: tuple[str, ...]) -> None:
     if args[0] == "verify":
         expected.add("aeroops.cli.verify_cmd")
     assert set(aeroops_modules) == expected
+def test_verify_imports_only_what_verifying_needs() -> None:
+    modules = imported_modules("verify", str(SMALL_ARCHIVE))
+    assert "aeroops.cli.verify_cmd" in modules
+    assert {"pandas", "numpy", "ipywidgets", "matplotlib"} & modules == set()
+    # Other verbs' machinery: inventories, retention, inspect, backups, restores, the logical state.
+    unneeded = sorted(
+        m
+        for m in modules
+        if m.startswith(("aeroops.core.", "aeroops.executor.", "aeroops.views."))
+        and m.split(".")[-1] in {"inventory", "retention", "inspect", "newest_good", "backup", "restore", "plan"}
+    )
+    assert unneeded == []
+    other_verbs = sorted(m for m in modules if m.endswith("_cmd") and m != "aeroops.cli.verify_cmd")
+    assert other_verbs == []

@@ -16,16 +16,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
-from aeroops.core.inspect import InspectResult, inspect_archive_stream
-from aeroops.core.inventory import Inventory, InventoryRow, inventory_row, read_leading_manifest
 from aeroops.core.verify import DataSink, VerifyReport, verify_archive_stream
 from aeroops.errors import Code, Finding, FormatError, UsageError
 from aeroops.executor.fileops import REAL, FileOps, open_buffered
 from aeroops.formats.manifests import BackupManifest
 from aeroops.formats.sidecar import ALGORITHMS, parse_sidecar, sidecar_path
 from aeroops.progress import Progress, ProgressCallback
+
+if TYPE_CHECKING:
+    from aeroops.core.inspect import InspectResult
+    from aeroops.core.inventory import Inventory, InventoryRow
+
+# inspect and inventory import their core modules when called: `aeroops verify` starts without them.
 
 log = logging.getLogger("aeroops")
 ARCHIVE_SUFFIX = ".tar"
@@ -123,6 +127,8 @@ def inspect_archive(
 
     Raises `UsageError` when the file cannot be read at all.
     """
+    from aeroops.core.inspect import inspect_archive_stream
+
     archive = Path(path)
     try:
         return _read_archive(archive, inspect_archive_stream, progress, ops)
@@ -145,6 +151,8 @@ def inventory(
     or cannot be read, gets a row with the reason; this never raises for one bad file. Raises
     `UsageError` when ``folder`` itself is not a readable folder.
     """
+    from aeroops.core.inventory import Inventory, inventory_row
+
     root = Path(folder)
     if not root.is_dir():
         raise UsageError(f"{root} is not a folder", path=root)
@@ -252,6 +260,8 @@ def _step_progress(progress: ProgressCallback, name: str, index: int, count: int
 def _row(
     root: Path, archive: Path, now: datetime, verify: bool, progress: ProgressCallback | None, ops: FileOps
 ) -> InventoryRow:
+    from aeroops.core.inventory import inventory_row, read_leading_manifest
+
     name = archive.relative_to(root).as_posix()
     sidecar = has_sidecar(archive)
     manifest: BackupManifest | str

@@ -20,8 +20,7 @@ import pandas as pd
 from aeroops.errors import AeroError
 from aeroops.formats.ids import format_timestamp
 from aeroops.progress import Progress
-from aeroops.views.backup import human_bytes
-from aeroops.views.text import human_age
+from aeroops.views.units import human_age, human_bytes
 
 T = TypeVar("T")
 

@@ -3,21 +3,15 @@ Tables for notebooks are in `aeroops.views.tables`; nothing here imports pandas.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aeroops.core.description import DataDirDescription, FileFact, Verdict
 from aeroops.core.plan import BackupPlan, Refusal
-from aeroops.executor.backup import BackupResult
 from aeroops.formats.ids import format_timestamp
+from aeroops.views.units import human_bytes
 
-
-def human_bytes(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
+if TYPE_CHECKING:
+    from aeroops.executor.backup import BackupResult
 
 
 # --- dicts ----------------------------------------------------------------------------------

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aeroops.core.inspect import InspectResult
-from aeroops.core.inventory import Inventory
-from aeroops.core.retention import RetentionPlan
 from aeroops.core.verify import VerifyReport
 from aeroops.formats.checksum import format_crc_tag
 from aeroops.formats.ids import format_timestamp
 from aeroops.formats.manifests import BackupManifest, SnapshotManifest
+
+if TYPE_CHECKING:  # types only: `aeroops verify` imports none of the other verbs' machinery
+    from aeroops.core.inspect import InspectResult
+    from aeroops.core.inventory import Inventory
+    from aeroops.core.retention import RetentionPlan
 
 Columns = dict[str, str]
 Record = dict[str, Any]

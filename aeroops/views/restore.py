@@ -14,7 +14,7 @@ from aeroops.executor.drill import DrillResult
 from aeroops.executor.recover import RecoveryResult
 from aeroops.executor.restore import RestorePreview, RestoreResult
 from aeroops.formats.ids import format_timestamp
-from aeroops.views.backup import human_bytes
+from aeroops.views.units import human_bytes
 
 # --- dicts ----------------------------------------------------------------------------------
 

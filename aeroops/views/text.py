@@ -9,30 +9,20 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import timedelta
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from aeroops.core.inspect import InspectResult
-from aeroops.core.inventory import Inventory
-from aeroops.core.newest_good import Freshness, NewestGood
-from aeroops.core.retention import RetentionPlan
-from aeroops.core.verify import VerifyReport
 from aeroops.formats.sidecar import split_digest
 from aeroops.views import records as rec
-from aeroops.views.backup import human_bytes
+from aeroops.views.units import human_age, human_bytes
+
+if TYPE_CHECKING:  # types only: `aeroops verify` imports none of the other verbs' machinery
+    from aeroops.core.inspect import InspectResult
+    from aeroops.core.inventory import Inventory
+    from aeroops.core.newest_good import Freshness, NewestGood
+    from aeroops.core.retention import RetentionPlan
+    from aeroops.core.verify import VerifyReport
 
 Formatter = Callable[[Any], str]
-
-
-def human_age(age: timedelta) -> str:
-    seconds = int(age.total_seconds())
-    sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    if days:
-        return f"{sign}{days}d {hours}h"
-    minutes = rest // 60
-    return f"{sign}{hours}h {minutes}m" if hours else f"{sign}{minutes}m"
 
 
 def _cell(value: Any) -> str:
