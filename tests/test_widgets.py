@@ -83,6 +83,34 @@ def test_progress_finish_draws_the_last_event_and_marks_the_bars() -> None:
     assert progress.bytes_bar.bar_style == "danger"
 
 
+def test_progress_label_says_rate_and_time_left() -> None:
+    clock = FakeClock()
+    progress = WidgetProgress(clock=clock)
+    progress(Progress("restore", "verify and extract", 3, 11, 0, 8 << 20))
+    clock.now = 2.0
+    progress(Progress("restore", "verify and extract", 3, 11, 2 << 20, 8 << 20))
+    assert progress.label.value == "[3/11] verify and extract: 2.0 MiB of 8.0 MiB (25%), 1.0 MiB/s, 0:06 left"
+
+
+def test_a_refusal_is_not_drawn_as_a_job_done() -> None:
+    progress = WidgetProgress(clock=FakeClock())
+    progress(Progress("restore", "verify", 1, 2, 30, 100))
+    progress.finish("refused", refused=True)
+    assert progress.step_bar.bar_style == progress.bytes_bar.bar_style == "warning"
+    assert (progress.step_bar.value, progress.bytes_bar.value) == (1, pytest.approx(0.3))
+
+
+def test_an_error_is_shown_once_in_the_error_box_not_again_under_the_bars() -> None:
+    panel, progress = Panel(), WidgetProgress(clock=FakeClock())
+
+    def refused() -> int:
+        raise BackupError("the output exists: overwrite it with --overwrite")
+
+    assert panel.attempt(refused, progress=progress) is None
+    assert "the output exists" in panel.error_box.value
+    assert progress.label.value == "failed" and progress.step_bar.bar_style == "danger"
+
+
 # --- errors and tables ------------------------------------------------------------------------
 
 
@@ -433,6 +461,9 @@ def test_a_refused_restore_cannot_be_requested(demo_dir: Path, archive: Path) ->
     assert preview is not None and not preview.would_restore and panel.restore_button.disabled
     assert "Restore refused" in panel.preview_html.value and "archive-invalid" in panel.preview_html.value
     assert "AERO_VERIFY_CHECKSUM" in set(panel.findings_table.frame["code"])
+    # The bars are amber, not the green of a job done, above the refusal.
+    assert panel.progress.step_bar.bar_style == panel.progress.bytes_bar.bar_style == "warning"
+    assert "would be refused" in panel.progress.label.value
     assert not panel.request_restore() and panel.pending is None
     assert "[FATAL] AERO_RESTORE_CORRUPTION" in panel.error_box.value
     assert tree_state(demo_dir) == before

@@ -19,8 +19,8 @@ import pandas as pd
 
 from aeroops.errors import AeroError
 from aeroops.formats.ids import format_timestamp
-from aeroops.progress import Progress
-from aeroops.views.units import human_age, human_bytes
+from aeroops.progress import Progress, Speedometer, describe_progress
+from aeroops.views.units import human_age
 
 T = TypeVar("T")
 
@@ -52,7 +52,8 @@ def full_width() -> widgets.Layout:
 
 
 class WidgetProgress(widgets.VBox):
-    """A `ProgressCallback` drawn as two bars (the step, and the bytes of the step) and a label.
+    """A `ProgressCallback` drawn as two bars (the step, and the bytes of the step) and a label
+    that says the amounts, the rate and the time left (as the terminal line does).
 
     Updates are throttled to one every ``interval`` seconds (each sends a message to the
     front end); a new step, a step's last byte and `finish` are always drawn.
@@ -65,6 +66,7 @@ class WidgetProgress(widgets.VBox):
         super().__init__([self.step_bar, self.bytes_bar, self.label])
         self._interval = interval
         self._clock = clock
+        self._speed = Speedometer(clock)
         self._drawn_at = float("-inf")
         self._drawn_key: tuple[str, str, int] | None = None
         self.last: Progress | None = None  # the latest event, drawn or not
@@ -74,6 +76,7 @@ class WidgetProgress(widgets.VBox):
     def __call__(self, event: Progress) -> None:
         self.last = event
         self.events += 1
+        self._speed.update(event)
         key = (event.job, event.step, event.step_index)
         now = self._clock()
         finished = bool(event.total_bytes) and event.done_bytes >= event.total_bytes
@@ -87,35 +90,30 @@ class WidgetProgress(widgets.VBox):
         self.step_bar.max = max(event.step_count, 1)
         self.step_bar.value = min(event.step_index, self.step_bar.max)
         self.bytes_bar.value = min(event.fraction, 1.0)
-        self.label.value = describe_progress(event)
+        self.label.value = describe_progress(event, self._speed)
 
     def start(self, text: str = "") -> None:
         """Empty bars, ready for a new job."""
         self.last, self.events, self.draws = None, 0, 0
         self._drawn_at, self._drawn_key = float("-inf"), None
+        self._speed = Speedometer(self._clock)
         self.step_bar.bar_style = self.bytes_bar.bar_style = ""
         self.step_bar.value, self.bytes_bar.value = 0, 0.0
         self.label.value = text
 
-    def finish(self, text: str | None = None, *, failed: bool = False) -> None:
-        """Draw the last event (throttling may have skipped it), then mark the job done or failed."""
+    def finish(self, text: str | None = None, *, failed: bool = False, refused: bool = False) -> None:
+        """Draw the last event (throttling may have skipped it), then mark the job: done (full
+        green bars), failed (red), or refused (amber, the bars where the job stopped: a refusal
+        is not a job done)."""
         if self.last is not None:
             self._draw(self.last)
-        if not failed:
+        if not (failed or refused):
             self.step_bar.value = self.step_bar.max
             self.bytes_bar.value = 1.0
-        style = "danger" if failed else "success"
+        style = "danger" if failed else "warning" if refused else "success"
         self.step_bar.bar_style = self.bytes_bar.bar_style = style
         if text is not None:
             self.label.value = text
-
-
-def describe_progress(event: Progress) -> str:
-    """``[3/10] choose the snapshot`` and, with a byte count, ``1.0 MiB of 4.0 MiB (25%)``."""
-    text = f"[{event.step_index}/{event.step_count}] {event.step}"
-    if event.total_bytes:
-        text += f": {human_bytes(event.done_bytes)} of {human_bytes(event.total_bytes)} ({event.fraction:.0%})"
-    return text
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -261,8 +259,8 @@ class Panel(widgets.VBox):
             return action()
         except Exception as error:  # shown in the panel and kept, never swallowed
             self.show_error(error)
-            if progress is not None:
-                progress.finish(error_text(error), failed=True)
+            if progress is not None:  # the error box says what failed: the label does not say it again
+                progress.finish("failed", failed=True)
             return None
 
     def show_error(self, error: BaseException) -> None:

@@ -177,8 +177,12 @@ class RestorePanel(Panel):
             progress=self.progress,
         )
         if self.preview_result is not None:
-            self.progress.finish("previewed: nothing was changed")
             plan = self.preview_result.plan
+            if isinstance(plan, RestoreRefusal):
+                # Not a green "done": the restore would be refused (the preview below says why).
+                self.progress.finish("previewed: the restore would be refused; nothing was changed", refused=True)
+            else:
+                self.progress.finish("previewed: nothing was changed")
             if isinstance(plan, RestoreRefusal) and plan.rule is RestoreRule.INTERRUPTED:
                 self.recovery_plan = self.attempt(lambda: preview_recovery(self.data_dir))
         self._show_preview()
