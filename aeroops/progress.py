@@ -16,7 +16,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TextIO
 
 from aeroops.views.units import human_bytes
@@ -42,6 +42,16 @@ ProgressCallback = Callable[[Progress], None]
 
 def no_progress(_: Progress) -> None:
     pass
+
+
+def within_step(progress: ProgressCallback, job: str, step: str, index: int, count: int) -> ProgressCallback:
+    """``progress``, to hand to a job that runs inside one step of another: its events are shown
+    as that step's (``[2/6] read the restored directory``), with their amounts."""
+
+    def report(event: Progress) -> None:
+        progress(replace(event, job=job, step=step, step_index=index, step_count=count))
+
+    return report
 
 
 class Speedometer:

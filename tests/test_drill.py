@@ -124,9 +124,24 @@ def test_source_snapshot_falls_back_to_the_newest_valid_one(tmp_path: Path) -> N
 def test_progress_names_the_drill_steps(tmp_path: Path) -> None:
     events: list[Progress] = []
     drill(AERODB_FIXTURES / "backup-1000.tar", source=AERODB_FIXTURES / "datadir-1000", progress=events.append)
-    steps = [e.step for e in events if e.job == "drill" and not e.step.startswith("restore: ")]
-    assert steps == list(DRILL_STEPS)
-    assert any(e.step == f"restore: {STEPS[2]}" for e in events)
+    steps = [e.step for e in events if e.step in DRILL_STEPS]
+    assert list(dict.fromkeys(steps)) == list(DRILL_STEPS)
+    # The restore's own steps show as the drill's first, so the counter never goes back.
+    assert any(e.step == f"restore 3/{len(STEPS)}: {STEPS[2]}" and e.step_index == 1 for e in events)
+    assert [e.step_index for e in events] == sorted(e.step_index for e in events)
+
+
+def test_every_drill_step_that_reads_or_compares_reports_its_amount(tmp_path: Path) -> None:
+    # A big drill must never sit on one step without a percentage: each of these ends at 100%.
+    events: list[Progress] = []
+    result = drill(AERODB_FIXTURES / "backup-1000.tar", source=AERODB_FIXTURES / "datadir-1000", progress=events.append)
+    for index in (2, 3, 4, 5):
+        amounts = [e for e in events if e.step_index == index and e.total_bytes]
+        assert amounts, DRILL_STEPS[index - 1]
+        assert amounts[-1].done_bytes == amounts[-1].total_bytes
+    compared = [e for e in events if e.step_index == 5 and e.total_bytes]
+    # Both states' documents, in both comparisons (with the archive, with the source).
+    assert compared[-1].unit == "documents" and compared[-1].total_bytes == 4 * result.documents > 0
 
 
 def test_cli_drill(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

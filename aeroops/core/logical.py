@@ -19,7 +19,7 @@ and AeroDB's phase-1 replay applies only types 0–2.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import NamedTuple
@@ -228,12 +228,20 @@ class LogicalDiff:
         return f"{len(self.added)} added, {len(self.removed)} removed, {len(self.changed)} changed"
 
 
-def diff(a: LogicalState, b: LogicalState) -> LogicalDiff:
-    """Compare two logical states document by document (e.g. a source and its restore)."""
-    a_docs = {(c, d): doc for c, d, doc in a.iter_documents()}
-    b_docs = {(c, d): doc for c, d, doc in b.iter_documents()}
-    return LogicalDiff(
-        added=tuple(sorted(b_docs.keys() - a_docs.keys())),
-        removed=tuple(sorted(a_docs.keys() - b_docs.keys())),
-        changed=tuple(sorted(k for k in a_docs.keys() & b_docs.keys() if a_docs[k] != b_docs[k])),
-    )
+def diff(a: LogicalState, b: LogicalState, progress: Callable[[int, int], None] | None = None) -> LogicalDiff:
+    """Compare two logical states document by document (e.g. a source and its restore),
+    collection by collection; after each, ``progress(documents compared, documents in all)``
+    (the documents of both states)."""
+    added: list[tuple[str, str]] = []
+    removed: list[tuple[str, str]] = []
+    changed: list[tuple[str, str]] = []
+    total, done = len(a) + len(b), 0
+    for collection in sorted(a.documents.keys() | b.documents.keys()):
+        a_docs, b_docs = a.documents.get(collection, {}), b.documents.get(collection, {})
+        added += ((collection, d) for d in b_docs.keys() - a_docs.keys())
+        removed += ((collection, d) for d in a_docs.keys() - b_docs.keys())
+        changed += ((collection, d) for d in a_docs.keys() & b_docs.keys() if a_docs[d] != b_docs[d])
+        done += len(a_docs) + len(b_docs)
+        if progress is not None:
+            progress(done, total)
+    return LogicalDiff(tuple(sorted(added)), tuple(sorted(removed)), tuple(sorted(changed)))

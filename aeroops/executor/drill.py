@@ -16,6 +16,7 @@ it; else its newest valid one) and then its WAL.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass, field, replace
@@ -39,7 +40,7 @@ from aeroops.formats.layout import DOCUMENTS, MANIFEST_FILE, SCHEMAS, STORAGE, W
 from aeroops.formats.schemas import SchemaRef
 from aeroops.formats.storage import iter_storage
 from aeroops.formats.wal import iter_wal
-from aeroops.progress import Progress, ProgressCallback, no_progress
+from aeroops.progress import Progress, ProgressCallback, no_progress, within_step
 
 DRILL_STEPS = (
     "restore into a scratch folder",
@@ -111,27 +112,47 @@ class DrillResult:
         return sum(c.restored for c in self.collections)
 
 
-def datadir_logical_state(data_dir: Path | str, *, storage: str = DOCUMENTS, ops: FileOps = REAL) -> LogicalState:
+def datadir_logical_state(
+    data_dir: Path | str, *, storage: str = DOCUMENTS, ops: FileOps = REAL, progress: ProgressCallback = no_progress
+) -> LogicalState:
     """The logical state of a data directory as AeroDB's boot computes it (recovery/startup.rs),
     reading what it reads in its order: ``wal/wal.log`` (replayed first: an absent WAL is an
     empty one), then the storage file ``storage`` (relative to it), to which boot appends the
     replayed records, so they win over it. The WAL is read up to the size it had when opened,
-    so a source AeroDB is appending to can be read. Its schemas: `datadir_schemas`.
+    so a source AeroDB is appending to can be read. Its schemas: `datadir_schemas`. ``progress``
+    hears the bytes read of both files (one step, "read the data directory").
 
     Raises `FormatError` on damaged storage or WAL records.
     """
     root = Path(data_dir)
     wal_path = root / WAL
     builder = LogicalStateBuilder()
-    if wal_path.exists():
-        with open_buffered(ops, wal_path) as wal_stream:
-            limited = LimitedReader(wal_stream, os.fstat(wal_stream.fileno()).st_size)
-            for record in iter_wal(limited, path=str(wal_path)):
+    with contextlib.ExitStack() as files:
+        wal_stream = files.enter_context(open_buffered(ops, wal_path)) if wal_path.exists() else None
+        storage_stream = files.enter_context(open_buffered(ops, root / storage))
+        sizes = [os.fstat(s.fileno()).st_size for s in (wal_stream, storage_stream) if s is not None]
+        read = _ReadCounter(progress, sum(sizes))
+        if wal_stream is not None:
+            for record in iter_wal(LimitedReader(wal_stream, sizes[0], counted=read), path=str(wal_path)):
                 builder.add_wal(record)
-    with open_buffered(ops, root / storage) as storage_stream:
-        for stored in iter_storage(storage_stream, path=str(root / storage)):
+        for stored in iter_storage(LimitedReader(storage_stream, sizes[-1], counted=read), path=str(root / storage)):
             builder.add_storage(stored)
     return builder.build()
+
+
+class _ReadCounter:
+    """Bytes read so far of ``total``, as the events of one step (at most one per MiB)."""
+
+    def __init__(self, progress: ProgressCallback, total: int) -> None:
+        self._progress, self._total = progress, total
+        self._done = self._shown = 0
+        progress(Progress("read", "read the data directory", 1, 1, 0, total))
+
+    def __call__(self, size: int) -> None:
+        self._done += size
+        if self._done - self._shown >= 1 << 20 or self._done >= self._total:
+            self._shown = self._done
+            self._progress(Progress("read", "read the data directory", 1, 1, self._done, self._total))
 
 
 def datadir_schemas(data_dir: Path | str) -> tuple[SchemaRef, ...]:
@@ -228,28 +249,27 @@ class _Run:
         self.error: Finding | None = None
         self.missing_schemas = MissingSchemas()
 
-    def step(self, index: int) -> None:
+    def step(self, index: int) -> ProgressCallback:
+        """Announce step ``index``; the callback to hand to what it runs (its amounts shown as this step's)."""
         self.progress(Progress("drill", DRILL_STEPS[index - 1], index, len(DRILL_STEPS)))
+        return within_step(self.progress, "drill", DRILL_STEPS[index - 1], index, len(DRILL_STEPS))
 
     def go(self, source: Path | str | None, restored_dir: Path) -> None:
         self.step(1)
         self.restored = restore(self.archive, restored_dir, create=True, progress=_relabel(self.progress), ops=self.ops)
-        self.step(2)
-        restored = datadir_logical_state(restored_dir, ops=self.ops)
+        restored = datadir_logical_state(restored_dir, ops=self.ops, progress=self.step(2))
         self.missing_schemas = missing_schemas(restored, datadir_schemas(restored_dir))
-        self.step(3)
-        inspection = inspect_archive(self.archive, ops=self.ops)
+        inspection = inspect_archive(self.archive, ops=self.ops, progress=self.step(3))
         if not inspection.ok:  # the restore verified it a moment ago: it changed since
             raise RestoreError("the archive no longer verifies: it changed during the drill", path=self.archive)
         states = {"archive": inspection.logical}
         if source is not None:
-            self.step(4)
+            read_source = self.step(4)
             self.source_snapshot = source_snapshot(source, self.restored.plan.snapshot_id, self.ops)
             states["source"] = datadir_logical_state(
-                source, storage=member_source(STORAGE, self.source_snapshot), ops=self.ops
+                source, storage=member_source(STORAGE, self.source_snapshot), ops=self.ops, progress=read_source
             )
-        self.step(5)
-        self.comparisons = tuple(Comparison(name, diff(state, restored)) for name, state in states.items())
+        self.comparisons = self._compare(states, restored, self.step(5))
         names = sorted(set(restored.collections).union(*(s.collections for s in states.values())))
         source_state = states.get("source")
         self.collections = tuple(
@@ -263,9 +283,29 @@ class _Run:
         )
 
 
+    @staticmethod
+    def _compare(
+        states: dict[str, LogicalState], restored: LogicalState, progress: ProgressCallback
+    ) -> tuple[Comparison, ...]:
+        """The restored state against each reference, with the documents compared as progress."""
+        sizes = [len(state) + len(restored) for state in states.values()]
+        total, offset, comparisons = sum(sizes), 0, []
+        for (name, state), size in zip(states.items(), sizes, strict=True):
+
+            def counted(done: int, _: int, offset: int = offset) -> None:
+                progress(Progress("compare", "compare", 1, 1, offset + done, total, unit="documents"))
+
+            comparisons.append(Comparison(name, diff(state, restored, counted)))
+            offset += size
+        return tuple(comparisons)
+
+
 def _relabel(progress: ProgressCallback) -> ProgressCallback:
+    """The restore's own steps, shown inside the drill's first: ``[1/6] restore 3/11: verify …``."""
+
     def report(event: Progress) -> None:
-        progress(replace(event, job="drill", step=f"restore: {event.step}"))
+        step = f"restore {event.step_index}/{event.step_count}: {event.step}"
+        progress(replace(event, job="drill", step=step, step_index=1, step_count=len(DRILL_STEPS)))
 
     return report
 

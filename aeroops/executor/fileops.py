@@ -25,7 +25,7 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -301,11 +301,14 @@ REAL = FileOps()
 class LimitedReader:
     """A reader that stops at ``limit`` bytes: a WAL is read up to the size seen when it was
     looked at, even if it grows meanwhile. With ``checksum``, ``crc`` is the CRC-32 of the
-    bytes read so far (None without)."""
+    bytes read so far (None without). ``counted`` is called with each read's size (progress)."""
 
-    def __init__(self, stream: BinaryIO, limit: int, *, checksum: bool = False) -> None:
+    def __init__(
+        self, stream: BinaryIO, limit: int, *, checksum: bool = False, counted: Callable[[int], None] | None = None
+    ) -> None:
         self._stream = stream
         self._left = limit
+        self._counted = counted
         self.crc: int | None = 0 if checksum else None
 
     def read(self, n: int = -1) -> bytes:
@@ -316,6 +319,8 @@ class LimitedReader:
         self._left -= len(data)
         if self.crc is not None:
             self.crc = crc32(data, self.crc)
+        if self._counted is not None:
+            self._counted(len(data))
         return data
 
 
