@@ -39,7 +39,7 @@ import random
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -65,6 +65,7 @@ from aeroops.formats.layout import (
 from aeroops.formats.manifests import Checkpoint, SnapshotManifest, render_checkpoint, render_snapshot_manifest
 from aeroops.formats.storage import StorageRecord, encode_storage_record
 from aeroops.formats.wal import DocumentChange, WalType, encode_document_change, encode_wal_record
+from aeroops.progress import Progress, ProgressCallback, no_progress
 
 __all__ = [
     "DemoBackupFolder",
@@ -177,7 +178,13 @@ def schema_file_bytes(collection: str, *, blob: bool = False) -> bytes:
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False).encode()
 
 
-def make_demo_datadir(path: Path | str, spec: DemoSpec = DemoSpec(), *, parallel: bool | None = None) -> DemoSummary:
+def make_demo_datadir(
+    path: Path | str,
+    spec: DemoSpec = DemoSpec(),
+    *,
+    parallel: bool | None = None,
+    progress: ProgressCallback = no_progress,
+) -> DemoSummary:
     """Generate an AeroDB data directory at ``path`` (absent, or an empty folder).
 
     Raises `UsageError` if ``path`` holds anything: the generator never overwrites data. A
@@ -186,6 +193,7 @@ def make_demo_datadir(path: Path | str, spec: DemoSpec = DemoSpec(), *, parallel
     ``parallel``: write the WAL in a second Python process (it draws the same documents from
     the same seed) while this one writes storage and snapshots; the bytes are the same either
     way. ``None`` (default) does so from `PARALLEL_MIN_RECORDS` WAL records on, given two CPUs.
+    ``progress`` hears the operations written (one step, counted in records).
     """
     spec.validate()
     padded_before = _padded_before(spec)  # raises UsageError before anything is written
@@ -216,17 +224,18 @@ def make_demo_datadir(path: Path | str, spec: DemoSpec = DemoSpec(), *, parallel
     try:
         storage_path = root / DOCUMENTS
         documents = _Documents(spec, padded_before)
+        written = _Written(progress, spec.wal_records)
         with ExitStack() as files:
             storage = _CrcFile(files.enter_context(open(storage_path, "wb")))
             wal = None
             if spec.with_wal and helper is None:
                 wal = _CrcFile(files.enter_context(open(wal_path, "wb")))
             for snapshot_id, moment, position in zip(snapshot_ids, moments, positions, strict=True):
-                _write_records(documents, position, storage, wal, wal_from)
+                _write_records(documents, position, storage, wal, wal_from, written)
                 storage.flush()
                 snapshot = root / snapshot_folder(snapshot_id)
                 _write_snapshot(snapshot, storage_path, storage.crc, schemas, schema_crcs, moment)
-            _write_records(documents, spec.wal_records, storage, wal, wal_from)
+            _write_records(documents, spec.wal_records, storage, wal, wal_from, written)
         if storage.size != documents.storage_size:  # the padding arithmetic must match the bytes
             raise AssertionError(f"documents.dat is {storage.size} bytes, {documents.storage_size} expected")
         if helper is not None:
@@ -491,10 +500,15 @@ def _wal_chunk(ops: list[_Op], first_sequence: int) -> bytes:
 
 
 def _write_records(
-    documents: _Documents, end: int, storage: _CrcFile | None, wal: _CrcFile | None, wal_from: int
+    documents: _Documents,
+    end: int,
+    storage: _CrcFile | None,
+    wal: _CrcFile | None,
+    wal_from: int,
+    written: Callable[[int], None] | None = None,
 ) -> None:
     """The operations up to ``end`` (exclusive, 0-based): storage records, and WAL records from
-    operation ``wal_from`` on, numbered from 1 there."""
+    operation ``wal_from`` on, numbered from 1 there. ``written`` hears the operations done."""
     while (i := documents.done) < end:
         ops = documents.batch(end - i)
         if storage is not None:
@@ -502,6 +516,19 @@ def _write_records(
         if wal is not None and i + len(ops) > wal_from:
             skip = max(0, wal_from - i)
             wal.write(_wal_chunk(ops[skip:], i + skip - wal_from + 1))
+        if written is not None:
+            written(documents.done)
+
+
+class _Written:
+    """The operations written so far, as progress events of one step."""
+
+    def __init__(self, progress: ProgressCallback, total: int) -> None:
+        self._progress, self._total = progress, total
+        progress(Progress("demo", "write the demo data", 1, 1, 0, total, unit="records"))
+
+    def __call__(self, done: int) -> None:
+        self._progress(Progress("demo", "write the demo data", 1, 1, done, self._total, unit="records"))
 
 
 def _start_wal_process(spec: DemoSpec, padded_before: int, wal_path: Path, wal_from: int) -> subprocess.Popen[bytes]:

@@ -46,10 +46,12 @@ def no_progress(_: Progress) -> None:
 
 def within_step(progress: ProgressCallback, job: str, step: str, index: int, count: int) -> ProgressCallback:
     """``progress``, to hand to a job that runs inside one step of another: its events are shown
-    as that step's (``[2/6] read the restored directory``), with their amounts."""
+    as that step's, with their amounts, and the inner job's own steps when it has several
+    (``[2/3] back it up, 8/10: pack the archive``), so the outer counter never goes back."""
 
     def report(event: Progress) -> None:
-        progress(replace(event, job=job, step=step, step_index=index, step_count=count))
+        inner = f", {event.step_index}/{event.step_count}: {event.step}" if event.step_count > 1 else ""
+        progress(replace(event, job=job, step=step + inner, step_index=index, step_count=count))
 
     return report
 
@@ -110,9 +112,10 @@ def describe_progress(event: Progress, speed: Speedometer | None = None) -> str:
     text = f"[{event.step_index}/{event.step_count}] {event.step}"
     details = []
     if event.total_bytes:
-        details.append(
-            f"{amount(event.done_bytes, event.unit)} of {amount(event.total_bytes, event.unit)} ({event.fraction:.0%})"
-        )
+        done = amount(event.done_bytes, event.unit)
+        if event.unit != "B":  # "1,000 of 4,000 documents"
+            done = done.removesuffix(f" {event.unit}")
+        details.append(f"{done} of {amount(event.total_bytes, event.unit)} ({event.fraction:.0%})")
     if speed is not None and (pace := speed.describe(event)):
         details.append(pace)
     return f"{text}: {', '.join(details)}" if details else text

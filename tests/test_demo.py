@@ -339,3 +339,31 @@ def test_presets() -> None:
     bench = DemoSpec.benchmark()
     assert (bench.wal_records, bench.storage_bytes) == (1_000_000, 1 << 30)
     bench.validate()
+
+
+def test_the_demo_command_reports_progress_through_every_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `aeroops demo` once printed nothing for 22 s: each of its three steps reports its amount.
+    import contextlib
+    from collections.abc import Iterator
+
+    from aeroops import progress as progress_module
+    from aeroops.cli.main import main
+    from aeroops.progress import Progress
+
+    events: list[Progress] = []
+
+    @contextlib.contextmanager
+    def recording(wanted: bool = True) -> Iterator[object]:
+        yield events.append
+
+    monkeypatch.setattr(progress_module, "terminal_progress", recording)
+    assert main(["demo", str(tmp_path / "demo"), "--records", "3000", "--created-at", "2026-01-02T00:00:00Z"]) == 0
+    capsys.readouterr()
+    assert sorted({e.step_index for e in events}) == [1, 2, 3] and {e.step_count for e in events} == {3}
+    made = [e for e in events if e.step_index == 1]
+    assert made[-1].unit == "records" and made[-1].done_bytes == made[-1].total_bytes == 3000
+    assert any(e.step.startswith("back it up, 8/") and e.total_bytes for e in events)
+    verified = [e for e in events if e.step_index == 3]
+    assert verified[-1].done_bytes == verified[-1].total_bytes > 0

@@ -127,7 +127,7 @@ def test_progress_names_the_drill_steps(tmp_path: Path) -> None:
     steps = [e.step for e in events if e.step in DRILL_STEPS]
     assert list(dict.fromkeys(steps)) == list(DRILL_STEPS)
     # The restore's own steps show as the drill's first, so the counter never goes back.
-    assert any(e.step == f"restore 3/{len(STEPS)}: {STEPS[2]}" and e.step_index == 1 for e in events)
+    assert any(e.step == f"{DRILL_STEPS[0]}, 3/{len(STEPS)}: {STEPS[2]}" and e.step_index == 1 for e in events)
     assert [e.step_index for e in events] == sorted(e.step_index for e in events)
 
 

@@ -44,7 +44,7 @@ def test_a_new_step_measures_its_own_rate() -> None:
     progress(Progress("drill", "compare", 5, 6, 0, 4000, unit="documents"))
     clock.now = 11.0
     progress(Progress("drill", "compare", 5, 6, 1000, 4000, unit="documents"))
-    assert last_line(out) == "[5/6] compare: 1,000 documents of 4,000 documents (25%), 1,000 documents/s, 0:03 left"
+    assert last_line(out) == "[5/6] compare: 1,000 of 4,000 documents (25%), 1,000 documents/s, 0:03 left"
 
 
 def test_a_step_without_an_amount_shows_how_long_it_has_run() -> None:

@@ -8,9 +8,13 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aeroops.cli.arguments import creation_time, whole_number
 from aeroops.errors import AeroError, Code, UsageError
+
+if TYPE_CHECKING:
+    from aeroops.progress import ProgressCallback
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,13 +28,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--created-at", type=creation_time, metavar="ISO8601", help="the backup's creation time (default: now)"
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     parser.set_defaults(run=run)
+
+
+DEMO_STEPS = ("make the demo data", "back it up", "verify the archive")
 
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.demo import DemoSpec, make_demo_datadir
     from aeroops.executor.audit import verify_archive
     from aeroops.executor.backup import run_backup
+    from aeroops.progress import no_progress, terminal_progress, within_step
     from aeroops.views.backup import render_result, result_to_dict
     from aeroops.views.units import human_bytes
 
@@ -42,16 +51,22 @@ def run(args: argparse.Namespace) -> int:
         checkpoint=args.checkpoint,
         storage_bytes=args.storage_mib << 20,
     )
-    try:
-        summary = make_demo_datadir(root / "datadir", spec)
-        backups = root / "backups"
-        backups.mkdir(exist_ok=True)
-    except OSError as exc:
-        raise AeroError(
-            f"cannot write the demo data: {exc.strerror}", path=exc.filename, code=Code.DEMO_FAILED
-        ) from None
-    result = run_backup(summary.data_dir, backups, created_at=args.created_at)
-    verdict = verify_archive(result.archive).to_dict()
+    with terminal_progress(not args.no_progress) as shown:
+        progress = shown or no_progress
+
+        def step(index: int) -> ProgressCallback:
+            return within_step(progress, "demo", DEMO_STEPS[index - 1], index, len(DEMO_STEPS))
+
+        try:
+            summary = make_demo_datadir(root / "datadir", spec, progress=step(1))
+            backups = root / "backups"
+            backups.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise AeroError(
+                f"cannot write the demo data: {exc.strerror}", path=exc.filename, code=Code.DEMO_FAILED
+            ) from None
+        result = run_backup(summary.data_dir, backups, created_at=args.created_at, progress=step(2))
+        verdict = verify_archive(result.archive, progress=step(3)).to_dict()
     if args.json:
         out = {
             "folder": str(root),

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aeroops.core.description import Verdict
@@ -250,13 +250,12 @@ class _Run:
         self.missing_schemas = MissingSchemas()
 
     def step(self, index: int) -> ProgressCallback:
-        """Announce step ``index``; the callback to hand to what it runs (its amounts shown as this step's)."""
+        """Announce step ``index``; the callback to hand to what it runs (shown as this step)."""
         self.progress(Progress("drill", DRILL_STEPS[index - 1], index, len(DRILL_STEPS)))
         return within_step(self.progress, "drill", DRILL_STEPS[index - 1], index, len(DRILL_STEPS))
 
     def go(self, source: Path | str | None, restored_dir: Path) -> None:
-        self.step(1)
-        self.restored = restore(self.archive, restored_dir, create=True, progress=_relabel(self.progress), ops=self.ops)
+        self.restored = restore(self.archive, restored_dir, create=True, progress=self.step(1), ops=self.ops)
         restored = datadir_logical_state(restored_dir, ops=self.ops, progress=self.step(2))
         self.missing_schemas = missing_schemas(restored, datadir_schemas(restored_dir))
         inspection = inspect_archive(self.archive, ops=self.ops, progress=self.step(3))
@@ -298,16 +297,6 @@ class _Run:
             comparisons.append(Comparison(name, diff(state, restored, counted)))
             offset += size
         return tuple(comparisons)
-
-
-def _relabel(progress: ProgressCallback) -> ProgressCallback:
-    """The restore's own steps, shown inside the drill's first: ``[1/6] restore 3/11: verify …``."""
-
-    def report(event: Progress) -> None:
-        step = f"restore {event.step_index}/{event.step_count}: {event.step}"
-        progress(replace(event, job="drill", step=step, step_index=1, step_count=len(DRILL_STEPS)))
-
-    return report
 
 
 __all__ = [
