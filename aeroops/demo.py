@@ -47,7 +47,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from aeroops.errors import AeroError, Code, UsageError
+from aeroops.errors import AeroError, Code, UsageError, option
 from aeroops.formats.checksum import crc32
 from aeroops.formats.ids import format_snapshot_id
 from aeroops.formats.layout import (
@@ -138,7 +138,7 @@ class DemoSpec:
         for what in ("wal_records", "snapshots", "storage_bytes"):
             value = getattr(self, what)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise UsageError(f"{what} must be a non-negative integer, not {value!r}")
+                raise UsageError(f"{option(what)} must be a non-negative integer, not {value!r}")
         if self.checkpoint and self.snapshots == 0:
             raise UsageError("a checkpoint needs at least one snapshot")
         if not isinstance(self.start, datetime):
@@ -352,12 +352,13 @@ def _padded_before(spec: DemoSpec) -> int:
     padded = sum(kind != _DELETE for kind, _, _ in islice(_operations(spec), target_at))
     if padded == 0:
         raise UsageError(
-            "storage_bytes needs at least one insert or update before the newest snapshot; raise wal_records"
+            f"{option('storage_bytes')} needs at least one insert or update before the newest snapshot; "
+            f"raise {option('wal_records')}"
         )
     if spec.storage_bytes / padded > MAX_BLOB_BYTES:
         raise UsageError(
-            f"storage_bytes={spec.storage_bytes} over {padded} documents would make records of more than "
-            f"{MAX_BLOB_BYTES} bytes; raise wal_records"
+            f"{option('storage_bytes')} of {spec.storage_bytes} bytes over {padded} documents would make records "
+            f"of more than {MAX_BLOB_BYTES} bytes; raise {option('wal_records')}"
         )
     return padded
 

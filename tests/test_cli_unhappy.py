@@ -18,7 +18,7 @@ from conftest import copy_fixture, tree_state
 from faults import as_nobody, world_readable_folder
 
 from aeroops.cli.main import main
-from aeroops.errors import UsageError
+from aeroops.errors import BackupError, UsageError
 from aeroops.executor.audit import verify_archive
 from aeroops.executor.backup import run_backup
 from aeroops.formats.sidecar import TOOLS, sidecar_path
@@ -55,6 +55,9 @@ def one_error_line(stderr: str, prefix: str) -> str:
         (["unpack"], "COMMAND 'unpack' is not one of: demo, scan"),
         (["verify", "a.tar", "--fast"], "unknown arguments: --fast"),
         (["backup", "d", "-o"], "--output needs a value"),
+        (["check", "f", "--max-age", "3x"], "--max-age: '3x' is not a duration like 26h"),
+        (["prune", "f", "--keep-within", "soon"], "--keep-within: 'soon' is not a duration"),
+        (["prune", "f", "--keep-daily", "-1"], "--keep-daily: '-1' is not a whole number"),
     ],
 )
 def test_usage_errors_read_like_every_other_error(
@@ -65,6 +68,38 @@ def test_usage_errors_read_like_every_other_error(
     line = one_error_line(out.err, "[ERROR] AERO_USAGE: ")
     assert message in line and line.endswith("--help`)")
     assert "parse_user_time" not in line and "invalid" not in line and out.out == ""
+    assert "parse_duration" not in line
+
+
+# --- messages name the command line's options, not the library's keyword arguments -------------
+
+
+def test_messages_name_cli_options(tmp_path: Path, datadir_1000: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    archive = tmp_path / "a.tar"
+    assert main(["backup", str(datadir_1000), "-o", str(archive)]) == 0
+    assert main(["backup", str(datadir_1000), "-o", str(archive)]) == 2
+    assert "(--overwrite replaces it)" in one_error_line(capsys.readouterr().err, "[ERROR] AERO_BACKUP_FAILED: ")
+    assert main(["backup", str(datadir_1000), "-o", str(archive), "--dry-run"]) == 1
+    assert "(--overwrite replaces it)" in capsys.readouterr().out
+    assert main(["restore", str(archive), str(tmp_path / "new")]) == 1
+    assert "to create it (--create)" in capsys.readouterr().out
+    assert main(["demo", str(tmp_path / "demo"), "--records", "1", "--storage-mib", "1"]) == 2
+    line = one_error_line(capsys.readouterr().err, "[ERROR] AERO_USAGE: ")
+    assert line.startswith("[ERROR] AERO_USAGE: --storage-mib needs") and line.endswith("raise --records")
+    # A Python caller reads the keyword arguments it passes.
+    with pytest.raises(BackupError, match="overwrite=True replaces it"):
+        run_backup(datadir_1000, archive)
+
+
+def test_no_cli_message_names_a_keyword_argument() -> None:
+    # Each name the CLI gives an option in messages is an option of some command.
+    import argparse
+
+    from aeroops.cli.main import OPTION_NAMES, build_parser
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    options = {name for parser in commands.choices.values() for a in parser._actions for name in a.option_strings}
+    assert set(OPTION_NAMES.values()) <= options
 
 
 def test_help_and_version_still_print_and_exit_0() -> None:

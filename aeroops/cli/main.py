@@ -44,6 +44,16 @@ VERBS: dict[str, str] = {
     "recover": "finish or roll back a restore that was interrupted (dry run unless --yes)",
 }
 
+# The command line's names for the options that messages of the library mention (they say
+# ``overwrite=True`` to a Python caller: `aeroops.errors.option`).
+OPTION_NAMES: dict[str, str] = {
+    "overwrite": "--overwrite",
+    "create": "--create",
+    "wal_records": "--records",
+    "storage_bytes": "--storage-mib",
+    "snapshots": "--snapshots",
+}
+
 EXIT_BROKEN_PIPE = 141  # the reader of the output went away
 
 
@@ -65,7 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with _standard_streams():
             args = build_parser(_verb_of(args_given)).parse_args(args_given)
-            return int(args.run(args) or 0)
+            from aeroops.errors import naming_options  # after parsing: `--help` never needs it
+
+            with naming_options(OPTION_NAMES):
+                return int(args.run(args) or 0)
     except KeyboardInterrupt:
         from aeroops.errors import Code, Finding
 

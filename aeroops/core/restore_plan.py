@@ -25,7 +25,7 @@ from datetime import datetime
 from aeroops.core.recovery import SITUATION_TEXT, Situation, classify_leftovers, plan_recovery
 from aeroops.core.restore_target import ExistingEntry, Leftovers, RestoreJournal, RestoreMode, RestorePaths, TargetState
 from aeroops.core.verify import VerifyReport
-from aeroops.errors import Finding, Severity
+from aeroops.errors import Finding, Severity, option
 from aeroops.formats.layout import BACKUP_MANIFEST, SCHEMAS, WAL, member_targets, new_directories, snapshot_folder
 
 # Where the snapshot's files are extracted before verification has named the snapshot (a
@@ -149,7 +149,7 @@ def check_target(
             return RestoreRefusal(
                 RestoreRule.MISSING,
                 "the data directory does not exist (AeroDB's restore replaces an existing one); "
-                "ask for a new directory explicitly to create it (create=True, --create)",
+                f"ask for a new directory explicitly to create it ({option('create', True)})",
             )
         return None
     if not target.is_dir:

@@ -33,7 +33,7 @@ from aeroops.core.plan import (
     Refusal,
     plan_backup,
 )
-from aeroops.errors import AeroError, BackupError, BackupIOError, io_error
+from aeroops.errors import AeroError, BackupError, BackupIOError, io_error, option
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, failed_operation, logged_cleanup, write_new_file
 from aeroops.executor.lock import DirectoryLock, FolderLock, aerodb_serving, data_dir_busy, try_flock, writable_folder
 from aeroops.executor.scan import describe_wal, scan
@@ -147,7 +147,9 @@ def resolve_output(output: Path | str, plan: BackupPlan) -> Path:
 def check_output(archive: Path, *, overwrite: bool) -> None:
     """Raise the `BackupError` a backup to ``archive`` meets before it writes anything there."""
     if os.path.lexists(archive) and not overwrite:
-        raise BackupError("an archive already exists at the output path (pass overwrite to replace it)", path=archive)
+        raise BackupError(
+            f"an archive already exists at the output path ({option('overwrite', True)} replaces it)", path=archive
+        )
 
 
 def dry_run_refusal(data_dir: Path | str, archive: Path, *, overwrite: bool) -> str | None:
