@@ -403,3 +403,26 @@ def test_inventory_of_folders_the_user_cannot_read(roots_folder: Path) -> None:
     done = as_nobody_cli("inventory", str(locked))
     assert done.returncode == 2
     one_error_line(done.stderr, "[ERROR] AERO_USAGE: cannot read the folder: Permission denied")
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"root:x:0:0:root:/root:/bin/bash\n" * 40, "its first 512 bytes are no tar header"),
+        (b"hello", "5 bytes, less than one tar header"),
+        (b"", "0 bytes, less than one tar header"),
+    ],
+)
+def test_a_file_that_is_not_a_tar_archive_is_called_that(
+    content: bytes, reason: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    not_tar = tmp_path / "notes.tar"
+    not_tar.write_bytes(content)
+    said = f"not a tar archive: {reason}"
+    assert main(["verify", str(not_tar)]) == 1
+    assert said in capsys.readouterr().out
+    assert main(["inspect", str(not_tar)]) == 1
+    assert said in capsys.readouterr().out
+    assert main(["restore", str(not_tar), str(tmp_path / "data"), "--create", "--yes"]) == 3
+    assert said in one_error_line(capsys.readouterr().err, "[FATAL] AERO_RESTORE_")
+    assert not (tmp_path / "data").exists()

@@ -146,6 +146,16 @@ def _text(field: bytes) -> str:
     return field.split(b"\x00", 1)[0].decode("utf-8", "surrogateescape")
 
 
+def _not_a_tar_archive(error: FormatError) -> FormatError:
+    """What a file whose first block is no tar header is called (with the reason, and the code
+    and offset of the check it failed)."""
+    if error.code is Code.TAR_TRUNCATED:
+        reason = f"{error.offset} bytes, less than one tar header ({BLOCK} bytes)"
+    else:
+        reason = f"its first {BLOCK} bytes are no tar header: {error.message}"
+    return FormatError(f"not a tar archive: {reason}", path=error.path, offset=error.offset, code=error.code)
+
+
 class TarReader:
     """Stream a tar archive's entries without extracting: iterate entries, and for each read
     its data with `chunks()` (unread data is skipped). Strict: header checksums, number fields,
@@ -211,6 +221,32 @@ class TarReader:
             )
         return b"".join(self.chunks())
 
+    def _header_block(self, at: int) -> bytes | None:
+        """The header block at ``at``, its checksum and magic checked; None for a zero block (the
+        end of the archive, whose second zero block the caller reads)."""
+        block = self._read_exact(BLOCK, "a header block")
+        if block == bytes(BLOCK):
+            return None
+        stored = _parse_number(block[148:156], "checksum", at, self._path)
+        unsigned = sum(block[:148]) + 256 + sum(block[156:])
+        signed = (
+            sum(b - 256 if b > 127 else b for b in block[:148])
+            + 256
+            + sum(b - 256 if b > 127 else b for b in block[156:])
+        )
+        if stored not in (unsigned, signed):
+            raise FormatError(
+                f"header checksum {stored} does not match its bytes ({unsigned})",
+                path=self._path,
+                offset=at,
+                code=Code.TAR_CHECKSUM,
+            )
+        if block[257:265] not in (_GNU_MAGIC, _POSIX_MAGIC):
+            raise FormatError(
+                f"unknown header magic {block[257:265]!r}", path=self._path, offset=at, code=Code.TAR_HEADER
+            )
+        return block
+
     def __iter__(self) -> Iterator[TarEntry]:
         long_name: str | None = None
         long_link: str | None = None
@@ -219,8 +255,13 @@ class TarReader:
         while True:
             self._skip_pending()
             at = self._offset
-            block = self._read_exact(BLOCK, "a header block")
-            if block == bytes(BLOCK):
+            try:
+                block = self._header_block(at)
+            except FormatError as error:
+                if at == 0:  # no tar header where every tar archive has one: say what the file is not
+                    raise _not_a_tar_archive(error) from None
+                raise
+            if block is None:
                 # POSIX ends an archive with two zero blocks; a lone one is damage, not the end.
                 if self._read_exact(BLOCK, "the end-of-archive blocks") != bytes(BLOCK):
                     raise FormatError(
@@ -235,24 +276,6 @@ class TarReader:
                         "long-name record without its entry", path=self._path, offset=at, code=Code.TAR_HEADER
                     )
                 return
-            stored = _parse_number(block[148:156], "checksum", at, self._path)
-            unsigned = sum(block[:148]) + 256 + sum(block[156:])
-            signed = (
-                sum(b - 256 if b > 127 else b for b in block[:148])
-                + 256
-                + sum(b - 256 if b > 127 else b for b in block[156:])
-            )
-            if stored not in (unsigned, signed):
-                raise FormatError(
-                    f"header checksum {stored} does not match its bytes ({unsigned})",
-                    path=self._path,
-                    offset=at,
-                    code=Code.TAR_CHECKSUM,
-                )
-            if block[257:265] not in (_GNU_MAGIC, _POSIX_MAGIC):
-                raise FormatError(
-                    f"unknown header magic {block[257:265]!r}", path=self._path, offset=at, code=Code.TAR_HEADER
-                )
             size = _parse_number(block[124:136], "size", at, self._path)
             flag = chr(block[156]) if block[156] else "0"
             if start is None:
