@@ -116,3 +116,12 @@ def test_every_command_has_a_description_and_every_argument_help() -> None:
         assert parser.description, f"aeroops {name} has no description"
         for action in parser._actions:
             assert action.help, f"aeroops {name} {action.option_strings or action.dest} has no help text"
+
+
+def test_demo_text_aligns_its_labels(tmp_path: Path) -> None:
+    done = run_cli("demo", str(tmp_path / "demo"), "--records", "300", "--created-at", "2026-01-02T00:00:00Z")
+    assert done.returncode == 0, done.stderr
+    labelled = [line for line in done.stdout.splitlines() if not line.startswith(" ") and line != "packed:"]
+    assert [line.split()[0] for line in labelled] == ["demo", "archive", "size", "digest", "backup", "took", "verify"]
+    # Every value starts in the same column (the 11th), whatever the label.
+    assert all(line[9] == " " and line[10] != " " for line in labelled), labelled

@@ -303,8 +303,8 @@ def test_demo_without_a_folder_says_where_it_kept_its_files() -> None:
     done = run_cli("demo", "--records", "20", env={"TMPDIR": tempfile.mkdtemp()})
     assert done.returncode == 0, done.stderr
     kept = done.stdout.splitlines()[-1]
-    assert kept.startswith("kept in     ") and kept.endswith("(a temporary folder: remove it when done)")
-    folder = Path(kept.removeprefix("kept in     ").split(" (")[0])
+    assert kept.startswith("kept in   ") and kept.endswith("(a temporary folder: remove it when done)")
+    folder = Path(kept.removeprefix("kept in   ").split(" (")[0])
     assert (folder / "datadir").is_dir()
     shutil.rmtree(folder.parent)
 

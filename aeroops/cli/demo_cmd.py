@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2))
     else:
         print(
-            f"demo data   {summary.data_dir}: {len(summary.snapshot_ids)} snapshots, {summary.wal_records} WAL "
+            f"demo data {summary.data_dir}: {len(summary.snapshot_ids)} snapshots, {summary.wal_records} WAL "
             f"records, {summary.documents} live documents, {human_bytes(summary.bytes)}"
         )
         print(render_result(result))
@@ -91,9 +91,10 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  {member.name + '/':<48}")
             else:
                 print(f"  {member.name:<48}{member.size:>12}  crc32:{member.crc32:08x}")
-        print(f"verify      {'clean' if verdict['ok'] else 'NOT CLEAN'} ({len(verdict['findings'])} findings)")
+        # Labels in the column `render_result` uses (10 characters).
+        print(f"verify    {'clean' if verdict['ok'] else 'NOT CLEAN'} ({len(verdict['findings'])} finding(s))")
         if not args.dir:
-            print(f"kept in     {root} (a temporary folder: remove it when done)")
+            print(f"kept in   {root} (a temporary folder: remove it when done)")
     return 0 if verdict["ok"] else 1
 
 
