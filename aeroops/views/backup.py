@@ -11,7 +11,7 @@ from aeroops.formats.ids import format_timestamp
 from aeroops.views.units import human_bytes
 
 if TYPE_CHECKING:
-    from aeroops.executor.backup import BackupResult
+    from aeroops.core.results import BackupResult
 
 
 # --- dicts ----------------------------------------------------------------------------------
