@@ -59,3 +59,6 @@ def test_verify_imports_only_what_verifying_needs() -> None:
     assert unneeded == []
     other_verbs = sorted(m for m in modules if m.endswith("_cmd") and m != "aeroops.cli.verify_cmd")
     assert other_verbs == []
+    # Parsing a manifest's times by hand, not strptime (which imports _strptime, calendar, locale);
+    # CSV only for --format csv.
+    assert {"_strptime", "calendar", "csv"} & modules == set()

@@ -7,7 +7,6 @@ call, times in AeroDB's notation (``YYYY-MM-DDTHH:MM:SSZ``), durations in whole 
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -53,6 +52,8 @@ def text_table(
 
 def write_csv(stream: TextIO, records: Sequence[rec.Record], columns: Iterable[str]) -> None:
     names = list(columns)
+    import csv  # here: only --format csv pays its import
+
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(names)
     for record in records:
