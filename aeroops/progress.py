@@ -24,6 +24,8 @@ from aeroops.views.units import human_bytes
 
 @dataclass(frozen=True, slots=True)
 class Progress:
+    """One progress event of a job: which step, and how much of it is done."""
+
     job: str  # "backup", "verify", "restore", ...
     step: str  # human name of the current step
     step_index: int  # 1-based

@@ -16,7 +16,6 @@ temporary name, fsynced, renamed, its folder fsynced) and `open_buffered`.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import fcntl
 import io
@@ -24,12 +23,14 @@ import logging
 import os
 import shutil
 import stat
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from aeroops.formats.checksum import crc32
+
+if TYPE_CHECKING:
+    import ctypes
 
 COPY_CHUNK = 1 << 20
 RENAME_NOREPLACE = 1  # <linux/fs.h>
@@ -83,6 +84,8 @@ class FileOps:
     def make_temp_dir(self, parent: Path | None, prefix: str) -> Path:
         """A new private folder (0700) with a unique name under ``parent`` (None: the system's
         temporary folder)."""
+        import tempfile  # here: `aeroops verify` makes no folder, and starts without it
+
         return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
 
     def write(self, stream: BinaryIO, data: bytes | memoryview) -> None:
@@ -261,6 +264,8 @@ _libc: ctypes.CDLL | None = None
 
 
 def _renameat2_noreplace(source: Path, target: Path) -> None:
+    import ctypes  # here: only a restore's swap calls the C library, and `aeroops verify` starts without it
+
     global _libc
     if _libc is None:
         _libc = ctypes.CDLL(None, use_errno=True)

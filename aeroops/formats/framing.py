@@ -33,6 +33,8 @@ class Where(TypedDict):
 
 @dataclass(frozen=True, slots=True)
 class Framing:
+    """How one record format frames its records (length bounds, what its errors are called)."""
+
     name: str  # "WAL" or "STORAGE"
     min_length: int
     length_code: Code  # an impossible record length

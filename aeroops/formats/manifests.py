@@ -35,6 +35,8 @@ CHECKPOINT_FIELDS = ("snapshot_id", "created_at", "wal_truncated", "format_versi
 
 @dataclass(frozen=True, slots=True)
 class SnapshotManifest:
+    """A snapshot's ``manifest.json``."""
+
     snapshot_id: str
     created_at: datetime
     storage_checksum: int
@@ -63,6 +65,8 @@ ADDED_SCHEMAS_KEY = "aeroops_added_schemas"
 
 @dataclass(frozen=True, slots=True)
 class BackupManifest:
+    """An archive's ``backup_manifest.json``."""
+
     backup_id: str
     created_at: datetime
     snapshot_id: str
@@ -81,6 +85,8 @@ class BackupManifest:
 
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
+    """``checkpoint.json``: the WAL was truncated right after this snapshot."""
+
     snapshot_id: str
     created_at: datetime
     wal_truncated: bool = True

@@ -21,6 +21,8 @@ _PAYLOAD_CODE = Code.STORAGE_PAYLOAD
 
 @dataclass(frozen=True, slots=True)
 class StorageRecord:
+    """One record of document storage (``documents.dat``, a snapshot's ``storage.dat``)."""
+
     key: str  # "collection:document_id"
     schema_id: str
     schema_version: str

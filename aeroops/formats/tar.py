@@ -106,6 +106,8 @@ def member_span(name: str, size: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class TarEntry:
+    """One member of a tar archive, as its header (and long-name record) describe it."""
+
     name: str
     type: EntryType
     typeflag: str  # the raw flag, for reports on unusual entries

@@ -85,11 +85,15 @@ class DocumentChange(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class MvccCommit:
+    """A WAL record of type 3: an MVCC commit."""
+
     commit_id: int
 
 
 @dataclass(frozen=True, slots=True)
 class MvccVersion:
+    """A WAL record of type 4: an MVCC version of a key."""
+
     commit_id: int
     key: str
     tombstone: bool
