@@ -726,3 +726,11 @@ def test_a_damaged_journal_is_a_refusal_not_a_crash(text: str) -> None:
 
     with pytest.raises(FormatError):
         restore_target.parse_journal(text.encode())
+
+
+def test_a_preview_says_it_verifies_and_never_that_it_extracts(aerodb_archive: Path, tmp_path: Path) -> None:
+    events: list[Progress] = []
+    preview = preview_restore(aerodb_archive, tmp_path / "missing", progress=events.append)
+    assert not preview.would_restore and events
+    assert {(e.step, e.step_index, e.step_count) for e in events} == {("verify the archive", 1, 1)}
+    assert events[-1].done_bytes == events[-1].total_bytes == aerodb_archive.stat().st_size

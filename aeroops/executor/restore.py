@@ -60,7 +60,7 @@ from aeroops.executor.lock import DirectoryLock, aerodb_serving, data_dir_busy, 
 from aeroops.executor.restore_stage import DIR_MODE, FILE_MODE, verify_and_extract
 from aeroops.executor.restore_target import describe_target, restore_paths
 from aeroops.formats.layout import SCHEMAS_FOLDER, WAL, snapshot_folder
-from aeroops.progress import Progress, ProgressCallback, no_progress
+from aeroops.progress import Progress, ProgressCallback, no_progress, within_step
 
 log = logging.getLogger("aeroops")
 
@@ -107,7 +107,10 @@ def preview_restore(
     archive is verified even when the target would refuse, so the verdict is always shown."""
     archive_path = Path(archive)
     target = describe_target(data_dir)
-    report = verify_archive(archive_path, progress=_verify_progress(progress, 1, 1), ops=ops)
+    # Named as what it is: a preview verifies, and extracts nothing.
+    report = verify_archive(
+        archive_path, progress=within_step(progress, "restore", "verify the archive", 1, 1), ops=ops
+    )
     plan = plan_restore(
         report,
         target,
@@ -200,7 +203,8 @@ def restore(
         archive_size = _size(archive_path)
         step(3, total=archive_size)
         phase = "staging"
-        report = verify_and_extract(archive_path, archive_size, temp, ops, _verify_progress(progress, 3, len(STEPS)))
+        staging = within_step(progress, "restore", STEPS[2], 3, len(STEPS))
+        report = verify_and_extract(archive_path, archive_size, temp, ops, staging)
         if verified is not None and _members(verified) != _members(report):
             raise _changed("its members are not the ones the confirmed report lists")
         step(4)
@@ -274,13 +278,6 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-def _verify_progress(progress: ProgressCallback, index: int, count: int) -> ProgressCallback:
-    def report(event: Progress) -> None:
-        progress(replace(event, job="restore", step=STEPS[2], step_index=index, step_count=count))
-
-    return report
 
 
 def refusal_error(refusal: RestoreRefusal, data_dir: str) -> RestoreError:
