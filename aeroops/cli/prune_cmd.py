@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 
+from aeroops.cli.arguments import whole_number
 from aeroops.core.retention import PERIOD_RULES, Policy, Rule, parse_duration
 
 FORMATS = ("table", "json", "csv")
@@ -28,11 +29,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "counts toward no rule and is left alone unless --remove-damaged.",
     )
     parser.add_argument("folder", metavar="FOLDER", help="the folder of backup archives (*.tar)")
-    parser.add_argument("--keep-last", type=int, default=0, metavar="N", help="the N newest archives")
+    parser.add_argument("--keep-last", type=whole_number, default=0, metavar="N", help="the N newest archives")
     for rule in PERIOD_RULES:
         parser.add_argument(
             f"--keep-{rule.value}",
-            type=int,
+            type=whole_number,
             default=0,
             metavar="N",
             help=f"the newest archive of each of the N most recent {_PERIOD_NAMES[rule]} that have one",
