@@ -204,7 +204,8 @@ def command_line(draw: st.DrawFn, box: Sandbox) -> list[str]:
     """A verb and its arguments, from the verb's own grammar (with any bytes where a value goes)."""
     p = path_argument(box)
     w = path_argument(box, written=True)
-    data, out, archive = (path_argument(box, usual=slot) for slot in ("data", "out", "archive"))
+    data, archive = (path_argument(box, usual=slot) for slot in ("data", "archive"))
+    out = path_argument(box, written=True, usual="out")
     target = path_argument(box, written=True, usual="target")
     fmt = value("table", "json", "csv")
     verbs: dict[str, tuple[list[st.SearchStrategy[str]], dict[str, st.SearchStrategy[str] | None]]] = {
