@@ -115,7 +115,7 @@ def make_kind(path: Path, kind: str, payload: bytes = b"") -> None:
         else:
             path.symlink_to("/dev/zero")
     elif kind == "symlink":
-        path.symlink_to(payload.decode("ascii", "replace") or "/dev/zero")
+        path.symlink_to(payload.replace(b"\x00", b"").decode("ascii", "replace") or "/dev/zero")  # no NUL in a link
     elif kind == "directory":
         path.mkdir()
     elif kind in ("unreadable", "unreadable folder"):
