@@ -26,13 +26,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import copy_fixture, tree_state
-from faults import TESTS, as_nobody, world_readable_folder
-from test_restore import content_tree
+from helpers.data import TESTS, content_tree, copy_fixture, tree_state
+from helpers.faults import as_nobody, world_readable_folder
 
+from aeroops.core.results import BackupResult
 from aeroops.errors import AeroError, BackupError, RestoreError
 from aeroops.executor.audit import verify_archive
-from aeroops.executor.backup import OWNER_FILE, STAGING_PREFIX, BackupResult, remove_stale_staging, run_backup
+from aeroops.executor.backup import OWNER_FILE, STAGING_PREFIX, remove_stale_staging, run_backup
 from aeroops.executor.fileops import FileOps
 from aeroops.executor.lock import DirectoryLock
 from aeroops.executor.restore import restore

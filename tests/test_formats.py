@@ -11,7 +11,7 @@ from itertools import chain
 from pathlib import Path
 
 import pytest
-from conftest import AERODB_FIXTURES
+from helpers.data import AERODB_FIXTURES
 
 from aeroops.errors import FormatError, UsageError
 from aeroops.formats.checksum import format_crc_tag, parse_crc_tag

@@ -5,19 +5,17 @@ with its own code, and keeps "torn tail" for a file that really ends inside a re
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import BinaryIO
 
 import pytest
+from helpers.data import copy_fixture
 
 from aeroops.cli.main import main
 from aeroops.errors import Code
 from aeroops.executor.fileops import FileOps
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.wal import WAL_FRAMING, iter_wal
-
-FIXTURES = Path(__file__).parent / "fixtures" / "aerodb-reference"
 
 
 def record_ends(wal: Path) -> list[int]:
@@ -27,9 +25,7 @@ def record_ends(wal: Path) -> list[int]:
 
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
-    target = tmp_path / "data"
-    shutil.copytree(FIXTURES / "datadir-1000", target)
-    return target
+    return copy_fixture("datadir-1000", tmp_path / "data")
 
 
 def test_a_wal_read_up_to_a_size_inside_a_record_that_is_now_whole_grew_while_read(data: Path) -> None:
