@@ -253,13 +253,13 @@ def test_inventory_newest_good(
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root to run as nobody")
 @pytest.mark.parametrize("mode", [0o755, 0o1777], ids=["read-only folder", "sticky folder, another's archives"])
 def test_a_dry_run_says_when_the_user_could_not_remove_and_the_real_run_removes_nothing(
-    demo: tuple[Path, tuple[str, ...]], mode: int
+    small_demo: tuple[Path, tuple[str, ...]], mode: int
 ) -> None:
     from helpers.faults import as_nobody, world_readable_folder
 
     with world_readable_folder("aeroops-prune-") as root:
         folder = root / "backups"
-        made = make_folder(demo, folder, days=(1, 2))
+        made = make_folder(small_demo, folder, days=(1, 2))
         for path in folder.iterdir():
             path.chmod(0o644)
         folder.chmod(mode)
