@@ -44,7 +44,7 @@ from aeroops.core.restore_target import (
     TargetState,
     render_journal,
 )
-from aeroops.core.verify import VerifyReport
+from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import (
     Code,
     InvalidBackupError,

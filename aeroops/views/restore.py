@@ -8,7 +8,7 @@ from typing import Any
 from aeroops.core.recovery import SITUATION_TEXT, RecoveryPlan
 from aeroops.core.restore_plan import RestorePlan, RestoreRefusal
 from aeroops.core.restore_target import RestoreMode
-from aeroops.core.verify import VerifyReport
+from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import Severity
 from aeroops.executor.drill import DrillResult
 from aeroops.executor.recover import RecoveryResult
