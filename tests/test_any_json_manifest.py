@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_archives import build, fixture_bytes, read_members, replace_member, verify_bytes, wal_log
-from conftest import AERODB_FIXTURES, copy_fixture
+from helpers.archives import build, fixture_bytes, read_members, replace_member, verify_bytes, wal_log
+from helpers.data import AERODB_FIXTURES, copy_fixture
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -18,8 +18,8 @@ from typing import BinaryIO
 
 import blake3
 import pytest
-from conftest import AERODB_FIXTURES, copy_fixture, tree_state
-from faults import FailingOps
+from helpers.data import AERODB_FIXTURES, copy_fixture, tree_state
+from helpers.faults import FailingOps
 
 from aeroops.core.description import Verdict
 from aeroops.errors import AeroError, BackupError, BackupIOError, UsageError
@@ -394,7 +394,7 @@ def test_only_what_aeroops_provably_made_is_cleaned_up(tmp_path: Path) -> None:
     """Item 1 of issue 12: a data directory named like a staging folder, backed up into its
     parent, was deleted. Nothing is removed without the marker of the run its name says, nor
     anything holding more than a staging folder holds, nor the data directory, however old."""
-    from conftest import copy_fixture
+    from helpers.data import copy_fixture
 
     out = tmp_path
     data = copy_fixture("datadir-1000", out / f"{STAGING_PREFIX}20260204T120000Z-7-0000abcd")

@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import tree_state
-from faults import TESTS, CountingOps, KillingOps, tmpfs
+from helpers.data import TESTS, tree_state
+from helpers.faults import CountingOps, KillingOps, tmpfs
 
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.executor.audit import verify_archive
@@ -42,7 +42,7 @@ sys.path.insert(0, sys.argv[1])
 from datetime import datetime, UTC
 from aeroops.executor.backup import run_backup
 from aeroops.executor.fileops import REAL
-from faults import KillingOps
+from helpers.faults import KillingOps
 
 data_dir, out, mode, value = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 

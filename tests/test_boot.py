@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_archives import build, fixture_bytes, read_members, replace_member, verify_bytes
-from conftest import AERODB_FIXTURES, copy_fixture, tree_state
+from helpers.archives import build, fixture_bytes, read_members, replace_member, verify_bytes
+from helpers.data import AERODB_FIXTURES, copy_fixture, tree_state
 
 from aeroops.core.logical import missing_schemas
 from aeroops.core.plan import BackupOptions, Refusal, RefusalRule, plan_backup

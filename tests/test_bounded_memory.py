@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pytest
-from audit_archives import fixture_bytes, read_members
-from conftest import copy_fixture
+from helpers.archives import fixture_bytes, read_members
+from helpers.data import copy_fixture
 
 from aeroops.formats.tar import END_OF_ARCHIVE, member_header, padding
 from aeroops.formats.wal import DocumentChange, WalType, encode_document_change, encode_wal_record

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 import pytest
-from faults import FailingOps
+from helpers.faults import FailingOps
 
 from aeroops.executor.audit import verify_archive
 from aeroops.executor.backup import STAGING_PREFIX, run_backup

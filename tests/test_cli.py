@@ -10,12 +10,9 @@ from pathlib import Path
 
 import blake3
 import pytest
+from helpers.cli import run_cli
 
 from aeroops.cli.main import main
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "aeroops", *args], capture_output=True, text=True, check=False)
 
 
 def test_backup_json_and_text(datadir_1000: Path, out_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -72,7 +69,7 @@ def test_errors_go_to_stderr_with_code_and_exit_status(datadir_1000: Path, out_d
 
 
 def test_scan_shows_verdicts_and_the_choice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from conftest import copy_fixture
+    from helpers.data import copy_fixture
 
     data = copy_fixture("datadir-3snap", tmp_path / "d")
     (data / "snapshots/20261126T214908Z/manifest.json").unlink()

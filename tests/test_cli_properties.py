@@ -26,8 +26,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from conftest import copy_fixture, tree_state
-from faults import NOBODY, as_nobody
+from helpers.data import copy_fixture, tree_state
+from helpers.faults import CAN_RUN_AS_NOBODY, NOBODY, as_nobody
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
@@ -38,7 +38,7 @@ from aeroops.executor.restore import restore_paths
 EXAMPLES = int(os.environ.get("AEROOPS_CLI_EXAMPLES", "0")) or 30
 RANDOM = os.environ.get("AEROOPS_CLI_RANDOM") == "1"
 TIMEOUT = 40  # seconds: a run that takes longer hangs (the slowest honest run here takes ~2 s)
-AS_NOBODY = os.geteuid() == 0 and shutil.which("setpriv") is not None
+AS_NOBODY = CAN_RUN_AS_NOBODY
 EXIT_STATUSES = {0, 1, 2, 3}  # README: done, not clean, ERROR, FATAL (130 and 141 need a signal)
 LINE = re.compile(r"\[(INFO|WARNING|ERROR|FATAL)\] AERO_[A-Z0-9_]+: .+")
 KINDS = ("regular", "fifo", "device", "symlink", "directory", "missing", "unreadable", "unreadable folder")

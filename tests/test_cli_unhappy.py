@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import copy_fixture, tree_state
-from faults import as_nobody, world_readable_folder
+from helpers.cli import run_cli, run_cli_as_nobody
+from helpers.data import copy_fixture, tree_state
+from helpers.faults import need_nobody, world_readable_folder
 
 from aeroops.cli.main import main
 from aeroops.errors import UsageError
@@ -24,11 +25,6 @@ from aeroops.executor.backup import run_backup
 from aeroops.formats.sidecar import TOOLS, sidecar_path
 
 T0 = "2026-02-04T12:00:00Z"
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    options: dict[str, object] = {"capture_output": True, "text": True, "check": False, "timeout": 120, **kwargs}
-    return subprocess.run([sys.executable, "-m", "aeroops", *args], env={**os.environ, **(env or {})}, **options)  # type: ignore[call-overload]
 
 
 def one_error_line(stderr: str, prefix: str) -> str:
@@ -293,8 +289,7 @@ def test_a_backup_dry_run_over_an_existing_archive_says_it_would_be_refused(
 def roots_folder() -> Iterator[Path]:
     """A folder of root's that the user nobody can read but not write, holding a data
     directory and an archive."""
-    if shutil.which("setpriv") is None or os.geteuid() != 0:
-        pytest.skip("running as nobody needs root and setpriv")
+    need_nobody()
     with world_readable_folder("aeroops-cli-") as root:
         copy_fixture("datadir-nowal", root / "data")
         copy_fixture("backup-1000.tar", root / "backup-1000.tar")
@@ -303,27 +298,22 @@ def roots_folder() -> Iterator[Path]:
         yield root
 
 
-def as_nobody_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    command = as_nobody(sys.executable, "-m", "aeroops", *args)
-    return subprocess.run(command, capture_output=True, text=True, check=False, cwd="/tmp", timeout=120)
-
-
 def test_dry_runs_of_a_user_who_cannot_write_say_the_real_run_would_fail(roots_folder: Path) -> None:
     archive, data = roots_folder / "backup-1000.tar", roots_folder / "data"
     before = tree_state(roots_folder)
-    preview = as_nobody_cli("restore", str(archive), str(data))
+    preview = run_cli_as_nobody("restore", str(archive), str(data))
     assert preview.returncode == 1, preview.stderr  # before the fix: the plan, and exit 0
     assert f"this user cannot write in {roots_folder}" in preview.stdout
-    real = as_nobody_cli("restore", str(archive), str(data), "--yes")
+    real = run_cli_as_nobody("restore", str(archive), str(data), "--yes")
     assert real.returncode == 3  # what the dry run foretold
-    dry = as_nobody_cli("backup", str(data), "-o", str(roots_folder), "--dry-run")
+    dry = run_cli_as_nobody("backup", str(data), "-o", str(roots_folder), "--dry-run")
     assert dry.returncode in (1, 2)  # datadir-nowal has no snapshot to back up: refused either way
     assert tree_state(roots_folder) == before
 
 
 def test_a_restore_that_cannot_create_its_lock_says_permission_denied(roots_folder: Path) -> None:
     """Item 10: it said 'No such file or directory' (of the data directory not made yet)."""
-    done = as_nobody_cli(
+    done = run_cli_as_nobody(
         "restore", str(roots_folder / "backup-1000.tar"), str(roots_folder / "new"), "--create", "--yes"
     )
     assert done.returncode == 3
@@ -361,10 +351,10 @@ def test_inventory_of_folders_the_user_cannot_read(roots_folder: Path) -> None:
     """Item 7: a PermissionError traceback; and -r passed over an unreadable subfolder in silence."""
     locked = roots_folder / "locked"
     locked.mkdir(mode=0o700)
-    whole = as_nobody_cli("inventory", str(roots_folder), "-r")
+    whole = run_cli_as_nobody("inventory", str(roots_folder), "-r")
     assert whole.returncode == 1 and "Traceback" not in whole.stderr
     assert "locked/" in whole.stdout and "cannot read this folder: Permission denied" in whole.stdout
     assert "backup-1000.tar" in whole.stdout  # the rest of the folder is still audited
-    done = as_nobody_cli("inventory", str(locked))
+    done = run_cli_as_nobody("inventory", str(locked))
     assert done.returncode == 2
     one_error_line(done.stderr, "[ERROR] AERO_USAGE: cannot read the folder: Permission denied")

@@ -26,9 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import copy_fixture, tree_state
-from faults import TESTS, as_nobody, world_readable_folder
-from test_restore import content_tree
+from helpers.data import TESTS, content_tree, copy_fixture, tree_state
+from helpers.faults import as_nobody, world_readable_folder
 
 from aeroops.errors import AeroError, BackupError, RestoreError
 from aeroops.executor.audit import verify_archive

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import AERODB_FIXTURES
+from helpers.data import AERODB_FIXTURES
 
 from aeroops.demo import DemoSpec, DemoSummary, make_demo_datadir, snapshot_positions
 from aeroops.errors import UsageError

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import AERODB_FIXTURES, copy_fixture, tree_state
-from test_restore import backup_of, damage, member_spans
+from helpers.archives import backup_of, flip_byte, member_spans
+from helpers.data import AERODB_FIXTURES, copy_fixture, tree_state
 
 from aeroops.cli.main import main
 from aeroops.core.restore_plan import STEPS
@@ -81,7 +81,7 @@ def test_a_source_that_moved_on_is_a_difference(tmp_path: Path, capsys: pytest.C
 def test_a_damaged_archive_fails_the_drill_and_leaves_no_scratch(tmp_path: Path) -> None:
     archive = copy_fixture("backup-1000.tar", tmp_path / "backup.tar")
     storage = next(m for m in member_spans(archive) if m[0] == "snapshot/storage.dat")
-    damage(archive, storage[3] + 7)
+    flip_byte(archive, storage[3] + 7)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     result = drill(archive, scratch_parent=scratch)
@@ -141,7 +141,7 @@ def test_cli_drill(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["drill", str(archive), "--scratch", str(tmp_path / "nope")]) == 2
     assert "[ERROR] AERO_USAGE" in capsys.readouterr().err
     broken = copy_fixture("backup-1000.tar", tmp_path / "broken.tar")
-    damage(broken, member_spans(broken)[-1][3] + 20)
+    flip_byte(broken, member_spans(broken)[-1][3] + 20)
     assert main(["drill", str(broken)]) == 3
     captured = capsys.readouterr()
     assert "FAILED" in captured.out and "[FATAL] AERO_RESTORE_CORRUPTION" in captured.err

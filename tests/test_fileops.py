@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from faults import OPERATIONS, CountingOps, FailingOps, HookedOps
+from helpers.faults import OPERATIONS, CountingOps, FailingOps, HookedOps
 
 from aeroops.errors import BackupError
 from aeroops.executor import fileops

@@ -11,7 +11,7 @@ from itertools import chain
 from pathlib import Path
 
 import pytest
-from conftest import AERODB_FIXTURES
+from helpers.data import AERODB_FIXTURES
 
 from aeroops.errors import FormatError, UsageError
 from aeroops.executor.clock import default_created_at

@@ -31,8 +31,8 @@ from itertools import chain
 from pathlib import Path
 
 import pytest
-from audit_archives import build, fixture_bytes, read_members, replace_member, tagged
-from conftest import AERODB_FIXTURES
+from helpers.archives import build, fixture_bytes, read_members, replace_member, tagged
+from helpers.data import AERODB_FIXTURES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

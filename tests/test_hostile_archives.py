@@ -17,8 +17,8 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from audit_archives import build, file_entry, fixture_bytes, header, read_members
-from conftest import copy_fixture, tree_state
+from helpers.archives import build, file_entry, fixture_bytes, header, read_members
+from helpers.data import copy_fixture, tree_state
 
 from aeroops.errors import InvalidBackupError, RestoreCorruptionError, RestoreError, Severity
 from aeroops.executor.audit import verify_archive

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import copy_fixture, tree_state
+from helpers.data import copy_fixture, tree_state
 
 from aeroops.cli.main import main
 from aeroops.core.description import Verdict

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from audit_archives import build, fixture_bytes, read_members, replace_member
-from conftest import AERODB_FIXTURES
+from helpers.archives import build, fixture_bytes, read_members, replace_member
+from helpers.data import AERODB_FIXTURES
 
 from aeroops.core.inspect import inspect_archive_stream, member_status
 from aeroops.core.logical import diff, logical_state

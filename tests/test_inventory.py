@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from audit_archives import FIXTURE_ARCHIVES, SIDECARS, build, fixture_bytes, hex_digest, read_members
-from conftest import AERODB_FIXTURES
+from helpers.archives import FIXTURE_ARCHIVES, SIDECARS, build, fixture_bytes, hex_digest, read_members
+from helpers.data import AERODB_FIXTURES
 
 from aeroops.core.inventory import inventory_row, read_leading_manifest
 from aeroops.errors import FormatError, Severity, UsageError
@@ -24,11 +24,9 @@ NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    root = tmp_path / "backups"
-    root.mkdir()
-    for name in FIXTURE_ARCHIVES:
-        shutil.copyfile(AERODB_FIXTURES / name, root / name)
+def folder(aerodb_archives: Path) -> Path:
+    """AeroDB's three archives, two with sidecars, and two files that are no archives."""
+    root = aerodb_archives
     # An old archive with a SHA-256 sidecar, a new one with a BLAKE3 sidecar, one without.
     (root / "backup-1000.tar.sha256").write_text(
         f"{hex_digest('sha256', fixture_bytes('backup-1000.tar'))}  backup-1000.tar\n"

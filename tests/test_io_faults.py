@@ -15,20 +15,20 @@ import errno
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import copy_fixture, tree_state
-from faults import (
+from helpers.cli import run_cli_as_nobody
+from helpers.data import copy_fixture, tree_state
+from helpers.faults import (
     FailingOps,
     FaultyReadOps,
     Saboteur,
-    as_nobody,
     grow,
     listing,
+    need_nobody,
     put_back,
     read_only_bind,
     shrink,
@@ -237,8 +237,7 @@ def test_a_real_read_only_output(datadir_1000: Path, tmp_path: Path) -> None:
 @pytest.fixture
 def nobodys(tmp_path: Path) -> Iterator[Path]:
     """A folder the user nobody can reach and write in, holding a copy of datadir-1000."""
-    if shutil.which("setpriv") is None or os.geteuid() != 0:
-        pytest.skip("running as nobody needs root and setpriv")
+    need_nobody()
     with world_readable_folder("aeroops-nobody-") as root:
         copy_fixture("datadir-1000", root / "data")
         (root / "out").mkdir()
@@ -247,17 +246,12 @@ def nobodys(tmp_path: Path) -> Iterator[Path]:
         yield root
 
 
-def cli_as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
-    command = as_nobody(sys.executable, "-m", "aeroops", *args)
-    return subprocess.run(command, capture_output=True, text=True, check=False, cwd="/tmp", timeout=60)
-
-
 def test_real_permission_denied_on_a_snapshot_file(nobodys: Path) -> None:
     storage = nobodys / "data" / SNAPSHOT / "storage.dat"
     os.chown(storage, 0, 0)
     storage.chmod(0o600)  # root's: nobody can neither read nor hard-link it
     before = tree_state(nobodys / "data")
-    done = cli_as_nobody("backup", str(nobodys / "data"), "-o", str(nobodys / "out"), "--no-progress")
+    done = run_cli_as_nobody("backup", str(nobodys / "data"), "-o", str(nobodys / "out"), "--no-progress")
     assert done.returncode == 2, done.stderr
     assert "[ERROR] AERO_BACKUP_IO: I/O failure: Permission denied" in done.stderr
     assert "Traceback" not in done.stderr
@@ -268,7 +262,7 @@ def test_real_permission_denied_on_a_snapshot_file(nobodys: Path) -> None:
 def test_real_permission_denied_on_the_output_folder(nobodys: Path) -> None:
     os.chown(nobodys / "out", 0, 0)  # root's, 0755: nobody may not write in it
     before = tree_state(nobodys / "data")
-    done = cli_as_nobody("backup", str(nobodys / "data"), "-o", str(nobodys / "out"), "--no-progress")
+    done = run_cli_as_nobody("backup", str(nobodys / "data"), "-o", str(nobodys / "out"), "--no-progress")
     assert done.returncode == 2, done.stderr
     assert "[ERROR] AERO_BACKUP_IO: I/O failure: Permission denied" in done.stderr
     assert listing(nobodys / "out") == []
@@ -349,7 +343,7 @@ def test_restore_with_real_permission_denied(nobodys: Path, aerodb_archive: Path
     readable = nobodys / "backup.tar"
     shutil.copyfile(aerodb_archive, readable)
     before = tree_state(nobodys)
-    done = cli_as_nobody("restore", str(readable), str(nobodys / "data"), "--yes")
+    done = run_cli_as_nobody("restore", str(readable), str(nobodys / "data"), "--yes")
     assert done.returncode == 3, done.stderr
     assert "[FATAL] AERO_RESTORE" in done.stderr and "Permission denied" in done.stderr
     assert "Traceback" not in done.stderr

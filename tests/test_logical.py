@@ -6,7 +6,7 @@ import tracemalloc
 import zlib
 
 import pytest
-from conftest import AERODB_FIXTURES
+from helpers.data import AERODB_FIXTURES
 
 from aeroops.core.logical import DocumentDigest, LogicalStateBuilder, diff, digest, logical_state
 from aeroops.errors import FormatError

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from audit_archives import build, codes, fixture_bytes, read_members, replace_member, verify_bytes
-from conftest import AERODB_FIXTURES, copy_fixture, tree_state
+from helpers.archives import build, codes, fixture_bytes, read_members, replace_member, verify_bytes
+from helpers.data import AERODB_FIXTURES, copy_fixture, tree_state
 
 from aeroops.core.description import Verdict
 from aeroops.core.inspect import inspect_archive_stream

@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from helpers.archives import damage_storage
+from helpers.cli import run_main
+from helpers.retention import make_folder
 from prometheus_client.parser import text_string_to_metric_families
 
-from aeroops.cli.main import main
 from aeroops.core.retention import Policy, Status, parse_duration
-from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.errors import BackupError, PruneError, PruneIOError
 from aeroops.executor.audit import inventory, verify_archive
 from aeroops.executor.backup import run_backup
@@ -23,46 +24,15 @@ from aeroops.executor.prune import prune
 from aeroops.formats.manifests import BackupManifest, parse_backup_manifest, render_backup_manifest
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
-DAYS = (1, 2, 3, 10, 17, 18, 19)  # November, 03:00 UTC
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[str, ...]]:
-    made = make_demo_datadir(tmp_path_factory.mktemp("demo") / "datadir", DemoSpec.small())
-    return made.data_dir, tuple(made.snapshot_ids)
-
-
-def make_folder(demo: tuple[Path, tuple[str, ...]], folder: Path, days: tuple[int, ...] = DAYS) -> list[Path]:
-    """One backup per day, of the newest snapshot; the first day's of the oldest snapshot too."""
-    data_dir, snapshots = demo
-    folder.mkdir(exist_ok=True)
-    made = []
-    for day in days:
-        taken = datetime(2026, 11, day, 3, tzinfo=UTC)
-        made.append(Path(run_backup(data_dir, folder, created_at=taken, snapshot_id=snapshots[-1]).archive))
-    old = run_backup(data_dir, folder, created_at=datetime(2026, 11, 1, 2, tzinfo=UTC), snapshot_id=snapshots[0])
-    return [Path(old.archive), *made]
-
-
-def damage(archive: Path) -> None:
-    data = bytearray(archive.read_bytes())
-    data[data.index(b'"_id"')] ^= 0xFF  # inside snapshot/storage.dat: its CRC no longer matches
-    archive.write_bytes(bytes(data))
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 # --- the source key ---------------------------------------------------------------------------
 
 
 def test_a_named_source_is_an_extra_manifest_key_after_aerodbs(
-    demo: tuple[Path, tuple[str, ...]], tmp_path: Path
+    small_demo: tuple[Path, tuple[str, ...]], tmp_path: Path
 ) -> None:
-    result = run_backup(demo[0], tmp_path, created_at=NOW, source="db-eu-1")
+    result = run_backup(small_demo[0], tmp_path, created_at=NOW, source="db-eu-1")
     report = verify_archive(result.archive)
     assert report.ok and not report.findings, report.findings  # no "not as AeroDB writes it" warning
     assert report.backup_manifest is not None and report.backup_manifest.source == "db-eu-1"
@@ -81,8 +51,8 @@ def test_without_a_source_the_manifest_is_aerodbs() -> None:
 # --- prune ------------------------------------------------------------------------------------
 
 
-def test_a_dry_run_removes_nothing_and_says_why(demo: tuple[Path, tuple[str, ...]], tmp_path: Path) -> None:
-    archives = make_folder(demo, tmp_path / "b")
+def test_a_dry_run_removes_nothing_and_says_why(small_demo: tuple[Path, tuple[str, ...]], tmp_path: Path) -> None:
+    archives = make_folder(small_demo, tmp_path / "b")
     before = sorted(p.name for p in (tmp_path / "b").iterdir())
     result = prune(tmp_path / "b", Policy(daily=3, weekly=2), now=NOW)
     assert result.dry_run and result.verified and result.removed == ()
@@ -96,9 +66,9 @@ def test_a_dry_run_removes_nothing_and_says_why(demo: tuple[Path, tuple[str, ...
     }
 
 
-def test_yes_removes_the_archives_and_their_sidecars(demo: tuple[Path, tuple[str, ...]], tmp_path: Path) -> None:
+def test_yes_removes_the_archives_and_their_sidecars(small_demo: tuple[Path, tuple[str, ...]], tmp_path: Path) -> None:
     folder = tmp_path / "b"
-    archives = make_folder(demo, folder)
+    archives = make_folder(small_demo, folder)
     result = prune(folder, Policy(last=2), yes=True, now=NOW)
     assert not result.dry_run
     left = sorted(p.name for p in folder.iterdir())
@@ -108,11 +78,11 @@ def test_yes_removes_the_archives_and_their_sidecars(demo: tuple[Path, tuple[str
 
 
 def test_a_damaged_archive_counts_for_nothing_and_stays_unless_asked(
-    demo: tuple[Path, tuple[str, ...]], tmp_path: Path
+    small_demo: tuple[Path, tuple[str, ...]], tmp_path: Path
 ) -> None:
     folder = tmp_path / "b"
-    archives = make_folder(demo, folder)
-    damage(archives[-1])  # the newest
+    archives = make_folder(small_demo, folder)
+    damage_storage(archives[-1])  # the newest
     result = prune(folder, Policy(last=1), yes=True, now=NOW)
     assert {d.file for d in result.plan.kept} == {archives[-1].name, archives[-2].name}
     assert result.plan.decision(archives[-1].name).status is Status.DAMAGED
@@ -121,30 +91,30 @@ def test_a_damaged_archive_counts_for_nothing_and_stays_unless_asked(
     assert not archives[-1].exists() and archives[-2].exists()
 
 
-def test_no_verify_trusts_the_inventory(demo: tuple[Path, tuple[str, ...]], tmp_path: Path) -> None:
+def test_no_verify_trusts_the_inventory(small_demo: tuple[Path, tuple[str, ...]], tmp_path: Path) -> None:
     folder = tmp_path / "b"
-    archives = make_folder(demo, folder, days=(1, 2))
-    damage(archives[-1])
+    archives = make_folder(small_demo, folder, days=(1, 2))
+    damage_storage(archives[-1])
     trusted = prune(folder, Policy(last=1), verify=False, now=NOW)
     assert not trusted.verified and trusted.plan.decision(archives[-1].name).status is Status.UNVERIFIED
     assert [d.file for d in trusted.plan.kept] == [archives[-1].name]
 
 
-def test_a_prune_and_a_backup_exclude_each_other(demo: tuple[Path, tuple[str, ...]], tmp_path: Path) -> None:
+def test_a_prune_and_a_backup_exclude_each_other(small_demo: tuple[Path, tuple[str, ...]], tmp_path: Path) -> None:
     folder = tmp_path / "b"
-    make_folder(demo, folder, days=(1, 2))
+    make_folder(small_demo, folder, days=(1, 2))
     with FolderLock(folder, BackupError, exclusive=False), pytest.raises(PruneError, match="a backup or a prune"):
         prune(folder, Policy(last=1), yes=True, now=NOW)
     with FolderLock(folder, PruneError, exclusive=True), pytest.raises(BackupError, match="a prune holds"):
-        run_backup(demo[0], folder, created_at=NOW)
+        run_backup(small_demo[0], folder, created_at=NOW)
     with FolderLock(folder, BackupError, exclusive=False):  # backups share the folder
-        run_backup(demo[0], folder, created_at=NOW)
+        run_backup(small_demo[0], folder, created_at=NOW)
         assert prune(folder, Policy(last=1), now=NOW).dry_run  # a dry run only reads
 
 
-def test_a_failed_removal_stops_with_its_code(demo: tuple[Path, tuple[str, ...]], tmp_path: Path) -> None:
+def test_a_failed_removal_stops_with_its_code(small_demo: tuple[Path, tuple[str, ...]], tmp_path: Path) -> None:
     folder = tmp_path / "b"
-    archives = make_folder(demo, folder, days=(1, 2, 3))
+    archives = make_folder(small_demo, folder, days=(1, 2, 3))
 
     class Denied(FileOps):
         def remove(self, path: Path) -> None:
@@ -159,46 +129,46 @@ def test_a_failed_removal_stops_with_its_code(demo: tuple[Path, tuple[str, ...]]
 
 
 def test_the_cli_dry_run_names_the_last_copy_of_a_snapshot_and_exits_1(
-    demo: tuple[Path, tuple[str, ...]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    small_demo: tuple[Path, tuple[str, ...]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = tmp_path / "b"
-    archives = make_folder(demo, folder, days=(1, 2))
-    code, out, err = run(capsys, "prune", str(folder), "--keep-last", "1", "--no-progress")
+    archives = make_folder(small_demo, folder, days=(1, 2))
+    code, out, err = run_main(capsys, "prune", str(folder), "--keep-last", "1", "--no-progress")
     assert code == 1
     assert f"[WARNING] AERO_PRUNE_LAST_COPY: {archives[0].name} is the last good copy of snapshot" in err
     assert "would remove" in out and "dry run" in out and all(p.exists() for p in archives)
     assert err.count("AERO_PRUNE_LAST_COPY") == 1  # the other removal leaves a copy of its snapshot
     archives[0].unlink()
-    code, out, err = run(capsys, "prune", str(folder), "--keep-last", "1", "--no-progress")
+    code, out, err = run_main(capsys, "prune", str(folder), "--keep-last", "1", "--no-progress")
     assert code == 0 and err == ""
 
 
 def test_the_cli_formats_and_errors(
-    demo: tuple[Path, tuple[str, ...]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    small_demo: tuple[Path, tuple[str, ...]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = tmp_path / "b"
-    make_folder(demo, folder, days=(1, 2))
-    code, out, _ = run(capsys, "prune", str(folder), "--keep-daily", "1", "--format", "json", "--no-progress")
+    make_folder(small_demo, folder, days=(1, 2))
+    code, out, _ = run_main(capsys, "prune", str(folder), "--keep-daily", "1", "--format", "json", "--no-progress")
     plan = json.loads(out)
     assert plan["policy"]["daily"] == 1 and plan["dry_run"] and plan["removed"] == 2
     assert {d["action"] for d in plan["decisions"]} == {"keep", "remove"}
-    code, out, _ = run(capsys, "prune", str(folder), "--keep-daily", "1", "--format", "csv", "--no-progress")
+    code, out, _ = run_main(capsys, "prune", str(folder), "--keep-daily", "1", "--format", "csv", "--no-progress")
     assert out.splitlines()[0] == "file,action,why,status,source,snapshot_id,created_at,size"
-    code, _, err = run(capsys, "prune", str(folder), "--no-progress")
+    code, _, err = run_main(capsys, "prune", str(folder), "--no-progress")
     assert code == 2 and "[ERROR] AERO_USAGE: no keep rule given" in err
-    code, _, err = run(capsys, "prune", str(folder), "--keep-daily", "1", "--time-zone", "Nowhere/None")
+    code, _, err = run_main(capsys, "prune", str(folder), "--keep-daily", "1", "--time-zone", "Nowhere/None")
     assert code == 2 and "unknown time zone" in err
-    code, out, _ = run(capsys, "prune", str(folder), "--keep-daily", "1", "--yes", "--no-progress")
+    code, out, _ = run_main(capsys, "prune", str(folder), "--keep-daily", "1", "--yes", "--no-progress")
     assert code == 0 and len(list(folder.glob("*.tar"))) == 1
 
 
 # --- check ------------------------------------------------------------------------------------
 
 
-def test_check_verifies_newest_first_until_one_passes(demo: tuple[Path, tuple[str, ...]], tmp_path: Path) -> None:
+def test_check_verifies_newest_first_until_one_passes(small_demo: tuple[Path, tuple[str, ...]], tmp_path: Path) -> None:
     folder = tmp_path / "b"
-    archives = make_folder(demo, folder)
-    damage(archives[-1])
+    archives = make_folder(small_demo, folder)
+    damage_storage(archives[-1])
     found = check(folder, parse_duration("26h"), now=NOW)
     assert found.newest is not None and found.newest.file == archives[-2].name
     assert found.age == timedelta(days=2, hours=9) and not found.fresh
@@ -207,12 +177,12 @@ def test_check_verifies_newest_first_until_one_passes(demo: tuple[Path, tuple[st
 
 
 def test_check_cli_exit_codes_and_prometheus_file(
-    demo: tuple[Path, tuple[str, ...]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    small_demo: tuple[Path, tuple[str, ...]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = tmp_path / "b"
-    archives = make_folder(demo, folder, days=(1,))
+    archives = make_folder(small_demo, folder, days=(1,))
     metrics = tmp_path / "aeroops.prom"
-    code, out, _ = run(capsys, "check", str(folder), "--max-age", "10000d", "--prometheus", str(metrics))
+    code, out, _ = run_main(capsys, "check", str(folder), "--max-age", "10000d", "--prometheus", str(metrics))
     assert code == 0 and out.startswith(f"OK: newest good backup {archives[-1].name} is ")
     families = {f.name: f for f in text_string_to_metric_families(metrics.read_text())}
     newest = families["aeroops_backup_newest_good_timestamp_seconds"].samples[0]
@@ -223,13 +193,13 @@ def test_check_cli_exit_codes_and_prometheus_file(
     assert families["aeroops_backup_fresh"].samples[0].value == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["aeroops.prom", "b"]  # no temporary file left
 
-    code, out, _ = run(capsys, "check", str(folder), "--max-age", "1h")
+    code, out, _ = run_main(capsys, "check", str(folder), "--max-age", "1h")
     assert code == 1 and out.startswith("STALE: newest good backup") and "older than 1h" in out
     for archive in archives:
-        damage(archive)
-    code, out, _ = run(capsys, "check", str(folder), "--max-age", "1h")
+        damage_storage(archive)
+    code, out, _ = run_main(capsys, "check", str(folder), "--max-age", "1h")
     assert code == 1 and out.startswith("STALE: no archive verifies clean")
-    code, _, err = run(capsys, "check", str(tmp_path / "missing"), "--max-age", "1h")
+    code, _, err = run_main(capsys, "check", str(tmp_path / "missing"), "--max-age", "1h")
     assert code == 2 and "AERO_USAGE" in err
 
 
@@ -252,22 +222,22 @@ def test_the_metrics_file_is_replaced_whole_or_not_at_all(tmp_path: Path) -> Non
 
 
 def test_inventory_newest_good(
-    demo: tuple[Path, tuple[str, ...]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    small_demo: tuple[Path, tuple[str, ...]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = tmp_path / "b"
-    archives = make_folder(demo, folder, days=(1, 2))
-    damage(archives[-1])
-    code, out, _ = run(capsys, "inventory", str(folder), "--newest-good", "--no-progress")
-    snapshots = demo[1]
+    archives = make_folder(small_demo, folder, days=(1, 2))
+    damage_storage(archives[-1])
+    code, out, _ = run_main(capsys, "inventory", str(folder), "--newest-good", "--no-progress")
+    snapshots = small_demo[1]
     assert code == 0
     assert out.splitlines() == [
         f"NEWEST GOOD: {archives[1].name}",
         f"  snapshot {snapshots[0]}: {archives[0].name}",
         f"  snapshot {snapshots[-1]}: {archives[1].name}",
     ]
-    code, out, _ = run(capsys, "inventory", str(folder), "--newest-good", "--format", "json", "--no-progress")
+    code, out, _ = run_main(capsys, "inventory", str(folder), "--newest-good", "--format", "json", "--no-progress")
     assert json.loads(out)["overall"]["file"] == archives[1].name
     for archive in archives:
-        damage(archive)
-    code, out, _ = run(capsys, "inventory", str(folder), "--newest-good", "--no-progress")
+        damage_storage(archive)
+    code, out, _ = run_main(capsys, "inventory", str(folder), "--newest-good", "--no-progress")
     assert code == 1 and "NEWEST GOOD: none verifies clean" in out

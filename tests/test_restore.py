@@ -1,24 +1,20 @@
 """Restore: the pure plan and recovery rules as tables, round trips on AeroDB's own data and on
-demo data, refusals, damaged archives in every member, and faults injected through FileOps.
-
-Helpers used by test_drill.py and test_restore_crash.py live here too (`content_tree`,
-`backup_of`, `restored_layout`)."""
+demo data, refusals, damaged archives in every member, and faults injected through FileOps."""
 
 from __future__ import annotations
 
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
 import pytest
-from conftest import AERODB_FIXTURES, copy_fixture, tree_state
-from faults import FailingOps
+from helpers.archives import backup_of, flip_byte, member_spans
+from helpers.data import AERODB_FIXTURES, content_tree, copy_fixture, tree_state
+from helpers.faults import FailingOps
 
 from aeroops.cli.main import main
 from aeroops.core.logical import diff
@@ -42,42 +38,13 @@ from aeroops.errors import (
     Severity,
 )
 from aeroops.executor.audit import inspect_archive, verify_archive
-from aeroops.executor.backup import run_backup
 from aeroops.executor.drill import datadir_logical_state
 from aeroops.executor.fileops import FileOps
 from aeroops.executor.lock import DirectoryLock
 from aeroops.executor.recover import recover
 from aeroops.executor.restore import RestorePreview, preview_restore, restore
 from aeroops.executor.restore_target import find_leftovers, restore_paths
-from aeroops.formats.tar import TarReader
 from aeroops.progress import Progress
-
-T0 = datetime(2026, 2, 4, 12, 0, 0, tzinfo=UTC)
-
-# --- helpers (shared with the drill and crash tests) --------------------------------------------
-
-
-def content_tree(root: Path) -> dict[str, str]:
-    """Every entry under ``root`` by relative path: "dir", "link:<target>" or the SHA-256 of
-    the file's bytes. Two equal trees hold the same files with the same bytes."""
-    tree: dict[str, str] = {}
-    for path in sorted(root.rglob("*")):
-        rel = str(path.relative_to(root))
-        if path.is_symlink():
-            tree[rel] = f"link:{os.readlink(path)}"
-        elif path.is_dir():
-            tree[rel] = "dir"
-        else:
-            tree[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return tree
-
-
-def backup_of(data_dir: Path, out: Path, *, sidecar: bool = True) -> Path:
-    out.mkdir(exist_ok=True)
-    archive = Path(run_backup(data_dir, out, created_at=T0).archive)
-    if not sidecar:
-        Path(f"{archive}.b3").unlink()
-    return archive
 
 
 def restored_layout(snapshot_id: str, schemas: list[str]) -> set[str]:
@@ -555,18 +522,6 @@ def test_refuses_while_leftovers_of_a_crashed_run_remain(
 # --- damaged archives: refused before the data directory is touched -------------------------
 
 
-def member_spans(archive: Path) -> list[tuple[str, str, int, int, int]]:
-    with archive.open("rb") as stream:
-        reader = TarReader(stream)
-        return [(e.name, str(e.type), e.header_offset, e.data_offset, e.size) for e in reader]
-
-
-def damage(archive: Path, offset: int) -> None:
-    data = bytearray(archive.read_bytes())
-    data[offset] ^= 0xFF
-    archive.write_bytes(bytes(data))
-
-
 def every_damage() -> list[tuple[str, str, int]]:
     """(label, where, which member) for every member of AeroDB's backup-1000.tar: its data
     (files) and its header; plus a truncation."""
@@ -584,7 +539,7 @@ def test_damage_in_any_member_is_refused_and_the_data_directory_is_unchanged(
 ) -> None:
     spans = {h: (d, s) for _, _, h, d, s in member_spans(aerodb_archive)}
     data_offset, size = spans[header]
-    damage(aerodb_archive, data_offset + size // 2 if where == "data" else header + 3)
+    flip_byte(aerodb_archive, data_offset + size // 2 if where == "data" else header + 3)
     before = tree_state(target)
     with pytest.raises((RestoreCorruptionError, InvalidBackupError)) as raised:
         restore(aerodb_archive, target)
@@ -617,7 +572,7 @@ def test_an_archive_that_changes_after_verification_is_caught_while_extracting(
 ) -> None:
     report = verify_archive(aerodb_archive)
     storage = next(m for m in member_spans(aerodb_archive) if m[0] == "snapshot/storage.dat")
-    damage(aerodb_archive, storage[3] + 100)
+    flip_byte(aerodb_archive, storage[3] + 100)
     before = tree_state(target)
     with pytest.raises(RestoreCorruptionError, match="changed since it was verified"):
         restore(aerodb_archive, target, verified=report)
@@ -736,7 +691,7 @@ def test_cli_restore_is_a_dry_run_unless_yes(
 def test_cli_restore_refusals(
     tmp_path: Path, target: Path, aerodb_archive: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    damage(aerodb_archive, member_spans(aerodb_archive)[-1][3] + 10)  # the WAL
+    flip_byte(aerodb_archive, member_spans(aerodb_archive)[-1][3] + 10)  # the WAL
     assert main(["restore", str(aerodb_archive), str(target)]) == 1
     assert "FAILED verification" in capsys.readouterr().out
     assert main(["restore", str(aerodb_archive), str(target), "--yes"]) == 3

@@ -20,9 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import copy_fixture, tree_state
-from faults import TESTS
-from test_restore import content_tree
+from helpers.data import TESTS, content_tree, copy_fixture, tree_state
 
 from aeroops.core.recovery import classify_leftovers
 from aeroops.demo import DemoSpec, make_demo_datadir
@@ -41,7 +39,7 @@ OUTCOME = {p: ("old" if i < FIRST_NEW else "new") for i, p in enumerate(RESTORE_
 KILLABLE = """
 import sys
 sys.path.insert(0, sys.argv[1])
-from faults import KillingOps
+from helpers.faults import KillingOps
 ops = KillingOps(point=sys.argv[2])
 args = sys.argv[3:]
 """

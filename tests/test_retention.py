@@ -7,6 +7,7 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from helpers.retention import NOW, row
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,38 +24,6 @@ from aeroops.core.retention import (
     status_of,
 )
 from aeroops.errors import UsageError
-
-NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
-
-
-def row(
-    file: str,
-    created_at: datetime | None,
-    *,
-    ok: bool | None = True,
-    source: str | None = None,
-    snapshot: str = "20260101T000000Z",
-    reason: str | None = None,
-) -> InventoryRow:
-    if created_at is None:
-        return InventoryRow(
-            file, 10, None, None, None, None, None, None, None, False, reason=reason or "not an archive"
-        )
-    return InventoryRow(
-        file=file,
-        size=100,
-        modified=created_at,
-        backup_id=snapshot,
-        snapshot_id=snapshot,
-        created_at=created_at,
-        age=NOW - created_at,
-        wal_present=True,
-        format_version=1,
-        sidecar=True,
-        ok=ok,
-        errors=None if ok is None else int(not ok),
-        source=source,
-    )
 
 
 def kept_files(plan) -> list[str]:  # type: ignore[no-untyped-def]

@@ -7,20 +7,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from test_prune import damage, make_folder
-from test_retention import NOW, row
+from helpers.archives import damage_storage
+from helpers.retention import NOW, make_folder, row
 
 from aeroops.core.retention import Policy, Rule, plan_retention
-from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.errors import PruneError, UsageError
 from aeroops.panels import RetentionPanel
 from aeroops.views.retention_chart import retention_svg
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[str, ...]]:
-    made = make_demo_datadir(tmp_path_factory.mktemp("demo") / "datadir", DemoSpec.small())
-    return made.data_dir, tuple(made.snapshot_ids)
 
 
 def test_the_chart_marks_every_archive_with_its_reasons_on_hover() -> None:
@@ -41,9 +34,9 @@ def test_the_chart_marks_every_archive_with_its_reasons_on_hover() -> None:
     assert retention_svg(plan_retention([row("notes.tar", None)], Policy(last=1), NOW)) == ""
 
 
-def test_plan_then_remove_only_after_confirmation(demo: tuple[Path, tuple[str, ...]], tmp_path: Path) -> None:
+def test_plan_then_remove_only_after_confirmation(small_demo: tuple[Path, tuple[str, ...]], tmp_path: Path) -> None:
     folder = tmp_path / "b"
-    archives = make_folder(demo, folder)
+    archives = make_folder(small_demo, folder)
     panel = RetentionPanel(folder, Policy(last=2))
     plan = panel.plan()
     panel.raise_for_error()
@@ -62,9 +55,9 @@ def test_plan_then_remove_only_after_confirmation(demo: tuple[Path, tuple[str, .
     assert "Removed 6 archives" in panel.result_html.value
 
 
-def test_confirm_removes_only_what_was_shown(demo: tuple[Path, tuple[str, ...]], tmp_path: Path) -> None:
+def test_confirm_removes_only_what_was_shown(small_demo: tuple[Path, tuple[str, ...]], tmp_path: Path) -> None:
     folder = tmp_path / "b"
-    archives = make_folder(demo, folder, days=(1, 2, 3))
+    archives = make_folder(small_demo, folder, days=(1, 2, 3))
     panel = RetentionPanel(folder, Policy(last=2))
     assert panel.request_remove()
     # Meanwhile an older archive arrives (say, copied in from elsewhere): the plan under the lock
@@ -91,12 +84,12 @@ def test_mistakes_are_shown_not_raised(tmp_path: Path) -> None:
 
 @pytest.mark.notebook
 def test_the_retention_runbook_waits_for_confirmation_on_a_real_folder(
-    demo: tuple[Path, tuple[str, ...]], tmp_path: Path
+    small_demo: tuple[Path, tuple[str, ...]], tmp_path: Path
 ) -> None:
-    from test_notebooks import NOTEBOOK_DIR, check_ran_cleanly, execute, tagged
+    from helpers.notebooks import NOTEBOOK_DIR, check_ran_cleanly, execute, tagged
 
     folder = tmp_path / "b"
-    archives = make_folder(demo, folder)
+    archives = make_folder(small_demo, folder)
     nb = execute(NOTEBOOK_DIR / "04-retention.ipynb", tmp_path, {"backup_dir": str(folder), "keep_last": 2})
     check_ran_cleanly(nb)
     text = tagged(nb, "remove")
@@ -105,17 +98,17 @@ def test_the_retention_runbook_waits_for_confirmation_on_a_real_folder(
 
 
 def test_the_restore_panel_defaults_to_the_newest_good_archive(
-    demo: tuple[Path, tuple[str, ...]], tmp_path: Path
+    small_demo: tuple[Path, tuple[str, ...]], tmp_path: Path
 ) -> None:
     from aeroops.panels import RestorePanel
 
     folder = tmp_path / "b"
-    archives = make_folder(demo, folder, days=(1, 2, 3))
-    damage(archives[-1])
+    archives = make_folder(small_demo, folder, days=(1, 2, 3))
+    damage_storage(archives[-1])
     panel = RestorePanel(data_dir=tmp_path / "target", backup_dir=folder)
     assert panel.error is None and panel.archive == str(archives[-2])
     assert RestorePanel(archives[0], backup_dir=folder).archive == str(archives[0])  # an archive given wins
     for archive in archives:
-        damage(archive)
+        damage_storage(archive)
     empty = RestorePanel(backup_dir=folder)
     assert empty.archive == "" and "no archive in" in str(empty.error)

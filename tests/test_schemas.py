@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import AERODB_FIXTURES
+from helpers.data import AERODB_FIXTURES
 
 from aeroops.errors import FormatError
 from aeroops.formats import schemas

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from itertools import chain
 
 import pytest
-from conftest import AERODB_FIXTURES
+from helpers.data import AERODB_FIXTURES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from isal import isal_zlib

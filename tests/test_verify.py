@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from audit_archives import (
+from helpers.archives import (
     FIXTURE_ARCHIVES,
     SIDECARS,
     build,
@@ -33,7 +33,7 @@ from audit_archives import (
     wal_log,
     without,
 )
-from conftest import AERODB_FIXTURES, tree_state
+from helpers.data import AERODB_FIXTURES, tree_state
 
 from aeroops.core import verify_findings, verify_pass
 from aeroops.core.verify import FINDINGS_PER_CODE, verify_archive_stream
@@ -770,7 +770,7 @@ def test_member_header_rebuilds_are_what_the_reader_reads() -> None:
 
 @pytest.mark.parametrize("datadir", ["datadir-1000", "datadir-nowal"])
 def test_aeroops_own_backups_verify_clean_with_their_sidecar(datadir: str, tmp_path: Path) -> None:
-    from conftest import copy_fixture
+    from helpers.data import copy_fixture
 
     from aeroops.executor.backup import run_backup
 

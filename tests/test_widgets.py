@@ -14,7 +14,8 @@ from pathlib import Path
 import ipywidgets as widgets
 import pandas as pd
 import pytest
-from conftest import tree_state
+from helpers.archives import damage_storage
+from helpers.data import tree_state
 
 from aeroops.core.plan import BackupPlan, Refusal, RefusalRule
 from aeroops.demo import DemoSpec, make_demo_datadir
@@ -31,13 +32,6 @@ CREATED_AT = datetime(2026, 2, 1, 12, 0, 0, tzinfo=UTC)
 @pytest.fixture
 def demo_dir(tmp_path: Path) -> Path:
     return make_demo_datadir(tmp_path / "datadir", DemoSpec.small()).data_dir
-
-
-@pytest.fixture
-def backups(tmp_path: Path) -> Path:
-    path = tmp_path / "backups"
-    path.mkdir()
-    return path
 
 
 # --- progress ---------------------------------------------------------------------------------
@@ -147,8 +141,8 @@ def test_cells_are_escaped_and_missing_values_left_blank() -> None:
 # --- BackupPanel ------------------------------------------------------------------------------
 
 
-def test_backup_panel_shows_scan_and_plan_before_anything_runs(demo_dir: Path, backups: Path) -> None:
-    panel = BackupPanel(demo_dir, backups, created_at=CREATED_AT)
+def test_backup_panel_shows_scan_and_plan_before_anything_runs(demo_dir: Path, out_dir: Path) -> None:
+    panel = BackupPanel(demo_dir, out_dir, created_at=CREATED_AT)
     assert isinstance(panel.plan, BackupPlan) and panel.error is None
     assert list(panel.snapshots_table.frame["verdict"]) == ["valid", "valid"]
     assert panel.snapshots_table.frame["snapshot_id"].iloc[0] == panel.plan.snapshot_id  # newest first
@@ -158,11 +152,11 @@ def test_backup_panel_shows_scan_and_plan_before_anything_runs(demo_dir: Path, b
     assert str(panel.plan.archive_size) in panel.plan_summary.value
     assert "backup_manifest.json" in panel.manifest_html.value and "&quot;backup_id&quot;" in panel.manifest_html.value
     assert not panel.run_button.disabled
-    assert list(backups.iterdir()) == []  # nothing was written
+    assert list(out_dir.iterdir()) == []  # nothing was written
 
 
-def test_clicking_run_makes_the_backup_and_shows_the_result(demo_dir: Path, backups: Path) -> None:
-    panel = BackupPanel(demo_dir, backups, created_at=CREATED_AT)
+def test_clicking_run_makes_the_backup_and_shows_the_result(demo_dir: Path, out_dir: Path) -> None:
+    panel = BackupPanel(demo_dir, out_dir, created_at=CREATED_AT)
     panel.run_button.click()
     assert panel.error is None, panel.error_box.value
     result = panel.result
@@ -178,13 +172,13 @@ def test_clicking_run_makes_the_backup_and_shows_the_result(demo_dir: Path, back
     assert set(panel.result_members_table.frame["name"]) == set(panel.members_table.frame["name"])
 
 
-def test_a_data_directory_without_a_valid_snapshot_shows_aero_backup_failed(tmp_path: Path, backups: Path) -> None:
+def test_a_data_directory_without_a_valid_snapshot_shows_aero_backup_failed(tmp_path: Path, out_dir: Path) -> None:
     data_dir = make_demo_datadir(tmp_path / "datadir", DemoSpec.small()).data_dir
     for storage in (data_dir / "snapshots").glob("*/storage.dat"):
         with storage.open("r+b") as stream:
             stream.seek(20)
             stream.write(b"\xff\xff")
-    panel = BackupPanel(data_dir, backups)
+    panel = BackupPanel(data_dir, out_dir)
     assert isinstance(panel.plan, Refusal) and panel.plan.rule is RefusalRule.NO_VALID_SNAPSHOT
     assert set(panel.snapshots_table.frame["verdict"]) == {"corrupt"}
     assert "checksum" in panel.snapshots_table.frame["reason"].iloc[0]
@@ -195,27 +189,27 @@ def test_a_data_directory_without_a_valid_snapshot_shows_aero_backup_failed(tmp_
     assert isinstance(panel.error, BackupError) and panel.error.code == "AERO_BACKUP_FAILED"
     assert "[ERROR] AERO_BACKUP_FAILED: no valid snapshot" in panel.error_box.value
     assert panel.progress.step_bar.bar_style == "danger"
-    assert list(backups.iterdir()) == []
+    assert list(out_dir.iterdir()) == []
 
 
-def test_a_missing_data_directory_shows_its_error(tmp_path: Path, backups: Path) -> None:
-    panel = BackupPanel(tmp_path / "nowhere", backups)
+def test_a_missing_data_directory_shows_its_error(tmp_path: Path, out_dir: Path) -> None:
+    panel = BackupPanel(tmp_path / "nowhere", out_dir)
     assert panel.plan is None and panel.run_button.disabled
     assert isinstance(panel.error, AeroError)
     assert "AERO_SCAN_FAILED" in panel.error_box.value and "does not exist" in panel.error_box.value
 
 
-def test_a_newer_corrupt_snapshot_is_skipped_with_its_reason(demo_dir: Path, backups: Path) -> None:
+def test_a_newer_corrupt_snapshot_is_skipped_with_its_reason(demo_dir: Path, out_dir: Path) -> None:
     newest = sorted((demo_dir / "snapshots").iterdir())[-1]
     (newest / "manifest.json").unlink()
-    panel = BackupPanel(demo_dir, backups)
+    panel = BackupPanel(demo_dir, out_dir)
     assert isinstance(panel.plan, BackupPlan) and panel.plan.snapshot_id != newest.name
     assert list(panel.snapshots_table.frame["verdict"]) == ["incomplete", "valid"]
     assert f"{newest.name}: incomplete" in panel.plan_summary.value
 
 
-def test_a_failing_backup_shows_its_error_and_the_panel_recovers(demo_dir: Path, backups: Path) -> None:
-    panel = BackupPanel(demo_dir, backups, created_at=CREATED_AT)
+def test_a_failing_backup_shows_its_error_and_the_panel_recovers(demo_dir: Path, out_dir: Path) -> None:
+    panel = BackupPanel(demo_dir, out_dir, created_at=CREATED_AT)
     assert panel.run() is not None
     again = panel.run()  # same created_at: the same archive name, which exists
     assert again is None and "AERO_BACKUP_FAILED" in panel.error_box.value
@@ -226,25 +220,25 @@ def test_a_failing_backup_shows_its_error_and_the_panel_recovers(demo_dir: Path,
 
 
 def test_an_unexpected_exception_in_run_is_shown_with_its_traceback(
-    demo_dir: Path, backups: Path, monkeypatch: pytest.MonkeyPatch
+    demo_dir: Path, out_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def explode(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError("bad arithmetic")
 
     monkeypatch.setattr(backup_panel_module, "run_backup", explode)
-    panel = BackupPanel(demo_dir, backups)
+    panel = BackupPanel(demo_dir, out_dir)
     panel.run_button.click()
     assert isinstance(panel.error, ZeroDivisionError)
     assert "ZeroDivisionError: bad arithmetic" in panel.error_box.value and "Traceback" in panel.error_box.value
 
 
-def test_typing_a_path_rescans_and_an_output_folder_enables_run(demo_dir: Path, backups: Path) -> None:
+def test_typing_a_path_rescans_and_an_output_folder_enables_run(demo_dir: Path, out_dir: Path) -> None:
     panel = BackupPanel()
     assert panel.plan is None and panel.run_button.disabled
     panel.data_dir_input.value = str(demo_dir)
     assert isinstance(panel.plan, BackupPlan)
     assert panel.run_button.disabled and "output folder" in panel.run_reason.value
-    panel.output_input.value = str(backups)
+    panel.output_input.value = str(out_dir)
     assert not panel.run_button.disabled and panel.run_reason.value == ""
     os.rename(demo_dir, demo_dir.with_name("moved"))
     panel.scan_button.click()
@@ -254,23 +248,15 @@ def test_typing_a_path_rescans_and_an_output_folder_enables_run(demo_dir: Path, 
 # --- AuditPanel -------------------------------------------------------------------------------
 
 
-def damage(path: Path, offset: int) -> None:
-    with path.open("r+b") as stream:
-        stream.seek(offset)
-        byte = stream.read(1)
-        stream.seek(offset)
-        stream.write(bytes([byte[0] ^ 0xFF]))
-
-
 @pytest.fixture
-def backup_folder(demo_dir: Path, backups: Path) -> tuple[Path, BackupResult, BackupResult]:
+def backup_folder(demo_dir: Path, out_dir: Path) -> tuple[Path, BackupResult, BackupResult]:
     """Two good backups (of two snapshots), a damaged copy of one, and a file that is no archive."""
-    newest = run_backup(demo_dir, backups, created_at=CREATED_AT)
-    older = run_backup(demo_dir, backups, created_at=datetime(2026, 2, 2, tzinfo=UTC), snapshot_id="20260101T010000Z")
-    shutil.copyfile(newest.archive, backups / "damaged.tar")
-    damage(backups / "damaged.tar", (backups / "damaged.tar").read_bytes().index(b'"_id"'))  # in storage.dat
-    (backups / "notes.tar").write_text("not an archive")
-    return backups, newest, older
+    newest = run_backup(demo_dir, out_dir, created_at=CREATED_AT)
+    older = run_backup(demo_dir, out_dir, created_at=datetime(2026, 2, 2, tzinfo=UTC), snapshot_id="20260101T010000Z")
+    shutil.copyfile(newest.archive, out_dir / "damaged.tar")
+    damage_storage(out_dir / "damaged.tar")
+    (out_dir / "notes.tar").write_text("not an archive")
+    return out_dir, newest, older
 
 
 def test_audit_panel_shows_the_inventory(backup_folder: tuple[Path, BackupResult, BackupResult]) -> None:
@@ -359,8 +345,8 @@ def test_audit_panel_errors_and_selection_follow_the_folder(tmp_path: Path, back
 
 
 @pytest.fixture
-def archive(demo_dir: Path, backups: Path) -> Path:
-    return Path(run_backup(demo_dir, backups, created_at=CREATED_AT).archive)
+def archive(demo_dir: Path, out_dir: Path) -> Path:
+    return Path(run_backup(demo_dir, out_dir, created_at=CREATED_AT).archive)
 
 
 def test_a_drill_restores_into_a_scratch_folder_and_compares(demo_dir: Path, archive: Path, tmp_path: Path) -> None:
@@ -381,7 +367,7 @@ def test_a_drill_restores_into_a_scratch_folder_and_compares(demo_dir: Path, arc
 
 
 def test_a_drill_of_a_damaged_archive_fails_with_its_code(demo_dir: Path, archive: Path, tmp_path: Path) -> None:
-    damage(archive, archive.read_bytes().index(b'"_id"'))
+    damage_storage(archive)
     panel = RestorePanel(archive, demo_dir, scratch_parent=tmp_path)
     result = panel.drill()
     assert result is not None and not result.ok
@@ -426,7 +412,7 @@ def test_changing_a_path_withdraws_the_question(demo_dir: Path, archive: Path, t
 
 
 def test_a_refused_restore_cannot_be_requested(demo_dir: Path, archive: Path) -> None:
-    damage(archive, archive.read_bytes().index(b'"_id"'))
+    damage_storage(archive)
     before = tree_state(demo_dir)
     panel = RestorePanel(archive, demo_dir)
     preview = panel.preview()

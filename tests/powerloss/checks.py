@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from test_restore import content_tree
+from helpers.data import content_tree
 
 from aeroops.errors import AeroError
 from aeroops.executor.audit import verify_archive

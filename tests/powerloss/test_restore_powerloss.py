@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pytest
-from conftest import copy_fixture
-from test_restore import content_tree
+from helpers.data import content_tree, copy_fixture
 
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.executor.backup import run_backup

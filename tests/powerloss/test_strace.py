@@ -16,9 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import copy_fixture
+from helpers.data import TESTS, copy_fixture
 
-TESTS = Path(__file__).parents[1]
 SCRIPT = """
 import json, sys
 sys.path[:0] = [sys.argv[3]]

@@ -29,8 +29,6 @@ import pytest
 from aeroops.executor.backup import STAGING_PREFIX
 from aeroops.executor.fileops import FileOps
 
-TESTS = Path(__file__).parent
-
 
 def seam_operations() -> tuple[str, ...]:
     """Every operation of the seam: FileOps's public methods, in the order it defines them. A
@@ -267,6 +265,13 @@ def listing(folder: Path) -> list[str]:
 
 
 NOBODY = 65534
+CAN_RUN_AS_NOBODY = os.geteuid() == 0 and shutil.which("setpriv") is not None
+
+
+def need_nobody() -> None:
+    """Skip the test, with the reason, where `as_nobody` cannot work."""
+    if not CAN_RUN_AS_NOBODY:
+        pytest.skip("running as nobody needs root and setpriv")
 
 
 def as_nobody(*argv: str) -> list[str]:

@@ -1,22 +1,26 @@
-"""Helpers for the audit tests (verify, inspect, inventory): AeroDB's fixture archives taken
-apart, and archives rebuilt by hand from their members, hostile ones included."""
+"""Archives for the tests: AeroDB's fixture archives taken apart, archives rebuilt by hand from
+their members (hostile ones included), backups of a data directory, and damaged bytes."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 
 import blake3
-from conftest import AERODB_FIXTURES
 
 from aeroops.core.verify import VerifyReport, verify_archive_stream
+from aeroops.executor.backup import run_backup
 from aeroops.formats.sidecar import split_digest
 from aeroops.formats.tar import BLOCK, END_OF_ARCHIVE, TarReader, member_header, padding
 from aeroops.formats.wal import DocumentChange, WalType, encode_document_change, encode_wal_record
 from aeroops.hashing import Digest
+from helpers.data import AERODB_FIXTURES
 
 FIXTURE_ARCHIVES = ("backup-1000.tar", "backup-3snap.tar", "backup-nowal.tar")
+T0 = datetime(2026, 2, 4, 12, 0, 0, tzinfo=UTC)  # `backup_of`'s created_at
 
 # A member: (name, data), data None for a directory; or raw bytes put into the archive as they are.
 Member = tuple[str, bytes | None]
@@ -126,3 +130,33 @@ def wal_log(sequences: Iterable[int], *, kinds: Iterable[WalType] | None = None)
         change = DocumentChange("users", f"users-{sequence:06d}", "users", "v1", body)
         out += encode_wal_record(kind, sequence, encode_document_change(change))
     return bytes(out)
+
+
+def backup_of(data_dir: Path, out: Path, *, sidecar: bool = True) -> Path:
+    """An archive of ``data_dir`` made at `T0` in ``out``; ``sidecar=False`` removes its sidecar."""
+    out.mkdir(exist_ok=True)
+    archive = Path(run_backup(data_dir, out, created_at=T0).archive)
+    if not sidecar:
+        Path(f"{archive}.b3").unlink()
+    return archive
+
+
+def member_spans(archive: Path) -> list[tuple[str, str, int, int, int]]:
+    """(name, type, header offset, data offset, size) of every member of ``archive``."""
+    with archive.open("rb") as stream:
+        reader = TarReader(stream)
+        return [(e.name, str(e.type), e.header_offset, e.data_offset, e.size) for e in reader]
+
+
+def flip_byte(path: Path, offset: int) -> None:
+    """Damage ``path`` in place: invert every bit of the byte at ``offset``."""
+    with path.open("r+b") as stream:
+        stream.seek(offset)
+        byte = stream.read(1)
+        stream.seek(offset)
+        stream.write(bytes([byte[0] ^ 0xFF]))
+
+
+def damage_storage(archive: Path) -> None:
+    """Damage an archive of demo data inside snapshot/storage.dat: its CRC no longer matches."""
+    flip_byte(archive, archive.read_bytes().index(b'"_id"'))
