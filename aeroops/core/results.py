@@ -14,7 +14,7 @@ from aeroops.core.recovery import RecoveryPlan
 from aeroops.core.restore_plan import RestorePlan, RestoreRefusal
 from aeroops.core.restore_target import RestoreMode
 from aeroops.core.retention import RetentionPlan
-from aeroops.core.verify import VerifyReport
+from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import Finding
 
 # --- backup ------------------------------------------------------------------------------------
