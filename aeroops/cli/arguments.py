@@ -17,8 +17,6 @@ if TYPE_CHECKING:
     from datetime import datetime
     from typing import NoReturn
 
-    from aeroops.core.retention import Duration
-
 
 class UsageParser(argparse.ArgumentParser):
     """argparse, with its errors raised as `UsageError` (the CLI prints them as every other
@@ -29,6 +27,20 @@ class UsageParser(argparse.ArgumentParser):
 
         raise UsageError(f"{explain(message)} (see `{self.prog} --help`)")
 
+    def _get_value(self, action: argparse.Action, arg_string: str) -> object:
+        # argparse turns a ValueError from a value type into "invalid <function name> value":
+        # an aeroops parser's own message says what is wrong in the user's words, so it is kept.
+        try:
+            return super()._get_value(action, arg_string)  # type: ignore[misc]
+        except argparse.ArgumentError as error:
+            from aeroops.errors import AeroError  # a value was refused: errors are imported by now
+
+            if isinstance(error.__context__, AeroError):
+                raise argparse.ArgumentError(action, error.__context__.message) from None
+            raise
+
+
+_TYPE_WORDS = {"int": "a whole number", "float": "a number"}  # a bare Python type's value refused
 
 # argparse's messages (3.11 to 3.13), and how a person would say the same.
 _REWRITES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
@@ -37,6 +49,10 @@ _REWRITES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = 
         lambda m: f"{_option(m)} {m['value']} is not one of: {m['choices'].replace(chr(39), '')}",
     ),
     (re.compile(r"argument (?P<option>[^:]+): expected one argument"), lambda m: f"{_option(m)} needs a value"),
+    (
+        re.compile(r"argument (?P<option>[^:]+): invalid (?P<type>\w+) value: (?P<value>.*)"),
+        lambda m: f"{_option(m)}: {m['value']} is not {_TYPE_WORDS.get(m['type'], 'a value it takes')}",
+    ),
     (re.compile(r"argument (?P<option>[^:]+): (?P<reason>.*)"), lambda m: f"{_option(m)}: {m['reason']}"),
     (re.compile(r"the following arguments are required: (?P<names>.*)"), lambda m: f"missing {m['names']}"),
     (re.compile(r"unrecognized arguments: (?P<words>.*)"), lambda m: f"unknown arguments: {m['words']}"),
@@ -76,13 +92,3 @@ def whole_number(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (0 or more)")
     return int(text)
 
-
-def duration(text: str) -> Duration:
-    """``--max-age``, ``--keep-within``: 26h, 7d, 2w, 1y6m."""
-    from aeroops.core.retention import parse_duration
-    from aeroops.errors import UsageError
-
-    try:
-        return parse_duration(text)
-    except UsageError as error:
-        raise argparse.ArgumentTypeError(error.message) from None

@@ -4,8 +4,8 @@ policy (`aeroops.core.retention`), as restic's ``forget`` and borg's ``prune`` d
 A dry run unless --yes: the table of every file with keep or remove and the rules behind it.
 Every archive is verified first (a damaged one never counts toward a keep), unless --no-verify.
 Exit 0; 1 when a dry run would remove the last good copy of a snapshot (each is named on
-stderr); 2 for an error (bad policy, the folder held by a backup or another prune, a removal
-that failed).
+stderr) or --yes would be refused (a folder the user cannot remove from); 2 for an error (bad
+policy, the folder held by a backup or another prune, a removal that failed).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import argparse
 import json
 import sys
 
-from aeroops.cli.arguments import duration, whole_number
-from aeroops.core.retention import PERIOD_RULES, Policy, Rule
+from aeroops.cli.arguments import whole_number
+from aeroops.core.retention import PERIOD_RULES, Policy, Rule, parse_duration
 
 FORMATS = ("table", "json", "csv")
 
@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         )
     parser.add_argument(
         "--keep-within",
-        type=duration,
+        type=parse_duration,
         metavar="DURATION",
         help="every archive made within DURATION (e.g. 36h, 7d, 1y6m) of the newest one",
     )
@@ -96,5 +96,7 @@ def run(args: argparse.Namespace) -> int:
         last_copies = result.plan.last_copies()
         for copy in last_copies:
             print(Finding.of(Code.PRUNE_LAST_COPY, str(copy), path=copy.decision.file), file=sys.stderr)
-        return 1 if last_copies else 0
+        if result.refusal is not None:
+            print(Finding.of(Code.PRUNE_FAILED, f"--yes would be refused: {result.refusal}"), file=sys.stderr)
+        return 1 if last_copies or result.refusal is not None else 0
     return 0

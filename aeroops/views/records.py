@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from aeroops.core.verify import VerifyReport
+from aeroops.core.verify_report import VerifyReport
 from aeroops.formats.checksum import format_crc_tag
 from aeroops.formats.ids import format_timestamp
 from aeroops.formats.manifests import BackupManifest, SnapshotManifest

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # types only: `aeroops verify` imports none of the other verb
     from aeroops.core.inventory import Inventory
     from aeroops.core.newest_good import Freshness, NewestGood
     from aeroops.core.retention import RetentionPlan
-    from aeroops.core.verify import VerifyReport
+    from aeroops.core.verify_report import VerifyReport
 
 Formatter = Callable[[Any], str]
 
