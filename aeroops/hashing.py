@@ -5,7 +5,6 @@ wall time. Used by backup (to write the sidecar) and verify (to check it)."""
 
 from __future__ import annotations
 
-import hashlib
 import queue
 import threading
 from types import TracebackType
@@ -24,7 +23,11 @@ class _Hasher(Protocol):
 
 def _new_hasher(algorithm: Algorithm) -> _Hasher:
     # blake3 stays single-threaded (its default): the main pass has the other core.
-    return blake3.blake3() if algorithm == "blake3" else hashlib.sha256()
+    if algorithm == "blake3":
+        return blake3.blake3()
+    import hashlib  # here: only SHA-256 sidecars need it, and OpenSSL's loading is felt at every start
+
+    return hashlib.sha256()
 
 
 class Digest:

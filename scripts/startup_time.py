@@ -2,17 +2,18 @@
 
     python scripts/startup_time.py [--runs 30] [--archive SMALL.tar] [--inherit-env]
 
-Runs each command ``--runs`` times (after two warm-up runs, hyperfine-style) with the
-interpreter running this script, and prints a table: the median and the spread of wall time,
-and the median beyond ``python -c pass`` (CPU time too: steadier on a busy machine).
+Runs each command ``--runs`` times, taking turns (after two warm-up runs, hyperfine-style),
+with the interpreter running this script, and prints a table: the median and the spread of wall
+time, and the median beyond ``python -c pass`` (CPU time too: steadier on a busy machine).
 
 By default the commands run as an installed aeroops does: with a bytecode cache (kept under a
 temporary ``PYTHONPYCACHEPREFIX``, filled by the warm-up runs; the worktree is not written).
 ``--inherit-env`` runs them in this environment as it is: where ``PYTHONDONTWRITEBYTECODE`` is
 set and no ``__pycache__`` was written, every start compiles aeroops' modules from source.
-The budget (issue 15): ``aeroops --help`` and
-``aeroops verify`` of a small archive within 40 ms of the bare interpreter. Warm cache;
-nothing else should be running. ``python -X importtime -m aeroops --help`` says where the
+
+The budget (issue 15): ``aeroops --help`` and ``aeroops verify`` of a small archive within 40 ms
+of the bare interpreter. Warm cache; nothing else should be running.
+``python -X importtime -m aeroops --help`` says where the
 time goes.
 """
 
@@ -32,22 +33,30 @@ SMALL_ARCHIVE = Path(__file__).resolve().parent.parent / "tests/fixtures/aerodb-
 BUDGET_MS = 40.0
 
 
+def run_once(command: list[str], env: dict[str, str] | None) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one run of ``command``, in milliseconds. CPU time
+    is steadier than wall time on a busy machine."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall * 1000, (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+
+
 def run_times(
-    command: list[str], runs: int, env: dict[str, str] | None, warmup: int = 2
-) -> tuple[list[float], list[float]]:
-    """Wall times and CPU times (user + system) of ``command`` in milliseconds, ``runs`` times
-    (after ``warmup`` untimed runs). CPU time is steadier than wall time on a busy machine."""
-    walls, cpus = [], []
+    commands: dict[str, list[str]], runs: int, env: dict[str, str] | None, warmup: int = 2
+) -> dict[str, tuple[list[float], list[float]]]:
+    """Each command ``runs`` times, after ``warmup`` untimed runs, taking turns (run 1 of each,
+    then run 2 of each, ...): a machine whose load changes meanwhile weighs on all alike."""
+    times: dict[str, tuple[list[float], list[float]]] = {label: ([], []) for label in commands}
     for index in range(warmup + runs):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
-        wall = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if index >= warmup:
-            walls.append(wall * 1000)
-            cpus.append((after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000)
-    return walls, cpus
+        for label, command in commands.items():
+            wall, cpu = run_once(command, env)
+            if index >= warmup:
+                times[label][0].append(wall)
+                times[label][1].append(cpu)
+    return times
 
 
 def main() -> int:
@@ -71,8 +80,7 @@ def main() -> int:
         f"  within {BUDGET_MS:.0f} ms"
     )
     bare_wall = bare_cpu = None
-    for label, command in commands.items():
-        walls, cpus = run_times(command, args.runs, env)
+    for label, (walls, cpus) in run_times(commands, args.runs, env).items():
         wall, cpu = statistics.median(walls), statistics.median(cpus)
         bare_wall = wall if bare_wall is None else bare_wall
         bare_cpu = cpu if bare_cpu is None else bare_cpu
