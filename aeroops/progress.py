@@ -108,10 +108,11 @@ def clock_time(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def describe_progress(event: Progress, speed: Speedometer | None = None) -> str:
+def describe_progress(event: Progress, speed: Speedometer | None = None, width: int | None = None) -> str:
     """``[3/11] verify and extract: 316.4 MiB of 700.0 MiB (45%), 52.3 MiB/s, 0:07 left``; a step
-    without an amount shows its name (and, from ``speed``, how long it has run)."""
-    text = f"[{event.step_index}/{event.step_count}] {event.step}"
+    without an amount shows its name (and, from ``speed``, how long it has run). Within ``width``
+    characters, the step's name gives way (cut with ``…``) before the figures do."""
+    name = f"[{event.step_index}/{event.step_count}] {event.step}"
     details = []
     if event.total_bytes:
         done = amount(event.done_bytes, event.unit)
@@ -120,7 +121,12 @@ def describe_progress(event: Progress, speed: Speedometer | None = None) -> str:
         details.append(f"{done} of {amount(event.total_bytes, event.unit)} ({event.fraction:.0%})")
     if speed is not None and (pace := speed.describe(event)):
         details.append(pace)
-    return f"{text}: {', '.join(details)}" if details else text
+    figures = f": {', '.join(details)}" if details else ""
+    if width is not None and len(name) + len(figures) > width:
+        room = max(width - len(figures), 8)
+        name = name if len(name) <= room else name[: room - 1].rstrip() + "…"
+        return (name + figures)[:width]
+    return name + figures
 
 
 class TerminalProgress:
@@ -150,8 +156,8 @@ class TerminalProgress:
         if key == self._drawn_key and now - self._drawn_at < self._interval and not finished:
             return
         self._drawn_at, self._drawn_key = now, key
-        line = describe_progress(event, self._speed)
-        self._stream.write(f"\r\033[K{line[: max(self._width() - 1, 10)]}")
+        line = describe_progress(event, self._speed, width=max(self._width() - 1, 10))
+        self._stream.write(f"\r\033[K{line}")
         self._stream.flush()
 
     def close(self) -> None:
