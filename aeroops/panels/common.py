@@ -272,9 +272,15 @@ class Panel(widgets.VBox):
         self.error_box.value = ""
 
     def raise_for_error(self) -> None:
-        """Raise the exception the last action ended with, if any."""
+        """Raise the exception the last action ended with, if any: a runbook stops at the panel
+        that failed. Under the cell, IPython then shows one line pointing at the panel rather than
+        the error again (with its traceback): the panel's error box already shows it."""
         if self.error is not None:
-            raise self.error
+            error = self.error
+            what = str(error.code) if isinstance(error, AeroError) else type(error).__name__
+            # IPython renders an exception that has `_render_traceback_` with the lines it returns.
+            setattr(error, "_render_traceback_", lambda: [f"stopped here: the panel above shows the error ({what})"])  # noqa: B010
+            raise error
 
     def set_status(self, text: str, *, kind: str = "info") -> None:
         self.status.value = notice_html(html.escape(text), kind=kind) if text else ""
