@@ -115,6 +115,8 @@ def resolve_output(output: Path | str, plan: BackupPlan) -> Path:
     target = Path(output)
     if target.is_dir():
         target = target / plan.archive_name
+    elif os.fspath(output).endswith(("/", "/.")):  # Path() drops the slash that names a folder
+        raise BackupError("the output folder does not exist", path=output)
     check_archive_name(target.name)
     if not target.parent.is_dir():
         raise BackupError("the output folder does not exist", path=target.parent)
