@@ -29,9 +29,10 @@ import pytest
 from helpers.data import TESTS, content_tree, copy_fixture, tree_state
 from helpers.faults import as_nobody, world_readable_folder
 
+from aeroops.core.results import BackupResult
 from aeroops.errors import AeroError, BackupError, RestoreError
 from aeroops.executor.audit import verify_archive
-from aeroops.executor.backup import OWNER_FILE, STAGING_PREFIX, BackupResult, remove_stale_staging, run_backup
+from aeroops.executor.backup import OWNER_FILE, STAGING_PREFIX, remove_stale_staging, run_backup
 from aeroops.executor.fileops import FileOps
 from aeroops.executor.lock import DirectoryLock
 from aeroops.executor.restore import restore

@@ -29,6 +29,7 @@ from aeroops.core.restore_target import (
     parse_journal,
     render_journal,
 )
+from aeroops.core.results import RestorePreview
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.errors import (
     InvalidBackupError,
@@ -42,7 +43,7 @@ from aeroops.executor.drill import datadir_logical_state
 from aeroops.executor.fileops import FileOps
 from aeroops.executor.lock import DirectoryLock
 from aeroops.executor.recover import recover
-from aeroops.executor.restore import RestorePreview, preview_restore, restore
+from aeroops.executor.restore import preview_restore, restore
 from aeroops.executor.restore_target import find_leftovers, restore_paths
 from aeroops.progress import Progress
 

@@ -18,9 +18,10 @@ from helpers.archives import damage_storage
 from helpers.data import tree_state
 
 from aeroops.core.plan import BackupPlan, Refusal, RefusalRule
+from aeroops.core.results import BackupResult
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.errors import AeroError, BackupError
-from aeroops.executor.backup import BackupResult, run_backup
+from aeroops.executor.backup import run_backup
 from aeroops.panels import AuditPanel, BackupPanel, PagedTable, RestorePanel, WidgetProgress
 from aeroops.panels import backup_panel as backup_panel_module
 from aeroops.panels.common import Panel, error_html, error_text, frame_html

@@ -33,6 +33,7 @@ from aeroops.core.plan import (
     Refusal,
     plan_backup,
 )
+from aeroops.core.results import BackupResult, PackedMember
 from aeroops.errors import AeroError, BackupError, BackupIOError, io_error
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, failed_operation, logged_cleanup, write_new_file
 from aeroops.executor.lock import DirectoryLock, FolderLock, aerodb_serving, data_dir_busy, try_flock, writable_folder
@@ -86,31 +87,6 @@ def staging_marker(run_id: str) -> bytes:
     """What the owner file of run ``run_id``'s staging folder holds: the proof, checked before a
     later run removes the folder, that aeroops made it."""
     return f"aeroops backup staging folder of run {run_id}\n".encode()
-
-
-@dataclass(frozen=True, slots=True)
-class PackedMember:
-    name: str
-    kind: MemberKind
-    size: int
-    crc32: int | None  # of the bytes packed (files only)
-
-
-@dataclass(frozen=True, slots=True)
-class BackupResult:
-    archive: str
-    sidecar: str  # <archive>.b3 or <archive>.sha256
-    size: int
-    digest: str  # of every byte of the archive, tagged: "blake3:<hex>" or "sha256:<hex>"
-    plan: BackupPlan
-    members: tuple[PackedMember, ...]
-    staged_by: str  # "hardlink" or "copy"
-    duration_seconds: float
-    removed_stale: tuple[str, ...] = ()  # staging folders of killed runs, cleared before this run
-
-    @property
-    def backup_id(self) -> str:
-        return self.plan.backup_id
 
 
 def prepare_backup(

@@ -18,22 +18,22 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 from aeroops.core.description import Verdict
 from aeroops.core.logical import (
-    LogicalDiff,
     LogicalState,
     LogicalStateBuilder,
     MissingSchemas,
     diff,
     missing_schemas,
 )
+from aeroops.core.results import CollectionCount, Comparison, DrillResult, RestoreResult
 from aeroops.errors import AeroError, Finding, FormatError, RestoreError, RestoreIOError, UsageError, io_error
 from aeroops.executor.audit import inspect_archive
 from aeroops.executor.fileops import REAL, FileOps, LimitedReader, failed_operation, logged_cleanup, open_buffered
-from aeroops.executor.restore import RestoreResult, restore
+from aeroops.executor.restore import restore
 from aeroops.executor.scan import describe_schema_files, scan
 from aeroops.formats.layout import DOCUMENTS, MANIFEST_FILE, SCHEMAS, STORAGE, WAL, member_source, snapshot_folder
 from aeroops.formats.schemas import SchemaRef
@@ -50,65 +50,6 @@ DRILL_STEPS = (
     "remove the scratch folder",
 )
 SCRATCH_PREFIX = "aeroops-drill-"
-
-
-@dataclass(frozen=True, slots=True)
-class CollectionCount:
-    collection: str
-    restored: int
-    archive: int
-    source: int | None = None  # None: no source given
-
-
-@dataclass(frozen=True, slots=True)
-class Comparison:
-    """How the restored directory differs from ``reference`` ("archive" or "source")."""
-
-    reference: str
-    diff: LogicalDiff
-
-    @property
-    def identical(self) -> bool:
-        return self.diff.identical
-
-
-@dataclass(frozen=True, slots=True)
-class DrillResult:
-    archive: str
-    source: str | None
-    scratch: str
-    backup_id: str | None
-    snapshot_id: str | None
-    restore: RestoreResult | None  # None: the restore failed (see error)
-    duration_seconds: float
-    collections: tuple[CollectionCount, ...] = ()
-    comparisons: tuple[Comparison, ...] = ()
-    source_snapshot: str | None = None  # the source snapshot its state was read from
-    error: Finding | None = None
-    scratch_removed: bool = True
-    # Schemas the restored directory's documents or WAL records name that its metadata/schemas/
-    # lacks: AeroDB's boot of it fails (at once, or from the second boot on).
-    missing_schemas: MissingSchemas = field(default_factory=MissingSchemas)
-
-    @property
-    def ok(self) -> bool:
-        """The archive restored, AeroDB can boot the restored directory (every schema its
-        records name is there), and its documents equal the archive's (and the source's) one
-        for one."""
-        return (
-            self.error is None
-            and self.restore is not None
-            and not self.missing_schemas
-            and all(c.identical for c in self.comparisons)
-        )
-
-    @property
-    def restore_seconds(self) -> float | None:
-        return None if self.restore is None else self.restore.duration_seconds
-
-    @property
-    def documents(self) -> int:
-        return sum(c.restored for c in self.collections)
 
 
 def datadir_logical_state(data_dir: Path | str, *, storage: str = DOCUMENTS, ops: FileOps = REAL) -> LogicalState:
@@ -272,9 +213,6 @@ def _relabel(progress: ProgressCallback) -> ProgressCallback:
 
 __all__ = [
     "DRILL_STEPS",
-    "CollectionCount",
-    "Comparison",
-    "DrillResult",
     "datadir_logical_state",
     "datadir_schemas",
     "drill",

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from aeroops.core.inventory import Inventory
-from aeroops.core.retention import Policy, RetentionPlan, plan_retention
+from aeroops.core.results import PruneResult
+from aeroops.core.retention import Policy, plan_retention
 from aeroops.errors import PruneError, PruneIOError, io_error
 from aeroops.executor.audit import inventory
 from aeroops.executor.fileops import REAL, FileOps, failed_operation
@@ -27,28 +25,6 @@ from aeroops.formats.sidecar import ALGORITHMS, sidecar_path
 from aeroops.progress import ProgressCallback
 
 log = logging.getLogger("aeroops")
-
-
-@dataclass(frozen=True, slots=True)
-class PruneResult:
-    folder: str
-    plan: RetentionPlan
-    inventory: Inventory
-    dry_run: bool
-    removed: tuple[str, ...] = ()  # files removed, archives and sidecars, relative to the folder
-
-    @property
-    def verified(self) -> bool:
-        return self.inventory.verified
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "folder": self.folder,
-            "dry_run": self.dry_run,
-            "verified": self.verified,
-            **self.plan.to_dict(),
-            "removed_files": list(self.removed),
-        }
 
 
 def prune(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from aeroops.core.recovery import (
@@ -14,6 +13,7 @@ from aeroops.core.recovery import (
     RecoveryStep,
     plan_recovery,
 )
+from aeroops.core.results import RecoveryResult
 from aeroops.errors import (
     RestoreError,
     RestoreIOError,
@@ -22,14 +22,6 @@ from aeroops.executor.fileops import REAL, FileOps
 from aeroops.executor.lock import DirectoryLock
 from aeroops.executor.restore_target import find_leftovers, restore_paths
 from aeroops.progress import Progress, ProgressCallback, no_progress
-
-
-@dataclass(frozen=True, slots=True)
-class RecoveryResult:
-    data_dir: str
-    plan: RecoveryPlan
-    performed: bool  # False: a preview (or nothing to do)
-    duration_seconds: float = 0.0
 
 
 def preview_recovery(data_dir: Path | str, action: RecoveryAction | str = RecoveryAction.AUTO) -> RecoveryPlan:

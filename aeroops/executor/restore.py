@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from aeroops.core.restore_plan import (
@@ -44,6 +44,7 @@ from aeroops.core.restore_target import (
     TargetState,
     render_journal,
 )
+from aeroops.core.results import RestoredFile, RestorePreview, RestoreResult
 from aeroops.core.verify import VerifyReport
 from aeroops.errors import (
     Code,
@@ -89,52 +90,6 @@ KILL_POINTS = (
 
 
 # --- results ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RestoredFile:
-    path: str  # relative to the data directory
-    size: int
-    crc32: int
-
-
-@dataclass(frozen=True, slots=True)
-class RestoreResult:
-    archive: str
-    data_dir: str
-    plan: RestorePlan
-    report: VerifyReport
-    files: tuple[RestoredFile, ...]
-    duration_seconds: float
-    step_seconds: tuple[tuple[str, float], ...]  # (step, seconds), in order
-    warnings: tuple[str, ...] = ()  # e.g. the old directory could not be deleted
-
-    @property
-    def backup_id(self) -> str:
-        return self.plan.backup_id
-
-    @property
-    def created(self) -> bool:
-        return self.plan.mode is RestoreMode.CREATE
-
-    @property
-    def restored_bytes(self) -> int:
-        return sum(f.size for f in self.files)
-
-
-@dataclass(frozen=True, slots=True)
-class RestorePreview:
-    """What ``aeroops restore`` shows without --yes: the archive's verdict and the plan (or
-    why the restore would be refused). Nothing was written, nothing locked."""
-
-    archive: str
-    data_dir: str
-    report: VerifyReport
-    plan: RestorePlan | RestoreRefusal
-
-    @property
-    def would_restore(self) -> bool:
-        return isinstance(self.plan, RestorePlan)
 
 
 # --- the dry run --------------------------------------------------------------------------------
@@ -461,9 +416,6 @@ def _undo(phase: str, paths: RestorePaths, ops: FileOps, cause: BaseException) -
 
 __all__ = [
     "KILL_POINTS",
-    "RestorePreview",
-    "RestoreResult",
-    "RestoredFile",
     "preview_restore",
     "restore",
 ]

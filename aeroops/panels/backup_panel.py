@@ -14,8 +14,9 @@ import ipywidgets as widgets
 
 from aeroops.core.description import DataDirDescription
 from aeroops.core.plan import BackupOptions, BackupPlan, Refusal, plan_backup
+from aeroops.core.results import BackupResult
 from aeroops.errors import BackupError
-from aeroops.executor.backup import BackupResult, refusal_error, run_backup
+from aeroops.executor.backup import refusal_error, run_backup
 from aeroops.executor.scan import ChecksumMode, scan
 from aeroops.formats.ids import default_created_at, format_timestamp
 from aeroops.panels.common import (

@@ -17,11 +17,12 @@ import ipywidgets as widgets
 from aeroops.core.recovery import RecoveryPlan
 from aeroops.core.restore_plan import RestorePlan, RestoreRefusal, RestoreRule
 from aeroops.core.restore_target import RestoreMode
+from aeroops.core.results import DrillResult, RecoveryResult, RestorePreview, RestoreResult
 from aeroops.errors import UsageError
 from aeroops.executor.check import newest_good_archive
-from aeroops.executor.drill import DrillResult, drill
-from aeroops.executor.recover import RecoveryResult, preview_recovery, recover
-from aeroops.executor.restore import RestorePreview, RestoreResult, preview_restore, refusal_error, restore
+from aeroops.executor.drill import drill
+from aeroops.executor.recover import preview_recovery, recover
+from aeroops.executor.restore import preview_restore, refusal_error, restore
 from aeroops.formats.ids import format_timestamp
 from aeroops.panels.common import (
     ConfirmBox,

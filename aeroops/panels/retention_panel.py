@@ -13,9 +13,10 @@ from pathlib import Path
 
 import ipywidgets as widgets
 
+from aeroops.core.results import PruneResult
 from aeroops.core.retention import PERIOD_RULES, Duration, Policy, RetentionPlan, Rule, parse_duration
 from aeroops.errors import UsageError
-from aeroops.executor.prune import PruneResult, prune
+from aeroops.executor.prune import prune
 from aeroops.panels.common import (
     ConfirmBox,
     PagedTable,

@@ -7,7 +7,7 @@ from typing import Any
 
 from aeroops.core.description import DataDirDescription, FileFact, Verdict
 from aeroops.core.plan import BackupPlan, Refusal
-from aeroops.executor.backup import BackupResult
+from aeroops.core.results import BackupResult
 from aeroops.formats.ids import format_timestamp
 
 

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from aeroops.core.inspect import InspectResult
     from aeroops.core.inventory import Inventory
-    from aeroops.executor.drill import DrillResult
+    from aeroops.core.results import DrillResult
 
 VERDICT_COLOURS = {"ok": "#2e7d32", "not ok": "#c62828", "not verified": "#757575", "unreadable": "#ef6c00"}
 OPERATION_COLOURS = {"insert": "#2e7d32", "update": "#1565c0", "delete": "#c62828"}

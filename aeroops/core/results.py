@@ -1,0 +1,192 @@
+"""The results of the executor's runs, as values: what a backup, restore, drill, recovery or
+prune did. They live in core, not beside the code that produces them, so that views, panels and
+the CLI read them without importing the executor (nothing here has an effect)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aeroops.core.inventory import Inventory
+from aeroops.core.logical import LogicalDiff, MissingSchemas
+from aeroops.core.plan import BackupPlan, MemberKind
+from aeroops.core.recovery import RecoveryPlan
+from aeroops.core.restore_plan import RestorePlan, RestoreRefusal
+from aeroops.core.restore_target import RestoreMode
+from aeroops.core.retention import RetentionPlan
+from aeroops.core.verify import VerifyReport
+from aeroops.errors import Finding
+
+# --- backup ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PackedMember:
+    name: str
+    kind: MemberKind
+    size: int
+    crc32: int | None  # of the bytes packed (files only)
+
+
+@dataclass(frozen=True, slots=True)
+class BackupResult:
+    archive: str
+    sidecar: str  # <archive>.b3 or <archive>.sha256
+    size: int
+    digest: str  # of every byte of the archive, tagged: "blake3:<hex>" or "sha256:<hex>"
+    plan: BackupPlan
+    members: tuple[PackedMember, ...]
+    staged_by: str  # "hardlink" or "copy"
+    duration_seconds: float
+    removed_stale: tuple[str, ...] = ()  # staging folders of killed runs, cleared before this run
+
+    @property
+    def backup_id(self) -> str:
+        return self.plan.backup_id
+
+
+# --- restore -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RestoredFile:
+    path: str  # relative to the data directory
+    size: int
+    crc32: int
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreResult:
+    archive: str
+    data_dir: str
+    plan: RestorePlan
+    report: VerifyReport
+    files: tuple[RestoredFile, ...]
+    duration_seconds: float
+    step_seconds: tuple[tuple[str, float], ...]  # (step, seconds), in order
+    warnings: tuple[str, ...] = ()  # e.g. the old directory could not be deleted
+
+    @property
+    def backup_id(self) -> str:
+        return self.plan.backup_id
+
+    @property
+    def created(self) -> bool:
+        return self.plan.mode is RestoreMode.CREATE
+
+    @property
+    def restored_bytes(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+@dataclass(frozen=True, slots=True)
+class RestorePreview:
+    """What ``aeroops restore`` shows without --yes: the archive's verdict and the plan (or
+    why the restore would be refused). Nothing was written, nothing locked."""
+
+    archive: str
+    data_dir: str
+    report: VerifyReport
+    plan: RestorePlan | RestoreRefusal
+
+    @property
+    def would_restore(self) -> bool:
+        return isinstance(self.plan, RestorePlan)
+
+
+# --- drill -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionCount:
+    collection: str
+    restored: int
+    archive: int
+    source: int | None = None  # None: no source given
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """How the restored directory differs from ``reference`` ("archive" or "source")."""
+
+    reference: str
+    diff: LogicalDiff
+
+    @property
+    def identical(self) -> bool:
+        return self.diff.identical
+
+
+@dataclass(frozen=True, slots=True)
+class DrillResult:
+    archive: str
+    source: str | None
+    scratch: str
+    backup_id: str | None
+    snapshot_id: str | None
+    restore: RestoreResult | None  # None: the restore failed (see error)
+    duration_seconds: float
+    collections: tuple[CollectionCount, ...] = ()
+    comparisons: tuple[Comparison, ...] = ()
+    source_snapshot: str | None = None  # the source snapshot its state was read from
+    error: Finding | None = None
+    scratch_removed: bool = True
+    # Schemas the restored directory's documents or WAL records name that its metadata/schemas/
+    # lacks: AeroDB's boot of it fails (at once, or from the second boot on).
+    missing_schemas: MissingSchemas = field(default_factory=MissingSchemas)
+
+    @property
+    def ok(self) -> bool:
+        """The archive restored, AeroDB can boot the restored directory (every schema its
+        records name is there), and its documents equal the archive's (and the source's) one
+        for one."""
+        return (
+            self.error is None
+            and self.restore is not None
+            and not self.missing_schemas
+            and all(c.identical for c in self.comparisons)
+        )
+
+    @property
+    def restore_seconds(self) -> float | None:
+        return None if self.restore is None else self.restore.duration_seconds
+
+    @property
+    def documents(self) -> int:
+        return sum(c.restored for c in self.collections)
+
+
+# --- recover -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryResult:
+    data_dir: str
+    plan: RecoveryPlan
+    performed: bool  # False: a preview (or nothing to do)
+    duration_seconds: float = 0.0
+
+
+# --- prune -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PruneResult:
+    folder: str
+    plan: RetentionPlan
+    inventory: Inventory
+    dry_run: bool
+    removed: tuple[str, ...] = ()  # files removed, archives and sidecars, relative to the folder
+
+    @property
+    def verified(self) -> bool:
+        return self.inventory.verified
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "folder": self.folder,
+            "dry_run": self.dry_run,
+            "verified": self.verified,
+            **self.plan.to_dict(),
+            "removed_files": list(self.removed),
+        }
