@@ -14,11 +14,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
-from aeroops.core.verify import BACKUP_MANIFEST_LIMIT, VerifyReport
+from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import Code, FormatError, Severity
 from aeroops.formats.ids import format_timestamp
 from aeroops.formats.layout import BACKUP_MANIFEST
-from aeroops.formats.manifests import BackupManifest, parse_backup_manifest
+from aeroops.formats.manifests import BACKUP_MANIFEST_LIMIT, BackupManifest, parse_backup_manifest
 from aeroops.formats.tar import EntryType, TarReader
 
 VERIFY_FIELDS = ("ok", "info", "warnings", "errors", "fatal")

@@ -17,7 +17,7 @@ from typing import Any
 from aeroops.core.inspect import InspectResult
 from aeroops.core.inventory import Inventory
 from aeroops.core.retention import RetentionPlan
-from aeroops.core.verify import VerifyReport
+from aeroops.core.verify_report import VerifyReport
 from aeroops.formats.checksum import format_crc_tag
 from aeroops.formats.ids import format_timestamp
 from aeroops.formats.manifests import BackupManifest, SnapshotManifest
