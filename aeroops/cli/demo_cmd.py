@@ -6,15 +6,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aeroops.cli.arguments import creation_time, whole_number
+from aeroops.cli.arguments import add_output_arguments, creation_time, whole_number
 from aeroops.errors import AeroError, Code, UsageError
 
 if TYPE_CHECKING:
+    from aeroops.executor.fileops import FileOps
     from aeroops.progress import ProgressCallback
+
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,8 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--created-at", type=creation_time, metavar="ISO8601", help="the backup's creation time (default: now)"
     )
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    add_output_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -37,13 +37,16 @@ DEMO_STEPS = ("make the demo data", "back it up", "verify the archive")
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.demo import DemoSpec, make_demo_datadir
+    from aeroops.demo.datadir import FOLDER_MODE
     from aeroops.executor.audit import verify_archive
     from aeroops.executor.backup import run_backup
+    from aeroops.executor.fileops import REAL
     from aeroops.progress import no_progress, terminal_progress, within_step
     from aeroops.views.backup import render_result, result_to_dict
     from aeroops.views.units import human_bytes
 
-    root = _demo_folder(args.dir)
+    ops = REAL  # every effect of the demo goes through the seam
+    root = _demo_folder(args.dir, ops)
     spec = DemoSpec(
         seed=args.seed,
         wal_records=args.records,
@@ -58,15 +61,15 @@ def run(args: argparse.Namespace) -> int:
             return within_step(progress, "demo", DEMO_STEPS[index - 1], index, len(DEMO_STEPS))
 
         try:
-            summary = make_demo_datadir(root / "datadir", spec, progress=step(1))
+            summary = make_demo_datadir(root / "datadir", spec, ops=ops, progress=step(1))
             backups = root / "backups"
-            backups.mkdir(exist_ok=True)
+            ops.mkdir(backups, FOLDER_MODE)  # new: the folder was new or empty
         except OSError as exc:
             raise AeroError(
                 f"cannot write the demo data: {exc.strerror}", path=exc.filename, code=Code.DEMO_FAILED
             ) from None
-        result = run_backup(summary.data_dir, backups, created_at=args.created_at, progress=step(2))
-        verdict = verify_archive(result.archive, progress=step(3)).to_dict()
+        result = run_backup(summary.data_dir, backups, created_at=args.created_at, ops=ops, progress=step(2))
+        verdict = verify_archive(result.archive, ops=ops, progress=step(3)).to_dict()
     if args.json:
         out = {
             "folder": str(root),
@@ -98,11 +101,11 @@ def run(args: argparse.Namespace) -> int:
     return 0 if verdict["ok"] else 1
 
 
-def _demo_folder(name: str | None) -> Path:
+def _demo_folder(name: str | None, ops: FileOps) -> Path:
     """The folder the demo writes in: DIR, which must be new or empty (the demo never mixes its
     files with anything there), else a new temporary folder, which is kept and named at the end."""
     if name is None:
-        return Path(tempfile.mkdtemp(prefix="aeroops-demo-"))
+        return ops.make_temp_dir(None, "aeroops-demo-")
     root = Path(name)
     try:
         if root.is_dir() and not root.is_symlink():

@@ -11,6 +11,8 @@ import argparse
 import json
 import sys
 
+from aeroops.cli.arguments import add_output_arguments
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
@@ -25,8 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="restore into DATA_DIR even though it does not exist (AeroDB's restore requires an existing one)",
     )
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    add_output_arguments(parser)
     parser.set_defaults(run=run)
 
 
