@@ -128,10 +128,10 @@ def test_an_unexpected_error_shows_its_traceback_and_is_kept() -> None:
     assert "Traceback" in panel.error_box.value and "in broken" in panel.error_box.value
     with pytest.raises(RuntimeError) as raised:
         panel.raise_for_error()
-    # Under the cell, IPython shows what `_render_traceback_` returns: one line pointing at the
-    # panel, not the message and traceback the error box shows already.
+    # Under the cell, IPython shows what `_render_traceback_` returns: the error's one line, not
+    # the traceback the error box shows already.
     shown = raised.value._render_traceback_()  # type: ignore[attr-defined]
-    assert shown == ["stopped here: the panel above shows the error (RuntimeError)"]
+    assert shown == ["stopped here: RuntimeError: disk on fire"]
     assert panel.attempt(lambda: 7) == 7
     assert panel.error is None and panel.error_box.value == ""
 

@@ -273,13 +273,13 @@ class Panel(widgets.VBox):
 
     def raise_for_error(self) -> None:
         """Raise the exception the last action ended with, if any: a runbook stops at the panel
-        that failed. Under the cell, IPython then shows one line pointing at the panel rather than
-        the error again (with its traceback): the panel's error box already shows it."""
+        that failed. Under the cell, IPython then shows the error's one line (what a headless run
+        logs), not its traceback again: the panel's error box shows that for an unexpected error."""
         if self.error is not None:
             error = self.error
-            what = str(error.code) if isinstance(error, AeroError) else type(error).__name__
+            line = f"stopped here: {error_text(error)}"
             # IPython renders an exception that has `_render_traceback_` with the lines it returns.
-            setattr(error, "_render_traceback_", lambda: [f"stopped here: the panel above shows the error ({what})"])  # noqa: B010
+            setattr(error, "_render_traceback_", lambda: [line])  # noqa: B010
             raise error
 
     def set_status(self, text: str, *, kind: str = "info") -> None:
