@@ -26,18 +26,7 @@ def is_snapshot_id(text: str) -> bool:
 
 def parse_snapshot_id(text: object, *, path: object = None) -> datetime:
     """The UTC time a snapshot id names; lexical order of ids is time order."""
-    if isinstance(text, str) and (fields := _SNAPSHOT_ID.fullmatch(text)):
-        try:
-            return _utc_time(fields)
-        except ValueError:
-            pass
-    raise FormatError(f"{text!r} is not a snapshot id (YYYYMMDDTHHMMSSZ)", path=path, code=Code.MANIFEST_INVALID)
-
-
-def _utc_time(fields: re.Match[str]) -> datetime:
-    """The UTC time of six matched fields (year to second); ValueError for one out of range."""
-    year, month, day, hour, minute, second = map(int, fields.groups())
-    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    return _parse_utc(text, _SNAPSHOT_ID, "a snapshot id (YYYYMMDDTHHMMSSZ)", path)
 
 
 def format_snapshot_id(moment: datetime) -> str:
@@ -46,12 +35,18 @@ def format_snapshot_id(moment: datetime) -> str:
 
 def parse_timestamp(text: object, *, path: object = None) -> datetime:
     """Parse ``YYYY-MM-DDTHH:MM:SSZ``, the only timestamp form AeroDB writes."""
-    if isinstance(text, str) and (fields := _TIMESTAMP.fullmatch(text)):
+    return _parse_utc(text, _TIMESTAMP, "a timestamp (YYYY-MM-DDTHH:MM:SSZ)", path)
+
+
+def _parse_utc(text: object, pattern: re.Pattern[str], what: str, path: object) -> datetime:
+    # The pattern fixes every digit's place: its six fields are read as numbers.
+    if isinstance(text, str) and (fields := pattern.fullmatch(text)):
+        year, month, day, hour, minute, second = map(int, fields.groups())
         try:
-            return _utc_time(fields)
-        except ValueError:
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+        except ValueError:  # well-formed, but no such time (month 13, 30 February)
             pass
-    raise FormatError(f"{text!r} is not a timestamp (YYYY-MM-DDTHH:MM:SSZ)", path=path, code=Code.MANIFEST_INVALID)
+    raise FormatError(f"{text!r} is not {what}", path=path, code=Code.MANIFEST_INVALID)
 
 
 def format_timestamp(moment: datetime) -> str:
