@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.demo import DemoSpec, make_demo_datadir
     from aeroops.executor.audit import verify_archive
     from aeroops.executor.backup import run_backup
-    from aeroops.views.backup import human_bytes, render_result, result_to_dict
+    from aeroops.views.backup import render_result, result_to_dict
+    from aeroops.views.units import human_bytes
 
     root = _demo_folder(args.dir)
     spec = DemoSpec(

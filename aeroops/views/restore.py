@@ -12,7 +12,7 @@ from aeroops.core.results import DrillResult, RecoveryResult, RestorePreview, Re
 from aeroops.core.verify import VerifyReport
 from aeroops.errors import Severity
 from aeroops.formats.ids import format_timestamp
-from aeroops.views.backup import human_bytes
+from aeroops.views.units import human_bytes
 
 # --- dicts ----------------------------------------------------------------------------------
 

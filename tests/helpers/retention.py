@@ -25,7 +25,16 @@ def row(
     """An inventory row of an archive made at ``created_at`` (None: a file that is no archive)."""
     if created_at is None:
         return InventoryRow(
-            file, 10, None, None, None, None, None, None, None, False, reason=reason or "not an archive"
+            file=file,
+            size=10,
+            modified=None,
+            backup_id=None,
+            snapshot_id=None,
+            created_at=None,
+            age=None,
+            wal_present=None,
+            format_version=None,
+            reason=reason or "not an archive",
         )
     return InventoryRow(
         file=file,
@@ -37,7 +46,7 @@ def row(
         age=NOW - created_at,
         wal_present=True,
         format_version=1,
-        sidecar=True,
+        sidecar="b3",
         ok=ok,
         errors=None if ok is None else int(not ok),
         source=source,
