@@ -33,8 +33,9 @@ SEVERITY_COLUMNS = {
 class InventoryRow:
     """One candidate archive. Fields the file could not give are None, and ``reason`` says why.
 
-    The verification fields (``ok`` and the finding counts) are None unless the inventory was
-    taken with verification. Each field is a column of the inventory's tables (`aeroops.columns`).
+    The manifest's fields are None without a readable manifest; the verification fields (``ok``
+    and the finding counts) are None unless the inventory was taken with verification. Each
+    field is a column of the inventory's tables (`aeroops.columns`), the verdict's first.
     """
 
     ok: bool | None = column("boolean", verdict=True, default=None)  # no ERROR or FATAL finding
@@ -43,14 +44,14 @@ class InventoryRow:
     warnings: int | None = column("Int64", verdict=True, default=None)
     info: int | None = column("Int64", verdict=True, default=None)
     file: str = column("string")  # path relative to the inventoried folder
-    size: int | None = column("Int64", unit="bytes")
-    modified: datetime | None = column(UTC_TIME)  # the file's mtime, UTC
-    backup_id: str | None = column("string")
-    snapshot_id: str | None = column("string")
-    created_at: datetime | None = column(UTC_TIME)  # from the backup manifest
-    age: timedelta | None = column(DURATION, unit="age")  # now - created_at
-    wal_present: bool | None = column("boolean")
-    format_version: int | None = column("Int64")
+    size: int | None = column("Int64", unit="bytes", default=None)
+    modified: datetime | None = column(UTC_TIME, default=None)  # the file's mtime, UTC
+    backup_id: str | None = column("string", default=None)
+    snapshot_id: str | None = column("string", default=None)
+    created_at: datetime | None = column(UTC_TIME, default=None)  # from the backup manifest
+    age: timedelta | None = column(DURATION, unit="age", default=None)  # now - created_at
+    wal_present: bool | None = column("boolean", default=None)
+    format_version: int | None = column("Int64", default=None)
     source: str | None = column("string", default=None)  # the backup manifest's "source" (backup --source)
     # The kind of sidecar beside it: "b3" (<file>.b3), "sha256" (<file>.sha256), None without one.
     sidecar: str | None = column("string", missing="none", default=None)
@@ -104,17 +105,7 @@ def inventory_row(
     verdict = {} if report is None else _verdict(report)
     if isinstance(manifest, str):
         return InventoryRow(
-            file=file,
-            size=size,
-            modified=modified,
-            backup_id=None,
-            snapshot_id=None,
-            created_at=None,
-            age=None,
-            wal_present=None,
-            format_version=None,
-            sidecar=sidecar,
-            **(verdict | {"reason": manifest}),
+            file=file, size=size, modified=modified, sidecar=sidecar, **(verdict | {"reason": manifest})
         )
     return InventoryRow(
         file=file,

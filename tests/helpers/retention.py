@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aeroops.core.inventory import InventoryRow
+from aeroops.core.inventory import InventoryRow, inventory_row
 from aeroops.executor.backup import run_backup
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)  # the planning time `row`'s ages count from
@@ -24,18 +24,7 @@ def row(
 ) -> InventoryRow:
     """An inventory row of an archive made at ``created_at`` (None: a file that is no archive)."""
     if created_at is None:
-        return InventoryRow(
-            file=file,
-            size=10,
-            modified=None,
-            backup_id=None,
-            snapshot_id=None,
-            created_at=None,
-            age=None,
-            wal_present=None,
-            format_version=None,
-            reason=reason or "not an archive",
-        )
+        return inventory_row(file, 10, None, reason or "not an archive", NOW)
     return InventoryRow(
         file=file,
         size=100,
