@@ -110,6 +110,12 @@ class Code(enum.StrEnum):
     SCAN_FAILED = "AERO_SCAN_FAILED", Severity.ERROR, Category.RUN, "a data directory cannot be scanned"
     DEMO_FAILED = "AERO_DEMO_FAILED", Severity.ERROR, Category.RUN, "the demo could not write its data"
     FORMAT_INVALID = "AERO_FORMAT_INVALID", Severity.ERROR, Category.RUN, "bytes that follow no AeroDB format"
+    FILE_GREW = (
+        "AERO_FILE_GREW",
+        Severity.ERROR,
+        Category.RUN,
+        "a file grew while it was read: something is writing to it (not damage)",
+    )
     # --- backup (ERROR: a failed backup harms nothing) ----------------------------------------
     BACKUP_FAILED = "AERO_BACKUP_FAILED", Severity.ERROR, Category.BACKUP, "a backup was refused or failed"
     BACKUP_IO = "AERO_BACKUP_IO", Severity.ERROR, Category.BACKUP, "a file operation failed during a backup"

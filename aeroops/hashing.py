@@ -27,6 +27,22 @@ def _new_hasher(algorithm: Algorithm) -> _Hasher:
     return blake3.blake3() if algorithm == "blake3" else hashlib.sha256()
 
 
+class Digest:
+    """The ``algorithm`` digest of what `update` is given, computed in the calling thread (for
+    small inputs and tests; `BackgroundDigest` for an archive's bytes)."""
+
+    def __init__(self, algorithm: Algorithm) -> None:
+        self.algorithm = check_algorithm(algorithm)
+        self._hash = _new_hasher(self.algorithm)
+
+    def update(self, data: bytes) -> None:
+        self._hash.update(data)
+
+    def tagged_digest(self) -> str:
+        """The digest of everything given to `update`, tagged: ``blake3:<hex>`` or ``sha256:<hex>``."""
+        return format_digest(self.algorithm, self._hash.hexdigest())
+
+
 class BackgroundDigest:
     """The ``algorithm`` digest of the archive, computed beside the main pass: on a second core
     the hash overlaps the CRC and WAL work instead of adding to it. Updates keep their order;
@@ -35,8 +51,8 @@ class BackgroundDigest:
     _BATCH = 64 << 10  # small reads (tar headers) are batched: one queue hop per 64 KiB
 
     def __init__(self, algorithm: Algorithm) -> None:
-        self.algorithm = check_algorithm(algorithm)
-        self._hash = _new_hasher(self.algorithm)
+        self._digest = Digest(algorithm)
+        self.algorithm = self._digest.algorithm
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=2)  # 2 MiB ahead at most
         self._small = bytearray()
         self._thread = threading.Thread(target=self._run, name=f"aeroops-{self.algorithm}", daemon=True)
@@ -44,7 +60,7 @@ class BackgroundDigest:
 
     def _run(self) -> None:
         while (data := self._queue.get()) is not None:
-            self._hash.update(data)
+            self._digest.update(data)
 
     def update(self, data: bytes) -> None:
         if len(data) < self._BATCH:
@@ -68,7 +84,7 @@ class BackgroundDigest:
     def tagged_digest(self) -> str:
         """The digest of everything given to `update`, tagged: ``blake3:<hex>`` or ``sha256:<hex>``."""
         self.close()
-        return format_digest(self.algorithm, self._hash.hexdigest())
+        return self._digest.tagged_digest()
 
     def __enter__(self) -> BackgroundDigest:
         return self

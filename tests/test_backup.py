@@ -288,6 +288,16 @@ def test_missing_data_directory_and_output_inside_it_are_refused(datadir_1000: P
         run_backup(datadir_1000, tmp_path / "no/such/dir/x.tar", created_at=T0)
 
 
+@pytest.mark.parametrize("spelled", ["{}/", "{}/."])
+def test_an_output_that_names_a_missing_folder_is_refused_not_taken_for_a_file_name(
+    datadir_1000: Path, tmp_path: Path, spelled: str
+) -> None:
+    missing = tmp_path / "backups"
+    with pytest.raises(BackupError, match="output folder does not exist"):
+        run_backup(datadir_1000, spelled.format(missing), created_at=T0)
+    assert not missing.exists()  # no file named "backups"
+
+
 # --- faults, injected through the FileOps seam -------------------------------------------------
 
 

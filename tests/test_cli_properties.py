@@ -115,7 +115,7 @@ def make_kind(path: Path, kind: str, payload: bytes = b"") -> None:
         else:
             path.symlink_to("/dev/zero")
     elif kind == "symlink":
-        path.symlink_to(payload.decode("ascii", "replace") or "/dev/zero")
+        path.symlink_to(payload.replace(b"\x00", b"").decode("ascii", "replace") or "/dev/zero")  # no NUL in a link
     elif kind == "directory":
         path.mkdir()
     elif kind in ("unreadable", "unreadable folder"):
@@ -180,11 +180,13 @@ EPOCHS = st.one_of(
 
 
 @st.composite
-def path_argument(draw: st.DrawFn, box: Sandbox, *, written: bool = False) -> str:
+def path_argument(draw: st.DrawFn, box: Sandbox, *, written: bool = False, usual: str | None = None) -> str:
     """A path on the command line: a slot of the sandbox (relative or absolute), or any bytes.
     ``written``: a path the command is asked to write in (a restore target, drill's scratch
     folder, the demo's folder), which is never the data directory that must stay unchanged."""
     choice = draw(st.sampled_from([*(s for s in SLOTS if not (written and s == "data")), "any", "root"]))
+    if usual is not None and draw(st.booleans()):
+        choice = usual  # the slot a user would name here, half the time: runs that get far
     if choice == "any":
         return os.fsdecode(draw(ANY_BYTES))
     if choice == "root":
@@ -202,11 +204,14 @@ def command_line(draw: st.DrawFn, box: Sandbox) -> list[str]:
     """A verb and its arguments, from the verb's own grammar (with any bytes where a value goes)."""
     p = path_argument(box)
     w = path_argument(box, written=True)
+    data, archive = (path_argument(box, usual=slot) for slot in ("data", "archive"))
+    out = path_argument(box, written=True, usual="out")
+    target = path_argument(box, written=True, usual="target")
     fmt = value("table", "json", "csv")
     verbs: dict[str, tuple[list[st.SearchStrategy[str]], dict[str, st.SearchStrategy[str] | None]]] = {
-        "scan": ([p], {"--json": None}),
+        "scan": ([data], {"--json": None}),
         "backup": (
-            [p, st.just("-o"), p],
+            [data, st.just("-o"), out],
             {
                 "--dry-run": None,
                 "--json": None,
@@ -216,12 +221,12 @@ def command_line(draw: st.DrawFn, box: Sandbox) -> list[str]:
                 "--snapshot": value("20261126T214824Z", "20260101T000000Z"),
             },
         ),
-        "verify": ([p, p], {"--format": fmt}),
-        "inspect": ([p], {"--wal": None, "--documents": None, "--format": fmt}),
+        "verify": ([archive, p], {"--format": fmt}),
+        "inspect": ([archive], {"--wal": None, "--documents": None, "--format": fmt}),
         "inventory": ([p], {"--verify": None, "-r": None, "--format": fmt}),
-        "restore": ([p, w], {"--yes": None, "--create": None, "--json": None}),
-        "recover": ([w], {"--yes": None, "--action": value("auto", "finish", "rollback"), "--json": None}),
-        "drill": ([p], {"--source": p, "--scratch": w, "--keep": None, "--json": None}),
+        "restore": ([archive, target], {"--yes": None, "--create": None, "--json": None}),
+        "recover": ([target], {"--yes": None, "--action": value("auto", "finish", "rollback"), "--json": None}),
+        "drill": ([archive], {"--source": data, "--scratch": w, "--keep": None, "--json": None}),
         "demo": ([w], {"--records": value("5", "20"), "--snapshots": value("1", "2"), "--json": None}),
     }
     verb = draw(st.sampled_from(sorted(verbs)))

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,8 +16,9 @@ from helpers.data import AERODB_FIXTURES, copy_fixture, tree_state
 from aeroops.cli.main import main
 from aeroops.core.restore_plan import STEPS
 from aeroops.demo import DemoSpec, make_demo_datadir
-from aeroops.errors import FormatError, Severity
+from aeroops.errors import FormatError, Severity, UsageError
 from aeroops.executor.drill import DRILL_STEPS, datadir_logical_state, drill, source_snapshot
+from aeroops.executor.fileops import FileOps
 from aeroops.formats.wal import DocumentChange, WalType, encode_document_change, encode_wal_record, iter_wal
 from aeroops.progress import Progress
 
@@ -145,3 +150,38 @@ def test_cli_drill(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["drill", str(broken)]) == 3
     captured = capsys.readouterr()
     assert "FAILED" in captured.out and "[FATAL] AERO_RESTORE_CORRUPTION" in captured.err
+
+
+class NoTempDirs(FileOps):
+    def make_temp_dir(self, parent: Path | None, prefix: str) -> Path:
+        raise PermissionError(13, "Permission denied", str(parent / f"{prefix}x" if parent else prefix))
+
+
+def test_a_scratch_folder_that_cannot_be_made_is_a_usage_error_before_anything_is_done(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(UsageError, match=r"cannot make the scratch folder there \(Permission denied\)"):
+        drill(AERODB_FIXTURES / "backup-1000.tar", scratch_parent=tmp_path, ops=NoTempDirs())
+    # The CLI, as the user nobody with --scratch /: one line, exit 2 (it was a traceback).
+    if os.geteuid() == 0 and shutil.which("setpriv"):
+        done = subprocess.run(
+            [
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                sys.executable,
+                "-m",
+                "aeroops",
+                "drill",
+                str(AERODB_FIXTURES / "backup-1000.tar"),
+                "--scratch",
+                "/",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith("[ERROR] AERO_USAGE: cannot make the scratch folder there"), done.stderr

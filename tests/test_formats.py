@@ -14,9 +14,9 @@ import pytest
 from helpers.data import AERODB_FIXTURES
 
 from aeroops.errors import FormatError, UsageError
+from aeroops.executor.clock import default_created_at
 from aeroops.formats.checksum import format_crc_tag, parse_crc_tag
 from aeroops.formats.ids import (
-    default_created_at,
     format_snapshot_id,
     format_timestamp,
     parse_snapshot_id,
@@ -295,6 +295,7 @@ def test_crc_tags_ids_and_times() -> None:
     assert default_created_at({"SOURCE_DATE_EPOCH": "0"}) == datetime(1970, 1, 1, tzinfo=UTC)
     with pytest.raises(UsageError):
         default_created_at({"SOURCE_DATE_EPOCH": "soon"})
+    assert default_created_at({}).tzinfo == UTC and default_created_at({}).microsecond == 0  # now
     assert BackupManifest("20260204T113000Z", moment, "20260204T113000Z", True).format_version == 1
 
 

@@ -46,6 +46,7 @@ from aeroops.formats.manifests import parse_backup_manifest, parse_checkpoint, p
 from aeroops.formats.sidecar import Algorithm, parse_sidecar, split_digest
 from aeroops.formats.storage import iter_storage
 from aeroops.formats.tar import BLOCK, TarReader, member_header
+from aeroops.hashing import Digest
 
 SCALE = int(os.environ.get("AEROOPS_FUZZ_EXAMPLES", "0"))
 RANDOM = os.environ.get("AEROOPS_FUZZ_RANDOM") == "1"
@@ -316,7 +317,7 @@ def test_verify_and_inspect_never_raise_and_the_sidecar_catches_every_change(dat
     TRIED["verify+inspect"] += 1
     original = WAL_ARCHIVE if len(data) > len(ARCHIVE) + 4096 else ARCHIVE
     digest = tagged("blake3", original)
-    report = verify_archive_stream(io.BytesIO(data), name="f.tar", sidecar_digest=digest)
+    report = verify_archive_stream(io.BytesIO(data), name="f.tar", sidecar_digest=digest, digest=Digest("blake3"))
     assert report.ok == (data == original)
     inspect_archive_stream(io.BytesIO(data), name="f.tar")
     with contextlib.suppress(FormatError):

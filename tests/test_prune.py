@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import errno
 import json
+import os
+import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -241,3 +245,33 @@ def test_inventory_newest_good(
         damage_storage(archive)
     code, out, _ = run_main(capsys, "inventory", str(folder), "--newest-good", "--no-progress")
     assert code == 1 and "NEWEST GOOD: none verifies clean" in out
+
+
+# --- a folder the user cannot remove from: the dry run says so, the real run removes nothing -----
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root to run as nobody")
+@pytest.mark.parametrize("mode", [0o755, 0o1777], ids=["read-only folder", "sticky folder, another's archives"])
+def test_a_dry_run_says_when_the_user_could_not_remove_and_the_real_run_removes_nothing(
+    small_demo: tuple[Path, tuple[str, ...]], mode: int
+) -> None:
+    from helpers.faults import as_nobody, world_readable_folder
+
+    with world_readable_folder("aeroops-prune-") as root:
+        folder = root / "backups"
+        made = make_folder(small_demo, folder, days=(1, 2))
+        for path in folder.iterdir():
+            path.chmod(0o644)
+        folder.chmod(mode)
+        before = sorted(p.name for p in folder.iterdir())
+        argv = ["-m", "aeroops", "prune", str(folder), "--keep-last", "1", "--no-progress"]
+        dry = subprocess.run(as_nobody(sys.executable, *argv), capture_output=True, text=True, check=False)
+        assert dry.returncode == 1, dry.stderr
+        assert "[ERROR] AERO_PRUNE_FAILED: --yes would be refused: cannot remove" in dry.stderr
+        assert "permission denied" in dry.stderr
+        real = subprocess.run(as_nobody(sys.executable, *argv, "--yes"), capture_output=True, text=True, check=False)
+        assert real.returncode == 2, real.stderr
+        assert (
+            real.stderr.startswith("[ERROR] AERO_PRUNE_FAILED: cannot remove") and "nothing was removed" in real.stderr
+        )
+        assert sorted(p.name for p in folder.iterdir()) == before and len(made) == 3

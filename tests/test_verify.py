@@ -35,7 +35,7 @@ from helpers.archives import (
 )
 from helpers.data import AERODB_FIXTURES, tree_state
 
-from aeroops.core import verify
+from aeroops.core import verify_findings, verify_pass
 from aeroops.core.verify import FINDINGS_PER_CODE, verify_archive_stream
 from aeroops.errors import FormatError, Severity, UsageError
 from aeroops.executor.audit import verify_archive
@@ -43,7 +43,7 @@ from aeroops.formats.checksum import format_crc_tag
 from aeroops.formats.sidecar import format_digest, parse_sidecar, render_sidecar, split_digest
 from aeroops.formats.tar import BLOCK, TarReader, member_header, padding
 from aeroops.formats.wal import WalType
-from aeroops.hashing import BackgroundDigest
+from aeroops.hashing import BackgroundDigest, Digest
 from aeroops.progress import Progress
 
 FLIP_SEED = 20261126
@@ -225,6 +225,8 @@ def test_a_digest_the_sidecar_cannot_be_compared_with_is_refused() -> None:
         verify_bytes(data, sidecar=tagged("blake3", data), compute_digest="sha256")
     with pytest.raises(UsageError, match="unknown digest algorithm"):
         verify_bytes(data, compute_digest="md5")
+    with pytest.raises(UsageError, match="cannot be checked with no digest"):  # the caller hands the sink
+        verify_archive_stream(io.BytesIO(data), name="x.tar", sidecar_digest=tagged("blake3", data))
     with pytest.raises(FormatError):
         verify_bytes(data, sidecar=hex_digest("blake3", data))  # untagged
 
@@ -712,7 +714,7 @@ def test_large_members_are_streamed_in_bounded_memory() -> None:
     stream = _ReadRecorder(archive)
     tracemalloc.start()
     try:
-        report = verify_archive_stream(stream, name="big.tar", compute_digest="blake3")
+        report = verify_archive_stream(stream, name="big.tar", digest=Digest("blake3"))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -813,9 +815,9 @@ def test_a_name_longer_than_any_layout_name_is_a_finding_and_is_kept_short() -> 
 def test_members_names_and_findings_past_the_caps_are_counted_and_the_report_says_so(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(verify, "MEMBERS_KEPT", 5)
-    monkeypatch.setattr(verify, "MEMBER_NAMES_KEPT", 8)
-    monkeypatch.setattr(verify, "FINDINGS_KEPT", 12)
+    monkeypatch.setattr(verify_pass, "MEMBERS_KEPT", 5)
+    monkeypatch.setattr(verify_pass, "MEMBER_NAMES_KEPT", 8)
+    monkeypatch.setattr(verify_findings, "FINDINGS_KEPT", 12)
     extra = [(f"snapshot/extra-{i:02d}", b"x") for i in range(20)]
     members = sorted([*MEMBERS_1000, *extra], key=lambda m: m[0])
     report = verify_bytes(build(members))

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import NoReturn
 
-from aeroops.errors import UsageError
+from aeroops.errors import AeroError, UsageError
 from aeroops.formats.ids import parse_user_time
 
 
@@ -22,6 +22,18 @@ class UsageParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{explain(message)} (see `{self.prog} --help`)")
 
+    def _get_value(self, action: argparse.Action, arg_string: str) -> object:
+        # argparse turns a ValueError from a value type into "invalid <function name> value":
+        # an aeroops parser's own message says what is wrong in the user's words, so it is kept.
+        try:
+            return super()._get_value(action, arg_string)  # type: ignore[misc]
+        except argparse.ArgumentError as error:
+            if isinstance(error.__context__, AeroError):
+                raise argparse.ArgumentError(action, error.__context__.message) from None
+            raise
+
+
+_TYPE_WORDS = {"int": "a whole number", "float": "a number"}  # a bare Python type's value refused
 
 # argparse's messages (3.11 to 3.13), and how a person would say the same.
 _REWRITES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
@@ -30,6 +42,10 @@ _REWRITES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = 
         lambda m: f"{_option(m)} {m['value']} is not one of: {m['choices'].replace(chr(39), '')}",
     ),
     (re.compile(r"argument (?P<option>[^:]+): expected one argument"), lambda m: f"{_option(m)} needs a value"),
+    (
+        re.compile(r"argument (?P<option>[^:]+): invalid (?P<type>\w+) value: (?P<value>.*)"),
+        lambda m: f"{_option(m)}: {m['value']} is not {_TYPE_WORDS.get(m['type'], 'a value it takes')}",
+    ),
     (re.compile(r"argument (?P<option>[^:]+): (?P<reason>.*)"), lambda m: f"{_option(m)}: {m['reason']}"),
     (re.compile(r"the following arguments are required: (?P<names>.*)"), lambda m: f"missing {m['names']}"),
     (re.compile(r"unrecognized arguments: (?P<words>.*)"), lambda m: f"unknown arguments: {m['words']}"),

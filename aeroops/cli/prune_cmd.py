@@ -4,8 +4,8 @@ policy (`aeroops.core.retention`), as restic's ``forget`` and borg's ``prune`` d
 A dry run unless --yes: the table of every file with keep or remove and the rules behind it.
 Every archive is verified first (a damaged one never counts toward a keep), unless --no-verify.
 Exit 0; 1 when a dry run would remove the last good copy of a snapshot (each is named on
-stderr); 2 for an error (bad policy, the folder held by a backup or another prune, a removal
-that failed).
+stderr) or --yes would be refused (a folder the user cannot remove from); 2 for an error (bad
+policy, the folder held by a backup or another prune, a removal that failed).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import argparse
 import json
 import sys
 
+from aeroops.cli.arguments import whole_number
 from aeroops.core.retention import PERIOD_RULES, Policy, Rule, parse_duration
 
 FORMATS = ("table", "json", "csv")
@@ -28,11 +29,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "counts toward no rule and is left alone unless --remove-damaged.",
     )
     parser.add_argument("folder", metavar="FOLDER", help="the folder of backup archives (*.tar)")
-    parser.add_argument("--keep-last", type=int, default=0, metavar="N", help="the N newest archives")
+    parser.add_argument("--keep-last", type=whole_number, default=0, metavar="N", help="the N newest archives")
     for rule in PERIOD_RULES:
         parser.add_argument(
             f"--keep-{rule.value}",
-            type=int,
+            type=whole_number,
             default=0,
             metavar="N",
             help=f"the newest archive of each of the N most recent {_PERIOD_NAMES[rule]} that have one",
@@ -97,5 +98,7 @@ def run(args: argparse.Namespace) -> int:
         last_copies = result.plan.last_copies()
         for copy in last_copies:
             print(Finding.of(Code.PRUNE_LAST_COPY, str(copy), path=copy.decision.file), file=sys.stderr)
-        return 1 if last_copies else 0
+        if result.refusal is not None:
+            print(Finding.of(Code.PRUNE_FAILED, f"--yes would be refused: {result.refusal}"), file=sys.stderr)
+        return 1 if last_copies or result.refusal is not None else 0
     return 0

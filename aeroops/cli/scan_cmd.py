@@ -16,8 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.core.plan import BackupOptions, plan_backup  # here: `aeroops --help` starts fast
+    from aeroops.executor.clock import default_created_at
     from aeroops.executor.scan import scan
-    from aeroops.formats.ids import default_created_at
     from aeroops.progress import no_progress, terminal_progress
     from aeroops.views.backup import description_to_dict, plan_to_dict, render_description, render_plan
 

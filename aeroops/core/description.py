@@ -113,7 +113,7 @@ class WalDescription:
     records: int | None = None  # None: not read
     first_sequence: int | None = None
     last_sequence: int | None = None
-    damage: Finding | None = None  # the first damage found; AeroDB refuses to start on any
+    damage: Finding | None = None  # the first damage found (AeroDB refuses to start on any), or AERO_FILE_GREW
     crc32: int | None = None  # of the bytes checked, when all were read and a backup asked for it
     schemas: frozenset[SchemaRef] | None = None  # named by its inserts and updates; None: not read
 

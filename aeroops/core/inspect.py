@@ -16,12 +16,8 @@ from typing import Any, BinaryIO
 
 from aeroops.columns import UTC_TIME, column
 from aeroops.core.logical import LogicalState, LogicalStateBuilder
-from aeroops.core.verify import (
-    MemberInfo,
-    VerifyReport,
-    manifest_dict,
-    verify_archive_stream,
-)
+from aeroops.core.verify import verify_archive_stream
+from aeroops.core.verify_report import DigestSink, MemberInfo, VerifyReport, manifest_dict
 from aeroops.errors import Finding, Severity
 from aeroops.formats.checksum import format_crc_tag
 from aeroops.formats.layout import SCHEMA_PREFIX, STORAGE
@@ -267,10 +263,12 @@ def inspect_archive_stream(
     sidecar_digest: str | None = None,
     progress: ProgressCallback | None = None,
     total_bytes: int = 0,
+    digest: DigestSink | None = None,
     extra_findings: Iterable[Finding] = (),
 ) -> InspectResult:
     """Inspect the archive read from ``stream``: one pass, memory bounded by the number of
-    documents (a size and CRC each), not by their bytes."""
+    documents (a size and CRC each), not by their bytes. The arguments are
+    `verify_archive_stream`'s."""
     builder = LogicalStateBuilder()
     wal = _WalTally()
     storage = _StorageTally()
@@ -298,6 +296,7 @@ def inspect_archive_stream(
         sidecar_digest=sidecar_digest,
         progress=progress,
         total_bytes=total_bytes,
+        digest=digest,
         extra_findings=extra_findings,
         wal_sink=on_wal,
         storage_sink=on_storage,

@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
 from aeroops.columns import DURATION, UTC_TIME, column, plain_dict, specs
-from aeroops.core.verify import BACKUP_MANIFEST_LIMIT, VerifyReport
+from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import Code, FormatError, Severity, most_severe_first
 from aeroops.formats.layout import BACKUP_MANIFEST
-from aeroops.formats.manifests import BackupManifest, parse_backup_manifest
+from aeroops.formats.manifests import BACKUP_MANIFEST_LIMIT, BackupManifest, parse_backup_manifest
 from aeroops.formats.tar import EntryType, TarReader
 
 SEVERITY_COLUMNS = {

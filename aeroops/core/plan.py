@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from aeroops.core.description import DataDirDescription, FileFact, SnapshotDescription, Verdict
-from aeroops.errors import AERODB_SCHEMA_MISSING
+from aeroops.errors import AERODB_SCHEMA_MISSING, Code
 from aeroops.formats.ids import format_snapshot_id
 from aeroops.formats.layout import (
     BACKUP_MANIFEST,
@@ -68,6 +68,7 @@ class RefusalRule(enum.StrEnum):
     CHECKPOINT_FALLBACK = "checkpoint-fallback"  # the valid snapshot predates the checkpoint
     CHECKPOINT_UNREADABLE = "checkpoint-unreadable"
     WAL_DAMAGED = "wal-damaged"
+    WAL_GROWING = "wal-growing"  # something appends to the WAL while the backup reads it
     SNAPSHOT_NOT_USABLE = "snapshot-not-usable"  # the snapshot asked for is not valid
     SCHEMA_MISSING = "schema-missing"  # WAL records name a schema the data directory lacks
 
@@ -134,6 +135,11 @@ def plan_backup(description: DataDirDescription, options: BackupOptions) -> Back
             RefusalRule.CHECKPOINT_UNREADABLE,
             f"checkpoint.json does not parse ({description.checkpoint_error}); without it there is no knowing "
             "where the WAL was truncated",
+        )
+    if description.wal.present and description.wal.damage is not None and description.wal.damage.code is Code.FILE_GREW:
+        return Refusal(
+            RefusalRule.WAL_GROWING,
+            f"something is writing to the WAL, so a backup now would not be consistent: {description.wal.damage}",
         )
     if description.wal.present and description.wal.damage is not None:
         return Refusal(

@@ -24,7 +24,7 @@ from datetime import datetime
 
 from aeroops.core.recovery import SITUATION_TEXT, Situation, classify_leftovers, plan_recovery
 from aeroops.core.restore_target import ExistingEntry, Leftovers, RestoreJournal, RestoreMode, RestorePaths, TargetState
-from aeroops.core.verify import VerifyReport
+from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import Finding, Severity
 from aeroops.formats.layout import BACKUP_MANIFEST, SCHEMAS, WAL, member_targets, new_directories, snapshot_folder
 

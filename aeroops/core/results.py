@@ -14,7 +14,7 @@ from aeroops.core.recovery import RecoveryPlan
 from aeroops.core.restore_plan import RestorePlan, RestoreRefusal
 from aeroops.core.restore_target import RestoreMode
 from aeroops.core.retention import RetentionPlan
-from aeroops.core.verify import VerifyReport
+from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import Finding
 
 # --- backup ------------------------------------------------------------------------------------
@@ -177,6 +177,7 @@ class PruneResult:
     inventory: Inventory
     dry_run: bool
     removed: tuple[str, ...] = ()  # files removed, archives and sidecars, relative to the folder
+    refusal: str | None = None  # a dry run: why ``yes`` would be refused before removing anything
 
     @property
     def verified(self) -> bool:
@@ -189,4 +190,5 @@ class PruneResult:
             "verified": self.verified,
             **self.plan.to_dict(),
             "removed_files": list(self.removed),
+            "refusal": self.refusal,
         }

@@ -41,7 +41,7 @@ from aeroops.formats.ids import format_timestamp
 
 # --- durations --------------------------------------------------------------------------------
 
-_DURATION = re.compile(r"(\d+)([ymwdh])")
+_DURATION = re.compile(r"(\d{1,12})([ymwdh])")  # 12 digits: past any calendar, short of int() limits
 _UNITS = {"y": "years", "m": "months", "w": "weeks", "d": "days", "h": "hours"}
 
 
@@ -61,10 +61,13 @@ class Duration:
         uses it): the day of the month is kept, and a day the month lacks rolls over
         (31 March minus a month is 3 March, not 28 February)."""
         month_index = moment.year * 12 + moment.month - 1 - self.years * 12 - self.months
-        first = date(month_index // 12, month_index % 12 + 1, 1)
-        day = first + timedelta(days=moment.day - 1)
-        shifted = moment.replace(year=day.year, month=day.month, day=day.day)
-        return shifted - timedelta(weeks=self.weeks, days=self.days, hours=self.hours)
+        try:
+            first = date(month_index // 12, month_index % 12 + 1, 1)
+            day = first + timedelta(days=moment.day - 1)
+            shifted = moment.replace(year=day.year, month=day.month, day=day.day)
+            return shifted - timedelta(weeks=self.weeks, days=self.days, hours=self.hours)
+        except (ValueError, OverflowError):  # before year 1: every archive is within it
+            return datetime.min.replace(tzinfo=moment.tzinfo)
 
     def __str__(self) -> str:
         text = "".join(f"{getattr(self, name)}{unit}" for unit, name in _UNITS.items() if getattr(self, name))

@@ -10,6 +10,7 @@ meaning intact. See `aeroops.formats.sidecar`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -20,11 +21,13 @@ from typing import Any, BinaryIO, TypeVar
 
 from aeroops.core.inspect import InspectResult, inspect_archive_stream
 from aeroops.core.inventory import Inventory, InventoryRow, inventory_row, read_leading_manifest
-from aeroops.core.verify import DataSink, VerifyReport, verify_archive_stream
+from aeroops.core.verify import verify_archive_stream
+from aeroops.core.verify_report import DataSink, VerifyReport
 from aeroops.errors import Code, Finding, FormatError, UsageError
 from aeroops.executor.fileops import REAL, FileOps, open_buffered
 from aeroops.formats.manifests import BackupManifest
-from aeroops.formats.sidecar import ALGORITHMS, SUFFIXES, parse_sidecar, sidecar_path
+from aeroops.formats.sidecar import ALGORITHMS, SUFFIXES, parse_sidecar, sidecar_path, split_digest
+from aeroops.hashing import BackgroundDigest
 from aeroops.progress import Progress, ProgressCallback
 
 log = logging.getLogger("aeroops")
@@ -212,15 +215,19 @@ def _read_stream(
     **options: Any,
 ) -> T:
     sidecar, sidecar_findings = read_sidecar(archive, ops)
-    return read(
-        stream,
-        name=str(archive),
-        sidecar_digest=sidecar,
-        progress=progress,
-        total_bytes=size,
-        extra_findings=sidecar_findings,
-        **options,
-    )
+    # The sidecar's digest is taken on the second core, in a thread this side owns.
+    with contextlib.ExitStack() as stack:
+        digest = None if sidecar is None else stack.enter_context(BackgroundDigest(split_digest(sidecar)[0]))
+        return read(
+            stream,
+            name=str(archive),
+            sidecar_digest=sidecar,
+            progress=progress,
+            total_bytes=size,
+            digest=digest,
+            extra_findings=sidecar_findings,
+            **options,
+        )
 
 
 def _candidates(root: Path, recursive: bool, unreadable: list[OSError]) -> Iterator[Path]:

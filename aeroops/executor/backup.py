@@ -35,11 +35,12 @@ from aeroops.core.plan import (
 )
 from aeroops.core.results import BackupResult, PackedMember
 from aeroops.errors import AeroError, BackupError, BackupIOError, io_error
+from aeroops.executor.clock import default_created_at
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, failed_operation, logged_cleanup, write_new_file
 from aeroops.executor.lock import DirectoryLock, FolderLock, aerodb_serving, data_dir_busy, try_flock, writable_folder
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.checksum import crc32
-from aeroops.formats.ids import check_creation_time, default_created_at
+from aeroops.formats.ids import check_creation_time
 from aeroops.formats.layout import BACKUP_MANIFEST, SCHEMAS, SCHEMAS_DIR, SNAPSHOT_DIR, STORAGE, WAL, WAL_DIR, WAL_LOG
 from aeroops.formats.schemas import SchemaRef, StorageSchemaRefs
 from aeroops.formats.sidecar import (
@@ -110,6 +111,8 @@ def resolve_output(output: Path | str, plan: BackupPlan) -> Path:
     target = Path(output)
     if target.is_dir():
         target = target / plan.archive_name
+    elif os.fspath(output).endswith(("/", "/.")):  # Path() drops the slash that names a folder
+        raise BackupError("the output folder does not exist", path=output)
     check_archive_name(target.name)
     if not target.parent.is_dir():
         raise BackupError("the output folder does not exist", path=target.parent)

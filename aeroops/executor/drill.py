@@ -119,13 +119,20 @@ def drill(
     directory). keep: leave the scratch folder for a look (its path is in the result).
 
     Never raises for a failed restore or a difference: those are the verdict (``ok``, ``error``);
-    raises `UsageError` only when ``scratch_parent`` is not a folder.
+    raises `UsageError` only when the scratch folder cannot be made (``scratch_parent`` is not
+    a folder, or not one the user can write in).
     """
     started = time.monotonic()
     archive_path = Path(archive)
     if scratch_parent is not None and not Path(scratch_parent).is_dir():
         raise UsageError("the folder for the scratch directory does not exist", path=scratch_parent)
-    scratch = ops.make_temp_dir(None if scratch_parent is None else Path(scratch_parent), SCRATCH_PREFIX)
+    try:
+        scratch = ops.make_temp_dir(None if scratch_parent is None else Path(scratch_parent), SCRATCH_PREFIX)
+    except OSError as exc:  # a folder the user cannot write in: nothing was done yet
+        raise UsageError(
+            f"cannot make the scratch folder there ({exc.strerror}); name one you can write in with --scratch",
+            path=exc.filename or scratch_parent,
+        ) from None
     run = _Run(archive_path, progress, ops)
     try:
         run.go(source, scratch / "data")

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
 from aeroops.core.results import PruneResult
-from aeroops.core.retention import Policy, plan_retention
+from aeroops.core.retention import Policy, RetentionPlan, plan_retention
 from aeroops.errors import PruneError, PruneIOError, io_error
 from aeroops.executor.audit import inventory
 from aeroops.executor.fileops import REAL, FileOps, failed_operation
-from aeroops.executor.lock import FolderLock
+from aeroops.executor.lock import FolderLock, writable_folder
 from aeroops.formats.sidecar import ALGORITHMS, sidecar_path
 from aeroops.progress import ProgressCallback
 
@@ -51,10 +52,14 @@ def prune(
     taken_at = (now or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
     if not yes:
         found = inventory(root, recursive=recursive, verify=verify, progress=progress, now=taken_at)
-        return PruneResult(str(root), plan_retention(found.rows, policy, taken_at), found, dry_run=True)
+        plan = plan_retention(found.rows, policy, taken_at)
+        return PruneResult(str(root), plan, found, dry_run=True, refusal=removal_refusal(root, plan, ops))
     with FolderLock(root, PruneError, exclusive=True):
         found = inventory(root, recursive=recursive, verify=verify, progress=progress, now=taken_at)
         plan = plan_retention(found.rows, policy, taken_at)
+        refusal = removal_refusal(root, plan, ops)
+        if refusal is not None:
+            raise PruneError(f"{refusal}; nothing was removed", path=root)
         unexpected = sorted({d.file for d in plan.removed} - expect) if expect is not None else []
         if unexpected:
             raise PruneError(
@@ -83,3 +88,30 @@ def prune(
             failed.message += f" ({len(removed)} files removed before it; a dry run shows what is left)"
             raise failed from error
     return PruneResult(str(root), plan, found, dry_run=False, removed=tuple(removed))
+
+
+def removal_refusal(root: Path, plan: RetentionPlan, ops: FileOps = REAL) -> str | None:
+    """Why removing what ``plan`` removes would fail for this user, asked before the first
+    removal (the dry run asks it too, so it never promises what the real run cannot do), or
+    None. Removing a file takes write permission on its folder, and in a sticky folder (like
+    /tmp) owning the file or the folder."""
+    user = os.geteuid()
+    for parent in sorted({(root / d.file).parent for d in plan.removed}):
+        if not writable_folder(parent):
+            return f"cannot remove archives from {parent}: permission denied (you cannot write in that folder)"
+        try:
+            folder = ops.stat(parent)
+            if folder.st_mode & stat.S_ISVTX and user not in (0, folder.st_uid):
+                others = [
+                    d.file
+                    for d in plan.removed
+                    if (root / d.file).parent == parent and ops.lstat(root / d.file).st_uid != user
+                ]
+                if others:
+                    return (
+                        f"cannot remove {others[0]}: permission denied ({parent} is sticky and "
+                        "the archive belongs to another user)"
+                    )
+        except OSError as error:
+            return f"cannot look at {error.filename}: {error.strerror}"
+    return None

@@ -45,7 +45,7 @@ from aeroops.core.restore_target import (
     render_journal,
 )
 from aeroops.core.results import RestoredFile, RestorePreview, RestoreResult
-from aeroops.core.verify import VerifyReport
+from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import (
     Code,
     InvalidBackupError,

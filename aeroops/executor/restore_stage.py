@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from aeroops.core.restore_plan import STAGED_SNAPSHOT
-from aeroops.core.verify import VerifyReport
+from aeroops.core.verify_report import VerifyReport
 from aeroops.executor.audit import verify_opened_archive
 from aeroops.executor.fileops import FileOps, logged_cleanup, open_buffered
 from aeroops.formats.layout import member_targets, new_directories

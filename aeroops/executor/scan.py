@@ -22,7 +22,7 @@ from aeroops.core.description import (
     Verdict,
     WalDescription,
 )
-from aeroops.errors import AeroError, Code, FormatError, ScanError, io_error
+from aeroops.errors import AeroError, Code, Finding, FormatError, ScanError, io_error
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, LimitedReader
 from aeroops.executor.lock import aerodb_serving
 from aeroops.formats.checksum import crc32
@@ -172,12 +172,33 @@ def describe_wal(
                 if on_bytes is not None:
                     on_bytes(batch[-1].offset + batch[-1].length, size)
     except FormatError as exc:
-        return WalDescription(True, size, records, first, last, exc.finding)
+        return WalDescription(True, size, records, first, last, _grown_or_damaged(exc, path, size, ops))
     except OSError as exc:
         err = FormatError(f"cannot read the WAL: {exc.strerror}", path=path, code=Code.WAL_IO)
         return WalDescription(True, size, records, first, last, err.finding)
     refs = frozenset(SchemaRef(*ref) for ref in schemas)
     return WalDescription(True, size, records, first, last, crc32=limited.crc, schemas=refs)
+
+
+def _grown_or_damaged(exc: FormatError, path: Path, size: int, ops: FileOps) -> Finding:
+    """A WAL that ends inside a record is damaged, unless it is longer now than the size it
+    was read up to: then a writer was appending that record while it was read."""
+    if exc.code is not Code.WAL_TORN_TAIL:
+        return exc.finding
+    try:
+        now = ops.stat(path).st_size
+    except OSError:
+        return exc.finding
+    if now <= size:
+        return exc.finding
+    return FormatError(
+        f"the WAL grew while it was read ({size:,} bytes when read, {now:,} now): something, "
+        "AeroDB most likely, is appending to it, so its last record was cut where the read "
+        "stopped, not damaged; stop AeroDB and look again",
+        path=path,
+        offset=exc.offset,
+        code=Code.FILE_GREW,
+    ).finding
 
 
 def crc32_file(path: Path, ops: FileOps = REAL, on_chunk: Callable[[int], None] | None = None) -> tuple[int, int]:

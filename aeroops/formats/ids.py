@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import UTC, datetime
 
@@ -84,21 +83,18 @@ def parse_user_time(text: str) -> datetime:
     return check_creation_time(moment, source=repr(text))
 
 
-def default_created_at(environ: dict[str, str] | os._Environ[str] | None = None) -> datetime:
-    """``SOURCE_DATE_EPOCH`` where set (reproducible builds' convention), else now. Raises
-    `UsageError` when it is set to anything but whole seconds AeroDB's timestamps can carry."""
-    env = os.environ if environ is None else environ
-    epoch = env.get("SOURCE_DATE_EPOCH")
-    if epoch:
-        source = f"SOURCE_DATE_EPOCH={epoch!r}"
-        if not _EPOCH.fullmatch(epoch):
-            raise UsageError(f"{source} is not whole seconds since 1970-01-01T00:00:00Z (e.g. 1770206400)")
-        try:
-            moment = datetime.fromtimestamp(int(epoch), UTC)
-        except (OverflowError, ValueError, OSError):
-            moment = datetime.min  # out of range of any clock: refused just below
-        return check_creation_time(moment, source=source)
-    return datetime.now(UTC).replace(microsecond=0)
+def parse_source_date_epoch(epoch: str) -> datetime:
+    """The time ``SOURCE_DATE_EPOCH`` (reproducible builds' convention) names; `UsageError` for
+    anything but whole seconds AeroDB's timestamps can carry. The shell reads the variable
+    (`aeroops.executor.clock`)."""
+    source = f"SOURCE_DATE_EPOCH={epoch!r}"
+    if not _EPOCH.fullmatch(epoch):
+        raise UsageError(f"{source} is not whole seconds since 1970-01-01T00:00:00Z (e.g. 1770206400)")
+    try:
+        moment = datetime.fromtimestamp(int(epoch), UTC)
+    except (OverflowError, ValueError, OSError):
+        moment = datetime.min  # out of range of any clock: refused just below
+    return check_creation_time(moment, source=source)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from aeroops.formats.manifests import NAME_MAX
+from aeroops.formats.tar import EntryType
+
 # --- a snapshot folder (``snapshots/<id>/`` in a data directory, ``snapshot/`` in an archive) --
 MANIFEST_FILE = "manifest.json"
 STORAGE_FILE = "storage.dat"
@@ -28,6 +31,18 @@ SCHEMA_PREFIX = f"{SCHEMAS_DIR}/"
 STORAGE = f"{SNAPSHOT_DIR}/{STORAGE_FILE}"
 WAL_DIR = "wal"
 WAL_LOG = f"{WAL_DIR}/wal.log"
+# DESIGN.md §3, each member with its entry type; schema files (``SCHEMA_PREFIX<file>``) come on top.
+MEMBER_TYPES: dict[str, EntryType] = {
+    BACKUP_MANIFEST: EntryType.FILE,
+    SNAPSHOT_DIR: EntryType.DIRECTORY,
+    SNAPSHOT_MANIFEST: EntryType.FILE,
+    SCHEMAS_DIR: EntryType.DIRECTORY,
+    STORAGE: EntryType.FILE,
+    WAL_DIR: EntryType.DIRECTORY,
+    WAL_LOG: EntryType.FILE,
+}
+REQUIRED_MEMBERS = (BACKUP_MANIFEST, SNAPSHOT_DIR, SNAPSHOT_MANIFEST, SCHEMAS_DIR, STORAGE)
+LONGEST_MEMBER_NAME = len(SCHEMA_PREFIX) + NAME_MAX  # no member name of a backup archive is longer
 
 # --- a data directory ---------------------------------------------------------------------------
 DATA_DIR = "data"

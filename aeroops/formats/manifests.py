@@ -19,6 +19,9 @@ from aeroops.formats.ids import format_timestamp, parse_snapshot_id, parse_times
 BACKUP_FORMAT_VERSION = 1
 NAME_MAX = 255  # bytes in one file name (Linux, and tar's long names are capped to fit it)
 SNAPSHOT_FORMAT_VERSIONS = frozenset({1, 2})  # 2 adds commit_boundary (MVCC snapshots)
+# The most of a manifest aeroops reads from an archive; past these it is damage.
+BACKUP_MANIFEST_LIMIT = 64 << 10
+SNAPSHOT_MANIFEST_LIMIT = 4 << 20  # thousands of schema files still fit
 _CODE = Code.MANIFEST_INVALID
 # The fields of AeroDB's structs (SnapshotManifest, BackupManifest, CheckpointMarker).
 SNAPSHOT_FIELDS = (

@@ -17,7 +17,7 @@ import ipywidgets as widgets
 
 from aeroops.core.inspect import InspectResult
 from aeroops.core.inventory import Inventory
-from aeroops.core.verify import VerifyReport
+from aeroops.core.verify_report import VerifyReport
 from aeroops.executor.audit import inspect_archive, inventory, verify_archive
 from aeroops.panels.common import (
     PagedTable,

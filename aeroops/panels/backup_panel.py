@@ -17,8 +17,9 @@ from aeroops.core.plan import BackupOptions, BackupPlan, Refusal, plan_backup
 from aeroops.core.results import BackupResult
 from aeroops.errors import BackupError
 from aeroops.executor.backup import refusal_error, run_backup
+from aeroops.executor.clock import default_created_at
 from aeroops.executor.scan import ChecksumMode, scan
-from aeroops.formats.ids import default_created_at, format_timestamp
+from aeroops.formats.ids import format_timestamp
 from aeroops.panels.common import (
     PagedTable,
     Panel,

@@ -238,7 +238,7 @@ class RetentionPanel(Panel):
 
     def _show_plan(self) -> None:
         result = self.plan_result
-        self.remove_button.disabled = result is None or not result.plan.removed
+        self.remove_button.disabled = result is None or not result.plan.removed or result.refusal is not None
         if result is None:
             self.summary_html.value = self.chart.value = ""
             self.plan_table.set_frame(None)
@@ -251,6 +251,8 @@ class RetentionPanel(Panel):
         copies = plan.last_copies()
         if copies:
             text += "<br>" + "<br>".join(html.escape(str(copy)) for copy in copies)
-        self.summary_html.value = notice_html(text, kind="warning" if copies else "info")
+        if result.refusal is not None:
+            text += f"<br><b>Remove would be refused</b>: {html.escape(result.refusal)}"
+        self.summary_html.value = notice_html(text, kind="warning" if copies or result.refusal else "info")
         self.chart.value = retention_svg(plan)
         self.plan_table.set_frame(retention_frame(plan))

@@ -17,7 +17,7 @@ from aeroops.columns import UTC_TIME, Column, Columns, Record, dtypes, plain, re
 from aeroops.core.inspect import InspectResult, MemberRow, StorageGroup, WalGroup
 from aeroops.core.inventory import VERIFY_FIELDS, Inventory, InventoryRow
 from aeroops.core.retention import RetentionPlan
-from aeroops.core.verify import VerifyReport
+from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import Finding, most_severe_first
 from aeroops.formats.checksum import format_crc_tag
 from aeroops.formats.manifests import BackupManifest, SnapshotManifest

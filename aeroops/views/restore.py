@@ -9,7 +9,7 @@ from aeroops.core.recovery import SITUATION_TEXT, RecoveryPlan
 from aeroops.core.restore_plan import RestorePlan, RestoreRefusal
 from aeroops.core.restore_target import RestoreMode
 from aeroops.core.results import DrillResult, RecoveryResult, RestorePreview, RestoreResult
-from aeroops.core.verify import VerifyReport
+from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import Severity
 from aeroops.formats.ids import format_timestamp
 from aeroops.views.units import human_bytes

@@ -31,7 +31,7 @@ import pandas as pd
 from aeroops.core.inspect import InspectResult
 from aeroops.core.inventory import Inventory
 from aeroops.core.retention import RetentionPlan
-from aeroops.core.verify import VerifyReport
+from aeroops.core.verify_report import VerifyReport
 from aeroops.views import records as rec
 
 

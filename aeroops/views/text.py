@@ -16,7 +16,7 @@ from aeroops.core.inspect import InspectResult
 from aeroops.core.inventory import Inventory
 from aeroops.core.newest_good import Freshness, NewestGood
 from aeroops.core.retention import RetentionPlan
-from aeroops.core.verify import VerifyReport
+from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import most_severe_first
 from aeroops.formats.sidecar import split_digest
 from aeroops.views import records as rec

@@ -13,8 +13,10 @@ import blake3
 
 from aeroops.core.verify import VerifyReport, verify_archive_stream
 from aeroops.executor.backup import run_backup
+from aeroops.formats.sidecar import split_digest
 from aeroops.formats.tar import BLOCK, END_OF_ARCHIVE, TarReader, member_header, padding
 from aeroops.formats.wal import DocumentChange, WalType, encode_document_change, encode_wal_record
+from aeroops.hashing import Digest
 from helpers.data import AERODB_FIXTURES
 
 FIXTURE_ARCHIVES = ("backup-1000.tar", "backup-3snap.tar", "backup-nowal.tar")
@@ -84,9 +86,17 @@ def without(members: Sequence[Member], *names: str) -> list[Member]:
     return [(n, d) for n, d in members if n not in names]
 
 
-def verify_bytes(archive: bytes, *, sidecar: str | None = None, **options: object) -> VerifyReport:
-    """``sidecar``: the tagged digest a sidecar would claim."""
-    return verify_archive_stream(io.BytesIO(archive), name="test.tar", sidecar_digest=sidecar, **options)  # type: ignore[arg-type]
+def verify_bytes(
+    archive: bytes, *, sidecar: str | None = None, compute_digest: str | None = None, **options: object
+) -> VerifyReport:
+    """``sidecar``: the tagged digest a sidecar would claim. ``compute_digest``: the algorithm of
+    the digest sink handed to verification (default: the sidecar's, none without a sidecar), as
+    `aeroops.executor.audit` hands one."""
+    algorithm = compute_digest or (None if sidecar is None else split_digest(sidecar)[0])
+    digest = None if algorithm is None else Digest(algorithm)  # type: ignore[arg-type]
+    return verify_archive_stream(
+        io.BytesIO(archive), name="test.tar", sidecar_digest=sidecar, digest=digest, **options  # type: ignore[arg-type]
+    )
 
 
 # The sidecar algorithms as the tests know them, computed with the libraries themselves (not
