@@ -373,7 +373,7 @@ class Code(enum.StrEnum):
 class Finding:
     """Something noticed, with where it is: a file or member, a byte offset, a WAL sequence."""
 
-    code: Code = column("string", verdict=True)
+    code: Code = column("string")
     severity: Severity = column("string", verdict=True)  # INFO, WARNING, ERROR, FATAL
     message: str = column("string")
     path: str | None = column("string", default=None)  # the member concerned, None for the archive as a whole

@@ -44,6 +44,9 @@ class InventoryRow:
     warnings: int | None = column("Int64", verdict=True, default=None)
     info: int | None = column("Int64", verdict=True, default=None)
     file: str = column("string")  # path relative to the inventoried folder
+    # Why the archive is not good: no readable manifest (not an archive, unreadable, ...) or,
+    # verified, its most severe finding.
+    reason: str | None = column("string", default=None)
     size: int | None = column("Int64", unit="bytes", default=None)
     modified: datetime | None = column(UTC_TIME, default=None)  # the file's mtime, UTC
     backup_id: str | None = column("string", default=None)
@@ -55,9 +58,6 @@ class InventoryRow:
     source: str | None = column("string", default=None)  # the backup manifest's "source" (backup --source)
     # The kind of sidecar beside it: "b3" (<file>.b3), "sha256" (<file>.sha256), None without one.
     sidecar: str | None = column("string", missing="none", default=None)
-    # Why the archive is not good: no readable manifest (not an archive, unreadable, ...) or,
-    # verified, its most severe finding.
-    reason: str | None = column("string", default=None)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: times as ``YYYY-MM-DDTHH:MM:SSZ``, ``age`` in whole seconds."""

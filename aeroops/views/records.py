@@ -33,7 +33,7 @@ def _dtypes(table: Specs) -> Columns:
 
 
 _FINDING = specs(Finding)
-FINDING_COLUMNS: Columns = {  # the verdict (code, severity), the archive, then where and what
+FINDING_COLUMNS: Columns = {  # the verdict (severity), the archive, then what and where
     **{name: spec.dtype for name, spec in _FINDING.items() if spec.verdict},
     "archive": "string",
     **{name: spec.dtype for name, spec in _FINDING.items() if not spec.verdict},
