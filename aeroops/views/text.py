@@ -153,7 +153,7 @@ def render_report(report: VerifyReport) -> str:
     if report.sidecar_digest is not None:
         details.append(f"{split_digest(report.sidecar_digest)[0]} sidecar checked")
     tally = ", ".join(f"{n} {s.lower()}" for s, n in counts.items() if n)
-    lines = [wrap_line(f"{report.archive}: {verdict} ({', '.join(details)})" + (f": {tally}" if tally else ""))]
+    lines = [f"{report.archive}: {verdict} ({', '.join(details)})" + (f": {tally}" if tally else "")]
     lines += [wrap_line(str(finding), "  ") for finding in most_severe_first(report.findings)]
     return "\n".join(lines)
 
