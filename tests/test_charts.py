@@ -1,5 +1,6 @@
 """The charts: each built from known data (a demo data directory whose counts are known), its
-data checked, and the figure checked to plot exactly that data."""
+data checked, and the figure checked to plot exactly that data; the retention timeline (SVG)
+from inventory rows made by hand."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from helpers.retention import NOW, row
 
+from aeroops.core.retention import Policy, plan_retention
 from aeroops.demo import DemoSpec, DemoSummary, make_demo_datadir
 from aeroops.executor.audit import inspect_archive, inventory
 from aeroops.executor.backup import run_backup
@@ -95,3 +98,21 @@ def test_backup_history_places_each_archive_with_its_verdict(demo: tuple[DemoSum
     assert list(data_["snapshot_id"]) == [summary.snapshot_ids[0], summary.snapshot_ids[-1], summary.snapshot_ids[-1]]
     points = {collection.get_label(): len(collection.get_offsets()) for collection in chart.figure.axes[0].collections}
     assert points == {"ok": 2, "not ok": 1}
+
+
+def test_the_chart_marks_every_archive_with_its_reasons_on_hover() -> None:
+    rows = [
+        row("new", datetime(2026, 11, 30, tzinfo=UTC)),
+        row("old", datetime(2026, 11, 1, tzinfo=UTC)),
+        row("bad", datetime(2026, 11, 15, tzinfo=UTC), ok=False),
+        row("other", datetime(2026, 11, 20, tzinfo=UTC), source="beta"),
+        row("notes.tar", None),
+    ]
+    svg = charts.retention_svg(plan_retention(rows, Policy(last=1), NOW))
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert "<title>new\n2026-11-30T00:00:00Z\nkeep (clean): last 1 of 1, newest good</title>" in svg
+    assert "<title>old\n2026-11-01T00:00:00Z\nremove (clean): no rule keeps it</title>" in svg
+    assert "bad\n2026-11-15T00:00:00Z\nkeep (damaged): does not verify clean" in svg
+    assert "(no source)" in svg and ">beta</text>" in svg  # one lane per source
+    assert "notes.tar" not in svg  # no creation time: in the table, not on the timeline
+    assert charts.retention_svg(plan_retention([row("notes.tar", None)], Policy(last=1), NOW)) == ""

@@ -1,37 +1,17 @@
-"""The retention panel and its timeline chart, driven through their methods as the buttons do."""
+"""The retention panel, driven through its methods as the buttons do."""
 
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from helpers.archives import damage_storage
-from helpers.retention import NOW, make_folder, row
+from helpers.retention import make_folder
 
-from aeroops.core.retention import Policy, Rule, plan_retention
+from aeroops.core.retention import Policy, Rule
 from aeroops.errors import PruneError, UsageError
 from aeroops.panels import RetentionPanel
-from aeroops.views.retention_chart import retention_svg
-
-
-def test_the_chart_marks_every_archive_with_its_reasons_on_hover() -> None:
-    rows = [
-        row("new", datetime(2026, 11, 30, tzinfo=UTC)),
-        row("old", datetime(2026, 11, 1, tzinfo=UTC)),
-        row("bad", datetime(2026, 11, 15, tzinfo=UTC), ok=False),
-        row("other", datetime(2026, 11, 20, tzinfo=UTC), source="beta"),
-        row("notes.tar", None),
-    ]
-    svg = retention_svg(plan_retention(rows, Policy(last=1), NOW))
-    assert svg.startswith("<svg") and svg.endswith("</svg>")
-    assert "<title>new\n2026-11-30T00:00:00Z\nkeep (clean): last 1 of 1, newest good</title>" in svg
-    assert "<title>old\n2026-11-01T00:00:00Z\nremove (clean): no rule keeps it</title>" in svg
-    assert "bad\n2026-11-15T00:00:00Z\nkeep (damaged): does not verify clean" in svg
-    assert "(no source)" in svg and ">beta</text>" in svg  # one lane per source
-    assert "notes.tar" not in svg  # no creation time: in the table, not on the timeline
-    assert retention_svg(plan_retention([row("notes.tar", None)], Policy(last=1), NOW)) == ""
 
 
 def test_plan_then_remove_only_after_confirmation(small_demo: tuple[Path, tuple[str, ...]], tmp_path: Path) -> None:

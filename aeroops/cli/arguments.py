@@ -81,3 +81,31 @@ def whole_number(text: str) -> int:
     if not re.fullmatch(r"[0-9]{1,18}", text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (0 or more)")
     return int(text)
+
+
+# --- options several commands share, declared once (as borg's common parser) ---------------------
+
+FORMATS = ("table", "json", "csv")
+
+
+def add_folder_arguments(parser: argparse.ArgumentParser) -> None:
+    """FOLDER and --recursive, for the commands that read a folder of archives."""
+    parser.add_argument("folder", metavar="FOLDER", help="the folder of backup archives (*.tar)")
+    parser.add_argument("--recursive", "-r", action="store_true", help="look in subfolders too")
+
+
+def add_output_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    formats: bool = False,
+    format_help: str = "output format (default: table)",
+    progress: bool = True,
+) -> None:
+    """How a command prints: ``--json`` (else text), or with ``formats`` ``--format
+    table|json|csv``; and ``--no-progress`` where it shows progress on stderr."""
+    if formats:
+        parser.add_argument("--format", choices=FORMATS, default="table", help=format_help)
+    else:
+        parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    if progress:
+        parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")

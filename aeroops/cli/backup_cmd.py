@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from aeroops.cli.arguments import creation_time
+from aeroops.cli.arguments import add_output_arguments, creation_time
 from aeroops.errors import EXIT_FINDINGS, EXIT_OK
 from aeroops.formats.sidecar import ALGORITHMS, DEFAULT, SUFFIXES, TOOLS, sidecar_path
 
@@ -39,8 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help=f"the sidecar's algorithm (default: {DEFAULT}): "
         + ", ".join(f"{a} writes ARCHIVE{s} for {TOOLS[a]} -c" for a, s in SUFFIXES.items()),
     )
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    add_output_arguments(parser)
     parser.set_defaults(run=run)
 
 

@@ -11,19 +11,18 @@ from __future__ import annotations
 import argparse
 import json
 
+from aeroops.cli.arguments import add_folder_arguments, add_output_arguments
 from aeroops.core.retention import parse_duration
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("check", help="is the newest archive that verifies clean younger than --max-age?")
-    parser.add_argument("folder", metavar="FOLDER", help="the folder of backup archives (*.tar)")
+    add_folder_arguments(parser)
     parser.add_argument("--max-age", type=parse_duration, required=True, metavar="DURATION", help="e.g. 26h, 2d, 1w")
-    parser.add_argument("--recursive", "-r", action="store_true", help="look in subfolders too")
     parser.add_argument(
         "--prometheus", metavar="FILE", help="also write the figures there (Prometheus text format, e.g. x.prom)"
     )
-    parser.add_argument("--json", action="store_true", help="print JSON instead of the line")
-    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    add_output_arguments(parser)
     parser.set_defaults(run=run)
 
 

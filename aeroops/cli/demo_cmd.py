@@ -9,7 +9,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from aeroops.cli.arguments import creation_time, whole_number
+from aeroops.cli.arguments import add_output_arguments, creation_time, whole_number
 from aeroops.errors import AeroError, Code, UsageError
 
 
@@ -24,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument(
         "--created-at", type=creation_time, metavar="ISO8601", help="the backup's creation time (default: now)"
     )
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_output_arguments(parser, progress=False)
     parser.set_defaults(run=run)
 
 

@@ -11,6 +11,8 @@ import argparse
 import json
 import sys
 
+from aeroops.cli.arguments import add_output_arguments
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser(
@@ -25,8 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument(
         "--keep", action="store_true", help="keep the scratch folder, to look at the restored directory"
     )
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    add_output_arguments(parser)
     parser.set_defaults(run=run)
 
 

@@ -10,9 +10,8 @@ import argparse
 import json
 import sys
 
+from aeroops.cli.arguments import add_output_arguments
 from aeroops.errors import UsageError
-
-FORMATS = ("table", "json", "csv")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -22,8 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     parser.add_argument(
         "--documents", action="store_true", help="add the logical state: every document with its size and CRC"
     )
-    parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    add_output_arguments(parser, formats=True)
     parser.set_defaults(run=run)
 
 

@@ -14,24 +14,21 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
+from aeroops.cli.arguments import add_folder_arguments, add_output_arguments
+
 if TYPE_CHECKING:
     from aeroops.core.inventory import Inventory
 
-FORMATS = ("table", "json", "csv")
-
-
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("inventory", help="list the backup archives in a folder, optionally verifying each")
-    parser.add_argument("folder", metavar="FOLDER", help="the folder of backup archives (*.tar)")
+    add_folder_arguments(parser)
     parser.add_argument("--verify", action="store_true", help="verify every archive (reads each one whole)")
     parser.add_argument(
         "--newest-good",
         action="store_true",
         help="verify, then show only the newest archive that verifies clean, overall and per snapshot",
     )
-    parser.add_argument("--recursive", "-r", action="store_true", help="look in subfolders too")
-    parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    add_output_arguments(parser, formats=True)
     parser.set_defaults(run=run)
 
 

@@ -14,10 +14,8 @@ import argparse
 import json
 import sys
 
-from aeroops.cli.arguments import whole_number
+from aeroops.cli.arguments import add_folder_arguments, add_output_arguments, whole_number
 from aeroops.core.retention import PERIOD_RULES, Policy, Rule, parse_duration
-
-FORMATS = ("table", "json", "csv")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -28,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "The newest archive that verifies clean is always kept; an archive that does not verify clean "
         "counts toward no rule and is left alone unless --remove-damaged.",
     )
-    parser.add_argument("folder", metavar="FOLDER", help="the folder of backup archives (*.tar)")
+    add_folder_arguments(parser)
     parser.add_argument("--keep-last", type=whole_number, default=0, metavar="N", help="the N newest archives")
     for rule in PERIOD_RULES:
         parser.add_argument(
@@ -52,9 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         action="store_true",
         help="trust the inventory: do not verify the archives first (unverified ones count toward keeps)",
     )
-    parser.add_argument("--recursive", "-r", action="store_true", help="look in subfolders too")
-    parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    add_output_arguments(parser, formats=True)
     parser.set_defaults(run=run)
 
 

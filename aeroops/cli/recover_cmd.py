@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from aeroops.cli.arguments import add_output_arguments
+
 ACTIONS = ("auto", "finish", "rollback")
 
 
@@ -31,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="auto (default): roll back if the swap had not begun, finish if it had; "
         "finish or rollback: insist, where that is safe",
     )
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_output_arguments(parser, progress=False)
     parser.set_defaults(run=run)
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
+from aeroops.cli.arguments import add_output_arguments
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("scan", help="describe a data directory and what a backup would choose")
     parser.add_argument("data_dir", metavar="DATA_DIR", help="the AeroDB data directory to describe (only read)")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    add_output_arguments(parser)
     parser.set_defaults(run=run)
 
 

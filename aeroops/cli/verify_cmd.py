@@ -10,19 +10,17 @@ import argparse
 import json
 import sys
 
-FORMATS = ("table", "json", "csv")
+from aeroops.cli.arguments import add_output_arguments
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("verify", help="verify backup archives in one streaming pass, without extracting")
     parser.add_argument("archives", nargs="+", metavar="ARCHIVE", help="backup archives to verify")
-    parser.add_argument(
-        "--format",
-        choices=FORMATS,
-        default="table",
-        help="table: a verdict and findings per archive; json: a list of reports; csv: one row per finding",
+    add_output_arguments(
+        parser,
+        formats=True,
+        format_help="table: a verdict and findings per archive; json: a list of reports; csv: one row per finding",
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     parser.set_defaults(run=run)
 
 

@@ -22,6 +22,7 @@ from aeroops.executor.audit import inspect_archive, inventory, verify_archive
 from aeroops.panels.common import (
     PagedTable,
     Panel,
+    TextField,
     WidgetProgress,
     frame_html,
     full_width,
@@ -122,9 +123,7 @@ class AuditPanel(Panel):
         if folder is not None:
             self.folder_input.value = str(folder)  # observed: takes the inventory
 
-    @property
-    def folder(self) -> str:
-        return self.folder_input.value.strip()
+    folder = TextField("folder_input")
 
     def archive_path(self, name: str) -> Path:
         """Where the archive ``name`` (as the inventory lists it) is."""

@@ -23,6 +23,7 @@ from aeroops.formats.ids import format_timestamp
 from aeroops.panels.common import (
     PagedTable,
     Panel,
+    TextField,
     WidgetProgress,
     full_width,
     key_values_html,
@@ -107,13 +108,8 @@ class BackupPanel(Panel):
 
     # --- what the buttons do ----------------------------------------------------------------
 
-    @property
-    def data_dir(self) -> str:
-        return self.data_dir_input.value.strip()
-
-    @property
-    def output_dir(self) -> str:
-        return self.output_input.value.strip()
+    data_dir = TextField("data_dir_input")
+    output_dir = TextField("output_input")
 
     def refresh(self) -> BackupPlan | Refusal | None:
         """Scan the data directory and plan the backup (nothing is written); show both."""

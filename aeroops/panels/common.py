@@ -11,7 +11,7 @@ import html
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import ipywidgets as widgets
 import pandas as pd
@@ -322,6 +322,23 @@ def path_input(description: str, value: str | None, placeholder: str) -> widgets
         style={"description_width": "110px"},
         layout=full_width(),
     )
+
+
+class TextField:
+    """A panel attribute that reads one of the panel's Text widgets: what it holds, without the
+    white space around it (a pasted path often ends in a space or a newline)."""
+
+    def __init__(self, widget: str) -> None:
+        self.widget = widget  # the attribute holding the widget
+
+    @overload
+    def __get__(self, panel: None, owner: type) -> TextField: ...
+    @overload
+    def __get__(self, panel: object, owner: type | None = None) -> str: ...
+    def __get__(self, panel: object, owner: type | None = None) -> TextField | str:
+        if panel is None:
+            return self
+        return str(getattr(panel, self.widget).value).strip()
 
 
 def section(title: str) -> widgets.HTML:

@@ -28,6 +28,7 @@ from aeroops.panels.common import (
     ConfirmBox,
     PagedTable,
     Panel,
+    TextField,
     WidgetProgress,
     full_width,
     key_values_html,
@@ -139,13 +140,8 @@ class RestorePanel(Panel):
         self._show_preview()
         self._show_result()
 
-    @property
-    def archive(self) -> str:
-        return self.archive_input.value.strip()
-
-    @property
-    def data_dir(self) -> str:
-        return self.data_dir_input.value.strip()
+    archive = TextField("archive_input")
+    data_dir = TextField("data_dir_input")
 
     # --- what the buttons do ----------------------------------------------------------------
 

@@ -21,13 +21,14 @@ from aeroops.panels.common import (
     ConfirmBox,
     PagedTable,
     Panel,
+    TextField,
     WidgetProgress,
     full_width,
     notice_html,
     path_input,
     section,
 )
-from aeroops.views.retention_chart import retention_svg
+from aeroops.views.charts import retention_svg
 from aeroops.views.tables import retention_frame
 from aeroops.views.units import human_bytes
 
@@ -128,18 +129,17 @@ class RetentionPanel(Panel):
         ]
         self.layout = full_width()
 
-    @property
-    def folder(self) -> str:
-        return self.folder_input.value.strip()
+    folder = TextField("folder_input")
+    within_text = TextField("within_input")
+    time_zone = TextField("zone_input")
 
     def policy(self) -> Policy:
         """The policy the controls describe (raises `UsageError` for a bad duration or zone)."""
-        within_text = self.within_input.value.strip()
-        within: Duration | None = parse_duration(within_text) if within_text else None
+        within: Duration | None = parse_duration(self.within_text) if self.within_text else None
         return Policy(
             **{rule.value: int(self.count_inputs[rule].value) for rule in RULES},
             within=within,
-            time_zone=self.zone_input.value.strip() or None,
+            time_zone=self.time_zone or None,
             remove_damaged=self.damaged_box.value,
         )
 

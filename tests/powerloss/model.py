@@ -40,6 +40,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import Union
 
 BLOCK = 4096
 ROOT = 0  # the inode of the watched folder itself
@@ -127,9 +128,10 @@ class FsyncDir:
     inode: int
 
 
-Op = Create | Mkdir | Link | Rename | Unlink | Rmdir | Write | Truncate | Chmod | Chown | Fsync | FsyncDir
 NAMESPACE_OPS = (Create, Mkdir, Link, Rename, Unlink, Rmdir)
 DATA_OPS = (Write, Truncate, Chmod, Chown)  # a file's: they reach the disk with its data
+BARRIERS = (Fsync, FsyncDir)
+Op = Union[NAMESPACE_OPS + DATA_OPS + BARRIERS]  # noqa: UP007 (`|` cannot take a tuple): every effect, once
 
 
 class Model(Enum):

@@ -9,7 +9,6 @@ class does not override, so no new effect escapes the model unnoticed.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import itertools
 import os
 import stat
@@ -17,6 +16,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from helpers.faults import OPERATIONS
 
 from aeroops.executor.fileops import FileOps
 from powerloss.model import (
@@ -42,11 +43,7 @@ NO_EFFECT = frozenset(
 )
 
 
-def fileops_methods() -> frozenset[str]:
-    return frozenset(name for name, _ in inspect.getmembers(FileOps, inspect.isfunction) if not name.startswith("_"))
-
-
-RECORDED = fileops_methods() - NO_EFFECT  # each overridden below (test_model checks it)
+RECORDED = frozenset(OPERATIONS) - NO_EFFECT  # each overridden below (test_model checks it)
 
 
 class RecordingOps(FileOps):
