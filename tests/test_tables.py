@@ -17,10 +17,12 @@ from helpers.data import AERODB_FIXTURES
 from aeroops.columns import METADATA_KEY, plain_dict, specs
 from aeroops.core.inspect import MemberRow, StorageGroup, WalGroup
 from aeroops.core.inventory import InventoryRow
+from aeroops.core.results import CollectionCount, DrillResult
 from aeroops.errors import Code, Finding
 from aeroops.executor.audit import inspect_archive, inventory
 from aeroops.panels.common import display_frame, frame_html
 from aeroops.views import records, tables
+from aeroops.views.restore import render_drill
 from aeroops.views.text import TABLE_WIDTH, render_inspect, render_inventory, render_report, text_table
 from aeroops.views.units import display, human_age, human_bytes, octal_mode
 
@@ -186,7 +188,8 @@ def test_a_table_too_wide_leaves_columns_out_and_says_so() -> None:
     rows = [{"file": LONG_NAME, "size": 10 << 20, "created_at": NOW, "backup_id": "20261126T214824Z"}]
     text = text_table(rows, ["file", "size", "created_at", "backup_id"])
     assert LONG_NAME in text.split()  # never cut
-    assert text.splitlines()[-1].startswith("(left out to fit 100 columns: created_at, backup_id")
+    note = "(left out to fit 100 columns: created_at, backup_id; the JSON output has every column)"
+    assert text.splitlines()[-1] == note
     assert "10.0 MiB" in text and lines_fit(text.replace(LONG_NAME, "x"))
 
 
@@ -205,3 +208,22 @@ def test_inspect_and_inventory_fit_100_columns(shelf: Path) -> None:
     text = render_inspect(result, wal=True, documents=True)
     assert lines_fit(text.split("\n", 1)[1])  # below the verdict's line, which names the archive by its path
     assert lines_fit(render_inventory(inventory(shelf, verify=True, now=NOW)))
+
+
+def test_the_drill_counts_stay_aligned_under_a_long_collection_name() -> None:
+    long_collection = "k" * 70
+    result = DrillResult(
+        archive="a.tar",
+        source="/data",
+        scratch="/tmp/scratch",
+        backup_id="b",
+        snapshot_id="s",
+        restore=None,
+        duration_seconds=1.0,
+        collections=(CollectionCount(long_collection, 14, 14, 14), CollectionCount("users", 128, 128, 127)),
+    )
+    table = render_drill(result).split("documents\n", 1)[1].splitlines()[:4]
+    assert lines_fit("\n".join(table))
+    ends = {line.rstrip()[-3:].strip() for line in table[1:3]}
+    assert len({len(line.rstrip()) for line in table[1:3]}) == 1 and ends == {"14", "127"}  # right-aligned
+    assert table[3].split() == ["total", "142"]

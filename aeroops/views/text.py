@@ -84,7 +84,7 @@ def text_table(
     for i in range(len(records)):
         text += lines([cells[n][i] for n in shown])
     if left_out:
-        text.append(f"(left out to fit {width} columns: {', '.join(left_out)}; --format csv shows every column)")
+        text.append(f"(left out to fit {width} columns: {', '.join(left_out)}; the JSON output has every column)")
     return "\n".join(text)
 
 
