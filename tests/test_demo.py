@@ -3,6 +3,7 @@ AeroDB's layout and semantics, and is a pure function of the spec."""
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import zlib
@@ -12,8 +13,9 @@ from pathlib import Path
 
 import pytest
 from helpers.data import AERODB_FIXTURES
+from helpers.faults import CountingOps, FailingOps
 
-from aeroops.demo import DemoSpec, DemoSummary, make_demo_datadir, snapshot_positions
+from aeroops.demo import DemoSpec, DemoSummary, make_demo_backup_folder, make_demo_datadir, snapshot_positions
 from aeroops.errors import UsageError
 from aeroops.formats.ids import parse_snapshot_id
 from aeroops.formats.manifests import parse_checkpoint, parse_snapshot_manifest
@@ -339,3 +341,19 @@ def test_presets() -> None:
     bench = DemoSpec.benchmark()
     assert (bench.wal_records, bench.storage_bytes) == (1_000_000, 1 << 30)
     bench.validate()
+
+
+# --- effects through the seam ------------------------------------------------------------------
+
+
+def test_the_demo_writes_through_the_file_ops_it_is_given(tmp_path: Path) -> None:
+    """Every file and folder of a demo backup folder comes from an operation of ``ops`` (as the
+    executor's effects do), so the fault suites reach the demo too."""
+    ops = CountingOps()
+    made = make_demo_backup_folder(tmp_path / "f", DemoSpec.small(), days=1, ops=ops)
+    folders = sum(1 for p in (tmp_path / "f").rglob("*") if p.is_dir()) + 1  # and f itself
+    files = sum(1 for p in (tmp_path / "f").rglob("*") if p.is_file())
+    assert ops.calls.count("mkdir") >= folders and len(made.archives) == 2
+    assert ops.calls.count("create") >= files and "copy_range" in ops.calls  # snapshots' storage.dat
+    with pytest.raises(OSError, match="No space left"):
+        make_demo_datadir(tmp_path / "g", DemoSpec.small(), ops=FailingOps("copy_range", errno.ENOSPC))

@@ -6,11 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aeroops.cli.arguments import add_output_arguments, creation_time, whole_number
 from aeroops.errors import AeroError, Code, UsageError
+
+if TYPE_CHECKING:
+    from aeroops.executor.fileops import FileOps
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -30,12 +33,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.demo import DemoSpec, make_demo_datadir
+    from aeroops.demo.datadir import FOLDER_MODE
     from aeroops.executor.audit import verify_archive
     from aeroops.executor.backup import run_backup
+    from aeroops.executor.fileops import REAL
     from aeroops.views.backup import render_result, result_to_dict
     from aeroops.views.units import human_bytes
 
-    root = _demo_folder(args.dir)
+    ops = REAL  # every effect of the demo goes through the seam
+    root = _demo_folder(args.dir, ops)
     spec = DemoSpec(
         seed=args.seed,
         wal_records=args.records,
@@ -44,15 +50,15 @@ def run(args: argparse.Namespace) -> int:
         storage_bytes=args.storage_mib << 20,
     )
     try:
-        summary = make_demo_datadir(root / "datadir", spec)
+        summary = make_demo_datadir(root / "datadir", spec, ops=ops)
         backups = root / "backups"
-        backups.mkdir(exist_ok=True)
+        ops.mkdir(backups, FOLDER_MODE)  # new: the folder was new or empty
     except OSError as exc:
         raise AeroError(
             f"cannot write the demo data: {exc.strerror}", path=exc.filename, code=Code.DEMO_FAILED
         ) from None
-    result = run_backup(summary.data_dir, backups, created_at=args.created_at)
-    verdict = verify_archive(result.archive).to_dict()
+    result = run_backup(summary.data_dir, backups, created_at=args.created_at, ops=ops)
+    verdict = verify_archive(result.archive, ops=ops).to_dict()
     if args.json:
         out = {
             "folder": str(root),
@@ -83,11 +89,11 @@ def run(args: argparse.Namespace) -> int:
     return 0 if verdict["ok"] else 1
 
 
-def _demo_folder(name: str | None) -> Path:
+def _demo_folder(name: str | None, ops: FileOps) -> Path:
     """The folder the demo writes in: DIR, which must be new or empty (the demo never mixes its
     files with anything there), else a new temporary folder, which is kept and named at the end."""
     if name is None:
-        return Path(tempfile.mkdtemp(prefix="aeroops-demo-"))
+        return ops.make_temp_dir(None, "aeroops-demo-")
     root = Path(name)
     try:
         if root.is_dir() and not root.is_symlink():

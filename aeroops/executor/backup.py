@@ -6,20 +6,17 @@ its sidecar: ``<archive>.b3`` by default, ``<archive>.sha256`` with ``digest="sh
 fsync, rename, fsync folder → unlock. On any failure the staging folder (which holds the
 partial tar) is removed, nothing is left at the output path, and the data directory was never
 written to.
+
+Its parts: `aeroops.executor.backup_staging` (the staging folder, steps 4 to 7, and the clean-up
+of those killed runs left), `aeroops.executor.backup_publish` (step 9); packing and the retry
+that picks the next good snapshot when packing finds one damaged are here.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import logging
 import os
-import re
-import secrets
-import stat
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -35,22 +32,30 @@ from aeroops.core.plan import (
 )
 from aeroops.core.results import BackupResult, PackedMember
 from aeroops.errors import AeroError, BackupError, BackupIOError, io_error
+from aeroops.executor.backup_publish import check_not_serving, publish
+from aeroops.executor.backup_staging import (
+    ORPHAN_GRACE_SECONDS,
+    OWNER_FILE,
+    STAGING_ARCHIVE,
+    STAGING_PREFIX,
+    remove_stale_staging,
+    stage,
+    staging_folder,
+    staging_marker,
+)
 from aeroops.executor.clock import default_created_at
-from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, failed_operation, logged_cleanup, write_new_file
-from aeroops.executor.lock import DirectoryLock, FolderLock, aerodb_serving, data_dir_busy, try_flock, writable_folder
+from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, failed_operation
+from aeroops.executor.lock import DirectoryLock, FolderLock, data_dir_busy, writable_folder
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.checksum import crc32
 from aeroops.formats.ids import check_creation_time
-from aeroops.formats.layout import BACKUP_MANIFEST, SCHEMAS, SCHEMAS_DIR, SNAPSHOT_DIR, STORAGE, WAL, WAL_DIR, WAL_LOG
+from aeroops.formats.layout import SCHEMAS, SNAPSHOT_DIR, STORAGE, WAL, WAL_LOG
 from aeroops.formats.schemas import SchemaRef, StorageSchemaRefs
 from aeroops.formats.sidecar import (
-    ALGORITHMS,
     DEFAULT,
-    SUFFIXES,
     Algorithm,
     check_algorithm,
     check_archive_name,
-    render_sidecar,
     sidecar_path,
 )
 from aeroops.formats.tar import END_OF_ARCHIVE, member_header, padding
@@ -69,25 +74,24 @@ STEPS = (
     "fsync and rename the archive",
     "release the lock",
 )
-STAGING_PREFIX = ".aeroops-staging-"
-OWNER_FILE = ".owner"  # flock-ed by the run that owns the staging folder, for its lifetime; holds its marker
-ORPHAN_GRACE_SECONDS = 60  # a staging folder with no owner file yet may be a run starting up
-STAGING_ARCHIVE = "archive.tar"
-# Everything a staging folder can hold: a folder holding anything else is not aeroops' own.
-STAGING_ENTRIES = frozenset(
-    {OWNER_FILE, f"{OWNER_FILE}.new", SNAPSHOT_DIR, WAL_DIR, BACKUP_MANIFEST, STAGING_ARCHIVE}
-    | {STAGING_ARCHIVE + suffix for suffix in SUFFIXES.values()}
-)
-_STAGING_NAME = re.compile(re.escape(STAGING_PREFIX) + r"\d{8}T\d{6}Z-(?P<run>\d+-[0-9a-f]{8})")
-MARKER_LIMIT = 256
 
-log = logging.getLogger("aeroops")
-
-
-def staging_marker(run_id: str) -> bytes:
-    """What the owner file of run ``run_id``'s staging folder holds: the proof, checked before a
-    later run removes the folder, that aeroops made it."""
-    return f"aeroops backup staging folder of run {run_id}\n".encode()
+# The staging names are the backup's: tests and the fault suites import them from here.
+__all__ = [
+    "ORPHAN_GRACE_SECONDS",
+    "OWNER_FILE",
+    "STAGING_PREFIX",
+    "STEPS",
+    "BackupResult",
+    "PackedMember",
+    "check_output",
+    "dry_run_refusal",
+    "prepare_backup",
+    "refusal_error",
+    "remove_stale_staging",
+    "resolve_output",
+    "run_backup",
+    "staging_marker",
+]
 
 
 def prepare_backup(
@@ -260,8 +264,8 @@ def _pack_and_publish(run: _Run, plan: BackupPlan, description: DataDirDescripti
         run.folder_lock = FolderLock(archive.parent, BackupError, exclusive=False, ops=ops)
         run.folder_lock.acquire()
     removed = remove_stale_staging(archive.parent, ops, keep=run.root)
-    with _staging(archive.parent, plan.backup_id, ops) as staging:
-        staged_by = _stage(plan, run.root, staging, ops, step)
+    with staging_folder(archive.parent, plan.backup_id, ops) as staging:
+        staged_by = stage(plan, run.root, staging, ops, step)
         step(8, total=plan.content_bytes)
         packed, digest, storage_schemas = _pack(plan, staging, staging / STAGING_ARCHIVE, run.algorithm, ops, step)
         described = replace(description, wal=run.wal.result())
@@ -269,8 +273,8 @@ def _pack_and_publish(run: _Run, plan: BackupPlan, description: DataDirDescripti
         _accept(plan_backup(described, run.options))  # refuses here if the WAL is damaged
         _check_wal_packed(plan, described.wal, packed, run.root)
         step(9)
-        _check_not_serving(run.root)
-        _publish(staging / STAGING_ARCHIVE, archive, digest, run.algorithm, run.overwrite, ops)
+        check_not_serving(run.root)
+        publish(staging / STAGING_ARCHIVE, archive, digest, run.algorithm, run.overwrite, ops)
     return _Published(plan, archive, packed, digest, staged_by, removed)
 
 
@@ -319,74 +323,6 @@ class _Mismatch(Exception):
         self.crc = crc
 
 
-def remove_stale_staging(folder: Path, ops: FileOps = REAL, *, keep: Path | None = None) -> tuple[str, ...]:
-    """Remove the staging folders killed runs left in ``folder``, and nothing else: a folder goes
-    only when aeroops provably made it (a staging name, an owner file holding the marker of the
-    run that name says, nothing inside that a staging folder does not hold) and no live run
-    holds it. ``keep`` (the data directory) and any folder holding it are never touched. A run
-    killed before its owner file took its name left at most that file in the making: such a
-    folder goes once older than the grace period."""
-    removed = []
-    for entry in ops.scandir(folder):
-        match = _STAGING_NAME.fullmatch(entry.name)
-        if not match or not entry.is_dir(follow_symlinks=False):
-            continue
-        path = folder / entry.name
-        if keep is not None and _holds(path, keep):
-            log.warning("kept %s: it is or holds the data directory being backed up", path)
-            continue
-        try:
-            if _remove_if_ours(path, match["run"], ops):
-                removed.append(str(path))
-        except OSError as exc:  # another run's leftover: this run's backup goes on
-            log.warning("could not remove the stale staging folder %s: %s", path, exc.strerror or exc)
-    return tuple(removed)
-
-
-def _holds(path: Path, inner: Path) -> bool:
-    outer, inner = path.resolve(), inner.resolve()
-    return outer == inner or outer in inner.parents
-
-
-def _remove_if_ours(path: Path, run_id: str, ops: FileOps) -> bool:
-    entries = {entry.name for entry in ops.scandir(path)}
-    if not entries <= STAGING_ENTRIES:
-        log.warning("kept %s: it holds %s, which no staging folder holds", path, sorted(entries - STAGING_ENTRIES))
-        return False
-    marker = staging_marker(run_id)
-    if OWNER_FILE in entries:
-        return _remove_owned(path, path / OWNER_FILE, (marker,), ops, whole=True)
-    if time.time() - ops.lstat(path).st_mtime <= ORPHAN_GRACE_SECONDS:
-        return False  # maybe a run starting up
-    if entries:  # only the owner file in the making: empty, or holding the marker
-        return _remove_owned(path, path / f"{OWNER_FILE}.new", (b"", marker), ops, whole=False)
-    ops.rmdir(path)  # empty: nothing to prove, nothing lost (rmdir fails if something appeared)
-    return True
-
-
-def _remove_owned(path: Path, owner: Path, markers: tuple[bytes, ...], ops: FileOps, *, whole: bool) -> bool:
-    """Remove ``path`` if its ``owner`` file is a regular file holding one of ``markers`` and no
-    live run holds its flock; ``whole``: with what it staged (else only the owner file goes,
-    then the folder if empty)."""
-    if not stat.S_ISREG(ops.lstat(owner).st_mode):
-        return False
-    fd = try_flock(owner, ops)
-    if fd is None:
-        return False  # a live run holds it
-    try:
-        if os.pread(fd, MARKER_LIMIT, 0) not in markers:
-            log.warning("kept %s: its owner file does not name the run its name says", path)
-            return False
-        if whole:
-            ops.remove_tree(path)
-        else:
-            ops.remove(owner)
-            ops.rmdir(path)
-    finally:
-        ops.unlock(fd)
-    return True
-
-
 # --- the steps ------------------------------------------------------------------------------
 
 
@@ -426,71 +362,6 @@ def _fsync_wal(root: Path, ops: FileOps) -> None:
     if os.path.lexists(wal):
         with ops.open_read(wal) as stream:
             ops.fsync(stream)
-
-
-@contextlib.contextmanager
-def _staging(folder: Path, backup_id: str, ops: FileOps) -> Iterator[Path]:
-    """A private folder beside the output (same file system, so the final rename is atomic),
-    held by an flock on its owner file, and removed whatever happens."""
-    run_id = f"{os.getpid()}-{secrets.token_hex(4)}"
-    path = folder / f"{STAGING_PREFIX}{backup_id}-{run_id}"
-    ops.mkdir(path, 0o700)
-    try:
-        # The owner file is locked before it takes its name: another run's clean-up never finds
-        # it unlocked while this run lives (until it has its name, the grace period covers it).
-        # It holds the run's marker, the proof a later clean-up asks for before removing anything.
-        owner = ops.create(path / f"{OWNER_FILE}.new")
-        try:
-            ops.flock(owner.fileno())  # a new file: always free
-            ops.write(owner, staging_marker(run_id))
-            ops.rename(path / f"{OWNER_FILE}.new", path / OWNER_FILE)
-            yield path
-        finally:
-            owner.close()
-    finally:
-        with logged_cleanup("removing the staging folder", path):
-            ops.remove_tree(path)
-
-
-def _stage(plan: BackupPlan, root: Path, staging: Path, ops: FileOps, step: _Steps) -> str:
-    """Steps 4–7. Snapshot files are immutable, so a hard link stages them at no cost where the
-    file system allows; the WAL is always a real copy, cut at the planned size."""
-    step(4)
-    for folder in (SNAPSHOT_DIR, SCHEMAS_DIR, WAL_DIR):
-        ops.mkdir(staging / folder)
-    staged_by = "hardlink"
-    for member in plan.members:
-        if member.kind is MemberKind.FILE and member.source and member.name != WAL_LOG:
-            try:
-                ops.link(root / member.source, staging / member.name)
-            except OSError as exc:
-                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EACCES, errno.ENOTSUP):
-                    raise
-                _copy_file(root / member.source, staging / member.name, member.size, ops, whole=True)
-                staged_by = "copy"
-    step(5)
-    if plan.wal_present:
-        _copy_file(root / WAL, staging / WAL_LOG, plan.wal_size, ops)
-    step(6)
-    write_new_file(ops, staging / BACKUP_MANIFEST, plan.manifest_bytes)
-    step(7)
-    for member in plan.members:
-        if member.kind is MemberKind.FILE and member.name != BACKUP_MANIFEST:
-            ops.fsync_path(staging / member.name)
-    for folder in (SCHEMAS_DIR, SNAPSHOT_DIR, WAL_DIR, "."):
-        ops.fsync_path(staging / folder)
-    return staged_by
-
-
-def _copy_file(source: Path, target: Path, size: int, ops: FileOps, *, whole: bool = False) -> None:
-    """Copy the first ``size`` bytes; ``whole``: the file must hold no more (a snapshot file is
-    immutable; the WAL is cut at the size seen)."""
-    with ops.open_read(source) as src, ops.create(target) as dst:
-        copied = ops.copy_range(src, dst, size)
-        if copied != size:
-            raise BackupError(f"the file shrank while copied ({size} → {copied} bytes)", path=source)
-        if whole and ops.read(src, 1):
-            raise BackupError(f"the file grew while copied (past the {size} bytes seen)", path=source)
 
 
 def _pack(
@@ -554,58 +425,3 @@ def _check_wal_packed(plan: BackupPlan, wal: WalDescription, packed: tuple[Packe
             "the WAL changed while it was backed up (the bytes packed are not the bytes checked); nothing was written",
             path=root / WAL,
         )
-
-
-def _check_not_serving(root: Path) -> None:
-    """AeroDB may have started while the backup ran (it was refused if serving at the start).
-    Its snapshot files cannot have changed, but a running AeroDB may checkpoint and truncate the
-    WAL: an archive pairing the snapshot with a WAL that no longer follows it would verify and
-    still lose writes. Discard it."""
-    if aerodb_serving(root):
-        raise BackupError(
-            "AeroDB started serving the data directory during the backup (.lock appeared); the archive was "
-            "discarded: stop AeroDB and back up again",
-            path=root / ".lock",
-        )
-
-
-def _publish(tar_path: Path, archive: Path, digest: str, algorithm: Algorithm, overwrite: bool, ops: FileOps) -> None:
-    """Step 9: the sidecar is written and fsynced first; then it takes its name, then the
-    archive appears beside it, each whole or not at all: a crash or a power loss between the two
-    leaves a sidecar without an archive (nothing to verify), never an archive without its
-    sidecar (which would verify without its digest).
-
-    Sidecars already at the output belong to the archive being replaced, or to none: they go
-    before the new sidecar takes its name. Verify reads ``.b3`` before ``.sha256``, so a stale
-    ``.b3`` beside a new ``.sha256`` would fail an archive that is whole."""
-    ops.chmod(tar_path, 0o600)
-    sidecar_tmp = sidecar_path(tar_path, algorithm)
-    write_new_file(ops, sidecar_tmp, render_sidecar(digest, archive_name=archive.name).encode())
-    if overwrite:
-        # Before the rename: a crash may leave the old archive without a sidecar, never the new
-        # archive with the old one's.
-        _remove_sidecars(archive, ops)
-        ops.rename(tar_path, archive)
-        ops.rename(sidecar_tmp, sidecar_path(archive, algorithm))
-    else:
-        if os.path.lexists(archive):
-            raise BackupError("an archive appeared at the output path during the backup", path=archive)
-        _remove_sidecars(archive, ops)  # orphans: of an archive removed by hand, or of a run cut short
-        ops.rename(sidecar_tmp, sidecar_path(archive, algorithm))
-        try:
-            ops.link(tar_path, archive)  # fails if an archive took the name meanwhile
-        except OSError as exc:
-            with logged_cleanup("removing the sidecar of an archive not published", sidecar_path(archive, algorithm)):
-                ops.remove(sidecar_path(archive, algorithm))  # ours: of no archive, or not that one
-            if isinstance(exc, FileExistsError):
-                raise BackupError("an archive appeared at the output path during the backup", path=archive) from None
-            raise
-        ops.remove(tar_path)
-    ops.fsync_path(archive.parent)
-
-
-def _remove_sidecars(archive: Path, ops: FileOps) -> None:
-    for algorithm in ALGORITHMS:
-        path = sidecar_path(archive, algorithm)
-        if os.path.lexists(path):
-            ops.remove(path)

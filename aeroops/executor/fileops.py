@@ -238,11 +238,13 @@ def open_buffered(ops: FileOps, path: Path) -> BinaryIO:
     return raw
 
 
-def write_new_file(ops: FileOps, path: Path, data: bytes, mode: int = 0o600) -> None:
-    """A new file (never an existing one) holding ``data``, fsynced: durable once its folder is."""
+def write_new_file(ops: FileOps, path: Path, data: bytes, mode: int = 0o600, *, fsync: bool = True) -> None:
+    """A new file (never an existing one) holding ``data``, fsynced (unless not ``fsync``, for
+    scratch data): durable once its folder is."""
     with ops.create(path, mode) as stream:
         ops.write(stream, data)
-        ops.fsync(stream)
+        if fsync:
+            ops.fsync(stream)
 
 
 def save_file(ops: FileOps, path: Path, data: bytes, *, tmp: Path, mode: int = 0o600, written: str = "") -> None:

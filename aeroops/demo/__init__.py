@@ -1,0 +1,50 @@
+"""Realistic AeroDB data directories, generated deterministically from a seed.
+
+The directories look like the ones AeroDB's own code writes (see the fixtures in
+``aerodb-reference``): a WAL, append-only document storage one-to-one with the WAL records,
+schema files, snapshots taken at evenly spaced points of the operation stream, and optionally a
+checkpoint. Every byte is a pure function of the `DemoSpec`: no wall clock, no global random
+state, so two runs with one spec give byte-identical files.
+
+How the data is made:
+
+- ``wal_records`` operations over ``collections`` (each picked uniformly). An operation inserts a
+  new document (about 60 %), or updates (about 25 %) or deletes (about 15 %) a live one of its
+  collection; with no live document there, it inserts. Document ids are
+  ``<collection>-<6-digit counter>`` and are never reused.
+- Documents are compact JSON with sorted keys, as in the fixtures:
+  ``{"_id":"users-000001","active":true,"name":"grace-2203","rev":1,"value":723674}``; ``rev``
+  counts the inserts and updates so far. With ``storage_bytes`` a ``"blob"`` string pads them.
+- Operation ``i`` (1-based) is WAL sequence ``i`` and appends one storage record to
+  ``data/documents.dat`` (a full record for insert and update, a tombstone for delete).
+- Snapshot ``k`` of ``n`` is taken after operation ``k * wal_records // (n + 1)`` (so some
+  operations always follow the newest snapshot), at simulated time ``start + k`` hours. Its
+  ``storage.dat`` is a byte copy of ``documents.dat`` at that moment.
+- With ``checkpoint``, the newest snapshot is a checkpoint: ``checkpoint.json`` names it and the
+  WAL holds only the operations after it, numbered again from 1.
+
+Files are written in batches of about 1 MiB, snapshot storage is copied by the kernel
+(`FileOps.copy_range`), and CRCs are computed while writing, so memory stays small (about 40 MiB)
+whatever the size. From `PARALLEL_MIN_RECORDS` WAL records on, a second Python process writes
+the WAL while this one writes storage and snapshots: both draw the same documents from the same
+seeds, so the bytes are the same as when one process writes everything.
+
+The package: `aeroops.demo.spec` (what to make, pure), `aeroops.demo.documents` (the operations
+and the bytes of their records, pure), `aeroops.demo.datadir` and `aeroops.demo.backup_folder`
+(writing them, every effect through a `FileOps`, as the executor's are).
+"""
+
+from aeroops.demo.backup_folder import make_demo_backup_folder
+from aeroops.demo.datadir import PARALLEL_MIN_RECORDS, make_demo_datadir
+from aeroops.demo.spec import DemoBackupFolder, DemoSpec, DemoSummary, schema_file_bytes, snapshot_positions
+
+__all__ = [
+    "PARALLEL_MIN_RECORDS",
+    "DemoBackupFolder",
+    "DemoSpec",
+    "DemoSummary",
+    "make_demo_backup_folder",
+    "make_demo_datadir",
+    "schema_file_bytes",
+    "snapshot_positions",
+]

@@ -1,0 +1,67 @@
+"""Publishing a packed archive (step 9): its sidecar first, then the archive beside it, each
+whole or not at all; and the last check before it, that AeroDB did not start meanwhile."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from aeroops.errors import BackupError
+from aeroops.executor.fileops import FileOps, logged_cleanup, write_new_file
+from aeroops.executor.lock import aerodb_serving
+from aeroops.formats.sidecar import ALGORITHMS, Algorithm, render_sidecar, sidecar_path
+
+
+def check_not_serving(root: Path) -> None:
+    """AeroDB may have started while the backup ran (it was refused if serving at the start).
+    Its snapshot files cannot have changed, but a running AeroDB may checkpoint and truncate the
+    WAL: an archive pairing the snapshot with a WAL that no longer follows it would verify and
+    still lose writes. Discard it."""
+    if aerodb_serving(root):
+        raise BackupError(
+            "AeroDB started serving the data directory during the backup (.lock appeared); the archive was "
+            "discarded: stop AeroDB and back up again",
+            path=root / ".lock",
+        )
+
+
+def publish(tar_path: Path, archive: Path, digest: str, algorithm: Algorithm, overwrite: bool, ops: FileOps) -> None:
+    """Step 9: the sidecar is written and fsynced first; then it takes its name, then the
+    archive appears beside it, each whole or not at all: a crash or a power loss between the two
+    leaves a sidecar without an archive (nothing to verify), never an archive without its
+    sidecar (which would verify without its digest).
+
+    Sidecars already at the output belong to the archive being replaced, or to none: they go
+    before the new sidecar takes its name. Verify reads ``.b3`` before ``.sha256``, so a stale
+    ``.b3`` beside a new ``.sha256`` would fail an archive that is whole."""
+    ops.chmod(tar_path, 0o600)
+    sidecar_tmp = sidecar_path(tar_path, algorithm)
+    write_new_file(ops, sidecar_tmp, render_sidecar(digest, archive_name=archive.name).encode())
+    if overwrite:
+        # Before the rename: a crash may leave the old archive without a sidecar, never the new
+        # archive with the old one's.
+        _remove_sidecars(archive, ops)
+        ops.rename(tar_path, archive)
+        ops.rename(sidecar_tmp, sidecar_path(archive, algorithm))
+    else:
+        if os.path.lexists(archive):
+            raise BackupError("an archive appeared at the output path during the backup", path=archive)
+        _remove_sidecars(archive, ops)  # orphans: of an archive removed by hand, or of a run cut short
+        ops.rename(sidecar_tmp, sidecar_path(archive, algorithm))
+        try:
+            ops.link(tar_path, archive)  # fails if an archive took the name meanwhile
+        except OSError as exc:
+            with logged_cleanup("removing the sidecar of an archive not published", sidecar_path(archive, algorithm)):
+                ops.remove(sidecar_path(archive, algorithm))  # ours: of no archive, or not that one
+            if isinstance(exc, FileExistsError):
+                raise BackupError("an archive appeared at the output path during the backup", path=archive) from None
+            raise
+        ops.remove(tar_path)
+    ops.fsync_path(archive.parent)
+
+
+def _remove_sidecars(archive: Path, ops: FileOps) -> None:
+    for algorithm in ALGORITHMS:
+        path = sidecar_path(archive, algorithm)
+        if os.path.lexists(path):
+            ops.remove(path)
