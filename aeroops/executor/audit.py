@@ -24,7 +24,7 @@ from aeroops.core.verify_report import DataSink, VerifyReport
 from aeroops.errors import Code, Finding, FormatError, UsageError
 from aeroops.executor.fileops import REAL, FileOps, open_buffered
 from aeroops.formats.manifests import BackupManifest
-from aeroops.formats.sidecar import ALGORITHMS, parse_sidecar, sidecar_path, split_digest
+from aeroops.formats.sidecar import ALGORITHMS, SUFFIXES, parse_sidecar, sidecar_path, split_digest
 from aeroops.hashing import BackgroundDigest
 from aeroops.progress import Progress, ProgressCallback
 
@@ -42,9 +42,13 @@ SIDECAR_LIMIT = 64 << 10
 T = TypeVar("T")
 
 
-def has_sidecar(archive: Path) -> bool:
-    """A sidecar of either algorithm sits beside ``archive``."""
-    return any(sidecar_path(archive, algorithm).is_file() for algorithm in ALGORITHMS)
+def sidecar_kind(archive: Path) -> str | None:
+    """Which sidecar sits beside ``archive``: its suffix, ``b3`` or ``sha256`` (the one verify
+    reads, when both do), or None."""
+    for algorithm in ALGORITHMS:
+        if sidecar_path(archive, algorithm).is_file():
+            return SUFFIXES[algorithm].lstrip(".")
+    return None
 
 
 def read_sidecar(archive: Path, ops: FileOps = REAL) -> tuple[str | None, tuple[Finding, ...]]:
@@ -270,7 +274,7 @@ def _row(
     from aeroops.core.inventory import inventory_row, read_leading_manifest
 
     name = archive.relative_to(root).as_posix()
-    sidecar = has_sidecar(archive)
+    sidecar = sidecar_kind(archive)
     manifest: BackupManifest | str
     try:
         stat = ops.stat(archive)

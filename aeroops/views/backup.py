@@ -180,7 +180,7 @@ def render_plan(plan: BackupPlan | Refusal) -> str:
         "members:",
     ]
     for m in plan.members:
-        size = "" if m.kind == "directory" else f"{m.size:>12}"
+        size = "" if m.kind == "directory" else f"{human_bytes(m.size):>12}"
         name = m.name + ("/" if m.kind == "directory" else "")
         lines.append(f"  {name:<48}{size}")
     return "\n".join(lines)
