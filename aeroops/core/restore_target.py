@@ -173,3 +173,4 @@ class TargetState:
     leftovers: Leftovers
     real_path: str  # symlinks resolved: to tell whether the archive lies inside
     mode: int | None = None  # permission bits of the existing directory, kept by the restore
+    listable: bool = True  # this user can list the directory (else it cannot tell what it holds)

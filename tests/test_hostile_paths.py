@@ -1,0 +1,82 @@
+"""Issue 12, more members of its classes found by a hostile tester: paths the user cannot read or
+write, or that are not what a command expects, at the arguments the earlier tests left out.
+Each ends in one ``[SEVERITY] CODE: message`` line and a documented exit status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers.cli import run_cli_as_nobody
+from helpers.data import copy_fixture, tree_state
+from helpers.faults import need_nobody, world_readable_folder
+
+from aeroops.cli.main import main
+
+
+def one_error_line(stderr: str, prefix: str) -> str:
+    """The single line on stderr, which must start with ``prefix``."""
+    assert "Traceback" not in stderr and "usage:" not in stderr, stderr
+    lines = stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(prefix), stderr
+    return lines[0]
+
+
+@pytest.fixture
+def archives(tmp_path: Path) -> Path:
+    folder = tmp_path / "archives"
+    folder.mkdir()
+    copy_fixture("backup-1000.tar", folder / "backup-1000.tar")
+    return folder
+
+
+@pytest.mark.parametrize("kind", ["directory", "missing folder"])
+def test_check_prometheus_file_that_cannot_be_written_is_an_output_error(
+    archives: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    """A traceback (IsADirectoryError, PermissionError from the temporary file) before."""
+    metrics = tmp_path / "metrics.prom"
+    if kind == "directory":
+        metrics.mkdir()
+        expected = "[ERROR] AERO_OUTPUT: cannot write the metrics file: Is a directory"
+    else:
+        metrics = tmp_path / "nowhere" / "metrics.prom"
+        expected = "[ERROR] AERO_USAGE: the folder for the metrics file does not exist"
+    assert main(["check", str(archives), "--max-age", "1d", "--prometheus", str(metrics), "--no-progress"]) == 2
+    one_error_line(capsys.readouterr().err, expected)
+    assert not [p for p in (metrics.parent.iterdir() if metrics.parent.is_dir() else []) if p.suffix == ".tmp"]
+
+
+@pytest.fixture
+def roots_folder() -> Iterator[Path]:
+    """A folder of root's that nobody can read but not write: an archive and two data
+    directories, one of them unreadable to anyone but root."""
+    need_nobody()
+    with world_readable_folder("aeroops-hostile-") as root:
+        copy_fixture("backup-1000.tar", root / "backup-1000.tar")
+        (root / "backup-1000.tar").chmod(0o644)
+        (root / "locked").mkdir(mode=0o700)
+        (root / "locked" / "wal").mkdir()
+        yield root
+
+
+def test_check_prometheus_in_a_folder_the_user_cannot_write(roots_folder: Path) -> None:
+    done = run_cli_as_nobody(
+        "check", str(roots_folder), "--max-age", "1d", "--prometheus", str(roots_folder / "x.prom"), "--no-progress"
+    )
+    assert done.returncode == 2
+    one_error_line(done.stderr, "[ERROR] AERO_OUTPUT: cannot write the metrics file: Permission denied")
+
+
+def test_restore_into_a_data_directory_the_user_cannot_list(roots_folder: Path) -> None:
+    """A PermissionError traceback from listing the data directory, in the dry run and the real one."""
+    before = tree_state(roots_folder)
+    archive, data = str(roots_folder / "backup-1000.tar"), str(roots_folder / "locked")
+    preview = run_cli_as_nobody("restore", archive, data, "--no-progress")
+    assert preview.returncode == 1 and "Traceback" not in preview.stderr, preview.stderr
+    assert "restore refused [unreadable]: this user cannot list the data directory" in preview.stdout
+    real = run_cli_as_nobody("restore", archive, data, "--yes", "--no-progress")
+    assert real.returncode == 3
+    one_error_line(real.stderr, "[FATAL] AERO_RESTORE_FAILED: ")
+    assert tree_state(roots_folder) == before
