@@ -80,3 +80,18 @@ def test_restore_into_a_data_directory_the_user_cannot_list(roots_folder: Path) 
     assert real.returncode == 3
     one_error_line(real.stderr, "[FATAL] AERO_RESTORE_FAILED: ")
     assert tree_state(roots_folder) == before
+
+
+def test_a_backup_refused_over_an_existing_archive_names_the_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said "pass overwrite", the Python keyword, to a user of the command line."""
+    data = copy_fixture("datadir-1000", tmp_path / "data")
+    archive = tmp_path / "a.tar"
+    archive.write_bytes(b"someone's archive")
+    assert main(["backup", str(data), "-o", str(archive), "--no-progress"]) == 2
+    line = one_error_line(capsys.readouterr().err, "[ERROR] AERO_BACKUP_FAILED: an archive already exists")
+    assert "--overwrite" in line
+    assert main(["backup", str(data), "-o", str(archive), "--dry-run"]) == 1
+    assert "--overwrite" in capsys.readouterr().out
+    assert archive.read_bytes() == b"someone's archive"

@@ -130,7 +130,9 @@ def resolve_output(output: Path | str, plan: BackupPlan) -> Path:
 def check_output(archive: Path, *, overwrite: bool) -> None:
     """Raise the `BackupError` a backup to ``archive`` meets before it writes anything there."""
     if os.path.lexists(archive) and not overwrite:
-        raise BackupError("an archive already exists at the output path (pass overwrite to replace it)", path=archive)
+        raise BackupError(
+            "an archive already exists at the output path; --overwrite (overwrite=True) replaces it", path=archive
+        )
 
 
 def dry_run_refusal(data_dir: Path | str, archive: Path, *, overwrite: bool) -> str | None:
