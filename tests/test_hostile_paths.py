@@ -13,6 +13,8 @@ from helpers.data import copy_fixture, tree_state
 from helpers.faults import need_nobody, world_readable_folder
 
 from aeroops.cli.main import main
+from aeroops.core.restore_target import parse_journal
+from aeroops.errors import Code, FormatError
 
 
 def one_error_line(stderr: str, prefix: str) -> str:
@@ -95,3 +97,40 @@ def test_a_backup_refused_over_an_existing_archive_names_the_option(
     assert main(["backup", str(data), "-o", str(archive), "--dry-run"]) == 1
     assert "--overwrite" in capsys.readouterr().out
     assert archive.read_bytes() == b"someone's archive"
+
+
+@pytest.mark.parametrize(
+    ("journal", "reason"),
+    [
+        (b'{"aeroops_restore_journal": 1, "\x94', "not UTF-8 at byte 32"),
+        (b'{"aeroops_restore_journal": 1}', "field 'mode' is missing or not a string"),
+        (
+            b'{"aeroops_restore_journal": 1, "mode": "swap", "pid": 1}',
+            "field 'mode' is 'swap', not one of replace, create",
+        ),
+        (
+            b'{"aeroops_restore_journal": 1, "mode": "create", "data_dir": "/d", "backup_id": "b", "archive": "a"}',
+            "field 'pid' is missing or not a process id",
+        ),
+        (b"[" * 100_000, "not valid JSON: "),
+        (b'{"aeroops_restore_journal": 1, "mode": "create", "pid": ' + b"9" * 5000 + b"}", "not valid JSON: "),
+    ],
+)
+def test_a_damaged_restore_journal_is_described_in_the_users_words(journal: bytes, reason: str) -> None:
+    """It said Python's own words: "'pid'" (a KeyError), "'swap' is not a valid RestoreMode",
+    "'utf-8' codec can't decode byte 0x94 in position 32"."""
+    with pytest.raises(FormatError) as caught:
+        parse_journal(journal)
+    assert caught.value.code is Code.RESTORE_JOURNAL
+    assert caught.value.message.startswith(f"the restore journal does not parse: {reason}"), caught.value.message
+    assert "RestoreMode" not in caught.value.message and "codec" not in caught.value.message
+
+
+def test_recover_names_a_journal_that_is_not_utf8_in_the_users_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / ".data.aeroops-restore-journal").write_bytes(b"\x94" * 100)
+    assert main(["recover", str(tmp_path / "data")]) == 1
+    out = capsys.readouterr().out
+    assert "the restore journal does not parse: not UTF-8 at byte 0" in out and "codec" not in out
