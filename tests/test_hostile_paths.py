@@ -4,17 +4,22 @@ Each ends in one ``[SEVERITY] CODE: message`` line and a documented exit status.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from helpers.archives import build, codes, fixture_bytes, read_members, replace_member, verify_bytes
 from helpers.cli import run_cli_as_nobody
 from helpers.data import copy_fixture, tree_state
 from helpers.faults import need_nobody, world_readable_folder
 
 from aeroops.cli.main import main
 from aeroops.core.restore_target import parse_journal
+from aeroops.core.verify import VerifyReport
 from aeroops.errors import Code, FormatError
+from aeroops.formats.checksum import crc32, format_crc_tag
+from aeroops.formats.schemas import parse_schema_ref
 
 
 def one_error_line(stderr: str, prefix: str) -> str:
@@ -134,3 +139,46 @@ def test_recover_names_a_journal_that_is_not_utf8_in_the_users_words(
     assert main(["recover", str(tmp_path / "data")]) == 1
     out = capsys.readouterr().out
     assert "the restore journal does not parse: not UTF-8 at byte 0" in out and "codec" not in out
+
+
+# --- item 12: schema files AeroDB's parser would refuse define no schema ----------------------
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        pytest.param(lambda data: b"\xef\xbb\xbf" + data, id="byte order mark"),
+        pytest.param(lambda data: data.decode().encode("utf-16"), id="UTF-16"),
+        pytest.param(lambda data: data.replace(b"{", b'{"x": NaN,', 1), id="NaN"),
+        pytest.param(lambda data: data.replace(b"{", b'{"schema_id": "orders",', 1), id="repeated schema_id"),
+    ],
+)
+def test_a_schema_file_aerodbs_parser_refuses_is_a_finding(spoil: Callable[[bytes], bytes]) -> None:
+    """Python's json took each of these, so verify called the archive clean; AeroDB's loader
+    (serde_json) refuses them, and the restored directory's records name a schema it lacks."""
+    assert with_users_schema(lambda data: data).ok  # rebuilt as it was: clean
+    report = with_users_schema(spoil)
+    assert Code.VERIFY_SCHEMA_MISSING in codes(report) and not report.ok, codes(report)
+
+
+def with_users_schema(spoil: Callable[[bytes], bytes]) -> VerifyReport:
+    """The verdict on AeroDB's archive with its users schema file spoilt (and the snapshot
+    manifest's CRC of it updated, so only the contents are wrong)."""
+    members = read_members(fixture_bytes("backup-1000.tar"))
+    name = "snapshot/schemas/schema_users_v1.json"
+    spoilt = spoil(dict(members)[name])
+    manifest = json.loads(dict(members)["snapshot/manifest.json"])
+    manifest["schema_checksums"]["schema_users_v1.json"] = format_crc_tag(crc32(spoilt))
+    members = replace_member(members, name, spoilt)
+    members = replace_member(members, "snapshot/manifest.json", json.dumps(manifest, indent=2).encode())
+    return verify_bytes(build(members))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"\xef\xbb\xbf{}", '{"schema_id": "u", "schema_version": "1"}'.encode("utf-16"), b'{"schema_id": "\\ud800"}'],
+)
+def test_parse_schema_ref_is_as_strict_as_aerodb(data: bytes) -> None:
+    with pytest.raises(FormatError) as caught:
+        parse_schema_ref(data)
+    assert caught.value.code is Code.SCHEMA_INVALID

@@ -109,7 +109,9 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _load_object(data: bytes | str, path: object, fields: tuple[str, ...]) -> dict[str, Any]:
+def load_aerodb_object(
+    data: bytes | str, path: object, fields: tuple[str, ...], *, code: Code = _CODE
+) -> dict[str, Any]:
     """Parse as AeroDB does (``serde_json::from_str`` into a struct with ``fields``): whatever
     it refuses is refused here too. Python's `json` alone is more lenient in six ways: it skips
     a UTF-8 byte order mark, guesses UTF-16 and UTF-32, lets encoded surrogates through,
@@ -123,27 +125,27 @@ def _load_object(data: bytes | str, path: object, fields: tuple[str, ...]) -> di
                 "not valid JSON: it starts with a UTF-8 byte order mark, which AeroDB's parser refuses "
                 "(expected value at line 1 column 1)",
                 path=path,
-                code=_CODE,
+                code=code,
             )
         try:
             data = data.decode("utf-8")  # strict: no BOM skipping, no UTF-16/32 guess, no surrogates
         except UnicodeDecodeError as exc:
-            raise FormatError(f"not valid JSON: not UTF-8 at byte {exc.start}", path=path, code=_CODE) from None
+            raise FormatError(f"not valid JSON: not UTF-8 at byte {exc.start}", path=path, code=code) from None
     try:
         value = json.loads(data, object_pairs_hook=_object, parse_constant=_refuse_constant)
     except ValueError as exc:  # JSONDecodeError included
-        raise FormatError(f"not valid JSON: {exc}", path=path, code=_CODE) from None
+        raise FormatError(f"not valid JSON: {exc}", path=path, code=code) from None
     except RecursionError:  # e.g. 60,000 '[': json's parser recurses once per level
-        raise FormatError("not valid JSON: nested too deeply", path=path, code=_CODE) from None
+        raise FormatError("not valid JSON: nested too deeply", path=path, code=code) from None
     if not isinstance(value, dict):
-        raise FormatError(f"expected a JSON object, found {type(value).__name__}", path=path, code=_CODE)
+        raise FormatError(f"expected a JSON object, found {type(value).__name__}", path=path, code=code)
     repeated = sorted(value.duplicates & set(fields)) if isinstance(value, _Object) else []
     if repeated:
-        raise FormatError(f"field {repeated[0]!r} appears more than once", path=path, code=_CODE)
+        raise FormatError(f"field {repeated[0]!r} appears more than once", path=path, code=code)
     for key in fields:
         if key in value and _has_lone_surrogate(value[key]):
             raise FormatError(
-                f"field {key!r} holds a lone UTF-16 surrogate, which AeroDB's parser refuses", path=path, code=_CODE
+                f"field {key!r} holds a lone UTF-16 surrogate, which AeroDB's parser refuses", path=path, code=code
             )
     return value
 
@@ -198,7 +200,7 @@ def _render(obj: Mapping[str, Any]) -> bytes:
 
 
 def parse_snapshot_manifest(data: bytes | str, *, path: object = None) -> SnapshotManifest:
-    obj = _load_object(data, path, SNAPSHOT_FIELDS)
+    obj = load_aerodb_object(data, path, SNAPSHOT_FIELDS)
     # Fields are checked in the order AeroDB writes them, so the first complaint is the first field.
     snapshot_id = _snapshot_id(obj, "snapshot_id", path)
     created_at = parse_timestamp(_get(obj, "created_at", str, path), path=path)
@@ -235,7 +237,7 @@ def render_snapshot_manifest(manifest: SnapshotManifest) -> bytes:
 
 
 def parse_backup_manifest(data: bytes | str, *, path: object = None) -> BackupManifest:
-    obj = _load_object(data, path, BACKUP_FIELDS)
+    obj = load_aerodb_object(data, path, BACKUP_FIELDS)
     return BackupManifest(
         backup_id=_snapshot_id(obj, "backup_id", path),
         created_at=parse_timestamp(_get(obj, "created_at", str, path), path=path),
@@ -283,7 +285,7 @@ def render_backup_manifest(manifest: BackupManifest) -> bytes:
 
 
 def parse_checkpoint(data: bytes | str, *, path: object = None) -> Checkpoint:
-    obj = _load_object(data, path, CHECKPOINT_FIELDS)
+    obj = load_aerodb_object(data, path, CHECKPOINT_FIELDS)
     known = set(CHECKPOINT_FIELDS)
     return Checkpoint(
         snapshot_id=_snapshot_id(obj, "snapshot_id", path),
