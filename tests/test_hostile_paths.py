@@ -182,3 +182,44 @@ def test_parse_schema_ref_is_as_strict_as_aerodb(data: bytes) -> None:
     with pytest.raises(FormatError) as caught:
         parse_schema_ref(data)
     assert caught.value.code is Code.SCHEMA_INVALID
+
+
+# --- --source: a name the manifest can carry, or AERO_USAGE before anything is written ---------
+
+
+@pytest.mark.parametrize(
+    ("source", "why"),
+    [
+        ("", "it is empty or has spaces around it"),
+        (" prod", "it is empty or has spaces around it"),
+        ("\u2028", "it is empty or has spaces around it"),
+        ("a\nb", "it holds a line break"),
+        ("pr\x85od", "it holds a line break"),
+        ("x\udcff", "bytes that are not UTF-8"),  # what a name that is not UTF-8 becomes in argv
+        ("a" * 100_000, "it is longer than 255 bytes"),
+    ],
+)
+def test_a_source_name_the_manifest_cannot_carry_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], source: str, why: str
+) -> None:
+    """Before: a UnicodeEncodeError traceback (not UTF-8); a published archive that failed its
+    own verify (100,000 bytes: the manifest passed verify's 64 KiB limit); names that break the
+    prune table's line or look like another source (empty, spaces, a line break)."""
+    data = copy_fixture("datadir-1000", tmp_path / "data")
+    out = tmp_path / "out"
+    out.mkdir()
+    for dry_run in (["--dry-run"], []):
+        assert main(["backup", str(data), "-o", str(out), "--source", source, "--no-progress", *dry_run]) == 2
+        line = one_error_line(capsys.readouterr().err, "[ERROR] AERO_USAGE: the source name ")
+        assert why in line and line.endswith("(--source)")
+    assert list(out.iterdir()) == []
+
+
+def test_a_printable_source_name_is_recorded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = copy_fixture("datadir-1000", tmp_path / "data")
+    archive = tmp_path / "a.tar"
+    source = "prod-db \u00e9t\u00e9 \"eu\" ../x " + "s" * 200
+    assert main(["backup", str(data), "-o", str(archive), "--source", source, "--no-progress"]) == 0
+    assert main(["verify", str(archive), "--no-progress"]) == 0  # the archive it published verifies
+    manifest = json.loads(dict(read_members(archive.read_bytes()))["backup_manifest.json"] or b"")
+    assert manifest["source"] == source

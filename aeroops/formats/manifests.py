@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from aeroops.errors import Code, FormatError
+from aeroops.errors import Code, FormatError, UsageError
 from aeroops.formats.checksum import format_crc_tag, parse_crc_tag
 from aeroops.formats.ids import format_timestamp, parse_snapshot_id, parse_timestamp
 
@@ -80,6 +80,25 @@ class BackupManifest:
     @property
     def added_schema_map(self) -> dict[str, AddedSchema]:
         return {a.name: a for a in self.added_schemas}
+
+
+SOURCE_MAX = 255  # bytes of a source name: a name, like a file's, not a document
+
+
+def check_source_name(name: str) -> str:
+    """``name`` if a backup manifest can record it as the source, else `UsageError`: it must be
+    printable UTF-8 (it is shown in one table cell and one line), without spaces around it (two
+    sources that look the same must be the same), and short (the manifest must stay within
+    `BACKUP_MANIFEST_LIMIT`, or the archive would fail its own verify)."""
+    if not name or name != name.strip():
+        why = "it is empty or has spaces around it"
+    elif not name.isprintable():  # line breaks, U+2028, a byte that was not UTF-8 (a lone surrogate)
+        why = "it holds a line break, a control character or bytes that are not UTF-8"
+    elif len(name.encode()) > SOURCE_MAX:
+        why = f"it is longer than {SOURCE_MAX} bytes"
+    else:
+        return name
+    raise UsageError(f"the source name {name[:60]!r} cannot be recorded: {why} (--source)")
 
 
 @dataclass(frozen=True, slots=True)
