@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import enum
 import errno
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
+
+from aeroops.columns import column, plain_dict
 
 E = TypeVar("E", bound="AeroError")
 
@@ -370,12 +373,12 @@ class Code(enum.StrEnum):
 class Finding:
     """Something noticed, with where it is: a file or member, a byte offset, a WAL sequence."""
 
-    code: Code
-    severity: Severity
-    message: str
-    path: str | None = None
-    offset: int | None = None
-    sequence: int | None = None
+    code: Code = column("string")
+    severity: Severity = column("string", verdict=True)  # INFO, WARNING, ERROR, FATAL
+    message: str = column("string")
+    path: str | None = column("string", default=None)  # the member concerned, None for the archive as a whole
+    offset: int | None = column("Int64", default=None)  # byte offset in the archive file
+    sequence: int | None = column("Int64", default=None)  # WAL sequence number, where one applies
 
     @classmethod
     def of(
@@ -399,14 +402,14 @@ class Finding:
         return f"[{self.severity}] {self.code}: {self.message}" + (f" ({where})" if where else "")
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "code": self.code,
-            "severity": str(self.severity),
-            "message": self.message,
-            "path": self.path,
-            "offset": self.offset,
-            "sequence": self.sequence,
-        }
+        return plain_dict(self)
+
+
+def most_severe_first(findings: Iterable[Finding]) -> list[Finding]:
+    """FATAL, then ERROR, WARNING, INFO; in the order found within a severity. How reports and
+    tables list findings: the verdict first."""
+    order = list(Severity)
+    return sorted(findings, key=lambda f: -order.index(f.severity))
 
 
 class AeroError(Exception):

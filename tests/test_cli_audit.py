@@ -58,13 +58,14 @@ def test_verify_csv_is_one_row_per_finding(capsys: pytest.CaptureFixture[str], d
     nowal = str(AERODB_FIXTURES / "backup-nowal.tar")
     code, out, _ = run_main(capsys, "verify", "--format", "csv", nowal, str(damaged))
     rows = list(csv.DictReader(io.StringIO(out)))
+    # each archive's findings, the most severe first
     assert code == 1 and [r["code"] for r in rows] == [
         "AERO_VERIFY_NO_SIDECAR",
         "AERO_VERIFY_NO_WAL_DIR",
-        "AERO_VERIFY_NO_SIDECAR",
         "AERO_VERIFY_CHECKSUM",
+        "AERO_VERIFY_NO_SIDECAR",
     ]
-    assert rows[3]["offset"] == "6656" and rows[3]["archive"].endswith("damaged.tar")
+    assert rows[2]["offset"] == "6656" and rows[2]["archive"].endswith("damaged.tar")
 
 
 def test_verify_names_the_sidecar_it_checked(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -107,7 +108,7 @@ def test_inspect_json_and_csv(capsys: pytest.CaptureFixture[str], damaged: Path)
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0 and sum(int(r["records"]) for r in rows) == 900
     code, out, _ = run_main(capsys, "inspect", str(AERODB_FIXTURES / "backup-3snap.tar"), "--format", "csv")
-    assert next(csv.reader(io.StringIO(out)))[0] == "name"
+    assert next(csv.reader(io.StringIO(out)))[:2] == ["status", "name"]  # the verdict first
 
 
 def test_inspect_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -127,7 +128,7 @@ def test_inventory_table_and_exit_codes(
     capsys: pytest.CaptureFixture[str], aerodb_archives: Path, damaged: Path
 ) -> None:
     code, out, _ = run_main(capsys, "inventory", str(aerodb_archives))
-    assert code == 0 and out.splitlines()[0].split()[:3] == ["file", "size", "backup_id"]
+    assert code == 0 and out.splitlines()[0].split()[:3] == ["file", "reason", "size"]
     assert len(out.splitlines()) == 4 and "backup-nowal.tar" in out
     shutil.copyfile(damaged, aerodb_archives / "damaged.tar")
     code, out, _ = run_main(capsys, "inventory", str(aerodb_archives))
@@ -145,7 +146,7 @@ def test_inventory_json_is_a_list_of_row_objects(capsys: pytest.CaptureFixture[s
     assert code == 0 and isinstance(rows, list) and len(rows) == 3
     assert [r["file"] for r in rows] == sorted(FIXTURE_ARCHIVES)
     assert rows[2]["warnings"] == 2 and rows[2]["ok"] is True and rows[2]["wal_present"] is False  # + no sidecar
-    assert [r["sidecar"] for r in rows] == [False, False, False]
+    assert [r["sidecar"] for r in rows] == [None, None, None]
     assert set(rows[0]) >= {"file", "size", "backup_id", "snapshot_id", "created_at", "age", "sidecar", "ok"}
 
 

@@ -312,6 +312,7 @@ SETTINGS = settings(
 )
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(scenario())
 @example(({"data.journal": ("fifo", b"")}, ["restore", "/sandbox/arch.tar", "/sandbox/data", "--yes"], {}))

@@ -353,7 +353,9 @@ def test_inventory_of_folders_the_user_cannot_read(roots_folder: Path) -> None:
     locked.mkdir(mode=0o700)
     whole = run_cli_as_nobody("inventory", str(roots_folder), "-r")
     assert whole.returncode == 1 and "Traceback" not in whole.stderr
-    assert "locked/" in whole.stdout and "cannot read this folder: Permission denied" in whole.stdout
+    # the reason column wraps between words
+    assert "locked/" in whole.stdout and "cannot read this folder:" in whole.stdout
+    assert "Permission denied" in whole.stdout
     assert "backup-1000.tar" in whole.stdout  # the rest of the folder is still audited
     done = run_cli_as_nobody("inventory", str(locked))
     assert done.returncode == 2

@@ -56,11 +56,11 @@ def test_one_row_per_candidate_with_reasons_never_an_exception(folder: Path) -> 
         True,
         1,
     )
-    assert good.size == 267264 and good.sidecar and good.reason is None
+    assert good.size == 267264 and good.sidecar == "sha256" and good.reason is None
     assert good.created_at == datetime(2026, 11, 26, 21, 48, 24, tzinfo=UTC)
     assert good.age == NOW - good.created_at
-    assert rows["backup-3snap.tar"].sidecar
-    assert rows["backup-nowal.tar"].wal_present is False and not rows["backup-nowal.tar"].sidecar
+    assert rows["backup-3snap.tar"].sidecar == "b3"  # which kind of sidecar, not only whether there is one
+    assert rows["backup-nowal.tar"].wal_present is False and rows["backup-nowal.tar"].sidecar is None
     assert rows["junk.tar"].reason is not None and rows["junk.tar"].backup_id is None
     assert rows["empty.tar"].reason is not None and "AERO_TAR_TRUNCATED" in rows["empty.tar"].reason
     assert rows["dangling.tar"].reason is not None and rows["dangling.tar"].reason.startswith("cannot read")
@@ -85,7 +85,7 @@ def test_verify_adds_the_verdict_and_counts_by_severity_with_progress(folder: Pa
         0,
         0,
     )
-    assert (rows["backup-1000.tar"].sidecar, rows["backup-nowal.tar"].sidecar) == (True, False)
+    assert (rows["backup-1000.tar"].sidecar, rows["backup-nowal.tar"].sidecar) == ("sha256", None)
     assert (rows["backup-3snap.tar"].ok, rows["backup-3snap.tar"].errors) == (True, 0)
     nowal = rows["backup-nowal.tar"]
     assert (nowal.ok, nowal.warnings, nowal.errors, nowal.info, nowal.fatal) == (True, 2, 0, 0, 0)
@@ -104,7 +104,8 @@ def test_either_sidecar_counts(tmp_path: Path, sidecars: tuple[str, ...]) -> Non
         (tmp_path / f"b.tar{SIDECARS[algorithm][0]}").write_text(f"{hex_digest(algorithm, data)}  b.tar\n")
     (tmp_path / "c.tar.b3").mkdir()  # a folder is no sidecar (and c.tar no archive: no row)
     (row,) = inventory(tmp_path, verify=True, now=NOW).rows
-    assert row.sidecar == bool(sidecars) and row.ok is True
+    # the kind verify reads: .b3 first
+    assert row.sidecar == (SIDECARS[sidecars[0]][0].lstrip(".") if sidecars else None) and row.ok is True
 
 
 def test_a_damaged_archive_shows_in_the_verified_inventory_only(tmp_path: Path) -> None:
@@ -150,8 +151,8 @@ def test_inventory_row_is_a_pure_function_of_its_inputs() -> None:
     row = inventory_row("a.tar", 10, modified, manifest, NOW)
     assert row.age == timedelta(days=4, hours=2, minutes=11, seconds=36)
     assert row == inventory_row("a.tar", 10, modified, manifest, NOW)
-    bad = inventory_row("b.tar", 3, modified, "not an archive", NOW, sidecar=True)
-    assert (bad.reason, bad.backup_id, bad.age, bad.sidecar) == ("not an archive", None, None, True)
+    bad = inventory_row("b.tar", 3, modified, "not an archive", NOW, sidecar="b3")
+    assert (bad.reason, bad.backup_id, bad.age, bad.sidecar) == ("not an archive", None, None, "b3")
 
 
 def test_a_folder_that_is_not_one_is_a_usage_error(tmp_path: Path) -> None:
@@ -166,9 +167,11 @@ def test_frame_and_json_views(folder: Path) -> None:
     assert dict(frame.dtypes.astype(str)) == records.INVENTORY_COLUMNS
     assert str(frame["created_at"].dt.tz) == "UTC" and frame["size"].dtype == "Int64"
     good = frame.set_index("file").loc["backup-1000.tar"]
-    assert good["age"] == NOW - datetime(2026, 11, 26, 21, 48, 24, tzinfo=UTC) and bool(good["sidecar"])
+    assert good["age"] == NOW - datetime(2026, 11, 26, 21, 48, 24, tzinfo=UTC) and good["sidecar"] == "sha256"
     verified = tables.inventory_frame(inventory(folder, verify=True, now=NOW))
-    assert list(verified.columns) == [*records.INVENTORY_COLUMNS, *records.INVENTORY_VERIFY_COLUMNS]
+    # the verdict first: ok, then the findings by severity, then the rest
+    assert list(verified.columns) == [*records.INVENTORY_VERIFY_COLUMNS, *records.INVENTORY_COLUMNS]
+    assert list(records.INVENTORY_VERIFY_COLUMNS) == ["ok", "fatal", "errors", "warnings", "info"]
     assert verified["ok"].dtype == "boolean" and verified["errors"].dtype == "Int64"
     listed = plain.to_list()
     assert len(listed) == len(plain.rows) and all("ok" not in row for row in listed)
@@ -204,7 +207,7 @@ def test_a_fifo_as_the_sidecar_is_a_finding_not_a_hang(tmp_path: Path, suffix: s
     assert not worker.is_alive(), "verify blocked opening a FIFO sidecar"
     (finding,) = reports[0].findings
     assert finding.code == "AERO_VERIFY_SIDECAR" and "not a regular file" in finding.message
-    assert not inventory(tmp_path).rows[0].sidecar  # a FIFO is no sidecar file
+    assert inventory(tmp_path).rows[0].sidecar is None  # a FIFO is no sidecar file
 
 
 @pytest.mark.parametrize("failing", ["verify_archive_stream", "read_leading_manifest"])

@@ -61,7 +61,7 @@ SHOWN: dict[str, list[tuple[str, str]]] = {
         ("remove", "removed 11 archives (22 files with their sidecars)"),
         ("panels", "Removed 11 archives"),
         ("left", "NEWEST GOOD: aerodb-backup-20260101T020000Z-20261121T030000Z.tar"),
-        ("left", "OK: newest good backup aerodb-backup-20260101T020000Z-20261121T030000Z.tar is 9h 0m old"),
+        ("left", "OK: newest good backup aerodb-backup-20260101T020000Z-20261121T030000Z.tar is 9 h 0 m old"),
         ("left", "10 archives left"),
     ],
 }

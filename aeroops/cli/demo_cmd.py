@@ -37,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.executor.audit import verify_archive
     from aeroops.executor.backup import run_backup
     from aeroops.executor.fileops import REAL
-    from aeroops.views.backup import human_bytes, render_result, result_to_dict
+    from aeroops.views.backup import render_result, result_to_dict
+    from aeroops.views.units import human_bytes
 
     ops = REAL  # every effect of the demo goes through the seam
     root = _demo_folder(args.dir, ops)

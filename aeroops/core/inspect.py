@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
+from aeroops.columns import UTC_TIME, column
 from aeroops.core.logical import LogicalState, LogicalStateBuilder
 from aeroops.core.verify import verify_archive_stream
 from aeroops.core.verify_report import DigestSink, MemberInfo, VerifyReport, manifest_dict
@@ -31,27 +32,29 @@ from aeroops.progress import ProgressCallback
 class MemberRow:
     """One archive member. ``status`` is "ok" or the findings about it, e.g. "checksum"."""
 
-    name: str
-    type: str
-    size: int
-    mode: int
-    mtime: datetime | None  # None when the header's time is beyond what datetime holds
-    checksum_found: str | None  # crc32:… of the data, for regular files
-    checksum_expected: str | None  # from the snapshot manifest: storage.dat and schema files
-    status: str
+    # "ok", or the findings about the member ("checksum", "unsafe_member", ...)
+    status: str = column("string", verdict=True)
+    name: str = column("string")
+    # file, directory, symlink, hardlink, char_device, block_device, fifo, contiguous, other
+    type: str = column("string")
+    size: int = column("int64", unit="bytes")
+    mode: int = column("int64", unit="mode")
+    checksum_found: str | None = column("string")  # crc32:… of the data, for regular files
+    checksum_expected: str | None = column("string")  # from the snapshot manifest: storage.dat and schema files
+    mtime: datetime | None = column(UTC_TIME)  # None when the header's time is beyond what datetime holds
 
 
 @dataclass(frozen=True, slots=True)
 class WalGroup:
     """WAL records of one operation on one collection ("" for MVCC commit and GC records)."""
 
-    collection: str
-    operation: str  # "insert", "update", "delete", "mvcc_commit", "mvcc_version", "mvcc_gc"
-    records: int
-    bytes: int  # whole records, framing included
-    documents: int  # distinct document ids touched
-    first_sequence: int
-    last_sequence: int
+    collection: str = column("string")
+    operation: str = column("string")  # "insert", "update", "delete", "mvcc_commit", "mvcc_version", "mvcc_gc"
+    records: int = column("int64")
+    bytes: int = column("int64", unit="bytes")  # whole records, framing included
+    documents: int = column("int64")  # distinct document ids touched
+    first_sequence: int = column("int64")
+    last_sequence: int = column("int64")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +72,12 @@ class WalSummary:
 class StorageGroup:
     """Storage keys of one collection whose last record has this schema version."""
 
-    collection: str
-    schema_version: str
-    live_documents: int  # keys whose last record is a document
-    tombstones: int  # keys whose last record is a tombstone
-    records: int  # every record of this collection and version, superseded ones included
-    live_bytes: int  # body bytes of the live documents
+    collection: str = column("string")
+    schema_version: str = column("string")  # of each key's last record
+    live_documents: int = column("int64")  # keys whose last record is a document
+    tombstones: int = column("int64")  # keys whose last record is a tombstone
+    records: int = column("int64")  # every record of this collection and version, superseded ones included
+    live_bytes: int = column("int64", unit="bytes")  # body bytes of the live documents
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,69 +14,57 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
+from aeroops.columns import DURATION, UTC_TIME, column, plain_dict, specs
 from aeroops.core.verify_report import VerifyReport
-from aeroops.errors import Code, FormatError, Severity
-from aeroops.formats.ids import format_timestamp
+from aeroops.errors import Code, FormatError, Severity, most_severe_first
 from aeroops.formats.layout import BACKUP_MANIFEST
 from aeroops.formats.manifests import BACKUP_MANIFEST_LIMIT, BackupManifest, parse_backup_manifest
 from aeroops.formats.tar import EntryType, TarReader
 
-VERIFY_FIELDS = ("ok", "info", "warnings", "errors", "fatal")
 SEVERITY_COLUMNS = {
-    Severity.INFO: "info",
-    Severity.WARNING: "warnings",
-    Severity.ERROR: "errors",
     Severity.FATAL: "fatal",
+    Severity.ERROR: "errors",
+    Severity.WARNING: "warnings",
+    Severity.INFO: "info",
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class InventoryRow:
     """One candidate archive. Fields the file could not give are None, and ``reason`` says why.
 
-    The verification fields (``ok`` and the finding counts) are None unless the inventory was
-    taken with verification.
+    The manifest's fields are None without a readable manifest; the verification fields (``ok``
+    and the finding counts) are None unless the inventory was taken with verification. Each
+    field is a column of the inventory's tables (`aeroops.columns`), the verdict's first.
     """
 
-    file: str  # path relative to the inventoried folder
-    size: int | None
-    modified: datetime | None  # the file's mtime, UTC
-    backup_id: str | None
-    snapshot_id: str | None
-    created_at: datetime | None  # from the backup manifest
-    age: timedelta | None  # now - created_at
-    wal_present: bool | None
-    format_version: int | None
-    sidecar: bool  # a <file>.b3 or <file>.sha256 sits beside it
-    reason: str | None = None  # why there is no manifest: not an archive, unreadable, ...
-    ok: bool | None = None
-    info: int | None = None
-    warnings: int | None = None
-    errors: int | None = None
-    fatal: int | None = None
-    source: str | None = None  # the backup manifest's "source", where the backup was given one
+    ok: bool | None = column("boolean", verdict=True, default=None)  # no ERROR or FATAL finding
+    fatal: int | None = column("Int64", verdict=True, default=None)
+    errors: int | None = column("Int64", verdict=True, default=None)
+    warnings: int | None = column("Int64", verdict=True, default=None)
+    info: int | None = column("Int64", verdict=True, default=None)
+    file: str = column("string")  # path relative to the inventoried folder
+    # Why the archive is not good: no readable manifest (not an archive, unreadable, ...) or,
+    # verified, its most severe finding.
+    reason: str | None = column("string", default=None)
+    size: int | None = column("Int64", unit="bytes", default=None)
+    modified: datetime | None = column(UTC_TIME, default=None)  # the file's mtime, UTC
+    backup_id: str | None = column("string", default=None)
+    snapshot_id: str | None = column("string", default=None)
+    created_at: datetime | None = column(UTC_TIME, default=None)  # from the backup manifest
+    age: timedelta | None = column(DURATION, unit="age", default=None)  # now - created_at
+    wal_present: bool | None = column("boolean", default=None)
+    format_version: int | None = column("Int64", default=None)
+    source: str | None = column("string", default=None)  # the backup manifest's "source" (backup --source)
+    # The kind of sidecar beside it: "b3" (<file>.b3), "sha256" (<file>.sha256), None without one.
+    sidecar: str | None = column("string", missing="none", default=None)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: times as ``YYYY-MM-DDTHH:MM:SSZ``, ``age`` in whole seconds."""
-        return {
-            "file": self.file,
-            "size": self.size,
-            "modified": None if self.modified is None else format_timestamp(self.modified),
-            "backup_id": self.backup_id,
-            "snapshot_id": self.snapshot_id,
-            "created_at": None if self.created_at is None else format_timestamp(self.created_at),
-            "age": None if self.age is None else int(self.age.total_seconds()),
-            "wal_present": self.wal_present,
-            "format_version": self.format_version,
-            "source": self.source,
-            "sidecar": self.sidecar,
-            "reason": self.reason,
-            "ok": self.ok,
-            "info": self.info,
-            "warnings": self.warnings,
-            "errors": self.errors,
-            "fatal": self.fatal,
-        }
+        return plain_dict(self)
+
+
+VERIFY_FIELDS = tuple(name for name, spec in specs(InventoryRow).items() if spec.verdict)  # ok, fatal, ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +97,7 @@ def inventory_row(
     manifest: BackupManifest | str,
     now: datetime,
     *,
-    sidecar: bool = False,
+    sidecar: str | None = None,
     report: VerifyReport | None = None,
 ) -> InventoryRow:
     """The row for one file; ``manifest`` is its backup manifest, or the reason there is none.
@@ -117,7 +105,7 @@ def inventory_row(
     verdict = {} if report is None else _verdict(report)
     if isinstance(manifest, str):
         return InventoryRow(
-            file, size, modified, None, None, None, None, None, None, sidecar, reason=manifest, **verdict
+            file=file, size=size, modified=modified, sidecar=sidecar, **(verdict | {"reason": manifest})
         )
     return InventoryRow(
         file=file,
@@ -136,13 +124,23 @@ def inventory_row(
 
 
 def with_verdict(row: InventoryRow, report: VerifyReport) -> InventoryRow:
-    """``row`` with the verdict of ``report`` (verified after the inventory was taken)."""
-    return replace(row, **_verdict(report))
+    """``row`` with the verdict of ``report`` (verified after the inventory was taken); a reason
+    the row has already (its manifest is unreadable) is kept."""
+    verdict = _verdict(report)
+    if row.reason is not None:
+        verdict.pop("reason", None)
+    return replace(row, **verdict)
 
 
 def _verdict(report: VerifyReport) -> dict[str, Any]:
+    """The verdict fields of a row; an archive that does not verify clean gets its reason, its
+    most severe finding."""
     counts = report.counts()
-    return {"ok": report.ok, **{column: counts[str(s)] for s, column in SEVERITY_COLUMNS.items()}}
+    verdict: dict[str, Any] = {"ok": report.ok, **{name: counts[str(s)] for s, name in SEVERITY_COLUMNS.items()}}
+    if not report.ok:
+        worst = most_severe_first(report.findings)[0]
+        verdict["reason"] = f"{worst.code}: {worst.message}"
+    return verdict
 
 
 def read_leading_manifest(stream: BinaryIO, *, name: str | None = None) -> BackupManifest:

@@ -176,7 +176,9 @@ class Status(enum.StrEnum):
 
 
 def status_of(row: InventoryRow) -> Status:
-    if row.reason is not None or row.created_at is None:
+    # No creation time: no readable manifest (``reason`` says why; a damaged archive's reason
+    # is its worst finding, and it has a creation time).
+    if row.created_at is None:
         return Status.UNREADABLE
     if row.ok is None:
         return Status.UNVERIFIED

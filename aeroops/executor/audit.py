@@ -26,7 +26,7 @@ from aeroops.core.verify_report import DataSink, VerifyReport
 from aeroops.errors import Code, Finding, FormatError, UsageError
 from aeroops.executor.fileops import REAL, FileOps, open_buffered
 from aeroops.formats.manifests import BackupManifest
-from aeroops.formats.sidecar import ALGORITHMS, parse_sidecar, sidecar_path, split_digest
+from aeroops.formats.sidecar import ALGORITHMS, SUFFIXES, parse_sidecar, sidecar_path, split_digest
 from aeroops.hashing import BackgroundDigest
 from aeroops.progress import Progress, ProgressCallback
 
@@ -38,9 +38,13 @@ SIDECAR_LIMIT = 64 << 10
 T = TypeVar("T")
 
 
-def has_sidecar(archive: Path) -> bool:
-    """A sidecar of either algorithm sits beside ``archive``."""
-    return any(sidecar_path(archive, algorithm).is_file() for algorithm in ALGORITHMS)
+def sidecar_kind(archive: Path) -> str | None:
+    """Which sidecar sits beside ``archive``: its suffix, ``b3`` or ``sha256`` (the one verify
+    reads, when both do), or None."""
+    for algorithm in ALGORITHMS:
+        if sidecar_path(archive, algorithm).is_file():
+            return SUFFIXES[algorithm].lstrip(".")
+    return None
 
 
 def read_sidecar(archive: Path, ops: FileOps = REAL) -> tuple[str | None, tuple[Finding, ...]]:
@@ -260,7 +264,7 @@ def _row(
     root: Path, archive: Path, now: datetime, verify: bool, progress: ProgressCallback | None, ops: FileOps
 ) -> InventoryRow:
     name = archive.relative_to(root).as_posix()
-    sidecar = has_sidecar(archive)
+    sidecar = sidecar_kind(archive)
     manifest: BackupManifest | str
     try:
         stat = ops.stat(archive)

@@ -24,12 +24,7 @@ def is_snapshot_id(text: str) -> bool:
 
 def parse_snapshot_id(text: object, *, path: object = None) -> datetime:
     """The UTC time a snapshot id names; lexical order of ids is time order."""
-    if isinstance(text, str) and _SNAPSHOT_ID.fullmatch(text):
-        try:
-            return datetime.strptime(text, SNAPSHOT_ID_FORMAT).replace(tzinfo=UTC)
-        except ValueError:
-            pass
-    raise FormatError(f"{text!r} is not a snapshot id (YYYYMMDDTHHMMSSZ)", path=path, code=Code.MANIFEST_INVALID)
+    return _parse_utc(text, _SNAPSHOT_ID, SNAPSHOT_ID_FORMAT, "a snapshot id (YYYYMMDDTHHMMSSZ)", path)
 
 
 def format_snapshot_id(moment: datetime) -> str:
@@ -38,12 +33,17 @@ def format_snapshot_id(moment: datetime) -> str:
 
 def parse_timestamp(text: object, *, path: object = None) -> datetime:
     """Parse ``YYYY-MM-DDTHH:MM:SSZ``, the only timestamp form AeroDB writes."""
-    if isinstance(text, str) and _TIMESTAMP.fullmatch(text):
+    return _parse_utc(text, _TIMESTAMP, TIMESTAMP_FORMAT, "a timestamp (YYYY-MM-DDTHH:MM:SSZ)", path)
+
+
+def _parse_utc(text: object, pattern: re.Pattern[str], form: str, what: str, path: object) -> datetime:
+    # The pattern first: strptime alone accepts one-digit fields.
+    if isinstance(text, str) and pattern.fullmatch(text):
         try:
-            return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
-        except ValueError:
+            return datetime.strptime(text, form).replace(tzinfo=UTC)
+        except ValueError:  # well-formed, but no such time (month 13, 30 February)
             pass
-    raise FormatError(f"{text!r} is not a timestamp (YYYY-MM-DDTHH:MM:SSZ)", path=path, code=Code.MANIFEST_INVALID)
+    raise FormatError(f"{text!r} is not {what}", path=path, code=Code.MANIFEST_INVALID)
 
 
 def format_timestamp(moment: datetime) -> str:

@@ -31,7 +31,6 @@ from aeroops.panels.common import (
     section,
 )
 from aeroops.views import charts
-from aeroops.views.backup import human_bytes
 from aeroops.views.tables import (
     backup_manifest_frame,
     collections_frame,
@@ -41,6 +40,7 @@ from aeroops.views.tables import (
     snapshot_manifest_frame,
     wal_frame,
 )
+from aeroops.views.units import human_bytes
 
 
 class AuditPanel(Panel):

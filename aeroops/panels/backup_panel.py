@@ -31,8 +31,9 @@ from aeroops.panels.common import (
     path_input,
     section,
 )
-from aeroops.views.backup import description_to_dict, human_bytes, plan_to_dict, result_to_dict
+from aeroops.views.backup import description_to_dict, plan_to_dict, result_to_dict
 from aeroops.views.tables import rows_frame
+from aeroops.views.units import human_bytes
 
 
 class BackupPanel(Panel):

@@ -11,22 +11,19 @@ import html
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
 from typing import Any, TypeVar, overload
 
 import ipywidgets as widgets
 import pandas as pd
 
 from aeroops.errors import AeroError
-from aeroops.formats.ids import format_timestamp
 from aeroops.progress import Progress
-from aeroops.views.backup import human_bytes
-from aeroops.views.text import human_age
+from aeroops.views.records import display_spec
+from aeroops.views.units import display, human_bytes
 
 T = TypeVar("T")
 
 PAGE_SIZE = 25  # rows per page of a paged table
-MAX_CELL_CHARS = 200  # longer text cells are cut, with an ellipsis (the frame keeps them whole)
 
 # The notebook's table styles (jp-RenderedHTMLCommon) do not reach inside a widget: a small,
 # scoped copy keeps the tables readable in JupyterLab, classic Notebook and VS Code alike.
@@ -35,7 +32,7 @@ TABLE_STYLE = """<style>
 .aeroops-table table th, .aeroops-table table td {padding: 2px 8px; border-bottom: 1px solid #ddd;
   text-align: left !important; vertical-align: top; white-space: nowrap;}
 .aeroops-table table th {background: rgba(127, 127, 127, 0.12);}
-.aeroops-table .aeroops-long {display: inline-block; white-space: normal; overflow-wrap: anywhere;
+.aeroops-table .aeroops-long {display: inline-block; white-space: normal; overflow-wrap: break-word;
   min-width: 24em; max-width: 48em;}
 .aeroops-kv table td:first-child {font-weight: bold; padding-right: 12px;}
 </style>"""
@@ -155,31 +152,39 @@ def notice_html(text: str, *, kind: str = "info") -> str:
 
 
 def frame_html(frame: pd.DataFrame, *, max_rows: int | None = None) -> str:
-    """A DataFrame as an HTML table (no index); rows past ``max_rows`` are left out, and said so."""
+    """A DataFrame as an HTML table (no index), each value in its column's unit (`display_frame`);
+    rows past ``max_rows`` are left out, and said so."""
     shown = frame if max_rows is None else frame.head(max_rows)
     # Cells become HTML first: to_html writes missing values of each dtype its own way.
-    table = shown.astype(object).map(_cell).to_html(index=False, border=0, escape=False, classes="aeroops-frame")
+    cells = display_frame(shown).map(_text_html)
+    table = cells.to_html(index=False, border=0, escape=False, classes="aeroops-frame")
     note = ""
     if max_rows is not None and len(frame) > max_rows:
         note = f"<div><i>first {max_rows} of {len(frame)} rows</i></div>"
     return f"{TABLE_STYLE}<div class='aeroops-table'>{table}{note}</div>"
 
 
-def _cell(value: object) -> str:
-    """One cell as HTML: missing values blank (whatever the dtype), times in AeroDB's notation,
-    ages in days and hours, long text cut and wrapped."""
+def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` as people read it, as text: sizes in KiB/MiB/GiB, ages in days and
+    hours, modes as 0644, times in AeroDB's notation (`aeroops.views.units`, the terminal's
+    units too), missing values blank (or as the column says, "none"). ``frame`` keeps the raw
+    values."""
+    return pd.DataFrame(
+        {name: [_cell(value, name) for value in frame[name].astype(object)] for name in frame.columns},
+        columns=frame.columns,
+        index=frame.index,
+    )
+
+
+def _cell(value: object, column: str) -> str:
+    spec = display_spec(column)
     if pd.api.types.is_scalar(value) and pd.isna(value):
-        return ""
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return format_timestamp(value)
-    if isinstance(value, timedelta):
-        return human_age(value)
-    return _text_html(str(value))
+        return spec.missing
+    return display(value, spec.unit, spec.missing)
 
 
 def _text_html(text: str) -> str:
-    if len(text) > MAX_CELL_CHARS:
-        text = text[: MAX_CELL_CHARS - 1] + "…"
+    """Text escaped; long text wraps in its cell, between words (never cut)."""
     escaped = html.escape(text)
     return f"<span class='aeroops-long'>{escaped}</span>" if len(text) > LONG_CELL_CHARS else escaped
 

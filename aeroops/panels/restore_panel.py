@@ -37,9 +37,9 @@ from aeroops.panels.common import (
     section,
 )
 from aeroops.views import charts
-from aeroops.views.backup import human_bytes
 from aeroops.views.restore import drill_to_dict, plan_to_dict, render_drill, render_recovery, render_verdict
 from aeroops.views.tables import findings_frame, rows_frame
+from aeroops.views.units import human_bytes
 
 Outcome = RestoreResult | RecoveryResult
 

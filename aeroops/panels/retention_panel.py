@@ -28,9 +28,9 @@ from aeroops.panels.common import (
     path_input,
     section,
 )
-from aeroops.views.backup import human_bytes
 from aeroops.views.charts import retention_svg
 from aeroops.views.tables import retention_frame
+from aeroops.views.units import human_bytes
 
 RULES = (Rule.LAST, *PERIOD_RULES)
 

@@ -9,16 +9,7 @@ from aeroops.core.description import DataDirDescription, FileFact, Verdict
 from aeroops.core.plan import BackupPlan, Refusal
 from aeroops.core.results import BackupResult
 from aeroops.formats.ids import format_timestamp
-
-
-def human_bytes(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
-
+from aeroops.views.units import human_bytes
 
 # --- dicts ----------------------------------------------------------------------------------
 
@@ -186,7 +177,7 @@ def render_plan(plan: BackupPlan | Refusal) -> str:
         "members:",
     ]
     for m in plan.members:
-        size = "" if m.kind == "directory" else f"{m.size:>12}"
+        size = "" if m.kind == "directory" else f"{human_bytes(m.size):>12}"
         name = m.name + ("/" if m.kind == "directory" else "")
         lines.append(f"  {name:<48}{size}")
     return "\n".join(lines)

@@ -2,153 +2,98 @@
 `aeroops.views.text` prints and writes as CSV, and `aeroops.views.tables` turns into DataFrames
 with the dtypes declared here. No pandas here.
 
-Each ``*_COLUMNS`` maps a column to its pandas dtype:
-``string`` text (missing is <NA>), ``int64`` integers never missing, ``Int64`` integers that can
-be missing, ``bool``/``boolean`` the same for truth values, ``datetime64[ns, UTC]`` times
-(missing is NaT), ``timedelta64[ns]`` durations.
+The columns of a result row are its dataclass fields, declared with `aeroops.columns.column`
+(dtype, unit, whether it is part of the verdict); tables of values with no row class of their
+own declare their `Column` specs here. Each ``*_COLUMNS`` maps a column to its pandas dtype
+(see `aeroops.columns`), the verdict first; `DISPLAY` gives each column name its unit for
+people (every table uses a name in one sense only).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Any
 
-from aeroops.core.inspect import InspectResult
-from aeroops.core.inventory import Inventory
+from aeroops.columns import UTC_TIME, Column, Columns, Record, dtypes, plain, record, specs
+from aeroops.core.inspect import InspectResult, MemberRow, StorageGroup, WalGroup
+from aeroops.core.inventory import VERIFY_FIELDS, Inventory, InventoryRow
 from aeroops.core.retention import RetentionPlan
 from aeroops.core.verify_report import VerifyReport
+from aeroops.errors import Finding, most_severe_first
 from aeroops.formats.checksum import format_crc_tag
-from aeroops.formats.ids import format_timestamp
 from aeroops.formats.manifests import BackupManifest, SnapshotManifest
+from aeroops.views.units import BYTES
 
-Columns = dict[str, str]
-Record = dict[str, Any]
-UTC_TIME = "datetime64[ns, UTC]"
+__all__ = ["Columns", "Record", "plain"]
 
-FINDING_COLUMNS: Columns = {
+Specs = dict[str, Column]
+
+
+def _dtypes(table: Specs) -> Columns:
+    return {name: spec.dtype for name, spec in table.items()}
+
+
+_FINDING = specs(Finding)
+FINDING_COLUMNS: Columns = {  # the verdict (severity), the archive, then what and where
+    **{name: spec.dtype for name, spec in _FINDING.items() if spec.verdict},
     "archive": "string",
-    "severity": "string",  # INFO, WARNING, ERROR, FATAL
-    "code": "string",
-    "path": "string",  # the member concerned, <NA> for the archive as a whole
-    "offset": "Int64",  # byte offset in the archive file
-    "sequence": "Int64",  # WAL sequence number, where one applies
-    "message": "string",
+    **{name: spec.dtype for name, spec in _FINDING.items() if not spec.verdict},
 }
 
-MEMBER_COLUMNS: Columns = {
-    "name": "string",
-    "type": "string",  # file, directory, symlink, hardlink, char_device, block_device, fifo, contiguous, other
-    "size": "int64",
-    "mode": "int64",
-    "mtime": UTC_TIME,
-    "checksum_found": "string",  # crc32:… of the member's data, regular files only
-    "checksum_expected": "string",  # from the snapshot manifest: storage.dat and schema files
-    "status": "string",  # "ok", or the findings about the member ("checksum", "unsafe_member", ...)
-}
+MEMBER_COLUMNS: Columns = dtypes(MemberRow)
 
-BACKUP_MANIFEST_COLUMNS: Columns = {
-    "backup_id": "string",
-    "created_at": UTC_TIME,
-    "snapshot_id": "string",
-    "wal_present": "bool",
-    "format_version": "int64",
+_BACKUP_MANIFEST: Specs = {
+    "backup_id": Column("string"),
+    "created_at": Column(UTC_TIME),
+    "snapshot_id": Column("string"),
+    "wal_present": Column("bool"),
+    "format_version": Column("int64"),
 }
+BACKUP_MANIFEST_COLUMNS: Columns = _dtypes(_BACKUP_MANIFEST)
 
-SNAPSHOT_MANIFEST_COLUMNS: Columns = {
-    "snapshot_id": "string",
-    "created_at": UTC_TIME,
-    "storage_checksum": "string",
-    "schema_files": "int64",  # how many schema_checksums it lists
-    "format_version": "int64",
-    "commit_boundary": "Int64",  # format 2 (MVCC) only
+_SNAPSHOT_MANIFEST: Specs = {
+    "snapshot_id": Column("string"),
+    "created_at": Column(UTC_TIME),
+    "storage_checksum": Column("string"),
+    "schema_files": Column("int64"),  # how many schema_checksums it lists
+    "format_version": Column("int64"),
+    "commit_boundary": Column("Int64"),  # format 2 (MVCC) only
 }
+SNAPSHOT_MANIFEST_COLUMNS: Columns = _dtypes(_SNAPSHOT_MANIFEST)
 
 SCHEMA_CHECKSUM_COLUMNS: Columns = {"schema_file": "string", "checksum": "string"}
 
-WAL_COLUMNS: Columns = {
-    "collection": "string",  # "" for MVCC commit and GC records
-    "operation": "string",  # insert, update, delete, mvcc_commit, mvcc_version, mvcc_gc
-    "records": "int64",
-    "bytes": "int64",  # whole records, framing included
-    "documents": "int64",  # distinct documents touched
-    "first_sequence": "int64",
-    "last_sequence": "int64",
-}
+WAL_COLUMNS: Columns = dtypes(WalGroup)
 
-STORAGE_COLUMNS: Columns = {
-    "collection": "string",
-    "schema_version": "string",  # of each key's last record
-    "live_documents": "int64",
-    "tombstones": "int64",
-    "records": "int64",  # superseded records included
-    "live_bytes": "int64",  # body bytes of the live documents
-}
+STORAGE_COLUMNS: Columns = dtypes(StorageGroup)
 
-DOCUMENT_COLUMNS: Columns = {
-    "collection": "string",
-    "document_id": "string",
-    "size": "int64",  # body bytes
-    "crc32": "string",  # crc32:… of the body
+_DOCUMENT: Specs = {
+    "collection": Column("string"),
+    "document_id": Column("string"),
+    "size": Column("int64", unit=BYTES),  # body bytes
+    "crc32": Column("string"),  # crc32:… of the body
 }
+DOCUMENT_COLUMNS: Columns = _dtypes(_DOCUMENT)
 
-COLLECTION_COLUMNS: Columns = {"collection": "string", "documents": "int64", "bytes": "int64"}
+_COLLECTION: Specs = {
+    "collection": Column("string"),
+    "documents": Column("int64"),
+    "bytes": Column("int64", unit=BYTES),
+}
+COLLECTION_COLUMNS: Columns = _dtypes(_COLLECTION)
 
-INVENTORY_COLUMNS: Columns = {
-    "file": "string",  # relative to the inventoried folder
-    "size": "Int64",
-    "modified": UTC_TIME,  # the file's mtime
-    "backup_id": "string",
-    "snapshot_id": "string",
-    "created_at": UTC_TIME,  # from the backup manifest
-    "age": "timedelta64[ns]",  # inventory time - created_at
-    "wal_present": "boolean",
-    "format_version": "Int64",
-    "source": "string",  # the backup manifest's "source" (backup --source), <NA> without one
-    "sidecar": "bool",  # a <file>.b3 or <file>.sha256 sits beside it
-    "reason": "string",  # why there is no manifest (<NA> when there is one)
-}
-INVENTORY_VERIFY_COLUMNS: Columns = {
-    "ok": "boolean",  # the verdict: no ERROR or FATAL finding
-    "info": "Int64",
-    "warnings": "Int64",
-    "errors": "Int64",
-    "fatal": "Int64",
-}
+INVENTORY_COLUMNS: Columns = dtypes(InventoryRow, exclude=VERIFY_FIELDS)
+INVENTORY_VERIFY_COLUMNS: Columns = {name: dtypes(InventoryRow)[name] for name in VERIFY_FIELDS}
 
 
 def finding_records(reports: VerifyReport | Iterable[VerifyReport]) -> list[Record]:
+    """Every finding of each report, the most severe first (in the order found within a severity)."""
     if isinstance(reports, VerifyReport):
         reports = [reports]
-    return [
-        {
-            "archive": report.archive,
-            "severity": str(f.severity),
-            "code": f.code,
-            "path": f.path,
-            "offset": f.offset,
-            "sequence": f.sequence,
-            "message": f.message,
-        }
-        for report in reports
-        for f in report.findings
-    ]
+    return [{"archive": report.archive, **record(f)} for report in reports for f in most_severe_first(report.findings)]
 
 
 def member_records(result: InspectResult) -> list[Record]:
-    return [
-        {
-            "name": m.name,
-            "type": m.type,
-            "size": m.size,
-            "mode": m.mode,
-            "mtime": m.mtime,
-            "checksum_found": m.checksum_found,
-            "checksum_expected": m.checksum_expected,
-            "status": m.status,
-        }
-        for m in result.members
-    ]
+    return [record(m) for m in result.members]
 
 
 def backup_manifest_records(manifest: BackupManifest | None) -> list[Record]:
@@ -187,18 +132,7 @@ def schema_checksum_records(manifest: SnapshotManifest | None) -> list[Record]:
 
 
 def wal_records(result: InspectResult) -> list[Record]:
-    return [
-        {
-            "collection": g.collection,
-            "operation": g.operation,
-            "records": g.records,
-            "bytes": g.bytes,
-            "documents": g.documents,
-            "first_sequence": g.first_sequence,
-            "last_sequence": g.last_sequence,
-        }
-        for g in result.wal.groups
-    ]
+    return [record(g) for g in result.wal.groups]
 
 
 SCHEMA_COLUMNS: Columns = {
@@ -222,17 +156,7 @@ def schema_records(result: InspectResult) -> list[Record]:
 
 
 def storage_records(result: InspectResult) -> list[Record]:
-    return [
-        {
-            "collection": g.collection,
-            "schema_version": g.schema_version,
-            "live_documents": g.live_documents,
-            "tombstones": g.tombstones,
-            "records": g.records,
-            "live_bytes": g.live_bytes,
-        }
-        for g in result.storage
-    ]
+    return [record(g) for g in result.storage]
 
 
 def document_records(result: InspectResult) -> list[Record]:
@@ -254,24 +178,26 @@ def collection_records(result: InspectResult) -> list[Record]:
 
 
 def inventory_columns(inventory: Inventory) -> Columns:
-    return {**INVENTORY_COLUMNS, **INVENTORY_VERIFY_COLUMNS} if inventory.verified else dict(INVENTORY_COLUMNS)
+    """The verdict's columns first, when the inventory was verified."""
+    return dtypes(InventoryRow) if inventory.verified else dict(INVENTORY_COLUMNS)
 
 
 def inventory_records(inventory: Inventory) -> list[Record]:
     columns = inventory_columns(inventory)
-    return [{name: getattr(row, name) for name in columns} for row in inventory.rows]
+    return [record(row, columns) for row in inventory.rows]
 
 
-RETENTION_COLUMNS: Columns = {
-    "file": "string",
-    "action": "string",  # keep or remove
-    "why": "string",  # the rules that keep it ("daily 2026-01-05, newest good"), else why not
-    "status": "string",  # clean, unverified, damaged, unreadable
-    "source": "string",  # the backup manifest's "source" (each is planned apart)
-    "snapshot_id": "string",
-    "created_at": UTC_TIME,
-    "size": "Int64",
+_RETENTION: Specs = {
+    "action": Column("string", verdict=True),  # keep or remove
+    "status": Column("string", verdict=True),  # clean, unverified, damaged, unreadable
+    "file": Column("string"),
+    "why": Column("string"),  # the rules that keep it ("daily 2026-01-05, newest good"), else why not
+    "source": Column("string"),  # the backup manifest's "source" (each is planned apart)
+    "snapshot_id": Column("string"),
+    "created_at": Column(UTC_TIME),
+    "size": Column("Int64", unit=BYTES),
 }
+RETENTION_COLUMNS: Columns = _dtypes(_RETENTION)
 
 
 def retention_records(plan: RetentionPlan) -> list[Record]:
@@ -290,10 +216,22 @@ def retention_records(plan: RetentionPlan) -> list[Record]:
     ]
 
 
-def plain(value: Any) -> Any:
-    """A record value as text-friendly JSON/CSV: times in AeroDB's notation, durations in seconds."""
-    if isinstance(value, datetime):
-        return format_timestamp(value)
-    if hasattr(value, "total_seconds"):
-        return int(value.total_seconds())
-    return value
+# Each column name's spec, for people: its unit and how a missing value reads. The tables of
+# plans and results the panels show from plain dicts (`aeroops.views.tables.rows_frame`) use
+# the same names in the same sense.
+DISPLAY: Specs = {
+    **_FINDING,
+    **specs(MemberRow),
+    **_BACKUP_MANIFEST,
+    **_SNAPSHOT_MANIFEST,
+    **specs(WalGroup),
+    **specs(StorageGroup),
+    **_DOCUMENT,
+    **_COLLECTION,
+    **specs(InventoryRow),
+    **_RETENTION,
+}
+
+
+def display_spec(name: str) -> Column:
+    return DISPLAY.get(name) or Column("object")

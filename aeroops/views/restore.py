@@ -3,6 +3,7 @@ and text (for terminals). Nothing here imports pandas."""
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from aeroops.core.recovery import SITUATION_TEXT, RecoveryPlan
@@ -12,7 +13,8 @@ from aeroops.core.results import DrillResult, RecoveryResult, RestorePreview, Re
 from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import Severity
 from aeroops.formats.ids import format_timestamp
-from aeroops.views.backup import human_bytes
+from aeroops.views.text import TABLE_WIDTH, text_table
+from aeroops.views.units import human_bytes
 
 # --- dicts ----------------------------------------------------------------------------------
 
@@ -247,15 +249,13 @@ def render_drill(result: DrillResult) -> str:
     elif result.restore is not None and result.error is None:
         lines.append("boot      ready: metadata/schemas/ holds every schema its documents and WAL records name")
     if result.collections:
-        with_source = result.source is not None
-        header = f"  {'collection':<24}{'restored':>10}{'archive':>10}" + (f"{'source':>10}" if with_source else "")
-        lines += ["documents", header]
-        for c in result.collections:
-            row = f"  {c.collection:<24}{c.restored:>10}{c.archive:>10}"
-            if with_source:
-                row += f"{c.source if c.source is not None else '':>10}"
-            lines.append(row)
-        lines.append(f"  {'total':<24}{result.documents:>10}")
+        rows: list[dict[str, Any]] = [
+            {"collection": c.collection, "restored": c.restored, "archive": c.archive, "source": c.source}
+            for c in result.collections
+        ]
+        rows.append({"collection": "total", "restored": result.documents})
+        columns = ["collection", "restored", "archive", *(["source"] if result.source is not None else [])]
+        lines += ["documents", textwrap.indent(text_table(rows, columns, width=TABLE_WIDTH - 2), "  ")]
     for comparison in result.comparisons:
         where = comparison.reference
         if where == "source" and result.source_snapshot:

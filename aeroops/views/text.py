@@ -8,8 +8,8 @@ call, times in AeroDB's notation (``YYYY-MM-DDTHH:MM:SSZ``), durations in whole 
 from __future__ import annotations
 
 import csv
+import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import timedelta
 from typing import Any, TextIO
 
 from aeroops.core.inspect import InspectResult
@@ -17,48 +17,120 @@ from aeroops.core.inventory import Inventory
 from aeroops.core.newest_good import Freshness, NewestGood
 from aeroops.core.retention import RetentionPlan
 from aeroops.core.verify_report import VerifyReport
+from aeroops.errors import most_severe_first
 from aeroops.formats.sidecar import split_digest
 from aeroops.views import records as rec
-from aeroops.views.backup import human_bytes
+from aeroops.views.units import display, human_age, human_bytes
 
 Formatter = Callable[[Any], str]
+TABLE_WIDTH = 100  # a terminal table's widest line: cells wrap, else columns are left out (and said so)
+GAP = "  "
+WRAP_FLOOR = 30  # a column of text wraps to no narrower than this (or its longest word)
 
 
-def human_age(age: timedelta) -> str:
-    seconds = int(age.total_seconds())
-    sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    if days:
-        return f"{sign}{days}d {hours}h"
-    minutes = rest // 60
-    return f"{sign}{hours}h {minutes}m" if hours else f"{sign}{minutes}m"
+def wrap_line(text: str, indent: str = "", *, width: int = TABLE_WIDTH) -> str:
+    """One line of text (a finding, a message) wrapped to ``width`` between words, its following
+    lines indented two more spaces than ``indent``; a word longer than the line stays whole."""
+    return textwrap.fill(
+        text,
+        width,
+        initial_indent=indent,
+        subsequent_indent=indent + "  ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
 
 
-def _cell(value: Any) -> str:
-    value = rec.plain(value)
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
+def _cell(name: str) -> Formatter:
+    spec = rec.display_spec(name)
+    return lambda value: display(value, spec.unit, spec.missing)
 
 
 def text_table(
-    records: Sequence[rec.Record], columns: Iterable[str], formatters: Mapping[str, Formatter] | None = None
+    records: Sequence[rec.Record],
+    columns: Iterable[str],
+    formatters: Mapping[str, Formatter] | None = None,
+    *,
+    width: int = TABLE_WIDTH,
 ) -> str:
-    """Aligned columns under a header; numbers right-aligned."""
+    """Aligned columns under a header, numbers right-aligned, each value in its column's unit
+    (`aeroops.views.units`), at most ``width`` characters a line: long cells wrap between words
+    (a word, a file name say, is never broken), and when even that is too wide the last
+    columns that are neither the verdict nor the first are left out, with a line that says so."""
     names = list(columns)
     formatters = formatters or {}
-    cells = [[formatters.get(n, _cell)(r.get(n)) if r.get(n) is not None else "" for n in names] for r in records]
-    widths = [max([len(n), *(len(row[i]) for row in cells)]) for i, n in enumerate(names)]
-    numeric = [all(isinstance(r.get(n), int | float) or r.get(n) is None for r in records) for n in names]
+    cells = {n: [(formatters.get(n) or _cell(n))(r.get(n)) for r in records] for n in names}
+    numeric = {n: all(_is_number(r.get(n)) or r.get(n) is None for r in records) for n in names}
+    shown, left_out = _fit(names, cells, width)
+    widths = _widths(shown, cells, width)
 
-    def line(values: Sequence[str]) -> str:
-        parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True)]
-        return "  ".join(parts).rstrip()
+    def lines(values: Sequence[str]) -> list[str]:
+        wrapped = [
+            (textwrap.wrap(v, w, break_long_words=False, break_on_hyphens=False) or [""]) if len(v) > w else [v]
+            for v, w in zip(values, widths.values(), strict=True)
+        ]
+        out = []
+        for i in range(max(len(parts) for parts in wrapped)):
+            line = [
+                (parts[i] if i < len(parts) else "").rjust(w)
+                if numeric[n]
+                else (parts[i] if i < len(parts) else "").ljust(w)
+                for parts, (n, w) in zip(wrapped, widths.items(), strict=True)
+            ]
+            out.append(GAP.join(line).rstrip())
+        return out
 
-    return "\n".join([line(names), *(line(row) for row in cells)])
+    text = [GAP.join(n.rjust(w) if numeric[n] else n.ljust(w) for n, w in widths.items()).rstrip()]
+    for i in range(len(records)):
+        text += lines([cells[n][i] for n in shown])
+    if left_out:
+        text.append(f"(left out to fit {width} columns: {', '.join(left_out)}; the JSON output has every column)")
+    return "\n".join(text)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _narrowest(name: str, values: Sequence[str]) -> int:
+    """The narrowest a column can be: its heading, or its longest word; a value with a unit
+    ("261.0 KiB", "2 d 20 h") or a time is one word."""
+    spec = rec.display_spec(name)
+    widest = max([len(name), *(len(v) for v in values)])
+    if spec.unit or not spec.dtype.startswith("string"):
+        return widest
+    # Text wraps, but not into a sliver: rather leave a later column out.
+    return max([len(name), min(widest, WRAP_FLOOR), *(len(word) for v in values for word in v.split())])
+
+
+def _fit(names: list[str], cells: Mapping[str, Sequence[str]], width: int) -> tuple[list[str], list[str]]:
+    """The columns that fit ``width``, each wrapped as far as it can be, and those left out: the
+    verdict's columns and the first of the others always show; the rest, in order, while they
+    fit."""
+    verdict = [n for n in names if rec.display_spec(n).verdict]
+    first = next((n for n in names if n not in verdict), None)
+    kept = {*verdict, first}
+    used = sum(_narrowest(n, cells[n]) for n in names if n in kept) + len(GAP) * (len(kept) - 1)
+    for name in names:
+        if name not in kept and used + len(GAP) + _narrowest(name, cells[name]) <= width:
+            kept.add(name)
+            used += len(GAP) + _narrowest(name, cells[name])
+    return [n for n in names if n in kept], [n for n in names if n not in kept]
+
+
+def _widths(shown: list[str], cells: Mapping[str, Sequence[str]], width: int) -> dict[str, int]:
+    """Each column as wide as its widest cell; while the line is too wide, the widest column that
+    can still wrap gives up a character."""
+    widths = {n: max([len(n), *(len(v) for v in cells[n])]) for n in shown}
+    floor = {n: _narrowest(n, cells[n]) for n in shown}
+    excess = sum(widths.values()) + len(GAP) * (len(shown) - 1) - width
+    while excess > 0:
+        wide = max((n for n in shown if widths[n] > floor[n]), key=lambda n: widths[n], default=None)
+        if wide is None:
+            break
+        widths[wide] -= 1
+        excess -= 1
+    return widths
 
 
 def write_csv(stream: TextIO, records: Sequence[rec.Record], columns: Iterable[str]) -> None:
@@ -82,7 +154,7 @@ def render_report(report: VerifyReport) -> str:
         details.append(f"{split_digest(report.sidecar_digest)[0]} sidecar checked")
     tally = ", ".join(f"{n} {s.lower()}" for s, n in counts.items() if n)
     lines = [f"{report.archive}: {verdict} ({', '.join(details)})" + (f": {tally}" if tally else "")]
-    lines += [f"  {finding}" for finding in report.findings]
+    lines += [wrap_line(str(finding), "  ") for finding in most_severe_first(report.findings)]
     return "\n".join(lines)
 
 
@@ -96,13 +168,11 @@ def render_reports(reports: Sequence[VerifyReport]) -> str:
 
 # --- inspect -----------------------------------------------------------------------------------
 
-_SIZES = {"size": human_bytes, "bytes": human_bytes, "live_bytes": human_bytes}
-
 
 def render_inspect(result: InspectResult, *, wal: bool = False, documents: bool = False) -> str:
     sections = [
         render_report(result.report),
-        "Members\n" + text_table(rec.member_records(result), rec.MEMBER_COLUMNS, {"mode": lambda m: f"{m:o}"}),
+        "Members\n" + text_table(rec.member_records(result), rec.MEMBER_COLUMNS),
     ]
     backup = rec.backup_manifest_records(result.backup_manifest)
     if backup:
@@ -111,10 +181,10 @@ def render_inspect(result: InspectResult, *, wal: bool = False, documents: bool 
     if snapshot:
         sections.append("Snapshot manifest\n" + text_table(snapshot, rec.SNAPSHOT_MANIFEST_COLUMNS))
     sections.append("Schemas\n" + text_table(rec.schema_records(result), rec.SCHEMA_COLUMNS))
-    sections.append("Storage\n" + text_table(rec.storage_records(result), rec.STORAGE_COLUMNS, _SIZES))
+    sections.append("Storage\n" + text_table(rec.storage_records(result), rec.STORAGE_COLUMNS))
     sections.append(
         _logical_heading(result)
-        + text_table(rec.collection_records(result), rec.COLLECTION_COLUMNS, _SIZES)
+        + text_table(rec.collection_records(result), rec.COLLECTION_COLUMNS)
         + f"\n{len(result.logical)} documents"
         + ("" if result.logical.complete else " (incomplete: more deletes came before storage than are remembered)")
     )
@@ -124,7 +194,7 @@ def render_inspect(result: InspectResult, *, wal: bool = False, documents: bool 
         head = f"WAL: {summary.records} records, {human_bytes(summary.bytes)}, {touched} documents touched"
         if summary.first_sequence is not None:
             head += f", sequences {summary.first_sequence}..{summary.last_sequence}"
-        sections.append(head + "\n" + text_table(rec.wal_records(result), rec.WAL_COLUMNS, _SIZES))
+        sections.append(head + "\n" + text_table(rec.wal_records(result), rec.WAL_COLUMNS))
     if documents:
         sections.append("Documents\n" + text_table(rec.document_records(result), rec.DOCUMENT_COLUMNS))
     return "\n\n".join(sections)
@@ -140,23 +210,22 @@ def _logical_heading(result: InspectResult) -> str:
 
 # --- inventory ---------------------------------------------------------------------------------
 
-_INVENTORY_TEXT = ("file", "size", "backup_id", "created_at", "age", "wal_present", "format_version", "sidecar")
+# The verdict first; then what people look for; the identifiers last (left out first when the
+# table is too wide: the CSV and JSON views have every column).
+_INVENTORY_VERDICT = ("ok", "fatal", "errors", "warnings")
+_INVENTORY_TEXT = ("file", "reason", "size", "age", "sidecar", "created_at", "backup_id")
 
 
 def render_inventory(inventory: Inventory) -> str:
-    columns = list(_INVENTORY_TEXT)
-    if inventory.verified:
-        columns += ["ok", "warnings", "errors", "fatal"]
-    columns.append("reason")
-    formatters: dict[str, Formatter] = {"size": human_bytes, "age": human_age}
     if not inventory.rows:
         return f"{inventory.folder}: no *.tar files"
-    return text_table(rec.inventory_records(inventory), columns, formatters)
+    columns = [*(_INVENTORY_VERDICT if inventory.verified else ()), *_INVENTORY_TEXT]
+    return text_table(rec.inventory_records(inventory), columns)
 
 
 # --- retention ---------------------------------------------------------------------------------
 
-_RETENTION_TEXT = ("action", "file", "created_at", "size", "status", "why")
+_RETENTION_TEXT = ("action", "status", "file", "why", "size", "created_at")
 
 
 def render_retention(plan: RetentionPlan, *, dry_run: bool = True) -> str:
@@ -164,8 +233,8 @@ def render_retention(plan: RetentionPlan, *, dry_run: bool = True) -> str:
         return "no *.tar files"
     columns = list(_RETENTION_TEXT)
     if any(d.row.source for d in plan.decisions):
-        columns.insert(2, "source")
-    table = text_table(rec.retention_records(plan), columns, {"size": human_bytes})
+        columns.insert(columns.index("file") + 1, "source")
+    table = text_table(rec.retention_records(plan), columns)
     verb = "would remove" if dry_run else "removed"
     summary = (
         f"{plan.policy}\n{len(plan.kept)} kept, {len(plan.removed)} {verb} ({human_bytes(plan.removed_bytes())})"

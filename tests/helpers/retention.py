@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aeroops.core.inventory import InventoryRow
+from aeroops.core.inventory import InventoryRow, inventory_row
 from aeroops.executor.backup import run_backup
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)  # the planning time `row`'s ages count from
@@ -24,9 +24,7 @@ def row(
 ) -> InventoryRow:
     """An inventory row of an archive made at ``created_at`` (None: a file that is no archive)."""
     if created_at is None:
-        return InventoryRow(
-            file, 10, None, None, None, None, None, None, None, False, reason=reason or "not an archive"
-        )
+        return inventory_row(file, 10, None, reason or "not an archive", NOW)
     return InventoryRow(
         file=file,
         size=100,
@@ -37,7 +35,7 @@ def row(
         age=NOW - created_at,
         wal_present=True,
         format_version=1,
-        sidecar=True,
+        sidecar="b3",
         ok=ok,
         errors=None if ok is None else int(not ok),
         source=source,
