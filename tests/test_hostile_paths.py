@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from helpers.archives import build, codes, fixture_bytes, read_members, replace_member, verify_bytes
-from helpers.cli import run_cli_as_nobody
+from helpers.cli import one_error_line, run_cli_as_nobody
 from helpers.data import copy_fixture, tree_state
 from helpers.faults import need_nobody, world_readable_folder
 
@@ -20,14 +20,6 @@ from aeroops.core.verify import VerifyReport
 from aeroops.errors import Code, FormatError
 from aeroops.formats.checksum import crc32, format_crc_tag
 from aeroops.formats.schemas import parse_schema_ref
-
-
-def one_error_line(stderr: str, prefix: str) -> str:
-    """The single line on stderr, which must start with ``prefix``."""
-    assert "Traceback" not in stderr and "usage:" not in stderr, stderr
-    lines = stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith(prefix), stderr
-    return lines[0]
 
 
 @pytest.fixture
