@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from helpers.archives import build, codes, fixture_bytes, read_members, replace_member, verify_bytes
+from helpers.archives import build, codes, fixture_bytes, header, read_members, replace_member, verify_bytes
 from helpers.cli import one_error_line, run_cli_as_nobody
 from helpers.data import copy_fixture, tree_state
 from helpers.faults import need_nobody, world_readable_folder
@@ -215,3 +215,26 @@ def test_a_printable_source_name_is_recorded(tmp_path: Path, capsys: pytest.Capt
     assert main(["verify", str(archive), "--no-progress"]) == 0  # the archive it published verifies
     manifest = json.loads(dict(read_members(archive.read_bytes()))["backup_manifest.json"] or b"")
     assert manifest["source"] == source
+
+
+def with_magic(magic: bytes) -> bytes:
+    """A header block with this magic, its checksum made right."""
+    block = bytearray(header("a.json"))
+    block[257:265] = magic
+    block[148:156] = b" " * 8
+    block[148:156] = b"%07o\x00" % sum(block)
+    return bytes(block)
+
+
+@pytest.mark.parametrize(
+    ("archive", "expected"),
+    [
+        (b"# a text file, not an archive\n".ljust(2048, b"x"), "checksum field 'xxxxxxxx' is not octal"),
+        (with_magic(b"ustar\xff\x01\x02") + bytes(1536), "unknown header magic 'ustar\\xff\\x01\\x02'"),
+    ],
+)
+def test_tar_header_findings_show_bytes_without_pythons_b_prefix(archive: bytes, expected: str) -> None:
+    """It said "checksum field b'xxxxxxxx' is not octal": Python's notation for bytes."""
+    messages = [f.message for f in verify_bytes(archive).findings if f.code in (Code.TAR_HEADER, Code.TAR_CHECKSUM)]
+    assert messages and all("b'" not in m and 'b"' not in m for m in messages), messages
+    assert any(expected in m for m in messages), messages
