@@ -5,12 +5,15 @@ Each ends in one ``[SEVERITY] CODE: message`` line and a documented exit status.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from helpers.archives import build, codes, fixture_bytes, header, read_members, replace_member, verify_bytes
-from helpers.cli import one_error_line, run_cli_as_nobody
+from helpers.cli import one_error_line, run_cli, run_cli_as_nobody
 from helpers.data import copy_fixture, tree_state
 from helpers.faults import need_nobody, world_readable_folder
 
@@ -238,3 +241,45 @@ def test_tar_header_findings_show_bytes_without_pythons_b_prefix(archive: bytes,
     messages = [f.message for f in verify_bytes(archive).findings if f.code in (Code.TAR_HEADER, Code.TAR_CHECKSUM)]
     assert messages and all("b'" not in m and 'b"' not in m for m in messages), messages
     assert any(expected in m for m in messages), messages
+
+
+# --- demo: a run that cannot be made is refused in the CLI's words, leaving no folder behind ---
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--snapshots", "0"], "[ERROR] AERO_USAGE: --snapshots: "),
+        (["--storage-mib", "99999999999"], "[ERROR] AERO_USAGE: 99999999999 MiB of storage padding (--storage-mib"),
+        (["--records", "0", "--storage-mib", "1"], "[ERROR] AERO_USAGE: the storage padding (--storage-mib"),
+    ],
+)
+def test_a_demo_that_cannot_be_made_leaves_no_temporary_folder(
+    tmp_path: Path, options: list[str], expected: str
+) -> None:
+    """Before: each left an aeroops-demo-* folder in the temporary folder, unnamed; --snapshots 0
+    made the demo data and then failed its backup (AERO_BACKUP_FAILED); the others spoke of
+    storage_bytes= and wal_records, the Python API's names."""
+    done = run_cli("demo", *options, env={"TMPDIR": str(tmp_path)})
+    assert done.returncode == 2
+    one_error_line(done.stderr, expected)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_demo_leaves_no_temporary_folder(tmp_path: Path) -> None:
+    """Ctrl-C during the demo (made to happen at the backup): its temporary folder is removed."""
+    script = (
+        "import sys\n"
+        "import aeroops.executor.backup as backup\n"
+        "def interrupted(*args, **kwargs):\n"
+        "    raise KeyboardInterrupt\n"
+        "backup.run_backup = interrupted\n"
+        "from aeroops.cli.main import main\n"
+        "sys.exit(main(['demo', '--records', '50', '--snapshots', '1']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env={**os.environ, "TMPDIR": str(tmp_path)}, capture_output=True, text=True
+    )
+    assert done.returncode == 130, done.stderr
+    one_error_line(done.stderr, "[ERROR] AERO_INTERRUPTED: interrupted")
+    assert list(tmp_path.iterdir()) == []

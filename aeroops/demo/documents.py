@@ -70,12 +70,14 @@ def padded_before(spec: DemoSpec) -> int:
     padded = sum(kind != _DELETE for kind, _, _ in islice(operations(spec), target_at))
     if padded == 0:
         raise UsageError(
-            "storage_bytes needs at least one insert or update before the newest snapshot; raise wal_records"
+            "the storage padding (--storage-mib, storage_bytes) needs at least one insert or update before the "
+            "newest snapshot: ask for more records (--records, wal_records)"
         )
     if spec.storage_bytes / padded > MAX_BLOB_BYTES:
         raise UsageError(
-            f"storage_bytes={spec.storage_bytes} over {padded} documents would make records of more than "
-            f"{MAX_BLOB_BYTES} bytes; raise wal_records"
+            f"{spec.storage_bytes >> 20} MiB of storage padding (--storage-mib, storage_bytes) over {padded} "
+            f"documents would make records of more than {MAX_BLOB_BYTES >> 20} MiB: ask for more records "
+            "(--records, wal_records) or less padding"
         )
     return padded
 
