@@ -283,3 +283,11 @@ def test_an_interrupted_demo_leaves_no_temporary_folder(tmp_path: Path) -> None:
     assert done.returncode == 130, done.stderr
     one_error_line(done.stderr, "[ERROR] AERO_INTERRUPTED: interrupted")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv", [["demo", "--records"], ["prune", ".", "--keep-last"]])
+def test_a_count_too_large_is_called_too_large(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """It said "'99999999999999999999' is not a whole number": the wrong cause."""
+    assert main([*argv, "9" * 20]) == 2
+    line = one_error_line(capsys.readouterr().err, "[ERROR] AERO_USAGE: --")
+    assert "is too large (at most 18 digits)" in line and "not a whole number" not in line
