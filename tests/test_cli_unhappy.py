@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers.cli import run_cli, run_cli_as_nobody
+from helpers.cli import one_error_line, run_cli, run_cli_as_nobody
 from helpers.data import copy_fixture, tree_state
 from helpers.faults import need_nobody, world_readable_folder
 
@@ -25,14 +25,6 @@ from aeroops.executor.backup import run_backup
 from aeroops.formats.sidecar import TOOLS, sidecar_path
 
 T0 = "2026-02-04T12:00:00Z"
-
-
-def one_error_line(stderr: str, prefix: str) -> str:
-    """The single line on stderr, which must start with ``prefix``."""
-    assert "Traceback" not in stderr and "usage:" not in stderr, stderr
-    lines = stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith(prefix), stderr
-    return lines[0]
 
 
 # --- item 8: usage errors ---------------------------------------------------------------------
@@ -81,7 +73,8 @@ def test_messages_name_cli_options(tmp_path: Path, datadir_1000: Path, capsys: p
     assert "to create it (--create)" in capsys.readouterr().out
     assert main(["demo", str(tmp_path / "demo"), "--records", "1", "--storage-mib", "1"]) == 2
     line = one_error_line(capsys.readouterr().err, "[ERROR] AERO_USAGE: ")
-    assert line.startswith("[ERROR] AERO_USAGE: --storage-mib needs") and line.endswith("raise --records")
+    assert line.startswith("[ERROR] AERO_USAGE: the storage padding (--storage-mib) needs")
+    assert line.endswith("ask for more records (--records)")
     # A Python caller reads the keyword arguments it passes.
     with pytest.raises(BackupError, match="overwrite=True replaces it"):
         run_backup(datadir_1000, archive)

@@ -18,7 +18,7 @@ from helpers.retention import make_folder
 from prometheus_client.parser import text_string_to_metric_families
 
 from aeroops.core.retention import Policy, Status, parse_duration
-from aeroops.errors import BackupError, PruneError, PruneIOError
+from aeroops.errors import BackupError, OutputError, PruneError, PruneIOError
 from aeroops.executor.audit import inventory, verify_archive
 from aeroops.executor.backup import run_backup
 from aeroops.executor.check import check, write_text_file
@@ -215,7 +215,7 @@ def test_the_metrics_file_is_replaced_whole_or_not_at_all(tmp_path: Path) -> Non
         def fsync(self, stream):  # type: ignore[no-untyped-def]
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(OutputError, match="No space"):
         write_text_file(target, b"new", ops=Full())
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["m.prom"]
     write_text_file(target, b"new")

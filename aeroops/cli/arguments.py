@@ -88,8 +88,10 @@ def creation_time(text: str) -> datetime:
 
 def whole_number(text: str) -> int:
     """A count or a seed: a whole number, 0 or more."""
+    if re.fullmatch(r"[0-9]{19,}", text):  # a whole number, but not one any count here reaches
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is too large (at most 18 digits)")
     if not re.fullmatch(r"[0-9]{1,18}", text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (0 or more)")
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number (0 or more)")
     return int(text)
 
 

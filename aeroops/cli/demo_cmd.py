@@ -38,15 +38,17 @@ DEMO_STEPS = ("make the demo data", "back it up", "verify the archive")
 def run(args: argparse.Namespace) -> int:
     from aeroops.demo import DemoSpec, make_demo_datadir
     from aeroops.demo.datadir import FOLDER_MODE
+    from aeroops.demo.documents import padded_before
     from aeroops.executor.audit import verify_archive
     from aeroops.executor.backup import run_backup
-    from aeroops.executor.fileops import REAL
+    from aeroops.executor.fileops import REAL, logged_cleanup
     from aeroops.progress import no_progress, terminal_progress, within_step
     from aeroops.views.backup import render_result, result_to_dict
     from aeroops.views.units import human_bytes
 
     ops = REAL  # every effect of the demo goes through the seam
-    root = _demo_folder(args.dir, ops)
+    if args.snapshots == 0:
+        raise UsageError("--snapshots: the demo backs up its newest snapshot, so it needs at least 1")
     spec = DemoSpec(
         seed=args.seed,
         wal_records=args.records,
@@ -54,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
         checkpoint=args.checkpoint,
         storage_bytes=args.storage_mib << 20,
     )
+    spec.validate()
+    padded_before(spec)  # a spec that cannot be made is refused before any folder is made
+    root = _demo_folder(args.dir, ops)
     with terminal_progress(not args.no_progress) as shown:
         progress = shown or no_progress
 
@@ -61,14 +66,20 @@ def run(args: argparse.Namespace) -> int:
             return within_step(progress, "demo", DEMO_STEPS[index - 1], index, len(DEMO_STEPS))
 
         try:
-            summary = make_demo_datadir(root / "datadir", spec, ops=ops, progress=step(1))
-            backups = root / "backups"
-            ops.mkdir(backups, FOLDER_MODE)  # new: the folder was new or empty
-        except OSError as exc:
-            raise AeroError(
-                f"cannot write the demo data: {exc.strerror}", path=exc.filename, code=Code.DEMO_FAILED
-            ) from None
-        result = run_backup(summary.data_dir, backups, created_at=args.created_at, ops=ops, progress=step(2))
+            try:
+                summary = make_demo_datadir(root / "datadir", spec, ops=ops, progress=step(1))
+                backups = root / "backups"
+                ops.mkdir(backups, FOLDER_MODE)  # new: the folder was new or empty
+            except OSError as exc:
+                raise AeroError(
+                    f"cannot write the demo data: {exc.strerror}", path=exc.filename, code=Code.DEMO_FAILED
+                ) from None
+            result = run_backup(summary.data_dir, backups, created_at=args.created_at, ops=ops, progress=step(2))
+        except BaseException:
+            if not args.dir:  # a temporary folder nobody was told of: not left behind (Ctrl-C included)
+                with logged_cleanup("the demo's temporary folder", root):
+                    ops.remove_tree(root)
+            raise
         verdict = verify_archive(result.archive, ops=ops, progress=step(3)).to_dict()
     if args.json:
         out = {

@@ -27,7 +27,7 @@ from aeroops.formats.layout import (
     WAL_LOG,
     member_source,
 )
-from aeroops.formats.manifests import AddedSchema, BackupManifest, render_backup_manifest
+from aeroops.formats.manifests import AddedSchema, BackupManifest, check_source_name, render_backup_manifest
 from aeroops.formats.tar import END_OF_ARCHIVE, member_span
 
 
@@ -60,6 +60,10 @@ class BackupOptions:
     # re-plans on a mismatch, so the snapshot is read once instead of twice.
     checksums_while_packing: bool = False
     source: str | None = None  # recorded in the backup manifest as "source" (retention groups by it)
+
+    def __post_init__(self) -> None:
+        if self.source is not None:
+            check_source_name(self.source)  # refused before anything is read or written
 
 
 class RefusalRule(enum.StrEnum):

@@ -82,6 +82,7 @@ class RestoreRule(enum.StrEnum):
     FOREIGN_OLD = "foreign-old"
     ARCHIVE_INSIDE = "archive-inside"
     NOT_WRITABLE = "not-writable"  # the folder holding the data directory is not writable (seen by a dry run)
+    UNREADABLE = "unreadable"  # this user cannot list the data directory
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +155,12 @@ def check_target(
         return None
     if not target.is_dir:
         return RestoreRefusal(RestoreRule.NOT_A_DIRECTORY, "the data directory is not a folder")
+    if not target.listable:
+        return RestoreRefusal(
+            RestoreRule.UNREADABLE,
+            "this user cannot list the data directory (permission denied), so cannot tell whether AeroDB "
+            "is serving it nor remove what it holds after the swap; restore as its owner",
+        )
     if target.serving:
         return RestoreRefusal(
             RestoreRule.SERVING,

@@ -91,26 +91,42 @@ def render_journal(journal: RestoreJournal) -> bytes:
 
 
 def parse_journal(data: bytes) -> RestoreJournal:
+    """The journal a restore wrote; `FormatError` (AERO_RESTORE_JOURNAL) saying what is wrong
+    with anything else. A damaged journal must not crash recovery: deep nesting, huge numbers
+    and bytes that are not UTF-8 included."""
     try:
-        obj = json.loads(data)
-        if not isinstance(obj, dict) or obj.get("aeroops_restore_journal") != JOURNAL_VERSION:
-            raise ValueError("not an aeroops restore journal (version 1)")
-        return RestoreJournal(
-            data_dir=_str(obj, "data_dir"),
-            mode=RestoreMode(_str(obj, "mode")),
-            backup_id=_str(obj, "backup_id"),
-            archive=_str(obj, "archive"),
-            pid=int(obj["pid"]),
-        )
-    # A damaged journal must not crash recovery: deep nesting and huge numbers included.
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError, OverflowError) as exc:
-        raise FormatError(f"the restore journal does not parse: {exc}", code=Code.RESTORE_JOURNAL) from None
+        obj = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise _journal_error(f"not UTF-8 at byte {exc.start}") from None
+    except ValueError as exc:  # JSONDecodeError; a number of too many digits
+        raise _journal_error(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise _journal_error("not valid JSON: nested too deeply") from None
+    if not isinstance(obj, dict) or obj.get("aeroops_restore_journal") != JOURNAL_VERSION:
+        raise _journal_error(f"not an aeroops restore journal (version {JOURNAL_VERSION})")
+    mode = _str(obj, "mode")
+    if mode not in set(RestoreMode):
+        raise _journal_error(f"field 'mode' is {mode[:40]!r}, not one of {', '.join(RestoreMode)}")
+    pid = obj.get("pid")
+    if isinstance(pid, bool) or not isinstance(pid, int) or pid < 0:
+        raise _journal_error("field 'pid' is missing or not a process id")
+    return RestoreJournal(
+        data_dir=_str(obj, "data_dir"),
+        mode=RestoreMode(mode),
+        backup_id=_str(obj, "backup_id"),
+        archive=_str(obj, "archive"),
+        pid=pid,
+    )
+
+
+def _journal_error(reason: str) -> FormatError:
+    return FormatError(f"the restore journal does not parse: {reason}", code=Code.RESTORE_JOURNAL)
 
 
 def _str(obj: Mapping[str, Any], key: str) -> str:
-    value = obj[key]
+    value = obj.get(key)
     if not isinstance(value, str):
-        raise TypeError(f"{key} is not a string")
+        raise _journal_error(f"field {key!r} is missing or not a string")
     return value
 
 
@@ -173,3 +189,4 @@ class TargetState:
     leftovers: Leftovers
     real_path: str  # symlinks resolved: to tell whether the archive lies inside
     mode: int | None = None  # permission bits of the existing directory, kept by the restore
+    listable: bool = True  # this user can list the directory (else it cannot tell what it holds)

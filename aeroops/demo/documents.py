@@ -70,13 +70,14 @@ def padded_before(spec: DemoSpec) -> int:
     padded = sum(kind != _DELETE for kind, _, _ in islice(operations(spec), target_at))
     if padded == 0:
         raise UsageError(
-            f"{option('storage_bytes')} needs at least one insert or update before the newest snapshot; "
-            f"raise {option('wal_records')}"
+            f"the storage padding ({option('storage_bytes')}) needs at least one insert or update before the "
+            f"newest snapshot: ask for more records ({option('wal_records')})"
         )
     if spec.storage_bytes / padded > MAX_BLOB_BYTES:
         raise UsageError(
-            f"{option('storage_bytes')} of {spec.storage_bytes} bytes over {padded} documents would make records "
-            f"of more than {MAX_BLOB_BYTES} bytes; raise {option('wal_records')}"
+            f"{spec.storage_bytes >> 20} MiB of storage padding ({option('storage_bytes')}) over {padded} "
+            f"documents would make records of more than {MAX_BLOB_BYTES >> 20} MiB: ask for more records "
+            f"({option('wal_records')}) or less padding"
         )
     return padded
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from aeroops.core.inventory import Inventory, with_verdict
 from aeroops.core.newest_good import Freshness, assess_freshness, newest_good, verification_order
 from aeroops.core.retention import Duration
-from aeroops.errors import UsageError
+from aeroops.errors import OutputError, UsageError
 from aeroops.executor.audit import inventory, verify_archive
 from aeroops.executor.fileops import REAL, FileOps
 from aeroops.progress import ProgressCallback
@@ -84,8 +84,10 @@ def write_text_file(path: str | os.PathLike[str], data: bytes, ops: FileOps = RE
             ops.write(stream, data)
             ops.fsync(stream)
         ops.rename(temporary, target)
-    except BaseException:
+        ops.fsync_path(target.parent)
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             ops.remove(temporary)
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write the metrics file: {exc.strerror or exc}", path=target) from None
         raise
-    ops.fsync_path(target.parent)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import stat
 from pathlib import Path
@@ -22,6 +23,8 @@ from aeroops.errors import (
 )
 from aeroops.executor.fileops import REAL
 from aeroops.executor.lock import aerodb_serving
+
+log = logging.getLogger("aeroops")
 
 JOURNAL_LIMIT = 64 << 10
 
@@ -68,8 +71,10 @@ def describe_target(data_dir: Path | str) -> TargetState:
     is_symlink = info is not None and stat.S_ISLNK(info.st_mode)
     is_dir = info is not None and stat.S_ISDIR(info.st_mode)
     other_fs = False
+    entries: tuple[ExistingEntry, ...] | None = ()
     if is_dir:
         assert info is not None
+        entries = _entries(Path(paths.data_dir))
         with contextlib.suppress(OSError):
             other_fs = info.st_dev != os.stat(paths.parent).st_dev
     return TargetState(
@@ -80,16 +85,23 @@ def describe_target(data_dir: Path | str) -> TargetState:
         parent_exists=os.path.isdir(paths.parent),
         other_file_system=other_fs,
         serving=is_dir and aerodb_serving(Path(paths.data_dir)),
-        entries=_entries(Path(paths.data_dir)) if is_dir else (),
+        entries=entries or (),
         leftovers=find_leftovers(paths.data_dir),
         real_path=os.path.realpath(paths.data_dir),
         mode=stat.S_IMODE(info.st_mode) if is_dir and info is not None else None,
+        listable=entries is not None,
     )
 
 
-def _entries(root: Path) -> tuple[ExistingEntry, ...]:
+def _entries(root: Path) -> tuple[ExistingEntry, ...] | None:
+    """What ``root`` holds, or None when this user cannot list it."""
     found = []
-    with os.scandir(root) as entries:
+    try:
+        listing = os.scandir(root)
+    except OSError as exc:
+        log.info("cannot list %s: %s", root, exc)
+        return None
+    with listing as entries:
         for entry in sorted(entries, key=lambda e: e.name):
             if entry.is_symlink():
                 found.append(ExistingEntry(entry.name, "symlink", 0, 0))

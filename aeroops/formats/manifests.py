@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from aeroops.errors import Code, FormatError
+from aeroops.errors import Code, FormatError, UsageError
 from aeroops.formats.checksum import format_crc_tag, parse_crc_tag
 from aeroops.formats.ids import format_timestamp, parse_snapshot_id, parse_timestamp
 
@@ -86,6 +86,25 @@ class BackupManifest:
         return {a.name: a for a in self.added_schemas}
 
 
+SOURCE_MAX = 255  # bytes of a source name: a name, like a file's, not a document
+
+
+def check_source_name(name: str) -> str:
+    """``name`` if a backup manifest can record it as the source, else `UsageError`: it must be
+    printable UTF-8 (it is shown in one table cell and one line), without spaces around it (two
+    sources that look the same must be the same), and short (the manifest must stay within
+    `BACKUP_MANIFEST_LIMIT`, or the archive would fail its own verify)."""
+    if not name or name != name.strip():
+        why = "it is empty or has spaces around it"
+    elif not name.isprintable():  # line breaks, U+2028, a byte that was not UTF-8 (a lone surrogate)
+        why = "it holds a line break, a control character or bytes that are not UTF-8"
+    elif len(name.encode()) > SOURCE_MAX:
+        why = f"it is longer than {SOURCE_MAX} bytes"
+    else:
+        return name
+    raise UsageError(f"the source name {name[:60]!r} cannot be recorded: {why} (--source)")
+
+
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
     """``checkpoint.json``: the WAL was truncated right after this snapshot."""
@@ -115,7 +134,9 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _load_object(data: bytes | str, path: object, fields: tuple[str, ...]) -> dict[str, Any]:
+def load_aerodb_object(
+    data: bytes | str, path: object, fields: tuple[str, ...], *, code: Code = _CODE
+) -> dict[str, Any]:
     """Parse as AeroDB does (``serde_json::from_str`` into a struct with ``fields``): whatever
     it refuses is refused here too. Python's `json` alone is more lenient in six ways: it skips
     a UTF-8 byte order mark, guesses UTF-16 and UTF-32, lets encoded surrogates through,
@@ -129,27 +150,27 @@ def _load_object(data: bytes | str, path: object, fields: tuple[str, ...]) -> di
                 "not valid JSON: it starts with a UTF-8 byte order mark, which AeroDB's parser refuses "
                 "(expected value at line 1 column 1)",
                 path=path,
-                code=_CODE,
+                code=code,
             )
         try:
             data = data.decode("utf-8")  # strict: no BOM skipping, no UTF-16/32 guess, no surrogates
         except UnicodeDecodeError as exc:
-            raise FormatError(f"not valid JSON: not UTF-8 at byte {exc.start}", path=path, code=_CODE) from None
+            raise FormatError(f"not valid JSON: not UTF-8 at byte {exc.start}", path=path, code=code) from None
     try:
         value = json.loads(data, object_pairs_hook=_object, parse_constant=_refuse_constant)
     except ValueError as exc:  # JSONDecodeError included
-        raise FormatError(f"not valid JSON: {exc}", path=path, code=_CODE) from None
+        raise FormatError(f"not valid JSON: {exc}", path=path, code=code) from None
     except RecursionError:  # e.g. 60,000 '[': json's parser recurses once per level
-        raise FormatError("not valid JSON: nested too deeply", path=path, code=_CODE) from None
+        raise FormatError("not valid JSON: nested too deeply", path=path, code=code) from None
     if not isinstance(value, dict):
-        raise FormatError(f"expected a JSON object, found {type(value).__name__}", path=path, code=_CODE)
+        raise FormatError(f"expected a JSON object, found {type(value).__name__}", path=path, code=code)
     repeated = sorted(value.duplicates & set(fields)) if isinstance(value, _Object) else []
     if repeated:
-        raise FormatError(f"field {repeated[0]!r} appears more than once", path=path, code=_CODE)
+        raise FormatError(f"field {repeated[0]!r} appears more than once", path=path, code=code)
     for key in fields:
         if key in value and _has_lone_surrogate(value[key]):
             raise FormatError(
-                f"field {key!r} holds a lone UTF-16 surrogate, which AeroDB's parser refuses", path=path, code=_CODE
+                f"field {key!r} holds a lone UTF-16 surrogate, which AeroDB's parser refuses", path=path, code=code
             )
     return value
 
@@ -204,7 +225,7 @@ def _render(obj: Mapping[str, Any]) -> bytes:
 
 
 def parse_snapshot_manifest(data: bytes | str, *, path: object = None) -> SnapshotManifest:
-    obj = _load_object(data, path, SNAPSHOT_FIELDS)
+    obj = load_aerodb_object(data, path, SNAPSHOT_FIELDS)
     # Fields are checked in the order AeroDB writes them, so the first complaint is the first field.
     snapshot_id = _snapshot_id(obj, "snapshot_id", path)
     created_at = parse_timestamp(_get(obj, "created_at", str, path), path=path)
@@ -241,7 +262,7 @@ def render_snapshot_manifest(manifest: SnapshotManifest) -> bytes:
 
 
 def parse_backup_manifest(data: bytes | str, *, path: object = None) -> BackupManifest:
-    obj = _load_object(data, path, BACKUP_FIELDS)
+    obj = load_aerodb_object(data, path, BACKUP_FIELDS)
     return BackupManifest(
         backup_id=_snapshot_id(obj, "backup_id", path),
         created_at=parse_timestamp(_get(obj, "created_at", str, path), path=path),
@@ -289,7 +310,7 @@ def render_backup_manifest(manifest: BackupManifest) -> bytes:
 
 
 def parse_checkpoint(data: bytes | str, *, path: object = None) -> Checkpoint:
-    obj = _load_object(data, path, CHECKPOINT_FIELDS)
+    obj = load_aerodb_object(data, path, CHECKPOINT_FIELDS)
     known = set(CHECKPOINT_FIELDS)
     return Checkpoint(
         snapshot_id=_snapshot_id(obj, "snapshot_id", path),

@@ -140,8 +140,14 @@ def _parse_number(field: bytes, what: str, offset: int, path: object) -> int:
         return int(text, 8)
     except ValueError:
         raise FormatError(
-            f"{what} field {field!r} is not octal", path=path, offset=offset, code=Code.TAR_HEADER
+            f"{what} field {_shown(field)} is not octal", path=path, offset=offset, code=Code.TAR_HEADER
         ) from None
+
+
+def _shown(field: bytes) -> str:
+    """Header bytes as a message shows them: quoted, what is not printable ASCII as ``\\xNN``
+    (bytes' repr without Python's ``b`` prefix)."""
+    return repr(bytes(field))[1:]
 
 
 def _text(field: bytes) -> str:
@@ -245,7 +251,7 @@ class TarReader:
             )
         if block[257:265] not in (_GNU_MAGIC, _POSIX_MAGIC):
             raise FormatError(
-                f"unknown header magic {block[257:265]!r}", path=self._path, offset=at, code=Code.TAR_HEADER
+                f"unknown header magic {_shown(block[257:265])}", path=self._path, offset=at, code=Code.TAR_HEADER
             )
         return block
 

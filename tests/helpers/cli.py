@@ -32,3 +32,11 @@ def run_cli_as_nobody(*args: str, timeout: float = 120) -> subprocess.CompletedP
     from /tmp, text captured."""
     command = as_nobody(sys.executable, "-m", "aeroops", *args)
     return subprocess.run(command, capture_output=True, text=True, check=False, cwd="/tmp", timeout=timeout)
+
+
+def one_error_line(stderr: str, prefix: str) -> str:
+    """The single line on stderr, which must start with ``prefix``."""
+    assert "Traceback" not in stderr and "usage:" not in stderr, stderr
+    lines = stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(prefix), stderr
+    return lines[0]
