@@ -303,7 +303,10 @@ def plan_retention(rows: Iterable[InventoryRow], policy: Policy, now: datetime) 
     """Keep or remove, with reasons, for every row. Raises `UsageError` for an empty policy (as
     restic refuses one: it would remove all but the newest good archive)."""
     if policy.empty:
-        raise UsageError("no keep rule given: pass at least one of keep-last, keep-hourly … keep-within")
+        raise UsageError(
+            "no keep rule given: pass at least one of --keep-last, --keep-hourly … --keep-within "
+            "(a Policy's last … within)"
+        )
     rows = list(rows)
     zone = policy.zone()
     sources = sorted({row.source or "" for row in rows if status_of(row) is not Status.UNREADABLE})
