@@ -81,7 +81,9 @@ def parse_duration(text: str) -> Duration:
     units = [unit for _, unit in parts]
     ordered = [unit for unit in _UNITS if unit in units]
     if not parts or "".join(n + u for n, u in parts) != cleaned or units != ordered:
-        raise UsageError(f"{text!r} is not a duration like 26h, 7d, 2w, 6m, 1y or 1y6m")
+        if re.fullmatch(r"([0-9]+[ymwdh])+", cleaned) and re.search(r"[0-9]{13}", cleaned):
+            raise UsageError(f"{text[:40]!r} is too long a duration (at most 12 digits a unit)")
+        raise UsageError(f"{text[:40]!r} is not a duration like 26h, 7d, 2w, 6m, 1y or 1y6m")
     return Duration(**{_UNITS[unit]: int(number) for number, unit in parts})
 
 
