@@ -291,3 +291,11 @@ def test_a_count_too_large_is_called_too_large(argv: list[str], capsys: pytest.C
     assert main([*argv, "9" * 20]) == 2
     line = one_error_line(capsys.readouterr().err, "[ERROR] AERO_USAGE: --")
     assert "is too large (at most 18 digits)" in line and "not a whole number" not in line
+
+
+@pytest.mark.parametrize("argv", [["prune", ".", "--keep-within"], ["check", ".", "--max-age"]])
+def test_a_duration_too_long_is_called_too_long(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """It said "'99999999999999y' is not a duration like 26h": the wrong cause."""
+    assert main([*argv, "9" * 14 + "y"]) == 2
+    line = one_error_line(capsys.readouterr().err, "[ERROR] AERO_USAGE: --")
+    assert "is too long a duration" in line and "not a duration like" not in line

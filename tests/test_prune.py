@@ -159,7 +159,7 @@ def test_the_cli_formats_and_errors(
     code, out, _ = run_main(capsys, "prune", str(folder), "--keep-daily", "1", "--format", "csv", "--no-progress")
     assert out.splitlines()[0] == "action,status,file,why,source,snapshot_id,created_at,size"  # the verdict first
     code, _, err = run_main(capsys, "prune", str(folder), "--no-progress")
-    assert code == 2 and "[ERROR] AERO_USAGE: no keep rule given" in err
+    assert code == 2 and "[ERROR] AERO_USAGE: no keep rule given: pass at least one of --keep-last" in err
     code, _, err = run_main(capsys, "prune", str(folder), "--keep-daily", "1", "--time-zone", "Nowhere/None")
     assert code == 2 and "unknown time zone" in err
     code, out, _ = run_main(capsys, "prune", str(folder), "--keep-daily", "1", "--yes", "--no-progress")

@@ -81,7 +81,9 @@ def parse_duration(text: str) -> Duration:
     units = [unit for _, unit in parts]
     ordered = [unit for unit in _UNITS if unit in units]
     if not parts or "".join(n + u for n, u in parts) != cleaned or units != ordered:
-        raise UsageError(f"{text!r} is not a duration like 26h, 7d, 2w, 6m, 1y or 1y6m")
+        if re.fullmatch(r"([0-9]+[ymwdh])+", cleaned) and re.search(r"[0-9]{13}", cleaned):
+            raise UsageError(f"{text[:40]!r} is too long a duration (at most 12 digits a unit)")
+        raise UsageError(f"{text[:40]!r} is not a duration like 26h, 7d, 2w, 6m, 1y or 1y6m")
     return Duration(**{_UNITS[unit]: int(number) for number, unit in parts})
 
 
@@ -303,7 +305,10 @@ def plan_retention(rows: Iterable[InventoryRow], policy: Policy, now: datetime) 
     """Keep or remove, with reasons, for every row. Raises `UsageError` for an empty policy (as
     restic refuses one: it would remove all but the newest good archive)."""
     if policy.empty:
-        raise UsageError("no keep rule given: pass at least one of keep-last, keep-hourly … keep-within")
+        raise UsageError(
+            "no keep rule given: pass at least one of --keep-last, --keep-hourly … --keep-within "
+            "(a Policy's last … within)"
+        )
     rows = list(rows)
     zone = policy.zone()
     sources = sorted({row.source or "" for row in rows if status_of(row) is not Status.UNREADABLE})
