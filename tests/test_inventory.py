@@ -108,6 +108,21 @@ def test_either_sidecar_counts(tmp_path: Path, sidecars: tuple[str, ...]) -> Non
     assert row.sidecar == (SIDECARS[sidecars[0]][0].lstrip(".") if sidecars else None) and row.ok is True
 
 
+@pytest.mark.parametrize("make", ["fifo", "folder", "link to a device"])
+def test_a_sidecar_that_is_not_a_file_is_named_so_not_taken_for_none(tmp_path: Path, make: str) -> None:
+    (tmp_path / "b.tar").write_bytes(fixture_bytes("backup-1000.tar"))
+    sidecar = tmp_path / "b.tar.b3"
+    {
+        "fifo": lambda: os.mkfifo(sidecar),
+        "folder": sidecar.mkdir,
+        "link to a device": lambda: sidecar.symlink_to("/dev/zero"),
+    }[make]()
+    (row,) = inventory(tmp_path, now=NOW).rows
+    assert row.sidecar == "b3 (not a file)"  # it said none: verify reads this path and reports it unusable
+    (row,) = inventory(tmp_path, verify=True, now=NOW).rows
+    assert row.sidecar == "b3 (not a file)" and row.ok is False
+
+
 def test_a_damaged_archive_shows_in_the_verified_inventory_only(tmp_path: Path) -> None:
     archive = bytearray(fixture_bytes("backup-1000.tar"))
     archive[-2000] ^= 0x40  # inside the WAL, far from the manifest
@@ -207,7 +222,7 @@ def test_a_fifo_as_the_sidecar_is_a_finding_not_a_hang(tmp_path: Path, suffix: s
     assert not worker.is_alive(), "verify blocked opening a FIFO sidecar"
     (finding,) = reports[0].findings
     assert finding.code == "AERO_VERIFY_SIDECAR" and "not a regular file" in finding.message
-    assert inventory(tmp_path).rows[0].sidecar is None  # a FIFO is no sidecar file
+    assert inventory(tmp_path).rows[0].sidecar == f"{suffix[1:]} (not a file)"  # named, not taken for none
 
 
 @pytest.mark.parametrize("failing", ["verify_archive_stream", "read_leading_manifest"])

@@ -734,3 +734,16 @@ def test_a_preview_says_it_verifies_and_never_that_it_extracts(aerodb_archive: P
     assert not preview.would_restore and events
     assert {(e.step, e.step_index, e.step_count) for e in events} == {("verify the archive", 1, 1)}
     assert events[-1].done_bytes == events[-1].total_bytes == aerodb_archive.stat().st_size
+
+
+def test_a_missing_archive_named_inside_the_target_is_refused_as_missing(
+    datadir_1000: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aeroops.cli.main import main
+    from aeroops.executor.restore import preview_restore
+
+    missing = datadir_1000 / "missing.tar"
+    plan = preview_restore(missing, datadir_1000).plan
+    assert getattr(plan, "rule", None) == "archive-invalid"  # it said "archive-inside"
+    assert main(["restore", str(missing), str(datadir_1000), "--yes"]) == 3
+    assert "the archive does not exist" in capsys.readouterr().err

@@ -44,10 +44,13 @@ T = TypeVar("T")
 
 def sidecar_kind(archive: Path) -> str | None:
     """Which sidecar sits beside ``archive``: its suffix, ``b3`` or ``sha256`` (the one verify
-    reads, when both do), or None."""
+    reads, when both do: the first found, as `read_sidecar` takes it), ``b3 (not a file)`` for
+    a FIFO, folder or device in its place (verify cannot use it), or None."""
     for algorithm in ALGORITHMS:
-        if sidecar_path(archive, algorithm).is_file():
-            return SUFFIXES[algorithm].lstrip(".")
+        path = sidecar_path(archive, algorithm)
+        if os.path.exists(path):  # a dangling link is no sidecar to verify either
+            kind = SUFFIXES[algorithm].lstrip(".")
+            return kind if path.is_file() else f"{kind} (not a file)"
     return None
 
 

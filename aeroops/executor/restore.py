@@ -117,7 +117,7 @@ def preview_restore(
         archive=str(archive_path),
         archive_size=_size(archive_path),
         create=create,
-        archive_real_path=os.path.realpath(archive_path),
+        archive_real_path=_real_archive(archive_path),
     )
     if isinstance(plan, RestorePlan) and data_dir_busy(Path(target.paths.data_dir), ops):
         plan = RestoreRefusal(RestoreRule.BUSY, "another aeroops run holds this data directory right now")
@@ -193,7 +193,7 @@ def restore(
         ops.crash_point("locked")
         step(2)
         target = describe_target(root)
-        real_archive = os.path.realpath(archive_path)
+        real_archive = _real_archive(archive_path)
         refusal = check_target(target, create=create, archive_real_path=real_archive)
         if refusal is not None:
             raise refusal_error(refusal, target.paths.data_dir)
@@ -416,3 +416,9 @@ __all__ = [
     "preview_restore",
     "restore",
 ]
+
+
+def _real_archive(archive: Path) -> str | None:
+    """Where the archive really is, for the check that it does not lie inside the target; None
+    for a missing archive, which is refused for being missing, not for where it would be."""
+    return os.path.realpath(archive) if os.path.lexists(archive) else None
