@@ -140,16 +140,14 @@ def plan_backup(description: DataDirDescription, options: BackupOptions) -> Back
             f"checkpoint.json does not parse ({description.checkpoint_error}); without it there is no knowing "
             "where the WAL was truncated",
         )
-    if description.wal.present and description.wal.damage is not None and description.wal.damage.code is Code.FILE_GREW:
+    damage = description.wal.damage if description.wal.present else None
+    if damage is not None and damage.code is Code.FILE_GREW:
         return Refusal(
             RefusalRule.WAL_GROWING,
-            f"something is writing to the WAL, so a backup now would not be consistent: {description.wal.damage}",
+            f"something is writing to the WAL, so a backup now would not be consistent: {damage}",
         )
-    if description.wal.present and description.wal.damage is not None:
-        return Refusal(
-            RefusalRule.WAL_DAMAGED,
-            f"the WAL is damaged, AeroDB would refuse to start on it: {description.wal.damage}",
-        )
+    if damage is not None:
+        return Refusal(RefusalRule.WAL_DAMAGED, f"the WAL is damaged, AeroDB would refuse to start on it: {damage}")
 
     usable = {Verdict.VALID, Verdict.UNCHECKED} if options.checksums_while_packing else {Verdict.VALID}
     chosen, skipped_list = _choose_snapshot(description, options.snapshot_id, usable)

@@ -96,22 +96,22 @@ def removal_refusal(root: Path, plan: RetentionPlan, ops: FileOps = REAL) -> str
     None. Removing a file takes write permission on its folder, and in a sticky folder (like
     /tmp) owning the file or the folder."""
     user = os.geteuid()
-    for parent in sorted({(root / d.file).parent for d in plan.removed}):
-        if not writable_folder(parent):
-            return f"cannot remove archives from {parent}: permission denied (you cannot write in that folder)"
+    by_folder: dict[Path, list[Path]] = {}
+    for decision in plan.removed:
+        path = root / decision.file
+        by_folder.setdefault(path.parent, []).append(path)
+    for folder, paths in sorted(by_folder.items()):
+        if not writable_folder(folder):
+            return f"cannot remove archives from {folder}: permission denied (you cannot write in that folder)"
         try:
-            folder = ops.stat(parent)
-            if folder.st_mode & stat.S_ISVTX and user not in (0, folder.st_uid):
-                others = [
-                    d.file
-                    for d in plan.removed
-                    if (root / d.file).parent == parent and ops.lstat(root / d.file).st_uid != user
-                ]
-                if others:
-                    return (
-                        f"cannot remove {others[0]}: permission denied ({parent} is sticky and "
-                        "the archive belongs to another user)"
-                    )
+            owner = ops.stat(folder)
+            if owner.st_mode & stat.S_ISVTX and user not in (0, owner.st_uid):
+                for path in paths:
+                    if ops.lstat(path).st_uid != user:
+                        return (
+                            f"cannot remove {path.relative_to(root)}: permission denied ({folder} is sticky and "
+                            "the archive belongs to another user)"
+                        )
         except OSError as error:
             return f"cannot look at {error.filename}: {error.strerror}"
     return None
