@@ -6,10 +6,12 @@ traceback."""
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.data import copy_fixture
 
 from aeroops.cli.main import build_parser, main
 from aeroops.demo import make_demo_backup_folder
@@ -72,3 +74,49 @@ def test_a_duration_past_the_calendar_keeps_everything(
     assert "0 would remove" in out, out
     assert main(["check", str(backups), "--max-age", duration]) in (0, 1)
     assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["１d", "٣d", "1d２h"])  # fullwidth and Arabic-Indic digits
+def test_a_duration_takes_ascii_digits_only(value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["prune", str(tmp_path), f"--keep-within={value}"]) == 2  # int() took them: '１d' was 1 day
+    assert capsys.readouterr().err.startswith(f"[ERROR] AERO_USAGE: --keep-within: {value!r} is not a duration")
+
+
+def folder_arguments(tmp_path: Path, where: Path) -> dict[str, list[str]]:
+    """Each command with a folder argument, naming ``where`` as that folder."""
+    archive = str(tmp_path / "missing.tar")
+    data = str(copy_fixture("datadir-nowal", tmp_path / "data"))
+    return {
+        "backup -o FOLDER/": ["backup", data, "-o", f"{where}/"],
+        "backup -o FOLDER/x.tar": ["backup", data, "-o", str(where / "x.tar")],
+        "drill --scratch": ["drill", archive, "--scratch", str(where)],
+        "check --prometheus": ["check", str(tmp_path), "--max-age", "1d", "--prometheus", str(where / "x.prom")],
+        "restore --yes": ["restore", archive, str(where / "data"), "--create", "--yes"],
+        "recover": ["recover", str(where / "data")],
+    }
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "backup -o FOLDER/",
+        "backup -o FOLDER/x.tar",
+        "drill --scratch",
+        "check --prometheus",
+        "restore --yes",
+        "recover",
+    ],
+)
+@pytest.mark.parametrize("kind", ["missing", "file", "fifo"])
+def test_a_folder_argument_that_is_no_folder_is_called_what_it_is(
+    command: str, kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    where = tmp_path / "place"
+    if kind == "file":
+        where.write_bytes(b"")
+    elif kind == "fifo":
+        os.mkfifo(where)
+    status = main(folder_arguments(tmp_path, where)[command])
+    err = capsys.readouterr().err
+    assert status in (2, 3) and err.count("\n") == 1, err
+    assert ("does not exist" if kind == "missing" else "is not a folder") in err, err  # "does not exist" for a FIFO

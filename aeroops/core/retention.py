@@ -41,7 +41,7 @@ from aeroops.formats.ids import format_timestamp
 
 # --- durations --------------------------------------------------------------------------------
 
-_DURATION = re.compile(r"(\d{1,12})([ymwdh])")  # 12 digits: past any calendar, short of int() limits
+_DURATION = re.compile(r"([0-9]{1,12})([ymwdh])")  # 12 digits: past any calendar, short of int() limits
 _UNITS = {"y": "years", "m": "months", "w": "weeks", "d": "days", "h": "hours"}
 
 

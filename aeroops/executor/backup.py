@@ -44,7 +44,7 @@ from aeroops.executor.backup_staging import (
     staging_marker,
 )
 from aeroops.executor.clock import default_created_at
-from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, failed_operation
+from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, failed_operation, not_a_folder
 from aeroops.executor.lock import DirectoryLock, FolderLock, data_dir_busy, writable_folder
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.checksum import crc32
@@ -116,10 +116,10 @@ def resolve_output(output: Path | str, plan: BackupPlan) -> Path:
     if target.is_dir():
         target = target / plan.archive_name
     elif os.fspath(output).endswith(("/", "/.")):  # Path() drops the slash that names a folder
-        raise BackupError("the output folder does not exist", path=output)
+        raise BackupError(f"the output folder {not_a_folder(output)}", path=output)
     check_archive_name(target.name)
     if not target.parent.is_dir():
-        raise BackupError("the output folder does not exist", path=target.parent)
+        raise BackupError(f"the output folder {not_a_folder(target.parent)}", path=target.parent)
     data_dir = Path(plan.data_dir).resolve()
     resolved = target.parent.resolve() / target.name
     if resolved == data_dir or data_dir in resolved.parents:

@@ -20,7 +20,7 @@ from aeroops.core.newest_good import Freshness, assess_freshness, newest_good, v
 from aeroops.core.retention import Duration
 from aeroops.errors import OutputError, UsageError
 from aeroops.executor.audit import inventory, verify_archive
-from aeroops.executor.fileops import REAL, FileOps
+from aeroops.executor.fileops import REAL, FileOps, not_a_folder
 from aeroops.progress import ProgressCallback
 
 log = logging.getLogger("aeroops")
@@ -77,7 +77,7 @@ def write_text_file(path: str | os.PathLike[str], data: bytes, ops: FileOps = RE
     fsynced. A reader sees the old file or the new one, never a part."""
     target = Path(path)
     if not target.parent.is_dir():
-        raise UsageError("the folder for the metrics file does not exist", path=target.parent)
+        raise UsageError(f"the folder for the metrics file {not_a_folder(target.parent)}", path=target.parent)
     temporary = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
     try:
         with ops.create(temporary, 0o644) as stream:

@@ -32,7 +32,15 @@ from aeroops.core.logical import (
 from aeroops.core.results import CollectionCount, Comparison, DrillResult, RestoreResult
 from aeroops.errors import AeroError, Finding, FormatError, RestoreError, RestoreIOError, UsageError, io_error
 from aeroops.executor.audit import inspect_archive
-from aeroops.executor.fileops import REAL, FileOps, LimitedReader, failed_operation, logged_cleanup, open_buffered
+from aeroops.executor.fileops import (
+    REAL,
+    FileOps,
+    LimitedReader,
+    failed_operation,
+    logged_cleanup,
+    not_a_folder,
+    open_buffered,
+)
 from aeroops.executor.restore import restore
 from aeroops.executor.scan import describe_schema_files, scan
 from aeroops.formats.layout import DOCUMENTS, MANIFEST_FILE, SCHEMAS, STORAGE, WAL, member_source, snapshot_folder
@@ -145,7 +153,7 @@ def drill(
     started = time.monotonic()
     archive_path = Path(archive)
     if scratch_parent is not None and not Path(scratch_parent).is_dir():
-        raise UsageError("the folder for the scratch directory does not exist", path=scratch_parent)
+        raise UsageError(f"the folder for the scratch directory {not_a_folder(scratch_parent)}", path=scratch_parent)
     try:
         scratch = ops.make_temp_dir(None if scratch_parent is None else Path(scratch_parent), SCRATCH_PREFIX)
     except OSError as exc:  # a folder the user cannot write in: nothing was done yet
@@ -227,7 +235,6 @@ class _Run:
             )
             for name in names
         )
-
 
     @staticmethod
     def _compare(

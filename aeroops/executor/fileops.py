@@ -50,6 +50,7 @@ class FileOps:
         file"): a FIFO would block the open until some writer came, a device never ends.
         ``follow_symlinks=False`` for a path someone else may have made (a journal, a lock
         file): a symbolic link there is refused (ELOOP)."""
+
         def opener(name: str, _flags: int) -> int:
             return open_regular(name, os.O_RDONLY, follow_symlinks=follow_symlinks)
 
@@ -329,6 +330,13 @@ class LimitedReader:
         if self._counted is not None:
             self._counted(len(data))
         return data
+
+
+def not_a_folder(path: Path | str) -> str:
+    """Why a folder named by the user cannot be used, in words that say which it is: it "does
+    not exist", or it "is not a folder" (a file, FIFO or device is there)."""
+    # normpath: "file/" or "file/." names no entry at all (ENOTDIR), yet the file is there.
+    return "is not a folder" if os.path.lexists(os.path.normpath(path)) else "does not exist"
 
 
 def failed_operation(exc: BaseException) -> str | None:

@@ -13,20 +13,27 @@ from aeroops.core.recovery import (
     RecoveryStep,
     plan_recovery,
 )
+from aeroops.core.restore_target import RestorePaths
 from aeroops.core.results import RecoveryResult
 from aeroops.errors import (
     RestoreError,
     RestoreIOError,
 )
-from aeroops.executor.fileops import REAL, FileOps
+from aeroops.executor.fileops import REAL, FileOps, not_a_folder
 from aeroops.executor.lock import DirectoryLock
 from aeroops.executor.restore_target import find_leftovers, restore_paths
 from aeroops.progress import Progress, ProgressCallback, no_progress
 
 
 def preview_recovery(data_dir: Path | str, action: RecoveryAction | str = RecoveryAction.AUTO) -> RecoveryPlan:
-    """What `recover` would do (read-only)."""
+    """What `recover` would do (read-only); raises what `recover` raises before it acts."""
+    _check_parent(restore_paths(data_dir))
     return plan_recovery(find_leftovers(data_dir), RecoveryAction(action))
+
+
+def _check_parent(paths: RestorePaths) -> None:
+    if not os.path.isdir(paths.parent):
+        raise RestoreError(f"the folder that holds the data directory {not_a_folder(paths.parent)}", path=paths.parent)
 
 
 def recover(
@@ -45,8 +52,7 @@ def recover(
     """
     started = time.monotonic()
     paths = restore_paths(data_dir)
-    if not os.path.isdir(paths.parent):
-        raise RestoreError("the folder that holds the data directory does not exist", path=paths.parent)
+    _check_parent(paths)
     with DirectoryLock(Path(paths.data_dir), RestoreError, "recover", ops):
         plan = plan_recovery(find_leftovers(paths.data_dir), RecoveryAction(action))
         if plan.refusal:

@@ -55,7 +55,7 @@ from aeroops.errors import (
     io_error,
 )
 from aeroops.executor.audit import verify_archive
-from aeroops.executor.fileops import REAL, FileOps, failed_operation, logged_cleanup, save_file
+from aeroops.executor.fileops import REAL, FileOps, failed_operation, logged_cleanup, not_a_folder, save_file
 from aeroops.executor.lock import DirectoryLock, aerodb_serving, data_dir_busy, writable_folder
 from aeroops.executor.restore_stage import DIR_MODE, FILE_MODE, verify_and_extract
 from aeroops.executor.restore_target import describe_target, restore_paths
@@ -185,7 +185,7 @@ def restore(
 
     step(1)
     if not os.path.isdir(paths.parent):
-        raise RestoreError("the folder that holds the data directory does not exist", path=paths.parent)
+        raise RestoreError(f"the folder that holds the data directory {not_a_folder(paths.parent)}", path=paths.parent)
     lock = DirectoryLock(root, RestoreError, "restore", ops)
     lock.acquire()
     phase = "checking"  # → staging → moved → swapped
