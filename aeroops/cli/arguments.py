@@ -12,6 +12,8 @@ import argparse
 import re
 from collections.abc import Callable
 
+from aeroops.terminal import terminal_columns
+
 TYPE_CHECKING = False  # as `typing.TYPE_CHECKING`, without importing typing (5 ms) at every start
 if TYPE_CHECKING:
     from datetime import datetime
@@ -38,6 +40,11 @@ class UsageParser(argparse.ArgumentParser):
             if isinstance(error.__context__, AeroError):
                 raise argparse.ArgumentError(action, error.__context__.message) from None
             raise
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        # argparse makes a formatter for every argument it adds (to check its metavar), and each
+        # would import shutil to ask the terminal's width: sized here as shutil sizes it, less 2.
+        return self.formatter_class(prog=self.prog, width=terminal_columns() - 2)  # type: ignore[call-arg]
 
 
 _TYPE_WORDS = {"int": "a whole number", "float": "a number"}  # a bare Python type's value refused
