@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from aeroops.progress import ProgressCallback
 
 
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", metavar="DIR", nargs="?", help="an empty or new folder (default: a new temporary one)")
     parser.add_argument("--seed", type=whole_number, default=0, help="demo data is deterministic from this seed")
