@@ -51,7 +51,7 @@ SHOWN: dict[str, list[tuple[str, str]]] = {
         ("panels", "DRILL: PASSED"),
         ("panels", "RESTORED"),
         ("disaster", "data/documents.dat destroyed"),
-        ("check", "drill     PASSED"),
+        ("check", "DRILL: PASSED"),
         ("check", "<Chart: drill comparison>"),
     ],
     "04-retention.ipynb": [

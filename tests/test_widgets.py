@@ -392,13 +392,17 @@ def test_a_drill_restores_into_a_scratch_folder_and_compares(demo_dir: Path, arc
     panel.drill_button.click()
     result = panel.drill_result
     assert panel.error is None and result is not None and result.ok and result.source == str(demo_dir)
-    assert "DRILL: PASSED" in panel.drill_html.value and "restored vs archive: identical" in panel.drill_html.value
-    assert "restored vs source (snapshot 20260101T020000Z + its WAL): identical" in panel.drill_html.value
+    shown = text_of(panel.drill_html.value)
+    assert "DRILL: PASSED" in shown and "<td>restored vs archive</td><td>identical</td>" in shown
+    assert "<td>restored vs source (snapshot 20260101T020000Z + its WAL)</td><td>identical</td>" in shown
+    assert "orders" not in shown  # the counts per collection: in the table and the chart, not a third time
     table = panel.drill_table.frame
     assert set(table["collection"]) == {"users", "orders", "products"}
     assert (table["restored"] == table["archive"]).all() and (table["restored"] == table["source"]).all()
     assert tree_state(demo_dir) == before and list(scratch.iterdir()) == []
     assert panel.progress.step_bar.bar_style == "success"
+    panel.archive_input.value = str(tmp_path / "other.tar")  # another archive: its drill is not this one's
+    assert panel.drill_result is None and panel.drill_html.value == "" and len(panel.drill_table.frame) == 0
 
 
 def test_a_drill_of_a_damaged_archive_fails_with_its_code(demo_dir: Path, archive: Path, tmp_path: Path) -> None:
@@ -406,7 +410,7 @@ def test_a_drill_of_a_damaged_archive_fails_with_its_code(demo_dir: Path, archiv
     panel = RestorePanel(archive, demo_dir, scratch_parent=tmp_path)
     result = panel.drill()
     assert result is not None and not result.ok
-    assert "DRILL: FAILED" in panel.drill_html.value and "AERO_RESTORE_" in panel.drill_html.value
+    assert "DRILL: FAILED" in panel.drill_html.value and "AERO_RESTORE_" in text_of(panel.drill_html.value)
     assert panel.progress.step_bar.bar_style == "danger"
 
 

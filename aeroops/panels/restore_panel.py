@@ -36,8 +36,9 @@ from aeroops.panels.common import (
     section,
 )
 from aeroops.views import charts
+from aeroops.views.html import drill_html as drill_box
 from aeroops.views.html import key_values_html
-from aeroops.views.restore import drill_to_dict, plan_to_dict, render_drill, render_recovery, render_verdict
+from aeroops.views.restore import drill_to_dict, plan_to_dict, render_recovery, render_verdict
 from aeroops.views.tables import findings_frame, rows_frame
 from aeroops.views.units import human_bytes
 
@@ -49,7 +50,7 @@ class RestorePanel(Panel):
 
     Nothing destructive happens without two steps: `request_restore` (the *Restore…* button)
     shows what would be replaced and asks; only `confirm` (the *Confirm* button) restores.
-    Changing a path or the create option withdraws the question.
+    Changing a path or the create option withdraws the question; changing a path clears the drill.
 
     State for code and tests: ``preview_result`` (the last `RestorePreview`), ``recovery_plan``
     (what `recover` would do, when a restore was interrupted), ``pending`` ("restore",
@@ -104,6 +105,8 @@ class RestorePanel(Panel):
         self.recover_button.on_click(lambda _: self.request_recover())
         for control in (self.archive_input, self.data_dir_input, self.create_box):
             control.observe(lambda _: self._forget_preview(), names="value")
+        for control in (self.archive_input, self.data_dir_input):  # a drill is of one archive, against one directory
+            control.observe(lambda _: self._forget_drill(), names="value")
 
         self.progress = WidgetProgress()
         self.drill_html = widgets.HTML("")
@@ -271,6 +274,13 @@ class RestorePanel(Panel):
         self.preview_result = self.recovery_plan = None
         self._show_preview()
 
+    def _forget_drill(self) -> None:
+        """Another archive or directory: the last drill, of the one before, is no longer shown
+        (beside a refused preview of a damaged archive it read as that archive's)."""
+        if self.drill_result is not None:
+            self.drill_result = None
+            self._show_drill()
+
     def _show_drill(self) -> None:
         result = self.drill_result
         shown = result is not None and bool(result.collections)
@@ -280,11 +290,7 @@ class RestorePanel(Panel):
             self.drill_html.value = ""
             self.drill_table.set_frame(None)
             return
-        verdict = "DRILL: PASSED" if result.ok else "DRILL: FAILED"
-        self.drill_html.value = notice_html(
-            f"<b>{verdict}</b><pre style='margin: 4px 0'>{html.escape(render_drill(result))}</pre>",
-            kind="success" if result.ok else "warning",
-        )
+        self.drill_html.value = drill_box(result)
         counts = drill_to_dict(result)["collections"]
         self.drill_table.set_frame(
             rows_frame(counts, ["collection", "restored", "archive", "source"]) if counts else None

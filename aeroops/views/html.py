@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from aeroops.core.results import DrillResult
 from aeroops.core.verify_report import VerifyReport
 from aeroops.views.tables import ShownFrame, findings_frame, shown_frame
 from aeroops.views.units import human_bytes
@@ -150,3 +151,47 @@ def report_html(report: VerifyReport) -> str:
     """A verification as a notebook shows it: the verdict, then its findings (if any)."""
     findings = frame_html(findings_frame(report)) if report.findings else ""
     return verdict_html(report) + findings
+
+
+def drill_html(result: DrillResult) -> str:
+    """A drill as a notebook shows it: the verdict, then what was restored and how it compared.
+    The documents per collection are left to the drill's chart (`charts.drill_comparison`) and
+    the panel's table: the terminal's text (`render_drill`) lists them, and a notebook showed
+    them three times."""
+    against = f" against {breakable(result.source)}" if result.source else ""
+    verdict = notice_html(
+        f"<b>DRILL: {'PASSED' if result.ok else 'FAILED'}</b>: {breakable(result.archive)}{against}",
+        kind="success" if result.ok else "warning",
+    )
+    facts: list[tuple[str, Any]] = []
+    if result.backup_id:
+        facts.append(("backup", f"{result.backup_id}, snapshot {result.snapshot_id}"))
+    if result.error is not None:
+        facts.append(("error", result.error))
+    if result.restore is not None:
+        facts.append(
+            (
+                "restore",
+                f"{result.restore.duration_seconds:.3f} s (verification included), "
+                f"{human_bytes(result.restore.restored_bytes)}; whole drill {result.duration_seconds:.3f} s",
+            )
+        )
+    if result.missing_schemas:
+        facts.append(("boot", f"FAILS: {result.missing_schemas.describe()}"))
+    elif result.restore is not None and result.error is None:
+        facts.append(("boot", "ready: metadata/schemas/ holds every schema its documents and WAL records name"))
+    if result.collections:
+        facts.append(("documents", f"{result.documents} in {len(result.collections)} collections"))
+    for comparison in result.comparisons:
+        where = comparison.reference
+        if where == "source" and result.source_snapshot:
+            where += f" (snapshot {result.source_snapshot} + its WAL)"
+        diff = comparison.diff
+        listed = [
+            f"{label}: {', '.join(f'{c}:{d}' for c, d in keys[:5])}" + (f" … ({len(keys)} in all)" * (len(keys) > 5))
+            for label, keys in (("added", diff.added), ("removed", diff.removed), ("changed", diff.changed))
+            if keys
+        ]
+        facts.append((f"restored vs {where}", "; ".join([diff.summary(), *listed])))
+    facts.append(("scratch", f"{result.scratch} {'removed' if result.scratch_removed else 'kept'}"))
+    return verdict + key_values_html(facts)

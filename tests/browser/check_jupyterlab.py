@@ -501,7 +501,7 @@ def check_audit_runbook(page: Page, server: LabServer, out: Path, _demo: DemoBac
 
 def check_restore_runbook(page: Page, server: LabServer, out: Path, _demo: DemoBackupFolder) -> None:
     name = "03-restore-drill.ipynb"
-    panel = run_notebook_to_panel(page, server, out, name, ("drill     PASSED",), "AeroDB restore")
+    panel = run_notebook_to_panel(page, server, out, name, ("DRILL: PASSED",), "AeroDB restore")
     expect(panel.locator(".aeroops-success", has_text="RESTORED").first).to_be_visible()
     panel.locator("button", has_text="Preview restore").click()
     restore_button = panel.locator("button", has_text="Restore…")
