@@ -56,7 +56,8 @@ SHOWN: dict[str, list[tuple[str, str]]] = {
     ],
     "04-retention.ipynb": [
         ("panels", "10 kept, 11 removed"),
-        ("timeline", "left alone: aerodb-backup-20260101T020000Z-20261118T030000Z.tar: does not verify clean"),
+        ("timeline", "<td>aerodb-backup-20260101T020000Z-20261118T030000Z.tar</td>"),
+        ("timeline", "does not verify clean"),
         ("remove", "removed 11 archives (22 files with their sidecars)"),
         ("panels", "Removed 11 archives"),
         ("left", "NEWEST GOOD: aerodb-backup-20260101T020000Z-20261121T030000Z.tar"),
