@@ -15,11 +15,16 @@ Then, as a person would, with the Run menu's Run All:
 - each panel alone in a new notebook (README's one line): it shows, with its tables; its
   buttons work; a bad path typed into it shows the error box, and a good one clears it;
 - the three panels in successive cells of one notebook: each shows;
-- each runbook: its cells run without an error, its panel shows, its buttons work.
+- each runbook: its cells run without an error, its panel shows, its buttons work;
+- a damaged archive's restore preview: refused, its bars amber, not green.
 
-No "Loading widget..." or "Error displaying widget" anywhere. Screenshots of every state go to
---out (printed first), and of a failed check to ``FAILED-<check>.png`` there. The last line is
-``browser: N passed, N failed``; exit status 0 when every check passed.
+No "Loading widget..." or "Error displaying widget" anywhere, and nothing a person would scroll
+sideways to read (`expect_no_sideways_scrolling`: after Run All, after each panel's actions,
+on each tab). Lab's window is 1400 px wide, its output area about 970 px.
+
+Screenshots of every state go to --out (printed first), each runbook whole after Run All
+(``NN-runbook-after-run-all.png``), and of a failed check to ``FAILED-<check>.png`` there. The
+last line is ``browser: N passed, N failed``; exit status 0 when every check passed.
 """
 
 from __future__ import annotations
