@@ -31,6 +31,8 @@ CREATED_AT = "2026-06-01T00:00:00Z"
 
 @dataclass(frozen=True)
 class Row:
+    """One line of the benchmark's table: a figure, aeroops' and the baseline's, their ratio."""
+
     figure: str
     ours: str
     baseline: str

@@ -28,6 +28,9 @@ Record = dict[str, Any]
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Column:
+    """How one column of a result table is typed and read, declared on its field by `column`.
+    (A docstring of its own also spares `dataclass` writing one from `inspect.signature`.)"""
+
     dtype: str  # the pandas dtype of its DataFrame column
     unit: str = ""  # how people read it (aeroops.views.units): bytes, age, mode, time; "" as it is
     missing: str = ""  # what a missing value reads as, for people ("none")

@@ -5,14 +5,13 @@ wall time. Used by backup (to write the sidecar) and verify (to check it)."""
 
 from __future__ import annotations
 
-import queue
-import threading
 from types import TracebackType
-from typing import Protocol
-
-import blake3
+from typing import TYPE_CHECKING, Protocol
 
 from aeroops.formats.sidecar import Algorithm, check_algorithm, format_digest
+
+if TYPE_CHECKING:
+    import queue
 
 
 class _Hasher(Protocol):
@@ -23,7 +22,11 @@ class _Hasher(Protocol):
 
 def _new_hasher(algorithm: Algorithm) -> _Hasher:
     # blake3 stays single-threaded (its default): the main pass has the other core.
+    # Each library is imported when its digest is first wanted: a verify without a sidecar, the
+    # usual small one, wants neither, and the imports are felt at every start (issue 15).
     if algorithm == "blake3":
+        import blake3
+
         return blake3.blake3()
     import hashlib  # here: only SHA-256 sidecars need it, and OpenSSL's loading is felt at every start
 
@@ -54,6 +57,9 @@ class BackgroundDigest:
     _BATCH = 64 << 10  # small reads (tar headers) are batched: one queue hop per 64 KiB
 
     def __init__(self, algorithm: Algorithm) -> None:
+        import queue  # with threading: only a run with a sidecar to write or check starts a thread
+        import threading
+
         self._digest = Digest(algorithm)
         self.algorithm = self._digest.algorithm
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=2)  # 2 MiB ahead at most

@@ -13,13 +13,13 @@ terminal's width) is below, with a clock a test can drive.
 from __future__ import annotations
 
 import contextlib
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import TextIO
 
+from aeroops.terminal import terminal_columns
 from aeroops.views.units import human_bytes
 
 
@@ -139,7 +139,7 @@ class TerminalProgress:
         stream: TextIO = sys.stderr,
         interval: float = 0.1,
         clock: Callable[[], float] = time.monotonic,
-        width: Callable[[], int] = lambda: shutil.get_terminal_size().columns,
+        width: Callable[[], int] = terminal_columns,
     ) -> None:
         self._stream = stream
         self._interval = interval

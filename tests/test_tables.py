@@ -74,7 +74,7 @@ def test_a_column_name_means_one_thing_in_every_table() -> None:
     tables_specs = [specs(t) for t in (Finding, InventoryRow, MemberRow, WalGroup, StorageGroup)]
     for table in tables_specs:
         for name, spec in table.items():
-            shown = records.DISPLAY[name]
+            shown = records.display_spec(name)
             assert (shown.unit, shown.missing) == (spec.unit, spec.missing), name
 
 

@@ -12,6 +12,8 @@ import argparse
 import re
 from collections.abc import Callable
 
+from aeroops.terminal import terminal_columns
+
 TYPE_CHECKING = False  # as `typing.TYPE_CHECKING`, without importing typing (5 ms) at every start
 if TYPE_CHECKING:
     from datetime import datetime
@@ -39,30 +41,36 @@ class UsageParser(argparse.ArgumentParser):
                 raise argparse.ArgumentError(action, error.__context__.message) from None
             raise
 
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        # argparse makes a formatter for every argument it adds (to check its metavar), and each
+        # would import shutil to ask the terminal's width: sized here as shutil sizes it, less 2.
+        return self.formatter_class(prog=self.prog, width=terminal_columns() - 2)  # type: ignore[call-arg]
+
 
 _TYPE_WORDS = {"int": "a whole number", "float": "a number"}  # a bare Python type's value refused
 
-# argparse's messages (3.11 to 3.13), and how a person would say the same.
-_REWRITES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+# argparse's messages (3.11 to 3.13), and how a person would say the same. Patterns, compiled (and
+# cached by `re`) when an error is explained: compiling them costs every start a millisecond.
+_REWRITES: tuple[tuple[str, Callable[[re.Match[str]], str]], ...] = (
     (
-        re.compile(r"argument (?P<option>[^:]+): invalid choice: (?P<value>.*?) \(choose from (?P<choices>.*)\)"),
+        r"argument (?P<option>[^:]+): invalid choice: (?P<value>.*?) \(choose from (?P<choices>.*)\)",
         lambda m: f"{_option(m)} {m['value']} is not one of: {m['choices'].replace(chr(39), '')}",
     ),
-    (re.compile(r"argument (?P<option>[^:]+): expected one argument"), lambda m: f"{_option(m)} needs a value"),
+    (r"argument (?P<option>[^:]+): expected one argument", lambda m: f"{_option(m)} needs a value"),
     (
-        re.compile(r"argument (?P<option>[^:]+): invalid (?P<type>\w+) value: (?P<value>.*)"),
+        r"argument (?P<option>[^:]+): invalid (?P<type>\w+) value: (?P<value>.*)",
         lambda m: f"{_option(m)}: {m['value']} is not {_TYPE_WORDS.get(m['type'], 'a value it takes')}",
     ),
-    (re.compile(r"argument (?P<option>[^:]+): (?P<reason>.*)"), lambda m: f"{_option(m)}: {m['reason']}"),
-    (re.compile(r"the following arguments are required: (?P<names>.*)"), lambda m: f"missing {m['names']}"),
-    (re.compile(r"unrecognized arguments: (?P<words>.*)"), lambda m: f"unknown arguments: {m['words']}"),
+    (r"argument (?P<option>[^:]+): (?P<reason>.*)", lambda m: f"{_option(m)}: {m['reason']}"),
+    (r"the following arguments are required: (?P<names>.*)", lambda m: f"missing {m['names']}"),
+    (r"unrecognized arguments: (?P<words>.*)", lambda m: f"unknown arguments: {m['words']}"),
 )
 
 
 def explain(message: str) -> str:
     """argparse's error ``message`` in plain words (unchanged when it is not one we know)."""
     for pattern, rewrite in _REWRITES:
-        match = pattern.fullmatch(message)
+        match = re.fullmatch(pattern, message)
         if match:
             return rewrite(match)
     return message

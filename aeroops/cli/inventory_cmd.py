@@ -19,6 +19,7 @@ from aeroops.cli.arguments import add_folder_arguments, add_output_arguments
 if TYPE_CHECKING:
     from aeroops.core.inventory import Inventory
 
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_folder_arguments(parser)
     parser.add_argument("--verify", action="store_true", help="verify every archive (reads each one whole)")

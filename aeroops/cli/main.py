@@ -57,13 +57,18 @@ OPTION_NAMES: dict[str, str] = {
 EXIT_BROKEN_PIPE = 141  # the reader of the output went away
 
 
-def build_parser(verbs: Sequence[str] = tuple(VERBS)) -> argparse.ArgumentParser:
+def build_parser(verbs: Sequence[str] = tuple(VERBS), *, only: bool = False) -> argparse.ArgumentParser:
     """The parser, with the arguments of ``verbs`` (default: all); the other verbs are listed
-    with their summary but take no arguments (`main` passes only the verb being run)."""
+    with their summary but take no arguments, or with ``only`` left out: `main` builds just the
+    verb being run (each subparser costs argparse's gettext lookups, a millisecond or more of
+    every start), and all of them when there is none to run (for `aeroops --help`, or to name the
+    choices a mistyped verb had)."""
     parser = UsageParser(prog="aeroops", description="Back up, verify, audit and restore AeroDB data directories.")
     parser.add_argument("--version", action=_VersionAction, help="show aeroops' version and exit")
     sub = parser.add_subparsers(dest="verb", metavar="COMMAND", required=True)
     for verb, summary in VERBS.items():
+        if only and verb not in verbs:
+            continue
         command = sub.add_parser(verb, help=summary, description=f"{summary[:1].upper()}{summary[1:]}.")
         if verb in verbs:
             importlib.import_module(f"aeroops.cli.{verb}_cmd").add_arguments(command)
@@ -74,7 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_given = sys.argv[1:] if argv is None else list(argv)
     try:
         with _standard_streams():
-            args = build_parser(_verb_of(args_given)).parse_args(args_given)
+            verb = _verb_of(args_given)
+            args = build_parser(verb, only=bool(verb)).parse_args(args_given)
             from aeroops.errors import naming_options  # after parsing: `--help` never needs it
 
             with naming_options(OPTION_NAMES):
@@ -98,10 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _verb_of(argv: Sequence[str]) -> tuple[str, ...]:
-    """The verb ``argv`` runs, as `build_parser` takes it: the first word that is not an option
-    (aeroops' own options take no value), or none."""
-    first = next((word for word in argv if not word.startswith("-")), None)
-    return (first,) if first in VERBS else ()
+    """The verb ``argv`` runs, as `build_parser` takes it: its first word, when that is a verb
+    (``aeroops -h verify`` asks for aeroops' help, which lists every verb), or none."""
+    return (argv[0],) if argv and argv[0] in VERBS else ()
 
 
 def error_text(text: str) -> str:

@@ -18,6 +18,9 @@ from aeroops.formats.schemas import SchemaRef
 
 @dataclass(frozen=True, slots=True)
 class FileFact:
+    """One file of a snapshot as the scan found it: size, CRC-32 when read, or why it could not be
+    read."""
+
     name: str  # relative to its snapshot folder, e.g. "storage.dat", "schemas/users.json"
     size: int
     crc32: int | None = None  # None: not read (checksums were not asked for)
@@ -35,6 +38,8 @@ class Verdict(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class SnapshotDescription:
+    """One snapshot folder as the scan found it: its manifest, storage and schema files."""
+
     snapshot_id: str  # the folder name
     is_dir: bool = True
     manifest: SnapshotManifest | None = None
@@ -108,6 +113,8 @@ def judge_snapshot(snap: SnapshotDescription) -> tuple[Verdict, str]:
 
 @dataclass(frozen=True, slots=True)
 class WalDescription:
+    """The data directory's WAL as the scan found it: size, sequences, and its first damage."""
+
     present: bool
     size: int = 0
     records: int | None = None  # None: not read
@@ -124,6 +131,8 @@ class WalDescription:
 
 @dataclass(frozen=True, slots=True)
 class DataDirDescription:
+    """Everything a backup plan is made from: a data directory as the scan found it."""
+
     path: str
     snapshots: tuple[SnapshotDescription, ...]  # sorted by folder name: oldest first
     wal: WalDescription

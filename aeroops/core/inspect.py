@@ -59,6 +59,8 @@ class WalGroup:
 
 @dataclass(frozen=True, slots=True)
 class WalSummary:
+    """The WAL of an archive, counted by collection and operation."""
+
     groups: tuple[WalGroup, ...] = ()  # sorted by collection, then operation
     records: int = 0
     bytes: int = 0
@@ -92,6 +94,8 @@ class SchemaRow:
 
 @dataclass(frozen=True, slots=True)
 class InspectResult:
+    """What `inspect` found in one archive: its verify report, members, WAL, storage and documents."""
+
     archive: str
     report: VerifyReport
     members: tuple[MemberRow, ...]

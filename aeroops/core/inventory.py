@@ -69,6 +69,8 @@ VERIFY_FIELDS = tuple(name for name, spec in specs(InventoryRow).items() if spec
 
 @dataclass(frozen=True, slots=True)
 class Inventory:
+    """The backup archives of a folder, one row each, with their ages taken at ``taken_at``."""
+
     folder: str
     rows: tuple[InventoryRow, ...]
     taken_at: datetime  # the ``now`` ages are measured from

@@ -23,6 +23,8 @@ from aeroops.formats.ids import format_timestamp
 
 @dataclass(frozen=True, slots=True)
 class NewestGood:
+    """The newest archive that verifies clean, overall and for each snapshot."""
+
     overall: InventoryRow | None  # the newest clean archive of all
     per_snapshot: tuple[InventoryRow, ...]  # the newest clean archive of each snapshot, by snapshot id
     without_good: tuple[str, ...]  # snapshots that have archives, none of them verified clean

@@ -38,6 +38,9 @@ class MemberKind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ArchiveMember:
+    """One member of a planned archive: its name in the tar, what it is, and where its bytes come
+    from."""
+
     name: str  # as written in the tar: directories without a trailing slash, as AeroDB writes
     kind: MemberKind
     size: int = 0
@@ -47,6 +50,8 @@ class ArchiveMember:
 
 @dataclass(frozen=True, slots=True)
 class SkippedSnapshot:
+    """A snapshot the plan passed over, newer than the one chosen, and why."""
+
     snapshot_id: str
     verdict: Verdict
     reason: str
@@ -54,6 +59,8 @@ class SkippedSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class BackupOptions:
+    """What the caller asks of a backup plan, beyond the data directory."""
+
     created_at: datetime
     snapshot_id: str | None = None  # back up this snapshot instead of the newest valid one
     # Accept a snapshot whose checksums are not computed yet: the packer checks every byte and
@@ -79,6 +86,8 @@ class RefusalRule(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
+    """Why no backup can be planned: the rule that refuses it, in words."""
+
     rule: RefusalRule
     message: str
     skipped: tuple[SkippedSnapshot, ...] = ()
@@ -86,6 +95,9 @@ class Refusal:
 
 @dataclass(frozen=True, slots=True)
 class BackupPlan:
+    """A backup to carry out: the snapshot, the WAL's length, the manifest and every member, in
+    order."""
+
     data_dir: str
     snapshot_id: str
     manifest: BackupManifest

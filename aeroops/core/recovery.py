@@ -59,6 +59,8 @@ class Outcome(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class RecoveryStep:
+    """One file operation of a recovery: delete a path, or rename it to ``target``."""
+
     op: str  # "delete" or "rename"
     path: str
     target: str | None = None
@@ -69,6 +71,9 @@ class RecoveryStep:
 
 @dataclass(frozen=True, slots=True)
 class RecoveryPlan:
+    """How to finish or roll back an interrupted restore: the situation found, the steps, the
+    outcome."""
+
     situation: Situation
     action: RecoveryAction  # what the steps do: FINISH or ROLLBACK (AUTO resolved)
     steps: tuple[RecoveryStep, ...]

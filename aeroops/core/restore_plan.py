@@ -64,6 +64,8 @@ class PlannedMember:
 
 @dataclass(frozen=True, slots=True)
 class TargetFile:
+    """One file the restore writes into the data directory, and the member it copies."""
+
     path: str  # relative to the data directory
     member: str | None  # the archive member it is a copy of; None: created empty
     size: int
@@ -87,6 +89,8 @@ class RestoreRule(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class RestoreRefusal:
+    """Why a restore cannot go ahead: the rule, in words, with the findings behind it."""
+
     rule: RestoreRule
     message: str
     findings: tuple[Finding, ...] = ()
@@ -94,6 +98,8 @@ class RestoreRefusal:
 
 @dataclass(frozen=True, slots=True)
 class RestorePlan:
+    """A restore to carry out: the archive, the target's paths and mode, and every file it writes."""
+
     archive: str
     archive_size: int
     paths: RestorePaths

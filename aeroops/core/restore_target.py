@@ -69,6 +69,8 @@ class RestoreMode(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class RestoreJournal:
+    """The journal a restore leaves beside the data directory while it runs (what `recover` reads)."""
+
     data_dir: str
     mode: RestoreMode
     backup_id: str

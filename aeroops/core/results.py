@@ -22,6 +22,8 @@ from aeroops.errors import Finding
 
 @dataclass(frozen=True, slots=True)
 class PackedMember:
+    """One member as the backup packed it: size and the CRC-32 of the bytes written."""
+
     name: str
     kind: MemberKind
     size: int
@@ -30,6 +32,9 @@ class PackedMember:
 
 @dataclass(frozen=True, slots=True)
 class BackupResult:
+    """A published backup: the archive, its sidecar and digest, the plan carried out, and its
+    members."""
+
     archive: str
     sidecar: str  # <archive>.b3 or <archive>.sha256
     size: int
@@ -50,6 +55,8 @@ class BackupResult:
 
 @dataclass(frozen=True, slots=True)
 class RestoredFile:
+    """One file as the restore wrote it: size and CRC-32 of the bytes written."""
+
     path: str  # relative to the data directory
     size: int
     crc32: int
@@ -57,6 +64,9 @@ class RestoredFile:
 
 @dataclass(frozen=True, slots=True)
 class RestoreResult:
+    """A finished restore: the plan carried out, the archive's verify report, the files written, the
+    time each step took."""
+
     archive: str
     data_dir: str
     plan: RestorePlan
@@ -99,6 +109,9 @@ class RestorePreview:
 
 @dataclass(frozen=True, slots=True)
 class CollectionCount:
+    """One collection's documents in a drill: restored, in the archive, and in the source when
+    given."""
+
     collection: str
     restored: int
     archive: int
@@ -119,6 +132,9 @@ class Comparison:
 
 @dataclass(frozen=True, slots=True)
 class DrillResult:
+    """A restore drill: the restore into scratch, and how its documents compare with the archive's
+    and the source's."""
+
     archive: str
     source: str | None
     scratch: str
@@ -161,6 +177,8 @@ class DrillResult:
 
 @dataclass(frozen=True, slots=True)
 class RecoveryResult:
+    """A recovery carried out (or previewed): the plan and whether it was performed."""
+
     data_dir: str
     plan: RecoveryPlan
     performed: bool  # False: a preview (or nothing to do)
@@ -172,6 +190,8 @@ class RecoveryResult:
 
 @dataclass(frozen=True, slots=True)
 class PruneResult:
+    """A prune: the retention plan, what was removed, or why a dry run's ``yes`` would be refused."""
+
     folder: str
     plan: RetentionPlan
     inventory: Inventory

@@ -194,6 +194,8 @@ def counts(row: InventoryRow) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class KeepReason:
+    """One rule that keeps an archive, with the period or place it keeps it for."""
+
     rule: Rule
     detail: str  # the period ("2026-01-05", "2026-W02"), the place ("2 of 3"), the duration
 
@@ -203,6 +205,8 @@ class KeepReason:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
+    """What the retention plan does with one archive, keep or remove, and why."""
+
     row: InventoryRow
     keep: bool
     reasons: tuple[KeepReason, ...]  # the rules that keep it: empty for a removal or a damaged archive
@@ -255,6 +259,8 @@ class LastCopy:
 
 @dataclass(frozen=True, slots=True)
 class RetentionPlan:
+    """A retention policy applied to a folder's inventory: a decision for every file."""
+
     policy: Policy
     now: datetime
     decisions: tuple[Decision, ...]  # by source, then newest first; unreadable files last

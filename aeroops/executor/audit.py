@@ -11,7 +11,6 @@ meaning intact. See `aeroops.formats.sidecar`.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 from aeroops.core.verify import verify_archive_stream
 from aeroops.core.verify_report import DataSink, VerifyReport
 from aeroops.errors import Code, Finding, FormatError, UsageError
+from aeroops.executor import log
 from aeroops.executor.fileops import REAL, FileOps, open_buffered
 from aeroops.formats.manifests import BackupManifest
 from aeroops.formats.sidecar import ALGORITHMS, SUFFIXES, parse_sidecar, sidecar_path, split_digest
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 # inspect and inventory import their core modules when called: `aeroops verify` starts without them.
 
-log = logging.getLogger("aeroops")
 ARCHIVE_SUFFIX = ".tar"
 SIDECAR_LIMIT = 64 << 10
 

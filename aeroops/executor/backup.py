@@ -232,6 +232,9 @@ class _Run:
 
 @dataclass(frozen=True, slots=True)
 class _Published:
+    """What publishing a backup leaves: the archive in place, its members and digest, the staging
+    removed."""
+
     plan: BackupPlan
     archive: Path
     packed: tuple[PackedMember, ...]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import logging
 import os
 import re
 import secrets
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from aeroops.core.plan import BackupPlan, MemberKind
 from aeroops.errors import BackupError
+from aeroops.executor import log
 from aeroops.executor.fileops import REAL, FileOps, logged_cleanup, write_new_file
 from aeroops.executor.lock import try_flock
 from aeroops.formats.layout import BACKUP_MANIFEST, SCHEMAS_DIR, SNAPSHOT_DIR, WAL, WAL_DIR, WAL_LOG
@@ -34,8 +34,6 @@ STAGING_ENTRIES = frozenset(
 )
 _STAGING_NAME = re.compile(re.escape(STAGING_PREFIX) + r"\d{8}T\d{6}Z-(?P<run>\d+-[0-9a-f]{8})")
 MARKER_LIMIT = 256
-
-log = logging.getLogger("aeroops")
 
 
 def staging_marker(run_id: str) -> bytes:

@@ -9,7 +9,6 @@ decided by `aeroops.core.newest_good.assess_freshness`.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import secrets
 from datetime import UTC, datetime
@@ -22,8 +21,6 @@ from aeroops.errors import OutputError, UsageError
 from aeroops.executor.audit import inventory, verify_archive
 from aeroops.executor.fileops import REAL, FileOps, not_a_folder
 from aeroops.progress import ProgressCallback
-
-log = logging.getLogger("aeroops")
 
 
 def verify_until_good(

@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import io
-import logging
 import os
-import shutil
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, cast
 
+from aeroops.executor import log
 from aeroops.formats.checksum import crc32
 
 if TYPE_CHECKING:
@@ -35,8 +33,6 @@ if TYPE_CHECKING:
 COPY_CHUNK = 1 << 20
 RENAME_NOREPLACE = 1  # <linux/fs.h>
 AT_FDCWD = -100
-
-log = logging.getLogger("aeroops")
 
 
 class FileOps:
@@ -192,6 +188,8 @@ class FileOps:
         followed); a missing path is not an error."""
         if os.path.lexists(path):
             if stat.S_ISDIR(os.lstat(path).st_mode):
+                import shutil  # here: at the top it (with bz2 and lzma) would slow every start
+
                 shutil.rmtree(path)
             else:
                 os.unlink(path)
@@ -212,10 +210,14 @@ class FileOps:
     def flock(self, fd: int, *, shared: bool = False) -> None:
         """An flock, exclusive (or ``shared``), now or never: EWOULDBLOCK (or EACCES) when
         another holds it in a conflicting way."""
+        import fcntl  # only locks need it: not `aeroops verify`, whose start it would slow
+
         fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
 
     def unlock(self, fd: int) -> None:
         """Release the flock (if held) and close the descriptor."""
+        import fcntl
+
         try:
             fcntl.flock(fd, fcntl.LOCK_UN)
         finally:

@@ -10,7 +10,6 @@ lock behind.
 from __future__ import annotations
 
 import errno
-import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -18,9 +17,8 @@ from types import TracebackType
 from typing import Literal
 
 from aeroops.errors import AeroError
+from aeroops.executor import log
 from aeroops.executor.fileops import REAL, FileOps
-
-log = logging.getLogger("aeroops")
 
 
 def aerodb_serving(data_dir: Path) -> bool:

@@ -10,7 +10,6 @@ worst a sidecar without its archive, never an archive that looks unchecked.
 
 from __future__ import annotations
 
-import logging
 import os
 import stat
 from datetime import UTC, datetime
@@ -19,13 +18,12 @@ from pathlib import Path
 from aeroops.core.results import PruneResult
 from aeroops.core.retention import Policy, RetentionPlan, plan_retention
 from aeroops.errors import PruneError, PruneIOError, io_error
+from aeroops.executor import log
 from aeroops.executor.audit import inventory
 from aeroops.executor.fileops import REAL, FileOps, failed_operation
 from aeroops.executor.lock import FolderLock, writable_folder
 from aeroops.formats.sidecar import ALGORITHMS, sidecar_path
 from aeroops.progress import ProgressCallback
-
-log = logging.getLogger("aeroops")
 
 
 def prune(

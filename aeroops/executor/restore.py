@@ -23,7 +23,6 @@ Every effect on disk goes through `FileOps`, so tests inject faults there; at ea
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from dataclasses import replace
@@ -54,6 +53,7 @@ from aeroops.errors import (
     RestoreIOError,
     io_error,
 )
+from aeroops.executor import log
 from aeroops.executor.audit import verify_archive
 from aeroops.executor.fileops import REAL, FileOps, failed_operation, logged_cleanup, not_a_folder, save_file
 from aeroops.executor.lock import DirectoryLock, aerodb_serving, data_dir_busy, writable_folder
@@ -61,8 +61,6 @@ from aeroops.executor.restore_stage import DIR_MODE, FILE_MODE, verify_and_extra
 from aeroops.executor.restore_target import describe_target, restore_paths
 from aeroops.formats.layout import SCHEMAS_FOLDER, WAL, snapshot_folder
 from aeroops.progress import Progress, ProgressCallback, no_progress, within_step
-
-log = logging.getLogger("aeroops")
 
 # --- the crash points: where restore and recover call `FileOps.crash_point` -----------------------
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import logging
 import os
 import stat
 from pathlib import Path
@@ -21,10 +20,9 @@ from aeroops.core.restore_target import (
 from aeroops.errors import (
     FormatError,
 )
+from aeroops.executor import log
 from aeroops.executor.fileops import REAL
 from aeroops.executor.lock import aerodb_serving
-
-log = logging.getLogger("aeroops")
 
 JOURNAL_LIMIT = 64 << 10
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TypedDict
+from typing import NamedTuple, TypedDict
 
 from aeroops.errors import Code, FormatError
 from aeroops.formats.checksum import crc32
@@ -31,9 +30,9 @@ class Where(TypedDict):
     code: Code
 
 
-@dataclass(frozen=True, slots=True)
-class Framing:
-    """How one record format frames its records (length bounds, what its errors are called)."""
+class Framing(NamedTuple):
+    """How one record format frames its records (length bounds, what its errors are called). Two
+    constants: a tuple, as a dataclass would cost every start of the command line to define."""
 
     name: str  # "WAL" or "STORAGE"
     min_length: int

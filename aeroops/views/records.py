@@ -11,17 +11,21 @@ people (every table uses a name in one sense only).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from aeroops.columns import UTC_TIME, Column, Columns, Record, dtypes, plain, record, specs
-from aeroops.core.inspect import InspectResult, MemberRow, StorageGroup, WalGroup
-from aeroops.core.inventory import VERIFY_FIELDS, Inventory, InventoryRow
-from aeroops.core.retention import RetentionPlan
 from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import Finding, most_severe_first
 from aeroops.formats.checksum import format_crc_tag
-from aeroops.formats.manifests import BackupManifest, SnapshotManifest
 from aeroops.views.units import BYTES
+
+if TYPE_CHECKING:  # at run time only the column sets below import them, on first use
+    from aeroops.core.inspect import InspectResult
+    from aeroops.core.inventory import Inventory
+    from aeroops.core.retention import RetentionPlan
+    from aeroops.formats.manifests import BackupManifest, SnapshotManifest
 
 __all__ = ["Columns", "Record", "plain"]
 
@@ -38,8 +42,6 @@ FINDING_COLUMNS: Columns = {  # the verdict (severity), the archive, then what a
     "archive": "string",
     **{name: spec.dtype for name, spec in _FINDING.items() if not spec.verdict},
 }
-
-MEMBER_COLUMNS: Columns = dtypes(MemberRow)
 
 _BACKUP_MANIFEST: Specs = {
     "backup_id": Column("string"),
@@ -62,10 +64,6 @@ SNAPSHOT_MANIFEST_COLUMNS: Columns = _dtypes(_SNAPSHOT_MANIFEST)
 
 SCHEMA_CHECKSUM_COLUMNS: Columns = {"schema_file": "string", "checksum": "string"}
 
-WAL_COLUMNS: Columns = dtypes(WalGroup)
-
-STORAGE_COLUMNS: Columns = dtypes(StorageGroup)
-
 _DOCUMENT: Specs = {
     "collection": Column("string"),
     "document_id": Column("string"),
@@ -81,8 +79,37 @@ _COLLECTION: Specs = {
 }
 COLLECTION_COLUMNS: Columns = _dtypes(_COLLECTION)
 
-INVENTORY_COLUMNS: Columns = dtypes(InventoryRow, exclude=VERIFY_FIELDS)
-INVENTORY_VERIFY_COLUMNS: Columns = {name: dtypes(InventoryRow)[name] for name in VERIFY_FIELDS}
+
+# The column sets of inspect's and inventory's row classes are made on first use: importing those
+# modules (a dozen dataclasses) would cost `aeroops verify`, which needs none of them, a third of
+# its start (issue 15). `records.MEMBER_COLUMNS` reads as a constant all the same (PEP 562).
+@functools.cache
+def _row_columns() -> dict[str, Columns]:
+    from aeroops.core.inspect import MemberRow, StorageGroup, WalGroup
+    from aeroops.core.inventory import VERIFY_FIELDS, InventoryRow
+
+    return {
+        "MEMBER_COLUMNS": dtypes(MemberRow),
+        "WAL_COLUMNS": dtypes(WalGroup),
+        "STORAGE_COLUMNS": dtypes(StorageGroup),
+        "INVENTORY_COLUMNS": dtypes(InventoryRow, exclude=VERIFY_FIELDS),
+        "INVENTORY_VERIFY_COLUMNS": {name: dtypes(InventoryRow)[name] for name in VERIFY_FIELDS},
+        "INVENTORY_ALL_COLUMNS": dtypes(InventoryRow),
+    }
+
+
+def __getattr__(name: str) -> Columns:
+    try:
+        return _row_columns()[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+
+
+MEMBER_COLUMNS: Columns
+WAL_COLUMNS: Columns
+STORAGE_COLUMNS: Columns
+INVENTORY_COLUMNS: Columns
+INVENTORY_VERIFY_COLUMNS: Columns
 
 
 def finding_records(reports: VerifyReport | Iterable[VerifyReport]) -> list[Record]:
@@ -179,7 +206,8 @@ def collection_records(result: InspectResult) -> list[Record]:
 
 def inventory_columns(inventory: Inventory) -> Columns:
     """The verdict's columns first, when the inventory was verified."""
-    return dtypes(InventoryRow) if inventory.verified else dict(INVENTORY_COLUMNS)
+    row_columns = _row_columns()
+    return dict(row_columns["INVENTORY_ALL_COLUMNS" if inventory.verified else "INVENTORY_COLUMNS"])
 
 
 def inventory_records(inventory: Inventory) -> list[Record]:
@@ -218,20 +246,25 @@ def retention_records(plan: RetentionPlan) -> list[Record]:
 
 # Each column name's spec, for people: its unit and how a missing value reads. The tables of
 # plans and results the panels show from plain dicts (`aeroops.views.tables.rows_frame`) use
-# the same names in the same sense.
-DISPLAY: Specs = {
-    **_FINDING,
-    **specs(MemberRow),
-    **_BACKUP_MANIFEST,
-    **_SNAPSHOT_MANIFEST,
-    **specs(WalGroup),
-    **specs(StorageGroup),
-    **_DOCUMENT,
-    **_COLLECTION,
-    **specs(InventoryRow),
-    **_RETENTION,
-}
+# the same names in the same sense. Made on first use, as the row column sets above are.
+@functools.cache
+def display_specs() -> Specs:
+    from aeroops.core.inspect import MemberRow, StorageGroup, WalGroup
+    from aeroops.core.inventory import InventoryRow
+
+    return {
+        **_FINDING,
+        **specs(MemberRow),
+        **_BACKUP_MANIFEST,
+        **_SNAPSHOT_MANIFEST,
+        **specs(WalGroup),
+        **specs(StorageGroup),
+        **_DOCUMENT,
+        **_COLLECTION,
+        **specs(InventoryRow),
+        **_RETENTION,
+    }
 
 
 def display_spec(name: str) -> Column:
-    return DISPLAY.get(name) or Column("object")
+    return display_specs().get(name) or Column("object")

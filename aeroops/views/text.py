@@ -7,20 +7,21 @@ call, times in AeroDB's notation (``YYYY-MM-DDTHH:MM:SSZ``), durations in whole 
 
 from __future__ import annotations
 
-import csv
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from aeroops.core.inspect import InspectResult
-from aeroops.core.inventory import Inventory
-from aeroops.core.newest_good import Freshness, NewestGood
-from aeroops.core.retention import RetentionPlan
-from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import most_severe_first
 from aeroops.formats.sidecar import split_digest
 from aeroops.views import records as rec
 from aeroops.views.units import display, human_age, human_bytes
+
+if TYPE_CHECKING:  # what each renderer takes; `aeroops verify` imports none of the others (issue 15)
+    from aeroops.core.inspect import InspectResult
+    from aeroops.core.inventory import Inventory
+    from aeroops.core.newest_good import Freshness, NewestGood
+    from aeroops.core.retention import RetentionPlan
+    from aeroops.core.verify_report import VerifyReport
 
 Formatter = Callable[[Any], str]
 TABLE_WIDTH = 100  # a terminal table's widest line: cells wrap, else columns are left out (and said so)
@@ -166,6 +167,8 @@ def _widths(shown: list[str], cells: Mapping[str, Sequence[str]], width: int) ->
 
 
 def write_csv(stream: TextIO, records: Sequence[rec.Record], columns: Iterable[str]) -> None:
+    import csv  # CSV output only
+
     names = list(columns)
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(names)
