@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.executor.fileops import REAL, logged_cleanup
     from aeroops.progress import no_progress, terminal_progress, within_step
     from aeroops.views.backup import render_result, result_to_dict
-    from aeroops.views.text import LABEL_COLUMN, labelled, text_table
+    from aeroops.views.text import labelled, text_table
     from aeroops.views.units import human_bytes
 
     ops = REAL  # every effect of the demo goes through the seam
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
             f"{summary.data_dir}: {len(summary.snapshot_ids)} snapshots, {summary.wal_records} WAL records, "
             f"{summary.documents} live documents, {human_bytes(summary.bytes)}"
         )
-        print(labelled("demo data", made, LABEL_COLUMN))  # labels in the column `render_result` uses
+        print(labelled("demo data", made))  # labels in the column `render_result` uses
         print(render_result(result))
         print("packed:")
         packed = [
@@ -109,14 +109,10 @@ def run(args: argparse.Namespace) -> int:
         ]
         print(text_table(packed, ["name", "size", "crc32"], {"size": _exact}, header=False, indent="  "))
         print(
-            labelled(
-                "verify",
-                f"{'clean' if verdict['ok'] else 'NOT CLEAN'} ({len(verdict['findings'])} finding(s))",
-                LABEL_COLUMN,
-            )
+            labelled("verify", f"{'clean' if verdict['ok'] else 'NOT CLEAN'} ({len(verdict['findings'])} finding(s))")
         )
         if not args.dir:
-            print(labelled("kept in", f"{root} (a temporary folder: remove it when done)", LABEL_COLUMN))
+            print(labelled("kept in", f"{root} (a temporary folder: remove it when done)"))
     return 0 if verdict["ok"] else 1
 
 

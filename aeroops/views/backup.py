@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from aeroops.core.description import DataDirDescription, FileFact, Verdict
 from aeroops.core.plan import BackupPlan, Refusal
 from aeroops.formats.ids import format_timestamp
-from aeroops.views.text import GLUE, LABEL_COLUMN, labelled, text_table, wrap_line
+from aeroops.views.text import GLUE, label_block, labelled, text_table, wrap_line
 from aeroops.views.units import human_bytes
 
 if TYPE_CHECKING:
@@ -223,19 +223,16 @@ def render_dry_run(archive: str, sidecar: str, refusal: str | None) -> str:
 
 def render_result(result: BackupResult) -> str:
     wal = "included" if result.plan.wal_present else "absent"
-    return "\n".join(
+    return label_block(
         [
-            labelled("archive", result.archive, LABEL_COLUMN),
-            labelled(
-                "size", f"{human_bytes(result.size)} ({result.size} bytes), {len(result.members)} members", LABEL_COLUMN
-            ),
-            labelled("digest", f"{result.digest}  (sidecar{GLUE}{result.sidecar})", LABEL_COLUMN),
-            labelled(
+            ("archive", result.archive),
+            ("size", f"{human_bytes(result.size)} ({result.size} bytes), {len(result.members)} members"),
+            ("digest", f"{result.digest}  (sidecar{GLUE}{result.sidecar})"),
+            (
                 "backup",
                 f"{result.backup_id}, snapshot {result.plan.snapshot_id}, WAL {wal}, staged by {result.staged_by}",
-                LABEL_COLUMN,
             ),
-            labelled("took", f"{result.duration_seconds:.3f} s", LABEL_COLUMN),
-            *(labelled("removed", f"stale staging folder {p}", LABEL_COLUMN) for p in result.removed_stale),
+            ("took", f"{result.duration_seconds:.3f} s"),
+            *(("removed", f"stale staging folder {p}") for p in result.removed_stale),
         ]
     )

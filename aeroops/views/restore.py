@@ -12,7 +12,7 @@ from aeroops.core.results import DrillResult, RecoveryResult, RestorePreview, Re
 from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import Severity
 from aeroops.formats.ids import format_timestamp
-from aeroops.views.text import GLUE, LABEL_COLUMN, labelled, text_table, wrap_line
+from aeroops.views.text import GLUE, label_block, labelled, text_table, wrap_line
 from aeroops.views.units import human_bytes
 
 # --- dicts ----------------------------------------------------------------------------------
@@ -165,17 +165,14 @@ def render_plan(plan: RestorePlan | RestoreRefusal) -> str:
         labelled(
             "backup",
             f"{plan.backup_id}, snapshot {plan.snapshot_id}, created {format_timestamp(plan.created_at)}, WAL {wal}",
-            LABEL_COLUMN,
         )
     ]
     if plan.mode is RestoreMode.CREATE:
-        lines.append(labelled("creates", f"{plan.paths.data_dir} (it does not exist yet)", LABEL_COLUMN))
+        lines.append(labelled("creates", f"{plan.paths.data_dir} (it does not exist yet)"))
     else:
         lines.append(
             labelled(
-                "replaces",
-                f"{plan.paths.data_dir}: {plan.replaced_files} file(s), {human_bytes(plan.replaced_bytes)}",
-                LABEL_COLUMN,
+                "replaces", f"{plan.paths.data_dir}: {plan.replaced_files} file(s), {human_bytes(plan.replaced_bytes)}"
             )
         )
         replaced = [
@@ -188,22 +185,22 @@ def render_plan(plan: RestorePlan | RestoreRefusal) -> str:
         ]
         if replaced:
             lines.append(text_table(replaced, ["name", "holds", "size"], header=False, indent="  "))
-    lines.append(labelled("with", f"{len(plan.files)} file(s), {human_bytes(plan.new_bytes)}:", LABEL_COLUMN))
+    lines.append(labelled("with", f"{len(plan.files)} file(s), {human_bytes(plan.new_bytes)}:"))
     # Each file's size first, then the file and where it comes from (below it when the line is full).
     files = [
         {"size": f.size, "path": f"{f.path} " + (f"←{GLUE}{f.member}" if f.member else "(empty)")} for f in plan.files
     ]
     if files:
         lines.append(text_table(files, ["size", "path"], header=False, indent="  "))
-    lines += [labelled("note", note, LABEL_COLUMN) for note in plan.notes]
-    lines.append(labelled("steps", " → ".join(plan.steps), LABEL_COLUMN))
+    lines += [labelled("note", note) for note in plan.notes]
+    lines.append(labelled("steps", " → ".join(plan.steps)))
     return "\n".join(lines)
 
 
 def render_preview(preview: RestorePreview) -> str:
     lines = [
         wrap_line(f"restore {preview.archive} into {preview.data_dir}"),
-        labelled("archive", render_verdict(preview.report), LABEL_COLUMN),
+        labelled("archive", render_verdict(preview.report)),
     ]
     if not preview.report.ok:
         errors = [f for f in preview.report.findings if f.severity in (Severity.ERROR, Severity.FATAL)][:20]
@@ -225,18 +222,16 @@ def render_result(result: RestoreResult) -> str:
     verb = "created" if result.created else "replaced"
     wal = "included" if result.plan.wal_present else "absent: restored empty"
     steps = ", ".join(f"{name} {seconds:.3f}" for name, seconds in result.step_seconds if seconds >= 0.001)
-    lines = [
-        labelled("restored", f"{result.archive} into {result.data_dir} ({verb})", LABEL_COLUMN),
-        labelled("backup", f"{result.backup_id}, snapshot {result.plan.snapshot_id}, WAL {wal}", LABEL_COLUMN),
-        labelled(
-            "files",
-            f"{len(result.files)}, {human_bytes(result.restored_bytes)}; archive {render_verdict(result.report)}",
-            LABEL_COLUMN,
-        ),
-        labelled("took", f"{result.duration_seconds:.3f} s ({steps})", LABEL_COLUMN),
-    ]
-    lines += [labelled("warning", w, LABEL_COLUMN) for w in result.warnings]
-    return "\n".join(lines)
+    files = f"{len(result.files)}, {human_bytes(result.restored_bytes)}; archive {render_verdict(result.report)}"
+    return label_block(
+        [
+            ("restored", f"{result.archive} into {result.data_dir} ({verb})"),
+            ("backup", f"{result.backup_id}, snapshot {result.plan.snapshot_id}, WAL {wal}"),
+            ("files", files),
+            ("took", f"{result.duration_seconds:.3f} s ({steps})"),
+            *(("warning", w) for w in result.warnings),
+        ]
+    )
 
 
 _RECOVERY_COLUMN = 16  # where the values of `aeroops recover` start ("data directory  /srv/aerodb")
@@ -263,28 +258,23 @@ def render_recovery(plan: RecoveryPlan, *, data_dir: str, performed: bool = Fals
 def render_drill(result: DrillResult) -> str:
     verdict = "PASSED" if result.ok else "FAILED"
     against = f" against {result.source}" if result.source else ""
-    lines = [labelled("drill", f"{verdict}: {result.archive}{against}", LABEL_COLUMN)]
+    lines = [labelled("drill", f"{verdict}: {result.archive}{against}")]
     if result.backup_id:
-        lines.append(labelled("backup", f"{result.backup_id}, snapshot {result.snapshot_id}", LABEL_COLUMN))
+        lines.append(labelled("backup", f"{result.backup_id}, snapshot {result.snapshot_id}"))
     if result.error is not None:
-        lines.append(labelled("error", str(result.error), LABEL_COLUMN))
+        lines.append(labelled("error", str(result.error)))
     if result.restore is not None:
         lines.append(
             labelled(
                 "restore",
                 f"{result.restore.duration_seconds:.3f} s (verification included), "
                 f"{human_bytes(result.restore.restored_bytes)}; whole drill {result.duration_seconds:.3f} s",
-                LABEL_COLUMN,
             )
         )
     if result.missing_schemas:
-        lines.append(labelled("boot", f"FAILS: {result.missing_schemas.describe()}", LABEL_COLUMN))
+        lines.append(labelled("boot", f"FAILS: {result.missing_schemas.describe()}"))
     elif result.restore is not None and result.error is None:
-        lines.append(
-            labelled(
-                "boot", "ready: metadata/schemas/ holds every schema its documents and WAL records name", LABEL_COLUMN
-            )
-        )
+        lines.append(labelled("boot", "ready: metadata/schemas/ holds every schema its documents and WAL records name"))
     if result.collections:
         rows: list[dict[str, Any]] = [
             {"collection": c.collection, "restored": c.restored, "archive": c.archive, "source": c.source}
@@ -307,9 +297,7 @@ def render_drill(result: DrillResult) -> str:
             if keys:
                 more = f" … ({len(keys)} in all)" if len(keys) > 5 else ""
                 lines.append(wrap_line(f"{label}: {shown}{more}", "  "))
-    lines.append(
-        labelled("scratch", f"{result.scratch} {'removed' if result.scratch_removed else 'kept'}", LABEL_COLUMN)
-    )
+    lines.append(labelled("scratch", f"{result.scratch} {'removed' if result.scratch_removed else 'kept'}"))
     return "\n".join(lines)
 
 

@@ -48,11 +48,16 @@ def wrap_line(text: str, indent: str = "", *, hang: str | None = None, width: in
     return (filled or indent.rstrip()).replace(GLUE, " ")
 
 
-def labelled(label: str, value: str, column: int, *, width: int = TABLE_WIDTH) -> str:
+def labelled(label: str, value: str, column: int = LABEL_COLUMN, *, width: int = TABLE_WIDTH) -> str:
     """A line of a label/value block: ``label``, then ``value`` from ``column`` (so the values of
     one block start in one column, whatever their label), wrapped between words under itself."""
     head = label.ljust(column - 1) + " "
     return wrap_line(value, head, hang=" " * len(head), width=width)
+
+
+def label_block(rows: Iterable[tuple[str, str]], column: int = LABEL_COLUMN) -> str:
+    """A label/value block: each row `labelled`, the values from ``column``."""
+    return "\n".join(labelled(label, value, column) for label, value in rows)
 
 
 def _cell(name: str) -> Formatter:
