@@ -34,7 +34,7 @@ SHOWN: dict[str, list[tuple[str, str]]] = {
     "01-backup-runbook.ipynb": [
         ("panels", "Backup made"),
         ("panels", "aerodb-backup-20260101T030000Z-"),
-        ("verify", ": OK ("),
+        ("verify", "VERIFY: clean"),
         ("contents", "<Chart: WAL operations per collection>"),
         ("contents", "<Chart: documents per collection>"),
     ],
@@ -46,7 +46,6 @@ SHOWN: dict[str, list[tuple[str, str]]] = {
         ("newest-good", "aerodb-backup-20260101T020000Z-20260102T120100Z.tar"),
         ("newest-good", "aerodb-backup-20260101T030000Z-20260101T120200Z.tar"),
         ("newest-good", "snapshots without a good backup: none"),
-        ("history", "<Chart: backup history>"),
     ],
     "03-restore-drill.ipynb": [
         ("panels", "DRILL: PASSED"),
@@ -56,7 +55,7 @@ SHOWN: dict[str, list[tuple[str, str]]] = {
         ("check", "<Chart: drill comparison>"),
     ],
     "04-retention.ipynb": [
-        ("plan", "10 kept, 11 would remove"),
+        ("panels", "10 kept, 11 removed"),
         ("timeline", "left alone: aerodb-backup-20260101T020000Z-20261118T030000Z.tar: does not verify clean"),
         ("remove", "removed 11 archives (22 files with their sidecars)"),
         ("panels", "Removed 11 archives"),
@@ -124,7 +123,7 @@ def test_the_backup_runbook_runs_as_readme_says(tmp_path: Path) -> None:
     check_ran_cleanly(nb)
     archives = [p.name for p in backups.glob("*.tar")]
     assert len(archives) == 1 and archives[0].endswith("-20260204T120000Z.tar")
-    assert archives[0] in panels_text(nb) and ": OK (" in tagged(nb, "verify")
+    assert archives[0] in panels_text(nb) and "VERIFY: clean" in tagged(nb, "verify")
     assert "demo data" not in tagged(nb, "parameters") + panels_text(nb)
 
 

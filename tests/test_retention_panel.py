@@ -33,6 +33,10 @@ def test_plan_then_remove_only_after_confirmation(small_demo: tuple[Path, tuple[
     panel.raise_for_error()
     assert result is not None and sorted(p.name for p in folder.glob("*.tar")) == sorted(a.name for a in archives[-2:])
     assert "Removed 6 archives" in panel.result_html.value
+    # What was kept and removed, and why, stays in view after the removal; a new plan starts afresh.
+    assert list(panel.plan_table.frame["action"]).count("remove") == len(archives) - 2
+    assert "2 kept, 6 removed" in panel.summary_html.value and panel.remove_button.disabled
+    assert panel.plan() is not None and panel.result_html.value == ""
 
 
 def test_confirm_removes_only_what_was_shown(small_demo: tuple[Path, tuple[str, ...]], tmp_path: Path) -> None:

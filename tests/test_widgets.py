@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from helpers.archives import damage_storage
 from helpers.data import tree_state
+from helpers.html import text_of
 
 from aeroops.core.plan import BackupPlan, Refusal, RefusalRule
 from aeroops.core.results import BackupResult
@@ -24,8 +25,9 @@ from aeroops.errors import AeroError, BackupError
 from aeroops.executor.backup import run_backup
 from aeroops.panels import AuditPanel, BackupPanel, PagedTable, RestorePanel, WidgetProgress
 from aeroops.panels import backup_panel as backup_panel_module
-from aeroops.panels.common import Panel, error_html, error_text, frame_html
+from aeroops.panels.common import Panel, error_html, error_text
 from aeroops.progress import Progress
+from aeroops.views.html import frame_html
 
 CREATED_AT = datetime(2026, 2, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -141,7 +143,7 @@ def test_paged_table_shows_one_page_at_a_time() -> None:
     table = PagedTable(frame, page_size=25)
     assert table.page_count == 3 and table.previous_button.disabled and not table.next_button.disabled
     assert "<td>24</td>" in table.html.value and "<td>25</td>" not in table.html.value
-    assert "x" * 300 in table.html.value and "…" not in table.html.value  # long cells are never cut
+    assert "x" * 300 in text_of(table.html.value) and "…" not in table.html.value  # long cells are never cut
     table.next_button.click()
     table.next_button.click()
     assert table.page == 2 and table.next_button.disabled
@@ -164,11 +166,11 @@ def test_cells_are_escaped_and_missing_values_left_blank() -> None:
             "long": ["word " * 30, ""],
         }
     )
-    shown = frame_html(frame)
+    shown = text_of(frame_html(frame))
     assert "&lt;b&gt;bold&lt;/b&gt;" in shown and "<b>bold" not in shown
     assert "2026-02-04T11:30:00Z" in shown and "1 d 1 h" in shown
     assert "<NA>" not in shown and "NaT" not in shown and "NaN" not in shown
-    assert "<span class='aeroops-long'>word word" in shown  # long text wraps, short text does not
+    assert "<div class='aeroops-long'>" + ("word " * 30).strip() in shown  # whole, wrapped
 
 
 # --- BackupPanel ------------------------------------------------------------------------------
@@ -197,7 +199,7 @@ def test_clicking_run_makes_the_backup_and_shows_the_result(demo_dir: Path, out_
     assert Path(result.archive).name == panel.plan.archive_name  # type: ignore[union-attr]
     assert result.digest.startswith("blake3:") and result.sidecar.endswith(".b3")
     for shown in (result.archive, result.digest, result.sidecar, str(result.size)):
-        assert shown in panel.result_html.value
+        assert shown in text_of(panel.result_html.value)
     assert "duration" in panel.result_html.value
     assert panel.progress.step_bar.value == panel.progress.step_bar.max == 10
     assert panel.progress.bytes_bar.value == 1.0 and panel.progress.step_bar.bar_style == "success"
@@ -302,7 +304,7 @@ def test_audit_panel_shows_the_inventory(backup_folder: tuple[Path, BackupResult
     )
     assert table.set_index("file").loc["notes.tar", "reason"].startswith("AERO_")
     assert "ok" not in table.columns  # not verified yet
-    assert Path(older.archive).name in panel.inventory_table.html.value
+    assert Path(older.archive).name in text_of(panel.inventory_table.html.value)
     assert list(panel.archive_select.options) == list(table["file"])
     assert panel.selected is None and panel.inspection is None  # nothing is read until asked
     assert not panel.verify_all_button.disabled and panel.verify_button.disabled
@@ -339,7 +341,7 @@ def test_verify_shows_a_clean_verdict_then_the_findings_of_a_damaged_archive(
     assert report is not None and not report.ok and panel.selected == "damaged.tar"
     assert "VERIFY: NOT CLEAN" in panel.verdict_html.value
     assert "AERO_VERIFY_CHECKSUM" in set(panel.findings_table.frame["code"])
-    assert "AERO_VERIFY_CHECKSUM" in panel.findings_table.html.value
+    assert "AERO_VERIFY_CHECKSUM" in text_of(panel.findings_table.html.value)
     assert panel.progress.events > 0
 
 

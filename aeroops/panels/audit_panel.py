@@ -24,14 +24,17 @@ from aeroops.panels.common import (
     Panel,
     TextField,
     WidgetProgress,
-    frame_html,
+    filling_width,
     full_width,
     notice_html,
     path_input,
     section,
 )
 from aeroops.views import charts
+from aeroops.views.html import frame_html
+from aeroops.views.html import verdict_html as verdict_box
 from aeroops.views.tables import (
+    INVENTORY_LEFT_OUT,
     backup_manifest_frame,
     collections_frame,
     findings_frame,
@@ -69,7 +72,7 @@ class AuditPanel(Panel):
         self.refresh_button = widgets.Button(description="Inventory", icon="refresh")
         self.verify_all_button = widgets.Button(description="Verify all", icon="check-double", disabled=True)
         self.archive_select = widgets.Dropdown(
-            options=[], value=None, description="archive", style={"description_width": "110px"}, layout=full_width()
+            options=[], value=None, description="archive", style={"description_width": "110px"}, layout=filling_width()
         )
         self.verify_button = widgets.Button(description="Verify", icon="check", button_style="primary", disabled=True)
         self.folder_input.observe(lambda _: self.refresh(), names="value")
@@ -81,7 +84,7 @@ class AuditPanel(Panel):
 
         self.progress = WidgetProgress()
         self.inventory_summary = widgets.HTML("")
-        self.inventory_table = PagedTable(title="Inventory")
+        self.inventory_table = PagedTable(title="Inventory", leave_out=INVENTORY_LEFT_OUT)
         self.history_chart = widgets.Image(format="png", layout=widgets.Layout(max_width="900px"))
         self.all_findings_table = PagedTable(title="Findings of every archive verified")
         self.archive_summary = widgets.HTML("")
@@ -295,16 +298,7 @@ class AuditPanel(Panel):
             self.verdict_html.value = ""
             self.findings_table.set_frame(None)
             return
-        counts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n)
-        if report.ok:
-            text = f"<b>VERIFY: clean</b> ({html.escape(counts) or 'no findings'})"
-        else:
-            text = f"<b>VERIFY: NOT CLEAN</b> ({html.escape(counts)})"
-        self.verdict_html.value = notice_html(
-            f"{text}: {html.escape(report.archive)}, {report.member_count} members, "
-            f"{report.wal_record_count} WAL records, {human_bytes(report.bytes_read)} read",
-            kind="success" if report.ok else "warning",
-        )
+        self.verdict_html.value = verdict_box(report)
         self.findings_table.set_frame(findings_frame(report))
 
 

@@ -26,12 +26,12 @@ from aeroops.panels.common import (
     TextField,
     WidgetProgress,
     full_width,
-    key_values_html,
     notice_html,
     path_input,
     section,
 )
 from aeroops.views.backup import description_to_dict, plan_to_dict, result_to_dict
+from aeroops.views.html import key_values_html
 from aeroops.views.tables import rows_frame
 from aeroops.views.units import human_bytes
 

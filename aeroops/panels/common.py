@@ -10,40 +10,34 @@ from __future__ import annotations
 import html
 import time
 import traceback
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar, overload
+from collections.abc import Callable
+from typing import TypeVar, overload
 
 import ipywidgets as widgets
 import pandas as pd
 
 from aeroops.errors import AeroError
 from aeroops.progress import Progress, Speedometer, describe_progress
-from aeroops.views.records import display_spec
-from aeroops.views.units import display
+from aeroops.views.html import frame_html, notice_html
 
 T = TypeVar("T")
 
 PAGE_SIZE = 25  # rows per page of a paged table
 
-# The notebook's table styles (jp-RenderedHTMLCommon) do not reach inside a widget: a small,
-# scoped copy keeps the tables readable in JupyterLab, classic Notebook and VS Code alike.
-TABLE_STYLE = """<style>
-.aeroops-table table {border-collapse: collapse; font-size: 12px; font-family: var(--jp-code-font-family, monospace);}
-.aeroops-table table th, .aeroops-table table td {padding: 2px 8px; border-bottom: 1px solid #ddd;
-  text-align: left !important; vertical-align: top; white-space: nowrap;}
-.aeroops-table table th {background: rgba(127, 127, 127, 0.12);}
-.aeroops-table .aeroops-long {display: inline-block; white-space: normal; overflow-wrap: break-word;
-  min-width: 24em; max-width: 48em;}
-.aeroops-kv table td:first-child {font-weight: bold; padding-right: 12px;}
-</style>"""
-LONG_CELL_CHARS = 72  # text longer than this wraps in its cell; shorter text stays on one line
-
 
 def full_width() -> widgets.Layout:
-    """A new Layout filling the width. Never share a Layout (or a Style) between widgets: it is
-    one model in the front end, so hiding one widget (``layout.display = "none"``) would hide
-    every widget that shares it."""
-    return widgets.Layout(width="100%")
+    """A new Layout filling the width of a panel's column. Never share a Layout (or a Style)
+    between widgets: it is one model in the front end, so hiding one widget
+    (``layout.display = "none"``) would hide every widget that shares it.
+
+    The width is ``auto``, stretched by the column, not ``100%``: a widget's 2 px margins come on
+    top of 100%, and the column would scroll sideways by those 4 px."""
+    return widgets.Layout(width="auto")
+
+
+def filling_width() -> widgets.Layout:
+    """A new Layout for a widget in a row that takes the room its neighbours leave."""
+    return widgets.Layout(width="auto", flex="1 1 auto")
 
 
 # --- progress -------------------------------------------------------------------------------
@@ -136,64 +130,7 @@ def error_html(error: BaseException) -> str:
     )
 
 
-def notice_html(text: str, *, kind: str = "info") -> str:
-    """A coloured box for a message that is not an error: kind is info, warning or success."""
-    colours = {"info": ("#1565c0", "#e3f2fd"), "warning": ("#e65100", "#fff3e0"), "success": ("#2e7d32", "#e8f5e9")}
-    border, background = colours[kind]
-    return (
-        f"<div class='aeroops-{kind}' style='border: 1px solid {border}; background: {background}; color: {border}; "
-        f"padding: 6px 10px; border-radius: 3px'>{text}</div>"
-    )
-
-
 # --- tables ---------------------------------------------------------------------------------
-
-
-def frame_html(frame: pd.DataFrame, *, max_rows: int | None = None) -> str:
-    """A DataFrame as an HTML table (no index), each value in its column's unit (`display_frame`);
-    rows past ``max_rows`` are left out, and said so."""
-    shown = frame if max_rows is None else frame.head(max_rows)
-    # Cells become HTML first: to_html writes missing values of each dtype its own way.
-    cells = display_frame(shown).map(_text_html)
-    table = cells.to_html(index=False, border=0, escape=False, classes="aeroops-frame")
-    note = ""
-    if max_rows is not None and len(frame) > max_rows:
-        note = f"<div><i>first {max_rows} of {len(frame)} rows</i></div>"
-    return f"{TABLE_STYLE}<div class='aeroops-table'>{table}{note}</div>"
-
-
-def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` as people read it, as text: sizes in KiB/MiB/GiB, ages in days and
-    hours, modes as 0644, times in AeroDB's notation (`aeroops.views.units`, the terminal's
-    units too), missing values blank (or as the column says, "none"). ``frame`` keeps the raw
-    values."""
-    return pd.DataFrame(
-        {name: [_cell(value, name) for value in frame[name].astype(object)] for name in frame.columns},
-        columns=frame.columns,
-        index=frame.index,
-    )
-
-
-def _cell(value: object, column: str) -> str:
-    spec = display_spec(column)
-    if pd.api.types.is_scalar(value) and pd.isna(value):
-        return spec.missing
-    return display(value, spec.unit, spec.missing)
-
-
-def _text_html(text: str) -> str:
-    """Text escaped; long text wraps in its cell, between words (never cut)."""
-    escaped = html.escape(text)
-    return f"<span class='aeroops-long'>{escaped}</span>" if len(text) > LONG_CELL_CHARS else escaped
-
-
-def key_values_html(pairs: Sequence[tuple[str, Any]]) -> str:
-    """A two-column table of labelled values (escaped here)."""
-    rows = "".join(
-        f"<tr><td>{html.escape(str(key))}</td><td>{_text_html('' if value is None else str(value))}</td></tr>"
-        for key, value in pairs
-    )
-    return f"{TABLE_STYLE}<div class='aeroops-table aeroops-kv'><table>{rows}</table></div>"
 
 
 class PagedTable(widgets.VBox):
@@ -202,9 +139,17 @@ class PagedTable(widgets.VBox):
     Only the current page is rendered and sent to the front end, however big the frame.
     """
 
-    def __init__(self, frame: pd.DataFrame | None = None, *, page_size: int = PAGE_SIZE, title: str = "") -> None:
+    def __init__(
+        self,
+        frame: pd.DataFrame | None = None,
+        *,
+        page_size: int = PAGE_SIZE,
+        title: str = "",
+        leave_out: tuple[str, ...] = (),
+    ) -> None:
         self.title = widgets.HTML(f"<b>{html.escape(title)}</b>" if title else "")
-        self.html = widgets.HTML(layout=widgets.Layout(overflow="auto", width="100%"))
+        self.leave_out = leave_out  # columns the shown table leaves out to fit (the frame keeps them)
+        self.html = widgets.HTML(layout=widgets.Layout(overflow="auto", width="auto"))
         self.previous_button = widgets.Button(description="◀ previous", layout=widgets.Layout(width="auto"))
         self.next_button = widgets.Button(description="next ▶", layout=widgets.Layout(width="auto"))
         self.position = widgets.Label("")
@@ -235,7 +180,7 @@ class PagedTable(widgets.VBox):
         if len(self.frame) == 0:
             self.html.value = "<i>(no rows)</i>" if len(self.frame.columns) else ""
         else:
-            self.html.value = frame_html(rows)
+            self.html.value = frame_html(rows, leave_out=self.leave_out)
         many = len(self.frame) > self.page_size
         self.pager.layout.display = None if many else "none"
         self.previous_button.disabled = self.page == 0

@@ -31,12 +31,12 @@ from aeroops.panels.common import (
     TextField,
     WidgetProgress,
     full_width,
-    key_values_html,
     notice_html,
     path_input,
     section,
 )
 from aeroops.views import charts
+from aeroops.views.html import key_values_html
 from aeroops.views.restore import drill_to_dict, plan_to_dict, render_drill, render_recovery, render_verdict
 from aeroops.views.tables import findings_frame, rows_frame
 from aeroops.views.units import human_bytes

@@ -106,7 +106,7 @@ class RetentionPanel(Panel):
 
         self.progress = WidgetProgress()
         self.summary_html = widgets.HTML("")
-        self.chart = widgets.HTML("", layout=widgets.Layout(overflow="auto", width="100%"))
+        self.chart = widgets.HTML("", layout=widgets.Layout(overflow="auto", width="auto"))
         self.plan_table = PagedTable(title="Every file: keep or remove, and why")
         self.result_html = widgets.HTML("")
         self.children = [
@@ -148,6 +148,7 @@ class RetentionPanel(Panel):
     def plan(self) -> RetentionPlan | None:
         """A dry run: the plan, shown as a table and on the timeline. Nothing is removed."""
         self.cancel()
+        self.result_html.value = ""
         if not self.folder:
             self.show_error(UsageError("choose a backup folder first"))
             return None
@@ -221,7 +222,7 @@ class RetentionPanel(Panel):
                 f"{len(result.removed)} files with their sidecars.",
                 kind="success",
             )
-        self._show_plan()
+        self._show_plan(done=result)
         return result
 
     def cancel(self) -> None:
@@ -236,22 +237,26 @@ class RetentionPanel(Panel):
         self.plan_result = None
         self._show_plan()
 
-    def _show_plan(self) -> None:
-        result = self.plan_result
-        self.remove_button.disabled = result is None or not result.plan.removed or result.refusal is not None
+    def _show_plan(self, done: PruneResult | None = None) -> None:
+        """The dry run's plan, or ``done``: the plan a removal carried out (what was kept and
+        removed, and why, stays in view after Confirm)."""
+        planned = self.plan_result
+        self.remove_button.disabled = planned is None or not planned.plan.removed or planned.refusal is not None
+        result = done or planned
         if result is None:
             self.summary_html.value = self.chart.value = ""
             self.plan_table.set_frame(None)
             return
         plan = result.plan
         text = (
-            f"{html.escape(str(plan.policy))}: <b>{len(plan.kept)} kept, {len(plan.removed)} to remove</b> "
+            f"{html.escape(str(plan.policy))}: <b>{len(plan.kept)} kept, {len(plan.removed)} "
+            f"{'removed' if done else 'to remove'}</b> "
             f"({human_bytes(plan.removed_bytes())})" + ("" if result.verified else "; archives not verified")
         )
         copies = plan.last_copies()
         if copies:
             text += "<br>" + "<br>".join(html.escape(str(copy)) for copy in copies)
-        if result.refusal is not None:
+        if result.refusal is not None and not done:
             text += f"<br><b>Remove would be refused</b>: {html.escape(result.refusal)}"
         self.summary_html.value = notice_html(text, kind="warning" if copies or result.refusal else "info")
         self.chart.value = retention_svg(plan)

@@ -20,11 +20,21 @@ text ``string``.
 - `inspect_frames(result)`: all of the inspect frames above, by name.
 - `rows_frame(rows, columns)`: the panels' small tables, from the plain dict views of plans and
   results (what the CLI's ``--format json`` prints); dtypes as pandas infers them.
+
+And the copy of a frame that people read (`aeroops.views.html` makes it HTML):
+
+- `display_frame(frame)`: every value as text in its column's unit (sizes in KiB/MiB, ages in
+  days and hours, modes as 0644).
+- `shown_frame(frame, leave_out=...)`: that, without the columns a table leaves out to fit (and
+  those of `OPTIONAL_COLUMNS` with no value), archive paths relative to their common folder, and
+  notes saying so. The frame itself keeps every column and every raw value.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -33,6 +43,19 @@ from aeroops.core.inventory import Inventory
 from aeroops.core.retention import RetentionPlan
 from aeroops.core.verify_report import VerifyReport
 from aeroops.views import records as rec
+from aeroops.views.units import display
+
+# Columns only some folders fill (backup --source; format 2 snapshots): left out of a shown
+# table where no row has a value.
+OPTIONAL_COLUMNS = ("source", "commit_boundary")
+# Columns that name an archive by its path: shown relative to the folder the rows share.
+PATH_COLUMNS = ("archive",)
+# What the inventory's shown table leaves out to fit a notebook (about 970 px): the manifest's
+# identifiers and format details, which the file name, the history chart and the Manifests tab
+# show.
+INVENTORY_LEFT_OUT = ("snapshot_id", "backup_id", "modified", "wal_present", "format_version")
+# The verdict's counts by severity (an inventory's), shown as one column: "2 errors, 1 warning".
+SEVERITY_COUNTS = {"fatal": "fatal", "errors": "error", "warnings": "warning", "info": "info"}
 
 
 def frame(records: list[rec.Record], columns: rec.Columns) -> pd.DataFrame:
@@ -103,3 +126,94 @@ def inventory_frame(inventory: Inventory) -> pd.DataFrame:
 
 def retention_frame(plan: RetentionPlan) -> pd.DataFrame:
     return frame(rec.retention_records(plan), rec.RETENTION_COLUMNS)
+
+
+# --- the copy people read -------------------------------------------------------------------
+
+
+def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` as people read it, as text: sizes in KiB/MiB/GiB, ages in days and
+    hours, modes as 0644, times in AeroDB's notation (`aeroops.views.units`, the terminal's
+    units too), missing values blank (or as the column says, "none"). ``frame`` keeps the raw
+    values."""
+    return pd.DataFrame(
+        {name: [_cell(value, name) for value in frame[name].astype(object)] for name in frame.columns},
+        columns=frame.columns,
+        index=frame.index,
+    )
+
+
+def _cell(value: object, column: str) -> str:
+    spec = rec.display_spec(column)
+    if pd.api.types.is_scalar(value) and pd.isna(value):
+        return spec.missing
+    return display(value, spec.unit, spec.missing)
+
+
+@dataclass(frozen=True)
+class ShownFrame:
+    """The text a table shows: ``frame`` (every cell a str), which of its columns hold text
+    that may wrap (the others hold values kept on one line), and notes for under the table."""
+
+    frame: pd.DataFrame
+    text_columns: frozenset[str]
+    notes: tuple[str, ...]
+
+
+def shown_frame(frame: pd.DataFrame, *, max_rows: int | None = None, leave_out: Iterable[str] = ()) -> ShownFrame:
+    """The copy of ``frame`` a notebook shows (see the module's description): its first
+    ``max_rows`` rows, without the ``leave_out`` columns and the empty `OPTIONAL_COLUMNS`, each
+    value as text in its unit."""
+    left_out = [name for name in leave_out if name in frame.columns]
+    if len(frame):
+        left_out += [name for name in OPTIONAL_COLUMNS if name in frame.columns and frame[name].isna().all()]
+    columns = [name for name in frame.columns if name not in left_out]
+    rows = frame[columns] if max_rows is None else frame[columns].head(max_rows)
+    shown = display_frame(rows)
+    if set(SEVERITY_COUNTS) <= set(columns):
+        shown = _findings_column(shown, rows)
+    notes: list[str] = []
+    for name in PATH_COLUMNS:
+        if name in shown.columns:
+            folder = _common_folder(frame[name])
+            if folder:
+                shown[name] = [os.path.relpath(path, folder) if path else path for path in shown[name]]
+                notes.append(f"{name}: in {folder}")
+    if len(rows) < len(frame):
+        notes.append(f"first {len(rows)} of {len(frame)} rows")
+    if left_out:
+        notes.append(f"not shown here: {', '.join(left_out)} (the DataFrame has every column)")
+    text_columns = frozenset(name for name in columns if _is_text(frame[name])) | {"findings"}
+    return ShownFrame(shown, text_columns, tuple(notes))
+
+
+def _findings_column(shown: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """The four counts by severity as one column, "findings", where the first of them was:
+    "2 errors, 1 warning"; "none" for none, blank where nothing was verified."""
+    findings = []
+    for _, row in rows[list(SEVERITY_COUNTS)].iterrows():
+        if row.isna().all():
+            findings.append("")
+            continue
+        counted = [(int(row[name]), label) for name, label in SEVERITY_COUNTS.items() if not pd.isna(row[name])]
+        said = [f"{n} {label}{'s' if n != 1 and label not in ('info', 'fatal') else ''}" for n, label in counted if n]
+        findings.append(", ".join(said) or "none")
+    at = list(shown.columns).index(next(iter(SEVERITY_COUNTS)))
+    shown = shown.drop(columns=list(SEVERITY_COUNTS))
+    shown.insert(at, "findings", findings)
+    return shown
+
+
+def _is_text(series: pd.Series) -> bool:
+    """Text that may wrap: a column of strings in no unit (not a size, a time or a count)."""
+    spec = rec.display_spec(str(series.name))
+    textual = pd.api.types.is_string_dtype(series) or series.dtype == object
+    return textual and not spec.unit and spec.dtype in ("string", "object")
+
+
+def _common_folder(paths: pd.Series) -> str:
+    """The folder every path of ``paths`` is in, if they are absolute paths ("" otherwise)."""
+    present = [str(path) for path in paths.dropna() if str(path)]
+    if not present or not all(os.path.isabs(path) for path in present):
+        return ""
+    return os.path.commonpath([os.path.dirname(path) for path in present])

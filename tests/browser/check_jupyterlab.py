@@ -83,6 +83,11 @@ def jupyter_lab(root: Path, home: Path) -> Iterator[LabServer]:
     settings.mkdir(parents=True)
     # No "get news?" toast over the notebook, no call to the internet for it.
     (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+    # Every cell laid out, also those scrolled out of sight (Lab's default skips their layout,
+    # which would leave their widths unmeasured); what is measured looks the same.
+    tracker = home / "lab-settings" / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True)
+    (tracker / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
     env = {
         **os.environ,
         "TMPDIR": str(home / "tmp"),
@@ -170,9 +175,80 @@ def check_no_errors(notebook: Locator, name: str) -> None:
             raise AssertionError(f"{name}: a widget did not render ({failure!r})")
 
 
-def run_notebook_to_panel(page: Page, server: LabServer, name: str, outputs: tuple[str, ...], heading: str) -> Locator:
-    """Open ``name``, run all its cells, wait for each of ``outputs``, check no cell failed, and
-    return the panel whose heading is ``heading``, scrolled into view."""
+# Every scroll container and table the notebook shows, measured in the page: a container
+# scrolls sideways when its content is wider than its box (scrollWidth > clientWidth); a table
+# sticks out when its right edge passes its output area's. Hidden ones (a tab not chosen, an empty
+# table) have no box and are skipped. One pixel of slack for sub-pixel rounding.
+SIDEWAYS_JS = """(root) => {
+  const slack = 2;
+  const shown = (el) => el.getClientRects().length > 0 && el.clientWidth > 0;
+  const what = (el) => {
+    const head = [...el.querySelectorAll('th')].map((th) => th.innerText.trim()).filter(Boolean);
+    const text = head.length ? 'columns ' + head.slice(0, 12).join(', ') : el.innerText.trim().slice(0, 80);
+    return `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} (${text.replace(/\\s+/g, ' ')})`;
+  };
+  const wide = [];
+  // What the cells show (their outputs), not the code typed into them.
+  for (const el of root.querySelectorAll('.jp-OutputArea-output, .jp-OutputArea-output *')) {
+    if (!shown(el)) continue;
+    const overflowX = getComputedStyle(el).overflowX;
+    if ((overflowX === 'auto' || overflowX === 'scroll') && el.scrollWidth > el.clientWidth + slack) {
+      wide.push(`${what(el)} scrolls sideways: ${el.scrollWidth} px of content in ${el.clientWidth} px`);
+    }
+  }
+  for (const table of root.querySelectorAll('table')) {
+    if (!shown(table)) continue;
+    const area = table.closest('.jp-OutputArea-output') || root;
+    const edge = area.getBoundingClientRect().right;
+    const right = table.getBoundingClientRect().right;
+    if (right > edge + slack) {
+      wide.push(`${what(table)} is ${Math.round(right - edge)} px wider than its output area`);
+    }
+    // Every column heading within the table's scroll box: the verdict, the file and the reason
+    // are read without scrolling.
+    const box = table.parentElement.getBoundingClientRect();
+    for (const th of table.querySelectorAll('th')) {
+      const cell = th.getBoundingClientRect();
+      if (cell.width > 0 && (cell.right > box.right + slack || cell.right > edge + slack)) {
+        wide.push(`${what(table)}: its column ${JSON.stringify(th.innerText.trim())} is out of sight`);
+      }
+    }
+  }
+  return [...new Set(wide)];
+}"""
+
+
+SIDEWAYS: list[str] = []  # what the current check found too wide; it fails at its end
+
+
+def expect_no_sideways_scrolling(scope: Locator, name: str) -> None:
+    """Nothing in ``scope`` (a notebook or a panel) is wider than the room it has: no table or
+    output scrolls sideways, and every column heading of every table shown is in sight. What is
+    found is kept in SIDEWAYS, and the check goes on (its buttons are checked too), then fails."""
+    SIDEWAYS.extend(f"{name}: {wide}" for wide in scope.evaluate(SIDEWAYS_JS))
+
+
+def screenshot_notebook(page: Page, notebook: Locator, path: Path) -> None:
+    """The whole notebook, every cell and output, as one picture: the window is made as tall as
+    the notebook for it (Chromium paints only what is in the window), then made as it was."""
+    window = page.viewport_size
+    assert window is not None
+    scroller = notebook.locator(".jp-WindowedPanel-outer")
+    hidden = scroller.evaluate("el => el.scrollHeight - el.clientHeight")
+    page.set_viewport_size({"width": window["width"], "height": min(window["height"] + hidden, 16_000)})
+    try:
+        scroller.evaluate("el => el.scrollTo(0, 0)")
+        notebook.screenshot(path=str(path))
+    finally:
+        page.set_viewport_size(window)
+
+
+def run_notebook_to_panel(
+    page: Page, server: LabServer, out: Path, name: str, outputs: tuple[str, ...], heading: str
+) -> Locator:
+    """Open ``name``, run all its cells, wait for each of ``outputs``, check no cell failed and
+    nothing scrolls sideways, screenshot it whole, and return the panel whose heading is
+    ``heading``, scrolled into view."""
     notebook = open_notebook(page, server, name)
     run_all(page, notebook)
     for text in outputs:
@@ -180,6 +256,8 @@ def run_notebook_to_panel(page: Page, server: LabServer, name: str, outputs: tup
     last = notebook.locator(".jp-CodeCell .jp-InputPrompt").last  # the last cell has run
     expect(last).to_have_text(re.compile(r"\[\d+\]"), timeout=RUN_ALL_TIMEOUT_MS)
     check_no_errors(notebook, name)
+    screenshot_notebook(page, notebook, out / f"{name.split('-')[0]}-runbook-after-run-all.png")
+    expect_no_sideways_scrolling(notebook, name)
     panel = notebook.locator(".widget-vbox", has=page.locator("h3", has_text=heading)).first
     panel.scroll_into_view_if_needed()
     return panel
@@ -258,6 +336,7 @@ def check_backup_panel(page: Page, server: LabServer, out: Path, demo: DemoBacku
     expect(panel.locator(".aeroops-success", has_text="Backup made")).to_be_visible(timeout=60_000)
     expect(panel.locator("td", has_text="blake3:").first).to_be_visible()
     panel.screenshot(path=str(out / "panel-backup-after-run.png"))
+    expect_no_sideways_scrolling(panel, f"{name}, after Run backup")
 
     type_path(panel, "data directory", "/no/such/aerodb")
     expect_error_shown(panel, "AERO_SCAN_FAILED")
@@ -289,6 +368,11 @@ def check_audit_panel(page: Page, server: LabServer, out: Path, demo: DemoBackup
     expect(panel.locator(".aeroops-warning", has_text="VERIFY: NOT CLEAN").first).to_be_visible(timeout=60_000)
     expect(panel.locator("td", has_text="AERO_VERIFY_CHECKSUM").first).to_be_visible()
     panel.screenshot(path=str(out / "panel-audit-after-verify.png"))
+    expect_no_sideways_scrolling(panel, f"{name}, Members")
+    for tab in ("WAL", "Documents", "Manifests"):
+        panel.get_by_role("tab", name=tab).click()
+        expect_no_sideways_scrolling(panel, f"{name}, {tab}")
+    panel.screenshot(path=str(out / "panel-audit-manifests.png"))
 
     type_path(panel, "backup folder", "/no/such/backups")
     expect_error_shown(panel, "not a folder")
@@ -316,6 +400,7 @@ def check_restore_panel(page: Page, server: LabServer, out: Path, demo: DemoBack
     panel.locator("button", has_text="Preview restore").click()
     expect(panel.locator("button", has_text="Restore…")).to_be_enabled(timeout=60_000)
     panel.screenshot(path=str(out / "panel-restore-after-drill-and-preview.png"))
+    expect_no_sideways_scrolling(panel, f"{name}, after Drill and Preview")
 
     type_path(panel, "archive", "")
     panel.locator("button", has_text="Drill").click()
@@ -323,11 +408,25 @@ def check_restore_panel(page: Page, server: LabServer, out: Path, demo: DemoBack
     expect_panel_shown(panel, heading)
     panel.screenshot(path=str(out / "panel-restore-error.png"))
 
+    # A damaged archive: the preview refuses it, and its bars stop amber where it stopped (not
+    # full green above the refusal).
+    type_path(panel, "archive", str(demo.damaged))
+    panel.locator("button", has_text="Preview restore").click()
+    expect(panel.locator(".progress-bar-warning").first).to_be_visible(timeout=60_000)
+    expect(panel.locator(".progress-bar-success")).to_have_count(0)
+    expect(panel.locator("td", has_text="AERO_VERIFY_CHECKSUM").first).to_be_visible()
+    expect(panel.locator("button", has_text="Restore…")).to_be_disabled()
+    panel.screenshot(path=str(out / "panel-restore-refused-preview.png"))
+    expect_no_sideways_scrolling(panel, f"{name}, refused preview")
+
     type_path(panel, "archive", str(archive))
     panel.locator("button", has_text="Preview restore").click()
     expect(panel.locator("button", has_text="Restore…")).to_be_enabled(timeout=60_000)
     expect(panel.locator(".aeroops-error")).to_have_count(0)
-    print(f"ok  {name}: the panel shows alone; Drill and Preview work; a missing archive shows its error")
+    print(
+        f"ok  {name}: the panel shows alone; Drill and Preview work; a damaged archive's preview is refused "
+        "(amber bars); a missing archive shows its error"
+    )
 
 
 def check_panels_in_successive_cells(page: Page, server: LabServer, out: Path, demo: DemoBackupFolder) -> None:
@@ -343,6 +442,7 @@ def check_panels_in_successive_cells(page: Page, server: LabServer, out: Path, d
         expect_panel_shown(panel, heading)
     check_no_errors(notebook, name)
     page.screenshot(path=str(out / "panels-in-successive-cells.png"))
+    expect_no_sideways_scrolling(notebook, name)
     print(f"ok  {name}: the three panels in successive cells all show")
 
 
@@ -354,7 +454,7 @@ PANEL_CHECKS = (check_backup_panel, check_audit_panel, check_restore_panel, chec
 
 def check_backup_runbook(page: Page, server: LabServer, out: Path, _demo: DemoBackupFolder) -> None:
     name = "01-backup-runbook.ipynb"
-    panel = run_notebook_to_panel(page, server, name, (": OK (", "products"), "AeroDB backup")
+    panel = run_notebook_to_panel(page, server, out, name, ("VERIFY: clean", "products"), "AeroDB backup")
     run_button = panel.locator("button", has_text="Run backup")
     expect(run_button).to_be_visible()
     expect(run_button).to_be_enabled()
@@ -379,12 +479,15 @@ def check_backup_runbook(page: Page, server: LabServer, out: Path, _demo: DemoBa
 
 def check_audit_runbook(page: Page, server: LabServer, out: Path, _demo: DemoBackupFolder) -> None:
     name = "02-audit-backup-folder.ipynb"
-    panel = run_notebook_to_panel(page, server, name, ("snapshots without a good backup: none",), "backup folder audit")
+    waits_for = ("snapshots without a good backup: none",)
+    panel = run_notebook_to_panel(page, server, out, name, waits_for, "backup folder audit")
     expect(panel.locator("button", has_text="Verify all")).to_be_enabled()
     expect(panel.locator("td", has_text="notes.tar").first).to_be_visible()
+    expect(panel.locator("img").first).to_be_visible()  # the backup history chart, under the inventory
     panel.locator("button", has_text="Verify").last.click()  # the selected archive: the damaged one
     expect(panel.locator(".aeroops-warning", has_text="VERIFY: NOT CLEAN").first).to_be_visible(timeout=60_000)
     expect(panel.locator("td", has_text="AERO_VERIFY_CHECKSUM").first).to_be_visible()
+    expect_no_sideways_scrolling(panel, f"{name}, after Verify")
     panel.get_by_role("tab", name="Documents").click()
     expect(panel.locator("td", has_text="orders").first).to_be_visible()
     panel.screenshot(path=str(out / "02-audit-panel.png"))
@@ -398,7 +501,7 @@ def check_audit_runbook(page: Page, server: LabServer, out: Path, _demo: DemoBac
 
 def check_restore_runbook(page: Page, server: LabServer, out: Path, _demo: DemoBackupFolder) -> None:
     name = "03-restore-drill.ipynb"
-    panel = run_notebook_to_panel(page, server, name, ("drill     PASSED",), "AeroDB restore")
+    panel = run_notebook_to_panel(page, server, out, name, ("drill     PASSED",), "AeroDB restore")
     expect(panel.locator(".aeroops-success", has_text="RESTORED").first).to_be_visible()
     panel.locator("button", has_text="Preview restore").click()
     restore_button = panel.locator("button", has_text="Restore…")
@@ -408,12 +511,26 @@ def check_restore_runbook(page: Page, server: LabServer, out: Path, _demo: DemoB
     expect(confirm).to_be_visible()
     expect(panel.locator("b", has_text="Replace").first).to_be_visible()
     panel.screenshot(path=str(out / "03-restore-panel-confirmation.png"))
+    expect_no_sideways_scrolling(panel, f"{name}, confirmation")
     panel.locator("button", has_text="Cancel").click()
     expect(confirm).to_be_hidden()
     print(f"ok  {name}: panel rendered; Restore… asks for confirmation, Cancel withdraws it")
 
 
-RUNBOOK_CHECKS = (check_backup_runbook, check_audit_runbook, check_restore_runbook)
+def check_retention_runbook(page: Page, server: LabServer, out: Path, _demo: DemoBackupFolder) -> None:
+    name = "04-retention.ipynb"
+    panel = run_notebook_to_panel(page, server, out, name, ("archives left",), "AeroDB backup retention")
+    expect(panel.locator(".aeroops-success", has_text="Removed").first).to_be_visible()
+    expect(panel.locator("td", has_text="remove").first).to_be_visible()  # what was removed, and why
+    panel.locator("button", has_text="Plan").click()
+    expect(panel.locator(".aeroops-success", has_text="Removed")).to_have_count(0, timeout=60_000)
+    expect(panel.locator("td", has_text="keep").first).to_be_visible(timeout=60_000)
+    panel.screenshot(path=str(out / "04-retention-panel-after-plan.png"))
+    expect_no_sideways_scrolling(panel, f"{name}, after Plan")
+    print(f"ok  {name}: panel rendered; Plan plans again on what is left")
+
+
+RUNBOOK_CHECKS = (check_backup_runbook, check_audit_runbook, check_restore_runbook, check_retention_runbook)
 
 
 def main() -> int:
@@ -438,8 +555,11 @@ def main() -> int:
             page = browser.new_page(viewport={"width": 1400, "height": 2600})  # tall: whole panels fit
             for check in checks:
                 started = time.monotonic()
+                SIDEWAYS.clear()
                 try:
                     check(page, server, out, demo)
+                    if SIDEWAYS:
+                        raise AssertionError("a person would have to scroll sideways:\n  " + "\n  ".join(SIDEWAYS))
                 except Exception as error:  # report each check, then fail at the end
                     failed.append(check.__name__)
                     page.screenshot(path=str(out / f"FAILED-{check.__name__}.png"))

@@ -9,5 +9,6 @@ there themselves).
 - faults.py: FileOps that fail, count or kill; real file-system faults; running as nobody.
 - cli.py: the command line, in this process or in a fresh interpreter.
 - notebooks.py: the runbooks executed with papermill, and what they showed.
+- html.py: the HTML of panels and tables as text.
 - retention.py: inventory rows and folders of daily backups for the retention tests.
 """

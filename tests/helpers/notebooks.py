@@ -12,6 +12,8 @@ from unittest import mock
 import nbformat
 import papermill
 
+from helpers.html import text_of
+
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 
 
@@ -50,13 +52,13 @@ def _text(output: dict[str, Any]) -> str:
     data = output.get("data", {})
     if "text/plain" in data and "<Chart:" in str(data["text/plain"]):
         assert str(data.get("image/png", "")).startswith("iVBOR"), "a chart shows as a PNG"
-    return str(data.get("text/plain", "")) + str(data.get("text/html", ""))
+    return str(data.get("text/plain", "")) + text_of(str(data.get("text/html", "")))
 
 
 def panels_text(nb: nbformat.NotebookNode) -> str:
     """Every text the panels show (HTML, labels, inputs), from the widget state the run saved."""
     state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
-    return "\n".join(str(model["state"].get("value", "")) for model in state.values())
+    return text_of("\n".join(str(model["state"].get("value", "")) for model in state.values()))
 
 
 def outputs(nb: nbformat.NotebookNode) -> list[dict[str, Any]]:
