@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from helpers.archives import build, fixture_bytes, read_members, replace_member, verify_bytes
+from helpers.cli import unwrapped
 from helpers.data import AERODB_FIXTURES, copy_fixture, tree_state
 
 from aeroops.core.logical import missing_schemas
@@ -186,8 +187,8 @@ def test_the_archive_carries_a_schema_created_after_the_snapshot_where_aerodbs_r
 
 def test_scan_says_which_schema_a_backup_adds(tmp_path: Path) -> None:
     text = render_description(scan(AERODB_FIXTURES / "datadir-schema-after-snapshot"))
-    assert "schema_events_v1.json                in no snapshot: a backup adds it (the WAL names it)" in text
-    assert "schema_users_v1.json                 in 1 snapshot(s)" in text
+    assert "schema_events_v1.json in no snapshot: a backup adds it (the WAL names it)" in unwrapped(text)
+    assert "schema_users_v1.json in 1 snapshot(s)" in unwrapped(text)
 
 
 def test_a_schema_the_wal_needs_that_the_data_directory_lacks_refuses_the_backup(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from helpers.cli import unwrapped
 from helpers.data import TESTS, content_tree, copy_fixture, tree_state
 from helpers.faults import as_nobody, world_readable_folder
 
@@ -158,7 +159,8 @@ def test_a_backup_in_another_process_refuses_the_second_from_the_command_line(
         check=False,
     )
     assert second.returncode == 2
-    assert f"[ERROR] AERO_BACKUP_FAILED: {HELD} (pid {holder.pid} backup); wait for it to finish" in second.stderr
+    refused = f"[ERROR] AERO_BACKUP_FAILED: {HELD} (pid {holder.pid} backup); wait for it to finish"
+    assert refused in unwrapped(second.stderr)
     resume(holder)
     [archive] = out_dir.glob("*.tar")
     assert verify_archive(archive).ok and not (out_dir / "b.tar").exists()

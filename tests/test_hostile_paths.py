@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from helpers.archives import build, codes, fixture_bytes, header, read_members, replace_member, verify_bytes
-from helpers.cli import one_error_line, run_cli, run_cli_as_nobody
+from helpers.cli import one_error_line, run_cli, run_cli_as_nobody, unwrapped
 from helpers.data import copy_fixture, tree_state
 from helpers.faults import need_nobody, world_readable_folder
 
@@ -133,7 +133,7 @@ def test_recover_names_a_journal_that_is_not_utf8_in_the_users_words(
     (tmp_path / ".data.aeroops-restore-journal").write_bytes(b"\x94" * 100)
     assert main(["recover", str(tmp_path / "data")]) == 1
     out = capsys.readouterr().out
-    assert "the restore journal does not parse: not UTF-8 at byte 0" in out and "codec" not in out
+    assert "the restore journal does not parse: not UTF-8 at byte 0" in unwrapped(out) and "codec" not in out
 
 
 # --- item 12: schema files AeroDB's parser would refuse define no schema ----------------------

@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 import pytest
 from helpers.archives import backup_of, flip_byte, member_spans
+from helpers.cli import unwrapped
 from helpers.data import AERODB_FIXTURES, content_tree, copy_fixture, tree_state
 from helpers.faults import FailingOps
 
@@ -706,7 +707,7 @@ def test_cli_recover(tmp_path: Path, target: Path, aerodb_archive: Path, capsys:
     (tmp_path / ".target.aeroops-restore-tmp").mkdir()
     assert main(["restore", str(aerodb_archive), str(target), "--yes"]) == 3
     err = capsys.readouterr().err
-    assert "[FATAL] AERO_RESTORE_FAILED" in err and f"aeroops recover {target}" in err
+    assert "[FATAL] AERO_RESTORE_FAILED" in err and f"aeroops recover {target}" in unwrapped(err)
     assert main(["recover", str(target)]) == 0
     assert "would" in capsys.readouterr().out and (tmp_path / ".target.aeroops-restore-tmp").exists()
     assert main(["recover", str(target), "--yes", "--json"]) == 0

@@ -189,9 +189,23 @@ def test_a_table_too_wide_leaves_columns_out_and_says_so() -> None:
     rows = [{"file": LONG_NAME, "size": 10 << 20, "created_at": NOW, "backup_id": "20261126T214824Z"}]
     text = text_table(rows, ["file", "size", "created_at", "backup_id"])
     assert LONG_NAME in text.split()  # never cut
-    note = "(left out to fit 100 columns: created_at, backup_id; the JSON output has every column)"
+    note = "(left out to fit 100 columns: backup_id; the JSON output has every column)"
     assert text.splitlines()[-1] == note
     assert "10.0 MiB" in text and lines_fit(text.replace(LONG_NAME, "x"))
+
+
+def test_a_word_wider_than_its_column_runs_past_it_and_its_row_goes_on_below() -> None:
+    """An 87-character file name does not widen its column past 60 (which left every other column
+    out): it ends its line, and the row's other cells follow on the next, in their columns."""
+    rows = [
+        {"file": LONG_NAME, "size": 10 << 20, "created_at": NOW},
+        {"file": "short.tar", "size": 5, "created_at": NOW},
+    ]
+    header, name, rest, short = text_table(rows, ["file", "size", "created_at"]).splitlines()
+    assert name == LONG_NAME and len(header) <= TABLE_WIDTH
+    assert rest.split() == ["10.0", "MiB", "2026-12-01T12:00:00Z"] and short.split()[0] == "short.tar"
+    assert rest.index("2026") == short.index("2026") == header.index("created_at")  # aligned
+    assert rest.index("MiB") + len("MiB") == short.index("B ") + 1 == header.index("size") + len("size")  # right
 
 
 def test_long_file_names_are_never_cut(shelf: Path) -> None:

@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.backup import dry_run_refusal, prepare_backup, resolve_output, run_backup
     from aeroops.progress import no_progress, terminal_progress
-    from aeroops.views.backup import plan_to_dict, render_plan, render_result, result_to_dict
+    from aeroops.views.backup import plan_to_dict, render_dry_run, render_plan, render_result, result_to_dict
 
     if args.dry_run:
         plan = prepare_backup(args.data_dir, created_at=args.created_at, snapshot_id=args.snapshot, source=args.source)
@@ -63,10 +63,7 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(facts, indent=2))
         else:
             print(render_plan(plan))
-            if refusal is None:
-                print(f"would write {archive} and {sidecar.name} (dry run: nothing written)")
-            else:
-                print(f"would be refused: {refusal} (dry run: nothing written)")
+            print(render_dry_run(str(archive), sidecar.name, refusal))
         return EXIT_OK if refusal is None else EXIT_FINDINGS
     with terminal_progress(not args.no_progress) as progress:
         result = run_backup(

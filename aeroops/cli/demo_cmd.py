@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.executor.fileops import REAL, logged_cleanup
     from aeroops.progress import no_progress, terminal_progress, within_step
     from aeroops.views.backup import render_result, result_to_dict
+    from aeroops.views.text import labelled, text_table
     from aeroops.views.units import human_bytes
 
     ops = REAL  # every effect of the demo goes through the seam
@@ -93,22 +94,31 @@ def run(args: argparse.Namespace) -> int:
         }
         print(json.dumps(out, indent=2))
     else:
-        print(
-            f"demo data {summary.data_dir}: {len(summary.snapshot_ids)} snapshots, {summary.wal_records} WAL "
-            f"records, {summary.documents} live documents, {human_bytes(summary.bytes)}"
+        made = (
+            f"{summary.data_dir}: {len(summary.snapshot_ids)} snapshots, {summary.wal_records} WAL records, "
+            f"{summary.documents} live documents, {human_bytes(summary.bytes)}"
         )
+        print(labelled("demo data", made))  # labels in the column `render_result` uses
         print(render_result(result))
         print("packed:")
-        for member in result.members:
-            if member.crc32 is None:
-                print(f"  {member.name + '/':<48}")
-            else:
-                print(f"  {member.name:<48}{member.size:>12}  crc32:{member.crc32:08x}")
-        # Labels in the column `render_result` uses (10 characters).
-        print(f"verify    {'clean' if verdict['ok'] else 'NOT CLEAN'} ({len(verdict['findings'])} finding(s))")
+        packed = [
+            {"name": m.name + "/", "size": None, "crc32": None}
+            if m.crc32 is None
+            else {"name": m.name, "size": m.size, "crc32": f"crc32:{m.crc32:08x}"}
+            for m in result.members
+        ]
+        print(text_table(packed, ["name", "size", "crc32"], {"size": _exact}, header=False, indent="  "))
+        print(
+            labelled("verify", f"{'clean' if verdict['ok'] else 'NOT CLEAN'} ({len(verdict['findings'])} finding(s))")
+        )
         if not args.dir:
-            print(f"kept in   {root} (a temporary folder: remove it when done)")
+            print(labelled("kept in", f"{root} (a temporary folder: remove it when done)"))
     return 0 if verdict["ok"] else 1
+
+
+def _exact(size: int | None) -> str:
+    """A packed member's size in bytes, exactly (beside its CRC, to check against)."""
+    return "" if size is None else str(size)
 
 
 def _demo_folder(name: str | None, ops: FileOps) -> Path:

@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aeroops.cli.main import one_line
+    from aeroops.cli.main import error_text
     from aeroops.errors import EXIT_FINDINGS, EXIT_OK
     from aeroops.executor.drill import drill
     from aeroops.progress import no_progress, terminal_progress
@@ -44,6 +44,6 @@ def run(args: argparse.Namespace) -> int:
         )
     print(json.dumps(drill_to_dict(result), indent=2) if args.json else render_drill(result))
     if result.error is not None:
-        print(one_line(str(result.error)), file=sys.stderr)
+        print(error_text(str(result.error)), file=sys.stderr)
         return result.error.code.exit_status
     return EXIT_OK if result.ok else EXIT_FINDINGS

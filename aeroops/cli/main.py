@@ -99,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if not isinstance(error, AeroError):
             raise  # a bug: its traceback
-        print(one_line(str(error)), file=sys.stderr)
+        print(error_text(str(error)), file=sys.stderr)
         return error.code.exit_status
 
 
@@ -109,9 +109,18 @@ def _verb_of(argv: Sequence[str]) -> tuple[str, ...]:
     return (argv[0],) if argv and argv[0] in VERBS else ()
 
 
+def error_text(text: str) -> str:
+    """An error or warning (``[SEVERITY] CODE: message``) as stderr shows it: `one_line`, then
+    wrapped to 100 columns between words, its following lines indented (so the first line still
+    starts with the severity and code, and a path without spaces stays whole)."""
+    from aeroops.views.text import wrap_line  # only when there is an error to print
+
+    return wrap_line(one_line(text))
+
+
 def one_line(text: str) -> str:
     """``text`` on one line: a line break or other control character (in a path someone typed)
-    is written as its escape, so an error is always one ``[SEVERITY] CODE: message`` line."""
+    is written as its escape, so an error's lines are only those `error_text` wraps it into."""
     return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
 
 

@@ -72,6 +72,7 @@ def policy_from_args(args: argparse.Namespace) -> Policy:
 
 
 def run(args: argparse.Namespace) -> int:
+    from aeroops.cli.main import error_text
     from aeroops.errors import Code, Finding
     from aeroops.executor.prune import prune
     from aeroops.progress import terminal_progress
@@ -91,8 +92,11 @@ def run(args: argparse.Namespace) -> int:
     if result.dry_run:
         last_copies = result.plan.last_copies()
         for copy in last_copies:
-            print(Finding.of(Code.PRUNE_LAST_COPY, str(copy), path=copy.decision.file), file=sys.stderr)
+            print(
+                error_text(str(Finding.of(Code.PRUNE_LAST_COPY, str(copy), path=copy.decision.file))), file=sys.stderr
+            )
         if result.refusal is not None:
-            print(Finding.of(Code.PRUNE_FAILED, f"--yes would be refused: {result.refusal}"), file=sys.stderr)
+            refused = Finding.of(Code.PRUNE_FAILED, f"--yes would be refused: {result.refusal}")
+            print(error_text(str(refused)), file=sys.stderr)
         return 1 if last_copies or result.refusal is not None else 0
     return 0

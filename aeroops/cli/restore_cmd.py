@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aeroops.cli.main import one_line
+    from aeroops.cli.main import error_text
     from aeroops.errors import Code, Finding
     from aeroops.executor.restore import preview_restore, restore
     from aeroops.progress import no_progress, terminal_progress
@@ -49,5 +49,5 @@ def run(args: argparse.Namespace) -> int:
         return 0 if preview.would_restore else 1
     print(json.dumps(result_to_dict(result), indent=2) if args.json else render_result(result))
     for warning in result.warnings:
-        print(one_line(str(Finding.of(Code.RESTORE_CLEANUP, warning))), file=sys.stderr)
+        print(error_text(str(Finding.of(Code.RESTORE_CLEANUP, warning))), file=sys.stderr)
     return 0

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from aeroops.core.description import DataDirDescription, FileFact, Verdict
 from aeroops.core.plan import BackupPlan, Refusal
 from aeroops.formats.ids import format_timestamp
+from aeroops.views.text import GLUE, label_block, labelled, text_table, wrap_line
 from aeroops.views.units import human_bytes
 
 if TYPE_CHECKING:
@@ -130,71 +131,108 @@ def result_to_dict(result: BackupResult) -> dict[str, Any]:
 # --- text -----------------------------------------------------------------------------------
 
 _MARK = {Verdict.VALID: "ok", Verdict.UNCHECKED: "?"}
+_SCAN_COLUMN = 16  # where the values of `aeroops scan` start ("data directory  /srv/aerodb")
+_PLAN_COLUMN = 9  # and those of a backup plan ("archive  aerodb-backup-....tar")
 
 
 def render_description(description: DataDirDescription) -> str:
-    lines = [f"data directory  {description.path}"]
+    def line(label: str, value: str) -> str:
+        return labelled(label, value, _SCAN_COLUMN)
+
+    lines = [line("data directory", description.path)]
     if description.serving:
-        lines.append("serving         yes: AeroDB's .lock is present")
+        lines.append(line("serving", "yes: AeroDB's .lock is present"))
     wal = description.wal
     if not wal.present:
-        lines.append("WAL             absent (no wal/wal.log)")
+        lines.append(line("WAL", "absent (no wal/wal.log)"))
     else:
         health = "healthy" if wal.healthy else f"DAMAGED: {wal.damage}"
         span = f", sequences {wal.first_sequence}–{wal.last_sequence}" if wal.records else ""
         records = "not read" if wal.records is None else f"{wal.records} records{span}"
-        lines.append(f"WAL             {human_bytes(wal.size)}, {records}, {health}")
+        lines.append(line("WAL", f"{human_bytes(wal.size)}, {records}, {health}"))
     if description.checkpoint:
-        lines.append(f"checkpoint      after snapshot {description.checkpoint.snapshot_id} (WAL truncated)")
+        lines.append(line("checkpoint", f"after snapshot {description.checkpoint.snapshot_id} (WAL truncated)"))
     elif description.checkpoint_error:
-        lines.append(f"checkpoint      UNREADABLE: {description.checkpoint_error}")
-    lines.append(f"snapshots       {len(description.snapshots)}")
-    for snap in sorted(description.snapshots, key=lambda s: s.snapshot_id, reverse=True):
-        reason = f"  {snap.reason}" if snap.reason else ""
-        lines.append(f"  {snap.snapshot_id:<20} {snap.verdict:<10} {human_bytes(snap.size):>10}{reason}")
-    lines.append(f"schemas         {len(description.schema_files)} in metadata/schemas/")
+        lines.append(line("checkpoint", f"UNREADABLE: {description.checkpoint_error}"))
+    lines.append(line("snapshots", str(len(description.snapshots))))
+    snapshots = [
+        {"snapshot_id": s.snapshot_id, "verdict": str(s.verdict), "size": s.size, "reason": s.reason}
+        for s in sorted(description.snapshots, key=lambda s: s.snapshot_id, reverse=True)
+    ]
+    if snapshots:
+        lines.append(text_table(snapshots, ["snapshot_id", "verdict", "size", "reason"], header=False, indent="  "))
+    lines.append(line("schemas", f"{len(description.schema_files)} in metadata/schemas/"))
+    schemas = []
     for fact, in_snapshots in _schema_files(description):
         if fact.schema is None:
-            lines.append(f"  {fact.name:<36} UNREADABLE{': ' + fact.error if fact.error else ''}")
-            continue
-        needed = " (the WAL names it)" if wal.schemas and fact.schema in wal.schemas else ""
-        held = f"in {len(in_snapshots)} snapshot(s)" if in_snapshots else "in no snapshot: a backup adds it"
-        lines.append(f"  {fact.name:<36} {held}{needed}")
+            held = f"UNREADABLE{': ' + fact.error if fact.error else ''}"
+        else:
+            needed = " (the WAL names it)" if wal.schemas and fact.schema in wal.schemas else ""
+            held = (
+                f"in {len(in_snapshots)} snapshot(s)" if in_snapshots else "in no snapshot: a backup adds it"
+            ) + needed
+        schemas.append({"name": fact.name, "held": held})
+    if schemas:
+        lines.append(text_table(schemas, ["name", "held"], header=False, indent="  "))
     if not (wal.present or description.snapshots or description.checkpoint or description.checkpoint_error):
         lines.append(
-            "note            this does not look like an AeroDB data directory (no wal/wal.log, no snapshots, "
-            "no checkpoint.json): is it the right folder?"
+            line(
+                "note",
+                "this does not look like an AeroDB data directory (no wal/wal.log, no snapshots, "
+                "no checkpoint.json): is it the right folder?",
+            )
         )
     return "\n".join(lines)
 
 
 def render_plan(plan: BackupPlan | Refusal) -> str:
-    skipped = [f"  skipped {s.snapshot_id}: {s.verdict}, {s.reason}" for s in plan.skipped]
+    skipped = [wrap_line(f"skipped {s.snapshot_id}: {s.verdict}, {s.reason}", "  ") for s in plan.skipped]
     if isinstance(plan, Refusal):
-        return "\n".join([f"backup refused [{plan.rule}]: {plan.message}", *skipped])
+        return "\n".join([wrap_line(f"backup refused [{plan.rule}]: {plan.message}"), *skipped])
     lines = [
-        f"backup of snapshot {plan.snapshot_id}, WAL {'included' if plan.wal_present else 'absent (empty wal/)'}",
+        wrap_line(
+            f"backup of snapshot {plan.snapshot_id}, WAL {'included' if plan.wal_present else 'absent (empty wal/)'}"
+        ),
         *skipped,
-        f"archive  {plan.archive_name}  ({human_bytes(plan.archive_size)}, {plan.archive_size} bytes)",
-        *(f"adds     snapshot/schemas/{a.name}: {a.reason}" for a in plan.added_schemas),
+        labelled(
+            "archive",
+            f"{plan.archive_name}  ({human_bytes(plan.archive_size)}, {plan.archive_size} bytes)",
+            _PLAN_COLUMN,
+        ),
+        *(labelled("adds", f"snapshot/schemas/{a.name}: {a.reason}", _PLAN_COLUMN) for a in plan.added_schemas),
         "members:",
     ]
-    for m in plan.members:
-        size = "" if m.kind == "directory" else f"{human_bytes(m.size):>12}"
-        name = m.name + ("/" if m.kind == "directory" else "")
-        lines.append(f"  {name:<48}{size}")
+    members = [
+        {"name": m.name + "/", "size": None} if m.kind == "directory" else {"name": m.name, "size": m.size}
+        for m in plan.members
+    ]
+    lines.append(text_table(members, ["name", "size"], {"size": _size}, header=False, indent="  "))
     return "\n".join(lines)
 
 
+def _size(size: int | None) -> str:
+    return "" if size is None else human_bytes(size)
+
+
+def render_dry_run(archive: str, sidecar: str, refusal: str | None) -> str:
+    """What a backup's dry run would do, below its plan."""
+    if refusal is None:
+        return wrap_line(f"would write {archive} and {sidecar} (dry run: nothing written)")
+    return wrap_line(f"would be refused: {refusal} (dry run: nothing written)")
+
+
 def render_result(result: BackupResult) -> str:
-    return "\n".join(
+    wal = "included" if result.plan.wal_present else "absent"
+    return label_block(
         [
-            f"archive   {result.archive}",
-            f"size      {human_bytes(result.size)} ({result.size} bytes), {len(result.members)} members",
-            f"digest    {result.digest}  (sidecar {result.sidecar})",
-            f"backup    {result.backup_id}, snapshot {result.plan.snapshot_id}, "
-            f"WAL {'included' if result.plan.wal_present else 'absent'}, staged by {result.staged_by}",
-            f"took      {result.duration_seconds:.3f} s",
-            *(f"removed   stale staging folder {p}" for p in result.removed_stale),
+            ("archive", result.archive),
+            ("size", f"{human_bytes(result.size)} ({result.size} bytes), {len(result.members)} members"),
+            ("digest", f"{result.digest}  (sidecar{GLUE}{result.sidecar})"),
+            (
+                "backup",
+                f"{result.backup_id}, snapshot {result.plan.snapshot_id}, WAL {wal}, staged by {result.staged_by}",
+            ),
+            ("took", f"{result.duration_seconds:.3f} s"),
+            *(("removed", f"stale staging folder {p}") for p in result.removed_stale),
         ]
     )

@@ -3,7 +3,6 @@ and text (for terminals). Nothing here imports pandas."""
 
 from __future__ import annotations
 
-import textwrap
 from typing import Any
 
 from aeroops.core.recovery import SITUATION_TEXT, RecoveryPlan
@@ -13,7 +12,7 @@ from aeroops.core.results import DrillResult, RecoveryResult, RestorePreview, Re
 from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import Severity
 from aeroops.formats.ids import format_timestamp
-from aeroops.views.text import TABLE_WIDTH, text_table
+from aeroops.views.text import GLUE, label_block, labelled, text_table, wrap_line
 from aeroops.views.units import human_bytes
 
 # --- dicts ----------------------------------------------------------------------------------
@@ -156,39 +155,56 @@ def render_verdict(report: VerifyReport) -> str:
 
 def render_plan(plan: RestorePlan | RestoreRefusal) -> str:
     if isinstance(plan, RestoreRefusal):
-        lines = [f"restore refused [{plan.rule}]: {plan.message}"]
-        lines += [f"  {f}" for f in plan.findings[:20]]
+        lines = [wrap_line(f"restore refused [{plan.rule}]: {plan.message}")]
+        lines += [wrap_line(str(f), "  ") for f in plan.findings[:20]]
         if len(plan.findings) > 20:
             lines.append(f"  … and {len(plan.findings) - 20} more")
         return "\n".join(lines)
     wal = "included" if plan.wal_present else "absent (restored as an empty WAL)"
     lines = [
-        f"backup    {plan.backup_id}, snapshot {plan.snapshot_id}, created {format_timestamp(plan.created_at)}, "
-        f"WAL {wal}",
+        labelled(
+            "backup",
+            f"{plan.backup_id}, snapshot {plan.snapshot_id}, created {format_timestamp(plan.created_at)}, WAL {wal}",
+        )
     ]
     if plan.mode is RestoreMode.CREATE:
-        lines.append(f"creates   {plan.paths.data_dir} (it does not exist yet)")
+        lines.append(labelled("creates", f"{plan.paths.data_dir} (it does not exist yet)"))
     else:
         lines.append(
-            f"replaces  {plan.paths.data_dir}: {plan.replaced_files} file(s), {human_bytes(plan.replaced_bytes)}"
+            labelled(
+                "replaces", f"{plan.paths.data_dir}: {plan.replaced_files} file(s), {human_bytes(plan.replaced_bytes)}"
+            )
         )
-        for entry in plan.replaced:
-            name = entry.name + ("/" if entry.kind == "directory" else "")
-            what = f"{entry.files} file(s)" if entry.kind == "directory" else entry.kind
-            lines.append(f"  {name:<40}{what:>14}{human_bytes(entry.bytes):>12}")
-    lines.append(f"with      {len(plan.files)} file(s), {human_bytes(plan.new_bytes)}:")
-    for target in plan.files:
-        source = f"← {target.member}" if target.member else "(empty)"
-        lines.append(f"  {target.path:<56}{human_bytes(target.size):>12}  {source}")
-    lines += [f"note      {note}" for note in plan.notes]
-    lines.append("steps     " + " → ".join(plan.steps))
+        replaced = [
+            {
+                "name": e.name + ("/" if e.kind == "directory" else ""),
+                "holds": f"{e.files} file(s)" if e.kind == "directory" else str(e.kind),
+                "size": e.bytes,
+            }
+            for e in plan.replaced
+        ]
+        if replaced:
+            lines.append(text_table(replaced, ["name", "holds", "size"], header=False, indent="  "))
+    lines.append(labelled("with", f"{len(plan.files)} file(s), {human_bytes(plan.new_bytes)}:"))
+    # Each file's size first, then the file and where it comes from (below it when the line is full).
+    files = [
+        {"size": f.size, "path": f"{f.path} " + (f"←{GLUE}{f.member}" if f.member else "(empty)")} for f in plan.files
+    ]
+    if files:
+        lines.append(text_table(files, ["size", "path"], header=False, indent="  "))
+    lines += [labelled("note", note) for note in plan.notes]
+    lines.append(labelled("steps", " → ".join(plan.steps)))
     return "\n".join(lines)
 
 
 def render_preview(preview: RestorePreview) -> str:
-    lines = [f"restore {preview.archive} into {preview.data_dir}", f"archive   {render_verdict(preview.report)}"]
+    lines = [
+        wrap_line(f"restore {preview.archive} into {preview.data_dir}"),
+        labelled("archive", render_verdict(preview.report)),
+    ]
     if not preview.report.ok:
-        lines += [f"  {f}" for f in preview.report.findings if f.severity in (Severity.ERROR, Severity.FATAL)][:20]
+        errors = [f for f in preview.report.findings if f.severity in (Severity.ERROR, Severity.FATAL)][:20]
+        lines += [wrap_line(str(f), "  ") for f in errors]
     if isinstance(preview.plan, RestoreRefusal) and preview.plan.findings:
         preview_plan = RestoreRefusal(preview.plan.rule, preview.plan.message)  # findings are listed above
         lines.append(render_plan(preview_plan))
@@ -204,29 +220,36 @@ def render_preview(preview: RestorePreview) -> str:
 
 def render_result(result: RestoreResult) -> str:
     verb = "created" if result.created else "replaced"
-    lines = [
-        f"restored  {result.archive} into {result.data_dir} ({verb})",
-        f"backup    {result.backup_id}, snapshot {result.plan.snapshot_id}, "
-        f"WAL {'included' if result.plan.wal_present else 'absent: restored empty'}",
-        f"files     {len(result.files)}, {human_bytes(result.restored_bytes)}; archive {render_verdict(result.report)}",
-        f"took      {result.duration_seconds:.3f} s ("
-        + ", ".join(f"{name} {seconds:.3f}" for name, seconds in result.step_seconds if seconds >= 0.001)
-        + ")",
-    ]
-    lines += [f"warning   {w}" for w in result.warnings]
-    return "\n".join(lines)
+    wal = "included" if result.plan.wal_present else "absent: restored empty"
+    steps = ", ".join(f"{name} {seconds:.3f}" for name, seconds in result.step_seconds if seconds >= 0.001)
+    files = f"{len(result.files)}, {human_bytes(result.restored_bytes)}; archive {render_verdict(result.report)}"
+    return label_block(
+        [
+            ("restored", f"{result.archive} into {result.data_dir} ({verb})"),
+            ("backup", f"{result.backup_id}, snapshot {result.plan.snapshot_id}, WAL {wal}"),
+            ("files", files),
+            ("took", f"{result.duration_seconds:.3f} s ({steps})"),
+            *(("warning", w) for w in result.warnings),
+        ]
+    )
+
+
+_RECOVERY_COLUMN = 16  # where the values of `aeroops recover` start ("data directory  /srv/aerodb")
 
 
 def render_recovery(plan: RecoveryPlan, *, data_dir: str, performed: bool = False) -> str:
-    lines = [f"data directory  {data_dir}", f"situation       {plan.situation}: {SITUATION_TEXT[plan.situation]}"]
+    def line(label: str, value: str) -> str:
+        return labelled(label, value, _RECOVERY_COLUMN)
+
+    lines = [line("data directory", data_dir), line("situation", f"{plan.situation}: {SITUATION_TEXT[plan.situation]}")]
     if plan.refusal:
-        lines.append(f"cannot recover  {plan.refusal}")
+        lines.append(line("cannot recover", plan.refusal))
         return "\n".join(lines)
     if not plan.steps:
         lines.append("nothing to do")
         return "\n".join(lines)
-    lines.append(f"{'did' if performed else 'would':<16}{plan.summary}")
-    lines += [f"  {i}. {s}" for i, s in enumerate(plan.steps, start=1)]
+    lines.append(line("did" if performed else "would", plan.summary))
+    lines += [wrap_line(f"{i}. {s}", "  ", hang="     ") for i, s in enumerate(plan.steps, start=1)]
     if not performed:
         lines.append("dry run: nothing was changed; add --yes to do it")
     return "\n".join(lines)
@@ -234,20 +257,24 @@ def render_recovery(plan: RecoveryPlan, *, data_dir: str, performed: bool = Fals
 
 def render_drill(result: DrillResult) -> str:
     verdict = "PASSED" if result.ok else "FAILED"
-    lines = [f"drill     {verdict}: {result.archive}" + (f" against {result.source}" if result.source else "")]
+    against = f" against {result.source}" if result.source else ""
+    lines = [labelled("drill", f"{verdict}: {result.archive}{against}")]
     if result.backup_id:
-        lines.append(f"backup    {result.backup_id}, snapshot {result.snapshot_id}")
+        lines.append(labelled("backup", f"{result.backup_id}, snapshot {result.snapshot_id}"))
     if result.error is not None:
-        lines.append(f"error     {result.error}")
+        lines.append(labelled("error", str(result.error)))
     if result.restore is not None:
         lines.append(
-            f"restore   {result.restore.duration_seconds:.3f} s (verification included), "
-            f"{human_bytes(result.restore.restored_bytes)}; whole drill {result.duration_seconds:.3f} s"
+            labelled(
+                "restore",
+                f"{result.restore.duration_seconds:.3f} s (verification included), "
+                f"{human_bytes(result.restore.restored_bytes)}; whole drill {result.duration_seconds:.3f} s",
+            )
         )
     if result.missing_schemas:
-        lines.append(f"boot      FAILS: {result.missing_schemas.describe()}")
+        lines.append(labelled("boot", f"FAILS: {result.missing_schemas.describe()}"))
     elif result.restore is not None and result.error is None:
-        lines.append("boot      ready: metadata/schemas/ holds every schema its documents and WAL records name")
+        lines.append(labelled("boot", "ready: metadata/schemas/ holds every schema its documents and WAL records name"))
     if result.collections:
         rows: list[dict[str, Any]] = [
             {"collection": c.collection, "restored": c.restored, "archive": c.archive, "source": c.source}
@@ -255,12 +282,12 @@ def render_drill(result: DrillResult) -> str:
         ]
         rows.append({"collection": "total", "restored": result.documents})
         columns = ["collection", "restored", "archive", *(["source"] if result.source is not None else [])]
-        lines += ["documents", textwrap.indent(text_table(rows, columns, width=TABLE_WIDTH - 2), "  ")]
+        lines += ["documents", text_table(rows, columns, indent="  ")]
     for comparison in result.comparisons:
         where = comparison.reference
         if where == "source" and result.source_snapshot:
             where += f" (snapshot {result.source_snapshot} + its WAL)"
-        lines.append(f"restored vs {where}: {comparison.diff.summary()}")
+        lines.append(wrap_line(f"restored vs {where}: {comparison.diff.summary()}"))
         for label, keys in (
             ("added", comparison.diff.added),
             ("removed", comparison.diff.removed),
@@ -268,11 +295,9 @@ def render_drill(result: DrillResult) -> str:
         ):
             shown = ", ".join(f"{c}:{d}" for c, d in keys[:5])
             if keys:
-                lines.append(f"  {label}: {shown}" + (f" … ({len(keys)} in all)" if len(keys) > 5 else ""))
-    if result.scratch_removed:
-        lines.append(f"scratch   {result.scratch} removed")
-    else:
-        lines.append(f"scratch   {result.scratch} kept")
+                more = f" … ({len(keys)} in all)" if len(keys) > 5 else ""
+                lines.append(wrap_line(f"{label}: {shown}{more}", "  "))
+    lines.append(labelled("scratch", f"{result.scratch} {'removed' if result.scratch_removed else 'kept'}"))
     return "\n".join(lines)
 
 

@@ -27,19 +27,37 @@ Formatter = Callable[[Any], str]
 TABLE_WIDTH = 100  # a terminal table's widest line: cells wrap, else columns are left out (and said so)
 GAP = "  "
 WRAP_FLOOR = 30  # a column of text wraps to no narrower than this (or its longest word)
+LONG_WORD = 60  # no column widens past this for one word: a longer word runs past its column
+LABEL_COLUMN = 10  # where the values of a label/value block start ("archive   /backups/x.tar")
+GLUE = "\0"  # joins words `wrap_line` keeps on one line (no path or message holds a NUL)
 
 
-def wrap_line(text: str, indent: str = "", *, width: int = TABLE_WIDTH) -> str:
-    """One line of text (a finding, a message) wrapped to ``width`` between words, its following
-    lines indented two more spaces than ``indent``; a word longer than the line stays whole."""
-    return textwrap.fill(
+def wrap_line(text: str, indent: str = "", *, hang: str | None = None, width: int = TABLE_WIDTH) -> str:
+    """One line of text (a finding, a message, a label's value) wrapped to ``width`` between
+    words: its first line after ``indent``, the following ones after ``hang`` (default: two more
+    spaces than ``indent``). A word longer than the line stays whole, on a line of its own (or
+    after ``indent``); words joined by `GLUE` wrap as one and print with a space between."""
+    filled = textwrap.fill(
         text,
         width,
         initial_indent=indent,
-        subsequent_indent=indent + "  ",
+        subsequent_indent=indent + "  " if hang is None else hang,
         break_long_words=False,
         break_on_hyphens=False,
     )
+    return (filled or indent.rstrip()).replace(GLUE, " ")
+
+
+def labelled(label: str, value: str, column: int = LABEL_COLUMN, *, width: int = TABLE_WIDTH) -> str:
+    """A line of a label/value block: ``label``, then ``value`` from ``column`` (so the values of
+    one block start in one column, whatever their label), wrapped between words under itself."""
+    head = label.ljust(column - 1) + " "
+    return wrap_line(value, head, hang=" " * len(head), width=width)
+
+
+def label_block(rows: Iterable[tuple[str, str]], column: int = LABEL_COLUMN) -> str:
+    """A label/value block: each row `labelled`, the values from ``column``."""
+    return "\n".join(labelled(label, value, column) for label, value in rows)
 
 
 def _cell(name: str) -> Formatter:
@@ -53,40 +71,57 @@ def text_table(
     formatters: Mapping[str, Formatter] | None = None,
     *,
     width: int = TABLE_WIDTH,
+    header: bool = True,
+    indent: str = "",
 ) -> str:
-    """Aligned columns under a header, numbers right-aligned, each value in its column's unit
-    (`aeroops.views.units`), at most ``width`` characters a line: long cells wrap between words
-    (a word, a file name say, is never broken), and when even that is too wide the last
+    """Aligned columns (under a header, unless ``header`` is false), numbers right-aligned, each
+    value in its column's unit (`aeroops.views.units`), every line after ``indent`` and at most
+    ``width`` characters: long cells wrap between words. A word is never broken: one wider than
+    its column can be (a long file name, say) runs past it on a line of its own, and the row's
+    later cells go on the next line, in their columns. When even that is too wide, the last
     columns that are neither the verdict nor the first are left out, with a line that says so."""
     names = list(columns)
     formatters = formatters or {}
+    inner = width - len(indent)
     cells = {n: [(formatters.get(n) or _cell(n))(r.get(n)) for r in records] for n in names}
     numeric = {n: all(_is_number(r.get(n)) or r.get(n) is None for r in records) for n in names}
-    shown, left_out = _fit(names, cells, width)
-    widths = _widths(shown, cells, width)
-
-    def lines(values: Sequence[str]) -> list[str]:
-        wrapped = [
-            (textwrap.wrap(v, w, break_long_words=False, break_on_hyphens=False) or [""]) if len(v) > w else [v]
-            for v, w in zip(values, widths.values(), strict=True)
-        ]
-        out = []
-        for i in range(max(len(parts) for parts in wrapped)):
-            line = [
-                (parts[i] if i < len(parts) else "").rjust(w)
-                if numeric[n]
-                else (parts[i] if i < len(parts) else "").ljust(w)
-                for parts, (n, w) in zip(wrapped, widths.items(), strict=True)
-            ]
-            out.append(GAP.join(line).rstrip())
-        return out
-
-    text = [GAP.join(n.rjust(w) if numeric[n] else n.ljust(w) for n, w in widths.items()).rstrip()]
+    shown, left_out = _fit(names, cells, inner)
+    widths = _widths(shown, cells, inner)
+    text = [GAP.join(n.rjust(w) if numeric[n] else n.ljust(w) for n, w in widths.items())] if header else []
     for i in range(len(records)):
-        text += lines([cells[n][i] for n in shown])
+        text += _row_lines([cells[n][i] for n in shown], widths, numeric)
+    text = [f"{indent}{line}".rstrip() for line in text]
     if left_out:
-        text.append(f"(left out to fit {width} columns: {', '.join(left_out)}; the JSON output has every column)")
+        note = f"(left out to fit {width} columns: {', '.join(left_out)}; the JSON output has every column)"
+        text.append(wrap_line(note, indent, width=width))
     return "\n".join(text)
+
+
+def _row_lines(values: Sequence[str], widths: Mapping[str, int], numeric: Mapping[str, bool]) -> list[str]:
+    """One record's lines: each cell wrapped in its column between words. A word wider than its
+    column ends its line, and the cells after it continue on the next line, in their columns."""
+    wrapped = [
+        (textwrap.wrap(v, w, break_long_words=False, break_on_hyphens=False) or [""]) if len(v) > w else [v]
+        for v, w in zip(values, widths.values(), strict=True)
+    ]
+    starts, start = [], 0
+    for w in widths.values():
+        starts.append(start)
+        start += w + len(GAP)
+    out = []
+    for i in range(max(len(parts) for parts in wrapped)):
+        line = ""
+        for parts, (name, w), column_start in zip(wrapped, widths.items(), starts, strict=True):
+            part = parts[i] if i < len(parts) else ""
+            if line.strip() and len(line.rstrip()) + len(GAP) > column_start:  # a long word ran into this column
+                if not part:
+                    continue
+                out.append(line.rstrip())
+                line = ""
+            part = part.replace(GLUE, " ")
+            line = line.ljust(column_start) + (part.rjust(w) if numeric[name] else part.ljust(w))
+        out.append(line.rstrip())
+    return out
 
 
 def _is_number(value: Any) -> bool:
@@ -94,14 +129,16 @@ def _is_number(value: Any) -> bool:
 
 
 def _narrowest(name: str, values: Sequence[str]) -> int:
-    """The narrowest a column can be: its heading, or its longest word; a value with a unit
-    ("261.0 KiB", "2 d 20 h") or a time is one word."""
+    """The narrowest a column can be: its heading, or its longest word up to `LONG_WORD` (a
+    longer one runs past its column); a value with a unit ("261.0 KiB", "2 d 20 h") or a time is
+    one word."""
     spec = rec.display_spec(name)
     widest = max([len(name), *(len(v) for v in values)])
-    if spec.unit or not spec.dtype.startswith("string"):
+    if spec.unit or not spec.dtype.startswith(("string", "object")):
         return widest
     # Text wraps, but not into a sliver: rather leave a later column out.
-    return max([len(name), min(widest, WRAP_FLOOR), *(len(word) for v in values for word in v.split())])
+    longest_word = max((len(word) for v in values for word in v.split()), default=0)
+    return max(len(name), min(widest, WRAP_FLOOR), min(longest_word, LONG_WORD))
 
 
 def _fit(names: list[str], cells: Mapping[str, Sequence[str]], width: int) -> tuple[list[str], list[str]]:
@@ -156,7 +193,9 @@ def render_report(report: VerifyReport) -> str:
     if report.sidecar_digest is not None:
         details.append(f"{split_digest(report.sidecar_digest)[0]} sidecar checked")
     tally = ", ".join(f"{n} {s.lower()}" for s, n in counts.items() if n)
-    lines = [f"{report.archive}: {verdict} ({', '.join(details)})" + (f": {tally}" if tally else "")]
+    # The verdict stays on the line that names the archive: the rest wraps.
+    head = GLUE.join([f"{report.archive}:", *verdict.split(), f"({details[0]},"])
+    lines = [wrap_line(f"{head} {', '.join(details[1:])})" + (f": {tally}" if tally else ""))]
     lines += [wrap_line(str(finding), "  ") for finding in most_severe_first(report.findings)]
     return "\n".join(lines)
 
@@ -188,8 +227,11 @@ def render_inspect(result: InspectResult, *, wal: bool = False, documents: bool 
     sections.append(
         _logical_heading(result)
         + text_table(rec.collection_records(result), rec.COLLECTION_COLUMNS)
-        + f"\n{len(result.logical)} documents"
-        + ("" if result.logical.complete else " (incomplete: more deletes came before storage than are remembered)")
+        + "\n"
+        + wrap_line(
+            f"{len(result.logical)} documents"
+            + ("" if result.logical.complete else " (incomplete: more deletes came before storage than are remembered)")
+        )
     )
     if wal:
         summary = result.wal
@@ -197,7 +239,7 @@ def render_inspect(result: InspectResult, *, wal: bool = False, documents: bool 
         head = f"WAL: {summary.records} records, {human_bytes(summary.bytes)}, {touched} documents touched"
         if summary.first_sequence is not None:
             head += f", sequences {summary.first_sequence}..{summary.last_sequence}"
-        sections.append(head + "\n" + text_table(rec.wal_records(result), rec.WAL_COLUMNS))
+        sections.append(wrap_line(head) + "\n" + text_table(rec.wal_records(result), rec.WAL_COLUMNS))
     if documents:
         sections.append("Documents\n" + text_table(rec.document_records(result), rec.DOCUMENT_COLUMNS))
     return "\n\n".join(sections)
@@ -208,7 +250,10 @@ def _logical_heading(result: InspectResult) -> str:
     read clean (damage stops the reading, so the documents counted are those read before it)."""
     if result.ok:
         return "Logical state (after WAL replay)\n"
-    return "Logical state (PARTIAL: the archive is not clean, so what follows is only what could be read)\n"
+    return (
+        wrap_line("Logical state (PARTIAL: the archive is not clean, so what follows is only what could be read)")
+        + "\n"
+    )
 
 
 # --- inventory ---------------------------------------------------------------------------------
@@ -221,7 +266,7 @@ _INVENTORY_TEXT = ("file", "reason", "size", "age", "sidecar", "created_at", "ba
 
 def render_inventory(inventory: Inventory) -> str:
     if not inventory.rows:
-        return f"{inventory.folder}: no *.tar files"
+        return wrap_line(f"{inventory.folder}: no *.tar files")
     columns = [*(_INVENTORY_VERDICT if inventory.verified else ()), *_INVENTORY_TEXT]
     return text_table(rec.inventory_records(inventory), columns)
 
@@ -239,11 +284,10 @@ def render_retention(plan: RetentionPlan, *, dry_run: bool = True) -> str:
         columns.insert(columns.index("file") + 1, "source")
     table = text_table(rec.retention_records(plan), columns)
     verb = "would remove" if dry_run else "removed"
-    summary = (
-        f"{plan.policy}\n{len(plan.kept)} kept, {len(plan.removed)} {verb} ({human_bytes(plan.removed_bytes())})"
-        + (": dry run, nothing removed (pass --yes to remove)" if dry_run else "")
+    counts = f"{len(plan.kept)} kept, {len(plan.removed)} {verb} ({human_bytes(plan.removed_bytes())})" + (
+        ": dry run, nothing removed (pass --yes to remove)" if dry_run else ""
     )
-    return f"{table}\n{summary}"
+    return "\n".join([table, wrap_line(str(plan.policy)), wrap_line(counts)])
 
 
 def render_freshness(freshness: Freshness) -> str:
@@ -251,14 +295,16 @@ def render_freshness(freshness: Freshness) -> str:
     limit = str(freshness.max_age)
     if freshness.newest is None or freshness.age is None:
         seen = sum(freshness.counts().values())
-        return f"STALE: no archive verifies clean ({seen} files looked at; limit {limit})"
+        return wrap_line(f"STALE: no archive verifies clean ({seen} files looked at; limit {limit})")
     state = "OK" if freshness.fresh else "STALE"
     relation = "within" if freshness.fresh else "older than"
-    return f"{state}: newest good backup {freshness.newest.file} is {human_age(freshness.age)} old ({relation} {limit})"
+    return wrap_line(
+        f"{state}: newest good backup {freshness.newest.file} is {human_age(freshness.age)} old ({relation} {limit})"
+    )
 
 
 def render_newest_good(found: NewestGood) -> str:
-    lines = [f"NEWEST GOOD: {found.overall.file}" if found.overall else "NEWEST GOOD: none verifies clean"]
-    lines += [f"  snapshot {row.snapshot_id}: {row.file}" for row in found.per_snapshot]
-    lines += [f"  snapshot {snapshot}: no archive verifies clean" for snapshot in found.without_good]
+    lines = [labelled("NEWEST GOOD:", found.overall.file if found.overall else "none verifies clean", 13)]
+    lines += [wrap_line(f"snapshot {row.snapshot_id}: {row.file}", "  ") for row in found.per_snapshot]
+    lines += [wrap_line(f"snapshot {snapshot}: no archive verifies clean", "  ") for snapshot in found.without_good]
     return "\n".join(lines)

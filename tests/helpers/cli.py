@@ -34,9 +34,16 @@ def run_cli_as_nobody(*args: str, timeout: float = 120) -> subprocess.CompletedP
     return subprocess.run(command, capture_output=True, text=True, check=False, cwd="/tmp", timeout=timeout)
 
 
+def unwrapped(text: str) -> str:
+    """Text as one line, its whitespace runs as one space: what a check of a phrase reads, however
+    the output wrapped it to fit 100 columns."""
+    return " ".join(text.split())
+
+
 def one_error_line(stderr: str, prefix: str) -> str:
-    """The single line on stderr, which must start with ``prefix``."""
+    """The single error on stderr, which must start with ``prefix``: its first line and the
+    indented lines it wraps onto (past 100 columns), joined into one line again."""
     assert "Traceback" not in stderr and "usage:" not in stderr, stderr
-    lines = stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith(prefix), stderr
-    return lines[0]
+    first, *more = stderr.splitlines() or [""]
+    assert first.startswith(prefix) and all(line.startswith("  ") for line in more), stderr
+    return " ".join([first, *(line.strip() for line in more)])

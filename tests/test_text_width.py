@@ -1,0 +1,156 @@
+"""Issue 15, point 2, the terminal: everything a command prints for people fits 100 columns, even
+with long names (a 150-character archive name, collection names longer than a line, a deep
+path with spaces), wrapping between words: no word is ever broken, and a word longer than a line
+stands whole beside its indent or label only. JSON and CSV are not for people: not wrapped."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from helpers.cli import run_main
+
+from aeroops.demo import DemoSpec, make_demo_datadir
+from aeroops.executor.backup import run_backup
+from aeroops.views.text import TABLE_WIDTH
+
+ARCHIVE_NAME = "aerodb-backup-of-the-" + "customer-orders-" * 7 + "database-made-before-the-migration.tar"
+OLDER_NAME = "older-" + ARCHIVE_NAME
+LONG_COLLECTION = "customer_order_line_items_with_their_shipping_and_billing_addresses_" * 2 + "v2"  # one word
+WORDY_COLLECTION = "orders placed by customers of the european union during the long summer sale of the year"
+BESIDE = 40  # what may stand beside a word too long for any line: an indent, a label, a table's verdict cells
+
+
+@dataclass(frozen=True)
+class Shelf:
+    data_dir: Path  # a demo data directory with long collection names, deep under folders with spaces
+    folder: Path  # its backups: ARCHIVE_NAME (newest snapshot) and OLDER_NAME (the older one)
+    archive: Path
+    root: Path  # where each test makes what it changes
+
+
+@pytest.fixture(scope="module")
+def shelf(tmp_path_factory: pytest.TempPathFactory) -> Shelf:
+    root = tmp_path_factory.mktemp("width") / ("deep-folder-" * 6 + "x") / "a folder whose name has words in it"
+    spec = DemoSpec.small(collections=(LONG_COLLECTION, WORDY_COLLECTION, "users"))
+    made = make_demo_datadir(root / "the live data directory", spec)
+    folder = root / "backups"
+    folder.mkdir()
+    run_backup(made.data_dir, folder / ARCHIVE_NAME)
+    run_backup(made.data_dir, folder / OLDER_NAME, snapshot_id=made.snapshot_ids[0])
+    return Shelf(made.data_dir, folder, folder / ARCHIVE_NAME, root)
+
+
+def words(*paths: Path) -> list[str]:
+    """The words of ``paths`` as the output must show them, whole (a path wraps at its spaces)."""
+    return [word for path in paths for word in str(path).split()]
+
+
+def assert_fits(text: str, whole: Iterable[str]) -> None:
+    """Every line at most 100 columns, unless it is one word longer than that room beside an
+    indent or a label; and every word of ``whole`` shown whole (a word broken in two is not in
+    the text)."""
+    for line in text.splitlines():
+        if len(line) > TABLE_WIDTH:
+            longest = max(line.split(), key=len)
+            assert len(line) - len(longest) <= BESIDE, f"{len(line)} columns: {line}"
+    for word in whole:
+        assert word in text, f"{word!r} was broken or left out:\n{text}"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str, status: int = 0, whole: Iterable[str] = ()) -> str:
+    """``aeroops ARGV``'s stdout and stderr, each checked by `assert_fits`."""
+    code, out, err = run_main(capsys, *argv)
+    assert code == status, out + err
+    assert_fits(out, ())
+    assert_fits(err, ())
+    assert_fits(out + err, whole)
+    return out + err
+
+
+def test_scan(shelf: Shelf, capsys: pytest.CaptureFixture[str]) -> None:
+    whole = [*words(shelf.data_dir), LONG_COLLECTION]
+    text = run(capsys, "scan", str(shelf.data_dir), "--no-progress", whole=whole)
+    assert "data directory  " in text and "members:" in text
+
+
+def test_backup_dry_run_and_its_refusal(shelf: Shelf, capsys: pytest.CaptureFixture[str]) -> None:
+    fresh = shelf.root / ("new-" + ARCHIVE_NAME)
+    text = run(
+        capsys, "backup", str(shelf.data_dir), "-o", str(fresh), "--dry-run", whole=[*words(fresh), LONG_COLLECTION]
+    )
+    assert "would write" in text
+    argv = ["backup", str(shelf.data_dir), "-o", str(shelf.archive), "--dry-run"]
+    assert "would be refused" in run(capsys, *argv, status=1)
+
+
+def test_backup_result_and_its_error(shelf: Shelf, capsys: pytest.CaptureFixture[str]) -> None:
+    out = shelf.root / "made"
+    out.mkdir()
+    argv = ["backup", str(shelf.data_dir), "-o", str(out / ARCHIVE_NAME), "--no-progress"]
+    text = run(capsys, *argv, whole=words(out / ARCHIVE_NAME))
+    assert text.startswith("archive   ") and "digest    " in text
+    text = run(capsys, *argv, status=2)
+    assert text.startswith("[ERROR] AERO_BACKUP_FAILED: ") and ARCHIVE_NAME in text
+
+
+def test_verify_inspect_and_inventory(shelf: Shelf, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "verify", str(shelf.archive), "--no-progress", whole=words(shelf.archive))
+    whole = [*words(shelf.archive), LONG_COLLECTION]
+    run(capsys, "inspect", str(shelf.archive), "--wal", "--documents", "--no-progress", whole=whole)
+    for extra in ([], ["--verify"], ["--newest-good"]):
+        run(capsys, "inventory", str(shelf.folder), *extra, "--no-progress", whole=[ARCHIVE_NAME])
+
+
+def test_prune_and_check(shelf: Shelf, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["prune", str(shelf.folder), "--keep-last", "1", "--no-progress"]
+    text = run(capsys, *argv, status=1, whole=[OLDER_NAME])
+    assert "would remove" in text and "[WARNING] AERO_PRUNE_LAST_COPY:" in text
+    argv = ["check", str(shelf.folder), "--max-age", "1h", "--no-progress"]
+    assert run(capsys, *argv, whole=[OLDER_NAME]).startswith("OK: newest good backup")
+
+
+def test_restore_preview_refusal_and_result(shelf: Shelf, capsys: pytest.CaptureFixture[str]) -> None:
+    target = shelf.root / "restored data directory"
+    argv = ["restore", str(shelf.archive), str(target), "--no-progress"]
+    whole = [*words(shelf.archive, target), LONG_COLLECTION]
+    assert "the restore would be refused" in run(capsys, *argv, status=1, whole=words(shelf.archive, target))
+    text = run(capsys, *argv, "--create", whole=whole)
+    assert "creates   " in text and "steps     " in text
+    assert run(capsys, *argv, "--create", "--yes", whole=words(shelf.archive, target)).startswith("restored  ")
+    assert "replaces  " in run(capsys, *argv, whole=whole)
+
+
+def test_an_interrupted_restore_and_recover(shelf: Shelf, capsys: pytest.CaptureFixture[str]) -> None:
+    target = shelf.root / "interrupted data directory"
+    target.mkdir()
+    (target.parent / f".{target.name}.aeroops-restore-tmp").mkdir()
+    text = run(capsys, "restore", str(shelf.archive), str(target), "--yes", "--no-progress", status=3)
+    assert text.startswith("[FATAL] AERO_RESTORE_FAILED: ")
+    assert run(capsys, "recover", str(target), whole=words(target)).startswith("data directory  ")
+    assert run(capsys, "recover", str(target), "--yes", whole=words(target)).startswith("data directory  ")
+
+
+def test_drill(shelf: Shelf, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["drill", str(shelf.archive), "--source", str(shelf.data_dir), "--no-progress"]
+    text = run(capsys, *argv, whole=[*words(shelf.archive, shelf.data_dir), LONG_COLLECTION])
+    assert text.startswith("drill     PASSED")
+
+
+def test_demo(shelf: Shelf, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = shelf.root / "a demo folder with a long name, made for the width check"
+    assert "packed:" in run(capsys, "demo", str(folder), "--records", "20", "--no-progress", whole=words(folder))
+
+
+def test_an_error_naming_a_long_path_wraps_under_its_code(shelf: Shelf, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = shelf.root / "no such data directory anywhere"
+    first, *more = run(capsys, "scan", str(missing), status=2, whole=words(missing)).splitlines()
+    assert first.startswith("[ERROR] AERO_SCAN_FAILED: ") and more and all(line.startswith("  ") for line in more)
+
+
+def test_json_is_not_wrapped(shelf: Shelf, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_main(capsys, "scan", str(shelf.data_dir), "--json", "--no-progress")
+    assert code == 0 and json.loads(out)["scan"]["data_dir"] == str(shelf.data_dir)  # one string, whole
