@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers.cli import run_main
+from helpers.cli import run_cli, run_main
 
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.executor.backup import run_backup
@@ -167,3 +167,13 @@ def test_an_error_naming_a_long_path_wraps_under_its_code(shelf: Shelf, capsys: 
 def test_json_is_not_wrapped(shelf: Shelf, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_main(capsys, "scan", str(shelf.data_dir), "--json", "--no-progress")
     assert code == 0 and json.loads(out)["scan"]["data_dir"] == str(shelf.data_dir)  # one string, whole
+
+
+def test_help_fits_100_columns_on_a_wider_terminal() -> None:
+    """argparse fills the terminal's width: on a 200-column one, help lines ran to 198 columns."""
+    from aeroops.cli.main import VERBS
+
+    for verb in ("", *VERBS):
+        done = run_cli(*([verb] if verb else []), "--help", env={"COLUMNS": "200"})
+        assert done.returncode == 0, done.stderr
+        assert_fits(done.stdout, ())
