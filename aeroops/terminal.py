@@ -9,6 +9,7 @@ import os
 import sys
 
 FALLBACK_COLUMNS = 80
+TEXT_WIDTH = 100  # the widest line aeroops prints for people, even on a wider terminal (issue 15)
 
 
 def terminal_columns() -> int:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers.cli import run_main
+from helpers.cli import run_cli, run_main
 
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.executor.backup import run_backup
@@ -61,6 +61,14 @@ def assert_fits(text: str, whole: Iterable[str]) -> None:
         assert word in text, f"{word!r} was broken or left out:\n{text}"
 
 
+def assert_label_block(text: str, column: int) -> None:
+    """Each line a label with its value from ``column``, or a value's next line, from that column."""
+    for line in text.splitlines():
+        assert line[column - 1] == " " and line[column] != " ", f"not from column {column + 1}: {line!r}"
+        label = line[:column].strip()
+        assert label or line.startswith(" " * column), line
+
+
 def run(capsys: pytest.CaptureFixture[str], *argv: str, status: int = 0, whole: Iterable[str] = ()) -> str:
     """``aeroops ARGV``'s stdout and stderr, each checked by `assert_fits`."""
     code, out, err = run_main(capsys, *argv)
@@ -93,6 +101,7 @@ def test_backup_result_and_its_error(shelf: Shelf, capsys: pytest.CaptureFixture
     argv = ["backup", str(shelf.data_dir), "-o", str(out / ARCHIVE_NAME), "--no-progress"]
     text = run(capsys, *argv, whole=words(out / ARCHIVE_NAME))
     assert text.startswith("archive   ") and "digest    " in text
+    assert_label_block(text, 10)
     text = run(capsys, *argv, status=2)
     assert text.startswith("[ERROR] AERO_BACKUP_FAILED: ") and ARCHIVE_NAME in text
 
@@ -120,7 +129,9 @@ def test_restore_preview_refusal_and_result(shelf: Shelf, capsys: pytest.Capture
     assert "the restore would be refused" in run(capsys, *argv, status=1, whole=words(shelf.archive, target))
     text = run(capsys, *argv, "--create", whole=whole)
     assert "creates   " in text and "steps     " in text
-    assert run(capsys, *argv, "--create", "--yes", whole=words(shelf.archive, target)).startswith("restored  ")
+    text = run(capsys, *argv, "--create", "--yes", whole=words(shelf.archive, target))
+    assert text.startswith("restored  ")
+    assert_label_block(text, 10)
     assert "replaces  " in run(capsys, *argv, whole=whole)
 
 
@@ -130,7 +141,9 @@ def test_an_interrupted_restore_and_recover(shelf: Shelf, capsys: pytest.Capture
     (target.parent / f".{target.name}.aeroops-restore-tmp").mkdir()
     text = run(capsys, "restore", str(shelf.archive), str(target), "--yes", "--no-progress", status=3)
     assert text.startswith("[FATAL] AERO_RESTORE_FAILED: ")
-    assert run(capsys, "recover", str(target), whole=words(target)).startswith("data directory  ")
+    text = run(capsys, "recover", str(target), whole=words(target))
+    assert text.startswith("data directory  ")
+    assert_label_block(text.split("\n  1. ")[0], 16)  # the labels, above the numbered steps
     assert run(capsys, "recover", str(target), "--yes", whole=words(target)).startswith("data directory  ")
 
 
@@ -154,3 +167,13 @@ def test_an_error_naming_a_long_path_wraps_under_its_code(shelf: Shelf, capsys: 
 def test_json_is_not_wrapped(shelf: Shelf, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_main(capsys, "scan", str(shelf.data_dir), "--json", "--no-progress")
     assert code == 0 and json.loads(out)["scan"]["data_dir"] == str(shelf.data_dir)  # one string, whole
+
+
+def test_help_fits_100_columns_on_a_wider_terminal() -> None:
+    """argparse fills the terminal's width: on a 200-column one, help lines ran to 198 columns."""
+    from aeroops.cli.main import VERBS
+
+    for verb in ("", *VERBS):
+        done = run_cli(*([verb] if verb else []), "--help", env={"COLUMNS": "200"})
+        assert done.returncode == 0, done.stderr
+        assert_fits(done.stdout, ())

@@ -12,7 +12,7 @@ import argparse
 import re
 from collections.abc import Callable
 
-from aeroops.terminal import terminal_columns
+from aeroops.terminal import TEXT_WIDTH, terminal_columns
 
 TYPE_CHECKING = False  # as `typing.TYPE_CHECKING`, without importing typing (5 ms) at every start
 if TYPE_CHECKING:
@@ -44,7 +44,8 @@ class UsageParser(argparse.ArgumentParser):
     def _get_formatter(self) -> argparse.HelpFormatter:
         # argparse makes a formatter for every argument it adds (to check its metavar), and each
         # would import shutil to ask the terminal's width: sized here as shutil sizes it, less 2.
-        return self.formatter_class(prog=self.prog, width=terminal_columns() - 2)  # type: ignore[call-arg]
+        width = min(terminal_columns(), TEXT_WIDTH) - 2  # help reads as the rest does: 100 columns at most
+        return self.formatter_class(prog=self.prog, width=width)  # type: ignore[call-arg]
 
 
 _TYPE_WORDS = {"int": "a whole number", "float": "a number"}  # a bare Python type's value refused

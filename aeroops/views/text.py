@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from aeroops.errors import most_severe_first
 from aeroops.formats.sidecar import split_digest
+from aeroops.terminal import TEXT_WIDTH
 from aeroops.views import records as rec
 from aeroops.views.units import display, human_age, human_bytes
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:  # what each renderer takes; `aeroops verify` imports none of 
     from aeroops.core.verify_report import VerifyReport
 
 Formatter = Callable[[Any], str]
-TABLE_WIDTH = 100  # a terminal table's widest line: cells wrap, else columns are left out (and said so)
+TABLE_WIDTH = TEXT_WIDTH  # a terminal table's widest line: cells wrap, else columns are left out (and said so)
 GAP = "  "
 WRAP_FLOOR = 30  # a column of text wraps to no narrower than this (or its longest word)
 LONG_WORD = 60  # no column widens past this for one word: a longer word runs past its column
