@@ -15,6 +15,7 @@ from helpers.archives import fixture_bytes, flip_byte
 from helpers.data import AERODB_FIXTURES
 from helpers.html import text_of
 
+from aeroops.core.newest_good import newest_good
 from aeroops.executor.audit import inventory, verify_archive
 from aeroops.panels import AuditPanel
 from aeroops.views import tables
@@ -95,6 +96,7 @@ def test_readable_shows_a_frame_as_the_panels_do_and_leaves_it_alone(folder: Pat
     table = readable(frame, leave_out=["backup_id"])
     assert table.frame is frame
     assert table._repr_html_() == frame_html(frame, leave_out=["backup_id"])
+    assert repr(table) == repr(frame)  # as text, the frame itself
 
 
 def test_a_report_shows_its_verdict_then_its_findings(folder: Path) -> None:
@@ -114,3 +116,12 @@ def test_the_audit_panel_shows_the_inventory_without_its_identifiers(folder: Pat
     html = panel.inventory_table.html.value
     assert "<th>backup_<wbr>id</th>" not in html and "not shown here: snapshot_<wbr>id" in html
     assert "<th>ok</th><th>findings</th>" in html.replace("\n", "").replace(" ", "") and "<th>reason</th>" in html
+
+
+def test_the_newest_good_backup_of_each_snapshot_as_a_table(folder: Path) -> None:
+    found = newest_good(inventory(folder, verify=True, now=NOW).rows)
+    frame = tables.newest_good_frame(found)
+    assert list(frame.columns) == ["snapshot_id", "file", "created_at", "age", "size", "sidecar"]
+    assert list(frame["file"]) == [NAME]  # the damaged copy of the same snapshot is not chosen
+    assert frame["size"].dtype == "Int64" and isinstance(frame["age"].iloc[0], pd.Timedelta)
+    assert NAME in text_of(frame_html(frame)) and "261.0 KiB" in frame_html(frame)

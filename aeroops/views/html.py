@@ -95,13 +95,16 @@ def frame_html(frame: pd.DataFrame, *, max_rows: int | None = None, leave_out: I
     return shown_html(shown_frame(frame, max_rows=max_rows, leave_out=leave_out))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ReadableTable:
     """A DataFrame as a notebook shows it with `frame_html`; ``frame`` keeps every column."""
 
     frame: pd.DataFrame
     leave_out: tuple[str, ...] = ()
     max_rows: int | None = None
+
+    def __repr__(self) -> str:  # as text (a log, a terminal): the frame's own
+        return repr(self.frame)
 
     def _repr_html_(self) -> str:
         return frame_html(self.frame, max_rows=self.max_rows, leave_out=self.leave_out)

@@ -17,6 +17,7 @@ text ``string``.
   `collections_frame(result)`: COLLECTION_COLUMNS, its documents per collection.
 - `inventory_frame(inventory)`: INVENTORY_COLUMNS, plus INVENTORY_VERIFY_COLUMNS when verified.
 - `retention_frame(plan)`: RETENTION_COLUMNS, one row per file of a retention plan.
+- `newest_good_frame(found)`: NEWEST_GOOD_COLUMNS, the archive to restore from, per snapshot.
 - `inspect_frames(result)`: all of the inspect frames above, by name.
 - `rows_frame(rows, columns)`: the panels' small tables, from the plain dict views of plans and
   results (what the CLI's ``--format json`` prints); dtypes as pandas infers them.
@@ -38,8 +39,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from aeroops.columns import record
 from aeroops.core.inspect import InspectResult
 from aeroops.core.inventory import Inventory
+from aeroops.core.newest_good import NewestGood
 from aeroops.core.retention import RetentionPlan
 from aeroops.core.verify_report import VerifyReport
 from aeroops.views import records as rec
@@ -126,6 +129,18 @@ def inventory_frame(inventory: Inventory) -> pd.DataFrame:
 
 def retention_frame(plan: RetentionPlan) -> pd.DataFrame:
     return frame(rec.retention_records(plan), rec.RETENTION_COLUMNS)
+
+
+# The inventory's columns that say which archive to restore from, and how old and big it is.
+NEWEST_GOOD_COLUMNS: rec.Columns = {
+    name: rec.INVENTORY_COLUMNS[name] for name in ("snapshot_id", "file", "created_at", "age", "size", "sidecar")
+}
+
+
+def newest_good_frame(found: NewestGood) -> pd.DataFrame:
+    """The newest archive that verifies clean of each snapshot, by snapshot id (a snapshot
+    without one has no row: see ``found.without_good``)."""
+    return frame([record(row, NEWEST_GOOD_COLUMNS) for row in found.per_snapshot], NEWEST_GOOD_COLUMNS)
 
 
 # --- the copy people read -------------------------------------------------------------------
