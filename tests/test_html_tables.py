@@ -16,7 +16,7 @@ from helpers.data import AERODB_FIXTURES
 from helpers.html import text_of
 
 from aeroops.core.newest_good import newest_good
-from aeroops.executor.audit import inventory, verify_archive
+from aeroops.executor.audit import inspect_archive, inventory, verify_archive
 from aeroops.panels import AuditPanel
 from aeroops.views import tables
 from aeroops.views.html import breakable, frame_html, readable, report_html, verdict_html
@@ -125,3 +125,13 @@ def test_the_newest_good_backup_of_each_snapshot_as_a_table(folder: Path) -> Non
     assert list(frame["file"]) == [NAME]  # the damaged copy of the same snapshot is not chosen
     assert frame["size"].dtype == "Int64" and isinstance(frame["age"].iloc[0], pd.Timedelta)
     assert NAME in text_of(frame_html(frame)) and "261.0 KiB" in frame_html(frame)
+
+
+def test_a_column_with_one_value_in_every_row_is_said_once_under_the_table() -> None:
+    frame = tables.members_frame(inspect_archive(AERODB_FIXTURES / "backup-1000.tar"))
+    assert frame["mtime"].nunique() == 1 and len(frame) > 1
+    shown = tables.shown_frame(frame)
+    assert "mtime" not in shown.frame.columns
+    assert [note for note in shown.notes if note.startswith("mtime: ") and note.endswith(" for every row")]
+    one_row = tables.shown_frame(frame.head(1))
+    assert "mtime" in one_row.frame.columns  # one row: nothing to say once

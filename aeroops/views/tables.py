@@ -27,8 +27,9 @@ And the copy of a frame that people read (`aeroops.views.html` makes it HTML):
 - `display_frame(frame)`: every value as text in its column's unit (sizes in KiB/MiB, ages in
   days and hours, modes as 0644).
 - `shown_frame(frame, leave_out=...)`: that, without the columns a table leaves out to fit (and
-  those of `OPTIONAL_COLUMNS` with no value), archive paths relative to their common folder, and
-  notes saying so. The frame itself keeps every column and every raw value.
+  those of `OPTIONAL_COLUMNS` with no value; those of `SAID_ONCE_COLUMNS` with one value for every
+  row are said once under it), archive paths relative to their common folder, and notes saying
+  so. The frame itself keeps every column and every raw value.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ from aeroops.views.units import display
 # Columns only some folders fill (backup --source; format 2 snapshots): left out of a shown
 # table where no row has a value.
 OPTIONAL_COLUMNS = ("source", "commit_boundary")
+# Columns a shown table says once, under it, when every row has the same value (a tar member's
+# mtime: one fixed time in every archive aeroops writes).
+SAID_ONCE_COLUMNS = ("mtime",)
 # Columns that name an archive by its path: shown relative to the folder the rows share.
 PATH_COLUMNS = ("archive",)
 # What the inventory's shown table leaves out to fit a notebook (about 970 px): the manifest's
@@ -182,12 +186,17 @@ def shown_frame(frame: pd.DataFrame, *, max_rows: int | None = None, leave_out: 
     left_out = [name for name in leave_out if name in frame.columns]
     if len(frame):
         left_out += [name for name in OPTIONAL_COLUMNS if name in frame.columns and frame[name].isna().all()]
-    columns = [name for name in frame.columns if name not in left_out]
+    said_once = [
+        name for name in SAID_ONCE_COLUMNS if name in frame.columns and len(frame) > 1 and frame[name].nunique() == 1
+    ]
+    if said_once:
+        said = display_frame(frame[said_once].head(1))
+    columns = [name for name in frame.columns if name not in left_out and name not in said_once]
     rows = frame[columns] if max_rows is None else frame[columns].head(max_rows)
     shown = display_frame(rows)
     if set(SEVERITY_COUNTS) <= set(columns):
         shown = _findings_column(shown, rows)
-    notes: list[str] = []
+    notes: list[str] = [f"{name}: {said[name].iloc[0]} for every row" for name in said_once]
     for name in PATH_COLUMNS:
         if name in shown.columns:
             folder = _common_folder(frame[name])

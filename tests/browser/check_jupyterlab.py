@@ -544,6 +544,7 @@ def main() -> int:
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--keep", action="store_true", help="keep the temporary JupyterLab folder")
     parser.add_argument("--only", help="run only the checks whose name contains this")
+    parser.add_argument("--width", type=int, default=1400, help="the window's width, px (output area: 432 less)")
     args = parser.parse_args()
     out = (args.out or Path(tempfile.mkdtemp(prefix="aeroops-lab-screens-"))).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -557,7 +558,7 @@ def main() -> int:
     try:
         with jupyter_lab(root, home) as server, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 2600})  # tall: whole panels fit
+            page = browser.new_page(viewport={"width": args.width, "height": 2600})  # tall: whole panels fit
             for check in checks:
                 started = time.monotonic()
                 SIDEWAYS.clear()
