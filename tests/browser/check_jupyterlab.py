@@ -6,7 +6,7 @@ Playwright's own browser download is never used:
 
     apt-get install -y chromium
     .venv/bin/pip install -e '.[browser]'
-    .venv/bin/python tests/browser/check_jupyterlab.py [--out DIR] [--only NAME] [--chromium PATH]
+    .venv/bin/python tests/browser/check_jupyterlab.py [--out DIR] [--only NAME] [--width PX] [--chromium PATH]
 
 It makes a demo backup folder (`aeroops.demo.make_demo_backup_folder`), copies notebooks/ to a
 temporary folder and starts ``jupyter lab`` there on 127.0.0.1 (a free port, a random token).
