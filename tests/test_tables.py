@@ -242,3 +242,16 @@ def test_the_drill_counts_stay_aligned_under_a_long_collection_name() -> None:
     ends = {line.rstrip()[-3:].strip() for line in table[1:3]}
     assert len({len(line.rstrip()) for line in table[1:3]}) == 1 and ends == {"14", "127"}  # right-aligned
     assert table[3].split() == ["total", "142"]
+
+
+def test_a_column_blank_in_every_row_gives_its_room_away() -> None:
+    """Inventory's reason when every archive reads fine took 6 columns and pushed age out; a
+    verdict column stays even blank, and a table without rows keeps its header."""
+    from aeroops.views.text import text_table
+
+    rows = [{"ok": None, "file": "a.tar", "reason": None, "size": 1024}, {"ok": None, "file": "b.tar", "size": 2048}]
+    table = text_table(rows, ["ok", "file", "reason", "size"])
+    assert table.splitlines()[0].split() == ["ok", "file", "size"] and "left out" not in table
+    with_reason = [*rows, {"ok": False, "file": "c.tar", "reason": "not a tar archive", "size": 10}]
+    assert text_table(with_reason, ["ok", "file", "reason", "size"]).splitlines()[0].split()[2] == "reason"
+    assert text_table([], ["ok", "file", "reason"]).split() == ["ok", "file", "reason"]

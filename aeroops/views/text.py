@@ -79,12 +79,16 @@ def text_table(
     value in its column's unit (`aeroops.views.units`), every line after ``indent`` and at most
     ``width`` characters: long cells wrap between words. A word is never broken: one wider than
     its column can be (a long file name, say) runs past it on a line of its own, and the row's
-    later cells go on the next line, in their columns. When even that is too wide, the last
-    columns that are neither the verdict nor the first are left out, with a line that says so."""
+    later cells go on the next line, in their columns. A column blank in every row is not shown.
+    When even that is too wide, the last columns that are neither the verdict nor the first are
+    left out, with a line that says so."""
     names = list(columns)
     formatters = formatters or {}
     inner = width - len(indent)
     cells = {n: [(formatters.get(n) or _cell(n))(r.get(n)) for r in records] for n in names}
+    # A column blank in every row says nothing: it gives its room to one that does (inventory's
+    # reason when every archive is fine; a format-1 snapshot's commit_boundary).
+    names = [n for n in names if not records or any(cells[n]) or rec.display_spec(n).verdict]
     numeric = {n: all(_is_number(r.get(n)) or r.get(n) is None for r in records) for n in names}
     shown, left_out = _fit(names, cells, inner)
     widths = _widths(shown, cells, inner)
