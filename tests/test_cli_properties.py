@@ -40,7 +40,7 @@ RANDOM = os.environ.get("AEROOPS_CLI_RANDOM") == "1"
 TIMEOUT = 40  # seconds: a run that takes longer hangs (the slowest honest run here takes ~2 s)
 AS_NOBODY = CAN_RUN_AS_NOBODY
 EXIT_STATUSES = {0, 1, 2, 3}  # README: done, not clean, ERROR, FATAL (130 and 141 need a signal)
-LINE = re.compile(r"\[(INFO|WARNING|ERROR|FATAL)\] AERO_[A-Z0-9_]+: .+|  \S.*")  # or a long one's next line
+LINE = re.compile(r"\[(INFO|WARNING|ERROR|FATAL)\] AERO_[A-Z0-9_]+: .+")  # one line each, off a terminal
 KINDS = ("regular", "fifo", "device", "symlink", "directory", "missing", "unreadable", "unreadable folder")
 LEFTOVER = re.compile(r"aeroops-(lock|staging|restore)")  # what aeroops makes and must not leave
 

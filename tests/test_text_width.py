@@ -6,6 +6,10 @@ stands whole beside its indent or label only. JSON and CSV are not for people: n
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +17,7 @@ from pathlib import Path
 import pytest
 from helpers.cli import run_cli, run_main
 
+from aeroops.cli.main import error_text
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.executor.backup import run_backup
 from aeroops.views.text import TABLE_WIDTH
@@ -21,6 +26,7 @@ ARCHIVE_NAME = "aerodb-backup-of-the-" + "customer-orders-" * 7 + "database-made
 OLDER_NAME = "older-" + ARCHIVE_NAME
 LONG_COLLECTION = "customer_order_line_items_with_their_shipping_and_billing_addresses_" * 2 + "v2"  # one word
 WORDY_COLLECTION = "orders placed by customers of the european union during the long summer sale of the year"
+ERROR_LINE = re.compile(r"\[(INFO|WARNING|ERROR|FATAL)\] AERO_")
 BESIDE = 40  # what may stand beside a word too long for any line: an indent, a label, a table's verdict cells
 
 
@@ -73,9 +79,13 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str, status: int = 0, whole: 
     """``aeroops ARGV``'s stdout and stderr, each checked by `assert_fits`."""
     code, out, err = run_main(capsys, *argv)
     assert code == status, out + err
+    # Off a terminal (here) each error is one line, for grep; a terminal shows it wrapped.
+    on_terminal = "\n".join(
+        error_text(line, terminal=True) if ERROR_LINE.match(line) else line for line in err.splitlines()
+    )
     assert_fits(out, ())
-    assert_fits(err, ())
-    assert_fits(out + err, whole)
+    assert_fits(on_terminal, ())
+    assert_fits(out + on_terminal, whole)
     return out + err
 
 
@@ -158,10 +168,44 @@ def test_demo(shelf: Shelf, capsys: pytest.CaptureFixture[str]) -> None:
     assert "packed:" in run(capsys, "demo", str(folder), "--records", "20", "--no-progress", whole=words(folder))
 
 
-def test_an_error_naming_a_long_path_wraps_under_its_code(shelf: Shelf, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_error_naming_a_long_path_is_one_line_off_a_terminal_and_wraps_on_one(
+    shelf: Shelf, capsys: pytest.CaptureFixture[str]
+) -> None:
     missing = shelf.root / "no such data directory anywhere"
-    first, *more = run(capsys, "scan", str(missing), status=2, whole=words(missing)).splitlines()
+    code, _, err = run_main(capsys, "scan", str(missing))
+    assert code == 2 and len(err.splitlines()) == 1 and err.startswith("[ERROR] AERO_SCAN_FAILED: ")
+    # A real terminal on stderr: the same error wrapped under its code, every word whole.
+    primary, secondary = os.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "aeroops", "scan", str(missing)],
+            stdout=subprocess.DEVNULL,
+            stderr=secondary,
+            check=False,
+            timeout=60,
+        )
+        os.close(secondary)
+        shown = _read_all(primary).decode().replace("\r\n", "\n")
+    finally:
+        os.close(primary)
+    assert done.returncode == 2
+    first, *more = shown.splitlines()
     assert first.startswith("[ERROR] AERO_SCAN_FAILED: ") and more and all(line.startswith("  ") for line in more)
+    assert_fits(shown, words(missing))
+    assert " ".join(shown.split()) == " ".join(err.split())  # the same words
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the other end is closed and everything was read
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def test_json_is_not_wrapped(shelf: Shelf, capsys: pytest.CaptureFixture[str]) -> None:

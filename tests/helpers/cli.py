@@ -41,9 +41,9 @@ def unwrapped(text: str) -> str:
 
 
 def one_error_line(stderr: str, prefix: str) -> str:
-    """The single error on stderr, which must start with ``prefix``: its first line and the
-    indented lines it wraps onto (past 100 columns), joined into one line again."""
+    """The single line on stderr, which must start with ``prefix`` (off a terminal an error is
+    one line, however long: `aeroops.cli.main.error_text`)."""
     assert "Traceback" not in stderr and "usage:" not in stderr, stderr
-    first, *more = stderr.splitlines() or [""]
-    assert first.startswith(prefix) and all(line.startswith("  ") for line in more), stderr
-    return " ".join([first, *(line.strip() for line in more)])
+    lines = stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(prefix), stderr
+    return lines[0]
