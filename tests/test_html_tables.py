@@ -77,6 +77,8 @@ def test_archives_are_named_within_the_folder_they_share(folder: Path) -> None:
     assert set(shown.frame["archive"]) <= {NAME, f"damaged-{NAME}"}
     assert f"archive: in {folder}" in shown.notes
     assert frame["archive"].str.startswith(str(folder)).all()  # the frame keeps whole paths
+    one = tables.shown_frame(tables.findings_frame(reports[0]))  # one archive's findings: named once
+    assert "archive" not in one.frame.columns and f"archive: {folder / f'damaged-{NAME}'} for every row" in one.notes
 
 
 def test_the_html_table_wraps_names_keeps_values_whole_and_names_what_it_left_out(folder: Path) -> None:

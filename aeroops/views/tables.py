@@ -53,8 +53,8 @@ from aeroops.views.units import display
 # table where no row has a value.
 OPTIONAL_COLUMNS = ("source", "commit_boundary")
 # Columns a shown table says once, under it, when every row has the same value (a tar member's
-# mtime: one fixed time in every archive aeroops writes).
-SAID_ONCE_COLUMNS = ("mtime",)
+# mtime: one fixed time in every archive aeroops writes; the archive of one archive's findings).
+SAID_ONCE_COLUMNS = ("mtime", "archive")
 # Columns that name an archive by its path: shown relative to the folder the rows share.
 PATH_COLUMNS = ("archive",)
 # What the inventory's shown table leaves out to fit a notebook (about 970 px): the manifest's
