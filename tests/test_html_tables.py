@@ -137,3 +137,18 @@ def test_a_column_with_one_value_in_every_row_is_said_once_under_the_table() -> 
     assert [note for note in shown.notes if note.startswith("mtime: ") and note.endswith(" for every row")]
     one_row = tables.shown_frame(frame.head(1))
     assert "mtime" in one_row.frame.columns  # one row: nothing to say once
+
+
+def test_a_findings_place_and_a_rows_reason_show_only_where_some_row_has_one(folder: Path) -> None:
+    """The sequence of a finding outside the WAL, an inventory's reason when every archive reads
+    fine: blank in every row, they took room from the message; the frame keeps them."""
+    report = verify_archive(folder / f"damaged-{NAME}")
+    frame = tables.findings_frame(report)
+    assert frame["sequence"].isna().all()
+    shown = tables.shown_frame(frame)
+    assert "sequence" not in shown.frame.columns and "sequence" in frame.columns
+    assert "path" in shown.frame.columns  # the damaged member is named
+    assert any("sequence" in note and note.startswith("not shown here") for note in shown.notes)
+    (folder / f"damaged-{NAME}").unlink()
+    clean = tables.inventory_frame(inventory(folder, now=NOW))
+    assert clean["reason"].isna().all() and "reason" not in tables.shown_frame(clean).frame.columns

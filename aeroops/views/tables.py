@@ -51,7 +51,9 @@ from aeroops.views.units import display
 
 # Columns only some folders fill (backup --source; format 2 snapshots): left out of a shown
 # table where no row has a value.
-OPTIONAL_COLUMNS = ("source", "commit_boundary")
+# (A finding's place, an inventory row's reason: blank in every row when nothing is wrong, or
+# for findings of the whole archive, they would only take room from the message.)
+OPTIONAL_COLUMNS = ("source", "commit_boundary", "reason", "path", "offset", "sequence")
 # Columns a shown table says once, under it, when every row has the same value (a tar member's
 # mtime: one fixed time in every archive aeroops writes; the archive of one archive's findings).
 SAID_ONCE_COLUMNS = ("mtime", "archive")
