@@ -411,6 +411,7 @@ def test_a_drill_of_a_damaged_archive_fails_with_its_code(demo_dir: Path, archiv
     result = panel.drill()
     assert result is not None and not result.ok
     assert "DRILL: FAILED" in panel.drill_html.value and "AERO_RESTORE_" in text_of(panel.drill_html.value)
+    assert panel.drill_heading.layout.display is None and panel.restore_heading.layout.display == "none"
     assert panel.progress.step_bar.bar_style == "danger"
 
 
@@ -454,8 +455,11 @@ def test_a_refused_restore_cannot_be_requested(demo_dir: Path, archive: Path) ->
     damage_storage(archive)
     before = tree_state(demo_dir)
     panel = RestorePanel(archive, demo_dir)
+    assert panel.drill_heading.layout.display == panel.restore_heading.layout.display == "none"  # nothing yet
     preview = panel.preview()
     assert preview is not None and not preview.would_restore and panel.restore_button.disabled
+    # The refusal under its heading; no empty "Drill" above it.
+    assert panel.restore_heading.layout.display is None and panel.drill_heading.layout.display == "none"
     assert "Restore refused" in panel.preview_html.value and "archive-invalid" in panel.preview_html.value
     assert "AERO_VERIFY_CHECKSUM" in set(panel.findings_table.frame["code"])
     # The bars are amber, not the green of a job done, above the refusal.

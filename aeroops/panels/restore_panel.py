@@ -117,6 +117,8 @@ class RestorePanel(Panel):
         self.replaced_table = PagedTable(title="What the data directory holds now, and will be replaced")
         self.files_table = PagedTable(title="Files of the new data directory")
         self.result_html = widgets.HTML("")
+        self.drill_heading = section("Drill")
+        self.restore_heading = section("Restore")
         self.children = [
             widgets.HTML("<h3 style='margin: 4px 0'>AeroDB restore</h3>"),
             self.archive_input,
@@ -127,11 +129,11 @@ class RestorePanel(Panel):
             self.status,
             self.error_box,
             self.progress,
-            section("Drill"),
+            self.drill_heading,
             self.drill_html,
             self.drill_table,
             self.drill_chart,
-            section("Restore"),
+            self.restore_heading,
             self.preview_html,
             self.findings_table,
             self.replaced_table,
@@ -281,7 +283,18 @@ class RestorePanel(Panel):
             self.drill_result = None
             self._show_drill()
 
+    def _show_headings(self) -> None:
+        """A section's heading shows only with something under it: a refused preview showed an
+        empty "Drill" above it."""
+        self.drill_heading.layout.display = None if self.drill_result is not None else "none"
+        restore_shown = bool(self.preview_html.value or self.result_html.value)
+        self.restore_heading.layout.display = None if restore_shown else "none"
+
     def _show_drill(self) -> None:
+        self._show_drill_parts()
+        self._show_headings()
+
+    def _show_drill_parts(self) -> None:
         result = self.drill_result
         shown = result is not None and bool(result.collections)
         self.drill_chart.value = charts.drill_comparison(result).png() if result is not None and shown else b""
@@ -297,6 +310,10 @@ class RestorePanel(Panel):
         )
 
     def _show_preview(self) -> None:
+        self._show_preview_parts()
+        self._show_headings()
+
+    def _show_preview_parts(self) -> None:
         preview = self.preview_result
         self.restore_button.disabled = preview is None or not preview.would_restore
         interrupted = self.recovery_plan is not None and bool(self.recovery_plan.steps)
@@ -349,6 +366,10 @@ class RestorePanel(Panel):
         self.files_table.set_frame(rows_frame(facts["files"], ["path", "from", "size"]))
 
     def _show_result(self, outcome: Outcome | None = None) -> None:
+        self._show_result_parts(outcome)
+        self._show_headings()
+
+    def _show_result_parts(self, outcome: Outcome | None) -> None:
         if isinstance(outcome, RestoreResult):
             self.result_html.value = notice_html(
                 f"<b>RESTORED</b>: {html.escape(outcome.data_dir)}", kind="success"
