@@ -98,6 +98,9 @@ def test_backup_history_places_each_archive_with_its_verdict(demo: tuple[DemoSum
     assert list(data_["snapshot_id"]) == [summary.snapshot_ids[0], summary.snapshot_ids[-1], summary.snapshot_ids[-1]]
     points = {collection.get_label(): len(collection.get_offsets()) for collection in chart.figure.axes[0].collections}
     assert points == {"ok": 2, "not ok": 1}
+    # damaged.tar is a copy of a clean archive: the same place. Its red dot is drawn on top.
+    layer = {collection.get_label(): collection.get_zorder() for collection in chart.figure.axes[0].collections}
+    assert layer["not ok"] > layer["ok"]
 
 
 def test_the_chart_marks_every_archive_with_its_reasons_on_hover() -> None:

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from aeroops.core.results import DrillResult
 
 VERDICT_COLOURS = {"ok": "#2e7d32", "not ok": "#c62828", "not verified": "#757575", "unreadable": "#ef6c00"}
+_DRAWING_ORDER = {"ok": 0, "not verified": 1, "unreadable": 2, "not ok": 3}  # the last on top
 OPERATION_COLOURS = {"insert": "#2e7d32", "update": "#1565c0", "delete": "#c62828"}
 SOURCE_COLOURS = {"restored": "#1565c0", "archive": "#2e7d32", "source": "#757575"}
 
@@ -102,7 +103,11 @@ def backup_history(inventory: Inventory) -> Chart:
     axes = figure.add_subplot()
     snapshots = sorted(data["snapshot_id"].unique())
     biggest = max(int(data["size"].max()), 1) if len(data) else 1
-    for verdict, rows in data.groupby("verdict", sort=True):
+    # The worst verdicts drawn last, on top: a damaged archive's dot is never hidden behind a
+    # clean one made at about the same time (time axes that span months put them together).
+    drawn = sorted(data["verdict"].unique(), key=lambda v: _DRAWING_ORDER.get(str(v), len(_DRAWING_ORDER)))
+    for layer, verdict in enumerate(drawn):
+        rows = data[data["verdict"] == verdict]
         axes.scatter(
             rows["created_at"].dt.tz_localize(None),
             [snapshots.index(s) for s in rows["snapshot_id"]],
@@ -111,6 +116,7 @@ def backup_history(inventory: Inventory) -> Chart:
             alpha=0.8,
             label=str(verdict),
             edgecolors="white",
+            zorder=2 + layer,
         )
     axes.set_yticks(range(len(snapshots)), snapshots)
     axes.set_ylim(-0.6, len(snapshots) - 0.4)
