@@ -93,6 +93,10 @@ def folder_arguments(tmp_path: Path, where: Path) -> dict[str, list[str]]:
         "check --prometheus": ["check", str(tmp_path), "--max-age", "1d", "--prometheus", str(where / "x.prom")],
         "restore --yes": ["restore", archive, str(where / "data"), "--create", "--yes"],
         "recover": ["recover", str(where / "data")],
+        "inventory FOLDER": ["inventory", str(where)],
+        "prune FOLDER": ["prune", str(where), "--keep-last", "1"],
+        "check FOLDER": ["check", str(where), "--max-age", "1d"],
+        "scan DATA_DIR": ["scan", str(where)],
     }
 
 
@@ -105,6 +109,10 @@ def folder_arguments(tmp_path: Path, where: Path) -> dict[str, list[str]]:
         "check --prometheus",
         "restore --yes",
         "recover",
+        "inventory FOLDER",
+        "prune FOLDER",
+        "check FOLDER",
+        "scan DATA_DIR",
     ],
 )
 @pytest.mark.parametrize("kind", ["missing", "file", "fifo"])

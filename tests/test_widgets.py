@@ -365,7 +365,7 @@ def test_audit_panel_errors_and_selection_follow_the_folder(tmp_path: Path, back
     folder = backup_folder[0]
     panel = AuditPanel(tmp_path / "nowhere")
     assert panel.inventory is None and panel.verify_all_button.disabled
-    assert "AERO_USAGE" in panel.error_box.value and "is not a folder" in panel.error_box.value
+    assert "AERO_USAGE: the backup folder does not exist" in panel.error_box.value
     panel.folder_input.value = str(folder)
     assert panel.error is None and len(panel.inventory_table.frame) == 4
     panel.select("damaged.tar")

@@ -22,7 +22,7 @@ from aeroops.core.verify import verify_archive_stream
 from aeroops.core.verify_report import DataSink, VerifyReport
 from aeroops.errors import Code, Finding, FormatError, UsageError
 from aeroops.executor import log
-from aeroops.executor.fileops import REAL, FileOps, open_buffered
+from aeroops.executor.fileops import REAL, FileOps, not_a_folder, open_buffered
 from aeroops.formats.manifests import BackupManifest
 from aeroops.formats.sidecar import ALGORITHMS, SUFFIXES, parse_sidecar, sidecar_path, split_digest
 from aeroops.hashing import BackgroundDigest
@@ -164,7 +164,7 @@ def inventory(
 
     root = Path(folder)
     if not root.is_dir():
-        raise UsageError(f"{root} is not a folder", path=root)
+        raise UsageError(f"the backup folder {not_a_folder(root)}", path=root)
     taken_at = (now or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
     unreadable: list[OSError] = []
     try:

@@ -380,7 +380,7 @@ def check_audit_panel(page: Page, server: LabServer, out: Path, demo: DemoBackup
     panel.screenshot(path=str(out / "panel-audit-manifests.png"))
 
     type_path(panel, "backup folder", "/no/such/backups")
-    expect_error_shown(panel, "not a folder")
+    expect_error_shown(panel, "the backup folder does not exist")
     expect_panel_shown(panel, heading)
     panel.screenshot(path=str(out / "panel-audit-error.png"))
 
@@ -498,7 +498,7 @@ def check_audit_runbook(page: Page, server: LabServer, out: Path, _demo: DemoBac
     panel.screenshot(path=str(out / "02-audit-panel.png"))
     folder = path_box(panel, "backup folder").input_value()
     type_path(panel, "backup folder", folder + "-typo")
-    expect_error_shown(panel, "not a folder")
+    expect_error_shown(panel, "the backup folder does not exist")
     expect_panel_shown(panel, "backup folder audit")
     panel.screenshot(path=str(out / "02-audit-panel-bad-folder.png"))
     print(f"ok  {name}: panel rendered; Verify shows the damaged archive's findings; a bad folder shows its error")
