@@ -182,6 +182,10 @@ def test_backup_panel_shows_scan_and_plan_before_anything_runs(demo_dir: Path, o
     assert list(panel.snapshots_table.frame["verdict"]) == ["valid", "valid"]
     assert panel.snapshots_table.frame["snapshot_id"].iloc[0] == panel.plan.snapshot_id  # newest first
     assert "valid" in panel.snapshots_table.html.value
+    # Every snapshot valid: no reason to give, so no blank reason column (the frame keeps it).
+    assert "reason" in panel.snapshots_table.frame.columns
+    assert ">reason<" not in panel.snapshots_table.html.value  # no heading
+    assert "not shown here: reason" in panel.snapshots_table.html.value
     members = panel.members_table.frame
     assert "snapshot/storage.dat" in set(members["name"]) and "wal/wal.log" in set(members["name"])
     assert str(panel.plan.archive_size) in panel.plan_summary.value

@@ -187,7 +187,7 @@ def shown_frame(frame: pd.DataFrame, *, max_rows: int | None = None, leave_out: 
     value as text in its unit."""
     left_out = [name for name in leave_out if name in frame.columns]
     if len(frame):
-        left_out += [name for name in OPTIONAL_COLUMNS if name in frame.columns and frame[name].isna().all()]
+        left_out += [name for name in OPTIONAL_COLUMNS if name in frame.columns and _blank(frame[name])]
     said_once = [
         name for name in SAID_ONCE_COLUMNS if name in frame.columns and len(frame) > 1 and frame[name].nunique() == 1
     ]
@@ -211,6 +211,11 @@ def shown_frame(frame: pd.DataFrame, *, max_rows: int | None = None, leave_out: 
         notes.append(f"not shown here: {', '.join(left_out)} (the DataFrame has every column)")
     text_columns = frozenset(name for name in columns if _is_text(frame[name])) | {"findings"}
     return ShownFrame(shown, text_columns, tuple(notes))
+
+
+def _blank(column: pd.Series) -> bool:
+    """No value in any row: missing, or an empty string (a snapshot's reason when it is valid)."""
+    return bool((column.isna() | (column.astype(object) == "")).all())
 
 
 def _findings_column(shown: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
