@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from aeroops.core.verify_checks import (
     check_checksums,
@@ -57,6 +58,8 @@ from aeroops.formats.schemas import (
 from aeroops.formats.storage import iter_storage
 from aeroops.formats.tar import EntryType, TarEntry, TarReader
 from aeroops.formats.wal import WalRecord, iter_wal_batches
+
+Manifest = TypeVar("Manifest")
 
 MEMBERS_KEPT = 10_000  # MemberInfo rows in the report; past these, members are counted
 # A backup archive holds 7 members plus one per schema file; past this many distinct names,
@@ -293,7 +296,11 @@ class Verification:
         self._reading = None
         return crc
 
-    def _read_manifest(self, tar: TarReader, entry: TarEntry, limit: int) -> tuple[bytes | None, int]:
+    def _read_manifest(
+        self, tar: TarReader, entry: TarEntry, limit: int, parse: Callable[..., Manifest]
+    ) -> tuple[Manifest | None, bytes, int]:
+        """The manifest member as ``parse`` reads it, its bytes and their CRC-32. The manifest is
+        None, said in a finding, when the member is larger than ``limit`` or does not parse."""
         if entry.size > limit:
             self.findings.new(
                 Code.VERIFY_MANIFEST,
@@ -302,9 +309,14 @@ class Verification:
                 offset=entry.data_offset,
             )
             crc = self._crc_of(tar, entry)
-            return None, crc or 0
+            return None, b"", crc or 0
         data = tar.read_all(limit)
-        return data, crc32(data)
+        crc = crc32(data)
+        try:
+            return parse(data, path=entry.name), data, crc
+        except FormatError as error:
+            self._manifest_error(entry, error.message)
+            return None, data, crc
 
     def _manifest_error(self, entry: TarEntry, message: str) -> None:
         self.findings.new(Code.VERIFY_MANIFEST, message, path=entry.name, offset=entry.data_offset)
@@ -322,13 +334,8 @@ class Verification:
             )
 
     def _backup_manifest(self, tar: TarReader, entry: TarEntry) -> int:
-        data, crc = self._read_manifest(tar, entry, BACKUP_MANIFEST_LIMIT)
-        if data is None:
-            return crc
-        try:
-            manifest = parse_backup_manifest(data, path=entry.name)
-        except FormatError as error:
-            self._manifest_error(entry, error.message)
+        manifest, data, crc = self._read_manifest(tar, entry, BACKUP_MANIFEST_LIMIT, parse_backup_manifest)
+        if manifest is None:
             return crc
         if self.backup_manifest is None:
             self.backup_manifest = manifest
@@ -342,13 +349,8 @@ class Verification:
         return crc
 
     def _snapshot_manifest(self, tar: TarReader, entry: TarEntry) -> int:
-        data, crc = self._read_manifest(tar, entry, SNAPSHOT_MANIFEST_LIMIT)
-        if data is None:
-            return crc
-        try:
-            manifest = parse_snapshot_manifest(data, path=entry.name)
-        except FormatError as error:
-            self._manifest_error(entry, error.message)
+        manifest, data, crc = self._read_manifest(tar, entry, SNAPSHOT_MANIFEST_LIMIT, parse_snapshot_manifest)
+        if manifest is None:
             return crc
         if self.snapshot_manifest is None:
             self.snapshot_manifest = manifest
