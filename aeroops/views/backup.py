@@ -206,12 +206,8 @@ def render_plan(plan: BackupPlan | Refusal) -> str:
         {"name": m.name + "/", "size": None} if m.kind == "directory" else {"name": m.name, "size": m.size}
         for m in plan.members
     ]
-    lines.append(text_table(members, ["name", "size"], {"size": _size}, header=False, indent="  "))
+    lines.append(text_table(members, ["name", "size"], header=False, indent="  "))  # size: in its unit
     return "\n".join(lines)
-
-
-def _size(size: int | None) -> str:
-    return "" if size is None else human_bytes(size)
 
 
 def render_dry_run(archive: str, sidecar: str, refusal: str | None) -> str:
