@@ -20,9 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aeroops.explore import diff
-    from aeroops.progress import no_progress, terminal_progress
+    from aeroops.executor.documents import diff
+    from aeroops.progress import no_progress
     from aeroops.views import documents as views
+    from aeroops.views.progress import terminal_progress
     from aeroops.views.text import text_table, write_csv
 
     with terminal_progress(not args.no_progress) as progress:

@@ -23,8 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aeroops.explore import export
-    from aeroops.progress import no_progress, terminal_progress
+    from aeroops.executor.documents import export
+    from aeroops.progress import no_progress
+    from aeroops.views.progress import terminal_progress
     from aeroops.views.text import label_block
 
     with terminal_progress(not args.no_progress) as progress:

@@ -9,6 +9,7 @@ arrays, is JSON text.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -23,6 +24,9 @@ from aeroops.core.documents import (
     document_fields,
     json_text,
 )
+from aeroops.executor.documents import iter_documents
+from aeroops.executor.fileops import REAL, FileOps
+from aeroops.progress import ProgressCallback, no_progress
 
 CHUNK_DOCUMENTS = 50_000  # rows of one frame of `document_frames`
 CHUNK_BYTES = 64 << 20  # or this many body bytes
@@ -99,6 +103,45 @@ def _column(values: list[Any]) -> pd.api.extensions.ExtensionArray:
 
 def empty_frame() -> pd.DataFrame:
     return pd.DataFrame({name: pd.array([], dtype="string") for name in META_COLUMNS})
+
+
+def documents(
+    source: str | os.PathLike[str],
+    collection: str | Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
+    *,
+    raw: bool = False,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps = REAL,
+) -> pd.DataFrame:
+    """The live documents of ``source`` as one DataFrame (`aeroops.views.documents`): one row
+    per document, its body's fields as columns. ``collection``: one or several; ``columns``:
+    only these fields; ``raw``: add ``body``, the bytes as stored. For a source larger than
+    memory, iterate `document_chunks` instead."""
+    found = iter_documents(source, collections=_collections(collection), progress=progress, ops=ops)
+    return document_frame(found, columns=columns, raw=raw)
+
+
+def document_chunks(
+    source: str | os.PathLike[str],
+    collection: str | Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
+    *,
+    raw: bool = False,
+    rows: int | None = None,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps = REAL,
+) -> Iterator[pd.DataFrame]:
+    """`documents` as an iterator of DataFrames of at most ``rows`` rows (default 50,000) or
+    64 MiB of bodies: memory stays bounded whatever the source's size."""
+    found = iter_documents(source, collections=_collections(collection), progress=progress, ops=ops)
+    return document_frames(found, columns=columns, raw=raw, rows=rows or CHUNK_DOCUMENTS)
+
+
+def _collections(collection: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    if collection is None:
+        return None
+    return (collection,) if isinstance(collection, str) else tuple(collection)
 
 
 # --- diffs and histories -------------------------------------------------------------------------
