@@ -22,6 +22,7 @@ from aeroops.views import records
 if TYPE_CHECKING:  # the result types: imported by whoever holds one (a verify needs few of them)
     from aeroops.core.backup_plan import BackupPlan, BackupRefusal
     from aeroops.core.description import DataDirDescription
+    from aeroops.core.documents import DiffResult
     from aeroops.core.inspect import InspectResult
     from aeroops.core.inventory import Inventory, InventoryRow
     from aeroops.core.newest_good import Freshness, NewestGood
@@ -38,6 +39,7 @@ if TYPE_CHECKING:  # the result types: imported by whoever holds one (a verify n
     from aeroops.core.retention import Decision, Policy, RetentionPlan
     from aeroops.core.verify_report import MemberInfo, VerifyReport
     from aeroops.errors import Finding
+    from aeroops.executor.documents import ExportResult
 
 JSON = dict[str, Any]
 
@@ -460,4 +462,38 @@ def drill_json(result: DrillResult) -> JSON:
         ],
         "scratch": result.scratch,
         "scratch_removed": result.scratch_removed,
+    }
+
+
+# --- documents ----------------------------------------------------------------------------------
+
+
+def diff_json(result: DiffResult) -> JSON:
+    return {
+        "a": result.a,
+        "b": result.b,
+        "identical": result.identical,
+        "counts": result.counts(),
+        "collections": [c._asdict() for c in result.collections],
+        "documents": [
+            {
+                "collection": d.collection,
+                "key": d.key,
+                "change": d.change,
+                "fields": [{"field": f.field, "old": f.old, "new": f.new} for f in d.fields],
+                "note": d.note,
+            }
+            for d in result.deltas
+        ],
+    }
+
+
+def export_json(result: ExportResult) -> JSON:
+    return {
+        "source": result.source,
+        "output": result.output,
+        "format": result.format,
+        "documents": result.documents,
+        "bytes": result.bytes,
+        "collections": dict(result.collections),
     }
