@@ -190,7 +190,10 @@ def inventory(
     if is_url(folder):
         from aeroops.executor.remote_audit import remote_inventory
 
-        return remote_inventory(str(folder), recursive=recursive, verify=verify, progress=progress, now=now, dask=dask)
+        return remote_inventory(
+            str(folder), recursive=recursive, verify=verify, progress=progress, now=now, dask=dask,
+            verify_one=verify_archive,
+        )
     if dask is not None:
         raise UsageError("--dask spreads the verification of a folder in object storage; this folder is local")
     root = Path(folder)

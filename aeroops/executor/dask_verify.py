@@ -8,6 +8,8 @@ again elsewhere by the scheduler (``retries`` adds tries for a task that raised)
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import UsageError
 from aeroops.progress import Progress, ProgressCallback
@@ -15,14 +17,12 @@ from aeroops.progress import Progress, ProgressCallback
 TASK_RETRIES = 2
 
 
-def _verify(url: str) -> VerifyReport:
-    from aeroops.executor.audit import verify_archive
-
-    return verify_archive(url)
-
-
 def verify_on_cluster(
-    urls: list[str], scheduler: str, *, progress: ProgressCallback | None = None
+    urls: list[str],
+    scheduler: str,
+    verify_one: Callable[[str], VerifyReport],
+    *,
+    progress: ProgressCallback | None = None,
 ) -> dict[str, VerifyReport]:
     """The report of every archive in ``urls``, verified on the cluster at ``scheduler``
     (``tcp://host:8786``), in no particular order of work; progress counts finished tasks."""
@@ -37,7 +37,7 @@ def verify_on_cluster(
     reports: dict[str, VerifyReport] = {}
     with client:
         futures = {
-            client.submit(_verify, url, key=f"aeroops-verify-{i}", retries=TASK_RETRIES, pure=False): url
+            client.submit(verify_one, url, key=f"aeroops-verify-{i}", retries=TASK_RETRIES, pure=False): url
             for i, url in enumerate(urls)
         }
         for done, future in enumerate(as_completed(futures), start=1):

@@ -4,6 +4,7 @@ Dask cluster (`aeroops.executor.dask_verify`, imported only then)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -31,8 +32,10 @@ def remote_inventory(
     progress: ProgressCallback | None = None,
     now: datetime | None = None,
     dask: str | None = None,
+    verify_one: Callable[[str], VerifyReport],
 ) -> Inventory:
-    """`aeroops.executor.audit.inventory` for a folder URL (``s3://bucket/prefix/``)."""
+    """`aeroops.executor.audit.inventory` for a folder URL (``s3://bucket/prefix/``);
+    ``verify_one`` verifies one archive (audit's `verify_archive`, which imports this module)."""
     from aeroops.core.inventory import Inventory
     from aeroops.executor.objectstore import read_heads, store_for
 
@@ -51,7 +54,7 @@ def remote_inventory(
 
     rows = read_heads(store, archives, row)
     if verify:
-        reports = _verify_all([info.url for info in archives], progress, dask)
+        reports = _verify_all([info.url for info in archives], progress, dask, verify_one)
         rows = [_with_report(r, reports[info.url]) for r, info in zip(rows, archives, strict=True)]
     return Inventory(root, tuple(rows), taken_at, verified=verify, recursive=recursive)
 
@@ -89,19 +92,19 @@ def _with_report(row: InventoryRow, report: VerifyReport) -> InventoryRow:
     return with_verdict(row, report)
 
 
-def _verify_all(urls: list[str], progress: ProgressCallback | None, dask: str | None) -> dict[str, VerifyReport]:
+def _verify_all(
+    urls: list[str], progress: ProgressCallback | None, dask: str | None, verify_one: Callable[[str], VerifyReport]
+) -> dict[str, VerifyReport]:
     if dask is not None:
         from aeroops.executor.dask_verify import verify_on_cluster
 
-        return verify_on_cluster(urls, dask, progress=progress)
-    from aeroops.executor.audit import verify_archive
-
+        return verify_on_cluster(urls, dask, verify_one, progress=progress)
     reports: dict[str, VerifyReport] = {}
     for index, url in enumerate(urls, start=1):
         step = None
         if progress is not None:
             step = _step_progress(progress, url, index, len(urls))
-        reports[url] = verify_archive(url, progress=step)
+        reports[url] = verify_one(url, progress=step)  # type: ignore[call-arg]
     return reports
 
 
