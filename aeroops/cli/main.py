@@ -42,6 +42,9 @@ VERBS: dict[str, str] = {
     "restore": "replace a data directory with a backup archive (dry run unless --yes)",
     "drill": "rehearse a restore in a scratch folder and prove the documents survive it",
     "recover": "finish or roll back a restore that was interrupted (dry run unless --yes)",
+    "export": "write the documents of an archive or data directory to Parquet, JSON Lines or CSV",
+    "diff": "compare the documents of two archives or data directories (exit 1 when they differ)",
+    "history": "one document in every archive of a folder: when it appeared, changed, was deleted",
 }
 
 # The command line's names for the options that messages of the library mention (they say

@@ -15,11 +15,12 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from aeroops.core.verify import verify_archive_stream
-from aeroops.core.verify_report import DataSink, VerifyReport
+from aeroops.core.verify_report import DataSink, StorageSink, VerifyReport, WalSink
 from aeroops.errors import Code, Finding, FormatError, UsageError
 from aeroops.executor import log
 from aeroops.executor.fileops import REAL, FileOps, not_a_folder, open_buffered
@@ -162,6 +163,25 @@ def inspect_archive(
     archive = archive_location(path)
     try:
         return _read_archive(archive, inspect_archive_stream, progress, ops)
+    except OSError as error:
+        raise UsageError(f"cannot read {archive}: {error.strerror or error}", path=archive) from None
+
+
+def stream_archive(
+    path: str | os.PathLike[str],
+    *,
+    wal_sink: WalSink | None = None,
+    storage_sink: StorageSink | None = None,
+    progress: ProgressCallback | None = None,
+    ops: FileOps = REAL,
+) -> VerifyReport:
+    """Verify one archive file, handing each WAL and storage record to the sinks on the way (the
+    documents' reader). Raises `UsageError` when the file cannot be read at all."""
+    archive = Path(path)
+    try:
+        return _read_archive(
+            archive, partial(verify_archive_stream, wal_sink=wal_sink, storage_sink=storage_sink), progress, ops
+        )
     except OSError as error:
         raise UsageError(f"cannot read {archive}: {error.strerror or error}", path=archive) from None
 
