@@ -7,11 +7,9 @@ follow AeroDB's ERRORS.md). A `Finding` is a value (verification reports are lis
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import errno
-from collections.abc import Iterable, Iterator, Mapping
-from contextvars import ContextVar
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -117,6 +115,19 @@ class Code(enum.StrEnum):
         Severity.ERROR,
         Category.RUN,
         "a file grew while it was read: something is writing to it (not damage)",
+    )
+    # --- object storage (a URL such as s3://bucket/prefix/ in place of a folder or an archive) ---
+    REMOTE_FAILED = (
+        "AERO_REMOTE_FAILED",
+        Severity.ERROR,
+        Category.RUN,
+        "object storage refused a request for good (access denied, no such bucket or key, no credentials)",
+    )
+    REMOTE_UNAVAILABLE = (
+        "AERO_REMOTE_UNAVAILABLE",
+        Severity.ERROR,
+        Category.RUN,
+        "object storage kept failing with transient errors (5xx, 429, SlowDown, resets, timeouts) past every retry",
     )
     # --- backup (ERROR: a failed backup harms nothing) ----------------------------------------
     BACKUP_FAILED = "AERO_BACKUP_FAILED", Severity.ERROR, Category.BACKUP, "a backup was refused or failed"
@@ -452,33 +463,6 @@ class AeroError(Exception):
         return str(self.finding)
 
 
-# --- naming options in messages -----------------------------------------------------------------
-
-# How messages name an option: the library's keyword argument unless a front end supplies its own
-# names for the run (the CLI: ``--overwrite``), so that each speaks the language of whoever reads it.
-_OPTION_NAMES: ContextVar[Mapping[str, str] | None] = ContextVar("aeroops_option_names", default=None)
-
-
-def option(keyword: str, value: object = None) -> str:
-    """How a message names the option ``keyword``: the front end's name (``--overwrite``) within
-    `naming_options`, else the keyword as a Python caller passes it (``overwrite=True``, or the
-    bare ``wal_records`` without a value)."""
-    named = (_OPTION_NAMES.get() or {}).get(keyword)
-    if named is not None:
-        return named
-    return keyword if value is None else f"{keyword}={value!r}"
-
-
-@contextlib.contextmanager
-def naming_options(names: Mapping[str, str]) -> Iterator[None]:
-    """Within this block, messages name options as ``names`` says (keyword → front end's name)."""
-    token = _OPTION_NAMES.set(names)
-    try:
-        yield
-    finally:
-        _OPTION_NAMES.reset(token)
-
-
 # --- backup -------------------------------------------------------------------------------------
 
 
@@ -546,6 +530,24 @@ class ScanError(AeroError):
     """A data directory cannot be looked at (missing, not a folder, unreadable)."""
 
     code = Code.SCAN_FAILED
+
+
+class RemoteError(AeroError, OSError):
+    """Object storage refused a request for good; an OSError too, so every path that turns a
+    failed read into a finding (verify's AERO_VERIFY_IO) or an I/O error does so for a URL."""
+
+    code = Code.REMOTE_FAILED
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)  # the message names the URL: a finding's path is a member's
+        self.strerror = message
+        self.filename = url
+
+
+class RemoteUnavailableError(RemoteError):
+    """Object storage kept failing with transient errors past every retry."""
+
+    code = Code.REMOTE_UNAVAILABLE
 
 
 def io_error(error_type: type[E], exc: OSError, operation: str | None = None) -> E:

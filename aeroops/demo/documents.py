@@ -15,9 +15,10 @@ from aeroops.demo.shapes import MAKERS, PRODUCT, USER, Context, mix, shape_of
 from aeroops.demo.shapes import Op as DocumentOp
 from aeroops.demo.spec import SCHEMA_VERSION, SNAPSHOT_INTERVAL, DemoSpec, snapshot_positions
 from aeroops.demo.text import TextSource
-from aeroops.errors import UsageError, option
+from aeroops.errors import UsageError
 from aeroops.formats.storage import StorageRecord, encode_storage_record
 from aeroops.formats.wal import DocumentChange, WalType, encode_document_change, encode_wal_record
+from aeroops.option_names import option
 
 # Operation mix (cumulative thresholds on one uniform draw).
 _INSERT_BELOW = 0.60

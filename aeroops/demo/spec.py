@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from aeroops.demo.shapes import schema_fields
-from aeroops.errors import UsageError, option
+from aeroops.errors import UsageError
+from aeroops.option_names import option
 
 SCHEMA_VERSION = "v1"
 SNAPSHOT_INTERVAL = timedelta(hours=1)
