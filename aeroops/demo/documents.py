@@ -20,6 +20,10 @@ from aeroops.formats.storage import StorageRecord, encode_storage_record
 from aeroops.formats.wal import DocumentChange, WalType, encode_document_change, encode_wal_record
 from aeroops.option_names import option
 
+# Which generator made a demo's bytes: raised whenever they change, so caches keyed by it
+# (the benchmark's) are made again. 2: the documents of aeroops.demo.shapes.
+GENERATION = 2
+
 # Operation mix (cumulative thresholds on one uniform draw).
 _INSERT_BELOW = 0.60
 _UPDATE_BELOW = 0.85
