@@ -220,3 +220,18 @@ class FaultProxy:
         self.server.shutdown()
         self.server.server_close()
         self._thread.join(10)
+
+
+def verify_killing_its_first_worker(url: str):  # type: ignore[no-untyped-def]
+    """A Dask task for the fleet tests: the first task to run anywhere kills its worker process
+    (a marker file, named by AEROOPS_TEST_CRASH_MARKER, says it happened); the scheduler must run
+    it again elsewhere."""
+    from aeroops.executor.audit import verify_archive
+
+    marker = os.environ["AEROOPS_TEST_CRASH_MARKER"]
+    try:
+        fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return verify_archive(url)
+    os.close(fd)
+    os._exit(1)
