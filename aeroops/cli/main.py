@@ -42,6 +42,7 @@ VERBS: dict[str, str] = {
     "restore": "replace a data directory with a backup archive (dry run unless --yes)",
     "drill": "rehearse a restore in a scratch folder and prove the documents survive it",
     "recover": "finish or roll back a restore that was interrupted (dry run unless --yes)",
+    "archive-wal": "copy new WAL records into a segment beside the base backups (for point-in-time restore)",
 }
 
 # The command line's names for the options that messages of the library mention (they say
@@ -71,7 +72,7 @@ def build_parser(verbs: Sequence[str] = tuple(VERBS), *, only: bool = False) -> 
             continue
         command = sub.add_parser(verb, help=summary, description=f"{summary[:1].upper()}{summary[1:]}.")
         if verb in verbs:
-            importlib.import_module(f"aeroops.cli.{verb}_cmd").add_arguments(command)
+            importlib.import_module(f"aeroops.cli.{verb.replace('-', '_')}_cmd").add_arguments(command)
     return parser
 
 
