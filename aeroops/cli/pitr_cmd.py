@@ -12,8 +12,9 @@ from aeroops.core.pitr import Target
 
 def run_restore(args: argparse.Namespace, target: Target) -> int:
     from aeroops.executor.pitr import plan_to_dict, preview_point_in_time, restore_point_in_time
-    from aeroops.progress import no_progress, terminal_progress
+    from aeroops.progress import no_progress
     from aeroops.views.pitr import render_pitr_plan
+    from aeroops.views.progress import terminal_progress
     from aeroops.views.restore import render_result, result_to_dict
 
     if not args.yes:
@@ -33,7 +34,7 @@ def run_restore(args: argparse.Namespace, target: Target) -> int:
 
 
 def run_drill(args: argparse.Namespace, target: Target) -> int:
-    from aeroops.cli.main import error_text
+    from aeroops.cli.messages import error_text
     from aeroops.errors import EXIT_FINDINGS, EXIT_OK, Code
     from aeroops.executor.pitr import drill_point_in_time
     from aeroops.views.pitr import render_pitr_drill
