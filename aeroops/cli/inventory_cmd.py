@@ -28,6 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="verify, then show only the newest archive that verifies clean, overall and per snapshot",
     )
+    parser.add_argument(
+        "--wal",
+        action="store_true",
+        help="show the WAL archive instead: segments per timeline, problems, each base's restorable range",
+    )
     add_output_arguments(parser, formats=True)
     parser.set_defaults(run=run)
 
@@ -37,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.views import records, text
     from aeroops.views.progress import terminal_progress
 
+    if args.wal:
+        return _wal(args)
     verify = args.verify or args.newest_good
     with terminal_progress(verify and not args.no_progress) as progress:
         result = inventory(args.folder, recursive=args.recursive, verify=verify, progress=progress)
@@ -48,7 +55,37 @@ def run(args: argparse.Namespace) -> int:
         text.write_csv(sys.stdout, records.inventory_records(result), records.inventory_columns(result))
     else:
         print(text.render_inventory(result))
+        if not args.recursive:
+            _wal_section(args)
     return 0 if result.ok else 1
+
+
+def _wal(args: argparse.Namespace) -> int:
+    from aeroops.executor.pitr import wal_archive
+    from aeroops.views.pitr import render_wal_archive
+
+    report = wal_archive(args.folder, checked=args.verify)
+    if args.format == "json":
+        print(json.dumps(report.to_dict(), indent=2))
+    elif args.format == "csv":
+        from aeroops.views import text
+
+        rows = [t.to_dict() for t in report.timelines]
+        columns = ("timeline", "segments", "first", "last", "reach", "newest_archived")
+        text.write_csv(sys.stdout, [{c: r[c] for c in columns} for r in rows], columns)
+    else:
+        print(render_wal_archive(report))
+    return 0 if report.ok else 1
+
+
+def _wal_section(args: argparse.Namespace) -> None:
+    """Under the archives' table, the WAL archive's summary when the folder holds segments."""
+    from aeroops.executor.pitr import wal_archive
+    from aeroops.views.pitr import render_wal_archive
+
+    report = wal_archive(args.folder, checked=args.verify)
+    if report.timelines or report.strays:
+        print(render_wal_archive(report))
 
 
 def _newest_good(result: Inventory, form: str) -> int:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aeroops.errors import Code
 from aeroops.formats.segment import SegmentName
@@ -419,3 +419,139 @@ def segment_chain_needed(description: FolderDescription, kept_bases: Sequence[st
         for segment in timeline.segments:
             needed[segment.file] = f"timeline {timeline.id}: kept base {users[0]} needs it to reach its range"
     return needed
+
+
+# --- the WAL archive as audited: inventory, check ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineRow:
+    """One timeline of the WAL archive, as inventory shows it."""
+
+    timeline: str
+    segments: int
+    first: int  # the first archived sequence
+    last: int  # the last archived sequence
+    reach: int  # the last sequence of the good chain from 1
+    newest_archived: datetime | None
+    bases: tuple[str, ...]  # good base backups that start it
+    problems: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and bool(self.bases)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "timeline": self.timeline,
+            "segments": self.segments,
+            "first": self.first,
+            "last": self.last,
+            "reach": self.reach,
+            "newest_archived": None if self.newest_archived is None else _utc(self.newest_archived),
+            "bases": list(self.bases),
+            "problems": [{"code": str(p.code), "sequence": p.sequence, "message": p.message} for p in self.problems],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class WalArchiveReport:
+    """The folder's WAL archive: its timelines, each base's restorable range, stray files."""
+
+    folder: str
+    timelines: tuple[TimelineRow, ...]
+    coverage: tuple[Coverage, ...]
+    strays: tuple[str, ...]
+    checked: bool  # segments were read whole (else only listed)
+
+    @property
+    def ok(self) -> bool:
+        return not self.strays and all(not t.problems for t in self.timelines)
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        found = [p for t in self.timelines for p in t.problems]
+        found += [
+            Problem(Code.SEGMENT_DAMAGED, 0, f"{name}: named like a segment, but its name does not parse", name)
+            for name in self.strays
+        ]
+        return tuple(found)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "folder": self.folder,
+            "checked": self.checked,
+            "ok": self.ok,
+            "timelines": [t.to_dict() for t in self.timelines],
+            "coverage": [
+                {
+                    "base": c.base,
+                    "timeline": c.timeline,
+                    "from_sequence": c.from_sequence,
+                    "to_sequence": c.to_sequence,
+                    "earliest": _utc(c.earliest),
+                    "latest": _utc(c.latest),
+                }
+                for c in self.coverage
+            ],
+            "strays": list(self.strays),
+        }
+
+
+def wal_archive_report(description: FolderDescription, *, checked: bool) -> WalArchiveReport:
+    rows = []
+    for line in timelines(description):
+        rows.append(
+            TimelineRow(
+                line.id,
+                len(line.segments),
+                min(s.name.first for s in line.segments),
+                line.last_archived,
+                line.reach,
+                line.newest_archived,
+                tuple(b.file for b in line.bases),
+                line.problems,
+            )
+        )
+    return WalArchiveReport(description.folder, tuple(rows), coverage(description), description.strays, checked)
+
+
+@dataclass(frozen=True, slots=True)
+class WalFreshness:
+    """Is the newest archived record younger than ``max_age``? (``check --max-wal-age``)"""
+
+    newest: datetime | None  # archive time of the newest good segment
+    segment: str | None
+    max_age: timedelta
+    now: datetime
+
+    @property
+    def age(self) -> timedelta | None:
+        return None if self.newest is None else self.now - self.newest
+
+    @property
+    def fresh(self) -> bool:
+        return self.newest is not None and self.now - self.newest <= self.max_age
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "fresh": self.fresh,
+            "newest_archived": None if self.newest is None else _utc(self.newest),
+            "segment": self.segment,
+            "age_seconds": None if self.age is None else int(self.age.total_seconds()),
+            "max_age_seconds": int(self.max_age.total_seconds()),
+            "now": _utc(self.now),
+        }
+
+
+def wal_freshness(segments: Iterable[SegmentInfo], max_age: timedelta, now: datetime) -> WalFreshness:
+    """The newest segment that is not known to be damaged, against ``max_age``."""
+    good = [s for s in segments if s.damage is None and s.sidecar]
+    newest = max(good, key=lambda s: (s.name.archived_at, s.name.timeline, s.name.last), default=None)
+    if newest is None:
+        return WalFreshness(None, None, max_age, now)
+    return WalFreshness(newest.name.archived_at, newest.file, max_age, now)
+
+
+def _utc(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -10,10 +10,10 @@ result checked against the base's own WAL (one history, not two).
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -26,11 +26,17 @@ from aeroops.core.pitr import (
     PitrRefusal,
     SegmentInfo,
     Target,
+    WalArchiveReport,
+    WalFreshness,
     plan_point_in_time,
+    wal_archive_report,
+    wal_freshness,
 )
 from aeroops.core.results import RestoreResult
+from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import (
     Code,
+    Finding,
     FormatError,
     RestoreCorruptionError,
     RestoreError,
@@ -359,7 +365,7 @@ def drill_point_in_time(
     _, plan = plan_for(folder, target, ops)
     if isinstance(plan, PitrRefusal):
         return PitrDrill(plan, error=refusal_error(plan).finding.__str__())
-    scratch = Path(tempfile.mkdtemp(prefix="aeroops-pitr-drill-", dir=scratch_parent))
+    scratch = ops.make_temp_dir(None if scratch_parent is None else Path(scratch_parent), "aeroops-pitr-drill-")
     try:
         restored = scratch / "restored"
         restore(Path(folder) / plan.base.file, restored, create=True, ops=ops, wal_builder=_WalBuilder(plan))
@@ -426,6 +432,72 @@ def plan_to_dict(plan: PitrPlan | PitrRefusal) -> dict[str, Any]:
         "archived_at": plan.archived_at.strftime("%Y-%m-%dT%H:%M:%SZ") if plan.archived_at else None,
         "notes": list(plan.notes),
     }
+
+
+# --- the WAL archive audited: verify, inventory, check -------------------------------------------------
+
+
+def is_segment_path(path: Path | str) -> bool:
+    """A path ``verify`` takes for a WAL segment: named ``wal-….wal``."""
+    return looks_like_segment(Path(path).name)
+
+
+def verify_segment(path: Path | str, ops: FileOps = REAL) -> VerifyReport:
+    """A segment's verdict, in the shape of an archive's: its digest against its sidecar, its
+    records (framing, CRC, sequences) against its name."""
+    segment = Path(path)
+    name = parse_segment_name(segment.name)
+    findings: list[Finding] = []
+    size = 0
+    if name is None:
+        findings.append(
+            Finding.of(Code.SEGMENT_DAMAGED, "named like a WAL segment, but its name does not parse", str(segment))
+        )
+    elif not segment.is_file():
+        findings.append(Finding.of(Code.VERIFY_IO, "the segment does not exist or is not a file", str(segment)))
+    else:
+        size = segment.stat().st_size
+        info = _describe_segment(segment, size, True, ops)
+        if not info.sidecar:
+            findings.append(
+                Finding.of(
+                    Code.SEGMENT_NO_SIDECAR, "no digest sidecar beside it: nothing proves it whole", str(segment)
+                )
+            )
+        if info.damage is not None:
+            findings.append(Finding.of(Code.SEGMENT_DAMAGED, info.damage, str(segment)))
+    first = name.first if name is not None and not findings else None
+    last = name.last if name is not None and not findings else None
+    return VerifyReport(
+        str(segment),
+        tuple(findings),
+        bytes_read=size,
+        wal_record_count=0 if first is None or last is None else last - first + 1,
+        wal_first_sequence=first,
+        wal_last_sequence=last,
+    )
+
+
+def wal_archive(folder: Path | str, *, checked: bool = False, ops: FileOps = REAL) -> WalArchiveReport:
+    """The WAL archive of ``folder`` for inventory: its timelines, problems and coverage
+    (``checked``: every segment read whole; else listed, and only names and sidecars judged)."""
+    description = describe_folder(folder, check_segments=checked, verify_bases=checked, ops=ops)
+    return wal_archive_report(description, checked=checked)
+
+
+def check_wal(
+    folder: Path | str, max_age: timedelta, *, now: datetime | None = None, ops: FileOps = REAL
+) -> WalFreshness:
+    """``check --max-wal-age``: the newest archived segment (read whole, so a damaged one does
+    not count: the next newest is tried) against ``max_age``."""
+    taken_at = (now or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
+    listed = describe_folder(folder, check_segments=False, ops=ops).segments
+    root = Path(folder)
+    for segment in sorted(listed, key=lambda s: (s.name.archived_at, s.name.timeline, s.name.last), reverse=True):
+        checked = _describe_segment(root / segment.file, segment.size, True, ops)
+        if checked.damage is None and checked.sidecar:
+            return wal_freshness([checked], max_age, taken_at)
+    return wal_freshness([], max_age, taken_at)
 
 
 __all__ = [
