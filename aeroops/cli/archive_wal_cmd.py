@@ -1,10 +1,9 @@
 """``aeroops archive-wal DATA_DIR -o FOLDER [--every PERIOD]``: copy the WAL records appended
 since the last pass into a new segment in FOLDER (the folder of the base backups).
 
-Exit codes: 0 the pass (or every pass) ran; 2 a pass was refused or failed (its
-``[ERROR] AERO_WAL_ARCHIVE_*`` line on stderr; with --every the loop stops there, so that a
-service manager sees the failure). SIGTERM or SIGINT end --every cleanly after the pass under
-way (exit 0).
+Exit codes: 0 the pass ran; 2 it was refused or failed (its ``[ERROR] AERO_WAL_ARCHIVE_*``
+line on stderr). With --every a refused pass is said on stderr and the next period tries again;
+SIGTERM or SIGINT end the loop cleanly after the pass under way, with the last pass's status.
 """
 
 from __future__ import annotations
@@ -46,11 +45,30 @@ def run(args: argparse.Namespace) -> int:
     if args.every is None:
         show(archive_wal(args.data_dir, args.output, digest=args.digest))
         return 0
+    from aeroops.cli.messages import error_text
+    from aeroops.errors import AeroError
+
+    status = 0
+
+    def one_pass(data_dir: str, folder: str, **options: object) -> ArchivePass | None:
+        # A refused pass (AeroDB serving, another run holding the lock) is said and the loop goes
+        # on: the next period may succeed; a service manager sees each error on stderr.
+        nonlocal status
+        try:
+            result = archive_wal(data_dir, folder, **options)  # type: ignore[arg-type]
+        except AeroError as error:
+            print(error_text(str(error)), file=sys.stderr, flush=True)
+            status = error.code.exit_status
+            return None
+        status = 0
+        return result
+
     every = Every(args.every)
     undo = stop_on_signals(every.stop)
     try:
-        for result in every.passes(args.data_dir, args.output, digest=args.digest):
-            show(result)
+        for result in every.passes(args.data_dir, args.output, run=one_pass, digest=args.digest):
+            if result is not None:
+                show(result)
     finally:
         undo()
-    return 0
+    return status

@@ -10,13 +10,8 @@ import argparse
 import json
 import os
 import sys
-from typing import TYPE_CHECKING
 
 from aeroops.cli.arguments import add_output_arguments
-
-if TYPE_CHECKING:
-    from aeroops.core.verify_report import VerifyReport
-    from aeroops.progress import ProgressCallback
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,15 +32,15 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.views import records, text
     from aeroops.views.progress import terminal_progress
 
-    def verify_one(path: str, progress: ProgressCallback | None) -> VerifyReport:
-        if looks_like_segment(os.path.basename(path)):
-            from aeroops.executor.pitr import verify_segment  # only a segment needs the restore's modules
-
-            return verify_segment(path)
-        return verify_archive(path, progress=progress)
-
     with terminal_progress(not args.no_progress) as progress:
-        reports = [verify_one(archive, progress) for archive in args.archives]
+        reports = []
+        for archive in args.archives:
+            if looks_like_segment(os.path.basename(archive)):
+                from aeroops.executor.pitr import verify_segment  # only a segment needs the restore's modules
+
+                reports.append(verify_segment(archive))
+            else:
+                reports.append(verify_archive(archive, progress=progress))
     if args.format == "json":
         print(json.dumps([r.to_dict() for r in reports], indent=2))
     elif args.format == "csv":

@@ -349,9 +349,9 @@ class Every:
         self,
         data_dir: Path | str,
         folder: Path | str,
-        run: Callable[..., ArchivePass] = archive_wal,
+        run: Callable[..., ArchivePass | None] = archive_wal,
         **options: Any,
-    ) -> Iterator[ArchivePass]:
+    ) -> Iterator[ArchivePass | None]:
         while not self.stop.is_set():
             began = time.monotonic()
             yield run(data_dir, folder, **options)
