@@ -11,6 +11,7 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from helpers.cli import one_error_line, run_cli
@@ -22,6 +23,7 @@ from aeroops.core.wal_archive import ArchivedSegment, PassRefusal, PassStart, pa
 from aeroops.errors import Code, UsageError, WalArchiveError
 from aeroops.executor.archive_wal import KILL_POINTS, archive_wal, list_segments
 from aeroops.executor.audit import read_sidecar
+from aeroops.executor.fileops import FileOps
 from aeroops.executor.lock import DirectoryLock
 from aeroops.formats.segment import SegmentName, parse_segment_name
 from aeroops.formats.wal import iter_wal
@@ -298,3 +300,32 @@ def test_every_runs_a_pass_per_period_and_stops_cleanly_on_sigterm(tmp_path: Pat
     assert process.returncode == 0 and err_text == "", err_text
     assert [(s.first, s.last) for s in segments(out)] == [(1, 30), (31, 55)]
     assert not os.path.exists(tmp_path / ".data.aeroops-lock")
+
+
+class GrowingWal(FileOps):
+    """Appends the rest of timeline A's WAL to the data directory's WAL while a pass reads it."""
+
+    def __init__(self, wal: Path) -> None:
+        self.wal, self.grown = wal, False
+
+    def read(self, stream: BinaryIO, size: int) -> bytes:
+        data = super().read(stream, size)
+        if not self.grown and getattr(stream, "name", None) == str(self.wal):
+            self.grown = True
+            with open(self.wal, "ab") as out:
+                out.write(full_wal(A)[end_of(A, 40) :])
+        return data
+
+
+def test_a_wal_that_grows_during_a_pass_is_archived_up_to_the_size_seen_then_the_rest_once(tmp_path: Path) -> None:
+    data, out = stage_copy(1, tmp_path / "data"), tmp_path / "out"
+    out.mkdir()
+    archive_wal(data, out, now=T0)
+    with open(data / "wal/wal.log", "ab") as wal:
+        wal.write(full_wal(A)[end_of(A, 30) : end_of(A, 40)])
+    ops = GrowingWal(data / "wal/wal.log")
+    first = archive_wal(data, out, now=T0 + timedelta(minutes=1), ops=ops)
+    assert ops.grown and (first.first, first.last) == (31, 40)
+    second = archive_wal(data, out, now=T0 + timedelta(minutes=2))
+    assert (second.first, second.last) == (41, 55)
+    assert b"".join((out / s.file_name).read_bytes() for s in segments(out)) == full_wal(A)

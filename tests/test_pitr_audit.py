@@ -138,3 +138,20 @@ def test_prune_keeps_every_segment_when_both_bases_are_kept(folder: Path, tmp_pa
     text = run_cli("prune", str(copy), "--keep-last", "1", "--no-progress")
     assert "WAL SEGMENTS: 2 kept, 2 would remove" in unwrapped(text.stdout)
     shutil.rmtree(copy)
+
+
+@pytest.mark.notebook
+def test_the_runbook_plans_and_drills_a_real_folder_and_waits_for_confirmation(folder: Path, tmp_path: Path) -> None:
+    from helpers.data import tree_state
+    from helpers.notebooks import NOTEBOOK_DIR, check_ran_cleanly, execute, tagged
+    from helpers.pitr import stage_copy
+
+    data = stage_copy(4, tmp_path / "data")
+    before = tree_state(data)
+    parameters = {"backup_dir": str(folder), "data_dir": str(data), "target_sequence": 18, "timeline": B}
+    nb = execute(NOTEBOOK_DIR / "05-point-in-time-restore.ipynb", tmp_path, parameters)
+    check_ran_cleanly(nb)
+    assert "records 1..18 from 1 segment(s), the last cut after record 18" in unwrapped(tagged(nb, "plan"))
+    assert "DRILL PASSED" in tagged(nb, "drill")
+    assert "Waiting: press Confirm" in tagged(nb, "restore")
+    assert tree_state(data) == before

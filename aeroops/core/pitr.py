@@ -436,6 +436,8 @@ class TimelineRow:
     newest_archived: datetime | None
     bases: tuple[str, ...]  # good base backups that start it
     problems: tuple[Problem, ...]
+    oldest_archived: datetime | None = None
+    reach_archived: datetime | None = None  # when the good chain's last record was archived
 
     @property
     def ok(self) -> bool:
@@ -511,6 +513,8 @@ def wal_archive_report(description: FolderDescription, *, checked: bool) -> WalA
                 line.newest_archived,
                 tuple(b.file for b in line.bases),
                 line.problems,
+                min(s.name.archived_at for s in line.segments),
+                max((s.name.archived_at for s in line.chain), default=None),
             )
         )
     return WalArchiveReport(description.folder, tuple(rows), coverage(description), description.strays, checked)
