@@ -33,6 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="show the WAL archive instead: segments per timeline, problems, each base's restorable range",
     )
+    parser.add_argument(
+        "--dask",
+        metavar="SCHEDULER",
+        help="with --verify on a folder URL: verify on the Dask cluster at SCHEDULER (tcp://host:8786)",
+    )
     add_output_arguments(parser, formats=True)
     parser.set_defaults(run=run)
 
@@ -46,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         return _wal(args)
     verify = args.verify or args.newest_good
     with terminal_progress(verify and not args.no_progress) as progress:
-        result = inventory(args.folder, recursive=args.recursive, verify=verify, progress=progress)
+        result = inventory(args.folder, recursive=args.recursive, verify=verify, progress=progress, dask=args.dask)
     if args.newest_good:
         return _newest_good(result, args.format)
     if args.format == "json":
