@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from helpers.cli import one_error_line, run_cli, unwrapped
 from helpers.data import tree_state
-from helpers.pitr import PITR, T0, TIMELINES, A, B, move_to_stage, stage_copy
+from helpers.pitr import PITR, T0, TIMELINES, A, B, end_of, full_wal, move_to_stage, stage_copy
 from test_boot import Document, aeroops_state, boot
 
 from aeroops.core.pitr import (
@@ -31,6 +31,8 @@ from aeroops.executor.backup import run_backup
 from aeroops.executor.pitr import describe_folder, drill_point_in_time, restore_point_in_time
 from aeroops.formats.checksum import crc32
 from aeroops.formats.segment import SegmentName
+from aeroops.formats.sidecar import render_sidecar
+from aeroops.hashing import Digest
 
 TARGETS = [(t["timeline"], t["sequence"]) for t in TIMELINES["targets"]]
 # When each pass of the fixture folder ran: stage 1 at +1 min, 2 at +2, 3 at +4, 4 at +5.
@@ -203,12 +205,18 @@ def damage(copy: Path, how: str) -> str:
         (copy / (dup.name + ".b3")).write_text(b2.with_name(b2.name + ".b3").read_text().replace(b2.name, dup.name))
         return "that another segment holds too"
     if how == "overlapping":
-        b1 = segment_file(copy, B, 1)
-        raw = b1.read_bytes()
-        over = SegmentName(B, 11, 20, name.archived_at, 0)
-        (copy / over.file_name).write_bytes(raw)
-        (copy / (over.file_name + ".b3")).write_text("0" * 64 + "  " + over.file_name + "\n")
-        return "damaged"  # its records are 1..20, not 11..20: judged by what it holds
+        # records 11..25 of B, whole and true, beside the segments 1..20 and 21..35
+        wal = full_wal(B)
+        over = SegmentName(
+            B, 11, 25, name.archived_at, int.from_bytes(wal[end_of(B, 10) - 4 : end_of(B, 10)], "little")
+        )
+        (copy / over.file_name).write_bytes(wal[end_of(B, 10) : end_of(B, 25)])
+        digest = Digest("blake3")
+        digest.update((copy / over.file_name).read_bytes())
+        (copy / (over.file_name + ".b3")).write_text(
+            render_sidecar(digest.tagged_digest(), archive_name=over.file_name)
+        )
+        return "that another segment holds too"
     raise AssertionError(how)
 
 
@@ -222,8 +230,11 @@ def test_a_bad_segment_refuses_the_targets_past_it_and_only_those(folder: Path, 
     assert said in refusal.message, refusal.message
     assert refusal.code is Code.PITR_UNREACHABLE
     if how != "missing":
-        plan = plan_point_in_time(describe_folder(copy), Target(TargetKind.SEQUENCE, 20, B))
-        assert isinstance(plan, PitrPlan) and plan.sequence == 20
+        # what lies before the problem is still reachable (an overlap makes the whole segment it
+        # overlaps ambiguous: from 11 on here, so only the base itself)
+        before = 0 if how == "overlapping" else 20
+        plan = plan_point_in_time(describe_folder(copy), Target(TargetKind.SEQUENCE, before, B))
+        assert isinstance(plan, PitrPlan) and plan.sequence == before
     # the command line: one FATAL line with the code, the data directory untouched
     data = stage_copy(4, tmp_path / "data")
     before = tree_state(data)

@@ -84,8 +84,13 @@ def _wal(args: argparse.Namespace) -> int:
 
 
 def _wal_section(args: argparse.Namespace) -> None:
-    """Under the archives' table, the WAL archive's summary when the folder holds segments."""
+    """Under the archives' table, the WAL archive's summary when the folder holds segments (a
+    local folder: segments in object storage are not read yet)."""
+    from aeroops.executor.location import is_url
     from aeroops.executor.pitr import wal_archive
+
+    if is_url(args.folder):
+        return
     from aeroops.views.pitr import render_wal_archive
 
     report = wal_archive(args.folder, checked=args.verify)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -186,8 +186,21 @@ class _SegmentReader:
 def plan_for(
     folder: Path | str, target: Target, ops: FileOps = REAL
 ) -> tuple[FolderDescription, PitrPlan | PitrRefusal]:
-    description = describe_folder(folder, ops=ops)
-    return description, plan_point_in_time(description, target)
+    """Plan on the folder's listing, then read whole the segments the plan uses and plan again
+    until every segment it uses has been read: a damaged one (or a broken link, which needs
+    the segment before read) is refused as if every segment had been read, without reading
+    the segments no target needs."""
+    description = describe_folder(folder, check_segments=False, ops=ops)
+    root = Path(description.folder)
+    while True:
+        plan = plan_point_in_time(description, target)
+        if isinstance(plan, PitrRefusal):
+            return description, plan
+        unread = {u.segment.file: u.segment for u in plan.segments if not u.segment.checked}
+        if not unread:
+            return description, plan
+        checked = {name: _describe_segment(root / name, s.size, True, ops) for name, s in unread.items()}
+        description = replace(description, segments=tuple(checked.get(s.file, s) for s in description.segments))
 
 
 class _WalBuilder:
