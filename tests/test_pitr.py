@@ -280,3 +280,15 @@ def test_a_base_whose_wal_is_another_history_is_refused_at_restore(folder: Path,
 def test_the_planner_is_a_plain_function_of_a_description() -> None:
     empty = plan_point_in_time(FolderDescription("x", (), ()), Target(TargetKind.LATEST))
     assert isinstance(empty, PitrRefusal) and "no WAL segment" in empty.message
+
+
+def test_the_dry_run_exits_1_when_the_data_directory_would_refuse(folder: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "missing"
+    process = run_cli("restore", str(folder), str(missing), "--latest", "--no-progress")
+    assert process.returncode == 1 and "REFUSED by the data directory" in unwrapped(process.stdout)
+    created = run_cli("restore", str(folder), str(missing), "--latest", "--create", "--no-progress")
+    assert created.returncode == 0 and not missing.exists()
+    served = stage_copy(4, tmp_path / "served")
+    (served / ".lock").touch()
+    process = run_cli("restore", str(folder), str(served), "--latest", "--no-progress")
+    assert process.returncode == 1 and "AeroDB is serving" in unwrapped(process.stdout)

@@ -16,10 +16,16 @@ def run_restore(args: argparse.Namespace, target: Target) -> int:
     from aeroops.views.pitr import render_pitr_plan
     from aeroops.views.progress import terminal_progress
     from aeroops.views.restore import render_result, result_to_dict
+    from aeroops.views.text import wrap_line
 
     if not args.yes:
-        preview = preview_point_in_time(args.archive, args.data_dir, target)
-        print(json.dumps(plan_to_dict(preview.plan), indent=2) if args.json else render_pitr_plan(preview.plan))
+        preview = preview_point_in_time(args.archive, args.data_dir, target, create=args.create)
+        if args.json:
+            print(json.dumps({**plan_to_dict(preview.plan), "target_refusal": preview.target_refusal}, indent=2))
+        else:
+            print(render_pitr_plan(preview.plan))
+            if preview.target_refusal is not None:
+                print(wrap_line(f"REFUSED by the data directory: {preview.target_refusal}"))
         return 0 if preview.would_restore else 1
     with terminal_progress(not args.no_progress) as shown:
         result = restore_point_in_time(

@@ -293,10 +293,11 @@ class PitrPreview:
     data_dir: str | None
     plan: PitrPlan | PitrRefusal
     description: FolderDescription
+    target_refusal: str | None = None  # why the data directory refuses the restore (serving, missing...)
 
     @property
     def would_restore(self) -> bool:
-        return isinstance(self.plan, PitrPlan)
+        return isinstance(self.plan, PitrPlan) and self.target_refusal is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,10 +311,19 @@ def refusal_error(refusal: PitrRefusal) -> RestoreError:
 
 
 def preview_point_in_time(
-    folder: Path | str, data_dir: Path | str | None, target: Target, ops: FileOps = REAL
+    folder: Path | str, data_dir: Path | str | None, target: Target, *, create: bool = False, ops: FileOps = REAL
 ) -> PitrPreview:
+    """The plan, and (given a data directory) whether it would take the restore: what a dry run
+    shows, changing nothing."""
     description, plan = plan_for(folder, target, ops)
-    return PitrPreview(str(folder), None if data_dir is None else str(data_dir), plan, description)
+    refusal = None
+    if data_dir is not None and isinstance(plan, PitrPlan):
+        from aeroops.core.restore_plan import check_target
+        from aeroops.executor.restore_target import describe_target
+
+        refused = check_target(describe_target(data_dir), create=create)
+        refusal = None if refused is None else refused.message
+    return PitrPreview(str(folder), None if data_dir is None else str(data_dir), plan, description, refusal)
 
 
 def restore_point_in_time(
