@@ -37,9 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.archive_wal import ArchivePass, Every, archive_wal, stop_on_signals
     from aeroops.views.pitr import render_archive_pass
+    from aeroops.views.serialise import archive_pass_json
 
     def show(result: ArchivePass) -> None:
-        print(json.dumps(result.to_dict()) if args.json else render_archive_pass(result))
+        print(json.dumps(archive_pass_json(result)) if args.json else render_archive_pass(result))
         sys.stdout.flush()
 
     if args.every is None:

@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.executor.check import check, write_text_file
     from aeroops.views.progress import terminal_progress
     from aeroops.views.prometheus import render_metrics
+    from aeroops.views.serialise import freshness_json
     from aeroops.views.text import render_freshness
 
     if args.max_age is None:
@@ -47,12 +48,12 @@ def run(args: argparse.Namespace) -> int:
     with terminal_progress(not args.no_progress) as progress:
         freshness = check(args.folder, args.max_age, recursive=args.recursive, progress=progress)
     if args.max_wal_age is not None:
-        print(json.dumps(freshness.to_dict(), indent=2) if args.json else render_freshness(freshness))
+        print(json.dumps(freshness_json(freshness), indent=2) if args.json else render_freshness(freshness))
         wal_fresh = _check_wal(args, render_metrics(freshness, args.folder))
         return 0 if freshness.fresh and wal_fresh == 0 else 1
     if args.prometheus:
         write_text_file(args.prometheus, render_metrics(freshness, args.folder))
-    print(json.dumps(freshness.to_dict(), indent=2) if args.json else render_freshness(freshness))
+    print(json.dumps(freshness_json(freshness), indent=2) if args.json else render_freshness(freshness))
     return 0 if freshness.fresh else 1
 
 
@@ -62,9 +63,12 @@ def _check_wal(args: argparse.Namespace, metrics: bytes) -> int:
     from aeroops.executor.check import write_text_file
     from aeroops.executor.pitr import check_wal
     from aeroops.views.pitr import render_wal_freshness, render_wal_metrics
+    from aeroops.views.serialise import wal_freshness_json
 
     freshness = check_wal(args.folder, args.max_wal_age)
     if args.prometheus:
         write_text_file(args.prometheus, metrics + render_wal_metrics(freshness, args.folder))
-    print(json.dumps({"wal": freshness.to_dict()}, indent=2) if args.json else render_wal_freshness(freshness))
+    print(
+        json.dumps({"wal": wal_freshness_json(freshness)}, indent=2) if args.json else render_wal_freshness(freshness)
+    )
     return 0 if freshness.fresh else 1

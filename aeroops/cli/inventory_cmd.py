@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.executor.audit import inventory
     from aeroops.views import records, text
     from aeroops.views.progress import terminal_progress
+    from aeroops.views.serialise import inventory_json
 
     if args.wal:
         return _wal(args)
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if args.newest_good:
         return _newest_good(result, args.format)
     if args.format == "json":
-        print(json.dumps(result.to_list(), indent=2))
+        print(json.dumps(inventory_json(result), indent=2))
     elif args.format == "csv":
         text.write_csv(sys.stdout, records.inventory_records(result), records.inventory_columns(result))
     else:
@@ -68,14 +69,15 @@ def run(args: argparse.Namespace) -> int:
 def _wal(args: argparse.Namespace) -> int:
     from aeroops.executor.pitr import wal_archive
     from aeroops.views.pitr import render_wal_archive
+    from aeroops.views.serialise import timeline_row_json, wal_archive_json
 
     report = wal_archive(args.folder, checked=args.verify)
     if args.format == "json":
-        print(json.dumps(report.to_dict(), indent=2))
+        print(json.dumps(wal_archive_json(report), indent=2))
     elif args.format == "csv":
         from aeroops.views import text
 
-        rows = [t.to_dict() for t in report.timelines]
+        rows = [timeline_row_json(t) for t in report.timelines]
         columns = ("timeline", "segments", "first", "last", "reach", "newest_archived")
         text.write_csv(sys.stdout, [{c: r[c] for c in columns} for r in rows], columns)
     else:
@@ -102,10 +104,11 @@ def _newest_good(result: Inventory, form: str) -> int:
     from aeroops.core.inventory import Inventory
     from aeroops.core.newest_good import newest_good
     from aeroops.views import records, text
+    from aeroops.views.serialise import newest_good_json
 
     found = newest_good(result.rows)
     if form == "json":
-        print(json.dumps(found.to_dict(), indent=2))
+        print(json.dumps(newest_good_json(found), indent=2))
     elif form == "csv":
         chosen = Inventory(result.folder, found.per_snapshot, result.taken_at, verified=True)
         text.write_csv(sys.stdout, records.inventory_records(chosen), records.inventory_columns(chosen))

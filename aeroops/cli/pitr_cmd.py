@@ -11,17 +11,18 @@ from aeroops.core.pitr import Target
 
 
 def run_restore(args: argparse.Namespace, target: Target) -> int:
-    from aeroops.executor.pitr import plan_to_dict, preview_point_in_time, restore_point_in_time
+    from aeroops.executor.pitr import preview_point_in_time, restore_point_in_time
     from aeroops.progress import no_progress
     from aeroops.views.pitr import render_pitr_plan
     from aeroops.views.progress import terminal_progress
-    from aeroops.views.restore import render_result, result_to_dict
+    from aeroops.views.restore import render_result
+    from aeroops.views.serialise import pitr_plan_json, restore_result_json
     from aeroops.views.text import wrap_line
 
     if not args.yes:
         preview = preview_point_in_time(args.archive, args.data_dir, target, create=args.create)
         if args.json:
-            print(json.dumps({**plan_to_dict(preview.plan), "target_refusal": preview.target_refusal}, indent=2))
+            print(json.dumps({**pitr_plan_json(preview.plan), "target_refusal": preview.target_refusal}, indent=2))
         else:
             print(render_pitr_plan(preview.plan))
             if preview.target_refusal is not None:
@@ -32,7 +33,9 @@ def run_restore(args: argparse.Namespace, target: Target) -> int:
             args.archive, args.data_dir, target, create=args.create, progress=shown or no_progress
         )
     if args.json:
-        print(json.dumps({"plan": plan_to_dict(result.plan), "restore": result_to_dict(result.restore)}, indent=2))
+        print(
+            json.dumps({"plan": pitr_plan_json(result.plan), "restore": restore_result_json(result.restore)}, indent=2)
+        )
     else:
         print(render_pitr_plan(result.plan))
         print(render_result(result.restore))
@@ -44,9 +47,10 @@ def run_drill(args: argparse.Namespace, target: Target) -> int:
     from aeroops.errors import EXIT_FINDINGS, EXIT_OK, Code
     from aeroops.executor.pitr import drill_point_in_time
     from aeroops.views.pitr import render_pitr_drill
+    from aeroops.views.serialise import pitr_drill_json
 
     result = drill_point_in_time(args.archive, target, scratch_parent=args.scratch)
-    print(json.dumps(result.to_dict(), indent=2) if args.json else render_pitr_drill(result))
+    print(json.dumps(pitr_drill_json(result), indent=2) if args.json else render_pitr_drill(result))
     if result.error is not None:
         print(error_text(result.error), file=sys.stderr)
         return Code.PITR_UNREACHABLE.exit_status

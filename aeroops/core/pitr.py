@@ -443,18 +443,6 @@ class TimelineRow:
     def ok(self) -> bool:
         return not self.problems and bool(self.bases)
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "timeline": self.timeline,
-            "segments": self.segments,
-            "first": self.first,
-            "last": self.last,
-            "reach": self.reach,
-            "newest_archived": None if self.newest_archived is None else _utc(self.newest_archived),
-            "bases": list(self.bases),
-            "problems": [{"code": str(p.code), "sequence": p.sequence, "message": p.message} for p in self.problems],
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class WalArchiveReport:
@@ -478,26 +466,6 @@ class WalArchiveReport:
             for name in self.strays
         ]
         return tuple(found)
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "folder": self.folder,
-            "checked": self.checked,
-            "ok": self.ok,
-            "timelines": [t.to_dict() for t in self.timelines],
-            "coverage": [
-                {
-                    "base": c.base,
-                    "timeline": c.timeline,
-                    "from_sequence": c.from_sequence,
-                    "to_sequence": c.to_sequence,
-                    "earliest": _utc(c.earliest),
-                    "latest": _utc(c.latest),
-                }
-                for c in self.coverage
-            ],
-            "strays": list(self.strays),
-        }
 
 
 def wal_archive_report(description: FolderDescription, *, checked: bool) -> WalArchiveReport:
@@ -537,16 +505,6 @@ class WalFreshness:
     def fresh(self) -> bool:
         return self.newest is not None and self.now - self.newest <= self.max_age
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "fresh": self.fresh,
-            "newest_archived": None if self.newest is None else _utc(self.newest),
-            "segment": self.segment,
-            "age_seconds": None if self.age is None else int(self.age.total_seconds()),
-            "max_age_seconds": int(self.max_age.total_seconds()),
-            "now": _utc(self.now),
-        }
-
 
 def wal_freshness(segments: Iterable[SegmentInfo], max_age: timedelta, now: datetime) -> WalFreshness:
     """The newest segment that is not known to be damaged, against ``max_age``."""
@@ -555,7 +513,3 @@ def wal_freshness(segments: Iterable[SegmentInfo], max_age: timedelta, now: date
     if newest is None:
         return WalFreshness(None, None, max_age, now)
     return WalFreshness(newest.name.archived_at, newest.file, max_age, now)
-
-
-def _utc(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

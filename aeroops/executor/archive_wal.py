@@ -69,23 +69,6 @@ class ArchivePass:
     notes: tuple[str, ...] = ()
     seconds: float = 0.0
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "data_dir": self.data_dir,
-            "folder": self.folder,
-            "timeline": self.timeline,
-            "segment": self.segment,
-            "first": self.first,
-            "last": self.last,
-            "records": self.records,
-            "bytes": self.bytes,
-            "archived_at": self.archived_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "wal_size": self.wal_size,
-            "new_timeline": self.new_timeline,
-            "notes": list(self.notes),
-            "seconds": round(self.seconds, 6),
-        }
-
 
 def list_segments(folder: Path, ops: FileOps = REAL) -> list[ArchivedSegment]:
     """The segments in ``folder`` whose names parse, with their sizes."""

@@ -367,18 +367,6 @@ class PitrDrill:
     def ok(self) -> bool:
         return isinstance(self.plan, PitrPlan) and not self.differences and not self.missing_schemas and not self.error
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "plan": plan_to_dict(self.plan),
-            "documents": self.documents,
-            "expected": self.expected,
-            "differences": self.differences,
-            "missing_schemas": self.missing_schemas,
-            "seconds": round(self.seconds, 3),
-            "error": self.error,
-        }
-
 
 def drill_point_in_time(
     folder: Path | str, target: Target, *, scratch_parent: Path | str | None = None, ops: FileOps = REAL
@@ -432,29 +420,6 @@ def _plan_records(plan: PitrPlan, restored: Path, ops: FileOps) -> Iterator[Any]
                 if record.sequence > use.upto:
                     break
                 yield record
-
-
-def plan_to_dict(plan: PitrPlan | PitrRefusal) -> dict[str, Any]:
-    if isinstance(plan, PitrRefusal):
-        return {
-            "refused": True,
-            "target": plan.target.describe(),
-            "code": str(plan.code),
-            "reasons": list(plan.reasons),
-        }
-    return {
-        "refused": False,
-        "target": plan.target.describe(),
-        "timeline": plan.timeline,
-        "sequence": plan.sequence,
-        "base": plan.base.file,
-        "base_snapshot": plan.base.snapshot_id,
-        "base_records": plan.base_records,
-        "segments": [{"file": u.segment.file, "first": u.segment.name.first, "upto": u.upto} for u in plan.segments],
-        "cut": plan.cut,
-        "archived_at": plan.archived_at.strftime("%Y-%m-%dT%H:%M:%SZ") if plan.archived_at else None,
-        "notes": list(plan.notes),
-    }
 
 
 # --- the WAL archive audited: verify, inventory, check -------------------------------------------------
@@ -529,7 +494,6 @@ __all__ = [
     "PitrResult",
     "describe_folder",
     "drill_point_in_time",
-    "plan_to_dict",
     "preview_point_in_time",
     "restore_point_in_time",
 ]
