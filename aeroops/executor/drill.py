@@ -32,7 +32,7 @@ from aeroops.core.logical import (
 )
 from aeroops.core.results import CollectionCount, Comparison, DrillResult, RestoreResult
 from aeroops.errors import AeroError, Finding, FormatError, RestoreError, RestoreIOError, UsageError, io_error
-from aeroops.executor.audit import inspect_archive
+from aeroops.executor.audit import archive_location, inspect_archive
 from aeroops.executor.fileops import (
     REAL,
     FileOps,
@@ -172,7 +172,7 @@ def drill(
     a folder, or not one the user can write in).
     """
     started = time.monotonic()
-    archive_path = Path(archive)
+    archive_path = archive_location(archive)
     if scratch_parent is not None and not Path(scratch_parent).is_dir():
         raise UsageError(f"the folder for the scratch directory {not_a_folder(scratch_parent)}", path=scratch_parent)
     try:
@@ -214,7 +214,7 @@ def drill(
 class _Run:
     """The drill's steps, and what they found so far (a failure keeps what came before)."""
 
-    def __init__(self, archive: Path, progress: ProgressCallback, ops: FileOps) -> None:
+    def __init__(self, archive: Path | str, progress: ProgressCallback, ops: FileOps) -> None:
         self.archive = archive
         self.ops = ops
         self.progress = progress
