@@ -71,7 +71,7 @@ SHOWN: dict[str, list[tuple[str, str]]] = {
         ("diff", "nightly-20260103.tar → nightly-20260104.tar: 156 added, 42 removed, 57 changed"),
         ("diff", "<Chart: what changed per collection>"),
         ("panels", "156 added, 42 removed, 57 changed"),
-        ("history", "orders:orders-000013: first seen in nightly-20260102.tar, unchanged in nightly-20260103.tar, changed"),
+        ("history", "orders:orders-000013: first seen in nightly-20260102.tar, unchanged in nightly-20260103.tar"),
         ("history", "frank-5522"),
     ],
 }

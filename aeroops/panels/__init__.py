@@ -20,4 +20,13 @@ from aeroops.panels.explore_panel import ExplorePanel
 from aeroops.panels.restore_panel import RestorePanel
 from aeroops.panels.retention_panel import RetentionPanel
 
-__all__ = ["AuditPanel", "BackupPanel", "ExplorePanel", "PagedTable", "Panel", "RestorePanel", "RetentionPanel", "WidgetProgress"]
+__all__ = [
+    "AuditPanel",
+    "BackupPanel",
+    "ExplorePanel",
+    "PagedTable",
+    "Panel",
+    "RestorePanel",
+    "RetentionPanel",
+    "WidgetProgress",
+]
