@@ -72,7 +72,8 @@ SHOWN: dict[str, list[tuple[str, str]]] = {
         ("diff", "<Chart: what changed per collection>"),
         ("panels", "156 added, 42 removed, 57 changed"),
         ("history", "orders:orders-000013: first seen in nightly-20260102.tar, unchanged in nightly-20260103.tar"),
-        ("history", "frank-5522"),
+        ("history", "<td>rev</td>"),
+        ("history", "<td>973</td>"),
     ],
 }
 

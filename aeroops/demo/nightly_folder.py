@@ -33,7 +33,13 @@ def make_demo_nightly_folder(
     archives = []
     for night in range(nights):
         source = root / "database"
-        night_spec = replace(spec, wal_records=spec.wal_records + night * growth)
+        records = spec.wal_records + night * growth
+        # The demo spreads its operations over (snapshots + 1) hours: a night with as many more
+        # hours as operations keeps every operation's time, and so its documents, the same.
+        hours, left = divmod((spec.snapshots + 1) * records, max(1, spec.wal_records))
+        if left or hours < 1:
+            raise UsageError(f"growth {growth} must keep the demo's hours whole ({spec.wal_records} records a night)")
+        night_spec = replace(spec, wal_records=records, snapshots=hours - 1)
         make_demo_datadir(source, night_spec, ops=ops)
         made_at = start.replace(hour=3, minute=0, second=0, microsecond=0) + timedelta(days=night + 1)
         name = folder / f"nightly-{made_at:%Y%m%d}.tar"
