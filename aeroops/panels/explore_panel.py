@@ -20,7 +20,7 @@ from aeroops.executor.audit import inventory
 from aeroops.executor.documents import diff, history
 from aeroops.panels.common import PagedTable, Panel, TextField, WidgetProgress, full_width, path_input, section
 from aeroops.views import charts
-from aeroops.views.documents import collection_frame, diff_frame, documents, history_frame
+from aeroops.views.documents import collection_frame, diff_frame, documents, documents_left_out, history_frame
 
 ALL = "(all)"
 _NARROW = {"description_width": "90px"}
@@ -171,6 +171,7 @@ class ExplorePanel(Panel):
         notes = int((shown["note"] != "").sum())
         summary = f"{len(shown):,} of {len(self.frame):,} documents"
         self.documents_summary.value = html.escape(summary + (f"; {notes} with a note" if notes else ""))
+        self.documents_table.leave_out = documents_left_out(shown)  # to fit: the frame keeps them all
         self.documents_table.set_frame(shown.reset_index(drop=True))
         return shown
 
