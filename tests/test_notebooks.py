@@ -73,6 +73,16 @@ SHOWN: dict[str, list[tuple[str, str]]] = {
         ("drill", "DRILL PASSED"),
         ("check", "restored to timeline 20260101T010000Z, sequence 200"),
     ],
+    "06-what-changed.ipynb": [
+        ("documents", "documents in nightly-20260104.tar"),
+        ("panels", "3 archives in the folder"),
+        ("diff", "nightly-20260103.tar → nightly-20260104.tar: 156 added, 42 removed, 57 changed"),
+        ("diff", "<Chart: what changed per collection>"),
+        ("panels", "156 added, 42 removed, 57 changed"),
+        ("history", "orders:orders-000013: first seen in nightly-20260102.tar, unchanged in nightly-20260103.tar"),
+        ("history", "<td>rev</td>"),
+        ("history", "<td>973</td>"),
+    ],
 }
 
 
