@@ -9,7 +9,7 @@ Results are plain frozen values; `aeroops.views` turns them into tables.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
@@ -269,6 +269,7 @@ def inspect_archive_stream(
     total_bytes: int = 0,
     digest: DigestSink | None = None,
     extra_findings: Iterable[Finding] = (),
+    identities: Sequence[Any] | None = None,
 ) -> InspectResult:
     """Inspect the archive read from ``stream``: one pass, memory bounded by the number of
     documents (a size and CRC each), not by their bytes. The arguments are
@@ -304,6 +305,7 @@ def inspect_archive_stream(
         extra_findings=extra_findings,
         wal_sink=on_wal,
         storage_sink=on_storage,
+        identities=identities,
     )
     return InspectResult(
         archive=name,

@@ -14,12 +14,15 @@ that picks the next good snapshot when packing finds one damaged are here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from aeroops.core.description import DataDirDescription, WalDescription, with_found_checksum, with_storage_schemas
 from aeroops.core.plan import (
@@ -31,7 +34,7 @@ from aeroops.core.plan import (
     plan_backup,
 )
 from aeroops.core.results import BackupResult, PackedMember
-from aeroops.errors import AeroError, BackupError, BackupIOError, io_error, option
+from aeroops.errors import AeroError, BackupError, BackupIOError, UsageError, io_error, option
 from aeroops.executor.backup_publish import check_not_serving, publish
 from aeroops.executor.backup_staging import (
     ORPHAN_GRACE_SECONDS,
@@ -45,11 +48,15 @@ from aeroops.executor.backup_staging import (
 )
 from aeroops.executor.clock import default_created_at
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, failed_operation, not_a_folder
+from aeroops.executor.keys import load_recipients
 from aeroops.executor.lock import DirectoryLock, FolderLock, data_dir_busy, writable_folder
 from aeroops.executor.scan import describe_wal, scan
+from aeroops.formats.age_layer import AgeWriter
 from aeroops.formats.checksum import crc32
 from aeroops.formats.ids import check_creation_time
+from aeroops.formats.layers import TAR_SUFFIX, Layer, archive_suffix, parse_compress
 from aeroops.formats.layout import SCHEMAS, SNAPSHOT_DIR, STORAGE, WAL, WAL_LOG
+from aeroops.formats.record import ArchiveRecord, record_path, render_record
 from aeroops.formats.schemas import SchemaRef, StorageSchemaRefs
 from aeroops.formats.sidecar import (
     DEFAULT,
@@ -59,6 +66,7 @@ from aeroops.formats.sidecar import (
     sidecar_path,
 )
 from aeroops.formats.tar import END_OF_ARCHIVE, member_header, padding
+from aeroops.formats.zstd_layer import Writable, ZstdWriter
 from aeroops.hashing import BackgroundDigest
 from aeroops.progress import Progress, ProgressCallback, no_progress
 
@@ -110,14 +118,18 @@ def prepare_backup(
     return _accept(plan)
 
 
-def resolve_output(output: Path | str, plan: BackupPlan) -> Path:
-    """A folder gets the plan's default archive name; anything else is the archive's path."""
+def resolve_output(output: Path | str, plan: BackupPlan, layers: Sequence[Layer] = ()) -> Path:
+    """A folder gets the plan's default archive name (with a suffix per layer: ``.tar.zst.age``);
+    anything else is the archive's path, which must end in the layers' suffix."""
     target = Path(output)
+    suffix = archive_suffix(layers)
     if target.is_dir():
-        target = target / plan.archive_name
+        target = target / (plan.archive_name.removesuffix(TAR_SUFFIX) + suffix)
     elif os.fspath(output).endswith(("/", "/.")):  # Path() drops the slash that names a folder
         raise BackupError(f"the output folder {not_a_folder(output)}", path=output)
     check_archive_name(target.name)
+    if layers and not target.name.endswith(suffix):
+        raise BackupError(f"an archive with these layers is named *{suffix}, not {target.name}", path=target)
     if not target.parent.is_dir():
         raise BackupError(f"the output folder {not_a_folder(target.parent)}", path=target.parent)
     data_dir = Path(plan.data_dir).resolve()
@@ -159,6 +171,9 @@ def run_backup(
     overwrite: bool = False,
     digest: str = DEFAULT,
     source: str | None = None,
+    compress: str | int | None = None,
+    encrypt_to: Sequence[str] = (),
+    recipients_files: Sequence[str | os.PathLike[str]] = (),
     progress: ProgressCallback = no_progress,
     ops: FileOps = REAL,
 ) -> BackupResult:
@@ -168,9 +183,14 @@ def run_backup(
     "sha256" (``<archive>.sha256``, checked by ``sha256sum -c``).
     source: a name for the data directory, recorded in the backup manifest (an extra key AeroDB's
     restore ignores) so that retention plans each source's archives apart; None writes AeroDB's
-    manifest byte for byte."""
+    manifest byte for byte.
+    compress: ``"zstd"``, ``"zstd:LEVEL"`` or a level (1-19): the archive is ``NAME.tar.zst``.
+    encrypt_to / recipients_files: age recipients (``age1…``, ``ssh-ed25519 …``), given or listed
+    one per line in files: the archive is ``NAME.tar.age`` or ``NAME.tar.zst.age``. A layered
+    archive gets a cleartext record beside it (`aeroops.formats.record`), listed in its sidecar."""
     started = time.monotonic()
     algorithm = check_algorithm(digest)
+    layering = _layering(compress, encrypt_to, recipients_files, ops)
     root = Path(data_dir)
     options = BackupOptions(_creation_time(created_at), snapshot_id, checksums_while_packing=True, source=source)
     step = _Steps(progress)
@@ -189,7 +209,7 @@ def run_backup(
             root, checksums="none", check_wal=False, ops=ops, error=BackupError, io_error_type=BackupIOError
         )
         with _WalCheck(root / WAL, description.wal.size if description.wal.present else None, ops) as wal:
-            run = _Run(root, output, overwrite, algorithm, options, wal, ops, step)
+            run = _Run(root, output, overwrite, algorithm, options, wal, ops, step, layering)
             done = _pack_newest_good(run, description)
         step(10)
     except AeroError:
@@ -205,14 +225,53 @@ def run_backup(
     return BackupResult(
         archive=str(done.archive),
         sidecar=str(sidecar_path(done.archive, algorithm)),
-        size=done.plan.archive_size,
+        size=done.stored_size,
         digest=done.digest,
         plan=done.plan,
         members=done.packed,
         staged_by=done.staged_by,
         duration_seconds=time.monotonic() - started,
         removed_stale=done.removed,
+        layers=tuple(str(layer) for layer in layering.layers),
+        plain_size=done.plan.archive_size,
+        record=str(record_path(done.archive)) if layering.layers else None,
     )
+
+
+@dataclass(frozen=True)
+class _Layering:
+    """The layers a backup writes around its tar."""
+
+    level: int | None = None
+    recipients: tuple[Any, ...] = ()
+
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        return ((Layer.ZSTD,) if self.level is not None else ()) + ((Layer.AGE,) if self.recipients else ())
+
+    def __repr__(self) -> str:
+        return f"_Layering(level={self.level}, recipients={len(self.recipients)})"
+
+
+def _layering(
+    compress: str | int | None,
+    encrypt_to: Sequence[str],
+    recipients_files: Sequence[str | os.PathLike[str]],
+    ops: FileOps,
+) -> _Layering:
+    if isinstance(compress, str):
+        level: int | None = parse_compress(compress)
+    elif isinstance(compress, int) and not isinstance(compress, bool):
+        level = parse_compress(f"zstd:{compress}")
+    elif compress is None:
+        level = None
+    else:
+        raise UsageError(f"compress={compress!r} is not zstd, zstd:LEVEL or a level")
+    if isinstance(encrypt_to, str):
+        encrypt_to = (encrypt_to,)
+    if isinstance(recipients_files, (str, os.PathLike)):
+        recipients_files = (recipients_files,)
+    return _Layering(level, tuple(load_recipients(encrypt_to, recipients_files, ops)))
 
 
 @dataclass(slots=True)
@@ -227,6 +286,7 @@ class _Run:
     wal: _WalCheck
     ops: FileOps
     step: _Steps
+    layering: _Layering
     folder_lock: FolderLock | None = None  # shared: no prune removes from the output folder meanwhile
 
 
@@ -241,6 +301,7 @@ class _Published:
     digest: str
     staged_by: str
     removed: tuple[str, ...]
+    stored_size: int
 
 
 def _pack_newest_good(run: _Run, description: DataDirDescription) -> _Published:
@@ -263,7 +324,7 @@ def _pack_and_publish(run: _Run, plan: BackupPlan, description: DataDirDescripti
     """Steps 4 to 9 for one plan; raises `_Mismatch` when a snapshot file's bytes are not
     those its manifest lists (the staging folder is removed, nothing was published)."""
     ops, step = run.ops, run.step
-    archive = resolve_output(run.output, plan)
+    archive = resolve_output(run.output, plan, run.layering.layers)
     check_output(archive, overwrite=run.overwrite)
     if run.folder_lock is None:
         run.folder_lock = FolderLock(archive.parent, BackupError, exclusive=False, ops=ops)
@@ -272,15 +333,41 @@ def _pack_and_publish(run: _Run, plan: BackupPlan, description: DataDirDescripti
     with staging_folder(archive.parent, plan.backup_id, ops) as staging:
         staged_by = stage(plan, run.root, staging, ops, step)
         step(8, total=plan.content_bytes)
-        packed, digest, storage_schemas = _pack(plan, staging, staging / STAGING_ARCHIVE, run.algorithm, ops, step)
+        packed, digest, storage_schemas, stored_size = _pack(
+            plan, staging, staging / STAGING_ARCHIVE, run.algorithm, ops, step, run.layering
+        )
         described = replace(description, wal=run.wal.result())
         described = with_storage_schemas(described, plan.snapshot_id, storage_schemas)
         _accept(plan_backup(described, run.options))  # refuses here if the WAL is damaged
         _check_wal_packed(plan, described.wal, packed, run.root)
         step(9)
         check_not_serving(run.root)
-        publish(staging / STAGING_ARCHIVE, archive, digest, run.algorithm, run.overwrite, ops)
-    return _Published(plan, archive, packed, digest, staged_by, removed)
+        record = None
+        if run.layering.layers:
+            record = _record(plan, archive, run.layering, stored_size)
+        publish(staging / STAGING_ARCHIVE, archive, digest, run.algorithm, run.overwrite, ops, record=record)
+    return _Published(plan, archive, packed, digest, staged_by, removed, stored_size)
+
+
+def _record(plan: BackupPlan, archive: Path, layering: _Layering, stored_size: int) -> bytes:
+    """The cleartext record: written only once packing checked every CRC and WAL record."""
+    manifest = plan.manifest
+    return render_record(
+        ArchiveRecord(
+            archive=archive.name,
+            backup_id=manifest.backup_id,
+            snapshot_id=manifest.snapshot_id,
+            created_at=manifest.created_at,
+            wal_present=manifest.wal_present,
+            format_version=manifest.format_version,
+            source=manifest.source,
+            layers=tuple(str(layer) for layer in layering.layers),
+            zstd_level=layering.level,
+            plain_size=plan.archive_size,
+            stored_size=stored_size,
+            verified_at_creation="ok",
+        )
+    )
 
 
 class _WalCheck:
@@ -369,20 +456,48 @@ def _fsync_wal(root: Path, ops: FileOps) -> None:
             ops.fsync(stream)
 
 
+class _StoredSink:
+    """The end of the layers: the stored bytes, hashed for the sidecar and written."""
+
+    def __init__(self, out: BinaryIO, hasher: BackgroundDigest, ops: FileOps) -> None:
+        self._out, self._hasher, self._ops = out, hasher, ops
+        self.count = 0
+
+    def write(self, data: bytes) -> int:
+        data = bytes(data)  # the hashing thread keeps it: never a view of a buffer reused
+        self._hasher.update(data)
+        self._ops.write(self._out, data)
+        self.count += len(data)
+        return len(data)
+
+
 def _pack(
-    plan: BackupPlan, staging: Path, tar_path: Path, algorithm: Algorithm, ops: FileOps, step: _Steps
-) -> tuple[tuple[PackedMember, ...], str, frozenset[SchemaRef]]:
+    plan: BackupPlan,
+    staging: Path,
+    tar_path: Path,
+    algorithm: Algorithm,
+    ops: FileOps,
+    step: _Steps,
+    layering: _Layering = _Layering(),
+) -> tuple[tuple[PackedMember, ...], str, frozenset[SchemaRef], int]:
     """Step 8: stream every member into the tar, computing the CRC-32 of each file's bytes
     (checked against the snapshot manifest) and the ``algorithm`` digest of the whole archive
     (returned tagged), and which schemas the live storage records name (walked in C)."""
     packed: list[PackedMember] = []
     done = 0
     storage_schemas = StorageSchemaRefs()
-    with ops.create(tar_path) as out, BackgroundDigest(algorithm) as hasher:
-
-        def emit(data: bytes) -> None:
-            hasher.update(data)
-            ops.write(out, data)
+    with ops.create(tar_path) as out, BackgroundDigest(algorithm) as hasher, contextlib.ExitStack() as stack:
+        sink = _StoredSink(out, hasher, ops)
+        top: Writable = sink
+        ends: list[Any] = []  # the layers' writers, outermost first
+        if layering.recipients:
+            top = AgeWriter(top, layering.recipients)
+            ends.insert(0, top)
+            stack.callback(top.abort)
+        if layering.level is not None:
+            top = ZstdWriter(top, level=layering.level)
+            ends.insert(0, top)
+        emit = top.write
 
         for member in plan.members:
             if member.kind is MemberKind.DIRECTORY:
@@ -411,8 +526,15 @@ def _pack(
             emit(padding(member.size))
             packed.append(PackedMember(member.name, member.kind, member.size, crc))
         emit(END_OF_ARCHIVE)
+        for end in ends:  # innermost first: zstd's last frame goes through age
+            end.close()
         ops.fsync(out)
-        return tuple(packed), hasher.tagged_digest(), frozenset(SchemaRef(*ref) for ref in storage_schemas.refs)
+        return (
+            tuple(packed),
+            hasher.tagged_digest(),
+            frozenset(SchemaRef(*ref) for ref in storage_schemas.refs),
+            sink.count,
+        )
 
 
 def _check_crc(member: ArchiveMember, crc: int) -> None:

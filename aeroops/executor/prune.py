@@ -22,6 +22,8 @@ from aeroops.executor import log
 from aeroops.executor.audit import inventory
 from aeroops.executor.fileops import REAL, FileOps, failed_operation
 from aeroops.executor.lock import FolderLock, writable_folder
+from aeroops.formats.layers import layers_of_name
+from aeroops.formats.record import record_path
 from aeroops.formats.sidecar import ALGORITHMS, sidecar_path
 from aeroops.progress import ProgressCallback
 
@@ -71,8 +73,9 @@ def prune(
                 archive = root / decision.file
                 ops.remove(archive)
                 removed.append(decision.file)
-                for algorithm in ALGORITHMS:
-                    sidecar = sidecar_path(archive, algorithm)
+                for sidecar in (*(sidecar_path(archive, a) for a in ALGORITHMS), record_path(archive)):
+                    if sidecar.suffix == ".json" and not layers_of_name(archive.name):
+                        continue  # a plain archive has no record: a .json beside it is not ours
                     try:
                         ops.remove(sidecar)
                     except FileNotFoundError:

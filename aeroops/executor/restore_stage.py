@@ -11,8 +11,9 @@ from typing import BinaryIO
 
 from aeroops.core.restore_plan import STAGED_SNAPSHOT
 from aeroops.core.verify_report import VerifyReport
-from aeroops.executor.audit import verify_opened_archive
+from aeroops.executor.audit import needs_contents, verify_opened_archive
 from aeroops.executor.fileops import FileOps, logged_cleanup, open_buffered
+from aeroops.executor.keys import Identities
 from aeroops.formats.layout import member_targets, new_directories
 from aeroops.progress import ProgressCallback
 
@@ -99,7 +100,9 @@ class Stager:
         self._pool.shutdown(wait=True)
 
 
-def verify_and_extract(archive: Path, size: int, temp: Path, ops: FileOps, progress: ProgressCallback) -> VerifyReport:
+def verify_and_extract(
+    archive: Path, size: int, temp: Path, ops: FileOps, progress: ProgressCallback, keys: Identities | None = None
+) -> VerifyReport:
     """Step 3: one streaming pass over the archive verifies it and writes its files into the
     temporary folder (what is restored is what was verified, byte for byte: no second read)."""
     stager = Stager(temp, ops)
@@ -112,8 +115,9 @@ def verify_and_extract(archive: Path, size: int, temp: Path, ops: FileOps, progr
                 progress=progress,
                 data_sink=stager.sink,
                 ops=ops,
+                keys=keys,
             )
         stager.finish()
     finally:
         stager.close()
-    return report
+    return needs_contents(report)
