@@ -51,11 +51,11 @@ from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, failed_operation
 from aeroops.executor.keys import load_recipients
 from aeroops.executor.lock import DirectoryLock, FolderLock, data_dir_busy, writable_folder
 from aeroops.executor.scan import describe_wal, scan
-from aeroops.formats.age_layer import AgeWriter
 from aeroops.formats.checksum import crc32
 from aeroops.formats.ids import check_creation_time
 from aeroops.formats.layers import TAR_SUFFIX, Layer, archive_suffix, parse_compress
 from aeroops.formats.layout import SCHEMAS, SNAPSHOT_DIR, STORAGE, WAL, WAL_LOG
+from aeroops.formats.readable import Writable
 from aeroops.formats.record import ArchiveRecord, record_path, render_record
 from aeroops.formats.schemas import SchemaRef, StorageSchemaRefs
 from aeroops.formats.sidecar import (
@@ -66,7 +66,6 @@ from aeroops.formats.sidecar import (
     sidecar_path,
 )
 from aeroops.formats.tar import END_OF_ARCHIVE, member_header, padding
-from aeroops.formats.zstd_layer import Writable, ZstdWriter
 from aeroops.hashing import BackgroundDigest
 from aeroops.progress import Progress, ProgressCallback, no_progress
 
@@ -491,10 +490,14 @@ def _pack(
         top: Writable = sink
         ends: list[Any] = []  # the layers' writers, outermost first
         if layering.recipients:
+            from aeroops.formats.age_layer import AgeWriter  # pyrage and zstandard: only when asked for
+
             top = AgeWriter(top, layering.recipients)
             ends.insert(0, top)
             stack.callback(top.abort)
         if layering.level is not None:
+            from aeroops.formats.zstd_layer import ZstdWriter
+
             top = ZstdWriter(top, level=layering.level)
             ends.insert(0, top)
         emit = top.write

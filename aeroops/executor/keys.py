@@ -17,7 +17,6 @@ from typing import Any
 
 from aeroops.errors import Code, Finding, UsageError
 from aeroops.executor.fileops import REAL, FileOps
-from aeroops.formats.age_layer import parse_identities, parse_recipient, parse_recipients_file
 
 IDENTITY_ENV = "AEROOPS_IDENTITY_FILE"
 KEY_FILE_LIMIT = 1 << 20
@@ -59,6 +58,8 @@ def load_identities(given: IdentityFiles | None, ops: FileOps = REAL) -> Identit
                     f"chmod 600 {path}",
                 )
             )
+        from aeroops.formats.age_layer import parse_identities  # pyrage: only with an identity
+
         keys.extend(parse_identities(data, source=f"the identity file {path}"))
     return Identities(tuple(keys), tuple(findings))
 
@@ -67,6 +68,7 @@ def load_recipients(
     recipients: Iterable[str] = (), recipients_files: Iterable[str | os.PathLike[str]] = (), ops: FileOps = REAL
 ) -> list[Any]:
     """The recipients given as text and those listed in files (one per line, ``#`` comments)."""
+    from aeroops.formats.age_layer import parse_recipient, parse_recipients_file
     found = [parse_recipient(text) for text in recipients]
     for path in recipients_files:
         data, _ = _read_key_file(Path(path), "recipients file", ops)
@@ -81,7 +83,7 @@ def load_recipients(
 
 
 def _read_key_file(path: Path, what: str, ops: FileOps) -> tuple[bytes, int]:
-    if path.is_dir():
+    if os.path.isdir(path):  # never raises (Path.is_dir does, for a folder the user cannot search)
         raise UsageError(f"the {what} {path} is a folder", code=Code.IDENTITY)
     try:
         with ops.open_read(path) as stream:

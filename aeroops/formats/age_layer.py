@@ -18,15 +18,16 @@ import contextlib
 import queue
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import pyrage
 
 from aeroops.errors import Code, FormatError, UsageError
-from aeroops.formats.readable import Readable
+from aeroops.formats.layers import AGE_ARMOR_MAGIC, AGE_MAGIC
+from aeroops.formats.readable import Readable, Writable
 
-MAGIC = b"age-encryption.org/v1\n"
-ARMOR_MAGIC = b"-----BEGIN AGE ENCRYPTED FILE-----"
+MAGIC = AGE_MAGIC
+ARMOR_MAGIC = AGE_ARMOR_MAGIC
 CHUNK = 64 << 10  # plaintext bytes per STREAM chunk
 SEALED_CHUNK = CHUNK + 16  # with its Poly1305 tag
 _HEADER_LIMIT = 1 << 20  # where the header end is looked for
@@ -35,10 +36,6 @@ _BATCH = 1 << 20
 
 Recipient = Any  # pyrage.x25519.Recipient | pyrage.ssh.Recipient (untyped library)
 Identity = Any
-
-
-class Writable(Protocol):
-    def write(self, data: bytes, /) -> object: ...
 
 
 def parse_recipient(text: str) -> Recipient:
@@ -280,7 +277,10 @@ class AgeReader:
             return self._source.error
         if isinstance(error, pyrage.DecryptError):
             if "No matching keys" in text:
-                message = "the archive is encrypted to none of the identities given"
+                message = (
+                    "the archive is encrypted to none of the identities given (or its header's recipient "
+                    "stanzas were damaged: age cannot tell the two apart)"
+                )
                 return FormatError(message, path=self._path, code=Code.AGE_NO_IDENTITY)
             if "Header MAC" in text:
                 return self._fail(Code.AGE_HEADER, "the age header fails its MAC: the header was changed", 0)

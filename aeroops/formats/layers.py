@@ -16,8 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aeroops.errors import Code, Finding, FormatError, UsageError
-from aeroops.formats import age_layer, zstd_layer
 from aeroops.formats.readable import Readable
+
+# The layers' modules (libzstd, pyrage, threads) are imported only when a file holds a layer:
+# a verify of a plain tar starts without them.
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+AGE_MAGIC = b"age-encryption.org/v1\n"
+AGE_ARMOR_MAGIC = b"-----BEGIN AGE ENCRYPTED FILE-----"
 
 
 class Layer(enum.StrEnum):
@@ -57,17 +62,19 @@ def describe(layers: Sequence[str]) -> str:
 
 def sniff(head: bytes) -> Layer | None:
     """The layer whose magic starts ``head``, or None (a tar, or nothing aeroops reads)."""
-    if head.startswith(zstd_layer.MAGIC):
+    if head.startswith(ZSTD_MAGIC):
         return Layer.ZSTD
     if len(head) >= 4 and 0x184D2A50 <= int.from_bytes(head[:4], "little") <= 0x184D2A5F:
         return Layer.ZSTD  # a skippable frame first
-    if head.startswith(age_layer.MAGIC) or head.startswith(age_layer.ARMOR_MAGIC):
+    if head.startswith((AGE_MAGIC, AGE_ARMOR_MAGIC)):
         return Layer.AGE
     return None
 
 
 def parse_compress(text: str) -> int:
     """``zstd`` or ``zstd:LEVEL`` → the level; `UsageError` for anything else."""
+    from aeroops.formats import zstd_layer
+
     method, _, level = text.partition(":")
     if method != "zstd":
         raise UsageError(f"unknown compression {text!r}: use zstd or zstd:LEVEL (1-19)")
@@ -142,9 +149,13 @@ def open_layers(
             if layer is Layer.AGE:
                 if not identities:
                     raise NeedsIdentity
-                reader: Any = age_layer.AgeReader(current, identities, path=path)
+                from aeroops.formats.age_layer import AgeReader
+
+                reader: Any = AgeReader(current, identities, path=path)
             else:
-                reader = zstd_layer.ZstdReader(current, path=path)
+                from aeroops.formats.zstd_layer import ZstdReader
+
+                reader = ZstdReader(current, path=path)
             readers.append(reader)
             layers.append(layer)
             current = Peeked(reader)

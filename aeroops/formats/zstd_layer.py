@@ -16,14 +16,15 @@ those is damage with its own code here. Memory stays bounded: the window is capp
 from __future__ import annotations
 
 import os
-from typing import IO, Protocol, cast
+from typing import IO, cast
 
 import zstandard
 
 from aeroops.errors import Code, FormatError
-from aeroops.formats.readable import Readable
+from aeroops.formats.layers import ZSTD_MAGIC
+from aeroops.formats.readable import Readable, Writable
 
-MAGIC = b"\x28\xb5\x2f\xfd"
+MAGIC = ZSTD_MAGIC
 DEFAULT_LEVEL = 3
 LEVELS = range(1, 20)  # 20-22 ("ultra") need windows past WINDOW_LIMIT
 # zstd -19 uses an 8 MiB window; a frame asking for more than 32 MiB (zstd --long) is refused,
@@ -35,10 +36,6 @@ BOMB_RATIO = 1024
 BOMB_FLOOR = 64 << 20
 _SKIPPABLE = range(0x184D2A50, 0x184D2A60)
 _MAX_BLOCK = 128 << 10
-
-
-class Writable(Protocol):
-    def write(self, data: bytes, /) -> object: ...
 
 
 def writer_threads() -> int:
@@ -141,6 +138,11 @@ class _FrameSource:
             self.declared = None
         return fixed + rest
 
+    @property
+    def ended(self) -> bool:
+        """Every byte of the current frame was handed out."""
+        return self._state == "end" and not self._ready and not self._body
+
     def read(self, n: int = -1) -> bytes:
         if self._ready:
             data, self._ready = self._ready, b""
@@ -197,11 +199,11 @@ class ZstdReader:
     def read(self, n: int = -1) -> bytes:
         """Up to ``n`` bytes, fewer only at the end (as a file's read)."""
         first = self._read_some(n)
-        if n < 0 or len(first) == n or not first:
+        if len(first) == n or not first:
             return first
         parts = [first]
         got = len(first)
-        while got < n and (more := self._read_some(n - got)):
+        while (n < 0 or got < n) and (more := self._read_some(n - got if n > 0 else -1)):
             parts.append(more)
             got += len(more)
         return b"".join(parts)
@@ -256,6 +258,16 @@ class ZstdReader:
 
     def _damage(self, message: str) -> FormatError:
         text = message.removeprefix("zstd decompress error: ")
+        declared = self._source.declared
+        # libzstd sizes a single-segment frame's buffer by the declared size: more data overflows
+        # it; less is found once the whole frame was read.
+        if declared is not None and ("too small" in text or (self._source.ended and self._frame_out < declared)):
+            return self._fail(
+                Code.ZSTD_SIZE,
+                f"a zstd frame declares {declared} bytes but decodes to "
+                f"{'more' if 'too small' in text else f'{self._frame_out}'}",
+                self._source.frame_start,
+            )
         if "window" in text.lower() or "memory" in text.lower():
             return self._fail(Code.ZSTD_LIMIT, f"refused: the frame needs a window over {WINDOW_LIMIT >> 20} MiB")
         return self._fail(Code.ZSTD_CORRUPT, f"a zstd frame does not decode: {text}")
