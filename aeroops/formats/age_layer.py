@@ -23,7 +23,7 @@ from typing import Any
 import pyrage
 
 from aeroops.errors import Code, FormatError, UsageError
-from aeroops.formats.layers import AGE_ARMOR_MAGIC, AGE_MAGIC
+from aeroops.formats.magic import AGE_ARMOR_MAGIC, AGE_MAGIC
 from aeroops.formats.readable import Readable, Writable
 
 MAGIC = AGE_MAGIC

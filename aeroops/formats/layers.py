@@ -16,13 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aeroops.errors import Code, Finding, FormatError, UsageError
+from aeroops.formats.magic import AGE_ARMOR_MAGIC, AGE_MAGIC, ZSTD_MAGIC, ZSTD_SKIPPABLE
 from aeroops.formats.readable import Readable
 
 # The layers' modules (libzstd, pyrage, threads) are imported only when a file holds a layer:
 # a verify of a plain tar starts without them.
-ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-AGE_MAGIC = b"age-encryption.org/v1\n"
-AGE_ARMOR_MAGIC = b"-----BEGIN AGE ENCRYPTED FILE-----"
 
 
 class Layer(enum.StrEnum):
@@ -64,7 +62,7 @@ def sniff(head: bytes) -> Layer | None:
     """The layer whose magic starts ``head``, or None (a tar, or nothing aeroops reads)."""
     if head.startswith(ZSTD_MAGIC):
         return Layer.ZSTD
-    if len(head) >= 4 and 0x184D2A50 <= int.from_bytes(head[:4], "little") <= 0x184D2A5F:
+    if len(head) >= 4 and int.from_bytes(head[:4], "little") in ZSTD_SKIPPABLE:
         return Layer.ZSTD  # a skippable frame first
     if head.startswith((AGE_MAGIC, AGE_ARMOR_MAGIC)):
         return Layer.AGE

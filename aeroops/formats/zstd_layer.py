@@ -21,7 +21,7 @@ from typing import IO, cast
 import zstandard
 
 from aeroops.errors import Code, FormatError
-from aeroops.formats.layers import ZSTD_MAGIC
+from aeroops.formats.magic import ZSTD_MAGIC, ZSTD_SKIPPABLE
 from aeroops.formats.readable import Readable, Writable
 
 MAGIC = ZSTD_MAGIC
@@ -34,7 +34,6 @@ WINDOW_LIMIT = 1 << 25
 # Realistic JSON stores compress 3-10x, the old demo data 28x; a run of zeros reaches ~30,000x.
 BOMB_RATIO = 1024
 BOMB_FLOOR = 64 << 20
-_SKIPPABLE = range(0x184D2A50, 0x184D2A60)
 _MAX_BLOCK = 128 << 10
 
 
@@ -102,7 +101,7 @@ class _FrameSource:
             if not head:
                 return False
             magic = int.from_bytes(head.ljust(4, b"\0"), "little")
-            if len(head) == 4 and magic in _SKIPPABLE:
+            if len(head) == 4 and magic in ZSTD_SKIPPABLE:
                 size = int.from_bytes(self._take(8, "a skippable frame's header")[4:], "little")
                 while size:
                     size -= len(self._take(min(size, 1 << 16), "a skippable frame"))
