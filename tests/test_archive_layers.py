@@ -221,7 +221,8 @@ def test_without_the_identity_the_record_and_the_stored_bytes_are_checked(
     assert [f.code for f in verify_archive(copy).findings if f.code is not Code.LAYER_UNOPENED] == [Code.LAYER_RECORD]
     record.unlink()
     assert not verify_archive(copy).ok
-    # restore and drill need the contents: refused, nothing written
+    # inspect, restore and drill need the contents: not ok, refused, nothing written
+    assert not inspect_archive(archive).ok
     preview = preview_restore(archive, tmp_path / "nowhere", create=True)
     assert not preview.would_restore and Code.AGE_NO_IDENTITY in [f.code for f in preview.report.findings]
     with pytest.raises(Exception, match="no identity"):

@@ -160,7 +160,9 @@ def inspect_archive(
     archive = Path(path)
     keys = load_identities(identities, ops)
     try:
-        return _read_archive(archive, inspect_archive_stream, progress, ops, keys)
+        result = _read_archive(archive, inspect_archive_stream, progress, ops, keys)
+        # Its contents are what inspect shows: an archive it could not open is no verdict of "ok".
+        return result if result.report.opened else replace(result, report=needs_contents(result.report))
     except OSError as error:
         raise UsageError(f"cannot read {archive}: {error.strerror or error}", path=archive) from None
 
@@ -284,8 +286,8 @@ def needs_contents(report: VerifyReport) -> VerifyReport:
         return report
     finding = Finding.of(
         Code.AGE_NO_IDENTITY,
-        "the archive is encrypted and no identity was given: restoring it needs one "
-        "(identities=[FILE], --identity FILE or AEROOPS_IDENTITY_FILE)",
+        "the archive is encrypted and no identity was given: reading its contents (restore, drill, "
+        "inspect) needs one (identities=[FILE], --identity FILE or AEROOPS_IDENTITY_FILE)",
     )
     return replace(report, findings=(*report.findings, finding))
 
