@@ -24,6 +24,7 @@ from helpers.data import copy_fixture, tree_state
 
 from aeroops.core.results import BackupResult
 from aeroops.errors import Code, FormatError, UsageError
+from aeroops.executor.age_layer import AgeReader
 from aeroops.executor.audit import inspect_archive, inventory, verify_archive
 from aeroops.executor.backup import run_backup
 from aeroops.executor.drill import drill
@@ -294,7 +295,10 @@ def test_plain_archives_stay_as_they_were(made: dict[str, BackupResult]) -> None
 def layer_codes(data: bytes, identities: list[object] | None = None) -> list[Code]:
     """What reading ``data`` through its layers to the end raises (empty: it read clean)."""
     try:
-        opened = open_layers(io.BytesIO(data), identities=identities)
+        decrypt = None
+        if identities:
+            decrypt = lambda upstream, path: AgeReader(upstream, identities, path=path)  # noqa: E731
+        opened = open_layers(io.BytesIO(data), decrypt=decrypt)
         try:
             while opened.plain.read(1 << 20):
                 pass

@@ -9,7 +9,7 @@ Results are plain frozen values; `aeroops.views` turns them into tables.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
@@ -20,6 +20,7 @@ from aeroops.core.verify import verify_archive_stream
 from aeroops.core.verify_report import DigestSink, MemberInfo, VerifyReport, manifest_dict
 from aeroops.errors import Finding, Severity
 from aeroops.formats.checksum import format_crc_tag
+from aeroops.formats.layers import Decrypt
 from aeroops.formats.layout import SCHEMA_PREFIX, STORAGE
 from aeroops.formats.manifests import BackupManifest, SnapshotManifest
 from aeroops.formats.schemas import SchemaRef
@@ -269,7 +270,7 @@ def inspect_archive_stream(
     total_bytes: int = 0,
     digest: DigestSink | None = None,
     extra_findings: Iterable[Finding] = (),
-    identities: Sequence[Any] | None = None,
+    decrypt: Decrypt | None = None,
 ) -> InspectResult:
     """Inspect the archive read from ``stream``: one pass, memory bounded by the number of
     documents (a size and CRC each), not by their bytes. The arguments are
@@ -305,7 +306,7 @@ def inspect_archive_stream(
         extra_findings=extra_findings,
         wal_sink=on_wal,
         storage_sink=on_storage,
-        identities=identities,
+        decrypt=decrypt,
     )
     return InspectResult(
         archive=name,

@@ -81,9 +81,9 @@ no whole-file checksum, so it is read record by record.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import PurePath
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from aeroops.core.verify_findings import FINDINGS_PER_CODE
 from aeroops.core.verify_pass import Verification
@@ -98,7 +98,7 @@ from aeroops.core.verify_report import (
     manifest_dict,
 )
 from aeroops.errors import Code, Finding, FormatError, UsageError
-from aeroops.formats.layers import NeedsIdentity, Opened, open_layers
+from aeroops.formats.layers import Decrypt, NeedsIdentity, Opened, open_layers
 from aeroops.formats.schemas import SchemaRef
 from aeroops.formats.sidecar import DISPLAY_NAMES, format_digest, split_digest
 from aeroops.progress import ProgressCallback
@@ -116,14 +116,15 @@ def verify_archive_stream(
     wal_sink: WalSink | None = None,
     storage_sink: StorageSink | None = None,
     data_sink: DataSink | None = None,
-    identities: Sequence[Any] | None = None,
+    decrypt: Decrypt | None = None,
 ) -> VerifyReport:
     """Verify the archive read from ``stream`` (consumed to its end) and return the verdict.
 
     The stream may hold the tar inside zstd and age layers (`aeroops.formats.layers`, found by
     magic bytes): the digest covers the stored bytes, findings in the tar have offsets in the
-    plain tar, findings of a layer offsets in that layer's input. identities: age identities
-    (parsed); an encrypted archive without them is read to its end for the digest only, with an
+    plain tar, findings of a layer offsets in that layer's input. decrypt: the age layer's
+    reader, holding the identities (`aeroops.formats.layers.Decrypt`, from the shell: it runs on
+    a thread); an encrypted archive without one is read to its end for the digest only, with an
     AERO_LAYER_UNOPENED warning (the caller adds what its record says).
 
     name: how reports call the archive. sidecar_digest: the tagged digest its sidecar claims
@@ -149,7 +150,7 @@ def verify_archive_stream(
     opened: Opened | None = None
     unopened = False
     try:
-        opened = open_layers(reader, identities=identities, name=PurePath(name).name)
+        opened = open_layers(reader, decrypt=decrypt, name=PurePath(name).name)
     except NeedsIdentity:
         unopened = True
         verification.findings.new(

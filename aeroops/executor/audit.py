@@ -269,7 +269,7 @@ def _read_stream(
             total_bytes=size,
             digest=digest,
             extra_findings=(*keys.findings, *sidecar_findings),
-            identities=keys.keys,
+            decrypt=keys.decrypt(),
             **options,
         )
     report = result if isinstance(result, VerifyReport) else getattr(result, "report", None)
@@ -424,7 +424,7 @@ def _leading_manifest(
 
     with open_buffered(ops, archive) as stream:
         try:
-            opened = open_layers(stream, identities=keys.keys, name=archive.name, path=name)
+            opened = open_layers(stream, decrypt=keys.decrypt(), name=archive.name, path=name)
         except NeedsIdentity:
             opened = None
         if opened is not None:

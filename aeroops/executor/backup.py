@@ -491,7 +491,7 @@ def _pack(
         top: Writable = sink
         ends: list[Any] = []  # the layers' writers, outermost first
         if layering.recipients:
-            from aeroops.formats.age_layer import AgeWriter  # pyrage and zstandard: only when asked for
+            from aeroops.executor.age_layer import AgeWriter  # pyrage and zstandard: only when asked for
 
             top = AgeWriter(top, layering.recipients)
             ends.insert(0, top)

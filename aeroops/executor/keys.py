@@ -17,6 +17,7 @@ from typing import Any
 
 from aeroops.errors import Code, Finding, UsageError
 from aeroops.executor.fileops import REAL, FileOps
+from aeroops.formats.layers import Decrypt
 
 IDENTITY_ENV = "AEROOPS_IDENTITY_FILE"
 KEY_FILE_LIMIT = 1 << 20
@@ -33,6 +34,16 @@ class Identities:
 
     def __repr__(self) -> str:  # a secret must not reach a log through repr
         return f"Identities({len(self.keys)} keys)"
+
+    def decrypt(self) -> Decrypt | None:
+        """The age layer's reader with these identities, for `aeroops.formats.layers.open_layers`
+        (None without any: an encrypted archive is then judged by its record)."""
+        if not self.keys:
+            return None
+        from aeroops.executor.age_layer import AgeReader
+
+        keys = self.keys
+        return lambda upstream, path: AgeReader(upstream, keys, path=path)
 
 
 def identity_files(given: IdentityFiles | None) -> tuple[Path, ...]:
@@ -58,7 +69,7 @@ def load_identities(given: IdentityFiles | None, ops: FileOps = REAL) -> Identit
                     f"chmod 600 {path}",
                 )
             )
-        from aeroops.formats.age_layer import parse_identities  # pyrage: only with an identity
+        from aeroops.executor.age_layer import parse_identities  # pyrage: only with an identity
 
         keys.extend(parse_identities(data, source=f"the identity file {path}"))
     return Identities(tuple(keys), tuple(findings))
@@ -68,7 +79,7 @@ def load_recipients(
     recipients: Iterable[str] = (), recipients_files: Iterable[str | os.PathLike[str]] = (), ops: FileOps = REAL
 ) -> list[Any]:
     """The recipients given as text and those listed in files (one per line, ``#`` comments)."""
-    from aeroops.formats.age_layer import parse_recipient, parse_recipients_file
+    from aeroops.executor.age_layer import parse_recipient, parse_recipients_file
     found = [parse_recipient(text) for text in recipients]
     for path in recipients_files:
         data, _ = _read_key_file(Path(path), "recipients file", ops)

@@ -1,6 +1,7 @@
 """Layers around the tar: what a file's bytes hold (found by magic bytes, never by its name), the
 names aeroops gives layered archives, and `open_layers`, which stacks the readers of
-`aeroops.formats.zstd_layer` and `aeroops.formats.age_layer` over a stored stream so that the
+`aeroops.formats.zstd_layer` and the shell's age reader (`aeroops.executor.age_layer`: it runs
+on a thread, so the core is handed it) over a stored stream so that the
 tar reader reads plain tar and neither knows nor cares.
 
 The only order aeroops writes, and the only one it reads, is tar → zstd → age (compress, then
@@ -11,9 +12,9 @@ AERO_LAYER_ORDER.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aeroops.errors import Code, Finding, FormatError, UsageError
 from aeroops.formats.magic import AGE_ARMOR_MAGIC, AGE_MAGIC, ZSTD_MAGIC, ZSTD_SKIPPABLE
@@ -104,6 +105,16 @@ class Peeked:
         return self._stream.read(n)
 
 
+class LayerReader(Protocol):
+    def read(self, n: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+# The age layer's reader over a stream (and the path reports name), with its identities.
+Decrypt = Callable[[Readable, object], LayerReader]
+
+
 class NeedsIdentity(Exception):
     """The stored stream is age-encrypted and no identity was given: what a caller without the
     identity checks instead is the stored bytes and the archive's record."""
@@ -124,11 +135,11 @@ class Opened:
 
 
 def open_layers(
-    stored: Readable, *, identities: Sequence[Any] | None, name: str | None = None, path: object = None
+    stored: Readable, *, decrypt: Decrypt | None, name: str | None = None, path: object = None
 ) -> Opened:
     """Stack a reader per layer over ``stored`` (found by magic bytes) and return the plain tar
-    stream. ``identities``: parsed age identities (None or empty: an age file raises
-    `NeedsIdentity`). A name claiming other layers than the bytes hold adds an AERO_LAYER_NAME
+    stream. ``decrypt``: the age layer's reader over a stream, holding the identities (None: an
+    age file raises `NeedsIdentity`). A name claiming other layers than the bytes hold adds an AERO_LAYER_NAME
     warning. Damage met while looking raises `FormatError` (AERO_ZSTD_*, AERO_AGE_*,
     AERO_LAYER_ORDER); damage further in is raised by the returned stream's reads."""
     readers: list[Any] = []
@@ -145,11 +156,9 @@ def open_layers(
                     code=Code.LAYER_ORDER,
                 )
             if layer is Layer.AGE:
-                if not identities:
+                if decrypt is None:
                     raise NeedsIdentity
-                from aeroops.formats.age_layer import AgeReader
-
-                reader: Any = AgeReader(current, identities, path=path)
+                reader: Any = decrypt(current, path)
             else:
                 from aeroops.formats.zstd_layer import ZstdReader
 
