@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, Protocol
 
 from aeroops.core.backup_plan import (
     ArchiveMember,
@@ -35,7 +35,7 @@ from aeroops.core.backup_plan import (
 from aeroops.core.description import DataDirDescription, WalDescription, with_found_checksum, with_storage_schemas
 from aeroops.core.results import BackupResult, PackedMember
 from aeroops.errors import AeroError, BackupError, BackupIOError, UsageError, io_error
-from aeroops.executor.backup_publish import check_not_serving, publish
+from aeroops.executor.backup_publish import check_not_serving, publish, publish_remote
 from aeroops.executor.backup_staging import (
     ORPHAN_GRACE_SECONDS,
     OWNER_FILE,
@@ -49,6 +49,7 @@ from aeroops.executor.backup_staging import (
 from aeroops.executor.clock import default_created_at
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, failed_operation, not_a_folder
 from aeroops.executor.keys import load_recipients
+from aeroops.executor.location import is_url, url_join, url_name, url_parent
 from aeroops.executor.lock import DirectoryLock, FolderLock, data_dir_busy, writable_folder
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.checksum import crc32
@@ -56,10 +57,12 @@ from aeroops.formats.ids import check_creation_time
 from aeroops.formats.layers import TAR_SUFFIX, Layer, archive_suffix, parse_compress
 from aeroops.formats.layout import SCHEMAS, SNAPSHOT_DIR, STORAGE, WAL, WAL_LOG
 from aeroops.formats.readable import Writable
-from aeroops.formats.record import ArchiveRecord, record_path, render_record
+from aeroops.formats.record import SUFFIX as RECORD_SUFFIX
+from aeroops.formats.record import ArchiveRecord, render_record
 from aeroops.formats.schemas import SchemaRef, StorageSchemaRefs
 from aeroops.formats.sidecar import (
     DEFAULT,
+    SUFFIXES,
     Algorithm,
     check_algorithm,
     check_archive_name,
@@ -121,15 +124,17 @@ def prepare_backup(
 def resolve_output(output: Path | str, plan: BackupPlan, layers: Sequence[Layer] = ()) -> Path:
     """A folder gets the plan's default archive name (with a suffix per layer: ``.tar.zst.age``);
     anything else is the archive's path, which must end in the layers' suffix."""
-    target = Path(output)
     suffix = archive_suffix(layers)
+    name = plan.archive_name.removesuffix(TAR_SUFFIX) + suffix
+    if is_url(output):
+        return _resolve_url(str(output), plan, name, suffix)  # type: ignore[return-value]
+    target = Path(output)
     if target.is_dir():
-        target = target / (plan.archive_name.removesuffix(TAR_SUFFIX) + suffix)
+        target = target / name
     elif os.fspath(output).endswith(("/", "/.")):  # Path() drops the slash that names a folder
         raise BackupError(f"the output folder {not_a_folder(output)}", path=output)
     check_archive_name(target.name)
-    if layers and not target.name.endswith(suffix):
-        raise BackupError(f"an archive with these layers is named *{suffix}, not {target.name}", path=target)
+    _check_suffix(target.name, suffix, layers, target)
     if not target.parent.is_dir():
         raise BackupError(f"the output folder {not_a_folder(target.parent)}", path=target.parent)
     data_dir = Path(plan.data_dir).resolve()
@@ -139,15 +144,45 @@ def resolve_output(output: Path | str, plan: BackupPlan, layers: Sequence[Layer]
     return target
 
 
-def check_output(archive: Path, *, overwrite: bool) -> None:
+def _check_suffix(name: str, suffix: str, layers: Sequence[Layer], target: object) -> None:
+    if layers and not name.endswith(suffix):
+        raise BackupError(f"an archive with these layers is named *{suffix}, not {name}", path=target)
+
+
+def _resolve_url(output: str, plan: BackupPlan, name: str, suffix: str) -> str:
+    """`resolve_output` for a URL: a bucket, a URL ending in ``/`` or a prefix that holds
+    objects is a folder; anything else names the archive."""
+    from aeroops.executor.objectstore import store_for
+
+    store = store_for(output)
+    if output.endswith("/") or "/" not in store.path(output).strip("/") or store.is_folder(output):
+        target = url_join(output, name)
+    else:
+        target = output
+    check_archive_name(url_name(target))
+    if suffix != TAR_SUFFIX:
+        _check_suffix(url_name(target), suffix, (Layer.ZSTD,), target)
+    store.check_folder(url_parent(target))  # the bucket exists and may be listed: fail before staging
+    return target
+
+
+def check_output(archive: Path | str, *, overwrite: bool) -> None:
     """Raise the `BackupError` a backup to ``archive`` meets before it writes anything there."""
+    if isinstance(archive, str):
+        from aeroops.executor.objectstore import store_for
+
+        if not overwrite and store_for(archive).info(archive) is not None:
+            raise BackupError(
+                f"an archive already exists at {archive} ({option('overwrite', True)} replaces it)", path=None
+            )
+        return
     if os.path.lexists(archive) and not overwrite:
         raise BackupError(
             f"an archive already exists at the output path ({option('overwrite', True)} replaces it)", path=archive
         )
 
 
-def dry_run_refusal(data_dir: Path | str, archive: Path, *, overwrite: bool) -> str | None:
+def dry_run_refusal(data_dir: Path | str, archive: Path | str, *, overwrite: bool) -> str | None:
     """Why the real run of a dry run's plan would be refused or fail before its first write, or
     None: what the run checks then (the output path, the lock), and that this user may write the
     output folder (the run's first write)."""
@@ -157,6 +192,8 @@ def dry_run_refusal(data_dir: Path | str, archive: Path, *, overwrite: bool) -> 
         return error.message
     if data_dir_busy(Path(data_dir)):
         return "another aeroops run holds this data directory right now"
+    if isinstance(archive, str):
+        return None
     if not writable_folder(archive.parent):
         return f"this user cannot write in {archive.parent}, where the archive goes"
     return None
@@ -224,7 +261,11 @@ def run_backup(
         lock.release()
     return BackupResult(
         archive=str(done.archive),
-        sidecar=str(sidecar_path(done.archive, algorithm)),
+        sidecar=(
+            str(done.archive) + SUFFIXES[algorithm]
+            if isinstance(done.archive, str)
+            else str(sidecar_path(done.archive, algorithm))
+        ),
         size=done.stored_size,
         digest=done.digest,
         plan=done.plan,
@@ -234,7 +275,7 @@ def run_backup(
         removed_stale=done.removed,
         layers=tuple(str(layer) for layer in layering.layers),
         plain_size=done.plan.archive_size,
-        record=str(record_path(done.archive)) if layering.layers else None,
+        record=None if not layering.layers else str(done.archive) + RECORD_SUFFIX,
     )
 
 
@@ -325,6 +366,8 @@ def _pack_and_publish(run: _Run, plan: BackupPlan, description: DataDirDescripti
     those its manifest lists (the staging folder is removed, nothing was published)."""
     ops, step = run.ops, run.step
     archive = resolve_output(run.output, plan, run.layering.layers)
+    if is_url(str(archive)):
+        return _pack_and_upload(run, plan, description, str(archive))
     check_output(archive, overwrite=run.overwrite)
     if run.folder_lock is None:
         run.folder_lock = FolderLock(archive.parent, BackupError, exclusive=False, ops=ops)
@@ -333,28 +376,27 @@ def _pack_and_publish(run: _Run, plan: BackupPlan, description: DataDirDescripti
     with staging_folder(archive.parent, plan.backup_id, ops) as staging:
         staged_by = stage(plan, run.root, staging, ops, step)
         step(8, total=plan.content_bytes)
-        packed, digest, storage_schemas, stored_size = _pack(
-            plan, staging, staging / STAGING_ARCHIVE, run.algorithm, ops, step, run.layering
-        )
-        described = replace(description, wal=run.wal.result())
-        described = with_storage_schemas(described, plan.snapshot_id, storage_schemas)
-        _accept(plan_backup(described, run.options))  # refuses here if the WAL is damaged
-        _check_wal_packed(plan, described.wal, packed, run.root)
+        with _FileSink(ops, staging / STAGING_ARCHIVE) as sink:
+            packed, digest, storage_schemas, stored_size = _pack(
+                plan, staging, sink, run.algorithm, ops, step, run.layering
+            )
+        _check_packed(run, plan, description, packed, storage_schemas)
         step(9)
         check_not_serving(run.root)
-        record = None
-        if run.layering.layers:
-            record = _record(plan, archive, run.layering, stored_size)
+        record = _record(plan, archive.name, run.layering, stored_size)
         publish(staging / STAGING_ARCHIVE, archive, digest, run.algorithm, run.overwrite, ops, record=record)
     return _Published(plan, archive, packed, digest, staged_by, removed, stored_size)
 
 
-def _record(plan: BackupPlan, archive: Path, layering: _Layering, stored_size: int) -> bytes:
-    """The cleartext record: written only once packing checked every CRC and WAL record."""
+def _record(plan: BackupPlan, name: str, layering: _Layering, stored_size: int) -> bytes | None:
+    """The cleartext record of a layered archive (None for a plain one), written only once
+    packing checked every snapshot CRC and WAL record."""
+    if not layering.layers:
+        return None
     manifest = plan.manifest
     return render_record(
         ArchiveRecord(
-            archive=archive.name,
+            archive=name,
             backup_id=manifest.backup_id,
             snapshot_id=manifest.snapshot_id,
             created_at=manifest.created_at,
@@ -368,6 +410,74 @@ def _record(plan: BackupPlan, archive: Path, layering: _Layering, stored_size: i
             verified_at_creation="ok",
         )
     )
+
+
+def _check_packed(
+    run: _Run,
+    plan: BackupPlan,
+    description: DataDirDescription,
+    packed: tuple[PackedMember, ...],
+    storage_schemas: frozenset[SchemaRef],
+) -> None:
+    """After packing: the WAL checked meanwhile, and the schemas live storage names, judged by
+    the planner again (it refuses a damaged WAL); the WAL packed is the WAL checked."""
+    described = replace(description, wal=run.wal.result())
+    described = with_storage_schemas(described, plan.snapshot_id, storage_schemas)
+    _accept(plan_backup(described, run.options))
+    _check_wal_packed(plan, described.wal, packed, run.root)
+
+
+def _pack_and_upload(run: _Run, plan: BackupPlan, description: DataDirDescription, url: str) -> _Published:
+    """Steps 4 to 9 into object storage: staged beside the data directory (hard links, as the
+    snapshot files are immutable), packed straight into a multipart upload (no local archive),
+    published whole by completing it, then its sidecar. Uploads a killed run left in the
+    folder are aborted first (only aeroops' own, by their marker)."""
+    from aeroops.executor.objectstore import store_for
+
+    ops, step = run.ops, run.step
+    store = store_for(url)
+    check_output(url, overwrite=run.overwrite)
+    parent = run.root.resolve().parent
+    removed = remove_stale_staging(parent, ops, keep=run.root) + store.abort_stale_uploads(url_parent(url))
+    with staging_folder(parent, plan.backup_id, ops) as staging, store.upload(url, overwrite=run.overwrite) as upload:
+        staged_by = stage(plan, run.root, staging, ops, step)
+        step(8, total=plan.content_bytes)
+        packed, digest, storage_schemas, stored_size = _pack(
+            plan, staging, upload, run.algorithm, ops, step, run.layering
+        )
+        _check_packed(run, plan, description, packed, storage_schemas)
+        step(9)
+        check_not_serving(run.root)
+        record = _record(plan, url_name(url), run.layering, stored_size)
+        publish_remote(store, upload, url, digest, run.algorithm, run.overwrite, record=record)
+    return _Published(plan, url, packed, digest, staged_by, removed, stored_size)  # type: ignore[arg-type]
+
+
+class _FileSink:
+    """The staged tar file that `_pack` writes: created, written, fsynced, closed."""
+
+    def __init__(self, ops: FileOps, path: Path) -> None:
+        self._ops = ops
+        self._stream = ops.create(path)
+
+    def write(self, data: bytes | memoryview) -> None:
+        self._ops.write(self._stream, data)
+
+    def __enter__(self) -> _FileSink:
+        return self
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        try:
+            if kind is None:
+                self._ops.fsync(self._stream)
+        finally:
+            self._stream.close()
+
+
+class _Sink(Protocol):
+    """Where `_pack` writes the archive: the staged tar file, or an upload into object storage."""
+
+    def write(self, data: bytes | memoryview) -> None: ...
 
 
 class _WalCheck:
@@ -457,16 +567,16 @@ def _fsync_wal(root: Path, ops: FileOps) -> None:
 
 
 class _StoredSink:
-    """The end of the layers: the stored bytes, hashed for the sidecar and written."""
+    """The end of the layers: the stored bytes, hashed for the sidecar and written to the sink."""
 
-    def __init__(self, out: BinaryIO, hasher: BackgroundDigest, ops: FileOps) -> None:
-        self._out, self._hasher, self._ops = out, hasher, ops
+    def __init__(self, out: _Sink, hasher: BackgroundDigest) -> None:
+        self._out, self._hasher = out, hasher
         self.count = 0
 
     def write(self, data: bytes) -> int:
         data = bytes(data)  # the hashing thread keeps it: never a view of a buffer reused
         self._hasher.update(data)
-        self._ops.write(self._out, data)
+        self._out.write(data)
         self.count += len(data)
         return len(data)
 
@@ -474,7 +584,7 @@ class _StoredSink:
 def _pack(
     plan: BackupPlan,
     staging: Path,
-    tar_path: Path,
+    out: _Sink,
     algorithm: Algorithm,
     ops: FileOps,
     step: _Steps,
@@ -482,20 +592,23 @@ def _pack(
 ) -> tuple[tuple[PackedMember, ...], str, frozenset[SchemaRef], int]:
     """Step 8: stream every member into the tar, computing the CRC-32 of each file's bytes
     (checked against the snapshot manifest) and the ``algorithm`` digest of the whole archive
-    (returned tagged), and which schemas the live storage records name (walked in C)."""
+    (returned tagged), and which schemas the live storage records name (walked in C). With
+    ``layering``, the tar goes through zstd and age writers first: the digest and the size
+    returned are of the stored bytes."""
     packed: list[PackedMember] = []
     done = 0
     storage_schemas = StorageSchemaRefs()
-    with ops.create(tar_path) as out, BackgroundDigest(algorithm) as hasher, contextlib.ExitStack() as stack:
-        sink = _StoredSink(out, hasher, ops)
+    with BackgroundDigest(algorithm) as hasher, contextlib.ExitStack() as stack:
+        sink = _StoredSink(out, hasher)
         top: Writable = sink
-        ends: list[Any] = []  # the layers' writers, outermost first
+        ends: list[Any] = []  # the layers' writers, innermost first
         if layering.recipients:
             from aeroops.executor.age_layer import AgeWriter  # pyrage and zstandard: only when asked for
 
-            top = AgeWriter(top, layering.recipients)
-            ends.insert(0, top)
-            stack.callback(top.abort)
+            age = AgeWriter(top, layering.recipients)
+            stack.callback(age.abort)  # a failed pack ends the age thread too
+            top = age
+            ends.insert(0, age)
         if layering.level is not None:
             from aeroops.formats.zstd_layer import ZstdWriter
 
@@ -532,7 +645,6 @@ def _pack(
         emit(END_OF_ARCHIVE)
         for end in ends:  # innermost first: zstd's last frame goes through age
             end.close()
-        ops.fsync(out)
         return (
             tuple(packed),
             hasher.tagged_digest(),

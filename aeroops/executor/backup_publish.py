@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aeroops.errors import BackupError
 from aeroops.executor.fileops import FileOps, logged_cleanup, write_new_file
 from aeroops.executor.lock import aerodb_serving
 from aeroops.formats.layers import layers_of_name
+from aeroops.formats.record import SUFFIX as RECORD_SUFFIX
 from aeroops.formats.record import record_path
-from aeroops.formats.sidecar import ALGORITHMS, Algorithm, render_sidecar, sidecar_path
+from aeroops.formats.sidecar import ALGORITHMS, SUFFIXES, Algorithm, render_sidecar, sidecar_path
 from aeroops.hashing import digest_of
+
+if TYPE_CHECKING:
+    from aeroops.executor.objectstore import ObjectStore, Upload
 
 
 def check_not_serving(root: Path) -> None:
@@ -89,3 +94,37 @@ def _remove_sidecars(archive: Path, ops: FileOps) -> None:
     for path in (*(sidecar_path(archive, algorithm) for algorithm in ALGORITHMS), record_path(archive)):
         if os.path.lexists(path) and (path.suffix != ".json" or layers_of_name(archive.name)):
             ops.remove(path)
+
+
+def publish_remote(
+    store: ObjectStore,
+    upload: Upload,
+    url: str,
+    digest: str,
+    algorithm: Algorithm,
+    overwrite: bool,
+    *,
+    record: bytes | None = None,
+) -> None:
+    """Step 9 into object storage: the upload is completed (the archive appears whole, and
+    without ``overwrite`` only where no object is: ``If-None-Match: *``), then its sidecar is
+    written. There is no rename to order them as on a disk: a crash between the two leaves an
+    archive without its sidecar (verify warns AERO_VERIFY_NO_SIDECAR), never a sidecar of
+    another archive beside it, since sidecars already there go first."""
+    from aeroops.executor.location import url_name
+
+    if overwrite:
+        for other in ALGORITHMS:
+            store.remove(url + SUFFIXES[other])
+    try:
+        upload.commit()
+    except FileExistsError:
+        raise BackupError(f"an archive appeared at {url} during the backup; it was left as it is") from None
+    for other in ALGORITHMS:
+        if other != algorithm:
+            store.remove(url + SUFFIXES[other])  # an orphan, of an archive removed by hand
+    text = render_sidecar(digest, archive_name=url_name(url))
+    if record is not None:  # a layered archive's record, listed in its sidecar
+        store.put(url + RECORD_SUFFIX, record)
+        text += render_sidecar(digest_of(algorithm, record), archive_name=url_name(url) + RECORD_SUFFIX)
+    store.put(url + SUFFIXES[algorithm], text.encode())

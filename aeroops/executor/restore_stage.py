@@ -4,14 +4,15 @@ with drop-behind; `verify_and_extract`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
 from aeroops.core.restore_plan import STAGED_SNAPSHOT
 from aeroops.core.verify_report import VerifyReport
-from aeroops.executor.audit import needs_contents, verify_opened_archive
+from aeroops.executor.audit import needs_contents, open_remote, verify_opened_archive
 from aeroops.executor.fileops import FileOps, logged_cleanup, open_buffered
 from aeroops.executor.keys import Identities
 from aeroops.formats.layout import member_targets, new_directories
@@ -101,13 +102,18 @@ class Stager:
 
 
 def verify_and_extract(
-    archive: Path, size: int, temp: Path, ops: FileOps, progress: ProgressCallback, keys: Identities | None = None
+    archive: Path | str,
+    size: int,
+    temp: Path,
+    ops: FileOps,
+    progress: ProgressCallback,
+    keys: Identities | None = None,
 ) -> VerifyReport:
     """Step 3: one streaming pass over the archive verifies it and writes its files into the
     temporary folder (what is restored is what was verified, byte for byte: no second read)."""
     stager = Stager(temp, ops)
     try:
-        with open_buffered(ops, archive) as stream:
+        with open_remote(archive) if isinstance(archive, str) else _local(ops, archive, size) as (stream, size):
             report = verify_opened_archive(
                 archive,
                 stream,
@@ -121,3 +127,9 @@ def verify_and_extract(
     finally:
         stager.close()
     return needs_contents(report)
+
+
+@contextlib.contextmanager
+def _local(ops: FileOps, archive: Path, size: int) -> Iterator[tuple[BinaryIO, int]]:
+    with open_buffered(ops, archive) as stream:
+        yield stream, size
