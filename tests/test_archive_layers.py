@@ -516,6 +516,8 @@ def test_no_key_ever_appears_in_any_output(made: dict[str, BackupResult], keys: 
             ["inventory", str(Path(archive).parent), "--verify", *i, "--format", "json"],
             ["restore", archive, str(tmp_path / f"r-{identity.name}"), "--create", *i],
             ["drill", archive, *i, "--scratch", str(tmp_path), "--json"],
+            ["check", str(Path(archive).parent), "--max-age", "1h", *i],
+            ["prune", str(Path(archive).parent), "--keep-last", "1", *i, "--format", "json"],
         ]
     runs += [
         ["backup", str(data), "-o", str(out), "--compress", "zstd", "--recipients-file", str(recipients)],

@@ -21,6 +21,7 @@ from aeroops.errors import PruneError, PruneIOError, RemoteError, io_error
 from aeroops.executor import log
 from aeroops.executor.audit import inventory
 from aeroops.executor.fileops import REAL, FileOps, failed_operation
+from aeroops.executor.keys import IdentityFiles
 from aeroops.executor.location import is_url, url_join
 from aeroops.executor.lock import FolderLock, writable_folder
 from aeroops.formats.layers import layers_of_name
@@ -41,8 +42,10 @@ def prune(
     expect: frozenset[str] | None = None,
     progress: ProgressCallback | None = None,
     ops: FileOps = REAL,
+    identities: IdentityFiles | None = None,
 ) -> PruneResult:
     """Plan (and with ``yes``, carry out) the removals ``policy`` asks for in ``folder``.
+    Encrypted archives without ``identities`` are judged by their stored bytes and records.
 
     verify: verify every archive first, so that a damaged one never counts toward a keep rule;
     False trusts the inventory (unverified archives count). expect: the files a plan shown
@@ -55,11 +58,15 @@ def prune(
         return _prune_remote(str(folder), policy, yes, verify, recursive, taken_at, expect, progress)
     root = Path(folder)
     if not yes:
-        found = inventory(root, recursive=recursive, verify=verify, progress=progress, now=taken_at)
+        found = inventory(
+            root, recursive=recursive, verify=verify, progress=progress, now=taken_at, identities=identities
+        )
         plan = plan_retention(found.rows, policy, taken_at)
         return PruneResult(str(root), plan, found, dry_run=True, refusal=removal_refusal(root, plan, ops))
     with FolderLock(root, PruneError, exclusive=True):
-        found = inventory(root, recursive=recursive, verify=verify, progress=progress, now=taken_at)
+        found = inventory(
+            root, recursive=recursive, verify=verify, progress=progress, now=taken_at, identities=identities
+        )
         plan = plan_retention(found.rows, policy, taken_at)
         refusal = removal_refusal(root, plan, ops)
         if refusal is not None:
