@@ -9,6 +9,7 @@ the identity can list, check and prune; no secret ever reaches any output.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import shutil
@@ -16,6 +17,7 @@ import stat
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pyrage
 import pytest
@@ -543,3 +545,30 @@ def test_no_key_ever_appears_in_any_output(made: dict[str, BackupResult], keys: 
     loaded = load_identities([keys.age_file, keys.ssh_file])
     for secret in keys.secrets():
         assert secret not in repr(loaded) and secret not in str(loaded)
+
+
+@pytest.mark.parametrize("layering", ["zst", "age", "zst.age"])
+def test_a_disk_that_fills_while_a_layer_writes_fails_cleanly(tmp_path: Path, keys: Keys, layering: str) -> None:
+    """ENOSPC on the n-th write of the stored bytes (from the age thread, for age): the backup's
+    own error with the reason, nothing under the final name, no staging left, no thread left."""
+    import threading
+
+    from helpers.faults import FailingOps
+
+    from aeroops.errors import BackupIOError
+
+    data = copy_fixture("datadir-1000", tmp_path / "data")
+    out = tmp_path / "out"
+    out.mkdir()
+    kwargs: dict[str, Any] = {
+        "zst": {"compress": "zstd"},
+        "age": {"encrypt_to": [keys.age_recipient]},
+        "zst.age": {"compress": "zstd", "encrypt_to": [keys.age_recipient]},
+    }[layering]
+    before = tree_state(data)
+    with pytest.raises(BackupIOError, match="no space left"):
+        run_backup(data, out, created_at=T, ops=FailingOps("write", errno.ENOSPC, nth=2), **kwargs)
+    assert list(out.iterdir()) == []
+    assert tree_state(data) == before
+    assert not [t for t in threading.enumerate() if t.name.startswith("aeroops-age")]
+    assert run_backup(data, out, created_at=T, **kwargs).layers

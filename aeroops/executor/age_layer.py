@@ -115,6 +115,11 @@ class _QueueReader:
         return len(data)
 
 
+class _Writer:
+    def __init__(self, write: Any) -> None:
+        self.write = write
+
+
 class AgeWriter:
     """``write()`` plain bytes; the age file goes to ``downstream.write`` (from the layer's thread);
     ``close()`` writes the final chunk and waits for the thread."""
@@ -132,10 +137,19 @@ class AgeWriter:
         self._thread.start()
 
     def _run(self, downstream: Writable, recipients: list[Recipient]) -> None:
+        failed: list[BaseException] = []
+
+        def write(data: bytes) -> object:
+            try:
+                return downstream.write(data)
+            except BaseException as error:  # pyrage turns it into its own io error: keep the original
+                failed.append(error)
+                raise
+
         try:
-            pyrage.encrypt_io(_QueueReader(self._inbox), downstream, recipients)
+            pyrage.encrypt_io(_QueueReader(self._inbox), _Writer(write), recipients)
         except BaseException as error:  # handed to the writer's caller
-            self._error = error
+            self._error = failed[0] if failed else error
             while self._inbox.get() is not None:  # unblock the producer until it closes
                 pass
 
