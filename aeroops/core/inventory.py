@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from aeroops.columns import DURATION, UTC_TIME, column, plain_dict, specs
+from aeroops.columns import DURATION, UTC_TIME, column, specs
 from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import Code, FormatError, Severity, most_severe_first
 from aeroops.formats.layout import BACKUP_MANIFEST
@@ -64,10 +64,6 @@ class InventoryRow:
     layers: str | None = column("string", default=None)
     plain_size: int | None = column("Int64", unit="bytes", default=None)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: times as ``YYYY-MM-DDTHH:MM:SSZ``, ``age`` in whole seconds."""
-        return plain_dict(self)
-
 
 VERIFY_FIELDS = tuple(name for name, spec in specs(InventoryRow).items() if spec.verdict)  # ok, fatal, ...
 
@@ -86,15 +82,6 @@ class Inventory:
     def ok(self) -> bool:
         """Every candidate was readable and, if verified, verified clean."""
         return all(row.reason is None and row.ok is not False for row in self.rows)
-
-    def to_list(self) -> list[dict[str, Any]]:
-        """The JSON view: one object per row; the verification fields only when verified."""
-        rows = [row.to_dict() for row in self.rows]
-        if not self.verified:
-            for row in rows:
-                for key in VERIFY_FIELDS:
-                    del row[key]
-        return rows
 
 
 def inventory_row(

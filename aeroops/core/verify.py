@@ -95,7 +95,6 @@ from aeroops.core.verify_report import (
     StorageSink,
     VerifyReport,
     WalSink,
-    manifest_dict,
 )
 from aeroops.errors import Code, Finding, FormatError, UsageError
 from aeroops.formats.layers import Decrypt, NeedsIdentity, Opened, open_layers
@@ -218,6 +217,5 @@ __all__ = [
     "StorageSink",
     "VerifyReport",
     "WalSink",
-    "manifest_dict",
     "verify_archive_stream",
 ]
