@@ -514,7 +514,7 @@ def _leading_manifest(
             opened = None
         if opened is not None:
             try:
-                manifest = read_leading_manifest(opened.plain, name=name)  # type: ignore[arg-type]
+                manifest = read_leading_manifest(opened.plain, name=name)
             finally:
                 opened.close()
             if not opened.layers:
