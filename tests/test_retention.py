@@ -224,9 +224,11 @@ def test_an_empty_policy_is_refused() -> None:
 def test_bad_policies_are_refused() -> None:
     with pytest.raises(UsageError, match="keep-daily"):
         Policy(daily=-2)
-    for text in ("-2", "lots", "1.5", "9" * 19):
+    for text in ("-2", "lots", "1.5", "", "-unlimited"):
         with pytest.raises(UsageError, match="is not a count"):
             parse_count(text)
+    with pytest.raises(UsageError, match="too large"):
+        parse_count("9" * 19)
     assert parse_count("unlimited") == parse_count("-1") == UNLIMITED and parse_count(" 7 ") == 7
 
 

@@ -260,7 +260,9 @@ def parse_count(text: str) -> int:
     cleaned = text.strip().lower()
     if cleaned == "unlimited":
         return UNLIMITED
-    if not re.fullmatch(r"-?[0-9]{1,18}", cleaned):  # 18 digits: past any folder, short of int() limits
+    if re.fullmatch(r"[0-9]{19,}", cleaned):  # a whole number, but not one any folder reaches
+        raise UsageError(f"{text[:40]!r} is too large (at most 18 digits)")
+    if not re.fullmatch(r"-?[0-9]{1,18}", cleaned):
         raise UsageError(f"{text[:40]!r} is not a count (a whole number, or unlimited)")
     number = int(cleaned)
     if number < UNLIMITED:
