@@ -92,8 +92,8 @@ class RetentionPanel(Panel):
                 value="" if policy.duration(rule) is None else str(policy.duration(rule)),
                 description=f"{rule.value.split()[0]} within",
                 placeholder="e.g. 1m",
-                style={"description_width": "90px"},
-                layout=widgets.Layout(width="200px"),
+                style={"description_width": "105px"},
+                layout=widgets.Layout(width="215px"),
             )
             for rule in WITHIN_PERIOD_RULES
         }
