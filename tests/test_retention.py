@@ -28,6 +28,7 @@ from aeroops.core.retention import (
     status_of,
 )
 from aeroops.errors import UsageError
+from aeroops.views.serialise import policy_json
 
 
 def kept_files(plan) -> list[str]:  # type: ignore[no-untyped-def]
@@ -194,7 +195,7 @@ def test_unlimited_counts_keep_every_period() -> None:
     assert plan.decision("h29").keep  # the oldest, as restic keeps it too while a count is left
     assert len(plan_retention(rows, Policy(last=UNLIMITED), NOW).kept) == 30
     assert str(Policy(weekly=UNLIMITED)).startswith("keep-weekly unlimited")
-    assert Policy(daily=UNLIMITED).to_dict()["daily"] == "unlimited"
+    assert policy_json(Policy(daily=UNLIMITED))["daily"] == "unlimited"
 
 
 def test_within_period_rules_keep_the_newest_of_each_period_within() -> None:
