@@ -176,17 +176,18 @@ def test_the_cli_takes_restics_counts_and_within_rules(
     plan = json.loads(out)
     assert code == 0 and plan["policy"]["daily"] == "unlimited" and plan["removed"] == 0
     # 1 Nov 02:00 shares its day with 03:00: kept as the oldest archive, the count not used up
-    assert sorted(m for d in plan["decisions"] for m in d["restic"]) == [
-        "daily snapshot",
-        "daily snapshot",
-        "daily snapshot",
-        "oldest daily snapshot",
+    assert [d["why"] for d in plan["decisions"]] == [
+        "daily 2026-11-10",  # --no-verify: unverified, so no "newest good"
+        "daily 2026-11-02",
+        "daily 2026-11-01",
+        "oldest daily 2026-11-01",
     ]
     code, out, _ = run_main(capsys, *args, "--keep-within-daily", "9d")  # strictly after 1 Nov 03:00
-    kept = {d["created_at"]: d["restic"] for d in json.loads(out)["decisions"] if d["action"] == "keep"}
+    kept = {d["created_at"]: d["why"] for d in json.loads(out)["decisions"] if d["action"] == "keep"}
+    # exit 1: removing 1 Nov 02:00 loses the only copy of its snapshot
     assert code == 1 and kept == {
-        "2026-11-10T03:00:00Z": ["daily within 9d"],
-        "2026-11-02T03:00:00Z": ["daily within 9d"],
+        "2026-11-10T03:00:00Z": "daily within 9d 2026-11-10",
+        "2026-11-02T03:00:00Z": "daily within 9d 2026-11-02",
     }
     code, _, err = run_main(capsys, *args, "--keep-within-weekly", "2x")
     assert code == 2 and "--keep-within-weekly: '2x' is not a duration" in err

@@ -251,8 +251,7 @@ def policy_json(policy: Policy) -> JSON:
 
 
 def decision_json(decision: Decision) -> Record:
-    # "restic": the reasons as restic's forget --json words them ("oldest daily snapshot")
-    return {**plain_dict(decision.table_row()), "restic": [r.restic for r in decision.reasons if r.restic]}
+    return plain_dict(decision.table_row())
 
 
 def retention_json(plan: RetentionPlan) -> JSON:
