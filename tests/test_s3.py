@@ -197,3 +197,24 @@ def test_prune_and_check_a_bucket(s3: MotoServer, datadir_1000: Path) -> None:
 
 def _tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_another_fsspec_protocol_goes_through_the_same_code(datadir_1000: Path, tmp_path: Path) -> None:
+    """fsspec's memory:// (no conditional write: the generic path, README says what that lacks)."""
+    made = run_backup(datadir_1000, "memory://backups/db/", created_at=_created())
+    try:
+        assert made.archive.startswith("memory://backups/db/") and verify_archive(made.archive).ok
+        rows = inventory("memory://backups/", recursive=True).rows
+        assert [(r.file, r.sidecar) for r in rows] == [("db/" + made.archive.rsplit("/", 1)[1], "b3")]
+        from aeroops.executor.restore import restore
+
+        restore(made.archive, tmp_path / "restored", create=True)
+        assert (tmp_path / "restored" / "wal" / "wal.log").is_file()
+        from aeroops.errors import BackupError
+
+        with pytest.raises(BackupError, match="already exists"):
+            run_backup(datadir_1000, made.archive, created_at=_created())
+    finally:
+        import fsspec
+
+        fsspec.filesystem("memory").rm("/backups", recursive=True)

@@ -69,7 +69,8 @@ def _sidecar_kind(url: str, names: set[str]) -> str | None:
 def _row(store: ObjectStore, root: str, info: ObjectInfo, names: set[str], now: datetime) -> InventoryRow:
     from aeroops.core.inventory import inventory_row, read_leading_manifest
 
-    name = info.url[len(root) :]
+    base = store.path(root).rstrip("/") + "/"
+    name = store.path(info.url)[len(base) :] if store.path(info.url).startswith(base) else info.url
     sidecar = _sidecar_kind(info.url, names)
     modified = info.modified.astimezone(UTC).replace(microsecond=0) if info.modified else None
     manifest: BackupManifest | str
