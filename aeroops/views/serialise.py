@@ -241,11 +241,13 @@ def freshness_json(freshness: Freshness) -> JSON:
 
 
 def policy_json(policy: Policy) -> JSON:
-    from aeroops.core.retention import PERIOD_RULES, Rule
+    from aeroops.core.retention import COUNT_RULES, DURATION_RULES, UNLIMITED
 
+    counts = {rule.value: policy.count(rule) for rule in COUNT_RULES}
+    durations = {rule.option: policy.duration(rule) for rule in DURATION_RULES}
     return {
-        **{rule.value: policy.count(rule) for rule in (Rule.LAST, *PERIOD_RULES)},
-        "within": None if policy.within is None else str(policy.within),
+        **{name: "unlimited" if count == UNLIMITED else count for name, count in counts.items()},
+        **{name: None if found is None else str(found) for name, found in durations.items()},
         "time_zone": policy.time_zone or "UTC",
         "remove_damaged": policy.remove_damaged,
     }
