@@ -15,7 +15,6 @@ from aeroops.errors import most_severe_first
 from aeroops.formats.sidecar import split_digest
 from aeroops.terminal import TEXT_WIDTH
 from aeroops.views import records as rec
-from aeroops.views.serialise import plain
 from aeroops.views.units import display, human_age, human_bytes
 
 if TYPE_CHECKING:  # what each renderer takes; `aeroops verify` imports none of the others
@@ -179,6 +178,8 @@ def _widths(shown: list[str], cells: Mapping[str, Sequence[str]], width: int) ->
 
 def write_csv(stream: TextIO, records: Sequence[rec.Record], columns: Iterable[str]) -> None:
     import csv  # CSV output only
+
+    from aeroops.views.serialise import plain  # CSV's values are JSON's; a plain verify needs neither
 
     names = list(columns)
     writer = csv.writer(stream, lineterminator="\n")
