@@ -80,6 +80,7 @@ def crc_pass(path: Path) -> int:
 
 def ensure_data(cache: Path, quick: bool) -> Path:
     from aeroops.demo import DemoSpec, make_demo_datadir
+    from aeroops.executor.fileops import REAL
 
     spec = DemoSpec.benchmark(wal_records=100_000, storage_bytes=64 << 20) if quick else DemoSpec.benchmark()
     key = f"datadir-{spec.wal_records}-{spec.storage_bytes}-{spec.seed}"
@@ -87,16 +88,17 @@ def ensure_data(cache: Path, quick: bool) -> Path:
     if not marker.exists():
         shutil.rmtree(data_dir, ignore_errors=True)
         print(f"generating {data_dir} (once; cached) ...", file=sys.stderr)
-        make_demo_datadir(data_dir, spec)
+        make_demo_datadir(data_dir, spec, ops=REAL)
         marker.write_text("")
     return data_dir
 
 
 def bench_backup(data_dir: Path, work: Path, runs: int) -> tuple[list[Row], Path]:
+    from aeroops.executor.fileops import REAL
     from aeroops.executor.scan import scan
     from aeroops.formats.sidecar import ALGORITHMS, sidecar_path
 
-    description = scan(data_dir, checksums="none", check_wal=False)
+    description = scan(data_dir, checksums="none", check_wal=False, ops=REAL)
     newest = max(s.snapshot_id for s in description.snapshots)
     ours, rss, floor = [], [], []
     archive = work / "backup.tar"
@@ -140,15 +142,16 @@ def bench_backup(data_dir: Path, work: Path, runs: int) -> tuple[list[Row], Path
 
 def bench_verify(archive: Path, runs: int) -> list[Row]:
     from aeroops.executor.audit import verify_archive
+    from aeroops.executor.fileops import REAL
     from aeroops.formats.sidecar import split_digest
 
-    report = verify_archive(archive)
+    report = verify_archive(archive, ops=REAL)
     if not report.ok:
         raise SystemExit(f"the benchmark archive does not verify: {report.findings}")
     if report.sidecar_digest is None:
         raise SystemExit("the benchmark archive has no sidecar: its check, the costly part, would not be timed")
     algorithm, _ = split_digest(report.sidecar_digest)
-    t_ours = median_time(lambda: verify_archive(archive), runs)
+    t_ours = median_time(lambda: verify_archive(archive, ops=REAL), runs)
     t_crc = median_time(lambda: crc_pass(archive), runs)
     return [
         Row(
@@ -192,22 +195,26 @@ def bench_wal_scan(data_dir: Path, runs: int) -> list[Row]:
 
 def bench_inventory(archive_source: Path, work: Path, runs: int) -> list[Row]:
     from aeroops.executor.audit import inventory
+    from aeroops.executor.fileops import REAL
 
     folder = work / "inventory"
     folder.mkdir()
     for i in range(1000):
         shutil.copyfile(archive_source, folder / f"backup-{i:04d}.tar")
     now = datetime(2026, 6, 2, tzinfo=UTC)
-    found = inventory(folder, now=now)
+    found = inventory(folder, now=now, ops=REAL)
     assert len(found.rows) == 1000
-    seconds = median_time(lambda: inventory(folder, now=now), runs)
+    seconds = median_time(lambda: inventory(folder, now=now, ops=REAL), runs)
     shutil.rmtree(folder)
     return [Row("inventory of 1,000 archives (manifests only)", f"{seconds:.2f} s", "—", None, "≤ 2 s", seconds <= 2)]
 
 
 def bench_restore(archive: Path, work: Path, runs: int) -> list[Row]:
     ours, floor, rss = [], [], []
-    script = "import sys; from aeroops.executor.restore import restore; restore(sys.argv[1], sys.argv[2], create=True)"
+    script = (
+        "import sys; from aeroops.executor.fileops import REAL; from aeroops.executor.restore import restore; "
+        "restore(sys.argv[1], sys.argv[2], create=True, ops=REAL)"
+    )
     for _ in range(runs + 1):
         target = work / "restored"
         shutil.rmtree(target, ignore_errors=True)
@@ -280,9 +287,10 @@ def main(argv: list[str] | None = None) -> int:
             small = work / "small.tar"
             from aeroops.demo import DemoSpec, make_demo_datadir
             from aeroops.executor.backup import run_backup
+            from aeroops.executor.fileops import REAL
 
-            make_demo_datadir(work / "small", DemoSpec.small())
-            run_backup(work / "small", small, created_at=datetime(2026, 6, 1, tzinfo=UTC))
+            make_demo_datadir(work / "small", DemoSpec.small(), ops=REAL)
+            run_backup(work / "small", small, created_at=datetime(2026, 6, 1, tzinfo=UTC), ops=REAL)
             rows += bench_inventory(small, work, args.runs)
         if "restore" in args.only and archive:
             rows += bench_restore(archive, work, args.runs)

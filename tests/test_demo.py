@@ -17,6 +17,7 @@ from helpers.faults import CountingOps, FailingOps
 
 from aeroops.demo import DemoSpec, DemoSummary, make_demo_backup_folder, make_demo_datadir, snapshot_positions
 from aeroops.errors import UsageError
+from aeroops.executor.fileops import REAL
 from aeroops.formats.ids import parse_snapshot_id
 from aeroops.formats.manifests import parse_checkpoint, parse_snapshot_manifest
 from aeroops.formats.storage import StorageRecord, iter_storage
@@ -186,7 +187,7 @@ def check_datadir(root: Path, spec: DemoSpec, summary: DemoSummary) -> None:
 
 def test_default_spec_reads_back_with_aeroops_readers(tmp_path: Path) -> None:
     spec = DemoSpec()
-    summary = make_demo_datadir(tmp_path / "d", spec)
+    summary = make_demo_datadir(tmp_path / "d", spec, ops=REAL)
     assert summary.data_dir == tmp_path / "d"
     assert summary.snapshot_ids == ("20260101T010000Z", "20260101T020000Z", "20260101T030000Z")
     assert summary.wal_records == summary.storage_records == 1000
@@ -201,11 +202,11 @@ def test_default_spec_reads_back_with_aeroops_readers(tmp_path: Path) -> None:
 
 def test_same_spec_gives_identical_bytes(tmp_path: Path) -> None:
     spec = DemoSpec(seed=7, wal_records=600, snapshots=2, checkpoint=True, storage_bytes=64 * 1024)
-    first = make_demo_datadir(tmp_path / "a", spec)
-    second = make_demo_datadir(tmp_path / "b", spec)
+    first = make_demo_datadir(tmp_path / "a", spec, ops=REAL)
+    second = make_demo_datadir(tmp_path / "b", spec, ops=REAL)
     assert all_files(tmp_path / "a") == all_files(tmp_path / "b")
     assert first.snapshot_ids == second.snapshot_ids and first.documents == second.documents
-    make_demo_datadir(tmp_path / "c", DemoSpec(seed=8, wal_records=600, snapshots=2, checkpoint=True))
+    make_demo_datadir(tmp_path / "c", DemoSpec(seed=8, wal_records=600, snapshots=2, checkpoint=True), ops=REAL)
     assert (tmp_path / "a" / "data" / "documents.dat").read_bytes() != (
         tmp_path / "c" / "data" / "documents.dat"
     ).read_bytes()
@@ -213,15 +214,15 @@ def test_same_spec_gives_identical_bytes(tmp_path: Path) -> None:
 
 def test_parallel_wal_writer_gives_the_same_bytes(tmp_path: Path) -> None:
     spec = DemoSpec(seed=3, wal_records=3000, snapshots=2, storage_bytes=256 * 1024)
-    make_demo_datadir(tmp_path / "serial", spec, parallel=False)
-    summary = make_demo_datadir(tmp_path / "parallel", spec, parallel=True)
+    make_demo_datadir(tmp_path / "serial", spec, parallel=False, ops=REAL)
+    summary = make_demo_datadir(tmp_path / "parallel", spec, parallel=True, ops=REAL)
     assert all_files(tmp_path / "serial") == all_files(tmp_path / "parallel")
     check_datadir(tmp_path / "parallel", spec, summary)
 
 
 def test_checkpoint_truncates_the_wal_after_the_newest_snapshot(tmp_path: Path) -> None:
     spec = DemoSpec(seed=1, wal_records=800, snapshots=3, checkpoint=True)
-    summary = make_demo_datadir(tmp_path / "d", spec)
+    summary = make_demo_datadir(tmp_path / "d", spec, ops=REAL)
     check_datadir(tmp_path / "d", spec, summary)
     wal = read_wal(tmp_path / "d" / "wal" / "wal.log")
     assert [e.sequence for e in wal] == list(range(1, 201))  # 800 - 3 * 800 // 4 operations follow it
@@ -245,7 +246,7 @@ def test_checkpoint_truncates_the_wal_after_the_newest_snapshot(tmp_path: Path) 
 
 def test_without_wal_there_is_no_wal_folder(tmp_path: Path) -> None:
     spec = DemoSpec(seed=2, wal_records=300, snapshots=1, with_wal=False)
-    summary = make_demo_datadir(tmp_path / "d", spec)
+    summary = make_demo_datadir(tmp_path / "d", spec, ops=REAL)
     assert not (tmp_path / "d" / "wal").exists()
     assert summary.wal_records == 0
     check_datadir(tmp_path / "d", spec, summary)
@@ -254,7 +255,7 @@ def test_without_wal_there_is_no_wal_folder(tmp_path: Path) -> None:
 def test_storage_bytes_makes_the_newest_snapshot_that_big(tmp_path: Path) -> None:
     target = 3 * MiB
     spec = DemoSpec(seed=5, wal_records=2000, snapshots=2, storage_bytes=target)
-    summary = make_demo_datadir(tmp_path / "d", spec)
+    summary = make_demo_datadir(tmp_path / "d", spec, ops=REAL)
     check_datadir(tmp_path / "d", spec, summary)
     sizes = [(tmp_path / "d" / "snapshots" / s / "storage.dat").stat().st_size for s in summary.snapshot_ids]
     assert target <= sizes[-1] < target + 4096  # reached, by one share of padding at most
@@ -267,7 +268,7 @@ def test_storage_bytes_makes_the_newest_snapshot_that_big(tmp_path: Path) -> Non
 
 def test_storage_bytes_without_snapshots_sizes_live_storage(tmp_path: Path) -> None:
     spec = DemoSpec(wal_records=50, snapshots=0, storage_bytes=MiB)
-    summary = make_demo_datadir(tmp_path / "d", spec)
+    summary = make_demo_datadir(tmp_path / "d", spec, ops=REAL)
     check_datadir(tmp_path / "d", spec, summary)
     assert summary.snapshot_ids == ()
     assert MiB <= (tmp_path / "d" / "data" / "documents.dat").stat().st_size < MiB + 64 * 1024
@@ -275,7 +276,7 @@ def test_storage_bytes_without_snapshots_sizes_live_storage(tmp_path: Path) -> N
 
 def test_schema_files_match_aerodb_byte_for_byte(tmp_path: Path) -> None:
     reference = FIXTURES / "datadir-1000" / "metadata" / "schemas"
-    make_demo_datadir(tmp_path / "d", DemoSpec(wal_records=10))
+    make_demo_datadir(tmp_path / "d", DemoSpec(wal_records=10), ops=REAL)
     ours = tmp_path / "d" / "metadata" / "schemas"
     assert sorted(p.name for p in ours.iterdir()) == sorted(p.name for p in reference.iterdir())
     for path in reference.iterdir():
@@ -284,7 +285,7 @@ def test_schema_files_match_aerodb_byte_for_byte(tmp_path: Path) -> None:
 
 def test_zero_records_gives_empty_but_valid_files(tmp_path: Path) -> None:
     spec = DemoSpec(wal_records=0, snapshots=2, checkpoint=True)
-    summary = make_demo_datadir(tmp_path / "d", spec)
+    summary = make_demo_datadir(tmp_path / "d", spec, ops=REAL)
     check_datadir(tmp_path / "d", spec, summary)
     assert (tmp_path / "d" / "wal" / "wal.log").read_bytes() == b""
     assert summary.documents == 0
@@ -292,7 +293,7 @@ def test_zero_records_gives_empty_but_valid_files(tmp_path: Path) -> None:
 
 def test_snapshot_times_follow_start(tmp_path: Path) -> None:
     start = datetime(2026, 2, 4, 10, 30)  # naive: taken as UTC
-    summary = make_demo_datadir(tmp_path / "d", DemoSpec(wal_records=20, snapshots=2, start=start))
+    summary = make_demo_datadir(tmp_path / "d", DemoSpec(wal_records=20, snapshots=2, start=start), ops=REAL)
     assert summary.snapshot_ids == ("20260204T113000Z", "20260204T123000Z")
     manifest = parse_snapshot_manifest(
         (tmp_path / "d" / "snapshots" / "20260204T123000Z" / "manifest.json").read_bytes()
@@ -305,14 +306,14 @@ def test_refuses_to_write_into_existing_data(tmp_path: Path) -> None:
     busy.mkdir()
     (busy / "keep.txt").write_bytes(b"precious")
     with pytest.raises(UsageError):
-        make_demo_datadir(busy, DemoSpec.small())
+        make_demo_datadir(busy, DemoSpec.small(), ops=REAL)
     assert [p.name for p in busy.iterdir()] == ["keep.txt"]
     assert (busy / "keep.txt").read_bytes() == b"precious"
     with pytest.raises(UsageError):
-        make_demo_datadir(busy / "keep.txt", DemoSpec.small())
+        make_demo_datadir(busy / "keep.txt", DemoSpec.small(), ops=REAL)
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert make_demo_datadir(str(empty), DemoSpec.small()).storage_records == 200
+    assert make_demo_datadir(str(empty), DemoSpec.small(), ops=REAL).storage_records == 200
 
 
 @pytest.mark.parametrize(
@@ -330,7 +331,7 @@ def test_refuses_to_write_into_existing_data(tmp_path: Path) -> None:
 )
 def test_bad_specs_are_refused_before_anything_is_written(tmp_path: Path, spec: DemoSpec) -> None:
     with pytest.raises(UsageError):
-        make_demo_datadir(tmp_path / "d", spec)
+        make_demo_datadir(tmp_path / "d", spec, ops=REAL)
     assert not (tmp_path / "d").exists()
 
 

@@ -44,14 +44,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.backup import dry_run_refusal, prepare_backup, resolve_output, run_backup
+    from aeroops.executor.fileops import REAL
     from aeroops.progress import no_progress, terminal_progress
     from aeroops.views.backup import plan_to_dict, render_dry_run, render_plan, render_result, result_to_dict
 
     if args.dry_run:
-        plan = prepare_backup(args.data_dir, created_at=args.created_at, snapshot_id=args.snapshot, source=args.source)
-        archive = resolve_output(args.output, plan)
+        plan = prepare_backup(
+            args.data_dir, created_at=args.created_at, snapshot_id=args.snapshot, source=args.source, ops=REAL
+        )
+        archive = resolve_output(args.output, plan, REAL)
         sidecar = sidecar_path(archive, args.digest)
-        refusal = dry_run_refusal(args.data_dir, archive, overwrite=args.overwrite)
+        refusal = dry_run_refusal(args.data_dir, archive, overwrite=args.overwrite, ops=REAL)
         if args.json:
             facts = {
                 "dry_run": True,
@@ -75,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
             digest=args.digest,
             source=args.source,
             progress=progress or no_progress,
+            ops=REAL,
         )
     print(json.dumps(result_to_dict(result), indent=2) if args.json else render_result(result))
     return 0

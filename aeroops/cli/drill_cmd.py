@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.cli.main import error_text
     from aeroops.errors import EXIT_FINDINGS, EXIT_OK
     from aeroops.executor.drill import drill
+    from aeroops.executor.fileops import REAL
     from aeroops.progress import no_progress, terminal_progress
     from aeroops.views.restore import drill_to_dict, render_drill
 
@@ -41,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
             scratch_parent=args.scratch,
             keep=args.keep,
             progress=progress or no_progress,
+            ops=REAL,
         )
     print(json.dumps(drill_to_dict(result), indent=2) if args.json else render_drill(result))
     if result.error is not None:

@@ -34,12 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.audit import inventory
+    from aeroops.executor.fileops import REAL
     from aeroops.progress import terminal_progress
     from aeroops.views import records, text
 
     verify = args.verify or args.newest_good
     with terminal_progress(verify and not args.no_progress) as progress:
-        result = inventory(args.folder, recursive=args.recursive, verify=verify, progress=progress)
+        result = inventory(args.folder, recursive=args.recursive, verify=verify, progress=progress, ops=REAL)
     if args.newest_good:
         return _newest_good(result, args.format)
     if args.format == "json":

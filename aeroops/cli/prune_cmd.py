@@ -74,6 +74,7 @@ def policy_from_args(args: argparse.Namespace) -> Policy:
 def run(args: argparse.Namespace) -> int:
     from aeroops.cli.main import error_text
     from aeroops.errors import Code, Finding
+    from aeroops.executor.fileops import REAL
     from aeroops.executor.prune import prune
     from aeroops.progress import terminal_progress
     from aeroops.views import records, text
@@ -81,7 +82,13 @@ def run(args: argparse.Namespace) -> int:
     policy = policy_from_args(args)
     with terminal_progress(not args.no_progress) as progress:
         result = prune(
-            args.folder, policy, yes=args.yes, verify=not args.no_verify, recursive=args.recursive, progress=progress
+            args.folder,
+            policy,
+            yes=args.yes,
+            verify=not args.no_verify,
+            recursive=args.recursive,
+            progress=progress,
+            ops=REAL,
         )
     if args.format == "json":
         print(json.dumps(result.to_dict(), indent=2))

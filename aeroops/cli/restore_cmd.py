@@ -34,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from aeroops.cli.main import error_text
     from aeroops.errors import Code, Finding
+    from aeroops.executor.fileops import REAL
     from aeroops.executor.restore import preview_restore, restore
     from aeroops.progress import no_progress, terminal_progress
     from aeroops.views.restore import preview_to_dict, render_preview, render_result, result_to_dict
@@ -41,9 +42,9 @@ def run(args: argparse.Namespace) -> int:
     with terminal_progress(not args.no_progress) as shown:
         progress = shown or no_progress
         if not args.yes:
-            preview = preview_restore(args.archive, args.data_dir, create=args.create, progress=progress)
+            preview = preview_restore(args.archive, args.data_dir, create=args.create, progress=progress, ops=REAL)
         else:
-            result = restore(args.archive, args.data_dir, create=args.create, progress=progress)
+            result = restore(args.archive, args.data_dir, create=args.create, progress=progress, ops=REAL)
     if not args.yes:
         print(json.dumps(preview_to_dict(preview), indent=2) if args.json else render_preview(preview))
         return 0 if preview.would_restore else 1

@@ -25,11 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.audit import verify_archive
+    from aeroops.executor.fileops import REAL
     from aeroops.progress import terminal_progress
     from aeroops.views import records, text
 
     with terminal_progress(not args.no_progress) as progress:
-        reports = [verify_archive(archive, progress=progress) for archive in args.archives]
+        reports = [verify_archive(archive, progress=progress, ops=REAL) for archive in args.archives]
     if args.format == "json":
         print(json.dumps([r.to_dict() for r in reports], indent=2))
     elif args.format == "csv":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from aeroops.core.verify import verify_archive_stream
 from aeroops.core.verify_report import DataSink, VerifyReport
 from aeroops.errors import Code, Finding, FormatError, UsageError
 from aeroops.executor import log
-from aeroops.executor.fileops import REAL, FileOps, not_a_folder, open_buffered
+from aeroops.executor.fileops import FileOps, not_a_folder, open_buffered, read_head, walk
 from aeroops.formats.manifests import BackupManifest
 from aeroops.formats.sidecar import ALGORITHMS, SUFFIXES, parse_sidecar, sidecar_path, split_digest
 from aeroops.hashing import BackgroundDigest
@@ -41,19 +42,22 @@ SIDECAR_LIMIT = 64 << 10
 T = TypeVar("T")
 
 
-def sidecar_kind(archive: Path) -> str | None:
+def sidecar_kind(archive: Path, ops: FileOps) -> str | None:
     """Which sidecar sits beside ``archive``: its suffix, ``b3`` or ``sha256`` (the one verify
     reads, when both do: the first found, as `read_sidecar` takes it), ``b3 (not a file)`` for
     a FIFO, folder or device in its place (verify cannot use it), or None."""
     for algorithm in ALGORITHMS:
         path = sidecar_path(archive, algorithm)
-        if os.path.exists(path):  # a dangling link is no sidecar to verify either
-            kind = SUFFIXES[algorithm].lstrip(".")
-            return kind if path.is_file() else f"{kind} (not a file)"
+        try:
+            info = ops.stat(path)
+        except OSError:  # a dangling link is no sidecar to verify either
+            continue
+        kind = SUFFIXES[algorithm].lstrip(".")
+        return kind if stat.S_ISREG(info.st_mode) else f"{kind} (not a file)"
     return None
 
 
-def read_sidecar(archive: Path, ops: FileOps = REAL) -> tuple[str | None, tuple[Finding, ...]]:
+def read_sidecar(archive: Path, ops: FileOps) -> tuple[str | None, tuple[Finding, ...]]:
     """The tagged digest the archive's sidecar claims (None without a sidecar), and any finding
     about a sidecar that exists but cannot be used, or that there is none (AERO_VERIFY_NO_SIDECAR,
     a WARNING: see `no_sidecar_finding`). The first sidecar found (``.b3``, then ``.sha256``)
@@ -62,8 +66,7 @@ def read_sidecar(archive: Path, ops: FileOps = REAL) -> tuple[str | None, tuple[
     for algorithm in ALGORITHMS:
         path = sidecar_path(archive, algorithm)
         try:
-            with ops.open_read(path) as stream:  # a FIFO named like a sidecar must not block the open
-                raw = stream.read(SIDECAR_LIMIT)
+            raw = read_head(ops, path, SIDECAR_LIMIT)  # a FIFO named like a sidecar must not block the open
         except FileNotFoundError:
             continue
         except OSError as error:
@@ -102,7 +105,7 @@ def _io_report(archive: Path, error: OSError) -> VerifyReport:
 
 
 def verify_archive(
-    path: str | os.PathLike[str], *, progress: ProgressCallback | None = None, ops: FileOps = REAL
+    path: str | os.PathLike[str], *, progress: ProgressCallback | None = None, ops: FileOps
 ) -> VerifyReport:
     """Verify one archive file (and its sidecar, if any) in one streaming pass.
 
@@ -130,7 +133,7 @@ def internal_finding(error: Exception) -> Finding:
 
 
 def inspect_archive(
-    path: str | os.PathLike[str], *, progress: ProgressCallback | None = None, ops: FileOps = REAL
+    path: str | os.PathLike[str], *, progress: ProgressCallback | None = None, ops: FileOps
 ) -> InspectResult:
     """Inspect one archive file: members, manifests, WAL and storage summaries, logical state.
 
@@ -152,7 +155,7 @@ def inventory(
     verify: bool = False,
     progress: ProgressCallback | None = None,
     now: datetime | None = None,
-    ops: FileOps = REAL,
+    ops: FileOps,
 ) -> Inventory:
     """One row per ``*.tar`` file in ``folder`` (and its subfolders when ``recursive``).
 
@@ -163,12 +166,12 @@ def inventory(
     from aeroops.core.inventory import Inventory, inventory_row
 
     root = Path(folder)
-    if not root.is_dir():
-        raise UsageError(f"the backup folder {not_a_folder(root)}", path=root)
+    if not ops.is_dir(root):
+        raise UsageError(f"the backup folder {not_a_folder(root, ops)}", path=root)
     taken_at = (now or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
     unreadable: list[OSError] = []
     try:
-        candidates = sorted(_candidates(root, recursive, unreadable))
+        candidates = sorted(_candidates(root, recursive, unreadable, ops))
     except OSError as exc:
         raise UsageError(f"cannot read the folder: {exc.strerror or exc}", path=root) from None
     rows = [
@@ -197,7 +200,7 @@ def inventory(
 def _read_archive(archive: Path, read: Callable[..., T], progress: ProgressCallback | None, ops: FileOps) -> T:
     """One streaming pass of ``read`` (verify or inspect) over an archive file, with its sidecar."""
     with open_buffered(ops, archive) as stream:
-        return _read_stream(archive, stream, read, progress, os.fstat(stream.fileno()).st_size, ops)
+        return _read_stream(archive, stream, read, progress, ops.fstat(stream).st_size, ops)
 
 
 def verify_opened_archive(
@@ -207,7 +210,7 @@ def verify_opened_archive(
     *,
     progress: ProgressCallback | None,
     data_sink: DataSink,
-    ops: FileOps = REAL,
+    ops: FileOps,
 ) -> VerifyReport:
     """Verify ``archive``, read from ``stream`` (opened by the caller), with its sidecar, handing
     each file's bytes to ``data_sink`` as they are checked: restore's one pass. Unlike
@@ -240,7 +243,7 @@ def _read_stream(
         )
 
 
-def _candidates(root: Path, recursive: bool, unreadable: list[OSError]) -> Iterator[Path]:
+def _candidates(root: Path, recursive: bool, unreadable: list[OSError], ops: FileOps) -> Iterator[Path]:
     """The ``*.tar`` files in ``root`` (and below, when ``recursive``); a subfolder that cannot
     be read is added to ``unreadable`` (its row says so), ``root`` itself raises."""
 
@@ -251,16 +254,14 @@ def _candidates(root: Path, recursive: bool, unreadable: list[OSError]) -> Itera
 
     if recursive:
         # Symlinked folders are not followed: a link loop must not hang an audit.
-        for folder, subfolders, files in os.walk(root, onerror=skipped):
-            subfolders.sort()
+        for folder, _, files in walk(ops, root, onerror=skipped):
             for name in files:
                 if name.endswith(ARCHIVE_SUFFIX):
-                    yield Path(folder, name)
+                    yield folder / name
         return
-    with os.scandir(root) as entries:
-        for entry in entries:
-            if entry.name.endswith(ARCHIVE_SUFFIX) and not entry.is_dir():
-                yield Path(entry.path)
+    for entry in ops.scandir(root):
+        if entry.name.endswith(ARCHIVE_SUFFIX) and not entry.is_dir():
+            yield root / entry.name
 
 
 def _step_progress(progress: ProgressCallback, name: str, index: int, count: int) -> ProgressCallback:
@@ -276,16 +277,16 @@ def _row(
     from aeroops.core.inventory import inventory_row, read_leading_manifest
 
     name = archive.relative_to(root).as_posix()
-    sidecar = sidecar_kind(archive)
+    sidecar = sidecar_kind(archive, ops)
     manifest: BackupManifest | str
     try:
-        stat = ops.stat(archive)
+        info = ops.stat(archive)
         with open_buffered(ops, archive) as stream:
             manifest = read_leading_manifest(stream, name=name)
     except OSError as error:
         return inventory_row(name, None, None, f"cannot read: {error.strerror or error}", now, sidecar=sidecar)
     except FormatError as error:
         manifest = f"{error.code}: {error.message}"
-    modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(microsecond=0)
+    modified = datetime.fromtimestamp(info.st_mtime, UTC).replace(microsecond=0)
     report = verify_archive(archive, progress=progress, ops=ops) if verify else None
-    return inventory_row(name, stat.st_size, modified, manifest, now, sidecar=sidecar, report=report)
+    return inventory_row(name, info.st_size, modified, manifest, now, sidecar=sidecar, report=report)

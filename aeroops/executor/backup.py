@@ -44,7 +44,7 @@ from aeroops.executor.backup_staging import (
     staging_marker,
 )
 from aeroops.executor.clock import default_created_at
-from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, failed_operation, not_a_folder
+from aeroops.executor.fileops import COPY_CHUNK, FileOps, failed_operation, not_a_folder
 from aeroops.executor.lock import DirectoryLock, FolderLock, data_dir_busy, writable_folder
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.checksum import crc32
@@ -100,7 +100,7 @@ def prepare_backup(
     created_at: datetime | None = None,
     snapshot_id: str | None = None,
     source: str | None = None,
-    ops: FileOps = REAL,
+    ops: FileOps,
 ) -> BackupPlan:
     """Scan and plan, without locking or writing anything: what a dry run shows."""
     plan = plan_backup(
@@ -110,42 +110,42 @@ def prepare_backup(
     return _accept(plan)
 
 
-def resolve_output(output: Path | str, plan: BackupPlan) -> Path:
+def resolve_output(output: Path | str, plan: BackupPlan, ops: FileOps) -> Path:
     """A folder gets the plan's default archive name; anything else is the archive's path."""
     target = Path(output)
-    if target.is_dir():
+    if ops.is_dir(target):
         target = target / plan.archive_name
     elif os.fspath(output).endswith(("/", "/.")):  # Path() drops the slash that names a folder
-        raise BackupError(f"the output folder {not_a_folder(output)}", path=output)
+        raise BackupError(f"the output folder {not_a_folder(output, ops)}", path=output)
     check_archive_name(target.name)
-    if not target.parent.is_dir():
-        raise BackupError(f"the output folder {not_a_folder(target.parent)}", path=target.parent)
-    data_dir = Path(plan.data_dir).resolve()
-    resolved = target.parent.resolve() / target.name
+    if not ops.is_dir(target.parent):
+        raise BackupError(f"the output folder {not_a_folder(target.parent, ops)}", path=target.parent)
+    data_dir = Path(ops.realpath(plan.data_dir))
+    resolved = Path(ops.realpath(target.parent)) / target.name
     if resolved == data_dir or data_dir in resolved.parents:
         raise BackupError("the archive must not be written inside the data directory", path=target)
     return target
 
 
-def check_output(archive: Path, *, overwrite: bool) -> None:
+def check_output(archive: Path, *, overwrite: bool, ops: FileOps) -> None:
     """Raise the `BackupError` a backup to ``archive`` meets before it writes anything there."""
-    if os.path.lexists(archive) and not overwrite:
+    if ops.exists(archive) and not overwrite:
         raise BackupError(
             f"an archive already exists at the output path ({option('overwrite', True)} replaces it)", path=archive
         )
 
 
-def dry_run_refusal(data_dir: Path | str, archive: Path, *, overwrite: bool) -> str | None:
+def dry_run_refusal(data_dir: Path | str, archive: Path, *, overwrite: bool, ops: FileOps) -> str | None:
     """Why the real run of a dry run's plan would be refused or fail before its first write, or
     None: what the run checks then (the output path, the lock), and that this user may write the
     output folder (the run's first write)."""
     try:
-        check_output(archive, overwrite=overwrite)
+        check_output(archive, overwrite=overwrite, ops=ops)
     except BackupError as error:
         return error.message
-    if data_dir_busy(Path(data_dir)):
+    if data_dir_busy(Path(data_dir), ops):
         return "another aeroops run holds this data directory right now"
-    if not writable_folder(archive.parent):
+    if not writable_folder(archive.parent, ops):
         return f"this user cannot write in {archive.parent}, where the archive goes"
     return None
 
@@ -160,7 +160,7 @@ def run_backup(
     digest: str = DEFAULT,
     source: str | None = None,
     progress: ProgressCallback = no_progress,
-    ops: FileOps = REAL,
+    ops: FileOps,
 ) -> BackupResult:
     """Back up ``data_dir`` into an archive at ``output`` (a file path, or a folder).
 
@@ -263,8 +263,8 @@ def _pack_and_publish(run: _Run, plan: BackupPlan, description: DataDirDescripti
     """Steps 4 to 9 for one plan; raises `_Mismatch` when a snapshot file's bytes are not
     those its manifest lists (the staging folder is removed, nothing was published)."""
     ops, step = run.ops, run.step
-    archive = resolve_output(run.output, plan)
-    check_output(archive, overwrite=run.overwrite)
+    archive = resolve_output(run.output, plan, ops)
+    check_output(archive, overwrite=run.overwrite, ops=ops)
     if run.folder_lock is None:
         run.folder_lock = FolderLock(archive.parent, BackupError, exclusive=False, ops=ops)
         run.folder_lock.acquire()
@@ -278,7 +278,7 @@ def _pack_and_publish(run: _Run, plan: BackupPlan, description: DataDirDescripti
         _accept(plan_backup(described, run.options))  # refuses here if the WAL is damaged
         _check_wal_packed(plan, described.wal, packed, run.root)
         step(9)
-        check_not_serving(run.root)
+        check_not_serving(run.root, ops)
         publish(staging / STAGING_ARCHIVE, archive, digest, run.algorithm, run.overwrite, ops)
     return _Published(plan, archive, packed, digest, staged_by, removed)
 
@@ -364,7 +364,7 @@ def _accept(plan: BackupPlan | Refusal) -> BackupPlan:
 
 def _fsync_wal(root: Path, ops: FileOps) -> None:
     wal = root / WAL
-    if os.path.lexists(wal):
+    if ops.exists(wal):
         with ops.open_read(wal) as stream:
             ops.fsync(stream)
 

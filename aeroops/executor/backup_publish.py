@@ -3,7 +3,6 @@ whole or not at all; and the last check before it, that AeroDB did not start mea
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from aeroops.errors import BackupError
@@ -12,12 +11,12 @@ from aeroops.executor.lock import aerodb_serving
 from aeroops.formats.sidecar import ALGORITHMS, Algorithm, render_sidecar, sidecar_path
 
 
-def check_not_serving(root: Path) -> None:
+def check_not_serving(root: Path, ops: FileOps) -> None:
     """AeroDB may have started while the backup ran (it was refused if serving at the start).
     Its snapshot files cannot have changed, but a running AeroDB may checkpoint and truncate the
     WAL: an archive pairing the snapshot with a WAL that no longer follows it would verify and
     still lose writes. Discard it."""
-    if aerodb_serving(root):
+    if aerodb_serving(root, ops):
         raise BackupError(
             "AeroDB started serving the data directory during the backup (.lock appeared); the archive was "
             "discarded: stop AeroDB and back up again",
@@ -44,7 +43,7 @@ def publish(tar_path: Path, archive: Path, digest: str, algorithm: Algorithm, ov
         ops.rename(tar_path, archive)
         ops.rename(sidecar_tmp, sidecar_path(archive, algorithm))
     else:
-        if os.path.lexists(archive):
+        if ops.exists(archive):
             raise BackupError("an archive appeared at the output path during the backup", path=archive)
         _remove_sidecars(archive, ops)  # orphans: of an archive removed by hand, or of a run cut short
         ops.rename(sidecar_tmp, sidecar_path(archive, algorithm))
@@ -63,5 +62,5 @@ def publish(tar_path: Path, archive: Path, digest: str, algorithm: Algorithm, ov
 def _remove_sidecars(archive: Path, ops: FileOps) -> None:
     for algorithm in ALGORITHMS:
         path = sidecar_path(archive, algorithm)
-        if os.path.lexists(path):
+        if ops.exists(path):
             ops.remove(path)

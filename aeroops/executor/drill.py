@@ -17,7 +17,6 @@ it; else its newest valid one) and then its WAL.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from pathlib import Path
 
@@ -33,7 +32,6 @@ from aeroops.core.results import CollectionCount, Comparison, DrillResult, Resto
 from aeroops.errors import AeroError, Finding, FormatError, RestoreError, RestoreIOError, UsageError, io_error
 from aeroops.executor.audit import inspect_archive
 from aeroops.executor.fileops import (
-    REAL,
     FileOps,
     LimitedReader,
     failed_operation,
@@ -61,7 +59,7 @@ SCRATCH_PREFIX = "aeroops-drill-"
 
 
 def datadir_logical_state(
-    data_dir: Path | str, *, storage: str = DOCUMENTS, ops: FileOps = REAL, progress: ProgressCallback = no_progress
+    data_dir: Path | str, *, storage: str = DOCUMENTS, ops: FileOps, progress: ProgressCallback = no_progress
 ) -> LogicalState:
     """The logical state of a data directory as AeroDB's boot computes it (recovery/startup.rs),
     reading what it reads in its order: ``wal/wal.log`` (replayed first: an absent WAL is an
@@ -76,9 +74,9 @@ def datadir_logical_state(
     wal_path = root / WAL
     builder = LogicalStateBuilder()
     with contextlib.ExitStack() as files:
-        wal_stream = files.enter_context(open_buffered(ops, wal_path)) if wal_path.exists() else None
+        wal_stream = files.enter_context(open_buffered(ops, wal_path)) if ops.exists(wal_path) else None
         storage_stream = files.enter_context(open_buffered(ops, root / storage))
-        sizes = [os.fstat(s.fileno()).st_size for s in (wal_stream, storage_stream) if s is not None]
+        sizes = [ops.fstat(s).st_size for s in (wal_stream, storage_stream) if s is not None]
         read = _ReadCounter(progress, sum(sizes))
         if wal_stream is not None:
             for record in iter_wal(LimitedReader(wal_stream, sizes[0], counted=read), path=str(wal_path)):
@@ -103,23 +101,23 @@ class _ReadCounter:
             self._progress(Progress("read", "read the data directory", 1, 1, self._done, self._total))
 
 
-def datadir_schemas(data_dir: Path | str) -> tuple[SchemaRef, ...]:
+def datadir_schemas(data_dir: Path | str, ops: FileOps) -> tuple[SchemaRef, ...]:
     """The schemas AeroDB's boot loads first: every ``*.json`` file of ``metadata/schemas/``,
     keyed by what it defines. Raises `FormatError` for a file that does not parse (AeroDB's
     boot fails on it too)."""
     folder = Path(data_dir) / SCHEMAS
-    facts = describe_schema_files(folder)
+    facts = describe_schema_files(folder, ops)
     for fact in facts:
         if fact.schema is None:
             raise FormatError(f"{fact.name} is not a schema AeroDB can load", path=folder / fact.name)
     return tuple(sorted({fact.schema for fact in facts if fact.schema is not None}))
 
 
-def source_snapshot(source: Path | str, preferred: str | None = None, ops: FileOps = REAL) -> str:
+def source_snapshot(source: Path | str, preferred: str | None, ops: FileOps) -> str:
     """The snapshot a source's logical state is read from: ``preferred`` (the archive's) while
     the source still has it complete, else the newest valid one."""
     root = Path(source)
-    if preferred and (root / snapshot_folder(preferred) / MANIFEST_FILE).is_file():
+    if preferred and ops.is_file(root / snapshot_folder(preferred) / MANIFEST_FILE):
         return preferred
     try:
         description = scan(root, checksums="until-valid", check_wal=False, ops=ops)
@@ -138,7 +136,7 @@ def drill(
     scratch_parent: Path | str | None = None,
     keep: bool = False,
     progress: ProgressCallback = no_progress,
-    ops: FileOps = REAL,
+    ops: FileOps,
 ) -> DrillResult:
     """Restore ``archive`` into a scratch folder and check what came out (see the module doc).
 
@@ -152,8 +150,10 @@ def drill(
     """
     started = time.monotonic()
     archive_path = Path(archive)
-    if scratch_parent is not None and not Path(scratch_parent).is_dir():
-        raise UsageError(f"the folder for the scratch directory {not_a_folder(scratch_parent)}", path=scratch_parent)
+    if scratch_parent is not None and not ops.is_dir(scratch_parent):
+        raise UsageError(
+            f"the folder for the scratch directory {not_a_folder(scratch_parent, ops)}", path=scratch_parent
+        )
     try:
         scratch = ops.make_temp_dir(None if scratch_parent is None else Path(scratch_parent), SCRATCH_PREFIX)
     except OSError as exc:  # a folder the user cannot write in: nothing was done yet
@@ -185,7 +185,7 @@ def drill(
         comparisons=run.comparisons,
         source_snapshot=run.source_snapshot,
         error=run.error,
-        scratch_removed=not scratch.exists(),
+        scratch_removed=not ops.exists(scratch),
         missing_schemas=run.missing_schemas,
     )
 
@@ -212,7 +212,7 @@ class _Run:
     def go(self, source: Path | str | None, restored_dir: Path) -> None:
         self.restored = restore(self.archive, restored_dir, create=True, progress=self.step(1), ops=self.ops)
         restored = datadir_logical_state(restored_dir, ops=self.ops, progress=self.step(2))
-        self.missing_schemas = missing_schemas(restored, datadir_schemas(restored_dir))
+        self.missing_schemas = missing_schemas(restored, datadir_schemas(restored_dir, self.ops))
         inspection = inspect_archive(self.archive, ops=self.ops, progress=self.step(3))
         if not inspection.ok:  # the restore verified it a moment ago: it changed since
             raise RestoreError("the archive no longer verifies: it changed during the drill", path=self.archive)

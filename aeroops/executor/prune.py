@@ -20,7 +20,7 @@ from aeroops.core.retention import Policy, RetentionPlan, plan_retention
 from aeroops.errors import PruneError, PruneIOError, io_error
 from aeroops.executor import log
 from aeroops.executor.audit import inventory
-from aeroops.executor.fileops import REAL, FileOps, failed_operation
+from aeroops.executor.fileops import FileOps, failed_operation
 from aeroops.executor.lock import FolderLock, writable_folder
 from aeroops.formats.sidecar import ALGORITHMS, sidecar_path
 from aeroops.progress import ProgressCallback
@@ -36,7 +36,7 @@ def prune(
     now: datetime | None = None,
     expect: frozenset[str] | None = None,
     progress: ProgressCallback | None = None,
-    ops: FileOps = REAL,
+    ops: FileOps,
 ) -> PruneResult:
     """Plan (and with ``yes``, carry out) the removals ``policy`` asks for in ``folder``.
 
@@ -49,11 +49,11 @@ def prune(
     root = Path(folder)
     taken_at = (now or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
     if not yes:
-        found = inventory(root, recursive=recursive, verify=verify, progress=progress, now=taken_at)
+        found = inventory(root, recursive=recursive, verify=verify, progress=progress, now=taken_at, ops=ops)
         plan = plan_retention(found.rows, policy, taken_at)
         return PruneResult(str(root), plan, found, dry_run=True, refusal=removal_refusal(root, plan, ops))
-    with FolderLock(root, PruneError, exclusive=True):
-        found = inventory(root, recursive=recursive, verify=verify, progress=progress, now=taken_at)
+    with FolderLock(root, PruneError, exclusive=True, ops=ops):
+        found = inventory(root, recursive=recursive, verify=verify, progress=progress, now=taken_at, ops=ops)
         plan = plan_retention(found.rows, policy, taken_at)
         refusal = removal_refusal(root, plan, ops)
         if refusal is not None:
@@ -88,7 +88,7 @@ def prune(
     return PruneResult(str(root), plan, found, dry_run=False, removed=tuple(removed))
 
 
-def removal_refusal(root: Path, plan: RetentionPlan, ops: FileOps = REAL) -> str | None:
+def removal_refusal(root: Path, plan: RetentionPlan, ops: FileOps) -> str | None:
     """Why removing what ``plan`` removes would fail for this user, asked before the first
     removal (the dry run asks it too, so it never promises what the real run cannot do), or
     None. Removing a file takes write permission on its folder, and in a sticky folder (like
@@ -99,7 +99,7 @@ def removal_refusal(root: Path, plan: RetentionPlan, ops: FileOps = REAL) -> str
         path = root / decision.file
         by_folder.setdefault(path.parent, []).append(path)
     for folder, paths in sorted(by_folder.items()):
-        if not writable_folder(folder):
+        if not writable_folder(folder, ops):
             return f"cannot remove archives from {folder}: permission denied (you cannot write in that folder)"
         try:
             owner = ops.stat(folder)

@@ -19,6 +19,7 @@ from aeroops.core.inspect import InspectResult
 from aeroops.core.inventory import Inventory
 from aeroops.core.verify_report import VerifyReport
 from aeroops.executor.audit import inspect_archive, inventory, verify_archive
+from aeroops.executor.fileops import REAL
 from aeroops.panels.common import (
     PagedTable,
     Panel,
@@ -148,7 +149,7 @@ class AuditPanel(Panel):
         reports: list[VerifyReport] = []
 
         def verify_one(name: str) -> VerifyReport:
-            return verify_archive(self.archive_path(name), progress=self.progress)
+            return verify_archive(self.archive_path(name), progress=self.progress, ops=REAL)
 
         for index, name in enumerate(with_findings, start=1):
             self.set_status(f"Listing the findings of {name} ({index} of {len(with_findings)}) …")
@@ -178,7 +179,7 @@ class AuditPanel(Panel):
             return None
         self.progress.start(f"reading {name} …")
         self.inspection = self.attempt(
-            lambda: inspect_archive(self.archive_path(name), progress=self.progress), progress=self.progress
+            lambda: inspect_archive(self.archive_path(name), progress=self.progress, ops=REAL), progress=self.progress
         )
         if self.inspection is not None:
             self.progress.finish(f"read {name}")
@@ -194,7 +195,7 @@ class AuditPanel(Panel):
             return None
         self.progress.start(f"verifying {self.selected} …")
         self.report = self.attempt(
-            lambda: verify_archive(self.archive_path(self.selected or ""), progress=self.progress),
+            lambda: verify_archive(self.archive_path(self.selected or ""), progress=self.progress, ops=REAL),
             progress=self.progress,
         )
         if self.report is not None:
@@ -215,7 +216,12 @@ class AuditPanel(Panel):
         self.progress.start("verifying every archive …" if verify else "reading manifests …")
         self.inventory = self.attempt(
             lambda: inventory(
-                self.folder, recursive=self.recursive_box.value, verify=verify, progress=self.progress, now=self.now
+                self.folder,
+                recursive=self.recursive_box.value,
+                verify=verify,
+                progress=self.progress,
+                now=self.now,
+                ops=REAL,
             ),
             progress=self.progress,
         )

@@ -16,6 +16,7 @@ import ipywidgets as widgets
 from aeroops.core.results import PruneResult
 from aeroops.core.retention import PERIOD_RULES, Duration, Policy, RetentionPlan, Rule, parse_duration
 from aeroops.errors import UsageError
+from aeroops.executor.fileops import REAL
 from aeroops.executor.prune import prune
 from aeroops.panels.common import (
     ConfirmBox,
@@ -160,6 +161,7 @@ class RetentionPanel(Panel):
                 verify=self.verify_box.value,
                 recursive=self.recursive,
                 progress=self.progress,
+                ops=REAL,
             ),
             progress=self.progress,
         )
@@ -210,6 +212,7 @@ class RetentionPanel(Panel):
                 recursive=self.recursive,
                 expect=shown,
                 progress=self.progress,
+                ops=REAL,
             ),
             progress=self.progress,
         )

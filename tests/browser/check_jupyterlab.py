@@ -51,6 +51,7 @@ from playwright.sync_api import Locator, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from aeroops.demo import DemoBackupFolder, DemoSpec, make_demo_backup_folder
+from aeroops.executor.fileops import REAL
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [
@@ -552,7 +553,7 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="aeroops-lab-"))
     root = home / "notebooks"
     shutil.copytree(ROOT / "notebooks", root)
-    demo = make_demo_backup_folder(home / "demo", DemoSpec(wal_records=3000))
+    demo = make_demo_backup_folder(home / "demo", DemoSpec(wal_records=3000), ops=REAL)
     checks = [c for c in (*PANEL_CHECKS, *RUNBOOK_CHECKS) if args.only is None or args.only in c.__name__]
     failed: list[str] = []
     try:

@@ -138,9 +138,9 @@ class Saboteur(FileOps):
         super().link(source, target)
         self._maybe("linked", source)
 
-    def open_read(self, path: Path) -> BinaryIO:
+    def open_read(self, path: Path, *, follow_symlinks: bool = True) -> BinaryIO:
         self._maybe("open", path)
-        return super().open_read(path)
+        return super().open_read(path, follow_symlinks=follow_symlinks)
 
     def copy_range(self, source: BinaryIO, target: BinaryIO, size: int) -> int:
         self._maybe("copy", getattr(source, "name", ""))
@@ -209,8 +209,8 @@ class FaultyReadOps(FileOps):
         self.suffix, self.after, self.err = suffix, after, err
         self.opened = 0
 
-    def open_read(self, path: Path) -> BinaryIO:
-        stream = super().open_read(path)
+    def open_read(self, path: Path, *, follow_symlinks: bool = True) -> BinaryIO:
+        stream = super().open_read(path, follow_symlinks=follow_symlinks)
         if str(path).endswith(self.suffix):
             self.opened += 1
             return FaultyStream(stream, self.after, self.err)  # type: ignore[return-value]
