@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 METADATA_KEY = "aeroops.column"
@@ -72,10 +72,10 @@ def plain(value: Any) -> Any:
     """A value as JSON and CSV carry it: times in AeroDB's notation, durations in whole seconds,
     enumerations as their text."""
     if isinstance(value, datetime):
-        # Imported here: aeroops.formats imports aeroops.errors, whose Finding is declared with `column`.
-        from aeroops.formats.ids import format_timestamp
-
-        return format_timestamp(value)
+        # AeroDB's timestamp notation (`aeroops.formats.ids.format_timestamp`; a test holds them equal),
+        # written out here: this base module imports nothing of aeroops.
+        utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, timedelta):
         return int(value.total_seconds())
     if isinstance(value, str):

@@ -7,11 +7,9 @@ follow AeroDB's ERRORS.md). A `Finding` is a value (verification reports are lis
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import errno
-from collections.abc import Iterable, Iterator, Mapping
-from contextvars import ContextVar
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -450,33 +448,6 @@ class AeroError(Exception):
 
     def __str__(self) -> str:
         return str(self.finding)
-
-
-# --- naming options in messages -----------------------------------------------------------------
-
-# How messages name an option: the library's keyword argument unless a front end supplies its own
-# names for the run (the CLI: ``--overwrite``), so that each speaks the language of whoever reads it.
-_OPTION_NAMES: ContextVar[Mapping[str, str] | None] = ContextVar("aeroops_option_names", default=None)
-
-
-def option(keyword: str, value: object = None) -> str:
-    """How a message names the option ``keyword``: the front end's name (``--overwrite``) within
-    `naming_options`, else the keyword as a Python caller passes it (``overwrite=True``, or the
-    bare ``wal_records`` without a value)."""
-    named = (_OPTION_NAMES.get() or {}).get(keyword)
-    if named is not None:
-        return named
-    return keyword if value is None else f"{keyword}={value!r}"
-
-
-@contextlib.contextmanager
-def naming_options(names: Mapping[str, str]) -> Iterator[None]:
-    """Within this block, messages name options as ``names`` says (keyword → front end's name)."""
-    token = _OPTION_NAMES.set(names)
-    try:
-        yield
-    finally:
-        _OPTION_NAMES.reset(token)
 
 
 # --- backup -------------------------------------------------------------------------------------

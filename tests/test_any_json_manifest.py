@@ -26,8 +26,8 @@ from helpers.data import AERODB_FIXTURES, copy_fixture
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from aeroops.core.backup_plan import BackupOptions, plan_backup
 from aeroops.core.inspect import inspect_archive_stream
-from aeroops.core.plan import BackupOptions, plan_backup
 from aeroops.executor.audit import inspect_archive, inventory, verify_archive
 from aeroops.executor.fileops import REAL
 from aeroops.executor.scan import scan

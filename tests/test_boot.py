@@ -16,8 +16,8 @@ from helpers.archives import build, fixture_bytes, read_members, replace_member,
 from helpers.cli import unwrapped
 from helpers.data import AERODB_FIXTURES, copy_fixture, tree_state
 
+from aeroops.core.backup_plan import BackupOptions, BackupRefusal, RefusalRule, plan_backup
 from aeroops.core.logical import missing_schemas
-from aeroops.core.plan import BackupOptions, Refusal, RefusalRule, plan_backup
 from aeroops.errors import BackupError
 from aeroops.executor.audit import inspect_archive, verify_archive
 from aeroops.executor.backup import run_backup
@@ -196,7 +196,7 @@ def test_a_schema_the_wal_needs_that_the_data_directory_lacks_refuses_the_backup
     source = copy_fixture("datadir-schema-after-snapshot", tmp_path / "source")
     (source / "metadata/schemas/schema_events_v1.json").unlink()
     plan = plan_backup(scan(source, ops=REAL), BackupOptions(T0))
-    assert isinstance(plan, Refusal) and plan.rule is RefusalRule.SCHEMA_MISSING
+    assert isinstance(plan, BackupRefusal) and plan.rule is RefusalRule.SCHEMA_MISSING
     assert "'events' version 'v1'" in plan.message and "would not boot" in plan.message
     before = tree_state(source)
     with pytest.raises(BackupError, match="'events' version 'v1'") as raised:
@@ -256,7 +256,7 @@ def test_a_schema_snapshot_storage_needs_that_the_data_directory_lacks_refuses_t
     manifest = json.loads((snapshot / "manifest.json").read_bytes())
     manifest["storage_checksum"] = format_crc_tag(crc32((snapshot / "storage.dat").read_bytes()))
     (snapshot / "manifest.json").write_text(json.dumps(manifest, indent=2))
-    assert not isinstance(plan_backup(scan(source, ops=REAL), BackupOptions(T0)), Refusal)  # storage not read yet
+    assert not isinstance(plan_backup(scan(source, ops=REAL), BackupOptions(T0)), BackupRefusal)  # storage not read yet
     with pytest.raises(BackupError, match="storage records of snapshot 20261126T214824Z name schema 'ghosts'"):
         run_backup(source, tmp_path / "out.tar", created_at=T0, ops=REAL)
     assert not (tmp_path / "out.tar").exists()

@@ -351,9 +351,9 @@ def test_the_demo_command_reports_progress_through_every_step(
     import contextlib
     from collections.abc import Iterator
 
-    from aeroops import progress as progress_module
     from aeroops.cli.main import main
     from aeroops.progress import Progress
+    from aeroops.views import progress as progress_module
 
     events: list[Progress] = []
 

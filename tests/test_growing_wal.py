@@ -95,7 +95,7 @@ def test_the_cli_names_a_torn_tail_for_what_it_is(data: Path, capsys: pytest.Cap
 
 
 def test_a_backup_while_the_wal_grows_is_refused_for_that_reason(data: Path, tmp_path: Path) -> None:
-    from aeroops.core.plan import RefusalRule
+    from aeroops.core.backup_plan import RefusalRule
     from aeroops.errors import BackupError
     from aeroops.executor.backup import run_backup
 

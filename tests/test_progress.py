@@ -6,7 +6,8 @@ import io
 
 import pytest
 
-from aeroops.progress import Progress, Speedometer, TerminalProgress, clock_time, describe_progress
+from aeroops.progress import Progress
+from aeroops.views.progress import Speedometer, TerminalProgress, clock_time, describe_progress
 
 MIB = 1 << 20
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -99,6 +99,16 @@ def test_findings_are_listed_most_severe_first(shelf: Path) -> None:
     assert severities[0] == "ERROR" and severities[-1] == "WARNING"
     listed = [line for line in render_report(report).splitlines() if line.startswith("  [")]
     assert listed[0].startswith("  [ERROR]") and listed[-1].startswith("  [WARNING]")
+
+
+def test_json_writes_times_in_aerodbs_notation() -> None:
+    from aeroops.columns import plain
+    from aeroops.formats.ids import format_timestamp
+
+    cet = timezone(timedelta(hours=1))
+    for moment in (datetime(2026, 2, 4, 11, 30, tzinfo=UTC), datetime(2026, 2, 4, 12, 30, 5, tzinfo=cet)):
+        assert plain(moment) == format_timestamp(moment)
+    assert plain(datetime(2026, 2, 4, 11, 30)) == "2026-02-04T11:30:00Z"  # naive: taken as UTC
 
 
 # --- units --------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from helpers.cli import run_cli, run_main
 
-from aeroops.cli.main import error_text
+from aeroops.cli.messages import error_text
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.executor.backup import run_backup
 from aeroops.executor.fileops import REAL

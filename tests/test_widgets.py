@@ -18,7 +18,7 @@ from helpers.archives import damage_storage
 from helpers.data import tree_state
 from helpers.html import text_of
 
-from aeroops.core.plan import BackupPlan, Refusal, RefusalRule
+from aeroops.core.backup_plan import BackupPlan, BackupRefusal, RefusalRule
 from aeroops.core.results import BackupResult
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.errors import AeroError, BackupError
@@ -219,7 +219,7 @@ def test_a_data_directory_without_a_valid_snapshot_shows_aero_backup_failed(tmp_
             stream.seek(20)
             stream.write(b"\xff\xff")
     panel = BackupPanel(data_dir, out_dir)
-    assert isinstance(panel.plan, Refusal) and panel.plan.rule is RefusalRule.NO_VALID_SNAPSHOT
+    assert isinstance(panel.plan, BackupRefusal) and panel.plan.rule is RefusalRule.NO_VALID_SNAPSHOT
     assert set(panel.snapshots_table.frame["verdict"]) == {"corrupt"}
     assert "checksum" in panel.snapshots_table.frame["reason"].iloc[0]
     assert "AERO_BACKUP_FAILED" in panel.plan_summary.value

@@ -45,8 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.backup import dry_run_refusal, prepare_backup, resolve_output, run_backup
     from aeroops.executor.fileops import REAL
-    from aeroops.progress import no_progress, terminal_progress
+    from aeroops.progress import no_progress
     from aeroops.views.backup import plan_to_dict, render_dry_run, render_plan, render_result, result_to_dict
+    from aeroops.views.progress import terminal_progress
 
     if args.dry_run:
         plan = prepare_backup(

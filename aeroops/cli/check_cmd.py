@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.check import check, write_text_file
     from aeroops.executor.fileops import REAL
-    from aeroops.progress import terminal_progress
+    from aeroops.views.progress import terminal_progress
     from aeroops.views.prometheus import render_metrics
     from aeroops.views.text import render_freshness
 

@@ -41,8 +41,9 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.executor.audit import verify_archive
     from aeroops.executor.backup import run_backup
     from aeroops.executor.fileops import REAL, logged_cleanup
-    from aeroops.progress import no_progress, terminal_progress, within_step
+    from aeroops.progress import no_progress, within_step
     from aeroops.views.backup import render_result, result_to_dict
+    from aeroops.views.progress import terminal_progress
     from aeroops.views.text import labelled, text_table
     from aeroops.views.units import human_bytes
 

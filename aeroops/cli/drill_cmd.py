@@ -28,11 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aeroops.cli.main import error_text
+    from aeroops.cli.messages import error_text
     from aeroops.errors import EXIT_FINDINGS, EXIT_OK
     from aeroops.executor.drill import drill
     from aeroops.executor.fileops import REAL
-    from aeroops.progress import no_progress, terminal_progress
+    from aeroops.progress import no_progress
+    from aeroops.views.progress import terminal_progress
     from aeroops.views.restore import drill_to_dict, render_drill
 
     with terminal_progress(not args.no_progress) as progress:

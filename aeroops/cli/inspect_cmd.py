@@ -28,8 +28,8 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.errors import EXIT_FINDINGS
     from aeroops.executor.audit import inspect_archive, verify_archive
     from aeroops.executor.fileops import REAL
-    from aeroops.progress import terminal_progress
     from aeroops.views import records, text
+    from aeroops.views.progress import terminal_progress
 
     if args.format == "csv" and args.wal and args.documents:
         raise UsageError("CSV holds one table: choose --wal or --documents, not both")
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2))
     elif args.format == "csv":
         if args.wal:
-            text.write_csv(sys.stdout, records.wal_records(result), records.WAL_COLUMNS)
+            text.write_csv(sys.stdout, records.wal_group_records(result), records.WAL_COLUMNS)
         elif args.documents:
             text.write_csv(sys.stdout, records.document_records(result), records.DOCUMENT_COLUMNS)
         else:

@@ -35,8 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.audit import inventory
     from aeroops.executor.fileops import REAL
-    from aeroops.progress import terminal_progress
     from aeroops.views import records, text
+    from aeroops.views.progress import terminal_progress
 
     verify = args.verify or args.newest_good
     with terminal_progress(verify and not args.no_progress) as progress:

@@ -45,7 +45,7 @@ VERBS: dict[str, str] = {
 }
 
 # The command line's names for the options that messages of the library mention (they say
-# ``overwrite=True`` to a Python caller: `aeroops.errors.option`).
+# ``overwrite=True`` to a Python caller: `aeroops.option_names.option`).
 OPTION_NAMES: dict[str, str] = {
     "overwrite": "--overwrite",
     "create": "--create",
@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _standard_streams():
             verb = _verb_of(args_given)
             args = build_parser(verb, only=bool(verb)).parse_args(args_given)
-            from aeroops.errors import naming_options  # after parsing: `--help` never needs it
+            from aeroops.option_names import naming_options  # after parsing: `--help` never needs it
 
             with naming_options(OPTION_NAMES):
                 return int(args.run(args) or 0)
@@ -99,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if not isinstance(error, AeroError):
             raise  # a bug: its traceback
+        from aeroops.cli.messages import error_text
+
         print(error_text(str(error)), file=sys.stderr)
         return error.code.exit_status
 
@@ -107,32 +109,6 @@ def _verb_of(argv: Sequence[str]) -> tuple[str, ...]:
     """The verb ``argv`` runs, as `build_parser` takes it: its first word, when that is a verb
     (``aeroops -h verify`` asks for aeroops' help, which lists every verb), or none."""
     return (argv[0],) if argv and argv[0] in VERBS else ()
-
-
-def error_text(text: str, *, terminal: bool | None = None) -> str:
-    """An error or warning (``[SEVERITY] CODE: message``) as stderr shows it: `one_line`, and on
-    a terminal (``terminal`` None: is stderr one?) wrapped to 100 columns between words for the
-    person reading it, its following lines indented two spaces. Anywhere else (a log, a pipe, a
-    script reading it) it stays one line: one error, one line to grep."""
-    line = one_line(text)
-    if not (_stderr_is_terminal() if terminal is None else terminal):
-        return line
-    from aeroops.views.text import wrap_line  # only when there is an error to print
-
-    return wrap_line(line)
-
-
-def _stderr_is_terminal() -> bool:
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):  # no stderr, or a closed one
-        return False
-
-
-def one_line(text: str) -> str:
-    """``text`` on one line: a line break or other control character (in a path someone typed)
-    is written as its escape: off a terminal an error is always one line (`error_text`)."""
-    return "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text)
 
 
 @contextlib.contextmanager

@@ -72,12 +72,12 @@ def policy_from_args(args: argparse.Namespace) -> Policy:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aeroops.cli.main import error_text
+    from aeroops.cli.messages import error_text
     from aeroops.errors import Code, Finding
     from aeroops.executor.fileops import REAL
     from aeroops.executor.prune import prune
-    from aeroops.progress import terminal_progress
     from aeroops.views import records, text
+    from aeroops.views.progress import terminal_progress
 
     policy = policy_from_args(args)
     with terminal_progress(not args.no_progress) as progress:

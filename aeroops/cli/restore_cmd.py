@@ -32,11 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aeroops.cli.main import error_text
+    from aeroops.cli.messages import error_text
     from aeroops.errors import Code, Finding
     from aeroops.executor.fileops import REAL
     from aeroops.executor.restore import preview_restore, restore
-    from aeroops.progress import no_progress, terminal_progress
+    from aeroops.progress import no_progress
+    from aeroops.views.progress import terminal_progress
     from aeroops.views.restore import preview_to_dict, render_preview, render_result, result_to_dict
 
     with terminal_progress(not args.no_progress) as shown:

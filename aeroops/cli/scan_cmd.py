@@ -15,12 +15,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aeroops.core.plan import BackupOptions, plan_backup  # here: `aeroops --help` starts fast
+    from aeroops.core.backup_plan import BackupOptions, plan_backup  # here: `aeroops --help` starts fast
     from aeroops.executor.clock import default_created_at
     from aeroops.executor.fileops import REAL
     from aeroops.executor.scan import scan
-    from aeroops.progress import no_progress, terminal_progress
+    from aeroops.progress import no_progress
     from aeroops.views.backup import description_to_dict, plan_to_dict, render_description, render_plan
+    from aeroops.views.progress import terminal_progress
 
     with terminal_progress(not args.no_progress) as progress:
         description = scan(args.data_dir, checksums="all", progress=progress or no_progress, ops=REAL)

@@ -26,8 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.audit import verify_archive
     from aeroops.executor.fileops import REAL
-    from aeroops.progress import terminal_progress
     from aeroops.views import records, text
+    from aeroops.views.progress import terminal_progress
 
     with terminal_progress(not args.no_progress) as progress:
         reports = [verify_archive(archive, progress=progress, ops=REAL) for archive in args.archives]

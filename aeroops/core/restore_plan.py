@@ -25,8 +25,9 @@ from datetime import datetime
 from aeroops.core.recovery import SITUATION_TEXT, Situation, classify_leftovers, plan_recovery
 from aeroops.core.restore_target import ExistingEntry, Leftovers, RestoreJournal, RestoreMode, RestorePaths, TargetState
 from aeroops.core.verify_report import VerifyReport
-from aeroops.errors import Finding, Severity, option
+from aeroops.errors import Finding, Severity
 from aeroops.formats.layout import BACKUP_MANIFEST, SCHEMAS, WAL, member_targets, new_directories, snapshot_folder
+from aeroops.option_names import option
 
 # Where the snapshot's files are extracted before verification has named the snapshot (a
 # snapshot id never starts with a dot); the folder is renamed to snapshots/<id> after.

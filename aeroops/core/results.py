@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from aeroops.core.backup_plan import BackupPlan, MemberKind
 from aeroops.core.inventory import Inventory
 from aeroops.core.logical import LogicalDiff, MissingSchemas
-from aeroops.core.plan import BackupPlan, MemberKind
 from aeroops.core.recovery import RecoveryPlan
 from aeroops.core.restore_plan import RestorePlan, RestoreRefusal
 from aeroops.core.restore_target import RestoreMode

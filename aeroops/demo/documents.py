@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from itertools import islice
 
 from aeroops.demo.spec import SCHEMA_VERSION, DemoSpec, snapshot_positions
-from aeroops.errors import UsageError, option
+from aeroops.errors import UsageError
 from aeroops.formats.storage import StorageRecord, encode_storage_record
 from aeroops.formats.wal import DocumentChange, WalType, encode_document_change, encode_wal_record
+from aeroops.option_names import option
 
 NAMES = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy")
 

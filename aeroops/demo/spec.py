@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aeroops.errors import UsageError, option
+from aeroops.errors import UsageError
+from aeroops.option_names import option
 
 SCHEMA_VERSION = "v1"
 SNAPSHOT_INTERVAL = timedelta(hours=1)

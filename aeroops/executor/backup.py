@@ -21,17 +21,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from aeroops.core.description import DataDirDescription, WalDescription, with_found_checksum, with_storage_schemas
-from aeroops.core.plan import (
+from aeroops.core.backup_plan import (
     ArchiveMember,
     BackupOptions,
     BackupPlan,
+    BackupRefusal,
     MemberKind,
-    Refusal,
     plan_backup,
 )
+from aeroops.core.description import DataDirDescription, WalDescription, with_found_checksum, with_storage_schemas
 from aeroops.core.results import BackupResult, PackedMember
-from aeroops.errors import AeroError, BackupError, BackupIOError, io_error, option
+from aeroops.errors import AeroError, BackupError, BackupIOError, io_error
 from aeroops.executor.backup_publish import check_not_serving, publish
 from aeroops.executor.backup_staging import (
     ORPHAN_GRACE_SECONDS,
@@ -60,6 +60,7 @@ from aeroops.formats.sidecar import (
 )
 from aeroops.formats.tar import END_OF_ARCHIVE, member_header, padding
 from aeroops.hashing import BackgroundDigest
+from aeroops.option_names import option
 from aeroops.progress import Progress, ProgressCallback, no_progress
 
 STEPS = (
@@ -351,13 +352,13 @@ def _creation_time(created_at: datetime | None) -> datetime:
     return check_creation_time(created_at) if created_at is not None else default_created_at()
 
 
-def refusal_error(refusal: Refusal) -> BackupError:
+def refusal_error(refusal: BackupRefusal) -> BackupError:
     """The error a backup raises for this refusal (what a panel shows instead of running)."""
     return BackupError(f"{refusal.message} [rule: {refusal.rule}]")
 
 
-def _accept(plan: BackupPlan | Refusal) -> BackupPlan:
-    if isinstance(plan, Refusal):
+def _accept(plan: BackupPlan | BackupRefusal) -> BackupPlan:
+    if isinstance(plan, BackupRefusal):
         raise refusal_error(plan)
     return plan
 

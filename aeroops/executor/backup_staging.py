@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from aeroops.core.plan import BackupPlan, MemberKind
+from aeroops.core.backup_plan import BackupPlan, MemberKind
 from aeroops.errors import BackupError
 from aeroops.executor import log
 from aeroops.executor.fileops import FileOps, logged_cleanup, write_new_file

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import ipywidgets as widgets
 
+from aeroops.core.backup_plan import BackupOptions, BackupPlan, BackupRefusal, plan_backup
 from aeroops.core.description import DataDirDescription
-from aeroops.core.plan import BackupOptions, BackupPlan, Refusal, plan_backup
 from aeroops.core.results import BackupResult
 from aeroops.errors import BackupError
 from aeroops.executor.backup import refusal_error, run_backup
@@ -41,7 +41,7 @@ class BackupPanel(Panel):
     """Pick a data directory and an output folder, review the scan and the plan, press Run.
 
     State for code and tests: ``description`` (the scan), ``plan`` (a `BackupPlan` or a
-    `Refusal`), ``result`` (the last `BackupResult`), ``error`` (the exception the last action
+    `BackupRefusal`), ``result`` (the last `BackupResult`), ``error`` (the exception the last action
     ended with). ``created_at`` and ``snapshot_id`` are passed to the planner and to the backup.
     """
 
@@ -59,7 +59,7 @@ class BackupPanel(Panel):
         self.snapshot_id = snapshot_id
         self.checksums: ChecksumMode = checksums
         self.description: DataDirDescription | None = None
-        self.plan: BackupPlan | Refusal | None = None
+        self.plan: BackupPlan | BackupRefusal | None = None
         self.result: BackupResult | None = None
 
         self.data_dir_input = path_input("data directory", None, "/path/to/aerodb data directory")
@@ -112,7 +112,7 @@ class BackupPanel(Panel):
     data_dir = TextField("data_dir_input")
     output_dir = TextField("output_input")
 
-    def refresh(self) -> BackupPlan | Refusal | None:
+    def refresh(self) -> BackupPlan | BackupRefusal | None:
         """Scan the data directory and plan the backup (nothing is written); show both."""
         self.description = self.plan = None
         self._show_scan()
@@ -143,7 +143,7 @@ class BackupPanel(Panel):
         self.result = None
         self._show_result(None)
         self.progress.start("starting …")
-        if isinstance(self.plan, Refusal):
+        if isinstance(self.plan, BackupRefusal):
             error = refusal_error(self.plan)
             self.show_error(error)
             self.progress.finish(f"refused: {error.code}", failed=True)
@@ -176,7 +176,7 @@ class BackupPanel(Panel):
 
     def _update_run_button(self) -> None:
         reason = ""
-        if isinstance(self.plan, Refusal):
+        if isinstance(self.plan, BackupRefusal):
             reason = notice_html(
                 f"<b>Backup refused</b> [{html.escape(str(self.plan.rule))}]: {html.escape(self.plan.message)}",
                 kind="warning",
@@ -232,7 +232,7 @@ class BackupPanel(Panel):
             return
         facts = plan_to_dict(plan)
         skipped = [f"{s['snapshot_id']}: {s['verdict']}, {s['reason']}" for s in facts["skipped"]]
-        if isinstance(plan, Refusal):
+        if isinstance(plan, BackupRefusal):
             error = refusal_error(plan)
             lines = "".join(f"<li>skipped {html.escape(s)}</li>" for s in skipped)
             self.plan_summary.value = notice_html(

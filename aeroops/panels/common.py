@@ -17,8 +17,9 @@ import ipywidgets as widgets
 import pandas as pd
 
 from aeroops.errors import AeroError
-from aeroops.progress import Progress, Speedometer, describe_progress
+from aeroops.progress import Progress
 from aeroops.views.html import frame_html, notice_html
+from aeroops.views.progress import Speedometer, describe_progress
 
 T = TypeVar("T")
 

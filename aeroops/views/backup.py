@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from aeroops.core.backup_plan import BackupPlan, BackupRefusal
 from aeroops.core.description import DataDirDescription, FileFact, Verdict
-from aeroops.core.plan import BackupPlan, Refusal
 from aeroops.formats.ids import format_timestamp
 from aeroops.views.text import GLUE, label_block, labelled, text_table, wrap_line
 from aeroops.views.units import human_bytes
@@ -67,8 +67,8 @@ def _schema_files(description: DataDirDescription) -> list[tuple[FileFact, list[
     ]
 
 
-def plan_to_dict(plan: BackupPlan | Refusal) -> dict[str, Any]:
-    if isinstance(plan, Refusal):
+def plan_to_dict(plan: BackupPlan | BackupRefusal) -> dict[str, Any]:
+    if isinstance(plan, BackupRefusal):
         return {
             "refused": True,
             "rule": str(plan.rule),
@@ -185,9 +185,9 @@ def render_description(description: DataDirDescription) -> str:
     return "\n".join(lines)
 
 
-def render_plan(plan: BackupPlan | Refusal) -> str:
+def render_plan(plan: BackupPlan | BackupRefusal) -> str:
     skipped = [wrap_line(f"skipped {s.snapshot_id}: {s.verdict}, {s.reason}", "  ") for s in plan.skipped]
-    if isinstance(plan, Refusal):
+    if isinstance(plan, BackupRefusal):
         return "\n".join([wrap_line(f"backup refused [{plan.rule}]: {plan.message}"), *skipped])
     lines = [
         wrap_line(

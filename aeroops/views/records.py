@@ -158,7 +158,7 @@ def schema_checksum_records(manifest: SnapshotManifest | None) -> list[Record]:
     return [{"schema_file": name, "checksum": format_crc_tag(crc)} for name, crc in manifest.schema_checksums]
 
 
-def wal_records(result: InspectResult) -> list[Record]:
+def wal_group_records(result: InspectResult) -> list[Record]:
     return [record(g) for g in result.wal.groups]
 
 

@@ -100,7 +100,7 @@ def schema_checksums_frame(result: InspectResult) -> pd.DataFrame:
 
 
 def wal_frame(result: InspectResult) -> pd.DataFrame:
-    return frame(rec.wal_records(result), rec.WAL_COLUMNS)
+    return frame(rec.wal_group_records(result), rec.WAL_COLUMNS)
 
 
 def storage_frame(result: InspectResult) -> pd.DataFrame:

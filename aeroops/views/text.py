@@ -244,7 +244,7 @@ def render_inspect(result: InspectResult, *, wal: bool = False, documents: bool 
         head = f"WAL: {summary.records} records, {human_bytes(summary.bytes)}, {touched} documents touched"
         if summary.first_sequence is not None:
             head += f", sequences {summary.first_sequence}..{summary.last_sequence}"
-        sections.append(wrap_line(head) + "\n" + text_table(rec.wal_records(result), rec.WAL_COLUMNS))
+        sections.append(wrap_line(head) + "\n" + text_table(rec.wal_group_records(result), rec.WAL_COLUMNS))
     if documents:
         sections.append("Documents\n" + text_table(rec.document_records(result), rec.DOCUMENT_COLUMNS))
     return "\n\n".join(sections)

@@ -42,7 +42,7 @@ def unwrapped(text: str) -> str:
 
 def one_error_line(stderr: str, prefix: str) -> str:
     """The single line on stderr, which must start with ``prefix`` (off a terminal an error is
-    one line, however long: `aeroops.cli.main.error_text`)."""
+    one line, however long: `aeroops.cli.messages.error_text`)."""
     assert "Traceback" not in stderr and "usage:" not in stderr, stderr
     lines = stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(prefix), stderr

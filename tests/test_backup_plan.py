@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from aeroops.core.backup_plan import BackupOptions, BackupPlan, BackupRefusal, MemberKind, RefusalRule, plan_backup
 from aeroops.core.description import (
     DataDirDescription,
     FileFact,
@@ -15,7 +16,6 @@ from aeroops.core.description import (
     WalDescription,
     judge_snapshot,
 )
-from aeroops.core.plan import BackupOptions, BackupPlan, MemberKind, Refusal, RefusalRule, plan_backup
 from aeroops.errors import Code, Finding, Severity
 from aeroops.formats.manifests import Checkpoint, SnapshotManifest, parse_backup_manifest
 
@@ -251,7 +251,7 @@ def test_a_stray_folder_holding_an_empty_manifest_is_not_backed_up() -> None:
 )
 def test_refusals_name_their_rule(description: DataDirDescription, rule: RefusalRule, words: str) -> None:
     refusal = plan_backup(description, OPTIONS)
-    assert isinstance(refusal, Refusal)
+    assert isinstance(refusal, BackupRefusal)
     assert refusal.rule is rule
     assert words in refusal.message
     # A frozen value all the way down: a refusal is hashable and its skipped snapshots a tuple
@@ -283,7 +283,7 @@ def test_a_named_snapshot_is_used_or_refused() -> None:
     assert isinstance(plan, BackupPlan) and plan.snapshot_id == "20260101T000000Z" and plan.skipped == ()
     for wanted, words in (("20260102T000000Z", "is corrupt"), ("20990101T000000Z", "there is no snapshot")):
         refusal = plan_backup(description, replace(OPTIONS, snapshot_id=wanted))
-        assert isinstance(refusal, Refusal) and refusal.rule is RefusalRule.SNAPSHOT_NOT_USABLE
+        assert isinstance(refusal, BackupRefusal) and refusal.rule is RefusalRule.SNAPSHOT_NOT_USABLE
         assert words in refusal.message
 
 

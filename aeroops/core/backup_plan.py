@@ -85,7 +85,7 @@ class RefusalRule(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Refusal:
+class BackupRefusal:
     """Why no backup can be planned: the rule that refuses it, in words."""
 
     rule: RefusalRule
@@ -140,39 +140,41 @@ def default_archive_name(manifest: BackupManifest) -> str:
     return f"aerodb-backup-{manifest.backup_id}-{format_snapshot_id(manifest.created_at)}.tar"
 
 
-def plan_backup(description: DataDirDescription, options: BackupOptions) -> BackupPlan | Refusal:
+def plan_backup(description: DataDirDescription, options: BackupOptions) -> BackupPlan | BackupRefusal:
     if description.serving:
-        return Refusal(
+        return BackupRefusal(
             RefusalRule.SERVING,
             "AeroDB is serving this data directory (.lock is present); stop it before backing up",
         )
     if description.checkpoint_error:
-        return Refusal(
+        return BackupRefusal(
             RefusalRule.CHECKPOINT_UNREADABLE,
             f"checkpoint.json does not parse ({description.checkpoint_error}); without it there is no knowing "
             "where the WAL was truncated",
         )
     damage = description.wal.damage if description.wal.present else None
     if damage is not None and damage.code is Code.FILE_GREW:
-        return Refusal(
+        return BackupRefusal(
             RefusalRule.WAL_GROWING,
             f"something is writing to the WAL, so a backup now would not be consistent: {damage}",
         )
     if damage is not None:
-        return Refusal(RefusalRule.WAL_DAMAGED, f"the WAL is damaged, AeroDB would refuse to start on it: {damage}")
+        return BackupRefusal(
+            RefusalRule.WAL_DAMAGED, f"the WAL is damaged, AeroDB would refuse to start on it: {damage}"
+        )
 
     usable = {Verdict.VALID, Verdict.UNCHECKED} if options.checksums_while_packing else {Verdict.VALID}
     chosen, skipped_list = _choose_snapshot(description, options.snapshot_id, usable)
     skipped = tuple(skipped_list)  # a refusal is frozen all the way down
-    if isinstance(chosen, Refusal):
+    if isinstance(chosen, BackupRefusal):
         return chosen
     if chosen is None:
         reasons = "; ".join(f"{s.snapshot_id}: {s.reason}" for s in skipped) or "snapshots/ holds no snapshot"
-        return Refusal(RefusalRule.NO_VALID_SNAPSHOT, f"no valid snapshot to back up ({reasons})", skipped)
+        return BackupRefusal(RefusalRule.NO_VALID_SNAPSHOT, f"no valid snapshot to back up ({reasons})", skipped)
 
     checkpoint = description.checkpoint
     if checkpoint is not None and checkpoint.wal_truncated and chosen.snapshot_id < checkpoint.snapshot_id:
-        return Refusal(
+        return BackupRefusal(
             RefusalRule.CHECKPOINT_FALLBACK,
             f"checkpoint.json says the WAL was truncated after snapshot {checkpoint.snapshot_id}, but the newest "
             f"valid snapshot is {chosen.snapshot_id}: a backup of it would lose every write in between",
@@ -183,7 +185,7 @@ def plan_backup(description: DataDirDescription, options: BackupOptions) -> Back
     held = {f.schema for f in (*chosen.schemas, *added)}
     if missing := sorted(chosen.storage_schemas - held if chosen.storage_schemas is not None else ()):
         names = ", ".join(str(ref) for ref in missing)
-        return Refusal(
+        return BackupRefusal(
             RefusalRule.SCHEMA_MISSING,
             f"storage records of snapshot {chosen.snapshot_id} name schema {names}, which neither the snapshot nor "
             f"metadata/schemas/ holds: a restored directory would not boot ({AERODB_SCHEMA_MISSING})",
@@ -191,7 +193,7 @@ def plan_backup(description: DataDirDescription, options: BackupOptions) -> Back
         )
     if missing := sorted(description.wal.schemas - held if description.wal.schemas is not None else ()):
         names = ", ".join(str(ref) for ref in missing)
-        return Refusal(
+        return BackupRefusal(
             RefusalRule.SCHEMA_MISSING,
             f"WAL records name schema {names}, which neither snapshot {chosen.snapshot_id} nor metadata/schemas/ "
             f"holds: the data directory itself would not boot twice ({AERODB_SCHEMA_MISSING})",
@@ -283,17 +285,17 @@ def _schemas_to_add(description: DataDirDescription, chosen: SnapshotDescription
 
 def _choose_snapshot(
     description: DataDirDescription, wanted: str | None, usable: set[Verdict]
-) -> tuple[SnapshotDescription | Refusal | None, list[SkippedSnapshot]]:
+) -> tuple[SnapshotDescription | BackupRefusal | None, list[SkippedSnapshot]]:
     """Newest first, the first valid snapshot; every newer one is skipped with its reason."""
     skipped: list[SkippedSnapshot] = []
     if wanted is not None:
         snap = description.snapshot(wanted)
         if snap is None:
-            return Refusal(RefusalRule.SNAPSHOT_NOT_USABLE, f"there is no snapshot {wanted}"), skipped
+            return BackupRefusal(RefusalRule.SNAPSHOT_NOT_USABLE, f"there is no snapshot {wanted}"), skipped
         if snap.verdict not in usable:
-            return Refusal(RefusalRule.SNAPSHOT_NOT_USABLE, f"snapshot {wanted} is {snap.verdict}: {snap.reason}"), [
-                SkippedSnapshot(wanted, snap.verdict, snap.reason)
-            ]
+            return BackupRefusal(
+                RefusalRule.SNAPSHOT_NOT_USABLE, f"snapshot {wanted} is {snap.verdict}: {snap.reason}"
+            ), [SkippedSnapshot(wanted, snap.verdict, snap.reason)]
         return snap, skipped
     for snap in sorted(description.snapshots, key=lambda s: s.snapshot_id, reverse=True):
         verdict, reason = snap.verdict, snap.reason
@@ -307,8 +309,8 @@ __all__ = [
     "ArchiveMember",
     "BackupOptions",
     "BackupPlan",
+    "BackupRefusal",
     "MemberKind",
-    "Refusal",
     "RefusalRule",
     "SkippedSnapshot",
     "plan_backup",
