@@ -116,6 +116,19 @@ class Code(enum.StrEnum):
         Category.RUN,
         "a file grew while it was read: something is writing to it (not damage)",
     )
+    # --- object storage (a URL such as s3://bucket/prefix/ in place of a folder or an archive) ---
+    REMOTE_FAILED = (
+        "AERO_REMOTE_FAILED",
+        Severity.ERROR,
+        Category.RUN,
+        "object storage refused a request for good (access denied, no such bucket or key, no credentials)",
+    )
+    REMOTE_UNAVAILABLE = (
+        "AERO_REMOTE_UNAVAILABLE",
+        Severity.ERROR,
+        Category.RUN,
+        "object storage kept failing with transient errors (5xx, 429, SlowDown, resets, timeouts) past every retry",
+    )
     # --- backup (ERROR: a failed backup harms nothing) ----------------------------------------
     BACKUP_FAILED = "AERO_BACKUP_FAILED", Severity.ERROR, Category.BACKUP, "a backup was refused or failed"
     BACKUP_IO = "AERO_BACKUP_IO", Severity.ERROR, Category.BACKUP, "a file operation failed during a backup"
@@ -517,6 +530,24 @@ class ScanError(AeroError):
     """A data directory cannot be looked at (missing, not a folder, unreadable)."""
 
     code = Code.SCAN_FAILED
+
+
+class RemoteError(AeroError, OSError):
+    """Object storage refused a request for good; an OSError too, so every path that turns a
+    failed read into a finding (verify's AERO_VERIFY_IO) or an I/O error does so for a URL."""
+
+    code = Code.REMOTE_FAILED
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)  # the message names the URL: a finding's path is a member's
+        self.strerror = message
+        self.filename = url
+
+
+class RemoteUnavailableError(RemoteError):
+    """Object storage kept failing with transient errors past every retry."""
+
+    code = Code.REMOTE_UNAVAILABLE
 
 
 def io_error(error_type: type[E], exc: OSError, operation: str | None = None) -> E:

@@ -39,6 +39,8 @@ NOT_EFFECTS = {
     # a closed standard stream reopened on /dev/null, and standard output written
     ("cli/main.py", "null = os.open(os.devnull, os.O_RDWR)"),
     ("cli/main.py", "return os.write(self._fd, data)"),
+    # an object in object storage through fsspec (executor/objectstore.py is the seam for URLs), not the disk
+    ("executor/objectstore.py", 'self._stream = store.fs.open(self._temp, "wb")'),
     # a file object over the lock file's descriptor, for FileOps.truncate and .write
     ("executor/lock.py", 'with open(fd, "r+b", buffering=0, closefd=False) as holder:'),
 }
@@ -90,7 +92,7 @@ READ = re.compile(
     r"|\bos\.path\.(exists|lexists|isdir|isfile|islink|getsize|getmtime|realpath|samefile)\("
     r"|\bos\.open\("
     r"|(?<![\w.])open\([^)]*[\"']rb?[\"']"
-    r"|(?<!ops)(?<!REAL)(?<!entry)(?<!\be)\.(read_bytes|read_text|stat|lstat|exists|is_dir|is_file|is_symlink|iterdir|r?glob"
+    r"|(?<!ops)(?<!REAL)(?<!fs)(?<!entry)(?<!\be)\.(read_bytes|read_text|stat|lstat|exists|is_dir|is_file|is_symlink|iterdir|r?glob"
     r"|resolve|samefile)\("
 )
 # Reads that are not of the data, backups or folders aeroops works on.

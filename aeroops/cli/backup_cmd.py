@@ -45,6 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.backup import dry_run_refusal, prepare_backup, resolve_output, run_backup
     from aeroops.executor.fileops import REAL
+    from aeroops.executor.location import is_url, url_name
     from aeroops.progress import no_progress
     from aeroops.views.backup import plan_to_dict, render_dry_run, render_plan, render_result, result_to_dict
     from aeroops.views.progress import terminal_progress
@@ -54,20 +55,25 @@ def run(args: argparse.Namespace) -> int:
             args.data_dir, created_at=args.created_at, snapshot_id=args.snapshot, source=args.source, ops=REAL
         )
         archive = resolve_output(args.output, plan, REAL)
-        sidecar = sidecar_path(archive, args.digest)
+        if is_url(str(archive)):
+            sidecar_text = str(archive) + SUFFIXES[args.digest]
+            sidecar_name = url_name(sidecar_text)
+        else:
+            local_sidecar = sidecar_path(archive, args.digest)
+            sidecar_text, sidecar_name = str(local_sidecar), local_sidecar.name
         refusal = dry_run_refusal(args.data_dir, archive, overwrite=args.overwrite, ops=REAL)
         if args.json:
             facts = {
                 "dry_run": True,
                 "archive": str(archive),
-                "sidecar": str(sidecar),
+                "sidecar": sidecar_text,
                 "plan": plan_to_dict(plan),
                 "refused": refusal,
             }
             print(json.dumps(facts, indent=2))
         else:
             print(render_plan(plan))
-            print(render_dry_run(str(archive), sidecar.name, refusal))
+            print(render_dry_run(str(archive), sidecar_name, refusal))
         return EXIT_OK if refusal is None else EXIT_FINDINGS
     with terminal_progress(not args.no_progress) as progress:
         result = run_backup(

@@ -28,6 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="verify, then show only the newest archive that verifies clean, overall and per snapshot",
     )
+    parser.add_argument(
+        "--dask",
+        metavar="SCHEDULER",
+        help="with --verify on a folder URL: verify on the Dask cluster at SCHEDULER (tcp://host:8786)",
+    )
     add_output_arguments(parser, formats=True)
     parser.set_defaults(run=run)
 
@@ -40,7 +45,9 @@ def run(args: argparse.Namespace) -> int:
 
     verify = args.verify or args.newest_good
     with terminal_progress(verify and not args.no_progress) as progress:
-        result = inventory(args.folder, recursive=args.recursive, verify=verify, progress=progress, ops=REAL)
+        result = inventory(
+            args.folder, recursive=args.recursive, verify=verify, progress=progress, dask=args.dask, ops=REAL
+        )
     if args.newest_good:
         return _newest_good(result, args.format)
     if args.format == "json":

@@ -42,6 +42,9 @@ VERBS: dict[str, str] = {
     "restore": "replace a data directory with a backup archive (dry run unless --yes)",
     "drill": "rehearse a restore in a scratch folder and prove the documents survive it",
     "recover": "finish or roll back a restore that was interrupted (dry run unless --yes)",
+    "export": "write the documents of an archive or data directory to Parquet, JSON Lines or CSV",
+    "diff": "compare the documents of two archives or data directories (exit 1 when they differ)",
+    "history": "one document in every archive of a folder: when it appeared, changed, was deleted",
 }
 
 # The command line's names for the options that messages of the library mention (they say
@@ -53,6 +56,10 @@ OPTION_NAMES: dict[str, str] = {
     "storage_bytes": "--storage-mib",
     "snapshots": "--snapshots",
 }
+
+# The verbs that take a URL (``s3://bucket/prefix/``) for a folder or an archive: they take
+# ``--endpoint-url`` too, for an S3-compatible service.
+REMOTE_VERBS = frozenset({"backup", "verify", "inspect", "inventory", "prune", "check", "restore", "drill"})
 
 EXIT_BROKEN_PIPE = 141  # the reader of the output went away
 
@@ -72,6 +79,12 @@ def build_parser(verbs: Sequence[str] = tuple(VERBS), *, only: bool = False) -> 
         command = sub.add_parser(verb, help=summary, description=f"{summary[:1].upper()}{summary[1:]}.")
         if verb in verbs:
             importlib.import_module(f"aeroops.cli.{verb}_cmd").add_arguments(command)
+            if verb in REMOTE_VERBS:
+                command.add_argument(
+                    "--endpoint-url",
+                    metavar="URL",
+                    help="the S3-compatible service for s3:// URLs (default: AWS_ENDPOINT_URL, else AWS)",
+                )
     return parser
 
 
@@ -82,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             verb = _verb_of(args_given)
             args = build_parser(verb, only=bool(verb)).parse_args(args_given)
             from aeroops.option_names import naming_options  # after parsing: `--help` never needs it
+
+            if getattr(args, "endpoint_url", None):
+                os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url  # where boto and aeroops' stores read it
 
             with naming_options(OPTION_NAMES):
                 return int(args.run(args) or 0)

@@ -20,7 +20,7 @@ and AeroDB's phase-1 replay applies only types 0–2.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -60,6 +60,9 @@ class LogicalState:
     # the check skips).
     storage_schemas: frozenset[SchemaRef] = frozenset()
     wal_schemas: frozenset[SchemaRef] = frozenset()
+    # With `LogicalStateBuilder(places=True)`: where each live document's winning record is (a
+    # `place`), so a second pass over the same records can hand out exactly those bodies.
+    places: Mapping[tuple[str, str], int] = field(default_factory=lambda: MappingProxyType({}))
 
     def __len__(self) -> int:
         return sum(len(docs) for docs in self.documents.values())
@@ -79,6 +82,12 @@ class LogicalState:
                 yield collection, document_id, docs[document_id]
 
 
+def place(ordinal: int, *, wal: bool) -> int:
+    """Where a record is: its ordinal among the storage records (from 0) or among the WAL
+    records (from 0, every record counted), folded into one int."""
+    return ordinal * 2 + wal
+
+
 TOMBSTONES_KEPT = 100_000  # deletes of unknown keys remembered while storage may still come
 
 
@@ -90,7 +99,7 @@ class LogicalStateBuilder:
     hand-built one need not).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, places: bool = False) -> None:
         self._storage: dict[tuple[str, str], DocumentDigest | None] = {}
         self._wal: dict[tuple[str, str], DocumentDigest | None] = {}  # None: deleted
         self._storage_schemas: set[tuple[str, str]] = set()
@@ -99,9 +108,18 @@ class LogicalStateBuilder:
         self._early_tombstones = 0  # deletes of unknown keys kept while no storage record was seen
         self._dropped_early = False
         self._complete = True
+        # place of each key's last record, storage and WAL apart, when asked for
+        self._places: tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]] | None = (
+            ({}, {}) if places else None
+        )
+        self._storage_count = 0  # storage records seen
+        self._wal_count = 0  # WAL records seen (every type)
 
     def add_storage(self, record: StorageRecord) -> None:
         key = (record.collection, record.document_id)
+        if self._places is not None:
+            self._places[0][key] = place(self._storage_count, wal=False)
+        self._storage_count += 1
         if record.tombstone:
             self._storage[key] = None
         else:
@@ -112,6 +130,8 @@ class LogicalStateBuilder:
 
     def add_wal(self, record: WalRecord, change: DocumentChange | None = None) -> None:
         """Apply one WAL record; ``change`` is its decoded payload, if the caller has it."""
+        ordinal = self._wal_count
+        self._wal_count += 1
         if record.type not in DOCUMENT_TYPES:
             self._mvcc_ignored += 1
             return
@@ -120,6 +140,8 @@ class LogicalStateBuilder:
             assert isinstance(decoded, DocumentChange)  # types 0–2 always decode to one
             change = decoded
         key = (change.collection, change.document_id)
+        if self._places is not None:
+            self._places[1][key] = place(ordinal, wal=True)
         if record.type != WalType.DELETE:
             self._wal[key] = digest(change.body, change.schema_id, change.schema_version)
             self._wal_schemas.add((change.schema_id, change.schema_version))
@@ -129,6 +151,8 @@ class LogicalStateBuilder:
             # Deleting what storage does not hold needs no tombstone once storage has been seen
             # (archives stream it first): memory follows the documents, not a WAL of deletes.
             self._wal.pop(key, None)
+            if self._places is not None:
+                self._places[1].pop(key, None)
             if not self._storage:
                 if self._early_tombstones < TOMBSTONES_KEPT:
                     self._early_tombstones += 1
@@ -143,12 +167,17 @@ class LogicalStateBuilder:
             if doc is not None:
                 documents.setdefault(collection, {})[document_id] = doc
         frozen = {c: MappingProxyType(docs) for c, docs in documents.items()}
+        places: dict[tuple[str, str], int] = {}
+        if self._places is not None:
+            storage_places, wal_places = self._places
+            places = {key: wal_places.get(key, storage_places.get(key, -1)) for key, doc in merged.items() if doc}
         return LogicalState(
             MappingProxyType(frozen),
             self._mvcc_ignored,
             self._complete,
             frozenset(SchemaRef(*ref) for ref in self._storage_schemas),
             frozenset(SchemaRef(*ref) for ref in self._wal_schemas),
+            MappingProxyType(places),
         )
 
 

@@ -16,14 +16,16 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from aeroops.core.verify import verify_archive_stream
-from aeroops.core.verify_report import DataSink, VerifyReport
+from aeroops.core.verify_report import DataSink, StorageSink, VerifyReport, WalSink
 from aeroops.errors import Code, Finding, FormatError, UsageError
 from aeroops.executor import log
 from aeroops.executor.fileops import FileOps, not_a_folder, open_buffered, read_head, walk
+from aeroops.executor.location import is_url, url_join, url_name
 from aeroops.formats.manifests import BackupManifest
 from aeroops.formats.sidecar import ALGORITHMS, SUFFIXES, parse_sidecar, sidecar_path, split_digest
 from aeroops.hashing import BackgroundDigest
@@ -57,12 +59,14 @@ def sidecar_kind(archive: Path, ops: FileOps) -> str | None:
     return None
 
 
-def read_sidecar(archive: Path, ops: FileOps) -> tuple[str | None, tuple[Finding, ...]]:
+def read_sidecar(archive: Path | str, ops: FileOps) -> tuple[str | None, tuple[Finding, ...]]:
     """The tagged digest the archive's sidecar claims (None without a sidecar), and any finding
     about a sidecar that exists but cannot be used, or that there is none (AERO_VERIFY_NO_SIDECAR,
     a WARNING: see `no_sidecar_finding`). The first sidecar found (``.b3``, then ``.sha256``)
     counts, even when it is unusable: a damaged ``.b3`` is not silently passed over for an older
     ``.sha256``."""
+    if isinstance(archive, str):
+        return _read_remote_sidecar(archive)
     for algorithm in ALGORITHMS:
         path = sidecar_path(archive, algorithm)
         try:
@@ -79,11 +83,29 @@ def read_sidecar(archive: Path, ops: FileOps) -> tuple[str | None, tuple[Finding
     return None, (no_sidecar_finding(archive),)
 
 
-def no_sidecar_finding(archive: Path) -> Finding:
+def _read_remote_sidecar(url: str) -> tuple[str | None, tuple[Finding, ...]]:
+    """`read_sidecar` for an archive in object storage: the sidecar object beside it."""
+    from aeroops.executor.objectstore import store_for
+
+    store = store_for(url)
+    for algorithm in ALGORITHMS:
+        raw = store.read_small(url + SUFFIXES[algorithm], SIDECAR_LIMIT)
+        if raw is None:
+            continue
+        name = url_name(url) + SUFFIXES[algorithm]
+        try:
+            return parse_sidecar(raw.decode("utf-8", "replace"), archive_name=url_name(url), algorithm=algorithm), ()
+        except FormatError as error:
+            return None, (_sidecar_finding(f"{name}: {error.message}"),)
+    return None, (no_sidecar_finding(url),)
+
+
+def no_sidecar_finding(archive: Path | str) -> Finding:
     """Without a sidecar, the changes that leave the archive's meaning intact go unseen (every
     check of `aeroops.core.verify` passes them): a WARNING, so verify's verdict stays ok and its
     exit status 0 (AeroDB's own archives have no sidecar), but the report says what is unprotected."""
-    names = " or ".join(sidecar_path(archive, algorithm).name for algorithm in ALGORITHMS)
+    base = url_name(archive) if isinstance(archive, str) else archive.name
+    names = " or ".join(base + SUFFIXES[algorithm] for algorithm in ALGORITHMS)
     return Finding.of(
         Code.VERIFY_NO_SIDECAR,
         f"no sidecar ({names}): nothing checks the bytes the other checks do not read, so a change to "
@@ -97,7 +119,7 @@ def _sidecar_finding(message: str) -> Finding:
     return Finding.of(Code.VERIFY_SIDECAR, message, path=None)
 
 
-def _io_report(archive: Path, error: OSError) -> VerifyReport:
+def _io_report(archive: Path | str, error: OSError) -> VerifyReport:
     return VerifyReport(
         archive=str(archive),
         findings=(Finding.of(Code.VERIFY_IO, f"cannot read the archive: {error.strerror or error}"),),
@@ -113,7 +135,7 @@ def verify_archive(
     (AERO_VERIFY_IO, FATAL, when the file cannot be read at all; AERO_VERIFY_INTERNAL, FATAL,
     should aeroops itself fail on it, which the tests make sure no input does).
     """
-    archive = Path(path)
+    archive = archive_location(path)
     try:
         return _read_archive(archive, verify_archive_stream, progress, ops)
     except OSError as error:
@@ -141,9 +163,28 @@ def inspect_archive(
     """
     from aeroops.core.inspect import inspect_archive_stream
 
-    archive = Path(path)
+    archive = archive_location(path)
     try:
         return _read_archive(archive, inspect_archive_stream, progress, ops)
+    except OSError as error:
+        raise UsageError(f"cannot read {archive}: {error.strerror or error}", path=archive) from None
+
+
+def stream_archive(
+    path: str | os.PathLike[str],
+    *,
+    wal_sink: WalSink | None = None,
+    storage_sink: StorageSink | None = None,
+    progress: ProgressCallback | None = None,
+    ops: FileOps,
+) -> VerifyReport:
+    """Verify one archive file, handing each WAL and storage record to the sinks on the way (the
+    documents' reader). Raises `UsageError` when the file cannot be read at all."""
+    archive = Path(path)
+    try:
+        return _read_archive(
+            archive, partial(verify_archive_stream, wal_sink=wal_sink, storage_sink=storage_sink), progress, ops
+        )
     except OSError as error:
         raise UsageError(f"cannot read {archive}: {error.strerror or error}", path=archive) from None
 
@@ -156,8 +197,12 @@ def inventory(
     progress: ProgressCallback | None = None,
     now: datetime | None = None,
     ops: FileOps,
+    dask: str | None = None,
 ) -> Inventory:
     """One row per ``*.tar`` file in ``folder`` (and its subfolders when ``recursive``).
+
+    ``folder`` may be a URL (``s3://bucket/prefix/``); ``dask``, a Dask scheduler's address,
+    spreads the verification of such a folder over that cluster.
 
     Without ``verify`` only each archive's first member is read. A file that is not an archive,
     or cannot be read, gets a row with the reason; this never raises for one bad file. Raises
@@ -165,6 +210,20 @@ def inventory(
     """
     from aeroops.core.inventory import Inventory, inventory_row
 
+    if is_url(folder):
+        from aeroops.executor.remote_audit import remote_inventory
+
+        return remote_inventory(
+            str(folder),
+            recursive=recursive,
+            verify=verify,
+            progress=progress,
+            now=now,
+            dask=dask,
+            verify_one=partial(verify_archive, ops=ops),
+        )
+    if dask is not None:
+        raise UsageError("--dask spreads the verification of a folder in object storage; this folder is local")
     root = Path(folder)
     if not ops.is_dir(root):
         raise UsageError(f"the backup folder {not_a_folder(root, ops)}", path=root)
@@ -197,14 +256,41 @@ def inventory(
     return Inventory(str(root), tuple(rows), taken_at, verified=verify, recursive=recursive)
 
 
-def _read_archive(archive: Path, read: Callable[..., T], progress: ProgressCallback | None, ops: FileOps) -> T:
+def archive_location(path: str | os.PathLike[str]) -> Path | str:
+    """An archive's path, or its URL (kept as given: a `Path` would fold its ``//``)."""
+    return path if isinstance(path, str) and is_url(path) else Path(path)
+
+
+def in_folder(folder: str, name: str) -> Path | str:
+    """The archive ``name`` (relative, as an inventory row names it) of the inventoried ``folder``."""
+    return url_join(folder, name) if is_url(folder) else Path(folder) / name
+
+
+def _read_archive(archive: Path | str, read: Callable[..., T], progress: ProgressCallback | None, ops: FileOps) -> T:
     """One streaming pass of ``read`` (verify or inspect) over an archive file, with its sidecar."""
+    if isinstance(archive, str):
+        with open_remote(archive) as (stream, size):
+            return _read_stream(archive, stream, read, progress, size, ops)
     with open_buffered(ops, archive) as stream:
         return _read_stream(archive, stream, read, progress, ops.fstat(stream).st_size, ops)
 
 
+@contextlib.contextmanager
+def open_remote(url: str) -> Iterator[tuple[BinaryIO, int]]:
+    """An archive in object storage, streamed with read-ahead, and its size."""
+    from aeroops.errors import RemoteError
+    from aeroops.executor.objectstore import store_for
+
+    store = store_for(url)
+    found = store.info(url)
+    if found is None:
+        raise RemoteError(f"{url}: no such object (or no such bucket)", url=url)
+    with store.open_read(url, found.size) as stream:
+        yield stream, found.size
+
+
 def verify_opened_archive(
-    archive: Path,
+    archive: Path | str,
     stream: BinaryIO,
     size: int,
     *,
@@ -219,7 +305,7 @@ def verify_opened_archive(
 
 
 def _read_stream(
-    archive: Path,
+    archive: Path | str,
     stream: BinaryIO,
     read: Callable[..., T],
     progress: ProgressCallback | None,

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from aeroops.core.backup_plan import (
     ArchiveMember,
@@ -32,7 +33,7 @@ from aeroops.core.backup_plan import (
 from aeroops.core.description import DataDirDescription, WalDescription, with_found_checksum, with_storage_schemas
 from aeroops.core.results import BackupResult, PackedMember
 from aeroops.errors import AeroError, BackupError, BackupIOError, io_error
-from aeroops.executor.backup_publish import check_not_serving, publish
+from aeroops.executor.backup_publish import check_not_serving, publish, publish_remote
 from aeroops.executor.backup_staging import (
     ORPHAN_GRACE_SECONDS,
     OWNER_FILE,
@@ -45,6 +46,7 @@ from aeroops.executor.backup_staging import (
 )
 from aeroops.executor.clock import default_created_at
 from aeroops.executor.fileops import COPY_CHUNK, FileOps, failed_operation, not_a_folder
+from aeroops.executor.location import is_url, url_join, url_name, url_parent
 from aeroops.executor.lock import DirectoryLock, FolderLock, data_dir_busy, writable_folder
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.checksum import crc32
@@ -53,6 +55,7 @@ from aeroops.formats.layout import SCHEMAS, SNAPSHOT_DIR, STORAGE, WAL, WAL_LOG
 from aeroops.formats.schemas import SchemaRef, StorageSchemaRefs
 from aeroops.formats.sidecar import (
     DEFAULT,
+    SUFFIXES,
     Algorithm,
     check_algorithm,
     check_archive_name,
@@ -113,6 +116,8 @@ def prepare_backup(
 
 def resolve_output(output: Path | str, plan: BackupPlan, ops: FileOps) -> Path:
     """A folder gets the plan's default archive name; anything else is the archive's path."""
+    if is_url(output):
+        return _resolve_url(str(output), plan)  # type: ignore[return-value]
     target = Path(output)
     if ops.is_dir(target):
         target = target / plan.archive_name
@@ -128,15 +133,38 @@ def resolve_output(output: Path | str, plan: BackupPlan, ops: FileOps) -> Path:
     return target
 
 
-def check_output(archive: Path, *, overwrite: bool, ops: FileOps) -> None:
+def _resolve_url(output: str, plan: BackupPlan) -> str:
+    """`resolve_output` for a URL: a bucket, a URL ending in ``/`` or a prefix that holds
+    objects is a folder; anything else names the archive."""
+    from aeroops.executor.objectstore import store_for
+
+    store = store_for(output)
+    if output.endswith("/") or "/" not in store.path(output).strip("/") or store.is_folder(output):
+        target = url_join(output, plan.archive_name)
+    else:
+        target = output
+    check_archive_name(url_name(target))
+    store.check_folder(url_parent(target))  # the bucket exists and may be listed: fail before staging
+    return target
+
+
+def check_output(archive: Path | str, *, overwrite: bool, ops: FileOps) -> None:
     """Raise the `BackupError` a backup to ``archive`` meets before it writes anything there."""
+    if isinstance(archive, str):
+        from aeroops.executor.objectstore import store_for
+
+        if not overwrite and store_for(archive).info(archive) is not None:
+            raise BackupError(
+                f"an archive already exists at {archive} ({option('overwrite', True)} replaces it)", path=None
+            )
+        return
     if ops.exists(archive) and not overwrite:
         raise BackupError(
             f"an archive already exists at the output path ({option('overwrite', True)} replaces it)", path=archive
         )
 
 
-def dry_run_refusal(data_dir: Path | str, archive: Path, *, overwrite: bool, ops: FileOps) -> str | None:
+def dry_run_refusal(data_dir: Path | str, archive: Path | str, *, overwrite: bool, ops: FileOps) -> str | None:
     """Why the real run of a dry run's plan would be refused or fail before its first write, or
     None: what the run checks then (the output path, the lock), and that this user may write the
     output folder (the run's first write)."""
@@ -146,6 +174,8 @@ def dry_run_refusal(data_dir: Path | str, archive: Path, *, overwrite: bool, ops
         return error.message
     if data_dir_busy(Path(data_dir), ops):
         return "another aeroops run holds this data directory right now"
+    if isinstance(archive, str):
+        return None
     if not writable_folder(archive.parent, ops):
         return f"this user cannot write in {archive.parent}, where the archive goes"
     return None
@@ -205,7 +235,11 @@ def run_backup(
         lock.release()
     return BackupResult(
         archive=str(done.archive),
-        sidecar=str(sidecar_path(done.archive, algorithm)),
+        sidecar=(
+            str(done.archive) + SUFFIXES[algorithm]
+            if isinstance(done.archive, str)
+            else str(sidecar_path(done.archive, algorithm))
+        ),
         size=done.plan.archive_size,
         digest=done.digest,
         plan=done.plan,
@@ -265,6 +299,8 @@ def _pack_and_publish(run: _Run, plan: BackupPlan, description: DataDirDescripti
     those its manifest lists (the staging folder is removed, nothing was published)."""
     ops, step = run.ops, run.step
     archive = resolve_output(run.output, plan, ops)
+    if is_url(str(archive)):
+        return _pack_and_upload(run, plan, description, str(archive))
     check_output(archive, overwrite=run.overwrite, ops=ops)
     if run.folder_lock is None:
         run.folder_lock = FolderLock(archive.parent, BackupError, exclusive=False, ops=ops)
@@ -273,15 +309,78 @@ def _pack_and_publish(run: _Run, plan: BackupPlan, description: DataDirDescripti
     with staging_folder(archive.parent, plan.backup_id, ops) as staging:
         staged_by = stage(plan, run.root, staging, ops, step)
         step(8, total=plan.content_bytes)
-        packed, digest, storage_schemas = _pack(plan, staging, staging / STAGING_ARCHIVE, run.algorithm, ops, step)
-        described = replace(description, wal=run.wal.result())
-        described = with_storage_schemas(described, plan.snapshot_id, storage_schemas)
-        _accept(plan_backup(described, run.options))  # refuses here if the WAL is damaged
-        _check_wal_packed(plan, described.wal, packed, run.root)
+        with _FileSink(ops, staging / STAGING_ARCHIVE) as sink:
+            packed, digest, storage_schemas = _pack(plan, staging, sink, run.algorithm, ops, step)
+        _check_packed(run, plan, description, packed, storage_schemas)
         step(9)
         check_not_serving(run.root, ops)
         publish(staging / STAGING_ARCHIVE, archive, digest, run.algorithm, run.overwrite, ops)
     return _Published(plan, archive, packed, digest, staged_by, removed)
+
+
+def _check_packed(
+    run: _Run,
+    plan: BackupPlan,
+    description: DataDirDescription,
+    packed: tuple[PackedMember, ...],
+    storage_schemas: frozenset[SchemaRef],
+) -> None:
+    """After packing: the WAL checked meanwhile, and the schemas live storage names, judged by
+    the planner again (it refuses a damaged WAL); the WAL packed is the WAL checked."""
+    described = replace(description, wal=run.wal.result())
+    described = with_storage_schemas(described, plan.snapshot_id, storage_schemas)
+    _accept(plan_backup(described, run.options))
+    _check_wal_packed(plan, described.wal, packed, run.root)
+
+
+def _pack_and_upload(run: _Run, plan: BackupPlan, description: DataDirDescription, url: str) -> _Published:
+    """Steps 4 to 9 into object storage: staged beside the data directory (hard links, as the
+    snapshot files are immutable), packed straight into a multipart upload (no local archive),
+    published whole by completing it, then its sidecar. Uploads a killed run left in the
+    folder are aborted first (only aeroops' own, by their marker)."""
+    from aeroops.executor.objectstore import store_for
+
+    ops, step = run.ops, run.step
+    store = store_for(url)
+    check_output(url, overwrite=run.overwrite, ops=ops)
+    parent = Path(ops.realpath(run.root)).parent
+    removed = remove_stale_staging(parent, ops, keep=run.root) + store.abort_stale_uploads(url_parent(url))
+    with staging_folder(parent, plan.backup_id, ops) as staging, store.upload(url, overwrite=run.overwrite) as upload:
+        staged_by = stage(plan, run.root, staging, ops, step)
+        step(8, total=plan.content_bytes)
+        packed, digest, storage_schemas = _pack(plan, staging, upload, run.algorithm, ops, step)
+        _check_packed(run, plan, description, packed, storage_schemas)
+        step(9)
+        check_not_serving(run.root, ops)
+        publish_remote(store, upload, url, digest, run.algorithm, run.overwrite)
+    return _Published(plan, url, packed, digest, staged_by, removed)  # type: ignore[arg-type]
+
+
+class _FileSink:
+    """The staged tar file that `_pack` writes: created, written, fsynced, closed."""
+
+    def __init__(self, ops: FileOps, path: Path) -> None:
+        self._ops = ops
+        self._stream = ops.create(path)
+
+    def write(self, data: bytes | memoryview) -> None:
+        self._ops.write(self._stream, data)
+
+    def __enter__(self) -> _FileSink:
+        return self
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        try:
+            if kind is None:
+                self._ops.fsync(self._stream)
+        finally:
+            self._stream.close()
+
+
+class _Sink(Protocol):
+    """Where `_pack` writes the archive: the staged tar file, or an upload into object storage."""
+
+    def write(self, data: bytes | memoryview) -> None: ...
 
 
 class _WalCheck:
@@ -371,7 +470,7 @@ def _fsync_wal(root: Path, ops: FileOps) -> None:
 
 
 def _pack(
-    plan: BackupPlan, staging: Path, tar_path: Path, algorithm: Algorithm, ops: FileOps, step: _Steps
+    plan: BackupPlan, staging: Path, out: _Sink, algorithm: Algorithm, ops: FileOps, step: _Steps
 ) -> tuple[tuple[PackedMember, ...], str, frozenset[SchemaRef]]:
     """Step 8: stream every member into the tar, computing the CRC-32 of each file's bytes
     (checked against the snapshot manifest) and the ``algorithm`` digest of the whole archive
@@ -379,11 +478,11 @@ def _pack(
     packed: list[PackedMember] = []
     done = 0
     storage_schemas = StorageSchemaRefs()
-    with ops.create(tar_path) as out, BackgroundDigest(algorithm) as hasher:
+    with BackgroundDigest(algorithm) as hasher:
 
         def emit(data: bytes) -> None:
             hasher.update(data)
-            ops.write(out, data)
+            out.write(data)
 
         for member in plan.members:
             if member.kind is MemberKind.DIRECTORY:
@@ -412,7 +511,6 @@ def _pack(
             emit(padding(member.size))
             packed.append(PackedMember(member.name, member.kind, member.size, crc))
         emit(END_OF_ARCHIVE)
-        ops.fsync(out)
         return tuple(packed), hasher.tagged_digest(), frozenset(SchemaRef(*ref) for ref in storage_schemas.refs)
 
 

@@ -4,11 +4,15 @@ whole or not at all; and the last check before it, that AeroDB did not start mea
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aeroops.errors import BackupError
 from aeroops.executor.fileops import FileOps, logged_cleanup, write_new_file
 from aeroops.executor.lock import aerodb_serving
-from aeroops.formats.sidecar import ALGORITHMS, Algorithm, render_sidecar, sidecar_path
+from aeroops.formats.sidecar import ALGORITHMS, SUFFIXES, Algorithm, render_sidecar, sidecar_path
+
+if TYPE_CHECKING:
+    from aeroops.executor.objectstore import ObjectStore, Upload
 
 
 def check_not_serving(root: Path, ops: FileOps) -> None:
@@ -64,3 +68,26 @@ def _remove_sidecars(archive: Path, ops: FileOps) -> None:
         path = sidecar_path(archive, algorithm)
         if ops.exists(path):
             ops.remove(path)
+
+
+def publish_remote(
+    store: ObjectStore, upload: Upload, url: str, digest: str, algorithm: Algorithm, overwrite: bool
+) -> None:
+    """Step 9 into object storage: the upload is completed (the archive appears whole, and
+    without ``overwrite`` only where no object is: ``If-None-Match: *``), then its sidecar is
+    written. There is no rename to order them as on a disk: a crash between the two leaves an
+    archive without its sidecar (verify warns AERO_VERIFY_NO_SIDECAR), never a sidecar of
+    another archive beside it, since sidecars already there go first."""
+    from aeroops.executor.location import url_name
+
+    if overwrite:
+        for other in ALGORITHMS:
+            store.remove(url + SUFFIXES[other])
+    try:
+        upload.commit()
+    except FileExistsError:
+        raise BackupError(f"an archive appeared at {url} during the backup; it was left as it is") from None
+    for other in ALGORITHMS:
+        if other != algorithm:
+            store.remove(url + SUFFIXES[other])  # an orphan, of an archive removed by hand
+    store.put(url + SUFFIXES[algorithm], render_sidecar(digest, archive_name=url_name(url)).encode())

@@ -18,7 +18,7 @@ from aeroops.core.inventory import Inventory, with_verdict
 from aeroops.core.newest_good import Freshness, assess_freshness, newest_good, verification_order
 from aeroops.core.retention import Duration
 from aeroops.errors import OutputError, UsageError
-from aeroops.executor.audit import inventory, verify_archive
+from aeroops.executor.audit import in_folder, inventory, verify_archive
 from aeroops.executor.fileops import FileOps, not_a_folder
 from aeroops.progress import ProgressCallback
 
@@ -34,10 +34,9 @@ def verify_until_good(
     """The folder's inventory, with verdicts for the newest archives down to the first one that
     verifies clean (the rows of older archives stay unverified)."""
     found = inventory(folder, recursive=recursive, now=now, ops=ops)
-    root = Path(found.folder)
     verdicts = {}
     for row in verification_order(found.rows):
-        report = verify_archive(root / row.file, progress=progress, ops=ops)
+        report = verify_archive(in_folder(found.folder, row.file), progress=progress, ops=ops)
         verdicts[row.file] = with_verdict(row, report)
         if report.ok:
             break
@@ -45,14 +44,14 @@ def verify_until_good(
     return Inventory(found.folder, rows, found.taken_at, verified=False, recursive=recursive)
 
 
-def newest_good_archive(folder: str | os.PathLike[str], *, recursive: bool = False, ops: FileOps) -> Path:
+def newest_good_archive(folder: str | os.PathLike[str], *, recursive: bool = False, ops: FileOps) -> Path | str:
     """The newest archive in ``folder`` that verifies clean (verifying newest first until one
     passes): the archive a restore uses by default. Raises `UsageError` when none does."""
     found = verify_until_good(folder, recursive=recursive, ops=ops)
     newest = newest_good(found.rows).overall
     if newest is None:
         raise UsageError(f"no archive in {found.folder} verifies clean", path=found.folder)
-    return Path(found.folder) / newest.file
+    return in_folder(found.folder, newest.file)
 
 
 def check(

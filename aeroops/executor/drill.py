@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from aeroops.core.description import Verdict
@@ -30,7 +31,7 @@ from aeroops.core.logical import (
 )
 from aeroops.core.results import CollectionCount, Comparison, DrillResult, RestoreResult
 from aeroops.errors import AeroError, Finding, FormatError, RestoreError, RestoreIOError, UsageError, io_error
-from aeroops.executor.audit import inspect_archive
+from aeroops.executor.audit import archive_location, inspect_archive
 from aeroops.executor.fileops import (
     FileOps,
     LimitedReader,
@@ -43,8 +44,8 @@ from aeroops.executor.restore import restore
 from aeroops.executor.scan import describe_schema_files, scan
 from aeroops.formats.layout import DOCUMENTS, MANIFEST_FILE, SCHEMAS, STORAGE, WAL, member_source, snapshot_folder
 from aeroops.formats.schemas import SchemaRef
-from aeroops.formats.storage import iter_storage
-from aeroops.formats.wal import iter_wal
+from aeroops.formats.storage import StorageRecord, iter_storage
+from aeroops.formats.wal import WalRecord, iter_wal
 from aeroops.progress import Progress, ProgressCallback, no_progress, within_step
 
 DRILL_STEPS = (
@@ -59,20 +60,41 @@ SCRATCH_PREFIX = "aeroops-drill-"
 
 
 def datadir_logical_state(
-    data_dir: Path | str, *, storage: str = DOCUMENTS, ops: FileOps, progress: ProgressCallback = no_progress
+    data_dir: Path | str,
+    *,
+    storage: str = DOCUMENTS,
+    ops: FileOps,
+    progress: ProgressCallback = no_progress,
+    places: bool = False,
 ) -> LogicalState:
     """The logical state of a data directory as AeroDB's boot computes it (recovery/startup.rs),
     reading what it reads in its order: ``wal/wal.log`` (replayed first: an absent WAL is an
     empty one), then the storage file ``storage`` (relative to it), to which boot appends the
     replayed records, so they win over it. The WAL is read up to the size it had when opened,
     so a source AeroDB is appending to can be read. Its schemas: `datadir_schemas`. ``progress``
-    hears the bytes read of both files (one step, "read the data directory").
+    hears the bytes read of both files (one step, "read the data directory"). ``places``: see
+    `LogicalStateBuilder`.
 
     Raises `FormatError` on damaged storage or WAL records.
     """
+    builder = LogicalStateBuilder(places=places)
+    read_datadir_records(data_dir, builder.add_wal, builder.add_storage, storage=storage, ops=ops, progress=progress)
+    return builder.build()
+
+
+def read_datadir_records(
+    data_dir: Path | str,
+    on_wal: Callable[[WalRecord], None],
+    on_storage: Callable[[StorageRecord], None],
+    *,
+    storage: str = DOCUMENTS,
+    ops: FileOps,
+    progress: ProgressCallback = no_progress,
+) -> None:
+    """Hand every WAL record, then every storage record, of a data directory to the callbacks,
+    in `datadir_logical_state`'s order (its one reading of a data directory)."""
     root = Path(data_dir)
     wal_path = root / WAL
-    builder = LogicalStateBuilder()
     with contextlib.ExitStack() as files:
         wal_stream = files.enter_context(open_buffered(ops, wal_path)) if ops.exists(wal_path) else None
         storage_stream = files.enter_context(open_buffered(ops, root / storage))
@@ -80,10 +102,9 @@ def datadir_logical_state(
         read = _ReadCounter(progress, sum(sizes))
         if wal_stream is not None:
             for record in iter_wal(LimitedReader(wal_stream, sizes[0], counted=read), path=str(wal_path)):
-                builder.add_wal(record)
+                on_wal(record)
         for stored in iter_storage(LimitedReader(storage_stream, sizes[-1], counted=read), path=str(root / storage)):
-            builder.add_storage(stored)
-    return builder.build()
+            on_storage(stored)
 
 
 class _ReadCounter:
@@ -149,7 +170,7 @@ def drill(
     a folder, or not one the user can write in).
     """
     started = time.monotonic()
-    archive_path = Path(archive)
+    archive_path = archive_location(archive)
     if scratch_parent is not None and not ops.is_dir(scratch_parent):
         raise UsageError(
             f"the folder for the scratch directory {not_a_folder(scratch_parent, ops)}", path=scratch_parent
@@ -193,7 +214,7 @@ def drill(
 class _Run:
     """The drill's steps, and what they found so far (a failure keeps what came before)."""
 
-    def __init__(self, archive: Path, progress: ProgressCallback, ops: FileOps) -> None:
+    def __init__(self, archive: Path | str, progress: ProgressCallback, ops: FileOps) -> None:
         self.archive = archive
         self.ops = ops
         self.progress = progress
@@ -258,5 +279,6 @@ __all__ = [
     "datadir_logical_state",
     "datadir_schemas",
     "drill",
+    "read_datadir_records",
     "source_snapshot",
 ]

@@ -17,12 +17,13 @@ from pathlib import Path
 
 from aeroops.core.results import PruneResult
 from aeroops.core.retention import Policy, RetentionPlan, plan_retention
-from aeroops.errors import PruneError, PruneIOError, io_error
+from aeroops.errors import PruneError, PruneIOError, RemoteError, io_error
 from aeroops.executor import log
 from aeroops.executor.audit import inventory
 from aeroops.executor.fileops import FileOps, failed_operation
+from aeroops.executor.location import is_url, url_join
 from aeroops.executor.lock import FolderLock, writable_folder
-from aeroops.formats.sidecar import ALGORITHMS, sidecar_path
+from aeroops.formats.sidecar import ALGORITHMS, SUFFIXES, sidecar_path
 from aeroops.progress import ProgressCallback
 
 
@@ -46,8 +47,10 @@ def prune(
     the lock would remove any other. Raises `PruneError` when another
     backup or prune holds the folder, `PruneIOError` when a removal fails (what was removed
     before stays removed; the result of a new dry run shows what is left)."""
-    root = Path(folder)
     taken_at = (now or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
+    if is_url(folder):
+        return _prune_remote(str(folder), policy, yes, verify, recursive, taken_at, expect, progress, ops)
+    root = Path(folder)
     if not yes:
         found = inventory(root, recursive=recursive, verify=verify, progress=progress, now=taken_at, ops=ops)
         plan = plan_retention(found.rows, policy, taken_at)
@@ -86,6 +89,49 @@ def prune(
             failed.message += f" ({len(removed)} files removed before it; a dry run shows what is left)"
             raise failed from error
     return PruneResult(str(root), plan, found, dry_run=False, removed=tuple(removed))
+
+
+def _prune_remote(
+    folder: str,
+    policy: Policy,
+    yes: bool,
+    verify: bool,
+    recursive: bool,
+    taken_at: datetime,
+    expect: frozenset[str] | None,
+    progress: ProgressCallback | None,
+    ops: FileOps,
+) -> PruneResult:
+    """`prune` of a folder in object storage. A bucket has no lock: the plan is made again
+    right before removing, and only what it names goes (each archive, then its sidecars); a
+    backup racing the prune adds an archive the plan never saw, which stays."""
+    from aeroops.executor.objectstore import store_for
+
+    found = inventory(folder, recursive=recursive, verify=verify, progress=progress, now=taken_at, ops=ops)
+    plan = plan_retention(found.rows, policy, taken_at)
+    if not yes:
+        return PruneResult(found.folder, plan, found, dry_run=True, refusal=None)
+    unexpected = sorted({d.file for d in plan.removed} - expect) if expect is not None else []
+    if unexpected:
+        raise PruneError(
+            f"the folder changed since the plan was shown: it would now also remove {', '.join(unexpected)}; plan again"
+        )
+    store = store_for(folder)
+    removed: list[str] = []
+    try:
+        for decision in plan.removed:
+            archive = url_join(found.folder, decision.file)
+            store.remove(archive)
+            removed.append(decision.file)
+            for algorithm in ALGORITHMS:
+                if store.info(archive + SUFFIXES[algorithm]) is not None:
+                    store.remove(archive + SUFFIXES[algorithm])
+                    removed.append(decision.file + SUFFIXES[algorithm])
+    except RemoteError as error:
+        log.warning("prune stopped after removing %d objects: %s", len(removed), error.message)
+        error.message += f" ({len(removed)} objects removed before it; a dry run shows what is left)"
+        raise
+    return PruneResult(found.folder, plan, found, dry_run=False, removed=tuple(removed))
 
 
 def removal_refusal(root: Path, plan: RetentionPlan, ops: FileOps) -> str | None:

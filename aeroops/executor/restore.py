@@ -46,6 +46,7 @@ from aeroops.core.restore_target import (
 from aeroops.core.results import RestoredFile, RestorePreview, RestoreResult
 from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import (
+    AeroError,
     Code,
     InvalidBackupError,
     RestoreCorruptionError,
@@ -54,7 +55,7 @@ from aeroops.errors import (
     io_error,
 )
 from aeroops.executor import log
-from aeroops.executor.audit import verify_archive
+from aeroops.executor.audit import archive_location, verify_archive
 from aeroops.executor.fileops import FileOps, failed_operation, logged_cleanup, not_a_folder, save_file, walk
 from aeroops.executor.lock import DirectoryLock, aerodb_serving, data_dir_busy, writable_folder
 from aeroops.executor.restore_stage import DIR_MODE, FILE_MODE, verify_and_extract
@@ -103,7 +104,7 @@ def preview_restore(
 ) -> RestorePreview:
     """Verify the archive and plan the restore, changing nothing: what a dry run shows. The
     archive is verified even when the target would refuse, so the verdict is always shown."""
-    archive_path = Path(archive)
+    archive_path = archive_location(archive)
     target = describe_target(data_dir, ops)
     # Named as what it is: a preview verifies, and extracts nothing.
     report = verify_archive(
@@ -176,7 +177,7 @@ def restore(
     leaves the data directory as it was on any refusal or failure before the swap.
     """
     started = time.monotonic()
-    archive_path = Path(archive)
+    archive_path = archive_location(archive)
     paths = restore_paths(data_dir)
     step = _Steps(progress)
     root, temp, old = Path(paths.data_dir), Path(paths.temp), Path(paths.old)
@@ -197,7 +198,7 @@ def restore(
         refusal = check_target(target, create=create, archive_real_path=real_archive)
         if refusal is not None:
             raise refusal_error(refusal, target.paths.data_dir)
-        if not ops.is_file(archive_path):
+        if not _is_archive_file(archive_path, ops):
             raise RestoreError("the archive does not exist or is not a file", path=archive_path)
 
         archive_size = _size(archive_path, ops)
@@ -249,7 +250,7 @@ def restore(
         ops.crash_point("swapped-synced")
     except BaseException as exc:
         _undo(phase, paths, ops, exc)
-        if isinstance(exc, OSError):
+        if isinstance(exc, OSError) and not isinstance(exc, AeroError):  # RemoteError has its own code
             raise io_error(
                 RestoreIOError, exc, failed_operation(exc) or f"step {step.index}, {STEPS[step.index - 1]}"
             ) from exc
@@ -273,7 +274,20 @@ def restore(
     )
 
 
-def _size(path: Path, ops: FileOps) -> int:
+def _is_archive_file(archive: Path | str, ops: FileOps) -> bool:
+    if isinstance(archive, str):
+        from aeroops.executor.objectstore import store_for
+
+        return store_for(archive).info(archive) is not None
+    return ops.is_file(archive)
+
+
+def _size(path: Path | str, ops: FileOps) -> int:
+    if isinstance(path, str):
+        from aeroops.executor.objectstore import store_for
+
+        found = store_for(path).info(path)
+        return 0 if found is None else found.size
     try:
         return ops.stat(path).st_size
     except OSError:
@@ -418,7 +432,10 @@ __all__ = [
 ]
 
 
-def _real_archive(archive: Path, ops: FileOps) -> str | None:
+def _real_archive(archive: Path | str, ops: FileOps) -> str | None:
     """Where the archive really is, for the check that it does not lie inside the target; None
-    for a missing archive, which is refused for being missing, not for where it would be."""
+    for a missing archive, which is refused for being missing, not for where it would be, and
+    for one in object storage (never inside a data directory)."""
+    if isinstance(archive, str):
+        return None
     return ops.realpath(archive) if ops.exists(archive) else None

@@ -4,14 +4,15 @@ with drop-behind; `verify_and_extract`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
 from aeroops.core.restore_plan import STAGED_SNAPSHOT
 from aeroops.core.verify_report import VerifyReport
-from aeroops.executor.audit import verify_opened_archive
+from aeroops.executor.audit import open_remote, verify_opened_archive
 from aeroops.executor.fileops import FileOps, logged_cleanup, open_buffered
 from aeroops.formats.layout import member_targets, new_directories
 from aeroops.progress import ProgressCallback
@@ -99,12 +100,14 @@ class Stager:
         self._pool.shutdown(wait=True)
 
 
-def verify_and_extract(archive: Path, size: int, temp: Path, ops: FileOps, progress: ProgressCallback) -> VerifyReport:
+def verify_and_extract(
+    archive: Path | str, size: int, temp: Path, ops: FileOps, progress: ProgressCallback
+) -> VerifyReport:
     """Step 3: one streaming pass over the archive verifies it and writes its files into the
     temporary folder (what is restored is what was verified, byte for byte: no second read)."""
     stager = Stager(temp, ops)
     try:
-        with open_buffered(ops, archive) as stream:
+        with open_remote(archive) if isinstance(archive, str) else _local(ops, archive, size) as (stream, size):
             report = verify_opened_archive(
                 archive,
                 stream,
@@ -117,3 +120,9 @@ def verify_and_extract(archive: Path, size: int, temp: Path, ops: FileOps, progr
     finally:
         stager.close()
     return report
+
+
+@contextlib.contextmanager
+def _local(ops: FileOps, archive: Path, size: int) -> Iterator[tuple[BinaryIO, int]]:
+    with open_buffered(ops, archive) as stream:
+        yield stream, size

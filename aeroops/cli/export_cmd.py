@@ -1,0 +1,56 @@
+"""``aeroops export SOURCE -o FILE [--collection C]... [--format parquet|jsonl|csv]``: the
+documents of an archive or a data directory (only read) into one file, whole or not at all."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", metavar="SOURCE", help="a backup archive, or a data directory (only read)")
+    parser.add_argument("-o", "--output", metavar="FILE", required=True, help="the file to write (replaced whole)")
+    parser.add_argument("--collection", action="append", metavar="C", help="only this collection (repeat for several)")
+    parser.add_argument(
+        "--format",
+        choices=("parquet", "jsonl", "csv"),
+        help="parquet, jsonl (AeroDB's boot listing: each body byte for byte) or csv; default: from the "
+        "file's suffix, else parquet",
+    )
+    parser.add_argument("--json", action="store_true", help="print what was written as JSON")
+    parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from aeroops.executor.documents import export
+    from aeroops.executor.fileops import REAL
+    from aeroops.progress import no_progress
+    from aeroops.views.progress import terminal_progress
+    from aeroops.views.text import label_block
+
+    with terminal_progress(not args.no_progress) as progress:
+        result = export(
+            args.source,
+            args.output,
+            collections=args.collection,
+            format=args.format,
+            progress=progress or no_progress,
+            ops=REAL,
+        )
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    from aeroops.views.units import display
+
+    per = ", ".join(f"{name} {count:,}" for name, count in result.collections) or "none"
+    print(
+        label_block(
+            [
+                ("Exported", f"{result.documents:,} documents ({per})"),
+                ("To", f"{result.output} ({result.format}, {display(result.bytes, 'bytes')})"),
+                ("From", result.source),
+            ]
+        )
+    )
+    return 0

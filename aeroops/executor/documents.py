@@ -1,0 +1,684 @@
+"""The documents of an archive or a data directory (read-only), streamed with bounded memory;
+their export, the diff of two sources and a document's history (README: Looking inside backups).
+
+Two passes over the source, both through the readers verify and drill use: the first is the
+logical state of DESIGN.md §8 (`aeroops.core.logical`, digests only) with the place of each live
+document's winning record; the second hands out the body of exactly those records. Memory
+follows the number of documents (a key and a few numbers each), never their bytes.
+
+An archive is verified on the first pass; damage that makes its records untrustworthy (tar,
+storage or WAL damage, a storage checksum that does not match) refuses with that finding,
+while findings that leave the documents readable (a missing schema, no sidecar) do not.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO, cast
+
+from aeroops.core.documents import (
+    ADDED,
+    CHANGED,
+    REMOVED,
+    UNREADABLE,
+    DiffResult,
+    Document,
+    DocumentDelta,
+    FieldChange,
+    HistoryEntry,
+    boot_listing_line,
+    changed_fields,
+    collection_deltas,
+    history_event,
+    split_key,
+)
+from aeroops.core.logical import LogicalState, LogicalStateBuilder, place
+from aeroops.core.logical import diff as logical_diff
+from aeroops.core.verify_report import VerifyReport
+from aeroops.errors import (
+    AeroError,
+    Category,
+    Code,
+    Finding,
+    FormatError,
+    OutputError,
+    Severity,
+    UsageError,
+    io_error,
+    most_severe_first,
+)
+from aeroops.executor.fileops import FileOps, logged_cleanup
+from aeroops.formats.layout import STORAGE
+from aeroops.formats.storage import StorageRecord
+from aeroops.formats.wal import DOCUMENT_TYPES, DocumentChange, WalRecord, WalType, decode_payload
+from aeroops.progress import Progress, ProgressCallback, no_progress, within_step
+
+FORMATS = ("parquet", "jsonl", "csv")
+FIELDS_COMPARED = 100_000  # changed documents whose fields a diff compares; past these, counted
+PARQUET_ROW_GROUP = 16_384  # documents per row group
+
+ARCHIVE, DATADIR = "archive", "data directory"
+READ_STEPS = ("read the keys", "read the documents")
+BATCH_DOCUMENTS = 1024  # documents handed from the reading thread at a time
+BATCH_BYTES = 8 << 20  # or this many body bytes
+QUEUED_BATCHES = 4
+
+# Findings that leave an archive's documents readable: about schemas, manifests' form and times,
+# the sidecar. Any other ERROR or FATAL finding refuses.
+_HARMLESS = frozenset(
+    {
+        Code.VERIFY_SCHEMA_MISSING,
+        Code.VERIFY_SCHEMA_UNLISTED,
+        Code.VERIFY_SIDECAR,
+        Code.VERIFY_CREATED_AT,
+        Code.VERIFY_MANIFEST_FORM,
+        Code.SCHEMA_INVALID,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """A source's logical state, with the archive's verify report (None for a data directory)."""
+
+    source: str
+    kind: str  # ARCHIVE or DATADIR
+    state: LogicalState
+    report: VerifyReport | None = None
+
+
+def source_kind(source: str | os.PathLike[str], ops: FileOps) -> str:
+    """ARCHIVE for a file, DATADIR for a folder; `UsageError` for anything else."""
+    path = Path(source)
+    if ops.is_dir(path):
+        return DATADIR
+    if ops.is_file(path):
+        return ARCHIVE
+    what = "does not exist" if not ops.exists(path) else "is neither an archive nor a folder"
+    raise UsageError(f"the source {what}", path=path)
+
+
+def damage(report: VerifyReport) -> Finding | None:
+    """The worst finding that makes an archive's documents untrustworthy, or None."""
+    for finding in most_severe_first(report.findings):
+        if finding.severity in (Severity.ERROR, Severity.FATAL) and finding.code not in _HARMLESS:
+            if finding.code is Code.VERIFY_MISSING_MEMBER and STORAGE not in finding.message:
+                continue  # a schema file the manifest lists: the documents are all there
+            if finding.code.category is Category.MANIFEST or finding.code is Code.VERIFY_MANIFEST:
+                continue
+            return finding
+    return None
+
+
+def read_state(
+    source: str | os.PathLike[str],
+    *,
+    places: bool = False,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps,
+) -> SourceState:
+    """The logical state of an archive (verified on the way) or a data directory."""
+    kind = source_kind(source, ops)
+    if kind == DATADIR:
+        from aeroops.executor.drill import datadir_logical_state
+
+        try:
+            state = datadir_logical_state(Path(source), places=places, ops=ops, progress=progress)
+        except FileNotFoundError as error:
+            raise UsageError(
+                f"not an AeroDB data directory: {Path(str(error.filename)).name} is missing", path=source
+            ) from None
+        except OSError as error:
+            raise UsageError(f"cannot read the data directory: {error.strerror or error}", path=source) from None
+        return SourceState(str(source), kind, state)
+    from aeroops.executor.audit import stream_archive
+
+    builder = LogicalStateBuilder(places=places)
+
+    def on_wal(record: WalRecord) -> None:
+        builder.add_wal(record)  # a payload that does not decode: a finding (refused below)
+
+    report = stream_archive(source, wal_sink=on_wal, storage_sink=builder.add_storage, progress=progress, ops=ops)
+    found = damage(report)
+    if found is not None:
+        where = f" ({found.where()})" if found.where() else ""
+        raise FormatError(
+            f"the archive's documents cannot be read: {found.message}{where}", path=source, code=found.code
+        )
+    return SourceState(str(source), kind, builder.build(), report)
+
+
+def iter_documents(
+    source: str | os.PathLike[str],
+    *,
+    collections: Iterable[str] | None = None,
+    keys: Iterable[tuple[str, str]] | None = None,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps,
+) -> Iterator[Document]:
+    """Every live document of ``source`` (an archive, or a data directory: read only), as
+    AeroDB's boot would list them, in the order the source holds them; only those of
+    ``collections`` and of ``keys`` (``(collection, key)`` pairs) when given.
+
+    Raises `UsageError` for a source that is not one, `FormatError` for a damaged one."""
+    first = _step(progress, 0)
+    known = read_state(source, places=True, progress=first, ops=ops)
+    yield from documents_of(known, collections=collections, keys=keys, progress=_step(progress, 1), ops=ops)
+
+
+def documents_of(
+    known: SourceState,
+    *,
+    collections: Iterable[str] | None = None,
+    keys: Iterable[tuple[str, str]] | None = None,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps,
+) -> Iterator[Document]:
+    """`iter_documents`' second pass, over a source whose state (with places) is known."""
+    wanted = _wanted(known.state, collections, keys)
+    expected = len(wanted)
+    handed = 0
+    for document in _second_pass(known, wanted, progress, ops):
+        handed += 1
+        yield document
+    if handed != expected:
+        raise FormatError(
+            f"the {known.kind} changed while it was read: {expected:,} documents were expected, {handed:,} found",
+            path=known.source,
+        )
+
+
+def _wanted(
+    state: LogicalState, collections: Iterable[str] | None, keys: Iterable[tuple[str, str]] | None
+) -> dict[int, tuple[str, str]]:
+    """Place → (collection, key) of the documents to hand out."""
+    chosen = None if collections is None else set(collections)
+    if keys is not None:
+        return {state.places[k]: k for k in set(keys) if k in state.places and (chosen is None or k[0] in chosen)}
+    return {where: k for k, where in state.places.items() if chosen is None or k[0] in chosen}
+
+
+def _step(progress: ProgressCallback, index: int) -> ProgressCallback:
+    step = READ_STEPS[index]
+
+    def report(event: Progress) -> None:
+        progress(Progress("documents", step, index + 1, len(READ_STEPS), event.done_bytes, event.total_bytes))
+
+    return report
+
+
+class _Picker:
+    """Counts records as the first pass did and keeps those whose place is wanted."""
+
+    def __init__(self, wanted: dict[int, tuple[str, str]], emit: Callable[[Document], None]) -> None:
+        self._wanted = wanted
+        self._emit = emit
+        self._storage = 0
+        self._wal = 0
+
+    def storage(self, record: StorageRecord) -> None:
+        where = place(self._storage, wal=False)
+        self._storage += 1
+        key = self._wanted.get(where)
+        if key is not None and key == (record.collection, record.document_id) and not record.tombstone:
+            self._emit(Document(key[0], key[1], record.schema_id, record.schema_version, record.body))
+
+    def wal(self, record: WalRecord) -> None:
+        where = place(self._wal, wal=True)
+        self._wal += 1
+        key = self._wanted.get(where)
+        if key is None or record.type not in DOCUMENT_TYPES or record.type == WalType.DELETE:
+            return
+        change = decode_payload(record)
+        if isinstance(change, DocumentChange) and key == (change.collection, change.document_id):
+            self._emit(Document(key[0], key[1], change.schema_id, change.schema_version, change.body))
+
+
+def _second_pass(
+    known: SourceState, wanted: dict[int, tuple[str, str]], progress: ProgressCallback, ops: FileOps
+) -> Iterator[Document]:
+    if not wanted:
+        return iter(())
+    if known.kind == DATADIR:
+        return _datadir_documents(known.source, wanted, progress, ops)
+    return _archive_documents(known.source, wanted, progress, ops)
+
+
+def _datadir_documents(
+    source: str, wanted: dict[int, tuple[str, str]], progress: ProgressCallback, ops: FileOps
+) -> Iterator[Document]:
+    from aeroops.executor.drill import read_datadir_records
+
+    def read(emit: Callable[[Document], None]) -> None:
+        picker = _Picker(wanted, emit)
+        read_datadir_records(source, picker.wal, picker.storage, ops=ops, progress=progress)
+
+    return _pushed(read)
+
+
+def _archive_documents(
+    source: str, wanted: dict[int, tuple[str, str]], progress: ProgressCallback, ops: FileOps
+) -> Iterator[Document]:
+    from aeroops.executor.audit import stream_archive
+
+    def read(emit: Callable[[Document], None]) -> None:
+        picker = _Picker(wanted, emit)
+        stream_archive(source, wal_sink=picker.wal, storage_sink=picker.storage, progress=progress, ops=ops)
+
+    return _pushed(read)
+
+
+class _Stopped(BaseException):
+    """Raised inside the reading thread once the consumer has gone (BaseException: the readers
+    turn a FormatError from a sink into a finding, and must not swallow this)."""
+
+
+def _pushed(read: Callable[[Callable[[Document], None]], None]) -> Iterator[Document]:
+    """The documents a push-style reader hands to its callback, as an iterator: the reader runs
+    in a thread, a few batches ahead at most (bounded memory); closing the iterator stops it."""
+    batches: queue.Queue[list[Document] | BaseException | None] = queue.Queue(QUEUED_BATCHES)
+    stop = threading.Event()
+    batch: list[Document] = []
+    size = 0
+
+    def put(item: list[Document] | BaseException | None) -> None:
+        while True:
+            if stop.is_set():
+                raise _Stopped
+            try:
+                batches.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def emit(document: Document) -> None:
+        nonlocal batch, size
+        batch.append(document)
+        size += len(document.body)
+        if len(batch) >= BATCH_DOCUMENTS or size >= BATCH_BYTES:
+            put(batch)
+            batch, size = [], 0
+
+    def run() -> None:
+        try:
+            read(emit)
+            if batch:
+                put(batch)
+            put(None)
+        except _Stopped:
+            return
+        except BaseException as error:  # handed to the consumer, raised there
+            try:
+                put(error)
+            except _Stopped:
+                return
+
+    thread = threading.Thread(target=run, name="aeroops-documents", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = batches.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield from item
+    finally:
+        stop.set()
+        thread.join()
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    """What `export` wrote."""
+
+    source: str
+    output: str
+    format: str
+    documents: int
+    bytes: int  # of the file written
+    collections: tuple[tuple[str, int], ...]  # documents per collection
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "output": self.output,
+            "format": self.format,
+            "documents": self.documents,
+            "bytes": self.bytes,
+            "collections": dict(self.collections),
+        }
+
+
+def export(
+    source: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    collections: Sequence[str] | None = None,
+    format: str | None = None,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps,
+) -> ExportResult:
+    """Write the documents of ``source`` to ``output``, whole or not at all: a temporary file
+    beside it, fsynced, renamed over it. ``format``: parquet, jsonl or csv (default: from the
+    output's suffix, else parquet). JSON Lines are AeroDB's boot listing (``key``,
+    ``schema_id``, ``schema_version``, ``body`` as JSON text: the body byte for byte), a body
+    that is not UTF-8 as ``body_base64``; Parquet and CSV hold ``collection``, ``key``,
+    ``schema``, ``version``, ``body`` (Parquet: the bytes) and ``note``."""
+    target = Path(output)
+    chosen = format or _format_of(target)
+    if chosen not in FORMATS:
+        raise UsageError(f"format {chosen!r} is not one of {', '.join(FORMATS)}")
+    if not ops.is_dir(target.parent):
+        raise UsageError("the output's folder does not exist", path=target.parent)
+    if ops.is_dir(target):
+        raise UsageError("the output is a folder: name a file", path=target)
+    _refuse_writing_into(Path(source), target, ops)
+    found = iter_documents(source, collections=collections, progress=progress, ops=ops)
+    tmp = target.parent / f".{target.name}.aeroops-export-{os.getpid()}"
+    counts: dict[str, int] = {}
+
+    def counted(docs: Iterable[Document]) -> Iterator[Document]:
+        for document in docs:
+            counts[document.collection] = counts.get(document.collection, 0) + 1
+            yield document
+
+    try:
+        with ops.create(tmp, 0o600) as stream:
+            sink = _SeamWriter(ops, stream)
+            {"parquet": _write_parquet, "jsonl": _write_jsonl, "csv": _write_csv}[chosen](counted(found), sink)
+            ops.fsync(stream)
+        ops.rename(tmp, target)
+        ops.fsync_path(target.parent)
+    except OSError as error:
+        with logged_cleanup("removing the unfinished export", tmp):
+            if ops.exists(tmp):
+                ops.remove(tmp)
+        raise io_error(OutputError, error, "writing the export") from None
+    except BaseException:
+        with logged_cleanup("removing the unfinished export", tmp):
+            if ops.exists(tmp):
+                ops.remove(tmp)
+        raise
+    return ExportResult(
+        str(source), str(target), chosen, sum(counts.values()), ops.stat(target).st_size, tuple(sorted(counts.items()))
+    )
+
+
+def _refuse_writing_into(source: Path, target: Path, ops: FileOps) -> None:
+    """An export never replaces its own source, nor writes inside a data directory it reads."""
+    try:
+        one, other = ops.stat(target), ops.stat(source)
+        same = (one.st_dev, one.st_ino) == (other.st_dev, other.st_ino)
+    except OSError:
+        same = False
+    if same:
+        raise UsageError("the output is the source itself: name another file", path=target)
+    if ops.is_dir(source) and Path(ops.realpath(target)).is_relative_to(ops.realpath(source)):
+        raise UsageError("the output is inside the data directory, which aeroops never writes to", path=target)
+
+
+def _format_of(path: Path) -> str:
+    suffix = path.suffix.lower().lstrip(".")
+    return {"jsonl": "jsonl", "ndjson": "jsonl", "csv": "csv"}.get(suffix, "parquet")
+
+
+class _SeamWriter(io.RawIOBase):
+    """A writable file whose writes go through the FileOps seam (pyarrow and csv write here)."""
+
+    def __init__(self, ops: FileOps, stream: BinaryIO) -> None:
+        self._ops, self._stream = ops, stream
+        self.written = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        view = memoryview(data)
+        self._ops.write(self._stream, view)
+        size = view.nbytes
+        self.written += size
+        return size
+
+    def tell(self) -> int:
+        return self.written
+
+
+def _write_jsonl(found: Iterable[Document], sink: _SeamWriter) -> None:
+    import json
+
+    buffered = io.BufferedWriter(cast(io.RawIOBase, sink), 1 << 20)
+    for document in found:
+        try:
+            line = boot_listing_line(document)
+        except UnicodeDecodeError:
+            record = {
+                "body_base64": base64.b64encode(document.body).decode(),
+                "key": document.aerodb_key,
+                "schema_id": document.schema,
+                "schema_version": document.version,
+            }
+            line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+        buffered.write(line + b"\n")
+    buffered.flush()
+
+
+def _text_body(document: Document) -> tuple[str, str]:
+    try:
+        return document.body.decode("utf-8"), ""
+    except UnicodeDecodeError as bad:
+        return "", f"the body is not UTF-8 (byte {bad.start}): export it as jsonl or parquet"
+
+
+def _write_csv(found: Iterable[Document], sink: _SeamWriter) -> None:
+    text = io.TextIOWrapper(io.BufferedWriter(cast(io.RawIOBase, sink), 1 << 20), encoding="utf-8", newline="")
+    writer = csv.writer(text)
+    writer.writerow(("collection", "key", "schema", "version", "body", "note"))
+    for document in found:
+        body, note = _text_body(document)
+        writer.writerow((document.collection, document.key, document.schema, document.version, body, note))
+    text.flush()
+    text.detach().flush()
+
+
+def _write_parquet(found: Iterable[Document], sink: _SeamWriter) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from aeroops.core.documents import parse_body
+
+    schema = pa.schema(
+        [
+            ("collection", pa.string()),
+            ("key", pa.string()),
+            ("schema", pa.string()),
+            ("version", pa.string()),
+            ("body", pa.large_binary()),
+            ("note", pa.string()),
+        ]
+    )
+    with pq.ParquetWriter(sink, schema) as writer:
+        batch: list[Document] = []
+        size = 0
+
+        def flush() -> None:
+            columns = list(zip(*batch, strict=True))
+            notes = [parse_body(d.body).note if _unusual(d.body) else "" for d in batch]
+            arrays = [pa.array(values, type=schema.field(i).type) for i, values in enumerate((*columns, notes))]
+            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+
+        for document in found:
+            batch.append(document)
+            size += len(document.body)
+            if len(batch) >= PARQUET_ROW_GROUP or size >= 64 << 20:
+                flush()
+                batch, size = [], 0
+        if batch:
+            flush()
+
+
+def _unusual(body: bytes) -> bool:
+    """A cheap test before parsing: AeroDB's bodies are JSON objects."""
+    return not (body[:1] == b"{" and body[-1:] == b"}")
+
+
+# --- diff --------------------------------------------------------------------------------------
+
+
+def diff(
+    a: str | os.PathLike[str],
+    b: str | os.PathLike[str],
+    *,
+    collections: Sequence[str] | None = None,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps,
+) -> DiffResult:
+    """How the documents of ``b`` differ from those of ``a`` (archives or data directories):
+    added, removed, changed (with the top-level fields that changed, old and new values), and
+    per collection how many of each and how many are unchanged."""
+    steps = ("read A", "read B", "compare", "read the changed documents")
+
+    def step(index: int) -> ProgressCallback:
+        progress(Progress("diff", steps[index], index + 1, len(steps)))
+        return within_step(progress, "diff", steps[index], index + 1, len(steps))
+
+    known_a = read_state(a, places=True, progress=step(0), ops=ops)
+    known_b = read_state(b, places=True, progress=step(1), ops=ops)
+    step(2)
+    chosen = None if collections is None else set(collections)
+    delta = logical_diff(known_a.state, known_b.state)
+
+    def keep(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+        return [k for k in pairs if chosen is None or k[0] in chosen]
+
+    changed = keep(delta.changed)
+    compared = changed[:FIELDS_COMPARED]
+    read_changes = step(3)
+    old = {(d.collection, d.key): d.body for d in documents_of(known_a, keys=compared, progress=read_changes, ops=ops)}
+    new = {(d.collection, d.key): d.body for d in documents_of(known_b, keys=compared, progress=read_changes, ops=ops)}
+    deltas = [DocumentDelta(c, k, ADDED) for c, k in keep(delta.added)]
+    deltas += [DocumentDelta(c, k, REMOVED) for c, k in keep(delta.removed)]
+    for pair in changed:
+        if pair in old and pair in new:
+            fields, note = changed_fields(old[pair], new[pair])
+            schema_a, schema_b = known_a.state.get(*pair), known_b.state.get(*pair)
+            if schema_a and schema_b and schema_a[2:] != schema_b[2:]:
+                note = "; ".join(
+                    n for n in (note, f"schema {schema_a[2]} {schema_a[3]} → {schema_b[2]} {schema_b[3]}") if n
+                )
+            deltas.append(DocumentDelta(*pair, CHANGED, fields, note))
+        else:
+            deltas.append(DocumentDelta(*pair, CHANGED, (), f"fields not compared: over {FIELDS_COMPARED:,} changed"))
+    deltas.sort(key=lambda d: (d.collection, d.key))
+
+    def counts(state: object) -> dict[str, int]:
+        docs = known_a.state.documents if state is known_a else known_b.state.documents
+        return {c: len(d) for c, d in docs.items() if chosen is None or c in chosen}
+
+    return DiffResult(str(a), str(b), tuple(deltas), collection_deltas(counts(known_a), counts(known_b), deltas))
+
+
+# --- history -----------------------------------------------------------------------------------
+
+
+def history(
+    folder: str | os.PathLike[str],
+    key: str,
+    *,
+    collection: str | None = None,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps,
+) -> tuple[HistoryEntry, ...]:
+    """The document ``key`` (``collection:id``, or an id with ``collection``) in every archive
+    of ``folder``, oldest backup first: when it first appeared, each change (the top-level
+    fields), when it was deleted; each state with the archive it comes from. Archives that
+    cannot be read are left out (inventory says why)."""
+    from aeroops.executor.audit import inventory
+
+    try:
+        wanted = split_key(key, collection)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    rows = [r for r in inventory(folder, ops=ops).rows if r.backup_id is not None]
+    rows.sort(key=lambda r: (r.created_at or datetime.min, r.file))
+    root = Path(folder)
+    entries: list[HistoryEntry] = []
+    before: bytes | None = None
+    seen = False
+    for index, row in enumerate(rows, start=1):
+        progress(Progress("history", f"read {row.file}", index, len(rows)))
+        inner = within_step(progress, "history", f"read {row.file}", index, len(rows))
+        try:
+            known = read_state(root / row.file, places=True, progress=inner, ops=ops)
+            found = list(documents_of(known, keys=[wanted], ops=ops))
+        except AeroError as error:  # one damaged archive does not end the history
+            entries.append(
+                HistoryEntry(
+                    row.file,
+                    row.backup_id or "",
+                    _time(row.created_at),
+                    UNREADABLE,
+                    None,
+                    None,
+                    None,
+                    (),
+                    error.message,
+                )
+            )
+            continue
+        document = found[0] if found else None
+        after = None if document is None else document.body
+        event = history_event(before, after, seen)
+        fields: tuple[FieldChange, ...] = ()
+        note = ""
+        if event == CHANGED and before is not None and after is not None:
+            fields, note = changed_fields(before, after)
+        entries.append(
+            HistoryEntry(
+                row.file,
+                row.backup_id or "",
+                _time(row.created_at),
+                event,
+                None if document is None else document.schema,
+                None if document is None else document.version,
+                after,
+                fields,
+                note,
+            )
+        )
+        seen = seen or after is not None
+        before = after
+    return tuple(entries)
+
+
+def _time(moment: datetime | None) -> str:
+    return "" if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+__all__ = [
+    "ARCHIVE",
+    "DATADIR",
+    "FORMATS",
+    "ExportResult",
+    "SourceState",
+    "damage",
+    "diff",
+    "documents_of",
+    "export",
+    "history",
+    "iter_documents",
+    "read_state",
+    "source_kind",
+]

@@ -1,0 +1,231 @@
+"""Documents, diffs and histories as pandas DataFrames.
+
+A document row: ``collection``, ``key``, ``schema``, ``version``, ``note`` (what was unusual
+about the body, "" when nothing), optionally ``body`` (the raw bytes), then the body's fields,
+flattened with dotted names (`aeroops.core.documents.flatten`). A field's column takes the
+type its values share (boolean, Int64, Float64, string); a field whose type varies, or holds
+arrays, is JSON text.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import pandas as pd
+
+from aeroops.core.documents import (
+    BODY_COLUMN,
+    META_COLUMNS,
+    DiffResult,
+    Document,
+    HistoryEntry,
+    document_fields,
+    json_text,
+)
+from aeroops.executor.documents import iter_documents
+from aeroops.executor.fileops import FileOps
+from aeroops.progress import ProgressCallback, no_progress
+
+CHUNK_DOCUMENTS = 50_000  # rows of one frame of `document_frames`
+CHUNK_BYTES = 64 << 20  # or this many body bytes
+
+
+def document_frame(
+    documents: Iterable[Document], *, columns: Sequence[str] | None = None, raw: bool = False
+) -> pd.DataFrame:
+    """One frame of ``documents``. ``columns``: only these body fields (dotted names); ``raw``:
+    add the ``body`` column, the bytes as stored."""
+    wanted = None if columns is None else set(columns)
+    meta: dict[str, list[Any]] = {name: [] for name in META_COLUMNS}
+    bodies: list[bytes] = []
+    rows: list[dict[str, Any]] = []
+    for document in documents:
+        fields, note = document_fields(document.body)
+        if wanted is not None:
+            fields = {name: value for name, value in fields.items() if name in wanted}
+        meta["collection"].append(document.collection)
+        meta["key"].append(document.key)
+        meta["schema"].append(document.schema)
+        meta["version"].append(document.version)
+        meta["note"].append(note)
+        if raw:
+            bodies.append(document.body)
+        rows.append(fields)
+    frame = pd.DataFrame({name: pd.array(values, dtype="string") for name, values in meta.items()})
+    if raw:
+        frame[BODY_COLUMN] = pd.Series(bodies, dtype=object)
+    names: dict[str, None] = {}
+    for row in rows:
+        names.update(dict.fromkeys(row))
+    if columns is not None:
+        names = {name: None for name in columns if name in names}
+    fields_frame = pd.DataFrame({name: _column([row.get(name) for row in rows]) for name in names})
+    return pd.concat([frame, fields_frame], axis=1) if names else frame
+
+
+def document_frames(
+    documents: Iterable[Document],
+    *,
+    columns: Sequence[str] | None = None,
+    raw: bool = False,
+    rows: int = CHUNK_DOCUMENTS,
+    size: int = CHUNK_BYTES,
+) -> Iterator[pd.DataFrame]:
+    """``documents`` as frames of at most ``rows`` rows or about ``size`` body bytes each (each
+    frame's field types are its own)."""
+    chunk: list[Document] = []
+    taken = 0
+    for document in documents:
+        chunk.append(document)
+        taken += len(document.body)
+        if len(chunk) >= rows or taken >= size:
+            yield document_frame(chunk, columns=columns, raw=raw)
+            chunk, taken = [], 0
+    if chunk:
+        yield document_frame(chunk, columns=columns, raw=raw)
+
+
+def _column(values: list[Any]) -> pd.api.extensions.ExtensionArray:
+    """The values of one field as one typed column: see the module doc."""
+    kinds = {type(v) for v in values if v is not None}
+    typed = {frozenset({bool}): "boolean", frozenset({int}): "Int64", frozenset({str}): "string"}.get(frozenset(kinds))
+    if typed is None and kinds and kinds <= {int, float}:
+        typed = "Float64"
+    if typed is not None or not kinds:
+        try:
+            return pd.array(values, dtype=typed or "string")
+        except (OverflowError, TypeError, ValueError):  # an integer past 64 bits
+            pass
+    return pd.array([None if v is None else json_text(v) for v in values], dtype="string")
+
+
+def empty_frame() -> pd.DataFrame:
+    return pd.DataFrame({name: pd.array([], dtype="string") for name in META_COLUMNS})
+
+
+def documents(
+    source: str | os.PathLike[str],
+    collection: str | Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
+    *,
+    raw: bool = False,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps,
+) -> pd.DataFrame:
+    """The live documents of ``source`` as one DataFrame (`aeroops.views.documents`): one row
+    per document, its body's fields as columns. ``collection``: one or several; ``columns``:
+    only these fields; ``raw``: add ``body``, the bytes as stored. For a source larger than
+    memory, iterate `document_chunks` instead."""
+    found = iter_documents(source, collections=_collections(collection), progress=progress, ops=ops)
+    return document_frame(found, columns=columns, raw=raw)
+
+
+def document_chunks(
+    source: str | os.PathLike[str],
+    collection: str | Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
+    *,
+    raw: bool = False,
+    rows: int | None = None,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps,
+) -> Iterator[pd.DataFrame]:
+    """`documents` as an iterator of DataFrames of at most ``rows`` rows (default 50,000) or
+    64 MiB of bodies: memory stays bounded whatever the source's size."""
+    found = iter_documents(source, collections=_collections(collection), progress=progress, ops=ops)
+    return document_frames(found, columns=columns, raw=raw, rows=rows or CHUNK_DOCUMENTS)
+
+
+def _collections(collection: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    if collection is None:
+        return None
+    return (collection,) if isinstance(collection, str) else tuple(collection)
+
+
+# --- diffs and histories -------------------------------------------------------------------------
+
+DIFF_COLUMNS = ("collection", "key", "change", "field", "old", "new", "note")
+COLLECTION_COLUMNS = ("collection", "added", "removed", "changed", "unchanged")
+HISTORY_COLUMNS = ("archive", "backup_id", "created_at", "event", "schema", "version", "field", "old", "new", "note")
+
+
+def _shown(value: Any) -> Any:
+    """A field value as a cell: JSON text for anything but text (so 1, true and "1" differ)."""
+    return value if isinstance(value, str) or value is None else json_text(value)
+
+
+def diff_records(result: DiffResult) -> list[dict[str, Any]]:
+    """One row per changed field (one per added or removed document)."""
+    rows: list[dict[str, Any]] = []
+    for delta in result.deltas:
+        base = {"collection": delta.collection, "key": delta.key, "change": delta.change, "note": delta.note}
+        if not delta.fields:
+            rows.append({**base, "field": None, "old": None, "new": None})
+        for change in delta.fields:
+            rows.append({**base, "field": change.field, "old": _shown(change.old), "new": _shown(change.new)})
+    return rows
+
+
+def collection_records(result: DiffResult) -> list[dict[str, Any]]:
+    return [c._asdict() for c in result.collections]
+
+
+def diff_frame(result: DiffResult) -> pd.DataFrame:
+    return pd.DataFrame(diff_records(result), columns=list(DIFF_COLUMNS)).astype("string")
+
+
+def collection_frame(result: DiffResult) -> pd.DataFrame:
+    frame = pd.DataFrame(collection_records(result), columns=list(COLLECTION_COLUMNS))
+    return frame.astype(
+        {"collection": "string", "added": "Int64", "removed": "Int64", "changed": "Int64", "unchanged": "Int64"}
+    )
+
+
+def history_records(entries: Sequence[HistoryEntry]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for entry in entries:
+        base = {
+            "archive": entry.archive,
+            "backup_id": entry.backup_id,
+            "created_at": entry.created_at,
+            "event": entry.event,
+            "schema": entry.schema,
+            "version": entry.version,
+            "note": entry.note,
+        }
+        if not entry.fields:
+            rows.append({**base, "field": None, "old": None, "new": None})
+        for change in entry.fields:
+            rows.append({**base, "field": change.field, "old": _shown(change.old), "new": _shown(change.new)})
+    return rows
+
+
+def history_frame(entries: Sequence[HistoryEntry]) -> pd.DataFrame:
+    return pd.DataFrame(history_records(entries), columns=list(HISTORY_COLUMNS)).astype("string")
+
+
+def history_dicts(entries: Sequence[HistoryEntry]) -> list[dict[str, Any]]:
+    """JSON-ready: each entry with its body as text (``body_base64`` when not UTF-8)."""
+    out = []
+    for entry in entries:
+        item: dict[str, Any] = {
+            "archive": entry.archive,
+            "backup_id": entry.backup_id,
+            "created_at": entry.created_at,
+            "event": entry.event,
+            "schema": entry.schema,
+            "version": entry.version,
+            "fields": [{"field": f.field, "old": f.old, "new": f.new} for f in entry.fields],
+            "note": entry.note,
+        }
+        if entry.body is not None:
+            try:
+                item["body"] = entry.body.decode("utf-8")
+            except UnicodeDecodeError:
+                import base64
+
+                item["body_base64"] = base64.b64encode(entry.body).decode()
+        out.append(item)
+    return out
