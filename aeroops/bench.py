@@ -50,15 +50,30 @@ def median_time(action: Callable[[], object], runs: int) -> float:
     return statistics.median(times)
 
 
+GNU_TIME = "/usr/bin/time"  # Debian's ``time``: the peak RSS of the command alone
+
+
 def child(argv: list[str]) -> tuple[float, int]:
-    """Run a command; its wall time and peak RSS (bytes), from wait4."""
+    """Run a command; its wall time and peak RSS (bytes).
+
+    The RSS comes from GNU time, which forks the command from its own small process: a child
+    forked from this one starts with this process's resident pages counted in its peak (Linux
+    keeps the high-water mark across exec), so wait4 here would report this process's size for
+    any command (a 300 MiB bench process measured ``true`` at 317 MiB). Without GNU time, wait4.
+    """
     started = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
+    if os.path.exists(GNU_TIME):
+        with tempfile.NamedTemporaryFile("r", prefix="aeroops-bench-rss-") as report:
+            process = subprocess.run([GNU_TIME, "-f", "%M", "-o", report.name, *argv], stdout=subprocess.DEVNULL)
+            elapsed = time.perf_counter() - started
+            if process.returncode:
+                raise SystemExit(f"{' '.join(argv)} failed with exit status {process.returncode}")
+            return elapsed, int(report.read().split()[-1]) * 1024
+    popen = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(popen.pid, 0)
     elapsed = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode:
-        raise SystemExit(f"{' '.join(argv)} failed with exit status {process.returncode}")
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"{' '.join(argv)} failed with exit status {os.waitstatus_to_exitcode(status)}")
     return elapsed, usage.ru_maxrss * 1024
 
 
@@ -80,10 +95,11 @@ def crc_pass(path: Path) -> int:
 
 def ensure_data(cache: Path, quick: bool) -> Path:
     from aeroops.demo import DemoSpec, make_demo_datadir
+    from aeroops.demo.documents import GENERATION
     from aeroops.executor.fileops import REAL
 
     spec = DemoSpec.benchmark(wal_records=100_000, storage_bytes=64 << 20) if quick else DemoSpec.benchmark()
-    key = f"datadir-{spec.wal_records}-{spec.storage_bytes}-{spec.seed}"
+    key = f"datadir-{spec.wal_records}-{spec.storage_bytes}-{spec.seed}-g{GENERATION}"
     data_dir, marker = cache / key, cache / f"{key}.complete"  # the marker stays out of the data dir
     if not marker.exists():
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -243,6 +259,239 @@ def bench_restore(archive: Path, work: Path, runs: int) -> list[Row]:
     ]
 
 
+# --- compression and encryption (issue 22): aeroops' layers beside Debian's zstd and age --------
+
+NOT_AVAILABLE = "not available"  # aeroops' side of a figure whose feature this build lacks
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "aerodb-reference"
+
+
+def layers_available() -> bool:
+    """Whether this build has the compression and encryption layers (``backup --compress``)."""
+    import importlib.util
+
+    return importlib.util.find_spec("aeroops.formats.zstd_layer") is not None
+
+
+def shell(command: str) -> tuple[float, int]:
+    """Run a shell pipeline; its wall time and the peak RSS of its largest process."""
+    return child(["sh", "-c", f"set -e; {command}"])
+
+
+def pipe_crc(command: str) -> tuple[float, int]:
+    """A pipeline's output into a raw CRC-32 pass in this process: the wall time and the CRC."""
+    started = time.perf_counter()
+    process = subprocess.Popen(["sh", "-c", command], stdout=subprocess.PIPE)
+    assert process.stdout is not None
+    crc = 0
+    while chunk := process.stdout.read(1 << 20):
+        crc = zlib.crc32(chunk, crc)
+    if process.wait():
+        raise SystemExit(f"{command} failed with exit status {process.returncode}")
+    return time.perf_counter() - started, crc
+
+
+def fsync_tree(root: Path) -> None:
+    """An fsync of every file under ``root``, as aeroops' restore makes its files durable."""
+    for folder, _, files in os.walk(root):
+        for name in files:
+            fsync_file(Path(folder) / name)
+
+
+def age_key(work: Path) -> tuple[Path, str]:
+    """A fresh age identity file (``age-keygen``) and its recipient."""
+    key = work / "bench-identity.txt"
+    subprocess.run(["age-keygen", "-o", str(key)], check=True, capture_output=True)
+    made = subprocess.run(["age-keygen", "-y", str(key)], check=True, capture_output=True, text=True)
+    return key, made.stdout.strip()
+
+
+def _mib(peak: int) -> str:
+    return f"{peak / 2**20:.0f} MiB"
+
+
+def _ratio_row(figure: str, ours: list[float] | None, floor: list[float], baseline: str, limit: float) -> Row:
+    t_floor = statistics.median(floor)
+    if ours is None:
+        return Row(figure, NOT_AVAILABLE, f"{baseline} {t_floor:.2f} s", None, f"≤ {limit}", None)
+    t_ours = statistics.median(ours)
+    return Row(
+        figure,
+        f"{t_ours:.2f} s",
+        f"{baseline} {t_floor:.2f} s",
+        t_ours / t_floor,
+        f"≤ {limit}",
+        t_ours / t_floor <= limit,
+    )
+
+
+def _rss_row(figure: str, peaks: list[int] | None, baseline: list[int] | None) -> Row:
+    theirs = "—" if not baseline else _mib(max(baseline))
+    if peaks is None:
+        return Row(f"peak RSS, {figure}", NOT_AVAILABLE, theirs, None, "≤ 96 MiB", None)
+    return Row(f"peak RSS, {figure}", _mib(max(peaks)), theirs, None, "≤ 96 MiB", max(peaks) <= 96 << 20)
+
+
+@dataclass(frozen=True)
+class Layered:
+    """The archives the layered backups made (None where this build cannot make them) and the
+    baseline's files, for the readers' figures."""
+
+    zstd: Path | None
+    zstd_age: Path | None
+    baseline_zstd: Path
+    baseline_zstd_age: Path
+
+
+def bench_layered_backup(data_dir: Path, work: Path, runs: int, key: Path, recipient: str) -> tuple[list[Row], Layered]:
+    """``backup --compress zstd`` (and ``--encrypt-to R``) beside ``tar cf - … | zstd -T0 -3
+    [| age -r R] > f && sync f``."""
+    from aeroops.executor.fileops import REAL
+    from aeroops.executor.scan import scan
+
+    newest = max(s.snapshot_id for s in scan(data_dir, checksums="none", check_wal=False, ops=REAL).snapshots)
+    members = f"-C {data_dir} {snapshot_folder(newest)} {WAL}"
+    available = layers_available()
+    rows: list[Row] = []
+    made: dict[str, Path | None] = {}
+    baseline_files: dict[str, Path] = {}
+    variants = (
+        ("zstd", "backup.tar.zst", ["--compress", "zstd"], "zstd -q -T0 -3", "tar | zstd -T0 -3 + sync"),
+        (
+            "zstd+age",
+            "backup.tar.zst.age",
+            ["--compress", "zstd", "--encrypt-to", recipient],
+            f"zstd -q -T0 -3 | age -r {recipient}",
+            "tar | zstd -T0 -3 | age -r R + sync",
+        ),
+    )
+    for label, name, options, filters, baseline in variants:
+        folder = work / f"layered-{label}"
+        folder.mkdir()
+        floor_file = work / f"baseline.{name.removeprefix('backup.')}"
+        ours: list[float] = []
+        rss: list[int] = []
+        floor: list[float] = []
+        floor_rss: list[int] = []
+        for _ in range(runs + 1):  # the first run warms the cache and is dropped
+            for old in folder.iterdir():
+                old.unlink()
+            floor_file.unlink(missing_ok=True)
+            if available:
+                argv = [sys.executable, "-m", "aeroops", "backup", str(data_dir), "-o", str(folder / name)]
+                seconds, peak = child([*argv, *options, "--created-at", CREATED_AT, "--no-progress"])
+                ours.append(seconds)
+                rss.append(peak)
+            seconds, peak = shell(f"tar cf - {members} | {filters} > {floor_file} && sync {floor_file}")
+            floor.append(seconds)
+            floor_rss.append(peak)
+        made[label] = folder / name if available else None
+        baseline_files[label] = floor_file
+        figure = "backup --compress zstd" + (" --encrypt-to R" if "age" in label else "")
+        rows.append(_ratio_row(figure, ours[1:] if available else None, floor[1:], baseline, 1.1))
+        rows.append(_rss_row(figure, rss[1:] if available else None, floor_rss[1:]))
+    layered = Layered(made["zstd"], made["zstd+age"], baseline_files["zstd"], baseline_files["zstd+age"])
+    return rows, layered
+
+
+def bench_layered_verify(layered: Layered, runs: int, key: Path) -> list[Row]:
+    """``verify`` of each layered archive beside ``[age -d … |] zstd -dc f`` into a raw CRC-32 pass."""
+    rows: list[Row] = []
+    for archive, floor_file, decrypt, figure in (
+        (layered.zstd, layered.baseline_zstd, "", "verify of the compressed archive"),
+        (layered.zstd_age, layered.baseline_zstd_age, f"age -d -i {key} ", "verify, compressed and encrypted"),
+    ):
+        source = archive or floor_file  # the same bytes for both sides where aeroops made them
+        pipeline = f"age -d -i {key} {source} | zstd -dc" if decrypt else f"zstd -dc {source}"
+        ours: list[float] = []
+        rss: list[int] = []
+        floor: list[float] = []
+        for _ in range(runs + 1):
+            if archive is not None:
+                argv = [sys.executable, "-m", "aeroops", "verify", str(archive), "--no-progress"]
+                seconds, peak = child(argv + (["--identity", str(key)] if decrypt else []))
+                ours.append(seconds)
+                rss.append(peak)
+            floor.append(pipe_crc(pipeline)[0])
+        baseline = ("age -d | " if decrypt else "") + "zstd -dc → raw CRC-32 pass"
+        rows.append(_ratio_row(figure, ours[1:] if archive else None, floor[1:], baseline, 1.2))
+        rows.append(_rss_row(figure, rss[1:] if archive else None, None))
+    return rows
+
+
+def bench_layered_restore(layered: Layered, work: Path, runs: int) -> list[Row]:
+    """``restore`` from the compressed archive beside ``zstd -dc f | tar xf -`` and an fsync of
+    each file."""
+    script = "import sys; from aeroops.executor.restore import restore; restore(sys.argv[1], sys.argv[2], create=True)"
+    source = layered.zstd or layered.baseline_zstd
+    ours: list[float] = []
+    rss: list[int] = []
+    floor: list[float] = []
+    floor_rss: list[int] = []
+    for _ in range(runs + 1):
+        target = work / "restored-zstd"
+        if layered.zstd is not None:
+            shutil.rmtree(target, ignore_errors=True)
+            seconds, peak = child([sys.executable, "-c", script, str(layered.zstd), str(target)])
+            ours.append(seconds)
+            rss.append(peak)
+            shutil.rmtree(target)
+        extracted = work / "zstd-tar-x"
+        shutil.rmtree(extracted, ignore_errors=True)
+        extracted.mkdir()
+        started = time.perf_counter()
+        _, peak = shell(f"zstd -dc {source} | tar xf - -C {extracted}")
+        fsync_tree(extracted)
+        floor.append(time.perf_counter() - started)
+        floor_rss.append(peak)
+        shutil.rmtree(extracted)
+    available = layered.zstd is not None
+    figure = "restore from the compressed archive"
+    return [
+        _ratio_row(figure, ours[1:] if available else None, floor[1:], "zstd -dc | tar xf + fsync", 1.2),
+        _rss_row(figure, rss[1:] if available else None, floor_rss[1:]),
+    ]
+
+
+def _zstd_cli_size(path: Path) -> int:
+    out = subprocess.run(f"zstd -q -T0 -3 -c {path} | wc -c", shell=True, check=True, capture_output=True, text=True)
+    return int(out.stdout)
+
+
+def bench_sizes(plain: Path | None, layered: Layered | None, work: Path) -> list[Row]:
+    """Compressed size / plain size: of the benchmark's archive, and of aeroops' archive of each
+    AeroDB fixture; beside what Debian's ``zstd -3`` makes of the same plain archive."""
+    from aeroops.executor.backup import run_backup
+    from aeroops.executor.fileops import REAL
+
+    created = datetime(2026, 6, 1, tzinfo=UTC)
+    pairs: list[tuple[str, Path, Path | None]] = []
+    if plain is not None:
+        pairs.append(("demo (benchmark data)", plain, layered.zstd if layered else None))
+    for data_dir in sorted(FIXTURES.glob("datadir-*")):
+        copy = work / "fixtures" / data_dir.name
+        shutil.copytree(data_dir, copy)
+        out = work / "fixtures" / f"{data_dir.name}-out"
+        out.mkdir()
+        fixture_plain = Path(run_backup(copy, out / "plain.tar", created_at=created, ops=REAL).archive)
+        compressed = None
+        if layers_available():
+            made = run_backup(copy, out / "plain.tar.zst", created_at=created, compress="zstd")  # type: ignore[call-arg]
+            compressed = Path(made.archive)
+        pairs.append((f"AeroDB fixture {data_dir.name}", fixture_plain, compressed))
+    rows = []
+    for label, plain_archive, compressed in pairs:
+        size = plain_archive.stat().st_size
+        cli = _zstd_cli_size(plain_archive)
+        theirs = f"zstd -3: {cli / size:.3f} ({size / cli:.1f}×)"
+        if compressed is None:
+            rows.append(Row(f"compressed / plain size, {label}", NOT_AVAILABLE, theirs, None, "in the table", None))
+            continue
+        stored = compressed.stat().st_size
+        ours = f"{stored:,} / {size:,} B = {stored / size:.3f} ({size / stored:.1f}×)"
+        rows.append(Row(f"compressed / plain size, {label}", ours, theirs, stored / cli, "in the table", None))
+    return rows
+
+
 def render(rows: list[Row]) -> str:
     header = ("figure", "aeroops", "baseline (same run)", "ratio", "target", "met")
     table = [header] + [
@@ -267,7 +516,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=Path(".bench-cache"), help="where the demo data is kept")
     parser.add_argument("--runs", type=int, default=3, help="runs per figure; the median is reported")
     parser.add_argument("--quick", action="store_true", help="64 MiB and 100,000 records: a smoke run")
-    parser.add_argument("--only", nargs="*", default=["backup", "verify", "wal", "inventory", "restore"])
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        default=["backup", "verify", "wal", "inventory", "restore", "layers", "sizes"],
+        help="figures to measure: backup verify wal inventory restore (plain archives), "
+        "layers (compressed and encrypted: backup, verify, restore), sizes (compressed / plain)",
+    )
     args = parser.parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
     data_dir = ensure_data(args.cache, args.quick)
@@ -275,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(dir=args.cache, prefix="work-") as scratch:
         work = Path(scratch)
         archive = None
-        if "backup" in args.only or {"verify", "restore"} & set(args.only):
+        if "backup" in args.only or {"verify", "restore", "sizes"} & set(args.only):
             backup_rows, archive = bench_backup(data_dir, work, args.runs)
             if "backup" in args.only:
                 rows += backup_rows
@@ -294,6 +549,15 @@ def main(argv: list[str] | None = None) -> int:
             rows += bench_inventory(small, work, args.runs)
         if "restore" in args.only and archive:
             rows += bench_restore(archive, work, args.runs)
+        layered = None
+        if "layers" in args.only:
+            key, recipient = age_key(work)
+            layer_rows, layered = bench_layered_backup(data_dir, work, args.runs, key, recipient)
+            rows += layer_rows
+            rows += bench_layered_verify(layered, args.runs, key)
+            rows += bench_layered_restore(layered, work, args.runs)
+        if "sizes" in args.only:
+            rows += bench_sizes(archive, layered, work)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(render(rows))
     print(

@@ -3,7 +3,9 @@ AeroDB's layout and semantics, and is a pure function of the spec."""
 
 from __future__ import annotations
 
+import collections
 import errno
+import hashlib
 import json
 import re
 import zlib
@@ -16,6 +18,8 @@ from helpers.data import AERODB_FIXTURES
 from helpers.faults import CountingOps, FailingOps
 
 from aeroops.demo import DemoSpec, DemoSummary, make_demo_backup_folder, make_demo_datadir, snapshot_positions
+from aeroops.demo.shapes import schema_fields
+from aeroops.demo.spec import render_schema
 from aeroops.errors import UsageError
 from aeroops.executor.fileops import REAL
 from aeroops.formats.ids import parse_snapshot_id
@@ -25,6 +29,8 @@ from aeroops.formats.wal import DocumentChange, WalType, decode_payload, iter_wa
 
 FIXTURES = AERODB_FIXTURES
 MiB = 1 << 20
+# sha256 of DemoSpec.small(seed=9, storage_bytes=256 KiB)'s documents.dat (test_the_bytes_are_pinned)
+PINNED_SMALL_DIGEST = "59388d4acb6a4ad8c05feac24c5af7e25a302069ac1290b5150cc84f9ae90517"
 
 
 # --- reading back, with aeroops' readers only ----------------------------------------------------
@@ -69,6 +75,36 @@ def replay(storage: list[StorageRecord], wal: list[WalEntry] = ()) -> dict[str, 
     return documents
 
 
+def assert_conforms(document: dict[str, object], fields: dict[str, dict[str, object]], where: str) -> None:
+    """A document as AeroDB's schema validator takes it (src/schema/types.rs): every required field
+    present, no field the schema lacks, each value of its field's type, nested ones too."""
+    assert set(document) <= set(fields), (where, set(document) - set(fields))
+    for name, definition in fields.items():
+        if name in document:
+            assert_of_type(document[name], definition, f"{where}.{name}")
+        else:
+            assert not definition["required"], (where, name)
+
+
+def assert_of_type(value: object, definition: dict[str, object], where: str) -> None:
+    kind = definition["type"]
+    if kind == "string":
+        assert isinstance(value, str), where
+    elif kind == "int":
+        assert isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63, where
+    elif kind == "bool":
+        assert isinstance(value, bool), where
+    elif kind == "float":
+        assert isinstance(value, float), where
+    elif kind == "object":
+        assert isinstance(value, dict), where
+        assert_conforms(value, definition["fields"], where)  # type: ignore[arg-type]
+    else:
+        assert kind == "array" and isinstance(value, list), where
+        for i, item in enumerate(value):
+            assert_of_type(item, definition["element_type"], f"{where}[{i}]")  # type: ignore[arg-type]
+
+
 def all_files(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
@@ -93,6 +129,7 @@ def check_datadir(root: Path, spec: DemoSpec, summary: DemoSummary) -> None:
         assert set(schema) == {"fields", "schema_id", "schema_version"}
         assert name == f"schema_{schema['schema_id']}_{schema['schema_version']}.json"
         assert {"_id", "active", "name", "rev", "value"} <= set(schema["fields"])
+        assert schema["fields"] == schema_fields(schema["schema_id"])
 
     # live storage: one record per operation, keys and bodies as AeroDB writes them
     documents_path = root / "data" / "documents.dat"
@@ -109,8 +146,9 @@ def check_datadir(root: Path, spec: DemoSpec, summary: DemoSummary) -> None:
             body = json.loads(record.body)
             assert record.body == json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
             assert body["_id"] == document_id
-            padded = {"blob"} if spec.storage_bytes else set()
-            assert set(body) == {"_id", "active", "name", "rev", "value"} | padded
+            fields = json.loads(schemas[f"schema_{collection}_v1.json"])["fields"]
+            assert set(body) == set(fields)  # every field, each as its schema says
+            assert_conforms(body, fields, record.key)
             assert isinstance(body["active"], bool) and isinstance(body["value"], int)
             revs.append(body["rev"])
     assert revs == list(range(1, len(revs) + 1))  # rev counts inserts and updates, as in the fixtures
@@ -261,7 +299,7 @@ def test_storage_bytes_makes_the_newest_snapshot_that_big(tmp_path: Path) -> Non
     assert target <= sizes[-1] < target + 4096  # reached, by one share of padding at most
     assert sizes[0] < sizes[-1]
     schema = json.loads((tmp_path / "d" / "metadata" / "schemas" / "schema_users_v1.json").read_bytes())
-    assert schema["fields"]["blob"] == {"required": False, "type": "string"}
+    assert schema["fields"]["bio"] == {"required": False, "type": "string"}  # the padding goes there
     # documents after the snapshot are padded alike: the file keeps growing at the same pace
     assert (tmp_path / "d" / "data" / "documents.dat").stat().st_size > target * 1.3
 
@@ -274,13 +312,19 @@ def test_storage_bytes_without_snapshots_sizes_live_storage(tmp_path: Path) -> N
     assert MiB <= (tmp_path / "d" / "data" / "documents.dat").stat().st_size < MiB + 64 * 1024
 
 
-def test_schema_files_match_aerodb_byte_for_byte(tmp_path: Path) -> None:
+def test_schema_files_are_in_aerodbs_form(tmp_path: Path) -> None:
+    # The demo's schemas hold more fields than the fixtures' (its documents are richer), in the
+    # bytes AeroDB writes: the renderer gives a fixture's schema back byte for byte.
     reference = FIXTURES / "datadir-1000" / "metadata" / "schemas"
     make_demo_datadir(tmp_path / "d", DemoSpec(wal_records=10), ops=REAL)
     ours = tmp_path / "d" / "metadata" / "schemas"
     assert sorted(p.name for p in ours.iterdir()) == sorted(p.name for p in reference.iterdir())
     for path in reference.iterdir():
-        assert (ours / path.name).read_bytes() == path.read_bytes()
+        assert render_schema(json.loads(path.read_bytes())) == path.read_bytes()
+        theirs, mine = json.loads(path.read_bytes()), json.loads((ours / path.name).read_bytes())
+        assert (mine["schema_id"], mine["schema_version"]) == (theirs["schema_id"], theirs["schema_version"])
+        for name, definition in theirs["fields"].items():  # the fixtures' fields, typed alike
+            assert mine["fields"][name] == definition
 
 
 def test_zero_records_gives_empty_but_valid_files(tmp_path: Path) -> None:
@@ -386,3 +430,95 @@ def test_the_demo_writes_through_the_file_ops_it_is_given(tmp_path: Path) -> Non
     assert ops.calls.count("create") >= files and "copy_range" in ops.calls  # snapshots' storage.dat
     with pytest.raises(OSError, match="No space left"):
         make_demo_datadir(tmp_path / "g", DemoSpec.small(), ops=FailingOps("copy_range", errno.ENOSPC))
+
+
+# --- the entropy of real data ------------------------------------------------------------------
+
+
+def live_bodies(root: Path) -> list[tuple[str, dict[str, object]]]:
+    """(collection, document) of every insert and update, in order."""
+    return [
+        (r.key.partition(":")[0], json.loads(r.body))
+        for r in read_storage(root / "data" / "documents.dat")
+        if not r.tombstone
+    ]
+
+
+def test_documents_have_the_entropy_of_real_data(tmp_path: Path) -> None:
+    # The old generator's documents compressed 28 times (zstd -3 on the benchmark's archive):
+    # five short fields, padded with slices of one 64 KiB string. Real JSON stores compress 3 to 6
+    # times; deflate, a little weaker than zstd, gets about 3 from these.
+    spec = DemoSpec(seed=11, wal_records=3000, storage_bytes=4 * MiB)
+    make_demo_datadir(tmp_path / "d", spec, ops=REAL)
+    data = (tmp_path / "d" / "data" / "documents.dat").read_bytes()
+    assert 2.3 < len(data) / len(zlib.compress(data, 6)) < 5
+    bodies = live_bodies(tmp_path / "d")
+    users = [b for c, b in bodies if c == "users"]
+    orders = [b for c, b in bodies if c == "orders"]
+    products = [b for c, b in bodies if c == "products"]
+    assert len(users) > 500 and len(orders) > 500 and len(products) > 500
+    # people: names, addresses and e-mail addresses from real-looking lists, mostly distinct
+    ids = {u["_id"] for u in users}
+    assert len({u["email"] for u in users}) > 0.9 * len(ids)
+    assert all(re.fullmatch(r"[a-z]+\.[a-z]+\d*@[a-z.]+\.[a-z]+", u["email"]) for u in users)  # type: ignore[arg-type]
+    assert len({u["address"]["city"] for u in users}) > 30  # type: ignore[index]
+    assert len({u["password_hash"] for u in users}) == len(ids)  # a salt and hash each
+    # amounts spread over orders of magnitude; prices are floats with cents
+    totals = sorted(o["value"] for o in orders)  # type: ignore[type-var]
+    assert totals[-1] > 100 * totals[0] > 0
+    assert all(o["total"] == o["value"] / 100 for o in orders)  # type: ignore[operator]
+    assert any(len(o["items"]) > 1 for o in orders)  # type: ignore[arg-type]
+    # timestamps follow the simulated clock
+    for o in orders:
+        placed = datetime.strptime(o["placed_at"], "%Y-%m-%dT%H:%M:%S.%f%z")  # type: ignore[arg-type]
+        assert spec.start.replace(tzinfo=UTC) <= placed < spec.start.replace(tzinfo=UTC) + timedelta(hours=4)
+    # free text: Zipf-distributed words, the lengths varied (the padding sizes them here)
+    words = collections.Counter(w.strip(".,") for p in products for w in p["description"].split())  # type: ignore[attr-defined]
+    ranked = [n for _, n in words.most_common()]
+    assert len(ranked) > 1000 and ranked[0] > 20 * ranked[100] > 0
+    sizes = sorted(len(p["description"]) for p in products)  # type: ignore[arg-type]
+    assert sizes[len(sizes) // 10] * 2 < sizes[-len(sizes) // 10]
+
+
+def test_unpadded_text_varies_from_nothing_to_large(tmp_path: Path) -> None:
+    make_demo_datadir(tmp_path / "d", DemoSpec(seed=2, wal_records=6000), ops=REAL)
+    texts = [b.get("bio", b.get("note", b.get("description"))) for _, b in live_bodies(tmp_path / "d")]
+    lengths = sorted(len(t) for t in texts)  # type: ignore[arg-type]
+    assert lengths[0] == 0 and lengths[-1] > 4096 and 100 < lengths[len(lengths) // 2] < 2000
+
+
+def test_updates_keep_a_documents_identity_and_orders_name_real_documents(tmp_path: Path) -> None:
+    make_demo_datadir(tmp_path / "d", DemoSpec(seed=4, wal_records=3000), ops=REAL)
+    versions: dict[str, list[dict[str, object]]] = collections.defaultdict(list)
+    skus: set[object] = set()
+    for collection, body in live_bodies(tmp_path / "d"):
+        versions[str(body["_id"])].append(body)
+        if collection == "products":
+            skus.add(body["sku"])
+        if collection == "orders" and skus and any(v.startswith("users-") for v in versions):
+            # written once a user and a product exist, it names existing ones
+            assert str(body["customer"]) in versions
+            assert {item["sku"] for item in body["items"]} <= skus  # type: ignore[attr-defined]
+    fixed = {"users": ("name", "email", "created_at", "address"), "orders": ("customer", "items", "placed_at")}
+    fixed["products"] = ("sku", "name", "price", "image")
+    updated = 0
+    for document_id, bodies in versions.items():
+        for field in fixed[document_id.rpartition("-")[0]]:
+            assert len({json.dumps(b[field]) for b in bodies}) == 1, (document_id, field)
+        revs = [b["rev"] for b in bodies]
+        assert revs == sorted(revs)
+        updated += len(bodies) > 1
+    assert updated > 200
+
+
+def test_the_bytes_are_pinned() -> None:
+    # Same seed, same bytes, on any machine and any day: a change here changes every demo, every
+    # benchmark figure and every test that counts its documents; make it on purpose.
+    from aeroops.demo.documents import Documents, padded_before, storage_chunk
+
+    spec = DemoSpec.small(seed=9, storage_bytes=256 * 1024)
+    documents = Documents(spec, padded_before(spec))
+    data = b""
+    while documents.done < spec.wal_records:
+        data += storage_chunk(documents.batch(spec.wal_records - documents.done))
+    assert hashlib.sha256(data).hexdigest() == PINNED_SMALL_DIGEST

@@ -47,8 +47,9 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.executor.fileops import REAL
     from aeroops.executor.location import is_url, url_name
     from aeroops.progress import no_progress
-    from aeroops.views.backup import plan_to_dict, render_dry_run, render_plan, render_result, result_to_dict
+    from aeroops.views.backup import render_dry_run, render_plan, render_result
     from aeroops.views.progress import terminal_progress
+    from aeroops.views.serialise import backup_plan_json, backup_result_json
 
     if args.dry_run:
         plan = prepare_backup(
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
                 "dry_run": True,
                 "archive": str(archive),
                 "sidecar": sidecar_text,
-                "plan": plan_to_dict(plan),
+                "plan": backup_plan_json(plan),
                 "refused": refusal,
             }
             print(json.dumps(facts, indent=2))
@@ -87,5 +88,5 @@ def run(args: argparse.Namespace) -> int:
             progress=progress or no_progress,
             ops=REAL,
         )
-    print(json.dumps(result_to_dict(result), indent=2) if args.json else render_result(result))
+    print(json.dumps(backup_result_json(result), indent=2) if args.json else render_result(result))
     return 0

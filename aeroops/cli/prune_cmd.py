@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.executor.prune import prune
     from aeroops.views import records, text
     from aeroops.views.progress import terminal_progress
+    from aeroops.views.serialise import prune_json
 
     policy = policy_from_args(args)
     with terminal_progress(not args.no_progress) as progress:
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
             ops=REAL,
         )
     if args.format == "json":
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json.dumps(prune_json(result), indent=2))
     elif args.format == "csv":
         text.write_csv(sys.stdout, records.retention_records(result.plan), records.RETENTION_COLUMNS)
     else:

@@ -12,9 +12,17 @@ How the data is made:
   new document (about 60 %), or updates (about 25 %) or deletes (about 15 %) a live one of its
   collection; with no live document there, it inserts. Document ids are
   ``<collection>-<6-digit counter>`` and are never reused.
-- Documents are compact JSON with sorted keys, as in the fixtures:
-  ``{"_id":"users-000001","active":true,"name":"grace-2203","rev":1,"value":723674}``; ``rev``
-  counts the inserts and updates so far. With ``storage_bytes`` a ``"blob"`` string pads them.
+- Documents are compact JSON with sorted keys, as in the fixtures, with the entropy of real data
+  (`aeroops.demo.shapes`): a collection named ``users`` holds people (names, e-mail addresses,
+  an address object, a password hash, tags, a bio), ``orders`` orders (a customer, an array of
+  item objects, a payment UUID, a status, a note), ``products`` products (a SKU, a price,
+  dimensions, an image hash, a description); any other name gets one of the three. Amounts are
+  spread over orders of magnitude, timestamps follow the simulated clock, and the free text is
+  phrases of Zipf-distributed words (`aeroops.demo.text`), from nothing to tens of KiB. Every
+  document keeps the fixtures' ``_id``, ``active``, ``name``, ``rev`` (the inserts and updates so
+  far) and ``value``. With ``storage_bytes`` the free text is sized to pad the storage. ``zstd -3``
+  shrinks the benchmark's archive about 3.5 times, as it does real JSON document stores (README,
+  Performance).
 - Operation ``i`` (1-based) is WAL sequence ``i`` and appends one storage record to
   ``data/documents.dat`` (a full record for insert and update, a tombstone for delete).
 - Snapshot ``k`` of ``n`` is taken after operation ``k * wal_records // (n + 1)`` (so some
@@ -24,13 +32,15 @@ How the data is made:
   WAL holds only the operations after it, numbered again from 1.
 
 Files are written in batches of about 1 MiB, snapshot storage is copied by the kernel
-(`FileOps.copy_range`), and CRCs are computed while writing, so memory stays small (about 40 MiB)
-whatever the size. From `PARALLEL_MIN_RECORDS` WAL records on, a second Python process writes
-the WAL while this one writes storage and snapshots: both draw the same documents from the same
-seeds, so the bytes are the same as when one process writes everything.
+(`FileOps.copy_range`), and CRCs are computed while writing, so memory stays small (about 70 MiB,
+NumPy and the text tables included) whatever the size. From `PARALLEL_MIN_RECORDS` WAL records
+on, a second Python process writes the WAL while this one writes storage and snapshots: both draw
+the same documents from the same seeds, so the bytes are the same as when one process writes
+everything.
 
 The package: `aeroops.demo.spec` (what to make, pure), `aeroops.demo.documents` (the operations
-and the bytes of their records, pure), `aeroops.demo.datadir` and `aeroops.demo.backup_folder`
+and the bytes of their records, pure; with `aeroops.demo.shapes`, `aeroops.demo.text` and
+`aeroops.demo.words`, what the documents hold), `aeroops.demo.datadir` and `aeroops.demo.backup_folder`
 (writing them, every effect through a `FileOps`, as the executor's are).
 """
 

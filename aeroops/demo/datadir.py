@@ -80,10 +80,7 @@ def make_demo_datadir(
     moments = tuple(start + k * SNAPSHOT_INTERVAL for k in range(1, spec.snapshots + 1))
     snapshot_ids = tuple(format_snapshot_id(m) for m in moments)
 
-    schemas = {
-        f"schema_{c}_{SCHEMA_VERSION}.json": schema_file_bytes(c, blob=spec.storage_bytes > 0)
-        for c in sorted(spec.collections)
-    }
+    schemas = {f"schema_{c}_{SCHEMA_VERSION}.json": schema_file_bytes(c) for c in sorted(spec.collections)}
     schema_crcs = tuple((name, crc32(data)) for name, data in schemas.items())
     ops.mkdir(root / METADATA_DIR, FOLDER_MODE)
     _write_schemas(root / SCHEMAS, schemas, ops)

@@ -5,16 +5,24 @@ makes the same documents as the process writing storage."""
 from __future__ import annotations
 
 import random
+import zlib
+from array import array
 from collections.abc import Iterator
+from datetime import UTC
 from itertools import islice
 
-from aeroops.demo.spec import SCHEMA_VERSION, DemoSpec, snapshot_positions
+from aeroops.demo.shapes import MAKERS, PRODUCT, USER, Context, mix, shape_of
+from aeroops.demo.shapes import Op as DocumentOp
+from aeroops.demo.spec import SCHEMA_VERSION, SNAPSHOT_INTERVAL, DemoSpec, snapshot_positions
+from aeroops.demo.text import TextSource
 from aeroops.errors import UsageError
 from aeroops.formats.storage import StorageRecord, encode_storage_record
 from aeroops.formats.wal import DocumentChange, WalType, encode_document_change, encode_wal_record
 from aeroops.option_names import option
 
-NAMES = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy")
+# Which generator made a demo's bytes: raised whenever they change, so caches keyed by it
+# (the benchmark's) are made again. 2: the documents of aeroops.demo.shapes.
+GENERATION = 2
 
 # Operation mix (cumulative thresholds on one uniform draw).
 _INSERT_BELOW = 0.60
@@ -23,10 +31,9 @@ _UPDATE_BELOW = 0.85
 _INSERT, _UPDATE, _DELETE = int(WalType.INSERT), int(WalType.UPDATE), int(WalType.DELETE)
 _BATCH_BYTES = 1 << 20  # documents generated and written per batch, at most about this many bytes
 _BATCH_OPS = 4096  # or this many operations
-_FILLER_POOL = 1 << 16  # characters of seeded filler the blobs are sliced from
-_FILLER_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 # A padded document larger than this means too few records for the size asked for.
 MAX_BLOB_BYTES = 16 << 20
+SNAPSHOT_INTERVAL_MS = int(SNAPSHOT_INTERVAL.total_seconds() * 1000)
 
 
 # (WAL type, collection, document id, body) of one operation
@@ -86,89 +93,119 @@ def padded_before(spec: DemoSpec) -> int:
 class Documents:
     """The operations with their documents, in order, in batches.
 
-    It also keeps, by arithmetic, the size ``documents.dat`` reaches, to size the padding: with
-    ``storage_bytes`` every insert and update before the newest snapshot gets an equal share of
-    what is still missing, so that snapshot's storage reaches the target exactly or just above.
-    Later documents keep the last padding size.
+    Each document is one of `aeroops.demo.shapes`' (a user, an order, a product) with a free-text
+    field (`aeroops.demo.text`). It also keeps, by arithmetic, the size ``documents.dat`` reaches,
+    to size the padding: with ``storage_bytes`` the text of every insert and update before the
+    newest snapshot is sized so the records share what is still missing (each between half and
+    one and a half times an equal share, as real documents vary), and that snapshot's storage
+    reaches the target exactly or just above. Later documents keep the last share.
     """
 
     def __init__(self, spec: DemoSpec, padded_before: int) -> None:
         self._rng = random.Random(f"aeroops.demo documents {spec.seed}")
+        self._text = TextSource(random.Random(f"aeroops.demo text {spec.seed}"))
         self._operations = operations(spec)
         self._collections = spec.collections
+        self._makers = tuple(MAKERS[shape_of(c)] for c in spec.collections)
+        self._keys = tuple(zlib.crc32(c.encode()) << 32 for c in spec.collections)
         # storage record = u32 length + lp key + lp schema id + lp version + flag + lp body + crc, where
         # key = "<c>:<c>-<number>" and schema id = "<c>": this is all but the number and the body
         self._record_base = tuple(
             4 + (4 + 2 * len(c.encode()) + 2) + (4 + len(c.encode())) + (4 + len(SCHEMA_VERSION)) + 1 + 4 + 4
             for c in spec.collections
         )
+        users = next((c for c in spec.collections if shape_of(c) == USER), "users")
+        products = next((c for c in spec.collections if shape_of(c) == PRODUCT), "products")
+        self._made_index = tuple(spec.collections.index(c) if c in spec.collections else -1 for c in (users, products))
+        start = spec.start if spec.start.tzinfo is not None else spec.start.replace(tzinfo=UTC)
+        start_ms = int(start.timestamp()) * 1000
+        self._span_ms = (spec.snapshots + 1) * SNAPSHOT_INTERVAL_MS  # the simulated time the operations cover
+        self._start_ms, self._wal_records = start_ms, max(1, spec.wal_records)
+        self._context = Context(seed_key=mix(spec.seed), users=users, products=products)
+        # when each document was inserted, and how many users and products were numbered by then,
+        # by collection and number - 1 (what updates keep; 24 bytes a document)
+        self._born = tuple(array("q") for _ in spec.collections)
+        self._users_then = tuple(array("q") for _ in spec.collections)
+        self._products_then = tuple(array("q") for _ in spec.collections)
+        self._made = [0, 0]  # users and products numbered so far
         self.done = 0  # operations handed out
         self.live = 0  # documents alive after them
         self.storage_size = 0  # bytes of documents.dat after them
         self._rev = 0
         self._target = spec.storage_bytes
         self._padded_left = padded_before
-        self._blob_len = 0
-        self._filler = b""
-        if self._target:
-            alphabet = _FILLER_ALPHABET
-            pool = "".join(alphabet[self._rng.randrange(len(alphabet))] for _ in range(_FILLER_POOL)).encode()
-            self._filler = pool + pool  # any slice of up to _FILLER_POOL bytes from the first half
+        self._share = 0
 
-    def _blob(self, unpadded: int) -> bytes:
-        """Padding for the next document, whose storage record is ``unpadded`` bytes without it."""
+    def _padded_length(self, unpadded: int, jitter: int) -> int:
+        """The text length of the next padded document, whose storage record is ``unpadded``
+        bytes without its text; ``jitter``: 10 random bits."""
         if self._padded_left > 0:
             need = self._target - self.storage_size
-            share = -(-need // self._padded_left) if need > 0 else 0  # ceiling division
-            self._blob_len = max(0, share - unpadded)
+            self._share = -(-need // self._padded_left) if need > 0 else 0  # ceiling division
             self._padded_left -= 1
-        length = self._blob_len
-        offset = self._rng.randrange(_FILLER_POOL)
-        if length <= _FILLER_POOL:
-            return self._filler[offset : offset + length]
-        return (self._filler[:_FILLER_POOL] * (length // _FILLER_POOL + 2))[offset : offset + length]
+            if self._padded_left == 0:  # the last one lands on the target
+                return max(0, self._share - unpadded)
+        return max(0, self._share * (512 + jitter) // 1024 - unpadded)
 
     def batch(self, limit: int) -> list[Op]:
         """The next operations: at most ``limit``, `_BATCH_OPS`, or about `_BATCH_BYTES` of bodies."""
         next_operation = self._operations.__next__
-        collections, record_base = self._collections, self._record_base
-        random_bits = self._rng.getrandbits
-        names, name_count = NAMES, len(NAMES)
+        collections, record_base, makers, keys = self._collections, self._record_base, self._makers, self._keys
+        draw = self._rng.getrandbits
+        context, made_index, made = self._context, self._made_index, self._made
+        born, users_then, products_then = self._born, self._users_then, self._products_then
         padded = self._target > 0
         rev, size, live = self._rev, self.storage_size, self.live
-        out: list[Op] = []
-        append = out.append
+        start_ms, span_ms, total = self._start_ms, self._span_ms, self._wal_records
+        seed_key = context.seed_key
+        ops: list[tuple[int, str, str]] = []
+        parts: list[tuple[str, str]] = []
+        lengths: list[int] = []
         budget = _BATCH_BYTES
         for _ in range(min(limit, _BATCH_OPS)):
             kind, c, n = next_operation()
             collection = collections[c]
             number = f"{n:06d}"
             document_id = f"{collection}-{number}"
+            ops.append((kind, collection, document_id))
             if kind == _DELETE:
                 live -= 1
-                body = b""
-            else:
-                if kind == _INSERT:
-                    live += 1
-                rev += 1
-                bits = random_bits(48)  # one draw for every field: bit 0 active, then name, number, value
-                active = "true" if bits & 1 else "false"
-                name = f"{names[(bits >> 1) % name_count]}-{(bits >> 8) % 10000}"
-                value = 100000 + (bits >> 24) % 900000
-                if padded:
-                    head = f'{{"_id":"{document_id}","active":{active},"blob":"'.encode()
-                    tail = f'","name":"{name}","rev":{rev},"value":{value}}}'.encode()
-                    self.storage_size = size
-                    body = head + self._blob(record_base[c] + len(number) + len(head) + len(tail)) + tail
-                else:
-                    body = (
-                        f'{{"_id":"{document_id}","active":{active},"name":"{name}","rev":{rev},"value":{value}}}'
-                    ).encode()
-            size += record_base[c] + len(number) + len(body)
-            append((kind, collection, document_id, body))
-            budget -= len(body)
+                parts.append(("", ""))
+                lengths.append(0)
+                size += record_base[c] + len(number)
+                continue
+            if kind == _INSERT:
+                live += 1
+                if c == made_index[0]:
+                    made[0] = n
+                elif c == made_index[1]:
+                    made[1] = n
+            rev += 1
+            now_ms = start_ms + (self.done + len(ops)) * span_ms // total
+            if kind == _INSERT:
+                born[c].append(now_ms)
+                users_then[c].append(made[0])
+                products_then[c].append(made[1])
+            i = n - 1
+            operation = DocumentOp(
+                n, document_id, kind == _INSERT, rev, now_ms, born[c][i], users_then[c][i], products_then[c][i]
+            )
+            head, tail, length = makers[c](draw, mix(seed_key ^ keys[c] ^ n), operation, context)
+            head_tail = len(head) + len(tail)  # ASCII: characters are bytes
+            if padded:
+                self.storage_size = size
+                length = self._padded_length(record_base[c] + len(number) + head_tail, draw(10))
+            parts.append((head, tail))
+            lengths.append(length)
+            size += record_base[c] + len(number) + head_tail + length
+            budget -= head_tail + length
             if budget <= 0:
                 break
+        texts = self._text.take(lengths)
+        out: list[Op] = [
+            (kind, collection, document_id, b"" if kind == _DELETE else head.encode() + text + tail.encode())
+            for (kind, collection, document_id), (head, tail), text in zip(ops, parts, texts, strict=True)
+        ]
         self._rev, self.storage_size, self.live = rev, size, live
         self.done += len(out)
         return out

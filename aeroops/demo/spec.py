@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from aeroops.demo.shapes import schema_fields
 from aeroops.errors import UsageError
 from aeroops.option_names import option
 
@@ -83,18 +84,19 @@ def snapshot_positions(spec: DemoSpec) -> tuple[int, ...]:
     return tuple(k * n // (s + 1) for k in range(1, s + 1))
 
 
-def schema_file_bytes(collection: str, *, blob: bool = False) -> bytes:
-    """A schema file as AeroDB writes it (pretty JSON, sorted keys, no trailing newline)."""
-    fields: dict[str, dict[str, object]] = {
-        "_id": {"required": True, "type": "string"},
-        "active": {"required": False, "type": "bool"},
-        "name": {"required": True, "type": "string"},
-        "rev": {"required": False, "type": "int"},
-        "value": {"required": True, "type": "int"},
+def schema_file_bytes(collection: str) -> bytes:
+    """The schema file of a collection's documents (`aeroops.demo.shapes`), as AeroDB writes
+    schema files: pretty JSON, sorted keys, no trailing newline."""
+    schema: dict[str, object] = {
+        "fields": schema_fields(collection),
+        "schema_id": collection,
+        "schema_version": SCHEMA_VERSION,
     }
-    if blob:
-        fields["blob"] = {"required": False, "type": "string"}
-    schema = {"fields": fields, "schema_id": collection, "schema_version": SCHEMA_VERSION}
+    return render_schema(schema)
+
+
+def render_schema(schema: dict[str, object]) -> bytes:
+    """A schema's bytes in the form of AeroDB's schema files (the fixtures' ``datadir-1000``)."""
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False).encode()
 
 
