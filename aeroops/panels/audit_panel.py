@@ -18,7 +18,7 @@ import ipywidgets as widgets
 from aeroops.core.inspect import InspectResult
 from aeroops.core.inventory import Inventory
 from aeroops.core.verify_report import VerifyReport
-from aeroops.executor.audit import inspect_archive, inventory, verify_archive
+from aeroops.executor.audit import in_folder, inspect_archive, inventory, verify_archive
 from aeroops.executor.fileops import REAL
 from aeroops.panels.common import (
     PagedTable,
@@ -27,12 +27,11 @@ from aeroops.panels.common import (
     WidgetProgress,
     filling_width,
     full_width,
-    notice_html,
     path_input,
     section,
 )
 from aeroops.views import charts
-from aeroops.views.html import frame_html
+from aeroops.views.html import frame_html, notice_html
 from aeroops.views.html import verdict_html as verdict_box
 from aeroops.views.tables import (
     INVENTORY_LEFT_OUT,
@@ -57,10 +56,16 @@ class AuditPanel(Panel):
     """
 
     def __init__(
-        self, folder: Path | str | None = None, *, recursive: bool = False, now: datetime | None = None
+        self,
+        folder: Path | str | None = None,
+        *,
+        recursive: bool = False,
+        now: datetime | None = None,
+        dask: str | None = None,
     ) -> None:
         super().__init__()
         self.now = now
+        self.dask = dask  # a Dask scheduler: "Verify all" of a folder URL spreads over its cluster
         self.inventory: Inventory | None = None
         self.selected: str | None = None
         self.inspection: InspectResult | None = None
@@ -129,9 +134,9 @@ class AuditPanel(Panel):
 
     folder = TextField("folder_input")
 
-    def archive_path(self, name: str) -> Path:
-        """Where the archive ``name`` (as the inventory lists it) is."""
-        return Path(self.inventory.folder if self.inventory else self.folder) / name
+    def archive_path(self, name: str) -> Path | str:
+        """Where the archive ``name`` (as the inventory lists it) is: a path, or a URL."""
+        return in_folder(self.inventory.folder if self.inventory else self.folder, name)
 
     # --- what the buttons do ----------------------------------------------------------------
 
@@ -221,6 +226,7 @@ class AuditPanel(Panel):
                 verify=verify,
                 progress=self.progress,
                 now=self.now,
+                dask=self.dask if verify else None,
                 ops=REAL,
             ),
             progress=self.progress,
