@@ -97,6 +97,10 @@ def run(args: argparse.Namespace) -> int:
         text.write_csv(sys.stdout, records.retention_records(result.plan), records.RETENTION_COLUMNS)
     else:
         print(text.render_retention(result.plan, dry_run=result.dry_run))
+        if result.segments:
+            from aeroops.views.pitr import render_segment_retention
+
+            print(render_segment_retention(result.segments, dry_run=result.dry_run))
     if result.dry_run:
         last_copies = result.plan.last_copies()
         for copy in last_copies:

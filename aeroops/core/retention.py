@@ -373,3 +373,49 @@ def _decide(row: InventoryRow, reasons: list[KeepReason], policy: Policy) -> Dec
     if reasons:
         return Decision(row, True, tuple(reasons), status)
     return Decision(row, False, (), status, "no rule keeps it")
+
+
+# --- the WAL segment chain (issue 23) -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentDecision:
+    """Keep or remove one WAL segment (with its sidecar), and why."""
+
+    file: str
+    timeline: str
+    first: int
+    last: int
+    keep: bool
+    why: str
+
+
+def plan_segment_retention(
+    plan: RetentionPlan, segments: Iterable[tuple[str, str, int, int]]
+) -> tuple[SegmentDecision, ...]:
+    """The segment-chain rule, after the archives' plan: a segment of a timeline that a kept
+    good base starts is kept (that base needs the whole chain to reach its range); a segment of
+    a timeline older than the oldest kept good base is removed (no kept base can replay it);
+    any other is kept. ``segments``: ``(file, timeline, first, last)``. Timelines and snapshot
+    ids are both UTC times in one notation, so they compare as text."""
+    kept: dict[str, list[str]] = {}
+    for decision in plan.decisions:
+        row = decision.row
+        if decision.keep and counts(row) and row.snapshot_id:
+            kept.setdefault(row.snapshot_id, []).append(decision.file)
+    oldest = min(kept, default=None)
+    decisions = []
+    for file, timeline, first, last in sorted(segments, key=lambda s: (s[1], s[2], s[0])):
+        if timeline in kept:
+            why, keep = f"kept base {kept[timeline][0]} starts timeline {timeline}: needed to reach its range", True
+        elif oldest is None:
+            why, keep = "no good base is kept: nothing says which segments are no longer needed", True
+        elif timeline < oldest:
+            why, keep = (
+                f"timeline {timeline} is older than the oldest kept good base ({oldest}): none can replay it",
+                False,
+            )
+        else:
+            why, keep = f"timeline {timeline} is not older than the oldest kept good base ({oldest})", True
+        decisions.append(SegmentDecision(file, timeline, first, last, keep, why))
+    return tuple(decisions)
