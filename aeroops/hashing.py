@@ -23,7 +23,7 @@ class _Hasher(Protocol):
 def _new_hasher(algorithm: Algorithm) -> _Hasher:
     # blake3 stays single-threaded (its default): the main pass has the other core.
     # Each library is imported when its digest is first wanted: a verify without a sidecar, the
-    # usual small one, wants neither, and the imports are felt at every start (issue 15).
+    # usual small one, wants neither, and the imports are felt at every start.
     if algorithm == "blake3":
         import blake3
 
@@ -47,6 +47,13 @@ class Digest:
     def tagged_digest(self) -> str:
         """The digest of everything given to `update`, tagged: ``blake3:<hex>`` or ``sha256:<hex>``."""
         return format_digest(self.algorithm, self._hash.hexdigest())
+
+
+def digest_of(algorithm: Algorithm, data: bytes) -> str:
+    """The tagged digest of ``data`` (a small file: a record)."""
+    digest = Digest(algorithm)
+    digest.update(data)
+    return digest.tagged_digest()
 
 
 class BackgroundDigest:

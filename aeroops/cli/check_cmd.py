@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from aeroops.cli.arguments import add_folder_arguments, add_output_arguments
+from aeroops.cli.arguments import add_folder_arguments, add_identity_arguments, add_output_arguments
 from aeroops.core.retention import parse_duration
 from aeroops.core.wal_archive import parse_period
 
@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--prometheus", metavar="FILE", help="also write the figures there (Prometheus text format, e.g. x.prom)"
     )
+    add_identity_arguments(parser)
     add_output_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -47,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("check needs --max-age DURATION, --max-wal-age PERIOD, or both")
         return _check_wal(args, b"")
     with terminal_progress(not args.no_progress) as progress:
-        freshness = check(args.folder, args.max_age, recursive=args.recursive, progress=progress, ops=REAL)
+        freshness = check(
+            args.folder, args.max_age, recursive=args.recursive, progress=progress, identities=args.identities, ops=REAL
+        )
     if args.max_wal_age is not None:
         print(json.dumps(freshness_json(freshness), indent=2) if args.json else render_freshness(freshness))
         wal_fresh = _check_wal(args, render_metrics(freshness, args.folder))

@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from aeroops.cli.arguments import add_output_arguments
+from aeroops.cli.arguments import add_identity_arguments, add_output_arguments
 from aeroops.cli.pitr_arguments import add_target_arguments, target_of
 
 
@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="restore into DATA_DIR even though it does not exist (AeroDB's restore requires an existing one)",
     )
+    add_identity_arguments(parser)
     add_target_arguments(parser)
     add_output_arguments(parser)
     parser.set_defaults(run=run)
@@ -37,11 +38,11 @@ def run(args: argparse.Namespace) -> int:
     target = target_of(args)
     if target is not None:
         from aeroops.cli.pitr_cmd import run_restore
+        from aeroops.executor.fileops import REAL
 
         return run_restore(args, target)
     from aeroops.cli.messages import error_text
     from aeroops.errors import Code, Finding
-    from aeroops.executor.fileops import REAL
     from aeroops.executor.restore import preview_restore, restore
     from aeroops.progress import no_progress
     from aeroops.views.progress import terminal_progress
@@ -51,9 +52,13 @@ def run(args: argparse.Namespace) -> int:
     with terminal_progress(not args.no_progress) as shown:
         progress = shown or no_progress
         if not args.yes:
-            preview = preview_restore(args.archive, args.data_dir, create=args.create, progress=progress, ops=REAL)
+            preview = preview_restore(
+                args.archive, args.data_dir, create=args.create, progress=progress, identities=args.identities, ops=REAL
+            )
         else:
-            result = restore(args.archive, args.data_dir, create=args.create, progress=progress, ops=REAL)
+            result = restore(
+                args.archive, args.data_dir, create=args.create, progress=progress, identities=args.identities, ops=REAL
+            )
     if not args.yes:
         print(json.dumps(restore_preview_json(preview), indent=2) if args.json else render_preview(preview))
         return 0 if preview.would_restore else 1

@@ -11,13 +11,14 @@ import json
 import os
 import sys
 
-from aeroops.cli.arguments import add_output_arguments
+from aeroops.cli.arguments import add_identity_arguments, add_output_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "archives", nargs="+", metavar="ARCHIVE", help="backup archives (or WAL segments, wal-*.wal) to verify"
     )
+    add_identity_arguments(parser)
     add_output_arguments(
         parser,
         formats=True,
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
                 reports.append(verify_segment(archive, REAL))
             else:
-                reports.append(verify_archive(archive, progress=progress, ops=REAL))
+                reports.append(verify_archive(archive, progress=progress, identities=args.identities, ops=REAL))
     if args.format == "json":
         from aeroops.views.serialise import report_json  # only for JSON: a plain verify needs none of it
 

@@ -20,6 +20,7 @@ from aeroops.core.retention import Duration
 from aeroops.errors import OutputError, UsageError
 from aeroops.executor.audit import in_folder, inventory, verify_archive
 from aeroops.executor.fileops import FileOps, not_a_folder
+from aeroops.executor.keys import IdentityFiles
 from aeroops.progress import ProgressCallback
 
 
@@ -29,14 +30,16 @@ def verify_until_good(
     recursive: bool = False,
     now: datetime | None = None,
     progress: ProgressCallback | None = None,
+    identities: IdentityFiles | None = None,
     ops: FileOps,
 ) -> Inventory:
     """The folder's inventory, with verdicts for the newest archives down to the first one that
-    verifies clean (the rows of older archives stay unverified)."""
-    found = inventory(folder, recursive=recursive, now=now, ops=ops)
+    verifies clean (the rows of older archives stay unverified). Encrypted archives without
+    ``identities`` are judged by their stored bytes and records (see README)."""
+    found = inventory(folder, recursive=recursive, now=now, identities=identities, ops=ops)
     verdicts = {}
     for row in verification_order(found.rows):
-        report = verify_archive(in_folder(found.folder, row.file), progress=progress, ops=ops)
+        report = verify_archive(in_folder(found.folder, row.file), progress=progress, identities=identities, ops=ops)
         verdicts[row.file] = with_verdict(row, report)
         if report.ok:
             break
@@ -61,11 +64,14 @@ def check(
     recursive: bool = False,
     now: datetime | None = None,
     progress: ProgressCallback | None = None,
+    identities: IdentityFiles | None = None,
     ops: FileOps,
 ) -> Freshness:
     """Is the newest archive that verifies clean younger than ``max_age``?"""
     taken_at = (now or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
-    found = verify_until_good(folder, recursive=recursive, now=taken_at, progress=progress, ops=ops)
+    found = verify_until_good(
+        folder, recursive=recursive, now=taken_at, progress=progress, identities=identities, ops=ops
+    )
     return assess_freshness(found.rows, max_age, taken_at)
 
 

@@ -128,6 +128,9 @@ def report_json(report: VerifyReport) -> JSON:
         "wal_last_sequence": report.wal_last_sequence,
         "digest": report.digest,
         "sidecar_digest": report.sidecar_digest,
+        "layers": list(report.layers),  # inside out: ["zstd", "age"]
+        "opened": report.opened,  # false: encrypted, judged by stored bytes and record only
+        "plain_bytes": report.plain_bytes,
     }
 
 
@@ -241,11 +244,13 @@ def freshness_json(freshness: Freshness) -> JSON:
 
 
 def policy_json(policy: Policy) -> JSON:
-    from aeroops.core.retention import PERIOD_RULES, Rule
+    from aeroops.core.retention import COUNT_RULES, DURATION_RULES, UNLIMITED
 
+    counts = {rule.value: policy.count(rule) for rule in COUNT_RULES}
+    durations = {rule.option: policy.duration(rule) for rule in DURATION_RULES}
     return {
-        **{rule.value: policy.count(rule) for rule in (Rule.LAST, *PERIOD_RULES)},
-        "within": None if policy.within is None else str(policy.within),
+        **{name: "unlimited" if count == UNLIMITED else count for name, count in counts.items()},
+        **{name: None if found is None else str(found) for name, found in durations.items()},
         "time_zone": policy.time_zone or "UTC",
         "remove_damaged": policy.remove_damaged,
     }
@@ -348,6 +353,9 @@ def backup_result_json(result: BackupResult) -> JSON:
         "staged_by": result.staged_by,
         "duration_seconds": _seconds(result.duration_seconds),
         "removed_stale": list(result.removed_stale),
+        "layers": list(result.layers),  # inside out: ["zstd", "age"] for NAME.tar.zst.age
+        "plain_size": result.plain_size,  # the tar's bytes ("size" is the file's)
+        "record": result.record,
         "members": plain_records(records.backup_member_records(result)),
     }
 
