@@ -38,11 +38,11 @@ def run(args: argparse.Namespace) -> int:
     target = target_of(args)
     if target is not None:
         from aeroops.cli.pitr_cmd import run_restore
-        from aeroops.executor.fileops import REAL
 
         return run_restore(args, target)
     from aeroops.cli.messages import error_text
     from aeroops.errors import Code, Finding
+    from aeroops.executor.fileops import REAL
     from aeroops.executor.restore import preview_restore, restore
     from aeroops.progress import no_progress
     from aeroops.views.progress import terminal_progress
