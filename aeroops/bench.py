@@ -142,8 +142,8 @@ def bench_backup(data_dir: Path, work: Path, runs: int) -> tuple[list[Row], Path
             f"{t_ours:.2f} s",
             f"tar cf + fsync {t_tar:.2f} s",
             t_ours / t_tar,
-            "≤ 2.0",
-            t_ours / t_tar <= 2.0,
+            "≤ 1.15",
+            t_ours / t_tar <= 1.15,
         ),
         Row(
             f"backup peak RSS ({size / 2**30:.2f} GiB archive)",
@@ -175,8 +175,8 @@ def bench_verify(archive: Path, runs: int) -> list[Row]:
             f"{t_ours:.2f} s",
             f"raw CRC-32 pass {t_crc:.2f} s",
             t_ours / t_crc,
-            "≤ 1.5",
-            t_ours / t_crc <= 1.5,
+            "≤ 1.2",
+            t_ours / t_crc <= 1.2,
         )
     ]
 
@@ -199,14 +199,24 @@ def bench_wal_scan(data_dir: Path, runs: int) -> list[Row]:
     rate = records / seconds
     return [
         Row(
-            f"WAL scan, decode + checksum ({records:,} records)",
+            f"WAL scan, decode + checksum ({records:,} records; CRC-32: {crc_path()})",
             f"{rate:,.0f} records/s",
             "—",
             None,
-            "≥ 1,000,000/s",
-            rate >= 1_000_000,
+            "≥ 1,500,000/s",
+            rate >= 1_500_000,
         )
     ]
+
+
+def crc_path() -> str:
+    """Which CRC-32 the WAL reader checks records with, in this install."""
+    from aeroops.formats.wal import load_speedups
+
+    speedups = load_speedups()
+    if speedups is None:
+        return "isal.isal_zlib.crc32 per record (pure-Python readers: the C extension is not built)"
+    return str(getattr(speedups, "crc_path", "unknown (an extension built before crc_path)"))
 
 
 def bench_inventory(archive_source: Path, work: Path, runs: int) -> list[Row]:
@@ -664,6 +674,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\n{os.cpu_count()} cores; median of {args.runs} runs; bench process peak RSS {usage.ru_maxrss / 1024:.0f} MiB"
     )
+    print(f"CRC-32 of the WAL records: {crc_path()}")
     return 0
 
 
