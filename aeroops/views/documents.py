@@ -216,28 +216,3 @@ def history_records(entries: Sequence[HistoryEntry]) -> list[dict[str, Any]]:
 
 def history_frame(entries: Sequence[HistoryEntry]) -> pd.DataFrame:
     return pd.DataFrame(history_records(entries), columns=list(HISTORY_COLUMNS)).astype("string")
-
-
-def history_dicts(entries: Sequence[HistoryEntry]) -> list[dict[str, Any]]:
-    """JSON-ready: each entry with its body as text (``body_base64`` when not UTF-8)."""
-    out = []
-    for entry in entries:
-        item: dict[str, Any] = {
-            "archive": entry.archive,
-            "backup_id": entry.backup_id,
-            "created_at": entry.created_at,
-            "event": entry.event,
-            "schema": entry.schema,
-            "version": entry.version,
-            "fields": [{"field": f.field, "old": f.old, "new": f.new} for f in entry.fields],
-            "note": entry.note,
-        }
-        if entry.body is not None:
-            try:
-                item["body"] = entry.body.decode("utf-8")
-            except UnicodeDecodeError:
-                import base64
-
-                item["body_base64"] = base64.b64encode(entry.body).decode()
-        out.append(item)
-    return out
