@@ -26,7 +26,7 @@ from aeroops.core.documents import (
     json_text,
 )
 from aeroops.executor.documents import iter_documents
-from aeroops.executor.fileops import REAL, FileOps
+from aeroops.executor.fileops import FileOps
 from aeroops.progress import ProgressCallback, no_progress
 
 CHUNK_DOCUMENTS = 50_000  # rows of one frame of `document_frames`
@@ -121,7 +121,7 @@ def documents(
     *,
     raw: bool = False,
     progress: ProgressCallback = no_progress,
-    ops: FileOps = REAL,
+    ops: FileOps,
 ) -> pd.DataFrame:
     """The live documents of ``source`` as one DataFrame (`aeroops.views.documents`): one row
     per document, its body's fields as columns. ``collection``: one or several; ``columns``:
@@ -139,7 +139,7 @@ def document_chunks(
     raw: bool = False,
     rows: int | None = None,
     progress: ProgressCallback = no_progress,
-    ops: FileOps = REAL,
+    ops: FileOps,
 ) -> Iterator[pd.DataFrame]:
     """`documents` as an iterator of DataFrames of at most ``rows`` rows (default 50,000) or
     64 MiB of bodies: memory stays bounded whatever the source's size."""
