@@ -1,7 +1,8 @@
 """One definition per field of a result row: its type (as a pandas dtype) and its unit live on
-the dataclass field itself, and everything else is derived from it: the row's JSON view
-(`plain_dict`), the plain records the terminal and CSV print (`record`), the DataFrame columns
-and dtypes (`dtypes`), and how people read each value (the unit: `aeroops.views.units`).
+the dataclass field itself, and everything else is derived from it: the plain records the
+terminal and CSV print (`record`), the DataFrame columns and dtypes (`dtypes`), the row's JSON
+(`aeroops.views.serialise.plain_dict`), and how people read each value (the unit:
+`aeroops.views.units`). A base module: it imports nothing of aeroops.
 
 Declare a field with `column`, as ``size: int | None = column("Int64", unit="bytes")``. A
 field declared without it is not a column (a nested value, say). Nothing here imports pandas.
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 METADATA_KEY = "aeroops.column"
@@ -66,23 +66,3 @@ def dtypes(row_type: type, *, exclude: Iterable[str] = ()) -> Columns:
 def record(row: Any, names: Iterable[str] | None = None) -> Record:
     """The row's column values as they are (times as datetimes, durations as timedeltas)."""
     return {name: getattr(row, name) for name in (specs(type(row)) if names is None else names)}
-
-
-def plain(value: Any) -> Any:
-    """A value as JSON and CSV carry it: times in AeroDB's notation, durations in whole seconds,
-    enumerations as their text."""
-    if isinstance(value, datetime):
-        # AeroDB's timestamp notation (`aeroops.formats.ids.format_timestamp`; a test holds them equal),
-        # written out here: this base module imports nothing of aeroops.
-        utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, timedelta):
-        return int(value.total_seconds())
-    if isinstance(value, str):
-        return str(value)  # a StrEnum member as its plain text
-    return value
-
-
-def plain_dict(row: Any, names: Iterable[str] | None = None) -> Record:
-    """The row's JSON view: every column, `plain`."""
-    return {name: plain(value) for name, value in record(row, names).items()}

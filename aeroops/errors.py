@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from aeroops.columns import column, plain_dict
+from aeroops.columns import column
 
 E = TypeVar("E", bound="AeroError")
 
@@ -413,9 +413,6 @@ class Finding:
     def __str__(self) -> str:
         where = self.where()
         return f"[{self.severity}] {self.code}: {self.message}" + (f" ({where})" if where else "")
-
-    def to_dict(self) -> dict[str, object]:
-        return plain_dict(self)
 
 
 def most_severe_first(findings: Iterable[Finding]) -> list[Finding]:

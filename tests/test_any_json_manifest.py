@@ -30,7 +30,8 @@ from aeroops.core.backup_plan import BackupOptions, plan_backup
 from aeroops.core.inspect import inspect_archive_stream
 from aeroops.executor.audit import inspect_archive, inventory, verify_archive
 from aeroops.executor.scan import scan
-from aeroops.views.backup import description_to_dict, plan_to_dict, render_description, render_plan
+from aeroops.views.backup import render_description, render_plan
+from aeroops.views.serialise import backup_plan_json, description_json, inspect_json, inventory_json, report_json
 from aeroops.views.text import render_inspect, render_inventory, render_report
 
 EXAMPLES = int(os.environ.get("AEROOPS_FUZZ_EXAMPLES", "0"))
@@ -123,9 +124,9 @@ def test_any_manifest_in_an_archive_is_judged_by_verify_and_inspect(snapshot: by
         members = replace_member(members, BACKUP, backup)
     archive = build(members)
     report = verify_bytes(archive)
-    assert_printable(render_report(report), json.dumps(report.to_dict(), ensure_ascii=False))
+    assert_printable(render_report(report), json.dumps(report_json(report), ensure_ascii=False))
     result = inspect_archive_stream(io.BytesIO(archive), name="test.tar")
-    assert_printable(render_inspect(result, wal=True), json.dumps(result.to_dict(), ensure_ascii=False))
+    assert_printable(render_inspect(result, wal=True), json.dumps(inspect_json(result), ensure_ascii=False))
     assert result.ok == report.ok
 
 
@@ -150,7 +151,7 @@ def test_any_manifest_in_a_folder_gets_its_row_and_the_audit_goes_on(
     taken = inventory(folder, verify=True, now=NOW)
     assert [row.file for row in taken.rows] == ["good.tar", "hostile.tar"]
     assert taken.rows[0].ok is True and taken.rows[1].ok is report.ok
-    assert_printable(render_inventory(taken), json.dumps(taken.to_list(), ensure_ascii=False))
+    assert_printable(render_inventory(taken), json.dumps(inventory_json(taken), ensure_ascii=False))
 
 
 @pytest.fixture(scope="module")
@@ -182,5 +183,5 @@ def test_any_manifest_in_a_data_directory_is_judged_by_scan_and_the_plan(
     assert_printable(
         render_description(description),
         render_plan(plan),
-        json.dumps({"scan": description_to_dict(description), "plan": plan_to_dict(plan)}, ensure_ascii=False),
+        json.dumps({"scan": description_json(description), "plan": backup_plan_json(plan)}, ensure_ascii=False),
     )

@@ -30,6 +30,7 @@ from aeroops.formats.storage import StorageRecord, encode_storage_record, iter_s
 from aeroops.formats.wal import DocumentChange, WalType, decode_payload, iter_wal
 from aeroops.views.backup import render_description, render_plan
 from aeroops.views.restore import render_drill
+from aeroops.views.serialise import inspect_json
 
 T0 = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
 BOOT = AERODB_FIXTURES / "aerodb-boot"
@@ -234,12 +235,12 @@ def test_verify_names_a_schema_live_storage_needs_that_the_archive_lacks() -> No
 def test_inspect_lists_each_schema_with_where_it_comes_from(tmp_path: Path) -> None:
     source = copy_fixture("datadir-schema-after-snapshot", tmp_path / "source")
     archive = run_backup(source, tmp_path / "backup.tar", created_at=T0).archive
-    rows = {row["file"]: row for row in inspect_archive(archive).to_dict()["schemas"]}
+    rows = {row["file"]: row for row in inspect_json(inspect_archive(archive))["schemas"]}
     assert rows["schema_events_v1.json"]["source"].startswith("added by the backup: schema 'events'")
     assert rows["schema_users_v1.json"]["source"] == "snapshot"
     assert rows["schema_events_v1.json"]["schema"] == ["events", "v1"]
     assert rows["schema_events_v1.json"]["needed_by"] == ["wal"]
-    theirs = {row["file"]: row for row in inspect_archive(AERODB_FIXTURES / "backup-1000.tar").to_dict()["schemas"]}
+    theirs = {row["file"]: row for row in inspect_json(inspect_archive(AERODB_FIXTURES / "backup-1000.tar"))["schemas"]}
     assert theirs["schema_users_v1.json"]["needed_by"] == ["storage", "wal"]
 
 

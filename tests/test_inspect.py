@@ -15,13 +15,14 @@ import pytest
 from helpers.archives import build, fixture_bytes, read_members, replace_member
 from helpers.data import AERODB_FIXTURES
 
-from aeroops.core.inspect import inspect_archive_stream, member_status
+from aeroops.core.inspect import InspectResult, inspect_archive_stream, member_status
 from aeroops.core.logical import diff, logical_state
 from aeroops.errors import Code, Finding, Severity
 from aeroops.executor.audit import inspect_archive
 from aeroops.formats.storage import iter_storage
 from aeroops.formats.wal import WalType, encode_wal_record, iter_wal
 from aeroops.views import records, tables
+from aeroops.views.serialise import inspect_json
 
 
 @pytest.fixture(scope="module")
@@ -161,15 +162,15 @@ def test_a_findings_frame_over_several_reports() -> None:
     assert empty.empty and dict(empty.dtypes.astype(str)) == records.FINDING_COLUMNS
 
 
-def test_the_json_view(full: object) -> None:
-    out = json.loads(json.dumps(full.to_dict(documents=True)))  # type: ignore[attr-defined]
+def test_the_json_view(full: InspectResult) -> None:
+    out = json.loads(json.dumps(inspect_json(full, documents=True)))
     assert out["ok"] and out["backup_manifest"]["backup_id"] == "20261126T214824Z"
     assert out["snapshot_manifest"]["storage_checksum"] == "crc32:e6bf1eff"
     assert out["wal"]["records"] == 1000 and len(out["logical"]["document_list"]) == 443
     assert sum(out["logical"]["collections"].values()) == 443
     first = out["logical"]["document_list"][0]
     assert set(first) == {"collection", "document_id", "size", "crc32"}
-    assert "document_list" not in full.to_dict()["logical"]  # type: ignore[attr-defined]
+    assert "document_list" not in inspect_json(full)["logical"]
 
 
 def test_document_digests_are_of_the_bodies(full: object) -> None:

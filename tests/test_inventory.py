@@ -19,6 +19,7 @@ from aeroops.executor.audit import inventory
 from aeroops.formats.manifests import parse_backup_manifest
 from aeroops.progress import Progress
 from aeroops.views import records, tables
+from aeroops.views.serialise import inventory_json
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -188,7 +189,7 @@ def test_frame_and_json_views(folder: Path) -> None:
     assert list(verified.columns) == [*records.INVENTORY_VERIFY_COLUMNS, *records.INVENTORY_COLUMNS]
     assert list(records.INVENTORY_VERIFY_COLUMNS) == ["ok", "fatal", "errors", "warnings", "info"]
     assert verified["ok"].dtype == "boolean" and verified["errors"].dtype == "Int64"
-    listed = plain.to_list()
+    listed = inventory_json(plain)
     assert len(listed) == len(plain.rows) and all("ok" not in row for row in listed)
     first = next(row for row in listed if row["file"] == "backup-1000.tar")
     assert first["created_at"] == "2026-11-26T21:48:24Z" and first["age"] == int(good["age"].total_seconds())

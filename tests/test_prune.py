@@ -157,7 +157,7 @@ def test_the_cli_formats_and_errors(
     assert plan["policy"]["daily"] == 1 and plan["dry_run"] and plan["removed"] == 2
     assert {d["action"] for d in plan["decisions"]} == {"keep", "remove"}
     code, out, _ = run_main(capsys, "prune", str(folder), "--keep-daily", "1", "--format", "csv", "--no-progress")
-    assert out.splitlines()[0] == "action,status,file,why,source,snapshot_id,created_at,size"  # the verdict first
+    assert out.splitlines()[0] == "action,status,file,why,source,backup_id,snapshot_id,created_at,size"  # verdict first
     code, _, err = run_main(capsys, "prune", str(folder), "--no-progress")
     assert code == 2 and "[ERROR] AERO_USAGE: no keep rule given: pass at least one of --keep-last" in err
     code, _, err = run_main(capsys, "prune", str(folder), "--keep-daily", "1", "--time-zone", "Nowhere/None")

@@ -151,7 +151,6 @@ def test_local_runs_never_import_fsspec(tmp_path: Path, datadir_1000: Path) -> N
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stderr
 
 
-
 def test_restore_and_drill_from_a_bucket(s3: MotoServer, datadir_1000: Path, tmp_path: Path) -> None:
     made = run_backup(datadir_1000, "s3://backups/db/", created_at=_created())
     target = tmp_path / "restored"

@@ -15,7 +15,7 @@ from helpers.archives import fixture_bytes, flip_byte, hex_digest
 from helpers.data import AERODB_FIXTURES
 from helpers.html import text_of
 
-from aeroops.columns import METADATA_KEY, plain_dict, specs
+from aeroops.columns import METADATA_KEY, specs
 from aeroops.core.inspect import MemberRow, StorageGroup, WalGroup
 from aeroops.core.inventory import InventoryRow
 from aeroops.core.results import CollectionCount, DrillResult
@@ -24,6 +24,7 @@ from aeroops.executor.audit import inspect_archive, inventory
 from aeroops.views import records, tables
 from aeroops.views.html import frame_html
 from aeroops.views.restore import render_drill
+from aeroops.views.serialise import decision_json, finding_json, inventory_row_json, plain, plain_dict
 from aeroops.views.text import TABLE_WIDTH, render_inspect, render_inventory, render_report, text_table
 from aeroops.views.units import display, human_age, human_bytes, octal_mode
 
@@ -64,10 +65,28 @@ def test_json_view_columns_and_records_come_from_the_same_fields(shelf: Path) ->
     taken = inventory(shelf, verify=True, now=NOW)
     row = taken.rows[0]
     frame = tables.inventory_frame(taken)
-    assert list(row.to_dict()) == list(frame.columns) == list(records.inventory_columns(taken))
-    assert list(row.to_dict()) == [name for name in specs(InventoryRow)]
+    assert list(inventory_row_json(row)) == list(frame.columns) == list(records.inventory_columns(taken))
+    assert list(inventory_row_json(row)) == [name for name in specs(InventoryRow)]
     finding = Finding.of(Code.VERIFY_CHECKSUM, "x", "a", 7)
-    assert finding.to_dict() == plain_dict(finding) and set(records.FINDING_COLUMNS) == {"archive", *specs(Finding)}
+    assert finding_json(finding) == plain_dict(finding) and set(records.FINDING_COLUMNS) == {"archive", *specs(Finding)}
+
+
+def test_retention_decisions_and_backup_manifests_have_one_field_list(shelf: Path) -> None:
+    from aeroops.core.retention import Policy, plan_retention
+    from aeroops.formats.manifests import BACKUP_FIELDS, backup_manifest_object
+
+    taken = inventory(shelf, verify=True, now=NOW)
+    plan = plan_retention(taken.rows, Policy(last=1), NOW)
+    json_rows = [decision_json(d) for d in plan.decisions]
+    frame = tables.retention_frame(plan)
+    assert [list(row) for row in json_rows] == [list(frame.columns)] * len(plan.decisions)
+    assert list(frame.columns) == list(records.RETENTION_COLUMNS) and "why" in frame.columns
+    assert [row["why"] for row in json_rows] == [d.why for d in plan.decisions]
+    manifest = inspect_archive(sorted(shelf.glob("*.tar"))[0]).backup_manifest
+    assert manifest is not None
+    table = tables.backup_manifest_frame(inspect_archive(sorted(shelf.glob("*.tar"))[0]))
+    assert list(table.columns) == [*BACKUP_FIELDS, "source"]
+    assert list(backup_manifest_object(manifest))[: len(BACKUP_FIELDS)] == list(BACKUP_FIELDS)
 
 
 def test_a_column_name_means_one_thing_in_every_table() -> None:
@@ -101,7 +120,6 @@ def test_findings_are_listed_most_severe_first(shelf: Path) -> None:
 
 
 def test_json_writes_times_in_aerodbs_notation() -> None:
-    from aeroops.columns import plain
     from aeroops.formats.ids import format_timestamp
 
     cet = timezone(timedelta(hours=1))

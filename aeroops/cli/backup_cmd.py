@@ -46,8 +46,9 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.executor.backup import dry_run_refusal, prepare_backup, resolve_output, run_backup
     from aeroops.executor.location import is_url, url_name
     from aeroops.progress import no_progress
-    from aeroops.views.backup import plan_to_dict, render_dry_run, render_plan, render_result, result_to_dict
+    from aeroops.views.backup import render_dry_run, render_plan, render_result
     from aeroops.views.progress import terminal_progress
+    from aeroops.views.serialise import backup_plan_json, backup_result_json
 
     if args.dry_run:
         plan = prepare_backup(args.data_dir, created_at=args.created_at, snapshot_id=args.snapshot, source=args.source)
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
                 "dry_run": True,
                 "archive": str(archive),
                 "sidecar": sidecar_text,
-                "plan": plan_to_dict(plan),
+                "plan": backup_plan_json(plan),
                 "refused": refusal,
             }
             print(json.dumps(facts, indent=2))
@@ -83,5 +84,5 @@ def run(args: argparse.Namespace) -> int:
             source=args.source,
             progress=progress or no_progress,
         )
-    print(json.dumps(result_to_dict(result), indent=2) if args.json else render_result(result))
+    print(json.dumps(backup_result_json(result), indent=2) if args.json else render_result(result))
     return 0

@@ -29,11 +29,12 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.executor.check import check, write_text_file
     from aeroops.views.progress import terminal_progress
     from aeroops.views.prometheus import render_metrics
+    from aeroops.views.serialise import freshness_json
     from aeroops.views.text import render_freshness
 
     with terminal_progress(not args.no_progress) as progress:
         freshness = check(args.folder, args.max_age, recursive=args.recursive, progress=progress)
     if args.prometheus:
         write_text_file(args.prometheus, render_metrics(freshness, args.folder))
-    print(json.dumps(freshness.to_dict(), indent=2) if args.json else render_freshness(freshness))
+    print(json.dumps(freshness_json(freshness), indent=2) if args.json else render_freshness(freshness))
     return 0 if freshness.fresh else 1

@@ -42,8 +42,9 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.executor.backup import run_backup
     from aeroops.executor.fileops import REAL, logged_cleanup
     from aeroops.progress import no_progress, within_step
-    from aeroops.views.backup import render_result, result_to_dict
+    from aeroops.views.backup import render_result
     from aeroops.views.progress import terminal_progress
+    from aeroops.views.serialise import backup_result_json, report_json
     from aeroops.views.text import labelled, text_table
     from aeroops.views.units import human_bytes
 
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
                 with logged_cleanup("the demo's temporary folder", root):
                     ops.remove_tree(root)
             raise
-        verdict = verify_archive(result.archive, ops=ops, progress=step(3)).to_dict()
+        verdict = report_json(verify_archive(result.archive, ops=ops, progress=step(3)))
     if args.json:
         out = {
             "folder": str(root),
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
             "snapshots": list(summary.snapshot_ids),
             "wal_records": summary.wal_records,
             "documents": summary.documents,
-            "backup": result_to_dict(result),
+            "backup": backup_result_json(result),
             "verify": verdict,
         }
         print(json.dumps(out, indent=2))

@@ -24,12 +24,13 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.progress import no_progress
     from aeroops.views import documents as views
     from aeroops.views.progress import terminal_progress
+    from aeroops.views.serialise import diff_json
     from aeroops.views.text import text_table, write_csv
 
     with terminal_progress(not args.no_progress) as progress:
         result = diff(args.a, args.b, collections=args.collection, progress=progress or no_progress)
     if args.format == "json":
-        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        print(json.dumps(diff_json(result), indent=2, ensure_ascii=False))
     elif args.format == "csv":
         write_csv(sys.stdout, views.diff_records(result), views.DIFF_COLUMNS)
     else:

@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.executor.drill import drill
     from aeroops.progress import no_progress
     from aeroops.views.progress import terminal_progress
-    from aeroops.views.restore import drill_to_dict, render_drill
+    from aeroops.views.restore import render_drill
+    from aeroops.views.serialise import drill_json
 
     with terminal_progress(not args.no_progress) as progress:
         result = drill(
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
             keep=args.keep,
             progress=progress or no_progress,
         )
-    print(json.dumps(drill_to_dict(result), indent=2) if args.json else render_drill(result))
+    print(json.dumps(drill_json(result), indent=2) if args.json else render_drill(result))
     if result.error is not None:
         print(error_text(str(result.error)), file=sys.stderr)
         return result.error.code.exit_status

@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.executor.documents import export
     from aeroops.progress import no_progress
     from aeroops.views.progress import terminal_progress
+    from aeroops.views.serialise import export_json
     from aeroops.views.text import label_block
 
     with terminal_progress(not args.no_progress) as progress:
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
             args.source, args.output, collections=args.collection, format=args.format, progress=progress or no_progress
         )
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json.dumps(export_json(result), indent=2))
         return 0
     from aeroops.views.units import display
 

@@ -29,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.executor.audit import inspect_archive, verify_archive
     from aeroops.views import records, text
     from aeroops.views.progress import terminal_progress
+    from aeroops.views.serialise import inspect_json, report_json
 
     if args.format == "csv" and args.wal and args.documents:
         raise UsageError("CSV holds one table: choose --wal or --documents, not both")
@@ -40,14 +41,14 @@ def run(args: argparse.Namespace) -> int:
             # AERO_VERIFY_IO finding, exit 1): the two commands agree on the same file.
             report = verify_archive(args.archive)
             if args.format == "json":
-                print(json.dumps(report.to_dict(), indent=2))
+                print(json.dumps(report_json(report), indent=2))
             elif args.format == "csv":
                 text.write_csv(sys.stdout, records.finding_records([report]), records.FINDING_COLUMNS)
             else:
                 print(text.render_reports([report]))
             return EXIT_FINDINGS
     if args.format == "json":
-        out = result.to_dict(documents=args.documents)
+        out = inspect_json(result, documents=args.documents)
         if not args.wal:
             del out["wal"]["groups"]
         print(json.dumps(out, indent=2))

@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.executor.audit import inventory
     from aeroops.views import records, text
     from aeroops.views.progress import terminal_progress
+    from aeroops.views.serialise import inventory_json
 
     verify = args.verify or args.newest_good
     with terminal_progress(verify and not args.no_progress) as progress:
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if args.newest_good:
         return _newest_good(result, args.format)
     if args.format == "json":
-        print(json.dumps(result.to_list(), indent=2))
+        print(json.dumps(inventory_json(result), indent=2))
     elif args.format == "csv":
         text.write_csv(sys.stdout, records.inventory_records(result), records.inventory_columns(result))
     else:
@@ -60,10 +61,11 @@ def _newest_good(result: Inventory, form: str) -> int:
     from aeroops.core.inventory import Inventory
     from aeroops.core.newest_good import newest_good
     from aeroops.views import records, text
+    from aeroops.views.serialise import newest_good_json
 
     found = newest_good(result.rows)
     if form == "json":
-        print(json.dumps(found.to_dict(), indent=2))
+        print(json.dumps(newest_good_json(found), indent=2))
     elif form == "csv":
         chosen = Inventory(result.folder, found.per_snapshot, result.taken_at, verified=True)
         text.write_csv(sys.stdout, records.inventory_records(chosen), records.inventory_columns(chosen))

@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.executor.prune import prune
     from aeroops.views import records, text
     from aeroops.views.progress import terminal_progress
+    from aeroops.views.serialise import prune_json
 
     policy = policy_from_args(args)
     with terminal_progress(not args.no_progress) as progress:
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
             args.folder, policy, yes=args.yes, verify=not args.no_verify, recursive=args.recursive, progress=progress
         )
     if args.format == "json":
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json.dumps(prune_json(result), indent=2))
     elif args.format == "csv":
         text.write_csv(sys.stdout, records.retention_records(result.plan), records.RETENTION_COLUMNS)
     else:

@@ -38,19 +38,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.recover import preview_recovery, recover
     from aeroops.executor.restore_target import restore_paths
-    from aeroops.views.restore import recovery_result_to_dict, recovery_to_dict, render_recovery
+    from aeroops.views.restore import render_recovery
+    from aeroops.views.serialise import recovery_json, recovery_result_json
 
     data_dir = restore_paths(args.data_dir).data_dir
     if not args.yes:
         plan = preview_recovery(args.data_dir, args.action)
         if args.json:
-            print(json.dumps(recovery_to_dict(plan, data_dir=data_dir), indent=2))
+            print(json.dumps(recovery_json(plan, data_dir=data_dir), indent=2))
         else:
             print(render_recovery(plan, data_dir=data_dir))
         return 1 if plan.refusal else 0
     result = recover(args.data_dir, action=args.action)
     if args.json:
-        print(json.dumps(recovery_result_to_dict(result), indent=2))
+        print(json.dumps(recovery_result_json(result), indent=2))
     else:
         print(render_recovery(result.plan, data_dir=result.data_dir, performed=result.performed))
     return 0

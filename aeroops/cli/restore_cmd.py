@@ -37,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.executor.restore import preview_restore, restore
     from aeroops.progress import no_progress
     from aeroops.views.progress import terminal_progress
-    from aeroops.views.restore import preview_to_dict, render_preview, render_result, result_to_dict
+    from aeroops.views.restore import render_preview, render_result
+    from aeroops.views.serialise import restore_preview_json, restore_result_json
 
     with terminal_progress(not args.no_progress) as shown:
         progress = shown or no_progress
@@ -46,9 +47,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             result = restore(args.archive, args.data_dir, create=args.create, progress=progress)
     if not args.yes:
-        print(json.dumps(preview_to_dict(preview), indent=2) if args.json else render_preview(preview))
+        print(json.dumps(restore_preview_json(preview), indent=2) if args.json else render_preview(preview))
         return 0 if preview.would_restore else 1
-    print(json.dumps(result_to_dict(result), indent=2) if args.json else render_result(result))
+    print(json.dumps(restore_result_json(result), indent=2) if args.json else render_result(result))
     for warning in result.warnings:
         print(error_text(str(Finding.of(Code.RESTORE_CLEANUP, warning))), file=sys.stderr)
     return 0

@@ -19,14 +19,15 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.executor.clock import default_created_at
     from aeroops.executor.scan import scan
     from aeroops.progress import no_progress
-    from aeroops.views.backup import description_to_dict, plan_to_dict, render_description, render_plan
+    from aeroops.views.backup import render_description, render_plan
     from aeroops.views.progress import terminal_progress
+    from aeroops.views.serialise import backup_plan_json, description_json
 
     with terminal_progress(not args.no_progress) as progress:
         description = scan(args.data_dir, checksums="all", progress=progress or no_progress)
     plan = plan_backup(description, BackupOptions(default_created_at()))
     if args.json:
-        print(json.dumps({"scan": description_to_dict(description), "plan": plan_to_dict(plan)}, indent=2))
+        print(json.dumps({"scan": description_json(description), "plan": backup_plan_json(plan)}, indent=2))
     else:
         print(render_description(description))
         print()

@@ -31,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
     with terminal_progress(not args.no_progress) as progress:
         reports = [verify_archive(archive, progress=progress) for archive in args.archives]
     if args.format == "json":
-        print(json.dumps([r.to_dict() for r in reports], indent=2))
+        from aeroops.views.serialise import report_json  # only for JSON: a plain verify needs none of it
+
+        print(json.dumps([report_json(r) for r in reports], indent=2))
     elif args.format == "csv":
         text.write_csv(sys.stdout, records.finding_records(reports), records.FINDING_COLUMNS)
     else:

@@ -146,6 +146,13 @@ class DataDirDescription:
     def snapshot(self, snapshot_id: str) -> SnapshotDescription | None:
         return next((s for s in self.snapshots if s.snapshot_id == snapshot_id), None)
 
+    def schema_file_holders(self) -> list[tuple[FileFact, list[str]]]:
+        """Each schema file of metadata/schemas/, with the snapshots that hold its schema."""
+        return [
+            (fact, [s.snapshot_id for s in self.snapshots if fact.schema in {f.schema for f in s.schemas}])
+            for fact in self.schema_files
+        ]
+
 
 def with_found_checksum(description: DataDirDescription, snapshot_id: str, name: str, crc: int) -> DataDirDescription:
     """The description, with the CRC-32 of one snapshot file as computed from its bytes (the

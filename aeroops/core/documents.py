@@ -273,25 +273,6 @@ class DiffResult(NamedTuple):
             for what in ("added", "removed", "changed", "unchanged")
         }
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "a": self.a,
-            "b": self.b,
-            "identical": self.identical,
-            "counts": self.counts(),
-            "collections": [c._asdict() for c in self.collections],
-            "documents": [
-                {
-                    "collection": d.collection,
-                    "key": d.key,
-                    "change": d.change,
-                    "fields": [{"field": f.field, "old": f.old, "new": f.new} for f in d.fields],
-                    "note": d.note,
-                }
-                for d in self.deltas
-            ],
-        }
-
 
 def collection_deltas(
     counts_a: Mapping[str, int], counts_b: Mapping[str, int], deltas: Iterable[DocumentDelta]

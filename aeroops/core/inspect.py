@@ -10,14 +10,14 @@ Results are plain frozen values; `aeroops.views` turns them into tables.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from aeroops.columns import UTC_TIME, column
 from aeroops.core.logical import LogicalState, LogicalStateBuilder
 from aeroops.core.verify import verify_archive_stream
-from aeroops.core.verify_report import DigestSink, MemberInfo, VerifyReport, manifest_dict
+from aeroops.core.verify_report import DigestSink, MemberInfo, VerifyReport
 from aeroops.errors import Finding, Severity
 from aeroops.formats.checksum import format_crc_tag
 from aeroops.formats.layout import SCHEMA_PREFIX, STORAGE
@@ -116,65 +116,6 @@ class InspectResult:
     @property
     def snapshot_manifest(self) -> SnapshotManifest | None:
         return self.report.snapshot_manifest
-
-    def to_dict(self, *, documents: bool = False) -> dict[str, Any]:
-        """JSON-ready; the logical state's documents only when asked (there can be millions)."""
-        result: dict[str, Any] = {
-            "archive": self.archive,
-            "ok": self.ok,
-            "counts": self.report.counts(),
-            "findings": [f.to_dict() for f in self.report.findings],
-            "members": [
-                {
-                    "name": m.name,
-                    "type": m.type,
-                    "size": m.size,
-                    "mode": m.mode,
-                    "mtime": None if m.mtime is None else m.mtime.isoformat(),
-                    "checksum_found": m.checksum_found,
-                    "checksum_expected": m.checksum_expected,
-                    "status": m.status,
-                }
-                for m in self.members
-            ],
-            "backup_manifest": manifest_dict(self.backup_manifest),
-            "snapshot_manifest": manifest_dict(self.snapshot_manifest),
-            "wal": {
-                "records": self.wal.records,
-                "bytes": self.wal.bytes,
-                "documents": self.wal.documents,
-                "first_sequence": self.wal.first_sequence,
-                "last_sequence": self.wal.last_sequence,
-                "documents_exact": self.wal.documents_exact,
-                "groups": [_fields(g) for g in self.wal.groups],
-            },
-            "storage": [_fields(g) for g in self.storage],
-            "schemas": [
-                {
-                    "file": row.file,
-                    "schema": None if row.schema is None else list(row.schema),
-                    "source": row.source,
-                    "needed_by": list(row.needed_by),
-                }
-                for row in self.schemas
-            ],
-            "logical": {
-                "documents": len(self.logical),
-                "collections": {c: len(self.logical.documents[c]) for c in self.logical.collections},
-                "mvcc_records_ignored": self.logical.mvcc_records_ignored,
-                "complete": self.logical.complete,
-            },
-        }
-        if documents:
-            result["logical"]["document_list"] = [
-                {"collection": c, "document_id": d, "size": doc.size, "crc32": format_crc_tag(doc.crc32)}
-                for c, d, doc in self.logical.iter_documents()
-            ]
-        return result
-
-
-def _fields(value: WalGroup | StorageGroup) -> dict[str, Any]:
-    return asdict(value)
 
 
 DISTINCT_KEPT = 200_000  # document ids remembered for the distinct counts, all groups together

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
-from aeroops.columns import DURATION, UTC_TIME, column, plain_dict, specs
+from aeroops.columns import DURATION, UTC_TIME, column, specs
 from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import Code, FormatError, Severity, most_severe_first
 from aeroops.formats.layout import BACKUP_MANIFEST
@@ -59,10 +59,6 @@ class InventoryRow:
     # The kind of sidecar beside it: "b3" (<file>.b3), "sha256" (<file>.sha256), None without one.
     sidecar: str | None = column("string", missing="none", default=None)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: times as ``YYYY-MM-DDTHH:MM:SSZ``, ``age`` in whole seconds."""
-        return plain_dict(self)
-
 
 VERIFY_FIELDS = tuple(name for name, spec in specs(InventoryRow).items() if spec.verdict)  # ok, fatal, ...
 
@@ -81,15 +77,6 @@ class Inventory:
     def ok(self) -> bool:
         """Every candidate was readable and, if verified, verified clean."""
         return all(row.reason is None and row.ok is not False for row in self.rows)
-
-    def to_list(self) -> list[dict[str, Any]]:
-        """The JSON view: one object per row; the verification fields only when verified."""
-        rows = [row.to_dict() for row in self.rows]
-        if not self.verified:
-            for row in rows:
-                for key in VERIFY_FIELDS:
-                    del row[key]
-        return rows
 
 
 def inventory_row(

@@ -14,11 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from aeroops.core.inventory import InventoryRow
 from aeroops.core.retention import Duration, Status, newest_first, status_of
-from aeroops.formats.ids import format_timestamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,14 +27,6 @@ class NewestGood:
     per_snapshot: tuple[InventoryRow, ...]  # the newest clean archive of each snapshot, by snapshot id
     without_good: tuple[str, ...]  # snapshots that have archives, none of them verified clean
     unverified: int  # rows without a verdict (never chosen)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "overall": None if self.overall is None else self.overall.to_dict(),
-            "per_snapshot": [row.to_dict() for row in self.per_snapshot],
-            "without_good": list(self.without_good),
-            "unverified": self.unverified,
-        }
 
 
 def newest_good(rows: Iterable[InventoryRow]) -> NewestGood:
@@ -91,21 +81,6 @@ class Freshness:
 
     def total_bytes(self) -> int:
         return sum(row.size or 0 for row in self.rows)
-
-    def to_dict(self) -> dict[str, Any]:
-        age = self.age
-        return {
-            "fresh": self.fresh,
-            "newest_good": None if self.newest is None else self.newest.file,
-            "created_at": None
-            if self.newest is None or self.newest.created_at is None
-            else format_timestamp(self.newest.created_at),
-            "age_seconds": None if age is None else int(age.total_seconds()),
-            "max_age": str(self.max_age),
-            "now": format_timestamp(self.now),
-            "archives": {str(status): n for status, n in self.counts().items()},
-            "total_bytes": self.total_bytes(),
-        }
 
 
 def assess_freshness(rows: Iterable[InventoryRow], max_age: Duration, now: datetime) -> Freshness:

@@ -5,7 +5,6 @@ the CLI read them without importing the executor (nothing here has an effect).""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from aeroops.core.backup_plan import BackupPlan, MemberKind
 from aeroops.core.inventory import Inventory
@@ -202,13 +201,3 @@ class PruneResult:
     @property
     def verified(self) -> bool:
         return self.inventory.verified
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "folder": self.folder,
-            "dry_run": self.dry_run,
-            "verified": self.verified,
-            **self.plan.to_dict(),
-            "removed_files": list(self.removed),
-            "refusal": self.refusal,
-        }

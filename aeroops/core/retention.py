@@ -32,9 +32,9 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from aeroops.columns import UTC_TIME, column
 from aeroops.core.inventory import InventoryRow
 from aeroops.errors import UsageError
 from aeroops.formats.ids import format_timestamp
@@ -158,14 +158,6 @@ class Policy:
         text = ", ".join(parts) or "no keep rule"
         return text + f" (periods in {self.time_zone or 'UTC'})"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **{rule.value: self.count(rule) for rule in (Rule.LAST, *PERIOD_RULES)},
-            "within": None if self.within is None else str(self.within),
-            "time_zone": self.time_zone or "UTC",
-            "remove_damaged": self.remove_damaged,
-        }
-
 
 # --- the plan ---------------------------------------------------------------------------------
 
@@ -228,20 +220,34 @@ class Decision:
     def rules(self) -> frozenset[Rule]:
         return frozenset(reason.rule for reason in self.reasons)
 
-    def to_dict(self) -> dict[str, Any]:
+    def table_row(self) -> DecisionRow:
         row = self.row
-        return {
-            "file": row.file,
-            "action": self.action,
-            "reasons": [str(reason) for reason in self.reasons],
-            "note": self.note or None,
-            "status": str(self.status),
-            "source": row.source,
-            "backup_id": row.backup_id,
-            "snapshot_id": row.snapshot_id,
-            "created_at": None if row.created_at is None else format_timestamp(row.created_at),
-            "size": row.size,
-        }
+        return DecisionRow(
+            self.action,
+            self.status,
+            row.file,
+            self.why,
+            row.source,
+            row.backup_id,
+            row.snapshot_id,
+            row.created_at,
+            row.size,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRow:
+    """A decision as its table, CSV and JSON show it: one list of fields for all of them."""
+
+    action: str = column("string", verdict=True)  # keep or remove
+    status: Status = column("string", verdict=True)
+    file: str = column("string")
+    why: str = column("string")  # the rules that keep it ("daily 2026-01-05, newest good"), else why not
+    source: str | None = column("string")  # the backup manifest's "source" (each is planned apart)
+    backup_id: str | None = column("string")
+    snapshot_id: str | None = column("string")
+    created_at: datetime | None = column(UTC_TIME)
+    size: int | None = column("Int64", unit="bytes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,17 +294,6 @@ class RetentionPlan:
 
     def removed_bytes(self) -> int:
         return sum(d.row.size or 0 for d in self.removed)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "policy": self.policy.to_dict(),
-            "now": format_timestamp(self.now),
-            "decisions": [d.to_dict() for d in self.decisions],
-            "kept": len(self.kept),
-            "removed": len(self.removed),
-            "removed_bytes": self.removed_bytes(),
-            "last_copies": [str(c) for c in self.last_copies()],
-        }
 
 
 def newest_first(rows: Iterable[InventoryRow]) -> list[InventoryRow]:

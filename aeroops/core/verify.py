@@ -94,7 +94,6 @@ from aeroops.core.verify_report import (
     StorageSink,
     VerifyReport,
     WalSink,
-    manifest_dict,
 )
 from aeroops.errors import Code, Finding, UsageError
 from aeroops.formats.schemas import SchemaRef
@@ -176,6 +175,5 @@ __all__ = [
     "StorageSink",
     "VerifyReport",
     "WalSink",
-    "manifest_dict",
     "verify_archive_stream",
 ]

@@ -4,20 +4,13 @@ Plain frozen values; `aeroops.views` renders them."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from aeroops.errors import Finding, Severity
-from aeroops.formats.checksum import format_crc_tag
-from aeroops.formats.manifests import (
-    BackupManifest,
-    SnapshotManifest,
-    render_backup_manifest,
-    render_snapshot_manifest,
-)
+from aeroops.formats.manifests import BackupManifest, SnapshotManifest
 from aeroops.formats.schemas import SchemaRef
 from aeroops.formats.storage import StorageRecord
 from aeroops.formats.wal import WalRecord
@@ -61,18 +54,6 @@ class MemberInfo:
     data_offset: int
     crc32: int | None = None
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "type": self.type,
-            "size": self.size,
-            "mode": self.mode,
-            "mtime": self.mtime,
-            "linkname": self.linkname,
-            "header_offset": self.header_offset,
-            "data_offset": self.data_offset,
-            "checksum": None if self.crc32 is None else format_crc_tag(self.crc32),
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,32 +89,3 @@ class VerifyReport:
         """Findings per severity, every severity present (0 where none)."""
         counted = Counter(str(f.severity) for f in self.findings)
         return {str(s): counted.get(str(s), 0) for s in Severity}
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: manifests in AeroDB's own field names and notation."""
-        return {
-            "archive": self.archive,
-            "ok": self.ok,
-            "counts": self.counts(),
-            "findings": [f.to_dict() for f in self.findings],
-            "member_count": self.member_count,
-            "members": [m.to_dict() for m in self.members],
-            "members_not_kept": self.members_not_kept,
-            "backup_manifest": manifest_dict(self.backup_manifest),
-            "snapshot_manifest": manifest_dict(self.snapshot_manifest),
-            "bytes_read": self.bytes_read,
-            "wal_record_count": self.wal_record_count,
-            "wal_first_sequence": self.wal_first_sequence,
-            "wal_last_sequence": self.wal_last_sequence,
-            "digest": self.digest,
-            "sidecar_digest": self.sidecar_digest,
-        }
-
-
-def manifest_dict(manifest: BackupManifest | SnapshotManifest | None) -> dict[str, Any] | None:
-    """A manifest as AeroDB writes it, as a dict (schema checksums sorted by name)."""
-    if manifest is None:
-        return None
-    if isinstance(manifest, BackupManifest):
-        return json.loads(render_backup_manifest(manifest))
-    return json.loads(render_snapshot_manifest(manifest))

@@ -351,16 +351,6 @@ class ExportResult:
     bytes: int  # of the file written
     collections: tuple[tuple[str, int], ...]  # documents per collection
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "source": self.source,
-            "output": self.output,
-            "format": self.format,
-            "documents": self.documents,
-            "bytes": self.bytes,
-            "collections": dict(self.collections),
-        }
-
 
 def export(
     source: str | os.PathLike[str],

@@ -38,3 +38,9 @@ def url_parent(url: str) -> str:
 def display(location: str | os.PathLike[str]) -> str:
     """How a message names a location: the URL as given, a path as a path."""
     return location if isinstance(location, str) and is_url(location) else str(Path(location))
+
+
+def as_location(location: str | os.PathLike[str]) -> Path | str:
+    """A folder or an archive as the runbooks and panels take it: a URL stays the text it is
+    (a `Path` would fold its ``//``), anything else becomes a `Path`."""
+    return location if isinstance(location, str) and is_url(location) else Path(location)

@@ -170,7 +170,14 @@ class ObjectStore:
                         url=url,
                     ) from None
                 wait = random.uniform(0, min(20.0, self.backoff * (2**attempt)))
-                log.debug("%s %s: transient failure (%s), retry %d in %.2f s", what, url, error, attempt + 1, wait)
+                log.debug(
+                    "%s %s: transient failure (%s), retry %d in %.2f s",
+                    what,
+                    url,
+                    self.describe(error),
+                    attempt + 1,
+                    wait,
+                )
                 time.sleep(wait)
                 attempt += 1
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from aeroops.columns import UTC_TIME, column, specs
 from aeroops.errors import Code, FormatError, UsageError
 from aeroops.formats.checksum import format_crc_tag, parse_crc_tag
 from aeroops.formats.ids import format_timestamp, parse_snapshot_id, parse_timestamp
@@ -32,7 +33,6 @@ SNAPSHOT_FIELDS = (
     "format_version",
     "commit_boundary",
 )
-BACKUP_FIELDS = ("backup_id", "created_at", "snapshot_id", "wal_present", "format_version")
 CHECKPOINT_FIELDS = ("snapshot_id", "created_at", "wal_truncated", "format_version")
 
 
@@ -70,20 +70,24 @@ ADDED_SCHEMAS_KEY = "aeroops_added_schemas"
 class BackupManifest:
     """An archive's ``backup_manifest.json``."""
 
-    backup_id: str
-    created_at: datetime
-    snapshot_id: str
-    wal_present: bool
-    format_version: int = BACKUP_FORMAT_VERSION
+    # AeroDB's fields (its struct's, in its order), declared as the columns of the manifest's table.
+    backup_id: str = column("string")
+    created_at: datetime = column(UTC_TIME)
+    snapshot_id: str = column("string")
+    wal_present: bool = column("bool")
+    format_version: int = column("int64", default=BACKUP_FORMAT_VERSION)
     added_schemas: tuple[AddedSchema, ...] = ()  # sorted by name; written only when there are some
     # aeroops' own extra key, written only when the backup was given one: which data directory
     # this is a backup of, so retention plans each source's archives apart. AeroDB's restore
     # ignores keys it does not know; without a source the manifest is byte for byte AeroDB's.
-    source: str | None = None
+    source: str | None = column("string", default=None)
 
     @property
     def added_schema_map(self) -> dict[str, AddedSchema]:
         return {a.name: a for a in self.added_schemas}
+
+
+BACKUP_FIELDS = tuple(name for name in specs(BackupManifest) if name != "source")  # AeroDB's struct's
 
 
 SOURCE_MAX = 255  # bytes of a source name: a name, like a file's, not a document
@@ -246,6 +250,11 @@ def parse_snapshot_manifest(data: bytes | str, *, path: object = None) -> Snapsh
 
 
 def render_snapshot_manifest(manifest: SnapshotManifest) -> bytes:
+    return _render(snapshot_manifest_object(manifest))
+
+
+def snapshot_manifest_object(manifest: SnapshotManifest) -> dict[str, Any]:
+    """The manifest as the JSON object AeroDB writes (schema checksums sorted by name)."""
     obj: dict[str, Any] = {
         "snapshot_id": manifest.snapshot_id,
         "created_at": format_timestamp(manifest.created_at),
@@ -255,7 +264,7 @@ def render_snapshot_manifest(manifest: SnapshotManifest) -> bytes:
     }
     if manifest.commit_boundary is not None:
         obj["commit_boundary"] = manifest.commit_boundary
-    return _render(obj)
+    return obj
 
 
 # --- backup manifest ------------------------------------------------------------------------
@@ -290,20 +299,20 @@ def _added_schemas(obj: Mapping[str, Any], path: object) -> tuple[AddedSchema, .
 
 
 def render_backup_manifest(manifest: BackupManifest) -> bytes:
-    obj: dict[str, Any] = {
-        "backup_id": manifest.backup_id,
-        "created_at": format_timestamp(manifest.created_at),
-        "snapshot_id": manifest.snapshot_id,
-        "wal_present": manifest.wal_present,
-        "format_version": manifest.format_version,
-    }
+    return _render(backup_manifest_object(manifest))
+
+
+def backup_manifest_object(manifest: BackupManifest) -> dict[str, Any]:
+    """The manifest as the JSON object it is written as: AeroDB's fields, then aeroops' own."""
+    obj: dict[str, Any] = {name: getattr(manifest, name) for name in BACKUP_FIELDS}
+    obj["created_at"] = format_timestamp(manifest.created_at)
     if manifest.added_schemas:
         obj[ADDED_SCHEMAS_KEY] = {
             a.name: {"checksum": format_crc_tag(a.checksum), "reason": a.reason} for a in manifest.added_schemas
         }
     if manifest.source is not None:
         obj["source"] = manifest.source
-    return _render(obj)
+    return obj
 
 
 # --- checkpoint.json ------------------------------------------------------------------------

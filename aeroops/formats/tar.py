@@ -23,7 +23,6 @@ DIR_MODE = 0o040755
 _GNU_MAGIC = b"ustar  \x00"
 _POSIX_MAGIC = b"ustar\x0000"
 _LONGLINK = "././@LongLink"
-_OCTAL_LIMIT_11 = 8**11  # sizes from 8 GiB on use GNU base-256
 LONG_NAME_LIMIT = 1 << 16  # a GNU long-name record declaring more is damage (AERO_TAR_MEMBER_TOO_LARGE)
 NAME_KEPT = 4096  # bytes of a long name kept (PATH_MAX); the rest is counted, not kept
 

@@ -18,7 +18,7 @@ import ipywidgets as widgets
 from aeroops.core.inspect import InspectResult
 from aeroops.core.inventory import Inventory
 from aeroops.core.verify_report import VerifyReport
-from aeroops.executor.audit import inspect_archive, inventory, verify_archive
+from aeroops.executor.audit import in_folder, inspect_archive, inventory, verify_archive
 from aeroops.panels.common import (
     PagedTable,
     Panel,
@@ -56,10 +56,16 @@ class AuditPanel(Panel):
     """
 
     def __init__(
-        self, folder: Path | str | None = None, *, recursive: bool = False, now: datetime | None = None
+        self,
+        folder: Path | str | None = None,
+        *,
+        recursive: bool = False,
+        now: datetime | None = None,
+        dask: str | None = None,
     ) -> None:
         super().__init__()
         self.now = now
+        self.dask = dask  # a Dask scheduler: "Verify all" of a folder URL spreads over its cluster
         self.inventory: Inventory | None = None
         self.selected: str | None = None
         self.inspection: InspectResult | None = None
@@ -128,9 +134,9 @@ class AuditPanel(Panel):
 
     folder = TextField("folder_input")
 
-    def archive_path(self, name: str) -> Path:
-        """Where the archive ``name`` (as the inventory lists it) is."""
-        return Path(self.inventory.folder if self.inventory else self.folder) / name
+    def archive_path(self, name: str) -> Path | str:
+        """Where the archive ``name`` (as the inventory lists it) is: a path, or a URL."""
+        return in_folder(self.inventory.folder if self.inventory else self.folder, name)
 
     # --- what the buttons do ----------------------------------------------------------------
 
@@ -215,7 +221,12 @@ class AuditPanel(Panel):
         self.progress.start("verifying every archive …" if verify else "reading manifests …")
         self.inventory = self.attempt(
             lambda: inventory(
-                self.folder, recursive=self.recursive_box.value, verify=verify, progress=self.progress, now=self.now
+                self.folder,
+                recursive=self.recursive_box.value,
+                verify=verify,
+                progress=self.progress,
+                now=self.now,
+                dask=self.dask if verify else None,
             ),
             progress=self.progress,
         )

@@ -30,7 +30,8 @@ from aeroops.panels.common import (
     path_input,
     section,
 )
-from aeroops.views.backup import description_to_dict, plan_to_dict, result_to_dict
+from aeroops.views import records
+from aeroops.views.backup import checkpoint_summary, skipped_lines, wal_summary
 from aeroops.views.html import key_values_html
 from aeroops.views.tables import rows_frame
 from aeroops.views.units import human_bytes
@@ -190,34 +191,17 @@ class BackupPanel(Panel):
             self.scan_summary.value = ""
             self.snapshots_table.set_frame(None)
             return
-        facts = description_to_dict(description)
-        wal = facts["wal"]
-        if not wal["present"]:
-            wal_text = "absent (no wal/wal.log)"
-        else:
-            health = "healthy" if wal["damage"] is None else f"DAMAGED: {description.wal.damage}"
-            wal_text = f"{human_bytes(wal['size'])}, {wal['records']} records, {health}"
-            if wal["records"]:
-                wal_text += f", sequences {wal['first_sequence']}–{wal['last_sequence']}"
-        checkpoint = facts["checkpoint"]
         self.scan_summary.value = key_values_html(
             [
                 ("data directory", description.path),
                 ("serving", "yes: AeroDB's .lock is present" if description.serving else "no"),
-                ("WAL", wal_text),
-                (
-                    "checkpoint",
-                    f"after snapshot {checkpoint['snapshot_id']} (WAL truncated)"
-                    if checkpoint
-                    else (f"UNREADABLE: {description.checkpoint_error}" if description.checkpoint_error else "none"),
-                ),
+                ("WAL", wal_summary(description.wal)),
+                ("checkpoint", checkpoint_summary(description) or "none"),
                 ("snapshots", len(description.snapshots)),
             ]
         )
-        # The records of the dict view, as a frame: the same columns the CLI's --json shows.
-        snapshots = rows_frame(
-            facts["snapshots"][::-1], columns=["snapshot_id", "verdict", "reason", "size", "created_at", "schemas"]
-        )
+        # The rows the CLI's --json lists, newest first.
+        snapshots = rows_frame(records.snapshot_records(description)[::-1], records.SNAPSHOT_COLUMNS)
         self.snapshots_table.set_frame(snapshots)
 
     def _show_plan(self) -> None:
@@ -226,8 +210,7 @@ class BackupPanel(Panel):
             self.plan_summary.value = self.manifest_html.value = ""
             self.members_table.set_frame(None)
             return
-        facts = plan_to_dict(plan)
-        skipped = [f"{s['snapshot_id']}: {s['verdict']}, {s['reason']}" for s in facts["skipped"]]
+        skipped = skipped_lines(plan)
         if isinstance(plan, BackupRefusal):
             error = refusal_error(plan)
             lines = "".join(f"<li>skipped {html.escape(s)}</li>" for s in skipped)
@@ -250,7 +233,7 @@ class BackupPanel(Panel):
                 *(("skipped", s) for s in skipped),
             ]
         )
-        self.members_table.set_frame(rows_frame(facts["members"], ["name", "kind", "size", "source", "expected_crc32"]))
+        self.members_table.set_frame(rows_frame(records.plan_member_records(plan), records.PLAN_MEMBER_COLUMNS))
         self.manifest_html.value = (
             "<b>backup_manifest.json</b> it will write:"
             f"<pre style='margin: 2px 0'>{html.escape(plan.manifest_bytes.decode())}</pre>"
@@ -261,7 +244,6 @@ class BackupPanel(Panel):
             self.result_html.value = ""
             self.result_members_table.set_frame(None)
             return
-        facts = result_to_dict(result)
         self.result_html.value = notice_html(
             f"<b>Backup made</b>: {html.escape(result.archive)}", kind="success"
         ) + key_values_html(
@@ -272,10 +254,12 @@ class BackupPanel(Panel):
                 ("sidecar", result.sidecar),
                 ("backup id", result.backup_id),
                 ("snapshot", result.plan.snapshot_id),
-                ("created_at", facts["created_at"]),
+                ("created_at", format_timestamp(result.plan.manifest.created_at)),
                 ("staged by", result.staged_by),
                 ("duration", f"{result.duration_seconds:.3f} s"),
                 *(("removed", f"stale staging folder {p}") for p in result.removed_stale),
             ]
         )
-        self.result_members_table.set_frame(rows_frame(facts["members"], ["name", "kind", "size", "crc32"]))
+        self.result_members_table.set_frame(
+            rows_frame(records.backup_member_records(result), records.BACKUP_MEMBER_COLUMNS)
+        )

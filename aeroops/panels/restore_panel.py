@@ -35,10 +35,10 @@ from aeroops.panels.common import (
     path_input,
     section,
 )
-from aeroops.views import charts
+from aeroops.views import charts, records
 from aeroops.views.html import drill_html as drill_box
 from aeroops.views.html import key_values_html
-from aeroops.views.restore import drill_to_dict, plan_to_dict, render_recovery, render_verdict
+from aeroops.views.restore import render_recovery, render_verdict
 from aeroops.views.tables import findings_frame, rows_frame
 from aeroops.views.units import human_bytes
 
@@ -304,10 +304,8 @@ class RestorePanel(Panel):
             self.drill_table.set_frame(None)
             return
         self.drill_html.value = drill_box(result)
-        counts = drill_to_dict(result)["collections"]
-        self.drill_table.set_frame(
-            rows_frame(counts, ["collection", "restored", "archive", "source"]) if counts else None
-        )
+        counts = records.drill_collection_records(result)
+        self.drill_table.set_frame(rows_frame(counts, records.DRILL_COLLECTION_COLUMNS) if counts else None)
 
     def _show_preview(self) -> None:
         self._show_preview_parts()
@@ -340,7 +338,6 @@ class RestorePanel(Panel):
                 self.findings_table.set_frame(findings_frame(preview.report))
             self.preview_html.value = "".join(parts)
             return
-        facts = plan_to_dict(plan)
         parts.append(
             key_values_html(
                 [
@@ -361,9 +358,9 @@ class RestorePanel(Panel):
             )
         )
         self.preview_html.value = "".join(parts)
-        if facts["replaced"]:
-            self.replaced_table.set_frame(rows_frame(facts["replaced"], ["name", "kind", "files", "bytes"]))
-        self.files_table.set_frame(rows_frame(facts["files"], ["path", "from", "size"]))
+        if plan.replaced:
+            self.replaced_table.set_frame(rows_frame(records.replaced_records(plan), records.REPLACED_COLUMNS))
+        self.files_table.set_frame(rows_frame(records.restored_file_records(plan), records.RESTORED_FILE_COLUMNS))
 
     def _show_result(self, outcome: Outcome | None = None) -> None:
         self._show_result_parts(outcome)

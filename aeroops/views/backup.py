@@ -1,13 +1,12 @@
-"""Views of scans, plans and backup results: plain dicts (for JSON) and text (for terminals).
-Tables for notebooks are in `aeroops.views.tables`; nothing here imports pandas."""
+"""Views of scans, plans and backup results as text: the terminal's, and the lines the backup
+panel shows. Their JSON is `aeroops.views.serialise`; nothing here imports pandas."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aeroops.core.backup_plan import BackupPlan, BackupRefusal
-from aeroops.core.description import DataDirDescription, FileFact, Verdict
-from aeroops.formats.ids import format_timestamp
+from aeroops.core.description import DataDirDescription, WalDescription
 from aeroops.views.text import GLUE, label_block, labelled, text_table, wrap_line
 from aeroops.views.units import human_bytes
 
@@ -15,124 +14,34 @@ if TYPE_CHECKING:
     from aeroops.core.results import BackupResult
 
 
-# --- dicts ----------------------------------------------------------------------------------
-
-
-def description_to_dict(description: DataDirDescription) -> dict[str, Any]:
-    wal = description.wal
-    return {
-        "data_dir": description.path,
-        "serving": description.serving,
-        "clean_shutdown": description.clean_shutdown,
-        "checkpoint": None
-        if description.checkpoint is None
-        else {
-            "snapshot_id": description.checkpoint.snapshot_id,
-            "created_at": format_timestamp(description.checkpoint.created_at),
-            "wal_truncated": description.checkpoint.wal_truncated,
-        },
-        "checkpoint_error": description.checkpoint_error,
-        "snapshots": [
-            {
-                "snapshot_id": s.snapshot_id,
-                "verdict": str(s.verdict),
-                "reason": s.reason,
-                "size": s.size,
-                "created_at": format_timestamp(s.manifest.created_at) if s.manifest else None,
-                "schemas": len(s.schemas),
-            }
-            for s in description.snapshots
-        ],
-        "wal": {
-            "present": wal.present,
-            "size": wal.size,
-            "records": wal.records,
-            "first_sequence": wal.first_sequence,
-            "last_sequence": wal.last_sequence,
-            "damage": wal.damage.to_dict() if wal.damage else None,
-            "schemas": None if wal.schemas is None else [list(ref) for ref in sorted(wal.schemas)],
-        },
-        "schema_files": [
-            {"name": f.name, "schema": None if f.schema is None else list(f.schema), "in_snapshots": in_snapshots}
-            for f, in_snapshots in _schema_files(description)
-        ],
-    }
-
-
-def _schema_files(description: DataDirDescription) -> list[tuple[FileFact, list[str]]]:
-    """Each schema file of metadata/schemas/, with the snapshots that hold its schema."""
-    return [
-        (fact, [s.snapshot_id for s in description.snapshots if fact.schema in {f.schema for f in s.schemas}])
-        for fact in description.schema_files
-    ]
-
-
-def plan_to_dict(plan: BackupPlan | BackupRefusal) -> dict[str, Any]:
-    if isinstance(plan, BackupRefusal):
-        return {
-            "refused": True,
-            "rule": str(plan.rule),
-            "message": plan.message,
-            "skipped": [
-                {"snapshot_id": s.snapshot_id, "verdict": str(s.verdict), "reason": s.reason} for s in plan.skipped
-            ],
-        }
-    return {
-        "refused": False,
-        "backup_id": plan.backup_id,
-        "snapshot_id": plan.snapshot_id,
-        "created_at": format_timestamp(plan.manifest.created_at),
-        "wal_present": plan.wal_present,
-        "archive_name": plan.archive_name,
-        "archive_size": plan.archive_size,
-        "manifest": plan.manifest_bytes.decode(),
-        "added_schemas": [{"name": a.name, "reason": a.reason} for a in plan.added_schemas],
-        "skipped": [
-            {"snapshot_id": s.snapshot_id, "verdict": str(s.verdict), "reason": s.reason} for s in plan.skipped
-        ],
-        "members": [
-            {
-                "name": m.name,
-                "kind": str(m.kind),
-                "size": m.size,
-                "source": m.source,
-                "expected_crc32": None if m.expected_crc32 is None else f"crc32:{m.expected_crc32:08x}",
-            }
-            for m in plan.members
-        ],
-    }
-
-
-def result_to_dict(result: BackupResult) -> dict[str, Any]:
-    return {
-        "archive": result.archive,
-        "sidecar": result.sidecar,
-        "size": result.size,
-        "digest": result.digest,
-        "backup_id": result.backup_id,
-        "snapshot_id": result.plan.snapshot_id,
-        "created_at": format_timestamp(result.plan.manifest.created_at),
-        "wal_present": result.plan.wal_present,
-        "staged_by": result.staged_by,
-        "duration_seconds": round(result.duration_seconds, 6),
-        "removed_stale": list(result.removed_stale),
-        "members": [
-            {
-                "name": m.name,
-                "kind": str(m.kind),
-                "size": m.size,
-                "crc32": None if m.crc32 is None else f"crc32:{m.crc32:08x}",
-            }
-            for m in result.members
-        ],
-    }
-
-
 # --- text -----------------------------------------------------------------------------------
 
-_MARK = {Verdict.VALID: "ok", Verdict.UNCHECKED: "?"}
 _SCAN_COLUMN = 16  # where the values of `aeroops scan` start ("data directory  /srv/aerodb")
 _PLAN_COLUMN = 9  # and those of a backup plan ("archive  aerodb-backup-....tar")
+
+
+def wal_summary(wal: WalDescription) -> str:
+    """``absent (no wal/wal.log)``, else its size, records, sequences and health."""
+    if not wal.present:
+        return "absent (no wal/wal.log)"
+    health = "healthy" if wal.healthy else f"DAMAGED: {wal.damage}"
+    span = f", sequences {wal.first_sequence}–{wal.last_sequence}" if wal.records else ""
+    records = "not read" if wal.records is None else f"{wal.records} records{span}"
+    return f"{human_bytes(wal.size)}, {records}, {health}"
+
+
+def checkpoint_summary(description: DataDirDescription) -> str | None:
+    """What checkpoint.json says, or that it cannot be read; None without one."""
+    if description.checkpoint:
+        return f"after snapshot {description.checkpoint.snapshot_id} (WAL truncated)"
+    if description.checkpoint_error:
+        return f"UNREADABLE: {description.checkpoint_error}"
+    return None
+
+
+def skipped_lines(plan: BackupPlan | BackupRefusal) -> list[str]:
+    """``<snapshot>: <verdict>, <reason>`` for each snapshot the plan passed over."""
+    return [f"{s.snapshot_id}: {s.verdict}, {s.reason}" for s in plan.skipped]
 
 
 def render_description(description: DataDirDescription) -> str:
@@ -143,17 +52,9 @@ def render_description(description: DataDirDescription) -> str:
     if description.serving:
         lines.append(line("serving", "yes: AeroDB's .lock is present"))
     wal = description.wal
-    if not wal.present:
-        lines.append(line("WAL", "absent (no wal/wal.log)"))
-    else:
-        health = "healthy" if wal.healthy else f"DAMAGED: {wal.damage}"
-        span = f", sequences {wal.first_sequence}–{wal.last_sequence}" if wal.records else ""
-        records = "not read" if wal.records is None else f"{wal.records} records{span}"
-        lines.append(line("WAL", f"{human_bytes(wal.size)}, {records}, {health}"))
-    if description.checkpoint:
-        lines.append(line("checkpoint", f"after snapshot {description.checkpoint.snapshot_id} (WAL truncated)"))
-    elif description.checkpoint_error:
-        lines.append(line("checkpoint", f"UNREADABLE: {description.checkpoint_error}"))
+    lines.append(line("WAL", wal_summary(wal)))
+    if (checkpoint := checkpoint_summary(description)) is not None:
+        lines.append(line("checkpoint", checkpoint))
     lines.append(line("snapshots", str(len(description.snapshots))))
     snapshots = [
         {"snapshot_id": s.snapshot_id, "verdict": str(s.verdict), "size": s.size, "reason": s.reason}
@@ -163,7 +64,7 @@ def render_description(description: DataDirDescription) -> str:
         lines.append(text_table(snapshots, ["snapshot_id", "verdict", "size", "reason"], header=False, indent="  "))
     lines.append(line("schemas", f"{len(description.schema_files)} in metadata/schemas/"))
     schemas = []
-    for fact, in_snapshots in _schema_files(description):
+    for fact, in_snapshots in description.schema_file_holders():
         if fact.schema is None:
             held = f"UNREADABLE{': ' + fact.error if fact.error else ''}"
         else:
@@ -186,7 +87,7 @@ def render_description(description: DataDirDescription) -> str:
 
 
 def render_plan(plan: BackupPlan | BackupRefusal) -> str:
-    skipped = [wrap_line(f"skipped {s.snapshot_id}: {s.verdict}, {s.reason}", "  ") for s in plan.skipped]
+    skipped = [wrap_line(f"skipped {line}", "  ") for line in skipped_lines(plan)]
     if isinstance(plan, BackupRefusal):
         return "\n".join([wrap_line(f"backup refused [{plan.rule}]: {plan.message}"), *skipped])
     lines = [

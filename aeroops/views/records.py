@@ -15,19 +15,24 @@ import functools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from aeroops.columns import UTC_TIME, Column, Columns, Record, dtypes, plain, record, specs
+from aeroops.columns import UTC_TIME, Column, Columns, Record, dtypes, record, specs
 from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import Finding, most_severe_first
 from aeroops.formats.checksum import format_crc_tag
+from aeroops.formats.manifests import BackupManifest
 from aeroops.views.units import BYTES
 
 if TYPE_CHECKING:  # at run time only the column sets below import them, on first use
+    from aeroops.core.backup_plan import BackupPlan, BackupRefusal
+    from aeroops.core.description import DataDirDescription
     from aeroops.core.inspect import InspectResult
     from aeroops.core.inventory import Inventory
+    from aeroops.core.restore_plan import RestorePlan
+    from aeroops.core.results import BackupResult, DrillResult
     from aeroops.core.retention import RetentionPlan
-    from aeroops.formats.manifests import BackupManifest, SnapshotManifest
+    from aeroops.formats.manifests import SnapshotManifest
 
-__all__ = ["Columns", "Record", "plain"]
+__all__ = ["Columns", "Record"]
 
 Specs = dict[str, Column]
 
@@ -43,13 +48,7 @@ FINDING_COLUMNS: Columns = {  # the verdict (severity), the archive, then what a
     **{name: spec.dtype for name, spec in _FINDING.items() if not spec.verdict},
 }
 
-_BACKUP_MANIFEST: Specs = {
-    "backup_id": Column("string"),
-    "created_at": Column(UTC_TIME),
-    "snapshot_id": Column("string"),
-    "wal_present": Column("bool"),
-    "format_version": Column("int64"),
-}
+_BACKUP_MANIFEST: Specs = specs(BackupManifest)
 BACKUP_MANIFEST_COLUMNS: Columns = _dtypes(_BACKUP_MANIFEST)
 
 _SNAPSHOT_MANIFEST: Specs = {
@@ -87,6 +86,7 @@ COLLECTION_COLUMNS: Columns = _dtypes(_COLLECTION)
 def _row_columns() -> dict[str, Columns]:
     from aeroops.core.inspect import MemberRow, StorageGroup, WalGroup
     from aeroops.core.inventory import VERIFY_FIELDS, InventoryRow
+    from aeroops.core.retention import DecisionRow
 
     return {
         "MEMBER_COLUMNS": dtypes(MemberRow),
@@ -95,6 +95,7 @@ def _row_columns() -> dict[str, Columns]:
         "INVENTORY_COLUMNS": dtypes(InventoryRow, exclude=VERIFY_FIELDS),
         "INVENTORY_VERIFY_COLUMNS": {name: dtypes(InventoryRow)[name] for name in VERIFY_FIELDS},
         "INVENTORY_ALL_COLUMNS": dtypes(InventoryRow),
+        "RETENTION_COLUMNS": dtypes(DecisionRow),
     }
 
 
@@ -110,6 +111,7 @@ WAL_COLUMNS: Columns
 STORAGE_COLUMNS: Columns
 INVENTORY_COLUMNS: Columns
 INVENTORY_VERIFY_COLUMNS: Columns
+RETENTION_COLUMNS: Columns
 
 
 def finding_records(reports: VerifyReport | Iterable[VerifyReport]) -> list[Record]:
@@ -124,17 +126,7 @@ def member_records(result: InspectResult) -> list[Record]:
 
 
 def backup_manifest_records(manifest: BackupManifest | None) -> list[Record]:
-    if manifest is None:
-        return []
-    return [
-        {
-            "backup_id": manifest.backup_id,
-            "created_at": manifest.created_at,
-            "snapshot_id": manifest.snapshot_id,
-            "wal_present": manifest.wal_present,
-            "format_version": manifest.format_version,
-        }
-    ]
+    return [] if manifest is None else [record(manifest)]
 
 
 def snapshot_manifest_records(manifest: SnapshotManifest | None) -> list[Record]:
@@ -215,33 +207,79 @@ def inventory_records(inventory: Inventory) -> list[Record]:
     return [record(row, columns) for row in inventory.rows]
 
 
-_RETENTION: Specs = {
-    "action": Column("string", verdict=True),  # keep or remove
-    "status": Column("string", verdict=True),  # clean, unverified, damaged, unreadable
-    "file": Column("string"),
-    "why": Column("string"),  # the rules that keep it ("daily 2026-01-05, newest good"), else why not
-    "source": Column("string"),  # the backup manifest's "source" (each is planned apart)
-    "snapshot_id": Column("string"),
-    "created_at": Column(UTC_TIME),
-    "size": Column("Int64", unit=BYTES),
-}
-RETENTION_COLUMNS: Columns = _dtypes(_RETENTION)
-
-
 def retention_records(plan: RetentionPlan) -> list[Record]:
+    return [record(d.table_row()) for d in plan.decisions]
+
+
+# --- the small tables of scans, plans and results (their JSON lists and the panels' tables) ------
+
+SNAPSHOT_COLUMNS = ["snapshot_id", "verdict", "reason", "size", "created_at", "schemas"]
+
+
+def snapshot_records(description: DataDirDescription) -> list[Record]:
+    """The data directory's snapshots, oldest first."""
     return [
         {
-            "file": d.file,
-            "action": d.action,
-            "why": d.why,
-            "status": str(d.status),
-            "source": d.row.source,
-            "snapshot_id": d.row.snapshot_id,
-            "created_at": d.row.created_at,
-            "size": d.row.size,
+            "snapshot_id": s.snapshot_id,
+            "verdict": s.verdict,
+            "reason": s.reason,
+            "size": s.size,
+            "created_at": s.manifest.created_at if s.manifest else None,
+            "schemas": len(s.schemas),
         }
-        for d in plan.decisions
+        for s in description.snapshots
     ]
+
+
+def skipped_records(plan: BackupPlan | BackupRefusal) -> list[Record]:
+    return [{"snapshot_id": s.snapshot_id, "verdict": s.verdict, "reason": s.reason} for s in plan.skipped]
+
+
+PLAN_MEMBER_COLUMNS = ["name", "kind", "size", "source", "expected_crc32"]
+
+
+def plan_member_records(plan: BackupPlan) -> list[Record]:
+    return [
+        {"name": m.name, "kind": m.kind, "size": m.size, "source": m.source, "expected_crc32": _crc(m.expected_crc32)}
+        for m in plan.members
+    ]
+
+
+BACKUP_MEMBER_COLUMNS = ["name", "kind", "size", "crc32"]
+
+
+def backup_member_records(result: BackupResult) -> list[Record]:
+    return [{"name": m.name, "kind": m.kind, "size": m.size, "crc32": _crc(m.crc32)} for m in result.members]
+
+
+REPLACED_COLUMNS = ["name", "kind", "files", "bytes"]
+
+
+def replaced_records(plan: RestorePlan) -> list[Record]:
+    """What a restore replaces in the data directory."""
+    return [{"name": e.name, "kind": e.kind, "files": e.files, "bytes": e.bytes} for e in plan.replaced]
+
+
+RESTORED_FILE_COLUMNS = ["path", "from", "size"]
+
+
+def restored_file_records(plan: RestorePlan) -> list[Record]:
+    """The files a restore writes, and the archive member each comes from."""
+    return [{"path": f.path, "from": f.member, "size": f.size} for f in plan.files]
+
+
+DRILL_COLLECTION_COLUMNS = ["collection", "restored", "archive", "source"]
+
+
+def drill_collection_records(result: DrillResult) -> list[Record]:
+    return [
+        {"collection": c.collection, "restored": c.restored, "archive": c.archive, "source": c.source}
+        for c in result.collections
+    ]
+
+
+def _crc(value: int | None) -> str | None:
+    return None if value is None else format_crc_tag(value)
 
 
 # Each column name's spec, for people: its unit and how a missing value reads. The tables of
@@ -251,6 +289,7 @@ def retention_records(plan: RetentionPlan) -> list[Record]:
 def display_specs() -> Specs:
     from aeroops.core.inspect import MemberRow, StorageGroup, WalGroup
     from aeroops.core.inventory import InventoryRow
+    from aeroops.core.retention import DecisionRow
 
     return {
         **_FINDING,
@@ -262,7 +301,7 @@ def display_specs() -> Specs:
         **_DOCUMENT,
         **_COLLECTION,
         **specs(InventoryRow),
-        **_RETENTION,
+        **specs(DecisionRow),
     }
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from aeroops.core.recovery import SITUATION_TEXT, RecoveryPlan
 from aeroops.core.restore_plan import RestorePlan, RestoreRefusal
 from aeroops.core.restore_target import RestoreMode
-from aeroops.core.results import DrillResult, RecoveryResult, RestorePreview, RestoreResult
+from aeroops.core.results import DrillResult, RestorePreview, RestoreResult
 from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import Severity
 from aeroops.formats.ids import format_timestamp
@@ -16,131 +16,6 @@ from aeroops.views.text import GLUE, label_block, labelled, text_table, wrap_lin
 from aeroops.views.units import human_bytes
 
 # --- dicts ----------------------------------------------------------------------------------
-
-
-def verdict_to_dict(report: VerifyReport) -> dict[str, Any]:
-    """The archive's verdict in short: the full report is `VerifyReport.to_dict()`."""
-    return {
-        "ok": report.ok,
-        "counts": report.counts(),
-        "findings": [f.to_dict() for f in report.findings],
-        "wal_records": report.wal_record_count,
-    }
-
-
-def plan_to_dict(plan: RestorePlan | RestoreRefusal) -> dict[str, Any]:
-    if isinstance(plan, RestoreRefusal):
-        return {
-            "refused": True,
-            "rule": str(plan.rule),
-            "message": plan.message,
-            "findings": [f.to_dict() for f in plan.findings],
-        }
-    return {
-        "refused": False,
-        "archive": plan.archive,
-        "archive_size": plan.archive_size,
-        "data_dir": plan.paths.data_dir,
-        "mode": str(plan.mode),
-        "backup_id": plan.backup_id,
-        "snapshot_id": plan.snapshot_id,
-        "created_at": format_timestamp(plan.created_at),
-        "wal_present": plan.wal_present,
-        "temporary_folder": plan.paths.temp,
-        "old_folder": plan.paths.old,
-        "journal": plan.paths.journal,
-        "replaced": [{"name": e.name, "kind": e.kind, "files": e.files, "bytes": e.bytes} for e in plan.replaced],
-        "replaced_files": plan.replaced_files,
-        "replaced_bytes": plan.replaced_bytes,
-        "files": [{"path": f.path, "from": f.member, "size": f.size} for f in plan.files],
-        "new_bytes": plan.new_bytes,
-        "notes": list(plan.notes),
-        "steps": list(plan.steps),
-    }
-
-
-def preview_to_dict(preview: RestorePreview) -> dict[str, Any]:
-    return {
-        "dry_run": True,
-        "archive": preview.archive,
-        "data_dir": preview.data_dir,
-        "would_restore": preview.would_restore,
-        "verdict": verdict_to_dict(preview.report),
-        "plan": plan_to_dict(preview.plan),
-    }
-
-
-def result_to_dict(result: RestoreResult) -> dict[str, Any]:
-    return {
-        "archive": result.archive,
-        "data_dir": result.data_dir,
-        "mode": str(result.plan.mode),
-        "backup_id": result.backup_id,
-        "snapshot_id": result.plan.snapshot_id,
-        "wal_present": result.plan.wal_present,
-        "verdict": verdict_to_dict(result.report),
-        "files": [{"path": f.path, "size": f.size, "crc32": f"crc32:{f.crc32:08x}"} for f in result.files],
-        "restored_bytes": result.restored_bytes,
-        "replaced_bytes": result.plan.replaced_bytes,
-        "duration_seconds": round(result.duration_seconds, 6),
-        "steps": [{"step": name, "seconds": round(seconds, 6)} for name, seconds in result.step_seconds],
-        "warnings": list(result.warnings),
-    }
-
-
-def recovery_to_dict(plan: RecoveryPlan, *, performed: bool = False, data_dir: str | None = None) -> dict[str, Any]:
-    return {
-        "data_dir": data_dir,
-        "situation": str(plan.situation),
-        "explanation": plan.explanation,
-        "action": str(plan.action),
-        "steps": [str(s) for s in plan.steps],
-        "outcome": str(plan.outcome),
-        "refusal": plan.refusal,
-        "performed": performed,
-    }
-
-
-def recovery_result_to_dict(result: RecoveryResult) -> dict[str, Any]:
-    return recovery_to_dict(result.plan, performed=result.performed, data_dir=result.data_dir) | {
-        "duration_seconds": round(result.duration_seconds, 6)
-    }
-
-
-def drill_to_dict(result: DrillResult) -> dict[str, Any]:
-    return {
-        "archive": result.archive,
-        "source": result.source,
-        "ok": result.ok,
-        "error": None if result.error is None else result.error.to_dict(),
-        "backup_id": result.backup_id,
-        "snapshot_id": result.snapshot_id,
-        "source_snapshot": result.source_snapshot,
-        "restore_seconds": None if result.restore_seconds is None else round(result.restore_seconds, 6),
-        "duration_seconds": round(result.duration_seconds, 6),
-        "documents": result.documents,
-        "boot_ready": not result.missing_schemas,
-        "missing_schemas": {
-            "first_boot": [list(ref) for ref in result.missing_schemas.first_boot],
-            "later_boots": [list(ref) for ref in result.missing_schemas.later_boots],
-        },
-        "collections": [
-            {"collection": c.collection, "restored": c.restored, "archive": c.archive, "source": c.source}
-            for c in result.collections
-        ],
-        "comparisons": [
-            {
-                "reference": c.reference,
-                "identical": c.identical,
-                "added": [list(k) for k in c.diff.added],
-                "removed": [list(k) for k in c.diff.removed],
-                "changed": [list(k) for k in c.diff.changed],
-            }
-            for c in result.comparisons
-        ],
-        "scratch": result.scratch,
-        "scratch_removed": result.scratch_removed,
-    }
 
 
 # --- text -----------------------------------------------------------------------------------
@@ -302,17 +177,10 @@ def render_drill(result: DrillResult) -> str:
 
 
 __all__ = [
-    "drill_to_dict",
-    "plan_to_dict",
-    "preview_to_dict",
-    "recovery_result_to_dict",
-    "recovery_to_dict",
     "render_drill",
     "render_plan",
     "render_preview",
     "render_recovery",
     "render_result",
     "render_verdict",
-    "result_to_dict",
-    "verdict_to_dict",
 ]

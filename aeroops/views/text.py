@@ -15,6 +15,7 @@ from aeroops.errors import most_severe_first
 from aeroops.formats.sidecar import split_digest
 from aeroops.terminal import TEXT_WIDTH
 from aeroops.views import records as rec
+from aeroops.views.serialise import plain
 from aeroops.views.units import display, human_age, human_bytes
 
 if TYPE_CHECKING:  # what each renderer takes; `aeroops verify` imports none of the others (issue 15)
@@ -183,7 +184,7 @@ def write_csv(stream: TextIO, records: Sequence[rec.Record], columns: Iterable[s
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(names)
     for record in records:
-        writer.writerow(["" if (v := rec.plain(record.get(n))) is None else v for n in names])
+        writer.writerow(["" if (v := plain(record.get(n))) is None else v for n in names])
 
 
 # --- verify ------------------------------------------------------------------------------------

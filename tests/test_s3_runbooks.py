@@ -1,0 +1,67 @@
+"""The runbooks take a URL for every folder and archive parameter: executed with papermill
+against moto's server, backup into a bucket (01), audit it (02), drill and restore from it (03),
+plan and apply retention in it (04)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers.data import copy_fixture
+from helpers.notebooks import NOTEBOOK_DIR, check_ran_cleanly, execute, panels_text
+from helpers.s3 import SECRET_KEY, moto_server, s3_environment
+
+pytestmark = [pytest.mark.notebook, pytest.mark.slow]
+
+
+def test_every_runbook_over_a_bucket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data_dir = copy_fixture("datadir-1000", tmp_path / "db")
+    for name in ("01-2026-12-01", "01-2026-12-02", "02", "03", "04"):
+        (tmp_path / name).mkdir()
+    with moto_server() as server:
+        for name, value in s3_environment(server.endpoint).items():
+            monkeypatch.setenv(name, value)
+        client = server.client()
+        client.create_bucket(Bucket="backups")
+        ran = []
+        for day in ("2026-12-01T03:00:00Z", "2026-12-02T03:00:00Z"):
+            nb = execute(
+                NOTEBOOK_DIR / "01-backup-runbook.ipynb",
+                tmp_path / f"01-{day[:10]}",
+                {"data_dir": str(data_dir), "backup_dir": "s3://backups/rb/", "created_at": day},
+            )
+            ran.append(nb)
+        keys = sorted(o["Key"] for o in client.list_objects_v2(Bucket="backups")["Contents"])
+        assert len(keys) == 4 and all(k.startswith("rb/aerodb-backup-") for k in keys)
+        archive = "s3://backups/" + keys[-2]  # the newer archive (keys end .tar, .tar.b3)
+        assert archive.endswith(".tar")
+        ran.append(
+            execute(NOTEBOOK_DIR / "02-audit-backup-folder.ipynb", tmp_path / "02", {"backup_dir": "s3://backups/rb/"})
+        )
+        ran.append(
+            execute(
+                NOTEBOOK_DIR / "03-restore-drill.ipynb",
+                tmp_path / "03",
+                {"archive": archive, "data_dir": str(data_dir), "confirm_restore": True},
+            )
+        )
+        ran.append(
+            execute(
+                NOTEBOOK_DIR / "04-retention.ipynb",
+                tmp_path / "04",
+                {
+                    "backup_dir": "s3://backups/rb/",
+                    "keep_last": 1,
+                    "keep_daily": 0,
+                    "keep_weekly": 0,
+                    "keep_monthly": 0,
+                    "max_age": "10000d",
+                    "confirm_removal": True,
+                },
+            )
+        )
+        left = sorted(o["Key"] for o in client.list_objects_v2(Bucket="backups")["Contents"])
+        assert left == [archive.removeprefix("s3://backups/"), archive.removeprefix("s3://backups/") + ".b3"]
+        for nb in ran:
+            check_ran_cleanly(nb)
+            assert SECRET_KEY not in panels_text(nb)
