@@ -37,6 +37,7 @@ class Category(enum.StrEnum):
     STORAGE = "storage"
     MANIFEST = "manifest"
     TAR = "tar"
+    LAYER = "layer"  # the zstd and age layers around the tar
 
 
 # The CLI's exit statuses. A check that finds problems (verify not clean, drill differences)
@@ -379,6 +380,101 @@ class Code(enum.StrEnum):
         Category.TAR,
         "a member declares more bytes than allowed",
         True,
+    )
+
+    # --- layers around the tar: zstd compression, age encryption --------------------------------
+    ZSTD_CORRUPT = (
+        "AERO_ZSTD_CORRUPT",
+        Severity.ERROR,
+        Category.LAYER,
+        "a zstd frame does not decode (damaged bytes)",
+        True,
+    )
+    ZSTD_TRUNCATED = (
+        "AERO_ZSTD_TRUNCATED",
+        Severity.ERROR,
+        Category.LAYER,
+        "the zstd stream ends inside a frame",
+        True,
+    )
+    ZSTD_TRAILING = (
+        "AERO_ZSTD_TRAILING",
+        Severity.ERROR,
+        Category.LAYER,
+        "bytes after the last zstd frame that are no zstd frame",
+        True,
+    )
+    ZSTD_SIZE = (
+        "AERO_ZSTD_SIZE",
+        Severity.ERROR,
+        Category.LAYER,
+        "a zstd frame decodes to another size than its header declares",
+        True,
+    )
+    ZSTD_LIMIT = (
+        "AERO_ZSTD_LIMIT",
+        Severity.ERROR,
+        Category.LAYER,
+        "a zstd stream refused unread: it expands past the bomb limit or needs too large a window",
+        True,
+    )
+    AGE_HEADER = "AERO_AGE_HEADER", Severity.ERROR, Category.LAYER, "the age header is damaged or not age's", True
+    AGE_MAC = (
+        "AERO_AGE_MAC",
+        Severity.ERROR,
+        Category.LAYER,
+        "an age payload chunk fails authentication (damaged bytes)",
+        True,
+    )
+    AGE_TRUNCATED = (
+        "AERO_AGE_TRUNCATED",
+        Severity.ERROR,
+        Category.LAYER,
+        "the age stream ends before its final chunk, or inside its last chunk",
+        True,
+    )
+    AGE_NO_IDENTITY = (
+        "AERO_AGE_NO_IDENTITY",
+        Severity.ERROR,
+        Category.LAYER,
+        "no identity given opens the encrypted archive",
+    )
+    LAYER_ORDER = (
+        "AERO_LAYER_ORDER",
+        Severity.ERROR,
+        Category.LAYER,
+        "layers in an order aeroops never writes (age inside zstd), or an unknown one inside",
+        True,
+    )
+    LAYER_NAME = (
+        "AERO_LAYER_NAME",
+        Severity.WARNING,
+        Category.LAYER,
+        "the file name says other layers than its bytes hold (the bytes decide)",
+    )
+    LAYER_RECORD = (
+        "AERO_LAYER_RECORD",
+        Severity.ERROR,
+        Category.LAYER,
+        "the cleartext record beside a layered archive is missing, does not parse or disagrees",
+    )
+    LAYER_UNOPENED = (
+        "AERO_LAYER_UNOPENED",
+        Severity.WARNING,
+        Category.LAYER,
+        "encrypted, no identity given: only the stored bytes and the creation record were checked",
+    )
+    IDENTITY = (
+        "AERO_IDENTITY",
+        Severity.ERROR,
+        Category.RUN,
+        "an identity or recipients file cannot be used (missing, a folder, empty, unreadable, no key in it)",
+    )
+    IDENTITY_PERMISSIONS = (
+        "AERO_IDENTITY_PERMISSIONS",
+        Severity.WARNING,
+        Category.RUN,
+        "an identity file others can read (as ssh warns of a private key)",
     )
 
 

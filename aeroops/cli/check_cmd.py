@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from aeroops.cli.arguments import add_folder_arguments, add_output_arguments
+from aeroops.cli.arguments import add_folder_arguments, add_identity_arguments, add_output_arguments
 from aeroops.core.retention import parse_duration
 
 
@@ -21,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--prometheus", metavar="FILE", help="also write the figures there (Prometheus text format, e.g. x.prom)"
     )
+    add_identity_arguments(parser)
     add_output_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -33,7 +34,9 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.views.text import render_freshness
 
     with terminal_progress(not args.no_progress) as progress:
-        freshness = check(args.folder, args.max_age, recursive=args.recursive, progress=progress)
+        freshness = check(
+            args.folder, args.max_age, recursive=args.recursive, progress=progress, identities=args.identities
+        )
     if args.prometheus:
         write_text_file(args.prometheus, render_metrics(freshness, args.folder))
     print(json.dumps(freshness_json(freshness), indent=2) if args.json else render_freshness(freshness))

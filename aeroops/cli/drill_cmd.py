@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from aeroops.cli.arguments import add_output_arguments
+from aeroops.cli.arguments import add_identity_arguments, add_output_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--keep", action="store_true", help="keep the scratch folder, to look at the restored directory"
     )
+    add_identity_arguments(parser)
     add_output_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -42,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
             source=args.source,
             scratch_parent=args.scratch,
             keep=args.keep,
+            identities=args.identities,
             progress=progress or no_progress,
         )
     print(json.dumps(drill_json(result), indent=2) if args.json else render_drill(result))

@@ -14,7 +14,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from aeroops.cli.arguments import add_folder_arguments, add_output_arguments
+from aeroops.cli.arguments import add_folder_arguments, add_identity_arguments, add_output_arguments
 
 if TYPE_CHECKING:
     from aeroops.core.inventory import Inventory
@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="verify, then show only the newest archive that verifies clean, overall and per snapshot",
     )
+    add_identity_arguments(parser)
     parser.add_argument(
         "--dask",
         metavar="SCHEDULER",
@@ -45,7 +46,14 @@ def run(args: argparse.Namespace) -> int:
 
     verify = args.verify or args.newest_good
     with terminal_progress(verify and not args.no_progress) as progress:
-        result = inventory(args.folder, recursive=args.recursive, verify=verify, progress=progress, dask=args.dask)
+        result = inventory(
+            args.folder,
+            recursive=args.recursive,
+            verify=verify,
+            progress=progress,
+            dask=args.dask,
+            identities=args.identities,
+        )
     if args.newest_good:
         return _newest_good(result, args.format)
     if args.format == "json":

@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 
-from aeroops.cli.arguments import add_folder_arguments, add_output_arguments, whole_number
+from aeroops.cli.arguments import add_folder_arguments, add_identity_arguments, add_output_arguments, whole_number
 from aeroops.core.retention import PERIOD_RULES, Policy, Rule, parse_duration
 
 
@@ -48,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="trust the inventory: do not verify the archives first (unverified ones count toward keeps)",
     )
+    add_identity_arguments(parser)
     add_output_arguments(parser, formats=True)
     parser.set_defaults(run=run)
 
@@ -82,7 +83,13 @@ def run(args: argparse.Namespace) -> int:
     policy = policy_from_args(args)
     with terminal_progress(not args.no_progress) as progress:
         result = prune(
-            args.folder, policy, yes=args.yes, verify=not args.no_verify, recursive=args.recursive, progress=progress
+            args.folder,
+            policy,
+            yes=args.yes,
+            verify=not args.no_verify,
+            recursive=args.recursive,
+            progress=progress,
+            identities=args.identities,
         )
     if args.format == "json":
         print(json.dumps(prune_json(result), indent=2))

@@ -10,11 +10,12 @@ import argparse
 import json
 import sys
 
-from aeroops.cli.arguments import add_output_arguments
+from aeroops.cli.arguments import add_identity_arguments, add_output_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("archives", nargs="+", metavar="ARCHIVE", help="backup archives to verify")
+    add_identity_arguments(parser)
     add_output_arguments(
         parser,
         formats=True,
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.views.progress import terminal_progress
 
     with terminal_progress(not args.no_progress) as progress:
-        reports = [verify_archive(archive, progress=progress) for archive in args.archives]
+        reports = [verify_archive(archive, progress=progress, identities=args.identities) for archive in args.archives]
     if args.format == "json":
         from aeroops.views.serialise import report_json  # only for JSON: a plain verify needs none of it
 

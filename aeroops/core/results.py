@@ -43,6 +43,9 @@ class BackupResult:
     staged_by: str  # "hardlink" or "copy"
     duration_seconds: float
     removed_stale: tuple[str, ...] = ()  # staging folders of killed runs, cleared before this run
+    layers: tuple[str, ...] = ()  # around the tar, inside out: ("zstd", "age") for NAME.tar.zst.age
+    plain_size: int | None = None  # bytes of the plain tar inside (``size`` is the file's)
+    record: str | None = None  # the cleartext record beside a layered archive (<archive>.json)
 
     @property
     def backup_id(self) -> str:

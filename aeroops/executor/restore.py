@@ -55,8 +55,9 @@ from aeroops.errors import (
     io_error,
 )
 from aeroops.executor import log
-from aeroops.executor.audit import archive_location, verify_archive
+from aeroops.executor.audit import archive_location, needs_contents, verify_archive
 from aeroops.executor.fileops import REAL, FileOps, failed_operation, logged_cleanup, not_a_folder, save_file
+from aeroops.executor.keys import IdentityFiles, load_identities
 from aeroops.executor.lock import DirectoryLock, aerodb_serving, data_dir_busy, writable_folder
 from aeroops.executor.restore_stage import DIR_MODE, FILE_MODE, verify_and_extract
 from aeroops.executor.restore_target import describe_target, restore_paths
@@ -101,14 +102,20 @@ def preview_restore(
     create: bool = False,
     progress: ProgressCallback = no_progress,
     ops: FileOps = REAL,
+    identities: IdentityFiles | None = None,
 ) -> RestorePreview:
     """Verify the archive and plan the restore, changing nothing: what a dry run shows. The
     archive is verified even when the target would refuse, so the verdict is always shown."""
     archive_path = archive_location(archive)
     target = describe_target(data_dir)
     # Named as what it is: a preview verifies, and extracts nothing.
-    report = verify_archive(
-        archive_path, progress=within_step(progress, "restore", "verify the archive", 1, 1), ops=ops
+    report = needs_contents(
+        verify_archive(
+            archive_path,
+            progress=within_step(progress, "restore", "verify the archive", 1, 1),
+            ops=ops,
+            identities=identities,
+        )
     )
     plan = plan_restore(
         report,
@@ -167,6 +174,7 @@ def restore(
     verified: VerifyReport | None = None,
     progress: ProgressCallback = no_progress,
     ops: FileOps = REAL,
+    identities: IdentityFiles | None = None,
 ) -> RestoreResult:
     """Replace ``data_dir`` with the contents of ``archive``.
 
@@ -178,6 +186,7 @@ def restore(
     """
     started = time.monotonic()
     archive_path = archive_location(archive)
+    keys = load_identities(identities, ops)  # AERO_IDENTITY before anything is locked or written
     paths = restore_paths(data_dir)
     step = _Steps(progress)
     root, temp, old = Path(paths.data_dir), Path(paths.temp), Path(paths.old)
@@ -203,7 +212,7 @@ def restore(
         step(3, total=archive_size)
         phase = "staging"
         staging = within_step(progress, "restore", STEPS[2], 3, len(STEPS))
-        report = verify_and_extract(archive_path, archive_size, temp, ops, staging)
+        report = verify_and_extract(archive_path, archive_size, temp, ops, staging, keys)
         if verified is not None and _members(verified) != _members(report):
             raise _changed("its members are not the ones the confirmed report lists")
         step(4)

@@ -125,6 +125,9 @@ def report_json(report: VerifyReport) -> JSON:
         "wal_last_sequence": report.wal_last_sequence,
         "digest": report.digest,
         "sidecar_digest": report.sidecar_digest,
+        "layers": list(report.layers),  # inside out: ["zstd", "age"]
+        "opened": report.opened,  # false: encrypted, judged by stored bytes and record only
+        "plain_bytes": report.plain_bytes,
     }
 
 
@@ -344,6 +347,9 @@ def backup_result_json(result: BackupResult) -> JSON:
         "staged_by": result.staged_by,
         "duration_seconds": _seconds(result.duration_seconds),
         "removed_stale": list(result.removed_stale),
+        "layers": list(result.layers),  # inside out: ["zstd", "age"] for NAME.tar.zst.age
+        "plain_size": result.plain_size,  # the tar's bytes ("size" is the file's)
+        "record": result.record,
         "members": plain_records(records.backup_member_records(result)),
     }
 
