@@ -33,7 +33,7 @@ class UsageParser(argparse.ArgumentParser):
         # argparse turns a ValueError from a value type into "invalid <function name> value":
         # an aeroops parser's own message says what is wrong in the user's words, so it is kept.
         try:
-            return super()._get_value(action, arg_string)  # type: ignore[misc]
+            return super()._get_value(action, arg_string)
         except argparse.ArgumentError as error:
             from aeroops.errors import AeroError  # a value was refused: errors are imported by now
 

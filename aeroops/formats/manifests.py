@@ -205,7 +205,7 @@ def _get(obj: Mapping[str, Any], key: str, kind: type | tuple[type, ...], path: 
 
 
 def _unsigned(obj: Mapping[str, Any], key: str, bits: int, path: object) -> int:
-    value = _get(obj, key, int, path)
+    value: int = _get(obj, key, int, path)
     if not 0 <= value < 1 << bits:
         raise FormatError(f"field {key!r} is out of range for a u{bits} ({str(value)[:40]})", path=path, code=_CODE)
     return value
@@ -216,7 +216,7 @@ def _format_version(obj: Mapping[str, Any], path: object) -> int:
 
 
 def _snapshot_id(obj: Mapping[str, Any], key: str, path: object) -> str:
-    value = _get(obj, key, str, path)
+    value: str = _get(obj, key, str, path)
     parse_snapshot_id(value, path=path)
     return value
 

@@ -109,7 +109,8 @@ def _storage_walk_python(buf: bytes | memoryview, pos: int, refs: set[tuple[str,
 
 def _storage_walk(buf: bytes, pos: int, refs: set[tuple[str, str]]) -> int:
     if _speedups is not None:
-        return _speedups.storage_schema_refs(buf, pos, refs)
+        end: int = _speedups.storage_schema_refs(buf, pos, refs)  # the module is loaded by name: typed here
+        return end
     return _storage_walk_python(buf, pos, refs)
 
 
@@ -157,7 +158,7 @@ class StorageSchemaRefs:
             start += len(piece)
             if len(head) < 4:
                 return None
-        (length,) = U32.unpack_from(head, 0)
+        length: int = U32.unpack_from(head, 0)[0]
         if length < _STORAGE_MIN_LENGTH:
             self.damaged = True
             return None

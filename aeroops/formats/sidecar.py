@@ -36,7 +36,7 @@ def check_algorithm(name: str) -> Algorithm:
     """``name`` if it is a sidecar algorithm; raises `UsageError` otherwise."""
     if name not in ALGORITHMS:
         raise UsageError(f"unknown digest algorithm {name!r}: choose {' or '.join(ALGORITHMS)}")
-    return cast(Algorithm, name)
+    return name
 
 
 def sidecar_path(archive: Path, algorithm: Algorithm) -> Path:

@@ -27,12 +27,11 @@ from aeroops.panels.common import (
     WidgetProgress,
     filling_width,
     full_width,
-    notice_html,
     path_input,
     section,
 )
 from aeroops.views import charts
-from aeroops.views.html import frame_html
+from aeroops.views.html import frame_html, notice_html
 from aeroops.views.html import verdict_html as verdict_box
 from aeroops.views.tables import (
     INVENTORY_LEFT_OUT,

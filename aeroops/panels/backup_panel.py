@@ -30,13 +30,12 @@ from aeroops.panels.common import (
     TextField,
     WidgetProgress,
     full_width,
-    notice_html,
     path_input,
     section,
 )
 from aeroops.views import records
 from aeroops.views.backup import checkpoint_summary, skipped_lines, wal_summary
-from aeroops.views.html import key_values_html
+from aeroops.views.html import key_values_html, notice_html
 from aeroops.views.tables import rows_frame
 from aeroops.views.units import human_bytes
 

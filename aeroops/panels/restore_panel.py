@@ -31,13 +31,12 @@ from aeroops.panels.common import (
     TextField,
     WidgetProgress,
     full_width,
-    notice_html,
     path_input,
     section,
 )
 from aeroops.views import charts, records
 from aeroops.views.html import drill_html as drill_box
-from aeroops.views.html import key_values_html
+from aeroops.views.html import key_values_html, notice_html
 from aeroops.views.restore import render_recovery, render_verdict
 from aeroops.views.tables import findings_frame, rows_frame
 from aeroops.views.units import human_bytes

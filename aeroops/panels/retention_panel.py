@@ -24,11 +24,11 @@ from aeroops.panels.common import (
     TextField,
     WidgetProgress,
     full_width,
-    notice_html,
     path_input,
     section,
 )
 from aeroops.views.charts import retention_svg
+from aeroops.views.html import notice_html
 from aeroops.views.tables import retention_frame
 from aeroops.views.units import human_bytes
 
