@@ -466,7 +466,7 @@ def bench_sizes(plain: Path | None, layered: Layered | None, work: Path) -> list
         fixture_plain = Path(run_backup(copy, out / "plain.tar", created_at=created).archive)
         compressed = None
         if layers_available():
-            made = run_backup(copy, out / "plain.tar.zst", created_at=created, compress="zstd")  # type: ignore[call-arg]
+            made = run_backup(copy, out / "plain.tar.zst", created_at=created, compress="zstd")
             compressed = Path(made.archive)
         pairs.append((f"AeroDB fixture {data_dir.name}", fixture_plain, compressed))
     rows = []
