@@ -38,6 +38,7 @@ class Category(enum.StrEnum):
     MANIFEST = "manifest"
     TAR = "tar"
     LAYER = "layer"  # the zstd and age layers around the tar
+    WAL_ARCHIVE = "wal-archive"  # archive-wal, WAL segments, point-in-time restore
 
 
 # The CLI's exit statuses. A check that finds problems (verify not clean, drill differences)
@@ -381,6 +382,68 @@ class Code(enum.StrEnum):
         "a member declares more bytes than allowed",
         True,
     )
+    # --- WAL archiving and point-in-time restore ------------------------------------------------
+    WAL_ARCHIVE_FAILED = (
+        "AERO_WAL_ARCHIVE_FAILED",
+        Severity.ERROR,
+        Category.WAL_ARCHIVE,
+        "an archive-wal pass was refused or failed (busy, serving, damaged WAL)",
+    )
+    WAL_ARCHIVE_IO = (
+        "AERO_WAL_ARCHIVE_IO",
+        Severity.ERROR,
+        Category.WAL_ARCHIVE,
+        "a file operation failed during an archive-wal pass",
+    )
+    WAL_ARCHIVE_DIVERGED = (
+        "AERO_WAL_ARCHIVE_DIVERGED",
+        Severity.ERROR,
+        Category.WAL_ARCHIVE,
+        "the WAL no longer begins with what was archived (rewritten, truncated or replaced without a checkpoint)",
+    )
+    WAL_ARCHIVE_CLOCK = (
+        "AERO_WAL_ARCHIVE_CLOCK",
+        Severity.ERROR,
+        Category.WAL_ARCHIVE,
+        "the clock reads earlier than the newest segment's archive time",
+    )
+    SEGMENT_DAMAGED = (
+        "AERO_SEGMENT_DAMAGED",
+        Severity.ERROR,
+        Category.WAL_ARCHIVE,
+        "a WAL segment differs from its sidecar, or its records from what its name says",
+        True,
+    )
+    SEGMENT_NO_SIDECAR = (
+        "AERO_SEGMENT_NO_SIDECAR",
+        Severity.ERROR,
+        Category.WAL_ARCHIVE,
+        "a WAL segment has no digest sidecar: it cannot be proven whole",
+    )
+    SEGMENT_GAP = (
+        "AERO_SEGMENT_GAP",
+        Severity.ERROR,
+        Category.WAL_ARCHIVE,
+        "sequences missing between two WAL segments of a timeline",
+    )
+    SEGMENT_OVERLAP = (
+        "AERO_SEGMENT_OVERLAP",
+        Severity.ERROR,
+        Category.WAL_ARCHIVE,
+        "two WAL segments hold the same sequences of a timeline",
+    )
+    SEGMENT_LINK = (
+        "AERO_SEGMENT_LINK",
+        Severity.ERROR,
+        Category.WAL_ARCHIVE,
+        "a WAL segment does not continue the one before it (another data directory, or a rewritten WAL)",
+    )
+    PITR_UNREACHABLE = (
+        "AERO_PITR_UNREACHABLE",
+        Severity.FATAL,
+        Category.RESTORE,
+        "no base backup and WAL segments in the folder provably reach the restore target",
+    )
 
     # --- layers around the tar: zstd compression, age encryption --------------------------------
     ZSTD_CORRUPT = (
@@ -617,6 +680,16 @@ class OutputError(AeroError):
     """The command's own output cannot be written (standard output closed, a full disk)."""
 
     code = Code.OUTPUT
+
+
+class WalArchiveError(AeroError):
+    """An archive-wal pass refused or failed; nothing was published."""
+
+    code = Code.WAL_ARCHIVE_FAILED
+
+
+class WalArchiveIOError(WalArchiveError):
+    code = Code.WAL_ARCHIVE_IO
 
 
 class ScanError(AeroError):

@@ -572,3 +572,53 @@ def test_a_disk_that_fills_while_a_layer_writes_fails_cleanly(tmp_path: Path, ke
     assert tree_state(data) == before
     assert not [t for t in threading.enumerate() if t.name.startswith("aeroops-age")]
     assert run_backup(data, out, created_at=T, **kwargs).layers
+
+
+def _peak_rss(code: str, *args: str) -> int:
+    """Peak RSS of a child interpreter running ``code``: its VmHWM at the end (ru_maxrss would
+    count the forked image of this test process before the exec)."""
+    import sys
+
+    hwm = "\nprint([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])"
+    done = subprocess.run([sys.executable, "-c", code + hwm, *args], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.split()[-1]) * 1024
+
+
+def test_memory_stays_bounded_through_the_layers(tmp_path: Path, keys: Keys) -> None:
+    """A zstd bomb (1 GiB of zeros in ~40 KiB) is refused by verify and restore, and a large
+    compressed, encrypted archive verifies, each under the same cap as the plain readers'."""
+    import zstandard
+
+    bomb = tmp_path / "bomb.tar.zst"
+    with bomb.open("wb") as raw, zstandard.ZstdCompressor(level=3, threads=1).stream_writer(raw) as writer:
+        zeros = bytes(1 << 20)
+        for _ in range(1024):
+            writer.write(zeros)
+    assert bomb.stat().st_size < 1 << 20
+    verify = (
+        "import sys\nfrom aeroops.executor.audit import verify_archive\n"
+        "r = verify_archive(sys.argv[1], identities=sys.argv[2:])\n"
+        "print(sorted({f.code for f in r.findings}), file=sys.stderr)\n"
+        "assert r.ok == (not sys.argv[1].endswith('.zst'))"
+    )
+    restore = (
+        "import sys\nfrom aeroops.errors import RestoreError\nfrom aeroops.executor.restore import restore\n"
+        "try:\n    restore(sys.argv[1], sys.argv[2], create=True)\n    raise SystemExit(1)\n"
+        "except RestoreError:\n    pass"
+    )
+    cap = 96 << 20  # the issue's target
+    peaks = {"verify bomb": _peak_rss(verify, str(bomb))}
+    peaks["restore bomb"] = _peak_rss(restore, str(bomb), str(tmp_path / "never"))
+    assert not (tmp_path / "never").exists()
+    from aeroops.demo import DemoSpec, make_demo_datadir
+
+    spec = DemoSpec(seed=3, wal_records=20_000, snapshots=1, storage_bytes=64 << 20)
+    data = make_demo_datadir(tmp_path / "big", spec)
+    out = tmp_path / "out"
+    out.mkdir()
+    made = run_backup(data.data_dir, out, created_at=T, compress="zstd:1", encrypt_to=[keys.age_recipient])
+    assert made.plain_size is not None and made.plain_size > 64 << 20
+    peaks["verify zstd+age"] = _peak_rss(verify, made.archive, str(keys.age_file))
+    print("\npeak RSS, MiB:", {name: round(peak / (1 << 20), 1) for name, peak in peaks.items()})
+    assert all(peak < cap for peak in peaks.values()), peaks

@@ -362,3 +362,31 @@ def test_history_names_a_damaged_archive_and_goes_on(tmp_path: Path) -> None:
     entries = history(folder, "orders:orders-000001")
     assert [(e.archive, e.event) for e in entries] == [("a.tar", "first seen"), ("b.tar", "unreadable")]
     assert "checksum" in entries[1].note
+
+
+# --- the Explore panel ------------------------------------------------------------------------
+
+
+def test_the_explore_panel_does_what_the_plain_functions_do(tmp_path: Path) -> None:
+    from aeroops.demo import make_demo_nightly_folder
+    from aeroops.panels import ExplorePanel
+
+    folder, archives = make_demo_nightly_folder(tmp_path)
+    panel = ExplorePanel(folder)
+    assert panel.archives == [a.name for a in archives] and panel.error is None
+    frame = panel.show_documents(archives[0].name, "users")
+    assert frame is not None and panel.error is None
+    assert frame.equals(documents(archives[0], "users"))
+    active = panel.filter("active", "true")
+    assert active is not None and len(active) == int(frame["active"].sum()) and 0 < len(active) < len(frame)
+    one = frame["key"].iloc[0]
+    panel.filter("", "")  # the field filter off: the key search alone
+    assert list(panel.search(one)["key"]) == [k for k in frame["key"] if one in k]
+    changes = panel.diff(archives[0].name, archives[2].name)
+    assert changes == diff(archives[0], archives[2]) and not changes.identical
+    assert panel.diff_chart.value[:4] == b"\x89PNG"
+    key = f"{changes.deltas[0].collection}:{changes.deltas[0].key}"
+    assert panel.history(key) == history(folder, key)
+    panel.folder_input.value = str(tmp_path / "nowhere")
+    assert panel.error is not None and "does not exist" in str(panel.error)
+    assert panel.filter("no-such-field", "x") is None and "no field" in str(panel.error)

@@ -30,6 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_identity_arguments(parser)
     parser.add_argument(
+        "--wal",
+        action="store_true",
+        help="show the WAL archive instead: segments per timeline, problems, each base's restorable range",
+    )
+    parser.add_argument(
         "--dask",
         metavar="SCHEDULER",
         help="with --verify on a folder URL: verify on the Dask cluster at SCHEDULER (tcp://host:8786)",
@@ -44,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.views.progress import terminal_progress
     from aeroops.views.serialise import inventory_json
 
+    if args.wal:
+        return _wal(args)
     verify = args.verify or args.newest_good
     with terminal_progress(verify and not args.no_progress) as progress:
         result = inventory(
@@ -62,7 +69,43 @@ def run(args: argparse.Namespace) -> int:
         text.write_csv(sys.stdout, records.inventory_records(result), records.inventory_columns(result))
     else:
         print(text.render_inventory(result))
+        if not args.recursive:
+            _wal_section(args)
     return 0 if result.ok else 1
+
+
+def _wal(args: argparse.Namespace) -> int:
+    from aeroops.executor.pitr import wal_archive
+    from aeroops.views.pitr import render_wal_archive
+    from aeroops.views.serialise import timeline_row_json, wal_archive_json
+
+    report = wal_archive(args.folder, checked=args.verify)
+    if args.format == "json":
+        print(json.dumps(wal_archive_json(report), indent=2))
+    elif args.format == "csv":
+        from aeroops.views import text
+
+        rows = [timeline_row_json(t) for t in report.timelines]
+        columns = ("timeline", "segments", "first", "last", "reach", "newest_archived")
+        text.write_csv(sys.stdout, [{c: r[c] for c in columns} for r in rows], columns)
+    else:
+        print(render_wal_archive(report))
+    return 0 if report.ok else 1
+
+
+def _wal_section(args: argparse.Namespace) -> None:
+    """Under the archives' table, the WAL archive's summary when the folder holds segments (a
+    local folder: segments in object storage are not read yet)."""
+    from aeroops.executor.location import is_url
+    from aeroops.executor.pitr import wal_archive
+
+    if is_url(args.folder):
+        return
+    from aeroops.views.pitr import render_wal_archive
+
+    report = wal_archive(args.folder, checked=args.verify)
+    if report.timelines or report.strays:
+        print(render_wal_archive(report))
 
 
 def _newest_good(result: Inventory, form: str) -> int:

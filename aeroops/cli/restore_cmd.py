@@ -12,6 +12,7 @@ import json
 import sys
 
 from aeroops.cli.arguments import add_identity_arguments, add_output_arguments
+from aeroops.cli.pitr_arguments import add_target_arguments, target_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,11 +29,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="restore into DATA_DIR even though it does not exist (AeroDB's restore requires an existing one)",
     )
     add_identity_arguments(parser)
+    add_target_arguments(parser)
     add_output_arguments(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    target = target_of(args)
+    if target is not None:
+        from aeroops.cli.pitr_cmd import run_restore
+
+        return run_restore(args, target)
     from aeroops.cli.messages import error_text
     from aeroops.errors import Code, Finding
     from aeroops.executor.restore import preview_restore, restore

@@ -46,6 +46,7 @@ and the bytes of their records, pure; with `aeroops.demo.shapes`, `aeroops.demo.
 
 from aeroops.demo.backup_folder import make_demo_backup_folder
 from aeroops.demo.datadir import PARALLEL_MIN_RECORDS, make_demo_datadir
+from aeroops.demo.nightly_folder import make_demo_nightly_folder
 from aeroops.demo.spec import DemoBackupFolder, DemoSpec, DemoSummary, schema_file_bytes, snapshot_positions
 
 __all__ = [
@@ -55,6 +56,7 @@ __all__ = [
     "DemoSummary",
     "make_demo_backup_folder",
     "make_demo_datadir",
+    "make_demo_nightly_folder",
     "schema_file_bytes",
     "snapshot_positions",
 ]

@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aeroops.core.results import PruneResult
-from aeroops.core.retention import Policy, RetentionPlan, plan_retention
+from aeroops.core.retention import Policy, RetentionPlan, SegmentDecision, plan_retention, plan_segment_retention
 from aeroops.errors import PruneError, PruneIOError, RemoteError, io_error
 from aeroops.executor import log
+from aeroops.executor.archive_wal import list_segments
 from aeroops.executor.audit import inventory
 from aeroops.executor.fileops import REAL, FileOps, failed_operation
 from aeroops.executor.keys import IdentityFiles
@@ -62,7 +63,10 @@ def prune(
             root, recursive=recursive, verify=verify, progress=progress, now=taken_at, identities=identities
         )
         plan = plan_retention(found.rows, policy, taken_at)
-        return PruneResult(str(root), plan, found, dry_run=True, refusal=removal_refusal(root, plan, ops))
+        segments = _segment_plan(root, plan, ops)
+        return PruneResult(
+            str(root), plan, found, dry_run=True, refusal=removal_refusal(root, plan, ops), segments=segments
+        )
     with FolderLock(root, PruneError, exclusive=True):
         found = inventory(
             root, recursive=recursive, verify=verify, progress=progress, now=taken_at, identities=identities
@@ -92,14 +96,30 @@ def prune(
                     except FileNotFoundError:
                         continue
                     removed.append(sidecar.relative_to(root).as_posix())
-            for parent in sorted({(root / d.file).parent for d in plan.removed}):
+            segments = _segment_plan(root, plan, ops)
+            for segment in segments:
+                if not segment.keep:
+                    # the segment before its sidecar, as an archive before its own
+                    for name in (segment.file, *(segment.file + s for s in SUFFIXES.values())):
+                        try:
+                            ops.remove(root / name)
+                        except FileNotFoundError:
+                            continue
+                        removed.append(name)
+            for parent in sorted({(root / d.file).parent for d in plan.removed} | {root}):
                 ops.fsync_path(parent)
         except OSError as error:
             log.warning("prune stopped after removing %d files: %s", len(removed), error)
             failed = io_error(PruneIOError, error, failed_operation(error))
             failed.message += f" ({len(removed)} files removed before it; a dry run shows what is left)"
             raise failed from error
-    return PruneResult(str(root), plan, found, dry_run=False, removed=tuple(removed))
+    return PruneResult(str(root), plan, found, dry_run=False, removed=tuple(removed), segments=segments)
+
+
+def _segment_plan(root: Path, plan: RetentionPlan, ops: FileOps) -> tuple[SegmentDecision, ...]:
+    """The segment-chain rule over the folder's WAL segments (`plan_segment_retention`)."""
+    found = list_segments(root, ops)
+    return plan_segment_retention(plan, ((s.name.file_name, s.name.timeline, s.name.first, s.name.last) for s in found))
 
 
 def _prune_remote(

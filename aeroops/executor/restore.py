@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -63,6 +64,9 @@ from aeroops.executor.restore_stage import DIR_MODE, FILE_MODE, verify_and_extra
 from aeroops.executor.restore_target import describe_target, restore_paths
 from aeroops.formats.layout import SCHEMAS_FOLDER, WAL, snapshot_folder
 from aeroops.progress import Progress, ProgressCallback, no_progress, within_step
+
+# Builds a restore's WAL in place of the archive's: (path of the extracted WAL, ops) -> (size, CRC-32).
+WalBuilder = Callable[[Path, FileOps], tuple[int, int]]
 
 # --- the crash points: where restore and recover call `FileOps.crash_point` -----------------------
 
@@ -175,6 +179,7 @@ def restore(
     progress: ProgressCallback = no_progress,
     ops: FileOps = REAL,
     identities: IdentityFiles | None = None,
+    wal_builder: WalBuilder | None = None,
 ) -> RestoreResult:
     """Replace ``data_dir`` with the contents of ``archive``.
 
@@ -183,6 +188,8 @@ def restore(
     preview showed): the restore verifies again in its one pass and refuses if the archive's
     members are no longer those (RestoreCorruptionError). Raises a `RestoreError` (FATAL) and
     leaves the data directory as it was on any refusal or failure before the swap.
+    wal_builder: replaces the extracted ``wal/wal.log`` (given its path and ops) before the new
+    directory is fsynced, returning its size and CRC-32: a point-in-time restore's WAL.
     """
     started = time.monotonic()
     archive_path = archive_location(archive)
@@ -230,6 +237,9 @@ def restore(
 
         step(5)
         files = _name_snapshot_folder(plan, temp, ops)
+        if wal_builder is not None:
+            size, crc = wal_builder(temp / WAL, ops)
+            files = tuple(RestoredFile(f.path, size, crc) if f.path == WAL else f for f in files)
         ops.crash_point("extracted")
         step(6)
         _sync_tree(plan, temp, target, ops)

@@ -56,7 +56,7 @@ class ZstdWriter:
         return int(self._writer.write(data))
 
     def close(self) -> None:
-        self._writer.close()
+        self._writer.close()  # type: ignore[no-untyped-call]  # zstandard's stub leaves close untyped
 
 
 class _FrameSource:

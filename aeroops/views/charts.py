@@ -36,6 +36,7 @@ from aeroops.views.tables import collections_frame, inventory_frame, wal_frame
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from aeroops.core.documents import DiffResult
     from aeroops.core.inspect import InspectResult
     from aeroops.core.inventory import Inventory
     from aeroops.core.results import DrillResult
@@ -361,3 +362,37 @@ __all__ = [
     "wal_operations",
     "wal_operations_data",
 ]
+
+
+# --- what changed between two sources ----------------------------------------------------------
+
+CHANGE_COLOURS = {"added": "#2e7d32", "removed": "#c62828", "changed": "#1565c0"}
+
+
+def diff_data(result: DiffResult) -> pd.DataFrame:
+    """Documents added, removed and changed per collection (one row per collection)."""
+    rows = [
+        {"collection": c.collection, "added": c.added, "removed": c.removed, "changed": c.changed}
+        for c in result.collections
+    ]
+    return pd.DataFrame(rows, columns=["collection", *CHANGE_COLOURS]).sort_values("collection").reset_index(drop=True)
+
+
+def diff_chart(result: DiffResult) -> Chart:
+    """Grouped bars: per collection, the documents added, removed and changed."""
+    data = diff_data(result)
+    figure = _figure(8, 1.2 + 0.6 * max(1, len(data)))
+    axes = figure.add_subplot()
+    height = 0.8 / len(CHANGE_COLOURS)
+    positions = list(range(len(data)))
+    for index, (change, colour) in enumerate(CHANGE_COLOURS.items()):
+        offsets = [p + (index - 1) * height for p in positions]
+        bars = axes.barh(offsets, data[change], height=height, label=change, color=colour)
+        axes.bar_label(bars, padding=3, fontsize="small")
+    axes.set_yticks(positions, data["collection"])
+    axes.invert_yaxis()
+    axes.set_xlabel("documents")
+    counts = result.counts()
+    axes.set_title(f"What changed: {counts['added']} added, {counts['removed']} removed, {counts['changed']} changed")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    return Chart("what changed per collection", data, figure)

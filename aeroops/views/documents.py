@@ -9,6 +9,7 @@ arrays, is JSON text.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -101,6 +102,14 @@ def _column(values: list[Any]) -> pd.api.extensions.ExtensionArray:
     return pd.array([None if v is None else json_text(v) for v in values], dtype="string")
 
 
+def documents_left_out(frame: pd.DataFrame, fields: int = 5) -> tuple[str, ...]:
+    """The columns a table of documents that must fit a notebook's width leaves out: schema,
+    version, the body, and every field past the first ``fields`` that most rows have."""
+    shown = [n for n in frame.columns if n not in (*META_COLUMNS, BODY_COLUMN) and frame[n].notna().mean() >= 0.5]
+    keep = {"collection", "key", "note", *shown[:fields]}
+    return tuple(n for n in frame.columns if n not in keep)
+
+
 def empty_frame() -> pd.DataFrame:
     return pd.DataFrame({name: pd.array([], dtype="string") for name in META_COLUMNS})
 
@@ -152,8 +161,11 @@ HISTORY_COLUMNS = ("archive", "backup_id", "created_at", "event", "schema", "ver
 
 
 def _shown(value: Any) -> Any:
-    """A field value as a cell: JSON text for anything but text (so 1, true and "1" differ)."""
-    return value if isinstance(value, str) or value is None else json_text(value)
+    """A field value as a cell: JSON text for anything but text (so 1, true and "1" differ),
+    spaced after its commas so a long array wraps."""
+    if isinstance(value, str) or value is None:
+        return value
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else json_text(value)
 
 
 def diff_records(result: DiffResult) -> list[dict[str, Any]]:

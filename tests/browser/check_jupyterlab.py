@@ -18,7 +18,8 @@ Then, as a person would, with the Run menu's Run All:
 - compression and encryption: the backup panel's menu and recipients box make a layered
   archive, a secret key typed as a recipient is refused and cleared, and the audit panel, given
   an identity file's path, shows layers and sizes, the compression chart, and verifies it;
-- each runbook: its cells run without an error, its panel shows, its buttons work;
+- each runbook: its cells run without an error, its panel shows, its buttons work (06's Explore
+  panel: Filter, What changed, History);
 - a damaged archive's restore preview: refused, its bars amber, not green.
 
 No "Loading widget..." or "Error displaying widget" anywhere, and nothing a person would scroll
@@ -611,7 +612,36 @@ def check_retention_runbook(page: Page, server: LabServer, out: Path, _demo: Dem
     print(f"ok  {name}: panel rendered; Plan plans again on what is left")
 
 
-RUNBOOK_CHECKS = (check_backup_runbook, check_audit_runbook, check_restore_runbook, check_retention_runbook)
+def check_what_changed_runbook(page: Page, server: LabServer, out: Path, _demo: DemoBackupFolder) -> None:
+    name = "06-what-changed.ipynb"
+    panel = run_notebook_to_panel(page, server, out, name, ("first seen in",), "Explore the documents")
+    expect(panel.locator("b", has_text="added").first).to_be_visible()  # the diff's summary
+    expect(panel.locator("img").first).to_be_visible()  # its chart
+    expect(panel.locator("td", has_text="changed").first).to_be_visible()
+    panel.locator(".widget-text", has_text="field").locator("input").fill("active")
+    panel.locator(".widget-text", has_text="equals").locator("input").fill("true")
+    panel.locator("button", has_text="Filter").click()
+    expect(panel.get_by_text(re.compile(r"\d+ of \d+ documents"))).to_be_visible(timeout=60_000)
+    panel.locator("button", has_text="What changed").click()
+    expect(panel.locator("b", has_text="added").first).to_be_visible(timeout=60_000)
+    panel.locator("button", has_text="History").click()
+    expect(panel.locator("td", has_text="first seen").first).to_be_visible(timeout=60_000)
+    panel.screenshot(path=str(out / "06-explore-panel.png"))
+    expect_no_sideways_scrolling(panel, f"{name}, after Filter, What changed and History")
+    folder = path_box(panel, "backup folder").input_value()
+    type_path(panel, "backup folder", folder + "-typo")
+    expect_error_shown(panel, "the backup folder does not exist")
+    panel.screenshot(path=str(out / "06-explore-panel-bad-folder.png"))
+    print(f"ok  {name}: panel rendered; Filter, What changed and History work; a bad folder shows its error")
+
+
+RUNBOOK_CHECKS = (
+    check_backup_runbook,
+    check_audit_runbook,
+    check_restore_runbook,
+    check_retention_runbook,
+    check_what_changed_runbook,
+)
 
 
 def main() -> int:
