@@ -622,3 +622,44 @@ def test_memory_stays_bounded_through_the_layers(tmp_path: Path, keys: Keys) -> 
     peaks["verify zstd+age"] = _peak_rss(verify, made.archive, str(keys.age_file))
     print("\npeak RSS, MiB:", {name: round(peak / (1 << 20), 1) for name, peak in peaks.items()})
     assert all(peak < cap for peak in peaks.values()), peaks
+
+
+def test_damaged_layers_on_the_command_line(made: dict[str, BackupResult], tmp_path: Path, keys: Keys) -> None:
+    """Each kind of layer damage through the CLI: verify exits 1 naming the code, without a
+    traceback; restore refuses (FATAL, exit 3) and leaves the data directory as it was."""
+    zst = Path(made["zst"].archive).read_bytes()
+    age = Path(made["age"].archive).read_bytes()  # several chunks: a flip in the first is no cut
+    payload = age.index(b"\n", age.index(b"\n--- ") + 1) + 1 + 16
+    assert len(age) > payload + 2 * 65552
+
+    def flipped(data: bytes, offset: int) -> bytes:
+        hurt = bytearray(data)
+        hurt[offset] ^= 0x20
+        return bytes(hurt)
+
+    inside_out = io.BytesIO()
+    writer = ZstdWriter(inside_out)
+    writer.write(Path(made["age"].archive).read_bytes())
+    writer.close()
+    cases = {
+        "flipped.tar.zst": (flipped(zst, len(zst) // 2), Code.ZSTD_CORRUPT),
+        "cut.tar.zst": (zst[: len(zst) // 2], Code.ZSTD_TRUNCATED),
+        "trailing.tar.zst": (zst + b"garbage!", Code.ZSTD_TRAILING),
+        "mac.tar.age": (flipped(age, payload + 10), Code.AGE_MAC),
+        "cut.tar.age": (age[: payload + 65552], Code.AGE_TRUNCATED),
+        "cut-inside.tar.age": (age[: payload + 65552 + 700], Code.AGE_TRUNCATED),
+        "header.tar.age": (flipped(age, 22), Code.AGE_HEADER),
+        "order.tar.age.zst": (inside_out.getvalue(), Code.LAYER_ORDER),
+    }
+    target = copy_fixture("datadir-nowal", tmp_path / "target")
+    before = tree_state(target)
+    for name, (data, code) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        verified = run_cli("verify", str(path), "-i", str(keys.age_file))
+        assert verified.returncode == 1 and code in verified.stdout, (name, verified.stdout, verified.stderr)
+        assert "Traceback" not in verified.stdout + verified.stderr
+        restored = run_cli("restore", str(path), str(target), "--yes", "-i", str(keys.age_file))
+        assert restored.returncode == 3, (name, restored.stderr)
+        assert restored.stderr.startswith("[FATAL] AERO_RESTORE") and "Traceback" not in restored.stderr
+        assert tree_state(target) == before, name

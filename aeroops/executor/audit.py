@@ -133,8 +133,11 @@ def verify_archive(
     (AERO_VERIFY_IO, FATAL, when the file cannot be read at all; AERO_VERIFY_INTERNAL, FATAL,
     should aeroops itself fail on it, which the tests make sure no input does).
     """
-    archive = archive_location(path)
-    keys = load_identities(identities, ops)
+    return _verify(archive_location(path), progress, ops, load_identities(identities, ops))
+
+
+def _verify(archive: Path | str, progress: ProgressCallback | None, ops: FileOps, keys: Identities) -> VerifyReport:
+    """`verify_archive` with its identities loaded (an inventory loads them once)."""
     try:
         return _read_archive(archive, verify_archive_stream, progress, ops, keys)
     except OSError as error:
@@ -487,8 +490,7 @@ def _row(
     modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(microsecond=0)
     report = None
     if verify:
-        report = _read_archive(archive, verify_archive_stream, progress, ops, keys) if keys.keys else None
-        report = report or verify_archive(archive, progress=progress, ops=ops, identities=())
+        report = _verify(archive, progress, ops, keys)
     return inventory_row(
         name,
         stat.st_size,
