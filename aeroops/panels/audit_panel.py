@@ -20,6 +20,7 @@ from aeroops.core.inspect import InspectResult
 from aeroops.core.inventory import Inventory
 from aeroops.core.verify_report import VerifyReport
 from aeroops.executor.audit import in_folder, inspect_archive, inventory, verify_archive
+from aeroops.executor.fileops import REAL
 from aeroops.panels.common import (
     PagedTable,
     Panel,
@@ -171,7 +172,9 @@ class AuditPanel(Panel):
         reports: list[VerifyReport] = []
 
         def verify_one(name: str) -> VerifyReport:
-            return verify_archive(self.archive_path(name), progress=self.progress, identities=self.identities())
+            return verify_archive(
+                self.archive_path(name), progress=self.progress, ops=REAL, identities=self.identities()
+            )
 
         for index, name in enumerate(with_findings, start=1):
             self.set_status(f"Listing the findings of {name} ({index} of {len(with_findings)}) …")
@@ -201,7 +204,9 @@ class AuditPanel(Panel):
             return None
         self.progress.start(f"reading {name} …")
         self.inspection = self.attempt(
-            lambda: inspect_archive(self.archive_path(name), progress=self.progress, identities=self.identities()),
+            lambda: inspect_archive(
+                self.archive_path(name), progress=self.progress, ops=REAL, identities=self.identities()
+            ),
             progress=self.progress,
         )
         if self.inspection is not None:
@@ -219,7 +224,7 @@ class AuditPanel(Panel):
         self.progress.start(f"verifying {self.selected} …")
         self.report = self.attempt(
             lambda: verify_archive(
-                self.archive_path(self.selected or ""), progress=self.progress, identities=self.identities()
+                self.archive_path(self.selected or ""), progress=self.progress, ops=REAL, identities=self.identities()
             ),
             progress=self.progress,
         )
@@ -247,6 +252,7 @@ class AuditPanel(Panel):
                 progress=self.progress,
                 now=self.now,
                 dask=self.dask if verify else None,
+                ops=REAL,
                 identities=self.identities(),
             ),
             progress=self.progress,

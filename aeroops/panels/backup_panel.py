@@ -21,6 +21,7 @@ from aeroops.core.results import BackupResult
 from aeroops.errors import BackupError, UsageError
 from aeroops.executor.backup import refusal_error, run_backup
 from aeroops.executor.clock import default_created_at
+from aeroops.executor.fileops import REAL
 from aeroops.executor.scan import ChecksumMode, scan
 from aeroops.formats.ids import format_timestamp
 from aeroops.formats.layers import TAR_SUFFIX, Layer, archive_suffix, describe
@@ -173,7 +174,9 @@ class BackupPanel(Panel):
             return None
         self.set_status(f"Scanning {self.data_dir} …")
         self.progress.start(f"scanning {self.data_dir} …")
-        self.description = self.attempt(lambda: scan(self.data_dir, checksums=self.checksums, progress=self.progress))
+        self.description = self.attempt(
+            lambda: scan(self.data_dir, checksums=self.checksums, progress=self.progress, ops=REAL)
+        )
         scanned = self.description is not None
         self.progress.finish("scanned" if scanned else "scan failed", failed=not scanned)
         self.set_status("")
@@ -217,6 +220,7 @@ class BackupPanel(Panel):
                     encrypt_to=self.encrypt_to,
                     recipients_files=(self.recipients_file,) if self.recipients_file else (),
                     progress=self.progress,
+                    ops=REAL,
                 ),
                 progress=self.progress,
             )
