@@ -17,6 +17,7 @@ from helpers.html import text_of
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.executor.audit import inventory, verify_archive
 from aeroops.executor.backup import run_backup
+from aeroops.executor.fileops import REAL
 from aeroops.panels import AuditPanel, BackupPanel
 from aeroops.views import charts, text
 from aeroops.views.tables import inventory_frame
@@ -40,14 +41,14 @@ def key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
 def folder(tmp_path_factory: pytest.TempPathFactory, key: tuple[Path, str, str]) -> Path:
     """A plain, a compressed and a compressed-and-encrypted backup of one demo, a day apart."""
     root = tmp_path_factory.mktemp("layered")
-    data = make_demo_datadir(root / "datadir", DemoSpec(wal_records=1500)).data_dir
+    data = make_demo_datadir(root / "datadir", DemoSpec(wal_records=1500), ops=REAL).data_dir
     backups = root / "backups"
     backups.mkdir()
     start = datetime(2026, 3, 1, tzinfo=UTC).timestamp()
     layering: list[dict[str, object]] = [{}, {"compress": "zstd"}, {"compress": "zstd:9", "encrypt_to": [key[1]]}]
     for day, options in enumerate(layering):
         created = datetime.fromtimestamp(start + day * DAY, UTC)
-        run_backup(data, backups, created_at=created, **options)  # type: ignore[arg-type]
+        run_backup(data, backups, created_at=created, ops=REAL, **options)  # type: ignore[arg-type]
     return backups
 
 
@@ -65,7 +66,7 @@ def every_text(widget: widgets.Widget) -> str:
 
 
 def test_the_backup_panel_makes_a_compressed_encrypted_archive(tmp_path: Path, key: tuple[Path, str, str]) -> None:
-    data = make_demo_datadir(tmp_path / "d", DemoSpec.small()).data_dir
+    data = make_demo_datadir(tmp_path / "d", DemoSpec.small(), ops=REAL).data_dir
     out = tmp_path / "out"
     out.mkdir()
     created = datetime(2026, 3, 5, tzinfo=UTC)
@@ -77,7 +78,7 @@ def test_the_backup_panel_makes_a_compressed_encrypted_archive(tmp_path: Path, k
     assert result.archive.endswith(".tar.zst.age") and result.layers == ("zstd", "age")
     shown = text_of(panel.result_html.value)
     assert "tar+zstd+age" in shown and "plain size" in shown and "× the stored size" in shown
-    assert verify_archive(result.archive, identities=[key[0]]).ok
+    assert verify_archive(result.archive, identities=[key[0]], ops=REAL).ok
     # the menu's plain choice writes AeroDB's own .tar
     panel.compress_select.value = ""
     panel.recipients_input.value = ""
@@ -85,7 +86,7 @@ def test_the_backup_panel_makes_a_compressed_encrypted_archive(tmp_path: Path, k
 
 
 def test_recipients_can_come_from_a_file(tmp_path: Path, key: tuple[Path, str, str]) -> None:
-    data = make_demo_datadir(tmp_path / "d", DemoSpec.small()).data_dir
+    data = make_demo_datadir(tmp_path / "d", DemoSpec.small(), ops=REAL).data_dir
     recipients = tmp_path / "recipients.txt"
     recipients.write_text(f"# the backup host's only key file: public keys\n{key[1]}\n")
     panel = BackupPanel(data, tmp_path, recipients_file=recipients)
@@ -97,7 +98,7 @@ def test_recipients_can_come_from_a_file(tmp_path: Path, key: tuple[Path, str, s
 def test_a_secret_key_typed_as_a_recipient_is_refused_and_never_shown(
     tmp_path: Path, key: tuple[Path, str, str]
 ) -> None:
-    data = make_demo_datadir(tmp_path / "d", DemoSpec.small()).data_dir
+    data = make_demo_datadir(tmp_path / "d", DemoSpec.small(), ops=REAL).data_dir
     out = tmp_path / "out"
     out.mkdir()
     panel = BackupPanel(data, out, compress="zstd")
@@ -142,8 +143,8 @@ def test_without_the_identity_an_encrypted_archive_cannot_be_looked_into(folder:
 
 
 def test_a_folder_of_plain_archives_draws_no_compression_chart(tmp_path: Path) -> None:
-    data = make_demo_datadir(tmp_path / "d", DemoSpec.small()).data_dir
-    run_backup(data, tmp_path, created_at=datetime(2026, 3, 1, tzinfo=UTC))
+    data = make_demo_datadir(tmp_path / "d", DemoSpec.small(), ops=REAL).data_dir
+    run_backup(data, tmp_path, created_at=datetime(2026, 3, 1, tzinfo=UTC), ops=REAL)
     panel = AuditPanel(tmp_path)
     assert panel.inventory is not None and len(panel.inventory.rows) == 1
     assert panel.compression_chart.layout.display == "none"
@@ -151,7 +152,7 @@ def test_a_folder_of_plain_archives_draws_no_compression_chart(tmp_path: Path) -
 
 
 def test_the_compression_chart_plots_plain_over_stored_size(folder: Path) -> None:
-    chart = charts.compression_history(inventory(folder))
+    chart = charts.compression_history(inventory(folder, ops=REAL))
     data = chart.data
     assert list(data["layers"]) == ["tar", "tar+zstd", "tar+zstd+age"]  # by creation time
     assert data.loc[0, "ratio"] == 1.0
@@ -163,12 +164,12 @@ def test_the_compression_chart_plots_plain_over_stored_size(folder: Path) -> Non
 def test_the_inventory_table_shows_layers_and_plain_size_where_any_archive_has_layers(
     folder: Path, tmp_path: Path
 ) -> None:
-    table = text.render_inventory(inventory(folder)).splitlines()
+    table = text.render_inventory(inventory(folder, ops=REAL)).splitlines()
     assert table[0].split()[:4] == ["file", "size", "layers", "plain_size"]
     assert any("tar+zstd+age" in line for line in table)
-    data = make_demo_datadir(tmp_path / "d", DemoSpec.small()).data_dir
-    run_backup(data, tmp_path, created_at=datetime(2026, 3, 1, tzinfo=UTC))
-    assert "layers" not in text.render_inventory(inventory(tmp_path)).splitlines()[0]
+    data = make_demo_datadir(tmp_path / "d", DemoSpec.small(), ops=REAL).data_dir
+    run_backup(data, tmp_path, created_at=datetime(2026, 3, 1, tzinfo=UTC), ops=REAL)
+    assert "layers" not in text.render_inventory(inventory(tmp_path, ops=REAL)).splitlines()[0]
 
 
 @pytest.mark.notebook
@@ -177,7 +178,7 @@ def test_the_backup_runbook_compresses_encrypts_and_verifies_with_an_identity_pa
 ) -> None:
     from helpers.notebooks import NOTEBOOK_DIR, check_ran_cleanly, execute, panels_text, tagged
 
-    data = make_demo_datadir(tmp_path / "d", DemoSpec.small()).data_dir
+    data = make_demo_datadir(tmp_path / "d", DemoSpec.small(), ops=REAL).data_dir
     backups = tmp_path / "backups"
     backups.mkdir()
     parameters = {
