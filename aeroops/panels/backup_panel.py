@@ -84,7 +84,11 @@ class BackupPanel(Panel):
         if compress and compress not in [value for _, value in choices]:
             choices.append((compress, compress))
         self.compress_select = widgets.Dropdown(
-            options=choices, value=compress or "", description="compression", style={"description_width": "110px"}
+            options=choices,
+            value=compress or "",
+            description="compression",
+            style={"description_width": "110px"},
+            layout=widgets.Layout(width="400px"),  # the longest choice whole, not cut
         )
         self.recipients_input = widgets.Textarea(
             value="\n".join(encrypt_to),
