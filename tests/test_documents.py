@@ -390,3 +390,17 @@ def test_the_explore_panel_does_what_the_plain_functions_do(tmp_path: Path) -> N
     panel.folder_input.value = str(tmp_path / "nowhere")
     assert panel.error is not None and "does not exist" in str(panel.error)
     assert panel.filter("no-such-field", "x") is None and "no field" in str(panel.error)
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.name)
+def test_one_document_found_in_one_pass_is_the_one_boot_lists(source: Path) -> None:
+    from aeroops.executor.documents import find_document
+
+    listed = boot_documents(boot_of(source))
+    for aerodb_key in sorted(listed)[:: max(1, len(listed) // 7)]:
+        found = find_document(source, tuple(aerodb_key.split(":", 1)))  # type: ignore[arg-type]
+        assert found is not None and boot_listing_line(found) == next(
+            line for line in listing(boot_of(source)) if json.loads(line)["key"] == aerodb_key
+        )
+    for missing in ("orders:orders-999999", "nowhere:x"):
+        assert find_document(source, tuple(missing.split(":", 1))) is None  # type: ignore[arg-type]

@@ -150,12 +150,7 @@ def read_state(
         builder.add_wal(record)  # a payload that does not decode: a finding (refused below)
 
     report = stream_archive(source, wal_sink=on_wal, storage_sink=builder.add_storage, progress=progress, ops=ops)
-    found = damage(report)
-    if found is not None:
-        where = f" ({found.where()})" if found.where() else ""
-        raise FormatError(
-            f"the archive's documents cannot be read: {found.message}{where}", path=source, code=found.code
-        )
+    _refuse_damage(source, report)
     return SourceState(str(source), kind, builder.build(), report)
 
 
@@ -196,6 +191,58 @@ def documents_of(
         raise FormatError(
             f"the {known.kind} changed while it was read: {expected:,} documents were expected, {handed:,} found",
             path=known.source,
+        )
+
+
+def find_document(
+    source: str | os.PathLike[str],
+    key: tuple[str, str],
+    *,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps = REAL,
+) -> Document | None:
+    """The document ``key`` (``(collection, key)``) of ``source`` after AeroDB's boot rules, or
+    None: one pass, the replay fed only that key's records (history reads many archives)."""
+    kind = source_kind(source)
+    builder = LogicalStateBuilder(places=True)
+    last: list[Document | None] = [None, None]  # the last record of the key in storage, in the WAL
+
+    def on_storage(record: StorageRecord) -> None:
+        if (record.collection, record.document_id) == key:
+            builder.add_storage(record)
+            last[0] = Document(*key, record.schema_id, record.schema_version, record.body)
+
+    def on_wal(record: WalRecord) -> None:
+        if record.type not in DOCUMENT_TYPES:
+            return
+        change = decode_payload(record)  # a payload that does not decode: a finding (refused below)
+        if isinstance(change, DocumentChange) and (change.collection, change.document_id) == key:
+            builder.add_wal(record, change)
+            last[1] = Document(*key, change.schema_id, change.schema_version, change.body)
+
+    if kind == DATADIR:
+        from aeroops.executor.drill import read_datadir_records
+
+        try:
+            read_datadir_records(Path(source), on_wal, on_storage, ops=ops, progress=progress)
+        except OSError as error:
+            raise UsageError(f"cannot read the data directory: {error.strerror or error}", path=source) from None
+    else:
+        from aeroops.executor.audit import stream_archive
+
+        _refuse_damage(
+            source, stream_archive(source, wal_sink=on_wal, storage_sink=on_storage, progress=progress, ops=ops)
+        )
+    where = builder.build().places.get(key)
+    return None if where is None else last[where % 2]
+
+
+def _refuse_damage(source: object, report: VerifyReport) -> None:
+    found = damage(report)
+    if found is not None:
+        where = f" ({found.where()})" if found.where() else ""
+        raise FormatError(
+            f"the archive's documents cannot be read: {found.message}{where}", path=source, code=found.code
         )
 
 
@@ -612,8 +659,7 @@ def history(
         progress(Progress("history", f"read {row.file}", index, len(rows)))
         inner = within_step(progress, "history", f"read {row.file}", index, len(rows))
         try:
-            known = read_state(root / row.file, places=True, progress=inner, ops=ops)
-            found = list(documents_of(known, keys=[wanted], ops=ops))
+            document = find_document(root / row.file, wanted, progress=inner, ops=ops)
         except AeroError as error:  # one damaged archive does not end the history
             entries.append(
                 HistoryEntry(
@@ -629,7 +675,6 @@ def history(
                 )
             )
             continue
-        document = found[0] if found else None
         after = None if document is None else document.body
         event = history_event(before, after, seen)
         fields: tuple[FieldChange, ...] = ()
@@ -668,6 +713,7 @@ __all__ = [
     "diff",
     "documents_of",
     "export",
+    "find_document",
     "history",
     "iter_documents",
     "read_state",
