@@ -65,6 +65,7 @@ from aeroops.progress import Progress, ProgressCallback, no_progress, within_ste
 FORMATS = ("parquet", "jsonl", "csv")
 FIELDS_COMPARED = 100_000  # changed documents whose fields a diff compares; past these, counted
 PARQUET_ROW_GROUP = 16_384  # documents per row group
+PARQUET_GROUP_BYTES = 4 << 20  # or this many body bytes: peak RSS grows with it (pyarrow keeps freed buffers)
 
 ARCHIVE, DATADIR = "archive", "data directory"
 READ_STEPS = ("read the keys", "read the documents")
@@ -560,7 +561,7 @@ def _write_parquet(found: Iterable[Document], sink: _SeamWriter) -> None:
         for document in found:
             batch.append(document)
             size += len(document.body)
-            if len(batch) >= PARQUET_ROW_GROUP or size >= 64 << 20:
+            if len(batch) >= PARQUET_ROW_GROUP or size >= PARQUET_GROUP_BYTES:
                 flush()
                 batch, size = [], 0
         if batch:
