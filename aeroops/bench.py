@@ -252,6 +252,100 @@ def bench_restore(archive: Path, work: Path, runs: int) -> list[Row]:
     ]
 
 
+def ensure_checkpointed(cache: Path, quick: bool) -> Path:
+    """A data directory whose WAL (1,000,000 records; ``--quick``: 100,000) follows a checkpoint:
+    the base of point-in-time figures."""
+    from aeroops.demo import DemoSpec, make_demo_datadir
+
+    records = 100_000 if quick else 1_000_000
+    spec = DemoSpec.benchmark(wal_records=2 * records, snapshots=1, checkpoint=True, storage_bytes=0)
+    key = f"checkpointed-{spec.wal_records}-{spec.seed}"
+    data_dir, marker = cache / key, cache / f"{key}.complete"
+    if not marker.exists():
+        shutil.rmtree(data_dir, ignore_errors=True)
+        print(f"generating {data_dir} (once; cached) ...", file=sys.stderr)
+        make_demo_datadir(data_dir, spec)
+        marker.write_text("")
+    return data_dir
+
+
+def bench_pitr(data_dir: Path, work: Path, runs: int) -> list[Row]:
+    """archive-wal of the whole WAL against the WAL scan's rate; a pass with nothing new; a
+    restore to the middle of the archived records against a full restore of the same base."""
+    from aeroops.executor.archive_wal import archive_wal
+    from aeroops.executor.backup import run_backup
+
+    folder = work / "pitr"
+    rates, rss, scans = [], [], []
+    script = (
+        "import sys; from aeroops.executor.archive_wal import archive_wal; "
+        "print(archive_wal(sys.argv[1], sys.argv[2]).records)"
+    )
+    records = 0
+    for _ in range(runs + 1):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        seconds, peak = child([sys.executable, "-c", script, str(data_dir), str(folder)])
+        from aeroops.executor.archive_wal import list_segments
+
+        (segment,) = list_segments(folder)
+        records = segment.name.records
+        rates.append(records / seconds)
+        rss.append(peak)
+        scans.append(_scan_rate(data_dir / WAL))
+    rate, scan_rate, peak = statistics.median(rates[1:]), statistics.median(scans[1:]), max(rss[1:])
+    nothing = median_time(lambda: archive_wal(data_dir, folder), max(runs, 5))
+    run_backup(data_dir, folder / "base.tar", created_at=datetime(2026, 6, 1, tzinfo=UTC))
+    middle = records // 2
+    pitr_script = (
+        "import sys; from aeroops.core.pitr import Target, TargetKind; "
+        "from aeroops.executor.pitr import restore_point_in_time; "
+        "restore_point_in_time(sys.argv[1], sys.argv[2], Target(TargetKind.SEQUENCE, int(sys.argv[3])), create=True)"
+    )
+    full_script = (
+        "import sys; from aeroops.executor.restore import restore; restore(sys.argv[1], sys.argv[2], create=True)"
+    )
+    ours, full = [], []
+    for _ in range(runs + 1):
+        target = work / "restored"
+        shutil.rmtree(target, ignore_errors=True)
+        ours.append(child([sys.executable, "-c", pitr_script, str(folder), str(target), str(middle)])[0])
+        shutil.rmtree(target)
+        full.append(child([sys.executable, "-c", full_script, str(folder / "base.tar"), str(target)])[0])
+        shutil.rmtree(target)
+    t_ours, t_full = statistics.median(ours[1:]), statistics.median(full[1:])
+    shutil.rmtree(folder)
+    return [
+        Row(
+            f"archive-wal of {records:,} new records",
+            f"{rate:,.0f} records/s, {peak / 2**20:.0f} MiB",
+            f"WAL scan {scan_rate:,.0f} records/s",
+            rate / scan_rate,
+            "≥ 1.0, ≤ 64 MiB",
+            rate >= scan_rate and peak <= 64 << 20,
+        ),
+        Row("archive-wal pass with nothing new", f"{nothing * 1000:.1f} ms", "—", None, "≤ 50 ms", nothing <= 0.05),
+        Row(
+            f"restore to sequence {middle:,} of {records:,} archived",
+            f"{t_ours:.2f} s",
+            f"full restore of the base {t_full:.2f} s",
+            t_ours / t_full,
+            "≤ 1.2",
+            t_ours / t_full <= 1.2,
+        ),
+    ]
+
+
+def _scan_rate(wal: Path) -> float:
+    from aeroops.formats.wal import decode_payload, iter_wal
+
+    started = time.perf_counter()
+    count = 0
+    with open(wal, "rb", buffering=0) as stream:
+        for record in iter_wal(stream, path=wal):
+            decode_payload(record)
+            count += 1
+    return count / (time.perf_counter() - started)
 # --- compression and encryption (issue 22): aeroops' layers beside Debian's zstd and age --------
 
 NOT_AVAILABLE = "not available"  # aeroops' side of a figure whose feature this build lacks
@@ -466,7 +560,7 @@ def bench_sizes(plain: Path | None, layered: Layered | None, work: Path) -> list
         fixture_plain = Path(run_backup(copy, out / "plain.tar", created_at=created).archive)
         compressed = None
         if layers_available():
-            made = run_backup(copy, out / "plain.tar.zst", created_at=created, compress="zstd")  # type: ignore[call-arg]
+            made = run_backup(copy, out / "plain.tar.zst", created_at=created, compress="zstd")
             compressed = Path(made.archive)
         pairs.append((f"AeroDB fixture {data_dir.name}", fixture_plain, compressed))
     rows = []
@@ -653,14 +747,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         nargs="*",
-        default=["backup", "verify", "wal", "inventory", "restore", "layers", "sizes", "documents"],
+        default=["backup", "verify", "wal", "inventory", "restore", "layers", "sizes", "pitr", "documents"],
         help="figures to measure: backup verify wal inventory restore (plain archives), "
         "layers (compressed and encrypted: backup, verify, restore), sizes (compressed / plain), "
-        "documents (read, export, diff, history)",
+        "pitr (archive-wal and a restore to a sequence), documents (read, export, diff, history)",
     )
     args = parser.parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
-    data_dir = ensure_data(args.cache, args.quick)
+    data_dir = ensure_data(args.cache, args.quick) if set(args.only) - {"pitr"} else args.cache
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(dir=args.cache, prefix="work-") as scratch:
         work = Path(scratch)
@@ -692,6 +786,8 @@ def main(argv: list[str] | None = None) -> int:
             rows += bench_layered_restore(layered, work, args.runs)
         if "sizes" in args.only:
             rows += bench_sizes(archive, layered, work)
+        if "pitr" in args.only:
+            rows += bench_pitr(ensure_checkpointed(args.cache, args.quick), work, args.runs)
         if "documents" in args.only and archive:
             rows += bench_documents(archive, work, args.runs)
             rows += bench_diff(data_dir, work)

@@ -37,6 +37,8 @@ class Category(enum.StrEnum):
     STORAGE = "storage"
     MANIFEST = "manifest"
     TAR = "tar"
+    LAYER = "layer"  # the zstd and age layers around the tar
+    WAL_ARCHIVE = "wal-archive"  # archive-wal, WAL segments, point-in-time restore
 
 
 # The CLI's exit statuses. A check that finds problems (verify not clean, drill differences)
@@ -380,6 +382,163 @@ class Code(enum.StrEnum):
         "a member declares more bytes than allowed",
         True,
     )
+    # --- WAL archiving and point-in-time restore ------------------------------------------------
+    WAL_ARCHIVE_FAILED = (
+        "AERO_WAL_ARCHIVE_FAILED",
+        Severity.ERROR,
+        Category.WAL_ARCHIVE,
+        "an archive-wal pass was refused or failed (busy, serving, damaged WAL)",
+    )
+    WAL_ARCHIVE_IO = (
+        "AERO_WAL_ARCHIVE_IO",
+        Severity.ERROR,
+        Category.WAL_ARCHIVE,
+        "a file operation failed during an archive-wal pass",
+    )
+    WAL_ARCHIVE_DIVERGED = (
+        "AERO_WAL_ARCHIVE_DIVERGED",
+        Severity.ERROR,
+        Category.WAL_ARCHIVE,
+        "the WAL no longer begins with what was archived (rewritten, truncated or replaced without a checkpoint)",
+    )
+    WAL_ARCHIVE_CLOCK = (
+        "AERO_WAL_ARCHIVE_CLOCK",
+        Severity.ERROR,
+        Category.WAL_ARCHIVE,
+        "the clock reads earlier than the newest segment's archive time",
+    )
+    SEGMENT_DAMAGED = (
+        "AERO_SEGMENT_DAMAGED",
+        Severity.ERROR,
+        Category.WAL_ARCHIVE,
+        "a WAL segment differs from its sidecar, or its records from what its name says",
+        True,
+    )
+    SEGMENT_NO_SIDECAR = (
+        "AERO_SEGMENT_NO_SIDECAR",
+        Severity.ERROR,
+        Category.WAL_ARCHIVE,
+        "a WAL segment has no digest sidecar: it cannot be proven whole",
+    )
+    SEGMENT_GAP = (
+        "AERO_SEGMENT_GAP",
+        Severity.ERROR,
+        Category.WAL_ARCHIVE,
+        "sequences missing between two WAL segments of a timeline",
+    )
+    SEGMENT_OVERLAP = (
+        "AERO_SEGMENT_OVERLAP",
+        Severity.ERROR,
+        Category.WAL_ARCHIVE,
+        "two WAL segments hold the same sequences of a timeline",
+    )
+    SEGMENT_LINK = (
+        "AERO_SEGMENT_LINK",
+        Severity.ERROR,
+        Category.WAL_ARCHIVE,
+        "a WAL segment does not continue the one before it (another data directory, or a rewritten WAL)",
+    )
+    PITR_UNREACHABLE = (
+        "AERO_PITR_UNREACHABLE",
+        Severity.FATAL,
+        Category.RESTORE,
+        "no base backup and WAL segments in the folder provably reach the restore target",
+    )
+
+    # --- layers around the tar: zstd compression, age encryption --------------------------------
+    ZSTD_CORRUPT = (
+        "AERO_ZSTD_CORRUPT",
+        Severity.ERROR,
+        Category.LAYER,
+        "a zstd frame does not decode (damaged bytes)",
+        True,
+    )
+    ZSTD_TRUNCATED = (
+        "AERO_ZSTD_TRUNCATED",
+        Severity.ERROR,
+        Category.LAYER,
+        "the zstd stream ends inside a frame",
+        True,
+    )
+    ZSTD_TRAILING = (
+        "AERO_ZSTD_TRAILING",
+        Severity.ERROR,
+        Category.LAYER,
+        "bytes after the last zstd frame that are no zstd frame",
+        True,
+    )
+    ZSTD_SIZE = (
+        "AERO_ZSTD_SIZE",
+        Severity.ERROR,
+        Category.LAYER,
+        "a zstd frame decodes to another size than its header declares",
+        True,
+    )
+    ZSTD_LIMIT = (
+        "AERO_ZSTD_LIMIT",
+        Severity.ERROR,
+        Category.LAYER,
+        "a zstd stream refused unread: it expands past the bomb limit or needs too large a window",
+        True,
+    )
+    AGE_HEADER = "AERO_AGE_HEADER", Severity.ERROR, Category.LAYER, "the age header is damaged or not age's", True
+    AGE_MAC = (
+        "AERO_AGE_MAC",
+        Severity.ERROR,
+        Category.LAYER,
+        "an age payload chunk fails authentication (damaged bytes)",
+        True,
+    )
+    AGE_TRUNCATED = (
+        "AERO_AGE_TRUNCATED",
+        Severity.ERROR,
+        Category.LAYER,
+        "the age stream ends before its final chunk, or inside its last chunk",
+        True,
+    )
+    AGE_NO_IDENTITY = (
+        "AERO_AGE_NO_IDENTITY",
+        Severity.ERROR,
+        Category.LAYER,
+        "no identity given opens the encrypted archive",
+    )
+    LAYER_ORDER = (
+        "AERO_LAYER_ORDER",
+        Severity.ERROR,
+        Category.LAYER,
+        "layers in an order aeroops never writes (age inside zstd), or an unknown one inside",
+        True,
+    )
+    LAYER_NAME = (
+        "AERO_LAYER_NAME",
+        Severity.WARNING,
+        Category.LAYER,
+        "the file name says other layers than its bytes hold (the bytes decide)",
+    )
+    LAYER_RECORD = (
+        "AERO_LAYER_RECORD",
+        Severity.ERROR,
+        Category.LAYER,
+        "the cleartext record beside a layered archive is missing, does not parse or disagrees",
+    )
+    LAYER_UNOPENED = (
+        "AERO_LAYER_UNOPENED",
+        Severity.WARNING,
+        Category.LAYER,
+        "encrypted, no identity given: only the stored bytes and the creation record were checked",
+    )
+    IDENTITY = (
+        "AERO_IDENTITY",
+        Severity.ERROR,
+        Category.RUN,
+        "an identity or recipients file cannot be used (missing, a folder, empty, unreadable, no key in it)",
+    )
+    IDENTITY_PERMISSIONS = (
+        "AERO_IDENTITY_PERMISSIONS",
+        Severity.WARNING,
+        Category.RUN,
+        "an identity file others can read (as ssh warns of a private key)",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -521,6 +680,16 @@ class OutputError(AeroError):
     """The command's own output cannot be written (standard output closed, a full disk)."""
 
     code = Code.OUTPUT
+
+
+class WalArchiveError(AeroError):
+    """An archive-wal pass refused or failed; nothing was published."""
+
+    code = Code.WAL_ARCHIVE_FAILED
+
+
+class WalArchiveIOError(WalArchiveError):
+    code = Code.WAL_ARCHIVE_IO
 
 
 class ScanError(AeroError):

@@ -49,6 +49,13 @@ class Digest:
         return format_digest(self.algorithm, self._hash.hexdigest())
 
 
+def digest_of(algorithm: Algorithm, data: bytes) -> str:
+    """The tagged digest of ``data`` (a small file: a record)."""
+    digest = Digest(algorithm)
+    digest.update(data)
+    return digest.tagged_digest()
+
+
 class BackgroundDigest:
     """The ``algorithm`` digest of the archive, computed beside the main pass: on a second core
     the hash overlaps the CRC and WAL work instead of adding to it. Updates keep their order;

@@ -45,7 +45,8 @@ T0 = "2026-02-04T12:00:00Z"
         (["backup", "d", "-o"], "--output needs a value"),
         (["check", "f", "--max-age", "3x"], "--max-age: '3x' is not a duration like 26h"),
         (["prune", "f", "--keep-within", "soon"], "--keep-within: 'soon' is not a duration"),
-        (["prune", "f", "--keep-daily", "-1"], "--keep-daily: '-1' is not a whole number"),
+        (["prune", "f", "--keep-daily", "-2"], "--keep-daily: '-2' is not a count"),
+        (["prune", "f", "--keep-weekly", "all"], "--keep-weekly: 'all' is not a count (a whole number, or unlimited)"),
     ],
 )
 def test_usage_errors_read_like_every_other_error(

@@ -65,6 +65,14 @@ SHOWN: dict[str, list[tuple[str, str]]] = {
         ("left", "OK: newest good backup aerodb-backup-20260101T020000Z-20261121T030000Z.tar is 9 h 0 m old"),
         ("left", "10 archives left"),
     ],
+    "05-point-in-time-restore.ipynb": [
+        ("coverage", "WAL ARCHIVE: 3 segments, read whole"),
+        ("coverage", "restorable up to 300"),
+        ("coverage", "<Chart: restorable coverage>"),
+        ("plan", "records 1..200 from 2 segment(s)"),
+        ("drill", "DRILL PASSED"),
+        ("check", "restored to timeline 20260101T010000Z, sequence 200"),
+    ],
     "06-what-changed.ipynb": [
         ("documents", "documents in nightly-20260104.tar"),
         ("panels", "3 archives in the folder"),

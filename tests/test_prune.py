@@ -166,6 +166,33 @@ def test_the_cli_formats_and_errors(
     assert code == 0 and len(list(folder.glob("*.tar"))) == 1
 
 
+def test_the_cli_takes_restics_counts_and_within_rules(
+    small_demo: tuple[Path, tuple[str, ...]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "b"
+    make_folder(small_demo, folder, days=(1, 2, 10))  # and 1 Nov 02:00: two archives on 1 Nov
+    args = ["prune", str(folder), "--format", "json", "--no-progress", "--no-verify"]
+    code, out, _ = run_main(capsys, *args, "--keep-daily", "unlimited")
+    plan = json.loads(out)
+    assert code == 0 and plan["policy"]["daily"] == "unlimited" and plan["removed"] == 0
+    # 1 Nov 02:00 shares its day with 03:00: kept as the oldest archive, the count not used up
+    assert [d["why"] for d in plan["decisions"]] == [
+        "daily 2026-11-10",  # --no-verify: unverified, so no "newest good"
+        "daily 2026-11-02",
+        "daily 2026-11-01",
+        "oldest daily 2026-11-01",
+    ]
+    code, out, _ = run_main(capsys, *args, "--keep-within-daily", "9d")  # strictly after 1 Nov 03:00
+    kept = {d["created_at"]: d["why"] for d in json.loads(out)["decisions"] if d["action"] == "keep"}
+    # exit 1: removing 1 Nov 02:00 loses the only copy of its snapshot
+    assert code == 1 and kept == {
+        "2026-11-10T03:00:00Z": "daily within 9d 2026-11-10",
+        "2026-11-02T03:00:00Z": "daily within 9d 2026-11-02",
+    }
+    code, _, err = run_main(capsys, *args, "--keep-within-weekly", "2x")
+    assert code == 2 and "--keep-within-weekly: '2x' is not a duration" in err
+
+
 # --- check ------------------------------------------------------------------------------------
 
 

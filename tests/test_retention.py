@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from helpers.retention import NOW, row
@@ -15,15 +16,19 @@ from aeroops.core.inventory import InventoryRow
 from aeroops.core.newest_good import assess_freshness, newest_good, verification_order
 from aeroops.core.retention import (
     PERIOD_RULES,
+    UNLIMITED,
+    WITHIN_PERIOD_RULES,
     Duration,
     Policy,
     Rule,
     Status,
+    parse_count,
     parse_duration,
     plan_retention,
     status_of,
 )
 from aeroops.errors import UsageError
+from aeroops.views.serialise import policy_json
 
 
 def kept_files(plan) -> list[str]:  # type: ignore[no-untyped-def]
@@ -124,8 +129,9 @@ def test_periods_follow_the_time_zone_given() -> None:
     rows = [
         row("late", datetime(2026, 11, 30, 23, 30, tzinfo=UTC)),
         row("early", datetime(2026, 11, 30, 22, 30, tzinfo=UTC)),
+        row("before", datetime(2026, 11, 28, 12, tzinfo=UTC)),
     ]
-    assert kept_files(plan_retention(rows, Policy(daily=2), NOW)) == ["late"]
+    assert kept_files(plan_retention(rows, Policy(daily=2), NOW)) == ["before", "late"]
     assert kept_files(plan_retention(rows, Policy(daily=2, time_zone="Europe/Berlin"), NOW)) == ["early", "late"]
     reasons = {
         str(r) for r in plan_retention(rows, Policy(daily=2, time_zone="Europe/Berlin"), NOW).decision("late").reasons
@@ -149,7 +155,60 @@ def test_keep_within_counts_from_the_newest_archive_not_from_now() -> None:
     newest = NOW - timedelta(days=100)  # backups stopped 100 days ago: nothing ages out
     rows = [row(f"d{n}", newest - timedelta(days=n)) for n in range(10)]
     plan = plan_retention(rows, Policy(within=parse_duration("7d")), NOW)
-    assert kept_files(plan) == [f"d{n}" for n in range(8)]  # 0..7 days before the newest
+    # 0..6 days before the newest: restic keeps only what is strictly newer than newest - 7d
+    assert kept_files(plan) == [f"d{n}" for n in range(7)]
+
+
+def test_keep_within_leaves_out_the_archive_exactly_on_the_boundary() -> None:
+    """The issue's example: restic 0.18's forget --keep-within 7d keeps only the second."""
+    rows = [row("a", datetime(2025, 3, 8, 12, tzinfo=UTC)), row("b", datetime(2025, 3, 15, 12, tzinfo=UTC))]
+    plan = plan_retention(rows, Policy(within=parse_duration("7d")), NOW)
+    assert kept_files(plan) == ["b"] and [r.restic for r in plan.decision("b").reasons if r.restic] == ["within 7d"]
+    later = [row("a", datetime(2025, 3, 8, 12, 0, 1, tzinfo=UTC)), rows[1]]
+    assert kept_files(plan_retention(later, Policy(within=parse_duration("7d")), NOW)) == ["a", "b"]
+
+
+def test_the_oldest_archive_is_kept_while_a_count_is_not_used_up() -> None:
+    """The issue's example (restic 0.16+): --keep-monthly 3 over two archives of one month keeps
+    both, the older as "oldest monthly snapshot"."""
+    rows = [row("may10", datetime(2025, 5, 10, 8, tzinfo=UTC)), row("may20", datetime(2025, 5, 20, 8, tzinfo=UTC))]
+    plan = plan_retention(rows, Policy(monthly=3), NOW)
+    assert kept_files(plan) == ["may10", "may20"]
+    oldest = plan.decision("may10").reasons
+    assert [(r.rule, r.oldest, r.restic, str(r)) for r in oldest] == [
+        (Rule.MONTHLY, True, "oldest monthly snapshot", "oldest monthly 2025-05")
+    ]
+    # A count used up by the newer archives keeps no oldest: one month, --keep-monthly 1.
+    assert kept_files(plan_retention(rows, Policy(monthly=1), NOW)) == ["may20"]
+    # The oldest that is alone in its period is kept as any other: "monthly snapshot".
+    april = [*rows[1:], row("apr", datetime(2025, 4, 30, tzinfo=UTC))]
+    assert [r.restic for r in plan_retention(april, Policy(monthly=3), NOW).decision("apr").reasons] == [
+        "monthly snapshot"
+    ]
+
+
+def test_unlimited_counts_keep_every_period() -> None:
+    rows = [row(f"h{n}", NOW - timedelta(hours=n * 7)) for n in range(30)]
+    every_day = {(NOW - timedelta(hours=n * 7)).date() for n in range(30)}
+    plan = plan_retention(rows, Policy(daily=UNLIMITED), NOW)
+    assert len([d for d in plan.kept if Rule.DAILY in d.rules() and not d.reasons[0].oldest]) == len(every_day)
+    assert plan.decision("h29").keep  # the oldest, as restic keeps it too while a count is left
+    assert len(plan_retention(rows, Policy(last=UNLIMITED), NOW).kept) == 30
+    assert str(Policy(weekly=UNLIMITED)).startswith("keep-weekly unlimited")
+    assert policy_json(Policy(daily=UNLIMITED))["daily"] == "unlimited"
+
+
+def test_within_period_rules_keep_the_newest_of_each_period_within() -> None:
+    rows = [row(f"h{n:02d}", datetime(2025, 6, 10, 23, tzinfo=UTC) - timedelta(hours=n * 5)) for n in range(20)]
+    plan = plan_retention(rows, Policy(within_daily=parse_duration("2d")), NOW)
+    # newest 10 June 23:00; within 2d: after 8 June 23:00 (h00..h09, back to 9 June 02:00): the
+    # newest of 10 June (h00) and of 9 June (h05). The oldest archive (h19) is not within 2d.
+    kept = {d.file: [r.restic for r in d.reasons if r.restic] for d in plan.kept}
+    assert kept == {"h00": ["daily within 2d"], "h05": ["daily within 2d"]}
+    # Without the older ones, h09 is the oldest archive, and within: kept as restic's "oldest".
+    plan = plan_retention(rows[:10], Policy(within_daily=parse_duration("2d")), NOW)
+    assert [r.restic for r in plan.decision("h09").reasons] == ["oldest daily within 2d"]
+    assert str(plan.decision("h09").reasons[0]) == "oldest daily within 2d 2025-06-09"
 
 
 def test_an_archive_from_the_future_is_kept() -> None:
@@ -165,7 +224,20 @@ def test_an_empty_policy_is_refused() -> None:
 
 def test_bad_policies_are_refused() -> None:
     with pytest.raises(UsageError, match="keep-daily"):
-        Policy(daily=-1)
+        Policy(daily=-2)
+    for text in ("-2", "lots", "1.5", "", "-unlimited"):
+        with pytest.raises(UsageError, match="is not a count"):
+            parse_count(text)
+    with pytest.raises(UsageError, match="too large"):
+        parse_count("9" * 19)
+    assert parse_count("unlimited") == parse_count("-1") == UNLIMITED and parse_count(" 7 ") == 7
+
+
+def test_a_zero_duration_is_no_rule() -> None:
+    """restic: --keep-within 0d sets nothing (and alone it is no policy)."""
+    assert Policy(within=parse_duration("0d"), daily=1).within is None
+    with pytest.raises(UsageError, match="no keep rule"):
+        plan_retention([row("a", NOW)], Policy(within_daily=parse_duration("0h")), NOW)
     with pytest.raises(UsageError, match="time zone"):
         Policy(daily=1, time_zone="Mars/Olympus")
 
@@ -187,6 +259,24 @@ def test_durations_parse(text: str, expected: Duration) -> None:
 def test_bad_durations_are_refused(text: str) -> None:
     with pytest.raises(UsageError, match="not a duration"):
         parse_duration(text)
+
+
+def test_durations_count_days_on_the_wall_clock_as_go_does() -> None:
+    """restic: newest.AddDate(-y, -m, -d).Add(-h hours), in the zone the times are in. Over
+    Berlin's DST change (30 March 2025) a day is 23 hours, and an hour is an hour."""
+    berlin = ZoneInfo("Europe/Berlin")
+    newest = datetime(2025, 3, 31, 1, tzinfo=berlin)
+    assert Duration(days=1).before(newest, berlin) == datetime(2025, 3, 30, 1, tzinfo=berlin)
+    assert newest - Duration(days=1).before(newest, berlin) == timedelta(hours=23)
+    assert newest - Duration(hours=24).before(newest, berlin) == timedelta(hours=24)
+    # Into a repeated wall time (26 October 02:30), Go takes the later (CET); into a skipped one
+    # (30 March 02:30), the offset before the change (01:30 UTC).
+    assert Duration(days=1).before(datetime(2025, 10, 27, 1, 30, tzinfo=UTC), berlin) == datetime(
+        2025, 10, 26, 1, 30, tzinfo=UTC
+    )
+    assert Duration(days=1).before(datetime(2025, 3, 31, 0, 30, tzinfo=UTC), berlin) == datetime(
+        2025, 3, 30, 1, 30, tzinfo=UTC
+    )
 
 
 def test_months_are_subtracted_as_go_does() -> None:
@@ -259,24 +349,34 @@ def folders(draw: st.DrawFn) -> list[InventoryRow]:
     return rows
 
 
+counts = st.sampled_from([0, 0, 1, 2, 3, 5, UNLIMITED])
+durations = st.one_of(
+    st.none(), st.builds(Duration, months=st.integers(0, 2), days=st.integers(0, 60), hours=st.integers(0, 48))
+)
 policies = st.builds(
     Policy,
-    last=st.integers(0, 4),
-    hourly=st.integers(0, 3),
-    daily=st.integers(0, 5),
-    weekly=st.integers(0, 4),
-    monthly=st.integers(0, 4),
-    yearly=st.integers(0, 2),
-    within=st.one_of(st.none(), st.builds(Duration, days=st.integers(0, 60), hours=st.integers(0, 48))),
+    last=counts,
+    hourly=counts,
+    daily=counts,
+    weekly=counts,
+    monthly=counts,
+    yearly=counts,
+    within=durations,
     time_zone=st.sampled_from([None, "Europe/Berlin", "America/New_York", "Asia/Kolkata"]),
     remove_damaged=st.booleans(),
+    within_hourly=durations,
+    within_daily=durations,
+    within_weekly=durations,
+    within_monthly=durations,
+    within_yearly=durations,
 ).filter(lambda p: not p.empty)
 nows = st.integers(0, 4 * 365 * 24).map(lambda h: START + timedelta(hours=h))
 
 
 def expected_rules(rows: list[InventoryRow], policy: Policy, now: datetime) -> dict[str, set[Rule]]:
     """An independent statement of the rules: for each source, the N most recent periods that hold
-    a countable archive, and the newest archive in each; and so on."""
+    a countable archive, and the newest archive in each, and the oldest archive when there are
+    fewer than N periods besides its own; and so on."""
     zone = policy.zone()
     labels = {
         Rule.HOURLY: lambda t: (t.year, t.month, t.day, t.hour),
@@ -286,27 +386,47 @@ def expected_rules(rows: list[InventoryRow], policy: Policy, now: datetime) -> d
         Rule.YEARLY: lambda t: (t.year,),
     }
     found: dict[str, set[Rule]] = {r.file: set() for r in rows}
+    key = lambda r: (r.created_at, r.file)  # noqa: E731
+
+    def newest_of_periods(good: list[InventoryRow], rule: Rule) -> list[InventoryRow]:
+        periods: dict[tuple[int, ...], InventoryRow] = {}
+        for r in good:
+            label = labels[rule](r.created_at.astimezone(zone))
+            if label not in periods or key(r) > key(periods[label]):
+                periods[label] = r
+        return sorted(periods.values(), key=key, reverse=True)
+
     for source in {r.source for r in rows}:
         mine = [r for r in rows if r.source == source and r.created_at is not None]
-        good = [r for r in mine if r.ok is not False]
-        key = lambda r: (r.created_at, r.file)  # noqa: E731
-        for r in sorted(good, key=key, reverse=True)[: policy.last]:
+        good = sorted((r for r in mine if r.ok is not False), key=key, reverse=True)
+        if not good:
+            continue
+        oldest = good[-1]
+        wanted = policy.last if policy.last != UNLIMITED else len(good)
+        for r in good[:wanted]:
             found[r.file].add(Rule.LAST)
         for rule in PERIOD_RULES:
-            periods: dict[tuple[int, ...], InventoryRow] = {}
-            for r in good:
-                label = labels[rule](r.created_at.astimezone(zone))
-                if label not in periods or key(r) > key(periods[label]):
-                    periods[label] = r
-            recent = sorted(periods, key=lambda p: key(periods[p]), reverse=True)[: policy.count(rule)]
-            for label in recent:
-                found[periods[label].file].add(rule)
-        present = [r for r in good if r.created_at <= now]
-        if policy.within is not None and present:
-            newest = max(r.created_at for r in present)
-            for r in present:
-                if r.created_at >= policy.within.before(newest):
-                    found[r.file].add(Rule.WITHIN)
+            count = policy.count(rule)
+            newest = newest_of_periods(good, rule)
+            for r in newest if count == UNLIMITED else newest[:count]:
+                found[r.file].add(rule)
+            if count and (count == UNLIMITED or len(newest_of_periods(good[:-1], rule)) < count):
+                found[oldest.file].add(rule)
+        present = [r.created_at for r in good if r.created_at <= now]
+        latest = max(present, default=None)
+        for rule in (Rule.WITHIN, *WITHIN_PERIOD_RULES):
+            duration = policy.duration(rule)
+            if duration is None:
+                continue
+            since = datetime.min.replace(tzinfo=UTC) if latest is None else duration.before(latest, zone)
+            within = [r for r in good if r.created_at > since]
+            if rule is Rule.WITHIN:
+                chosen = within
+            else:
+                chosen = newest_of_periods(within, PERIOD_RULES[WITHIN_PERIOD_RULES.index(rule)])
+                chosen += [oldest] if oldest in within else []
+            for r in chosen:
+                found[r.file].add(rule)
         for r in good:
             if r.created_at > now:
                 found[r.file].add(Rule.FUTURE)
@@ -314,6 +434,11 @@ def expected_rules(rows: list[InventoryRow], policy: Policy, now: datetime) -> d
         if clean:
             found[max(clean, key=key).file].add(Rule.NEWEST_GOOD)
     return found
+
+
+def counted_oldest(rows: list[InventoryRow], source: str | None) -> str:
+    mine = [r for r in rows if r.source == source and r.created_at is not None and r.ok is not False]
+    return min(mine, key=lambda r: (r.created_at, r.file)).file
 
 
 @settings(max_examples=120, deadline=None)
@@ -324,6 +449,9 @@ def test_keep_reasons_are_exactly_the_rules_that_matched(
     plan = plan_retention(rows, policy, now)
     expected = expected_rules(rows, policy, now)
     assert {d.file: set(d.rules()) for d in plan.decisions} == expected
+    for d in plan.decisions:  # "oldest" only where restic says it: the oldest archive that counts
+        if any(r.oldest for r in d.reasons):
+            assert d.file == counted_oldest(rows, d.row.source)
     for d in plan.decisions:
         if d.status is Status.DAMAGED:
             assert d.reasons == () and d.keep is not policy.remove_damaged
@@ -379,19 +507,19 @@ def test_the_readmes_worked_example() -> None:
         ),
         "2026-11-17 15:00": ("", "", "", "", True),  # damaged: left alone
         "2026-11-17 03:00": ("daily 2026-11-17", "", "", "within 2d of the newest", True),
-        "2026-11-16 03:00": ("daily 2026-11-16", "", "", "within 2d of the newest", True),
+        "2026-11-16 03:00": ("daily 2026-11-16", "", "", "", True),  # exactly 2d before: not within
         "2026-11-15 03:00": ("", "weekly 2026-W46", "", "", True),
         "2026-11-08 03:00": ("", "", "", "", False),
         "2026-10-31 03:00": ("", "", "monthly 2026-10", "", True),
         "2026-10-25 03:00": ("", "", "", "", False),
         "2026-10-18 03:00": ("", "", "", "", False),
         "2026-09-30 03:00": ("", "", "monthly 2026-09", "", True),
-        "2026-09-14 03:00": ("", "", "", "", False),
+        "2026-09-14 03:00": ("", "", "oldest monthly 2026-09", "", True),  # 4 months asked, 3 had
     }
     rows = [row(t, datetime.fromisoformat(t).replace(tzinfo=UTC), ok=t != "2026-11-17 15:00") for t in made]
     now = datetime(2026, 11, 18, 12, tzinfo=UTC)
-    policies = [Policy(daily=3), Policy(weekly=2), Policy(monthly=3), Policy(within=parse_duration("2d"))]
-    everything = Policy(daily=3, weekly=2, monthly=3, within=parse_duration("2d"))
+    policies = [Policy(daily=3), Policy(weekly=2), Policy(monthly=4), Policy(within=parse_duration("2d"))]
+    everything = Policy(daily=3, weekly=2, monthly=4, within=parse_duration("2d"))
     for t, (*columns, kept) in made.items():
         for policy, expected in zip(policies, columns, strict=True):
             assert ", ".join(map(str, plan_retention(rows, policy, now).decision(t).reasons)) == expected

@@ -111,8 +111,23 @@ FORMATS = ("table", "json", "csv")
 
 def add_folder_arguments(parser: argparse.ArgumentParser) -> None:
     """FOLDER and --recursive, for the commands that read a folder of archives."""
-    parser.add_argument("folder", metavar="FOLDER", help="the folder of backup archives (*.tar)")
+    parser.add_argument(
+        "folder", metavar="FOLDER", help="the folder of backup archives (*.tar, *.tar.zst, *.tar.age, *.tar.zst.age)"
+    )
     parser.add_argument("--recursive", "-r", action="store_true", help="look in subfolders too")
+
+
+def add_identity_arguments(parser: argparse.ArgumentParser) -> None:
+    """--identity FILE, for the commands that read archives (encrypted ones need it)."""
+    parser.add_argument(
+        "--identity",
+        "-i",
+        dest="identities",
+        action="append",
+        metavar="FILE",
+        help="an age identity file (age-keygen's, or an OpenSSH ed25519 key) that opens encrypted archives; "
+        "repeatable (default: the file AEROOPS_IDENTITY_FILE names)",
+    )
 
 
 def add_output_arguments(

@@ -38,6 +38,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"the sidecar's algorithm (default: {DEFAULT}): "
         + ", ".join(f"{a} writes ARCHIVE{s} for {TOOLS[a]} -c" for a, s in SUFFIXES.items()),
     )
+    parser.add_argument(
+        "--compress",
+        metavar="zstd[:LEVEL]",
+        help="compress with zstd (level 1-19, default 3), on every core: writes NAME.tar.zst",
+    )
+    parser.add_argument(
+        "--encrypt-to",
+        action="append",
+        default=[],
+        metavar="RECIPIENT",
+        help="encrypt to this age recipient (age1..., or an ssh-ed25519 public key line); repeatable: "
+        "writes NAME.tar.age or NAME.tar.zst.age",
+    )
+    parser.add_argument(
+        "--recipients-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="encrypt to each recipient listed in FILE (one per line, # comments); repeatable",
+    )
     add_output_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -82,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
             digest=args.digest,
             source=args.source,
+            compress=args.compress,
+            encrypt_to=args.encrypt_to,
+            recipients_files=args.recipients_file,
             progress=progress or no_progress,
         )
     print(json.dumps(backup_result_json(result), indent=2) if args.json else render_result(result))

@@ -11,7 +11,8 @@ import argparse
 import json
 import sys
 
-from aeroops.cli.arguments import add_output_arguments
+from aeroops.cli.arguments import add_identity_arguments, add_output_arguments
+from aeroops.cli.pitr_arguments import add_target_arguments, target_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,11 +24,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--keep", action="store_true", help="keep the scratch folder, to look at the restored directory"
     )
+    add_identity_arguments(parser)
+    add_target_arguments(parser)
     add_output_arguments(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    target = target_of(args)
+    if target is not None:
+        from aeroops.cli.pitr_cmd import run_drill
+
+        return run_drill(args, target)
     from aeroops.cli.messages import error_text
     from aeroops.errors import EXIT_FINDINGS, EXIT_OK
     from aeroops.executor.drill import drill
@@ -42,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
             source=args.source,
             scratch_parent=args.scratch,
             keep=args.keep,
+            identities=args.identities,
             progress=progress or no_progress,
         )
     print(json.dumps(drill_json(result), indent=2) if args.json else render_drill(result))

@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from aeroops.cli.arguments import add_output_arguments
+from aeroops.cli.arguments import add_identity_arguments, add_output_arguments
 from aeroops.errors import UsageError
 
 
@@ -20,6 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--documents", action="store_true", help="add the logical state: every document with its size and CRC"
     )
+    add_identity_arguments(parser)
     add_output_arguments(parser, formats=True)
     parser.set_defaults(run=run)
 
@@ -35,11 +36,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("CSV holds one table: choose --wal or --documents, not both")
     with terminal_progress(not args.no_progress) as progress:
         try:
-            result = inspect_archive(args.archive, progress=progress)
+            result = inspect_archive(args.archive, progress=progress, identities=args.identities)
         except UsageError:
             # A file that cannot be read at all gets the verdict verify gives it (a FATAL
             # AERO_VERIFY_IO finding, exit 1): the two commands agree on the same file.
-            report = verify_archive(args.archive)
+            report = verify_archive(args.archive, identities=args.identities)
             if args.format == "json":
                 print(json.dumps(report_json(report), indent=2))
             elif args.format == "csv":

@@ -14,7 +14,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from aeroops.cli.arguments import add_folder_arguments, add_output_arguments
+from aeroops.cli.arguments import add_folder_arguments, add_identity_arguments, add_output_arguments
 
 if TYPE_CHECKING:
     from aeroops.core.inventory import Inventory
@@ -27,6 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--newest-good",
         action="store_true",
         help="verify, then show only the newest archive that verifies clean, overall and per snapshot",
+    )
+    add_identity_arguments(parser)
+    parser.add_argument(
+        "--wal",
+        action="store_true",
+        help="show the WAL archive instead: segments per timeline, problems, each base's restorable range",
     )
     parser.add_argument(
         "--dask",
@@ -43,9 +49,18 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.views.progress import terminal_progress
     from aeroops.views.serialise import inventory_json
 
+    if args.wal:
+        return _wal(args)
     verify = args.verify or args.newest_good
     with terminal_progress(verify and not args.no_progress) as progress:
-        result = inventory(args.folder, recursive=args.recursive, verify=verify, progress=progress, dask=args.dask)
+        result = inventory(
+            args.folder,
+            recursive=args.recursive,
+            verify=verify,
+            progress=progress,
+            dask=args.dask,
+            identities=args.identities,
+        )
     if args.newest_good:
         return _newest_good(result, args.format)
     if args.format == "json":
@@ -54,7 +69,43 @@ def run(args: argparse.Namespace) -> int:
         text.write_csv(sys.stdout, records.inventory_records(result), records.inventory_columns(result))
     else:
         print(text.render_inventory(result))
+        if not args.recursive:
+            _wal_section(args)
     return 0 if result.ok else 1
+
+
+def _wal(args: argparse.Namespace) -> int:
+    from aeroops.executor.pitr import wal_archive
+    from aeroops.views.pitr import render_wal_archive
+    from aeroops.views.serialise import timeline_row_json, wal_archive_json
+
+    report = wal_archive(args.folder, checked=args.verify)
+    if args.format == "json":
+        print(json.dumps(wal_archive_json(report), indent=2))
+    elif args.format == "csv":
+        from aeroops.views import text
+
+        rows = [timeline_row_json(t) for t in report.timelines]
+        columns = ("timeline", "segments", "first", "last", "reach", "newest_archived")
+        text.write_csv(sys.stdout, [{c: r[c] for c in columns} for r in rows], columns)
+    else:
+        print(render_wal_archive(report))
+    return 0 if report.ok else 1
+
+
+def _wal_section(args: argparse.Namespace) -> None:
+    """Under the archives' table, the WAL archive's summary when the folder holds segments (a
+    local folder: segments in object storage are not read yet)."""
+    from aeroops.executor.location import is_url
+    from aeroops.executor.pitr import wal_archive
+
+    if is_url(args.folder):
+        return
+    from aeroops.views.pitr import render_wal_archive
+
+    report = wal_archive(args.folder, checked=args.verify)
+    if report.timelines or report.strays:
+        print(render_wal_archive(report))
 
 
 def _newest_good(result: Inventory, form: str) -> int:

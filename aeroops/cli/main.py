@@ -42,6 +42,7 @@ VERBS: dict[str, str] = {
     "restore": "replace a data directory with a backup archive (dry run unless --yes)",
     "drill": "rehearse a restore in a scratch folder and prove the documents survive it",
     "recover": "finish or roll back a restore that was interrupted (dry run unless --yes)",
+    "archive-wal": "copy new WAL records into a segment beside the base backups (for point-in-time restore)",
     "export": "write the documents of an archive or data directory to Parquet, JSON Lines or CSV",
     "diff": "compare the documents of two archives or data directories (exit 1 when they differ)",
     "history": "one document in every archive of a folder: when it appeared, changed, was deleted",
@@ -78,7 +79,7 @@ def build_parser(verbs: Sequence[str] = tuple(VERBS), *, only: bool = False) -> 
             continue
         command = sub.add_parser(verb, help=summary, description=f"{summary[:1].upper()}{summary[1:]}.")
         if verb in verbs:
-            importlib.import_module(f"aeroops.cli.{verb}_cmd").add_arguments(command)
+            importlib.import_module(f"aeroops.cli.{verb.replace('-', '_')}_cmd").add_arguments(command)
             if verb in REMOTE_VERBS:
                 command.add_argument(
                     "--endpoint-url",

@@ -11,7 +11,8 @@ import argparse
 import json
 import sys
 
-from aeroops.cli.arguments import add_output_arguments
+from aeroops.cli.arguments import add_identity_arguments, add_output_arguments
+from aeroops.cli.pitr_arguments import add_target_arguments, target_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,11 +28,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="restore into DATA_DIR even though it does not exist (AeroDB's restore requires an existing one)",
     )
+    add_identity_arguments(parser)
+    add_target_arguments(parser)
     add_output_arguments(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    target = target_of(args)
+    if target is not None:
+        from aeroops.cli.pitr_cmd import run_restore
+
+        return run_restore(args, target)
     from aeroops.cli.messages import error_text
     from aeroops.errors import Code, Finding
     from aeroops.executor.restore import preview_restore, restore
@@ -43,9 +51,13 @@ def run(args: argparse.Namespace) -> int:
     with terminal_progress(not args.no_progress) as shown:
         progress = shown or no_progress
         if not args.yes:
-            preview = preview_restore(args.archive, args.data_dir, create=args.create, progress=progress)
+            preview = preview_restore(
+                args.archive, args.data_dir, create=args.create, progress=progress, identities=args.identities
+            )
         else:
-            result = restore(args.archive, args.data_dir, create=args.create, progress=progress)
+            result = restore(
+                args.archive, args.data_dir, create=args.create, progress=progress, identities=args.identities
+            )
     if not args.yes:
         print(json.dumps(restore_preview_json(preview), indent=2) if args.json else render_preview(preview))
         return 0 if preview.would_restore else 1

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
-from aeroops.cli.arguments import add_output_arguments
+from aeroops.cli.arguments import add_identity_arguments, add_output_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("archives", nargs="+", metavar="ARCHIVE", help="backup archives to verify")
+    parser.add_argument(
+        "archives", nargs="+", metavar="ARCHIVE", help="backup archives (or WAL segments, wal-*.wal) to verify"
+    )
+    add_identity_arguments(parser)
     add_output_arguments(
         parser,
         formats=True,
@@ -25,11 +29,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.audit import verify_archive
+    from aeroops.formats.segment import looks_like_segment
     from aeroops.views import records, text
     from aeroops.views.progress import terminal_progress
 
     with terminal_progress(not args.no_progress) as progress:
-        reports = [verify_archive(archive, progress=progress) for archive in args.archives]
+        reports = []
+        for archive in args.archives:
+            if looks_like_segment(os.path.basename(archive)):
+                from aeroops.executor.pitr import verify_segment  # only a segment needs the restore's modules
+
+                reports.append(verify_segment(archive))
+            else:
+                reports.append(verify_archive(archive, progress=progress, identities=args.identities))
     if args.format == "json":
         from aeroops.views.serialise import report_json  # only for JSON: a plain verify needs none of it
 

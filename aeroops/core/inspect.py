@@ -20,6 +20,7 @@ from aeroops.core.verify import verify_archive_stream
 from aeroops.core.verify_report import DigestSink, MemberInfo, VerifyReport
 from aeroops.errors import Finding, Severity
 from aeroops.formats.checksum import format_crc_tag
+from aeroops.formats.layers import Decrypt
 from aeroops.formats.layout import SCHEMA_PREFIX, STORAGE
 from aeroops.formats.manifests import BackupManifest, SnapshotManifest
 from aeroops.formats.schemas import SchemaRef
@@ -210,6 +211,7 @@ def inspect_archive_stream(
     total_bytes: int = 0,
     digest: DigestSink | None = None,
     extra_findings: Iterable[Finding] = (),
+    decrypt: Decrypt | None = None,
 ) -> InspectResult:
     """Inspect the archive read from ``stream``: one pass, memory bounded by the number of
     documents (a size and CRC each), not by their bytes. The arguments are
@@ -245,6 +247,7 @@ def inspect_archive_stream(
         extra_findings=extra_findings,
         wal_sink=on_wal,
         storage_sink=on_storage,
+        decrypt=decrypt,
     )
     return InspectResult(
         archive=name,

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, BinaryIO
+from typing import Any
 
 from aeroops.columns import DURATION, UTC_TIME, column, specs
 from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import Code, FormatError, Severity, most_severe_first
 from aeroops.formats.layout import BACKUP_MANIFEST
 from aeroops.formats.manifests import BACKUP_MANIFEST_LIMIT, BackupManifest, parse_backup_manifest
+from aeroops.formats.readable import Readable
 from aeroops.formats.tar import EntryType, TarReader
 
 SEVERITY_COLUMNS = {
@@ -58,6 +59,10 @@ class InventoryRow:
     source: str | None = column("string", default=None)  # the backup manifest's "source" (backup --source)
     # The kind of sidecar beside it: "b3" (<file>.b3), "sha256" (<file>.sha256), None without one.
     sidecar: str | None = column("string", missing="none", default=None)
+    # The layers found around the tar ("tar", "tar+zstd", "tar+zstd+age"), and the plain tar's
+    # size where known (``size`` is the file's): from the bytes, or from the cleartext record.
+    layers: str | None = column("string", default=None)
+    plain_size: int | None = column("Int64", unit="bytes", default=None)
 
 
 VERIFY_FIELDS = tuple(name for name, spec in specs(InventoryRow).items() if spec.verdict)  # ok, fatal, ...
@@ -88,13 +93,21 @@ def inventory_row(
     *,
     sidecar: str | None = None,
     report: VerifyReport | None = None,
+    layers: str | None = None,
+    plain_size: int | None = None,
 ) -> InventoryRow:
     """The row for one file; ``manifest`` is its backup manifest, or the reason there is none.
     ``report``, when given, adds the verdict and the count of findings by severity."""
     verdict = {} if report is None else _verdict(report)
     if isinstance(manifest, str):
         return InventoryRow(
-            file=file, size=size, modified=modified, sidecar=sidecar, **(verdict | {"reason": manifest})
+            file=file,
+            size=size,
+            modified=modified,
+            sidecar=sidecar,
+            layers=layers,
+            plain_size=plain_size,
+            **(verdict | {"reason": manifest}),
         )
     return InventoryRow(
         file=file,
@@ -108,6 +121,8 @@ def inventory_row(
         format_version=manifest.format_version,
         sidecar=sidecar,
         source=manifest.source,
+        layers=layers,
+        plain_size=plain_size if plain_size is not None else (size if layers == "tar" else None),
         **verdict,
     )
 
@@ -132,7 +147,7 @@ def _verdict(report: VerifyReport) -> dict[str, Any]:
     return verdict
 
 
-def read_leading_manifest(stream: BinaryIO, *, name: str | None = None) -> BackupManifest:
+def read_leading_manifest(stream: Readable, *, name: str | None = None) -> BackupManifest:
     """The backup manifest from the archive's first member, reading nothing past it.
 
     Raises `FormatError` when the stream is not a tar, or its first member is not a readable

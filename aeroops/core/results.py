@@ -12,7 +12,7 @@ from aeroops.core.logical import LogicalDiff, MissingSchemas
 from aeroops.core.recovery import RecoveryPlan
 from aeroops.core.restore_plan import RestorePlan, RestoreRefusal
 from aeroops.core.restore_target import RestoreMode
-from aeroops.core.retention import RetentionPlan
+from aeroops.core.retention import RetentionPlan, SegmentDecision
 from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import Finding
 
@@ -43,6 +43,9 @@ class BackupResult:
     staged_by: str  # "hardlink" or "copy"
     duration_seconds: float
     removed_stale: tuple[str, ...] = ()  # staging folders of killed runs, cleared before this run
+    layers: tuple[str, ...] = ()  # around the tar, inside out: ("zstd", "age") for NAME.tar.zst.age
+    plain_size: int | None = None  # bytes of the plain tar inside (``size`` is the file's)
+    record: str | None = None  # the cleartext record beside a layered archive (<archive>.json)
 
     @property
     def backup_id(self) -> str:
@@ -197,6 +200,7 @@ class PruneResult:
     dry_run: bool
     removed: tuple[str, ...] = ()  # files removed, archives and sidecars, relative to the folder
     refusal: str | None = None  # a dry run: why ``yes`` would be refused before removing anything
+    segments: tuple[SegmentDecision, ...] = ()  # the WAL segments' keep or remove (issue 23)
 
     @property
     def verified(self) -> bool:

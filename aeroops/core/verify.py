@@ -82,6 +82,7 @@ no whole-file checksum, so it is read record by record.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import PurePath
 from typing import BinaryIO
 
 from aeroops.core.verify_findings import FINDINGS_PER_CODE
@@ -95,7 +96,8 @@ from aeroops.core.verify_report import (
     VerifyReport,
     WalSink,
 )
-from aeroops.errors import Code, Finding, UsageError
+from aeroops.errors import Code, Finding, FormatError, UsageError
+from aeroops.formats.layers import Decrypt, NeedsIdentity, Opened, open_layers
 from aeroops.formats.schemas import SchemaRef
 from aeroops.formats.sidecar import DISPLAY_NAMES, format_digest, split_digest
 from aeroops.progress import ProgressCallback
@@ -113,8 +115,16 @@ def verify_archive_stream(
     wal_sink: WalSink | None = None,
     storage_sink: StorageSink | None = None,
     data_sink: DataSink | None = None,
+    decrypt: Decrypt | None = None,
 ) -> VerifyReport:
     """Verify the archive read from ``stream`` (consumed to its end) and return the verdict.
+
+    The stream may hold the tar inside zstd and age layers (`aeroops.formats.layers`, found by
+    magic bytes): the digest covers the stored bytes, findings in the tar have offsets in the
+    plain tar, findings of a layer offsets in that layer's input. decrypt: the age layer's
+    reader, holding the identities (`aeroops.formats.layers.Decrypt`, from the shell: it runs on
+    a thread); an encrypted archive without one is read to its end for the digest only, with an
+    AERO_LAYER_UNOPENED warning (the caller adds what its record says).
 
     name: how reports call the archive. sidecar_digest: the tagged digest its sidecar claims
     (``blake3:<hex>`` or ``sha256:<hex>``), if any. total_bytes: the archive's size, for progress.
@@ -136,7 +146,30 @@ def verify_archive_stream(
     verification = Verification(reader, wal_sink, storage_sink, data_sink)
     for finding in extra_findings:
         verification.findings.add(finding)
-    verification.run()
+    opened: Opened | None = None
+    unopened = False
+    try:
+        opened = open_layers(reader, decrypt=decrypt, name=PurePath(name).name)
+    except NeedsIdentity:
+        unopened = True
+        verification.findings.new(
+            Code.LAYER_UNOPENED,
+            "the archive is encrypted and no identity was given: its contents were not checked, only its "
+            "stored bytes (against the sidecar) and its creation record",
+        )
+        reader.drain()
+    except FormatError as error:
+        verification.findings.error(error, path=None)
+        verification.findings.new(Code.VERIFY_STOPPED, "nothing inside this layer could be checked")
+        reader.drain()
+    if opened is not None:
+        try:
+            for finding in opened.findings:
+                verification.findings.add(finding)
+            verification.plain = opened.plain
+            verification.run()
+        finally:
+            opened.close()
     tagged = reader.tagged_digest()
     if claimed is not None and tagged is not None:
         algorithm, found = split_digest(tagged)
@@ -164,7 +197,16 @@ def verify_archive_stream(
         wal_schemas=frozenset(SchemaRef(*ref) for ref in verification.wal_schemas),
         digest=tagged,
         sidecar_digest=None if claimed is None else format_digest(*claimed),
+        layers=tuple(str(layer) for layer in (opened.layers if opened is not None else ("age",) if unopened else ())),
+        opened=not unopened,
+        plain_bytes=_plain_bytes(opened),
     )
+
+
+def _plain_bytes(opened: Opened | None) -> int | None:
+    if opened is None or not opened.layers:
+        return None
+    return int(getattr(opened._readers[-1], "bytes_out", 0))
 
 
 __all__ = [

@@ -48,6 +48,7 @@ from aeroops.formats.manifests import (
     render_backup_manifest,
     render_snapshot_manifest,
 )
+from aeroops.formats.readable import Readable
 from aeroops.formats.schemas import (
     SCHEMA_FILE_LIMIT,
     SchemaRef,
@@ -78,6 +79,7 @@ class Verification:
         data_sink: DataSink | None,
     ) -> None:
         self.reader = reader
+        self.plain: Readable = reader  # the tar stream: the stored one, or the layers' output
         self.wal_sink = wal_sink
         self.storage_sink = storage_sink
         self.data_sink = data_sink
@@ -101,7 +103,7 @@ class Verification:
         self._reading: str | None = None  # the member whose data is being read
 
     def run(self) -> None:
-        tar = TarReader(self.reader)
+        tar = TarReader(self.plain)
         damaged = False
         try:
             for entry in tar:
@@ -113,16 +115,20 @@ class Verification:
                     "non-zero bytes follow the end-of-archive blocks",
                     offset=tar.end_offset,
                 )
+            if self.plain is not self.reader:
+                while self.plain.read(1 << 20):  # to the end of each layer: its own damage there
+                    pass
         except (FormatError, TarBroken) as raised:
             error = raised.error if isinstance(raised, TarBroken) else raised
             self.findings.error(error, path=self._reading)
-            self.findings.new(
-                Code.VERIFY_STOPPED,
-                "member boundaries are lost after this damage: later members, and whether required "
-                "ones are missing, were not checked",
-                offset=error.offset,
-            )
-            damaged = True
+            if tar.end_offset is None:
+                self.findings.new(
+                    Code.VERIFY_STOPPED,
+                    "member boundaries are lost after this damage: later members, and whether required "
+                    "ones are missing, were not checked",
+                    offset=error.offset,
+                )
+                damaged = True
         self.reader.drain()
         check_manifests(self.findings, self.backup_manifest, self.snapshot_manifest)
         check_checksums(self.findings, self.backup_manifest, self.snapshot_manifest, self.file_crcs)

@@ -76,6 +76,9 @@ class VerifyReport:
     storage_schemas: frozenset[SchemaRef] = frozenset()  # named by live storage records
     wal_schemas: frozenset[SchemaRef] = frozenset()  # named by WAL inserts and updates
     sidecar_digest: str | None = None  # what the sidecar claims, tagged the same way, when there is one
+    layers: tuple[str, ...] = ()  # found by magic bytes, inside out: ("zstd", "age") for .tar.zst.age
+    opened: bool = True  # False: encrypted and no identity given, only stored bytes and record checked
+    plain_bytes: int | None = None  # bytes of the plain tar, when read through layers
 
     @property
     def ok(self) -> bool:

@@ -17,17 +17,21 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
 from aeroops.core.verify import verify_archive_stream
 from aeroops.core.verify_report import DataSink, StorageSink, VerifyReport, WalSink
 from aeroops.errors import Code, Finding, FormatError, UsageError
 from aeroops.executor import log
 from aeroops.executor.fileops import REAL, FileOps, not_a_folder, open_buffered
+from aeroops.executor.keys import Identities, IdentityFiles, load_identities
 from aeroops.executor.location import is_url, url_join, url_name
+from aeroops.formats.layers import ARCHIVE_SUFFIXES, NeedsIdentity, describe, layers_of_name, open_layers
 from aeroops.formats.manifests import BackupManifest
+from aeroops.formats.record import LIMIT as RECORD_LIMIT
+from aeroops.formats.record import ArchiveRecord, parse_record, record_path
 from aeroops.formats.sidecar import ALGORITHMS, SUFFIXES, parse_sidecar, sidecar_path, split_digest
-from aeroops.hashing import BackgroundDigest
+from aeroops.hashing import BackgroundDigest, digest_of
 from aeroops.progress import Progress, ProgressCallback
 
 if TYPE_CHECKING:
@@ -124,17 +128,28 @@ def _io_report(archive: Path | str, error: OSError) -> VerifyReport:
 
 
 def verify_archive(
-    path: str | os.PathLike[str], *, progress: ProgressCallback | None = None, ops: FileOps = REAL
+    path: str | os.PathLike[str],
+    *,
+    progress: ProgressCallback | None = None,
+    ops: FileOps = REAL,
+    identities: IdentityFiles | None = None,
 ) -> VerifyReport:
     """Verify one archive file (and its sidecar, if any) in one streaming pass.
+
+    The archive may be layered (``.tar.zst``, ``.tar.age``, ``.tar.zst.age``: the bytes decide).
+    identities: age identity files (None: the one ``AEROOPS_IDENTITY_FILE`` names, if any); a
+    file that cannot be used raises `UsageError` (AERO_IDENTITY) before anything is read.
+    Without an identity an encrypted archive is judged by its stored bytes (against the
+    sidecar) and its cleartext record (AERO_LAYER_UNOPENED, a WARNING).
 
     Never raises for a bad or unreadable archive: that is the verdict, a report with findings
     (AERO_VERIFY_IO, FATAL, when the file cannot be read at all; AERO_VERIFY_INTERNAL, FATAL,
     should aeroops itself fail on it, which the tests make sure no input does).
     """
     archive = archive_location(path)
+    keys = load_identities(identities, ops)
     try:
-        return _read_archive(archive, verify_archive_stream, progress, ops)
+        return _read_archive(archive, verify_archive_stream, progress, ops, keys)
     except OSError as error:
         return _io_report(archive, error)
     except Exception as error:  # an audit of many archives must not stop at one: the bug is the verdict
@@ -152,7 +167,11 @@ def internal_finding(error: Exception) -> Finding:
 
 
 def inspect_archive(
-    path: str | os.PathLike[str], *, progress: ProgressCallback | None = None, ops: FileOps = REAL
+    path: str | os.PathLike[str],
+    *,
+    progress: ProgressCallback | None = None,
+    ops: FileOps = REAL,
+    identities: IdentityFiles | None = None,
 ) -> InspectResult:
     """Inspect one archive file: members, manifests, WAL and storage summaries, logical state.
 
@@ -161,8 +180,11 @@ def inspect_archive(
     from aeroops.core.inspect import inspect_archive_stream
 
     archive = archive_location(path)
+    keys = load_identities(identities, ops)
     try:
-        return _read_archive(archive, inspect_archive_stream, progress, ops)
+        result = _read_archive(archive, inspect_archive_stream, progress, ops, keys)
+        # Its contents are what inspect shows: an archive it could not open is no verdict of "ok".
+        return result if result.report.opened else replace(result, report=needs_contents(result.report))
     except OSError as error:
         raise UsageError(f"cannot read {archive}: {error.strerror or error}", path=archive) from None
 
@@ -174,13 +196,15 @@ def stream_archive(
     storage_sink: StorageSink | None = None,
     progress: ProgressCallback | None = None,
     ops: FileOps = REAL,
+    identities: IdentityFiles | None = None,
 ) -> VerifyReport:
     """Verify one archive file, handing each WAL and storage record to the sinks on the way (the
     documents' reader). Raises `UsageError` when the file cannot be read at all."""
     archive = Path(path)
+    keys = load_identities(identities, ops)
     try:
         return _read_archive(
-            archive, partial(verify_archive_stream, wal_sink=wal_sink, storage_sink=storage_sink), progress, ops
+            archive, partial(verify_archive_stream, wal_sink=wal_sink, storage_sink=storage_sink), progress, ops, keys
         )
     except OSError as error:
         raise UsageError(f"cannot read {archive}: {error.strerror or error}", path=archive) from None
@@ -195,8 +219,11 @@ def inventory(
     now: datetime | None = None,
     ops: FileOps = REAL,
     dask: str | None = None,
+    identities: IdentityFiles | None = None,
 ) -> Inventory:
-    """One row per ``*.tar`` file in ``folder`` (and its subfolders when ``recursive``).
+    """One row per archive (``*.tar``, ``*.tar.zst``, ``*.tar.age``, ``*.tar.zst.age``) in
+    ``folder`` (and its subfolders when ``recursive``). An encrypted archive without an identity
+    (see `verify_archive`) gets its row from its cleartext record.
 
     ``folder`` may be a URL (``s3://bucket/prefix/``); ``dask``, a Dask scheduler's address,
     spreads the verification of such a folder over that cluster.
@@ -219,6 +246,7 @@ def inventory(
     root = Path(folder)
     if not root.is_dir():
         raise UsageError(f"the backup folder {not_a_folder(root)}", path=root)
+    keys = load_identities(identities, ops)
     taken_at = (now or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
     unreadable: list[OSError] = []
     try:
@@ -240,7 +268,7 @@ def inventory(
         if progress is not None:
             step_progress = _step_progress(progress, candidate.relative_to(root).as_posix(), index, len(candidates))
         try:
-            rows.append(_row(root, candidate, taken_at, verify, step_progress, ops))
+            rows.append(_row(root, candidate, taken_at, verify, step_progress, ops, keys))
         except Exception as error:  # one file never stops the audit of a folder
             log.exception("inventory of %s failed inside aeroops", candidate)
             reason = f"{Code.VERIFY_INTERNAL}: {internal_finding(error).message}"
@@ -258,13 +286,15 @@ def in_folder(folder: str, name: str) -> Path | str:
     return url_join(folder, name) if is_url(folder) else Path(folder) / name
 
 
-def _read_archive(archive: Path | str, read: Callable[..., T], progress: ProgressCallback | None, ops: FileOps) -> T:
+def _read_archive(
+    archive: Path | str, read: Callable[..., T], progress: ProgressCallback | None, ops: FileOps, keys: Identities
+) -> T:
     """One streaming pass of ``read`` (verify or inspect) over an archive file, with its sidecar."""
     if isinstance(archive, str):
         with open_remote(archive) as (stream, size):
-            return _read_stream(archive, stream, read, progress, size, ops)
+            return _read_stream(archive, stream, read, progress, size, ops, keys=keys)
     with open_buffered(ops, archive) as stream:
-        return _read_stream(archive, stream, read, progress, os.fstat(stream.fileno()).st_size, ops)
+        return _read_stream(archive, stream, read, progress, os.fstat(stream.fileno()).st_size, ops, keys=keys)
 
 
 @contextlib.contextmanager
@@ -289,11 +319,14 @@ def verify_opened_archive(
     progress: ProgressCallback | None,
     data_sink: DataSink,
     ops: FileOps = REAL,
+    keys: Identities | None = None,
 ) -> VerifyReport:
     """Verify ``archive``, read from ``stream`` (opened by the caller), with its sidecar, handing
     each file's bytes to ``data_sink`` as they are checked: restore's one pass. Unlike
     `verify_archive`, read errors propagate (OSError)."""
-    return _read_stream(archive, stream, verify_archive_stream, progress, size, ops, data_sink=data_sink)
+    return _read_stream(
+        archive, stream, verify_archive_stream, progress, size, ops, keys=keys or Identities(), data_sink=data_sink
+    )
 
 
 def _read_stream(
@@ -303,27 +336,102 @@ def _read_stream(
     progress: ProgressCallback | None,
     size: int,
     ops: FileOps,
+    *,
+    keys: Identities,
     **options: Any,
 ) -> T:
     sidecar, sidecar_findings = read_sidecar(archive, ops)
     # The sidecar's digest is taken on the second core, in a thread this side owns.
     with contextlib.ExitStack() as stack:
         digest = None if sidecar is None else stack.enter_context(BackgroundDigest(split_digest(sidecar)[0]))
-        return read(
+        result = read(
             stream,
             name=str(archive),
             sidecar_digest=sidecar,
             progress=progress,
             total_bytes=size,
             digest=digest,
-            extra_findings=sidecar_findings,
+            extra_findings=(*keys.findings, *sidecar_findings),
+            decrypt=keys.decrypt(),
             **options,
         )
+    report = result if isinstance(result, VerifyReport) else getattr(result, "report", None)
+    # The record beside a local archive (one in object storage has none yet).
+    layered = isinstance(report, VerifyReport) and (report.layers or layers_of_name(str(archive)))
+    if isinstance(archive, Path) and isinstance(report, VerifyReport) and layered:
+        checked = with_record(report, archive, size, sidecar, ops)
+        return cast(T, checked if result is report else replace(result, report=checked))  # type: ignore[type-var]
+    return result
+
+
+def needs_contents(report: VerifyReport) -> VerifyReport:
+    """``report``, not ok when the archive could not be opened (encrypted, no identity): for the
+    commands that need its contents (restore, drill), where a record cannot stand in."""
+    if report.opened:
+        return report
+    finding = Finding.of(
+        Code.AGE_NO_IDENTITY,
+        "the archive is encrypted and no identity was given: reading its contents (restore, drill, "
+        "inspect) needs one (identities=[FILE], --identity FILE or AEROOPS_IDENTITY_FILE)",
+    )
+    return replace(report, findings=(*report.findings, finding))
+
+
+def read_record(archive: Path, sidecar: str | None, ops: FileOps = REAL) -> ArchiveRecord:
+    """The cleartext record beside a layered archive, checked against its line in the sidecar;
+    `FormatError` (AERO_LAYER_RECORD) when it is missing, unreadable, or not what was written."""
+    path = record_path(archive)
+    try:
+        with ops.open_read(path) as stream:
+            data = ops.read(stream, RECORD_LIMIT + 1)
+    except OSError as error:
+        raise FormatError(
+            f"no usable record beside the archive ({path.name}: {error.strerror or error})", code=Code.LAYER_RECORD
+        ) from None
+    if sidecar is not None:
+        algorithm = split_digest(sidecar)[0]
+        try:
+            with ops.open_read(sidecar_path(archive, algorithm)) as stream:
+                text = ops.read(stream, SIDECAR_LIMIT).decode("utf-8", "replace")
+            listed = parse_sidecar(text, archive_name=path.name, algorithm=algorithm)
+        except (OSError, FormatError):
+            raise FormatError(f"the sidecar does not list the record {path.name}", code=Code.LAYER_RECORD) from None
+        if digest_of(algorithm, data) != listed:
+            raise FormatError(f"the record {path.name} differs from its sidecar's digest", code=Code.LAYER_RECORD)
+    return parse_record(data, path=path.name)
+
+
+def with_record(report: VerifyReport, archive: Path, size: int, sidecar: str | None, ops: FileOps) -> VerifyReport:
+    """``report`` with what the record beside a layered archive says: for an archive read
+    through its layers, that the record agrees with it; for one that could not be opened (no
+    identity), the record's manifest and layers stand in for what the archive holds."""
+    if report.opened and not os.path.lexists(record_path(archive)):
+        return report  # read whole, it needs no record (zstd and age themselves write none)
+    try:
+        record = read_record(archive, sidecar, ops)
+    except FormatError as error:
+        return replace(report, findings=(*report.findings, error.finding))
+    problems = []
+    if record.stored_size != size:
+        problems.append(f"the file is {size} bytes, its record says {record.stored_size}")
+    if report.opened:
+        if report.layers and tuple(report.layers) != record.layers:
+            problems.append(f"its layers are {'+'.join(report.layers)}, its record says {'+'.join(record.layers)}")
+        manifest = report.backup_manifest
+        if manifest is not None and (manifest.backup_id, manifest.created_at) != (record.backup_id, record.created_at):
+            problems.append("its backup manifest names another backup than its record")
+    findings = report.findings + tuple(Finding.of(Code.LAYER_RECORD, problem) for problem in problems)
+    if report.opened:
+        return replace(report, findings=findings)
+    if record.verified_at_creation != "ok":
+        findings += (Finding.of(Code.LAYER_RECORD, f"its record says: {record.verified_at_creation}"),)
+    return replace(report, findings=findings, backup_manifest=record.manifest(), layers=record.layers)
 
 
 def _candidates(root: Path, recursive: bool, unreadable: list[OSError]) -> Iterator[Path]:
-    """The ``*.tar`` files in ``root`` (and below, when ``recursive``); a subfolder that cannot
-    be read is added to ``unreadable`` (its row says so), ``root`` itself raises."""
+    """The archives (each name of `ARCHIVE_SUFFIXES`) in ``root`` (and below, when
+    ``recursive``); a subfolder that cannot be read is added to ``unreadable`` (its row says
+    so), ``root`` itself raises."""
 
     def skipped(error: OSError) -> None:
         if Path(str(error.filename)) == root:
@@ -335,12 +443,12 @@ def _candidates(root: Path, recursive: bool, unreadable: list[OSError]) -> Itera
         for folder, subfolders, files in os.walk(root, onerror=skipped):
             subfolders.sort()
             for name in files:
-                if name.endswith(ARCHIVE_SUFFIX):
+                if name.endswith(ARCHIVE_SUFFIXES):
                     yield Path(folder, name)
         return
     with os.scandir(root) as entries:
         for entry in entries:
-            if entry.name.endswith(ARCHIVE_SUFFIX) and not entry.is_dir():
+            if entry.name.endswith(ARCHIVE_SUFFIXES) and not entry.is_dir():
                 yield Path(entry.path)
 
 
@@ -352,21 +460,70 @@ def _step_progress(progress: ProgressCallback, name: str, index: int, count: int
 
 
 def _row(
-    root: Path, archive: Path, now: datetime, verify: bool, progress: ProgressCallback | None, ops: FileOps
+    root: Path,
+    archive: Path,
+    now: datetime,
+    verify: bool,
+    progress: ProgressCallback | None,
+    ops: FileOps,
+    keys: Identities,
 ) -> InventoryRow:
-    from aeroops.core.inventory import inventory_row, read_leading_manifest
+    from aeroops.core.inventory import inventory_row
 
     name = archive.relative_to(root).as_posix()
     sidecar = sidecar_kind(archive)
     manifest: BackupManifest | str
+    layers: tuple[str, ...] = ()
+    plain_size: int | None = None
     try:
         stat = ops.stat(archive)
-        with open_buffered(ops, archive) as stream:
-            manifest = read_leading_manifest(stream, name=name)
+        manifest, layers, plain_size = _leading_manifest(archive, name, ops, keys)
     except OSError as error:
         return inventory_row(name, None, None, f"cannot read: {error.strerror or error}", now, sidecar=sidecar)
     except FormatError as error:
         manifest = f"{error.code}: {error.message}"
     modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(microsecond=0)
-    report = verify_archive(archive, progress=progress, ops=ops) if verify else None
-    return inventory_row(name, stat.st_size, modified, manifest, now, sidecar=sidecar, report=report)
+    report = None
+    if verify:
+        report = _read_archive(archive, verify_archive_stream, progress, ops, keys) if keys.keys else None
+        report = report or verify_archive(archive, progress=progress, ops=ops, identities=())
+    return inventory_row(
+        name,
+        stat.st_size,
+        modified,
+        manifest,
+        now,
+        sidecar=sidecar,
+        report=report,
+        layers=describe(layers) if layers or not isinstance(manifest, str) else None,
+        plain_size=plain_size,
+    )
+
+
+def _leading_manifest(
+    archive: Path, name: str, ops: FileOps, keys: Identities
+) -> tuple[BackupManifest, tuple[str, ...], int | None]:
+    """The backup manifest (the tar's first member, read through the layers; an encrypted
+    archive without an identity: its record's), the layers and the plain size where known."""
+    from aeroops.core.inventory import read_leading_manifest
+
+    with open_buffered(ops, archive) as stream:
+        try:
+            opened = open_layers(stream, decrypt=keys.decrypt(), name=archive.name, path=name)
+        except NeedsIdentity:
+            opened = None
+        if opened is not None:
+            try:
+                manifest = read_leading_manifest(opened.plain, name=name)
+            finally:
+                opened.close()
+            if not opened.layers:
+                return manifest, (), None
+    sidecar, _ = read_sidecar(archive, ops)
+    try:
+        record = read_record(archive, sidecar, ops)
+    except FormatError:
+        if opened is None:
+            raise
+        return manifest, tuple(str(layer) for layer in opened.layers), None
+    return (manifest if opened is not None else record.manifest()), record.layers, record.plain_size

@@ -14,13 +14,15 @@ that picks the next good snapshot when packing finds one damaged are here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from aeroops.core.backup_plan import (
     ArchiveMember,
@@ -32,7 +34,7 @@ from aeroops.core.backup_plan import (
 )
 from aeroops.core.description import DataDirDescription, WalDescription, with_found_checksum, with_storage_schemas
 from aeroops.core.results import BackupResult, PackedMember
-from aeroops.errors import AeroError, BackupError, BackupIOError, io_error
+from aeroops.errors import AeroError, BackupError, BackupIOError, UsageError, io_error
 from aeroops.executor.backup_publish import check_not_serving, publish, publish_remote
 from aeroops.executor.backup_staging import (
     ORPHAN_GRACE_SECONDS,
@@ -46,12 +48,17 @@ from aeroops.executor.backup_staging import (
 )
 from aeroops.executor.clock import default_created_at
 from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, failed_operation, not_a_folder
+from aeroops.executor.keys import load_recipients
 from aeroops.executor.location import is_url, url_join, url_name, url_parent
 from aeroops.executor.lock import DirectoryLock, FolderLock, data_dir_busy, writable_folder
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.checksum import crc32
 from aeroops.formats.ids import check_creation_time
+from aeroops.formats.layers import TAR_SUFFIX, Layer, archive_suffix, parse_compress
 from aeroops.formats.layout import SCHEMAS, SNAPSHOT_DIR, STORAGE, WAL, WAL_LOG
+from aeroops.formats.readable import Writable
+from aeroops.formats.record import SUFFIX as RECORD_SUFFIX
+from aeroops.formats.record import ArchiveRecord, render_record
 from aeroops.formats.schemas import SchemaRef, StorageSchemaRefs
 from aeroops.formats.sidecar import (
     DEFAULT,
@@ -114,16 +121,20 @@ def prepare_backup(
     return _accept(plan)
 
 
-def resolve_output(output: Path | str, plan: BackupPlan) -> Path:
-    """A folder gets the plan's default archive name; anything else is the archive's path."""
+def resolve_output(output: Path | str, plan: BackupPlan, layers: Sequence[Layer] = ()) -> Path:
+    """A folder gets the plan's default archive name (with a suffix per layer: ``.tar.zst.age``);
+    anything else is the archive's path, which must end in the layers' suffix."""
+    suffix = archive_suffix(layers)
+    name = plan.archive_name.removesuffix(TAR_SUFFIX) + suffix
     if is_url(output):
-        return _resolve_url(str(output), plan)  # type: ignore[return-value]
+        return _resolve_url(str(output), plan, name, suffix)  # type: ignore[return-value]
     target = Path(output)
     if target.is_dir():
-        target = target / plan.archive_name
+        target = target / name
     elif os.fspath(output).endswith(("/", "/.")):  # Path() drops the slash that names a folder
         raise BackupError(f"the output folder {not_a_folder(output)}", path=output)
     check_archive_name(target.name)
+    _check_suffix(target.name, suffix, layers, target)
     if not target.parent.is_dir():
         raise BackupError(f"the output folder {not_a_folder(target.parent)}", path=target.parent)
     data_dir = Path(plan.data_dir).resolve()
@@ -133,17 +144,24 @@ def resolve_output(output: Path | str, plan: BackupPlan) -> Path:
     return target
 
 
-def _resolve_url(output: str, plan: BackupPlan) -> str:
+def _check_suffix(name: str, suffix: str, layers: Sequence[Layer], target: object) -> None:
+    if layers and not name.endswith(suffix):
+        raise BackupError(f"an archive with these layers is named *{suffix}, not {name}", path=target)
+
+
+def _resolve_url(output: str, plan: BackupPlan, name: str, suffix: str) -> str:
     """`resolve_output` for a URL: a bucket, a URL ending in ``/`` or a prefix that holds
     objects is a folder; anything else names the archive."""
     from aeroops.executor.objectstore import store_for
 
     store = store_for(output)
     if output.endswith("/") or "/" not in store.path(output).strip("/") or store.is_folder(output):
-        target = url_join(output, plan.archive_name)
+        target = url_join(output, name)
     else:
         target = output
     check_archive_name(url_name(target))
+    if suffix != TAR_SUFFIX:
+        _check_suffix(url_name(target), suffix, (Layer.ZSTD,), target)
     store.check_folder(url_parent(target))  # the bucket exists and may be listed: fail before staging
     return target
 
@@ -190,6 +208,9 @@ def run_backup(
     overwrite: bool = False,
     digest: str = DEFAULT,
     source: str | None = None,
+    compress: str | int | None = None,
+    encrypt_to: Sequence[str] = (),
+    recipients_files: Sequence[str | os.PathLike[str]] = (),
     progress: ProgressCallback = no_progress,
     ops: FileOps = REAL,
 ) -> BackupResult:
@@ -199,9 +220,14 @@ def run_backup(
     "sha256" (``<archive>.sha256``, checked by ``sha256sum -c``).
     source: a name for the data directory, recorded in the backup manifest (an extra key AeroDB's
     restore ignores) so that retention plans each source's archives apart; None writes AeroDB's
-    manifest byte for byte."""
+    manifest byte for byte.
+    compress: ``"zstd"``, ``"zstd:LEVEL"`` or a level (1-19): the archive is ``NAME.tar.zst``.
+    encrypt_to / recipients_files: age recipients (``age1…``, ``ssh-ed25519 …``), given or listed
+    one per line in files: the archive is ``NAME.tar.age`` or ``NAME.tar.zst.age``. A layered
+    archive gets a cleartext record beside it (`aeroops.formats.record`), listed in its sidecar."""
     started = time.monotonic()
     algorithm = check_algorithm(digest)
+    layering = _layering(compress, encrypt_to, recipients_files, ops)
     root = Path(data_dir)
     options = BackupOptions(_creation_time(created_at), snapshot_id, checksums_while_packing=True, source=source)
     step = _Steps(progress)
@@ -220,7 +246,7 @@ def run_backup(
             root, checksums="none", check_wal=False, ops=ops, error=BackupError, io_error_type=BackupIOError
         )
         with _WalCheck(root / WAL, description.wal.size if description.wal.present else None, ops) as wal:
-            run = _Run(root, output, overwrite, algorithm, options, wal, ops, step)
+            run = _Run(root, output, overwrite, algorithm, options, wal, ops, step, layering)
             done = _pack_newest_good(run, description)
         step(10)
     except AeroError:
@@ -240,14 +266,53 @@ def run_backup(
             if isinstance(done.archive, str)
             else str(sidecar_path(done.archive, algorithm))
         ),
-        size=done.plan.archive_size,
+        size=done.stored_size,
         digest=done.digest,
         plan=done.plan,
         members=done.packed,
         staged_by=done.staged_by,
         duration_seconds=time.monotonic() - started,
         removed_stale=done.removed,
+        layers=tuple(str(layer) for layer in layering.layers),
+        plain_size=done.plan.archive_size,
+        record=None if not layering.layers else str(done.archive) + RECORD_SUFFIX,
     )
+
+
+@dataclass(frozen=True)
+class _Layering:
+    """The layers a backup writes around its tar."""
+
+    level: int | None = None
+    recipients: tuple[Any, ...] = ()
+
+    @property
+    def layers(self) -> tuple[Layer, ...]:
+        return ((Layer.ZSTD,) if self.level is not None else ()) + ((Layer.AGE,) if self.recipients else ())
+
+    def __repr__(self) -> str:
+        return f"_Layering(level={self.level}, recipients={len(self.recipients)})"
+
+
+def _layering(
+    compress: str | int | None,
+    encrypt_to: Sequence[str],
+    recipients_files: Sequence[str | os.PathLike[str]],
+    ops: FileOps,
+) -> _Layering:
+    if isinstance(compress, str):
+        level: int | None = parse_compress(compress)
+    elif isinstance(compress, int) and not isinstance(compress, bool):
+        level = parse_compress(f"zstd:{compress}")
+    elif compress is None:
+        level = None
+    else:
+        raise UsageError(f"compress={compress!r} is not zstd, zstd:LEVEL or a level")
+    if isinstance(encrypt_to, str):
+        encrypt_to = (encrypt_to,)
+    if isinstance(recipients_files, (str, os.PathLike)):
+        recipients_files = (recipients_files,)
+    return _Layering(level, tuple(load_recipients(encrypt_to, recipients_files, ops)))
 
 
 @dataclass(slots=True)
@@ -262,6 +327,7 @@ class _Run:
     wal: _WalCheck
     ops: FileOps
     step: _Steps
+    layering: _Layering
     folder_lock: FolderLock | None = None  # shared: no prune removes from the output folder meanwhile
 
 
@@ -276,6 +342,7 @@ class _Published:
     digest: str
     staged_by: str
     removed: tuple[str, ...]
+    stored_size: int
 
 
 def _pack_newest_good(run: _Run, description: DataDirDescription) -> _Published:
@@ -298,7 +365,7 @@ def _pack_and_publish(run: _Run, plan: BackupPlan, description: DataDirDescripti
     """Steps 4 to 9 for one plan; raises `_Mismatch` when a snapshot file's bytes are not
     those its manifest lists (the staging folder is removed, nothing was published)."""
     ops, step = run.ops, run.step
-    archive = resolve_output(run.output, plan)
+    archive = resolve_output(run.output, plan, run.layering.layers)
     if is_url(str(archive)):
         return _pack_and_upload(run, plan, description, str(archive))
     check_output(archive, overwrite=run.overwrite)
@@ -310,12 +377,39 @@ def _pack_and_publish(run: _Run, plan: BackupPlan, description: DataDirDescripti
         staged_by = stage(plan, run.root, staging, ops, step)
         step(8, total=plan.content_bytes)
         with _FileSink(ops, staging / STAGING_ARCHIVE) as sink:
-            packed, digest, storage_schemas = _pack(plan, staging, sink, run.algorithm, ops, step)
+            packed, digest, storage_schemas, stored_size = _pack(
+                plan, staging, sink, run.algorithm, ops, step, run.layering
+            )
         _check_packed(run, plan, description, packed, storage_schemas)
         step(9)
         check_not_serving(run.root)
-        publish(staging / STAGING_ARCHIVE, archive, digest, run.algorithm, run.overwrite, ops)
-    return _Published(plan, archive, packed, digest, staged_by, removed)
+        record = _record(plan, archive.name, run.layering, stored_size)
+        publish(staging / STAGING_ARCHIVE, archive, digest, run.algorithm, run.overwrite, ops, record=record)
+    return _Published(plan, archive, packed, digest, staged_by, removed, stored_size)
+
+
+def _record(plan: BackupPlan, name: str, layering: _Layering, stored_size: int) -> bytes | None:
+    """The cleartext record of a layered archive (None for a plain one), written only once
+    packing checked every snapshot CRC and WAL record."""
+    if not layering.layers:
+        return None
+    manifest = plan.manifest
+    return render_record(
+        ArchiveRecord(
+            archive=name,
+            backup_id=manifest.backup_id,
+            snapshot_id=manifest.snapshot_id,
+            created_at=manifest.created_at,
+            wal_present=manifest.wal_present,
+            format_version=manifest.format_version,
+            source=manifest.source,
+            layers=tuple(str(layer) for layer in layering.layers),
+            zstd_level=layering.level,
+            plain_size=plan.archive_size,
+            stored_size=stored_size,
+            verified_at_creation="ok",
+        )
+    )
 
 
 def _check_packed(
@@ -348,12 +442,15 @@ def _pack_and_upload(run: _Run, plan: BackupPlan, description: DataDirDescriptio
     with staging_folder(parent, plan.backup_id, ops) as staging, store.upload(url, overwrite=run.overwrite) as upload:
         staged_by = stage(plan, run.root, staging, ops, step)
         step(8, total=plan.content_bytes)
-        packed, digest, storage_schemas = _pack(plan, staging, upload, run.algorithm, ops, step)
+        packed, digest, storage_schemas, stored_size = _pack(
+            plan, staging, upload, run.algorithm, ops, step, run.layering
+        )
         _check_packed(run, plan, description, packed, storage_schemas)
         step(9)
         check_not_serving(run.root)
-        publish_remote(store, upload, url, digest, run.algorithm, run.overwrite)
-    return _Published(plan, url, packed, digest, staged_by, removed)  # type: ignore[arg-type]
+        record = _record(plan, url_name(url), run.layering, stored_size)
+        publish_remote(store, upload, url, digest, run.algorithm, run.overwrite, record=record)
+    return _Published(plan, url, packed, digest, staged_by, removed, stored_size)  # type: ignore[arg-type]
 
 
 class _FileSink:
@@ -469,20 +566,55 @@ def _fsync_wal(root: Path, ops: FileOps) -> None:
             ops.fsync(stream)
 
 
+class _StoredSink:
+    """The end of the layers: the stored bytes, hashed for the sidecar and written to the sink."""
+
+    def __init__(self, out: _Sink, hasher: BackgroundDigest) -> None:
+        self._out, self._hasher = out, hasher
+        self.count = 0
+
+    def write(self, data: bytes) -> int:
+        data = bytes(data)  # the hashing thread keeps it: never a view of a buffer reused
+        self._hasher.update(data)
+        self._out.write(data)
+        self.count += len(data)
+        return len(data)
+
+
 def _pack(
-    plan: BackupPlan, staging: Path, out: _Sink, algorithm: Algorithm, ops: FileOps, step: _Steps
-) -> tuple[tuple[PackedMember, ...], str, frozenset[SchemaRef]]:
+    plan: BackupPlan,
+    staging: Path,
+    out: _Sink,
+    algorithm: Algorithm,
+    ops: FileOps,
+    step: _Steps,
+    layering: _Layering = _Layering(),
+) -> tuple[tuple[PackedMember, ...], str, frozenset[SchemaRef], int]:
     """Step 8: stream every member into the tar, computing the CRC-32 of each file's bytes
     (checked against the snapshot manifest) and the ``algorithm`` digest of the whole archive
-    (returned tagged), and which schemas the live storage records name (walked in C)."""
+    (returned tagged), and which schemas the live storage records name (walked in C). With
+    ``layering``, the tar goes through zstd and age writers first: the digest and the size
+    returned are of the stored bytes."""
     packed: list[PackedMember] = []
     done = 0
     storage_schemas = StorageSchemaRefs()
-    with BackgroundDigest(algorithm) as hasher:
+    with BackgroundDigest(algorithm) as hasher, contextlib.ExitStack() as stack:
+        sink = _StoredSink(out, hasher)
+        top: Writable = sink
+        ends: list[Any] = []  # the layers' writers, innermost first
+        if layering.recipients:
+            from aeroops.executor.age_layer import AgeWriter  # pyrage and zstandard: only when asked for
 
-        def emit(data: bytes) -> None:
-            hasher.update(data)
-            out.write(data)
+            age = AgeWriter(top, layering.recipients)
+            stack.callback(age.abort)  # a failed pack ends the age thread too
+            top = age
+            ends.insert(0, age)
+        if layering.level is not None:
+            from aeroops.formats.zstd_layer import ZstdWriter
+
+            top = ZstdWriter(top, level=layering.level)
+            ends.insert(0, top)
+        emit = top.write
 
         for member in plan.members:
             if member.kind is MemberKind.DIRECTORY:
@@ -511,7 +643,14 @@ def _pack(
             emit(padding(member.size))
             packed.append(PackedMember(member.name, member.kind, member.size, crc))
         emit(END_OF_ARCHIVE)
-        return tuple(packed), hasher.tagged_digest(), frozenset(SchemaRef(*ref) for ref in storage_schemas.refs)
+        for end in ends:  # innermost first: zstd's last frame goes through age
+            end.close()
+        return (
+            tuple(packed),
+            hasher.tagged_digest(),
+            frozenset(SchemaRef(*ref) for ref in storage_schemas.refs),
+            sink.count,
+        )
 
 
 def _check_crc(member: ArchiveMember, crc: int) -> None:

@@ -10,7 +10,11 @@ from typing import TYPE_CHECKING
 from aeroops.errors import BackupError
 from aeroops.executor.fileops import FileOps, logged_cleanup, write_new_file
 from aeroops.executor.lock import aerodb_serving
+from aeroops.formats.layers import layers_of_name
+from aeroops.formats.record import SUFFIX as RECORD_SUFFIX
+from aeroops.formats.record import record_path
 from aeroops.formats.sidecar import ALGORITHMS, SUFFIXES, Algorithm, render_sidecar, sidecar_path
+from aeroops.hashing import digest_of
 
 if TYPE_CHECKING:
     from aeroops.executor.objectstore import ObjectStore, Upload
@@ -29,7 +33,16 @@ def check_not_serving(root: Path) -> None:
         )
 
 
-def publish(tar_path: Path, archive: Path, digest: str, algorithm: Algorithm, overwrite: bool, ops: FileOps) -> None:
+def publish(
+    tar_path: Path,
+    archive: Path,
+    digest: str,
+    algorithm: Algorithm,
+    overwrite: bool,
+    ops: FileOps,
+    *,
+    record: bytes | None = None,
+) -> None:
     """Step 9: the sidecar is written and fsynced first; then it takes its name, then the
     archive appears beside it, each whole or not at all: a crash or a power loss between the two
     leaves a sidecar without an archive (nothing to verify), never an archive without its
@@ -40,23 +53,36 @@ def publish(tar_path: Path, archive: Path, digest: str, algorithm: Algorithm, ov
     ``.b3`` beside a new ``.sha256`` would fail an archive that is whole."""
     ops.chmod(tar_path, 0o600)
     sidecar_tmp = sidecar_path(tar_path, algorithm)
-    write_new_file(ops, sidecar_tmp, render_sidecar(digest, archive_name=archive.name).encode())
+    text = render_sidecar(digest, archive_name=archive.name)
+    record_tmp = record_path(tar_path)
+    if record is not None:
+        # The record is listed in the sidecar (b3sum -c checks both) and takes its name first.
+        write_new_file(ops, record_tmp, record)
+        text += render_sidecar(digest_of(algorithm, record), archive_name=record_path(archive).name)
+    write_new_file(ops, sidecar_tmp, text.encode())
     if overwrite:
         # Before the rename: a crash may leave the old archive without a sidecar, never the new
         # archive with the old one's.
         _remove_sidecars(archive, ops)
         ops.rename(tar_path, archive)
+        if record is not None:
+            ops.rename(record_tmp, record_path(archive))
         ops.rename(sidecar_tmp, sidecar_path(archive, algorithm))
     else:
         if os.path.lexists(archive):
             raise BackupError("an archive appeared at the output path during the backup", path=archive)
         _remove_sidecars(archive, ops)  # orphans: of an archive removed by hand, or of a run cut short
+        if record is not None:
+            ops.rename(record_tmp, record_path(archive))
         ops.rename(sidecar_tmp, sidecar_path(archive, algorithm))
         try:
             ops.link(tar_path, archive)  # fails if an archive took the name meanwhile
         except OSError as exc:
             with logged_cleanup("removing the sidecar of an archive not published", sidecar_path(archive, algorithm)):
                 ops.remove(sidecar_path(archive, algorithm))  # ours: of no archive, or not that one
+            if record is not None:
+                with logged_cleanup("removing the record of an archive not published", record_path(archive)):
+                    ops.remove(record_path(archive))
             if isinstance(exc, FileExistsError):
                 raise BackupError("an archive appeared at the output path during the backup", path=archive) from None
             raise
@@ -65,14 +91,20 @@ def publish(tar_path: Path, archive: Path, digest: str, algorithm: Algorithm, ov
 
 
 def _remove_sidecars(archive: Path, ops: FileOps) -> None:
-    for algorithm in ALGORITHMS:
-        path = sidecar_path(archive, algorithm)
-        if os.path.lexists(path):
+    for path in (*(sidecar_path(archive, algorithm) for algorithm in ALGORITHMS), record_path(archive)):
+        if os.path.lexists(path) and (path.suffix != ".json" or layers_of_name(archive.name)):
             ops.remove(path)
 
 
 def publish_remote(
-    store: ObjectStore, upload: Upload, url: str, digest: str, algorithm: Algorithm, overwrite: bool
+    store: ObjectStore,
+    upload: Upload,
+    url: str,
+    digest: str,
+    algorithm: Algorithm,
+    overwrite: bool,
+    *,
+    record: bytes | None = None,
 ) -> None:
     """Step 9 into object storage: the upload is completed (the archive appears whole, and
     without ``overwrite`` only where no object is: ``If-None-Match: *``), then its sidecar is
@@ -91,4 +123,8 @@ def publish_remote(
     for other in ALGORITHMS:
         if other != algorithm:
             store.remove(url + SUFFIXES[other])  # an orphan, of an archive removed by hand
-    store.put(url + SUFFIXES[algorithm], render_sidecar(digest, archive_name=url_name(url)).encode())
+    text = render_sidecar(digest, archive_name=url_name(url))
+    if record is not None:  # a layered archive's record, listed in its sidecar
+        store.put(url + RECORD_SUFFIX, record)
+        text += render_sidecar(digest_of(algorithm, record), archive_name=url_name(url) + RECORD_SUFFIX)
+    store.put(url + SUFFIXES[algorithm], text.encode())

@@ -31,6 +31,7 @@ STAGING_ARCHIVE = "archive.tar"
 STAGING_ENTRIES = frozenset(
     {OWNER_FILE, f"{OWNER_FILE}.new", SNAPSHOT_DIR, WAL_DIR, BACKUP_MANIFEST, STAGING_ARCHIVE}
     | {STAGING_ARCHIVE + suffix for suffix in SUFFIXES.values()}
+    | {STAGING_ARCHIVE + ".json"}  # a layered archive's record
 )
 _STAGING_NAME = re.compile(re.escape(STAGING_PREFIX) + r"\d{8}T\d{6}Z-(?P<run>\d+-[0-9a-f]{8})")
 MARKER_LIMIT = 256

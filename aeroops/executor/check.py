@@ -20,6 +20,7 @@ from aeroops.core.retention import Duration
 from aeroops.errors import OutputError, UsageError
 from aeroops.executor.audit import in_folder, inventory, verify_archive
 from aeroops.executor.fileops import REAL, FileOps, not_a_folder
+from aeroops.executor.keys import IdentityFiles
 from aeroops.progress import ProgressCallback
 
 
@@ -29,13 +30,15 @@ def verify_until_good(
     recursive: bool = False,
     now: datetime | None = None,
     progress: ProgressCallback | None = None,
+    identities: IdentityFiles | None = None,
 ) -> Inventory:
     """The folder's inventory, with verdicts for the newest archives down to the first one that
-    verifies clean (the rows of older archives stay unverified)."""
-    found = inventory(folder, recursive=recursive, now=now)
+    verifies clean (the rows of older archives stay unverified). Encrypted archives without
+    ``identities`` are judged by their stored bytes and records (see README)."""
+    found = inventory(folder, recursive=recursive, now=now, identities=identities)
     verdicts = {}
     for row in verification_order(found.rows):
-        report = verify_archive(in_folder(found.folder, row.file), progress=progress)
+        report = verify_archive(in_folder(found.folder, row.file), progress=progress, identities=identities)
         verdicts[row.file] = with_verdict(row, report)
         if report.ok:
             break
@@ -60,10 +63,11 @@ def check(
     recursive: bool = False,
     now: datetime | None = None,
     progress: ProgressCallback | None = None,
+    identities: IdentityFiles | None = None,
 ) -> Freshness:
     """Is the newest archive that verifies clean younger than ``max_age``?"""
     taken_at = (now or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
-    found = verify_until_good(folder, recursive=recursive, now=taken_at, progress=progress)
+    found = verify_until_good(folder, recursive=recursive, now=taken_at, progress=progress, identities=identities)
     return assess_freshness(found.rows, max_age, taken_at)
 
 

@@ -42,6 +42,7 @@ from aeroops.executor.fileops import (
     not_a_folder,
     open_buffered,
 )
+from aeroops.executor.keys import IdentityFiles, identity_files
 from aeroops.executor.restore import restore
 from aeroops.executor.scan import describe_schema_files, scan
 from aeroops.formats.layout import DOCUMENTS, MANIFEST_FILE, SCHEMAS, STORAGE, WAL, member_source, snapshot_folder
@@ -160,6 +161,7 @@ def drill(
     keep: bool = False,
     progress: ProgressCallback = no_progress,
     ops: FileOps = REAL,
+    identities: IdentityFiles | None = None,
 ) -> DrillResult:
     """Restore ``archive`` into a scratch folder and check what came out (see the module doc).
 
@@ -173,6 +175,7 @@ def drill(
     """
     started = time.monotonic()
     archive_path = archive_location(archive)
+    identity_paths = identity_files(identities)
     if scratch_parent is not None and not Path(scratch_parent).is_dir():
         raise UsageError(f"the folder for the scratch directory {not_a_folder(scratch_parent)}", path=scratch_parent)
     try:
@@ -182,7 +185,7 @@ def drill(
             f"cannot make the scratch folder there ({exc.strerror}); name one you can write in with --scratch",
             path=exc.filename or scratch_parent,
         ) from None
-    run = _Run(archive_path, progress, ops)
+    run = _Run(archive_path, progress, ops, identity_paths)
     try:
         run.go(source, scratch / "data")
     except AeroError as exc:
@@ -214,8 +217,11 @@ def drill(
 class _Run:
     """The drill's steps, and what they found so far (a failure keeps what came before)."""
 
-    def __init__(self, archive: Path | str, progress: ProgressCallback, ops: FileOps) -> None:
+    def __init__(
+        self, archive: Path | str, progress: ProgressCallback, ops: FileOps, identities: tuple[Path, ...] = ()
+    ) -> None:
         self.archive = archive
+        self.identities = identities
         self.ops = ops
         self.progress = progress
         self.restored: RestoreResult | None = None
@@ -231,10 +237,12 @@ class _Run:
         return within_step(self.progress, "drill", DRILL_STEPS[index - 1], index, len(DRILL_STEPS))
 
     def go(self, source: Path | str | None, restored_dir: Path) -> None:
-        self.restored = restore(self.archive, restored_dir, create=True, progress=self.step(1), ops=self.ops)
+        self.restored = restore(
+            self.archive, restored_dir, create=True, progress=self.step(1), ops=self.ops, identities=self.identities
+        )
         restored = datadir_logical_state(restored_dir, ops=self.ops, progress=self.step(2))
         self.missing_schemas = missing_schemas(restored, datadir_schemas(restored_dir))
-        inspection = inspect_archive(self.archive, ops=self.ops, progress=self.step(3))
+        inspection = inspect_archive(self.archive, ops=self.ops, progress=self.step(3), identities=self.identities)
         if not inspection.ok:  # the restore verified it a moment ago: it changed since
             raise RestoreError("the archive no longer verifies: it changed during the drill", path=self.archive)
         states = {"archive": inspection.logical}

@@ -16,13 +16,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aeroops.core.results import PruneResult
-from aeroops.core.retention import Policy, RetentionPlan, plan_retention
+from aeroops.core.retention import Policy, RetentionPlan, SegmentDecision, plan_retention, plan_segment_retention
 from aeroops.errors import PruneError, PruneIOError, RemoteError, io_error
 from aeroops.executor import log
+from aeroops.executor.archive_wal import list_segments
 from aeroops.executor.audit import inventory
 from aeroops.executor.fileops import REAL, FileOps, failed_operation
+from aeroops.executor.keys import IdentityFiles
 from aeroops.executor.location import is_url, url_join
 from aeroops.executor.lock import FolderLock, writable_folder
+from aeroops.formats.layers import layers_of_name
+from aeroops.formats.record import SUFFIX as RECORD_SUFFIX
+from aeroops.formats.record import record_path
 from aeroops.formats.sidecar import ALGORITHMS, SUFFIXES, sidecar_path
 from aeroops.progress import ProgressCallback
 
@@ -38,8 +43,10 @@ def prune(
     expect: frozenset[str] | None = None,
     progress: ProgressCallback | None = None,
     ops: FileOps = REAL,
+    identities: IdentityFiles | None = None,
 ) -> PruneResult:
     """Plan (and with ``yes``, carry out) the removals ``policy`` asks for in ``folder``.
+    Encrypted archives without ``identities`` are judged by their stored bytes and records.
 
     verify: verify every archive first, so that a damaged one never counts toward a keep rule;
     False trusts the inventory (unverified archives count). expect: the files a plan shown
@@ -52,11 +59,18 @@ def prune(
         return _prune_remote(str(folder), policy, yes, verify, recursive, taken_at, expect, progress)
     root = Path(folder)
     if not yes:
-        found = inventory(root, recursive=recursive, verify=verify, progress=progress, now=taken_at)
+        found = inventory(
+            root, recursive=recursive, verify=verify, progress=progress, now=taken_at, identities=identities
+        )
         plan = plan_retention(found.rows, policy, taken_at)
-        return PruneResult(str(root), plan, found, dry_run=True, refusal=removal_refusal(root, plan, ops))
+        segments = _segment_plan(root, plan, ops)
+        return PruneResult(
+            str(root), plan, found, dry_run=True, refusal=removal_refusal(root, plan, ops), segments=segments
+        )
     with FolderLock(root, PruneError, exclusive=True):
-        found = inventory(root, recursive=recursive, verify=verify, progress=progress, now=taken_at)
+        found = inventory(
+            root, recursive=recursive, verify=verify, progress=progress, now=taken_at, identities=identities
+        )
         plan = plan_retention(found.rows, policy, taken_at)
         refusal = removal_refusal(root, plan, ops)
         if refusal is not None:
@@ -74,21 +88,38 @@ def prune(
                 archive = root / decision.file
                 ops.remove(archive)
                 removed.append(decision.file)
-                for algorithm in ALGORITHMS:
-                    sidecar = sidecar_path(archive, algorithm)
+                for sidecar in (*(sidecar_path(archive, a) for a in ALGORITHMS), record_path(archive)):
+                    if sidecar.suffix == ".json" and not layers_of_name(archive.name):
+                        continue  # a plain archive has no record: a .json beside it is not ours
                     try:
                         ops.remove(sidecar)
                     except FileNotFoundError:
                         continue
                     removed.append(sidecar.relative_to(root).as_posix())
-            for parent in sorted({(root / d.file).parent for d in plan.removed}):
+            segments = _segment_plan(root, plan, ops)
+            for segment in segments:
+                if not segment.keep:
+                    # the segment before its sidecar, as an archive before its own
+                    for name in (segment.file, *(segment.file + s for s in SUFFIXES.values())):
+                        try:
+                            ops.remove(root / name)
+                        except FileNotFoundError:
+                            continue
+                        removed.append(name)
+            for parent in sorted({(root / d.file).parent for d in plan.removed} | {root}):
                 ops.fsync_path(parent)
         except OSError as error:
             log.warning("prune stopped after removing %d files: %s", len(removed), error)
             failed = io_error(PruneIOError, error, failed_operation(error))
             failed.message += f" ({len(removed)} files removed before it; a dry run shows what is left)"
             raise failed from error
-    return PruneResult(str(root), plan, found, dry_run=False, removed=tuple(removed))
+    return PruneResult(str(root), plan, found, dry_run=False, removed=tuple(removed), segments=segments)
+
+
+def _segment_plan(root: Path, plan: RetentionPlan, ops: FileOps) -> tuple[SegmentDecision, ...]:
+    """The segment-chain rule over the folder's WAL segments (`plan_segment_retention`)."""
+    found = list_segments(root, ops)
+    return plan_segment_retention(plan, ((s.name.file_name, s.name.timeline, s.name.first, s.name.last) for s in found))
 
 
 def _prune_remote(
@@ -122,10 +153,13 @@ def _prune_remote(
             archive = url_join(found.folder, decision.file)
             store.remove(archive)
             removed.append(decision.file)
-            for algorithm in ALGORITHMS:
-                if store.info(archive + SUFFIXES[algorithm]) is not None:
-                    store.remove(archive + SUFFIXES[algorithm])
-                    removed.append(decision.file + SUFFIXES[algorithm])
+            beside = [SUFFIXES[algorithm] for algorithm in ALGORITHMS]
+            if layers_of_name(decision.file):
+                beside.append(RECORD_SUFFIX)  # a layered archive's record
+            for suffix in beside:
+                if store.info(archive + suffix) is not None:
+                    store.remove(archive + suffix)
+                    removed.append(decision.file + suffix)
     except RemoteError as error:
         log.warning("prune stopped after removing %d objects: %s", len(removed), error.message)
         error.message += f" ({len(removed)} objects removed before it; a dry run shows what is left)"

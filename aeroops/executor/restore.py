@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -55,13 +56,17 @@ from aeroops.errors import (
     io_error,
 )
 from aeroops.executor import log
-from aeroops.executor.audit import archive_location, verify_archive
+from aeroops.executor.audit import archive_location, needs_contents, verify_archive
 from aeroops.executor.fileops import REAL, FileOps, failed_operation, logged_cleanup, not_a_folder, save_file
+from aeroops.executor.keys import IdentityFiles, load_identities
 from aeroops.executor.lock import DirectoryLock, aerodb_serving, data_dir_busy, writable_folder
 from aeroops.executor.restore_stage import DIR_MODE, FILE_MODE, verify_and_extract
 from aeroops.executor.restore_target import describe_target, restore_paths
 from aeroops.formats.layout import SCHEMAS_FOLDER, WAL, snapshot_folder
 from aeroops.progress import Progress, ProgressCallback, no_progress, within_step
+
+# Builds a restore's WAL in place of the archive's: (path of the extracted WAL, ops) -> (size, CRC-32).
+WalBuilder = Callable[[Path, FileOps], tuple[int, int]]
 
 # --- the crash points: where restore and recover call `FileOps.crash_point` -----------------------
 
@@ -101,14 +106,20 @@ def preview_restore(
     create: bool = False,
     progress: ProgressCallback = no_progress,
     ops: FileOps = REAL,
+    identities: IdentityFiles | None = None,
 ) -> RestorePreview:
     """Verify the archive and plan the restore, changing nothing: what a dry run shows. The
     archive is verified even when the target would refuse, so the verdict is always shown."""
     archive_path = archive_location(archive)
     target = describe_target(data_dir)
     # Named as what it is: a preview verifies, and extracts nothing.
-    report = verify_archive(
-        archive_path, progress=within_step(progress, "restore", "verify the archive", 1, 1), ops=ops
+    report = needs_contents(
+        verify_archive(
+            archive_path,
+            progress=within_step(progress, "restore", "verify the archive", 1, 1),
+            ops=ops,
+            identities=identities,
+        )
     )
     plan = plan_restore(
         report,
@@ -167,6 +178,8 @@ def restore(
     verified: VerifyReport | None = None,
     progress: ProgressCallback = no_progress,
     ops: FileOps = REAL,
+    identities: IdentityFiles | None = None,
+    wal_builder: WalBuilder | None = None,
 ) -> RestoreResult:
     """Replace ``data_dir`` with the contents of ``archive``.
 
@@ -175,9 +188,12 @@ def restore(
     preview showed): the restore verifies again in its one pass and refuses if the archive's
     members are no longer those (RestoreCorruptionError). Raises a `RestoreError` (FATAL) and
     leaves the data directory as it was on any refusal or failure before the swap.
+    wal_builder: replaces the extracted ``wal/wal.log`` (given its path and ops) before the new
+    directory is fsynced, returning its size and CRC-32: a point-in-time restore's WAL.
     """
     started = time.monotonic()
     archive_path = archive_location(archive)
+    keys = load_identities(identities, ops)  # AERO_IDENTITY before anything is locked or written
     paths = restore_paths(data_dir)
     step = _Steps(progress)
     root, temp, old = Path(paths.data_dir), Path(paths.temp), Path(paths.old)
@@ -203,7 +219,7 @@ def restore(
         step(3, total=archive_size)
         phase = "staging"
         staging = within_step(progress, "restore", STEPS[2], 3, len(STEPS))
-        report = verify_and_extract(archive_path, archive_size, temp, ops, staging)
+        report = verify_and_extract(archive_path, archive_size, temp, ops, staging, keys)
         if verified is not None and _members(verified) != _members(report):
             raise _changed("its members are not the ones the confirmed report lists")
         step(4)
@@ -221,6 +237,9 @@ def restore(
 
         step(5)
         files = _name_snapshot_folder(plan, temp, ops)
+        if wal_builder is not None:
+            size, crc = wal_builder(temp / WAL, ops)
+            files = tuple(RestoredFile(f.path, size, crc) if f.path == WAL else f for f in files)
         ops.crash_point("extracted")
         step(6)
         _sync_tree(plan, temp, target, ops)

@@ -12,8 +12,9 @@ from typing import BinaryIO
 
 from aeroops.core.restore_plan import STAGED_SNAPSHOT
 from aeroops.core.verify_report import VerifyReport
-from aeroops.executor.audit import open_remote, verify_opened_archive
+from aeroops.executor.audit import needs_contents, open_remote, verify_opened_archive
 from aeroops.executor.fileops import FileOps, logged_cleanup, open_buffered
+from aeroops.executor.keys import Identities
 from aeroops.formats.layout import member_targets, new_directories
 from aeroops.progress import ProgressCallback
 
@@ -101,7 +102,12 @@ class Stager:
 
 
 def verify_and_extract(
-    archive: Path | str, size: int, temp: Path, ops: FileOps, progress: ProgressCallback
+    archive: Path | str,
+    size: int,
+    temp: Path,
+    ops: FileOps,
+    progress: ProgressCallback,
+    keys: Identities | None = None,
 ) -> VerifyReport:
     """Step 3: one streaming pass over the archive verifies it and writes its files into the
     temporary folder (what is restored is what was verified, byte for byte: no second read)."""
@@ -115,11 +121,12 @@ def verify_and_extract(
                 progress=progress,
                 data_sink=stager.sink,
                 ops=ops,
+                keys=keys,
             )
         stager.finish()
     finally:
         stager.close()
-    return report
+    return needs_contents(report)
 
 
 @contextlib.contextmanager

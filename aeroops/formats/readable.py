@@ -11,3 +11,9 @@ class Readable(Protocol):
     def read(self, n: int = -1, /) -> bytes:
         """Up to ``n`` bytes (all that is left when n < 0); empty at the end."""
         ...
+
+
+class Writable(Protocol):
+    """What the archive layers write to: anything with ``write(data)`` (a file, the next layer)."""
+
+    def write(self, data: bytes, /) -> object: ...

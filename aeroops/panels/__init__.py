@@ -5,6 +5,8 @@
 - `RetentionPanel`: a retention policy's plan for a backup folder (table and timeline), and
   removal after an explicit confirmation.
 - `RestorePanel`: drill, preview, and restore (or recover) after an explicit confirmation.
+- `PitrPanel` (`aeroops.panels.pitr_panel`): a folder's restorable coverage, a point-in-time
+  plan, drill and restore after an explicit confirmation.
 - `ExplorePanel`: the documents of a folder's archives, what changed between two, a key's history.
 - `WidgetProgress`: the progress callback drawn as bars, for any long job.
 

@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import Any
 
 import ipywidgets as widgets
 
 from aeroops.core.results import PruneResult
-from aeroops.core.retention import PERIOD_RULES, Duration, Policy, RetentionPlan, Rule, parse_duration
+from aeroops.core.retention import (
+    COUNT_RULES,
+    UNLIMITED,
+    WITHIN_PERIOD_RULES,
+    Duration,
+    Policy,
+    RetentionPlan,
+    parse_duration,
+)
 from aeroops.errors import UsageError
 from aeroops.executor.prune import prune
 from aeroops.panels.common import (
@@ -32,7 +41,7 @@ from aeroops.views.html import notice_html
 from aeroops.views.tables import retention_frame
 from aeroops.views.units import human_bytes
 
-RULES = (Rule.LAST, *PERIOD_RULES)
+RULES = COUNT_RULES
 
 
 class RetentionPanel(Panel):
@@ -62,9 +71,10 @@ class RetentionPanel(Panel):
         self.count_inputs = {
             rule: widgets.BoundedIntText(
                 value=policy.count(rule),
-                min=0,
+                min=UNLIMITED,
                 max=10_000,
                 description=f"keep {rule.value}",
+                tooltip="-1: unlimited (every period)",
                 style={"description_width": "90px"},
                 layout=widgets.Layout(width="170px"),
             )
@@ -77,6 +87,16 @@ class RetentionPanel(Panel):
             style={"description_width": "90px"},
             layout=widgets.Layout(width="220px"),
         )
+        self.within_period_inputs = {
+            rule: widgets.Text(
+                value="" if policy.duration(rule) is None else str(policy.duration(rule)),
+                description=f"{rule.value.split()[0]} within",
+                placeholder="e.g. 1m",
+                style={"description_width": "105px"},
+                layout=widgets.Layout(width="215px"),
+            )
+            for rule in WITHIN_PERIOD_RULES
+        }
         self.zone_input = widgets.Text(
             value=policy.time_zone or "",
             description="time zone",
@@ -97,6 +117,7 @@ class RetentionPanel(Panel):
             self.folder_input,
             *self.count_inputs.values(),
             self.within_input,
+            *self.within_period_inputs.values(),
             self.zone_input,
             self.damaged_box,
             self.verify_box,
@@ -115,6 +136,8 @@ class RetentionPanel(Panel):
             widgets.HBox(list(self.count_inputs.values())[:3]),
             widgets.HBox(list(self.count_inputs.values())[3:]),
             widgets.HBox([self.within_input, self.zone_input]),
+            widgets.HBox(list(self.within_period_inputs.values())[:3]),
+            widgets.HBox(list(self.within_period_inputs.values())[3:]),
             widgets.HBox([self.damaged_box, self.verify_box]),
             widgets.HBox([self.plan_button, self.remove_button]),
             self.confirm_box,
@@ -136,8 +159,11 @@ class RetentionPanel(Panel):
     def policy(self) -> Policy:
         """The policy the controls describe (raises `UsageError` for a bad duration or zone)."""
         within: Duration | None = parse_duration(self.within_text) if self.within_text else None
+        rules: dict[str, Any] = {rule.value: int(self.count_inputs[rule].value) for rule in RULES}
+        for rule, field in self.within_period_inputs.items():
+            rules[rule.option] = parse_duration(field.value.strip()) if field.value.strip() else None
         return Policy(
-            **{rule.value: int(self.count_inputs[rule].value) for rule in RULES},
+            **rules,
             within=within,
             time_zone=self.time_zone or None,
             remove_damaged=self.damaged_box.value,

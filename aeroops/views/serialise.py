@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the result types: imported by whoever holds one (a verify n
     from aeroops.core.inspect import InspectResult
     from aeroops.core.inventory import Inventory, InventoryRow
     from aeroops.core.newest_good import Freshness, NewestGood
+    from aeroops.core.pitr import PitrPlan, PitrRefusal, TimelineRow, WalArchiveReport, WalFreshness
     from aeroops.core.recovery import RecoveryPlan
     from aeroops.core.restore_plan import RestorePlan, RestoreRefusal
     from aeroops.core.results import (
@@ -36,10 +37,12 @@ if TYPE_CHECKING:  # the result types: imported by whoever holds one (a verify n
         RestorePreview,
         RestoreResult,
     )
-    from aeroops.core.retention import Decision, Policy, RetentionPlan
+    from aeroops.core.retention import Decision, Policy, RetentionPlan, SegmentDecision
     from aeroops.core.verify_report import MemberInfo, VerifyReport
     from aeroops.errors import Finding
+    from aeroops.executor.archive_wal import ArchivePass
     from aeroops.executor.documents import ExportResult
+    from aeroops.executor.pitr import PitrDrill
 
 JSON = dict[str, Any]
 
@@ -125,6 +128,9 @@ def report_json(report: VerifyReport) -> JSON:
         "wal_last_sequence": report.wal_last_sequence,
         "digest": report.digest,
         "sidecar_digest": report.sidecar_digest,
+        "layers": list(report.layers),  # inside out: ["zstd", "age"]
+        "opened": report.opened,  # false: encrypted, judged by stored bytes and record only
+        "plain_bytes": report.plain_bytes,
     }
 
 
@@ -238,11 +244,13 @@ def freshness_json(freshness: Freshness) -> JSON:
 
 
 def policy_json(policy: Policy) -> JSON:
-    from aeroops.core.retention import PERIOD_RULES, Rule
+    from aeroops.core.retention import COUNT_RULES, DURATION_RULES, UNLIMITED
 
+    counts = {rule.value: policy.count(rule) for rule in COUNT_RULES}
+    durations = {rule.option: policy.duration(rule) for rule in DURATION_RULES}
     return {
-        **{rule.value: policy.count(rule) for rule in (Rule.LAST, *PERIOD_RULES)},
-        "within": None if policy.within is None else str(policy.within),
+        **{name: "unlimited" if count == UNLIMITED else count for name, count in counts.items()},
+        **{name: None if found is None else str(found) for name, found in durations.items()},
         "time_zone": policy.time_zone or "UTC",
         "remove_damaged": policy.remove_damaged,
     }
@@ -272,6 +280,7 @@ def prune_json(result: PruneResult) -> JSON:
         **retention_json(result.plan),
         "removed_files": list(result.removed),
         "refusal": result.refusal,
+        **({"segments": [segment_decision_json(s) for s in result.segments]} if result.segments else {}),
     }
 
 
@@ -344,6 +353,9 @@ def backup_result_json(result: BackupResult) -> JSON:
         "staged_by": result.staged_by,
         "duration_seconds": _seconds(result.duration_seconds),
         "removed_stale": list(result.removed_stale),
+        "layers": list(result.layers),  # inside out: ["zstd", "age"] for NAME.tar.zst.age
+        "plain_size": result.plain_size,  # the tar's bytes ("size" is the file's)
+        "record": result.record,
         "members": plain_records(records.backup_member_records(result)),
     }
 
@@ -496,4 +508,124 @@ def export_json(result: ExportResult) -> JSON:
         "documents": result.documents,
         "bytes": result.bytes,
         "collections": dict(result.collections),
+    }
+
+
+# --- WAL archiving and point-in-time restore (issue 23) -------------------------------------------
+
+
+def archive_pass_json(result: ArchivePass) -> JSON:
+    return {
+        "data_dir": result.data_dir,
+        "folder": result.folder,
+        "timeline": result.timeline,
+        "segment": result.segment,
+        "first": result.first,
+        "last": result.last,
+        "records": result.records,
+        "bytes": result.bytes,
+        "archived_at": format_timestamp(result.archived_at),
+        "wal_size": result.wal_size,
+        "new_timeline": result.new_timeline,
+        "notes": list(result.notes),
+        "seconds": round(result.seconds, 6),
+    }
+
+
+def pitr_plan_json(plan: PitrPlan | PitrRefusal) -> JSON:
+    from aeroops.core.pitr import PitrRefusal
+
+    if isinstance(plan, PitrRefusal):
+        return {
+            "refused": True,
+            "target": plan.target.describe(),
+            "code": str(plan.code),
+            "reasons": list(plan.reasons),
+        }
+    return {
+        "refused": False,
+        "target": plan.target.describe(),
+        "timeline": plan.timeline,
+        "sequence": plan.sequence,
+        "base": plan.base.file,
+        "base_snapshot": plan.base.snapshot_id,
+        "base_records": plan.base_records,
+        "segments": [{"file": u.segment.file, "first": u.segment.name.first, "upto": u.upto} for u in plan.segments],
+        "cut": plan.cut,
+        "archived_at": None if plan.archived_at is None else format_timestamp(plan.archived_at),
+        "notes": list(plan.notes),
+    }
+
+
+def pitr_drill_json(result: PitrDrill) -> JSON:
+    return {
+        "ok": result.ok,
+        "plan": pitr_plan_json(result.plan),
+        "documents": result.documents,
+        "expected": result.expected,
+        "differences": result.differences,
+        "missing_schemas": result.missing_schemas,
+        "seconds": round(result.seconds, 3),
+        "error": result.error,
+    }
+
+
+def _time_or_none(moment: datetime | None) -> str | None:
+    return None if moment is None else format_timestamp(moment)
+
+
+def timeline_row_json(row: TimelineRow) -> JSON:
+    return {
+        "timeline": row.timeline,
+        "segments": row.segments,
+        "first": row.first,
+        "last": row.last,
+        "reach": row.reach,
+        "newest_archived": _time_or_none(row.newest_archived),
+        "bases": list(row.bases),
+        "problems": [{"code": str(p.code), "sequence": p.sequence, "message": p.message} for p in row.problems],
+    }
+
+
+def wal_archive_json(report: WalArchiveReport) -> JSON:
+    return {
+        "folder": report.folder,
+        "checked": report.checked,
+        "ok": report.ok,
+        "timelines": [timeline_row_json(t) for t in report.timelines],
+        "coverage": [
+            {
+                "base": c.base,
+                "timeline": c.timeline,
+                "from_sequence": c.from_sequence,
+                "to_sequence": c.to_sequence,
+                "earliest": format_timestamp(c.earliest),
+                "latest": format_timestamp(c.latest),
+            }
+            for c in report.coverage
+        ],
+        "strays": list(report.strays),
+    }
+
+
+def wal_freshness_json(freshness: WalFreshness) -> JSON:
+    age = freshness.age
+    return {
+        "fresh": freshness.fresh,
+        "newest_archived": _time_or_none(freshness.newest),
+        "segment": freshness.segment,
+        "age_seconds": None if age is None else int(age.total_seconds()),
+        "max_age_seconds": int(freshness.max_age.total_seconds()),
+        "now": format_timestamp(freshness.now),
+    }
+
+
+def segment_decision_json(decision: SegmentDecision) -> JSON:
+    return {
+        "file": decision.file,
+        "timeline": decision.timeline,
+        "first": decision.first,
+        "last": decision.last,
+        "action": "keep" if decision.keep else "remove",
+        "why": decision.why,
     }

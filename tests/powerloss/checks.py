@@ -17,6 +17,8 @@ from aeroops.errors import AeroError
 from aeroops.executor.audit import verify_archive
 from aeroops.executor.recover import recover
 from aeroops.executor.restore_target import find_leftovers
+from aeroops.formats.layers import ARCHIVE_SUFFIXES, layers_of_name
+from aeroops.formats.record import record_path
 from aeroops.formats.sidecar import ALGORITHMS, sidecar_path
 from powerloss.model import Model, Op, State, crash_states, materialise, sample
 from powerloss.recorder import RecordingOps
@@ -55,17 +57,22 @@ def states_where(recorder: RecordingOps, model: Model, wanted: Callable[[State],
 # --- backup -------------------------------------------------------------------------------------
 
 
-def backup_problems(output: Path, data_dir: Path, before: dict[str, str]) -> list[str]:
-    """The output folder holds no archive, or archives that verify with their sidecar; the data
-    directory is as it was."""
+def backup_problems(
+    output: Path, data_dir: Path, before: dict[str, str], identities: list[Path] | None = None
+) -> list[str]:
+    """The output folder holds no archive, or archives that verify with their sidecar (a layered
+    one: with its record too, read through its layers with ``identities``); the data directory
+    is as it was."""
     found = []
     if content_tree(data_dir) != before:
         found.append("the data directory changed")
-    for archive in sorted(output.glob("*.tar")):
+    for archive in sorted(p for p in output.iterdir() if p.name.endswith(ARCHIVE_SUFFIXES)):
         if not any(sidecar_path(archive, algorithm).exists() for algorithm in ALGORITHMS):
             found.append(f"{archive.name} has no sidecar")
-        report = verify_archive(archive)
-        if not report.ok:
+        if layers_of_name(archive.name) and not record_path(archive).exists():
+            found.append(f"{archive.name} has no record")
+        report = verify_archive(archive, identities=identities or [])
+        if not report.ok or (identities and not report.opened):
             found.append(f"{archive.name} does not verify: {[f.code for f in report.findings]}")
     return found
 

@@ -4,8 +4,10 @@ the data directory as it was."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pyrage
 import pytest
 from helpers.data import content_tree, copy_fixture
 
@@ -58,3 +60,27 @@ def test_an_archive_never_reaches_the_output_before_its_sidecar(tmp_path: Path) 
 
 def _archive(path: str) -> bool:
     return path.startswith("out/") and path.count("/") == 1 and path.endswith(".tar")
+
+
+@pytest.mark.parametrize("model", list(Model), ids=lambda m: m.name.lower())
+def test_every_crash_point_of_a_compressed_encrypted_backup(tmp_path: Path, model: Model) -> None:
+    """The layered writers (zstd, then age on its own thread) write the stored bytes through the
+    same seam: no state shows an archive without its sidecar and record, or one that does not
+    verify through its layers."""
+    key = pyrage.x25519.Identity.generate()
+    identity = tmp_path / "key.txt"
+    identity.write_text(str(key) + "\n")
+    world = tmp_path / "world"
+    world.mkdir()
+    make_source("aerodb", world / "data")
+    (world / "out").mkdir()
+    before = content_tree(world / "data")
+    recorder = RecordingOps(world)
+    run_backup(world / "data", world / "out", ops=recorder, compress="zstd", encrypt_to=[str(key.to_public())])
+    assert any(name.endswith(".tar.zst.age") for name in os.listdir(world / "out"))
+    check_every_state(
+        "backup aerodb zstd+age",
+        recorder,
+        model,
+        lambda: backup_problems(world / "out", world / "data", before, identities=[identity]),
+    )

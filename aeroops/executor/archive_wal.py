@@ -1,0 +1,357 @@
+"""``archive-wal``: copy the WAL records appended since the last pass into a new segment.
+
+One pass: lock the data directory (as a backup does) and share-lock the folder (a prune waits)
+→ read ``checkpoint.json`` (the timeline) → list the timeline's segments → stat the WAL →
+plan (`aeroops.core.wal_archive.plan_pass`) → compare the archived prefix's first and last
+4 KiB with the WAL (a rewrite is refused, never forked) → stream the new bytes into a
+temporary file while the WAL reader checks every record (framing, CRC, sequence from the
+expected one), cutting after the last whole record (a record being appended waits for the
+next pass) → fsync → digest sidecar published first, then the segment renamed to its name
+(never over another) → fsync the folder.
+
+A kill at any point leaves at most a temporary file (``.wal-…tmp``, removed by the next pass)
+or a sidecar without its segment (removed by the next pass): never a segment without its
+sidecar, never a torn record, never a record twice (the next pass starts after the last
+published segment). The data directory is only read.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aeroops.core.wal_archive import ArchivedSegment, PassRefusal, plan_pass
+from aeroops.errors import Code, FormatError, WalArchiveError, WalArchiveIOError, io_error
+from aeroops.executor.fileops import REAL, FileOps, logged_cleanup, not_a_folder
+from aeroops.executor.lock import DirectoryLock, FolderLock, aerodb_serving
+from aeroops.formats.framing import U32
+from aeroops.formats.layout import CHECKPOINT, WAL
+from aeroops.formats.manifests import parse_checkpoint
+from aeroops.formats.segment import ORIGIN, SegmentName, looks_like_segment, parse_segment_name
+from aeroops.formats.sidecar import DEFAULT, SUFFIXES, Algorithm, render_sidecar, sidecar_path
+from aeroops.formats.wal import iter_wal_batches
+from aeroops.hashing import Digest
+
+TEMP_PREFIX = ".wal-"
+TEMP_SUFFIX = ".tmp"
+READ_CHUNK = 1 << 20
+
+KILL_POINTS = (
+    "archive-locked",
+    "archive-temp-written",  # the new records are in the temporary file, fsynced
+    "archive-sidecar-published",  # the sidecar has its name; the segment not yet
+    "archive-published",  # the segment has its name; the folder not yet fsynced
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivePass:
+    """What one pass did: the segment it published (None: nothing new), and why not more."""
+
+    data_dir: str
+    folder: str
+    timeline: str
+    segment: str | None
+    first: int | None
+    last: int | None
+    records: int
+    bytes: int
+    archived_at: datetime
+    wal_size: int
+    new_timeline: bool = False
+    notes: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+
+def list_segments(folder: Path, ops: FileOps = REAL) -> list[ArchivedSegment]:
+    """The segments in ``folder`` whose names parse, with their sizes."""
+    found = []
+    for entry in ops.scandir(folder):
+        name = parse_segment_name(entry.name)
+        if name is not None and entry.is_file(follow_symlinks=False):
+            found.append(ArchivedSegment(name, entry.stat(follow_symlinks=False).st_size))
+    return found
+
+
+def read_timeline(data_dir: Path, ops: FileOps = REAL) -> str:
+    """The snapshot id ``checkpoint.json`` names (`ORIGIN` without one)."""
+    path = data_dir / CHECKPOINT
+    if not os.path.lexists(path):
+        return ORIGIN
+    try:
+        with ops.open_read(path) as stream:
+            data = stream.read(1 << 16)
+        return parse_checkpoint(data, path=path).snapshot_id
+    except FormatError as exc:
+        raise WalArchiveError(
+            f"checkpoint.json does not parse ({exc.message}): the timeline is unknown", path=path
+        ) from None
+    except OSError as exc:
+        raise io_error(WalArchiveIOError, exc, "read checkpoint.json") from exc
+
+
+def archive_wal(
+    data_dir: Path | str,
+    folder: Path | str,
+    *,
+    now: datetime | None = None,
+    digest: Algorithm = DEFAULT,
+    ops: FileOps = REAL,
+) -> ArchivePass:
+    """One pass: publish the complete records appended since the last pass as one segment."""
+    started = time.monotonic()
+    root, out = Path(data_dir), Path(folder)
+    if not root.is_dir():
+        raise WalArchiveError(f"the data directory {not_a_folder(root)}", path=root)
+    if not out.is_dir():
+        raise WalArchiveError(f"the archive folder {not_a_folder(out)}", path=out)
+    if aerodb_serving(root):
+        raise WalArchiveError(
+            "AeroDB is serving this data directory (.lock is present): a checkpoint could truncate the WAL "
+            "under the pass (the rule backups follow); archive while it is stopped",
+            path=root,
+        )
+    lock = DirectoryLock(root, WalArchiveError, "archive-wal", ops)
+    folder_lock = FolderLock(out, WalArchiveError, exclusive=False, ops=ops)
+    lock.acquire()
+    try:
+        folder_lock.acquire()
+        try:
+            ops.crash_point("archive-locked")
+            result = _pass(root, out, now or datetime.now(UTC), digest, ops)
+        finally:
+            folder_lock.release()
+    except OSError as exc:
+        raise io_error(WalArchiveIOError, exc, getattr(exc, "aeroops_operation", None)) from exc
+    finally:
+        lock.release()
+    return replace(result, seconds=time.monotonic() - started)
+
+
+def _pass(root: Path, out: Path, now: datetime, digest: Algorithm, ops: FileOps) -> ArchivePass:
+    now = now.astimezone(UTC).replace(microsecond=0)
+    timeline = read_timeline(root, ops)
+    _remove_leftovers(out, ops)
+    segments = list_segments(out, ops)
+    wal = root / WAL
+    try:
+        wal_size = ops.stat(wal).st_size
+    except FileNotFoundError:
+        wal_size = 0
+    start = plan_pass(timeline, segments, wal_size, now)
+    if isinstance(start, PassRefusal):
+        raise WalArchiveError(start.message, path=root, code=start.code)
+    link = start.link
+    for segment_file, seg_offset, wal_offset, length in start.compare:
+        archived = _read_range(ops, out / segment_file, seg_offset, length)
+        current = _read_range(ops, wal, wal_offset, length)
+        if archived != current:
+            raise WalArchiveError(
+                f"the WAL's bytes {wal_offset}..{wal_offset + length} differ from what {segment_file} archived, "
+                f"and checkpoint.json still names timeline {timeline}: the WAL was rewritten under the archive. "
+                "Nothing was archived; find out what rewrote it before archiving again (into a new folder)",
+                path=wal,
+                code=Code.WAL_ARCHIVE_DIVERGED,
+            )
+        link = U32.unpack_from(archived, len(archived) - 4)[0] if len(archived) >= 4 else link
+    notes = []
+    if start.new_timeline and start.ended_timelines:
+        notes.append(
+            f"a checkpoint began timeline {timeline}; timeline {start.ended_timelines[-1]} ends at its last "
+            "archived record (any written after the previous pass went with the checkpoint)"
+        )
+    if wal_size == start.offset:
+        return _nothing(root, out, timeline, now, wal_size, start.new_timeline, notes)
+
+    temp = out / f"{TEMP_PREFIX}{timeline}-{os.getpid()}{TEMP_SUFFIX}"
+    try:
+        with ops.create(temp, 0o644) as target:
+            first, last, end = _copy_records(ops, wal, start.offset, wal_size, start.first_sequence, target)
+            if end == 0:
+                ops.remove(temp)
+                notes.append(
+                    f"{wal_size - start.offset} bytes after the last archived record are not a whole record yet "
+                    "(a record being written, or a torn tail): left for the next pass"
+                )
+                return _nothing(root, out, timeline, now, wal_size, start.new_timeline, notes)
+            ops.truncate(target, end)
+            ops.fsync(target)
+        ops.crash_point("archive-temp-written")
+        assert first is not None and last is not None and link is not None
+        name = SegmentName(timeline, first, last, now, link)
+        segment = out / name.file_name
+        tagged = _digest_file(ops, temp, digest)
+        sidecar = sidecar_path(segment, digest)
+        sidecar_temp = out / f"{TEMP_PREFIX}{timeline}-{os.getpid()}{SUFFIXES[digest]}{TEMP_SUFFIX}"
+        with ops.create(sidecar_temp, 0o644) as stream:
+            ops.write(stream, render_sidecar(tagged, archive_name=segment.name).encode())
+            ops.fsync(stream)
+        ops.rename_noreplace(sidecar_temp, sidecar)
+        ops.crash_point("archive-sidecar-published")
+        ops.rename_noreplace(temp, segment)
+        ops.crash_point("archive-published")
+        ops.fsync_path(out)
+    except BaseException:
+        for path in (temp, out / f"{TEMP_PREFIX}{timeline}-{os.getpid()}{SUFFIXES[digest]}{TEMP_SUFFIX}"):
+            with logged_cleanup("after a failed archive-wal pass, removing", path):
+                if os.path.lexists(path):
+                    ops.remove(path)
+        raise
+    if end < wal_size - start.offset:
+        notes.append(f"{wal_size - start.offset - end} bytes after record {last} are not a whole record yet: next pass")
+    return ArchivePass(
+        str(root), str(out), timeline, segment.name, first, last, last - first + 1, end, now, wal_size,
+        start.new_timeline, tuple(notes),
+    )  # fmt: skip
+
+
+def _nothing(
+    root: Path, out: Path, timeline: str, now: datetime, wal_size: int, new: bool, notes: list[str]
+) -> ArchivePass:
+    return ArchivePass(str(root), str(out), timeline, None, None, None, 0, 0, now, wal_size, new, tuple(notes))
+
+
+def _read_range(ops: FileOps, path: Path, offset: int, length: int) -> bytes:
+    with ops.open_read(path) as stream:
+        stream.seek(offset)
+        return ops.read(stream, length)
+
+
+class _Tee:
+    """The WAL's bytes from ``offset`` up to ``limit``, each also written to ``target``: the
+    segment gets exactly the bytes the reader checked."""
+
+    def __init__(self, ops: FileOps, source: Any, target: Any, remaining: int) -> None:
+        self._ops, self._source, self._target, self._remaining = ops, source, target, remaining
+
+    def read(self, n: int = -1, /) -> bytes:
+        if self._remaining <= 0:
+            return b""
+        want = self._remaining if n < 0 else min(n, self._remaining)
+        data = self._ops.read(self._source, want)
+        self._remaining -= len(data)
+        if data:
+            self._ops.write(self._target, data)
+        return data
+
+
+def _copy_records(
+    ops: FileOps, wal: Path, offset: int, size: int, first_sequence: int, target: Any
+) -> tuple[int | None, int | None, int]:
+    """Stream the WAL's bytes ``offset..size`` into ``target``, checking every record; returns
+    the first and last sequence and the bytes of whole records (the file is cut there)."""
+    first = last = None
+    end = 0
+    with ops.open_read(wal) as source:
+        source.seek(offset)
+        try:
+            for batch in iter_wal_batches(
+                _Tee(ops, source, target, size - offset), path=wal, first_sequence=first_sequence
+            ):
+                if first is None:
+                    first = batch[0].sequence
+                last = batch[-1].sequence
+                end = batch[-1].offset + batch[-1].length
+        except FormatError as exc:
+            if exc.code is Code.WAL_TORN_TAIL:
+                pass  # a record being appended (or torn): whole records go now, the rest next pass
+            elif exc.code is Code.WAL_SEQUENCE and first is None:
+                raise WalArchiveError(
+                    f"the WAL's record after the archived ones has sequence {exc.sequence}, not {first_sequence}, "
+                    "and checkpoint.json names no new checkpoint: the WAL was rewritten under the archive. Nothing "
+                    "was archived",
+                    path=wal,
+                    code=Code.WAL_ARCHIVE_DIVERGED,
+                ) from None
+            else:
+                raise WalArchiveError(
+                    f"the WAL is damaged after record {last or first_sequence - 1} ({exc.code}: {exc.message}); "
+                    "AeroDB's own boot refuses it too. Nothing was archived by this pass",
+                    path=wal,
+                    offset=(exc.offset or 0) + offset,
+                    code=exc.code,
+                ) from None
+    return first, last, end
+
+
+def _digest_file(ops: FileOps, path: Path, algorithm: Algorithm) -> str:
+    hasher = Digest(algorithm)
+    with ops.open_read(path) as stream:
+        while chunk := ops.read(stream, READ_CHUNK):
+            hasher.update(chunk)
+    return hasher.tagged_digest()
+
+
+def _remove_leftovers(out: Path, ops: FileOps) -> None:
+    """A killed pass's temporary files (theirs: the pid they name is gone) and sidecars whose
+    segment never got its name."""
+    names = {entry.name for entry in ops.scandir(out)}
+    for name in names:
+        if name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX):
+            pid = name[: -len(TEMP_SUFFIX)].split("-")[-1].split(".")[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                with logged_cleanup("removing a killed archive-wal pass's", out / name):
+                    ops.remove(out / name)
+        for suffix in SUFFIXES.values():
+            segment = name.removesuffix(suffix)
+            if segment != name and looks_like_segment(segment) and segment not in names:
+                with logged_cleanup("removing a sidecar whose segment was never published:", out / name):
+                    ops.remove(out / name)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # this process holds the data directory's lock: none of its passes runs
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# --- --every ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Every:
+    """Passes every ``period`` until ``stop`` is set (SIGTERM and SIGINT set it in the CLI)."""
+
+    period: timedelta
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def passes(
+        self,
+        data_dir: Path | str,
+        folder: Path | str,
+        run: Callable[..., ArchivePass | None] = archive_wal,
+        **options: Any,
+    ) -> Iterator[ArchivePass | None]:
+        while not self.stop.is_set():
+            began = time.monotonic()
+            yield run(data_dir, folder, **options)
+            self.stop.wait(max(0.0, self.period.total_seconds() - (time.monotonic() - began)))
+
+
+def stop_on_signals(stop: threading.Event) -> Callable[[], None]:
+    """SIGTERM and SIGINT set ``stop`` (a pass under way finishes); returns the undo."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    for sig in previous:
+        signal.signal(sig, lambda *_: stop.set())
+
+    def undo() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return undo
+
+
+__all__ = ["KILL_POINTS", "ArchivePass", "Every", "archive_wal", "list_segments", "read_timeline", "stop_on_signals"]
