@@ -283,15 +283,15 @@ def bench_pitr(data_dir: Path, work: Path, runs: int) -> list[Row]:
     )
     records = 0
     for _ in range(runs + 1):
+        # the rate in this process, as the WAL scan's is measured; the peak RSS in a child's
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir()
-        seconds, peak = child([sys.executable, "-c", script, str(data_dir), str(folder)])
-        from aeroops.executor.archive_wal import list_segments
-
-        (segment,) = list_segments(folder)
-        records = segment.name.records
-        rates.append(records / seconds)
-        rss.append(peak)
+        started = time.perf_counter()
+        records = archive_wal(data_dir, folder).records
+        rates.append(records / (time.perf_counter() - started))
+        shutil.rmtree(folder)
+        folder.mkdir()
+        rss.append(child([sys.executable, "-c", script, str(data_dir), str(folder)])[1])
         scans.append(_scan_rate(data_dir / WAL))
     rate, scan_rate, peak = statistics.median(rates[1:]), statistics.median(scans[1:]), max(rss[1:])
     nothing = median_time(lambda: archive_wal(data_dir, folder), max(runs, 5))
@@ -577,6 +577,161 @@ def bench_sizes(plain: Path | None, layered: Layered | None, work: Path) -> list
     return rows
 
 
+# --- object storage (issue 25): against a local moto server, beside s3fs in the same run ---------
+
+S3_BUCKET = "bench"
+
+
+def _moto(work: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """moto's S3 server on a free port, and the environment that points aeroops and s3fs at it."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "TMPDIR": str(work)},  # moto spools large objects to its temporary folder
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).read()
+            break
+        except OSError:
+            time.sleep(0.1)
+    env = {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+    }
+    return server, env
+
+
+S3FS_PUT = (
+    "import os, sys, s3fs; fs = s3fs.S3FileSystem(endpoint_url=os.environ['AWS_ENDPOINT_URL']); "
+    "fs.put_file(sys.argv[1], sys.argv[2])"
+)
+S3FS_GET = (
+    "import os, sys, s3fs; fs = s3fs.S3FileSystem(endpoint_url=os.environ['AWS_ENDPOINT_URL']); "
+    "fs.get_file(sys.argv[1], sys.argv[2])"
+)
+
+
+def bench_s3(data_dir: Path, archive: Path, work: Path, runs: int) -> list[Row]:
+    """Backup into a bucket against s3fs' put of the same archive; restore from it against
+    s3fs' get then ``tar xf``; an inventory of 1,000 archives in the bucket; verify of 200 with
+    --dask on a 2-worker LocalCluster against without; peak RSS of backup and restore."""
+    server, env = _moto(work)
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        import boto3
+
+        client = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"])
+        client.create_bucket(Bucket=S3_BUCKET)
+        ours, theirs, rss = [], [], []
+        for run in range(runs + 1):
+            url = f"s3://{S3_BUCKET}/backup/{run}.tar"
+            seconds, peak = child(
+                [sys.executable, "-m", "aeroops", "backup", str(data_dir), "-o", url, "--created-at", CREATED_AT]
+            )
+            ours.append(seconds)
+            rss.append(peak)
+            theirs.append(child([sys.executable, "-c", S3FS_PUT, str(archive), f"{S3_BUCKET}/put/{run}.tar"])[0])
+        rows = [
+            _s3_ratio("backup into the bucket", ours[1:], theirs[1:], "s3fs put", 1.2),
+            _s3_rss("backup into the bucket", rss[1:]),
+        ]
+        url = f"s3://{S3_BUCKET}/backup/0.tar"
+        script = "import sys; from aeroops.executor.restore import restore; restore(*sys.argv[1:3], create=True)"
+        ours, theirs, rss = [], [], []
+        for _ in range(runs + 1):
+            target = work / "s3-restored"
+            shutil.rmtree(target, ignore_errors=True)
+            seconds, peak = child([sys.executable, "-c", script, url, str(target)])
+            ours.append(seconds)
+            rss.append(peak)
+            shutil.rmtree(target)
+            fetched, extracted = work / "s3-get.tar", work / "s3-tar-x"
+            shutil.rmtree(extracted, ignore_errors=True)
+            extracted.mkdir()
+            started = time.perf_counter()
+            child([sys.executable, "-c", S3FS_GET, url, str(fetched)])
+            subprocess.run(["tar", "xf", str(fetched), "-C", str(extracted)], check=True)
+            theirs.append(time.perf_counter() - started)
+            fetched.unlink()
+            shutil.rmtree(extracted)
+        rows += [
+            _s3_ratio("restore from the bucket", ours[1:], theirs[1:], "s3fs get + tar xf", 1.2),
+            _s3_rss("restore from the bucket", rss[1:]),
+        ]
+        rows += _bench_s3_fleet(client, work, runs)
+        return rows
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        server.terminate()
+        server.wait()
+
+
+def _s3_rss(figure: str, peaks: list[int]) -> Row:
+    return Row(f"peak RSS, {figure}", _mib(max(peaks)), "—", None, "≤ 128 MiB", max(peaks) <= 128 << 20)
+
+
+def _s3_ratio(figure: str, ours: list[float], theirs: list[float], baseline: str, limit: float) -> Row:
+    t_ours, t_theirs = statistics.median(ours), statistics.median(theirs)
+    ratio = t_ours / t_theirs
+    return Row(figure, f"{t_ours:.2f} s", f"{baseline} {t_theirs:.2f} s", ratio, f"≤ {limit}", ratio <= limit)
+
+
+def _bench_s3_fleet(client: object, work: Path, runs: int) -> list[Row]:
+    """1,000 small archives by server-side copy: the inventory's time; then 200 verified alone
+    and on a 2-worker Dask LocalCluster."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aeroops.demo import DemoSpec, make_demo_datadir
+    from aeroops.executor import objectstore
+    from aeroops.executor.audit import inventory
+    from aeroops.executor.backup import run_backup
+
+    objectstore.reset_stores()
+    make_demo_datadir(work / "s3-small", DemoSpec.small())
+    made = run_backup(work / "s3-small", f"s3://{S3_BUCKET}/seed/a.tar", created_at=datetime(2026, 6, 1, tzinfo=UTC))
+    digest_line = client.get_object(Bucket=S3_BUCKET, Key="seed/a.tar.b3")["Body"].read()  # type: ignore[attr-defined]
+
+    def copy(index: int) -> None:
+        top = "fleet" if index < 1000 else "verify"  # 1,000 to list, 200 more to verify
+        key = f"{top}/db-{index // 5:03d}/{index % 5}.tar"
+        source = {"Bucket": S3_BUCKET, "Key": "seed/a.tar"}
+        client.copy_object(Bucket=S3_BUCKET, Key=key, CopySource=source)  # type: ignore[attr-defined]
+        sidecar = digest_line.replace(b"a.tar", f"{index % 5}.tar".encode())
+        client.put_object(Bucket=S3_BUCKET, Key=key + ".b3", Body=sidecar)  # type: ignore[attr-defined]
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(copy, range(1200)))
+    del made
+    seconds = median_time(lambda: inventory(f"s3://{S3_BUCKET}/fleet/", recursive=True), runs)
+    rows = [Row("inventory of 1,000 archives in the bucket", f"{seconds:.2f} s", "—", None, "≤ 5 s", seconds <= 5)]
+    folder = f"s3://{S3_BUCKET}/verify/"
+    assert len(inventory(folder, recursive=True).rows) == 200
+    alone = median_time(lambda: inventory(folder, recursive=True, verify=True), 1)
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        spread = median_time(lambda: inventory(folder, recursive=True, verify=True, dask=cluster.scheduler_address), 1)
+    figure = "verify of 200 archives, --dask on 2 workers"
+    rows.append(Row(figure, f"{spread:.2f} s", f"without {alone:.2f} s", spread / alone, "reported", None))
+    return rows
+
+
 def render(rows: list[Row]) -> str:
     header = ("figure", "aeroops", "baseline (same run)", "ratio", "target", "met")
     table = [header] + [
@@ -747,10 +902,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         nargs="*",
-        default=["backup", "verify", "wal", "inventory", "restore", "layers", "sizes", "pitr", "documents"],
+        default=["backup", "verify", "wal", "inventory", "restore", "layers", "sizes", "pitr", "s3", "documents"],
         help="figures to measure: backup verify wal inventory restore (plain archives), "
         "layers (compressed and encrypted: backup, verify, restore), sizes (compressed / plain), "
-        "pitr (archive-wal and a restore to a sequence), documents (read, export, diff, history)",
+        "pitr (archive-wal and a restore to a sequence), "
+        "s3 (a bucket in a local moto server: backup, restore, inventory, --dask), "
+        "documents (read, export, diff, history)",
     )
     args = parser.parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -759,7 +916,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(dir=args.cache, prefix="work-") as scratch:
         work = Path(scratch)
         archive = None
-        if "backup" in args.only or {"verify", "restore", "sizes", "documents"} & set(args.only):
+        if "backup" in args.only or {"verify", "restore", "sizes", "s3", "documents"} & set(args.only):
             backup_rows, archive = bench_backup(data_dir, work, args.runs)
             if "backup" in args.only:
                 rows += backup_rows
@@ -786,6 +943,8 @@ def main(argv: list[str] | None = None) -> int:
             rows += bench_layered_restore(layered, work, args.runs)
         if "sizes" in args.only:
             rows += bench_sizes(archive, layered, work)
+        if "s3" in args.only and archive:
+            rows += bench_s3(data_dir, archive, work, args.runs)
         if "pitr" in args.only:
             rows += bench_pitr(ensure_checkpointed(args.cache, args.quick), work, args.runs)
         if "documents" in args.only and archive:

@@ -224,9 +224,13 @@ def command_line(draw: st.DrawFn, box: Sandbox) -> list[str]:
         "verify": ([archive, p], {"--format": fmt}),
         "inspect": ([archive], {"--wal": None, "--documents": None, "--format": fmt}),
         "inventory": ([p], {"--verify": None, "-r": None, "--format": fmt}),
-        "restore": ([archive, target], {"--yes": None, "--create": None, "--json": None}),
+        "restore": (
+            [archive, target],
+            {"--yes": None, "--create": None, "--json": None, "--to-sequence": value("0", "5"), "--latest": None},
+        ),
+        "archive-wal": ([data, st.just("-o"), out], {"--json": None, "--digest": value("blake3", "sha256")}),
         "recover": ([target], {"--yes": None, "--action": value("auto", "finish", "rollback"), "--json": None}),
-        "drill": ([archive], {"--source": data, "--scratch": w, "--keep": None, "--json": None}),
+        "drill": ([archive], {"--source": data, "--scratch": w, "--keep": None, "--json": None, "--latest": None}),
         "demo": ([w], {"--records": value("5", "20"), "--snapshots": value("1", "2"), "--json": None}),
     }
     verb = draw(st.sampled_from(sorted(verbs)))

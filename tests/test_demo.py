@@ -390,7 +390,7 @@ def test_presets() -> None:
 def test_the_demo_command_reports_progress_through_every_step(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # `aeroops demo` once printed nothing for 22 s: each of its three steps reports its amount.
+    # A long demo must show it is alive: each of its three steps reports its amount.
     import contextlib
     from collections.abc import Iterator
 

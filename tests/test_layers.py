@@ -150,7 +150,7 @@ def test_the_walk_sees_module_function_and_relative_imports(
 
 
 def test_the_loop_finder_finds_a_hidden_loop() -> None:
-    # The loop issue 21 found: columns → formats.ids (inside a function) → errors → columns.
+    # A loop with one import hidden inside a function: columns → formats.ids → errors → columns.
     edges = {
         "aeroops.columns": frozenset({"aeroops.formats.ids"}),
         "aeroops.formats.ids": frozenset({"aeroops.errors"}),

@@ -42,6 +42,7 @@ from aeroops.hashing import Digest
 TEMP_PREFIX = ".wal-"
 TEMP_SUFFIX = ".tmp"
 READ_CHUNK = 1 << 20
+DROP_BEHIND = 64 << 20  # bytes written behind which the segment's pages are dropped from the cache
 
 KILL_POINTS = (
     "archive-locked",
@@ -173,7 +174,9 @@ def _pass(root: Path, out: Path, now: datetime, digest: Algorithm, ops: FileOps)
     temp = out / f"{TEMP_PREFIX}{timeline}-{os.getpid()}{TEMP_SUFFIX}"
     try:
         with ops.create(temp, 0o644) as target:
-            first, last, end = _copy_records(ops, wal, start.offset, wal_size, start.first_sequence, target)
+            first, last, end, tagged = _copy_records(
+                ops, wal, start.offset, wal_size, start.first_sequence, target, digest
+            )
             if end == 0:
                 ops.remove(temp)
                 notes.append(
@@ -187,7 +190,8 @@ def _pass(root: Path, out: Path, now: datetime, digest: Algorithm, ops: FileOps)
         assert first is not None and last is not None and link is not None
         name = SegmentName(timeline, first, last, now, link)
         segment = out / name.file_name
-        tagged = _digest_file(ops, temp, digest)
+        if tagged is None:
+            tagged = _digest_file(ops, temp, digest)
         sidecar = sidecar_path(segment, digest)
         sidecar_temp = out / f"{TEMP_PREFIX}{timeline}-{os.getpid()}{SUFFIXES[digest]}{TEMP_SUFFIX}"
         with ops.create(sidecar_temp, 0o644) as stream:
@@ -225,11 +229,16 @@ def _read_range(ops: FileOps, path: Path, offset: int, length: int) -> bytes:
 
 
 class _Tee:
-    """The WAL's bytes from ``offset`` up to ``limit``, each also written to ``target``: the
-    segment gets exactly the bytes the reader checked."""
+    """The WAL's bytes from ``offset`` up to ``limit``, each also written to ``target`` and
+    hashed: the segment gets exactly the bytes the reader checked. Every `DROP_BEHIND` bytes the
+    written pages are dropped from the page cache (as restore does: allocating fresh cache
+    pages was most of the copy's time)."""
 
-    def __init__(self, ops: FileOps, source: Any, target: Any, remaining: int) -> None:
+    def __init__(self, ops: FileOps, source: Any, target: Any, remaining: int, algorithm: Algorithm) -> None:
         self._ops, self._source, self._target, self._remaining = ops, source, target, remaining
+        self.hasher = Digest(algorithm)
+        self.written = 0
+        self._dropped = 0
 
     def read(self, n: int = -1, /) -> bytes:
         if self._remaining <= 0:
@@ -239,22 +248,27 @@ class _Tee:
         self._remaining -= len(data)
         if data:
             self._ops.write(self._target, data)
+            self.hasher.update(data)
+            self.written += len(data)
+            if self.written - self._dropped >= 2 * DROP_BEHIND:
+                self._dropped = self.written - DROP_BEHIND
+                self._ops.drop_cached(self._target, self._dropped)
         return data
 
 
 def _copy_records(
-    ops: FileOps, wal: Path, offset: int, size: int, first_sequence: int, target: Any
-) -> tuple[int | None, int | None, int]:
+    ops: FileOps, wal: Path, offset: int, size: int, first_sequence: int, target: Any, algorithm: Algorithm
+) -> tuple[int | None, int | None, int, str | None]:
     """Stream the WAL's bytes ``offset..size`` into ``target``, checking every record; returns
-    the first and last sequence and the bytes of whole records (the file is cut there)."""
+    the first and last sequence, the bytes of whole records (the file is cut there) and their
+    digest (None when bytes past the last whole record were read too: hash the cut file)."""
     first = last = None
     end = 0
     with ops.open_read(wal) as source:
         source.seek(offset)
+        tee = _Tee(ops, source, target, size - offset, algorithm)
         try:
-            for batch in iter_wal_batches(
-                _Tee(ops, source, target, size - offset), path=wal, first_sequence=first_sequence
-            ):
+            for batch in iter_wal_batches(tee, path=wal, first_sequence=first_sequence):
                 if first is None:
                     first = batch[0].sequence
                 last = batch[-1].sequence
@@ -278,7 +292,7 @@ def _copy_records(
                     offset=(exc.offset or 0) + offset,
                     code=exc.code,
                 ) from None
-    return first, last, end
+    return first, last, end, tee.hasher.tagged_digest() if tee.written == end else None
 
 
 def _digest_file(ops: FileOps, path: Path, algorithm: Algorithm) -> str:

@@ -29,6 +29,7 @@ from aeroops.executor.location import is_url, url_join, url_name
 from aeroops.formats.layers import ARCHIVE_SUFFIXES, NeedsIdentity, describe, layers_of_name, open_layers
 from aeroops.formats.manifests import BackupManifest
 from aeroops.formats.record import LIMIT as RECORD_LIMIT
+from aeroops.formats.record import SUFFIX as RECORD_NAME_SUFFIX
 from aeroops.formats.record import ArchiveRecord, parse_record, record_path
 from aeroops.formats.sidecar import ALGORITHMS, SUFFIXES, parse_sidecar, sidecar_path, split_digest
 from aeroops.hashing import BackgroundDigest, digest_of
@@ -66,7 +67,10 @@ def read_sidecar(archive: Path | str, ops: FileOps = REAL) -> tuple[str | None, 
     counts, even when it is unusable: a damaged ``.b3`` is not silently passed over for an older
     ``.sha256``."""
     if isinstance(archive, str):
-        return _read_remote_sidecar(archive)
+        from aeroops.executor.remote_audit import read_remote_sidecar
+
+        found, findings = read_remote_sidecar(archive)
+        return (found, findings) if found is not None or findings else (None, (no_sidecar_finding(archive),))
     for algorithm in ALGORITHMS:
         path = sidecar_path(archive, algorithm)
         try:
@@ -82,23 +86,6 @@ def read_sidecar(archive: Path | str, ops: FileOps = REAL) -> tuple[str | None, 
         except FormatError as error:
             return None, (_sidecar_finding(f"{path.name}: {error.message}"),)
     return None, (no_sidecar_finding(archive),)
-
-
-def _read_remote_sidecar(url: str) -> tuple[str | None, tuple[Finding, ...]]:
-    """`read_sidecar` for an archive in object storage: the sidecar object beside it."""
-    from aeroops.executor.objectstore import store_for
-
-    store = store_for(url)
-    for algorithm in ALGORITHMS:
-        raw = store.read_small(url + SUFFIXES[algorithm], SIDECAR_LIMIT)
-        if raw is None:
-            continue
-        name = url_name(url) + SUFFIXES[algorithm]
-        try:
-            return parse_sidecar(raw.decode("utf-8", "replace"), archive_name=url_name(url), algorithm=algorithm), ()
-        except FormatError as error:
-            return None, (_sidecar_finding(f"{name}: {error.message}"),)
-    return None, (no_sidecar_finding(url),)
 
 
 def no_sidecar_finding(archive: Path | str) -> Finding:
@@ -356,9 +343,9 @@ def _read_stream(
             **options,
         )
     report = result if isinstance(result, VerifyReport) else getattr(result, "report", None)
-    # The record beside a local archive (one in object storage has none yet).
+    # The record beside the archive, on a disk or in object storage.
     layered = isinstance(report, VerifyReport) and (report.layers or layers_of_name(str(archive)))
-    if isinstance(archive, Path) and isinstance(report, VerifyReport) and layered:
+    if isinstance(report, VerifyReport) and layered:
         checked = with_record(report, archive, size, sidecar, ops)
         return cast(T, checked if result is report else replace(result, report=checked))  # type: ignore[type-var]
     return result
@@ -377,9 +364,14 @@ def needs_contents(report: VerifyReport) -> VerifyReport:
     return replace(report, findings=(*report.findings, finding))
 
 
-def read_record(archive: Path, sidecar: str | None, ops: FileOps = REAL) -> ArchiveRecord:
-    """The cleartext record beside a layered archive, checked against its line in the sidecar;
-    `FormatError` (AERO_LAYER_RECORD) when it is missing, unreadable, or not what was written."""
+def read_record(archive: Path | str, sidecar: str | None, ops: FileOps = REAL) -> ArchiveRecord:
+    """The cleartext record beside a layered archive (a file, or an object beside one in object
+    storage), checked against its line in the sidecar; `FormatError` (AERO_LAYER_RECORD) when
+    it is missing, unreadable, or not what was written."""
+    if isinstance(archive, str):
+        from aeroops.executor.remote_audit import read_remote_record
+
+        return read_remote_record(archive, sidecar)
     path = record_path(archive)
     try:
         with ops.open_read(path) as stream:
@@ -401,11 +393,13 @@ def read_record(archive: Path, sidecar: str | None, ops: FileOps = REAL) -> Arch
     return parse_record(data, path=path.name)
 
 
-def with_record(report: VerifyReport, archive: Path, size: int, sidecar: str | None, ops: FileOps) -> VerifyReport:
+def with_record(
+    report: VerifyReport, archive: Path | str, size: int, sidecar: str | None, ops: FileOps
+) -> VerifyReport:
     """``report`` with what the record beside a layered archive says: for an archive read
     through its layers, that the record agrees with it; for one that could not be opened (no
     identity), the record's manifest and layers stand in for what the archive holds."""
-    if report.opened and not os.path.lexists(record_path(archive)):
+    if report.opened and not _record_exists(archive):
         return report  # read whole, it needs no record (zstd and age themselves write none)
     try:
         record = read_record(archive, sidecar, ops)
@@ -426,6 +420,14 @@ def with_record(report: VerifyReport, archive: Path, size: int, sidecar: str | N
     if record.verified_at_creation != "ok":
         findings += (Finding.of(Code.LAYER_RECORD, f"its record says: {record.verified_at_creation}"),)
     return replace(report, findings=findings, backup_manifest=record.manifest(), layers=record.layers)
+
+
+def _record_exists(archive: Path | str) -> bool:
+    if isinstance(archive, str):
+        from aeroops.executor.objectstore import store_for
+
+        return store_for(archive).info(archive + RECORD_NAME_SUFFIX) is not None
+    return os.path.lexists(record_path(archive))
 
 
 def _candidates(root: Path, recursive: bool, unreadable: list[OSError]) -> Iterator[Path]:

@@ -124,10 +124,10 @@ class ObjectStore:
 
     # --- paths ----------------------------------------------------------------------------
     def path(self, url: str) -> str:
-        return url.split("://", 1)[1]
+        return str(self.fs._strip_protocol(url))
 
     def url(self, path: str) -> str:
-        return f"{self.protocol}://{path}"
+        return str(self.fs.unstrip_protocol(path))
 
     # --- errors and retries ---------------------------------------------------------------
     def transient(self, error: BaseException) -> bool:
@@ -224,15 +224,15 @@ class ObjectStore:
 
         def listing() -> list[ObjectInfo]:
             if recursive:
+                if not self.fs.exists(path):
+                    return []
                 found = self.fs.find(path, detail=True)
                 entries = found.values() if isinstance(found, dict) else found
             else:
                 try:
                     entries = self.fs.ls(path, detail=True)
                 except FileNotFoundError:
-                    if "/" in path and self.fs.exists(path.split("/", 1)[0]):
-                        return []  # an empty prefix of a bucket that exists
-                    raise
+                    return []  # a folder that does not exist yet holds nothing
             return sorted(
                 (self._object(e) for e in entries if e.get("type") == "file"),
                 key=lambda info: info.url,
