@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.documents import diff
+    from aeroops.executor.fileops import REAL
     from aeroops.progress import no_progress
     from aeroops.views import documents as views
     from aeroops.views.progress import terminal_progress
@@ -30,7 +31,12 @@ def run(args: argparse.Namespace) -> int:
 
     with terminal_progress(not args.no_progress) as progress:
         result = diff(
-            args.a, args.b, collections=args.collection, progress=progress or no_progress, identities=args.identities
+            args.a,
+            args.b,
+            collections=args.collection,
+            progress=progress or no_progress,
+            ops=REAL,
+            identities=args.identities,
         )
     if args.format == "json":
         print(json.dumps(diff_json(result), indent=2, ensure_ascii=False))

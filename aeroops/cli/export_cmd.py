@@ -27,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.documents import export
+    from aeroops.executor.fileops import REAL
     from aeroops.progress import no_progress
     from aeroops.views.progress import terminal_progress
     from aeroops.views.serialise import export_json
@@ -39,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
             collections=args.collection,
             format=args.format,
             progress=progress or no_progress,
+            ops=REAL,
             identities=args.identities,
         )
     if args.json:

@@ -43,7 +43,9 @@ T = TypeVar("T")
 READ_CHUNK = 8 << 20  # one ranged GET of a stream
 READ_AHEAD = 2  # ranged GETs in flight ahead of the reader
 PART_SIZE = 8 << 20  # multipart part (S3's minimum is 5 MiB, but for the last)
-PARTS_IN_FLIGHT = 3  # parts uploading while the next fills: memory is PART_SIZE × (this + 1)
+# Parts uploading while the next fills. 2, not 3: 155 MiB peak against 165 on the bench's quick
+# archive, at the same speed (botocore and aiohttp alone are 50 MiB).
+PARTS_IN_FLIGHT = int(os.environ.get("AEROOPS_PARTS_IN_FLIGHT", "2"))
 UPLOAD_MARKER_PREFIX = ".aeroops-upload-"  # beside the archive: "<prefix><upload id>.json"
 FOREIGN_UPLOAD_GRACE_SECONDS = 24 * 3600  # a marker of another host's run: stale after a day
 RETRIES_ENV = "AEROOPS_REMOTE_RETRIES"
