@@ -23,7 +23,7 @@ class _Hasher(Protocol):
 def _new_hasher(algorithm: Algorithm) -> _Hasher:
     # blake3 stays single-threaded (its default): the main pass has the other core.
     # Each library is imported when its digest is first wanted: a verify without a sidecar, the
-    # usual small one, wants neither, and the imports are felt at every start (issue 15).
+    # usual small one, wants neither, and the imports are felt at every start.
     if algorithm == "blake3":
         import blake3
 

@@ -1,7 +1,7 @@
 """The terminal's width, as `shutil.get_terminal_size` gives it ($COLUMNS, else the terminal
 standard output is on, else 80), without importing shutil: shutil imports bz2, lzma and zlib,
 and argparse asks the width once for every argument it adds, so the command line would pay that
-at every start (issue 15: within 40 ms of the bare interpreter)."""
+at every start."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import os
 import sys
 
 FALLBACK_COLUMNS = 80
-TEXT_WIDTH = 100  # the widest line aeroops prints for people, even on a wider terminal (issue 15)
+TEXT_WIDTH = 100  # the widest line aeroops prints for people, even on a wider terminal: lines stay readable
 
 
 def terminal_columns() -> int:

@@ -32,22 +32,25 @@ def main() -> int:
     from helpers.s3 import moto_server, s3_environment
 
     from aeroops.demo import DemoSpec, make_demo_datadir
+    from aeroops.executor.fileops import REAL
 
     with moto_server() as server, tempfile.TemporaryDirectory() as scratch:
         os.environ.update(s3_environment(server.endpoint))
         client = server.client()
         client.create_bucket(Bucket="fleet")
         datadir = Path(scratch) / "db"
-        make_demo_datadir(datadir, DemoSpec(seed=1, wal_records=50, snapshots=1))
+        make_demo_datadir(datadir, DemoSpec(seed=1, wal_records=50, snapshots=1), ops=REAL)
         started = time.monotonic()
         count = seed(client, datadir, args.hosts, args.per_host)
-        print(f"seeded {count} archives in {args.hosts} prefixes by server-side copy: {time.monotonic() - started:.1f} s")
+        print(
+            f"seeded {count} archives in {args.hosts} prefixes by server-side copy: {time.monotonic() - started:.1f} s"
+        )
 
         from aeroops.core.newest_good import newest_good
         from aeroops.executor.audit import inventory, verify_archive
 
         started = time.monotonic()
-        found = inventory("s3://fleet/", recursive=True)
+        found = inventory("s3://fleet/", recursive=True, ops=REAL)
         listed = time.monotonic() - started
         readable = sum(1 for row in found.rows if row.reason is None)
         print(f"inventory s3://fleet/ -r: {len(found.rows)} rows ({readable} with a manifest) in {listed:.1f} s")
@@ -61,7 +64,7 @@ def main() -> int:
             from aeroops.core.inventory import with_verdict
 
             for row in sorted(rows, key=lambda r: r.created_at, reverse=True):
-                checked = with_verdict(row, verify_archive(f"s3://fleet/{row.file}"))
+                checked = with_verdict(row, verify_archive(f"s3://fleet/{row.file}", ops=REAL))
                 if checked.ok:
                     return newest_good([checked]).overall
             return None
@@ -78,11 +81,12 @@ def main() -> int:
 
 def seed(client, datadir: Path, hosts: int, per_host: int) -> int:  # type: ignore[no-untyped-def]
     from aeroops.executor.backup import run_backup
+    from aeroops.executor.fileops import REAL
 
     sources = []
     with tempfile.TemporaryDirectory() as out:
         for day in range(per_host):
-            made = run_backup(datadir, out, created_at=datetime(2026, 11, 1 + day, 3, tzinfo=UTC))
+            made = run_backup(datadir, out, created_at=datetime(2026, 11, 1 + day, 3, tzinfo=UTC), ops=REAL)
             key = f"_seed/{day}.tar"
             client.put_object(Bucket="fleet", Key=key, Body=Path(made.archive).read_bytes())
             sources.append((key, Path(made.sidecar).read_text().split()[0]))

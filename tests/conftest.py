@@ -10,6 +10,7 @@ from helpers.archives import FIXTURE_ARCHIVES
 from helpers.data import copy_fixture
 
 from aeroops.demo import DemoSpec, make_demo_datadir
+from aeroops.executor.fileops import REAL
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def aerodb_archives(tmp_path: Path) -> Path:
 def small_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[str, ...]]:
     """A small demo data directory (shared by a module's tests: none may change it) and its
     snapshot ids, oldest first."""
-    made = make_demo_datadir(tmp_path_factory.mktemp("demo") / "datadir", DemoSpec.small())
+    made = make_demo_datadir(tmp_path_factory.mktemp("demo") / "datadir", DemoSpec.small(), ops=REAL)
     return made.data_dir, tuple(made.snapshot_ids)
 
 

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from aeroops.core.backup_plan import BackupOptions, plan_backup
 from aeroops.core.inspect import inspect_archive_stream
 from aeroops.executor.audit import inspect_archive, inventory, verify_archive
+from aeroops.executor.fileops import REAL
 from aeroops.executor.scan import scan
 from aeroops.views.backup import render_description, render_plan
 from aeroops.views.serialise import backup_plan_json, description_json, inspect_json, inventory_json, report_json
@@ -145,10 +146,10 @@ def test_any_manifest_in_a_folder_gets_its_row_and_the_audit_goes_on(
 ) -> None:
     hostile = folder / "hostile.tar"
     hostile.write_bytes(build(replace_member(replace_member(MEMBERS, SNAPSHOT, snapshot), BACKUP, backup)))
-    report = verify_archive(hostile)
+    report = verify_archive(hostile, ops=REAL)
     assert_printable(render_report(report))
-    assert_printable(render_inspect(inspect_archive(hostile)))
-    taken = inventory(folder, verify=True, now=NOW)
+    assert_printable(render_inspect(inspect_archive(hostile, ops=REAL)))
+    taken = inventory(folder, verify=True, now=NOW, ops=REAL)
     assert [row.file for row in taken.rows] == ["good.tar", "hostile.tar"]
     assert taken.rows[0].ok is True and taken.rows[1].ok is report.ok
     assert_printable(render_inventory(taken), json.dumps(inventory_json(taken), ensure_ascii=False))
@@ -178,7 +179,7 @@ def test_any_manifest_in_a_data_directory_is_judged_by_scan_and_the_plan(
         shutil.copytree(manifest.parent, extra, dirs_exist_ok=True)
     else:
         shutil.rmtree(extra, ignore_errors=True)
-    description = scan(data_dir)
+    description = scan(data_dir, ops=REAL)
     plan = plan_backup(description, BackupOptions(NOW))
     assert_printable(
         render_description(description),

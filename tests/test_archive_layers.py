@@ -30,6 +30,7 @@ from aeroops.executor.age_layer import AgeReader
 from aeroops.executor.audit import inspect_archive, inventory, verify_archive
 from aeroops.executor.backup import run_backup
 from aeroops.executor.drill import drill
+from aeroops.executor.fileops import REAL
 from aeroops.executor.restore import preview_restore, restore
 from aeroops.formats.layers import open_layers
 from aeroops.formats.record import parse_record, record_path
@@ -88,7 +89,7 @@ def made(tmp_path_factory: pytest.TempPathFactory, keys: Keys) -> dict[str, Back
     for name, kwargs in options.items():
         out = root / name
         out.mkdir()
-        results[name] = run_backup(data, out, created_at=T, **kwargs)  # type: ignore[arg-type]
+        results[name] = run_backup(data, out, created_at=T, ops=REAL, **kwargs)  # type: ignore[arg-type]
     return results
 
 
@@ -163,24 +164,24 @@ def test_compressed_bytes_do_not_depend_on_the_thread_count() -> None:
 
 
 def test_every_reader_reads_every_layering(made: dict[str, BackupResult], keys: Keys, tmp_path: Path) -> None:
-    plain_report = verify_archive(made["tar"].archive)
+    plain_report = verify_archive(made["tar"].archive, ops=REAL)
     for name, result in made.items():
-        report = verify_archive(result.archive, identities=[keys.age_file])
+        report = verify_archive(result.archive, identities=[keys.age_file], ops=REAL)
         assert report.ok and report.opened, (name, report.findings)
         assert report.findings == (), (name, report.findings)
         assert report.layers == result.layers
         assert report.members == plain_report.members and report.wal_record_count == plain_report.wal_record_count
-        inspected = inspect_archive(result.archive, identities=[keys.age_file])
-        assert inspected.logical == inspect_archive(made["tar"].archive).logical
+        inspected = inspect_archive(result.archive, identities=[keys.age_file], ops=REAL)
+        assert inspected.logical == inspect_archive(made["tar"].archive, ops=REAL).logical
     # ssh-ed25519 identity opens what was encrypted to its recipient
-    assert verify_archive(made["zst.age"].archive, identities=[keys.ssh_file]).opened
+    assert verify_archive(made["zst.age"].archive, identities=[keys.ssh_file], ops=REAL).opened
     target = tmp_path / "restored"
-    done = restore(made["zst.age"].archive, target, create=True, identities=[keys.age_file])
+    done = restore(made["zst.age"].archive, target, create=True, identities=[keys.age_file], ops=REAL)
     plain_target = tmp_path / "restored-plain"
-    restore(made["tar"].archive, plain_target, create=True)
+    restore(made["tar"].archive, plain_target, create=True, ops=REAL)
     assert done.report.ok
     assert {k: v[3] for k, v in tree_state(target).items()} == {k: v[3] for k, v in tree_state(plain_target).items()}
-    drilled = drill(made["zst.age"].archive, identities=[keys.age_file], scratch_parent=tmp_path)
+    drilled = drill(made["zst.age"].archive, identities=[keys.age_file], scratch_parent=tmp_path, ops=REAL)
     assert drilled.ok, drilled
 
 
@@ -188,7 +189,7 @@ def test_inventory_shows_layers_and_sizes(made: dict[str, BackupResult], tmp_pat
     folder = tmp_path / "all"
     for name, result in made.items():
         shutil.copytree(Path(result.archive).parent, folder / name)
-    rows = {row.file: row for row in inventory(folder, verify=True, recursive=True, identities=()).rows}
+    rows = {row.file: row for row in inventory(folder, verify=True, recursive=True, identities=(), ops=REAL).rows}
     assert len(rows) == 5
     for row in rows.values():
         assert row.ok and row.reason is None, row
@@ -196,7 +197,7 @@ def test_inventory_shows_layers_and_sizes(made: dict[str, BackupResult], tmp_pat
         assert row.plain_size == made["tar"].size
     found = sorted(row.layers or "" for row in rows.values())
     assert found == ["tar", "tar+age", "tar+zstd", "tar+zstd", "tar+zstd+age"]
-    with_key = inventory(folder, verify=True, recursive=True, identities=[keys.age_file]).rows
+    with_key = inventory(folder, verify=True, recursive=True, identities=[keys.age_file], ops=REAL).rows
     assert all(row.ok for row in with_key)
 
 
@@ -205,7 +206,7 @@ def test_without_the_identity_the_record_and_the_stored_bytes_are_checked(
 ) -> None:
     monkeypatch.delenv("AEROOPS_IDENTITY_FILE", raising=False)
     archive = Path(made["zst.age"].archive)
-    report = verify_archive(archive)
+    report = verify_archive(archive, ops=REAL)
     assert report.ok and not report.opened
     assert [f.code for f in report.findings] == [Code.LAYER_UNOPENED]
     assert report.backup_manifest is not None and report.backup_manifest.created_at == T
@@ -217,19 +218,21 @@ def test_without_the_identity_the_record_and_the_stored_bytes_are_checked(
     data = bytearray(copy.read_bytes())
     data[len(data) // 2] ^= 1
     copy.write_bytes(bytes(data))
-    assert Code.VERIFY_SIDECAR in [f.code for f in verify_archive(copy).findings]
+    assert Code.VERIFY_SIDECAR in [f.code for f in verify_archive(copy, ops=REAL).findings]
     copy.write_bytes(archive.read_bytes())
     record = record_path(copy)
     record.write_text(record.read_text().replace('"wal_present": true', '"wal_present": false'))
-    assert [f.code for f in verify_archive(copy).findings if f.code is not Code.LAYER_UNOPENED] == [Code.LAYER_RECORD]
+    assert [f.code for f in verify_archive(copy, ops=REAL).findings if f.code is not Code.LAYER_UNOPENED] == [
+        Code.LAYER_RECORD
+    ]
     record.unlink()
-    assert not verify_archive(copy).ok
+    assert not verify_archive(copy, ops=REAL).ok
     # inspect, restore and drill need the contents: not ok, refused, nothing written
-    assert not inspect_archive(archive).ok
-    preview = preview_restore(archive, tmp_path / "nowhere", create=True)
+    assert not inspect_archive(archive, ops=REAL).ok
+    preview = preview_restore(archive, tmp_path / "nowhere", create=True, ops=REAL)
     assert not preview.would_restore and Code.AGE_NO_IDENTITY in [f.code for f in preview.report.findings]
     with pytest.raises(Exception, match="no identity"):
-        restore(archive, tmp_path / "nowhere", create=True)
+        restore(archive, tmp_path / "nowhere", create=True, ops=REAL)
     assert not (tmp_path / "nowhere").exists()
 
 
@@ -258,35 +261,35 @@ def test_aeroops_reads_what_zstd_and_age_write(made: dict[str, BackupResult], ke
     subprocess.run(["age", "-r", keys.age_recipient, "-o", str(enc), str(zst)], check=True)
     only_age = tmp_path / "x.tar.age"
     subprocess.run(["age", "-R", str(keys.ssh_file) + ".pub", "-o", str(only_age), str(plain)], check=True)
-    plain_report = verify_archive(plain)
+    plain_report = verify_archive(plain, ops=REAL)
     for path, identity in ((zst, keys.age_file), (enc, keys.age_file), (only_age, keys.ssh_file)):
-        report = verify_archive(path, identities=[identity])
+        report = verify_archive(path, identities=[identity], ops=REAL)
         assert report.ok and report.opened and report.members == plain_report.members, (path, report.findings)
         # no sidecar, no record: the tools wrote none
         assert {f.code for f in report.findings} <= {Code.VERIFY_NO_SIDECAR, Code.LAYER_RECORD}
-    assert verify_archive(zst, identities=[]).findings[0].code is Code.VERIFY_NO_SIDECAR
+    assert verify_archive(zst, identities=[], ops=REAL).findings[0].code is Code.VERIFY_NO_SIDECAR
     # zstd --long=31 needs a 2 GiB window: refused with bounded memory
     long = tmp_path / "long.tar.zst"
     subprocess.run(["zstd", "-q", "--long=31", str(plain), "-o", str(long)], check=True)
-    codes = [f.code for f in verify_archive(long).findings]
+    codes = [f.code for f in verify_archive(long, ops=REAL).findings]
     assert Code.ZSTD_LIMIT in codes or codes == [Code.VERIFY_NO_SIDECAR]
 
 
 def test_a_name_that_lies_is_read_by_its_bytes_with_a_warning(made: dict[str, BackupResult], tmp_path: Path) -> None:
     liar = tmp_path / "backup.tar"
     liar.write_bytes(Path(made["zst"].archive).read_bytes())
-    report = verify_archive(liar)
+    report = verify_archive(liar, ops=REAL)
     assert report.ok and report.layers == ("zstd",)
     assert Code.LAYER_NAME in [f.code for f in report.findings]
     plain_named_zst = tmp_path / "plain.tar.zst"
     plain_named_zst.write_bytes(Path(made["tar"].archive).read_bytes())
-    assert Code.LAYER_NAME in [f.code for f in verify_archive(plain_named_zst).findings]
+    assert Code.LAYER_NAME in [f.code for f in verify_archive(plain_named_zst, ops=REAL).findings]
 
 
 def test_plain_archives_stay_as_they_were(made: dict[str, BackupResult]) -> None:
     aerodb = copy_fixture("backup-1000.tar", Path(made["tar"].archive).parent.parent / "aerodb.tar")
     ours = plain_bytes(made)
-    assert verify_archive(made["tar"].archive).findings == ()
+    assert verify_archive(made["tar"].archive, ops=REAL).findings == ()
     assert ours[:512] == aerodb.read_bytes()[:512] or len(ours) > 0  # tar headers: see test_backup's byte test
     assert Path(made["tar"].sidecar).read_text().count("\n") == 1
 
@@ -312,7 +315,7 @@ def layer_codes(data: bytes, identities: list[object] | None = None) -> list[Cod
 
 
 def verify_codes(path: Path, keys: Keys | None = None) -> list[Code]:
-    report = verify_archive(path, identities=[keys.age_file] if keys else [])
+    report = verify_archive(path, identities=[keys.age_file] if keys else [], ops=REAL)
     return [f.code for f in report.findings]
 
 
@@ -330,7 +333,7 @@ def test_damaged_and_truncated_zstd_frames(made: dict[str, BackupResult], tmp_pa
         hurt[offset] ^= 0x5A
         codes = verify_codes(damaged(tmp_path, source, bytes(hurt)))
         assert Code.ZSTD_CORRUPT in codes or Code.ZSTD_TRUNCATED in codes, (offset, codes)
-        assert not verify_archive(damaged(tmp_path, source, bytes(hurt))).ok
+        assert not verify_archive(damaged(tmp_path, source, bytes(hurt)), ops=REAL).ok
     # Three bytes are no zstd magic: read as a (truncated) tar, the name said to be lying.
     assert {Code.TAR_TRUNCATED, Code.LAYER_NAME} <= set(verify_codes(damaged(tmp_path, source, data[:3])))
     for cut in (5, 100, len(data) // 2, len(data) - 4, len(data) - 1):
@@ -433,7 +436,7 @@ def test_age_damage(made: dict[str, BackupResult], tmp_path: Path, keys: Keys) -
     other = pyrage.x25519.Identity.from_str(keys.other_file.read_text().strip())
     assert layer_codes(data, [other]) == [Code.AGE_NO_IDENTITY]
     assert Code.AGE_NO_IDENTITY in verify_codes(damaged(tmp_path, source, data), None) or True
-    nobody = verify_archive(source, identities=[keys.other_file])
+    nobody = verify_archive(source, identities=[keys.other_file], ops=REAL)
     assert [f.code for f in nobody.findings][:1] == [Code.AGE_NO_IDENTITY] and not nobody.ok
 
 
@@ -445,7 +448,7 @@ def test_identity_files_that_cannot_be_used(made: dict[str, BackupResult], tmp_p
     junk.write_text("not a key\n")
     for bad in (tmp_path, empty, junk, tmp_path / "missing.txt"):
         with pytest.raises(UsageError) as raised:
-            verify_archive(archive, identities=[bad])
+            verify_archive(archive, identities=[bad], ops=REAL)
         assert raised.value.code is Code.IDENTITY
     unreadable = tmp_path / "unreadable.txt"
     unreadable.write_text(keys.age_secret)
@@ -456,7 +459,7 @@ def test_identity_files_that_cannot_be_used(made: dict[str, BackupResult], tmp_p
     loose = tmp_path / "loose.txt"
     loose.write_text(keys.age_secret + "\n")
     loose.chmod(0o644)
-    report = verify_archive(archive, identities=[loose])
+    report = verify_archive(archive, identities=[loose], ops=REAL)
     assert report.ok and Code.IDENTITY_PERMISSIONS in [f.code for f in report.findings]
     assert stat.S_IMODE(loose.stat().st_mode) == 0o644  # warned, not changed
 
@@ -542,7 +545,7 @@ def test_no_key_ever_appears_in_any_output(made: dict[str, BackupResult], keys: 
     # repr of the parsed keys and of the layering never shows them either
     from aeroops.executor.keys import load_identities
 
-    loaded = load_identities([keys.age_file, keys.ssh_file])
+    loaded = load_identities([keys.age_file, keys.ssh_file], REAL)
     for secret in keys.secrets():
         assert secret not in repr(loaded) and secret not in str(loaded)
 
@@ -571,7 +574,7 @@ def test_a_disk_that_fills_while_a_layer_writes_fails_cleanly(tmp_path: Path, ke
     assert list(out.iterdir()) == []
     assert tree_state(data) == before
     assert not [t for t in threading.enumerate() if t.name.startswith("aeroops-age")]
-    assert run_backup(data, out, created_at=T, **kwargs).layers
+    assert run_backup(data, out, created_at=T, ops=REAL, **kwargs).layers
 
 
 def _peak_rss(code: str, *args: str) -> int:
@@ -597,14 +600,15 @@ def test_memory_stays_bounded_through_the_layers(tmp_path: Path, keys: Keys) -> 
             writer.write(zeros)
     assert bomb.stat().st_size < 1 << 20
     verify = (
-        "import sys\nfrom aeroops.executor.audit import verify_archive\n"
-        "r = verify_archive(sys.argv[1], identities=sys.argv[2:])\n"
+        "import sys\nfrom aeroops.executor.audit import verify_archive\nfrom aeroops.executor.fileops import REAL\n"
+        "r = verify_archive(sys.argv[1], identities=sys.argv[2:], ops=REAL)\n"
         "print(sorted({f.code for f in r.findings}), file=sys.stderr)\n"
         "assert r.ok == (not sys.argv[1].endswith('.zst'))"
     )
     restore = (
         "import sys\nfrom aeroops.errors import RestoreError\nfrom aeroops.executor.restore import restore\n"
-        "try:\n    restore(sys.argv[1], sys.argv[2], create=True)\n    raise SystemExit(1)\n"
+        "from aeroops.executor.fileops import REAL\n"
+        "try:\n    restore(sys.argv[1], sys.argv[2], create=True, ops=REAL)\n    raise SystemExit(1)\n"
         "except RestoreError:\n    pass"
     )
     cap = 96 << 20  # the issue's target
@@ -614,11 +618,52 @@ def test_memory_stays_bounded_through_the_layers(tmp_path: Path, keys: Keys) -> 
     from aeroops.demo import DemoSpec, make_demo_datadir
 
     spec = DemoSpec(seed=3, wal_records=20_000, snapshots=1, storage_bytes=64 << 20)
-    data = make_demo_datadir(tmp_path / "big", spec)
+    data = make_demo_datadir(tmp_path / "big", spec, ops=REAL)
     out = tmp_path / "out"
     out.mkdir()
-    made = run_backup(data.data_dir, out, created_at=T, compress="zstd:1", encrypt_to=[keys.age_recipient])
+    made = run_backup(data.data_dir, out, created_at=T, compress="zstd:1", encrypt_to=[keys.age_recipient], ops=REAL)
     assert made.plain_size is not None and made.plain_size > 64 << 20
     peaks["verify zstd+age"] = _peak_rss(verify, made.archive, str(keys.age_file))
     print("\npeak RSS, MiB:", {name: round(peak / (1 << 20), 1) for name, peak in peaks.items()})
     assert all(peak < cap for peak in peaks.values()), peaks
+
+
+def test_damaged_layers_on_the_command_line(made: dict[str, BackupResult], tmp_path: Path, keys: Keys) -> None:
+    """Each kind of layer damage through the CLI: verify exits 1 naming the code, without a
+    traceback; restore refuses (FATAL, exit 3) and leaves the data directory as it was."""
+    zst = Path(made["zst"].archive).read_bytes()
+    age = Path(made["age"].archive).read_bytes()  # several chunks: a flip in the first is no cut
+    payload = age.index(b"\n", age.index(b"\n--- ") + 1) + 1 + 16
+    assert len(age) > payload + 2 * 65552
+
+    def flipped(data: bytes, offset: int) -> bytes:
+        hurt = bytearray(data)
+        hurt[offset] ^= 0x20
+        return bytes(hurt)
+
+    inside_out = io.BytesIO()
+    writer = ZstdWriter(inside_out)
+    writer.write(Path(made["age"].archive).read_bytes())
+    writer.close()
+    cases = {
+        "flipped.tar.zst": (flipped(zst, len(zst) // 2), Code.ZSTD_CORRUPT),
+        "cut.tar.zst": (zst[: len(zst) // 2], Code.ZSTD_TRUNCATED),
+        "trailing.tar.zst": (zst + b"garbage!", Code.ZSTD_TRAILING),
+        "mac.tar.age": (flipped(age, payload + 10), Code.AGE_MAC),
+        "cut.tar.age": (age[: payload + 65552], Code.AGE_TRUNCATED),
+        "cut-inside.tar.age": (age[: payload + 65552 + 700], Code.AGE_TRUNCATED),
+        "header.tar.age": (flipped(age, 22), Code.AGE_HEADER),
+        "order.tar.age.zst": (inside_out.getvalue(), Code.LAYER_ORDER),
+    }
+    target = copy_fixture("datadir-nowal", tmp_path / "target")
+    before = tree_state(target)
+    for name, (data, code) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        verified = run_cli("verify", str(path), "-i", str(keys.age_file))
+        assert verified.returncode == 1 and code in verified.stdout, (name, verified.stdout, verified.stderr)
+        assert "Traceback" not in verified.stdout + verified.stderr
+        restored = run_cli("restore", str(path), str(target), "--yes", "-i", str(keys.age_file))
+        assert restored.returncode == 3, (name, restored.stderr)
+        assert restored.stderr.startswith("[FATAL] AERO_RESTORE") and "Traceback" not in restored.stderr
+        assert tree_state(target) == before, name

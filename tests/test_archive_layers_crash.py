@@ -110,9 +110,9 @@ class LayeredSurvivor:
                 assert any(sidecar_path(path, a).exists() for a in ALGORITHMS), f"{path.name} without its sidecar"
                 assert record_path(path).exists(), f"{path.name} without its record"
                 assert parse_record(record_path(path).read_bytes()).stored_size == path.stat().st_size
-                opened = verify_archive(path, identities=[self.key])
+                opened = verify_archive(path, identities=[self.key], ops=REAL)
                 assert opened.ok and opened.opened, (path.name, opened.findings)
-                assert verify_archive(path, identities=[]).ok
+                assert verify_archive(path, identities=[], ops=REAL).ok
                 found.append(path)
             else:  # a sidecar or a record published before its archive
                 assert path.name.endswith((f"{self.suffix}.b3", f"{self.suffix}.sha256", f"{self.suffix}.json"))
@@ -123,13 +123,13 @@ class LayeredSurvivor:
         self.runs += 1
         created_at = datetime(2026, 12, 3, tzinfo=UTC).replace(second=self.runs % 60, minute=self.runs // 60)
         orphan = staging and not (staging[0] / OWNER_FILE).exists()
-        result = run_backup(self.data_dir, self.out, created_at=created_at, **self.kwargs)
-        assert verify_archive(result.archive, identities=[self.key]).ok
+        result = run_backup(self.data_dir, self.out, created_at=created_at, ops=REAL, **self.kwargs)
+        assert verify_archive(result.archive, identities=[self.key], ops=REAL).ok
         if orphan:
             assert result.removed_stale == () and staging[0].exists()
             past = time.time() - ORPHAN_GRACE_SECONDS - 1
             os.utime(staging[0], (past, past))
-            result = run_backup(self.data_dir, self.out, created_at=created_at, overwrite=True, **self.kwargs)
+            result = run_backup(self.data_dir, self.out, created_at=created_at, overwrite=True, ops=REAL, **self.kwargs)
         assert result.removed_stale == tuple(str(p) for p in staging)
         assert not [p for p in self.out.iterdir() if p.name.startswith(STAGING_PREFIX)]
         for path in self.out.iterdir():

@@ -23,14 +23,14 @@ from aeroops.core.wal_archive import ArchivedSegment, PassRefusal, PassStart, pa
 from aeroops.errors import Code, UsageError, WalArchiveError
 from aeroops.executor.archive_wal import KILL_POINTS, archive_wal, list_segments
 from aeroops.executor.audit import read_sidecar
-from aeroops.executor.fileops import FileOps
+from aeroops.executor.fileops import REAL, FileOps
 from aeroops.executor.lock import DirectoryLock
 from aeroops.formats.segment import SegmentName, parse_segment_name
 from aeroops.formats.wal import iter_wal
 
 
 def segments(folder: Path) -> list[SegmentName]:
-    return sorted(s.name for s in list_segments(folder))
+    return sorted(s.name for s in list_segments(folder, REAL))
 
 
 def test_archiving_the_stages_in_order_gives_each_records_bytes_once(tmp_path: Path) -> None:
@@ -38,13 +38,13 @@ def test_archiving_the_stages_in_order_gives_each_records_bytes_once(tmp_path: P
     out.mkdir()
     now = clock()
     before = tree_state(data)
-    first = archive_wal(data, out, now=now())
+    first = archive_wal(data, out, now=now(), ops=REAL)
     assert (first.timeline, first.first, first.last, first.new_timeline) == (A, 1, 30, True)
     assert tree_state(data) == before  # only read
-    assert archive_wal(data, out, now=now()).segment is None  # nothing new: nothing published
+    assert archive_wal(data, out, now=now(), ops=REAL).segment is None  # nothing new: nothing published
     for stage in (2, 3, 4):
         move_to_stage(data, stage)
-        archive_wal(data, out, now=now())
+        archive_wal(data, out, now=now(), ops=REAL)
     found = segments(out)
     assert [(s.timeline, s.first, s.last) for s in found] == [(A, 1, 30), (A, 31, 55), (B, 1, 20), (B, 21, 35)]
     for timeline in (A, B):
@@ -63,7 +63,7 @@ def test_archiving_the_stages_in_order_gives_each_records_bytes_once(tmp_path: P
     times = [s.archived_at for s in found]
     assert times == sorted(times) and times[0] == T0
     for s in found:
-        digest, findings = read_sidecar(out / s.file_name)
+        digest, findings = read_sidecar(out / s.file_name, REAL)
         assert digest is not None and not findings
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [s.file_name for s in found] + [s.file_name + ".b3" for s in found]
@@ -75,7 +75,7 @@ def test_b3sum_checks_a_segments_sidecar(tmp_path: Path) -> None:
         pytest.skip("b3sum is not installed")
     data, out = stage_copy(2, tmp_path / "data"), tmp_path / "out"
     out.mkdir()
-    result = archive_wal(data, out, now=T0)
+    result = archive_wal(data, out, now=T0, ops=REAL)
     assert result.segment is not None
     check = subprocess.run(["b3sum", "-c", result.segment + ".b3"], cwd=out, capture_output=True, text=True)
     assert check.returncode == 0 and ": OK" in check.stdout
@@ -89,12 +89,12 @@ def test_a_record_being_appended_waits_for_the_next_pass(tmp_path: Path) -> None
     half = end_of(A, 30) + 70  # inside record 31
     (data / "wal/wal.log").write_bytes(wal[:half])
     now = clock()
-    first = archive_wal(data, out, now=now())
+    first = archive_wal(data, out, now=now(), ops=REAL)
     assert (first.first, first.last) == (1, 30) and any("not a whole record" in n for n in first.notes)
-    again = archive_wal(data, out, now=now())
+    again = archive_wal(data, out, now=now(), ops=REAL)
     assert again.segment is None and any("not a whole record" in n for n in again.notes)
     (data / "wal/wal.log").write_bytes(wal)
-    last = archive_wal(data, out, now=now())
+    last = archive_wal(data, out, now=now(), ops=REAL)
     assert (last.first, last.last) == (31, 55)
     assert b"".join((out / s.file_name).read_bytes() for s in segments(out)) == wal
 
@@ -120,12 +120,12 @@ def rewrite(data: Path, how: str) -> None:
 def test_a_wal_rewritten_under_the_archive_is_refused_and_nothing_published(tmp_path: Path, how: str) -> None:
     data, out = stage_copy(1, tmp_path / "data"), tmp_path / "out"
     out.mkdir()
-    archive_wal(data, out, now=T0)
+    archive_wal(data, out, now=T0, ops=REAL)
     (data / "wal/wal.log").write_bytes(full_wal(A))  # records 31..55 appended
     rewrite(data, how)
     before_out, before_data = content_tree(out), tree_state(data)
     with pytest.raises(WalArchiveError) as raised:
-        archive_wal(data, out, now=T0 + timedelta(minutes=1))
+        archive_wal(data, out, now=T0 + timedelta(minutes=1), ops=REAL)
     assert raised.value.code is Code.WAL_ARCHIVE_DIVERGED, raised.value
     assert "Nothing was archived" in raised.value.message
     assert content_tree(out) == before_out and tree_state(data) == before_data
@@ -134,13 +134,13 @@ def test_a_wal_rewritten_under_the_archive_is_refused_and_nothing_published(tmp_
 def test_a_damaged_record_among_the_new_ones_is_refused_with_its_wal_code(tmp_path: Path) -> None:
     data, out = stage_copy(1, tmp_path / "data"), tmp_path / "out"
     out.mkdir()
-    archive_wal(data, out, now=T0)
+    archive_wal(data, out, now=T0, ops=REAL)
     wal = bytearray(full_wal(A))
     wal[end_of(A, 40) + 20] ^= 0x01  # inside record 41
     (data / "wal/wal.log").write_bytes(bytes(wal))
     before = content_tree(out)
     with pytest.raises(WalArchiveError) as raised:
-        archive_wal(data, out, now=T0 + timedelta(minutes=1))
+        archive_wal(data, out, now=T0 + timedelta(minutes=1), ops=REAL)
     assert raised.value.code is Code.WAL_CHECKSUM and "after record 40" in raised.value.message
     assert content_tree(out) == before
 
@@ -148,26 +148,26 @@ def test_a_damaged_record_among_the_new_ones_is_refused_with_its_wal_code(tmp_pa
 def test_a_clock_that_goes_backwards_is_refused(tmp_path: Path) -> None:
     data, out = stage_copy(1, tmp_path / "data"), tmp_path / "out"
     out.mkdir()
-    archive_wal(data, out, now=T0)
+    archive_wal(data, out, now=T0, ops=REAL)
     move_to_stage(data, 2)
     before = content_tree(out)
     with pytest.raises(WalArchiveError) as raised:
-        archive_wal(data, out, now=T0 - timedelta(seconds=1))
+        archive_wal(data, out, now=T0 - timedelta(seconds=1), ops=REAL)
     assert raised.value.code is Code.WAL_ARCHIVE_CLOCK and "fix the clock" in raised.value.message
     assert content_tree(out) == before
-    assert archive_wal(data, out, now=T0).last == 55  # the same second is not backwards
+    assert archive_wal(data, out, now=T0, ops=REAL).last == 55  # the same second is not backwards
 
 
 def test_two_passes_at_once_the_second_is_refused(tmp_path: Path) -> None:
     data, out = stage_copy(1, tmp_path / "data"), tmp_path / "out"
     out.mkdir()
-    with DirectoryLock(data, WalArchiveError, "archive-wal"):
-        code = forked(lambda: archive_wal(data, out, now=T0))
+    with DirectoryLock(data, WalArchiveError, "archive-wal", REAL):
+        code = forked(lambda: archive_wal(data, out, now=T0, ops=REAL))
         assert code == 1 and not list(out.iterdir())
         process = run_cli("archive-wal", str(data), "-o", str(out))
     line = one_error_line(process.stderr, "[ERROR] AERO_WAL_ARCHIVE_FAILED: another aeroops run holds")
     assert process.returncode == 2 and "archive-wal" in line
-    assert archive_wal(data, out, now=T0).last == 30
+    assert archive_wal(data, out, now=T0, ops=REAL).last == 30
 
 
 def test_a_served_data_directory_is_refused_as_a_backup_would(tmp_path: Path) -> None:
@@ -175,7 +175,7 @@ def test_a_served_data_directory_is_refused_as_a_backup_would(tmp_path: Path) ->
     out.mkdir()
     (data / ".lock").touch()
     with pytest.raises(WalArchiveError, match="AeroDB is serving"):
-        archive_wal(data, out, now=T0)
+        archive_wal(data, out, now=T0, ops=REAL)
     assert not list(out.iterdir())
 
 
@@ -185,13 +185,13 @@ def test_a_kill_at_each_step_of_a_pass_leaves_no_torn_segment_and_the_next_pass_
 ) -> None:
     data, out = stage_copy(1, tmp_path / "data"), tmp_path / "out"
     out.mkdir()
-    archive_wal(data, out, now=T0)
+    archive_wal(data, out, now=T0, ops=REAL)
     move_to_stage(data, 2)
     assert forked(lambda: archive_wal(data, out, now=T0 + timedelta(minutes=1), ops=KillingOps(point=point))) == -9
     for s in segments(out):  # whatever has a segment's name is whole and has its sidecar
         assert (out / (s.file_name + ".b3")).exists()
-        assert read_sidecar(out / s.file_name)[1] == ()
-    archive_wal(data, out, now=T0 + timedelta(minutes=2))
+        assert read_sidecar(out / s.file_name, REAL)[1] == ()
+    archive_wal(data, out, now=T0 + timedelta(minutes=2), ops=REAL)
     assert b"".join((out / s.file_name).read_bytes() for s in segments(out)) == full_wal(A)
     names = sorted(p.name for p in out.iterdir())
     assert all(n.endswith((".wal", ".wal.b3")) for n in names), names  # the killed pass's leftovers went
@@ -205,7 +205,7 @@ def test_a_kill_before_every_file_operation_of_a_pass(tmp_path: Path) -> None:
         work = tmp_path / str(nth)
         data, out = stage_copy(1, work / "data"), work / "out"
         out.mkdir()
-        archive_wal(data, out, now=T0)
+        archive_wal(data, out, now=T0, ops=REAL)
         move_to_stage(data, 2)
         code = forked(
             lambda data=data, out=out, nth=nth: archive_wal(
@@ -215,7 +215,7 @@ def test_a_kill_before_every_file_operation_of_a_pass(tmp_path: Path) -> None:
         assert code in (0, -9)
         joined = b"".join((out / s.file_name).read_bytes() for s in segments(out))
         assert full_wal(A).startswith(joined)  # whole records, each once
-        archive_wal(data, out, now=T0 + timedelta(minutes=2))
+        archive_wal(data, out, now=T0 + timedelta(minutes=2), ops=REAL)
         assert b"".join((out / s.file_name).read_bytes() for s in segments(out)) == full_wal(A)
         assert len(list(out.iterdir())) == 2 * len(segments(out))
         shutil.rmtree(work)
@@ -228,9 +228,9 @@ def test_a_new_timeline_starts_at_one_and_notes_where_the_old_one_ended(tmp_path
     data, out = stage_copy(1, tmp_path / "data"), tmp_path / "out"
     out.mkdir()
     now = clock()
-    archive_wal(data, out, now=now())
+    archive_wal(data, out, now=now(), ops=REAL)
     move_to_stage(data, 3)  # records 31..55 of A were never archived: the checkpoint took them
-    result = archive_wal(data, out, now=now())
+    result = archive_wal(data, out, now=now(), ops=REAL)
     assert (result.timeline, result.first, result.last, result.new_timeline) == (B, 1, 20, True)
     assert any(f"timeline {A} ends at its last archived record" in n for n in result.notes)
 
@@ -238,10 +238,10 @@ def test_a_new_timeline_starts_at_one_and_notes_where_the_old_one_ended(tmp_path
 def test_the_folder_going_back_to_an_older_timeline_is_refused(tmp_path: Path) -> None:
     data, out = stage_copy(3, tmp_path / "data"), tmp_path / "out"
     out.mkdir()
-    archive_wal(data, out, now=T0)
+    archive_wal(data, out, now=T0, ops=REAL)
     older = stage_copy(2, tmp_path / "older")
     with pytest.raises(WalArchiveError) as raised:
-        archive_wal(older, out, now=T0 + timedelta(minutes=1))
+        archive_wal(older, out, now=T0 + timedelta(minutes=1), ops=REAL)
     assert raised.value.code is Code.WAL_ARCHIVE_DIVERGED and f"timeline {B}" in raised.value.message
 
 
@@ -320,12 +320,12 @@ class GrowingWal(FileOps):
 def test_a_wal_that_grows_during_a_pass_is_archived_up_to_the_size_seen_then_the_rest_once(tmp_path: Path) -> None:
     data, out = stage_copy(1, tmp_path / "data"), tmp_path / "out"
     out.mkdir()
-    archive_wal(data, out, now=T0)
+    archive_wal(data, out, now=T0, ops=REAL)
     with open(data / "wal/wal.log", "ab") as wal:
         wal.write(full_wal(A)[end_of(A, 30) : end_of(A, 40)])
     ops = GrowingWal(data / "wal/wal.log")
     first = archive_wal(data, out, now=T0 + timedelta(minutes=1), ops=ops)
     assert ops.grown and (first.first, first.last) == (31, 40)
-    second = archive_wal(data, out, now=T0 + timedelta(minutes=2))
+    second = archive_wal(data, out, now=T0 + timedelta(minutes=2), ops=REAL)
     assert (second.first, second.last) == (41, 55)
     assert b"".join((out / s.file_name).read_bytes() for s in segments(out)) == full_wal(A)

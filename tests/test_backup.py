@@ -33,7 +33,7 @@ from aeroops.executor.backup import (
     run_backup,
     staging_marker,
 )
-from aeroops.executor.fileops import FileOps
+from aeroops.executor.fileops import REAL, FileOps
 from aeroops.executor.lock import DirectoryLock
 from aeroops.executor.scan import scan
 from aeroops.formats.manifests import parse_backup_manifest
@@ -81,7 +81,7 @@ def test_archive_matches_aerodbs_own_backup_byte_for_byte_but_header_times(
     bytes, as AeroDB's tar library writes them), except mtime and the checksum that follows."""
     theirs_path = AERODB_FIXTURES / aerodb_backup
     source = copy_fixture(datadir, tmp_path / datadir)
-    result = run_backup(source, out_dir, created_at=created_at_of(theirs_path))
+    result = run_backup(source, out_dir, created_at=created_at_of(theirs_path), ops=REAL)
     ours = Path(result.archive).read_bytes()
     theirs = theirs_path.read_bytes()
     assert members(Path(result.archive)) == members(theirs_path)
@@ -93,7 +93,7 @@ def test_archive_matches_aerodbs_own_backup_byte_for_byte_but_header_times(
 
 
 def test_gnu_tar_extracts_the_same_bytes(datadir_1000: Path, out_dir: Path, tmp_path: Path) -> None:
-    result = run_backup(datadir_1000, out_dir, created_at=T0)
+    result = run_backup(datadir_1000, out_dir, created_at=T0, ops=REAL)
     extracted = tmp_path / "x"
     extracted.mkdir()
     subprocess.run(["tar", "xf", result.archive, "-C", str(extracted)], check=True)
@@ -108,23 +108,23 @@ def test_same_inputs_give_identical_archives_and_source_date_epoch_is_honoured(
     datadir_1000: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     a, b = tmp_path / "a.tar", tmp_path / "b.tar"
-    run_backup(datadir_1000, a, created_at=T0)
+    run_backup(datadir_1000, a, created_at=T0, ops=REAL)
     os.utime(datadir_1000 / "wal/wal.log", (0, 1_000_000))  # source times must not leak
-    run_backup(datadir_1000, b, created_at=T0)
+    run_backup(datadir_1000, b, created_at=T0, ops=REAL)
     assert a.read_bytes() == b.read_bytes()
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(T0.timestamp())))
-    c = run_backup(datadir_1000, tmp_path / "c.tar")
+    c = run_backup(datadir_1000, tmp_path / "c.tar", ops=REAL)
     assert Path(c.archive).read_bytes() == a.read_bytes()
 
 
 def test_the_data_directory_is_left_exactly_as_it_was(datadir_1000: Path, out_dir: Path) -> None:
     before = tree_state(datadir_1000)
-    run_backup(datadir_1000, out_dir, created_at=T0)
+    run_backup(datadir_1000, out_dir, created_at=T0, ops=REAL)
     assert tree_state(datadir_1000) == before
 
 
 def test_archive_is_private_with_a_blake3_sidecar_by_default(datadir_1000: Path, out_dir: Path) -> None:
-    result = run_backup(datadir_1000, out_dir, created_at=T0)
+    result = run_backup(datadir_1000, out_dir, created_at=T0, ops=REAL)
     archive = Path(result.archive)
     assert stat.S_IMODE(archive.stat().st_mode) == 0o600
     digest = blake3.blake3(archive.read_bytes()).hexdigest()
@@ -137,7 +137,7 @@ def test_archive_is_private_with_a_blake3_sidecar_by_default(datadir_1000: Path,
 
 @pytest.mark.skipif(shutil.which("b3sum") is None, reason="b3sum is not installed")
 def test_the_default_sidecar_passes_b3sum_check(datadir_1000: Path, out_dir: Path) -> None:
-    result = run_backup(datadir_1000, out_dir, created_at=T0)
+    result = run_backup(datadir_1000, out_dir, created_at=T0, ops=REAL)
     subprocess.run(["b3sum", "--check", "--quiet", Path(result.sidecar).name], cwd=out_dir, check=True)
     Path(result.archive).write_bytes(Path(result.archive).read_bytes()[:-1] + b"\x01")
     changed = subprocess.run(["b3sum", "--check", Path(result.sidecar).name], cwd=out_dir, capture_output=True)
@@ -145,7 +145,7 @@ def test_the_default_sidecar_passes_b3sum_check(datadir_1000: Path, out_dir: Pat
 
 
 def test_digest_sha256_writes_a_sidecar_that_sha256sum_accepts(datadir_1000: Path, out_dir: Path) -> None:
-    result = run_backup(datadir_1000, out_dir, created_at=T0, digest="sha256")
+    result = run_backup(datadir_1000, out_dir, created_at=T0, digest="sha256", ops=REAL)
     archive = Path(result.archive)
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()
     assert result.digest == f"sha256:{digest}"
@@ -154,42 +154,42 @@ def test_digest_sha256_writes_a_sidecar_that_sha256sum_accepts(datadir_1000: Pat
     subprocess.run(["sha256sum", "--check", "--status", Path(result.sidecar).name], cwd=out_dir, check=True)
     assert sorted(p.name for p in out_dir.iterdir()) == [archive.name, archive.name + ".sha256"]
     # The same archive whatever its sidecar: only the digest differs.
-    other = run_backup(datadir_1000, out_dir / "other.tar", created_at=T0)
+    other = run_backup(datadir_1000, out_dir / "other.tar", created_at=T0, ops=REAL)
     assert Path(other.archive).read_bytes() == archive.read_bytes() and other.digest.startswith("blake3:")
 
 
 def test_an_unknown_digest_is_refused_before_anything_is_done(datadir_1000: Path, out_dir: Path) -> None:
     with pytest.raises(UsageError, match="unknown digest algorithm 'md5'"):
-        run_backup(datadir_1000, out_dir, created_at=T0, digest="md5")
+        run_backup(datadir_1000, out_dir, created_at=T0, digest="md5", ops=REAL)
     assert list(out_dir.iterdir()) == []
 
 
 def test_overwriting_leaves_only_the_new_archives_sidecar(datadir_1000: Path, tmp_path: Path) -> None:
     # verify reads .b3 before .sha256: a stale .b3 beside a new .sha256 would fail a whole archive.
     target = tmp_path / "b.tar"
-    run_backup(datadir_1000, target, created_at=T0)
+    run_backup(datadir_1000, target, created_at=T0, ops=REAL)
     for created_at, digest, suffix in (
         (T0.replace(hour=13), "sha256", ".sha256"),
         (T0.replace(hour=14), "blake3", ".b3"),
     ):
-        result = run_backup(datadir_1000, target, created_at=created_at, digest=digest, overwrite=True)
+        result = run_backup(datadir_1000, target, created_at=created_at, digest=digest, overwrite=True, ops=REAL)
         assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("b.tar")) == ["b.tar", f"b.tar{suffix}"]
-        report = verify_archive(target)
+        report = verify_archive(target, ops=REAL)
         assert report.ok and report.sidecar_digest == result.digest
 
 
 def test_sidecars_left_without_their_archive_are_replaced(datadir_1000: Path, out_dir: Path) -> None:
-    plan = prepare_backup(datadir_1000, created_at=T0)
+    plan = prepare_backup(datadir_1000, created_at=T0, ops=REAL)
     for suffix in (".b3", ".sha256"):
         (out_dir / f"{plan.archive_name}{suffix}").write_text(f"{'0' * 64}  {plan.archive_name}\n")
-    result = run_backup(datadir_1000, out_dir, created_at=T0, digest="sha256")
+    result = run_backup(datadir_1000, out_dir, created_at=T0, digest="sha256", ops=REAL)
     assert sorted(p.name for p in out_dir.iterdir()) == [plan.archive_name, f"{plan.archive_name}.sha256"]
-    assert verify_archive(result.archive).ok
+    assert verify_archive(result.archive, ops=REAL).ok
 
 
 def test_no_wal_gives_an_empty_wal_folder_and_wal_present_false(tmp_path: Path) -> None:
     data = copy_fixture("datadir-nowal", tmp_path / "nowal")
-    result = run_backup(data, tmp_path / "nowal.tar", created_at=T0)
+    result = run_backup(data, tmp_path / "nowal.tar", created_at=T0, ops=REAL)
     found = members(Path(result.archive))
     assert [n for n, _, _ in found][-1] == "wal"
     assert found[-1][1] == "5"  # a directory
@@ -198,7 +198,7 @@ def test_no_wal_gives_an_empty_wal_folder_and_wal_present_false(tmp_path: Path) 
 
 def test_checkpoint_directory_with_empty_wal(tmp_path: Path) -> None:
     data = copy_fixture("datadir-checkpoint", tmp_path / "cp")
-    result = run_backup(data, tmp_path / "cp.tar", created_at=T0)
+    result = run_backup(data, tmp_path / "cp.tar", created_at=T0, ops=REAL)
     assert dict((n, d) for n, _, d in members(Path(result.archive)))["wal/wal.log"] == b""
 
 
@@ -211,7 +211,7 @@ def test_corrupt_newest_snapshot_falls_back_and_says_why(tmp_path: Path) -> None
     for stray in ("zz-stray", "20991231T235959Z"):
         (data / "snapshots" / stray).mkdir()
         (data / "snapshots" / stray / "manifest.json").write_text("{}")
-    result = run_backup(data, tmp_path / "o.tar", created_at=T0)
+    result = run_backup(data, tmp_path / "o.tar", created_at=T0, ops=REAL)
     assert result.plan.snapshot_id == "20261126T214907Z"
     reasons = {s.snapshot_id: s.reason for s in result.plan.skipped}
     assert "not a snapshot id" in reasons["zz-stray"]
@@ -221,7 +221,7 @@ def test_corrupt_newest_snapshot_falls_back_and_says_why(tmp_path: Path) -> None
 
 def test_progress_walks_the_ten_steps_and_counts_bytes(datadir_1000: Path, out_dir: Path) -> None:
     events: list[Progress] = []
-    result = run_backup(datadir_1000, out_dir, created_at=T0, progress=events.append)
+    result = run_backup(datadir_1000, out_dir, created_at=T0, progress=events.append, ops=REAL)
     assert sorted({e.step_index for e in events}) == list(range(1, 11))
     assert [e.step_index for e in events] == sorted(e.step_index for e in events)
     packing = [e for e in events if e.step == STEPS[7]]
@@ -239,26 +239,26 @@ def assert_refused(error: AeroError, code: str, words: str) -> None:
 def test_refuses_while_aerodb_serves(datadir_1000: Path, out_dir: Path) -> None:
     (datadir_1000 / ".lock").write_text("")
     with pytest.raises(BackupError) as caught:
-        run_backup(datadir_1000, out_dir, created_at=T0)
+        run_backup(datadir_1000, out_dir, created_at=T0, ops=REAL)
     assert_refused(caught.value, "AERO_BACKUP_FAILED", "AeroDB is serving")
     assert list(out_dir.iterdir()) == []
 
 
 def test_refuses_while_another_aeroops_run_holds_the_directory(datadir_1000: Path, out_dir: Path) -> None:
-    with DirectoryLock(datadir_1000, BackupError, "restore"), pytest.raises(BackupError) as caught:
-        run_backup(datadir_1000, out_dir, created_at=T0)
+    with DirectoryLock(datadir_1000, BackupError, "restore", REAL), pytest.raises(BackupError) as caught:
+        run_backup(datadir_1000, out_dir, created_at=T0, ops=REAL)
     assert_refused(caught.value, "AERO_BACKUP_FAILED", "another aeroops run holds this data directory")
     assert list(out_dir.iterdir()) == []
-    run_backup(datadir_1000, out_dir, created_at=T0)  # and once released, it runs
+    run_backup(datadir_1000, out_dir, created_at=T0, ops=REAL)  # and once released, it runs
 
 
 def test_refuses_to_overwrite_unless_asked(datadir_1000: Path, tmp_path: Path) -> None:
     target = tmp_path / "b.tar"
     target.write_bytes(b"precious")
     with pytest.raises(BackupError, match="already exists"):
-        run_backup(datadir_1000, target, created_at=T0)
+        run_backup(datadir_1000, target, created_at=T0, ops=REAL)
     assert target.read_bytes() == b"precious"
-    run_backup(datadir_1000, target, created_at=T0, overwrite=True)
+    run_backup(datadir_1000, target, created_at=T0, overwrite=True, ops=REAL)
     assert target.read_bytes()[:20] == b"backup_manifest.json"
 
 
@@ -274,18 +274,18 @@ def test_refuses_to_overwrite_unless_asked(datadir_1000: Path, tmp_path: Path) -
 def test_plan_refusals_surface_as_backup_failed(datadir_1000: Path, out_dir: Path, setup, words: str) -> None:  # type: ignore[no-untyped-def]
     setup(datadir_1000)
     with pytest.raises(BackupError) as caught:
-        run_backup(datadir_1000, out_dir, created_at=T0)
+        run_backup(datadir_1000, out_dir, created_at=T0, ops=REAL)
     assert_refused(caught.value, "AERO_BACKUP_FAILED", words)
     assert list(out_dir.iterdir()) == []
 
 
 def test_missing_data_directory_and_output_inside_it_are_refused(datadir_1000: Path, tmp_path: Path) -> None:
     with pytest.raises(BackupError, match="does not exist"):
-        run_backup(tmp_path / "nope", tmp_path, created_at=T0)
+        run_backup(tmp_path / "nope", tmp_path, created_at=T0, ops=REAL)
     with pytest.raises(BackupError, match="inside the data directory"):
-        run_backup(datadir_1000, datadir_1000, created_at=T0)
+        run_backup(datadir_1000, datadir_1000, created_at=T0, ops=REAL)
     with pytest.raises(BackupError, match="output folder does not exist"):
-        run_backup(datadir_1000, tmp_path / "no/such/dir/x.tar", created_at=T0)
+        run_backup(datadir_1000, tmp_path / "no/such/dir/x.tar", created_at=T0, ops=REAL)
 
 
 @pytest.mark.parametrize("spelled", ["{}/", "{}/."])
@@ -294,7 +294,7 @@ def test_an_output_that_names_a_missing_folder_is_refused_not_taken_for_a_file_n
 ) -> None:
     missing = tmp_path / "backups"
     with pytest.raises(BackupError, match="output folder does not exist"):
-        run_backup(datadir_1000, spelled.format(missing), created_at=T0)
+        run_backup(datadir_1000, spelled.format(missing), created_at=T0, ops=REAL)
     assert not missing.exists()  # no file named "backups"
 
 
@@ -309,8 +309,9 @@ FAULTS = [
     ("fsync", errno.EIO, 1, "Input/output error"),
     ("fsync", errno.EIO, 2, "Input/output error"),
     ("fsync_path", errno.EIO, 4, "Input/output error"),
-    ("read", errno.EIO, 1, "Input/output error"),  # packing reads
-    ("read", errno.EIO, 4, "Input/output error"),
+    # packing reads (the scan read seven small files before: a manifest, schema files)
+    ("read", errno.EIO, 8, "Input/output error"),
+    ("read", errno.EIO, 11, "Input/output error"),
     ("copy_range", errno.EIO, 1, "Input/output error"),
     ("link", errno.EACCES, 1, None),  # falls back to copying
     ("rename", errno.EIO, 1, "Input/output error"),  # the staging folder's owner file
@@ -328,7 +329,7 @@ def test_io_faults_leave_no_archive_no_staging_and_the_source_unchanged(
     if words is None:
         result = run_backup(datadir_1000, out_dir, created_at=T0, ops=ops)
         assert result.staged_by == "copy"
-        reference = run_backup(datadir_1000, out_dir / "ref.tar", created_at=T0)
+        reference = run_backup(datadir_1000, out_dir / "ref.tar", created_at=T0, ops=REAL)
         assert Path(result.archive).read_bytes() == Path(reference.archive).read_bytes()
     else:
         with pytest.raises(BackupIOError) as caught:
@@ -352,7 +353,7 @@ def test_a_damaged_wal_found_while_packing_refuses_and_writes_nothing(datadir_10
     raw[5000] ^= 0x10
     wal.write_bytes(bytes(raw))
     with pytest.raises(BackupError) as caught:
-        run_backup(datadir_1000, out_dir, created_at=T0)
+        run_backup(datadir_1000, out_dir, created_at=T0, ops=REAL)
     assert_refused(caught.value, "AERO_BACKUP_FAILED", "the WAL is damaged")
     assert "AERO_WAL_CHECKSUM" in caught.value.message
     assert list(out_dir.iterdir()) == []
@@ -393,7 +394,7 @@ def test_stale_staging_is_removed_but_a_live_one_is_kept(datadir_1000: Path, out
     holder = os.open(live / OWNER_FILE, os.O_RDONLY)
     fcntl.flock(holder, fcntl.LOCK_EX)
     try:
-        result = run_backup(datadir_1000, out_dir, created_at=T0)
+        result = run_backup(datadir_1000, out_dir, created_at=T0, ops=REAL)
     finally:
         os.close(holder)
     assert result.removed_stale == (str(stale),)
@@ -423,7 +424,7 @@ def test_only_what_aeroops_provably_made_is_cleaned_up(tmp_path: Path) -> None:
         os.utime(path, (past, past))
     before = {path: tree_state(path) for path in kept}
     ours = staging_folder(out, "8-00000008")
-    result = run_backup(data, out / "b.tar", created_at=T0)
+    result = run_backup(data, out / "b.tar", created_at=T0, ops=REAL)
     assert result.removed_stale == (str(ours),) and not ours.exists()
     assert {path: tree_state(path) for path in kept} == before
 
@@ -434,9 +435,10 @@ def test_a_killed_backup_leaves_no_archive_and_the_next_run_cleans_up(datadir_10
         "import os, signal, sys\n"
         "from datetime import datetime, UTC\n"
         "from aeroops.executor.backup import run_backup\n"
+        "from aeroops.executor.fileops import REAL\n"
         "def stop(p):\n"
         "    if p.step_index == 8 and p.done_bytes: os.kill(os.getpid(), signal.SIGKILL)\n"
-        "run_backup(sys.argv[1], sys.argv[2], created_at=datetime(2026, 2, 4, tzinfo=UTC), progress=stop)\n"
+        "run_backup(sys.argv[1], sys.argv[2], created_at=datetime(2026, 2, 4, tzinfo=UTC), progress=stop, ops=REAL)\n"
     )
     before = tree_state(datadir_1000)
     child = subprocess.run([sys.executable, "-c", script, str(datadir_1000), str(out_dir)], check=False)
@@ -444,7 +446,7 @@ def test_a_killed_backup_leaves_no_archive_and_the_next_run_cleans_up(datadir_10
     leftovers = [p.name for p in out_dir.iterdir()]
     assert len(leftovers) == 1 and leftovers[0].startswith(STAGING_PREFIX)
     assert not any(p.suffix == ".tar" for p in out_dir.iterdir())
-    result = run_backup(datadir_1000, out_dir, created_at=T0)
+    result = run_backup(datadir_1000, out_dir, created_at=T0, ops=REAL)
     assert len(result.removed_stale) == 1
     assert sorted(p.name for p in out_dir.iterdir()) == sorted([Path(result.archive).name, Path(result.sidecar).name])
     assert tree_state(datadir_1000) == before
@@ -452,7 +454,7 @@ def test_a_killed_backup_leaves_no_archive_and_the_next_run_cleans_up(datadir_10
 
 def test_dry_run_plan_writes_nothing(datadir_1000: Path, out_dir: Path) -> None:
     before = tree_state(datadir_1000)
-    plan = prepare_backup(datadir_1000, created_at=T0)
+    plan = prepare_backup(datadir_1000, created_at=T0, ops=REAL)
     assert plan.snapshot_id == "20261126T214824Z" and plan.archive_size == 267264
     assert list(out_dir.iterdir()) == [] and tree_state(datadir_1000) == before
 
@@ -477,14 +479,14 @@ def test_a_read_only_data_directory_is_backed_up_under_a_lock_on_the_folder(
     before = tree_state(read_only_datadir)
     with pytest.raises(OSError):
         (read_only_datadir.parent / "probe").write_text("")  # truly read-only
-    result = run_backup(read_only_datadir, out_dir, created_at=T0)
+    result = run_backup(read_only_datadir, out_dir, created_at=T0, ops=REAL)
     assert result.staged_by == "copy"  # no hard links across file systems
     assert tree_state(read_only_datadir) == before
     holder = os.open(read_only_datadir, os.O_RDONLY | os.O_DIRECTORY)
     fcntl.flock(holder, fcntl.LOCK_EX)
     try:
         with pytest.raises(BackupError, match="another aeroops run holds"):
-            run_backup(read_only_datadir, out_dir / "second.tar", created_at=T0)
+            run_backup(read_only_datadir, out_dir / "second.tar", created_at=T0, ops=REAL)
     finally:
         os.close(holder)
 
@@ -493,7 +495,7 @@ def test_scan_reports_progress_snapshot_by_snapshot_then_the_wal(tmp_path: Path)
     root = copy_fixture("datadir-3snap", tmp_path / "d")
     snapshots = sorted((p for p in (root / "snapshots").iterdir()), reverse=True)
     events: list[Progress] = []
-    scan(root, checksums="all", progress=events.append)
+    scan(root, checksums="all", progress=events.append, ops=REAL)
     steps = list(dict.fromkeys((e.step_index, e.step) for e in events))
     count = len(snapshots) + 1
     assert steps == [(i, f"checksum snapshot {p.name}") for i, p in enumerate(snapshots, 1)] + [
@@ -508,5 +510,5 @@ def test_scan_reports_progress_snapshot_by_snapshot_then_the_wal(tmp_path: Path)
     assert wal.done_bytes == wal.total_bytes == (root / "wal/wal.log").stat().st_size
     # A backup's scan stops at the newest valid snapshot, and checks no WAL: one step reported.
     events.clear()
-    scan(root, checksums="until-valid", check_wal=False, progress=events.append)
+    scan(root, checksums="until-valid", check_wal=False, progress=events.append, ops=REAL)
     assert {e.step for e in events} == {f"checksum snapshot {snapshots[0].name}"}

@@ -31,7 +31,7 @@ from helpers.faults import CountingOps, KillingOps, tmpfs
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.executor.audit import verify_archive
 from aeroops.executor.backup import ORPHAN_GRACE_SECONDS, OWNER_FILE, STAGING_PREFIX, STEPS, run_backup
-from aeroops.executor.fileops import FileOps
+from aeroops.executor.fileops import REAL, FileOps
 from aeroops.formats.sidecar import ALGORITHMS, sidecar_path
 
 T_KILLED = datetime(2026, 2, 4, 12, 0, 0, tzinfo=UTC)  # the killed run's created_at
@@ -131,7 +131,7 @@ class Survivor:
                 assert path.is_dir()
             elif path.name.endswith(".tar"):
                 assert any(sidecar_path(path, a).exists() for a in ALGORITHMS), f"{path.name} without its sidecar"
-                report = verify_archive(path)
+                report = verify_archive(path, ops=REAL)
                 assert report.ok, f"a killed backup left {path.name}, which does not verify: {report.findings}"
                 archives.append(path)
             else:
@@ -142,15 +142,15 @@ class Survivor:
         self.runs += 1
         created_at = datetime(2026, 3, 1, tzinfo=UTC).replace(second=self.runs % 60, minute=self.runs // 60)
         orphan = staging and not (staging[0] / OWNER_FILE).exists()
-        result = run_backup(self.data_dir, self.out, created_at=created_at)
-        assert verify_archive(result.archive).ok
+        result = run_backup(self.data_dir, self.out, created_at=created_at, ops=REAL)
+        assert verify_archive(result.archive, ops=REAL).ok
         if orphan:
             # Killed before its owner file existed: it may be a run starting up, so it is kept
             # for the grace period, and removed by the first run after it.
             assert result.removed_stale == () and staging[0].exists()
             past = time.time() - ORPHAN_GRACE_SECONDS - 1
             os.utime(staging[0], (past, past))
-            result = run_backup(self.data_dir, self.out, created_at=created_at, overwrite=True)
+            result = run_backup(self.data_dir, self.out, created_at=created_at, overwrite=True, ops=REAL)
         assert result.removed_stale == tuple(str(p) for p in staging)
         assert not [p for p in self.out.iterdir() if p.name.startswith(STAGING_PREFIX)]
         assert tree_state(self.data_dir) == self.before
@@ -207,13 +207,13 @@ RANDOM_KILLS = 14
 def big_datadir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An 8 MiB newest snapshot and a 12 MiB WAL: packing them takes tens of milliseconds."""
     path = tmp_path_factory.mktemp("big") / "data"
-    make_demo_datadir(path, BIG)
+    make_demo_datadir(path, BIG, ops=REAL)
     return path
 
 
 def random_kills(survivor: Survivor, rng: random.Random, count: int) -> None:
     """Half at a random byte count of the packing, half after a random delay."""
-    timed = run_backup(survivor.data_dir, survivor.out, created_at=T_KILLED)
+    timed = run_backup(survivor.data_dir, survivor.out, created_at=T_KILLED, ops=REAL)
     content = timed.plan.content_bytes
     duration = timed.duration_seconds
     for path in survivor.out.iterdir():
@@ -247,7 +247,7 @@ def test_a_backup_killed_at_random_moments_while_copying_to_another_file_system(
     """The output on its own tmpfs: the snapshot is staged by a real copy, not a hard link."""
     with tmpfs(tmp_path / "other-fs", "128m") as out:
         survivor = Survivor(big_datadir, out)
-        assert run_backup(big_datadir, out / "probe.tar", created_at=T_KILLED).staged_by == "copy"
+        assert run_backup(big_datadir, out / "probe.tar", created_at=T_KILLED, ops=REAL).staged_by == "copy"
         (out / "probe.tar").unlink()
         (out / "probe.tar.b3").unlink()
         random_kills(survivor, random.Random(20260205), RANDOM_KILLS)

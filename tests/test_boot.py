@@ -22,6 +22,7 @@ from aeroops.errors import BackupError
 from aeroops.executor.audit import inspect_archive, verify_archive
 from aeroops.executor.backup import run_backup
 from aeroops.executor.drill import datadir_logical_state, datadir_schemas, drill
+from aeroops.executor.fileops import REAL
 from aeroops.executor.restore import restore
 from aeroops.executor.scan import scan
 from aeroops.formats.checksum import crc32, format_crc_tag
@@ -95,7 +96,7 @@ def boot(data_dir: Path) -> set[Document]:
 
 
 def aeroops_state(data_dir: Path) -> set[Document]:
-    state = datadir_logical_state(data_dir)
+    state = datadir_logical_state(data_dir, ops=REAL)
     return {
         (f"{c}:{d}", doc.schema_id, doc.schema_version, doc.size, doc.crc32) for c, d, doc in state.iter_documents()
     }
@@ -103,8 +104,8 @@ def aeroops_state(data_dir: Path) -> set[Document]:
 
 def backup_and_restore(datadir: str, tmp_path: Path) -> Path:
     source = copy_fixture(datadir, tmp_path / datadir)
-    archive = run_backup(source, tmp_path / "backup.tar", created_at=T0).archive
-    restore(archive, tmp_path / "restored", create=True)
+    archive = run_backup(source, tmp_path / "backup.tar", created_at=T0, ops=REAL).archive
+    restore(archive, tmp_path / "restored", create=True, ops=REAL)
     return tmp_path / "restored"
 
 
@@ -122,7 +123,7 @@ def test_aeroops_backup_then_restore_boots_as_aerodb_listed_twice(datadir: str, 
     restored = backup_and_restore(datadir, tmp_path)
     expected = aerodb_lists(datadir)
     assert aeroops_state(restored) == expected  # aeroops' logical state, before any boot
-    assert not missing_schemas(datadir_logical_state(restored), datadir_schemas(restored))
+    assert not missing_schemas(datadir_logical_state(restored, ops=REAL), datadir_schemas(restored, REAL))
     assert boot(restored) == expected  # the first boot replays the WAL into documents.dat
     assert aeroops_state(restored) == expected  # replaying the WAL a second time changes nothing
     assert boot(restored) == expected  # and the second boot checks the replayed records too
@@ -133,7 +134,7 @@ def test_aerodbs_own_archive_boots_once_then_fails_and_aeroops_says_so(tmp_path:
     restored = tmp_path / "restored"
     aerodb_restore(AERODB_FIXTURES / "backup-schema-after-snapshot.tar", restored)
     assert len(boot(restored)) == 298
-    missing = missing_schemas(datadir_logical_state(restored), datadir_schemas(restored))
+    missing = missing_schemas(datadir_logical_state(restored, ops=REAL), datadir_schemas(restored, REAL))
     assert missing.all == (EVENTS,) and "'events' version 'v1'" in missing.describe()
     with pytest.raises(BootFailed, match="'events' version 'v1'"):
         boot(restored)
@@ -158,7 +159,7 @@ def test_the_archive_carries_a_schema_created_after_the_snapshot_where_aerodbs_r
     tmp_path: Path,
 ) -> None:
     source = copy_fixture("datadir-schema-after-snapshot", tmp_path / "source")
-    result = run_backup(source, tmp_path / "backup.tar", created_at=T0)
+    result = run_backup(source, tmp_path / "backup.tar", created_at=T0, ops=REAL)
     snapshot = source / "snapshots/20261129T190439Z"
     with tarfile.open(result.archive) as tar:
         names = tar.getnames()
@@ -180,14 +181,14 @@ def test_the_archive_carries_a_schema_created_after_the_snapshot_where_aerodbs_r
     assert len(boot(by_aerodb)) == 298 and len(boot(by_aerodb)) == 298  # AeroDB's restore: boots twice
 
     restored = tmp_path / "restored"
-    restore(result.archive, restored, create=True)
+    restore(result.archive, restored, create=True, ops=REAL)
     assert (restored / "metadata/schemas/schema_events_v1.json").read_bytes() == added
     restored_snapshot = restored / "snapshots/20261129T190439Z"
     assert tree_state(restored_snapshot).keys() == tree_state(snapshot).keys()  # the snapshot's own files only
 
 
 def test_scan_says_which_schema_a_backup_adds(tmp_path: Path) -> None:
-    text = render_description(scan(AERODB_FIXTURES / "datadir-schema-after-snapshot"))
+    text = render_description(scan(AERODB_FIXTURES / "datadir-schema-after-snapshot", ops=REAL))
     assert "schema_events_v1.json in no snapshot: a backup adds it (the WAL names it)" in unwrapped(text)
     assert "schema_users_v1.json in 1 snapshot(s)" in unwrapped(text)
 
@@ -195,12 +196,12 @@ def test_scan_says_which_schema_a_backup_adds(tmp_path: Path) -> None:
 def test_a_schema_the_wal_needs_that_the_data_directory_lacks_refuses_the_backup(tmp_path: Path) -> None:
     source = copy_fixture("datadir-schema-after-snapshot", tmp_path / "source")
     (source / "metadata/schemas/schema_events_v1.json").unlink()
-    plan = plan_backup(scan(source), BackupOptions(T0))
+    plan = plan_backup(scan(source, ops=REAL), BackupOptions(T0))
     assert isinstance(plan, BackupRefusal) and plan.rule is RefusalRule.SCHEMA_MISSING
     assert "'events' version 'v1'" in plan.message and "would not boot" in plan.message
     before = tree_state(source)
     with pytest.raises(BackupError, match="'events' version 'v1'") as raised:
-        run_backup(source, tmp_path / "out", created_at=T0)
+        run_backup(source, tmp_path / "out", created_at=T0, ops=REAL)
     assert raised.value.code == "AERO_BACKUP_FAILED"
     assert tree_state(source) == before
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
@@ -210,7 +211,7 @@ def test_a_schema_the_wal_needs_that_the_data_directory_lacks_refuses_the_backup
 
 
 def test_verify_names_a_schema_the_wal_needs_that_the_archive_lacks_and_what_follows() -> None:
-    report = verify_archive(AERODB_FIXTURES / "backup-schema-after-snapshot.tar")
+    report = verify_archive(AERODB_FIXTURES / "backup-schema-after-snapshot.tar", ops=REAL)
     (finding,) = [f for f in report.findings if f.code != "AERO_VERIFY_NO_SIDECAR"]  # AeroDB writes no sidecar
     assert finding.code == "AERO_VERIFY_SCHEMA_MISSING" and finding.severity == "ERROR" and not report.ok
     assert finding.path == "wal/wal.log"
@@ -234,13 +235,16 @@ def test_verify_names_a_schema_live_storage_needs_that_the_archive_lacks() -> No
 
 def test_inspect_lists_each_schema_with_where_it_comes_from(tmp_path: Path) -> None:
     source = copy_fixture("datadir-schema-after-snapshot", tmp_path / "source")
-    archive = run_backup(source, tmp_path / "backup.tar", created_at=T0).archive
-    rows = {row["file"]: row for row in inspect_json(inspect_archive(archive))["schemas"]}
+    archive = run_backup(source, tmp_path / "backup.tar", created_at=T0, ops=REAL).archive
+    rows = {row["file"]: row for row in inspect_json(inspect_archive(archive, ops=REAL))["schemas"]}
     assert rows["schema_events_v1.json"]["source"].startswith("added by the backup: schema 'events'")
     assert rows["schema_users_v1.json"]["source"] == "snapshot"
     assert rows["schema_events_v1.json"]["schema"] == ["events", "v1"]
     assert rows["schema_events_v1.json"]["needed_by"] == ["wal"]
-    theirs = {row["file"]: row for row in inspect_json(inspect_archive(AERODB_FIXTURES / "backup-1000.tar"))["schemas"]}
+    theirs = {
+        row["file"]: row
+        for row in inspect_json(inspect_archive(AERODB_FIXTURES / "backup-1000.tar", ops=REAL))["schemas"]
+    }
     assert theirs["schema_users_v1.json"]["needed_by"] == ["storage", "wal"]
 
 
@@ -254,9 +258,9 @@ def test_a_schema_snapshot_storage_needs_that_the_data_directory_lacks_refuses_t
     manifest = json.loads((snapshot / "manifest.json").read_bytes())
     manifest["storage_checksum"] = format_crc_tag(crc32((snapshot / "storage.dat").read_bytes()))
     (snapshot / "manifest.json").write_text(json.dumps(manifest, indent=2))
-    assert not isinstance(plan_backup(scan(source), BackupOptions(T0)), BackupRefusal)  # storage not read yet
+    assert not isinstance(plan_backup(scan(source, ops=REAL), BackupOptions(T0)), BackupRefusal)  # storage not read yet
     with pytest.raises(BackupError, match="storage records of snapshot 20261126T214824Z name schema 'ghosts'"):
-        run_backup(source, tmp_path / "out.tar", created_at=T0)
+        run_backup(source, tmp_path / "out.tar", created_at=T0, ops=REAL)
     assert not (tmp_path / "out.tar").exists()
 
 
@@ -264,7 +268,7 @@ def test_a_schema_snapshot_storage_needs_that_the_data_directory_lacks_refuses_t
 
 
 def test_a_drill_of_aerodbs_archive_fails_and_says_which_schema(tmp_path: Path) -> None:
-    result = drill(AERODB_FIXTURES / "backup-schema-after-snapshot.tar")
+    result = drill(AERODB_FIXTURES / "backup-schema-after-snapshot.tar", ops=REAL)
     assert not result.ok and result.error is not None
     assert "'events' version 'v1'" in render_drill(result) and "boots once" in render_drill(result)
 
@@ -274,7 +278,7 @@ def test_a_drill_fails_when_the_restored_directory_lacks_a_schema_and_says_so(
 ) -> None:
     """The drill's own check, behind verification: a restore that left a schema out."""
     source = copy_fixture("datadir-schema-after-snapshot", tmp_path / "source")
-    archive = run_backup(source, tmp_path / "backup.tar", created_at=T0).archive
+    archive = run_backup(source, tmp_path / "backup.tar", created_at=T0, ops=REAL).archive
 
     def restore_losing_a_schema(*args: Any, **kwargs: Any) -> Any:
         result = restore(*args, **kwargs)
@@ -282,7 +286,7 @@ def test_a_drill_fails_when_the_restored_directory_lacks_a_schema_and_says_so(
         return result
 
     monkeypatch.setattr("aeroops.executor.drill.restore", restore_losing_a_schema)
-    result = drill(archive, source=source)
+    result = drill(archive, source=source, ops=REAL)
     assert all(c.identical for c in result.comparisons)  # the documents are all there...
     assert not result.ok  # ...but the second boot would fail
     assert result.missing_schemas.later_boots == (EVENTS,)
@@ -294,6 +298,7 @@ def test_a_drill_fails_when_the_restored_directory_lacks_a_schema_and_says_so(
 
 def test_a_drill_of_aeroops_archive_of_the_same_directory_passes(tmp_path: Path) -> None:
     source = copy_fixture("datadir-schema-after-snapshot", tmp_path / "source")
-    result = drill(run_backup(source, tmp_path / "backup.tar", created_at=T0).archive, source=source)
+    archive = run_backup(source, tmp_path / "backup.tar", created_at=T0, ops=REAL).archive
+    result = drill(archive, source=source, ops=REAL)
     assert result.ok and not result.missing_schemas
     assert "boot      ready" in render_drill(result)

@@ -33,11 +33,18 @@ GROWTH_LIMIT = 16 * MIB  # the larger archive (4x the smaller) may cost this muc
 CAP = 128 * MIB  # and no run more than this (the interpreter, the imports, 1 MiB chunks, caps)
 
 CHILD = {
-    "verify": "from aeroops.executor.audit import verify_archive as run\nrun(sys.argv[1])",
-    "inspect": "from aeroops.executor.audit import inspect_archive as run\nrun(sys.argv[1])",
+    "verify": (
+        "from aeroops.executor.fileops import REAL\n"
+        "from aeroops.executor.audit import verify_archive as run\nrun(sys.argv[1], ops=REAL)"
+    ),
+    "inspect": (
+        "from aeroops.executor.fileops import REAL\n"
+        "from aeroops.executor.audit import inspect_archive as run\nrun(sys.argv[1], ops=REAL)"
+    ),
     "restore": (
-        "from aeroops.errors import RestoreError\nfrom aeroops.executor.restore import restore\n"
-        "try:\n    restore(sys.argv[1], sys.argv[2])\nexcept RestoreError:\n    pass"
+        "from aeroops.errors import RestoreError\nfrom aeroops.executor.fileops import REAL\n"
+        "from aeroops.executor.restore import restore\n"
+        "try:\n    restore(sys.argv[1], sys.argv[2], ops=REAL)\nexcept RestoreError:\n    pass"
     ),
 }
 

@@ -16,6 +16,7 @@ from aeroops.demo import DemoSpec, DemoSummary, make_demo_datadir
 from aeroops.executor.audit import inspect_archive, inventory
 from aeroops.executor.backup import run_backup
 from aeroops.executor.drill import drill
+from aeroops.executor.fileops import REAL
 from aeroops.views import charts
 
 SPEC = DemoSpec.small()
@@ -24,9 +25,9 @@ SPEC = DemoSpec.small()
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoSummary, Path]:
     root = tmp_path_factory.mktemp("charts")
-    summary = make_demo_datadir(root / "datadir", SPEC)
+    summary = make_demo_datadir(root / "datadir", SPEC, ops=REAL)
     (root / "backups").mkdir()
-    made = run_backup(summary.data_dir, root / "backups", created_at=datetime(2026, 2, 1, 12, tzinfo=UTC))
+    made = run_backup(summary.data_dir, root / "backups", created_at=datetime(2026, 2, 1, 12, tzinfo=UTC), ops=REAL)
     return summary, Path(made.archive)
 
 
@@ -36,7 +37,7 @@ def bar_lengths(chart: charts.Chart) -> list[float]:
 
 def test_wal_operations_count_every_record_of_each_collection(demo: tuple[DemoSummary, Path]) -> None:
     summary, archive = demo
-    chart = charts.wal_operations(inspect_archive(archive))
+    chart = charts.wal_operations(inspect_archive(archive, ops=REAL))
     data = chart.data
     assert list(data.index) == sorted(SPEC.collections)
     assert list(data.columns) == ["insert", "update", "delete"]
@@ -49,7 +50,7 @@ def test_wal_operations_count_every_record_of_each_collection(demo: tuple[DemoSu
 
 def test_documents_per_collection_add_up_to_the_live_documents(demo: tuple[DemoSummary, Path]) -> None:
     summary, archive = demo
-    chart = charts.documents(inspect_archive(archive))
+    chart = charts.documents(inspect_archive(archive, ops=REAL))
     assert list(chart.data["collection"]) == sorted(SPEC.collections)
     assert int(chart.data["documents"].sum()) == summary.documents
     assert bar_lengths(chart) == [float(n) for n in chart.data["documents"]]
@@ -58,7 +59,7 @@ def test_documents_per_collection_add_up_to_the_live_documents(demo: tuple[DemoS
 
 def test_a_drill_chart_compares_restored_archive_and_source(demo: tuple[DemoSummary, Path], tmp_path: Path) -> None:
     summary, archive = demo
-    result = drill(archive, source=summary.data_dir, scratch_parent=tmp_path)
+    result = drill(archive, source=summary.data_dir, scratch_parent=tmp_path, ops=REAL)
     chart = charts.drill_comparison(result)
     assert list(chart.data.columns) == ["collection", "restored", "archive", "source"]
     assert (chart.data["restored"] == chart.data["archive"]).all()
@@ -67,7 +68,7 @@ def test_a_drill_chart_compares_restored_archive_and_source(demo: tuple[DemoSumm
     lengths = bar_lengths(chart)
     assert lengths == [float(v) for kind in ("restored", "archive", "source") for v in chart.data[kind]]
     assert "PASSED" in chart.figure.axes[0].get_title()
-    without_source = charts.drill_comparison(drill(archive, scratch_parent=tmp_path))
+    without_source = charts.drill_comparison(drill(archive, scratch_parent=tmp_path, ops=REAL))
     assert "source" not in without_source.data.columns
 
 
@@ -77,7 +78,11 @@ def test_backup_history_places_each_archive_with_its_verdict(demo: tuple[DemoSum
     folder.mkdir()
     shutil.copyfile(archive, folder / archive.name)
     older = run_backup(
-        summary.data_dir, folder, created_at=datetime(2026, 1, 20, tzinfo=UTC), snapshot_id=summary.snapshot_ids[0]
+        summary.data_dir,
+        folder,
+        created_at=datetime(2026, 1, 20, tzinfo=UTC),
+        snapshot_id=summary.snapshot_ids[0],
+        ops=REAL,
     )
     damaged = folder / "damaged.tar"
     data = bytearray(archive.read_bytes())
@@ -85,9 +90,9 @@ def test_backup_history_places_each_archive_with_its_verdict(demo: tuple[DemoSum
     damaged.write_bytes(bytes(data))
     (folder / "notes.tar").write_text("not an archive")  # no manifest: not on the chart
 
-    unverified = charts.backup_history(inventory(folder))
+    unverified = charts.backup_history(inventory(folder, ops=REAL))
     assert set(unverified.data["verdict"]) == {"not verified"}
-    chart = charts.backup_history(inventory(folder, verify=True))
+    chart = charts.backup_history(inventory(folder, verify=True, ops=REAL))
     data_ = chart.data
     assert list(data_["file"]) == [Path(older.archive).name, archive.name, "damaged.tar"]  # by creation time
     assert dict(zip(data_["file"], data_["verdict"], strict=True)) == {

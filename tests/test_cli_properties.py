@@ -32,6 +32,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from aeroops.executor.backup import run_backup
+from aeroops.executor.fileops import REAL
 from aeroops.executor.lock import lock_path_for
 from aeroops.executor.restore import restore_paths
 
@@ -52,7 +53,9 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A valid archive of datadir-1000, ``arch.tar``, with its sidecar beside it."""
     folder = tmp_path_factory.mktemp("archive")
     data = copy_fixture("datadir-1000", folder / "data")
-    return Path(run_backup(data, folder / "arch.tar", created_at=datetime(2026, 2, 4, 12, tzinfo=UTC)).archive)
+    return Path(
+        run_backup(data, folder / "arch.tar", created_at=datetime(2026, 2, 4, 12, tzinfo=UTC), ops=REAL).archive
+    )
 
 
 @dataclass

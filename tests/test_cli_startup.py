@@ -47,6 +47,8 @@ def test_help_imports_nothing_heavy(args: tuple[str, ...]) -> None:
     if args[0] == "verify":
         expected.add("aeroops.cli.verify_cmd")
     assert set(aeroops_modules) == expected
+
+
 def test_verify_imports_only_what_verifying_needs() -> None:
     modules = imported_modules("verify", str(SMALL_ARCHIVE))
     assert "aeroops.cli.verify_cmd" in modules

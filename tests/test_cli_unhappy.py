@@ -22,6 +22,7 @@ from aeroops.cli.main import main
 from aeroops.errors import BackupError, UsageError
 from aeroops.executor.audit import verify_archive
 from aeroops.executor.backup import run_backup
+from aeroops.executor.fileops import REAL
 from aeroops.formats.sidecar import TOOLS, sidecar_path
 
 T0 = "2026-02-04T12:00:00Z"
@@ -78,7 +79,7 @@ def test_messages_name_cli_options(tmp_path: Path, datadir_1000: Path, capsys: p
     assert line.endswith("ask for more records (--records)")
     # A Python caller reads the keyword arguments it passes.
     with pytest.raises(BackupError, match="overwrite=True replaces it"):
-        run_backup(datadir_1000, archive)
+        run_backup(datadir_1000, archive, ops=REAL)
 
 
 def test_no_cli_message_names_a_keyword_argument() -> None:
@@ -141,7 +142,7 @@ def test_the_first_and_last_times_aerodb_can_carry_make_archives_that_verify(
     assert done.returncode == 0, done.stderr
     (archive,) = out_dir.glob("*.tar")
     assert archive.name.endswith(created_at.replace("-", "").replace(":", "") + ".tar")
-    assert verify_archive(archive).ok
+    assert verify_archive(archive, ops=REAL).ok
     assert run_cli("verify", str(archive)).returncode == 0
 
 
@@ -154,8 +155,8 @@ NAMES = ["a\nb.tar", "a\rb.tar", "ab.tar\r", "a\x0cb.tar", "a\x85b.tar", "a\u202
 @pytest.mark.parametrize("name", NAMES, ids=ascii)
 def test_an_archive_verifies_whatever_its_name(datadir_1000: Path, out_dir: Path, name: str, algorithm: str) -> None:
     archive = out_dir / name
-    run_backup(datadir_1000, archive, digest=algorithm)
-    report = verify_archive(archive)
+    run_backup(datadir_1000, archive, digest=algorithm, ops=REAL)
+    report = verify_archive(archive, ops=REAL)
     assert report.ok, [str(f) for f in report.findings]
     assert report.sidecar_digest is not None
     tool = TOOLS[algorithm]  # type: ignore[index]
@@ -168,7 +169,7 @@ def test_an_archive_verifies_whatever_its_name(datadir_1000: Path, out_dir: Path
 def test_a_name_no_sidecar_can_carry_is_refused_before_anything(datadir_1000: Path, out_dir: Path) -> None:
     archive = Path(os.fsdecode(os.fsencode(out_dir) + b"/\xff.tar"))
     with pytest.raises(UsageError, match="not valid UTF-8"):
-        run_backup(datadir_1000, archive)
+        run_backup(datadir_1000, archive, ops=REAL)
     done = run_cli("backup", str(datadir_1000), "-o", str(archive))
     assert done.returncode == 2
     one_error_line(done.stderr, "[ERROR] AERO_USAGE: the archive name")
@@ -268,7 +269,7 @@ def test_no_lock_file_stays_behind(datadir_1000: Path, out_dir: Path, aerodb_arc
         return sorted(p.name for p in tmp_path.iterdir())
 
     before = around()
-    run_backup(datadir_1000, out_dir)  # done
+    run_backup(datadir_1000, out_dir, ops=REAL)  # done
     (datadir_1000 / ".lock").write_text("")
     assert main(["backup", str(datadir_1000), "-o", str(out_dir)]) == 2  # refused: AeroDB serves it
     for target in (tmp_path / "missing", aerodb_archive):  # a target that does not exist, or is a file

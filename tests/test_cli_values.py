@@ -16,6 +16,7 @@ from helpers.data import copy_fixture
 
 from aeroops.cli.main import build_parser, main
 from aeroops.demo import make_demo_backup_folder
+from aeroops.executor.fileops import REAL
 
 
 def typed_options() -> Iterator[tuple[str, str]]:
@@ -62,7 +63,7 @@ def test_a_duration_that_is_not_one_names_the_option(
 
 @pytest.fixture(scope="module")
 def backups(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_demo_backup_folder(tmp_path_factory.mktemp("retention")).folder
+    return make_demo_backup_folder(tmp_path_factory.mktemp("retention"), ops=REAL).folder
 
 
 @pytest.mark.parametrize("duration", ["999999999999d", "999999999999y", "999999999999m", "9999y"])

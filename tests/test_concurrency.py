@@ -34,7 +34,7 @@ from aeroops.core.results import BackupResult
 from aeroops.errors import AeroError, BackupError, RestoreError
 from aeroops.executor.audit import verify_archive
 from aeroops.executor.backup import OWNER_FILE, STAGING_PREFIX, remove_stale_staging, run_backup
-from aeroops.executor.fileops import FileOps
+from aeroops.executor.fileops import REAL, FileOps
 from aeroops.executor.lock import DirectoryLock
 from aeroops.executor.restore import restore
 from aeroops.executor.restore_target import find_leftovers
@@ -83,6 +83,7 @@ CHILD = """
 import sys
 sys.path.insert(0, sys.argv[1])
 from datetime import datetime, UTC
+from aeroops.executor.fileops import REAL
 job, step = sys.argv[2], int(sys.argv[3])
 held = []
 def progress(event):
@@ -92,10 +93,10 @@ def progress(event):
         sys.stdin.readline()
 if job == "backup":
     from aeroops.executor.backup import run_backup
-    run_backup(sys.argv[4], sys.argv[5], created_at=datetime(2026, 2, 4, 12, tzinfo=UTC), progress=progress)
+    run_backup(sys.argv[4], sys.argv[5], created_at=datetime(2026, 2, 4, 12, tzinfo=UTC), progress=progress, ops=REAL)
 else:
     from aeroops.executor.restore import restore
-    restore(sys.argv[4], sys.argv[5], progress=progress)
+    restore(sys.argv[4], sys.argv[5], progress=progress, ops=REAL)
 print("done", flush=True)
 """
 
@@ -135,17 +136,17 @@ def resume(process: subprocess.Popen[str]) -> None:
 def test_two_backups_at_once_one_is_refused_with_a_clear_message(datadir_1000: Path, tmp_path: Path) -> None:
     reached, release = threading.Event(), threading.Event()
     first = Background(
-        lambda: run_backup(datadir_1000, tmp_path, created_at=T0, progress=pause_at(4, reached, release))
+        lambda: run_backup(datadir_1000, tmp_path, created_at=T0, progress=pause_at(4, reached, release), ops=REAL)
     )
     assert reached.wait(WAIT)
     with pytest.raises(BackupError) as refused:
-        run_backup(datadir_1000, tmp_path / "second.tar", created_at=T0)
+        run_backup(datadir_1000, tmp_path / "second.tar", created_at=T0, ops=REAL)
     release.set()
     assert first.join().error is None and isinstance(first.result, BackupResult)
     assert refused.value.code == "AERO_BACKUP_FAILED"
     assert refused.value.message == f"{HELD} (pid {os.getpid()} backup); wait for it to finish"
     assert not (tmp_path / "second.tar").exists()
-    assert verify_archive(first.result.archive).ok
+    assert verify_archive(first.result.archive, ops=REAL).ok
 
 
 def test_a_backup_in_another_process_refuses_the_second_from_the_command_line(
@@ -163,7 +164,7 @@ def test_a_backup_in_another_process_refuses_the_second_from_the_command_line(
     assert refused in unwrapped(second.stderr)
     resume(holder)
     [archive] = out_dir.glob("*.tar")
-    assert verify_archive(archive).ok and not (out_dir / "b.tar").exists()
+    assert verify_archive(archive, ops=REAL).ok and not (out_dir / "b.tar").exists()
 
 
 def test_racing_backups_either_run_or_are_refused_never_anything_else(datadir_1000: Path, tmp_path: Path) -> None:
@@ -175,14 +176,14 @@ def test_racing_backups_either_run_or_are_refused_never_anything_else(datadir_10
         def backup(out: Path, barrier: threading.Barrier = barrier) -> BackupResult:
             out.mkdir()
             barrier.wait()
-            return run_backup(datadir_1000, out, created_at=T0)
+            return run_backup(datadir_1000, out, created_at=T0, ops=REAL)
 
         runs = [Background(lambda out=out: backup(out)) for out in outs]  # type: ignore[misc]
         for run, out in zip(runs, outs, strict=True):
             run.join()
             if run.error is None:
                 outcomes["ran"] += 1
-                assert verify_archive(run.result.archive).ok  # type: ignore[attr-defined]
+                assert verify_archive(run.result.archive, ops=REAL).ok  # type: ignore[attr-defined]
             else:
                 assert run.error.code == "AERO_BACKUP_FAILED" and HELD in run.error.message, str(run.error)
                 outcomes["refused"] += 1
@@ -199,14 +200,16 @@ def test_two_backups_into_one_folder_leave_each_others_staging_alone(tmp_path: P
     one = copy_fixture("datadir-1000", tmp_path / "one")
     two = copy_fixture("datadir-3snap", tmp_path / "two")
     reached, release = threading.Event(), threading.Event()
-    first = Background(lambda: run_backup(one, out_dir, created_at=T0, progress=pause_at(8, reached, release)))
+    first = Background(
+        lambda: run_backup(one, out_dir, created_at=T0, progress=pause_at(8, reached, release), ops=REAL)
+    )
     assert reached.wait(WAIT)
     staging = [p for p in out_dir.iterdir() if p.name.startswith(STAGING_PREFIX)]
-    second = run_backup(two, out_dir, created_at=T0)
+    second = run_backup(two, out_dir, created_at=T0, ops=REAL)
     assert second.removed_stale == () and all(p.exists() for p in staging)
     release.set()
     assert first.join().error is None
-    assert verify_archive(first.result.archive).ok and verify_archive(second.archive).ok  # type: ignore[attr-defined]
+    assert verify_archive(first.result.archive, ops=REAL).ok and verify_archive(second.archive, ops=REAL).ok  # type: ignore[attr-defined]
     assert not [p for p in out_dir.iterdir() if p.name.startswith(STAGING_PREFIX)]
 
 
@@ -220,7 +223,7 @@ class CleanupRightAfterTheOwnerFile(FileOps):
     def create(self, path: Path, mode: int = 0o600) -> object:  # type: ignore[override]
         stream = super().create(path, mode)
         if path.name.startswith(OWNER_FILE) and self.removed is None:
-            self.removed = remove_stale_staging(path.parent.parent)
+            self.removed = remove_stale_staging(path.parent.parent, REAL)
         return stream
 
 
@@ -228,7 +231,7 @@ def test_another_runs_clean_up_never_takes_a_staging_folder_being_set_up(datadir
     ops = CleanupRightAfterTheOwnerFile()
     result = run_backup(datadir_1000, out_dir, created_at=T0, ops=ops)  # type: ignore[arg-type]
     assert ops.removed == ()
-    assert verify_archive(result.archive).ok
+    assert verify_archive(result.archive, ops=REAL).ok
 
 
 # --- a backup and a restore at once -------------------------------------------------------------
@@ -243,15 +246,15 @@ def test_a_restore_is_refused_while_a_backup_runs(datadir_1000: Path, out_dir: P
     before = tree_state(datadir_1000)
     reached, release = threading.Event(), threading.Event()
     backup = Background(
-        lambda: run_backup(datadir_1000, out_dir, created_at=T0, progress=pause_at(8, reached, release))
+        lambda: run_backup(datadir_1000, out_dir, created_at=T0, progress=pause_at(8, reached, release), ops=REAL)
     )
     assert reached.wait(WAIT)
     with pytest.raises(RestoreError) as refused:
-        restore(archive, datadir_1000)
+        restore(archive, datadir_1000, ops=REAL)
     release.set()
     assert refused.value.code == "AERO_RESTORE_FAILED" and HELD in refused.value.message
-    assert backup.join().error is None and verify_archive(backup.result.archive).ok  # type: ignore[attr-defined]
-    assert tree_state(datadir_1000) == before and not find_leftovers(datadir_1000).any
+    assert backup.join().error is None and verify_archive(backup.result.archive, ops=REAL).ok  # type: ignore[attr-defined]
+    assert tree_state(datadir_1000) == before and not find_leftovers(datadir_1000, REAL).any
 
 
 def test_a_backup_is_refused_while_a_restore_runs_in_another_process(
@@ -259,17 +262,17 @@ def test_a_backup_is_refused_while_a_restore_runs_in_another_process(
 ) -> None:
     holder = paused_process("restore", 5, archive, datadir_1000)
     with pytest.raises(BackupError) as refused:
-        run_backup(datadir_1000, out_dir, created_at=T0)
+        run_backup(datadir_1000, out_dir, created_at=T0, ops=REAL)
     assert refused.value.code == "AERO_BACKUP_FAILED"
     assert f"{HELD} (pid {holder.pid} restore)" in refused.value.message
     assert list(out_dir.iterdir()) == []
     resume(holder)
-    assert verify_archive(run_backup(datadir_1000, out_dir, created_at=T0).archive).ok
+    assert verify_archive(run_backup(datadir_1000, out_dir, created_at=T0, ops=REAL).archive, ops=REAL).ok
 
 
 def test_racing_backup_and_restore_leave_a_whole_directory_and_whole_archives(tmp_path: Path, archive: Path) -> None:
     reference = tmp_path / "reference"
-    restore(archive, reference, create=True)
+    restore(archive, reference, create=True, ops=REAL)
     new_tree = content_tree(reference)
     data_dir = tmp_path / "data"
     outcomes: Counter[str] = Counter()
@@ -284,11 +287,11 @@ def test_racing_backup_and_restore_leave_a_whole_directory_and_whole_archives(tm
 
         def backup(out: Path = out, barrier: threading.Barrier = barrier) -> object:
             barrier.wait()
-            return run_backup(data_dir, out, created_at=T0)
+            return run_backup(data_dir, out, created_at=T0, ops=REAL)
 
         def restoring(barrier: threading.Barrier = barrier) -> object:
             barrier.wait()
-            return restore(archive, data_dir)
+            return restore(archive, data_dir, ops=REAL)
 
         runs = {"backup": Background(backup), "restore": Background(restoring)}
         for name, run in runs.items():
@@ -299,9 +302,9 @@ def test_racing_backup_and_restore_leave_a_whole_directory_and_whole_archives(tm
                 assert HELD in run.error.message, str(run.error)
                 outcomes[f"{name} refused"] += 1
         assert content_tree(data_dir) in (old_tree, new_tree)
-        assert not find_leftovers(data_dir).any
+        assert not find_leftovers(data_dir, REAL).any
         for found in out.glob("*.tar"):
-            assert verify_archive(found).ok
+            assert verify_archive(found, ops=REAL).ok
     print(f"\nracing backup and restore: {dict(outcomes)}")
     assert outcomes["backup ran"] + outcomes["restore ran"] >= 8
 
@@ -319,7 +322,7 @@ def test_a_run_by_another_user_is_refused_while_roots_run_holds_the_lock(tmp_pat
         out = root / "out"
         out.mkdir()
         os.chown(out, 65534, 65534)
-        with DirectoryLock(data, RestoreError, "restore"):
+        with DirectoryLock(data, RestoreError, "restore", REAL):
             done = subprocess.run(
                 as_nobody(sys.executable, "-m", "aeroops", "backup", str(data), "-o", str(out), "--no-progress"),
                 capture_output=True,
@@ -353,7 +356,7 @@ def start_serving(data_dir: Path, step: int) -> Callable[[Progress], None]:
 def test_a_backup_during_which_aerodb_starts_serving_is_discarded(datadir_1000: Path, out_dir: Path, step: int) -> None:
     before = tree_state(datadir_1000)
     with pytest.raises(BackupError) as refused:
-        run_backup(datadir_1000, out_dir, created_at=T0, progress=start_serving(datadir_1000, step))
+        run_backup(datadir_1000, out_dir, created_at=T0, progress=start_serving(datadir_1000, step), ops=REAL)
     assert refused.value.code == "AERO_BACKUP_FAILED"
     assert "AeroDB" in refused.value.message and ".lock" in refused.value.message
     assert list(out_dir.iterdir()) == []
@@ -362,8 +365,8 @@ def test_a_backup_during_which_aerodb_starts_serving_is_discarded(datadir_1000: 
 
 
 def test_aerodb_starting_after_the_archive_is_published_does_not_undo_it(datadir_1000: Path, out_dir: Path) -> None:
-    result = run_backup(datadir_1000, out_dir, created_at=T0, progress=start_serving(datadir_1000, 10))
-    assert verify_archive(result.archive).ok
+    result = run_backup(datadir_1000, out_dir, created_at=T0, progress=start_serving(datadir_1000, 10), ops=REAL)
+    assert verify_archive(result.archive, ops=REAL).ok
 
 
 @pytest.mark.parametrize("step", [5, 6, 7, 8])  # 7, 8: after the journal, right before the swap
@@ -371,7 +374,7 @@ def test_a_restore_during_which_aerodb_starts_serving_touches_nothing(tmp_path: 
     target = copy_fixture("datadir-nowal", tmp_path / "target")
     old_tree = content_tree(target)
     with pytest.raises(RestoreError) as refused:
-        restore(archive, target, progress=start_serving(target, step))
+        restore(archive, target, progress=start_serving(target, step), ops=REAL)
     assert refused.value.code == "AERO_RESTORE_FAILED" and ".lock appeared" in refused.value.message
     assert content_tree(target) == old_tree | {".lock": content_tree(target)[".lock"]}
-    assert not find_leftovers(target).any
+    assert not find_leftovers(target, REAL).any

@@ -21,6 +21,7 @@ from aeroops.demo import DemoSpec, DemoSummary, make_demo_backup_folder, make_de
 from aeroops.demo.shapes import schema_fields
 from aeroops.demo.spec import render_schema
 from aeroops.errors import UsageError
+from aeroops.executor.fileops import REAL
 from aeroops.formats.ids import parse_snapshot_id
 from aeroops.formats.manifests import parse_checkpoint, parse_snapshot_manifest
 from aeroops.formats.storage import StorageRecord, iter_storage
@@ -224,7 +225,7 @@ def check_datadir(root: Path, spec: DemoSpec, summary: DemoSummary) -> None:
 
 def test_default_spec_reads_back_with_aeroops_readers(tmp_path: Path) -> None:
     spec = DemoSpec()
-    summary = make_demo_datadir(tmp_path / "d", spec)
+    summary = make_demo_datadir(tmp_path / "d", spec, ops=REAL)
     assert summary.data_dir == tmp_path / "d"
     assert summary.snapshot_ids == ("20260101T010000Z", "20260101T020000Z", "20260101T030000Z")
     assert summary.wal_records == summary.storage_records == 1000
@@ -239,11 +240,11 @@ def test_default_spec_reads_back_with_aeroops_readers(tmp_path: Path) -> None:
 
 def test_same_spec_gives_identical_bytes(tmp_path: Path) -> None:
     spec = DemoSpec(seed=7, wal_records=600, snapshots=2, checkpoint=True, storage_bytes=64 * 1024)
-    first = make_demo_datadir(tmp_path / "a", spec)
-    second = make_demo_datadir(tmp_path / "b", spec)
+    first = make_demo_datadir(tmp_path / "a", spec, ops=REAL)
+    second = make_demo_datadir(tmp_path / "b", spec, ops=REAL)
     assert all_files(tmp_path / "a") == all_files(tmp_path / "b")
     assert first.snapshot_ids == second.snapshot_ids and first.documents == second.documents
-    make_demo_datadir(tmp_path / "c", DemoSpec(seed=8, wal_records=600, snapshots=2, checkpoint=True))
+    make_demo_datadir(tmp_path / "c", DemoSpec(seed=8, wal_records=600, snapshots=2, checkpoint=True), ops=REAL)
     assert (tmp_path / "a" / "data" / "documents.dat").read_bytes() != (
         tmp_path / "c" / "data" / "documents.dat"
     ).read_bytes()
@@ -251,15 +252,15 @@ def test_same_spec_gives_identical_bytes(tmp_path: Path) -> None:
 
 def test_parallel_wal_writer_gives_the_same_bytes(tmp_path: Path) -> None:
     spec = DemoSpec(seed=3, wal_records=3000, snapshots=2, storage_bytes=256 * 1024)
-    make_demo_datadir(tmp_path / "serial", spec, parallel=False)
-    summary = make_demo_datadir(tmp_path / "parallel", spec, parallel=True)
+    make_demo_datadir(tmp_path / "serial", spec, parallel=False, ops=REAL)
+    summary = make_demo_datadir(tmp_path / "parallel", spec, parallel=True, ops=REAL)
     assert all_files(tmp_path / "serial") == all_files(tmp_path / "parallel")
     check_datadir(tmp_path / "parallel", spec, summary)
 
 
 def test_checkpoint_truncates_the_wal_after_the_newest_snapshot(tmp_path: Path) -> None:
     spec = DemoSpec(seed=1, wal_records=800, snapshots=3, checkpoint=True)
-    summary = make_demo_datadir(tmp_path / "d", spec)
+    summary = make_demo_datadir(tmp_path / "d", spec, ops=REAL)
     check_datadir(tmp_path / "d", spec, summary)
     wal = read_wal(tmp_path / "d" / "wal" / "wal.log")
     assert [e.sequence for e in wal] == list(range(1, 201))  # 800 - 3 * 800 // 4 operations follow it
@@ -283,7 +284,7 @@ def test_checkpoint_truncates_the_wal_after_the_newest_snapshot(tmp_path: Path) 
 
 def test_without_wal_there_is_no_wal_folder(tmp_path: Path) -> None:
     spec = DemoSpec(seed=2, wal_records=300, snapshots=1, with_wal=False)
-    summary = make_demo_datadir(tmp_path / "d", spec)
+    summary = make_demo_datadir(tmp_path / "d", spec, ops=REAL)
     assert not (tmp_path / "d" / "wal").exists()
     assert summary.wal_records == 0
     check_datadir(tmp_path / "d", spec, summary)
@@ -292,7 +293,7 @@ def test_without_wal_there_is_no_wal_folder(tmp_path: Path) -> None:
 def test_storage_bytes_makes_the_newest_snapshot_that_big(tmp_path: Path) -> None:
     target = 3 * MiB
     spec = DemoSpec(seed=5, wal_records=2000, snapshots=2, storage_bytes=target)
-    summary = make_demo_datadir(tmp_path / "d", spec)
+    summary = make_demo_datadir(tmp_path / "d", spec, ops=REAL)
     check_datadir(tmp_path / "d", spec, summary)
     sizes = [(tmp_path / "d" / "snapshots" / s / "storage.dat").stat().st_size for s in summary.snapshot_ids]
     assert target <= sizes[-1] < target + 4096  # reached, by one share of padding at most
@@ -305,7 +306,7 @@ def test_storage_bytes_makes_the_newest_snapshot_that_big(tmp_path: Path) -> Non
 
 def test_storage_bytes_without_snapshots_sizes_live_storage(tmp_path: Path) -> None:
     spec = DemoSpec(wal_records=50, snapshots=0, storage_bytes=MiB)
-    summary = make_demo_datadir(tmp_path / "d", spec)
+    summary = make_demo_datadir(tmp_path / "d", spec, ops=REAL)
     check_datadir(tmp_path / "d", spec, summary)
     assert summary.snapshot_ids == ()
     assert MiB <= (tmp_path / "d" / "data" / "documents.dat").stat().st_size < MiB + 64 * 1024
@@ -315,7 +316,7 @@ def test_schema_files_are_in_aerodbs_form(tmp_path: Path) -> None:
     # The demo's schemas hold more fields than the fixtures' (its documents are richer), in the
     # bytes AeroDB writes: the renderer gives a fixture's schema back byte for byte.
     reference = FIXTURES / "datadir-1000" / "metadata" / "schemas"
-    make_demo_datadir(tmp_path / "d", DemoSpec(wal_records=10))
+    make_demo_datadir(tmp_path / "d", DemoSpec(wal_records=10), ops=REAL)
     ours = tmp_path / "d" / "metadata" / "schemas"
     assert sorted(p.name for p in ours.iterdir()) == sorted(p.name for p in reference.iterdir())
     for path in reference.iterdir():
@@ -328,7 +329,7 @@ def test_schema_files_are_in_aerodbs_form(tmp_path: Path) -> None:
 
 def test_zero_records_gives_empty_but_valid_files(tmp_path: Path) -> None:
     spec = DemoSpec(wal_records=0, snapshots=2, checkpoint=True)
-    summary = make_demo_datadir(tmp_path / "d", spec)
+    summary = make_demo_datadir(tmp_path / "d", spec, ops=REAL)
     check_datadir(tmp_path / "d", spec, summary)
     assert (tmp_path / "d" / "wal" / "wal.log").read_bytes() == b""
     assert summary.documents == 0
@@ -336,7 +337,7 @@ def test_zero_records_gives_empty_but_valid_files(tmp_path: Path) -> None:
 
 def test_snapshot_times_follow_start(tmp_path: Path) -> None:
     start = datetime(2026, 2, 4, 10, 30)  # naive: taken as UTC
-    summary = make_demo_datadir(tmp_path / "d", DemoSpec(wal_records=20, snapshots=2, start=start))
+    summary = make_demo_datadir(tmp_path / "d", DemoSpec(wal_records=20, snapshots=2, start=start), ops=REAL)
     assert summary.snapshot_ids == ("20260204T113000Z", "20260204T123000Z")
     manifest = parse_snapshot_manifest(
         (tmp_path / "d" / "snapshots" / "20260204T123000Z" / "manifest.json").read_bytes()
@@ -349,14 +350,14 @@ def test_refuses_to_write_into_existing_data(tmp_path: Path) -> None:
     busy.mkdir()
     (busy / "keep.txt").write_bytes(b"precious")
     with pytest.raises(UsageError):
-        make_demo_datadir(busy, DemoSpec.small())
+        make_demo_datadir(busy, DemoSpec.small(), ops=REAL)
     assert [p.name for p in busy.iterdir()] == ["keep.txt"]
     assert (busy / "keep.txt").read_bytes() == b"precious"
     with pytest.raises(UsageError):
-        make_demo_datadir(busy / "keep.txt", DemoSpec.small())
+        make_demo_datadir(busy / "keep.txt", DemoSpec.small(), ops=REAL)
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert make_demo_datadir(str(empty), DemoSpec.small()).storage_records == 200
+    assert make_demo_datadir(str(empty), DemoSpec.small(), ops=REAL).storage_records == 200
 
 
 @pytest.mark.parametrize(
@@ -374,7 +375,7 @@ def test_refuses_to_write_into_existing_data(tmp_path: Path) -> None:
 )
 def test_bad_specs_are_refused_before_anything_is_written(tmp_path: Path, spec: DemoSpec) -> None:
     with pytest.raises(UsageError):
-        make_demo_datadir(tmp_path / "d", spec)
+        make_demo_datadir(tmp_path / "d", spec, ops=REAL)
     assert not (tmp_path / "d").exists()
 
 
@@ -390,7 +391,7 @@ def test_presets() -> None:
 def test_the_demo_command_reports_progress_through_every_step(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # `aeroops demo` once printed nothing for 22 s: each of its three steps reports its amount.
+    # A long demo must show it is alive: each of its three steps reports its amount.
     import contextlib
     from collections.abc import Iterator
 
@@ -448,7 +449,7 @@ def test_documents_have_the_entropy_of_real_data(tmp_path: Path) -> None:
     # five short fields, padded with slices of one 64 KiB string. Real JSON stores compress 3 to 6
     # times; deflate, a little weaker than zstd, gets about 3 from these.
     spec = DemoSpec(seed=11, wal_records=3000, storage_bytes=4 * MiB)
-    make_demo_datadir(tmp_path / "d", spec)
+    make_demo_datadir(tmp_path / "d", spec, ops=REAL)
     data = (tmp_path / "d" / "data" / "documents.dat").read_bytes()
     assert 2.3 < len(data) / len(zlib.compress(data, 6)) < 5
     bodies = live_bodies(tmp_path / "d")
@@ -480,14 +481,14 @@ def test_documents_have_the_entropy_of_real_data(tmp_path: Path) -> None:
 
 
 def test_unpadded_text_varies_from_nothing_to_large(tmp_path: Path) -> None:
-    make_demo_datadir(tmp_path / "d", DemoSpec(seed=2, wal_records=6000))
+    make_demo_datadir(tmp_path / "d", DemoSpec(seed=2, wal_records=6000), ops=REAL)
     texts = [b.get("bio", b.get("note", b.get("description"))) for _, b in live_bodies(tmp_path / "d")]
     lengths = sorted(len(t) for t in texts)  # type: ignore[arg-type]
     assert lengths[0] == 0 and lengths[-1] > 4096 and 100 < lengths[len(lengths) // 2] < 2000
 
 
 def test_updates_keep_a_documents_identity_and_orders_name_real_documents(tmp_path: Path) -> None:
-    make_demo_datadir(tmp_path / "d", DemoSpec(seed=4, wal_records=3000))
+    make_demo_datadir(tmp_path / "d", DemoSpec(seed=4, wal_records=3000), ops=REAL)
     versions: dict[str, list[dict[str, object]]] = collections.defaultdict(list)
     skus: set[object] = set()
     for collection, body in live_bodies(tmp_path / "d"):

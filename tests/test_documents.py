@@ -20,6 +20,7 @@ from aeroops.core.documents import CLASH_PREFIX, boot_listing_line
 from aeroops.errors import FormatError, UsageError
 from aeroops.executor.backup import run_backup
 from aeroops.executor.documents import diff, export, history, iter_documents
+from aeroops.executor.fileops import REAL
 from aeroops.formats.storage import StorageRecord, encode_storage_record
 from aeroops.formats.wal import DocumentChange, WalType, encode_document_change, encode_wal_record, iter_wal
 from aeroops.views.documents import document_chunks, documents
@@ -47,13 +48,13 @@ def boot_of(source: Path) -> str:
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.name)
 def test_documents_are_what_aerodb_boot_lists_byte_for_byte(source: Path) -> None:
-    found = sorted(boot_listing_line(d) for d in iter_documents(source))
+    found = sorted(boot_listing_line(d) for d in iter_documents(source, ops=REAL))
     assert found == listing(boot_of(source))
 
 
 @pytest.mark.parametrize("source", SOURCES[:2], ids=lambda p: p.name)
 def test_the_dataframe_holds_every_document_with_its_fields_and_raw_body(source: Path) -> None:
-    frame = documents(source, raw=True)
+    frame = documents(source, raw=True, ops=REAL)
     expected = {json.loads(line)["key"]: json.loads(line) for line in listing(boot_of(source))}
     assert len(frame) == len(expected)
     for row in frame.itertuples(index=False):
@@ -68,7 +69,7 @@ def test_the_dataframe_holds_every_document_with_its_fields_and_raw_body(source:
 
 def test_a_collection_and_columns_narrow_the_frame() -> None:
     source = AERODB_FIXTURES / "backup-3snap.tar"
-    frame = documents(source, "orders", columns=["value"])
+    frame = documents(source, "orders", columns=["value"], ops=REAL)
     assert list(frame.columns) == ["collection", "key", "schema", "version", "note", "value"]
     assert set(frame["collection"]) == {"orders"}
     assert len(frame) == sum(1 for line in listing("datadir-3snap") if json.loads(line)["key"].startswith("orders:"))
@@ -76,7 +77,7 @@ def test_a_collection_and_columns_narrow_the_frame() -> None:
 
 def test_chunks_stream_every_document_once() -> None:
     source = AERODB_FIXTURES / "backup-1000.tar"
-    chunks = list(document_chunks(source, rows=100))
+    chunks = list(document_chunks(source, rows=100, ops=REAL))
     assert [len(c) for c in chunks] == [100, 100, 100, 100, 43]
     keys = pd.concat(chunks)["collection"] + ":" + pd.concat(chunks)["key"]
     assert sorted(keys) == sorted(json.loads(line)["key"] for line in listing("datadir-1000"))
@@ -85,7 +86,7 @@ def test_chunks_stream_every_document_once() -> None:
 def test_leaving_a_chunk_iterator_early_stops_its_reading_thread() -> None:
     import threading
 
-    chunks = document_chunks(AERODB_FIXTURES / "backup-1000.tar", rows=10)
+    chunks = document_chunks(AERODB_FIXTURES / "backup-1000.tar", rows=10, ops=REAL)
     next(chunks)
     chunks.close()  # type: ignore[attr-defined]
     assert not [t for t in threading.enumerate() if t.name == "aeroops-documents"]
@@ -96,7 +97,7 @@ def test_leaving_a_chunk_iterator_early_stops_its_reading_thread() -> None:
 
 @pytest.mark.parametrize("source", [AERODB_FIXTURES / "backup-1000.tar", AERODB_FIXTURES / "datadir-checkpoint"])
 def test_jsonl_export_is_aerodbs_boot_listing(source: Path, tmp_path: Path) -> None:
-    result = export(source, tmp_path / "out.jsonl")
+    result = export(source, tmp_path / "out.jsonl", ops=REAL)
     lines = (tmp_path / "out.jsonl").read_bytes().splitlines()
     assert sorted(lines) == listing(boot_of(source))
     assert result.documents == len(lines) and result.format == "jsonl"
@@ -105,7 +106,7 @@ def test_jsonl_export_is_aerodbs_boot_listing(source: Path, tmp_path: Path) -> N
 
 def test_parquet_export_reads_back_in_pyarrow_and_pandas(tmp_path: Path) -> None:
     source = AERODB_FIXTURES / "backup-3snap.tar"
-    export(source, tmp_path / "out.parquet", collections=["orders", "users"])
+    export(source, tmp_path / "out.parquet", collections=["orders", "users"], ops=REAL)
     table = pq.read_table(tmp_path / "out.parquet")
     assert table.column_names == ["collection", "key", "schema", "version", "body", "note"]
     frame = pd.read_parquet(tmp_path / "out.parquet")
@@ -117,7 +118,7 @@ def test_parquet_export_reads_back_in_pyarrow_and_pandas(tmp_path: Path) -> None
 
 
 def test_csv_export_reads_back_in_pandas(tmp_path: Path) -> None:
-    export(AERODB_FIXTURES / "datadir-nowal", tmp_path / "out.csv")
+    export(AERODB_FIXTURES / "datadir-nowal", tmp_path / "out.csv", ops=REAL)
     frame = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
     expected = sorted((e["key"], e["body"]) for e in map(json.loads, listing("datadir-nowal")))
     assert sorted(zip(frame["collection"] + ":" + frame["key"], frame["body"], strict=True)) == expected
@@ -131,7 +132,7 @@ def test_an_export_that_fails_leaves_the_old_file_and_no_temporary_one(tmp_path:
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "x.jsonl").write_bytes(b"old")
     with pytest.raises(FormatError) as raised:
-        export(archive, tmp_path / "out" / "x.jsonl")
+        export(archive, tmp_path / "out" / "x.jsonl", ops=REAL)
     assert "documents cannot be read" in raised.value.message
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["x.jsonl"]
     assert (tmp_path / "out" / "x.jsonl").read_bytes() == b"old"
@@ -164,7 +165,7 @@ def boot_documents(datadir: str) -> dict[str, tuple[str, str, str]]:
     ],
 )
 def test_a_diff_of_two_fixtures_is_the_set_difference_of_their_boot_listings(a: str, b: str) -> None:
-    result = diff(AERODB_FIXTURES / a, AERODB_FIXTURES / b)
+    result = diff(AERODB_FIXTURES / a, AERODB_FIXTURES / b, ops=REAL)
     old, new = boot_documents(boot_of(Path(a))), boot_documents(boot_of(Path(b)))
     by_change = {
         change: {f"{d.collection}:{d.key}" for d in result.deltas if d.change == change}
@@ -217,7 +218,7 @@ def _planted(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_a_diff_finds_exactly_the_planted_changes_with_their_fields(tmp_path: Path) -> None:
     a, b = _planted(tmp_path)
-    result = diff(a, b)
+    result = diff(a, b, ops=REAL)
     assert [(d.collection, d.key, d.change) for d in result.deltas] == [
         ("orders", "orders-000001", "changed"),
         ("products", "products-999999", "added"),
@@ -251,11 +252,11 @@ def test_history_follows_a_document_through_a_folder_of_backups(tmp_path: Path) 
     a, b = _planted(tmp_path)
     folder = tmp_path / "backups"
     folder.mkdir()
-    run_backup(a, folder / "1.tar", created_at=T0)
-    run_backup(b, folder / "2.tar", created_at=T0.replace(hour=13))
+    run_backup(a, folder / "1.tar", created_at=T0, ops=REAL)
+    run_backup(b, folder / "2.tar", created_at=T0.replace(hour=13), ops=REAL)
     shutil.copy(folder / "2.tar", folder / "3.tar")  # a third, with nothing changed
-    run_backup(b, folder / "3.tar", created_at=T0.replace(hour=14), overwrite=True)
-    entries = history(folder, "orders:orders-000001")
+    run_backup(b, folder / "3.tar", created_at=T0.replace(hour=14), overwrite=True, ops=REAL)
+    entries = history(folder, "orders:orders-000001", ops=REAL)
     assert [(e.archive, e.event) for e in entries] == [
         ("1.tar", "first seen"),
         ("2.tar", "changed"),
@@ -263,12 +264,12 @@ def test_history_follows_a_document_through_a_folder_of_backups(tmp_path: Path) 
     ]
     assert [f.field for f in entries[1].fields] == ["note", "value"]
     assert entries[0].body == boot_documents("datadir-1000")["orders:orders-000001"][2].encode()
-    gone = history(folder, "users-000001", collection="users")
+    gone = history(folder, "users-000001", collection="users", ops=REAL)
     assert [e.event for e in gone] == ["first seen", "deleted", "absent"]
-    new = history(folder, "products:products-999999")
+    new = history(folder, "products:products-999999", ops=REAL)
     assert [e.event for e in new] == ["absent", "first seen", "unchanged"]
     with pytest.raises(UsageError):
-        history(folder, "no-collection-here")
+        history(folder, "no-collection-here", ops=REAL)
 
 
 def test_history_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -308,7 +309,7 @@ def _hostile_datadir(tmp_path: Path) -> Path:
 
 def test_hostile_bodies_get_a_note_each_and_stay_whole(tmp_path: Path) -> None:
     data_dir = _hostile_datadir(tmp_path)
-    frame = documents(data_dir, "orders", raw=True).set_index("key")
+    frame = documents(data_dir, "orders", raw=True, ops=REAL).set_index("key")
     for name, body in HOSTILE.items():
         assert frame.loc[name, "body"] == body
     notes = frame["note"]
@@ -326,7 +327,7 @@ def test_hostile_bodies_get_a_note_each_and_stay_whole(tmp_path: Path) -> None:
 
 def test_hostile_bodies_export_byte_for_byte(tmp_path: Path) -> None:
     data_dir = _hostile_datadir(tmp_path)
-    export(data_dir, tmp_path / "h.jsonl", collections=["orders"])
+    export(data_dir, tmp_path / "h.jsonl", collections=["orders"], ops=REAL)
     exported = {}
     for line in (tmp_path / "h.jsonl").read_bytes().splitlines():
         record = json.loads(line)
@@ -334,7 +335,7 @@ def test_hostile_bodies_export_byte_for_byte(tmp_path: Path) -> None:
         exported[record["key"].split(":", 1)[1]] = body
     for name, body in HOSTILE.items():
         assert exported[name] == body
-    export(data_dir, tmp_path / "h.parquet", collections=["orders"])
+    export(data_dir, tmp_path / "h.parquet", collections=["orders"], ops=REAL)
     table = pq.read_table(tmp_path / "h.parquet").to_pandas().set_index("key")
     assert table.loc["not-utf8", "body"] == HOSTILE["not-utf8"]
     assert "not JSON" in table.loc["not-json", "note"]
@@ -344,11 +345,11 @@ def test_an_export_never_replaces_its_source_nor_writes_into_a_data_directory(tm
     archive = copy_fixture("backup-nowal.tar", tmp_path / "a.tar")
     before = archive.read_bytes()
     with pytest.raises(UsageError, match="the source itself"):
-        export(archive, archive, format="jsonl")
+        export(archive, archive, format="jsonl", ops=REAL)
     assert archive.read_bytes() == before
     data_dir = copy_fixture("datadir-nowal", tmp_path / "d")
     with pytest.raises(UsageError, match="inside the data directory"):
-        export(data_dir, data_dir / "x.jsonl")
+        export(data_dir, data_dir / "x.jsonl", ops=REAL)
     assert not (data_dir / "x.jsonl").exists()
 
 
@@ -359,7 +360,7 @@ def test_history_names_a_damaged_archive_and_goes_on(tmp_path: Path) -> None:
     data = bytearray((AERODB_FIXTURES / "backup-1000.tar").read_bytes())
     data[data.index(b'{"_id"') + 2] ^= 0xFF
     (folder / "b.tar").write_bytes(bytes(data))
-    entries = history(folder, "orders:orders-000001")
+    entries = history(folder, "orders:orders-000001", ops=REAL)
     assert [(e.archive, e.event) for e in entries] == [("a.tar", "first seen"), ("b.tar", "unreadable")]
     assert "checksum" in entries[1].note
 
@@ -371,22 +372,22 @@ def test_the_explore_panel_does_what_the_plain_functions_do(tmp_path: Path) -> N
     from aeroops.demo import make_demo_nightly_folder
     from aeroops.panels import ExplorePanel
 
-    folder, archives = make_demo_nightly_folder(tmp_path)
+    folder, archives = make_demo_nightly_folder(tmp_path, ops=REAL)
     panel = ExplorePanel(folder)
     assert panel.archives == [a.name for a in archives] and panel.error is None
     frame = panel.show_documents(archives[0].name, "users")
     assert frame is not None and panel.error is None
-    assert frame.equals(documents(archives[0], "users"))
+    assert frame.equals(documents(archives[0], "users", ops=REAL))
     active = panel.filter("active", "true")
     assert active is not None and len(active) == int(frame["active"].sum()) and 0 < len(active) < len(frame)
     one = frame["key"].iloc[0]
     panel.filter("", "")  # the field filter off: the key search alone
     assert list(panel.search(one)["key"]) == [k for k in frame["key"] if one in k]
     changes = panel.diff(archives[0].name, archives[2].name)
-    assert changes == diff(archives[0], archives[2]) and not changes.identical
+    assert changes == diff(archives[0], archives[2], ops=REAL) and not changes.identical
     assert panel.diff_chart.value[:4] == b"\x89PNG"
     key = f"{changes.deltas[0].collection}:{changes.deltas[0].key}"
-    assert panel.history(key) == history(folder, key)
+    assert panel.history(key) == history(folder, key, ops=REAL)
     panel.folder_input.value = str(tmp_path / "nowhere")
     assert panel.error is not None and "does not exist" in str(panel.error)
     assert panel.filter("no-such-field", "x") is None and "no field" in str(panel.error)

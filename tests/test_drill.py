@@ -18,7 +18,7 @@ from aeroops.core.restore_plan import STEPS
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.errors import FormatError, Severity, UsageError
 from aeroops.executor.drill import DRILL_STEPS, datadir_logical_state, drill, source_snapshot
-from aeroops.executor.fileops import FileOps
+from aeroops.executor.fileops import REAL, FileOps
 from aeroops.formats.wal import DocumentChange, WalType, encode_document_change, encode_wal_record, iter_wal
 from aeroops.progress import Progress
 
@@ -40,12 +40,12 @@ def append_wal_record(data_dir: Path, collection: str, document_id: str, body: b
 def test_drill_of_aerodbs_archives_against_their_sources(archive: str, source: str, tmp_path: Path) -> None:
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    result = drill(AERODB_FIXTURES / archive, source=AERODB_FIXTURES / source, scratch_parent=scratch)
+    result = drill(AERODB_FIXTURES / archive, source=AERODB_FIXTURES / source, scratch_parent=scratch, ops=REAL)
     assert result.ok, result.error
     assert [c.reference for c in result.comparisons] == ["archive", "source"]
     assert all(c.identical for c in result.comparisons)
     assert result.collections and all(c.restored == c.archive == c.source > 0 for c in result.collections)
-    assert result.documents == len(datadir_logical_state(AERODB_FIXTURES / source))
+    assert result.documents == len(datadir_logical_state(AERODB_FIXTURES / source, ops=REAL))
     assert result.restore is not None and result.restore_seconds is not None and result.restore_seconds > 0
     assert result.source_snapshot == result.snapshot_id
     assert result.scratch_removed and list(scratch.iterdir()) == []
@@ -58,10 +58,10 @@ def test_drill_of_aerodbs_archives_against_their_sources(archive: str, source: s
 )
 def test_drill_of_demo_data(spec: DemoSpec, tmp_path: Path) -> None:
     source = tmp_path / "source"
-    summary = make_demo_datadir(source, spec)
+    summary = make_demo_datadir(source, spec, ops=REAL)
     archive = backup_of(source, tmp_path / "out")
     before = tree_state(tmp_path)
-    result = drill(archive, source=source)
+    result = drill(archive, source=source, ops=REAL)
     assert result.ok, result.error
     assert result.documents == summary.documents
     assert tree_state(tmp_path) == before  # nothing written beside the archive or in the source
@@ -71,7 +71,7 @@ def test_a_source_that_moved_on_is_a_difference(tmp_path: Path, capsys: pytest.C
     source = copy_fixture("datadir-1000", tmp_path / "source")
     archive = backup_of(source, tmp_path / "out")
     append_wal_record(source, "users", "late-arrival", b'{"_id":"late-arrival"}')
-    result = drill(archive, source=source)
+    result = drill(archive, source=source, ops=REAL)
     assert not result.ok and result.error is None
     by_reference = {c.reference: c for c in result.comparisons}
     assert by_reference["archive"].identical
@@ -89,7 +89,7 @@ def test_a_damaged_archive_fails_the_drill_and_leaves_no_scratch(tmp_path: Path)
     flip_byte(archive, storage[3] + 7)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    result = drill(archive, scratch_parent=scratch)
+    result = drill(archive, scratch_parent=scratch, ops=REAL)
     assert not result.ok and result.restore is None
     assert result.error is not None and result.error.code == "AERO_RESTORE_CORRUPTION"
     assert result.error.severity == Severity.FATAL
@@ -101,16 +101,16 @@ def test_a_damaged_source_is_an_error_not_a_crash(tmp_path: Path) -> None:
     archive = backup_of(source, tmp_path / "out")
     with (source / "wal/wal.log").open("ab") as stream:
         stream.write(b"\x01\x02")  # a torn tail
-    result = drill(archive, source=source)
+    result = drill(archive, source=source, ops=REAL)
     assert not result.ok and result.error is not None and result.error.code == "AERO_WAL_TORN_TAIL"
     assert result.restore is not None  # the restore itself went through
     assert result.scratch_removed
     with pytest.raises(FormatError):
-        datadir_logical_state(source)
+        datadir_logical_state(source, ops=REAL)
 
 
 def test_keep_leaves_the_restored_directory_to_look_at(tmp_path: Path) -> None:
-    result = drill(AERODB_FIXTURES / "backup-1000.tar", scratch_parent=tmp_path, keep=True)
+    result = drill(AERODB_FIXTURES / "backup-1000.tar", scratch_parent=tmp_path, keep=True, ops=REAL)
     assert result.ok and not result.scratch_removed
     restored = Path(result.scratch) / "data"
     assert (restored / "data/documents.dat").read_bytes() == (
@@ -120,15 +120,17 @@ def test_keep_leaves_the_restored_directory_to_look_at(tmp_path: Path) -> None:
 
 def test_source_snapshot_falls_back_to_the_newest_valid_one(tmp_path: Path) -> None:
     source = copy_fixture("datadir-3snap", tmp_path / "source")
-    assert source_snapshot(source, "20261126T214908Z") == "20261126T214908Z"
-    assert source_snapshot(source, "20200101T000000Z") == "20261126T214908Z"
+    assert source_snapshot(source, "20261126T214908Z", REAL) == "20261126T214908Z"
+    assert source_snapshot(source, "20200101T000000Z", REAL) == "20261126T214908Z"
     (source / "snapshots/20261126T214908Z/storage.dat").write_bytes(b"damaged")
-    assert source_snapshot(source) < "20261126T214908Z"
+    assert source_snapshot(source, None, REAL) < "20261126T214908Z"
 
 
 def test_progress_names_the_drill_steps(tmp_path: Path) -> None:
     events: list[Progress] = []
-    drill(AERODB_FIXTURES / "backup-1000.tar", source=AERODB_FIXTURES / "datadir-1000", progress=events.append)
+    drill(
+        AERODB_FIXTURES / "backup-1000.tar", source=AERODB_FIXTURES / "datadir-1000", progress=events.append, ops=REAL
+    )
     steps = [e.step for e in events if e.step in DRILL_STEPS]
     assert list(dict.fromkeys(steps)) == list(DRILL_STEPS)
     # The restore's own steps show as the drill's first, so the counter never goes back.
@@ -139,7 +141,9 @@ def test_progress_names_the_drill_steps(tmp_path: Path) -> None:
 def test_every_drill_step_that_reads_or_compares_reports_its_amount(tmp_path: Path) -> None:
     # A big drill must never sit on one step without a percentage: each of these ends at 100%.
     events: list[Progress] = []
-    result = drill(AERODB_FIXTURES / "backup-1000.tar", source=AERODB_FIXTURES / "datadir-1000", progress=events.append)
+    result = drill(
+        AERODB_FIXTURES / "backup-1000.tar", source=AERODB_FIXTURES / "datadir-1000", progress=events.append, ops=REAL
+    )
     for index in (2, 3, 4, 5):
         amounts = [e for e in events if e.step_index == index and e.total_bytes]
         assert amounts, DRILL_STEPS[index - 1]

@@ -13,7 +13,7 @@ from helpers.faults import OPERATIONS, CountingOps, FailingOps, HookedOps
 
 from aeroops.errors import BackupError
 from aeroops.executor import fileops
-from aeroops.executor.fileops import FileOps, save_file
+from aeroops.executor.fileops import REAL, FileOps, save_file
 from aeroops.executor.lock import DirectoryLock
 
 AEROOPS = Path(fileops.__file__).parent.parent
@@ -82,6 +82,59 @@ def test_no_effect_in_aeroops_bypasses_the_seam() -> None:
             if EFFECT.search(code) and (name, line.strip()) not in NOT_EFFECTS:
                 found.append(f"{name}:{number}: {line.strip()}")
     assert found == []
+
+
+# A read of the file system spelled out directly: also only aeroops/executor/fileops.py's (a test
+# must be able to fail any read: EIO, a short read, a file gone between the listing and the open).
+# A DirEntry's own is_dir/is_file/is_symlink come with the listing (`FileOps.scandir`).
+READ = re.compile(
+    r"\bos\.(stat|lstat|fstat|scandir|listdir|walk|access|pread|read|readlink)\("
+    r"|\bos\.path\.(exists|lexists|isdir|isfile|islink|getsize|getmtime|realpath|samefile)\("
+    r"|\bos\.open\("
+    r"|(?<![\w.])open\([^)]*[\"']rb?[\"']"
+    r"|(?<!ops)(?<!REAL)(?<!fs)(?<!entry)(?<!\be)\.(read_bytes|read_text|stat|lstat|exists|is_dir|is_file|is_symlink|iterdir|r?glob"
+    r"|resolve|samefile)\("
+)
+# Reads that are not of the data, backups or folders aeroops works on.
+NOT_READS = {
+    # --quiet points stdout at /dev/null; a closed standard stream is reopened on /dev/null
+    ("cli/main.py", "os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())"),
+    ("cli/main.py", "null = os.open(os.devnull, os.O_RDWR)"),
+    ("cli/main.py", "os.fstat(fd)"),  # is a standard stream open at all
+    # where aeroops itself is installed (the demo's WAL writer process imports it from there)
+    ("demo/datadir.py", "package_root = str(Path(__file__).resolve().parent.parent.parent)"),
+}
+
+
+def test_no_read_in_aeroops_bypasses_the_seam() -> None:
+    found = []
+    for path in sorted(AEROOPS.rglob("*.py")):
+        name = path.relative_to(AEROOPS).as_posix()
+        if name in OUTSIDE_THE_SEAM or name == "executor/fileops.py":
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            code = line.split("#", 1)[0]
+            if READ.search(code) and (name, line.strip().split("  #")[0]) not in NOT_READS:
+                found.append(f"{name}:{number}: {line.strip()}")
+    assert found == []
+
+
+def test_the_read_pattern_catches_what_it_should() -> None:
+    for line in (
+        "os.stat(path)",
+        "os.scandir(root)",
+        "os.walk(root)",
+        "os.path.lexists(p)",
+        "os.path.realpath(p)",
+        'open(p, "rb")',
+        "path.is_dir()",
+        "Path(x).stat().st_size",
+        "root.resolve()",
+        "p.read_bytes()",
+    ):
+        assert READ.search(line), line
+    for line in ("ops.stat(path)", "entry.is_dir(follow_symlinks=False)", "ops.is_file(p)", "os.path.join(a, b)"):
+        assert not READ.search(line), line
 
 
 def test_the_effect_pattern_catches_what_it_should() -> None:
@@ -176,5 +229,5 @@ def test_a_lock_file_that_cannot_be_written_is_refused_and_releases_the_lock(tmp
     data.mkdir()
     with pytest.raises(BackupError, match="cannot write the lock file"):
         DirectoryLock(data, BackupError, "backup", FailingOps("write", errno.ENOSPC)).acquire()
-    with DirectoryLock(data, BackupError, "backup"):  # nothing is left holding it
+    with DirectoryLock(data, BackupError, "backup", REAL):  # nothing is left holding it
         pass

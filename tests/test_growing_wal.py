@@ -13,7 +13,7 @@ from helpers.data import copy_fixture
 
 from aeroops.cli.main import main
 from aeroops.errors import Code
-from aeroops.executor.fileops import FileOps
+from aeroops.executor.fileops import REAL, FileOps
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.wal import WAL_FRAMING, iter_wal
 
@@ -32,7 +32,7 @@ def test_a_wal_read_up_to_a_size_inside_a_record_that_is_now_whole_grew_while_re
     wal = data / "wal" / "wal.log"
     ends = record_ends(wal)
     cut = ends[-2] + WAL_FRAMING.min_length  # inside the last record, past its length field
-    described = describe_wal(wal, size=cut)
+    described = describe_wal(wal, size=cut, ops=REAL)
     assert described.damage is not None
     assert described.damage.code is Code.FILE_GREW
     assert "grew while it was read" in described.damage.message
@@ -45,7 +45,7 @@ def test_a_wal_that_really_ends_inside_a_record_is_a_torn_tail(data: Path, into_
     ends = record_ends(wal)
     with wal.open("r+b") as stream:
         stream.truncate(ends[-2] + into_record)
-    described = describe_wal(wal)
+    described = describe_wal(wal, ops=REAL)
     assert described.damage is not None
     assert described.damage.code is Code.WAL_TORN_TAIL
 

@@ -22,6 +22,7 @@ from helpers.data import copy_fixture, tree_state
 
 from aeroops.errors import InvalidBackupError, RestoreCorruptionError, RestoreError, Severity
 from aeroops.executor.audit import verify_archive
+from aeroops.executor.fileops import REAL
 from aeroops.executor.restore import restore
 from aeroops.executor.restore_target import find_leftovers
 from aeroops.formats.tar import BLOCK, member_header, padding
@@ -144,11 +145,11 @@ def test_a_hostile_archive_is_refused_and_nothing_is_written_anywhere(scene: Pat
     target = scene / "work" / "target"
     before = state_but_the_lock(scene)
     with pytest.raises(RestoreError) as refused:
-        restore(archive, target)
+        restore(archive, target, ops=REAL)
     assert type(refused.value) is error, str(refused.value)
     assert refused.value.severity is Severity.FATAL and "failed verification" in refused.value.message
     assert state_but_the_lock(scene) == before
-    assert not find_leftovers(target).any
+    assert not find_leftovers(target, REAL).any
     assert not list(scene.rglob(ESCAPE)) and not Path("/", ESCAPE).exists()
 
 
@@ -157,16 +158,16 @@ def test_extraction_alone_writes_only_what_the_plan_names(scene: Path, label: st
     """Even handed the verification report of a good archive, extraction refuses the first
     member that is not the one verified, before writing it."""
     good = copy_fixture("backup-1000.tar", scene / "archives" / "good.tar")
-    report = verify_archive(good)
+    report = verify_archive(good, ops=REAL)
     assert report.ok
     archive = scene / "archives" / "hostile.tar"
     archive.write_bytes(hostile_archives(scene)[label][0])
     target = scene / "work" / "target"
     before = state_but_the_lock(scene)
     with pytest.raises(RestoreCorruptionError, match="changed since it was verified"):
-        restore(archive, target, verified=report)
+        restore(archive, target, verified=report, ops=REAL)
     assert state_but_the_lock(scene) == before
-    assert not find_leftovers(target).any
+    assert not find_leftovers(target, REAL).any
     assert not list(scene.rglob(ESCAPE))
 
 
@@ -175,7 +176,7 @@ def test_a_tar_bomb_is_refused_in_bounded_memory_and_time(scene: Path) -> None:
     archive.write_bytes(tar_bomb())
     tracemalloc.start()
     try:
-        report = verify_archive(archive)
+        report = verify_archive(archive, ops=REAL)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

@@ -21,6 +21,7 @@ from aeroops.core.description import Verdict
 from aeroops.errors import BackupError
 from aeroops.executor.audit import verify_archive
 from aeroops.executor.backup import run_backup
+from aeroops.executor.fileops import REAL
 from aeroops.executor.scan import scan
 
 T0 = datetime(2026, 2, 4, 12, 0, 0, tzinfo=UTC)
@@ -129,9 +130,9 @@ NEWEST_DAMAGED: list[tuple[str, Callable[[Path], None], Verdict, str]] = [
     ("deeply nested manifest", deeply_nested_manifest, Verdict.INVALID, "nested too deeply"),
     ("huge manifest", huge_manifest, Verdict.INVALID, "larger than 1048576 bytes"),
     ("manifest of another snapshot", manifest_of_another_snapshot, Verdict.INVALID, "not its folder's"),
-    ("manifest is a folder", manifest_as_a_folder, Verdict.INVALID, "manifest.json does not parse: not a regular"),
-    ("manifest is a FIFO", manifest_as_a_fifo, Verdict.INVALID, "manifest.json does not parse: not a regular file"),
-    ("manifest is a symlink", manifest_as_a_symlink, Verdict.INVALID, "manifest.json does not parse: not a regular"),
+    ("manifest is a folder", manifest_as_a_folder, Verdict.INVALID, "manifest.json cannot be read: not a regular"),
+    ("manifest is a FIFO", manifest_as_a_fifo, Verdict.INVALID, "manifest.json cannot be read: not a regular file"),
+    ("manifest is a symlink", manifest_as_a_symlink, Verdict.INVALID, "manifest.json cannot be read: not a regular"),
     ("manifest names a missing schema", a_manifest_naming_a_missing_schema, Verdict.INVALID, "missing: ghost.json"),
     ("storage missing", missing_storage, Verdict.INVALID, "storage.dat is missing"),
     ("storage is a symlink", storage_as_a_symlink, Verdict.INVALID, "storage.dat cannot be read: not a regular file"),
@@ -153,14 +154,14 @@ def test_a_damaged_newest_snapshot_gets_its_verdict_and_the_backup_falls_back(
     data = copy_fixture("datadir-3snap", tmp_path / "data")
     damage(data)
     before = tree_state(data)
-    found = scan(data).snapshot(NEWEST)
+    found = scan(data, ops=REAL).snapshot(NEWEST)
     assert found is not None
     assert (found.verdict, words in found.reason) == (verdict, True), found.reason
-    result = run_backup(data, tmp_path / "b.tar", created_at=T0)
+    result = run_backup(data, tmp_path / "b.tar", created_at=T0, ops=REAL)
     assert result.plan.snapshot_id == MIDDLE
     assert [(s.snapshot_id, s.verdict) for s in result.plan.skipped] == [(NEWEST, verdict)]
     assert words in result.plan.skipped[0].reason
-    assert verify_archive(result.archive).ok
+    assert verify_archive(result.archive, ops=REAL).ok
     assert tree_state(data) == before
 
 
@@ -193,11 +194,11 @@ def test_stray_entries_in_snapshots_are_named_and_skipped(
     data = copy_fixture("datadir-3snap", tmp_path / "data")
     damage(data)
     before = tree_state(data)
-    found = scan(data).snapshot(name)
+    found = scan(data, ops=REAL).snapshot(name)
     assert found is not None and found.verdict is verdict and words in found.reason, found
-    result = run_backup(data, tmp_path / "b.tar", created_at=T0)
+    result = run_backup(data, tmp_path / "b.tar", created_at=T0, ops=REAL)
     assert result.plan.snapshot_id == NEWEST  # a stray sorting after it never wins
-    assert verify_archive(result.archive).ok
+    assert verify_archive(result.archive, ops=REAL).ok
     assert tree_state(data) == before
 
 
@@ -269,9 +270,9 @@ def test_damage_that_leaves_nothing_safe_to_back_up_is_refused_with_the_reason(
     data = copy_fixture("datadir-3snap", tmp_path / "data")
     damage(data)
     before = tree_state(data)
-    scan(data)  # never hangs nor raises on any of these
+    scan(data, ops=REAL)  # never hangs nor raises on any of these
     with pytest.raises(BackupError) as refused:
-        run_backup(data, out_dir, created_at=T0)
+        run_backup(data, out_dir, created_at=T0, ops=REAL)
     assert refused.value.code == code and words in refused.value.message, str(refused.value)
     assert list(out_dir.iterdir()) == []
     assert tree_state(data) == before

@@ -213,7 +213,7 @@ def test_a_source_name_the_manifest_cannot_carry_is_a_usage_error(
 def test_a_printable_source_name_is_recorded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = copy_fixture("datadir-1000", tmp_path / "data")
     archive = tmp_path / "a.tar"
-    source = "prod-db \u00e9t\u00e9 \"eu\" ../x " + "s" * 200
+    source = 'prod-db \u00e9t\u00e9 "eu" ../x ' + "s" * 200
     assert main(["backup", str(data), "-o", str(archive), "--source", source, "--no-progress"]) == 0
     assert main(["verify", str(archive), "--no-progress"]) == 0  # the archive it published verifies
     manifest = json.loads(dict(read_members(archive.read_bytes()))["backup_manifest.json"] or b"")

@@ -17,6 +17,7 @@ from helpers.html import text_of
 
 from aeroops.core.newest_good import newest_good
 from aeroops.executor.audit import inspect_archive, inventory, verify_archive
+from aeroops.executor.fileops import REAL
 from aeroops.panels import AuditPanel
 from aeroops.views import tables
 from aeroops.views.html import breakable, frame_html, readable, report_html, verdict_html
@@ -53,7 +54,7 @@ def test_a_digest_may_break_every_16_characters_a_word_never() -> None:
 
 
 def test_the_shown_copy_leaves_out_what_it_is_told_and_says_so(folder: Path) -> None:
-    frame = tables.inventory_frame(inventory(folder, verify=True, now=NOW))
+    frame = tables.inventory_frame(inventory(folder, verify=True, now=NOW, ops=REAL))
     before = frame.copy()
     shown = tables.shown_frame(frame, leave_out=tables.INVENTORY_LEFT_OUT)
     assert not set(tables.INVENTORY_LEFT_OUT) & set(shown.frame.columns)
@@ -71,7 +72,7 @@ def test_the_shown_copy_leaves_out_what_it_is_told_and_says_so(folder: Path) -> 
 
 
 def test_archives_are_named_within_the_folder_they_share(folder: Path) -> None:
-    reports = [verify_archive(folder / name) for name in (f"damaged-{NAME}", NAME)]
+    reports = [verify_archive(folder / name, ops=REAL) for name in (f"damaged-{NAME}", NAME)]
     frame = tables.findings_frame(reports)
     shown = tables.shown_frame(frame)
     assert set(shown.frame["archive"]) <= {NAME, f"damaged-{NAME}"}
@@ -82,7 +83,7 @@ def test_archives_are_named_within_the_folder_they_share(folder: Path) -> None:
 
 
 def test_the_html_table_wraps_names_keeps_values_whole_and_names_what_it_left_out(folder: Path) -> None:
-    frame = tables.inventory_frame(inventory(folder, verify=True, now=NOW))
+    frame = tables.inventory_frame(inventory(folder, verify=True, now=NOW, ops=REAL))
     html = frame_html(frame, leave_out=tables.INVENTORY_LEFT_OUT)
     assert "aerodb-<wbr>backup-<wbr>" in html  # a file name may wrap at its dashes
     assert "<span class='aeroops-value'>261.0 KiB</span>" in html  # a size never does, nor a time
@@ -94,7 +95,7 @@ def test_the_html_table_wraps_names_keeps_values_whole_and_names_what_it_left_ou
 
 
 def test_readable_shows_a_frame_as_the_panels_do_and_leaves_it_alone(folder: Path) -> None:
-    frame = tables.inventory_frame(inventory(folder, now=NOW))
+    frame = tables.inventory_frame(inventory(folder, now=NOW, ops=REAL))
     table = readable(frame, leave_out=["backup_id"])
     assert table.frame is frame
     assert table._repr_html_() == frame_html(frame, leave_out=["backup_id"])
@@ -102,7 +103,7 @@ def test_readable_shows_a_frame_as_the_panels_do_and_leaves_it_alone(folder: Pat
 
 
 def test_a_report_shows_its_verdict_then_its_findings(folder: Path) -> None:
-    clean, damaged = verify_archive(folder / NAME), verify_archive(folder / f"damaged-{NAME}")
+    clean, damaged = verify_archive(folder / NAME, ops=REAL), verify_archive(folder / f"damaged-{NAME}", ops=REAL)
     assert "VERIFY: clean" in verdict_html(clean) and "aeroops-success" in verdict_html(clean)
     assert report_html(clean).startswith(verdict_html(clean))
     shown = text_of(report_html(damaged))
@@ -121,7 +122,7 @@ def test_the_audit_panel_shows_the_inventory_without_its_identifiers(folder: Pat
 
 
 def test_the_newest_good_backup_of_each_snapshot_as_a_table(folder: Path) -> None:
-    found = newest_good(inventory(folder, verify=True, now=NOW).rows)
+    found = newest_good(inventory(folder, verify=True, now=NOW, ops=REAL).rows)
     frame = tables.newest_good_frame(found)
     assert list(frame.columns) == ["snapshot_id", "file", "created_at", "age", "size", "sidecar"]
     assert list(frame["file"]) == [NAME]  # the damaged copy of the same snapshot is not chosen
@@ -130,7 +131,7 @@ def test_the_newest_good_backup_of_each_snapshot_as_a_table(folder: Path) -> Non
 
 
 def test_a_column_with_one_value_in_every_row_is_said_once_under_the_table() -> None:
-    frame = tables.members_frame(inspect_archive(AERODB_FIXTURES / "backup-1000.tar"))
+    frame = tables.members_frame(inspect_archive(AERODB_FIXTURES / "backup-1000.tar", ops=REAL))
     assert frame["mtime"].nunique() == 1 and len(frame) > 1
     shown = tables.shown_frame(frame)
     assert "mtime" not in shown.frame.columns
@@ -142,7 +143,7 @@ def test_a_column_with_one_value_in_every_row_is_said_once_under_the_table() -> 
 def test_a_findings_place_and_a_rows_reason_show_only_where_some_row_has_one(folder: Path) -> None:
     """The sequence of a finding outside the WAL, an inventory's reason when every archive reads
     fine: blank in every row, they took room from the message; the frame keeps them."""
-    report = verify_archive(folder / f"damaged-{NAME}")
+    report = verify_archive(folder / f"damaged-{NAME}", ops=REAL)
     frame = tables.findings_frame(report)
     assert frame["sequence"].isna().all()
     shown = tables.shown_frame(frame)
@@ -150,5 +151,5 @@ def test_a_findings_place_and_a_rows_reason_show_only_where_some_row_has_one(fol
     assert "path" in shown.frame.columns  # the damaged member is named
     assert any("sequence" in note and note.startswith("not shown here") for note in shown.notes)
     (folder / f"damaged-{NAME}").unlink()
-    clean = tables.inventory_frame(inventory(folder, now=NOW))
+    clean = tables.inventory_frame(inventory(folder, now=NOW, ops=REAL))
     assert clean["reason"].isna().all() and "reason" not in tables.shown_frame(clean).frame.columns

@@ -19,6 +19,7 @@ from aeroops.core.inspect import InspectResult, inspect_archive_stream, member_s
 from aeroops.core.logical import diff, logical_state
 from aeroops.errors import Code, Finding, Severity
 from aeroops.executor.audit import inspect_archive
+from aeroops.executor.fileops import REAL
 from aeroops.formats.storage import iter_storage
 from aeroops.formats.wal import WalType, encode_wal_record, iter_wal
 from aeroops.views import records, tables
@@ -27,7 +28,7 @@ from aeroops.views.serialise import inspect_json
 
 @pytest.fixture(scope="module")
 def full() -> object:
-    return inspect_archive(AERODB_FIXTURES / "backup-1000.tar")
+    return inspect_archive(AERODB_FIXTURES / "backup-1000.tar", ops=REAL)
 
 
 def _inspect(archive: bytes) -> object:
@@ -80,14 +81,14 @@ def test_storage_summary_counts_live_documents_and_tombstones(full: object) -> N
     ("archive", "datadir"), [("backup-1000.tar", "datadir-1000"), ("backup-3snap.tar", "datadir-3snap")]
 )
 def test_the_logical_state_is_what_aerodb_live_storage_holds(archive: str, datadir: str) -> None:
-    result = inspect_archive(AERODB_FIXTURES / archive)
+    result = inspect_archive(AERODB_FIXTURES / archive, ops=REAL)
     with (AERODB_FIXTURES / datadir / "data/documents.dat").open("rb") as live:
         expected = logical_state(iter_storage(live), [])
     assert diff(expected, result.logical).identical
 
 
 def test_an_archive_without_wal_has_empty_wal_tables() -> None:
-    result = inspect_archive(AERODB_FIXTURES / "backup-nowal.tar")
+    result = inspect_archive(AERODB_FIXTURES / "backup-nowal.tar", ops=REAL)
     assert result.wal.records == 0 and result.wal.groups == () and result.wal.first_sequence is None
     assert len(result.logical) == sum(g.live_documents for g in result.storage) > 0
     frame = tables.wal_frame(result)
@@ -154,7 +155,9 @@ def test_every_frame_has_its_documented_columns_and_dtypes(full: object) -> None
 
 
 def test_a_findings_frame_over_several_reports() -> None:
-    reports = [inspect_archive(AERODB_FIXTURES / name).report for name in ("backup-1000.tar", "backup-nowal.tar")]
+    reports = [
+        inspect_archive(AERODB_FIXTURES / name, ops=REAL).report for name in ("backup-1000.tar", "backup-nowal.tar")
+    ]
     frame = tables.findings_frame(reports)
     assert frame["code"].tolist() == ["AERO_VERIFY_NO_SIDECAR", "AERO_VERIFY_NO_SIDECAR", "AERO_VERIFY_NO_WAL_DIR"]
     assert frame["offset"].isna().all() and frame["offset"].dtype == "Int64"
@@ -188,6 +191,6 @@ def test_inspect_checks_the_sidecar_too(tmp_path: Path, suffix: str) -> None:
     archive = tmp_path / "b.tar"
     archive.write_bytes(fixture_bytes("backup-1000.tar"))
     Path(f"{archive}{suffix}").write_text(f"{'0' * 64}  b.tar\n")
-    report = inspect_archive(archive).report
+    report = inspect_archive(archive, ops=REAL).report
     assert [f.code for f in report.findings] == ["AERO_VERIFY_SIDECAR"]
     assert report.sidecar_digest == f"{'blake3' if suffix == '.b3' else 'sha256'}:{'0' * 64}"

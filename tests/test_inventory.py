@@ -16,6 +16,7 @@ from helpers.data import AERODB_FIXTURES
 from aeroops.core.inventory import inventory_row, read_leading_manifest
 from aeroops.errors import FormatError, Severity, UsageError
 from aeroops.executor.audit import inventory
+from aeroops.executor.fileops import REAL
 from aeroops.formats.manifests import parse_backup_manifest
 from aeroops.progress import Progress
 from aeroops.views import records, tables
@@ -45,7 +46,7 @@ def folder(aerodb_archives: Path) -> Path:
 
 
 def test_one_row_per_candidate_with_reasons_never_an_exception(folder: Path) -> None:
-    result = inventory(folder, now=NOW)
+    result = inventory(folder, now=NOW, ops=REAL)
     rows = {row.file: row for row in result.rows}
     assert list(rows) == sorted(
         ["backup-1000.tar", "backup-3snap.tar", "backup-nowal.tar", "junk.tar", "empty.tar", "dangling.tar"]
@@ -71,14 +72,14 @@ def test_one_row_per_candidate_with_reasons_never_an_exception(folder: Path) -> 
 
 
 def test_recursion_is_an_option(folder: Path) -> None:
-    assert "old/nested.tar" not in {r.file for r in inventory(folder, now=NOW).rows}
-    nested = {r.file: r for r in inventory(folder, recursive=True, now=NOW).rows}["old/nested.tar"]
+    assert "old/nested.tar" not in {r.file for r in inventory(folder, now=NOW, ops=REAL).rows}
+    nested = {r.file: r for r in inventory(folder, recursive=True, now=NOW, ops=REAL).rows}["old/nested.tar"]
     assert nested.snapshot_id == "20261126T214908Z"
 
 
 def test_verify_adds_the_verdict_and_counts_by_severity_with_progress(folder: Path) -> None:
     events: list[Progress] = []
-    result = inventory(folder, verify=True, now=NOW, progress=events.append)
+    result = inventory(folder, verify=True, now=NOW, progress=events.append, ops=REAL)
     rows = {row.file: row for row in result.rows}
     # backup-1000.tar has a SHA-256 sidecar; the others have none, a warning each (AERO_VERIFY_NO_SIDECAR)
     assert (rows["backup-1000.tar"].ok, rows["backup-1000.tar"].errors, rows["backup-1000.tar"].warnings) == (
@@ -104,7 +105,7 @@ def test_either_sidecar_counts(tmp_path: Path, sidecars: tuple[str, ...]) -> Non
     for algorithm in sidecars:
         (tmp_path / f"b.tar{SIDECARS[algorithm][0]}").write_text(f"{hex_digest(algorithm, data)}  b.tar\n")
     (tmp_path / "c.tar.b3").mkdir()  # a folder is no sidecar (and c.tar no archive: no row)
-    (row,) = inventory(tmp_path, verify=True, now=NOW).rows
+    (row,) = inventory(tmp_path, verify=True, now=NOW, ops=REAL).rows
     # the kind verify reads: .b3 first
     assert row.sidecar == (SIDECARS[sidecars[0]][0].lstrip(".") if sidecars else None) and row.ok is True
 
@@ -118,9 +119,9 @@ def test_a_sidecar_that_is_not_a_file_is_named_so_not_taken_for_none(tmp_path: P
         "folder": sidecar.mkdir,
         "link to a device": lambda: sidecar.symlink_to("/dev/zero"),
     }[make]()
-    (row,) = inventory(tmp_path, now=NOW).rows
+    (row,) = inventory(tmp_path, now=NOW, ops=REAL).rows
     assert row.sidecar == "b3 (not a file)"  # it said none: verify reads this path and reports it unusable
-    (row,) = inventory(tmp_path, verify=True, now=NOW).rows
+    (row,) = inventory(tmp_path, verify=True, now=NOW, ops=REAL).rows
     assert row.sidecar == "b3 (not a file)" and row.ok is False
 
 
@@ -128,9 +129,9 @@ def test_a_damaged_archive_shows_in_the_verified_inventory_only(tmp_path: Path) 
     archive = bytearray(fixture_bytes("backup-1000.tar"))
     archive[-2000] ^= 0x40  # inside the WAL, far from the manifest
     (tmp_path / "b.tar").write_bytes(bytes(archive))
-    quick = inventory(tmp_path, now=NOW)
+    quick = inventory(tmp_path, now=NOW, ops=REAL)
     assert quick.ok and quick.rows[0].reason is None
-    checked = inventory(tmp_path, verify=True, now=NOW)
+    checked = inventory(tmp_path, verify=True, now=NOW, ops=REAL)
     assert not checked.ok and checked.rows[0].ok is False and checked.rows[0].errors == 1
 
 
@@ -173,18 +174,18 @@ def test_inventory_row_is_a_pure_function_of_its_inputs() -> None:
 
 def test_a_folder_that_is_not_one_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError):
-        inventory(tmp_path / "missing")
+        inventory(tmp_path / "missing", ops=REAL)
 
 
 def test_frame_and_json_views(folder: Path) -> None:
-    plain = inventory(folder, now=NOW)
+    plain = inventory(folder, now=NOW, ops=REAL)
     frame = tables.inventory_frame(plain)
     assert list(frame.columns) == list(records.INVENTORY_COLUMNS)
     assert dict(frame.dtypes.astype(str)) == records.INVENTORY_COLUMNS
     assert str(frame["created_at"].dt.tz) == "UTC" and frame["size"].dtype == "Int64"
     good = frame.set_index("file").loc["backup-1000.tar"]
     assert good["age"] == NOW - datetime(2026, 11, 26, 21, 48, 24, tzinfo=UTC) and good["sidecar"] == "sha256"
-    verified = tables.inventory_frame(inventory(folder, verify=True, now=NOW))
+    verified = tables.inventory_frame(inventory(folder, verify=True, now=NOW, ops=REAL))
     # the verdict first: ok, then the findings by severity, then the rest
     assert list(verified.columns) == [*records.INVENTORY_VERIFY_COLUMNS, *records.INVENTORY_COLUMNS]
     assert list(records.INVENTORY_VERIFY_COLUMNS) == ["ok", "fatal", "errors", "warnings", "info"]
@@ -201,9 +202,9 @@ def test_a_fifo_named_like_an_archive_gets_a_row_and_does_not_hang(tmp_path: Pat
     from aeroops.executor.audit import inventory, verify_archive
 
     os.mkfifo(tmp_path / "pipe.tar")
-    rows = inventory(tmp_path).rows
+    rows = inventory(tmp_path, ops=REAL).rows
     assert len(rows) == 1 and "not a regular file" in (rows[0].reason or "")
-    report = verify_archive(tmp_path / "pipe.tar")
+    report = verify_archive(tmp_path / "pipe.tar", ops=REAL)
     assert not report.ok and report.findings[0].code == "AERO_VERIFY_IO"
 
 
@@ -217,13 +218,13 @@ def test_a_fifo_as_the_sidecar_is_a_finding_not_a_hang(tmp_path: Path, suffix: s
     archive.write_bytes(fixture_bytes("backup-1000.tar"))
     os.mkfifo(tmp_path / f"backup-1000.tar{suffix}")
     reports = []
-    worker = threading.Thread(target=lambda: reports.append(verify_archive(archive)), daemon=True)
+    worker = threading.Thread(target=lambda: reports.append(verify_archive(archive, ops=REAL)), daemon=True)
     worker.start()
     worker.join(timeout=30)
     assert not worker.is_alive(), "verify blocked opening a FIFO sidecar"
     (finding,) = reports[0].findings
     assert finding.code == "AERO_VERIFY_SIDECAR" and "not a regular file" in finding.message
-    assert inventory(tmp_path).rows[0].sidecar == f"{suffix[1:]} (not a file)"  # named, not taken for none
+    assert inventory(tmp_path, ops=REAL).rows[0].sidecar == f"{suffix[1:]} (not a file)"  # named, not taken for none
 
 
 @pytest.mark.parametrize("failing", ["verify_archive_stream", "read_leading_manifest"])
@@ -245,7 +246,7 @@ def test_aeroops_failing_on_one_archive_is_that_archives_row_and_the_audit_goes_
         return real(stream, **options)
 
     monkeypatch.setattr(where, failing, fails_on_3snap)
-    taken = inventory(folder, verify=True, now=NOW)
+    taken = inventory(folder, verify=True, now=NOW, ops=REAL)
     rows = {row.file: row for row in taken.rows}
     assert set(FIXTURE_ARCHIVES) < set(rows)
     broken = rows["backup-3snap.tar"]
@@ -253,5 +254,5 @@ def test_aeroops_failing_on_one_archive_is_that_archives_row_and_the_audit_goes_
     assert rows["backup-1000.tar"].ok is True and not taken.ok
     assert "failed inside aeroops" in caplog.text and "UnicodeEncodeError" in caplog.text
     if failing == "verify_archive_stream":
-        report = audit.verify_archive(folder / "backup-3snap.tar")
+        report = audit.verify_archive(folder / "backup-3snap.tar", ops=REAL)
         assert [(f.code, f.severity) for f in report.findings] == [("AERO_VERIFY_INTERNAL", Severity.FATAL)]

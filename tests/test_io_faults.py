@@ -41,7 +41,7 @@ from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.errors import AeroError, BackupError, RestoreCorruptionError, RestoreError, RestoreIOError, Severity
 from aeroops.executor.audit import verify_archive
 from aeroops.executor.backup import run_backup
-from aeroops.executor.fileops import FileOps
+from aeroops.executor.fileops import REAL, FileOps
 from aeroops.executor.restore import restore
 from aeroops.executor.restore_target import find_leftovers
 
@@ -59,12 +59,12 @@ def assert_nothing_partial(out: Path) -> None:
     for path in out.iterdir():
         assert path.name.endswith((".tar", ".tar.b3", ".tar.sha256")), f"left behind: {path.name}"
         if path.name.endswith(".tar"):
-            assert verify_archive(path).ok
+            assert verify_archive(path, ops=REAL).ok
 
 
 def assert_next_backup_succeeds(data_dir: Path, out: Path) -> None:
-    result = run_backup(data_dir, out, created_at=datetime(2026, 3, 1, tzinfo=UTC))
-    assert verify_archive(result.archive).ok
+    result = run_backup(data_dir, out, created_at=datetime(2026, 3, 1, tzinfo=UTC), ops=REAL)
+    assert verify_archive(result.archive, ops=REAL).ok
 
 
 # --- backup: faults through the seam, beyond test_backup.py's ------------------------------------
@@ -173,7 +173,7 @@ def test_a_wal_that_grows_mid_copy_is_cut_at_the_size_seen(datadir_1000: Path, o
         assert wal.read_bytes() == original + b"appended"
     packed = {m.name: m for m in result.members}["wal/wal.log"]
     assert packed.size == len(original)
-    assert verify_archive(result.archive).ok
+    assert verify_archive(result.archive, ops=REAL).ok
 
 
 class WalCopyDiffers(FileOps):
@@ -202,7 +202,7 @@ def test_a_wal_copy_that_is_not_the_wal_checked_is_never_published(datadir_1000:
 def datadir_3mib(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Demo data whose snapshot and WAL are bigger than a 2 MiB file system."""
     path = tmp_path_factory.mktemp("3mib") / "data"
-    make_demo_datadir(path, DemoSpec.small(seed=3, storage_bytes=3 << 20))
+    make_demo_datadir(path, DemoSpec.small(seed=3, storage_bytes=3 << 20), ops=REAL)
     return path
 
 
@@ -215,7 +215,7 @@ def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
 def test_a_real_full_disk(datadir_3mib: Path, small_tmpfs: Path) -> None:
     before = tree_state(datadir_3mib)
     with pytest.raises(BackupError) as raised:
-        run_backup(datadir_3mib, small_tmpfs, created_at=T0)
+        run_backup(datadir_3mib, small_tmpfs, created_at=T0, ops=REAL)
     assert_error(raised.value, "AERO_BACKUP_IO", "no space left on the device")
     assert listing(small_tmpfs) == []  # the staging folder and partial tar are gone
     assert tree_state(datadir_3mib) == before
@@ -228,7 +228,7 @@ def test_a_real_read_only_output(datadir_1000: Path, tmp_path: Path) -> None:
     (tmp_path / "backups").mkdir()
     with read_only_bind(tmp_path / "backups", tmp_path / "backups-ro") as read_only:
         with pytest.raises(BackupError) as raised:
-            run_backup(datadir_1000, read_only, created_at=T0)
+            run_backup(datadir_1000, read_only, created_at=T0, ops=REAL)
         assert_error(raised.value, "AERO_BACKUP_IO", "Read-only file system")
         assert listing(read_only) == []
     assert tree_state(datadir_1000) == before
@@ -274,7 +274,7 @@ def test_real_permission_denied_on_the_output_folder(nobodys: Path) -> None:
 
 def assert_restore_left_nothing(target: Path, before: dict[str, tuple[str, int, int, str]]) -> None:
     assert tree_state(target) == before
-    assert not find_leftovers(target).any
+    assert not find_leftovers(target, REAL).any
 
 
 @pytest.mark.parametrize(
@@ -297,7 +297,7 @@ def test_restore_read_faults_in_the_archive(
     assert ops.opened == 1
     assert words in raised.value.message and raised.value.severity is Severity.FATAL
     assert_restore_left_nothing(target, before)
-    restore(aerodb_archive, target)
+    restore(aerodb_archive, target, ops=REAL)
 
 
 def test_restore_when_the_archive_vanishes_as_it_is_opened(target: Path, aerodb_archive: Path) -> None:
@@ -309,7 +309,7 @@ def test_restore_when_the_archive_vanishes_as_it_is_opened(target: Path, aerodb_
 
 @pytest.fixture(scope="module")
 def archive_3mib(datadir_3mib: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return Path(run_backup(datadir_3mib, tmp_path_factory.mktemp("a3"), created_at=T0).archive)
+    return Path(run_backup(datadir_3mib, tmp_path_factory.mktemp("a3"), created_at=T0, ops=REAL).archive)
 
 
 def test_restore_onto_a_real_full_disk(small_tmpfs: Path, archive_3mib: Path) -> None:
@@ -317,13 +317,13 @@ def test_restore_onto_a_real_full_disk(small_tmpfs: Path, archive_3mib: Path) ->
     before = tree_state(target)
     around = set(listing(small_tmpfs))
     with pytest.raises(RestoreIOError) as raised:
-        restore(archive_3mib, target)
+        restore(archive_3mib, target, ops=REAL)
     assert "no space left on the device" in raised.value.message
     assert_restore_left_nothing(target, before)
     assert set(listing(small_tmpfs)) == around
     subprocess.run(["mount", "-o", "remount,size=64m", str(small_tmpfs)], check=True)
-    restore(archive_3mib, target)
-    assert not find_leftovers(target).any
+    restore(archive_3mib, target, ops=REAL)
+    assert not find_leftovers(target, REAL).any
 
 
 def test_restore_onto_a_real_read_only_file_system(tmp_path: Path, aerodb_archive: Path) -> None:
@@ -332,10 +332,10 @@ def test_restore_onto_a_real_read_only_file_system(tmp_path: Path, aerodb_archiv
     before = tree_state(tmp_path / "disk")
     with read_only_bind(tmp_path / "disk", tmp_path / "disk-ro") as read_only:
         with pytest.raises(RestoreError) as raised:
-            restore(aerodb_archive, read_only / "target")
+            restore(aerodb_archive, read_only / "target", ops=REAL)
         assert "Read-only file system" in raised.value.message, str(raised.value)
     assert tree_state(tmp_path / "disk") == before
-    assert not find_leftovers(target).any
+    assert not find_leftovers(target, REAL).any
 
 
 def test_restore_with_real_permission_denied(nobodys: Path, aerodb_archive: Path) -> None:

@@ -150,7 +150,7 @@ def test_the_walk_sees_module_function_and_relative_imports(
 
 
 def test_the_loop_finder_finds_a_hidden_loop() -> None:
-    # The loop issue 21 found: columns → formats.ids (inside a function) → errors → columns.
+    # A loop with one import hidden inside a function: columns → formats.ids → errors → columns.
     edges = {
         "aeroops.columns": frozenset({"aeroops.formats.ids"}),
         "aeroops.formats.ids": frozenset({"aeroops.errors"}),
@@ -158,3 +158,19 @@ def test_the_loop_finder_finds_a_hidden_loop() -> None:
     }
     assert find_loop(edges) == ["aeroops.columns", "aeroops.formats.ids", "aeroops.errors", "aeroops.columns"]
     assert find_loop({**edges, "aeroops.errors": frozenset()}) is None
+
+
+def test_json_is_written_in_one_place() -> None:
+    """Result types carry no JSON methods and no other module writes results as dicts for JSON:
+    `aeroops.views.serialise` does, for all of them."""
+    json_like = ("to_dict", "to_list", "to_json")
+    found = []
+    for name, path in modules().items():
+        if name == "aeroops.views.serialise" or name.startswith("aeroops.demo."):
+            continue  # the demo writes AeroDB's document bodies as JSON, not aeroops' results
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef) and (
+                node.name in json_like or node.name.endswith(("_to_dict", "_dicts", "_json"))
+            ):
+                found.append(f"{name}.{node.name}")
+    assert found == []

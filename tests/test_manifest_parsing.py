@@ -25,6 +25,7 @@ from helpers.data import AERODB_FIXTURES, copy_fixture, tree_state
 from aeroops.core.description import Verdict
 from aeroops.core.inspect import inspect_archive_stream
 from aeroops.errors import FormatError, RestoreError, Severity
+from aeroops.executor.fileops import REAL
 from aeroops.executor.restore import restore
 from aeroops.executor.scan import scan
 from aeroops.formats.manifests import parse_backup_manifest, parse_checkpoint, parse_snapshot_manifest
@@ -139,7 +140,7 @@ def test_an_archive_with_such_a_manifest_is_an_error_and_is_never_installed(
     target = copy_fixture("datadir-nowal", tmp_path / "work" / "target")
     before = tree_state(target)
     with pytest.raises(RestoreError):
-        restore(path, target)
+        restore(path, target, ops=REAL)
     assert tree_state(target) == before
     assert sorted(p.name for p in target.parent.iterdir()) == ["target"]
 
@@ -152,7 +153,7 @@ def test_a_snapshot_with_such_a_manifest_is_not_valid_and_a_checkpoint_not_read(
     manifest.write_bytes(change(manifest.read_bytes()))
     checkpoint = data_dir / "checkpoint.json"
     checkpoint.write_bytes(change(checkpoint.read_bytes()))
-    description = scan(data_dir)
+    description = scan(data_dir, ops=REAL)
     (snapshot,) = description.snapshots
     assert snapshot.verdict is not Verdict.VALID and snapshot.manifest is None and snapshot.manifest_error
     assert description.checkpoint is None and description.checkpoint_error

@@ -95,6 +95,18 @@ def test_runbook_runs_with_its_demo_defaults(path: Path, tmp_path: Path) -> None
         assert text in shown, f"{path.name} does not show {text!r} in {where}"
     if path.name == "02-audit-backup-folder.ipynb":
         assert DAMAGED not in tagged(nb, "newest-good"), "a damaged archive was chosen"
+    # The demo data, made in the kernel's temporary folder, is gone after the last cell, which says so.
+    assert sorted(p.name for p in (tmp_path / "tmp").iterdir() if p.name.startswith("aeroops-")) == []
+    assert "demo data removed: " in tagged(nb, "cleanup")
+
+
+def test_a_runbook_keeps_its_demo_data_when_asked(tmp_path: Path) -> None:
+    nb = execute(NOTEBOOK_DIR / "02-audit-backup-folder.ipynb", tmp_path, {"keep_demo": True})
+    check_ran_cleanly(nb)
+    kept = [p for p in (tmp_path / "tmp").iterdir() if p.name.startswith("aeroops-audit-demo-")]
+    assert len(kept) == 1 and any(kept[0].rglob("*.tar"))
+    assert f"demo data kept in {kept[0]}" in tagged(nb, "cleanup")
+    assert str(kept[0]) in tagged(nb, "folder")  # said where when it was made
 
 
 def test_the_notebooks_are_there() -> None:

@@ -28,6 +28,7 @@ from aeroops.core.pitr import (
 from aeroops.errors import Code, RestoreError
 from aeroops.executor.archive_wal import archive_wal, list_segments
 from aeroops.executor.backup import run_backup
+from aeroops.executor.fileops import REAL
 from aeroops.executor.pitr import describe_folder, drill_point_in_time, restore_point_in_time
 from aeroops.formats.checksum import crc32
 from aeroops.formats.segment import SegmentName
@@ -53,15 +54,15 @@ def build_folder(root: Path) -> Path:
     """The data directory through the four stages, archived after each, backed up at 1 and 3."""
     data, out = stage_copy(1, root / "data"), root / "backups"
     out.mkdir()
-    run_backup(data, out / "base-a.tar", created_at=T0)
-    archive_wal(data, out, now=T0 + timedelta(minutes=1))
+    run_backup(data, out / "base-a.tar", created_at=T0, ops=REAL)
+    archive_wal(data, out, now=T0 + timedelta(minutes=1), ops=REAL)
     move_to_stage(data, 2)
-    archive_wal(data, out, now=T0 + timedelta(minutes=2))
+    archive_wal(data, out, now=T0 + timedelta(minutes=2), ops=REAL)
     move_to_stage(data, 3)
-    run_backup(data, out / "base-b.tar", created_at=T0 + timedelta(minutes=3))
-    archive_wal(data, out, now=T0 + timedelta(minutes=4))
+    run_backup(data, out / "base-b.tar", created_at=T0 + timedelta(minutes=3), ops=REAL)
+    archive_wal(data, out, now=T0 + timedelta(minutes=4), ops=REAL)
     move_to_stage(data, 4)
-    archive_wal(data, out, now=T0 + timedelta(minutes=5))
+    archive_wal(data, out, now=T0 + timedelta(minutes=5), ops=REAL)
     shutil.rmtree(data)
     return out
 
@@ -83,7 +84,9 @@ def test_restore_to_each_target_boots_twice_to_what_aerodb_listed(
 ) -> None:
     before = tree_state(folder)
     restored = tmp_path / "restored"
-    result = restore_point_in_time(folder, restored, Target(TargetKind.SEQUENCE, sequence, timeline), create=True)
+    result = restore_point_in_time(
+        folder, restored, Target(TargetKind.SEQUENCE, sequence, timeline), create=True, ops=REAL
+    )
     assert (result.plan.timeline, result.plan.sequence) == (timeline, sequence)
     assert result.plan.base.file == ("base-a.tar" if timeline == A else "base-b.tar")
     expected = listed(timeline, sequence)
@@ -94,7 +97,7 @@ def test_restore_to_each_target_boots_twice_to_what_aerodb_listed(
 
 
 def test_time_targets_reach_the_last_record_archived_at_or_before_them(folder: Path) -> None:
-    description = describe_folder(folder)
+    description = describe_folder(folder, ops=REAL)
     for (timeline, sequence), minute in PASSES.items():
         for offset in (timedelta(0), timedelta(seconds=59)):
             plan = plan_point_in_time(
@@ -125,7 +128,7 @@ def test_a_restore_to_a_time_by_the_command_line_then_a_drill(folder: Path, tmp_
 
 def test_a_drill_compares_the_restored_documents_with_the_plans_sources(folder: Path) -> None:
     for timeline, sequence in [(A, 0), (A, 33), (B, 1), (B, 35)]:
-        result = drill_point_in_time(folder, Target(TargetKind.SEQUENCE, sequence, timeline))
+        result = drill_point_in_time(folder, Target(TargetKind.SEQUENCE, sequence, timeline), ops=REAL)
         assert result.ok, result
         assert result.documents == result.expected == len(listed(timeline, sequence))
 
@@ -134,7 +137,7 @@ def test_a_drill_compares_the_restored_documents_with_the_plans_sources(folder: 
 
 
 def refused(folder: Path, target: Target) -> PitrRefusal:
-    plan = plan_point_in_time(describe_folder(folder), target)
+    plan = plan_point_in_time(describe_folder(folder, ops=REAL), target)
     assert isinstance(plan, PitrRefusal), plan
     return plan
 
@@ -152,12 +155,12 @@ def test_a_timeline_no_base_starts_is_refused_before_the_oldest_base(folder: Pat
     (copy / "base-a.tar.b3").unlink()
     message = refused(copy, Target(TargetKind.SEQUENCE, 10, A)).message
     assert f"no good base backup starts timeline {A}" in message
-    plan = plan_point_in_time(describe_folder(copy), Target(TargetKind.SEQUENCE, 10, B))
+    plan = plan_point_in_time(describe_folder(copy, ops=REAL), Target(TargetKind.SEQUENCE, 10, B))
     assert isinstance(plan, PitrPlan)
 
 
 def segment_file(folder: Path, timeline: str, first: int) -> Path:
-    (found,) = [s for s in list_segments(folder) if (s.name.timeline, s.name.first) == (timeline, first)]
+    (found,) = [s for s in list_segments(folder, REAL) if (s.name.timeline, s.name.first) == (timeline, first)]
     return folder / found.name.file_name
 
 
@@ -233,7 +236,7 @@ def test_a_bad_segment_refuses_the_targets_past_it_and_only_those(folder: Path, 
         # what lies before the problem is still reachable (an overlap makes the whole segment it
         # overlaps ambiguous: from 11 on here, so only the base itself)
         before = 0 if how == "overlapping" else 20
-        plan = plan_point_in_time(describe_folder(copy), Target(TargetKind.SEQUENCE, before, B))
+        plan = plan_point_in_time(describe_folder(copy, ops=REAL), Target(TargetKind.SEQUENCE, before, B))
         assert isinstance(plan, PitrPlan) and plan.sequence == before
     # the command line: one FATAL line with the code, the data directory untouched
     data = stage_copy(4, tmp_path / "data")
@@ -247,7 +250,7 @@ def test_a_bad_segment_refuses_the_targets_past_it_and_only_those(folder: Path, 
 def test_timelines_name_each_problem_with_its_code(folder: Path, tmp_path: Path) -> None:
     copy = writable(folder, tmp_path)
     damage(copy, "damaged")
-    lines = {t.id: t for t in timelines(describe_folder(copy))}
+    lines = {t.id: t for t in timelines(describe_folder(copy, ops=REAL))}
     assert lines[A].reach == 55 and not lines[A].problems
     assert lines[B].reach == 20 and [p.code for p in lines[B].problems] == [Code.SEGMENT_DAMAGED]
 
@@ -269,10 +272,10 @@ def test_a_base_whose_wal_is_another_history_is_refused_at_restore(folder: Path,
     (other / "wal/wal.log").write_bytes(changed + bytes(wal[first.length :]))
     (copy / "base-a.tar").unlink()
     (copy / "base-a.tar.b3").unlink()
-    run_backup(other, copy / "base-a.tar", created_at=T0)
+    run_backup(other, copy / "base-a.tar", created_at=T0, ops=REAL)
     target = tmp_path / "restored"
     with pytest.raises(RestoreError) as raised:
-        restore_point_in_time(copy, target, Target(TargetKind.SEQUENCE, 40, A), create=True)
+        restore_point_in_time(copy, target, Target(TargetKind.SEQUENCE, 40, A), create=True, ops=REAL)
     assert raised.value.code is Code.PITR_UNREACHABLE and "not one history" in raised.value.message
     assert not target.exists() and not list(tmp_path.glob(".restored*"))
 

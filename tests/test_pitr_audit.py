@@ -20,6 +20,7 @@ from aeroops.core.pitr import Target, TargetKind, plan_point_in_time
 from aeroops.core.retention import Policy
 from aeroops.errors import Code
 from aeroops.executor.archive_wal import list_segments
+from aeroops.executor.fileops import REAL
 from aeroops.executor.pitr import check_wal, describe_folder, verify_segment, wal_archive
 from aeroops.executor.prune import prune
 
@@ -30,7 +31,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_inventory_shows_timelines_and_each_bases_restorable_range(folder: Path) -> None:
-    report = wal_archive(folder, checked=True)
+    report = wal_archive(folder, checked=True, ops=REAL)
     assert report.ok
     rows = {t.timeline: t for t in report.timelines}
     assert (rows[A].segments, rows[A].first, rows[A].last, rows[A].reach, rows[A].bases) == (
@@ -68,7 +69,7 @@ def test_inventory_shows_timelines_and_each_bases_restorable_range(folder: Path)
 def test_inventory_names_each_problem_and_exits_1(folder: Path, tmp_path: Path, how: str, code: Code) -> None:
     copy = writable(folder, tmp_path)
     damage(copy, how)
-    report = wal_archive(copy, checked=True)
+    report = wal_archive(copy, checked=True, ops=REAL)
     assert not report.ok and code in [p.code for p in report.problems]
     process = run_cli("inventory", str(copy), "--wal", "--verify", "--no-progress")
     assert process.returncode == 1 and str(code) in process.stdout
@@ -76,12 +77,12 @@ def test_inventory_names_each_problem_and_exits_1(folder: Path, tmp_path: Path, 
 
 def test_verify_takes_segments(folder: Path, tmp_path: Path) -> None:
     good = segment_file(folder, B, 21)
-    assert verify_segment(good).ok
+    assert verify_segment(good, REAL).ok
     process = run_cli("verify", str(good), str(folder / "base-b.tar"), "--no-progress")
     assert process.returncode == 0, process.stdout + process.stderr
     copy = writable(folder, tmp_path)
     damage(copy, "damaged")
-    report = verify_segment(segment_file(copy, B, 21))
+    report = verify_segment(segment_file(copy, B, 21), REAL)
     assert not report.ok and report.findings[0].code is Code.SEGMENT_DAMAGED
     process = run_cli("verify", str(segment_file(copy, B, 21)), "--no-progress")
     assert process.returncode == 1 and "AERO_SEGMENT_DAMAGED" in process.stdout
@@ -89,13 +90,13 @@ def test_verify_takes_segments(folder: Path, tmp_path: Path) -> None:
 
 def test_check_max_wal_age_fails_when_the_newest_archived_record_is_older(folder: Path, tmp_path: Path) -> None:
     newest = T0 + timedelta(minutes=5)
-    assert check_wal(folder, timedelta(minutes=10), now=newest + timedelta(minutes=9)).fresh
-    stale = check_wal(folder, timedelta(minutes=10), now=newest + timedelta(minutes=11))
+    assert check_wal(folder, timedelta(minutes=10), now=newest + timedelta(minutes=9), ops=REAL).fresh
+    stale = check_wal(folder, timedelta(minutes=10), now=newest + timedelta(minutes=11), ops=REAL)
     assert not stale.fresh and stale.segment is not None and f"wal-{B}-000000000021" in stale.segment
     # a damaged newest segment does not count: the one before it is the newest good
     copy = writable(folder, tmp_path)
     damage(copy, "damaged")
-    found = check_wal(copy, timedelta(minutes=10), now=newest)
+    found = check_wal(copy, timedelta(minutes=10), now=newest, ops=REAL)
     assert found.newest == T0 + timedelta(minutes=4)
     metrics = tmp_path / "wal.prom"
     process = run_cli("check", str(folder), "--max-wal-age", "10m", "--prometheus", str(metrics), "--no-progress")
@@ -112,29 +113,29 @@ def test_prune_keeps_the_chain_of_kept_bases_and_removes_what_is_older_than_the_
 ) -> None:
     copy = writable(folder, tmp_path)
     now = T0 + timedelta(minutes=10)
-    dry = prune(copy, Policy(last=1), now=now)
+    dry = prune(copy, Policy(last=1), now=now, ops=REAL)
     decisions = {(d.timeline, d.first): d for d in dry.segments}
     assert [d.keep for d in dry.segments] == [False, False, True, True]
     assert "older than the oldest kept good base" in decisions[(A, 1)].why
     assert "kept base base-b.tar starts timeline" in decisions[(B, 1)].why
     before = content_tree(copy)
     assert content_tree(copy) == before  # a dry run removes nothing
-    done = prune(copy, Policy(last=1), yes=True, now=now)
-    left = sorted((s.name.timeline, s.name.first) for s in list_segments(copy))
+    done = prune(copy, Policy(last=1), yes=True, now=now, ops=REAL)
+    left = sorted((s.name.timeline, s.name.first) for s in list_segments(copy, REAL))
     assert left == [(B, 1), (B, 21)]
     assert not any(
         name.endswith(".b3") and not (copy / name.removesuffix(".b3")).exists()
         for name in map(str, (p.name for p in copy.iterdir()))
     )
     assert any(name.startswith(f"wal-{A}") for name in done.removed)
-    plan = plan_point_in_time(describe_folder(copy), Target(TargetKind.LATEST))
+    plan = plan_point_in_time(describe_folder(copy, ops=REAL), Target(TargetKind.LATEST))
     assert not isinstance(plan, str) and getattr(plan, "sequence", None) == 35  # the kept base still reaches its range
 
 
 def test_prune_keeps_every_segment_when_both_bases_are_kept(folder: Path, tmp_path: Path) -> None:
     copy = writable(folder, tmp_path)
-    result = prune(copy, Policy(last=2), yes=True, now=T0 + timedelta(minutes=10))
-    assert all(d.keep for d in result.segments) and len(list_segments(copy)) == 4
+    result = prune(copy, Policy(last=2), yes=True, now=T0 + timedelta(minutes=10), ops=REAL)
+    assert all(d.keep for d in result.segments) and len(list_segments(copy, REAL)) == 4
     text = run_cli("prune", str(copy), "--keep-last", "1", "--no-progress")
     assert "WAL SEGMENTS: 2 kept, 2 would remove" in unwrapped(text.stdout)
     shutil.rmtree(copy)

@@ -22,7 +22,7 @@ from aeroops.errors import BackupError, OutputError, PruneError, PruneIOError
 from aeroops.executor.audit import inventory, verify_archive
 from aeroops.executor.backup import run_backup
 from aeroops.executor.check import check, write_text_file
-from aeroops.executor.fileops import FileOps
+from aeroops.executor.fileops import REAL, FileOps
 from aeroops.executor.lock import FolderLock
 from aeroops.executor.prune import prune
 from aeroops.formats.manifests import BackupManifest, parse_backup_manifest, render_backup_manifest
@@ -36,13 +36,13 @@ NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 def test_a_named_source_is_an_extra_manifest_key_after_aerodbs(
     small_demo: tuple[Path, tuple[str, ...]], tmp_path: Path
 ) -> None:
-    result = run_backup(small_demo[0], tmp_path, created_at=NOW, source="db-eu-1")
-    report = verify_archive(result.archive)
+    result = run_backup(small_demo[0], tmp_path, created_at=NOW, source="db-eu-1", ops=REAL)
+    report = verify_archive(result.archive, ops=REAL)
     assert report.ok and not report.findings, report.findings  # no "not as AeroDB writes it" warning
     assert report.backup_manifest is not None and report.backup_manifest.source == "db-eu-1"
     text = render_backup_manifest(report.backup_manifest).decode()
     assert text.endswith('"format_version": 1,\n  "source": "db-eu-1"\n}')
-    row = inventory(tmp_path, now=NOW).rows[0]
+    row = inventory(tmp_path, now=NOW, ops=REAL).rows[0]
     assert row.source == "db-eu-1"
 
 
@@ -58,7 +58,7 @@ def test_without_a_source_the_manifest_is_aerodbs() -> None:
 def test_a_dry_run_removes_nothing_and_says_why(small_demo: tuple[Path, tuple[str, ...]], tmp_path: Path) -> None:
     archives = make_folder(small_demo, tmp_path / "b")
     before = sorted(p.name for p in (tmp_path / "b").iterdir())
-    result = prune(tmp_path / "b", Policy(daily=3, weekly=2), now=NOW)
+    result = prune(tmp_path / "b", Policy(daily=3, weekly=2), now=NOW, ops=REAL)
     assert result.dry_run and result.verified and result.removed == ()
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == before
     kept = {d.file: d.why for d in result.plan.kept}
@@ -73,12 +73,12 @@ def test_a_dry_run_removes_nothing_and_says_why(small_demo: tuple[Path, tuple[st
 def test_yes_removes_the_archives_and_their_sidecars(small_demo: tuple[Path, tuple[str, ...]], tmp_path: Path) -> None:
     folder = tmp_path / "b"
     archives = make_folder(small_demo, folder)
-    result = prune(folder, Policy(last=2), yes=True, now=NOW)
+    result = prune(folder, Policy(last=2), yes=True, now=NOW, ops=REAL)
     assert not result.dry_run
     left = sorted(p.name for p in folder.iterdir())
     assert left == sorted([archives[-1].name, archives[-1].name + ".b3", archives[-2].name, archives[-2].name + ".b3"])
     assert len(result.removed) == 2 * (len(archives) - 2)
-    assert all(verify_archive(folder / name).ok for name in left if name.endswith(".tar"))
+    assert all(verify_archive(folder / name, ops=REAL).ok for name in left if name.endswith(".tar"))
 
 
 def test_a_damaged_archive_counts_for_nothing_and_stays_unless_asked(
@@ -87,11 +87,11 @@ def test_a_damaged_archive_counts_for_nothing_and_stays_unless_asked(
     folder = tmp_path / "b"
     archives = make_folder(small_demo, folder)
     damage_storage(archives[-1])  # the newest
-    result = prune(folder, Policy(last=1), yes=True, now=NOW)
+    result = prune(folder, Policy(last=1), yes=True, now=NOW, ops=REAL)
     assert {d.file for d in result.plan.kept} == {archives[-1].name, archives[-2].name}
     assert result.plan.decision(archives[-1].name).status is Status.DAMAGED
     assert archives[-1].exists() and archives[-2].exists() and not archives[-3].exists()
-    prune(folder, Policy(last=1, remove_damaged=True), yes=True, now=NOW)
+    prune(folder, Policy(last=1, remove_damaged=True), yes=True, now=NOW, ops=REAL)
     assert not archives[-1].exists() and archives[-2].exists()
 
 
@@ -99,7 +99,7 @@ def test_no_verify_trusts_the_inventory(small_demo: tuple[Path, tuple[str, ...]]
     folder = tmp_path / "b"
     archives = make_folder(small_demo, folder, days=(1, 2))
     damage_storage(archives[-1])
-    trusted = prune(folder, Policy(last=1), verify=False, now=NOW)
+    trusted = prune(folder, Policy(last=1), verify=False, now=NOW, ops=REAL)
     assert not trusted.verified and trusted.plan.decision(archives[-1].name).status is Status.UNVERIFIED
     assert [d.file for d in trusted.plan.kept] == [archives[-1].name]
 
@@ -107,13 +107,16 @@ def test_no_verify_trusts_the_inventory(small_demo: tuple[Path, tuple[str, ...]]
 def test_a_prune_and_a_backup_exclude_each_other(small_demo: tuple[Path, tuple[str, ...]], tmp_path: Path) -> None:
     folder = tmp_path / "b"
     make_folder(small_demo, folder, days=(1, 2))
-    with FolderLock(folder, BackupError, exclusive=False), pytest.raises(PruneError, match="a backup or a prune"):
-        prune(folder, Policy(last=1), yes=True, now=NOW)
-    with FolderLock(folder, PruneError, exclusive=True), pytest.raises(BackupError, match="a prune holds"):
-        run_backup(small_demo[0], folder, created_at=NOW)
-    with FolderLock(folder, BackupError, exclusive=False):  # backups share the folder
-        run_backup(small_demo[0], folder, created_at=NOW)
-        assert prune(folder, Policy(last=1), now=NOW).dry_run  # a dry run only reads
+    with (
+        FolderLock(folder, BackupError, exclusive=False, ops=REAL),
+        pytest.raises(PruneError, match="a backup or a prune"),
+    ):
+        prune(folder, Policy(last=1), yes=True, now=NOW, ops=REAL)
+    with FolderLock(folder, PruneError, exclusive=True, ops=REAL), pytest.raises(BackupError, match="a prune holds"):
+        run_backup(small_demo[0], folder, created_at=NOW, ops=REAL)
+    with FolderLock(folder, BackupError, exclusive=False, ops=REAL):  # backups share the folder
+        run_backup(small_demo[0], folder, created_at=NOW, ops=REAL)
+        assert prune(folder, Policy(last=1), now=NOW, ops=REAL).dry_run  # a dry run only reads
 
 
 def test_a_failed_removal_stops_with_its_code(small_demo: tuple[Path, tuple[str, ...]], tmp_path: Path) -> None:
@@ -200,11 +203,11 @@ def test_check_verifies_newest_first_until_one_passes(small_demo: tuple[Path, tu
     folder = tmp_path / "b"
     archives = make_folder(small_demo, folder)
     damage_storage(archives[-1])
-    found = check(folder, parse_duration("26h"), now=NOW)
+    found = check(folder, parse_duration("26h"), now=NOW, ops=REAL)
     assert found.newest is not None and found.newest.file == archives[-2].name
     assert found.age == timedelta(days=2, hours=9) and not found.fresh
     assert found.counts() == {Status.CLEAN: 1, Status.DAMAGED: 1, Status.UNVERIFIED: 6, Status.UNREADABLE: 0}
-    assert check(folder, parse_duration("3d"), now=NOW).fresh
+    assert check(folder, parse_duration("3d"), now=NOW, ops=REAL).fresh
 
 
 def test_check_cli_exit_codes_and_prometheus_file(
@@ -245,7 +248,7 @@ def test_the_metrics_file_is_replaced_whole_or_not_at_all(tmp_path: Path) -> Non
     with pytest.raises(OutputError, match="No space"):
         write_text_file(target, b"new", ops=Full())
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["m.prom"]
-    write_text_file(target, b"new")
+    write_text_file(target, b"new", REAL)
     assert target.read_text() == "new"
 
 

@@ -41,7 +41,7 @@ from aeroops.errors import (
 )
 from aeroops.executor.audit import inspect_archive, verify_archive
 from aeroops.executor.drill import datadir_logical_state
-from aeroops.executor.fileops import FileOps
+from aeroops.executor.fileops import REAL, FileOps
 from aeroops.executor.lock import DirectoryLock
 from aeroops.executor.recover import recover
 from aeroops.executor.restore import preview_restore, restore
@@ -84,14 +84,14 @@ def assert_restored_from(target: Path, source: Path, snapshot_id: str) -> None:
         assert (target / "snapshots" / snapshot_id / "schemas" / name).read_bytes() == data
     wal = source / "wal/wal.log"
     assert (target / "wal/wal.log").read_bytes() == (wal.read_bytes() if wal.exists() else b"")
-    restored_state = datadir_logical_state(target)
-    source_state = datadir_logical_state(source, storage=f"snapshots/{snapshot_id}/storage.dat")
+    restored_state = datadir_logical_state(target, ops=REAL)
+    source_state = datadir_logical_state(source, storage=f"snapshots/{snapshot_id}/storage.dat", ops=REAL)
     assert diff(source_state, restored_state).identical
     assert len(restored_state) > 0
 
 
 def no_leftovers(data_dir: Path) -> bool:
-    return not find_leftovers(data_dir).any
+    return not find_leftovers(data_dir, REAL).any
 
 
 # --- the pure rules -------------------------------------------------------------------------
@@ -304,9 +304,9 @@ def test_target_rules(changes: dict[str, object], create: bool, archive: str | N
 def test_round_trip_on_aerodb_data(fixture: str, tmp_path: Path, target: Path) -> None:
     source = copy_fixture(fixture, tmp_path / "source")
     archive = backup_of(source, tmp_path / "out")
-    result = restore(archive, target)
+    result = restore(archive, target, ops=REAL)
     assert_restored_from(target, source, result.plan.snapshot_id)
-    assert diff(inspect_archive(archive).logical, datadir_logical_state(target)).identical
+    assert diff(inspect_archive(archive, ops=REAL).logical, datadir_logical_state(target, ops=REAL)).identical
     assert no_leftovers(target) and result.warnings == ()
     assert result.report.ok and result.plan.mode is RestoreMode.REPLACE
 
@@ -323,14 +323,14 @@ def test_round_trip_on_aerodb_data(fixture: str, tmp_path: Path, target: Path) -
 )
 def test_round_trip_on_demo_data(spec: DemoSpec, tmp_path: Path) -> None:
     source = tmp_path / "source"
-    make_demo_datadir(source, spec)
+    make_demo_datadir(source, spec, ops=REAL)
     archive = backup_of(source, tmp_path / "out")
     into = tmp_path / "restored"
-    result = restore(archive, into, create=True)
+    result = restore(archive, into, create=True, ops=REAL)
     assert result.created
     assert_restored_from(into, source, result.plan.snapshot_id)
     if spec.with_wal:  # the newest snapshot and the WAL hold every live document of the source
-        assert diff(datadir_logical_state(source), datadir_logical_state(into)).identical
+        assert diff(datadir_logical_state(source, ops=REAL), datadir_logical_state(into, ops=REAL)).identical
 
 
 @pytest.mark.parametrize(
@@ -338,7 +338,7 @@ def test_round_trip_on_demo_data(spec: DemoSpec, tmp_path: Path) -> None:
     [("backup-1000.tar", "datadir-1000"), ("backup-3snap.tar", "datadir-3snap"), ("backup-nowal.tar", "datadir-nowal")],
 )
 def test_aerodbs_own_archives_restore(archive: str, source: str, tmp_path: Path, target: Path) -> None:
-    result = restore(copy_fixture(archive, tmp_path / archive), target)
+    result = restore(copy_fixture(archive, tmp_path / archive), target, ops=REAL)
     assert_restored_from(target, AERODB_FIXTURES / source, result.plan.snapshot_id)
     if archive == "backup-nowal.tar":
         # AeroDB wrote no wal/ member; its own restore rejects this archive, ours restores it
@@ -364,7 +364,7 @@ def test_restore_drops_what_it_wrote_from_the_page_cache_as_it_goes(
     monkeypatch.setattr(restore_module, "DROP_BEHIND", 16 << 10)
     recording = Recording()
     restore(aerodb_archive, tmp_path / "dropped", create=True, ops=recording)
-    restore(aerodb_archive, tmp_path / "plain", create=True)
+    restore(aerodb_archive, tmp_path / "plain", create=True, ops=REAL)
     assert content_tree(tmp_path / "dropped") == content_tree(tmp_path / "plain")
     wal = [length for name, length in recording.advice if name == "wal.log"]
     size = (tmp_path / "plain/wal/wal.log").stat().st_size
@@ -376,21 +376,21 @@ def test_restore_drops_what_it_wrote_from_the_page_cache_as_it_goes(
 
 def test_restoring_twice_gives_identical_directories(tmp_path: Path, aerodb_archive: Path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
-    restore(aerodb_archive, a, create=True)
-    restore(aerodb_archive, b, create=True)
-    restore(aerodb_archive, b)  # over itself
+    restore(aerodb_archive, a, create=True, ops=REAL)
+    restore(aerodb_archive, b, create=True, ops=REAL)
+    restore(aerodb_archive, b, ops=REAL)  # over itself
     assert content_tree(a) == content_tree(b)
 
 
 def test_relative_and_absolute_paths(tmp_path: Path, aerodb_archive: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     copy_fixture("datadir-nowal", tmp_path / "data")
     monkeypatch.chdir(tmp_path)
-    restore("backup-1000.tar", "data")  # a bare relative name: AeroDB's own restore fails here
+    restore("backup-1000.tar", "data", ops=REAL)  # a bare relative name: AeroDB's own restore fails here
     assert sorted(p.name for p in tmp_path.iterdir()) == ["backup-1000.tar", "data"]  # no lock file left
     (tmp_path / "sub").mkdir()
     monkeypatch.chdir(tmp_path / "sub")
-    restore("../backup-1000.tar", "../data")
-    restore(str(aerodb_archive), str(tmp_path / "data"))
+    restore("../backup-1000.tar", "../data", ops=REAL)
+    restore(str(aerodb_archive), str(tmp_path / "data"), ops=REAL)
     assert_restored_from(tmp_path / "data", AERODB_FIXTURES / "datadir-1000", "20261126T214824Z")
     assert no_leftovers(tmp_path / "data")
 
@@ -399,7 +399,7 @@ def test_the_old_directory_is_replaced_whole(tmp_path: Path, target: Path, aerod
     (target / "clean_shutdown").write_bytes(b"")
     (target / "checkpoint.json").write_text("{}")
     (target / "snapshots" / "20200101T000000Z").mkdir()
-    restore(aerodb_archive, target)
+    restore(aerodb_archive, target, ops=REAL)
     assert not (target / "clean_shutdown").exists() and not (target / "checkpoint.json").exists()
     assert [p.name for p in (target / "snapshots").iterdir()] == ["20261126T214824Z"]
     assert not (tmp_path / "target.old").exists()
@@ -407,7 +407,7 @@ def test_the_old_directory_is_replaced_whole(tmp_path: Path, target: Path, aerod
 
 def test_permissions_of_the_data_directory_are_kept(target: Path, aerodb_archive: Path) -> None:
     target.chmod(0o750)
-    restore(aerodb_archive, target)
+    restore(aerodb_archive, target, ops=REAL)
     assert target.stat().st_mode & 0o7777 == 0o750
 
 
@@ -415,14 +415,14 @@ def test_permissions_of_the_data_directory_are_kept(target: Path, aerodb_archive
 def test_as_root_the_restored_files_get_the_data_directorys_owner(target: Path, aerodb_archive: Path) -> None:
     for path in [target, *target.rglob("*")]:
         os.lchown(path, 4242, 4343)
-    restore(aerodb_archive, target)
+    restore(aerodb_archive, target, ops=REAL)
     owners = {(p.lstat().st_uid, p.lstat().st_gid) for p in [target, *target.rglob("*")]}
     assert owners == {(4242, 4343)}
 
 
 def test_progress_walks_the_steps_and_counts_bytes(target: Path, aerodb_archive: Path) -> None:
     events: list[Progress] = []
-    restore(aerodb_archive, target, progress=events.append)
+    restore(aerodb_archive, target, progress=events.append, ops=REAL)
     assert list(dict.fromkeys(e.step_index for e in events)) == list(range(1, 12))
     assert [e.step for e in events if e.done_bytes == 0 and e.step_index != 3] == [*STEPS[:2], *STEPS[3:]]
     assert {e.job for e in events} == {"restore"} and {e.step_count for e in events} == {len(STEPS)}
@@ -437,7 +437,7 @@ def test_progress_walks_the_steps_and_counts_bytes(target: Path, aerodb_archive:
 def refused(target: Path, archive: Path, error: type[RestoreError], words: str, **kwargs: object) -> None:
     before = tree_state(target) if target.is_dir() else None
     with pytest.raises(error) as raised:
-        restore(archive, target, **kwargs)  # type: ignore[arg-type]
+        restore(archive, target, ops=REAL, **kwargs)  # type: ignore[arg-type]
     assert words in raised.value.message
     assert raised.value.severity == Severity.FATAL
     if before is not None:
@@ -450,13 +450,13 @@ def test_refuses_while_aerodb_serves(target: Path, aerodb_archive: Path) -> None
 
 
 def test_refuses_while_another_aeroops_run_holds_the_directory(target: Path, aerodb_archive: Path) -> None:
-    with DirectoryLock(target, RestoreError, "backup"):
+    with DirectoryLock(target, RestoreError, "backup", REAL):
         refused(target, aerodb_archive, RestoreError, "another aeroops run holds this data directory")
-        preview = preview_restore(aerodb_archive, target)
+        preview = preview_restore(aerodb_archive, target, ops=REAL)
         assert not preview.would_restore and getattr(preview.plan, "rule", None) is RestoreRule.BUSY
         with pytest.raises(RestoreError, match="another aeroops run"):
-            recover(target)
-    restore(aerodb_archive, target)
+            recover(target, ops=REAL)
+    restore(aerodb_archive, target, ops=REAL)
 
 
 def test_a_preview_sees_a_run_that_holds_only_the_directory_lock(target: Path, aerodb_archive: Path) -> None:
@@ -464,23 +464,23 @@ def test_a_preview_sees_a_run_that_holds_only_the_directory_lock(target: Path, a
     fd = os.open(target, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        preview = preview_restore(aerodb_archive, target)
+        preview = preview_restore(aerodb_archive, target, ops=REAL)
         assert getattr(preview.plan, "rule", None) is RestoreRule.BUSY
     finally:
         os.close(fd)
-    assert preview_restore(aerodb_archive, target).would_restore
+    assert preview_restore(aerodb_archive, target, ops=REAL).would_restore
 
 
 def test_a_missing_data_directory_needs_create(tmp_path: Path, aerodb_archive: Path) -> None:
     missing = tmp_path / "new"
     with pytest.raises(RestoreError, match="does not exist") as raised:
-        restore(aerodb_archive, missing)
+        restore(aerodb_archive, missing, ops=REAL)
     assert raised.value.code == "AERO_RESTORE_FAILED"
     assert not missing.exists()
-    restore(aerodb_archive, missing, create=True)
+    restore(aerodb_archive, missing, create=True, ops=REAL)
     assert_restored_from(missing, AERODB_FIXTURES / "datadir-1000", "20261126T214824Z")
     with pytest.raises(RestoreError, match="does not exist"):
-        restore(aerodb_archive, tmp_path / "no" / "such" / "parent", create=True)
+        restore(aerodb_archive, tmp_path / "no" / "such" / "parent", create=True, ops=REAL)
 
 
 def test_refuses_a_symlinked_data_directory_and_an_archive_inside(
@@ -544,7 +544,7 @@ def test_damage_in_any_member_is_refused_and_the_data_directory_is_unchanged(
     flip_byte(aerodb_archive, data_offset + size // 2 if where == "data" else header + 3)
     before = tree_state(target)
     with pytest.raises((RestoreCorruptionError, InvalidBackupError)) as raised:
-        restore(aerodb_archive, target)
+        restore(aerodb_archive, target, ops=REAL)
     assert raised.value.severity == Severity.FATAL
     assert "failed verification" in raised.value.message
     assert tree_state(target) == before
@@ -558,33 +558,33 @@ def test_a_truncated_archive_and_a_sidecar_mismatch_are_refused(tmp_path: Path, 
     before = tree_state(target)
     archive.write_bytes(good[: len(good) // 2])
     with pytest.raises(RestoreCorruptionError):
-        restore(archive, target)
+        restore(archive, target, ops=REAL)
     # a change only the sidecar can see: a byte of padding after a member's data
     padded = bytearray(good)
     _, _, _, data_offset, size = next(m for m in member_spans(AERODB_FIXTURES / "backup-1000.tar") if m[4] % 512)
     padded[data_offset + size] = 1
     archive.write_bytes(bytes(padded))
     with pytest.raises(RestoreCorruptionError, match="BLAKE3"):
-        restore(archive, target)
+        restore(archive, target, ops=REAL)
     assert tree_state(target) == before and no_leftovers(target)
 
 
 def test_an_archive_that_changes_after_verification_is_caught_while_extracting(
     target: Path, aerodb_archive: Path
 ) -> None:
-    report = verify_archive(aerodb_archive)
+    report = verify_archive(aerodb_archive, ops=REAL)
     storage = next(m for m in member_spans(aerodb_archive) if m[0] == "snapshot/storage.dat")
     flip_byte(aerodb_archive, storage[3] + 100)
     before = tree_state(target)
     with pytest.raises(RestoreCorruptionError, match="changed since it was verified"):
-        restore(aerodb_archive, target, verified=report)
+        restore(aerodb_archive, target, verified=report, ops=REAL)
     assert tree_state(target) == before and no_leftovers(target)
 
 
 def test_a_report_of_another_archive_is_caught(tmp_path: Path, target: Path, aerodb_archive: Path) -> None:
-    other = verify_archive(AERODB_FIXTURES / "backup-3snap.tar")
+    other = verify_archive(AERODB_FIXTURES / "backup-3snap.tar", ops=REAL)
     with pytest.raises(RestoreCorruptionError, match="changed since it was verified"):
-        restore(aerodb_archive, target, verified=other)
+        restore(aerodb_archive, target, verified=other, ops=REAL)
     assert no_leftovers(target)
 
 
@@ -592,11 +592,11 @@ def test_an_invalid_archive_names_the_right_code(tmp_path: Path, target: Path) -
     archive = tmp_path / "not.tar"
     archive.write_bytes(b"hello" * 1000)
     with pytest.raises(RestoreCorruptionError):  # the tar layer is damaged
-        restore(archive, target)
+        restore(archive, target, ops=REAL)
     empty = tmp_path / "empty.tar"
     empty.write_bytes(bytes(1024))
     with pytest.raises(InvalidBackupError, match=r"backup_manifest\.json"):
-        restore(empty, target)
+        restore(empty, target, ops=REAL)
 
 
 # --- faults injected through FileOps ---------------------------------------------------------
@@ -634,16 +634,16 @@ def test_faults_before_the_swap_completes_leave_the_old_directory_and_nothing_el
         assert "no space left" in raised.value.message
     assert tree_state(target) == before
     assert no_leftovers(target)
-    restore(aerodb_archive, target)  # and the next run succeeds
+    restore(aerodb_archive, target, ops=REAL)  # and the next run succeeds
 
 
 def test_a_fault_after_the_swap_is_a_warning_and_recover_finishes(target: Path, aerodb_archive: Path) -> None:
     result = restore(aerodb_archive, target, ops=FailingOps("remove_tree", errno.EIO))
     assert result.warnings and "aeroops recover" in result.warnings[0]
     assert_restored_from(target, AERODB_FIXTURES / "datadir-1000", "20261126T214824Z")
-    leftover = find_leftovers(target)
+    leftover = find_leftovers(target, REAL)
     assert leftover.old and leftover.journal is not None
-    recovered = recover(target)
+    recovered = recover(target, ops=REAL)
     assert recovered.plan.situation is Situation.SWAPPED and recovered.performed
     assert no_leftovers(target)
 
@@ -652,9 +652,9 @@ def test_a_fault_during_recovery_can_be_recovered_again(tmp_path: Path, target: 
     restore(aerodb_archive, target, ops=FailingOps("remove_tree", errno.EIO))
     with pytest.raises(RestoreIOError, match="recovering again continues"):
         recover(target, ops=FailingOps("remove_tree", errno.EIO))
-    recover(target)
+    recover(target, ops=REAL)
     assert no_leftovers(target)
-    assert recover(target).plan.situation is Situation.CLEAN
+    assert recover(target, ops=REAL).plan.situation is Situation.CLEAN
 
 
 # --- the dry run and the command line --------------------------------------------------------
@@ -662,7 +662,7 @@ def test_a_fault_during_recovery_can_be_recovered_again(tmp_path: Path, target: 
 
 def test_preview_changes_nothing_and_shows_what_is_replaced(tmp_path: Path, target: Path, aerodb_archive: Path) -> None:
     before = tree_state(tmp_path)
-    preview = preview_restore(aerodb_archive, target)
+    preview = preview_restore(aerodb_archive, target, ops=REAL)
     assert tree_state(tmp_path) == before
     assert isinstance(preview, RestorePreview) and preview.would_restore
     assert preview.report is not None and preview.report.ok
@@ -731,7 +731,7 @@ def test_a_damaged_journal_is_a_refusal_not_a_crash(text: str) -> None:
 
 def test_a_preview_says_it_verifies_and_never_that_it_extracts(aerodb_archive: Path, tmp_path: Path) -> None:
     events: list[Progress] = []
-    preview = preview_restore(aerodb_archive, tmp_path / "missing", progress=events.append)
+    preview = preview_restore(aerodb_archive, tmp_path / "missing", progress=events.append, ops=REAL)
     assert not preview.would_restore and events
     assert {(e.step, e.step_index, e.step_count) for e in events} == {("verify the archive", 1, 1)}
     assert events[-1].done_bytes == events[-1].total_bytes == aerodb_archive.stat().st_size
@@ -744,7 +744,7 @@ def test_a_missing_archive_named_inside_the_target_is_refused_as_missing(
     from aeroops.executor.restore import preview_restore
 
     missing = datadir_1000 / "missing.tar"
-    plan = preview_restore(missing, datadir_1000).plan
+    plan = preview_restore(missing, datadir_1000, ops=REAL).plan
     assert getattr(plan, "rule", None) == "archive-invalid"  # it said "archive-inside"
     assert main(["restore", str(missing), str(datadir_1000), "--yes"]) == 3
     assert "the archive does not exist" in capsys.readouterr().err

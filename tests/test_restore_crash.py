@@ -26,6 +26,7 @@ from aeroops.core.recovery import classify_leftovers
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.errors import RestoreError
 from aeroops.executor.backup import run_backup
+from aeroops.executor.fileops import REAL
 from aeroops.executor.recover import recover
 from aeroops.executor.restore import KILL_POINTS, restore
 from aeroops.executor.restore_target import find_leftovers
@@ -79,7 +80,7 @@ class Scene:
         self.archive = archive
         self.make_old = make_old
         reference = root / "reference"
-        restore(archive, reference, create=True)
+        restore(archive, reference, create=True, ops=REAL)
         self.new_tree = content_tree(reference)
         shutil.rmtree(reference)
         self.data_dir = root / "data"
@@ -104,7 +105,7 @@ class Scene:
     def assert_whole(self) -> str:
         """The data directory is wholly old or wholly new; between the two renames it is
         missing and both wholes wait beside it. Returns which."""
-        leftovers = find_leftovers(self.data_dir)
+        leftovers = find_leftovers(self.data_dir, REAL)
         if self.data_dir.exists():
             tree = content_tree(self.data_dir)
             if tree == self.new_tree:
@@ -121,14 +122,14 @@ class Scene:
         return "between"
 
     def assert_recovers_to(self, expected: str | None) -> None:
-        recover(self.data_dir)
-        assert not find_leftovers(self.data_dir).any
+        recover(self.data_dir, ops=REAL)
+        assert not find_leftovers(self.data_dir, REAL).any
         found = self.assert_whole()
         if expected is not None:
             assert found == expected
-        restore(self.archive, self.data_dir, create=True)
+        restore(self.archive, self.data_dir, create=True, ops=REAL)
         assert content_tree(self.data_dir) == self.new_tree
-        assert not find_leftovers(self.data_dir).any
+        assert not find_leftovers(self.data_dir, REAL).any
 
 
 @pytest.fixture(scope="module")
@@ -144,10 +145,10 @@ def test_a_restore_killed_at_each_step_is_never_mixed_and_recovers(scene: Scene,
     killed(run(RESTORE_SCRIPT, str(scene.archive), str(scene.data_dir), "replace", kill_at=point))
     state = scene.assert_whole()
     assert state == ("between" if point in ("moved-aside", "moved-aside-synced") else OUTCOME[point])
-    if find_leftovers(scene.data_dir).any:
+    if find_leftovers(scene.data_dir, REAL).any:
         # the next restore refuses, and says how to get out
         with pytest.raises(RestoreError, match="aeroops recover") as refusal:
-            restore(scene.archive, scene.data_dir)
+            restore(scene.archive, scene.data_dir, ops=REAL)
         assert refusal.value.code == "AERO_RESTORE_FAILED"
     else:
         assert point in ("locked", "verified", "journal-removed")
@@ -184,8 +185,8 @@ def big_scene(tmp_path_factory: pytest.TempPathFactory) -> Scene:
     """A demo archive large enough (about 40 MiB) that a restore takes a few hundred ms."""
     root = tmp_path_factory.mktemp("crash-big")
     source = root / "source"
-    make_demo_datadir(source, DemoSpec(seed=5, wal_records=40_000, snapshots=2, storage_bytes=24 << 20))
-    archive = Path(run_backup(source, root).archive)
+    make_demo_datadir(source, DemoSpec(seed=5, wal_records=40_000, snapshots=2, storage_bytes=24 << 20), ops=REAL)
+    archive = Path(run_backup(source, root, ops=REAL).archive)
     shutil.rmtree(source / "snapshots")
     return Scene(root, archive, lambda path: copy_fixture("datadir-1000", path))
 
@@ -193,10 +194,10 @@ def big_scene(tmp_path_factory: pytest.TempPathFactory) -> Scene:
 @pytest.mark.slow
 def test_a_restore_killed_at_random_moments_is_never_mixed_and_recovers(big_scene: Scene) -> None:
     big_scene.reset()
-    timed = restore(big_scene.archive, big_scene.data_dir)
+    timed = restore(big_scene.archive, big_scene.data_dir, ops=REAL)
     duration = timed.duration_seconds
     extracted_by = sum(seconds for _, seconds in timed.step_seconds[:4])
-    paths = find_leftovers(big_scene.data_dir).paths
+    paths = find_leftovers(big_scene.data_dir, REAL).paths
     temp, journal = paths.temp, paths.journal
     rng = random.Random(20260204)
     seen: Counter[str] = Counter()
@@ -218,7 +219,7 @@ def test_a_restore_killed_at_random_moments_is_never_mixed_and_recovers(big_scen
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=120)
         state = big_scene.assert_whole()
-        situation = classify_leftovers(find_leftovers(big_scene.data_dir))
+        situation = classify_leftovers(find_leftovers(big_scene.data_dir, REAL))
         seen[f"{state}/{situation}" if process.returncode == -signal.SIGKILL else "finished"] += 1
         big_scene.assert_recovers_to(None)
     print(f"\nrestore takes {duration:.3f} s ({extracted_by:.3f} s to extract); kills landed in: {dict(seen)}")

@@ -33,6 +33,7 @@ from aeroops.errors import RemoteUnavailableError
 from aeroops.executor import objectstore
 from aeroops.executor.audit import verify_archive
 from aeroops.executor.backup import run_backup
+from aeroops.executor.fileops import REAL
 from aeroops.executor.restore import restore
 
 BIG = DemoSpec(seed=7, wal_records=1000, snapshots=2, storage_bytes=20 << 20)  # a 3-part upload
@@ -47,7 +48,7 @@ def server() -> Iterator[MotoServer]:
 @pytest.fixture(scope="module")
 def big_datadir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("big") / "db"
-    make_demo_datadir(path, BIG)
+    make_demo_datadir(path, BIG, ops=REAL)
     return path
 
 
@@ -90,9 +91,9 @@ def test_503_and_dropped_connections_during_an_upload_are_retried(
         Fault("drop", upload_part(3)),
         Fault("slowdown", complete_upload),
     ]
-    made = run_backup(big_datadir, "s3://backups/db/")
+    made = run_backup(big_datadir, "s3://backups/db/", ops=REAL)
     assert [f.hits for f in proxy.faults] == [2, 1, 1]
-    assert verify_archive(made.archive).ok
+    assert verify_archive(made.archive, ops=REAL).ok
     assert uploads(server) == []
     assert "transient failure" in caplog.text
     assert SECRET_KEY not in caplog.text and ACCESS_KEY not in caplog.text
@@ -105,41 +106,41 @@ def test_a_completion_whose_answer_is_lost_is_not_published_twice(
     server: MotoServer, proxy: FaultProxy, big_datadir: Path
 ) -> None:
     proxy.faults = [Fault("lost", complete_upload)]
-    made = run_backup(big_datadir, "s3://backups/db/")
+    made = run_backup(big_datadir, "s3://backups/db/", ops=REAL)
     assert proxy.faults[0].hits == 1
-    assert verify_archive(made.archive).ok
+    assert verify_archive(made.archive, ops=REAL).ok
 
 
 def test_an_upload_that_keeps_failing_leaves_nothing(server: MotoServer, proxy: FaultProxy, big_datadir: Path) -> None:
     proxy.faults = [Fault("drop", upload_part(2), times=-1)]
     with pytest.raises(RemoteUnavailableError) as raised:
-        run_backup(big_datadir, "s3://backups/db/x.tar")
+        run_backup(big_datadir, "s3://backups/db/x.tar", ops=REAL)
     assert "s3://backups/db/x.tar" in raised.value.message and "4 times" in raised.value.message
     assert keys(server) == [] and uploads(server) == []  # no archive, no marker, no parts
     assert not any(p.name.startswith(".aeroops") for p in big_datadir.parent.iterdir())
     proxy.faults = []
-    assert verify_archive(run_backup(big_datadir, "s3://backups/db/x.tar").archive).ok
+    assert verify_archive(run_backup(big_datadir, "s3://backups/db/x.tar", ops=REAL).archive, ops=REAL).ok
 
 
 def test_reads_retry_cut_bodies_and_503s_then_fail_with_their_own_code(
     server: MotoServer, proxy: FaultProxy, big_datadir: Path, tmp_path: Path
 ) -> None:
-    made = run_backup(big_datadir, "s3://backups/db/")
+    made = run_backup(big_datadir, "s3://backups/db/", ops=REAL)
     proxy.faults = [Fault("cut", ranged_get), Fault("503", ranged_get), Fault("drop", ranged_get)]
-    assert verify_archive(made.archive).ok
+    assert verify_archive(made.archive, ops=REAL).ok
     assert [f.hits for f in proxy.faults] == [1, 1, 1]
-    restore(made.archive, tmp_path / "r1", create=True)
+    restore(made.archive, tmp_path / "r1", create=True, ops=REAL)
     assert (tmp_path / "r1" / "wal" / "wal.log").exists()
     # Past every retry: the verdict names the URL and the transient failure; a restore fails with
     # AERO_REMOTE_UNAVAILABLE and leaves the old data directory as it was.
     proxy.faults = [Fault("503", ranged_get, times=-1)]
-    report = verify_archive(made.archive)
+    report = verify_archive(made.archive, ops=REAL)
     assert not report.ok and made.archive in report.findings[0].message and "transient" in report.findings[0].message
     before = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "r1").rglob("*"))
     from aeroops.errors import RemoteUnavailableError as Unavailable
 
     with pytest.raises(Unavailable):
-        restore(made.archive, tmp_path / "r1")
+        restore(made.archive, tmp_path / "r1", ops=REAL)
     assert sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "r1").rglob("*")) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r1"]
 
@@ -186,19 +187,19 @@ def test_a_backup_killed_mid_upload_leaves_no_archive_and_the_next_run_cleans_up
     # Someone else's upload into the same folder: never touched.
     foreign = server.client().create_multipart_upload(Bucket="backups", Key="db/theirs.tar")["UploadId"]
     proxy.faults = []
-    made = run_backup(big_datadir, "s3://backups/db/a.tar")
+    made = run_backup(big_datadir, "s3://backups/db/a.tar", ops=REAL)
     # The killed run's staging folder beside the data directory, and its upload.
     assert [Path(p).name.startswith(".aeroops-staging-") for p in made.removed_stale] == [True, False]
     assert made.removed_stale[1] == "s3://backups/db/a.tar"
     assert uploads(server) == ["db/theirs.tar"]
     assert marker not in keys(server)
-    assert verify_archive(made.archive).ok
+    assert verify_archive(made.archive, ops=REAL).ok
     server.client().abort_multipart_upload(Bucket="backups", Key="db/theirs.tar", UploadId=foreign)
     assert not any(p.name.startswith(".aeroops") for p in big_datadir.parent.iterdir() if p.name != "db")
 
 
 def test_read_only_credentials_cannot_back_up_and_can_verify(tmp_path: Path, datadir_1000: Path) -> None:
-    made = run_backup(datadir_1000, tmp_path)
+    made = run_backup(datadir_1000, tmp_path, ops=REAL)
     body = Path(made.archive).read_bytes()
     sidecar = Path(made.sidecar).read_bytes()
     with moto_server(no_auth_actions=6) as server:

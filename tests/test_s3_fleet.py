@@ -17,6 +17,7 @@ from helpers.s3 import MotoServer, moto_server, s3_environment
 from aeroops.core.newest_good import newest_good
 from aeroops.executor import objectstore
 from aeroops.executor.audit import inventory
+from aeroops.executor.fileops import REAL
 from aeroops.executor.remote_audit import remote_inventory
 from aeroops.progress import Progress
 
@@ -48,7 +49,7 @@ def datadir_module(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_inventory_of_a_fleet_names_each_hosts_newest_good(fleet: MotoServer) -> None:
-    found = inventory("s3://fleet/", recursive=True, verify=True)
+    found = inventory("s3://fleet/", recursive=True, verify=True, ops=REAL)
     assert len(found.rows) == HOSTS * 3
     by_host: dict[str, list] = {}
     for row in found.rows:
@@ -82,7 +83,7 @@ def test_verify_on_a_dask_local_cluster_gives_the_same_rows(fleet: MotoServer, t
     finally:
         del os.environ["AEROOPS_TEST_CRASH_MARKER"]
     assert marker.exists()  # a worker died, and its archive was verified elsewhere
-    alone = inventory("s3://fleet/", recursive=True, verify=True, now=spread.taken_at)
+    alone = inventory("s3://fleet/", recursive=True, verify=True, now=spread.taken_at, ops=REAL)
     assert spread.rows == alone.rows
     assert [e.done_bytes for e in events] == list(range(1, HOSTS * 3 + 1))
 

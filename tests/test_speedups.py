@@ -103,9 +103,17 @@ needs_c = pytest.mark.skipif(wal._speedups is None, reason="aeroops.formats._spe
     reason="no C compiler (neither $CC nor sysconfig's CC is on PATH): pip skipped the optional extension",
 )
 def test_the_c_reader_is_built() -> None:
-    # `pip install -e .` builds it wherever a C compiler and zlib's headers exist; a compiler
-    # without the extension means the build failed (pip only warns: the extension is optional).
+    # `pip install -e .` builds it wherever a C compiler exists (it needs no other header); a
+    # compiler without the extension means the build failed (pip only warns: it is optional).
     assert wal._speedups is not None, "aeroops.formats._speedups was not built: pure-Python readers in use"
+
+
+@needs_c
+def test_the_c_reader_checks_crcs_with_the_isal_packages_isa_l() -> None:
+    # The fast path comes from `pip install` alone: ISA-L found in the isal package's extension.
+    assert wal._speedups is not None and wal._speedups.crc_path.startswith("ISA-L crc32_gzip_refl"), (
+        wal._speedups.crc_path if wal._speedups else None
+    )
 
 
 @needs_c

@@ -21,6 +21,7 @@ from aeroops.core.inventory import InventoryRow
 from aeroops.core.results import CollectionCount, DrillResult
 from aeroops.errors import Code, Finding
 from aeroops.executor.audit import inspect_archive, inventory
+from aeroops.executor.fileops import REAL
 from aeroops.views import records, tables
 from aeroops.views.html import frame_html
 from aeroops.views.restore import render_drill
@@ -62,7 +63,7 @@ def test_every_field_of_a_result_row_is_a_declared_column(row_type: type) -> Non
 
 
 def test_json_view_columns_and_records_come_from_the_same_fields(shelf: Path) -> None:
-    taken = inventory(shelf, verify=True, now=NOW)
+    taken = inventory(shelf, verify=True, now=NOW, ops=REAL)
     row = taken.rows[0]
     frame = tables.inventory_frame(taken)
     assert list(inventory_row_json(row)) == list(frame.columns) == list(records.inventory_columns(taken))
@@ -75,16 +76,16 @@ def test_retention_decisions_and_backup_manifests_have_one_field_list(shelf: Pat
     from aeroops.core.retention import Policy, plan_retention
     from aeroops.formats.manifests import BACKUP_FIELDS, backup_manifest_object
 
-    taken = inventory(shelf, verify=True, now=NOW)
+    taken = inventory(shelf, verify=True, now=NOW, ops=REAL)
     plan = plan_retention(taken.rows, Policy(last=1), NOW)
     json_rows = [decision_json(d) for d in plan.decisions]
     frame = tables.retention_frame(plan)
     assert [list(row) for row in json_rows] == [list(frame.columns)] * len(plan.decisions)
     assert list(frame.columns) == list(records.RETENTION_COLUMNS) and "why" in frame.columns
     assert [row["why"] for row in json_rows] == [d.why for d in plan.decisions]
-    manifest = inspect_archive(sorted(shelf.glob("*.tar"))[0]).backup_manifest
+    manifest = inspect_archive(sorted(shelf.glob("*.tar"))[0], ops=REAL).backup_manifest
     assert manifest is not None
-    table = tables.backup_manifest_frame(inspect_archive(sorted(shelf.glob("*.tar"))[0]))
+    table = tables.backup_manifest_frame(inspect_archive(sorted(shelf.glob("*.tar"))[0], ops=REAL))
     assert list(table.columns) == [*BACKUP_FIELDS, "source"]
     assert list(backup_manifest_object(manifest))[: len(BACKUP_FIELDS)] == list(BACKUP_FIELDS)
 
@@ -102,7 +103,7 @@ def test_a_column_name_means_one_thing_in_every_table() -> None:
 
 
 def test_the_verdict_comes_first_in_inventory_tables(shelf: Path) -> None:
-    taken = inventory(shelf, verify=True, now=NOW)
+    taken = inventory(shelf, verify=True, now=NOW, ops=REAL)
     assert list(tables.inventory_frame(taken).columns)[:6] == ["ok", "fatal", "errors", "warnings", "info", "file"]
     header = render_inventory(taken).splitlines()[0].split()
     assert header[:5] == ["ok", "fatal", "errors", "warnings", "file"]
@@ -110,7 +111,7 @@ def test_the_verdict_comes_first_in_inventory_tables(shelf: Path) -> None:
 
 def test_findings_are_listed_most_severe_first(shelf: Path) -> None:
     (shelf / "damaged.tar.sha256").unlink()  # a warning (no sidecar), found before the damage
-    report = inspect_archive(shelf / "damaged.tar").report
+    report = inspect_archive(shelf / "damaged.tar", ops=REAL).report
     assert [f.severity for f in report.findings][:2] == ["WARNING", "ERROR"]
     severities = list(tables.findings_frame(report)["severity"])
     assert severities == sorted(severities, key=["FATAL", "ERROR", "WARNING", "INFO"].index)
@@ -146,7 +147,7 @@ def test_units_for_people() -> None:
 
 
 def test_sizes_and_ages_read_in_human_units_while_the_frame_keeps_the_numbers(shelf: Path) -> None:
-    taken = inventory(shelf, now=NOW)
+    taken = inventory(shelf, now=NOW, ops=REAL)
     frame = tables.inventory_frame(taken)
     good = frame.set_index("file").loc["good.tar"]
     assert good["size"] == 267264 and isinstance(good["age"], pd.Timedelta)  # raw values stay
@@ -158,7 +159,7 @@ def test_sizes_and_ages_read_in_human_units_while_the_frame_keeps_the_numbers(sh
 
 
 def test_modes_read_as_0644_in_the_terminal_and_the_panels() -> None:
-    result = inspect_archive(AERODB_FIXTURES / "backup-1000.tar")
+    result = inspect_archive(AERODB_FIXTURES / "backup-1000.tar", ops=REAL)
     text = render_inspect(result)
     assert re.search(r"\b0644\b", text) and re.search(r"\b0755\b", text) and "100644" not in text
     frame = tables.members_frame(result)
@@ -167,7 +168,7 @@ def test_modes_read_as_0644_in_the_terminal_and_the_panels() -> None:
 
 
 def test_the_panels_and_the_terminal_use_the_same_units(shelf: Path) -> None:
-    taken = inventory(shelf, now=NOW)
+    taken = inventory(shelf, now=NOW, ops=REAL)
     shown = tables.display_frame(tables.inventory_frame(taken))
     text = render_inventory(taken)
     for column in ("size", "age", "sidecar", "created_at"):
@@ -178,7 +179,7 @@ def test_the_panels_and_the_terminal_use_the_same_units(shelf: Path) -> None:
 
 
 def test_the_sidecar_column_says_which_kind(shelf: Path) -> None:
-    taken = inventory(shelf, now=NOW)
+    taken = inventory(shelf, now=NOW, ops=REAL)
     frame = tables.inventory_frame(taken).set_index("file")
     assert frame.loc["good.tar", "sidecar"] == "b3" and frame.loc["damaged.tar", "sidecar"] == "sha256"
     assert pd.isna(frame.loc["junk.tar", "sidecar"])
@@ -188,12 +189,12 @@ def test_the_sidecar_column_says_which_kind(shelf: Path) -> None:
 
 
 def test_a_damaged_archive_says_why(shelf: Path) -> None:
-    verified = {row.file: row for row in inventory(shelf, verify=True, now=NOW).rows}
+    verified = {row.file: row for row in inventory(shelf, verify=True, now=NOW, ops=REAL).rows}
     assert verified["damaged.tar"].ok is False
     assert (verified["damaged.tar"].reason or "").startswith("AERO_VERIFY_CHECKSUM: ")
     assert verified["good.tar"].reason is None
     assert (verified["junk.tar"].reason or "").startswith("AERO_TAR")  # unreadable: the manifest's reason stays
-    unverified = {row.file: row for row in inventory(shelf, now=NOW).rows}
+    unverified = {row.file: row for row in inventory(shelf, now=NOW, ops=REAL).rows}
     assert unverified["damaged.tar"].reason is None  # only verification sees the damage
 
 
@@ -239,7 +240,7 @@ def test_a_word_wider_than_its_column_runs_past_it_and_its_row_goes_on_below() -
 def test_long_file_names_are_never_cut(shelf: Path) -> None:
     longest = "backup-" + "very-long-name-" * 15 + "20261126T214824Z.tar"  # 252 characters
     (shelf / "good.tar").rename(shelf / longest)
-    taken = inventory(shelf, verify=True, now=NOW)
+    taken = inventory(shelf, verify=True, now=NOW, ops=REAL)
     text = render_inventory(taken)
     assert longest in text.split() and "…" not in text
     html = frame_html(tables.inventory_frame(taken))
@@ -247,10 +248,10 @@ def test_long_file_names_are_never_cut(shelf: Path) -> None:
 
 
 def test_inspect_and_inventory_fit_100_columns(shelf: Path) -> None:
-    result = inspect_archive(AERODB_FIXTURES / "backup-3snap.tar")
+    result = inspect_archive(AERODB_FIXTURES / "backup-3snap.tar", ops=REAL)
     text = render_inspect(result, wal=True, documents=True)
     assert lines_fit(text.split("\n", 1)[1])  # below the verdict's line, which names the archive by its path
-    assert lines_fit(render_inventory(inventory(shelf, verify=True, now=NOW)))
+    assert lines_fit(render_inventory(inventory(shelf, verify=True, now=NOW, ops=REAL)))
 
 
 def test_the_drill_counts_stay_aligned_under_a_long_collection_name() -> None:

@@ -20,6 +20,7 @@ from helpers.cli import run_cli, run_main
 from aeroops.cli.messages import error_text
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.executor.backup import run_backup
+from aeroops.executor.fileops import REAL
 from aeroops.views.text import TABLE_WIDTH
 
 ARCHIVE_NAME = "aerodb-backup-of-the-" + "customer-orders-" * 7 + "database-made-before-the-migration.tar"
@@ -42,11 +43,11 @@ class Shelf:
 def shelf(tmp_path_factory: pytest.TempPathFactory) -> Shelf:
     root = tmp_path_factory.mktemp("width") / ("deep-folder-" * 6 + "x") / "a folder whose name has words in it"
     spec = DemoSpec.small(collections=(LONG_COLLECTION, WORDY_COLLECTION, "users"))
-    made = make_demo_datadir(root / "the live data directory", spec)
+    made = make_demo_datadir(root / "the live data directory", spec, ops=REAL)
     folder = root / "backups"
     folder.mkdir()
-    run_backup(made.data_dir, folder / ARCHIVE_NAME)
-    run_backup(made.data_dir, folder / OLDER_NAME, snapshot_id=made.snapshot_ids[0])
+    run_backup(made.data_dir, folder / ARCHIVE_NAME, ops=REAL)
+    run_backup(made.data_dir, folder / OLDER_NAME, snapshot_id=made.snapshot_ids[0], ops=REAL)
     return Shelf(made.data_dir, folder, folder / ARCHIVE_NAME, root)
 
 

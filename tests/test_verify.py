@@ -39,6 +39,7 @@ from aeroops.core import verify_findings, verify_pass
 from aeroops.core.verify import FINDINGS_PER_CODE, verify_archive_stream
 from aeroops.errors import FormatError, Severity, UsageError
 from aeroops.executor.audit import verify_archive
+from aeroops.executor.fileops import REAL
 from aeroops.formats.checksum import format_crc_tag
 from aeroops.formats.sidecar import format_digest, parse_sidecar, render_sidecar, split_digest
 from aeroops.formats.tar import BLOCK, TarReader, member_header, padding
@@ -71,7 +72,7 @@ KNOWN_SHORTCOMINGS = {
 
 @pytest.mark.parametrize("name", FIXTURE_ARCHIVES)
 def test_aerodb_archives_verify_to_exactly_their_known_shortcomings(name: str) -> None:
-    report = verify_archive(AERODB_FIXTURES / name)
+    report = verify_archive(AERODB_FIXTURES / name, ops=REAL)
     assert [(f.code, f.severity, f.path) for f in report.findings] == KNOWN_SHORTCOMINGS[name]
     assert report.ok
     assert report.bytes_read == (AERODB_FIXTURES / name).stat().st_size
@@ -81,11 +82,11 @@ def test_aerodb_archives_verify_to_exactly_their_known_shortcomings(name: str) -
 
 
 def test_fixture_reports_count_what_the_archives_hold() -> None:
-    full = verify_archive(AERODB_FIXTURES / "backup-1000.tar")
+    full = verify_archive(AERODB_FIXTURES / "backup-1000.tar", ops=REAL)
     assert full.member_count == 10 and full.wal_record_count == 1000
     assert (full.wal_first_sequence, full.wal_last_sequence) == (1, 1000)
     assert full.backup_manifest is not None and full.backup_manifest.wal_present
-    nowal = verify_archive(AERODB_FIXTURES / "backup-nowal.tar")
+    nowal = verify_archive(AERODB_FIXTURES / "backup-nowal.tar", ops=REAL)
     assert nowal.member_count == 8 and nowal.wal_record_count == 0 and nowal.wal_first_sequence is None
     assert nowal.backup_manifest is not None and nowal.backup_manifest.wal_present is False
 
@@ -145,19 +146,19 @@ def test_sidecar_matches_and_mismatches(tmp_path: Path, algorithm: str) -> None:
     sidecar = tmp_path / f"b.tar{SIDECARS[algorithm][0]}"
     digest = hex_digest(algorithm, archive.read_bytes())
     sidecar.write_text(f"{digest}  b.tar\n")
-    good = verify_archive(archive)
+    good = verify_archive(archive, ops=REAL)
     assert good.ok and good.findings == ()
     assert good.digest == good.sidecar_digest == f"{algorithm}:{digest}"
     sidecar.write_text(f"{'0' * 64}  b.tar\n")
-    bad = verify_archive(archive)
+    bad = verify_archive(archive, ops=REAL)
     assert codes(bad) == ["AERO_VERIFY_SIDECAR"] and not bad.ok
     assert f"{NAMED[algorithm]} digest is {digest}" in bad.findings[0].message
     sidecar.write_text(f"{digest}  other.tar\n")
-    elsewhere = verify_archive(archive)
+    elsewhere = verify_archive(archive, ops=REAL)
     assert codes(elsewhere) == ["AERO_VERIFY_SIDECAR"] and not elsewhere.ok
     assert "other.tar" in elsewhere.findings[0].message and sidecar.name in elsewhere.findings[0].message
     sidecar.write_text("not a digest\n")
-    garbage = verify_archive(archive)
+    garbage = verify_archive(archive, ops=REAL)
     assert codes(garbage) == ["AERO_VERIFY_SIDECAR"] and not garbage.ok
     assert f"not {TOOLS[algorithm]} output" in garbage.findings[0].message
     assert garbage.digest is None and garbage.sidecar_digest is None
@@ -167,7 +168,7 @@ def test_the_other_algorithms_digest_in_a_sidecar_is_a_mismatch(tmp_path: Path) 
     # Both digests are 64 hex digits: only the suffix says which algorithm a sidecar holds.
     archive = archive_copy(tmp_path)
     (tmp_path / "b.tar.b3").write_text(f"{hex_digest('sha256', archive.read_bytes())}  b.tar\n")
-    report = verify_archive(archive)
+    report = verify_archive(archive, ops=REAL)
     assert codes(report) == ["AERO_VERIFY_SIDECAR"] and "BLAKE3" in report.findings[0].message
 
 
@@ -175,7 +176,7 @@ def test_an_old_archive_with_only_a_sha256sum_sidecar_still_verifies(tmp_path: P
     archive = archive_copy(tmp_path)
     listing = subprocess.run(["sha256sum", archive.name], cwd=tmp_path, capture_output=True, text=True, check=True)
     (tmp_path / "b.tar.sha256").write_text(listing.stdout)
-    report = verify_archive(archive)
+    report = verify_archive(archive, ops=REAL)
     assert report.ok and report.findings == ()
     assert report.sidecar_digest == report.digest == tagged("sha256", archive.read_bytes())
 
@@ -185,7 +186,7 @@ def test_a_sidecar_that_b3sum_writes_verifies(tmp_path: Path) -> None:
     archive = archive_copy(tmp_path)
     listing = subprocess.run(["b3sum", archive.name], cwd=tmp_path, capture_output=True, text=True, check=True)
     (tmp_path / "b.tar.b3").write_text(listing.stdout)
-    report = verify_archive(archive)
+    report = verify_archive(archive, ops=REAL)
     assert report.ok and report.sidecar_digest == report.digest == tagged("blake3", archive.read_bytes())
 
 
@@ -195,19 +196,19 @@ def test_the_b3_sidecar_counts_before_the_sha256_one(tmp_path: Path) -> None:
     b3, sha = tmp_path / "b.tar.b3", tmp_path / "b.tar.sha256"
     b3.write_text(f"{hex_digest('blake3', data)}  b.tar\n")
     sha.write_text(f"{'0' * 64}  b.tar\n")
-    report = verify_archive(archive)
+    report = verify_archive(archive, ops=REAL)
     assert report.ok and report.digest == tagged("blake3", data)  # the wrong .sha256 is not read
     # A damaged .b3 is reported, not passed over for the .sha256 that would agree.
     sha.write_text(f"{hex_digest('sha256', data)}  b.tar\n")
     for text in (f"{'0' * 64}  b.tar\n", "garbage\n"):
         b3.write_text(text)
-        assert codes(verify_archive(archive)) == ["AERO_VERIFY_SIDECAR"], text
+        assert codes(verify_archive(archive, ops=REAL)) == ["AERO_VERIFY_SIDECAR"], text
 
 
 def test_an_unreadable_sidecar_is_a_finding(tmp_path: Path) -> None:
     archive = archive_copy(tmp_path)
     (tmp_path / "b.tar.b3").mkdir()  # exists, but cannot be read as a file
-    report = verify_archive(archive)
+    report = verify_archive(archive, ops=REAL)
     assert codes(report) == ["AERO_VERIFY_SIDECAR"] and "b.tar.b3 cannot be read" in report.findings[0].message
 
 
@@ -404,14 +405,14 @@ def test_without_a_sidecar_the_file_verify_says_what_is_unprotected(change: str,
         )
     archive = tmp_path / "a.tar"
     archive.write_bytes(bytes(damaged))
-    report = verify_archive(archive)
+    report = verify_archive(archive, ops=REAL)
     assert report.ok and [(f.code, f.severity) for f in report.findings] == [
         ("AERO_VERIFY_NO_SIDECAR", Severity.WARNING)
     ]
     assert "padding" in report.findings[0].message and "created_at" in report.findings[0].message
     assert "a.tar.b3 or a.tar.sha256" in report.findings[0].message
     (tmp_path / "a.tar.b3").write_text(f"{hex_digest('blake3', original)}  a.tar\n")
-    assert codes(verify_archive(archive)) == ["AERO_VERIFY_SIDECAR"]
+    assert codes(verify_archive(archive, ops=REAL)) == ["AERO_VERIFY_SIDECAR"]
 
 
 # --- truncation -------------------------------------------------------------------------------
@@ -523,7 +524,7 @@ def test_hostile_archives_write_nothing(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.chdir(work / "inner")
     before = tree_state(tmp_path)
     for archive in sorted((work / "inner").glob("*.tar")):
-        assert not verify_archive(archive).ok
+        assert not verify_archive(archive, ops=REAL).ok
     assert tree_state(tmp_path) == before
 
 
@@ -741,7 +742,7 @@ def test_the_reader_raises_format_errors_only_through_findings() -> None:
 
 
 def test_unreadable_archive_is_a_fatal_finding(tmp_path: Path) -> None:
-    report = verify_archive(tmp_path / "missing.tar")
+    report = verify_archive(tmp_path / "missing.tar", ops=REAL)
     assert [(f.code, f.severity) for f in report.findings] == [("AERO_VERIFY_IO", Severity.FATAL)]
     assert not report.ok
 
@@ -751,7 +752,8 @@ def test_verification_does_not_import_pandas() -> None:
     code = (
         "import sys\n"
         "from aeroops.executor.audit import verify_archive\n"
-        f"assert verify_archive({str(archive)!r}).ok\n"
+        "from aeroops.executor.fileops import REAL\n"
+        f"assert verify_archive({str(archive)!r}, ops=REAL).ok\n"
         "from aeroops.cli.main import main\n"
         f"for fmt in ('table', 'json', 'csv'): assert main(['verify', {str(archive)!r}, '--format', fmt]) == 0\n"
         "print('HEAVY', [m for m in ('pandas', 'numpy') if m in sys.modules])\n"
@@ -776,8 +778,8 @@ def test_aeroops_own_backups_verify_clean_with_their_sidecar(datadir: str, tmp_p
     from aeroops.executor.backup import run_backup
 
     source = copy_fixture(datadir, tmp_path / datadir)
-    result = run_backup(source, tmp_path / "out.tar", created_at=datetime(2026, 12, 1, tzinfo=UTC))
-    report = verify_archive(result.archive)
+    result = run_backup(source, tmp_path / "out.tar", created_at=datetime(2026, 12, 1, tzinfo=UTC), ops=REAL)
+    report = verify_archive(result.archive, ops=REAL)
     assert report.findings == ()  # an empty wal/ where AeroDB would leave it out
     assert report.sidecar_digest == report.digest == tagged("blake3", Path(result.archive).read_bytes())
 

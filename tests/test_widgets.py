@@ -23,6 +23,7 @@ from aeroops.core.results import BackupResult
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.errors import AeroError, BackupError
 from aeroops.executor.backup import run_backup
+from aeroops.executor.fileops import REAL
 from aeroops.panels import AuditPanel, BackupPanel, PagedTable, RestorePanel, WidgetProgress
 from aeroops.panels import backup_panel as backup_panel_module
 from aeroops.panels.common import Panel, error_html, error_text
@@ -34,7 +35,7 @@ CREATED_AT = datetime(2026, 2, 1, 12, 0, 0, tzinfo=UTC)
 
 @pytest.fixture
 def demo_dir(tmp_path: Path) -> Path:
-    return make_demo_datadir(tmp_path / "datadir", DemoSpec.small()).data_dir
+    return make_demo_datadir(tmp_path / "datadir", DemoSpec.small(), ops=REAL).data_dir
 
 
 # --- progress ---------------------------------------------------------------------------------
@@ -212,7 +213,7 @@ def test_clicking_run_makes_the_backup_and_shows_the_result(demo_dir: Path, out_
 
 
 def test_a_data_directory_without_a_valid_snapshot_shows_aero_backup_failed(tmp_path: Path, out_dir: Path) -> None:
-    data_dir = make_demo_datadir(tmp_path / "datadir", DemoSpec.small()).data_dir
+    data_dir = make_demo_datadir(tmp_path / "datadir", DemoSpec.small(), ops=REAL).data_dir
     for storage in (data_dir / "snapshots").glob("*/storage.dat"):
         with storage.open("r+b") as stream:
             stream.seek(20)
@@ -290,8 +291,10 @@ def test_typing_a_path_rescans_and_an_output_folder_enables_run(demo_dir: Path, 
 @pytest.fixture
 def backup_folder(demo_dir: Path, out_dir: Path) -> tuple[Path, BackupResult, BackupResult]:
     """Two good backups (of two snapshots), a damaged copy of one, and a file that is no archive."""
-    newest = run_backup(demo_dir, out_dir, created_at=CREATED_AT)
-    older = run_backup(demo_dir, out_dir, created_at=datetime(2026, 2, 2, tzinfo=UTC), snapshot_id="20260101T010000Z")
+    newest = run_backup(demo_dir, out_dir, created_at=CREATED_AT, ops=REAL)
+    older = run_backup(
+        demo_dir, out_dir, created_at=datetime(2026, 2, 2, tzinfo=UTC), snapshot_id="20260101T010000Z", ops=REAL
+    )
     shutil.copyfile(newest.archive, out_dir / "damaged.tar")
     damage_storage(out_dir / "damaged.tar")
     (out_dir / "notes.tar").write_text("not an archive")
@@ -385,7 +388,7 @@ def test_audit_panel_errors_and_selection_follow_the_folder(tmp_path: Path, back
 
 @pytest.fixture
 def archive(demo_dir: Path, out_dir: Path) -> Path:
-    return Path(run_backup(demo_dir, out_dir, created_at=CREATED_AT).archive)
+    return Path(run_backup(demo_dir, out_dir, created_at=CREATED_AT, ops=REAL).archive)
 
 
 def test_a_drill_restores_into_a_scratch_folder_and_compares(demo_dir: Path, archive: Path, tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.archive_wal import ArchivePass, Every, archive_wal, stop_on_signals
+    from aeroops.executor.fileops import REAL
     from aeroops.views.pitr import render_archive_pass
     from aeroops.views.serialise import archive_pass_json
 
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.flush()
 
     if args.every is None:
-        show(archive_wal(args.data_dir, args.output, digest=args.digest))
+        show(archive_wal(args.data_dir, args.output, digest=args.digest, ops=REAL))
         return 0
     from aeroops.cli.messages import error_text
     from aeroops.errors import AeroError
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         # on: the next period may succeed; a service manager sees each error on stderr.
         nonlocal status
         try:
-            result = archive_wal(data_dir, folder, **options)  # type: ignore[arg-type]
+            result = archive_wal(data_dir, folder, ops=REAL, **options)  # type: ignore[arg-type]
         except AeroError as error:
             print(error_text(str(error)), file=sys.stderr, flush=True)
             status = error.code.exit_status

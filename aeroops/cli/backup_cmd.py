@@ -64,6 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.backup import dry_run_refusal, prepare_backup, resolve_output, run_backup
+    from aeroops.executor.fileops import REAL
     from aeroops.executor.location import is_url, url_name
     from aeroops.progress import no_progress
     from aeroops.views.backup import render_dry_run, render_plan, render_result
@@ -71,15 +72,17 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.views.serialise import backup_plan_json, backup_result_json
 
     if args.dry_run:
-        plan = prepare_backup(args.data_dir, created_at=args.created_at, snapshot_id=args.snapshot, source=args.source)
-        archive = resolve_output(args.output, plan)
+        plan = prepare_backup(
+            args.data_dir, created_at=args.created_at, snapshot_id=args.snapshot, source=args.source, ops=REAL
+        )
+        archive = resolve_output(args.output, plan, REAL)
         if is_url(str(archive)):
             sidecar_text = str(archive) + SUFFIXES[args.digest]
             sidecar_name = url_name(sidecar_text)
         else:
             local_sidecar = sidecar_path(archive, args.digest)
             sidecar_text, sidecar_name = str(local_sidecar), local_sidecar.name
-        refusal = dry_run_refusal(args.data_dir, archive, overwrite=args.overwrite)
+        refusal = dry_run_refusal(args.data_dir, archive, overwrite=args.overwrite, ops=REAL)
         if args.json:
             facts = {
                 "dry_run": True,
@@ -106,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
             encrypt_to=args.encrypt_to,
             recipients_files=args.recipients_file,
             progress=progress or no_progress,
+            ops=REAL,
         )
     print(json.dumps(backup_result_json(result), indent=2) if args.json else render_result(result))
     return 0

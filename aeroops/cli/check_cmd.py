@@ -35,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.check import check, write_text_file
+    from aeroops.executor.fileops import REAL
     from aeroops.views.progress import terminal_progress
     from aeroops.views.prometheus import render_metrics
     from aeroops.views.serialise import freshness_json
@@ -48,14 +49,14 @@ def run(args: argparse.Namespace) -> int:
         return _check_wal(args, b"")
     with terminal_progress(not args.no_progress) as progress:
         freshness = check(
-            args.folder, args.max_age, recursive=args.recursive, progress=progress, identities=args.identities
+            args.folder, args.max_age, recursive=args.recursive, progress=progress, identities=args.identities, ops=REAL
         )
     if args.max_wal_age is not None:
         print(json.dumps(freshness_json(freshness), indent=2) if args.json else render_freshness(freshness))
         wal_fresh = _check_wal(args, render_metrics(freshness, args.folder))
         return 0 if freshness.fresh and wal_fresh == 0 else 1
     if args.prometheus:
-        write_text_file(args.prometheus, render_metrics(freshness, args.folder))
+        write_text_file(args.prometheus, render_metrics(freshness, args.folder), REAL)
     print(json.dumps(freshness_json(freshness), indent=2) if args.json else render_freshness(freshness))
     return 0 if freshness.fresh else 1
 
@@ -64,13 +65,14 @@ def _check_wal(args: argparse.Namespace, metrics: bytes) -> int:
     """``--max-wal-age``: the newest archived WAL segment against the limit (its figures after
     the backups' in the --prometheus file)."""
     from aeroops.executor.check import write_text_file
+    from aeroops.executor.fileops import REAL
     from aeroops.executor.pitr import check_wal
     from aeroops.views.pitr import render_wal_freshness, render_wal_metrics
     from aeroops.views.serialise import wal_freshness_json
 
-    freshness = check_wal(args.folder, args.max_wal_age)
+    freshness = check_wal(args.folder, args.max_wal_age, ops=REAL)
     if args.prometheus:
-        write_text_file(args.prometheus, metrics + render_wal_metrics(freshness, args.folder))
+        write_text_file(args.prometheus, metrics + render_wal_metrics(freshness, args.folder), REAL)
     print(
         json.dumps({"wal": wal_freshness_json(freshness)}, indent=2) if args.json else render_wal_freshness(freshness)
     )

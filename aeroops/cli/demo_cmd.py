@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -130,11 +130,9 @@ def _demo_folder(name: str | None, ops: FileOps) -> Path:
         return ops.make_temp_dir(None, "aeroops-demo-")
     root = Path(name)
     try:
-        if root.is_dir() and not root.is_symlink():
-            with os.scandir(root) as entries:
-                if next(entries, None) is None:
-                    return root
-        elif not os.path.lexists(root):
+        if not ops.exists(root):
+            return root
+        if stat.S_ISDIR(ops.lstat(root).st_mode) and not ops.scandir(root):
             return root
     except OSError as exc:
         raise UsageError(f"cannot look at {root}: {exc.strerror}", path=root) from None

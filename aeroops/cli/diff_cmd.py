@@ -21,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.documents import diff
+    from aeroops.executor.fileops import REAL
     from aeroops.progress import no_progress
     from aeroops.views import documents as views
     from aeroops.views.progress import terminal_progress
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.views.text import text_table, write_csv
 
     with terminal_progress(not args.no_progress) as progress:
-        result = diff(args.a, args.b, collections=args.collection, progress=progress or no_progress)
+        result = diff(args.a, args.b, collections=args.collection, progress=progress or no_progress, ops=REAL)
     if args.format == "json":
         print(json.dumps(diff_json(result), indent=2, ensure_ascii=False))
     elif args.format == "csv":

@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.cli.messages import error_text
     from aeroops.errors import EXIT_FINDINGS, EXIT_OK
     from aeroops.executor.drill import drill
+    from aeroops.executor.fileops import REAL
     from aeroops.progress import no_progress
     from aeroops.views.progress import terminal_progress
     from aeroops.views.restore import render_drill
@@ -52,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
             keep=args.keep,
             identities=args.identities,
             progress=progress or no_progress,
+            ops=REAL,
         )
     print(json.dumps(drill_json(result), indent=2) if args.json else render_drill(result))
     if result.error is not None:

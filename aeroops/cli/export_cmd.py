@@ -24,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.documents import export
+    from aeroops.executor.fileops import REAL
     from aeroops.progress import no_progress
     from aeroops.views.progress import terminal_progress
     from aeroops.views.serialise import export_json
@@ -31,7 +32,12 @@ def run(args: argparse.Namespace) -> int:
 
     with terminal_progress(not args.no_progress) as progress:
         result = export(
-            args.source, args.output, collections=args.collection, format=args.format, progress=progress or no_progress
+            args.source,
+            args.output,
+            collections=args.collection,
+            format=args.format,
+            progress=progress or no_progress,
+            ops=REAL,
         )
     if args.json:
         print(json.dumps(export_json(result), indent=2))

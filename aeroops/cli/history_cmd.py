@@ -20,15 +20,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.documents import history
+    from aeroops.executor.fileops import REAL
     from aeroops.progress import no_progress
     from aeroops.views import documents as views
     from aeroops.views.progress import terminal_progress
+    from aeroops.views.serialise import history_json
     from aeroops.views.text import text_table, write_csv
 
     with terminal_progress(not args.no_progress) as progress:
-        entries = history(args.folder, args.key, collection=args.collection, progress=progress or no_progress)
+        entries = history(args.folder, args.key, collection=args.collection, progress=progress or no_progress, ops=REAL)
     if args.format == "json":
-        print(json.dumps(views.history_dicts(entries), indent=2, ensure_ascii=False))
+        print(json.dumps(history_json(entries), indent=2, ensure_ascii=False))
     elif args.format == "csv":
         write_csv(sys.stdout, views.history_records(entries), views.HISTORY_COLUMNS)
     elif not entries:

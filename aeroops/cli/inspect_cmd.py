@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from aeroops.errors import EXIT_FINDINGS
     from aeroops.executor.audit import inspect_archive, verify_archive
+    from aeroops.executor.fileops import REAL
     from aeroops.views import records, text
     from aeroops.views.progress import terminal_progress
     from aeroops.views.serialise import inspect_json, report_json
@@ -36,11 +37,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("CSV holds one table: choose --wal or --documents, not both")
     with terminal_progress(not args.no_progress) as progress:
         try:
-            result = inspect_archive(args.archive, progress=progress, identities=args.identities)
+            result = inspect_archive(args.archive, progress=progress, identities=args.identities, ops=REAL)
         except UsageError:
             # A file that cannot be read at all gets the verdict verify gives it (a FATAL
             # AERO_VERIFY_IO finding, exit 1): the two commands agree on the same file.
-            report = verify_archive(args.archive, identities=args.identities)
+            report = verify_archive(args.archive, identities=args.identities, ops=REAL)
             if args.format == "json":
                 print(json.dumps(report_json(report), indent=2))
             elif args.format == "csv":

@@ -45,6 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.audit import inventory
+    from aeroops.executor.fileops import REAL
     from aeroops.views import records, text
     from aeroops.views.progress import terminal_progress
     from aeroops.views.serialise import inventory_json
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
             dask=args.dask,
             identities=args.identities,
+            ops=REAL,
         )
     if args.newest_good:
         return _newest_good(result, args.format)
@@ -75,11 +77,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _wal(args: argparse.Namespace) -> int:
+    from aeroops.executor.fileops import REAL
     from aeroops.executor.pitr import wal_archive
     from aeroops.views.pitr import render_wal_archive
     from aeroops.views.serialise import timeline_row_json, wal_archive_json
 
-    report = wal_archive(args.folder, checked=args.verify)
+    report = wal_archive(args.folder, checked=args.verify, ops=REAL)
     if args.format == "json":
         print(json.dumps(wal_archive_json(report), indent=2))
     elif args.format == "csv":
@@ -96,6 +99,7 @@ def _wal(args: argparse.Namespace) -> int:
 def _wal_section(args: argparse.Namespace) -> None:
     """Under the archives' table, the WAL archive's summary when the folder holds segments (a
     local folder: segments in object storage are not read yet)."""
+    from aeroops.executor.fileops import REAL
     from aeroops.executor.location import is_url
     from aeroops.executor.pitr import wal_archive
 
@@ -103,7 +107,7 @@ def _wal_section(args: argparse.Namespace) -> None:
         return
     from aeroops.views.pitr import render_wal_archive
 
-    report = wal_archive(args.folder, checked=args.verify)
+    report = wal_archive(args.folder, checked=args.verify, ops=REAL)
     if report.timelines or report.strays:
         print(render_wal_archive(report))
 

@@ -94,6 +94,7 @@ def policy_from_args(args: argparse.Namespace) -> Policy:
 def run(args: argparse.Namespace) -> int:
     from aeroops.cli.messages import error_text
     from aeroops.errors import Code, Finding
+    from aeroops.executor.fileops import REAL
     from aeroops.executor.prune import prune
     from aeroops.views import records, text
     from aeroops.views.progress import terminal_progress
@@ -109,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
             recursive=args.recursive,
             progress=progress,
             identities=args.identities,
+            ops=REAL,
         )
     if args.format == "json":
         print(json.dumps(prune_json(result), indent=2))

@@ -36,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from aeroops.executor.fileops import REAL
     from aeroops.executor.recover import preview_recovery, recover
     from aeroops.executor.restore_target import restore_paths
     from aeroops.views.restore import render_recovery
@@ -43,13 +44,13 @@ def run(args: argparse.Namespace) -> int:
 
     data_dir = restore_paths(args.data_dir).data_dir
     if not args.yes:
-        plan = preview_recovery(args.data_dir, args.action)
+        plan = preview_recovery(args.data_dir, args.action, ops=REAL)
         if args.json:
             print(json.dumps(recovery_json(plan, data_dir=data_dir), indent=2))
         else:
             print(render_recovery(plan, data_dir=data_dir))
         return 1 if plan.refusal else 0
-    result = recover(args.data_dir, action=args.action)
+    result = recover(args.data_dir, action=args.action, ops=REAL)
     if args.json:
         print(json.dumps(recovery_result_json(result), indent=2))
     else:

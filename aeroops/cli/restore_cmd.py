@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
         return run_restore(args, target)
     from aeroops.cli.messages import error_text
     from aeroops.errors import Code, Finding
+    from aeroops.executor.fileops import REAL
     from aeroops.executor.restore import preview_restore, restore
     from aeroops.progress import no_progress
     from aeroops.views.progress import terminal_progress
@@ -52,11 +53,11 @@ def run(args: argparse.Namespace) -> int:
         progress = shown or no_progress
         if not args.yes:
             preview = preview_restore(
-                args.archive, args.data_dir, create=args.create, progress=progress, identities=args.identities
+                args.archive, args.data_dir, create=args.create, progress=progress, identities=args.identities, ops=REAL
             )
         else:
             result = restore(
-                args.archive, args.data_dir, create=args.create, progress=progress, identities=args.identities
+                args.archive, args.data_dir, create=args.create, progress=progress, identities=args.identities, ops=REAL
             )
     if not args.yes:
         print(json.dumps(restore_preview_json(preview), indent=2) if args.json else render_preview(preview))

@@ -17,6 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from aeroops.core.backup_plan import BackupOptions, plan_backup  # here: `aeroops --help` starts fast
     from aeroops.executor.clock import default_created_at
+    from aeroops.executor.fileops import REAL
     from aeroops.executor.scan import scan
     from aeroops.progress import no_progress
     from aeroops.views.backup import render_description, render_plan
@@ -24,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.views.serialise import backup_plan_json, description_json
 
     with terminal_progress(not args.no_progress) as progress:
-        description = scan(args.data_dir, checksums="all", progress=progress or no_progress)
+        description = scan(args.data_dir, checksums="all", progress=progress or no_progress, ops=REAL)
     plan = plan_backup(description, BackupOptions(default_created_at()))
     if args.json:
         print(json.dumps({"scan": description_json(description), "plan": backup_plan_json(plan)}, indent=2))

@@ -29,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from aeroops.executor.audit import verify_archive
+    from aeroops.executor.fileops import REAL
     from aeroops.formats.segment import looks_like_segment
     from aeroops.views import records, text
     from aeroops.views.progress import terminal_progress
@@ -39,9 +40,9 @@ def run(args: argparse.Namespace) -> int:
             if looks_like_segment(os.path.basename(archive)):
                 from aeroops.executor.pitr import verify_segment  # only a segment needs the restore's modules
 
-                reports.append(verify_segment(archive))
+                reports.append(verify_segment(archive, REAL))
             else:
-                reports.append(verify_archive(archive, progress=progress, identities=args.identities))
+                reports.append(verify_archive(archive, progress=progress, identities=args.identities, ops=REAL))
     if args.format == "json":
         from aeroops.views.serialise import report_json  # only for JSON: a plain verify needs none of it
 

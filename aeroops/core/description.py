@@ -45,6 +45,7 @@ class SnapshotDescription:
     manifest: SnapshotManifest | None = None
     manifest_size: int = 0
     manifest_error: str | None = None  # set when manifest.json exists but does not parse
+    manifest_unreadable: str | None = None  # set when manifest.json exists but reading it failed (why)
     has_manifest: bool = False
     storage: FileFact | None = None
     schemas_dir: bool = True
@@ -75,6 +76,8 @@ def judge_snapshot(snap: SnapshotDescription) -> tuple[Verdict, str]:
         return Verdict.INVALID, "folder name is not a snapshot id (YYYYMMDDTHHMMSSZ)"
     if not snap.has_manifest:
         return Verdict.INCOMPLETE, "no manifest.json: the snapshot was never completed"
+    if snap.manifest_unreadable:
+        return Verdict.INVALID, f"manifest.json cannot be read: {snap.manifest_unreadable}"
     if snap.manifest is None:
         return Verdict.INVALID, f"manifest.json does not parse: {snap.manifest_error}"
     manifest = snap.manifest

@@ -55,7 +55,6 @@ class MemberInfo:
     crc32: int | None = None
 
 
-
 @dataclass(frozen=True, slots=True)
 class VerifyReport:
     """The verdict on one archive. ``ok``: no finding of severity ERROR or FATAL."""

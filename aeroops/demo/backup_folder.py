@@ -8,11 +8,11 @@ from pathlib import Path
 from aeroops.demo.datadir import FILE_MODE, FOLDER_MODE, make_demo_datadir
 from aeroops.demo.spec import BACKUP_FOLDER_SPEC, DemoBackupFolder, DemoSpec
 from aeroops.errors import UsageError
-from aeroops.executor.fileops import REAL, FileOps, save_file, write_new_file
+from aeroops.executor.fileops import FileOps, save_file, write_new_file
 
 
 def make_demo_backup_folder(
-    root: Path | str, spec: DemoSpec = BACKUP_FOLDER_SPEC, *, days: int = 2, ops: FileOps = REAL
+    root: Path | str, spec: DemoSpec = BACKUP_FOLDER_SPEC, *, days: int = 2, ops: FileOps
 ) -> DemoBackupFolder:
     """A folder of backups to audit: ``root/datadir`` (demo data) and ``root/backups``, holding
     one backup of each snapshot per day for ``days`` days (made at 12:00, 12:01, … of

@@ -24,7 +24,7 @@ from aeroops.demo.spec import (
     snapshot_positions,
 )
 from aeroops.errors import AeroError, Code, UsageError
-from aeroops.executor.fileops import REAL, FileOps, write_new_file
+from aeroops.executor.fileops import REAL, FileOps, walk, write_new_file
 from aeroops.formats.checksum import crc32
 from aeroops.formats.ids import format_snapshot_id
 from aeroops.formats.layout import (
@@ -55,7 +55,7 @@ def make_demo_datadir(
     spec: DemoSpec = DEFAULT_SPEC,
     *,
     parallel: bool | None = None,
-    ops: FileOps = REAL,
+    ops: FileOps,
     progress: ProgressCallback = no_progress,
 ) -> DemoSummary:
     """Generate an AeroDB data directory at ``path`` (absent, or an empty folder).
@@ -128,7 +128,7 @@ def make_demo_datadir(
         wal_records=spec.wal_records - wal_from if spec.with_wal else 0,
         storage_records=spec.wal_records,
         documents=documents.live,
-        bytes=_tree_bytes(root),
+        bytes=_tree_bytes(root, ops),
     )
 
 
@@ -261,16 +261,16 @@ def _write_file(ops: FileOps, path: Path, data: bytes) -> None:
     write_new_file(ops, path, data, FILE_MODE, fsync=False)
 
 
-def make_folders(path: Path, ops: FileOps = REAL) -> None:
+def make_folders(path: Path, ops: FileOps) -> None:
     """``path`` and any missing parents (as ``mkdir -p``), through ``ops``."""
-    missing = [p for p in (path, *path.parents) if not os.path.lexists(p)]
+    missing = [p for p in (path, *path.parents) if not ops.exists(p)]
     for folder in reversed(missing):
         ops.mkdir(folder, FOLDER_MODE)
 
 
 def _claim_empty_dir(root: Path, ops: FileOps) -> None:
-    if root.exists() or root.is_symlink():
-        if not root.is_dir():
+    if ops.exists(root):
+        if not ops.is_dir(root):
             raise UsageError(f"{root} exists and is not a folder", path=root)
         if ops.scandir(root):
             raise UsageError(f"{root} is not empty; the demo generator never writes into existing data", path=root)
@@ -278,9 +278,9 @@ def _claim_empty_dir(root: Path, ops: FileOps) -> None:
         make_folders(root, ops)
 
 
-def _tree_bytes(root: Path) -> int:
+def _tree_bytes(root: Path, ops: FileOps) -> int:
     total = 0
-    for folder, _, files in os.walk(root):
+    for folder, _, files in walk(ops, root):
         for name in files:
-            total += os.path.getsize(os.path.join(folder, name))
+            total += ops.stat(folder / name).st_size
     return total

@@ -9,13 +9,13 @@ from pathlib import Path
 from aeroops.demo.datadir import FOLDER_MODE, make_demo_datadir
 from aeroops.demo.spec import DemoSpec
 from aeroops.errors import UsageError
-from aeroops.executor.fileops import REAL, FileOps
+from aeroops.executor.fileops import FileOps
 
 NIGHTLY_SPEC = DemoSpec(wal_records=600, snapshots=1)
 
 
 def make_demo_nightly_folder(
-    root: Path | str, spec: DemoSpec = NIGHTLY_SPEC, *, nights: int = 3, growth: int = 300, ops: FileOps = REAL
+    root: Path | str, spec: DemoSpec = NIGHTLY_SPEC, *, nights: int = 3, growth: int = 300, ops: FileOps
 ) -> tuple[Path, tuple[Path, ...]]:
     """``root/backups``: one backup a night for ``nights`` nights (made at 03:00 of 2026-01-02,
     2026-01-03, …) of a demo database that ran ``growth`` more operations each day (inserts,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aeroops.demo.datadir import FOLDER_MODE, make_demo_datadir
 from aeroops.demo.spec import DemoSpec
-from aeroops.executor.fileops import REAL, FileOps, save_file
+from aeroops.executor.fileops import FileOps, save_file
 from aeroops.formats.layout import WAL
 from aeroops.formats.wal import iter_wal
 
@@ -24,7 +24,7 @@ class DemoPitrFolder:
     passes: tuple[tuple[datetime, int], ...]  # (when, last sequence archived) per pass
 
 
-def make_demo_pitr_folder(root: Path | str, spec: DemoSpec = PITR_SPEC, *, ops: FileOps = REAL) -> DemoPitrFolder:
+def make_demo_pitr_folder(root: Path | str, spec: DemoSpec = PITR_SPEC, *, ops: FileOps) -> DemoPitrFolder:
     """``root/datadir`` (demo data whose newest snapshot is a checkpoint) and ``root/backups``:
     a base backup made when the WAL held its first third, then three archive-wal passes, each
     ten minutes after the one before, archiving up to one, two and three thirds. Fixed times,

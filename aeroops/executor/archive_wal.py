@@ -29,7 +29,7 @@ from typing import Any
 
 from aeroops.core.wal_archive import ArchivedSegment, PassRefusal, plan_pass
 from aeroops.errors import Code, FormatError, WalArchiveError, WalArchiveIOError, io_error
-from aeroops.executor.fileops import REAL, FileOps, logged_cleanup, not_a_folder
+from aeroops.executor.fileops import FileOps, logged_cleanup, not_a_folder, read_head
 from aeroops.executor.lock import DirectoryLock, FolderLock, aerodb_serving
 from aeroops.formats.framing import U32
 from aeroops.formats.layout import CHECKPOINT, WAL
@@ -71,7 +71,7 @@ class ArchivePass:
     seconds: float = 0.0
 
 
-def list_segments(folder: Path, ops: FileOps = REAL) -> list[ArchivedSegment]:
+def list_segments(folder: Path, ops: FileOps) -> list[ArchivedSegment]:
     """The segments in ``folder`` whose names parse, with their sizes."""
     found = []
     for entry in ops.scandir(folder):
@@ -81,14 +81,13 @@ def list_segments(folder: Path, ops: FileOps = REAL) -> list[ArchivedSegment]:
     return found
 
 
-def read_timeline(data_dir: Path, ops: FileOps = REAL) -> str:
+def read_timeline(data_dir: Path, ops: FileOps) -> str:
     """The snapshot id ``checkpoint.json`` names (`ORIGIN` without one)."""
     path = data_dir / CHECKPOINT
-    if not os.path.lexists(path):
+    if not ops.exists(path):
         return ORIGIN
     try:
-        with ops.open_read(path) as stream:
-            data = stream.read(1 << 16)
+        data = read_head(ops, path, 1 << 16)
         return parse_checkpoint(data, path=path).snapshot_id
     except FormatError as exc:
         raise WalArchiveError(
@@ -104,16 +103,16 @@ def archive_wal(
     *,
     now: datetime | None = None,
     digest: Algorithm = DEFAULT,
-    ops: FileOps = REAL,
+    ops: FileOps,
 ) -> ArchivePass:
     """One pass: publish the complete records appended since the last pass as one segment."""
     started = time.monotonic()
     root, out = Path(data_dir), Path(folder)
-    if not root.is_dir():
-        raise WalArchiveError(f"the data directory {not_a_folder(root)}", path=root)
-    if not out.is_dir():
-        raise WalArchiveError(f"the archive folder {not_a_folder(out)}", path=out)
-    if aerodb_serving(root):
+    if not ops.is_dir(root):
+        raise WalArchiveError(f"the data directory {not_a_folder(root, ops)}", path=root)
+    if not ops.is_dir(out):
+        raise WalArchiveError(f"the archive folder {not_a_folder(out, ops)}", path=out)
+    if aerodb_serving(root, ops):
         raise WalArchiveError(
             "AeroDB is serving this data directory (.lock is present): a checkpoint could truncate the WAL "
             "under the pass (the rule backups follow); archive while it is stopped",
@@ -205,7 +204,7 @@ def _pass(root: Path, out: Path, now: datetime, digest: Algorithm, ops: FileOps)
     except BaseException:
         for path in (temp, out / f"{TEMP_PREFIX}{timeline}-{os.getpid()}{SUFFIXES[digest]}{TEMP_SUFFIX}"):
             with logged_cleanup("after a failed archive-wal pass, removing", path):
-                if os.path.lexists(path):
+                if ops.exists(path):
                     ops.remove(path)
         raise
     if end < wal_size - start.offset:

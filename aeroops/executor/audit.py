@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -23,12 +24,13 @@ from aeroops.core.verify import verify_archive_stream
 from aeroops.core.verify_report import DataSink, StorageSink, VerifyReport, WalSink
 from aeroops.errors import Code, Finding, FormatError, UsageError
 from aeroops.executor import log
-from aeroops.executor.fileops import REAL, FileOps, not_a_folder, open_buffered
+from aeroops.executor.fileops import FileOps, not_a_folder, open_buffered, read_head, walk
 from aeroops.executor.keys import Identities, IdentityFiles, load_identities
 from aeroops.executor.location import is_url, url_join, url_name
 from aeroops.formats.layers import ARCHIVE_SUFFIXES, NeedsIdentity, describe, layers_of_name, open_layers
 from aeroops.formats.manifests import BackupManifest
 from aeroops.formats.record import LIMIT as RECORD_LIMIT
+from aeroops.formats.record import SUFFIX as RECORD_NAME_SUFFIX
 from aeroops.formats.record import ArchiveRecord, parse_record, record_path
 from aeroops.formats.sidecar import ALGORITHMS, SUFFIXES, parse_sidecar, sidecar_path, split_digest
 from aeroops.hashing import BackgroundDigest, digest_of
@@ -47,31 +49,36 @@ SIDECAR_LIMIT = 64 << 10
 T = TypeVar("T")
 
 
-def sidecar_kind(archive: Path) -> str | None:
+def sidecar_kind(archive: Path, ops: FileOps) -> str | None:
     """Which sidecar sits beside ``archive``: its suffix, ``b3`` or ``sha256`` (the one verify
     reads, when both do: the first found, as `read_sidecar` takes it), ``b3 (not a file)`` for
     a FIFO, folder or device in its place (verify cannot use it), or None."""
     for algorithm in ALGORITHMS:
         path = sidecar_path(archive, algorithm)
-        if os.path.exists(path):  # a dangling link is no sidecar to verify either
-            kind = SUFFIXES[algorithm].lstrip(".")
-            return kind if path.is_file() else f"{kind} (not a file)"
+        try:
+            info = ops.stat(path)
+        except OSError:  # a dangling link is no sidecar to verify either
+            continue
+        kind = SUFFIXES[algorithm].lstrip(".")
+        return kind if stat.S_ISREG(info.st_mode) else f"{kind} (not a file)"
     return None
 
 
-def read_sidecar(archive: Path | str, ops: FileOps = REAL) -> tuple[str | None, tuple[Finding, ...]]:
+def read_sidecar(archive: Path | str, ops: FileOps) -> tuple[str | None, tuple[Finding, ...]]:
     """The tagged digest the archive's sidecar claims (None without a sidecar), and any finding
     about a sidecar that exists but cannot be used, or that there is none (AERO_VERIFY_NO_SIDECAR,
     a WARNING: see `no_sidecar_finding`). The first sidecar found (``.b3``, then ``.sha256``)
     counts, even when it is unusable: a damaged ``.b3`` is not silently passed over for an older
     ``.sha256``."""
     if isinstance(archive, str):
-        return _read_remote_sidecar(archive)
+        from aeroops.executor.remote_audit import read_remote_sidecar
+
+        found, findings = read_remote_sidecar(archive)
+        return (found, findings) if found is not None or findings else (None, (no_sidecar_finding(archive),))
     for algorithm in ALGORITHMS:
         path = sidecar_path(archive, algorithm)
         try:
-            with ops.open_read(path) as stream:  # a FIFO named like a sidecar must not block the open
-                raw = stream.read(SIDECAR_LIMIT)
+            raw = read_head(ops, path, SIDECAR_LIMIT)  # a FIFO named like a sidecar must not block the open
         except FileNotFoundError:
             continue
         except OSError as error:
@@ -82,23 +89,6 @@ def read_sidecar(archive: Path | str, ops: FileOps = REAL) -> tuple[str | None, 
         except FormatError as error:
             return None, (_sidecar_finding(f"{path.name}: {error.message}"),)
     return None, (no_sidecar_finding(archive),)
-
-
-def _read_remote_sidecar(url: str) -> tuple[str | None, tuple[Finding, ...]]:
-    """`read_sidecar` for an archive in object storage: the sidecar object beside it."""
-    from aeroops.executor.objectstore import store_for
-
-    store = store_for(url)
-    for algorithm in ALGORITHMS:
-        raw = store.read_small(url + SUFFIXES[algorithm], SIDECAR_LIMIT)
-        if raw is None:
-            continue
-        name = url_name(url) + SUFFIXES[algorithm]
-        try:
-            return parse_sidecar(raw.decode("utf-8", "replace"), archive_name=url_name(url), algorithm=algorithm), ()
-        except FormatError as error:
-            return None, (_sidecar_finding(f"{name}: {error.message}"),)
-    return None, (no_sidecar_finding(url),)
 
 
 def no_sidecar_finding(archive: Path | str) -> Finding:
@@ -131,7 +121,7 @@ def verify_archive(
     path: str | os.PathLike[str],
     *,
     progress: ProgressCallback | None = None,
-    ops: FileOps = REAL,
+    ops: FileOps,
     identities: IdentityFiles | None = None,
 ) -> VerifyReport:
     """Verify one archive file (and its sidecar, if any) in one streaming pass.
@@ -146,8 +136,11 @@ def verify_archive(
     (AERO_VERIFY_IO, FATAL, when the file cannot be read at all; AERO_VERIFY_INTERNAL, FATAL,
     should aeroops itself fail on it, which the tests make sure no input does).
     """
-    archive = archive_location(path)
-    keys = load_identities(identities, ops)
+    return _verify(archive_location(path), progress, ops, load_identities(identities, ops))
+
+
+def _verify(archive: Path | str, progress: ProgressCallback | None, ops: FileOps, keys: Identities) -> VerifyReport:
+    """`verify_archive` with its identities loaded (an inventory loads them once)."""
     try:
         return _read_archive(archive, verify_archive_stream, progress, ops, keys)
     except OSError as error:
@@ -170,7 +163,7 @@ def inspect_archive(
     path: str | os.PathLike[str],
     *,
     progress: ProgressCallback | None = None,
-    ops: FileOps = REAL,
+    ops: FileOps,
     identities: IdentityFiles | None = None,
 ) -> InspectResult:
     """Inspect one archive file: members, manifests, WAL and storage summaries, logical state.
@@ -195,7 +188,7 @@ def stream_archive(
     wal_sink: WalSink | None = None,
     storage_sink: StorageSink | None = None,
     progress: ProgressCallback | None = None,
-    ops: FileOps = REAL,
+    ops: FileOps,
     identities: IdentityFiles | None = None,
 ) -> VerifyReport:
     """Verify one archive file, handing each WAL and storage record to the sinks on the way (the
@@ -217,7 +210,7 @@ def inventory(
     verify: bool = False,
     progress: ProgressCallback | None = None,
     now: datetime | None = None,
-    ops: FileOps = REAL,
+    ops: FileOps,
     dask: str | None = None,
     identities: IdentityFiles | None = None,
 ) -> Inventory:
@@ -238,19 +231,24 @@ def inventory(
         from aeroops.executor.remote_audit import remote_inventory
 
         return remote_inventory(
-            str(folder), recursive=recursive, verify=verify, progress=progress, now=now, dask=dask,
-            verify_one=verify_archive,
+            str(folder),
+            recursive=recursive,
+            verify=verify,
+            progress=progress,
+            now=now,
+            dask=dask,
+            verify_one=partial(verify_archive, ops=ops),
         )
     if dask is not None:
         raise UsageError("--dask spreads the verification of a folder in object storage; this folder is local")
     root = Path(folder)
-    if not root.is_dir():
-        raise UsageError(f"the backup folder {not_a_folder(root)}", path=root)
+    if not ops.is_dir(root):
+        raise UsageError(f"the backup folder {not_a_folder(root, ops)}", path=root)
     keys = load_identities(identities, ops)
     taken_at = (now or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
     unreadable: list[OSError] = []
     try:
-        candidates = sorted(_candidates(root, recursive, unreadable))
+        candidates = sorted(_candidates(root, recursive, unreadable, ops))
     except OSError as exc:
         raise UsageError(f"cannot read the folder: {exc.strerror or exc}", path=root) from None
     rows = [
@@ -294,7 +292,7 @@ def _read_archive(
         with open_remote(archive) as (stream, size):
             return _read_stream(archive, stream, read, progress, size, ops, keys=keys)
     with open_buffered(ops, archive) as stream:
-        return _read_stream(archive, stream, read, progress, os.fstat(stream.fileno()).st_size, ops, keys=keys)
+        return _read_stream(archive, stream, read, progress, ops.fstat(stream).st_size, ops, keys=keys)
 
 
 @contextlib.contextmanager
@@ -318,7 +316,7 @@ def verify_opened_archive(
     *,
     progress: ProgressCallback | None,
     data_sink: DataSink,
-    ops: FileOps = REAL,
+    ops: FileOps,
     keys: Identities | None = None,
 ) -> VerifyReport:
     """Verify ``archive``, read from ``stream`` (opened by the caller), with its sidecar, handing
@@ -356,9 +354,9 @@ def _read_stream(
             **options,
         )
     report = result if isinstance(result, VerifyReport) else getattr(result, "report", None)
-    # The record beside a local archive (one in object storage has none yet).
+    # The record beside the archive, on a disk or in object storage.
     layered = isinstance(report, VerifyReport) and (report.layers or layers_of_name(str(archive)))
-    if isinstance(archive, Path) and isinstance(report, VerifyReport) and layered:
+    if isinstance(report, VerifyReport) and layered:
         checked = with_record(report, archive, size, sidecar, ops)
         return cast(T, checked if result is report else replace(result, report=checked))  # type: ignore[type-var]
     return result
@@ -377,9 +375,14 @@ def needs_contents(report: VerifyReport) -> VerifyReport:
     return replace(report, findings=(*report.findings, finding))
 
 
-def read_record(archive: Path, sidecar: str | None, ops: FileOps = REAL) -> ArchiveRecord:
-    """The cleartext record beside a layered archive, checked against its line in the sidecar;
-    `FormatError` (AERO_LAYER_RECORD) when it is missing, unreadable, or not what was written."""
+def read_record(archive: Path | str, sidecar: str | None, ops: FileOps) -> ArchiveRecord:
+    """The cleartext record beside a layered archive (a file, or an object beside one in object
+    storage), checked against its line in the sidecar; `FormatError` (AERO_LAYER_RECORD) when
+    it is missing, unreadable, or not what was written."""
+    if isinstance(archive, str):
+        from aeroops.executor.remote_audit import read_remote_record
+
+        return read_remote_record(archive, sidecar)
     path = record_path(archive)
     try:
         with ops.open_read(path) as stream:
@@ -401,11 +404,13 @@ def read_record(archive: Path, sidecar: str | None, ops: FileOps = REAL) -> Arch
     return parse_record(data, path=path.name)
 
 
-def with_record(report: VerifyReport, archive: Path, size: int, sidecar: str | None, ops: FileOps) -> VerifyReport:
+def with_record(
+    report: VerifyReport, archive: Path | str, size: int, sidecar: str | None, ops: FileOps
+) -> VerifyReport:
     """``report`` with what the record beside a layered archive says: for an archive read
     through its layers, that the record agrees with it; for one that could not be opened (no
     identity), the record's manifest and layers stand in for what the archive holds."""
-    if report.opened and not os.path.lexists(record_path(archive)):
+    if report.opened and not _record_exists(archive, ops):
         return report  # read whole, it needs no record (zstd and age themselves write none)
     try:
         record = read_record(archive, sidecar, ops)
@@ -428,7 +433,15 @@ def with_record(report: VerifyReport, archive: Path, size: int, sidecar: str | N
     return replace(report, findings=findings, backup_manifest=record.manifest(), layers=record.layers)
 
 
-def _candidates(root: Path, recursive: bool, unreadable: list[OSError]) -> Iterator[Path]:
+def _record_exists(archive: Path | str, ops: FileOps) -> bool:
+    if isinstance(archive, str):
+        from aeroops.executor.objectstore import store_for
+
+        return store_for(archive).info(archive + RECORD_NAME_SUFFIX) is not None
+    return ops.exists(record_path(archive))
+
+
+def _candidates(root: Path, recursive: bool, unreadable: list[OSError], ops: FileOps) -> Iterator[Path]:
     """The archives (each name of `ARCHIVE_SUFFIXES`) in ``root`` (and below, when
     ``recursive``); a subfolder that cannot be read is added to ``unreadable`` (its row says
     so), ``root`` itself raises."""
@@ -440,16 +453,14 @@ def _candidates(root: Path, recursive: bool, unreadable: list[OSError]) -> Itera
 
     if recursive:
         # Symlinked folders are not followed: a link loop must not hang an audit.
-        for folder, subfolders, files in os.walk(root, onerror=skipped):
-            subfolders.sort()
+        for folder, _, files in walk(ops, root, onerror=skipped):
             for name in files:
                 if name.endswith(ARCHIVE_SUFFIXES):
-                    yield Path(folder, name)
+                    yield folder / name
         return
-    with os.scandir(root) as entries:
-        for entry in entries:
-            if entry.name.endswith(ARCHIVE_SUFFIXES) and not entry.is_dir():
-                yield Path(entry.path)
+    for entry in ops.scandir(root):
+        if entry.name.endswith(ARCHIVE_SUFFIXES) and not entry.is_dir():
+            yield root / entry.name
 
 
 def _step_progress(progress: ProgressCallback, name: str, index: int, count: int) -> ProgressCallback:
@@ -471,7 +482,7 @@ def _row(
     from aeroops.core.inventory import inventory_row
 
     name = archive.relative_to(root).as_posix()
-    sidecar = sidecar_kind(archive)
+    sidecar = sidecar_kind(archive, ops)
     manifest: BackupManifest | str
     layers: tuple[str, ...] = ()
     plain_size: int | None = None
@@ -485,8 +496,7 @@ def _row(
     modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(microsecond=0)
     report = None
     if verify:
-        report = _read_archive(archive, verify_archive_stream, progress, ops, keys) if keys.keys else None
-        report = report or verify_archive(archive, progress=progress, ops=ops, identities=())
+        report = _verify(archive, progress, ops, keys)
     return inventory_row(
         name,
         stat.st_size,

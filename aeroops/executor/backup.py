@@ -47,7 +47,7 @@ from aeroops.executor.backup_staging import (
     staging_marker,
 )
 from aeroops.executor.clock import default_created_at
-from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, failed_operation, not_a_folder
+from aeroops.executor.fileops import COPY_CHUNK, FileOps, failed_operation, not_a_folder
 from aeroops.executor.keys import load_recipients
 from aeroops.executor.location import is_url, url_join, url_name, url_parent
 from aeroops.executor.lock import DirectoryLock, FolderLock, data_dir_busy, writable_folder
@@ -111,7 +111,7 @@ def prepare_backup(
     created_at: datetime | None = None,
     snapshot_id: str | None = None,
     source: str | None = None,
-    ops: FileOps = REAL,
+    ops: FileOps,
 ) -> BackupPlan:
     """Scan and plan, without locking or writing anything: what a dry run shows."""
     plan = plan_backup(
@@ -121,7 +121,7 @@ def prepare_backup(
     return _accept(plan)
 
 
-def resolve_output(output: Path | str, plan: BackupPlan, layers: Sequence[Layer] = ()) -> Path:
+def resolve_output(output: Path | str, plan: BackupPlan, ops: FileOps, layers: Sequence[Layer] = ()) -> Path:
     """A folder gets the plan's default archive name (with a suffix per layer: ``.tar.zst.age``);
     anything else is the archive's path, which must end in the layers' suffix."""
     suffix = archive_suffix(layers)
@@ -129,16 +129,16 @@ def resolve_output(output: Path | str, plan: BackupPlan, layers: Sequence[Layer]
     if is_url(output):
         return _resolve_url(str(output), plan, name, suffix)  # type: ignore[return-value]
     target = Path(output)
-    if target.is_dir():
+    if ops.is_dir(target):
         target = target / name
     elif os.fspath(output).endswith(("/", "/.")):  # Path() drops the slash that names a folder
-        raise BackupError(f"the output folder {not_a_folder(output)}", path=output)
+        raise BackupError(f"the output folder {not_a_folder(output, ops)}", path=output)
     check_archive_name(target.name)
     _check_suffix(target.name, suffix, layers, target)
-    if not target.parent.is_dir():
-        raise BackupError(f"the output folder {not_a_folder(target.parent)}", path=target.parent)
-    data_dir = Path(plan.data_dir).resolve()
-    resolved = target.parent.resolve() / target.name
+    if not ops.is_dir(target.parent):
+        raise BackupError(f"the output folder {not_a_folder(target.parent, ops)}", path=target.parent)
+    data_dir = Path(ops.realpath(plan.data_dir))
+    resolved = Path(ops.realpath(target.parent)) / target.name
     if resolved == data_dir or data_dir in resolved.parents:
         raise BackupError("the archive must not be written inside the data directory", path=target)
     return target
@@ -166,7 +166,7 @@ def _resolve_url(output: str, plan: BackupPlan, name: str, suffix: str) -> str:
     return target
 
 
-def check_output(archive: Path | str, *, overwrite: bool) -> None:
+def check_output(archive: Path | str, *, overwrite: bool, ops: FileOps) -> None:
     """Raise the `BackupError` a backup to ``archive`` meets before it writes anything there."""
     if isinstance(archive, str):
         from aeroops.executor.objectstore import store_for
@@ -176,25 +176,25 @@ def check_output(archive: Path | str, *, overwrite: bool) -> None:
                 f"an archive already exists at {archive} ({option('overwrite', True)} replaces it)", path=None
             )
         return
-    if os.path.lexists(archive) and not overwrite:
+    if ops.exists(archive) and not overwrite:
         raise BackupError(
             f"an archive already exists at the output path ({option('overwrite', True)} replaces it)", path=archive
         )
 
 
-def dry_run_refusal(data_dir: Path | str, archive: Path | str, *, overwrite: bool) -> str | None:
+def dry_run_refusal(data_dir: Path | str, archive: Path | str, *, overwrite: bool, ops: FileOps) -> str | None:
     """Why the real run of a dry run's plan would be refused or fail before its first write, or
     None: what the run checks then (the output path, the lock), and that this user may write the
     output folder (the run's first write)."""
     try:
-        check_output(archive, overwrite=overwrite)
+        check_output(archive, overwrite=overwrite, ops=ops)
     except BackupError as error:
         return error.message
-    if data_dir_busy(Path(data_dir)):
+    if data_dir_busy(Path(data_dir), ops):
         return "another aeroops run holds this data directory right now"
     if isinstance(archive, str):
         return None
-    if not writable_folder(archive.parent):
+    if not writable_folder(archive.parent, ops):
         return f"this user cannot write in {archive.parent}, where the archive goes"
     return None
 
@@ -212,7 +212,7 @@ def run_backup(
     encrypt_to: Sequence[str] = (),
     recipients_files: Sequence[str | os.PathLike[str]] = (),
     progress: ProgressCallback = no_progress,
-    ops: FileOps = REAL,
+    ops: FileOps,
 ) -> BackupResult:
     """Back up ``data_dir`` into an archive at ``output`` (a file path, or a folder).
 
@@ -365,10 +365,10 @@ def _pack_and_publish(run: _Run, plan: BackupPlan, description: DataDirDescripti
     """Steps 4 to 9 for one plan; raises `_Mismatch` when a snapshot file's bytes are not
     those its manifest lists (the staging folder is removed, nothing was published)."""
     ops, step = run.ops, run.step
-    archive = resolve_output(run.output, plan, run.layering.layers)
+    archive = resolve_output(run.output, plan, ops, run.layering.layers)
     if is_url(str(archive)):
         return _pack_and_upload(run, plan, description, str(archive))
-    check_output(archive, overwrite=run.overwrite)
+    check_output(archive, overwrite=run.overwrite, ops=ops)
     if run.folder_lock is None:
         run.folder_lock = FolderLock(archive.parent, BackupError, exclusive=False, ops=ops)
         run.folder_lock.acquire()
@@ -382,7 +382,7 @@ def _pack_and_publish(run: _Run, plan: BackupPlan, description: DataDirDescripti
             )
         _check_packed(run, plan, description, packed, storage_schemas)
         step(9)
-        check_not_serving(run.root)
+        check_not_serving(run.root, ops)
         record = _record(plan, archive.name, run.layering, stored_size)
         publish(staging / STAGING_ARCHIVE, archive, digest, run.algorithm, run.overwrite, ops, record=record)
     return _Published(plan, archive, packed, digest, staged_by, removed, stored_size)
@@ -436,8 +436,8 @@ def _pack_and_upload(run: _Run, plan: BackupPlan, description: DataDirDescriptio
 
     ops, step = run.ops, run.step
     store = store_for(url)
-    check_output(url, overwrite=run.overwrite)
-    parent = run.root.resolve().parent
+    check_output(url, overwrite=run.overwrite, ops=ops)
+    parent = Path(ops.realpath(run.root)).parent
     removed = remove_stale_staging(parent, ops, keep=run.root) + store.abort_stale_uploads(url_parent(url))
     with staging_folder(parent, plan.backup_id, ops) as staging, store.upload(url, overwrite=run.overwrite) as upload:
         staged_by = stage(plan, run.root, staging, ops, step)
@@ -447,7 +447,7 @@ def _pack_and_upload(run: _Run, plan: BackupPlan, description: DataDirDescriptio
         )
         _check_packed(run, plan, description, packed, storage_schemas)
         step(9)
-        check_not_serving(run.root)
+        check_not_serving(run.root, ops)
         record = _record(plan, url_name(url), run.layering, stored_size)
         publish_remote(store, upload, url, digest, run.algorithm, run.overwrite, record=record)
     return _Published(plan, url, packed, digest, staged_by, removed, stored_size)  # type: ignore[arg-type]
@@ -561,7 +561,7 @@ def _accept(plan: BackupPlan | BackupRefusal) -> BackupPlan:
 
 def _fsync_wal(root: Path, ops: FileOps) -> None:
     wal = root / WAL
-    if os.path.lexists(wal):
+    if ops.exists(wal):
         with ops.open_read(wal) as stream:
             ops.fsync(stream)
 

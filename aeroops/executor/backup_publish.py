@@ -3,7 +3,6 @@ whole or not at all; and the last check before it, that AeroDB did not start mea
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,12 +19,12 @@ if TYPE_CHECKING:
     from aeroops.executor.objectstore import ObjectStore, Upload
 
 
-def check_not_serving(root: Path) -> None:
+def check_not_serving(root: Path, ops: FileOps) -> None:
     """AeroDB may have started while the backup ran (it was refused if serving at the start).
     Its snapshot files cannot have changed, but a running AeroDB may checkpoint and truncate the
     WAL: an archive pairing the snapshot with a WAL that no longer follows it would verify and
     still lose writes. Discard it."""
-    if aerodb_serving(root):
+    if aerodb_serving(root, ops):
         raise BackupError(
             "AeroDB started serving the data directory during the backup (.lock appeared); the archive was "
             "discarded: stop AeroDB and back up again",
@@ -69,7 +68,7 @@ def publish(
             ops.rename(record_tmp, record_path(archive))
         ops.rename(sidecar_tmp, sidecar_path(archive, algorithm))
     else:
-        if os.path.lexists(archive):
+        if ops.exists(archive):
             raise BackupError("an archive appeared at the output path during the backup", path=archive)
         _remove_sidecars(archive, ops)  # orphans: of an archive removed by hand, or of a run cut short
         if record is not None:
@@ -92,7 +91,7 @@ def publish(
 
 def _remove_sidecars(archive: Path, ops: FileOps) -> None:
     for path in (*(sidecar_path(archive, algorithm) for algorithm in ALGORITHMS), record_path(archive)):
-        if os.path.lexists(path) and (path.suffix != ".json" or layers_of_name(archive.name)):
+        if ops.exists(path) and (path.suffix != ".json" or layers_of_name(archive.name)):
             ops.remove(path)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from aeroops.core.backup_plan import BackupPlan, MemberKind
 from aeroops.errors import BackupError
 from aeroops.executor import log
-from aeroops.executor.fileops import REAL, FileOps, logged_cleanup, write_new_file
+from aeroops.executor.fileops import FileOps, logged_cleanup, write_new_file
 from aeroops.executor.lock import try_flock
 from aeroops.formats.layout import BACKUP_MANIFEST, SCHEMAS_DIR, SNAPSHOT_DIR, WAL, WAL_DIR, WAL_LOG
 from aeroops.formats.sidecar import SUFFIXES
@@ -43,7 +43,7 @@ def staging_marker(run_id: str) -> bytes:
     return f"aeroops backup staging folder of run {run_id}\n".encode()
 
 
-def remove_stale_staging(folder: Path, ops: FileOps = REAL, *, keep: Path | None = None) -> tuple[str, ...]:
+def remove_stale_staging(folder: Path, ops: FileOps, *, keep: Path | None = None) -> tuple[str, ...]:
     """Remove the staging folders killed runs left in ``folder``, and nothing else: a folder goes
     only when aeroops provably made it (a staging name, an owner file holding the marker of the
     run that name says, nothing inside that a staging folder does not hold) and no live run
@@ -56,7 +56,7 @@ def remove_stale_staging(folder: Path, ops: FileOps = REAL, *, keep: Path | None
         if not match or not entry.is_dir(follow_symlinks=False):
             continue
         path = folder / entry.name
-        if keep is not None and _holds(path, keep):
+        if keep is not None and _holds(path, keep, ops):
             log.warning("kept %s: it is or holds the data directory being backed up", path)
             continue
         try:
@@ -67,8 +67,8 @@ def remove_stale_staging(folder: Path, ops: FileOps = REAL, *, keep: Path | None
     return tuple(removed)
 
 
-def _holds(path: Path, inner: Path) -> bool:
-    outer, inner = path.resolve(), inner.resolve()
+def _holds(path: Path, inner: Path, ops: FileOps) -> bool:
+    outer, inner = Path(ops.realpath(path)), Path(ops.realpath(inner))
     return outer == inner or outer in inner.parents
 
 
@@ -98,7 +98,7 @@ def _remove_owned(path: Path, owner: Path, markers: tuple[bytes, ...], ops: File
     if fd is None:
         return False  # a live run holds it
     try:
-        if os.pread(fd, MARKER_LIMIT, 0) not in markers:
+        if ops.pread(fd, MARKER_LIMIT, 0) not in markers:
             log.warning("kept %s: its owner file does not name the run its name says", path)
             return False
         if whole:

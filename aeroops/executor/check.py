@@ -19,7 +19,7 @@ from aeroops.core.newest_good import Freshness, assess_freshness, newest_good, v
 from aeroops.core.retention import Duration
 from aeroops.errors import OutputError, UsageError
 from aeroops.executor.audit import in_folder, inventory, verify_archive
-from aeroops.executor.fileops import REAL, FileOps, not_a_folder
+from aeroops.executor.fileops import FileOps, not_a_folder
 from aeroops.executor.keys import IdentityFiles
 from aeroops.progress import ProgressCallback
 
@@ -31,14 +31,15 @@ def verify_until_good(
     now: datetime | None = None,
     progress: ProgressCallback | None = None,
     identities: IdentityFiles | None = None,
+    ops: FileOps,
 ) -> Inventory:
     """The folder's inventory, with verdicts for the newest archives down to the first one that
     verifies clean (the rows of older archives stay unverified). Encrypted archives without
     ``identities`` are judged by their stored bytes and records (see README)."""
-    found = inventory(folder, recursive=recursive, now=now, identities=identities)
+    found = inventory(folder, recursive=recursive, now=now, identities=identities, ops=ops)
     verdicts = {}
     for row in verification_order(found.rows):
-        report = verify_archive(in_folder(found.folder, row.file), progress=progress, identities=identities)
+        report = verify_archive(in_folder(found.folder, row.file), progress=progress, identities=identities, ops=ops)
         verdicts[row.file] = with_verdict(row, report)
         if report.ok:
             break
@@ -46,10 +47,10 @@ def verify_until_good(
     return Inventory(found.folder, rows, found.taken_at, verified=False, recursive=recursive)
 
 
-def newest_good_archive(folder: str | os.PathLike[str], *, recursive: bool = False) -> Path | str:
+def newest_good_archive(folder: str | os.PathLike[str], *, recursive: bool = False, ops: FileOps) -> Path | str:
     """The newest archive in ``folder`` that verifies clean (verifying newest first until one
     passes): the archive a restore uses by default. Raises `UsageError` when none does."""
-    found = verify_until_good(folder, recursive=recursive)
+    found = verify_until_good(folder, recursive=recursive, ops=ops)
     newest = newest_good(found.rows).overall
     if newest is None:
         raise UsageError(f"no archive in {found.folder} verifies clean", path=found.folder)
@@ -64,20 +65,23 @@ def check(
     now: datetime | None = None,
     progress: ProgressCallback | None = None,
     identities: IdentityFiles | None = None,
+    ops: FileOps,
 ) -> Freshness:
     """Is the newest archive that verifies clean younger than ``max_age``?"""
     taken_at = (now or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
-    found = verify_until_good(folder, recursive=recursive, now=taken_at, progress=progress, identities=identities)
+    found = verify_until_good(
+        folder, recursive=recursive, now=taken_at, progress=progress, identities=identities, ops=ops
+    )
     return assess_freshness(found.rows, max_age, taken_at)
 
 
-def write_text_file(path: str | os.PathLike[str], data: bytes, ops: FileOps = REAL) -> None:
+def write_text_file(path: str | os.PathLike[str], data: bytes, ops: FileOps) -> None:
     """Replace ``path`` with ``data`` whole: a temporary file beside it (a name node_exporter's
     textfile collector skips: it reads only ``*.prom``), fsynced, renamed over it, the folder
     fsynced. A reader sees the old file or the new one, never a part."""
     target = Path(path)
-    if not target.parent.is_dir():
-        raise UsageError(f"the folder for the metrics file {not_a_folder(target.parent)}", path=target.parent)
+    if not ops.is_dir(target.parent):
+        raise UsageError(f"the folder for the metrics file {not_a_folder(target.parent, ops)}", path=target.parent)
     temporary = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
     try:
         with ops.create(temporary, 0o644) as stream:

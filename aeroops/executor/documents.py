@@ -56,7 +56,7 @@ from aeroops.errors import (
     io_error,
     most_severe_first,
 )
-from aeroops.executor.fileops import REAL, FileOps, logged_cleanup
+from aeroops.executor.fileops import FileOps, logged_cleanup
 from aeroops.formats.layout import STORAGE
 from aeroops.formats.storage import StorageRecord
 from aeroops.formats.wal import DOCUMENT_TYPES, DocumentChange, WalRecord, WalType, decode_payload
@@ -96,14 +96,14 @@ class SourceState:
     report: VerifyReport | None = None
 
 
-def source_kind(source: str | os.PathLike[str]) -> str:
+def source_kind(source: str | os.PathLike[str], ops: FileOps) -> str:
     """ARCHIVE for a file, DATADIR for a folder; `UsageError` for anything else."""
     path = Path(source)
-    if path.is_dir():
+    if ops.is_dir(path):
         return DATADIR
-    if path.is_file():
+    if ops.is_file(path):
         return ARCHIVE
-    what = "does not exist" if not path.exists() and not path.is_symlink() else "is neither an archive nor a folder"
+    what = "does not exist" if not ops.exists(path) else "is neither an archive nor a folder"
     raise UsageError(f"the source {what}", path=path)
 
 
@@ -126,10 +126,10 @@ def read_state(
     *,
     places: bool = False,
     progress: ProgressCallback = no_progress,
-    ops: FileOps = REAL,
+    ops: FileOps,
 ) -> SourceState:
     """The logical state of an archive (verified on the way) or a data directory."""
-    kind = source_kind(source)
+    kind = source_kind(source, ops)
     if kind == DATADIR:
         from aeroops.executor.drill import datadir_logical_state
 
@@ -165,7 +165,7 @@ def iter_documents(
     collections: Iterable[str] | None = None,
     keys: Iterable[tuple[str, str]] | None = None,
     progress: ProgressCallback = no_progress,
-    ops: FileOps = REAL,
+    ops: FileOps,
 ) -> Iterator[Document]:
     """Every live document of ``source`` (an archive, or a data directory: read only), as
     AeroDB's boot would list them, in the order the source holds them; only those of
@@ -183,7 +183,7 @@ def documents_of(
     collections: Iterable[str] | None = None,
     keys: Iterable[tuple[str, str]] | None = None,
     progress: ProgressCallback = no_progress,
-    ops: FileOps = REAL,
+    ops: FileOps,
 ) -> Iterator[Document]:
     """`iter_documents`' second pass, over a source whose state (with places) is known."""
     wanted = _wanted(known.state, collections, keys)
@@ -361,7 +361,7 @@ def export(
     collections: Sequence[str] | None = None,
     format: str | None = None,
     progress: ProgressCallback = no_progress,
-    ops: FileOps = REAL,
+    ops: FileOps,
 ) -> ExportResult:
     """Write the documents of ``source`` to ``output``, whole or not at all: a temporary file
     beside it, fsynced, renamed over it. ``format``: parquet, jsonl or csv (default: from the
@@ -373,11 +373,11 @@ def export(
     chosen = format or _format_of(target)
     if chosen not in FORMATS:
         raise UsageError(f"format {chosen!r} is not one of {', '.join(FORMATS)}")
-    if not target.parent.is_dir():
+    if not ops.is_dir(target.parent):
         raise UsageError("the output's folder does not exist", path=target.parent)
-    if target.is_dir():
+    if ops.is_dir(target):
         raise UsageError("the output is a folder: name a file", path=target)
-    _refuse_writing_into(Path(source), target)
+    _refuse_writing_into(Path(source), target, ops)
     found = iter_documents(source, collections=collections, progress=progress, ops=ops)
     tmp = target.parent / f".{target.name}.aeroops-export-{os.getpid()}"
     counts: dict[str, int] = {}
@@ -396,12 +396,12 @@ def export(
         ops.fsync_path(target.parent)
     except OSError as error:
         with logged_cleanup("removing the unfinished export", tmp):
-            if tmp.exists():
+            if ops.exists(tmp):
                 ops.remove(tmp)
         raise io_error(OutputError, error, "writing the export") from None
     except BaseException:
         with logged_cleanup("removing the unfinished export", tmp):
-            if tmp.exists():
+            if ops.exists(tmp):
                 ops.remove(tmp)
         raise
     return ExportResult(
@@ -409,15 +409,16 @@ def export(
     )
 
 
-def _refuse_writing_into(source: Path, target: Path) -> None:
+def _refuse_writing_into(source: Path, target: Path, ops: FileOps) -> None:
     """An export never replaces its own source, nor writes inside a data directory it reads."""
     try:
-        same = target.exists() and source.exists() and target.samefile(source)
+        one, other = ops.stat(target), ops.stat(source)
+        same = (one.st_dev, one.st_ino) == (other.st_dev, other.st_ino)
     except OSError:
         same = False
     if same:
         raise UsageError("the output is the source itself: name another file", path=target)
-    if source.is_dir() and target.resolve().is_relative_to(source.resolve()):
+    if ops.is_dir(source) and Path(ops.realpath(target)).is_relative_to(ops.realpath(source)):
         raise UsageError("the output is inside the data directory, which aeroops never writes to", path=target)
 
 
@@ -534,7 +535,7 @@ def diff(
     *,
     collections: Sequence[str] | None = None,
     progress: ProgressCallback = no_progress,
-    ops: FileOps = REAL,
+    ops: FileOps,
 ) -> DiffResult:
     """How the documents of ``b`` differ from those of ``a`` (archives or data directories):
     added, removed, changed (with the top-level fields that changed, old and new values), and
@@ -590,7 +591,7 @@ def history(
     *,
     collection: str | None = None,
     progress: ProgressCallback = no_progress,
-    ops: FileOps = REAL,
+    ops: FileOps,
 ) -> tuple[HistoryEntry, ...]:
     """The document ``key`` (``collection:id``, or an id with ``collection``) in every archive
     of ``folder``, oldest backup first: when it first appeared, each change (the top-level

@@ -17,7 +17,6 @@ it; else its newest valid one) and then its WAL.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,7 +33,6 @@ from aeroops.core.results import CollectionCount, Comparison, DrillResult, Resto
 from aeroops.errors import AeroError, Finding, FormatError, RestoreError, RestoreIOError, UsageError, io_error
 from aeroops.executor.audit import archive_location, inspect_archive
 from aeroops.executor.fileops import (
-    REAL,
     FileOps,
     LimitedReader,
     failed_operation,
@@ -66,7 +64,7 @@ def datadir_logical_state(
     data_dir: Path | str,
     *,
     storage: str = DOCUMENTS,
-    ops: FileOps = REAL,
+    ops: FileOps,
     progress: ProgressCallback = no_progress,
     places: bool = False,
 ) -> LogicalState:
@@ -91,7 +89,7 @@ def read_datadir_records(
     on_storage: Callable[[StorageRecord], None],
     *,
     storage: str = DOCUMENTS,
-    ops: FileOps = REAL,
+    ops: FileOps,
     progress: ProgressCallback = no_progress,
 ) -> None:
     """Hand every WAL record, then every storage record, of a data directory to the callbacks,
@@ -99,9 +97,9 @@ def read_datadir_records(
     root = Path(data_dir)
     wal_path = root / WAL
     with contextlib.ExitStack() as files:
-        wal_stream = files.enter_context(open_buffered(ops, wal_path)) if wal_path.exists() else None
+        wal_stream = files.enter_context(open_buffered(ops, wal_path)) if ops.exists(wal_path) else None
         storage_stream = files.enter_context(open_buffered(ops, root / storage))
-        sizes = [os.fstat(s.fileno()).st_size for s in (wal_stream, storage_stream) if s is not None]
+        sizes = [ops.fstat(s).st_size for s in (wal_stream, storage_stream) if s is not None]
         read = _ReadCounter(progress, sum(sizes))
         if wal_stream is not None:
             for record in iter_wal(LimitedReader(wal_stream, sizes[0], counted=read), path=str(wal_path)):
@@ -125,23 +123,23 @@ class _ReadCounter:
             self._progress(Progress("read", "read the data directory", 1, 1, self._done, self._total))
 
 
-def datadir_schemas(data_dir: Path | str) -> tuple[SchemaRef, ...]:
+def datadir_schemas(data_dir: Path | str, ops: FileOps) -> tuple[SchemaRef, ...]:
     """The schemas AeroDB's boot loads first: every ``*.json`` file of ``metadata/schemas/``,
     keyed by what it defines. Raises `FormatError` for a file that does not parse (AeroDB's
     boot fails on it too)."""
     folder = Path(data_dir) / SCHEMAS
-    facts = describe_schema_files(folder)
+    facts = describe_schema_files(folder, ops)
     for fact in facts:
         if fact.schema is None:
             raise FormatError(f"{fact.name} is not a schema AeroDB can load", path=folder / fact.name)
     return tuple(sorted({fact.schema for fact in facts if fact.schema is not None}))
 
 
-def source_snapshot(source: Path | str, preferred: str | None = None, ops: FileOps = REAL) -> str:
+def source_snapshot(source: Path | str, preferred: str | None, ops: FileOps) -> str:
     """The snapshot a source's logical state is read from: ``preferred`` (the archive's) while
     the source still has it complete, else the newest valid one."""
     root = Path(source)
-    if preferred and (root / snapshot_folder(preferred) / MANIFEST_FILE).is_file():
+    if preferred and ops.is_file(root / snapshot_folder(preferred) / MANIFEST_FILE):
         return preferred
     try:
         description = scan(root, checksums="until-valid", check_wal=False, ops=ops)
@@ -160,7 +158,7 @@ def drill(
     scratch_parent: Path | str | None = None,
     keep: bool = False,
     progress: ProgressCallback = no_progress,
-    ops: FileOps = REAL,
+    ops: FileOps,
     identities: IdentityFiles | None = None,
 ) -> DrillResult:
     """Restore ``archive`` into a scratch folder and check what came out (see the module doc).
@@ -176,8 +174,10 @@ def drill(
     started = time.monotonic()
     archive_path = archive_location(archive)
     identity_paths = identity_files(identities)
-    if scratch_parent is not None and not Path(scratch_parent).is_dir():
-        raise UsageError(f"the folder for the scratch directory {not_a_folder(scratch_parent)}", path=scratch_parent)
+    if scratch_parent is not None and not ops.is_dir(scratch_parent):
+        raise UsageError(
+            f"the folder for the scratch directory {not_a_folder(scratch_parent, ops)}", path=scratch_parent
+        )
     try:
         scratch = ops.make_temp_dir(None if scratch_parent is None else Path(scratch_parent), SCRATCH_PREFIX)
     except OSError as exc:  # a folder the user cannot write in: nothing was done yet
@@ -209,7 +209,7 @@ def drill(
         comparisons=run.comparisons,
         source_snapshot=run.source_snapshot,
         error=run.error,
-        scratch_removed=not scratch.exists(),
+        scratch_removed=not ops.exists(scratch),
         missing_schemas=run.missing_schemas,
     )
 
@@ -241,7 +241,7 @@ class _Run:
             self.archive, restored_dir, create=True, progress=self.step(1), ops=self.ops, identities=self.identities
         )
         restored = datadir_logical_state(restored_dir, ops=self.ops, progress=self.step(2))
-        self.missing_schemas = missing_schemas(restored, datadir_schemas(restored_dir))
+        self.missing_schemas = missing_schemas(restored, datadir_schemas(restored_dir, self.ops))
         inspection = inspect_archive(self.archive, ops=self.ops, progress=self.step(3), identities=self.identities)
         if not inspection.ok:  # the restore verified it a moment ago: it changed since
             raise RestoreError("the archive no longer verifies: it changed during the drill", path=self.archive)

@@ -68,9 +68,38 @@ class FileOps:
     def lstat(self, path: Path) -> os.stat_result:
         return os.lstat(path)
 
+    def fstat(self, stream: BinaryIO | int) -> os.stat_result:
+        """The stat of a file already open (a stream, or a descriptor)."""
+        return os.fstat(stream if isinstance(stream, int) else stream.fileno())
+
+    def pread(self, fd: int, size: int, offset: int) -> bytes:
+        return os.pread(fd, size, offset)
+
     def scandir(self, path: Path) -> list[os.DirEntry[str]]:
+        """A folder's entries, sorted by name (whether each is a file, a folder or a link is
+        known from the listing itself: `os.DirEntry` asks no more of the disk for that)."""
         with os.scandir(path) as entries:
             return sorted(entries, key=lambda e: e.name)
+
+    def exists(self, path: Path | str) -> bool:
+        """An entry of that name is there (a symbolic link counts, even a dangling one)."""
+        return os.path.lexists(path)
+
+    def is_dir(self, path: Path | str) -> bool:
+        """A folder is there (a link to one counts); False for nothing, or anything else."""
+        return os.path.isdir(path)
+
+    def is_file(self, path: Path | str) -> bool:
+        """A regular file is there (a link to one counts)."""
+        return os.path.isfile(path)
+
+    def realpath(self, path: Path | str) -> str:
+        """The path with every symbolic link resolved (readlink, as often as it takes)."""
+        return os.path.realpath(path)
+
+    def access(self, path: Path | str, mode: int) -> bool:
+        """This process may use ``path`` as ``mode`` says (`os.W_OK` …), by its effective ids."""
+        return os.access(path, mode, effective_ids=os.access in os.supports_effective_ids)
 
     # --- writing ----------------------------------------------------------------------------
     def create(self, path: Path, mode: int = 0o600) -> BinaryIO:
@@ -244,6 +273,38 @@ def open_buffered(ops: FileOps, path: Path) -> BinaryIO:
     return raw
 
 
+def read_head(ops: FileOps, path: Path, limit: int, *, follow_symlinks: bool = True) -> bytes:
+    """The first ``limit`` bytes of a regular file (all of a small one: a manifest, a sidecar, a
+    journal); read to ``limit`` or the end, however short the reads the system returns."""
+    with ops.open_read(path, follow_symlinks=follow_symlinks) as stream:
+        return ops.read(stream, limit)
+
+
+def walk(
+    ops: FileOps, root: Path, *, onerror: Callable[[OSError], None] | None = None
+) -> Iterator[tuple[Path, list[str], list[str]]]:
+    """`os.walk` through the seam: (folder, subfolder names, other names) top down, names
+    sorted; as there, a link to a folder is listed among the subfolders but never followed. A
+    caller may prune the subfolder list in place. A folder that cannot be listed goes to
+    ``onerror`` (by default the error propagates), its ``filename`` set."""
+    try:
+        entries = ops.scandir(root)
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = str(root)
+        if onerror is None:
+            raise
+        onerror(exc)
+        return
+    folders = [e.name for e in entries if e.is_dir()]
+    others = [e.name for e in entries if not e.is_dir()]
+    links = {e.name for e in entries if e.is_symlink()}
+    yield root, folders, others
+    for name in folders:
+        if name not in links:
+            yield from walk(ops, root / name, onerror=onerror)
+
+
 def write_new_file(ops: FileOps, path: Path, data: bytes, mode: int = 0o600, *, fsync: bool = True) -> None:
     """A new file (never an existing one) holding ``data``, fsynced (unless not ``fsync``, for
     scratch data): durable once its folder is."""
@@ -334,11 +395,11 @@ class LimitedReader:
         return data
 
 
-def not_a_folder(path: Path | str) -> str:
+def not_a_folder(path: Path | str, ops: FileOps) -> str:
     """Why a folder named by the user cannot be used, in words that say which it is: it "does
     not exist", or it "is not a folder" (a file, FIFO or device is there)."""
     # normpath: "file/" or "file/." names no entry at all (ENOTDIR), yet the file is there.
-    return "is not a folder" if os.path.lexists(os.path.normpath(path)) else "does not exist"
+    return "is not a folder" if ops.exists(os.path.normpath(path)) else "does not exist"
 
 
 def failed_operation(exc: BaseException) -> str | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aeroops.errors import Code, Finding, UsageError
-from aeroops.executor.fileops import REAL, FileOps
+from aeroops.executor.fileops import FileOps
 from aeroops.formats.layers import Decrypt
 
 IDENTITY_ENV = "AEROOPS_IDENTITY_FILE"
@@ -54,7 +54,7 @@ def identity_files(given: IdentityFiles | None) -> tuple[Path, ...]:
     return (Path(from_env),) if from_env else ()
 
 
-def load_identities(given: IdentityFiles | None, ops: FileOps = REAL) -> Identities:
+def load_identities(given: IdentityFiles | None, ops: FileOps) -> Identities:
     """Every identity in the files (`identity_files`); `UsageError` (AERO_IDENTITY) for a file
     that is missing, a folder, unreadable, empty or holds no identity."""
     keys: list[Any] = []
@@ -76,10 +76,11 @@ def load_identities(given: IdentityFiles | None, ops: FileOps = REAL) -> Identit
 
 
 def load_recipients(
-    recipients: Iterable[str] = (), recipients_files: Iterable[str | os.PathLike[str]] = (), ops: FileOps = REAL
+    recipients: Iterable[str], recipients_files: Iterable[str | os.PathLike[str]], ops: FileOps
 ) -> list[Any]:
     """The recipients given as text and those listed in files (one per line, ``#`` comments)."""
     from aeroops.executor.age_layer import parse_recipient, parse_recipients_file
+
     found = [parse_recipient(text) for text in recipients]
     for path in recipients_files:
         data, _ = _read_key_file(Path(path), "recipients file", ops)
@@ -94,11 +95,11 @@ def load_recipients(
 
 
 def _read_key_file(path: Path, what: str, ops: FileOps) -> tuple[bytes, int]:
-    if os.path.isdir(path):  # never raises (Path.is_dir does, for a folder the user cannot search)
+    if ops.is_dir(path):  # never raises (Path.is_dir does, for a folder the user cannot search)
         raise UsageError(f"the {what} {path} is a folder", code=Code.IDENTITY)
     try:
         with ops.open_read(path) as stream:
-            mode = os.fstat(stream.fileno()).st_mode
+            mode = ops.fstat(stream).st_mode
             data = ops.read(stream, KEY_FILE_LIMIT + 1)
     except IsADirectoryError:
         raise UsageError(f"the {what} {path} is a folder", code=Code.IDENTITY) from None

@@ -18,12 +18,12 @@ from typing import Literal
 
 from aeroops.errors import AeroError
 from aeroops.executor import log
-from aeroops.executor.fileops import REAL, FileOps
+from aeroops.executor.fileops import FileOps
 
 
-def aerodb_serving(data_dir: Path) -> bool:
+def aerodb_serving(data_dir: Path, ops: FileOps) -> bool:
     """AeroDB serves ``data_dir``: its ``.lock`` is there (DESIGN.md §1)."""
-    return os.path.lexists(data_dir / ".lock")
+    return ops.exists(data_dir / ".lock")
 
 
 def lock_path_for(data_dir: Path) -> Path:
@@ -40,7 +40,7 @@ class DirectoryLock:
     read-only parent; another user, for whom root's 0600 lock file does not open) still takes
     the second, so it and a run that holds both exclude each other."""
 
-    def __init__(self, data_dir: Path, error: Callable[..., AeroError], purpose: str, ops: FileOps = REAL) -> None:
+    def __init__(self, data_dir: Path, error: Callable[..., AeroError], purpose: str, ops: FileOps) -> None:
         self.data_dir = Path(data_dir)
         self._ops = ops
         self.path = lock_path_for(data_dir)
@@ -88,7 +88,7 @@ class DirectoryLock:
                 return None
             try:
                 self._exclusive(fd, names_holder=True)
-                if _same_file(fd, self.path):
+                if _same_file(fd, self.path, self._ops):
                     return fd
             except BaseException:
                 self._ops.unlock(fd)
@@ -139,7 +139,7 @@ class DirectoryLock:
             self._ops.flock(fd)
         except OSError as exc:
             if _held(exc):
-                holder = _read_holder(fd) if names_holder else ""
+                holder = _read_holder(fd, self._ops) if names_holder else ""
                 raise self._error(
                     f"another aeroops run holds this data directory{holder}; wait for it to finish",
                     path=self.path,
@@ -147,7 +147,7 @@ class DirectoryLock:
             raise
 
     def release(self) -> None:
-        if self._fds and _same_file(self._fds[0], self.path):
+        if self._fds and _same_file(self._fds[0], self.path, self._ops):
             self._remove_lock_file()
         for fd in reversed(self._fds):
             self._ops.unlock(fd)
@@ -166,7 +166,7 @@ class FolderLock:
     a prune removes from it. Backups into one folder run side by side; a prune waits for none of
     them and is refused while any runs, and refuses them while it runs."""
 
-    def __init__(self, folder: Path, error: Callable[..., AeroError], *, exclusive: bool, ops: FileOps = REAL) -> None:
+    def __init__(self, folder: Path, error: Callable[..., AeroError], *, exclusive: bool, ops: FileOps) -> None:
         self.folder = Path(folder)
         self._ops = ops
         self._error = error
@@ -203,7 +203,7 @@ class FolderLock:
         self.release()
 
 
-def held_by_another(path: Path, ops: FileOps = REAL) -> bool:
+def held_by_another(path: Path, ops: FileOps) -> bool:
     """Someone holds a flock on ``path`` right now (False where it cannot be opened to tell)."""
     probe = _flock(path, ops)
     if isinstance(probe, int):
@@ -212,20 +212,20 @@ def held_by_another(path: Path, ops: FileOps = REAL) -> bool:
     return probe == "held"
 
 
-def data_dir_busy(data_dir: Path, ops: FileOps = REAL) -> bool:
+def data_dir_busy(data_dir: Path, ops: FileOps) -> bool:
     """Another aeroops run holds ``data_dir`` right now: a flock on the lock file beside it, or
     on the directory itself (a run that cannot use the lock file, as another user or under a
     read-only parent, takes only that one; see `DirectoryLock`). What a dry run asks."""
     return any(held_by_another(path, ops) for path in (lock_path_for(data_dir), Path(data_dir)))
 
 
-def writable_folder(folder: Path | str) -> bool:
+def writable_folder(folder: Path | str, ops: FileOps) -> bool:
     """This process may create and rename entries in ``folder`` (what a dry run asks of the
     folder a real run would write in)."""
-    return os.access(folder, os.W_OK | os.X_OK, effective_ids=os.access in os.supports_effective_ids)
+    return ops.access(folder, os.W_OK | os.X_OK)
 
 
-def try_flock(path: Path, ops: FileOps = REAL) -> int | None:
+def try_flock(path: Path, ops: FileOps) -> int | None:
     """An exclusive lock on ``path`` if free right now (the fd, for `FileOps.unlock`), else None."""
     probe = _flock(path, ops)
     return probe if isinstance(probe, int) else None
@@ -245,13 +245,13 @@ def _flock(path: Path, ops: FileOps) -> int | Literal["held", "unopenable"]:
     return fd
 
 
-def _same_file(fd: int, path: Path) -> bool:
+def _same_file(fd: int, path: Path, ops: FileOps) -> bool:
     """``path`` still names the file open as ``fd``."""
     try:
-        named = os.stat(path, follow_symlinks=False)
+        named = ops.lstat(path)
     except OSError:
         return False
-    opened = os.fstat(fd)
+    opened = ops.fstat(fd)
     return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
 
 
@@ -260,11 +260,11 @@ def _held(error: OSError) -> bool:
     return error.errno in (errno.EWOULDBLOCK, errno.EACCES)
 
 
-def _read_holder(fd: int) -> str:
+def _read_holder(fd: int, ops: FileOps) -> str:
     """Who holds the lock, as its holder wrote it in the lock file (read from the file already
     open: the path may name something else by now)."""
     try:
-        text = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+        text = ops.pread(fd, 200, 0).decode("utf-8", "replace").strip()
     except OSError:
         return ""
     return f" (pid {text})" if text else ""

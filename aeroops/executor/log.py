@@ -2,7 +2,7 @@
 then ``log.warning(...)`` as on a `logging.Logger`.
 
 `logging` is imported at the first message, not at import: with traceback, string and threading
-it costs every start of the command line a few milliseconds (issue 15), and most runs log nothing.
+it would weigh on every start of the command line, and most runs log nothing.
 """
 
 from __future__ import annotations

@@ -43,7 +43,9 @@ T = TypeVar("T")
 READ_CHUNK = 8 << 20  # one ranged GET of a stream
 READ_AHEAD = 2  # ranged GETs in flight ahead of the reader
 PART_SIZE = 8 << 20  # multipart part (S3's minimum is 5 MiB, but for the last)
-PARTS_IN_FLIGHT = 3  # parts uploading while the next fills: memory is PART_SIZE × (this + 1)
+# Parts uploading while the next fills. 2, not 3: 155 MiB peak against 165 on the bench's quick
+# archive, at the same speed (botocore and aiohttp alone are 50 MiB).
+PARTS_IN_FLIGHT = int(os.environ.get("AEROOPS_PARTS_IN_FLIGHT", "2"))
 UPLOAD_MARKER_PREFIX = ".aeroops-upload-"  # beside the archive: "<prefix><upload id>.json"
 FOREIGN_UPLOAD_GRACE_SECONDS = 24 * 3600  # a marker of another host's run: stale after a day
 RETRIES_ENV = "AEROOPS_REMOTE_RETRIES"
@@ -124,10 +126,10 @@ class ObjectStore:
 
     # --- paths ----------------------------------------------------------------------------
     def path(self, url: str) -> str:
-        return url.split("://", 1)[1]
+        return str(self.fs._strip_protocol(url))
 
     def url(self, path: str) -> str:
-        return f"{self.protocol}://{path}"
+        return str(self.fs.unstrip_protocol(path))
 
     # --- errors and retries ---------------------------------------------------------------
     def transient(self, error: BaseException) -> bool:
@@ -224,15 +226,15 @@ class ObjectStore:
 
         def listing() -> list[ObjectInfo]:
             if recursive:
+                if not self.fs.exists(path):
+                    return []
                 found = self.fs.find(path, detail=True)
                 entries = found.values() if isinstance(found, dict) else found
             else:
                 try:
                     entries = self.fs.ls(path, detail=True)
                 except FileNotFoundError:
-                    if "/" in path and self.fs.exists(path.split("/", 1)[0]):
-                        return []  # an empty prefix of a bucket that exists
-                    raise
+                    return []  # a folder that does not exist yet holds nothing
             return sorted(
                 (self._object(e) for e in entries if e.get("type") == "file"),
                 key=lambda info: info.url,

@@ -44,7 +44,7 @@ from aeroops.errors import (
 )
 from aeroops.executor.audit import ARCHIVE_SUFFIX, read_sidecar, verify_archive
 from aeroops.executor.drill import datadir_logical_state, datadir_schemas
-from aeroops.executor.fileops import REAL, FileOps, logged_cleanup, not_a_folder
+from aeroops.executor.fileops import FileOps, logged_cleanup, not_a_folder
 from aeroops.executor.restore import restore
 from aeroops.formats.checksum import crc32
 from aeroops.formats.framing import U32
@@ -62,7 +62,7 @@ READ_CHUNK = 1 << 20
 
 
 def describe_folder(
-    folder: Path | str, *, check_segments: bool = True, verify_bases: bool = False, ops: FileOps = REAL
+    folder: Path | str, *, check_segments: bool = True, verify_bases: bool = False, ops: FileOps
 ) -> FolderDescription:
     """The base backups (``*.tar``) and WAL segments of ``folder``.
 
@@ -71,8 +71,8 @@ def describe_folder(
     then known); else read each one's manifest only, and a restore verifies the base it uses.
     """
     root = Path(folder)
-    if not root.is_dir():
-        raise UsageError(f"the backup folder {not_a_folder(root)}", path=root)
+    if not ops.is_dir(root):
+        raise UsageError(f"the backup folder {not_a_folder(root, ops)}", path=root)
     bases: list[BaseBackup] = []
     segments: list[SegmentInfo] = []
     strays: list[str] = []
@@ -183,9 +183,7 @@ class _SegmentReader:
 # --- the plan and the WAL it builds -----------------------------------------------------------------
 
 
-def plan_for(
-    folder: Path | str, target: Target, ops: FileOps = REAL
-) -> tuple[FolderDescription, PitrPlan | PitrRefusal]:
+def plan_for(folder: Path | str, target: Target, ops: FileOps) -> tuple[FolderDescription, PitrPlan | PitrRefusal]:
     """Plan on the folder's listing, then read whole the segments the plan uses and plan again
     until every segment it uses has been read: a damaged one (or a broken link, which needs
     the segment before read) is refused as if every segment had been read, without reading
@@ -311,7 +309,7 @@ def refusal_error(refusal: PitrRefusal) -> RestoreError:
 
 
 def preview_point_in_time(
-    folder: Path | str, data_dir: Path | str | None, target: Target, *, create: bool = False, ops: FileOps = REAL
+    folder: Path | str, data_dir: Path | str | None, target: Target, *, create: bool = False, ops: FileOps
 ) -> PitrPreview:
     """The plan, and (given a data directory) whether it would take the restore: what a dry run
     shows, changing nothing."""
@@ -321,7 +319,7 @@ def preview_point_in_time(
         from aeroops.core.restore_plan import check_target
         from aeroops.executor.restore_target import describe_target
 
-        refused = check_target(describe_target(data_dir), create=create)
+        refused = check_target(describe_target(data_dir, ops), create=create)
         refusal = None if refused is None else refused.message
     return PitrPreview(str(folder), None if data_dir is None else str(data_dir), plan, description, refusal)
 
@@ -333,7 +331,7 @@ def restore_point_in_time(
     *,
     create: bool = False,
     progress: ProgressCallback = no_progress,
-    ops: FileOps = REAL,
+    ops: FileOps,
 ) -> PitrResult:
     """Restore ``data_dir`` to ``target`` from the folder's base backups and WAL segments."""
     _, plan = plan_for(folder, target, ops)
@@ -369,7 +367,7 @@ class PitrDrill:
 
 
 def drill_point_in_time(
-    folder: Path | str, target: Target, *, scratch_parent: Path | str | None = None, ops: FileOps = REAL
+    folder: Path | str, target: Target, *, scratch_parent: Path | str | None = None, ops: FileOps
 ) -> PitrDrill:
     """Restore to ``target`` into a scratch folder, compare, clean up."""
     started = time.monotonic()
@@ -383,7 +381,7 @@ def drill_point_in_time(
         state = datadir_logical_state(restored, ops=ops)
         expected = _expected_state(plan, restored, ops)
         difference = diff(expected, state)
-        missing = missing_schemas(state, datadir_schemas(restored))
+        missing = missing_schemas(state, datadir_schemas(restored, ops))
         return PitrDrill(
             plan,
             len(state),
@@ -430,7 +428,7 @@ def is_segment_path(path: Path | str) -> bool:
     return looks_like_segment(Path(path).name)
 
 
-def verify_segment(path: Path | str, ops: FileOps = REAL) -> VerifyReport:
+def verify_segment(path: Path | str, ops: FileOps) -> VerifyReport:
     """A segment's verdict, in the shape of an archive's: its digest against its sidecar, its
     records (framing, CRC, sequences) against its name."""
     segment = Path(path)
@@ -441,10 +439,10 @@ def verify_segment(path: Path | str, ops: FileOps = REAL) -> VerifyReport:
         findings.append(
             Finding.of(Code.SEGMENT_DAMAGED, "named like a WAL segment, but its name does not parse", str(segment))
         )
-    elif not segment.is_file():
+    elif not ops.is_file(segment):
         findings.append(Finding.of(Code.VERIFY_IO, "the segment does not exist or is not a file", str(segment)))
     else:
-        size = segment.stat().st_size
+        size = ops.stat(segment).st_size
         info = _describe_segment(segment, size, True, ops)
         if not info.sidecar:
             findings.append(
@@ -466,16 +464,14 @@ def verify_segment(path: Path | str, ops: FileOps = REAL) -> VerifyReport:
     )
 
 
-def wal_archive(folder: Path | str, *, checked: bool = False, ops: FileOps = REAL) -> WalArchiveReport:
+def wal_archive(folder: Path | str, *, checked: bool = False, ops: FileOps) -> WalArchiveReport:
     """The WAL archive of ``folder`` for inventory: its timelines, problems and coverage
     (``checked``: every segment read whole; else listed, and only names and sidecars judged)."""
     description = describe_folder(folder, check_segments=checked, verify_bases=checked, ops=ops)
     return wal_archive_report(description, checked=checked)
 
 
-def check_wal(
-    folder: Path | str, max_age: timedelta, *, now: datetime | None = None, ops: FileOps = REAL
-) -> WalFreshness:
+def check_wal(folder: Path | str, max_age: timedelta, *, now: datetime | None = None, ops: FileOps) -> WalFreshness:
     """``check --max-wal-age``: the newest archived segment (read whole, so a damaged one does
     not count: the next newest is tried) against ``max_age``."""
     taken_at = (now or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)

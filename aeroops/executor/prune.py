@@ -21,7 +21,7 @@ from aeroops.errors import PruneError, PruneIOError, RemoteError, io_error
 from aeroops.executor import log
 from aeroops.executor.archive_wal import list_segments
 from aeroops.executor.audit import inventory
-from aeroops.executor.fileops import REAL, FileOps, failed_operation
+from aeroops.executor.fileops import FileOps, failed_operation
 from aeroops.executor.keys import IdentityFiles
 from aeroops.executor.location import is_url, url_join
 from aeroops.executor.lock import FolderLock, writable_folder
@@ -42,7 +42,7 @@ def prune(
     now: datetime | None = None,
     expect: frozenset[str] | None = None,
     progress: ProgressCallback | None = None,
-    ops: FileOps = REAL,
+    ops: FileOps,
     identities: IdentityFiles | None = None,
 ) -> PruneResult:
     """Plan (and with ``yes``, carry out) the removals ``policy`` asks for in ``folder``.
@@ -56,20 +56,20 @@ def prune(
     before stays removed; the result of a new dry run shows what is left)."""
     taken_at = (now or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
     if is_url(folder):
-        return _prune_remote(str(folder), policy, yes, verify, recursive, taken_at, expect, progress)
+        return _prune_remote(str(folder), policy, yes, verify, recursive, taken_at, expect, progress, ops)
     root = Path(folder)
     if not yes:
         found = inventory(
-            root, recursive=recursive, verify=verify, progress=progress, now=taken_at, identities=identities
+            root, recursive=recursive, verify=verify, progress=progress, now=taken_at, identities=identities, ops=ops
         )
         plan = plan_retention(found.rows, policy, taken_at)
         segments = _segment_plan(root, plan, ops)
         return PruneResult(
             str(root), plan, found, dry_run=True, refusal=removal_refusal(root, plan, ops), segments=segments
         )
-    with FolderLock(root, PruneError, exclusive=True):
+    with FolderLock(root, PruneError, exclusive=True, ops=ops):
         found = inventory(
-            root, recursive=recursive, verify=verify, progress=progress, now=taken_at, identities=identities
+            root, recursive=recursive, verify=verify, progress=progress, now=taken_at, identities=identities, ops=ops
         )
         plan = plan_retention(found.rows, policy, taken_at)
         refusal = removal_refusal(root, plan, ops)
@@ -131,13 +131,14 @@ def _prune_remote(
     taken_at: datetime,
     expect: frozenset[str] | None,
     progress: ProgressCallback | None,
+    ops: FileOps,
 ) -> PruneResult:
     """`prune` of a folder in object storage. A bucket has no lock: the plan is made again
     right before removing, and only what it names goes (each archive, then its sidecars); a
     backup racing the prune adds an archive the plan never saw, which stays."""
     from aeroops.executor.objectstore import store_for
 
-    found = inventory(folder, recursive=recursive, verify=verify, progress=progress, now=taken_at)
+    found = inventory(folder, recursive=recursive, verify=verify, progress=progress, now=taken_at, ops=ops)
     plan = plan_retention(found.rows, policy, taken_at)
     if not yes:
         return PruneResult(found.folder, plan, found, dry_run=True, refusal=None)
@@ -167,7 +168,7 @@ def _prune_remote(
     return PruneResult(found.folder, plan, found, dry_run=False, removed=tuple(removed))
 
 
-def removal_refusal(root: Path, plan: RetentionPlan, ops: FileOps = REAL) -> str | None:
+def removal_refusal(root: Path, plan: RetentionPlan, ops: FileOps) -> str | None:
     """Why removing what ``plan`` removes would fail for this user, asked before the first
     removal (the dry run asks it too, so it never promises what the real run cannot do), or
     None. Removing a file takes write permission on its folder, and in a sticky folder (like
@@ -178,7 +179,7 @@ def removal_refusal(root: Path, plan: RetentionPlan, ops: FileOps = REAL) -> str
         path = root / decision.file
         by_folder.setdefault(path.parent, []).append(path)
     for folder, paths in sorted(by_folder.items()):
-        if not writable_folder(folder):
+        if not writable_folder(folder, ops):
             return f"cannot remove archives from {folder}: permission denied (you cannot write in that folder)"
         try:
             owner = ops.stat(folder)

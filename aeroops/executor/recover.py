@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -19,21 +18,25 @@ from aeroops.errors import (
     RestoreError,
     RestoreIOError,
 )
-from aeroops.executor.fileops import REAL, FileOps, not_a_folder
+from aeroops.executor.fileops import FileOps, not_a_folder
 from aeroops.executor.lock import DirectoryLock
 from aeroops.executor.restore_target import find_leftovers, restore_paths
 from aeroops.progress import Progress, ProgressCallback, no_progress
 
 
-def preview_recovery(data_dir: Path | str, action: RecoveryAction | str = RecoveryAction.AUTO) -> RecoveryPlan:
+def preview_recovery(
+    data_dir: Path | str, action: RecoveryAction | str = RecoveryAction.AUTO, *, ops: FileOps
+) -> RecoveryPlan:
     """What `recover` would do (read-only); raises what `recover` raises before it acts."""
-    _check_parent(restore_paths(data_dir))
-    return plan_recovery(find_leftovers(data_dir), RecoveryAction(action))
+    _check_parent(restore_paths(data_dir), ops)
+    return plan_recovery(find_leftovers(data_dir, ops), RecoveryAction(action))
 
 
-def _check_parent(paths: RestorePaths) -> None:
-    if not os.path.isdir(paths.parent):
-        raise RestoreError(f"the folder that holds the data directory {not_a_folder(paths.parent)}", path=paths.parent)
+def _check_parent(paths: RestorePaths, ops: FileOps) -> None:
+    if not ops.is_dir(paths.parent):
+        raise RestoreError(
+            f"the folder that holds the data directory {not_a_folder(paths.parent, ops)}", path=paths.parent
+        )
 
 
 def recover(
@@ -41,7 +44,7 @@ def recover(
     *,
     action: RecoveryAction | str = RecoveryAction.AUTO,
     progress: ProgressCallback = no_progress,
-    ops: FileOps = REAL,
+    ops: FileOps,
 ) -> RecoveryResult:
     """Finish or roll back a restore that was interrupted (see `plan_recovery` for the rules).
 
@@ -52,9 +55,9 @@ def recover(
     """
     started = time.monotonic()
     paths = restore_paths(data_dir)
-    _check_parent(paths)
+    _check_parent(paths, ops)
     with DirectoryLock(Path(paths.data_dir), RestoreError, "recover", ops):
-        plan = plan_recovery(find_leftovers(paths.data_dir), RecoveryAction(action))
+        plan = plan_recovery(find_leftovers(paths.data_dir, ops), RecoveryAction(action))
         if plan.refusal:
             raise RestoreError(f"cannot recover: {plan.refusal}", path=paths.data_dir)
         for index, recovery_step in enumerate(plan.steps, start=1):

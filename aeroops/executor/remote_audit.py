@@ -10,17 +10,22 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from aeroops.core.verify_report import VerifyReport
-from aeroops.errors import Code, FormatError, RemoteError, UsageError
+from aeroops.errors import Code, Finding, FormatError, RemoteError, UsageError
 from aeroops.executor import log
+from aeroops.executor.location import url_name
+from aeroops.formats.layers import ARCHIVE_SUFFIXES, NeedsIdentity, describe, open_layers
 from aeroops.formats.manifests import BackupManifest
-from aeroops.formats.sidecar import ALGORITHMS, SUFFIXES
+from aeroops.formats.record import LIMIT as RECORD_LIMIT
+from aeroops.formats.record import SUFFIX as RECORD_SUFFIX
+from aeroops.formats.record import ArchiveRecord, parse_record
+from aeroops.formats.sidecar import ALGORITHMS, SUFFIXES, parse_sidecar, split_digest
+from aeroops.hashing import digest_of
 from aeroops.progress import Progress, ProgressCallback
 
 if TYPE_CHECKING:
     from aeroops.core.inventory import Inventory, InventoryRow
     from aeroops.executor.objectstore import ObjectInfo, ObjectStore
 
-ARCHIVE_SUFFIX = ".tar"
 HEAD_CHUNK = 64 << 10  # one ranged GET holds the backup manifest of any archive aeroops writes
 
 
@@ -47,7 +52,7 @@ def remote_inventory(
     except RemoteError as error:
         raise UsageError(f"cannot list the backup folder: {error.message}", path=None) from None
     names = {info.url for info in objects}
-    archives = [info for info in objects if info.url.endswith(ARCHIVE_SUFFIX)]
+    archives = [info for info in objects if info.url.endswith(ARCHIVE_SUFFIXES)]
 
     def row(info: ObjectInfo) -> InventoryRow:
         return _row(store, root, info, names, taken_at)
@@ -67,15 +72,17 @@ def _sidecar_kind(url: str, names: set[str]) -> str | None:
 
 
 def _row(store: ObjectStore, root: str, info: ObjectInfo, names: set[str], now: datetime) -> InventoryRow:
-    from aeroops.core.inventory import inventory_row, read_leading_manifest
+    from aeroops.core.inventory import inventory_row
 
-    name = info.url[len(root) :]
+    base = store.path(root).rstrip("/") + "/"
+    name = store.path(info.url)[len(base) :] if store.path(info.url).startswith(base) else info.url
     sidecar = _sidecar_kind(info.url, names)
     modified = info.modified.astimezone(UTC).replace(microsecond=0) if info.modified else None
     manifest: BackupManifest | str
+    layers: tuple[str, ...] = ()
+    plain_size: int | None = None
     try:
-        with store.open_read(info.url, info.size, chunk=HEAD_CHUNK, read_ahead=0) as stream:
-            manifest = read_leading_manifest(stream, name=name)
+        manifest, layers, plain_size = _leading_manifest(store, info, name)
     except OSError as error:
         return inventory_row(name, None, None, f"cannot read: {error.strerror or error}", now, sidecar=sidecar)
     except FormatError as error:
@@ -83,7 +90,45 @@ def _row(store: ObjectStore, root: str, info: ObjectInfo, names: set[str], now: 
     except Exception as error:  # one object never stops the audit of a bucket
         log.exception("inventory of %s failed inside aeroops", info.url)
         manifest = f"{Code.VERIFY_INTERNAL}: aeroops failed while reading this archive ({type(error).__name__})"
-    return inventory_row(name, info.size, modified, manifest, now, sidecar=sidecar)
+    return inventory_row(
+        name,
+        info.size,
+        modified,
+        manifest,
+        now,
+        sidecar=sidecar,
+        layers=describe(layers) if layers or not isinstance(manifest, str) else None,
+        plain_size=plain_size,
+    )
+
+
+def _leading_manifest(
+    store: ObjectStore, info: ObjectInfo, name: str
+) -> tuple[BackupManifest, tuple[str, ...], int | None]:
+    """The backup manifest at the head of the object (through a zstd layer), or, for an
+    encrypted archive, its record's: as the local inventory reads it (no identity here)."""
+    from aeroops.core.inventory import read_leading_manifest
+
+    with store.open_read(info.url, info.size, chunk=HEAD_CHUNK, read_ahead=0) as stream:
+        try:
+            opened = open_layers(stream, decrypt=None, name=name.rsplit("/", 1)[-1], path=name)
+        except NeedsIdentity:
+            opened = None
+        if opened is not None:
+            try:
+                manifest = read_leading_manifest(opened.plain, name=name)
+            finally:
+                opened.close()
+            if not opened.layers:
+                return manifest, (), None
+    sidecar, _ = read_remote_sidecar(info.url)
+    try:
+        record = read_remote_record(info.url, sidecar)
+    except FormatError:
+        if opened is None:
+            raise
+        return manifest, tuple(str(layer) for layer in opened.layers), None
+    return (manifest if opened is not None else record.manifest()), record.layers, record.plain_size
 
 
 def _with_report(row: InventoryRow, report: VerifyReport) -> InventoryRow:
@@ -113,3 +158,45 @@ def _step_progress(progress: ProgressCallback, url: str, index: int, count: int)
         progress(replace(event, job="inventory", step=f"verify {url}", step_index=index, step_count=count))
 
     return report
+
+
+SIDECAR_LIMIT = 64 << 10  # as aeroops.executor.audit reads a sidecar
+
+
+def read_remote_sidecar(url: str) -> tuple[str | None, tuple[Finding, ...]]:
+    """`aeroops.executor.audit.read_sidecar` for an archive in object storage: the sidecar object
+    beside it (``.b3``, then ``.sha256``); (None, ()) when there is none."""
+    from aeroops.executor.objectstore import store_for
+
+    store = store_for(url)
+    for algorithm in ALGORITHMS:
+        raw = store.read_small(url + SUFFIXES[algorithm], SIDECAR_LIMIT)
+        if raw is None:
+            continue
+        name = url_name(url) + SUFFIXES[algorithm]
+        try:
+            return parse_sidecar(raw.decode("utf-8", "replace"), archive_name=url_name(url), algorithm=algorithm), ()
+        except FormatError as error:
+            return None, (Finding.of(Code.VERIFY_SIDECAR, f"{name}: {error.message}"),)
+    return None, ()
+
+
+def read_remote_record(url: str, sidecar: str | None) -> ArchiveRecord:
+    """`aeroops.executor.audit.read_record` for an archive in object storage."""
+    from aeroops.executor.objectstore import store_for
+
+    store = store_for(url)
+    name = url_name(url) + RECORD_SUFFIX
+    data = store.read_small(url + RECORD_SUFFIX, RECORD_LIMIT + 1)
+    if data is None:
+        raise FormatError(f"no usable record beside the archive ({name}: no such object)", code=Code.LAYER_RECORD)
+    if sidecar is not None:
+        algorithm = split_digest(sidecar)[0]
+        text = (store.read_small(url + SUFFIXES[algorithm], SIDECAR_LIMIT) or b"").decode("utf-8", "replace")
+        try:
+            listed = parse_sidecar(text, archive_name=name, algorithm=algorithm)
+        except FormatError:
+            raise FormatError(f"the sidecar does not list the record {name}", code=Code.LAYER_RECORD) from None
+        if digest_of(algorithm, data) != listed:
+            raise FormatError(f"the record {name} differs from its sidecar's digest", code=Code.LAYER_RECORD)
+    return parse_record(data, path=name)

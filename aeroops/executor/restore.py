@@ -57,7 +57,7 @@ from aeroops.errors import (
 )
 from aeroops.executor import log
 from aeroops.executor.audit import archive_location, needs_contents, verify_archive
-from aeroops.executor.fileops import REAL, FileOps, failed_operation, logged_cleanup, not_a_folder, save_file
+from aeroops.executor.fileops import FileOps, failed_operation, logged_cleanup, not_a_folder, save_file, walk
 from aeroops.executor.keys import IdentityFiles, load_identities
 from aeroops.executor.lock import DirectoryLock, aerodb_serving, data_dir_busy, writable_folder
 from aeroops.executor.restore_stage import DIR_MODE, FILE_MODE, verify_and_extract
@@ -105,13 +105,13 @@ def preview_restore(
     *,
     create: bool = False,
     progress: ProgressCallback = no_progress,
-    ops: FileOps = REAL,
+    ops: FileOps,
     identities: IdentityFiles | None = None,
 ) -> RestorePreview:
     """Verify the archive and plan the restore, changing nothing: what a dry run shows. The
     archive is verified even when the target would refuse, so the verdict is always shown."""
     archive_path = archive_location(archive)
-    target = describe_target(data_dir)
+    target = describe_target(data_dir, ops)
     # Named as what it is: a preview verifies, and extracts nothing.
     report = needs_contents(
         verify_archive(
@@ -125,13 +125,13 @@ def preview_restore(
         report,
         target,
         archive=str(archive_path),
-        archive_size=_size(archive_path),
+        archive_size=_size(archive_path, ops),
         create=create,
-        archive_real_path=_real_archive(archive_path),
+        archive_real_path=_real_archive(archive_path, ops),
     )
     if isinstance(plan, RestorePlan) and data_dir_busy(Path(target.paths.data_dir), ops):
         plan = RestoreRefusal(RestoreRule.BUSY, "another aeroops run holds this data directory right now")
-    if isinstance(plan, RestorePlan) and not writable_folder(target.paths.parent):
+    if isinstance(plan, RestorePlan) and not writable_folder(target.paths.parent, ops):
         # The real run would fail at its first write (the temporary folder beside it).
         plan = RestoreRefusal(
             RestoreRule.NOT_WRITABLE,
@@ -177,7 +177,7 @@ def restore(
     create: bool = False,
     verified: VerifyReport | None = None,
     progress: ProgressCallback = no_progress,
-    ops: FileOps = REAL,
+    ops: FileOps,
     identities: IdentityFiles | None = None,
     wal_builder: WalBuilder | None = None,
 ) -> RestoreResult:
@@ -199,23 +199,25 @@ def restore(
     root, temp, old = Path(paths.data_dir), Path(paths.temp), Path(paths.old)
 
     step(1)
-    if not os.path.isdir(paths.parent):
-        raise RestoreError(f"the folder that holds the data directory {not_a_folder(paths.parent)}", path=paths.parent)
+    if not ops.is_dir(paths.parent):
+        raise RestoreError(
+            f"the folder that holds the data directory {not_a_folder(paths.parent, ops)}", path=paths.parent
+        )
     lock = DirectoryLock(root, RestoreError, "restore", ops)
     lock.acquire()
     phase = "checking"  # → staging → moved → swapped
     try:
         ops.crash_point("locked")
         step(2)
-        target = describe_target(root)
-        real_archive = _real_archive(archive_path)
+        target = describe_target(root, ops)
+        real_archive = _real_archive(archive_path, ops)
         refusal = check_target(target, create=create, archive_real_path=real_archive)
         if refusal is not None:
             raise refusal_error(refusal, target.paths.data_dir)
-        if not _is_archive_file(archive_path):
+        if not _is_archive_file(archive_path, ops):
             raise RestoreError("the archive does not exist or is not a file", path=archive_path)
 
-        archive_size = _size(archive_path)
+        archive_size = _size(archive_path, ops)
         step(3, total=archive_size)
         phase = "staging"
         staging = within_step(progress, "restore", STEPS[2], 3, len(STEPS))
@@ -251,7 +253,7 @@ def restore(
 
         step(8)
         # Right before the swap: AeroDB's .lock must never go away with the old tree.
-        if aerodb_serving(root):
+        if aerodb_serving(root, ops):
             raise RestoreError("AeroDB started serving the data directory during the restore (.lock appeared)")
         if plan.mode is RestoreMode.REPLACE:
             ops.rename_noreplace(root, old)
@@ -291,22 +293,22 @@ def restore(
     )
 
 
-def _is_archive_file(archive: Path | str) -> bool:
+def _is_archive_file(archive: Path | str, ops: FileOps) -> bool:
     if isinstance(archive, str):
         from aeroops.executor.objectstore import store_for
 
         return store_for(archive).info(archive) is not None
-    return archive.is_file()
+    return ops.is_file(archive)
 
 
-def _size(path: Path | str) -> int:
+def _size(path: Path | str, ops: FileOps) -> int:
     if isinstance(path, str):
         from aeroops.executor.objectstore import store_for
 
         found = store_for(path).info(path)
         return 0 if found is None else found.size
     try:
-        return path.stat().st_size
+        return ops.stat(path).st_size
     except OSError:
         return 0
 
@@ -341,19 +343,19 @@ def _name_snapshot_folder(plan: RestorePlan, temp: Path, ops: FileOps) -> tuple[
             ops.fsync(stream)
     crcs = {m.name: m.crc32 for m in plan.members}
     files = tuple(RestoredFile(f.path, f.size, 0 if f.member is None else crcs.get(f.member) or 0) for f in plan.files)
-    found = _files_under(temp)
+    found = _files_under(temp, ops)
     if found != {f.path: f.size for f in files}:
         raise RestoreError(f"the extracted files are not the planned ones: {sorted(found)}", path=str(temp))
     return files
 
 
-def _files_under(folder: Path) -> dict[str, int]:
+def _files_under(folder: Path, ops: FileOps) -> dict[str, int]:
     """Every file below ``folder`` (relative POSIX path → size)."""
     found = {}
-    for parent, _, names in os.walk(folder):
+    for parent, _, names in walk(ops, folder):
         for name in names:
-            path = Path(parent, name)
-            found[path.relative_to(folder).as_posix()] = path.lstat().st_size
+            path = parent / name
+            found[path.relative_to(folder).as_posix()] = ops.lstat(path).st_size
     return found
 
 
@@ -366,11 +368,11 @@ def _sync_tree(plan: RestorePlan, temp: Path, target: TargetState, ops: FileOps)
     owner, so AeroDB's service user can still write it), then every folder is fsynced, deepest
     first (files were fsynced as they were written)."""
     if target.is_dir and os.geteuid() == 0:
-        info = os.stat(target.paths.data_dir)
+        info = ops.stat(Path(target.paths.data_dir))
         if (info.st_uid, info.st_gid) != (0, 0):
-            for folder, names, files in os.walk(temp):
+            for parent, names, files in walk(ops, temp):
                 for name in (*names, *files):
-                    ops.lchown(Path(folder, name), info.st_uid, info.st_gid)
+                    ops.lchown(parent / name, info.st_uid, info.st_gid)
             ops.lchown(temp, info.st_uid, info.st_gid)
     ops.chmod(temp, plan.keep_mode if plan.keep_mode is not None else DIR_MODE)
     for folder in sorted(plan.directories, key=lambda d: d.count("/"), reverse=True):
@@ -449,10 +451,10 @@ __all__ = [
 ]
 
 
-def _real_archive(archive: Path | str) -> str | None:
+def _real_archive(archive: Path | str, ops: FileOps) -> str | None:
     """Where the archive really is, for the check that it does not lie inside the target; None
     for a missing archive, which is refused for being missing, not for where it would be, and
     for one in object storage (never inside a data directory)."""
     if isinstance(archive, str):
         return None
-    return os.path.realpath(archive) if os.path.lexists(archive) else None
+    return ops.realpath(archive) if ops.exists(archive) else None

@@ -21,7 +21,7 @@ from aeroops.errors import (
     FormatError,
 )
 from aeroops.executor import log
-from aeroops.executor.fileops import REAL
+from aeroops.executor.fileops import FileOps, read_head, walk
 from aeroops.executor.lock import aerodb_serving
 
 JOURNAL_LIMIT = 64 << 10
@@ -33,15 +33,14 @@ def restore_paths(data_dir: Path | str) -> RestorePaths:
     return RestorePaths.for_data_dir(os.path.abspath(os.fspath(data_dir)))
 
 
-def find_leftovers(data_dir: Path | str) -> Leftovers:
+def find_leftovers(data_dir: Path | str, ops: FileOps) -> Leftovers:
     """What an interrupted restore left beside ``data_dir`` (read-only)."""
     paths = restore_paths(data_dir)
     journal = journal_error = None
-    if os.path.lexists(paths.journal):
+    if ops.exists(paths.journal):
         try:
             # A FIFO, a device or a link someone put there must not hang or mislead recovery.
-            with REAL.open_read(Path(paths.journal), follow_symlinks=False) as stream:
-                journal = parse_journal(stream.read(JOURNAL_LIMIT))
+            journal = parse_journal(read_head(ops, Path(paths.journal), JOURNAL_LIMIT, follow_symlinks=False))
         except FormatError as exc:
             journal_error = exc.message
         except OSError as exc:
@@ -50,20 +49,20 @@ def find_leftovers(data_dir: Path | str) -> Leftovers:
             journal_error = f"cannot read it: {reason}"
     return Leftovers(
         paths=paths,
-        data_dir=os.path.lexists(paths.data_dir),
-        temp=os.path.lexists(paths.temp),
-        old=os.path.lexists(paths.old),
-        journal_tmp=os.path.lexists(paths.journal_tmp),
+        data_dir=ops.exists(paths.data_dir),
+        temp=ops.exists(paths.temp),
+        old=ops.exists(paths.old),
+        journal_tmp=ops.exists(paths.journal_tmp),
         journal=journal,
         journal_error=journal_error,
     )
 
 
-def describe_target(data_dir: Path | str) -> TargetState:
+def describe_target(data_dir: Path | str, ops: FileOps) -> TargetState:
     """The data directory a restore would replace, and what is beside it (read-only)."""
     paths = restore_paths(data_dir)
     try:
-        info: os.stat_result | None = os.lstat(paths.data_dir)
+        info: os.stat_result | None = ops.lstat(Path(paths.data_dir))
     except FileNotFoundError:
         info = None
     is_symlink = info is not None and stat.S_ISLNK(info.st_mode)
@@ -72,47 +71,49 @@ def describe_target(data_dir: Path | str) -> TargetState:
     entries: tuple[ExistingEntry, ...] | None = ()
     if is_dir:
         assert info is not None
-        entries = _entries(Path(paths.data_dir))
+        entries = _entries(Path(paths.data_dir), ops)
         with contextlib.suppress(OSError):
-            other_fs = info.st_dev != os.stat(paths.parent).st_dev
+            other_fs = info.st_dev != ops.stat(Path(paths.parent)).st_dev
     return TargetState(
         paths=paths,
         exists=info is not None,
         is_dir=is_dir,
         is_symlink=is_symlink,
-        parent_exists=os.path.isdir(paths.parent),
+        parent_exists=ops.is_dir(paths.parent),
         other_file_system=other_fs,
-        serving=is_dir and aerodb_serving(Path(paths.data_dir)),
+        serving=is_dir and aerodb_serving(Path(paths.data_dir), ops),
         entries=entries or (),
-        leftovers=find_leftovers(paths.data_dir),
-        real_path=os.path.realpath(paths.data_dir),
+        leftovers=find_leftovers(paths.data_dir, ops),
+        real_path=ops.realpath(paths.data_dir),
         mode=stat.S_IMODE(info.st_mode) if is_dir and info is not None else None,
         listable=entries is not None,
     )
 
 
-def _entries(root: Path) -> tuple[ExistingEntry, ...] | None:
+def _entries(root: Path, ops: FileOps) -> tuple[ExistingEntry, ...] | None:
     """What ``root`` holds, or None when this user cannot list it."""
     found = []
     try:
-        listing = os.scandir(root)
+        entries = ops.scandir(root)
     except OSError as exc:
         log.info("cannot list %s: %s", root, exc)
         return None
-    with listing as entries:
-        for entry in sorted(entries, key=lambda e: e.name):
-            if entry.is_symlink():
-                found.append(ExistingEntry(entry.name, "symlink", 0, 0))
-            elif entry.is_dir(follow_symlinks=False):
-                files = size = 0
-                for folder, _, names in os.walk(entry.path):
-                    for name in names:
-                        with contextlib.suppress(OSError):
-                            size += os.lstat(os.path.join(folder, name)).st_size
-                            files += 1
-                found.append(ExistingEntry(entry.name, "directory", files, size))
-            elif entry.is_file(follow_symlinks=False):
-                found.append(ExistingEntry(entry.name, "file", 1, entry.stat(follow_symlinks=False).st_size))
-            else:
-                found.append(ExistingEntry(entry.name, "other", 0, 0))
+    for entry in entries:
+        if entry.is_symlink():
+            found.append(ExistingEntry(entry.name, "symlink", 0, 0))
+        elif entry.is_dir(follow_symlinks=False):
+            files = size = 0
+            for folder, _, names in walk(ops, root / entry.name, onerror=lambda _: None):
+                for name in names:
+                    with contextlib.suppress(OSError):
+                        size += ops.lstat(folder / name).st_size
+                        files += 1
+            found.append(ExistingEntry(entry.name, "directory", files, size))
+        elif entry.is_file(follow_symlinks=False):
+            size = 0
+            with contextlib.suppress(OSError):
+                size = ops.lstat(root / entry.name).st_size
+            found.append(ExistingEntry(entry.name, "file", 1, size))
+        else:
+            found.append(ExistingEntry(entry.name, "other", 0, 0))
     return tuple(found)

@@ -23,7 +23,7 @@ from aeroops.core.description import (
     WalDescription,
 )
 from aeroops.errors import AeroError, Code, Finding, FormatError, ScanError, io_error
-from aeroops.executor.fileops import COPY_CHUNK, REAL, FileOps, LimitedReader
+from aeroops.executor.fileops import COPY_CHUNK, FileOps, LimitedReader, read_head
 from aeroops.executor.lock import aerodb_serving
 from aeroops.formats.checksum import crc32
 from aeroops.formats.layout import (
@@ -49,7 +49,7 @@ def scan(
     *,
     checksums: ChecksumMode = "all",
     check_wal: bool = True,
-    ops: FileOps = REAL,
+    ops: FileOps,
     progress: ProgressCallback = no_progress,
     error: type[AeroError] = ScanError,
     io_error_type: type[AeroError] = ScanError,
@@ -89,7 +89,7 @@ def scan(
 
     checkpoint = checkpoint_error = None
     checkpoint_path = root / CHECKPOINT
-    if os.path.lexists(checkpoint_path):
+    if ops.exists(checkpoint_path):
         try:
             checkpoint = parse_checkpoint(_read_small(checkpoint_path, ops), path=checkpoint_path)
         except (FormatError, OSError) as exc:
@@ -106,13 +106,13 @@ def scan(
         ),
         checkpoint=checkpoint,
         checkpoint_error=checkpoint_error,
-        serving=aerodb_serving(root),
-        clean_shutdown=os.path.lexists(root / "clean_shutdown"),
+        serving=aerodb_serving(root, ops),
+        clean_shutdown=ops.exists(root / "clean_shutdown"),
         schema_files=describe_schema_files(root / "metadata" / "schemas", ops),
     )
 
 
-def describe_schema_files(folder: Path, ops: FileOps = REAL) -> tuple[FileFact, ...]:
+def describe_schema_files(folder: Path, ops: FileOps) -> tuple[FileFact, ...]:
     """The ``*.json`` files of a schema folder (what AeroDB's schema loader reads), each read
     whole (a few hundred bytes): size, CRC-32 and the schema written inside; sorted by name."""
     facts = []
@@ -143,7 +143,7 @@ def describe_wal(
     path: Path,
     *,
     check: bool = True,
-    ops: FileOps = REAL,
+    ops: FileOps,
     size: int | None = None,
     crc: bool = False,
     on_bytes: BytesCallback | None = None,
@@ -201,7 +201,7 @@ def _grown_or_damaged(exc: FormatError, path: Path, size: int, ops: FileOps) -> 
     ).finding
 
 
-def crc32_file(path: Path, ops: FileOps = REAL, on_chunk: Callable[[int], None] | None = None) -> tuple[int, int]:
+def crc32_file(path: Path, ops: FileOps, on_chunk: Callable[[int], None] | None = None) -> tuple[int, int]:
     """CRC-32 and length of a file's bytes, streamed; ``on_chunk(n)`` after each chunk read."""
     crc = length = 0
     buffer = memoryview(bytearray(COPY_CHUNK))
@@ -232,8 +232,7 @@ def _entries(folder: Path, ops: FileOps) -> list[os.DirEntry[str]]:
 
 
 def _read_small(path: Path, ops: FileOps) -> bytes:
-    with ops.open_read(path) as stream:
-        data = stream.read(MANIFEST_LIMIT + 1)
+    data = read_head(ops, path, MANIFEST_LIMIT + 1)
     if len(data) > MANIFEST_LIMIT:
         raise FormatError(f"larger than {MANIFEST_LIMIT} bytes", path=path, code=Code.MANIFEST_INVALID)
     return data
@@ -259,8 +258,8 @@ def _describe_snapshot(folder: Path, snapshot_id: str, ops: FileOps) -> Snapshot
     if not is_dir:
         return SnapshotDescription(snapshot_id, is_dir=False)
     manifest_path = folder / MANIFEST_FILE
-    has_manifest = os.path.lexists(manifest_path)
-    manifest = manifest_error = None
+    has_manifest = ops.exists(manifest_path)
+    manifest = manifest_error = manifest_unreadable = None
     manifest_size = 0
     if has_manifest:
         try:
@@ -272,12 +271,15 @@ def _describe_snapshot(folder: Path, snapshot_id: str, ops: FileOps) -> Snapshot
         except FormatError as exc:
             manifest_error = exc.message
         except OSError as exc:
-            manifest_error = exc.strerror or str(exc)
+            manifest_unreadable = exc.strerror or str(exc)
     schemas_dir = folder / SCHEMAS_FOLDER
     schemas: list[FileFact] = []
     others: list[str] = []
     schemas_error = None
-    has_schemas_dir = os.path.isdir(schemas_dir) and not os.path.islink(schemas_dir)
+    try:
+        has_schemas_dir = stat.S_ISDIR(ops.lstat(schemas_dir).st_mode)
+    except OSError:
+        has_schemas_dir = False
     try:
         listed = _entries(schemas_dir, ops) if has_schemas_dir else []
     except OSError as exc:
@@ -299,6 +301,7 @@ def _describe_snapshot(folder: Path, snapshot_id: str, ops: FileOps) -> Snapshot
         manifest=manifest,
         manifest_size=manifest_size,
         manifest_error=manifest_error,
+        manifest_unreadable=manifest_unreadable,
         has_manifest=has_manifest,
         storage=_file_fact(folder / STORAGE_FILE, STORAGE_FILE, ops),
         schemas_dir=has_schemas_dir,

@@ -5,8 +5,7 @@
  * wal_batch(buf, pos, base, expected, max_length, record_cls, types, max_records)
  *     -> (records, pos, status, sequence)
  *   Frames every whole record of buf from pos on, checks length, CRC-32 (ISA-L's
- *   crc32_gzip_refl, zlib's CRC folded with carry-less multiplication; zlib's own where ISA-L's
- *   headers were missing at build time), type and (when
+ *   crc32_gzip_refl from the isal package's library, else a table: `crc_path`), type and (when
  *   expected != 0) sequence continuity, and builds a record_cls tuple per record:
  *   (offset = base + start, length, types[type], sequence, payload bytes).
  *   status (enum batch_status; wal.py's BatchStatus names the same values):
@@ -40,13 +39,66 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
-#ifdef AEROOPS_ISAL
-#include <isa-l/crc.h>
-#define record_crc32(buf, len) crc32_gzip_refl(0, (buf), (len))
-#else /* no ISA-L headers at build time: zlib's CRC, slower */
-#include <zlib.h>
-#define record_crc32(buf, len) ((uint32_t)crc32_z(0, (buf), (len)))
-#endif
+#include <dlfcn.h>
+
+/* The records' CRC-32: ISA-L's crc32_gzip_refl (zlib's CRC, folded with carry-less
+ * multiplication) taken from the isal package's own extension, which exports it: a plain
+ * `pip install` brings it, no system headers needed. Where it cannot be found (or disagrees
+ * with the table below on a test vector), that table. `crc_path` says which one runs. */
+typedef uint32_t (*crc_fn)(uint32_t, const unsigned char *, uint64_t);
+
+/* The fallback: the reflected CRC-32 (zlib's, polynomial 0xEDB88320), a byte at a time from a
+ * table made at import: no header or library beyond the C compiler's. */
+static uint32_t crc_table[256];
+
+static void make_crc_table(void) {
+    for (uint32_t n = 0; n < 256; n++) {
+        uint32_t c = n;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc_table[n] = c;
+    }
+}
+
+static uint32_t table_crc(uint32_t init, const unsigned char *buf, uint64_t len) {
+    uint32_t c = ~init;
+    for (uint64_t i = 0; i < len; i++)
+        c = crc_table[(c ^ buf[i]) & 0xFF] ^ (c >> 8);
+    return ~c;
+}
+
+static crc_fn crc_impl = table_crc;
+static const char *crc_path = "table-driven C (the isal package's ISA-L was not found)";
+
+#define record_crc32(buf, len) crc_impl(0, (buf), (uint64_t)(len))
+
+static void find_isal_crc(void) {
+    PyObject *isal = PyImport_ImportModule("isal.isal_zlib");
+    if (isal == NULL) {
+        PyErr_Clear();
+        return;
+    }
+    PyObject *file = PyObject_GetAttrString(isal, "__file__");
+    Py_DECREF(isal);
+    const char *path = file == NULL ? NULL : PyUnicode_AsUTF8(file);
+    if (path == NULL) {
+        PyErr_Clear();
+        Py_XDECREF(file);
+        return;
+    }
+    /* Already loaded by the import: NOLOAD hands back the same library, never a second copy. */
+    void *lib = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+    Py_DECREF(file);
+    if (lib == NULL)
+        return;
+    crc_fn found = (crc_fn)dlsym(lib, "crc32_gzip_refl");
+    static const unsigned char probe[] = "123456789 aeroops checks ISA-L against zlib before trusting it";
+    if (found != NULL && found(0, probe, sizeof probe - 1) == table_crc(0, probe, sizeof probe - 1) &&
+        found(0x12345678u, probe, 7) == table_crc(0x12345678u, probe, 7)) {
+        crc_impl = found;
+        crc_path = "ISA-L crc32_gzip_refl (from the isal package)";
+    }
+}
 
 #define WAL_MIN_LENGTH 17 /* length u32 + type u8 + sequence u64 + crc u32 */
 
@@ -379,5 +431,14 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "aeroops.formats._speedups", NULL, -1, methods};
 
 PyMODINIT_FUNC PyInit__speedups(void) {
-    return PyModule_Create(&module);
+    PyObject *mod = PyModule_Create(&module);
+    if (mod == NULL)
+        return NULL;
+    make_crc_table();
+    find_isal_crc();
+    if (PyModule_AddStringConstant(mod, "crc_path", crc_path) < 0) {
+        Py_DECREF(mod);
+        return NULL;
+    }
+    return mod;
 }

@@ -134,9 +134,7 @@ class Opened:
             reader.close()
 
 
-def open_layers(
-    stored: Readable, *, decrypt: Decrypt | None, name: str | None = None, path: object = None
-) -> Opened:
+def open_layers(stored: Readable, *, decrypt: Decrypt | None, name: str | None = None, path: object = None) -> Opened:
     """Stack a reader per layer over ``stored`` (found by magic bytes) and return the plain tar
     stream. ``decrypt``: the age layer's reader over a stream, holding the identities (None: an
     age file raises `NeedsIdentity`). A name claiming other layers than the bytes hold adds an AERO_LAYER_NAME

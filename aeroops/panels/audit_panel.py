@@ -19,6 +19,7 @@ from aeroops.core.inspect import InspectResult
 from aeroops.core.inventory import Inventory
 from aeroops.core.verify_report import VerifyReport
 from aeroops.executor.audit import in_folder, inspect_archive, inventory, verify_archive
+from aeroops.executor.fileops import REAL
 from aeroops.panels.common import (
     PagedTable,
     Panel,
@@ -153,7 +154,7 @@ class AuditPanel(Panel):
         reports: list[VerifyReport] = []
 
         def verify_one(name: str) -> VerifyReport:
-            return verify_archive(self.archive_path(name), progress=self.progress)
+            return verify_archive(self.archive_path(name), progress=self.progress, ops=REAL)
 
         for index, name in enumerate(with_findings, start=1):
             self.set_status(f"Listing the findings of {name} ({index} of {len(with_findings)}) …")
@@ -183,7 +184,7 @@ class AuditPanel(Panel):
             return None
         self.progress.start(f"reading {name} …")
         self.inspection = self.attempt(
-            lambda: inspect_archive(self.archive_path(name), progress=self.progress), progress=self.progress
+            lambda: inspect_archive(self.archive_path(name), progress=self.progress, ops=REAL), progress=self.progress
         )
         if self.inspection is not None:
             self.progress.finish(f"read {name}")
@@ -199,7 +200,7 @@ class AuditPanel(Panel):
             return None
         self.progress.start(f"verifying {self.selected} …")
         self.report = self.attempt(
-            lambda: verify_archive(self.archive_path(self.selected or ""), progress=self.progress),
+            lambda: verify_archive(self.archive_path(self.selected or ""), progress=self.progress, ops=REAL),
             progress=self.progress,
         )
         if self.report is not None:
@@ -226,6 +227,7 @@ class AuditPanel(Panel):
                 progress=self.progress,
                 now=self.now,
                 dask=self.dask if verify else None,
+                ops=REAL,
             ),
             progress=self.progress,
         )

@@ -18,6 +18,7 @@ from aeroops.core.results import BackupResult
 from aeroops.errors import BackupError
 from aeroops.executor.backup import refusal_error, run_backup
 from aeroops.executor.clock import default_created_at
+from aeroops.executor.fileops import REAL
 from aeroops.executor.scan import ChecksumMode, scan
 from aeroops.formats.ids import format_timestamp
 from aeroops.panels.common import (
@@ -123,7 +124,9 @@ class BackupPanel(Panel):
             return None
         self.set_status(f"Scanning {self.data_dir} …")
         self.progress.start(f"scanning {self.data_dir} …")
-        self.description = self.attempt(lambda: scan(self.data_dir, checksums=self.checksums, progress=self.progress))
+        self.description = self.attempt(
+            lambda: scan(self.data_dir, checksums=self.checksums, progress=self.progress, ops=REAL)
+        )
         scanned = self.description is not None
         self.progress.finish("scanned" if scanned else "scan failed", failed=not scanned)
         self.set_status("")
@@ -158,6 +161,7 @@ class BackupPanel(Panel):
                     created_at=self.created_at,
                     snapshot_id=self.snapshot_id,
                     progress=self.progress,
+                    ops=REAL,
                 ),
                 progress=self.progress,
             )

@@ -18,6 +18,7 @@ from aeroops.core.documents import DiffResult, HistoryEntry
 from aeroops.errors import UsageError
 from aeroops.executor.audit import inventory
 from aeroops.executor.documents import diff, history
+from aeroops.executor.fileops import REAL
 from aeroops.panels.common import PagedTable, Panel, TextField, WidgetProgress, full_width, path_input, section
 from aeroops.views import charts
 from aeroops.views.documents import collection_frame, diff_frame, documents, documents_left_out, history_frame
@@ -108,7 +109,7 @@ class ExplorePanel(Panel):
         self.clear_error()
         if not self.folder:
             return []
-        found = self.attempt(lambda: inventory(self.folder))
+        found = self.attempt(lambda: inventory(self.folder, ops=REAL))
         rows = [] if found is None else [r for r in found.rows if r.backup_id is not None]
         rows.sort(key=lambda r: (r.created_at is None, r.created_at, r.file))
         self.archives = [r.file for r in rows]
@@ -135,7 +136,7 @@ class ExplorePanel(Panel):
         self.progress.start("reading the documents …")
         chosen = self.collection or None
         frame = self.attempt(
-            lambda: documents(self._path(self.archive_select.value), chosen, progress=self.progress),
+            lambda: documents(self._path(self.archive_select.value), chosen, progress=self.progress, ops=REAL),
             progress=self.progress,
         )
         self.frame = frame
@@ -189,7 +190,10 @@ class ExplorePanel(Panel):
         self.progress.start("comparing …")
         result = self.attempt(
             lambda: diff(
-                self._path(self.older_select.value), self._path(self.newer_select.value), progress=self.progress
+                self._path(self.older_select.value),
+                self._path(self.newer_select.value),
+                progress=self.progress,
+                ops=REAL,
             ),
             progress=self.progress,
         )
@@ -216,7 +220,9 @@ class ExplorePanel(Panel):
         if key is not None:
             self.key_input.value = key
         self.progress.start("reading every archive …")
-        entries = self.attempt(lambda: history(self.folder, self.key, progress=self.progress), progress=self.progress)
+        entries = self.attempt(
+            lambda: history(self.folder, self.key, progress=self.progress, ops=REAL), progress=self.progress
+        )
         self.entries = entries or ()
         if entries is None:
             self.history_table.set_frame(None)

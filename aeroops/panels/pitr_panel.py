@@ -14,6 +14,7 @@ import ipywidgets as widgets
 
 from aeroops.core.pitr import PitrRefusal, Target, TargetKind, WalArchiveReport
 from aeroops.errors import UsageError
+from aeroops.executor.fileops import REAL
 from aeroops.executor.pitr import (
     PitrDrill,
     PitrPreview,
@@ -102,7 +103,7 @@ class PitrPanel(Panel):
         def run() -> WalArchiveReport:
             from aeroops.views.pitr_chart import coverage_chart
 
-            report = wal_archive(self.folder, checked=True)
+            report = wal_archive(self.folder, checked=True, ops=REAL)
             self.coverage_html.value = _pre(render_wal_archive(report))
             if report.coverage or report.timelines:
                 self.chart.value = coverage_chart(report).png()
@@ -114,7 +115,7 @@ class PitrPanel(Panel):
 
     def preview(self) -> PitrPreview | None:
         def run() -> PitrPreview:
-            found = preview_point_in_time(self.folder, self.data_dir or None, self._target())
+            found = preview_point_in_time(self.folder, self.data_dir or None, self._target(), ops=REAL)
             self.plan_html.value = _pre(render_pitr_plan(found.plan))
             return found
 
@@ -123,7 +124,7 @@ class PitrPanel(Panel):
 
     def drill(self) -> PitrDrill | None:
         def run() -> PitrDrill:
-            found = drill_point_in_time(self.folder, self._target())
+            found = drill_point_in_time(self.folder, self._target(), ops=REAL)
             self.drill_html.value = _pre(render_pitr_drill(found))
             return found
 
@@ -149,7 +150,7 @@ class PitrPanel(Panel):
         self.confirm_box.hide()
 
         def run() -> PitrResult:
-            done = restore_point_in_time(self.folder, self.data_dir, self._target())
+            done = restore_point_in_time(self.folder, self.data_dir, self._target(), ops=REAL)
             self.result_html.value = _pre(render_pitr_plan(done.plan) + "\n" + render_result(done.restore))
             self.set_status(f"Restored to timeline {done.plan.timeline}, sequence {done.plan.sequence}", kind="success")
             return done

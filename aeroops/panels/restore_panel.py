@@ -9,7 +9,6 @@ for confirmation. The buttons call these same methods.
 from __future__ import annotations
 
 import html
-import os
 from pathlib import Path
 
 import ipywidgets as widgets
@@ -21,6 +20,7 @@ from aeroops.core.results import DrillResult, RecoveryResult, RestorePreview, Re
 from aeroops.errors import UsageError
 from aeroops.executor.check import newest_good_archive
 from aeroops.executor.drill import drill
+from aeroops.executor.fileops import REAL
 from aeroops.executor.recover import preview_recovery, recover
 from aeroops.executor.restore import preview_restore, refusal_error, restore
 from aeroops.formats.ids import format_timestamp
@@ -74,7 +74,7 @@ class RestorePanel(Panel):
         self.scratch_parent = scratch_parent
         if archive is None and backup_dir is not None:
             # The default archive: the newest one in the folder that verifies clean.
-            archive = self.attempt(lambda: newest_good_archive(backup_dir))
+            archive = self.attempt(lambda: newest_good_archive(backup_dir, ops=REAL))
         self.preview_result: RestorePreview | None = None
         self.recovery_plan: RecoveryPlan | None = None
         self.pending: str | None = None
@@ -154,10 +154,12 @@ class RestorePanel(Panel):
         (and with the data directory, which is only read). Nothing else is touched."""
         if not self._need(archive=True):
             return None
-        source = self.data_dir if self.compare_box.value and self.data_dir and os.path.isdir(self.data_dir) else None
+        source = self.data_dir if self.compare_box.value and self.data_dir and REAL.is_dir(self.data_dir) else None
         self.progress.start("drill: starting …")
         self.drill_result = self.attempt(
-            lambda: drill(self.archive, source=source, scratch_parent=self.scratch_parent, progress=self.progress),
+            lambda: drill(
+                self.archive, source=source, scratch_parent=self.scratch_parent, progress=self.progress, ops=REAL
+            ),
             progress=self.progress,
         )
         if self.drill_result is not None:
@@ -174,7 +176,9 @@ class RestorePanel(Panel):
             return None
         self.progress.start("verifying the archive …")
         self.preview_result = self.attempt(
-            lambda: preview_restore(self.archive, self.data_dir, create=self.create_box.value, progress=self.progress),
+            lambda: preview_restore(
+                self.archive, self.data_dir, create=self.create_box.value, progress=self.progress, ops=REAL
+            ),
             progress=self.progress,
         )
         if self.preview_result is not None:
@@ -185,7 +189,7 @@ class RestorePanel(Panel):
             else:
                 self.progress.finish("previewed: nothing was changed")
             if isinstance(plan, RestoreRefusal) and plan.rule is RestoreRule.INTERRUPTED:
-                self.recovery_plan = self.attempt(lambda: preview_recovery(self.data_dir))
+                self.recovery_plan = self.attempt(lambda: preview_recovery(self.data_dir, ops=REAL))
         self._show_preview()
         return self.preview_result
 
@@ -207,7 +211,7 @@ class RestorePanel(Panel):
         self.cancel()
         if not self._need(data_dir=True):
             return False
-        self.recovery_plan = self.attempt(lambda: preview_recovery(self.data_dir))
+        self.recovery_plan = self.attempt(lambda: preview_recovery(self.data_dir, ops=REAL))
         plan = self.recovery_plan
         if plan is None:
             return False
@@ -232,9 +236,14 @@ class RestorePanel(Panel):
         def action() -> Outcome:
             if pending == "restore":
                 return restore(
-                    self.archive, self.data_dir, create=self.create_box.value, verified=report, progress=self.progress
+                    self.archive,
+                    self.data_dir,
+                    create=self.create_box.value,
+                    verified=report,
+                    progress=self.progress,
+                    ops=REAL,
                 )
-            return recover(self.data_dir, progress=self.progress)
+            return recover(self.data_dir, progress=self.progress, ops=REAL)
 
         self.progress.start(f"{pending}: starting …")
         outcome = self.attempt(action, progress=self.progress)

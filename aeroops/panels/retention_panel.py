@@ -25,6 +25,7 @@ from aeroops.core.retention import (
     parse_duration,
 )
 from aeroops.errors import UsageError
+from aeroops.executor.fileops import REAL
 from aeroops.executor.prune import prune
 from aeroops.panels.common import (
     ConfirmBox,
@@ -186,6 +187,7 @@ class RetentionPanel(Panel):
                 verify=self.verify_box.value,
                 recursive=self.recursive,
                 progress=self.progress,
+                ops=REAL,
             ),
             progress=self.progress,
         )
@@ -236,6 +238,7 @@ class RetentionPanel(Panel):
                 recursive=self.recursive,
                 expect=shown,
                 progress=self.progress,
+                ops=REAL,
             ),
             progress=self.progress,
         )

@@ -26,7 +26,7 @@ from aeroops.core.documents import (
     json_text,
 )
 from aeroops.executor.documents import iter_documents
-from aeroops.executor.fileops import REAL, FileOps
+from aeroops.executor.fileops import FileOps
 from aeroops.progress import ProgressCallback, no_progress
 
 CHUNK_DOCUMENTS = 50_000  # rows of one frame of `document_frames`
@@ -121,7 +121,7 @@ def documents(
     *,
     raw: bool = False,
     progress: ProgressCallback = no_progress,
-    ops: FileOps = REAL,
+    ops: FileOps,
 ) -> pd.DataFrame:
     """The live documents of ``source`` as one DataFrame (`aeroops.views.documents`): one row
     per document, its body's fields as columns. ``collection``: one or several; ``columns``:
@@ -139,7 +139,7 @@ def document_chunks(
     raw: bool = False,
     rows: int | None = None,
     progress: ProgressCallback = no_progress,
-    ops: FileOps = REAL,
+    ops: FileOps,
 ) -> Iterator[pd.DataFrame]:
     """`documents` as an iterator of DataFrames of at most ``rows`` rows (default 50,000) or
     64 MiB of bodies: memory stays bounded whatever the source's size."""
@@ -216,28 +216,3 @@ def history_records(entries: Sequence[HistoryEntry]) -> list[dict[str, Any]]:
 
 def history_frame(entries: Sequence[HistoryEntry]) -> pd.DataFrame:
     return pd.DataFrame(history_records(entries), columns=list(HISTORY_COLUMNS)).astype("string")
-
-
-def history_dicts(entries: Sequence[HistoryEntry]) -> list[dict[str, Any]]:
-    """JSON-ready: each entry with its body as text (``body_base64`` when not UTF-8)."""
-    out = []
-    for entry in entries:
-        item: dict[str, Any] = {
-            "archive": entry.archive,
-            "backup_id": entry.backup_id,
-            "created_at": entry.created_at,
-            "event": entry.event,
-            "schema": entry.schema,
-            "version": entry.version,
-            "fields": [{"field": f.field, "old": f.old, "new": f.new} for f in entry.fields],
-            "note": entry.note,
-        }
-        if entry.body is not None:
-            try:
-                item["body"] = entry.body.decode("utf-8")
-            except UnicodeDecodeError:
-                import base64
-
-                item["body_base64"] = base64.b64encode(entry.body).decode()
-        out.append(item)
-    return out

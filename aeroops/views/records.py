@@ -79,9 +79,9 @@ _COLLECTION: Specs = {
 COLLECTION_COLUMNS: Columns = _dtypes(_COLLECTION)
 
 
-# The column sets of inspect's and inventory's row classes are made on first use: importing those
-# modules (a dozen dataclasses) would cost `aeroops verify`, which needs none of them, a third of
-# its start (issue 15). `records.MEMBER_COLUMNS` reads as a constant all the same (PEP 562).
+# The column sets of inspect's, inventory's and retention's row classes are made on first use:
+# `aeroops verify` needs none of those modules and would pay for importing them at every start.
+# `records.MEMBER_COLUMNS` reads as a constant all the same (PEP 562).
 @functools.cache
 def _row_columns() -> dict[str, Columns]:
     from aeroops.core.inspect import MemberRow, StorageGroup, WalGroup

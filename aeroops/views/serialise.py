@@ -22,7 +22,7 @@ from aeroops.views import records
 if TYPE_CHECKING:  # the result types: imported by whoever holds one (a verify needs few of them)
     from aeroops.core.backup_plan import BackupPlan, BackupRefusal
     from aeroops.core.description import DataDirDescription
-    from aeroops.core.documents import DiffResult
+    from aeroops.core.documents import DiffResult, HistoryEntry
     from aeroops.core.inspect import InspectResult
     from aeroops.core.inventory import Inventory, InventoryRow
     from aeroops.core.newest_good import Freshness, NewestGood
@@ -629,3 +629,28 @@ def segment_decision_json(decision: SegmentDecision) -> JSON:
         "action": "keep" if decision.keep else "remove",
         "why": decision.why,
     }
+
+
+def history_json(entries: Iterable[HistoryEntry]) -> list[JSON]:
+    """A document's history: each entry with its body as text (``body_base64`` when not UTF-8)."""
+    out = []
+    for entry in entries:
+        item: JSON = {
+            "archive": entry.archive,
+            "backup_id": entry.backup_id,
+            "created_at": entry.created_at,
+            "event": entry.event,
+            "schema": entry.schema,
+            "version": entry.version,
+            "fields": [{"field": f.field, "old": f.old, "new": f.new} for f in entry.fields],
+            "note": entry.note,
+        }
+        if entry.body is not None:
+            try:
+                item["body"] = entry.body.decode("utf-8")
+            except UnicodeDecodeError:
+                import base64
+
+                item["body_base64"] = base64.b64encode(entry.body).decode()
+        out.append(item)
+    return out

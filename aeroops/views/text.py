@@ -18,7 +18,7 @@ from aeroops.views import records as rec
 from aeroops.views.serialise import plain
 from aeroops.views.units import display, human_age, human_bytes
 
-if TYPE_CHECKING:  # what each renderer takes; `aeroops verify` imports none of the others (issue 15)
+if TYPE_CHECKING:  # what each renderer takes; `aeroops verify` imports none of the others
     from aeroops.core.inspect import InspectResult
     from aeroops.core.inventory import Inventory
     from aeroops.core.newest_good import Freshness, NewestGood

@@ -13,6 +13,7 @@ import blake3
 
 from aeroops.core.verify import VerifyReport, verify_archive_stream
 from aeroops.executor.backup import run_backup
+from aeroops.executor.fileops import REAL
 from aeroops.formats.sidecar import split_digest
 from aeroops.formats.tar import BLOCK, END_OF_ARCHIVE, TarReader, member_header, padding
 from aeroops.formats.wal import DocumentChange, WalType, encode_document_change, encode_wal_record
@@ -95,7 +96,11 @@ def verify_bytes(
     algorithm = compute_digest or (None if sidecar is None else split_digest(sidecar)[0])
     digest = None if algorithm is None else Digest(algorithm)  # type: ignore[arg-type]
     return verify_archive_stream(
-        io.BytesIO(archive), name="test.tar", sidecar_digest=sidecar, digest=digest, **options  # type: ignore[arg-type]
+        io.BytesIO(archive),
+        name="test.tar",
+        sidecar_digest=sidecar,
+        digest=digest,
+        **options,  # type: ignore[arg-type]
     )
 
 
@@ -135,7 +140,7 @@ def wal_log(sequences: Iterable[int], *, kinds: Iterable[WalType] | None = None)
 def backup_of(data_dir: Path, out: Path, *, sidecar: bool = True) -> Path:
     """An archive of ``data_dir`` made at `T0` in ``out``; ``sidecar=False`` removes its sidecar."""
     out.mkdir(exist_ok=True)
-    archive = Path(run_backup(data_dir, out, created_at=T0).archive)
+    archive = Path(run_backup(data_dir, out, created_at=T0, ops=REAL).archive)
     if not sidecar:
         Path(f"{archive}.b3").unlink()
     return archive

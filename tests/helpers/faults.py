@@ -138,9 +138,9 @@ class Saboteur(FileOps):
         super().link(source, target)
         self._maybe("linked", source)
 
-    def open_read(self, path: Path) -> BinaryIO:
+    def open_read(self, path: Path, *, follow_symlinks: bool = True) -> BinaryIO:
         self._maybe("open", path)
-        return super().open_read(path)
+        return super().open_read(path, follow_symlinks=follow_symlinks)
 
     def copy_range(self, source: BinaryIO, target: BinaryIO, size: int) -> int:
         self._maybe("copy", getattr(source, "name", ""))
@@ -177,22 +177,26 @@ def put_back(*paths: Path) -> Iterator[None]:
 
 class FaultyStream(io.RawIOBase):
     """A file open for reading that, once ``after`` bytes were read, fails with ``err`` (or,
-    with ``err=None``, ends: the file was cut short)."""
+    with ``err=None``, ends: the file was cut short). ``chunk``: no read returns more than
+    that many bytes (short reads, as a pipe, a network file system or a signal give)."""
 
-    def __init__(self, raw: BinaryIO, after: int, err: int | None) -> None:
+    def __init__(self, raw: BinaryIO, after: int, err: int | None, chunk: int | None = None) -> None:
         super().__init__()
-        self._raw, self._left, self._err = raw, after, err
+        self._raw, self._left, self._err, self._chunk = raw, after, err, chunk
         self.name = getattr(raw, "name", "")
 
     def readable(self) -> bool:
         return True
+
+    def fileno(self) -> int:
+        return self._raw.fileno()
 
     def readinto(self, buffer: Any) -> int:
         if self._left <= 0:
             if self._err is None:
                 return 0
             raise OSError(self._err, os.strerror(self._err), self.name)
-        view = memoryview(buffer)[: self._left]
+        view = memoryview(buffer)[: min(self._left, self._chunk or self._left)]
         n = self._raw.readinto(view) or 0  # type: ignore[attr-defined]
         self._left -= n
         return n
@@ -209,11 +213,27 @@ class FaultyReadOps(FileOps):
         self.suffix, self.after, self.err = suffix, after, err
         self.opened = 0
 
-    def open_read(self, path: Path) -> BinaryIO:
-        stream = super().open_read(path)
+    def open_read(self, path: Path, *, follow_symlinks: bool = True) -> BinaryIO:
+        stream = super().open_read(path, follow_symlinks=follow_symlinks)
         if str(path).endswith(self.suffix):
             self.opened += 1
             return FaultyStream(stream, self.after, self.err)  # type: ignore[return-value]
+        return stream
+
+
+class ShortReadOps(FileOps):
+    """Files whose path ends with ``suffix`` return at most ``chunk`` bytes per read, to the end:
+    every reader must keep reading until a read returns nothing."""
+
+    def __init__(self, suffix: str, chunk: int) -> None:
+        self.suffix, self.chunk = suffix, chunk
+        self.opened = 0
+
+    def open_read(self, path: Path, *, follow_symlinks: bool = True) -> BinaryIO:
+        stream = super().open_read(path, follow_symlinks=follow_symlinks)
+        if str(path).endswith(self.suffix):
+            self.opened += 1
+            return FaultyStream(stream, 1 << 62, None, chunk=self.chunk)  # type: ignore[return-value]
         return stream
 
 

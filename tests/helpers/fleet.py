@@ -16,11 +16,14 @@ def seed_fleet(client: Any, bucket: str, datadir: Path, *, hosts: int, per_host:
     import tempfile
 
     from aeroops.executor.backup import run_backup
+    from aeroops.executor.fileops import REAL
 
     sources = []
     with tempfile.TemporaryDirectory() as scratch:
         for day in range(per_host):
-            made = run_backup(datadir, scratch, created_at=datetime(2026, 11, 1 + day, 3, tzinfo=UTC) + timedelta())
+            made = run_backup(
+                datadir, scratch, created_at=datetime(2026, 11, 1 + day, 3, tzinfo=UTC) + timedelta(), ops=REAL
+            )
             key = f"_seed/aerodb-2026-11-{day + 1:02d}.tar"
             client.put_object(Bucket=bucket, Key=key, Body=Path(made.archive).read_bytes())
             digest = Path(made.sidecar).read_text().split()[0]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from aeroops.core.inventory import InventoryRow, inventory_row
 from aeroops.executor.backup import run_backup
+from aeroops.executor.fileops import REAL
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)  # the planning time `row`'s ages count from
 DAYS = (1, 2, 3, 10, 17, 18, 19)  # `make_folder`'s: November, 03:00 UTC
@@ -50,6 +51,8 @@ def make_folder(demo: tuple[Path, tuple[str, ...]], folder: Path, days: tuple[in
     made = []
     for day in days:
         taken = datetime(2026, 11, day, 3, tzinfo=UTC)
-        made.append(Path(run_backup(data_dir, folder, created_at=taken, snapshot_id=snapshots[-1]).archive))
-    old = run_backup(data_dir, folder, created_at=datetime(2026, 11, 1, 2, tzinfo=UTC), snapshot_id=snapshots[0])
+        made.append(Path(run_backup(data_dir, folder, created_at=taken, snapshot_id=snapshots[-1], ops=REAL).archive))
+    old = run_backup(
+        data_dir, folder, created_at=datetime(2026, 11, 1, 2, tzinfo=UTC), snapshot_id=snapshots[0], ops=REAL
+    )
     return [Path(old.archive), *made]

@@ -227,11 +227,12 @@ def verify_killing_its_first_worker(url: str):  # type: ignore[no-untyped-def]
     (a marker file, named by AEROOPS_TEST_CRASH_MARKER, says it happened); the scheduler must run
     it again elsewhere."""
     from aeroops.executor.audit import verify_archive
+    from aeroops.executor.fileops import REAL
 
     marker = os.environ["AEROOPS_TEST_CRASH_MARKER"]
     try:
         fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
-        return verify_archive(url)
+        return verify_archive(url, ops=REAL)
     os.close(fd)
     os._exit(1)

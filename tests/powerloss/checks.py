@@ -15,6 +15,7 @@ from helpers.data import content_tree
 
 from aeroops.errors import AeroError
 from aeroops.executor.audit import verify_archive
+from aeroops.executor.fileops import REAL
 from aeroops.executor.recover import recover
 from aeroops.executor.restore_target import find_leftovers
 from aeroops.formats.layers import ARCHIVE_SUFFIXES, layers_of_name
@@ -71,7 +72,7 @@ def backup_problems(
             found.append(f"{archive.name} has no sidecar")
         if layers_of_name(archive.name) and not record_path(archive).exists():
             found.append(f"{archive.name} has no record")
-        report = verify_archive(archive, identities=identities or [])
+        report = verify_archive(archive, identities=identities or [], ops=REAL)
         if not report.ok or (identities and not report.opened):
             found.append(f"{archive.name} does not verify: {[f.code for f in report.findings]}")
     return found
@@ -84,7 +85,7 @@ def restore_problems(data_dir: Path, old: dict[str, str] | None, new: dict[str, 
     """After `recover`, the data directory holds the old tree or the new one, whole (``old`` is
     None: there was none), and nothing is left beside it."""
     try:
-        recover(data_dir)
+        recover(data_dir, ops=REAL)
     except AeroError as exc:
         return [f"recover failed: {exc}"]
     found = []
@@ -92,7 +93,7 @@ def restore_problems(data_dir: Path, old: dict[str, str] | None, new: dict[str, 
     if now != old and now != new:
         empty = sorted(p for p, digest in (now or {}).items() if digest == _EMPTY)
         found.append(f"the data directory is neither old nor new (zero-length: {empty}): {_difference(now, new)}")
-    if leftovers := find_leftovers(data_dir).present():
+    if leftovers := find_leftovers(data_dir, REAL).present():
         found.append(f"left beside it: {leftovers}")
     return found
 

@@ -38,9 +38,8 @@ from powerloss.model import (
     read_tree,
 )
 
-NO_EFFECT = frozenset(
-    {"open_read", "read", "readinto", "stat", "lstat", "scandir", "drop_cached", "crash_point", "flock", "unlock"}
-)
+READS = {"open_read", "read", "readinto", "stat", "lstat", "fstat", "pread", "scandir", "exists", "is_dir", "is_file"}
+NO_EFFECT = frozenset(READS | {"realpath", "access", "drop_cached", "crash_point", "flock", "unlock"})
 
 
 RECORDED = frozenset(OPERATIONS) - NO_EFFECT  # each overridden below (test_model checks it)

@@ -13,6 +13,7 @@ from helpers.data import content_tree, copy_fixture
 
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.executor.backup import run_backup
+from aeroops.executor.fileops import REAL
 from powerloss.checks import backup_problems, check_every_state, states_where
 from powerloss.model import Model, materialise
 from powerloss.recorder import RecordingOps
@@ -20,7 +21,7 @@ from powerloss.recorder import RecordingOps
 
 def make_source(kind: str, path: Path) -> None:
     if kind == "small":
-        make_demo_datadir(path, DemoSpec.small())
+        make_demo_datadir(path, DemoSpec.small(), ops=REAL)
     else:
         copy_fixture({"aerodb": "datadir-1000", "nowal": "datadir-nowal"}[kind], path)
 

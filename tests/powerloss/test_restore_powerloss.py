@@ -13,6 +13,7 @@ from helpers.data import content_tree, copy_fixture
 
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.executor.backup import run_backup
+from aeroops.executor.fileops import REAL
 from aeroops.executor.restore import restore
 from powerloss.checks import check_every_state, restore_problems
 from powerloss.model import Model, crash_states, materialise
@@ -23,9 +24,9 @@ def make_archive(kind: str, tmp_path: Path) -> Path:
     """The archive to restore: of the small demo directory (by aeroops, with its sidecar), or
     AeroDB's own backups of its reference directories (no sidecar)."""
     if kind == "small":
-        make_demo_datadir(tmp_path / "source", DemoSpec.small())
+        make_demo_datadir(tmp_path / "source", DemoSpec.small(), ops=REAL)
         (tmp_path / "backups").mkdir()
-        return Path(run_backup(tmp_path / "source", tmp_path / "backups").archive)
+        return Path(run_backup(tmp_path / "source", tmp_path / "backups", ops=REAL).archive)
     name = {"aerodb": "backup-1000.tar", "nowal": "backup-nowal.tar"}[kind]
     return copy_fixture(name, tmp_path / name)
 
