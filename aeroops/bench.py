@@ -749,9 +749,15 @@ def _bench_s3_fleet(client: object, work: Path, runs: int) -> list[Row]:
     folder = f"s3://{S3_BUCKET}/verify/"
     assert len(inventory(folder, recursive=True, ops=REAL).rows) == 200
     alone = median_time(lambda: inventory(folder, recursive=True, verify=True, ops=REAL), 1)
+    import dask
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    # Dask keeps lock files in its temporary directory (the system's by default): the bench's own.
+    with (
+        tempfile.TemporaryDirectory(prefix="aeroops-bench-dask-") as scratch,
+        dask.config.set({"temporary-directory": scratch}),
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+    ):
         spread = median_time(
             lambda: inventory(folder, recursive=True, verify=True, dask=cluster.scheduler_address, ops=REAL), 1
         )
