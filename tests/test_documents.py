@@ -17,7 +17,7 @@ from helpers.cli import run_main
 from helpers.data import AERODB_FIXTURES, copy_fixture
 
 from aeroops.core.documents import CLASH_PREFIX, boot_listing_line
-from aeroops.errors import FormatError, UsageError
+from aeroops.errors import AeroError, Code, FormatError, UsageError
 from aeroops.executor.backup import run_backup
 from aeroops.executor.documents import diff, export, history, iter_documents
 from aeroops.executor.fileops import REAL
@@ -391,3 +391,50 @@ def test_the_explore_panel_does_what_the_plain_functions_do(tmp_path: Path) -> N
     panel.folder_input.value = str(tmp_path / "nowhere")
     assert panel.error is not None and "does not exist" in str(panel.error)
     assert panel.filter("no-such-field", "x") is None and "no field" in str(panel.error)
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.name)
+def test_one_document_found_in_one_pass_is_the_one_boot_lists(source: Path) -> None:
+    from aeroops.executor.documents import find_document
+
+    listed = boot_documents(boot_of(source))
+    for aerodb_key in sorted(listed)[:: max(1, len(listed) // 7)]:
+        found = find_document(source, tuple(aerodb_key.split(":", 1)), ops=REAL)  # type: ignore[arg-type]
+        assert found is not None and boot_listing_line(found) == next(
+            line for line in listing(boot_of(source)) if json.loads(line)["key"] == aerodb_key
+        )
+    for missing in ("orders:orders-999999", "nowhere:x"):
+        assert find_document(source, tuple(missing.split(":", 1)), ops=REAL) is None  # type: ignore[arg-type]
+
+
+# --- compressed and encrypted archives (issue 22's layers) --------------------------------------
+
+
+def test_documents_of_compressed_and_encrypted_archives(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import pyrage
+
+    identity = pyrage.x25519.Identity.generate()
+    key_file = tmp_path / "key.txt"
+    key_file.write_text(f"{identity}\n")
+    key_file.chmod(0o600)
+    data = copy_fixture("datadir-1000", tmp_path / "data")
+    (tmp_path / "z").mkdir()
+    (tmp_path / "a").mkdir()
+    zstd = Path(run_backup(data, tmp_path / "z", created_at=T0, compress="zstd", ops=REAL).archive)
+    aged = Path(
+        run_backup(data, tmp_path / "a", created_at=T0, encrypt_to=[str(identity.to_public())], ops=REAL).archive
+    )
+    assert sorted(boot_listing_line(d) for d in iter_documents(zstd, ops=REAL)) == listing("datadir-1000")
+    with pytest.raises(AeroError) as refused:
+        list(iter_documents(aged, identities=(), ops=REAL))
+    assert refused.value.code is Code.AGE_NO_IDENTITY
+    found = sorted(boot_listing_line(d) for d in iter_documents(aged, identities=[key_file], ops=REAL))
+    assert found == listing("datadir-1000")
+    code, out, err = run_main(
+        capsys, "export", str(aged), "-o", str(tmp_path / "a.jsonl"), "--identity", str(key_file), "--no-progress"
+    )
+    assert code == 0 and sorted((tmp_path / "a.jsonl").read_bytes().splitlines()) == listing("datadir-1000")
+    secret = str(identity)
+    assert secret not in out + err and secret.removeprefix("AGE-SECRET-KEY-1") not in out + err
+    code, out, err = run_main(capsys, "diff", str(zstd), str(aged), "--identity", str(key_file), "--no-progress")
+    assert code == 0 and secret not in out + err

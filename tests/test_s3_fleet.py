@@ -31,6 +31,13 @@ def fleet(tmp_path_factory: pytest.TempPathFactory, datadir_module: Path) -> Ite
     with moto_server() as server, pytest.MonkeyPatch.context() as patch:
         for name, value in s3_environment(server.endpoint).items():
             patch.setenv(name, value)
+        # Dask's scheduler, nannies and workers keep lock files in its temporary directory (the
+        # system's by default): this run's own, so the temporary folder is left as it was found.
+        scratch = str(tmp_path_factory.mktemp("dask"))
+        patch.setenv("DASK_TEMPORARY_DIRECTORY", scratch)
+        import dask
+
+        patch.setitem(dask.config.config, "temporary-directory", scratch)
         objectstore.reset_stores()
         client = server.client()
         client.create_bucket(Bucket="fleet")

@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 
-from aeroops.cli.arguments import add_output_arguments
+from aeroops.cli.arguments import add_identity_arguments, add_output_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,6 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("b", metavar="B", help="the newer source")
     parser.add_argument("--collection", action="append", metavar="C", help="only this collection (repeat)")
     add_output_arguments(parser, formats=True)
+    add_identity_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -29,7 +30,14 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.views.text import text_table, write_csv
 
     with terminal_progress(not args.no_progress) as progress:
-        result = diff(args.a, args.b, collections=args.collection, progress=progress or no_progress, ops=REAL)
+        result = diff(
+            args.a,
+            args.b,
+            collections=args.collection,
+            progress=progress or no_progress,
+            ops=REAL,
+            identities=args.identities,
+        )
     if args.format == "json":
         print(json.dumps(diff_json(result), indent=2, ensure_ascii=False))
     elif args.format == "csv":

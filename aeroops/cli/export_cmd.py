@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from aeroops.cli.arguments import add_identity_arguments
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", metavar="SOURCE", help="a backup archive, or a data directory (only read)")
@@ -19,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print what was written as JSON")
     parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+    add_identity_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -38,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
             format=args.format,
             progress=progress or no_progress,
             ops=REAL,
+            identities=args.identities,
         )
     if args.json:
         print(json.dumps(export_json(result), indent=2))

@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from aeroops.cli.arguments import add_output_arguments
+from aeroops.cli.arguments import add_identity_arguments, add_output_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,6 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("key", metavar="KEY", help="collection:id, or the id with --collection")
     parser.add_argument("--collection", metavar="C", help="the document's collection")
     add_output_arguments(parser, formats=True)
+    add_identity_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -28,7 +29,14 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.views.text import text_table, write_csv
 
     with terminal_progress(not args.no_progress) as progress:
-        entries = history(args.folder, args.key, collection=args.collection, progress=progress or no_progress, ops=REAL)
+        entries = history(
+            args.folder,
+            args.key,
+            collection=args.collection,
+            progress=progress or no_progress,
+            ops=REAL,
+            identities=args.identities,
+        )
     if args.format == "json":
         print(json.dumps(history_json(entries), indent=2, ensure_ascii=False))
     elif args.format == "csv":

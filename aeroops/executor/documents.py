@@ -57,6 +57,7 @@ from aeroops.errors import (
     most_severe_first,
 )
 from aeroops.executor.fileops import FileOps, logged_cleanup
+from aeroops.executor.keys import IdentityFiles
 from aeroops.formats.layout import STORAGE
 from aeroops.formats.storage import StorageRecord
 from aeroops.formats.wal import DOCUMENT_TYPES, DocumentChange, WalRecord, WalType, decode_payload
@@ -65,6 +66,7 @@ from aeroops.progress import Progress, ProgressCallback, no_progress, within_ste
 FORMATS = ("parquet", "jsonl", "csv")
 FIELDS_COMPARED = 100_000  # changed documents whose fields a diff compares; past these, counted
 PARQUET_ROW_GROUP = 16_384  # documents per row group
+PARQUET_GROUP_BYTES = 4 << 20  # or this many body bytes: peak RSS grows with it (pyarrow keeps freed buffers)
 
 ARCHIVE, DATADIR = "archive", "data directory"
 READ_STEPS = ("read the keys", "read the documents")
@@ -94,6 +96,7 @@ class SourceState:
     kind: str  # ARCHIVE or DATADIR
     state: LogicalState
     report: VerifyReport | None = None
+    identities: IdentityFiles | None = None  # what opened an encrypted archive, for the second pass
 
 
 def source_kind(source: str | os.PathLike[str], ops: FileOps) -> str:
@@ -127,6 +130,7 @@ def read_state(
     places: bool = False,
     progress: ProgressCallback = no_progress,
     ops: FileOps,
+    identities: IdentityFiles | None = None,
 ) -> SourceState:
     """The logical state of an archive (verified on the way) or a data directory."""
     kind = source_kind(source, ops)
@@ -149,14 +153,11 @@ def read_state(
     def on_wal(record: WalRecord) -> None:
         builder.add_wal(record)  # a payload that does not decode: a finding (refused below)
 
-    report = stream_archive(source, wal_sink=on_wal, storage_sink=builder.add_storage, progress=progress, ops=ops)
-    found = damage(report)
-    if found is not None:
-        where = f" ({found.where()})" if found.where() else ""
-        raise FormatError(
-            f"the archive's documents cannot be read: {found.message}{where}", path=source, code=found.code
-        )
-    return SourceState(str(source), kind, builder.build(), report)
+    report = stream_archive(
+        source, wal_sink=on_wal, storage_sink=builder.add_storage, progress=progress, ops=ops, identities=identities
+    )
+    _refuse_damage(source, report)
+    return SourceState(str(source), kind, builder.build(), report, identities)
 
 
 def iter_documents(
@@ -166,6 +167,7 @@ def iter_documents(
     keys: Iterable[tuple[str, str]] | None = None,
     progress: ProgressCallback = no_progress,
     ops: FileOps,
+    identities: IdentityFiles | None = None,
 ) -> Iterator[Document]:
     """Every live document of ``source`` (an archive, or a data directory: read only), as
     AeroDB's boot would list them, in the order the source holds them; only those of
@@ -173,7 +175,7 @@ def iter_documents(
 
     Raises `UsageError` for a source that is not one, `FormatError` for a damaged one."""
     first = _step(progress, 0)
-    known = read_state(source, places=True, progress=first, ops=ops)
+    known = read_state(source, places=True, progress=first, ops=ops, identities=identities)
     yield from documents_of(known, collections=collections, keys=keys, progress=_step(progress, 1), ops=ops)
 
 
@@ -196,6 +198,64 @@ def documents_of(
         raise FormatError(
             f"the {known.kind} changed while it was read: {expected:,} documents were expected, {handed:,} found",
             path=known.source,
+        )
+
+
+def find_document(
+    source: str | os.PathLike[str],
+    key: tuple[str, str],
+    *,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps,
+    identities: IdentityFiles | None = None,
+) -> Document | None:
+    """The document ``key`` (``(collection, key)``) of ``source`` after AeroDB's boot rules, or
+    None: one pass, the replay fed only that key's records (history reads many archives)."""
+    kind = source_kind(source, ops)
+    builder = LogicalStateBuilder(places=True)
+    last: list[Document | None] = [None, None]  # the last record of the key in storage, in the WAL
+
+    def on_storage(record: StorageRecord) -> None:
+        if (record.collection, record.document_id) == key:
+            builder.add_storage(record)
+            last[0] = Document(*key, record.schema_id, record.schema_version, record.body)
+
+    def on_wal(record: WalRecord) -> None:
+        if record.type not in DOCUMENT_TYPES:
+            return
+        change = decode_payload(record)  # a payload that does not decode: a finding (refused below)
+        if isinstance(change, DocumentChange) and (change.collection, change.document_id) == key:
+            builder.add_wal(record, change)
+            last[1] = Document(*key, change.schema_id, change.schema_version, change.body)
+
+    if kind == DATADIR:
+        from aeroops.executor.drill import read_datadir_records
+
+        try:
+            read_datadir_records(Path(source), on_wal, on_storage, ops=ops, progress=progress)
+        except OSError as error:
+            raise UsageError(f"cannot read the data directory: {error.strerror or error}", path=source) from None
+    else:
+        from aeroops.executor.audit import stream_archive
+
+        _refuse_damage(
+            source,
+            stream_archive(
+                source, wal_sink=on_wal, storage_sink=on_storage, progress=progress, ops=ops, identities=identities
+            ),
+        )
+    where = builder.build().places.get(key)
+    return None if where is None else last[where % 2]
+
+
+def _refuse_damage(source: object, report: VerifyReport) -> None:
+    from aeroops.executor.audit import needs_contents  # an encrypted archive unopened: refused
+
+    found = damage(needs_contents(report))
+    if found is not None:
+        where = f" ({found.where()})" if found.where() else ""
+        raise FormatError(
+            f"the archive's documents cannot be read: {found.message}{where}", path=source, code=found.code
         )
 
 
@@ -252,7 +312,7 @@ def _second_pass(
         return iter(())
     if known.kind == DATADIR:
         return _datadir_documents(known.source, wanted, progress, ops)
-    return _archive_documents(known.source, wanted, progress, ops)
+    return _archive_documents(known.source, wanted, progress, ops, known.identities)
 
 
 def _datadir_documents(
@@ -268,13 +328,20 @@ def _datadir_documents(
 
 
 def _archive_documents(
-    source: str, wanted: dict[int, tuple[str, str]], progress: ProgressCallback, ops: FileOps
+    source: str,
+    wanted: dict[int, tuple[str, str]],
+    progress: ProgressCallback,
+    ops: FileOps,
+    identities: IdentityFiles | None,
 ) -> Iterator[Document]:
     from aeroops.executor.audit import stream_archive
 
     def read(emit: Callable[[Document], None]) -> None:
         picker = _Picker(wanted, emit)
-        stream_archive(source, wal_sink=picker.wal, storage_sink=picker.storage, progress=progress, ops=ops)
+        report = stream_archive(
+            source, wal_sink=picker.wal, storage_sink=picker.storage, progress=progress, ops=ops, identities=identities
+        )
+        _refuse_damage(source, report)
 
     return _pushed(read)
 
@@ -362,6 +429,7 @@ def export(
     format: str | None = None,
     progress: ProgressCallback = no_progress,
     ops: FileOps,
+    identities: IdentityFiles | None = None,
 ) -> ExportResult:
     """Write the documents of ``source`` to ``output``, whole or not at all: a temporary file
     beside it, fsynced, renamed over it. ``format``: parquet, jsonl or csv (default: from the
@@ -378,7 +446,7 @@ def export(
     if ops.is_dir(target):
         raise UsageError("the output is a folder: name a file", path=target)
     _refuse_writing_into(Path(source), target, ops)
-    found = iter_documents(source, collections=collections, progress=progress, ops=ops)
+    found = iter_documents(source, collections=collections, progress=progress, ops=ops, identities=identities)
     tmp = target.parent / f".{target.name}.aeroops-export-{os.getpid()}"
     counts: dict[str, int] = {}
 
@@ -514,7 +582,7 @@ def _write_parquet(found: Iterable[Document], sink: _SeamWriter) -> None:
         for document in found:
             batch.append(document)
             size += len(document.body)
-            if len(batch) >= PARQUET_ROW_GROUP or size >= 64 << 20:
+            if len(batch) >= PARQUET_ROW_GROUP or size >= PARQUET_GROUP_BYTES:
                 flush()
                 batch, size = [], 0
         if batch:
@@ -536,6 +604,7 @@ def diff(
     collections: Sequence[str] | None = None,
     progress: ProgressCallback = no_progress,
     ops: FileOps,
+    identities: IdentityFiles | None = None,
 ) -> DiffResult:
     """How the documents of ``b`` differ from those of ``a`` (archives or data directories):
     added, removed, changed (with the top-level fields that changed, old and new values), and
@@ -546,8 +615,8 @@ def diff(
         progress(Progress("diff", steps[index], index + 1, len(steps)))
         return within_step(progress, "diff", steps[index], index + 1, len(steps))
 
-    known_a = read_state(a, places=True, progress=step(0), ops=ops)
-    known_b = read_state(b, places=True, progress=step(1), ops=ops)
+    known_a = read_state(a, places=True, progress=step(0), ops=ops, identities=identities)
+    known_b = read_state(b, places=True, progress=step(1), ops=ops, identities=identities)
     step(2)
     chosen = None if collections is None else set(collections)
     delta = logical_diff(known_a.state, known_b.state)
@@ -592,6 +661,7 @@ def history(
     collection: str | None = None,
     progress: ProgressCallback = no_progress,
     ops: FileOps,
+    identities: IdentityFiles | None = None,
 ) -> tuple[HistoryEntry, ...]:
     """The document ``key`` (``collection:id``, or an id with ``collection``) in every archive
     of ``folder``, oldest backup first: when it first appeared, each change (the top-level
@@ -613,8 +683,7 @@ def history(
         progress(Progress("history", f"read {row.file}", index, len(rows)))
         inner = within_step(progress, "history", f"read {row.file}", index, len(rows))
         try:
-            known = read_state(root / row.file, places=True, progress=inner, ops=ops)
-            found = list(documents_of(known, keys=[wanted], ops=ops))
+            document = find_document(root / row.file, wanted, progress=inner, ops=ops, identities=identities)
         except AeroError as error:  # one damaged archive does not end the history
             entries.append(
                 HistoryEntry(
@@ -630,7 +699,6 @@ def history(
                 )
             )
             continue
-        document = found[0] if found else None
         after = None if document is None else document.body
         event = history_event(before, after, seen)
         fields: tuple[FieldChange, ...] = ()
@@ -669,6 +737,7 @@ __all__ = [
     "diff",
     "documents_of",
     "export",
+    "find_document",
     "history",
     "iter_documents",
     "read_state",

@@ -2,8 +2,9 @@
 documents; verification of one archive or of all of them.
 
 A thin layer: `refresh` is `inventory`, `select` is `inspect_archive`, `verify` is
-`verify_archive`, `verify_all` is `inventory(verify=True)`; tables come from
-`aeroops.views.tables`. The buttons call these same methods.
+`verify_archive`, `verify_all` is `inventory(verify=True)`, each with the identity file the
+panel names (a path: the key itself never enters the notebook); tables come from
+`aeroops.views.tables`, charts from `aeroops.views.charts`. The buttons call these same methods.
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ class AuditPanel(Panel):
     State for code and tests: ``inventory`` (the last `Inventory`), ``selected`` (the file
     name, relative to the folder), ``inspection`` (its `InspectResult`), ``report`` (the last
     `VerifyReport` of the selected archive), ``reports`` (those of "verify all": every archive
-    with a finding), ``error``. ``now`` fixes the time ages are measured from.
+    with a finding), ``error``. ``now`` fixes the time ages are measured from. ``identity_file``
+    opens encrypted archives (without one they are judged by their stored bytes and cleartext
+    record, and cannot be looked into).
     """
 
     def __init__(
@@ -62,6 +65,7 @@ class AuditPanel(Panel):
         recursive: bool = False,
         now: datetime | None = None,
         dask: str | None = None,
+        identity_file: Path | str | None = None,
     ) -> None:
         super().__init__()
         self.now = now
@@ -74,6 +78,11 @@ class AuditPanel(Panel):
         self._choosing = False  # the archive list is being refilled
 
         self.folder_input = path_input("backup folder", None, "/path/to/backups")
+        self.identity_input = path_input(
+            "identity file",
+            str(identity_file) if identity_file else None,
+            "/path/to/key.txt: opens encrypted archives (a path; never paste the key itself)",
+        )
         self.recursive_box = widgets.Checkbox(value=recursive, description="include subfolders", indent=False)
         self.refresh_button = widgets.Button(description="Inventory", icon="refresh")
         self.verify_all_button = widgets.Button(description="Verify all", icon="check-double", disabled=True)
@@ -83,6 +92,7 @@ class AuditPanel(Panel):
         self.verify_button = widgets.Button(description="Verify", icon="check", button_style="primary", disabled=True)
         self.folder_input.observe(lambda _: self.refresh(), names="value")
         self.recursive_box.observe(lambda _: self.refresh(), names="value")
+        self.identity_input.observe(lambda _: self.refresh(), names="value")
         self.refresh_button.on_click(lambda _: self.refresh())
         self.verify_all_button.on_click(lambda _: self.verify_all())
         self.archive_select.observe(self._on_select, names="value")
@@ -92,6 +102,7 @@ class AuditPanel(Panel):
         self.inventory_summary = widgets.HTML("")
         self.inventory_table = PagedTable(title="Inventory", leave_out=INVENTORY_LEFT_OUT)
         self.history_chart = widgets.Image(format="png", layout=widgets.Layout(max_width="900px"))
+        self.compression_chart = widgets.Image(format="png", layout=widgets.Layout(max_width="900px"))
         self.all_findings_table = PagedTable(title="Findings of every archive verified")
         self.archive_summary = widgets.HTML("")
         self.manifests_html = widgets.HTML("")
@@ -108,6 +119,7 @@ class AuditPanel(Panel):
         self.children = [
             widgets.HTML("<h3 style='margin: 4px 0'>AeroDB backup folder audit</h3>"),
             self.folder_input,
+            self.identity_input,
             widgets.HBox([self.recursive_box, self.refresh_button, self.verify_all_button]),
             self.status,
             self.error_box,
@@ -116,6 +128,7 @@ class AuditPanel(Panel):
             self.inventory_summary,
             self.inventory_table,
             self.history_chart,
+            self.compression_chart,
             self.all_findings_table,
             section("Archive"),
             widgets.HBox([self.archive_select, self.verify_button], layout=full_width()),
@@ -133,6 +146,11 @@ class AuditPanel(Panel):
             self.folder_input.value = str(folder)  # observed: takes the inventory
 
     folder = TextField("folder_input")
+    identity_file = TextField("identity_input")
+
+    def identities(self) -> tuple[str, ...] | None:
+        """The identity files to open encrypted archives with (None: ``AEROOPS_IDENTITY_FILE``'s)."""
+        return (self.identity_file,) if self.identity_file else None
 
     def archive_path(self, name: str) -> Path | str:
         """Where the archive ``name`` (as the inventory lists it) is: a path, or a URL."""
@@ -154,7 +172,9 @@ class AuditPanel(Panel):
         reports: list[VerifyReport] = []
 
         def verify_one(name: str) -> VerifyReport:
-            return verify_archive(self.archive_path(name), progress=self.progress, ops=REAL)
+            return verify_archive(
+                self.archive_path(name), progress=self.progress, ops=REAL, identities=self.identities()
+            )
 
         for index, name in enumerate(with_findings, start=1):
             self.set_status(f"Listing the findings of {name} ({index} of {len(with_findings)}) …")
@@ -184,7 +204,10 @@ class AuditPanel(Panel):
             return None
         self.progress.start(f"reading {name} …")
         self.inspection = self.attempt(
-            lambda: inspect_archive(self.archive_path(name), progress=self.progress, ops=REAL), progress=self.progress
+            lambda: inspect_archive(
+                self.archive_path(name), progress=self.progress, ops=REAL, identities=self.identities()
+            ),
+            progress=self.progress,
         )
         if self.inspection is not None:
             self.progress.finish(f"read {name}")
@@ -200,7 +223,9 @@ class AuditPanel(Panel):
             return None
         self.progress.start(f"verifying {self.selected} …")
         self.report = self.attempt(
-            lambda: verify_archive(self.archive_path(self.selected or ""), progress=self.progress, ops=REAL),
+            lambda: verify_archive(
+                self.archive_path(self.selected or ""), progress=self.progress, ops=REAL, identities=self.identities()
+            ),
             progress=self.progress,
         )
         if self.report is not None:
@@ -228,6 +253,7 @@ class AuditPanel(Panel):
                 now=self.now,
                 dask=self.dask if verify else None,
                 ops=REAL,
+                identities=self.identities(),
             ),
             progress=self.progress,
         )
@@ -243,11 +269,20 @@ class AuditPanel(Panel):
         if taken is None:
             self.inventory_summary.value = ""
             self.inventory_table.set_frame(None)
-            self.history_chart.value, self.history_chart.layout.display = b"", "none"
+            for chart in (self.history_chart, self.compression_chart):
+                chart.value, chart.layout.display = b"", "none"
             self._set_choices([])
             return
         sizes = sum(row.size or 0 for row in taken.rows)
         line = f"{len(taken.rows)} archives, {human_bytes(sizes)}, in {html.escape(taken.folder)}"
+        layered = [row for row in taken.rows if row.layers not in (None, "tar")]
+        if layered:
+            known = [row for row in layered if row.plain_size and row.size]
+            plain = sum(row.plain_size or 0 for row in known)
+            stored = sum(row.size or 0 for row in known)
+            line += f"; {len(layered)} compressed or encrypted" + (
+                f" ({human_bytes(stored)} stored for {human_bytes(plain)} of plain tar)" if known else ""
+            )
         if taken.verified:
             kind = "success" if taken.ok else "warning"
             line += f": {_verdict_line(taken)}"
@@ -258,6 +293,10 @@ class AuditPanel(Panel):
         dated = any(row.created_at is not None for row in taken.rows)
         self.history_chart.value = charts.backup_history(taken).png() if dated else b""
         self.history_chart.layout.display = None if dated else "none"
+        # The compression ratio over time, once the folder holds a compressed archive.
+        compressed = dated and any("zstd" in (row.layers or "") for row in taken.rows)
+        self.compression_chart.value = charts.compression_history(taken).png() if compressed else b""
+        self.compression_chart.layout.display = None if compressed else "none"
         self._set_choices([row.file for row in taken.rows])
 
     def _set_choices(self, names: list[str]) -> None:

@@ -1,12 +1,15 @@
 """`BackupPanel`: scan a data directory, show the plan, make the backup, show the result.
 
 A thin layer: `refresh` is `scan` then `plan_backup`, `run` is `run_backup` with the panel's
-progress bars; the buttons call those same methods, so code (and tests) can drive the panel.
+progress bars (and its compression and recipients); the buttons call those same methods, so
+code (and tests) can drive the panel. Encryption takes recipients, which are public keys, or a
+file listing them; a secret key typed in their place is refused without being shown.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -15,12 +18,13 @@ import ipywidgets as widgets
 from aeroops.core.backup_plan import BackupOptions, BackupPlan, BackupRefusal, plan_backup
 from aeroops.core.description import DataDirDescription
 from aeroops.core.results import BackupResult
-from aeroops.errors import BackupError
+from aeroops.errors import BackupError, UsageError
 from aeroops.executor.backup import refusal_error, run_backup
 from aeroops.executor.clock import default_created_at
 from aeroops.executor.fileops import REAL
 from aeroops.executor.scan import ChecksumMode, scan
 from aeroops.formats.ids import format_timestamp
+from aeroops.formats.layers import TAR_SUFFIX, Layer, archive_suffix, describe
 from aeroops.panels.common import (
     PagedTable,
     Panel,
@@ -42,7 +46,9 @@ class BackupPanel(Panel):
 
     State for code and tests: ``description`` (the scan), ``plan`` (a `BackupPlan` or a
     `BackupRefusal`), ``result`` (the last `BackupResult`), ``error`` (the exception the last action
-    ended with). ``created_at`` and ``snapshot_id`` are passed to the planner and to the backup.
+    ended with). ``created_at`` and ``snapshot_id`` are passed to the planner and to the backup;
+    ``compress`` (``"zstd"``, ``"zstd:LEVEL"``), ``encrypt_to`` (age recipients) and
+    ``recipients_file`` to the backup, as the command line's options are.
     """
 
     def __init__(
@@ -53,6 +59,9 @@ class BackupPanel(Panel):
         created_at: datetime | None = None,
         snapshot_id: str | None = None,
         checksums: ChecksumMode = "all",
+        compress: str | None = None,
+        encrypt_to: Sequence[str] = (),
+        recipients_file: Path | str | None = None,
     ) -> None:
         super().__init__()
         self.created_at = created_at
@@ -71,6 +80,32 @@ class BackupPanel(Panel):
         self.run_button.on_click(lambda _: self.run())
         self.data_dir_input.observe(lambda _: self.refresh(), names="value")
         self.output_input.observe(lambda _: self._update_run_button(), names="value")
+        choices = list(COMPRESSION_CHOICES)
+        if compress and compress not in [value for _, value in choices]:
+            choices.append((compress, compress))
+        self.compress_select = widgets.Dropdown(
+            options=choices,
+            value=compress or "",
+            description="compression",
+            style={"description_width": "110px"},
+            layout=widgets.Layout(width="400px"),  # the longest choice whole, not cut
+        )
+        self.recipients_input = widgets.Textarea(
+            value="\n".join(encrypt_to),
+            description="encrypt to",
+            placeholder="age1… or ssh-ed25519 … recipients, one per line (public keys; empty: not encrypted)",
+            rows=2,
+            continuous_update=False,
+            style={"description_width": "110px"},
+            layout=full_width(),
+        )
+        self.recipients_file_input = path_input(
+            "recipients file",
+            str(recipients_file) if recipients_file else None,
+            "/path/to/recipients.txt (public keys, one per line)",
+        )
+        for control in (self.compress_select, self.recipients_input, self.recipients_file_input):
+            control.observe(lambda _: self._show_plan(), names="value")
 
         self.scan_summary = widgets.HTML("")
         self.snapshots_table = PagedTable(title="Snapshots, newest first")
@@ -84,6 +119,9 @@ class BackupPanel(Panel):
             widgets.HTML("<h3 style='margin: 4px 0'>AeroDB backup</h3>"),
             self.data_dir_input,
             self.output_input,
+            self.compress_select,
+            self.recipients_input,
+            self.recipients_file_input,
             widgets.HBox([self.scan_button, self.run_button]),
             self.run_reason,
             self.status,
@@ -111,6 +149,22 @@ class BackupPanel(Panel):
 
     data_dir = TextField("data_dir_input")
     output_dir = TextField("output_input")
+    recipients_file = TextField("recipients_file_input")
+
+    @property
+    def compress(self) -> str | None:
+        """``"zstd"`` or ``"zstd:LEVEL"``; None for the plain tar."""
+        return str(self.compress_select.value) or None
+
+    @property
+    def encrypt_to(self) -> tuple[str, ...]:
+        """The recipients typed in the panel, one per line."""
+        return tuple(line.strip() for line in str(self.recipients_input.value).splitlines() if line.strip())
+
+    def layers(self) -> tuple[Layer, ...]:
+        """The layers the backup will put around the tar, inside out."""
+        encrypted = bool(self.encrypt_to or self.recipients_file)
+        return (*((Layer.ZSTD,) if self.compress else ()), *((Layer.AGE,) if encrypted else ()))
 
     def refresh(self) -> BackupPlan | BackupRefusal | None:
         """Scan the data directory and plan the backup (nothing is written); show both."""
@@ -152,6 +206,12 @@ class BackupPanel(Panel):
             self.show_error(BackupError("choose an output folder first"))
             self.progress.finish("no output folder", failed=True)
             return None
+        secret = secret_key_line(self.encrypt_to)
+        if secret is not None:
+            self.recipients_input.value = ""  # out of the widget's state, which a saved notebook keeps
+            self.show_error(UsageError(secret))
+            self.progress.finish("a secret key was given as a recipient", failed=True)
+            return None
         self.run_button.disabled = True
         try:
             self.result = self.attempt(
@@ -160,6 +220,9 @@ class BackupPanel(Panel):
                     self.output_dir,
                     created_at=self.created_at,
                     snapshot_id=self.snapshot_id,
+                    compress=self.compress,
+                    encrypt_to=self.encrypt_to,
+                    recipients_files=(self.recipients_file,) if self.recipients_file else (),
                     progress=self.progress,
                     ops=REAL,
                 ),
@@ -225,12 +288,16 @@ class BackupPanel(Panel):
             self.members_table.set_frame(None)
             return
         created = "now, when it runs" if self.created_at is None else format_timestamp(self.created_at)
+        layers = self.layers()
+        name = plan.archive_name.removesuffix(TAR_SUFFIX) + archive_suffix(layers)
+        size = f"{human_bytes(plan.archive_size)} ({plan.archive_size} bytes)"
         self.plan_summary.value = key_values_html(
             [
                 ("snapshot", plan.snapshot_id),
                 ("WAL", "included" if plan.wal_present else "absent: the archive gets an empty wal/"),
-                ("archive name", plan.archive_name if self.created_at else f"{plan.archive_name} (time of this plan)"),
-                ("archive size", f"{human_bytes(plan.archive_size)} ({plan.archive_size} bytes)"),
+                ("archive name", name if self.created_at else f"{name} (time of this plan)"),
+                ("layers", _layers_text(layers, self.compress, len(self.encrypt_to), self.recipients_file)),
+                ("archive size", f"{size}, the plain tar inside the layers" if layers else size),
                 ("content bytes", f"{human_bytes(plan.content_bytes)} ({plan.content_bytes} bytes)"),
                 ("created_at", created),
                 *(("skipped", s) for s in skipped),
@@ -252,7 +319,10 @@ class BackupPanel(Panel):
         ) + key_values_html(
             [
                 ("archive", result.archive),
+                ("layers", describe(result.layers)),
                 ("size", f"{human_bytes(result.size)} ({result.size} bytes)"),
+                *_plain_size_row(result),
+                *((("record", result.record),) if result.record else ()),
                 ("digest", result.digest),
                 ("sidecar", result.sidecar),
                 ("backup id", result.backup_id),
@@ -266,3 +336,46 @@ class BackupPanel(Panel):
         self.result_members_table.set_frame(
             rows_frame(records.backup_member_records(result), records.BACKUP_MEMBER_COLUMNS)
         )
+
+
+# What the compression menu offers: the plain tar (AeroDB's own format, the default) or zstd.
+COMPRESSION_CHOICES = (
+    ("none (plain tar, AeroDB's format)", ""),
+    ("zstd, level 3", "zstd"),
+    ("zstd, level 1 (fastest)", "zstd:1"),
+    ("zstd, level 9", "zstd:9"),
+    ("zstd, level 19 (smallest)", "zstd:19"),
+)
+_SECRET_PREFIXES = ("AGE-SECRET-KEY-", "-----BEGIN")
+
+
+def secret_key_line(recipients: Sequence[str]) -> str | None:
+    """Why ``recipients`` cannot be used when one of them is a secret key (an age identity or a
+    private key pasted where a public key belongs), without showing it; else None."""
+    for number, line in enumerate(recipients, start=1):
+        if line.upper().startswith(_SECRET_PREFIXES):
+            return (
+                f"recipient {number} is a secret key, not a recipient: the panel has cleared it. Encrypt to "
+                "the public key (age-keygen -y FILE prints it); a secret key belongs in a file only the "
+                "reader can read, never in a notebook"
+            )
+    return None
+
+
+def _layers_text(layers: Sequence[Layer], compress: str | None, recipients: int, recipients_file: str) -> str:
+    parts = ["tar"]
+    if compress:
+        level = compress.partition(":")[2] or "3"
+        parts.append(f"zstd (level {level})")
+    if Layer.AGE in layers:
+        given = [f"{recipients} recipient{'s' if recipients != 1 else ''}"] if recipients else []
+        given += [f"those in {recipients_file}"] if recipients_file else []
+        parts.append(f"age ({', '.join(given)})")
+    return " → ".join(parts)
+
+
+def _plain_size_row(result: BackupResult) -> list[tuple[str, str]]:
+    if result.plain_size is None or result.plain_size == result.size:
+        return []
+    ratio = f", {result.plain_size / result.size:.1f}× the stored size" if result.size else ""
+    return [("plain size", f"{human_bytes(result.plain_size)} ({result.plain_size} bytes{ratio})")]

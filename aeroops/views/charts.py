@@ -130,6 +130,55 @@ def backup_history(inventory: Inventory) -> Chart:
     return Chart("backup history", data, figure)
 
 
+def compression_history_data(inventory: Inventory) -> pd.DataFrame:
+    """One row per archive whose plain size is known (from its bytes, or from the cleartext
+    record beside an encrypted one): ``created_at``, ``file``, ``layers``, ``size`` (stored),
+    ``plain_size`` and ``ratio`` (plain / stored: 1.0 for a plain tar)."""
+    table = inventory_frame(inventory)
+    table = table[table["created_at"].notna() & table["plain_size"].notna() & (table["size"] > 0)]
+    data = pd.DataFrame(
+        {
+            "created_at": table["created_at"],
+            "file": table["file"].astype(str),
+            "layers": table["layers"].fillna("tar").astype(str),
+            "size": table["size"].astype("int64"),
+            "plain_size": table["plain_size"].astype("int64"),
+        }
+    )
+    data["ratio"] = data["plain_size"] / data["size"]
+    return data.sort_values(["created_at", "file"]).reset_index(drop=True)
+
+
+LAYER_COLOURS = {"tar": "#757575", "tar+zstd": "#1565c0", "tar+zstd+age": "#6a1b9a", "tar+age": "#ef6c00"}
+
+
+def compression_history(inventory: Inventory) -> Chart:
+    """How many times smaller than its plain tar each archive is stored (y), by when it was made
+    (x), coloured by its layers: a level changed, or data that stopped compressing, shows here."""
+    data = compression_history_data(inventory)
+    figure = _figure(8, 2.6)
+    axes = figure.add_subplot()
+    for layers in sorted(data["layers"].unique()):
+        rows = data[data["layers"] == layers]
+        axes.plot(
+            rows["created_at"].dt.tz_localize(None),
+            rows["ratio"],
+            marker="o",
+            linestyle="-" if len(rows) > 1 else "none",
+            color=LAYER_COLOURS.get(str(layers), "#000000"),
+            label=str(layers),
+        )
+    axes.set_ylim(bottom=0)
+    axes.axhline(1.0, color="#bdbdbd", linewidth=0.8, zorder=0)
+    axes.set_xlabel("created at (UTC)")
+    axes.set_ylabel("plain size / stored size")
+    axes.set_title(f"Compression ratio of the backups in {inventory.folder}")
+    if len(data):
+        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    figure.autofmt_xdate()
+    return Chart("compression ratio", data, figure)
+
+
 # --- an archive's WAL and documents ---------------------------------------------------------------
 
 

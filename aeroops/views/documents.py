@@ -27,6 +27,7 @@ from aeroops.core.documents import (
 )
 from aeroops.executor.documents import iter_documents
 from aeroops.executor.fileops import FileOps
+from aeroops.executor.keys import IdentityFiles
 from aeroops.progress import ProgressCallback, no_progress
 
 CHUNK_DOCUMENTS = 50_000  # rows of one frame of `document_frames`
@@ -122,12 +123,15 @@ def documents(
     raw: bool = False,
     progress: ProgressCallback = no_progress,
     ops: FileOps,
+    identities: IdentityFiles | None = None,
 ) -> pd.DataFrame:
     """The live documents of ``source`` as one DataFrame (`aeroops.views.documents`): one row
     per document, its body's fields as columns. ``collection``: one or several; ``columns``:
     only these fields; ``raw``: add ``body``, the bytes as stored. For a source larger than
     memory, iterate `document_chunks` instead."""
-    found = iter_documents(source, collections=_collections(collection), progress=progress, ops=ops)
+    found = iter_documents(
+        source, collections=_collections(collection), progress=progress, ops=ops, identities=identities
+    )
     return document_frame(found, columns=columns, raw=raw)
 
 
@@ -140,10 +144,13 @@ def document_chunks(
     rows: int | None = None,
     progress: ProgressCallback = no_progress,
     ops: FileOps,
+    identities: IdentityFiles | None = None,
 ) -> Iterator[pd.DataFrame]:
     """`documents` as an iterator of DataFrames of at most ``rows`` rows (default 50,000) or
     64 MiB of bodies: memory stays bounded whatever the source's size."""
-    found = iter_documents(source, collections=_collections(collection), progress=progress, ops=ops)
+    found = iter_documents(
+        source, collections=_collections(collection), progress=progress, ops=ops, identities=identities
+    )
     return document_frames(found, columns=columns, raw=raw, rows=rows or CHUNK_DOCUMENTS)
 
 

@@ -275,6 +275,10 @@ def render_inventory(inventory: Inventory) -> str:
     if not inventory.rows:
         return wrap_line(f"{inventory.folder}: no *.tar files")
     columns = [*(_INVENTORY_VERDICT if inventory.verified else ()), *_INVENTORY_TEXT]
+    if any(row.layers not in (None, "tar") for row in inventory.rows):
+        # a folder with layered archives: what each holds beside what it stores, after its size
+        at = columns.index("size") + 1
+        columns[at:at] = ["layers", "plain_size"]
     return text_table(rec.inventory_records(inventory), columns)
 
 

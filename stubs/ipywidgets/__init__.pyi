@@ -62,6 +62,13 @@ class Text(DOMWidget):
     placeholder: str
     disabled: bool
 
+class Textarea(DOMWidget):
+    value: str
+    description: str
+    placeholder: str
+    disabled: bool
+    rows: int | None
+
 class Checkbox(DOMWidget):
     value: bool
     description: str

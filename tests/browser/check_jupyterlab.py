@@ -15,6 +15,9 @@ Then, as a person would, with the Run menu's Run All:
 - each panel alone in a new notebook (README's one line): it shows, with its tables; its
   buttons work; a bad path typed into it shows the error box, and a good one clears it;
 - the three panels in successive cells of one notebook: each shows;
+- compression and encryption: the backup panel's menu and recipients box make a layered
+  archive, a secret key typed as a recipient is refused and cleared, and the audit panel, given
+  an identity file's path, shows layers and sizes, the compression chart, and verifies it;
 - each runbook: its cells run without an error, its panel shows, its buttons work (06's Explore
   panel: Filter, What changed, History);
 - a damaged archive's restore preview: refused, its bars amber, not green.
@@ -453,7 +456,80 @@ def check_panels_in_successive_cells(page: Page, server: LabServer, out: Path, d
     print(f"ok  {name}: the three panels in successive cells all show")
 
 
-PANEL_CHECKS = (check_backup_panel, check_audit_panel, check_restore_panel, check_panels_in_successive_cells)
+def check_layered_panels(page: Page, server: LabServer, out: Path, demo: DemoBackupFolder) -> None:
+    """Compression and encryption as a person uses them: the backup panel's compression menu and
+    recipients box make a .tar.zst.age; a secret key typed as a recipient is refused and cleared;
+    the audit panel, given the identity file's path, shows the layers and sizes, charts the
+    compression ratio and verifies the encrypted archive."""
+    key = server.root.parent / "age-identity.txt"
+    subprocess.run(["age-keygen", "-o", str(key)], check=True, capture_output=True)
+    key.chmod(0o600)
+    made = subprocess.run(["age-keygen", "-y", str(key)], check=True, capture_output=True, text=True)
+    recipient = made.stdout.strip()
+    secret = next(line for line in key.read_text().splitlines() if line.startswith("AGE-SECRET-KEY-"))
+    folder = server.root.parent / "layered-backups"
+    folder.mkdir()
+    data_dir = str(demo.source.data_dir)
+    sources = (
+        f"from aeroops.panels import BackupPanel\nBackupPanel({data_dir!r}, {str(folder)!r})",
+        f"from aeroops.panels import AuditPanel\nAuditPanel({str(folder)!r})",
+    )
+    name = panel_notebook(server.root, "panel-layers.ipynb", *sources)
+    notebook = open_notebook(page, server, name)
+    run_all(page, notebook)
+    expect(notebook.locator(".jp-InputPrompt").nth(1)).to_have_text("[2]:", timeout=RUN_ALL_TIMEOUT_MS)
+    check_no_errors(notebook, name)
+    backup = notebook.locator(".widget-vbox", has=page.locator("h3", has_text="AeroDB backup")).first
+    backup.scroll_into_view_if_needed()
+    expect_panel_shown(backup, "AeroDB backup")
+
+    backup.locator(".widget-dropdown", has_text="compression").locator("select").select_option(label="zstd, level 3")
+    recipients = backup.locator(".widget-textarea", has_text="encrypt to").locator("textarea")
+    recipients.fill(recipient)
+    recipients.press("Tab")  # the box reports its value when it loses focus
+    expect(backup.locator("td", has_text="zstd (level 3) → age (1 recipient)").first).to_be_visible(timeout=60_000)
+    expect(backup.locator("td", has_text=".tar.zst.age").first).to_be_visible()
+    backup.screenshot(path=str(out / "panel-layers-backup-plan.png"))
+    backup.locator("button", has_text="Run backup").click()
+    expect(backup.locator(".aeroops-success", has_text="Backup made")).to_be_visible(timeout=60_000)
+    expect(backup.locator("td", has_text="tar+zstd+age").first).to_be_visible()
+    expect(backup.locator("td", has_text="plain size").first).to_be_visible()
+    backup.screenshot(path=str(out / "panel-layers-backup-done.png"))
+    expect_no_sideways_scrolling(backup, f"{name}, the backup panel after a layered backup")
+
+    recipients.fill(secret)
+    recipients.press("Tab")
+    backup.locator("button", has_text="Run backup").click()
+    expect_error_shown(backup, "is a secret key, not a recipient")
+    expect(recipients).to_have_value("")
+    if secret.removeprefix("AGE-SECRET-KEY-") in notebook.inner_text():
+        raise AssertionError("the secret key typed as a recipient is still shown in the notebook")
+    backup.screenshot(path=str(out / "panel-layers-secret-refused.png"))
+
+    audit = notebook.locator(".widget-vbox", has=page.locator("h3", has_text="backup folder audit")).first
+    audit.scroll_into_view_if_needed()
+    type_path(audit, "identity file", str(key))  # the panel takes the inventory again, with it
+    expect(audit.locator(".aeroops-info", has_text="1 compressed or encrypted").first).to_be_visible(timeout=60_000)
+    expect(audit.locator("td", has_text="tar+zstd+age").first).to_be_visible()
+    charts = audit.locator("img")
+    expect(charts).to_have_count(2, timeout=60_000)  # the history and the compression ratio
+    for index in range(2):
+        expect(charts.nth(index)).to_be_visible()
+    audit.locator("button", has_text="Verify all").click()
+    expect(audit.locator(".aeroops-success", has_text="1 verify clean").first).to_be_visible(timeout=60_000)
+    audit.screenshot(path=str(out / "panel-layers-audit.png"))
+    expect_no_sideways_scrolling(audit, f"{name}, the audit panel of layered archives")
+    print(f"ok  {name}: compression menu and recipients make a .tar.zst.age; a secret recipient is refused and")
+    print("     cleared; the audit panel with the identity path shows layers, sizes, the ratio chart, verifies")
+
+
+PANEL_CHECKS = (
+    check_backup_panel,
+    check_audit_panel,
+    check_restore_panel,
+    check_panels_in_successive_cells,
+    check_layered_panels,
+)
 
 
 # --- the runbooks, with Run All -------------------------------------------------------------------
