@@ -550,6 +550,28 @@ def test_no_key_ever_appears_in_any_output(made: dict[str, BackupResult], keys: 
         assert secret not in repr(loaded) and secret not in str(loaded)
 
 
+
+def test_a_secret_given_where_a_recipient_goes_is_refused_and_never_shown(keys: Keys, tmp_path: Path) -> None:
+    """A person who pastes the secret key (or names the private key file) where the public one
+    goes: refused in one coded line that names where it came from, never quoting what was there."""
+    data = copy_fixture("datadir-1000", tmp_path / "data")
+    listed = tmp_path / "recipients.txt"
+    listed.write_text(f"# ours\n{keys.age_recipient}\n{keys.age_secret}\n")
+    mangled = keys.age_secret.replace("AGE-SECRET-KEY-1", "age1", 1)  # no valid key, half a secret
+    runs = {
+        "--encrypt-to is a secret key": ["--encrypt-to", keys.age_secret],
+        "--encrypt-to number 2 is not a valid key": ["--encrypt-to", keys.age_recipient, "--encrypt-to", mangled],
+        "line 3 of the recipients file": ["--recipients-file", str(listed)],
+        f"line 1 of the recipients file {keys.ssh_file} is a secret key": ["--recipients-file", str(keys.ssh_file)],
+    }
+    for said, options in runs.items():
+        result = run_cli("backup", str(data), "-o", str(tmp_path / "out"), *options)
+        assert result.returncode == 2, (options, result.stderr)
+        assert result.stderr.startswith("[ERROR] AERO_USAGE: ") and said in result.stderr, result.stderr
+        for secret in [*keys.secrets(), mangled.removeprefix("age1")]:
+            assert secret not in result.stdout + result.stderr, f"{said}: printed a secret"
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
 @pytest.mark.parametrize("layering", ["zst", "age", "zst.age"])
 def test_a_disk_that_fills_while_a_layer_writes_fails_cleanly(tmp_path: Path, keys: Keys, layering: str) -> None:
     """ENOSPC on the n-th write of the stored bytes (from the age thread, for age): the backup's

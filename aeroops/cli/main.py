@@ -56,6 +56,7 @@ OPTION_NAMES: dict[str, str] = {
     "wal_records": "--records",
     "storage_bytes": "--storage-mib",
     "snapshots": "--snapshots",
+    "encrypt_to": "--encrypt-to",
 }
 
 # The verbs that take a URL (``s3://bucket/prefix/``) for a folder or an archive: they take

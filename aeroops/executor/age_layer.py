@@ -38,27 +38,30 @@ Recipient = Any  # pyrage.x25519.Recipient | pyrage.ssh.Recipient (untyped libra
 Identity = Any
 
 
-def parse_recipient(text: str) -> Recipient:
+def parse_recipient(text: str, *, where: str) -> Recipient:
     """An ``age1…`` (X25519) or ``ssh-ed25519 …`` recipient; `UsageError` for anything else.
-    Recipients are public keys: a message may show them."""
+    A value that is no recipient is never quoted, only named by ``where`` (``--encrypt-to``,
+    ``line 3 of FILE``): what was typed there by mistake may be a secret key."""
     value = text.strip()
+    if value.startswith("AGE-SECRET-KEY-") or "PRIVATE KEY" in value:
+        raise UsageError(f"{where} is a secret key, not a recipient: encrypt to its public key (age-keygen -y)")
     try:
         if value.startswith("age1"):
             return pyrage.x25519.Recipient.from_str(value)
         if value.startswith("ssh-ed25519 "):
             return pyrage.ssh.Recipient.from_str(value)
-    except pyrage.RecipientError as error:
-        raise UsageError(f"the recipient {_shown(value)} is not a valid key: {error}") from None
-    raise UsageError(f"the recipient {_shown(value)} is neither an age1… key nor an ssh-ed25519 key")
+    except pyrage.RecipientError:
+        raise UsageError(f"{where} is not a valid key (an age1… or ssh-ed25519 recipient)") from None
+    raise UsageError(f"{where} is neither an age1… key nor an ssh-ed25519 key")
 
 
-def _shown(value: str) -> str:
-    return repr(value if len(value) <= 80 else value[:77] + "...")
-
-
-def parse_recipients_file(text: str) -> list[Recipient]:
+def parse_recipients_file(text: str, *, source: str) -> list[Recipient]:
     """One recipient per line; blank lines and ``#`` comments skipped (age's -R format)."""
-    return [parse_recipient(line) for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        parse_recipient(line, where=f"line {number} of {source}")
+        for number, line in enumerate(text.splitlines(), 1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def parse_identities(data: bytes, *, source: str) -> list[Identity]:

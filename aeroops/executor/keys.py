@@ -18,6 +18,7 @@ from typing import Any
 from aeroops.errors import Code, Finding, UsageError
 from aeroops.executor.fileops import FileOps
 from aeroops.formats.layers import Decrypt
+from aeroops.option_names import option
 
 IDENTITY_ENV = "AEROOPS_IDENTITY_FILE"
 KEY_FILE_LIMIT = 1 << 20
@@ -81,11 +82,16 @@ def load_recipients(
     """The recipients given as text and those listed in files (one per line, ``#`` comments)."""
     from aeroops.executor.age_layer import parse_recipient, parse_recipients_file
 
-    found = [parse_recipient(text) for text in recipients]
+    given = list(recipients)
+    named = option("encrypt_to")
+    found = [
+        parse_recipient(text, where=named if len(given) == 1 else f"{named} number {number}")
+        for number, text in enumerate(given, 1)
+    ]
     for path in recipients_files:
         data, _ = _read_key_file(Path(path), "recipients file", ops)
         try:
-            listed = parse_recipients_file(data.decode("utf-8"))
+            listed = parse_recipients_file(data.decode("utf-8"), source=f"the recipients file {path}")
         except UnicodeDecodeError:
             raise UsageError(f"the recipients file {path} is not UTF-8 text", code=Code.IDENTITY) from None
         if not listed:
