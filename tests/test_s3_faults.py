@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -199,7 +200,9 @@ def test_a_backup_killed_mid_upload_leaves_no_archive_and_the_next_run_cleans_up
 
 
 def test_read_only_credentials_cannot_back_up_and_can_verify(tmp_path: Path, datadir_1000: Path) -> None:
-    made = run_backup(datadir_1000, tmp_path, ops=REAL)
+    # A created_at of its own: an archive named for this second would make the refused backup
+    # below meet "already exists" before it ever tries to write.
+    made = run_backup(datadir_1000, tmp_path, created_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), ops=REAL)
     body = Path(made.archive).read_bytes()
     sidecar = Path(made.sidecar).read_bytes()
     with moto_server(no_auth_actions=6) as server:
