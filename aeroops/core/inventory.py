@@ -10,6 +10,7 @@ The backup manifest is the archive's first member (DESIGN.md §3: members in sor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,9 +18,11 @@ from typing import Any
 from aeroops.columns import DURATION, UTC_TIME, column, specs
 from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import Code, FormatError, Severity, most_severe_first
+from aeroops.formats.layers import Decrypt, NeedsIdentity, open_layers
 from aeroops.formats.layout import BACKUP_MANIFEST
 from aeroops.formats.manifests import BACKUP_MANIFEST_LIMIT, BackupManifest, parse_backup_manifest
 from aeroops.formats.readable import Readable
+from aeroops.formats.record import ArchiveRecord
 from aeroops.formats.tar import EntryType, TarReader
 
 SEVERITY_COLUMNS = {
@@ -164,3 +167,34 @@ def read_leading_manifest(stream: Readable, *, name: str | None = None) -> Backu
     if first.size > BACKUP_MANIFEST_LIMIT:
         raise FormatError(f"{BACKUP_MANIFEST} is {first.size} bytes", path=name, code=Code.VERIFY_MANIFEST)
     return parse_backup_manifest(tar.read_all(BACKUP_MANIFEST_LIMIT), path=name)
+
+
+def leading_manifest(
+    stored: Readable,
+    *,
+    file_name: str,
+    name: str,
+    decrypt: Decrypt | None,
+    record: Callable[[], ArchiveRecord],
+) -> tuple[BackupManifest, tuple[str, ...], int | None]:
+    """The backup manifest of a stored archive (its tar's first member, read through the layers;
+    an encrypted archive without an identity: its record's), the layers and the plain size where
+    known. ``record`` reads the cleartext record beside the archive, only for a layered one."""
+    try:
+        opened = open_layers(stored, decrypt=decrypt, name=file_name, path=name)
+    except NeedsIdentity:
+        opened = None
+    if opened is not None:
+        try:
+            manifest = read_leading_manifest(opened.plain, name=name)
+        finally:
+            opened.close()
+        if not opened.layers:
+            return manifest, (), None
+    try:
+        beside = record()
+    except FormatError:
+        if opened is None:
+            raise
+        return manifest, tuple(str(layer) for layer in opened.layers), None
+    return (manifest if opened is not None else beside.manifest()), beside.layers, beside.plain_size

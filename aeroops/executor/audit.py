@@ -27,7 +27,7 @@ from aeroops.executor import log
 from aeroops.executor.fileops import FileOps, not_a_folder, open_buffered, read_head, walk
 from aeroops.executor.keys import Identities, IdentityFiles, load_identities
 from aeroops.executor.location import is_url, url_join, url_name
-from aeroops.formats.layers import ARCHIVE_SUFFIXES, NeedsIdentity, describe, layers_of_name, open_layers
+from aeroops.formats.layers import ARCHIVE_SUFFIXES, describe, layers_of_name
 from aeroops.formats.manifests import BackupManifest
 from aeroops.formats.record import LIMIT as RECORD_LIMIT
 from aeroops.formats.record import SUFFIX as RECORD_NAME_SUFFIX
@@ -513,27 +513,11 @@ def _row(
 def _leading_manifest(
     archive: Path, name: str, ops: FileOps, keys: Identities
 ) -> tuple[BackupManifest, tuple[str, ...], int | None]:
-    """The backup manifest (the tar's first member, read through the layers; an encrypted
-    archive without an identity: its record's), the layers and the plain size where known."""
-    from aeroops.core.inventory import read_leading_manifest
+    """`aeroops.core.inventory.leading_manifest` of an archive file."""
+    from aeroops.core.inventory import leading_manifest
+
+    def record() -> ArchiveRecord:
+        return read_record(archive, read_sidecar(archive, ops)[0], ops)
 
     with open_buffered(ops, archive) as stream:
-        try:
-            opened = open_layers(stream, decrypt=keys.decrypt(), name=archive.name, path=name)
-        except NeedsIdentity:
-            opened = None
-        if opened is not None:
-            try:
-                manifest = read_leading_manifest(opened.plain, name=name)
-            finally:
-                opened.close()
-            if not opened.layers:
-                return manifest, (), None
-    sidecar, _ = read_sidecar(archive, ops)
-    try:
-        record = read_record(archive, sidecar, ops)
-    except FormatError:
-        if opened is None:
-            raise
-        return manifest, tuple(str(layer) for layer in opened.layers), None
-    return (manifest if opened is not None else record.manifest()), record.layers, record.plain_size
+        return leading_manifest(stream, file_name=archive.name, name=name, decrypt=keys.decrypt(), record=record)

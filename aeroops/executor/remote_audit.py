@@ -13,7 +13,7 @@ from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import Code, Finding, FormatError, RemoteError, UsageError
 from aeroops.executor import log
 from aeroops.executor.location import url_name
-from aeroops.formats.layers import ARCHIVE_SUFFIXES, NeedsIdentity, describe, open_layers
+from aeroops.formats.layers import ARCHIVE_SUFFIXES, describe
 from aeroops.formats.manifests import BackupManifest
 from aeroops.formats.record import LIMIT as RECORD_LIMIT
 from aeroops.formats.record import SUFFIX as RECORD_SUFFIX
@@ -105,30 +105,15 @@ def _row(store: ObjectStore, root: str, info: ObjectInfo, names: set[str], now: 
 def _leading_manifest(
     store: ObjectStore, info: ObjectInfo, name: str
 ) -> tuple[BackupManifest, tuple[str, ...], int | None]:
-    """The backup manifest at the head of the object (through a zstd layer), or, for an
-    encrypted archive, its record's: as the local inventory reads it (no identity here)."""
-    from aeroops.core.inventory import read_leading_manifest
+    """`aeroops.core.inventory.leading_manifest` of an object, as the local inventory reads it
+    (no identity here)."""
+    from aeroops.core.inventory import leading_manifest
+
+    def record() -> ArchiveRecord:
+        return read_remote_record(info.url, read_remote_sidecar(info.url)[0])
 
     with store.open_read(info.url, info.size, chunk=HEAD_CHUNK, read_ahead=0) as stream:
-        try:
-            opened = open_layers(stream, decrypt=None, name=name.rsplit("/", 1)[-1], path=name)
-        except NeedsIdentity:
-            opened = None
-        if opened is not None:
-            try:
-                manifest = read_leading_manifest(opened.plain, name=name)
-            finally:
-                opened.close()
-            if not opened.layers:
-                return manifest, (), None
-    sidecar, _ = read_remote_sidecar(info.url)
-    try:
-        record = read_remote_record(info.url, sidecar)
-    except FormatError:
-        if opened is None:
-            raise
-        return manifest, tuple(str(layer) for layer in opened.layers), None
-    return (manifest if opened is not None else record.manifest()), record.layers, record.plain_size
+        return leading_manifest(stream, file_name=name.rsplit("/", 1)[-1], name=name, decrypt=None, record=record)
 
 
 def _with_report(row: InventoryRow, report: VerifyReport) -> InventoryRow:
