@@ -298,7 +298,7 @@ def bench_pitr(data_dir: Path, work: Path, runs: int) -> list[Row]:
     rates, rss, scans = [], [], []
     script = (
         "import sys; from aeroops.executor.archive_wal import archive_wal; "
-        "print(archive_wal(sys.argv[1], sys.argv[2]).records)"
+        "from aeroops.executor.fileops import REAL; print(archive_wal(sys.argv[1], sys.argv[2], ops=REAL).records)"
     )
     records = 0
     for _ in range(runs + 1):
@@ -318,11 +318,13 @@ def bench_pitr(data_dir: Path, work: Path, runs: int) -> list[Row]:
     middle = records // 2
     pitr_script = (
         "import sys; from aeroops.core.pitr import Target, TargetKind; "
-        "from aeroops.executor.pitr import restore_point_in_time; "
-        "restore_point_in_time(sys.argv[1], sys.argv[2], Target(TargetKind.SEQUENCE, int(sys.argv[3])), create=True)"
+        "from aeroops.executor.pitr import restore_point_in_time; from aeroops.executor.fileops import REAL; "
+        "restore_point_in_time(sys.argv[1], sys.argv[2], Target(TargetKind.SEQUENCE, int(sys.argv[3])), "
+        "create=True, ops=REAL)"
     )
     full_script = (
-        "import sys; from aeroops.executor.restore import restore; restore(sys.argv[1], sys.argv[2], create=True)"
+        "import sys; from aeroops.executor.fileops import REAL; from aeroops.executor.restore import restore; "
+        "restore(sys.argv[1], sys.argv[2], create=True, ops=REAL)"
     )
     ours, full = [], []
     for _ in range(runs + 1):
@@ -529,7 +531,10 @@ def bench_layered_verify(layered: Layered, runs: int, key: Path) -> list[Row]:
 def bench_layered_restore(layered: Layered, work: Path, runs: int) -> list[Row]:
     """``restore`` from the compressed archive beside ``zstd -dc f | tar xf -`` and an fsync of
     each file."""
-    script = "import sys; from aeroops.executor.restore import restore; restore(sys.argv[1], sys.argv[2], create=True)"
+    script = (
+        "import sys; from aeroops.executor.fileops import REAL; from aeroops.executor.restore import restore; "
+        "restore(sys.argv[1], sys.argv[2], create=True, ops=REAL)"
+    )
     source = layered.zstd or layered.baseline_zstd
     ours: list[float] = []
     rss: list[int] = []
@@ -671,7 +676,10 @@ def bench_s3(data_dir: Path, archive: Path, work: Path, runs: int) -> list[Row]:
             _s3_rss("backup into the bucket", rss[1:]),
         ]
         url = f"s3://{S3_BUCKET}/backup/0.tar"
-        script = "import sys; from aeroops.executor.restore import restore; restore(*sys.argv[1:3], create=True)"
+        script = (
+            "import sys; from aeroops.executor.fileops import REAL; from aeroops.executor.restore import restore; "
+            "restore(*sys.argv[1:3], create=True, ops=REAL)"
+        )
         ours, theirs, rss = [], [], []
         for _ in range(runs + 1):
             target = work / "s3-restored"
