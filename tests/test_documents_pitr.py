@@ -1,7 +1,7 @@
-"""Restore targets as sources (issue 24, points 1, 3, 4): the documents of a folder of base
-backups and WAL segments at ``--to-sequence N`` / ``--to-time`` / ``--latest`` are what AeroDB's
+"""Restore targets as sources: the documents of a folder of base backups and WAL segments at
+``--to-sequence N`` / ``--to-time`` / ``--latest`` are what AeroDB's
 boot listed at that point (the point-in-time fixtures' boot/*.jsonl), read without restoring.
-The folder is issue 23's: the fixture's four stages archived, bases at stages 1 and 3."""
+The folder is test_pitr's: the fixture's four stages archived, bases at stages 1 and 3."""
 
 from __future__ import annotations
 

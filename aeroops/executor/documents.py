@@ -14,7 +14,6 @@ while findings that leave the documents readable (a missing schema, no sidecar) 
 from __future__ import annotations
 
 import base64
-import csv
 import io
 import os
 import queue
@@ -68,8 +67,6 @@ from aeroops.progress import Progress, ProgressCallback, no_progress, within_ste
 
 FORMATS = ("parquet", "jsonl", "csv")
 FIELDS_COMPARED = 100_000  # changed documents whose fields a diff compares; past these, counted
-PARQUET_ROW_GROUP = 16_384  # documents per row group
-PARQUET_GROUP_BYTES = 4 << 20  # or this many body bytes: peak RSS grows with it (pyarrow keeps freed buffers)
 
 ARCHIVE, DATADIR, POINT_IN_TIME = "archive", "data directory", "restore target"
 READ_STEPS = ("read the keys", "read the documents")
@@ -611,7 +608,8 @@ def export(
     output's suffix, else parquet). JSON Lines are AeroDB's boot listing (``key``,
     ``schema_id``, ``schema_version``, ``body`` as JSON text: the body byte for byte), a body
     that is not UTF-8 as ``body_base64``; Parquet and CSV hold ``collection``, ``key``,
-    ``schema``, ``version``, ``body`` (Parquet: the bytes) and ``note``."""
+    ``schema``, ``version``, ``body`` (Parquet: the bytes), ``note``, then the bodies' fields
+    flattened and typed as in the DataFrame (`aeroops.executor.document_table`)."""
     target = Path(output)
     chosen = format or _format_of(target)
     if chosen not in FORMATS:
@@ -634,7 +632,12 @@ def export(
     try:
         with ops.create(tmp, 0o600) as stream:
             sink = _SeamWriter(ops, stream)
-            {"parquet": _write_parquet, "jsonl": _write_jsonl, "csv": _write_csv}[chosen](counted(found), sink)
+            if chosen == "jsonl":
+                _write_jsonl(counted(found), sink)
+            else:  # the bodies' fields flattened into typed columns
+                from aeroops.executor.document_table import write_flattened
+
+                write_flattened(counted(found), sink, target, chosen, ops)
             ops.fsync(stream)
         ops.rename(tmp, target)
         ops.fsync_path(target.parent)
@@ -709,65 +712,6 @@ def _write_jsonl(found: Iterable[Document], sink: _SeamWriter) -> None:
             line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
         buffered.write(line + b"\n")
     buffered.flush()
-
-
-def _text_body(document: Document) -> tuple[str, str]:
-    try:
-        return document.body.decode("utf-8"), ""
-    except UnicodeDecodeError as bad:
-        return "", f"the body is not UTF-8 (byte {bad.start}): export it as jsonl or parquet"
-
-
-def _write_csv(found: Iterable[Document], sink: _SeamWriter) -> None:
-    text = io.TextIOWrapper(io.BufferedWriter(cast(io.RawIOBase, sink), 1 << 20), encoding="utf-8", newline="")
-    writer = csv.writer(text)
-    writer.writerow(("collection", "key", "schema", "version", "body", "note"))
-    for document in found:
-        body, note = _text_body(document)
-        writer.writerow((document.collection, document.key, document.schema, document.version, body, note))
-    text.flush()
-    text.detach().flush()
-
-
-def _write_parquet(found: Iterable[Document], sink: _SeamWriter) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from aeroops.core.documents import parse_body
-
-    schema = pa.schema(
-        [
-            ("collection", pa.string()),
-            ("key", pa.string()),
-            ("schema", pa.string()),
-            ("version", pa.string()),
-            ("body", pa.large_binary()),
-            ("note", pa.string()),
-        ]
-    )
-    with pq.ParquetWriter(sink, schema) as writer:
-        batch: list[Document] = []
-        size = 0
-
-        def flush() -> None:
-            columns = list(zip(*batch, strict=True))
-            notes = [parse_body(d.body).note if _unusual(d.body) else "" for d in batch]
-            arrays = [pa.array(values, type=schema.field(i).type) for i, values in enumerate((*columns, notes))]
-            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
-
-        for document in found:
-            batch.append(document)
-            size += len(document.body)
-            if len(batch) >= PARQUET_ROW_GROUP or size >= PARQUET_GROUP_BYTES:
-                flush()
-                batch, size = [], 0
-        if batch:
-            flush()
-
-
-def _unusual(body: bytes) -> bool:
-    """A cheap test before parsing: AeroDB's bodies are JSON objects."""
-    return not (body[:1] == b"{" and body[-1:] == b"}")
 
 
 # --- diff --------------------------------------------------------------------------------------
