@@ -26,23 +26,18 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 from aeroops.core.documents import (
-    ADDED,
     CHANGED,
-    REMOVED,
     UNREADABLE,
     DiffResult,
     Document,
-    DocumentDelta,
     FieldChange,
     HistoryEntry,
     boot_listing_line,
     changed_fields,
-    collection_deltas,
     history_event,
     split_key,
 )
 from aeroops.core.logical import LogicalState, LogicalStateBuilder, place
-from aeroops.core.logical import diff as logical_diff
 from aeroops.core.pitr import PitrPlan, PitrRefusal, Target, TargetKind
 from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import (
@@ -336,6 +331,42 @@ def _refuse_damage(source: object, report: VerifyReport) -> None:
         raise FormatError(
             f"the archive's documents cannot be read: {found.message}{where}", path=source, code=found.code
         )
+
+
+def read_records(
+    source: Source,
+    on_wal: Callable[[WalRecord], None],
+    on_storage: Callable[[StorageRecord], None],
+    *,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps,
+    identities: IdentityFiles | None = None,
+) -> PitrPlan | None:
+    """Hand every record of ``source`` to the callbacks (an archive verified on the way and
+    refused when damaged); a restore target's plan, else None."""
+    if isinstance(source, PointInTime):
+        plan = plan_of(source, ops)
+        read_plan(plan, on_wal, on_storage, progress=progress, ops=ops, identities=identities)
+        return plan
+    if source_kind(source, ops) == DATADIR:
+        from aeroops.executor.drill import read_datadir_records
+
+        try:
+            read_datadir_records(Path(source), on_wal, on_storage, ops=ops, progress=progress)
+        except FileNotFoundError as error:
+            raise UsageError(
+                f"not an AeroDB data directory: {Path(str(error.filename)).name} is missing", path=source
+            ) from None
+        except OSError as error:
+            raise UsageError(f"cannot read the data directory: {error.strerror or error}", path=source) from None
+        return None
+    from aeroops.executor.audit import stream_archive
+
+    report = stream_archive(
+        source, wal_sink=on_wal, storage_sink=on_storage, progress=progress, ops=ops, identities=identities
+    )
+    _refuse_damage(source, report)
+    return None
 
 
 def plan_of(source: PointInTime, ops: FileOps) -> PitrPlan:
@@ -726,49 +757,13 @@ def diff(
     ops: FileOps,
     identities: IdentityFiles | None = None,
 ) -> DiffResult:
-    """How the documents of ``b`` differ from those of ``a`` (archives or data directories):
-    added, removed, changed (with the top-level fields that changed, old and new values), and
-    per collection how many of each and how many are unchanged."""
-    steps = ("read A", "read B", "compare", "read the changed documents")
+    """How the documents of ``b`` differ from those of ``a`` (archives, data directories or
+    restore targets): added, removed, changed (with the top-level fields that changed, old and
+    new values), and per collection how many of each and how many are unchanged. Memory stays
+    bounded whatever the sources' sizes (`aeroops.executor.document_diff`: DuckDB)."""
+    from aeroops.executor.document_diff import engine_diff
 
-    def step(index: int) -> ProgressCallback:
-        progress(Progress("diff", steps[index], index + 1, len(steps)))
-        return within_step(progress, "diff", steps[index], index + 1, len(steps))
-
-    known_a = read_state(a, places=True, progress=step(0), ops=ops, identities=identities)
-    known_b = read_state(b, places=True, progress=step(1), ops=ops, identities=identities)
-    step(2)
-    chosen = None if collections is None else set(collections)
-    delta = logical_diff(known_a.state, known_b.state)
-
-    def keep(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-        return [k for k in pairs if chosen is None or k[0] in chosen]
-
-    changed = keep(delta.changed)
-    compared = changed[:FIELDS_COMPARED]
-    read_changes = step(3)
-    old = {(d.collection, d.key): d.body for d in documents_of(known_a, keys=compared, progress=read_changes, ops=ops)}
-    new = {(d.collection, d.key): d.body for d in documents_of(known_b, keys=compared, progress=read_changes, ops=ops)}
-    deltas = [DocumentDelta(c, k, ADDED) for c, k in keep(delta.added)]
-    deltas += [DocumentDelta(c, k, REMOVED) for c, k in keep(delta.removed)]
-    for pair in changed:
-        if pair in old and pair in new:
-            fields, note = changed_fields(old[pair], new[pair])
-            schema_a, schema_b = known_a.state.get(*pair), known_b.state.get(*pair)
-            if schema_a and schema_b and schema_a[2:] != schema_b[2:]:
-                note = "; ".join(
-                    n for n in (note, f"schema {schema_a[2]} {schema_a[3]} → {schema_b[2]} {schema_b[3]}") if n
-                )
-            deltas.append(DocumentDelta(*pair, CHANGED, fields, note))
-        else:
-            deltas.append(DocumentDelta(*pair, CHANGED, (), f"fields not compared: over {FIELDS_COMPARED:,} changed"))
-    deltas.sort(key=lambda d: (d.collection, d.key))
-
-    def counts(state: object) -> dict[str, int]:
-        docs = known_a.state.documents if state is known_a else known_b.state.documents
-        return {c: len(d) for c, d in docs.items() if chosen is None or c in chosen}
-
-    return DiffResult(str(a), str(b), tuple(deltas), collection_deltas(counts(known_a), counts(known_b), deltas))
+    return engine_diff(a, b, collections=collections, progress=progress, ops=ops, identities=identities)
 
 
 # --- history -----------------------------------------------------------------------------------
