@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from aeroops.core.documents import ADDED, CHANGED, REMOVED, CollectionDelta, DiffResult, DocumentDelta, changed_fields
-from aeroops.core.logical import LogicalState, place
-from aeroops.errors import FormatError, UsageError
+from aeroops.core.logical import place
+from aeroops.errors import UsageError
 from aeroops.executor.fileops import FileOps, logged_cleanup
 from aeroops.executor.keys import IdentityFiles
 from aeroops.formats.checksum import crc32
@@ -31,7 +31,8 @@ ENGINE_THREADS = 2
 PART_ROWS = 65_536  # records per Parquet part
 FIELDS_COMPARED = 100_000  # changed documents whose fields a diff compares; past these, counted
 _WAL = 1 << 62  # a WAL record's order is past every storage record's: the WAL wins
-_COLUMNS = ("collection", "key", "live", "size", "crc", "schema", "version", "place", "ord")
+PART_BYTES = 8 << 20  # or this many body bytes
+_COLUMNS = ("collection", "key", "live", "size", "crc", "schema", "version", "place", "ord", "body")
 
 
 class _Spill:
@@ -41,6 +42,7 @@ class _Spill:
         self.folder, self.ops = folder, ops
         self.rows: dict[str, list[Any]] = {name: [] for name in _COLUMNS}
         self.parts = 0
+        self.bytes = 0
         self.storage = 0
         self.wal = 0
 
@@ -57,7 +59,9 @@ class _Spill:
         rows["version"].append(version)
         rows["place"].append(where)
         rows["ord"].append(ord_)
-        if len(rows["key"]) >= PART_ROWS:
+        rows["body"].append(body)
+        self.bytes += 0 if body is None else len(body)
+        if len(rows["key"]) >= PART_ROWS or self.bytes >= PART_BYTES:
             self.flush()
 
     def add_storage(self, record: StorageRecord) -> None:
@@ -91,11 +95,12 @@ class _Spill:
 
         if not self.rows["key"]:
             return
-        table = pa.table(self.rows)
+        table = pa.table({**self.rows, "body": pa.array(self.rows["body"], pa.large_binary())})
         with self.ops.create(self.folder / f"{self.parts:06d}.parquet", 0o600) as stream:
             pq.write_table(table, _SeamWriter(self.ops, stream))
         self.parts += 1
         self.rows = {name: [] for name in _COLUMNS}
+        self.bytes = 0
 
 
 def engine_diff(
@@ -116,52 +121,37 @@ def engine_diff(
         progress(Progress("diff", steps[index], index + 1, len(steps)))
         return within_step(progress, "diff", steps[index], index + 1, len(steps))
 
-    kinds = [docs.source_kind(a, ops), docs.source_kind(b, ops)]  # a bad source refused before any reading
+    for source in (a, b):
+        docs.source_kind(source, ops)  # a source that is none refused before any reading
     scratch = ops.make_temp_dir(None, "aeroops-diff-")
     try:
-        known = []
-        for index, (source, kind) in enumerate(zip((a, b), kinds, strict=True)):
+        for index, source in enumerate((a, b)):
             folder = scratch / "ab"[index]
             ops.mkdir(folder)
             spill = _Spill(folder, ops)
-            plan = docs.read_records(
+            docs.read_records(
                 source, spill.add_wal, spill.add_storage, progress=step(index), ops=ops, identities=identities
             )
             spill.flush()
-            known.append(docs.SourceState(str(source), kind, LogicalState({}), None, identities, plan))
         step(2)
         chosen = None if collections is None else sorted(set(collections))
         found, counts = _compare(scratch, chosen)
-        read_changes = step(3)
-        changed = [(row[0], row[1]) for row in found if row[2] == CHANGED]
-        compared = set(changed[:FIELDS_COMPARED])
-        bodies: list[dict[tuple[str, str], bytes]] = []
-        for side, state in enumerate(known):
-            wanted = {int(row[3 + side]): (row[0], row[1]) for row in found if (row[0], row[1]) in compared}
-            got = {(d.collection, d.key): d.body for d in docs._second_pass(state, wanted, read_changes, ops)}
-            if len(got) != len(wanted):
-                raise FormatError(
-                    f"the {state.kind} changed while it was read: {len(wanted):,} documents were expected, "
-                    f"{len(got):,} found",
-                    path=state.source,
-                )
-            bodies.append(got)
+        step(3)
+        compared = [(int(row[3]), int(row[4])) for row in found if row[2] == CHANGED][:FIELDS_COMPARED]
+        bodies = _bodies(scratch, compared)
         deltas = []
-        for collection, key, change, _, _, schema_a, schema_b in found:
-            pair = (collection, key)
+        for collection, key, change, place_a, place_b, schema_a, schema_b in found:
+            pair = (int(place_a), int(place_b))
             if change != CHANGED:
                 deltas.append(DocumentDelta(collection, key, change))
-            elif pair in compared:
-                fields, note = changed_fields(bodies[0][pair], bodies[1][pair])
+            elif pair in bodies:
+                fields, note = changed_fields(*bodies[pair])
                 if schema_a != schema_b:
                     note = "; ".join(n for n in (note, f"schema {schema_a} → {schema_b}") if n)
                 deltas.append(DocumentDelta(collection, key, CHANGED, fields, note))
             else:
-                deltas.append(
-                    DocumentDelta(
-                        collection, key, CHANGED, (), f"fields not compared: over {FIELDS_COMPARED:,} changed"
-                    )
-                )
+                note = f"fields not compared: over {FIELDS_COMPARED:,} changed"
+                deltas.append(DocumentDelta(collection, key, CHANGED, (), note))
         return DiffResult(str(a), str(b), tuple(deltas), counts)
     finally:
         with logged_cleanup("removing the diff's scratch folder", scratch):
@@ -222,6 +212,30 @@ def _compare(
         for c, (added, removed, changed) in sorted(tally.items())
     )
     return found, counts
+
+
+def _bodies(scratch: Path, places: list[tuple[int, int]]) -> dict[tuple[int, int], tuple[bytes, bytes]]:
+    """The bodies of the winning records at these places (in A, in B), from the spilled parts."""
+    import duckdb
+    import pyarrow as pa
+
+    if not places:
+        return {}
+    con = duckdb.connect(config={"memory_limit": ENGINE_MEMORY, "threads": ENGINE_THREADS})
+    try:
+        found: list[dict[int, bytes]] = []
+        for index, side in enumerate("ab"):
+            wanted = pa.table({"place": pa.array([p[index] for p in places], pa.int64())})
+            con.register("wanted", wanted)
+            rows = con.execute(
+                f"SELECT place, body FROM read_parquet('{_quoted(scratch / side)}/*.parquet') "
+                "WHERE place IN (SELECT place FROM wanted)"
+            ).fetchall()
+            con.unregister("wanted")
+            found.append(dict(rows))
+    finally:
+        con.close()
+    return {(pa_, pb): (found[0][pa_], found[1][pb]) for pa_, pb in places}
 
 
 def _quoted(path: Path) -> str:
