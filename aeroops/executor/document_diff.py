@@ -12,15 +12,15 @@ s, 666–672 MiB, as Acero keeps both sides in memory. Hence DuckDB.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from aeroops.core.documents import ADDED, CHANGED, REMOVED, CollectionDelta, DiffResult, DocumentDelta, changed_fields
 from aeroops.core.logical import place
 from aeroops.errors import UsageError
+from aeroops.executor.document_table import SeamWriter
 from aeroops.executor.fileops import FileOps, logged_cleanup
-from aeroops.executor.keys import IdentityFiles
 from aeroops.formats.checksum import crc32
 from aeroops.formats.storage import StorageRecord
 from aeroops.formats.wal import DOCUMENT_TYPES, DocumentChange, WalRecord, WalType, decode_payload
@@ -91,29 +91,30 @@ class _Spill:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from aeroops.executor.documents import _SeamWriter
-
         if not self.rows["key"]:
             return
         table = pa.table({**self.rows, "body": pa.array(self.rows["body"], pa.large_binary())})
         with self.ops.create(self.folder / f"{self.parts:06d}.parquet", 0o600) as stream:
-            pq.write_table(table, _SeamWriter(self.ops, stream))
+            pq.write_table(table, SeamWriter(self.ops, stream))
         self.parts += 1
         self.rows = {name: [] for name in _COLUMNS}
         self.bytes = 0
 
 
+Reader = Callable[[Any, Callable[[WalRecord], None], Callable[[StorageRecord], None], ProgressCallback], None]
+
+
 def engine_diff(
     a: Any,
     b: Any,
+    read: Reader,
     *,
     collections: Sequence[str] | None = None,
     progress: ProgressCallback = no_progress,
     ops: FileOps,
-    identities: IdentityFiles | None = None,
 ) -> DiffResult:
-    """`aeroops.executor.documents.diff`, with the comparison in DuckDB over spilled records."""
-    from aeroops.executor import documents as docs
+    """`aeroops.executor.documents.diff`, with the comparison in DuckDB over spilled records;
+    ``read(source, on_wal, on_storage, progress)`` hands a source's records to the callbacks."""
 
     steps = ("read A", "read B", "compare", "read the changed documents")
 
@@ -121,21 +122,19 @@ def engine_diff(
         progress(Progress("diff", steps[index], index + 1, len(steps)))
         return within_step(progress, "diff", steps[index], index + 1, len(steps))
 
-    for source in (a, b):
-        docs.source_kind(source, ops)  # a source that is none refused before any reading
     scratch = ops.make_temp_dir(None, "aeroops-diff-")
     try:
+        parts = []
         for index, source in enumerate((a, b)):
             folder = scratch / "ab"[index]
             ops.mkdir(folder)
             spill = _Spill(folder, ops)
-            docs.read_records(
-                source, spill.add_wal, spill.add_storage, progress=step(index), ops=ops, identities=identities
-            )
+            read(source, spill.add_wal, spill.add_storage, step(index))
             spill.flush()
+            parts.append(spill.parts)
         step(2)
         chosen = None if collections is None else sorted(set(collections))
-        found, counts = _compare(scratch, chosen)
+        found, counts = _compare(scratch, parts, chosen)
         step(3)
         compared = [(int(row[3]), int(row[4])) for row in found if row[2] == CHANGED][:FIELDS_COMPARED]
         bodies = _bodies(scratch, compared)
@@ -166,7 +165,7 @@ FROM read_parquet('{folder}/*.parquet') {where} GROUP BY collection, key
 
 
 def _compare(
-    scratch: Path, collections: Sequence[str] | None
+    scratch: Path, parts: Sequence[int], collections: Sequence[str] | None
 ) -> tuple[list[tuple[str, str, str, int, int, str, str]], tuple[CollectionDelta, ...]]:
     """The documents that differ (collection, key, change, place in A, place in B, schema in A,
     schema in B), sorted, and the per-collection counts."""
@@ -178,9 +177,9 @@ def _compare(
     try:
         con.execute(f"SET temp_directory = '{_quoted(scratch / 'engine')}'")
         con.execute("SET preserve_insertion_order = false")
-        for side in "ab":
+        for side, spilled in zip("ab", parts, strict=True):
             state = _STATE.format(folder=_quoted(scratch / side), where=where)
-            if any((scratch / side).iterdir()):
+            if spilled:
                 con.execute(f"CREATE TEMP TABLE {side} AS SELECT * FROM ({state}) WHERE live", params)
             else:  # a source without a document: read_parquet refuses an empty glob
                 con.execute(

@@ -12,9 +12,10 @@ decided. Memory stays one chunk; the parts cost a second write of the data.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from aeroops.core.documents import (
     BOOLEAN,
@@ -33,12 +34,31 @@ from aeroops.executor.fileops import FileOps, logged_cleanup
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from aeroops.executor.documents import _SeamWriter
-
 EXPORT_FIELDS_LIMIT = 4096  # field columns of an export; a field first seen past these stays in the body
 CHUNK_DOCUMENTS = 16_384  # documents per part (and per row group of the file)
 CHUNK_BYTES = 4 << 20  # or this many body bytes: peak RSS grows with it (pyarrow keeps freed buffers)
 META = ("collection", "key", "schema", "version")
+
+
+class SeamWriter(io.RawIOBase):
+    """A writable file whose writes go through the FileOps seam (pyarrow and csv write here)."""
+
+    def __init__(self, ops: FileOps, stream: BinaryIO) -> None:
+        self._ops, self._stream = ops, stream
+        self.written = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        view = memoryview(data)
+        self._ops.write(self._stream, view)
+        size = view.nbytes
+        self.written += size
+        return size
+
+    def tell(self) -> int:
+        return self.written
 
 
 def _arrow_type(kind: str) -> pa.DataType:
@@ -148,12 +168,10 @@ def chunks(found: Iterable[Document]) -> Iterator[list[Document]]:
         yield batch
 
 
-def write_flattened(found: Iterable[Document], sink: _SeamWriter, output: Path, form: str, ops: FileOps) -> None:
+def write_flattened(found: Iterable[Document], sink: SeamWriter, output: Path, form: str, ops: FileOps) -> None:
     """``found`` into ``sink`` as Parquet (``form`` "parquet") or CSV, fields flattened: the
     parts first, in a private folder beside ``output`` (removed whatever happens)."""
     import pyarrow.parquet as pq
-
-    from aeroops.executor.documents import _SeamWriter
 
     columns = FieldColumns()
     parts: list[tuple[Path, dict[str, str]]] = []
@@ -163,7 +181,7 @@ def write_flattened(found: Iterable[Document], sink: _SeamWriter, output: Path, 
             part = folder / f"{len(parts):06d}.parquet"
             table, kinds = columns.table(batch)
             with ops.create(part, 0o600) as stream:
-                pq.write_table(table, _SeamWriter(ops, stream))
+                pq.write_table(table, SeamWriter(ops, stream))
             del table
             parts.append((part, kinds))
         if form == "parquet":
@@ -186,7 +204,7 @@ def _part_tables(parts: Parts, columns: FieldColumns, schema: pa.Schema, ops: Fi
             yield conform(pq.read_table(stream), kinds, columns, schema)
 
 
-def _rewrite_parquet(parts: Parts, columns: FieldColumns, sink: _SeamWriter, ops: FileOps) -> None:
+def _rewrite_parquet(parts: Parts, columns: FieldColumns, sink: SeamWriter, ops: FileOps) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -196,7 +214,7 @@ def _rewrite_parquet(parts: Parts, columns: FieldColumns, sink: _SeamWriter, ops
             writer.write_table(table)
 
 
-def _rewrite_csv(parts: Parts, columns: FieldColumns, sink: _SeamWriter, ops: FileOps) -> None:
+def _rewrite_csv(parts: Parts, columns: FieldColumns, sink: SeamWriter, ops: FileOps) -> None:
     """CSV as pyarrow writes it (true/false, numbers as written, text quoted when it must be); a
     body that is not UTF-8 is left empty, with a note."""
     import pyarrow as pa

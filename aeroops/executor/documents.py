@@ -23,25 +23,18 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import cast
 
 from aeroops.core.documents import (
-    CHANGED,
-    UNREADABLE,
     DiffResult,
     Document,
-    FieldChange,
     HistoryEntry,
     boot_listing_line,
-    changed_fields,
-    history_event,
-    split_key,
 )
 from aeroops.core.logical import LogicalState, LogicalStateBuilder, place
 from aeroops.core.pitr import PitrPlan, PitrRefusal, Target, TargetKind
 from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import (
-    AeroError,
     Category,
     Code,
     Finding,
@@ -52,18 +45,21 @@ from aeroops.errors import (
     io_error,
     most_severe_first,
 )
+from aeroops.executor.document_table import SeamWriter
 from aeroops.executor.fileops import FileOps, logged_cleanup
 from aeroops.executor.keys import IdentityFiles
 from aeroops.formats.checksum import crc32
 from aeroops.formats.layout import STORAGE
 from aeroops.formats.storage import StorageRecord
 from aeroops.formats.wal import DOCUMENT_TYPES, DocumentChange, WalRecord, WalType, decode_payload, iter_wal
-from aeroops.progress import Progress, ProgressCallback, no_progress, within_step
+from aeroops.progress import Progress, ProgressCallback, no_progress
 
 FORMATS = ("parquet", "jsonl", "csv")
 FIELDS_COMPARED = 100_000  # changed documents whose fields a diff compares; past these, counted
 
 ARCHIVE, DATADIR, POINT_IN_TIME = "archive", "data directory", "restore target"
+WalSink = Callable[[WalRecord], None]
+StorageSink = Callable[[StorageRecord], None]
 READ_STEPS = ("read the keys", "read the documents")
 BATCH_DOCUMENTS = 1024  # documents handed from the reading thread at a time
 BATCH_BYTES = 8 << 20  # or this many body bytes
@@ -273,6 +269,22 @@ def documents_of(
         )
 
 
+def find_in_archive(
+    source: str | os.PathLike[str],
+    key: tuple[str, str],
+    *,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps,
+    identities: IdentityFiles | None = None,
+) -> tuple[Document | None, str, int]:
+    """`find_document` in an archive, with the archive's snapshot id and the last sequence of
+    its WAL (where it sits in its timeline's history)."""
+    report: list[VerifyReport] = []
+    found = find_document(source, key, progress=progress, ops=ops, identities=identities, _report=report)
+    manifest = report[0].backup_manifest if report else None
+    return found, "" if manifest is None else manifest.snapshot_id, report[0].wal_last_sequence or 0 if report else 0
+
+
 def find_document(
     source: Source,
     key: tuple[str, str],
@@ -280,6 +292,7 @@ def find_document(
     progress: ProgressCallback = no_progress,
     ops: FileOps,
     identities: IdentityFiles | None = None,
+    _report: list[VerifyReport] | None = None,
 ) -> Document | None:
     """The document ``key`` (``(collection, key)``) of ``source`` after AeroDB's boot rules, or
     None: one pass, the replay fed only that key's records (history reads many archives)."""
@@ -312,12 +325,12 @@ def find_document(
     else:
         from aeroops.executor.audit import stream_archive
 
-        _refuse_damage(
-            source,
-            stream_archive(
-                source, wal_sink=on_wal, storage_sink=on_storage, progress=progress, ops=ops, identities=identities
-            ),
+        report = stream_archive(
+            source, wal_sink=on_wal, storage_sink=on_storage, progress=progress, ops=ops, identities=identities
         )
+        _refuse_damage(source, report)
+        if _report is not None:
+            _report.append(report)
     where = builder.build().places.get(key)
     return None if where is None else last[where % 2]
 
@@ -662,7 +675,7 @@ def export(
 
     try:
         with ops.create(tmp, 0o600) as stream:
-            sink = _SeamWriter(ops, stream)
+            sink = SeamWriter(ops, stream)
             if chosen == "jsonl":
                 _write_jsonl(counted(found), sink)
             else:  # the bodies' fields flattened into typed columns
@@ -705,28 +718,7 @@ def _format_of(path: Path) -> str:
     return {"jsonl": "jsonl", "ndjson": "jsonl", "csv": "csv"}.get(suffix, "parquet")
 
 
-class _SeamWriter(io.RawIOBase):
-    """A writable file whose writes go through the FileOps seam (pyarrow and csv write here)."""
-
-    def __init__(self, ops: FileOps, stream: BinaryIO) -> None:
-        self._ops, self._stream = ops, stream
-        self.written = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
-        view = memoryview(data)
-        self._ops.write(self._stream, view)
-        size = view.nbytes
-        self.written += size
-        return size
-
-    def tell(self) -> int:
-        return self.written
-
-
-def _write_jsonl(found: Iterable[Document], sink: _SeamWriter) -> None:
+def _write_jsonl(found: Iterable[Document], sink: SeamWriter) -> None:
     import json
 
     buffered = io.BufferedWriter(cast(io.RawIOBase, sink), 1 << 20)
@@ -763,7 +755,13 @@ def diff(
     bounded whatever the sources' sizes (`aeroops.executor.document_diff`: DuckDB)."""
     from aeroops.executor.document_diff import engine_diff
 
-    return engine_diff(a, b, collections=collections, progress=progress, ops=ops, identities=identities)
+    for source in (a, b):
+        source_kind(source, ops)  # a source that is none refused before any reading
+
+    def read(source: Source, on_wal: WalSink, on_storage: StorageSink, progress: ProgressCallback) -> None:
+        read_records(source, on_wal, on_storage, progress=progress, ops=ops, identities=identities)
+
+    return engine_diff(a, b, read, collections=collections, progress=progress, ops=ops)
 
 
 # --- history -----------------------------------------------------------------------------------
@@ -779,67 +777,13 @@ def history(
     identities: IdentityFiles | None = None,
 ) -> tuple[HistoryEntry, ...]:
     """The document ``key`` (``collection:id``, or an id with ``collection``) in every archive
-    of ``folder``, oldest backup first: when it first appeared, each change (the top-level
-    fields), when it was deleted; each state with the archive it comes from. Archives that
-    cannot be read are left out (inventory says why)."""
-    from aeroops.executor.audit import inventory
+    of ``folder`` and, where the WAL is archived, in each record of the segments that touched it,
+    in the order of the database's history (`aeroops.executor.document_history`)."""
+    from aeroops.executor import document_history
 
-    try:
-        wanted = split_key(key, collection)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
-    rows = [r for r in inventory(folder, ops=ops).rows if r.backup_id is not None]
-    rows.sort(key=lambda r: (r.created_at or datetime.min, r.file))
-    root = Path(folder)
-    entries: list[HistoryEntry] = []
-    before: bytes | None = None
-    seen = False
-    for index, row in enumerate(rows, start=1):
-        progress(Progress("history", f"read {row.file}", index, len(rows)))
-        inner = within_step(progress, "history", f"read {row.file}", index, len(rows))
-        try:
-            document = find_document(root / row.file, wanted, progress=inner, ops=ops, identities=identities)
-        except AeroError as error:  # one damaged archive does not end the history
-            entries.append(
-                HistoryEntry(
-                    row.file,
-                    row.backup_id or "",
-                    _time(row.created_at),
-                    UNREADABLE,
-                    None,
-                    None,
-                    None,
-                    (),
-                    error.message,
-                )
-            )
-            continue
-        after = None if document is None else document.body
-        event = history_event(before, after, seen)
-        fields: tuple[FieldChange, ...] = ()
-        note = ""
-        if event == CHANGED and before is not None and after is not None:
-            fields, note = changed_fields(before, after)
-        entries.append(
-            HistoryEntry(
-                row.file,
-                row.backup_id or "",
-                _time(row.created_at),
-                event,
-                None if document is None else document.schema,
-                None if document is None else document.version,
-                after,
-                fields,
-                note,
-            )
-        )
-        seen = seen or after is not None
-        before = after
-    return tuple(entries)
-
-
-def _time(moment: datetime | None) -> str:
-    return "" if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return document_history.history(
+        folder, key, find_in_archive, collection=collection, progress=progress, ops=ops, identities=identities
+    )
 
 
 __all__ = [
