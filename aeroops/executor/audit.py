@@ -27,6 +27,7 @@ from aeroops.executor import log
 from aeroops.executor.fileops import FileOps, not_a_folder, open_buffered, read_head, walk
 from aeroops.executor.keys import Identities, IdentityFiles, load_identities
 from aeroops.executor.location import is_url, url_join, url_name
+from aeroops.executor.readahead import Readahead
 from aeroops.formats.layers import ARCHIVE_SUFFIXES, describe, layers_of_name
 from aeroops.formats.manifests import BackupManifest
 from aeroops.formats.record import LIMIT as RECORD_LIMIT
@@ -351,6 +352,7 @@ def _read_stream(
             digest=digest,
             extra_findings=(*keys.findings, *sidecar_findings),
             decrypt=keys.decrypt(),
+            readahead=Readahead,
             **options,
         )
     report = result if isinstance(result, VerifyReport) else getattr(result, "report", None)
