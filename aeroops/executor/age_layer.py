@@ -274,12 +274,11 @@ class _FdWriter:
 def _decrypt_child(cipher: int, plain: int, report: int, identities: list[Identity]) -> int:
     """The forked child's whole life: age's decryption loop between two pipes; how it ended
     (the exception's class and pyrage's message, never a key) on the report pipe."""
-    keep = {cipher, plain, report}
-    for name in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else ():
-        fd = int(name)
-        if fd > 2 and fd not in keep:  # other pipes' ends: their readers must see their EOF
-            with contextlib.suppress(OSError):
-                os.close(fd)
+    start = 3  # every other descriptor closed: other pipes' readers must see their EOF
+    for fd in sorted((cipher, plain, report)):
+        os.closerange(start, fd)
+        start = fd + 1
+    os.closerange(start, os.sysconf("SC_OPEN_MAX"))
     try:
         pyrage.decrypt_io(_FdReader(cipher), _FdWriter(plain), identities)
     except BaseException as error:
