@@ -45,7 +45,8 @@ def test_the_audit_panel_shows_the_wal_archive_beside_the_inventory(folder: Path
     assert tuple(ranges.loc["base-b.tar", ["timeline", "from_sequence", "to_sequence"]]) == (B, 0, 35)
     assert panel.wal_problems_table.frame.empty and panel.wal_problems_table.layout.display == "none"
     assert bytes(panel.coverage_chart.value).startswith(PNG)
-    assert "4 WAL segments on 2 timelines" in panel.wal_summary.value and "no problem found" in panel.wal_summary.value
+    summary = panel.wal_summary.value
+    assert "4 WAL segments on 2 timelines, listed" in summary and "no problem found" in summary
     assert "base-b.tar" in text_of(panel.wal_coverage_table.html.value)
 
 
@@ -61,7 +62,7 @@ def test_verify_all_reads_the_segments_and_shows_damage_in_red(folder: Path, tmp
     assert list(problems["code"]) == ["AERO_SEGMENT_DAMAGED"] and list(problems["timeline"]) == [B]
     assert "AERO_SEGMENT_DAMAGED" in text_of(panel.wal_problems_table.html.value)
     assert panel.wal_timelines_table.frame.set_index("timeline").loc[B, "restorable_to"] == 20
-    assert "1 problems" in panel.wal_summary.value and "warning" in panel.wal_summary.value.lower()
+    assert "1 problem" in panel.wal_summary.value and "warning" in panel.wal_summary.value.lower()
     red = coverage_data(report)
     assert list(red[red["kind"] == "not restorable"]["timeline"]) == [B]  # the chart's red span
 

@@ -356,12 +356,13 @@ class AuditPanel(Panel):
         from aeroops.views.pitr_tables import wal_coverage_frame, wal_problems_frame, wal_summary, wal_timelines_frame
 
         self.wal_box.layout.display = None
-        kind = "warning" if report.problems else ("success" if report.checked else "info")
-        self.wal_summary.value = notice_html(html.escape(wal_summary(report)), kind=kind)
         self.coverage_chart.value = coverage_chart(report).png()
         self.wal_timelines_table.set_frame(wal_timelines_frame(report))
         self.wal_coverage_table.set_frame(wal_coverage_frame(report) if report.coverage else None)
         self.wal_problems_table.set_frame(wal_problems_frame(report) if report.problems else None)
+        # The summary last: once it says what was read, the tables and the chart above show it.
+        kind = "warning" if report.problems else ("success" if report.checked else "info")
+        self.wal_summary.value = notice_html(html.escape(wal_summary(report)), kind=kind)
 
     def _set_choices(self, names: list[str]) -> None:
         """New options for the archive list, keeping the selection if it is still there (new

@@ -73,13 +73,17 @@ def wal_coverage_frame(report: WalArchiveReport) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COVERAGE_COLUMNS)
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
 def wal_summary(report: WalArchiveReport) -> str:
     """One line: segments, timelines, how many bases can restore, problems."""
     segments = sum(t.segments for t in report.timelines)
     problems = len(report.problems)
     read = "read whole" if report.checked else "listed (Verify all reads them whole)"
     return (
-        f"{segments} WAL segments on {len(report.timelines)} timelines, {read}; "
-        f"{len(report.coverage)} base backups can restore to a point on them; "
-        + (f"{problems} problems" if problems else "no problem found")
+        f"{_count(segments, 'WAL segment')} on {_count(len(report.timelines), 'timeline')}, {read}; "
+        f"{_count(len(report.coverage), 'base backup')} can restore to a point on them; "
+        + (_count(problems, "problem") if problems else "no problem found")
     )
