@@ -18,7 +18,7 @@ from pathlib import Path
 from aeroops.core.backup_plan import BackupPlan, MemberKind
 from aeroops.errors import BackupError
 from aeroops.executor import log
-from aeroops.executor.fileops import FileOps, logged_cleanup, write_new_file
+from aeroops.executor.fileops import FileOps, is_within, logged_cleanup, write_new_file
 from aeroops.executor.lock import try_flock
 from aeroops.formats.layout import BACKUP_MANIFEST, SCHEMAS_DIR, SNAPSHOT_DIR, WAL, WAL_DIR, WAL_LOG
 from aeroops.formats.sidecar import SUFFIXES
@@ -56,7 +56,7 @@ def remove_stale_staging(folder: Path, ops: FileOps, *, keep: Path | None = None
         if not match or not entry.is_dir(follow_symlinks=False):
             continue
         path = folder / entry.name
-        if keep is not None and _holds(path, keep, ops):
+        if keep is not None and is_within(keep, path, ops):
             log.warning("kept %s: it is or holds the data directory being backed up", path)
             continue
         try:
@@ -65,11 +65,6 @@ def remove_stale_staging(folder: Path, ops: FileOps, *, keep: Path | None = None
         except OSError as exc:  # another run's leftover: this run's backup goes on
             log.warning("could not remove the stale staging folder %s: %s", path, exc.strerror or exc)
     return tuple(removed)
-
-
-def _holds(path: Path, inner: Path, ops: FileOps) -> bool:
-    outer, inner = Path(ops.realpath(path)), Path(ops.realpath(inner))
-    return outer == inner or outer in inner.parents
 
 
 def _remove_if_ours(path: Path, run_id: str, ops: FileOps) -> bool:
