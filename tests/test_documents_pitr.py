@@ -137,11 +137,17 @@ def test_history_follows_a_document_through_the_archives_and_the_archived_wal(fo
         ("base-b.tar", "unchanged"),  # B's checkpoint snapshot holds the state after A 55
         ("segment", "deleted"),
     ]
-    assert [e.note.split(";")[0] for e in entries if e.archive.startswith("wal-")] == [
+    assert [e.archive for e in entries if not e.archive.endswith(".tar")] == [
+        f"WAL {A}:25",
+        f"WAL {A}:53",
+        f"WAL {B}:25",
+    ]
+    assert [e.note.split(",")[0] for e in entries if e.archive.startswith("WAL ")] == [
         f"record 25 of timeline {A}",
         f"record 53 of timeline {A}",
         f"record 25 of timeline {B}",
     ]
+    assert entries[2].note.split(";")[0].endswith(".wal")  # the segment it was read from
     assert entries[1].body == listed_bodies(A, 30)[key].encode()
     assert entries[2].body == listed_bodies(A, 55)[key].encode() == entries[3].body
     assert [f.field for f in entries[2].fields]  # the update changed some field

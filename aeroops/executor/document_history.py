@@ -182,12 +182,12 @@ def history(
         note = ""
         if event == CHANGED and before is not None and after is not None:
             fields, note = changed_fields(before, after)
-        if isinstance(item, _WalState):
-            where = f"record {item.sequence} of timeline {item.timeline}"
+        if isinstance(item, _WalState):  # named short, so a table keeps its event in view
+            where = f"record {item.sequence} of timeline {item.timeline}, in {item.segment}"
             entries.append(
                 HistoryEntry(
-                    item.segment, "", _time(item.archived_at), event, item.schema, item.version if after else None,
-                    after, fields, "; ".join(n for n in (where, note) if n),
+                    f"WAL {item.timeline}:{item.sequence}", "", _time(item.archived_at), event, item.schema,
+                    item.version if after else None, after, fields, "; ".join(n for n in (where, note) if n),
                 )
             )  # fmt: skip
         else:
