@@ -30,6 +30,7 @@ from typing import Any
 from aeroops.core.wal_archive import ArchivedSegment, PassRefusal, plan_pass
 from aeroops.errors import Code, FormatError, WalArchiveError, WalArchiveIOError, io_error
 from aeroops.executor.fileops import FileOps, logged_cleanup, not_a_folder, read_head
+from aeroops.executor.location import is_url
 from aeroops.executor.lock import DirectoryLock, FolderLock, aerodb_serving
 from aeroops.formats.framing import U32
 from aeroops.formats.layout import CHECKPOINT, WAL
@@ -105,7 +106,12 @@ def archive_wal(
     digest: Algorithm = DEFAULT,
     ops: FileOps,
 ) -> ArchivePass:
-    """One pass: publish the complete records appended since the last pass as one segment."""
+    """One pass: publish the complete records appended since the last pass as one segment
+    (into a folder URL: `aeroops.executor.remote_wal.archive_wal_remote`)."""
+    if isinstance(folder, str) and is_url(folder):
+        from aeroops.executor.remote_wal import archive_wal_remote
+
+        return archive_wal_remote(data_dir, folder, now=now, digest=digest, ops=ops)
     started = time.monotonic()
     root, out = Path(data_dir), Path(folder)
     if not ops.is_dir(root):

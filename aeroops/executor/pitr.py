@@ -44,12 +44,15 @@ from aeroops.errors import (
 )
 from aeroops.executor.audit import ARCHIVE_SUFFIX, read_sidecar, verify_archive
 from aeroops.executor.drill import datadir_logical_state, datadir_schemas
-from aeroops.executor.fileops import FileOps, logged_cleanup, not_a_folder
+from aeroops.executor.fileops import FileOps, logged_cleanup
+from aeroops.executor.location import is_url
+from aeroops.executor.remote_wal import folder_refusal, in_folder, list_files, location_name, open_location
 from aeroops.executor.restore import restore
 from aeroops.formats.checksum import crc32
 from aeroops.formats.framing import U32
 from aeroops.formats.layout import snapshot_folder
 from aeroops.formats.segment import looks_like_segment, parse_segment_name
+from aeroops.formats.sidecar import SUFFIXES
 from aeroops.formats.storage import iter_storage
 from aeroops.formats.wal import iter_wal, iter_wal_batches
 from aeroops.hashing import Digest
@@ -69,32 +72,38 @@ def describe_folder(
     check_segments: read every segment whole (digest against its sidecar, records against its
     name); else only list them. verify_bases: verify every archive (its WAL's last sequence is
     then known); else read each one's manifest only, and a restore verifies the base it uses.
+    A folder URL (``s3://bucket/prefix/``) is listed once and its objects streamed.
     """
-    root = Path(folder)
-    if not ops.is_dir(root):
-        raise UsageError(f"the backup folder {not_a_folder(root, ops)}", path=root)
+    refusal = folder_refusal(folder, ops)
+    if refusal is not None:
+        raise UsageError(f"the backup folder {refusal}", path=Path(folder))
+    root = folder if isinstance(folder, str) and is_url(folder) else str(Path(folder))
     bases: list[BaseBackup] = []
     segments: list[SegmentInfo] = []
     strays: list[str] = []
-    for entry in sorted(ops.scandir(root), key=lambda e: e.name):
-        if not entry.is_file(follow_symlinks=False):
-            continue
-        path = root / entry.name
-        if entry.name.endswith(ARCHIVE_SUFFIX):
-            base = _describe_base(path, verify_bases, ops)
+    files = list_files(root, ops)
+    # In a bucket a listing says which sidecars exist: an unchecked segment costs no GET.
+    listed = {name for name, _ in files} if is_url(root) else None
+    for file_name, size in files:
+        path = in_folder(root, file_name)
+        if file_name.endswith(ARCHIVE_SUFFIX):
+            base = _describe_base(path, verify_bases, ops, size)
             if base is not None:
                 bases.append(base)
-        elif looks_like_segment(entry.name):
-            name = parse_segment_name(entry.name)
+        elif looks_like_segment(file_name):
+            name = parse_segment_name(file_name)
             if name is None:
-                strays.append(entry.name)
+                strays.append(file_name)
                 continue
-            size = entry.stat(follow_symlinks=False).st_size
+            if listed is not None and not check_segments:
+                sidecar = any(file_name + suffix in listed for suffix in SUFFIXES.values())
+                segments.append(SegmentInfo(file_name, name, size, sidecar))
+                continue
             segments.append(_describe_segment(path, size, check_segments, ops))
-    return FolderDescription(str(root), tuple(bases), tuple(segments), tuple(strays))
+    return FolderDescription(root, tuple(bases), tuple(segments), tuple(strays))
 
 
-def _describe_base(path: Path, verify: bool, ops: FileOps) -> BaseBackup | None:
+def _describe_base(path: Path | str, verify: bool, ops: FileOps, size: int | None = None) -> BaseBackup | None:
     if verify:
         report = verify_archive(path, ops=ops)
         manifest = report.backup_manifest
@@ -102,27 +111,33 @@ def _describe_base(path: Path, verify: bool, ops: FileOps) -> BaseBackup | None:
             return None
         first_error = next((f.message for f in report.findings if f.severity in ("ERROR", "FATAL")), "")
         return BaseBackup(
-            path.name, manifest.snapshot_id, manifest.created_at, report.wal_last_sequence or 0, report.ok, first_error
+            location_name(path),
+            manifest.snapshot_id,
+            manifest.created_at,
+            report.wal_last_sequence or 0,
+            report.ok,
+            first_error,
         )
     try:
-        with ops.open_read(path) as stream:
-            manifest = read_leading_manifest(stream, name=path.name)
+        with open_location(path, ops, size, head=True) as stream:
+            manifest = read_leading_manifest(stream, name=location_name(path))
     except (OSError, FormatError):
         return None  # not a base anything can start from; inventory says why
-    return BaseBackup(path.name, manifest.snapshot_id, manifest.created_at, None, True)
+    return BaseBackup(location_name(path), manifest.snapshot_id, manifest.created_at, None, True)
 
 
-def _describe_segment(path: Path, size: int, check: bool, ops: FileOps) -> SegmentInfo:
-    name = parse_segment_name(path.name)
+def _describe_segment(path: Path | str, size: int, check: bool, ops: FileOps) -> SegmentInfo:
+    file_name = location_name(path)
+    name = parse_segment_name(file_name)
     assert name is not None
     digest, findings = read_sidecar(path, ops)
     sidecar = digest is not None or any(f.code is Code.VERIFY_SIDECAR for f in findings)
     if not check:
-        return SegmentInfo(path.name, name, size, sidecar)
+        return SegmentInfo(file_name, name, size, sidecar)
     damage = None
     last_crc = None
     try:
-        with ops.open_read(path) as stream:
+        with open_location(path, ops, size) as stream:
             checked = _SegmentReader(ops, stream, digest)
             damage = checked.check(name.first, name.last)
             last_crc = checked.last_crc
@@ -130,7 +145,7 @@ def _describe_segment(path: Path, size: int, check: bool, ops: FileOps) -> Segme
         damage = f"cannot be read: {exc.strerror or exc}"
     if damage is None and findings and digest is None and sidecar:
         damage = findings[0].message
-    return SegmentInfo(path.name, name, size, sidecar, True, damage, last_crc)
+    return SegmentInfo(file_name, name, size, sidecar, True, damage, last_crc)
 
 
 class _SegmentReader:
@@ -189,7 +204,7 @@ def plan_for(folder: Path | str, target: Target, ops: FileOps) -> tuple[FolderDe
     the segment before read) is refused as if every segment had been read, without reading
     the segments no target needs."""
     description = describe_folder(folder, check_segments=False, ops=ops)
-    root = Path(description.folder)
+    root = description.folder
     while True:
         plan = plan_point_in_time(description, target)
         if isinstance(plan, PitrRefusal):
@@ -197,7 +212,7 @@ def plan_for(folder: Path | str, target: Target, ops: FileOps) -> tuple[FolderDe
         unread = {u.segment.file: u.segment for u in plan.segments if not u.segment.checked}
         if not unread:
             return description, plan
-        checked = {name: _describe_segment(root / name, s.size, True, ops) for name, s in unread.items()}
+        checked = {name: _describe_segment(in_folder(root, name), s.size, True, ops) for name, s in unread.items()}
         description = replace(description, segments=tuple(checked.get(s.file, s) for s in description.segments))
 
 
@@ -214,12 +229,12 @@ class _WalBuilder:
         built = wal.with_name(wal.name + ".pitr")
         with ops.create(built, 0o644) as target:
             for use in plan.segments:
-                path = Path(plan.folder) / use.segment.file
+                path = in_folder(plan.folder, use.segment.file)
                 start = target.tell()
                 digest, _ = read_sidecar(path, ops)
                 if digest is None:
                     raise RestoreCorruptionError(f"the segment {use.segment.file} has lost its sidecar", path=path)
-                with ops.open_read(path) as stream:
+                with open_location(path, ops, use.segment.size) as stream:
                     reader = _SegmentReader(ops, stream, digest, target)
                     damage = reader.check(use.segment.name.first, use.segment.name.last, upto=use.upto)
                 if damage is not None:
@@ -338,7 +353,7 @@ def restore_point_in_time(
     if isinstance(plan, PitrRefusal):
         raise refusal_error(plan)
     result = restore(
-        Path(folder) / plan.base.file,
+        in_folder(str(folder), plan.base.file),
         data_dir,
         create=create,
         progress=progress,
@@ -377,7 +392,7 @@ def drill_point_in_time(
     scratch = ops.make_temp_dir(None if scratch_parent is None else Path(scratch_parent), "aeroops-pitr-drill-")
     try:
         restored = scratch / "restored"
-        restore(Path(folder) / plan.base.file, restored, create=True, ops=ops, wal_builder=_WalBuilder(plan))
+        restore(in_folder(str(folder), plan.base.file), restored, create=True, ops=ops, wal_builder=_WalBuilder(plan))
         state = datadir_logical_state(restored, ops=ops)
         expected = _expected_state(plan, restored, ops)
         difference = diff(expected, state)
@@ -413,7 +428,7 @@ def _plan_records(plan: PitrPlan, restored: Path, ops: FileOps) -> Iterator[Any]
             yield from iter_wal(stream)
         return
     for use in plan.segments:
-        with ops.open_read(Path(plan.folder) / use.segment.file) as stream:
+        with open_location(in_folder(plan.folder, use.segment.file), ops, use.segment.size) as stream:
             for record in iter_wal(stream, first_sequence=use.segment.name.first):
                 if record.sequence > use.upto:
                     break
@@ -425,24 +440,25 @@ def _plan_records(plan: PitrPlan, restored: Path, ops: FileOps) -> Iterator[Any]
 
 def is_segment_path(path: Path | str) -> bool:
     """A path ``verify`` takes for a WAL segment: named ``wal-….wal``."""
-    return looks_like_segment(Path(path).name)
+    return looks_like_segment(location_name(path))
 
 
 def verify_segment(path: Path | str, ops: FileOps) -> VerifyReport:
     """A segment's verdict, in the shape of an archive's: its digest against its sidecar, its
     records (framing, CRC, sequences) against its name."""
-    segment = Path(path)
-    name = parse_segment_name(segment.name)
+    segment: Path | str = path if isinstance(path, str) and is_url(path) else Path(path)
+    name = parse_segment_name(location_name(segment))
     findings: list[Finding] = []
     size = 0
+    found = _segment_size(segment, ops) if name is not None else None
     if name is None:
         findings.append(
             Finding.of(Code.SEGMENT_DAMAGED, "named like a WAL segment, but its name does not parse", str(segment))
         )
-    elif not ops.is_file(segment):
+    elif found is None:
         findings.append(Finding.of(Code.VERIFY_IO, "the segment does not exist or is not a file", str(segment)))
     else:
-        size = ops.stat(segment).st_size
+        size = found
         info = _describe_segment(segment, size, True, ops)
         if not info.sidecar:
             findings.append(
@@ -464,6 +480,15 @@ def verify_segment(path: Path | str, ops: FileOps) -> VerifyReport:
     )
 
 
+def _segment_size(segment: Path | str, ops: FileOps) -> int | None:
+    """The segment's size; None when it is not a file (or no object)."""
+    if isinstance(segment, str):
+        from aeroops.executor.remote_wal import object_size
+
+        return object_size(segment)
+    return ops.stat(segment).st_size if ops.is_file(segment) else None
+
+
 def wal_archive(folder: Path | str, *, checked: bool = False, ops: FileOps) -> WalArchiveReport:
     """The WAL archive of ``folder`` for inventory: its timelines, problems and coverage
     (``checked``: every segment read whole; else listed, and only names and sidecars judged)."""
@@ -475,10 +500,10 @@ def check_wal(folder: Path | str, max_age: timedelta, *, now: datetime | None = 
     """``check --max-wal-age``: the newest archived segment (read whole, so a damaged one does
     not count: the next newest is tried) against ``max_age``."""
     taken_at = (now or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
-    listed = describe_folder(folder, check_segments=False, ops=ops).segments
-    root = Path(folder)
+    description = describe_folder(folder, check_segments=False, ops=ops)
+    listed, root = description.segments, description.folder
     for segment in sorted(listed, key=lambda s: (s.name.archived_at, s.name.timeline, s.name.last), reverse=True):
-        checked = _describe_segment(root / segment.file, segment.size, True, ops)
+        checked = _describe_segment(in_folder(root, segment.file), segment.size, True, ops)
         if checked.damage is None and checked.sidecar:
             return wal_freshness([checked], max_age, taken_at)
     return wal_freshness([], max_age, taken_at)
