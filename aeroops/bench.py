@@ -77,6 +77,16 @@ def child(argv: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss * 1024
 
 
+def aeroops_command(*args: str) -> list[str]:
+    """The command line of ``aeroops ARGS`` in a child process: what an operator runs."""
+    return [sys.executable, "-m", "aeroops", *args]
+
+
+def restore_command(source: Path | str, target: Path, *args: str) -> list[str]:
+    """``aeroops restore SOURCE TARGET --create --yes`` (a new data directory, no dry run)."""
+    return aeroops_command("restore", str(source), str(target), *args, "--create", "--yes", "--no-progress")
+
+
 def fsync_file(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -121,9 +131,7 @@ def bench_backup(data_dir: Path, work: Path, runs: int) -> tuple[list[Row], Path
     for _ in range(runs + 1):  # the first run warms the cache and is dropped
         for path in (archive, *(sidecar_path(archive, a) for a in ALGORITHMS), work / "tar.tar"):
             path.unlink(missing_ok=True)
-        seconds, peak = child(
-            [sys.executable, "-m", "aeroops", "backup", str(data_dir), "-o", str(archive), "--created-at", CREATED_AT]
-        )
+        seconds, peak = child(aeroops_command("backup", str(data_dir), "-o", str(archive), "--created-at", CREATED_AT))
         ours.append(seconds)
         rss.append(peak)
         started = time.perf_counter()
@@ -237,14 +245,10 @@ def bench_inventory(archive_source: Path, work: Path, runs: int) -> list[Row]:
 
 def bench_restore(archive: Path, work: Path, runs: int) -> list[Row]:
     ours, floor, rss = [], [], []
-    script = (
-        "import sys; from aeroops.executor.fileops import REAL; from aeroops.executor.restore import restore; "
-        "restore(sys.argv[1], sys.argv[2], create=True, ops=REAL)"
-    )
     for _ in range(runs + 1):
         target = work / "restored"
         shutil.rmtree(target, ignore_errors=True)
-        seconds, peak = child([sys.executable, "-c", script, str(archive), str(target)])
+        seconds, peak = child(restore_command(archive, target))
         ours.append(seconds)
         rss.append(peak)
         shutil.rmtree(target)
@@ -296,10 +300,6 @@ def bench_pitr(data_dir: Path, work: Path, runs: int) -> list[Row]:
 
     folder = work / "pitr"
     rates, rss, scans = [], [], []
-    script = (
-        "import sys; from aeroops.executor.archive_wal import archive_wal; "
-        "print(archive_wal(sys.argv[1], sys.argv[2]).records)"
-    )
     records = 0
     for _ in range(runs + 1):
         # the rate in this process, as the WAL scan's is measured; the peak RSS in a child's
@@ -310,27 +310,19 @@ def bench_pitr(data_dir: Path, work: Path, runs: int) -> list[Row]:
         rates.append(records / (time.perf_counter() - started))
         shutil.rmtree(folder)
         folder.mkdir()
-        rss.append(child([sys.executable, "-c", script, str(data_dir), str(folder)])[1])
+        rss.append(child(aeroops_command("archive-wal", str(data_dir), "-o", str(folder)))[1])
         scans.append(_scan_rate(data_dir / WAL))
     rate, scan_rate, peak = statistics.median(rates[1:]), statistics.median(scans[1:]), max(rss[1:])
     nothing = median_time(lambda: archive_wal(data_dir, folder, ops=REAL), max(runs, 5))
     run_backup(data_dir, folder / "base.tar", created_at=datetime(2026, 6, 1, tzinfo=UTC), ops=REAL)
     middle = records // 2
-    pitr_script = (
-        "import sys; from aeroops.core.pitr import Target, TargetKind; "
-        "from aeroops.executor.pitr import restore_point_in_time; "
-        "restore_point_in_time(sys.argv[1], sys.argv[2], Target(TargetKind.SEQUENCE, int(sys.argv[3])), create=True)"
-    )
-    full_script = (
-        "import sys; from aeroops.executor.restore import restore; restore(sys.argv[1], sys.argv[2], create=True)"
-    )
     ours, full = [], []
     for _ in range(runs + 1):
         target = work / "restored"
         shutil.rmtree(target, ignore_errors=True)
-        ours.append(child([sys.executable, "-c", pitr_script, str(folder), str(target), str(middle)])[0])
+        ours.append(child(restore_command(folder, target, "--to-sequence", str(middle)))[0])
         shutil.rmtree(target)
-        full.append(child([sys.executable, "-c", full_script, str(folder / "base.tar"), str(target)])[0])
+        full.append(child(restore_command(folder / "base.tar", target))[0])
         shutil.rmtree(target)
     t_ours, t_full = statistics.median(ours[1:]), statistics.median(full[1:])
     shutil.rmtree(folder)
@@ -485,7 +477,7 @@ def bench_layered_backup(data_dir: Path, work: Path, runs: int, key: Path, recip
                 old.unlink()
             floor_file.unlink(missing_ok=True)
             if available:
-                argv = [sys.executable, "-m", "aeroops", "backup", str(data_dir), "-o", str(folder / name)]
+                argv = aeroops_command("backup", str(data_dir), "-o", str(folder / name))
                 seconds, peak = child([*argv, *options, "--created-at", CREATED_AT, "--no-progress"])
                 ours.append(seconds)
                 rss.append(peak)
@@ -515,7 +507,7 @@ def bench_layered_verify(layered: Layered, runs: int, key: Path) -> list[Row]:
         floor: list[float] = []
         for _ in range(runs + 1):
             if archive is not None:
-                argv = [sys.executable, "-m", "aeroops", "verify", str(archive), "--no-progress"]
+                argv = aeroops_command("verify", str(archive), "--no-progress")
                 seconds, peak = child(argv + (["--identity", str(key)] if decrypt else []))
                 ours.append(seconds)
                 rss.append(peak)
@@ -529,7 +521,6 @@ def bench_layered_verify(layered: Layered, runs: int, key: Path) -> list[Row]:
 def bench_layered_restore(layered: Layered, work: Path, runs: int) -> list[Row]:
     """``restore`` from the compressed archive beside ``zstd -dc f | tar xf -`` and an fsync of
     each file."""
-    script = "import sys; from aeroops.executor.restore import restore; restore(sys.argv[1], sys.argv[2], create=True)"
     source = layered.zstd or layered.baseline_zstd
     ours: list[float] = []
     rss: list[int] = []
@@ -539,7 +530,7 @@ def bench_layered_restore(layered: Layered, work: Path, runs: int) -> list[Row]:
         target = work / "restored-zstd"
         if layered.zstd is not None:
             shutil.rmtree(target, ignore_errors=True)
-            seconds, peak = child([sys.executable, "-c", script, str(layered.zstd), str(target)])
+            seconds, peak = child(restore_command(layered.zstd, target))
             ours.append(seconds)
             rss.append(peak)
             shutil.rmtree(target)
@@ -660,9 +651,7 @@ def bench_s3(data_dir: Path, archive: Path, work: Path, runs: int) -> list[Row]:
         ours, theirs, rss = [], [], []
         for run in range(runs + 1):
             url = f"s3://{S3_BUCKET}/backup/{run}.tar"
-            seconds, peak = child(
-                [sys.executable, "-m", "aeroops", "backup", str(data_dir), "-o", url, "--created-at", CREATED_AT]
-            )
+            seconds, peak = child(aeroops_command("backup", str(data_dir), "-o", url, "--created-at", CREATED_AT))
             ours.append(seconds)
             rss.append(peak)
             theirs.append(child([sys.executable, "-c", S3FS_PUT, str(archive), f"{S3_BUCKET}/put/{run}.tar"])[0])
@@ -671,12 +660,11 @@ def bench_s3(data_dir: Path, archive: Path, work: Path, runs: int) -> list[Row]:
             _s3_rss("backup into the bucket", rss[1:]),
         ]
         url = f"s3://{S3_BUCKET}/backup/0.tar"
-        script = "import sys; from aeroops.executor.restore import restore; restore(*sys.argv[1:3], create=True)"
         ours, theirs, rss = [], [], []
         for _ in range(runs + 1):
             target = work / "s3-restored"
             shutil.rmtree(target, ignore_errors=True)
-            seconds, peak = child([sys.executable, "-c", script, url, str(target)])
+            seconds, peak = child(restore_command(url, target))
             ours.append(seconds)
             rss.append(peak)
             shutil.rmtree(target)
@@ -833,7 +821,7 @@ def bench_documents(archive: Path, work: Path, runs: int) -> list[Row]:
         ),
     ]
     output = work / "documents.parquet"
-    seconds, peak = child([sys.executable, "-m", "aeroops", "export", str(archive), "-o", str(output), "--no-progress"])
+    seconds, peak = child(aeroops_command("export", str(archive), "-o", str(output), "--no-progress"))
     size = output.stat().st_size
     output.unlink()
     rows.append(
@@ -883,7 +871,7 @@ def bench_diff(data_dir: Path, work: Path) -> list[Row]:
     changed = changed_copy(data_dir, other)
     print(f"  made the diff's second data directory in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     seconds, peak = child(
-        [sys.executable, "-m", "aeroops", "diff", str(data_dir), str(other), "--format", "csv", "--no-progress"],
+        aeroops_command("diff", str(data_dir), str(other), "--format", "csv", "--no-progress"),
         ok=(0, 1),
     )
     shutil.rmtree(other)

@@ -11,7 +11,7 @@ temporary ``PYTHONPYCACHEPREFIX``, filled by the warm-up runs; the worktree is n
 ``--inherit-env`` runs them in this environment as it is: where ``PYTHONDONTWRITEBYTECODE`` is
 set and no ``__pycache__`` was written, every start compiles aeroops' modules from source.
 
-The budget (issue 15): ``aeroops --help`` and ``aeroops verify`` of a small archive within 40 ms
+The budget: ``aeroops --help`` and ``aeroops verify`` of a small archive within 40 ms
 of the bare interpreter. Warm cache; nothing else should be running.
 ``python -X importtime -m aeroops --help`` says where the
 time goes.

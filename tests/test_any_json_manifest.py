@@ -1,4 +1,4 @@
-"""Any JSON that parses, in any manifest, is judged or is a finding (issue 12, item 2).
+"""Any JSON that parses, in any manifest, is judged or is a finding.
 
 Hypothesis writes arbitrary JSON values into the fields of a snapshot manifest, a backup
 manifest and ``checkpoint.json`` (strings with lone surrogates, huge and negative numbers,

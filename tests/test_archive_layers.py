@@ -633,7 +633,7 @@ def test_memory_stays_bounded_through_the_layers(tmp_path: Path, keys: Keys) -> 
         "try:\n    restore(sys.argv[1], sys.argv[2], create=True, ops=REAL)\n    raise SystemExit(1)\n"
         "except RestoreError:\n    pass"
     )
-    cap = 96 << 20  # the issue's target
+    cap = 96 << 20  # the layered readers' memory budget
     peaks = {"verify bomb": _peak_rss(verify, str(bomb))}
     peaks["restore bomb"] = _peak_rss(restore, str(bomb), str(tmp_path / "never"))
     assert not (tmp_path / "never").exists()

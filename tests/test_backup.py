@@ -402,7 +402,7 @@ def test_stale_staging_is_removed_but_a_live_one_is_kept(datadir_1000: Path, out
 
 
 def test_only_what_aeroops_provably_made_is_cleaned_up(tmp_path: Path) -> None:
-    """Item 1 of issue 12: a data directory named like a staging folder, backed up into its
+    """A data directory named like a staging folder, backed up into its
     parent, was deleted. Nothing is removed without the marker of the run its name says, nor
     anything holding more than a staging folder holds, nor the data directory, however old."""
     from helpers.data import copy_fixture

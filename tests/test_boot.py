@@ -1,6 +1,6 @@
 """AeroDB's boot as the ground truth: what a restored directory must give when AeroDB starts on
 it, once and again (fixtures/aerodb-reference/aerodb-boot/ holds what AeroDB's own boot listed
-for each data directory), and the schemas that boot needs (issue 13)."""
+for each data directory), and the schemas that boot needs."""
 
 from __future__ import annotations
 

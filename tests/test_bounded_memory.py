@@ -1,4 +1,4 @@
-"""Memory stays bounded whatever the archive (issue 12, item 3).
+"""Memory stays bounded whatever the archive.
 
 Hostile archives of two sizes, built in a temporary folder: thousands of members with 64 KiB
 GNU long names, a tar bomb of tiny members, and a WAL of deletes of documents that never

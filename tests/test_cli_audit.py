@@ -116,7 +116,7 @@ def test_inspect_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path
     code, out, err = run_main(capsys, "inspect", archive, "--format", "csv", "--wal", "--documents")
     assert code == 2 and out == "" and err.startswith("[ERROR] AERO_USAGE")
     missing = str(tmp_path / "missing.tar")
-    code, out, err = run_main(capsys, "inspect", missing)  # what verify says of it (issue 12, item 10)
+    code, out, err = run_main(capsys, "inspect", missing)  # what verify says of it
     assert (code, out, err) == (*run_main(capsys, "verify", missing)[:2], "")
     assert code == 1 and "[FATAL] AERO_VERIFY_IO: cannot read the archive: No such file or directory" in out
 

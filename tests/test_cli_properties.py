@@ -1,4 +1,4 @@
-"""Property tests over the command line itself (issue 12): arguments and environment built from
+"""Property tests over the command line itself: arguments and environment built from
 any bytes and any timestamps, and any file type at every path a command touches (regular, FIFO,
 device, symlink, folder, missing, unreadable), run as the unprivileged user nobody so that
 permissions apply. Every run must end, within a timeout, with a documented exit status and

@@ -1,4 +1,4 @@
-"""The command line's unhappy paths (issue 12): every mistake, odd value or odd stream ends in one
+"""The command line's unhappy paths: every mistake, odd value or odd stream ends in one
 ``[SEVERITY] CODE: message`` line and a documented exit status, before anything is written.
 The property tests over the whole command line are in test_cli_properties.py."""
 

@@ -1,5 +1,5 @@
 """Option values the CLI cannot take: every one is refused in the user's words, naming the
-option and the value typed, never argparse's "invalid <function name> value" (issue 12, item 8),
+option and the value typed, never argparse's "invalid <function name> value",
 whatever parses the value; and a value past the calendar is taken for what it means, not a
 traceback."""
 

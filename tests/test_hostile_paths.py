@@ -1,4 +1,4 @@
-"""Issue 12, more members of its classes found by a hostile tester: paths the user cannot read or
+"""More of the classes a hostile tester found: paths the user cannot read or
 write, or that are not what a command expects, at the arguments the earlier tests left out.
 Each ends in one ``[SEVERITY] CODE: message`` line and a documented exit status."""
 

@@ -1,4 +1,4 @@
-"""Tables in notebooks fit the output area (issue 15, notebook side): the shown copy of a frame
+"""Tables in notebooks fit the output area: the shown copy of a frame
 (`aeroops.views.tables.shown_frame`) and its HTML (`aeroops.views.html`). Whether they fit in a
 real browser, the browser check measures (tests/browser/check_jupyterlab.py); here, what they
 are made of."""

@@ -1,4 +1,4 @@
-"""Manifests AeroDB's parser refuses are refused here too, and never installed (issue 12, item 12).
+"""Manifests AeroDB's parser refuses are refused here too, and never installed.
 
 AeroDB reads its three JSON files with ``serde_json::from_str`` into structs whose fields are
 ``String``, ``HashMap<String, String>``, ``bool``, ``u8`` (format_version) and

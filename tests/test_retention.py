@@ -160,7 +160,7 @@ def test_keep_within_counts_from_the_newest_archive_not_from_now() -> None:
 
 
 def test_keep_within_leaves_out_the_archive_exactly_on_the_boundary() -> None:
-    """The issue's example: restic 0.18's forget --keep-within 7d keeps only the second."""
+    """restic 0.18's forget --keep-within 7d keeps only the second."""
     rows = [row("a", datetime(2025, 3, 8, 12, tzinfo=UTC)), row("b", datetime(2025, 3, 15, 12, tzinfo=UTC))]
     plan = plan_retention(rows, Policy(within=parse_duration("7d")), NOW)
     assert kept_files(plan) == ["b"] and [r.restic for r in plan.decision("b").reasons if r.restic] == ["within 7d"]
@@ -169,7 +169,7 @@ def test_keep_within_leaves_out_the_archive_exactly_on_the_boundary() -> None:
 
 
 def test_the_oldest_archive_is_kept_while_a_count_is_not_used_up() -> None:
-    """The issue's example (restic 0.16+): --keep-monthly 3 over two archives of one month keeps
+    """restic 0.16+: --keep-monthly 3 over two archives of one month keeps
     both, the older as "oldest monthly snapshot"."""
     rows = [row("may10", datetime(2025, 5, 10, 8, tzinfo=UTC)), row("may20", datetime(2025, 5, 20, 8, tzinfo=UTC))]
     plan = plan_retention(rows, Policy(monthly=3), NOW)

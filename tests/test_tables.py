@@ -1,5 +1,5 @@
-"""Tables a person can read (issue 15 point 2), in the terminal and in the panels, and the one
-definition of each result field they come from (issue 11 point 6)."""
+"""Tables a person can read, in the terminal and in the panels, and the one
+definition of each result field they come from."""
 
 from __future__ import annotations
 

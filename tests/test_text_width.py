@@ -1,4 +1,4 @@
-"""Issue 15, point 2, the terminal: everything a command prints for people fits 100 columns, even
+"""The terminal: everything a command prints for people fits 100 columns, even
 with long names (a 150-character archive name, collection names longer than a line, a deep
 path with spaces), wrapping between words: no word is ever broken, and a word longer than a line
 stands whole beside its indent or label only. JSON and CSV are not for people: not wrapped."""

@@ -200,7 +200,7 @@ class PruneResult:
     dry_run: bool
     removed: tuple[str, ...] = ()  # files removed, archives and sidecars, relative to the folder
     refusal: str | None = None  # a dry run: why ``yes`` would be refused before removing anything
-    segments: tuple[SegmentDecision, ...] = ()  # the WAL segments' keep or remove (issue 23)
+    segments: tuple[SegmentDecision, ...] = ()  # the WAL segments' keep or remove
 
     @property
     def verified(self) -> bool:

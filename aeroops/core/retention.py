@@ -510,7 +510,7 @@ def _decide(row: InventoryRow, reasons: list[KeepReason], policy: Policy) -> Dec
     return Decision(row, False, (), status, "no rule keeps it")
 
 
-# --- the WAL segment chain (issue 23) -----------------------------------------------------------
+# --- the WAL segment chain ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)

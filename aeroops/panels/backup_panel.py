@@ -23,8 +23,7 @@ from aeroops.executor.backup import refusal_error, run_backup
 from aeroops.executor.clock import default_created_at
 from aeroops.executor.fileops import REAL
 from aeroops.executor.scan import ChecksumMode, scan
-from aeroops.formats.ids import format_timestamp
-from aeroops.formats.layers import TAR_SUFFIX, Layer, archive_suffix, describe
+from aeroops.formats.layers import Layer
 from aeroops.panels.common import (
     PagedTable,
     Panel,
@@ -35,10 +34,9 @@ from aeroops.panels.common import (
     section,
 )
 from aeroops.views import records
-from aeroops.views.backup import checkpoint_summary, skipped_lines, wal_summary
+from aeroops.views.backup import backup_plan_rows, backup_result_rows, checkpoint_summary, skipped_lines, wal_summary
 from aeroops.views.html import key_values_html, notice_html
 from aeroops.views.tables import rows_frame
-from aeroops.views.units import human_bytes
 
 
 class BackupPanel(Panel):
@@ -287,21 +285,15 @@ class BackupPanel(Panel):
             self.manifest_html.value = ""
             self.members_table.set_frame(None)
             return
-        created = "now, when it runs" if self.created_at is None else format_timestamp(self.created_at)
-        layers = self.layers()
-        name = plan.archive_name.removesuffix(TAR_SUFFIX) + archive_suffix(layers)
-        size = f"{human_bytes(plan.archive_size)} ({plan.archive_size} bytes)"
         self.plan_summary.value = key_values_html(
-            [
-                ("snapshot", plan.snapshot_id),
-                ("WAL", "included" if plan.wal_present else "absent: the archive gets an empty wal/"),
-                ("archive name", name if self.created_at else f"{name} (time of this plan)"),
-                ("layers", _layers_text(layers, self.compress, len(self.encrypt_to), self.recipients_file)),
-                ("archive size", f"{size}, the plain tar inside the layers" if layers else size),
-                ("content bytes", f"{human_bytes(plan.content_bytes)} ({plan.content_bytes} bytes)"),
-                ("created_at", created),
-                *(("skipped", s) for s in skipped),
-            ]
+            backup_plan_rows(
+                plan,
+                self.created_at,
+                self.layers(),
+                compress=self.compress,
+                recipients=len(self.encrypt_to),
+                recipients_file=self.recipients_file,
+            )
         )
         self.members_table.set_frame(rows_frame(records.plan_member_records(plan), records.PLAN_MEMBER_COLUMNS))
         self.manifest_html.value = (
@@ -316,23 +308,7 @@ class BackupPanel(Panel):
             return
         self.result_html.value = notice_html(
             f"<b>Backup made</b>: {html.escape(result.archive)}", kind="success"
-        ) + key_values_html(
-            [
-                ("archive", result.archive),
-                ("layers", describe(result.layers)),
-                ("size", f"{human_bytes(result.size)} ({result.size} bytes)"),
-                *_plain_size_row(result),
-                *((("record", result.record),) if result.record else ()),
-                ("digest", result.digest),
-                ("sidecar", result.sidecar),
-                ("backup id", result.backup_id),
-                ("snapshot", result.plan.snapshot_id),
-                ("created_at", format_timestamp(result.plan.manifest.created_at)),
-                ("staged by", result.staged_by),
-                ("duration", f"{result.duration_seconds:.3f} s"),
-                *(("removed", f"stale staging folder {p}") for p in result.removed_stale),
-            ]
-        )
+        ) + key_values_html(backup_result_rows(result))
         self.result_members_table.set_frame(
             rows_frame(records.backup_member_records(result), records.BACKUP_MEMBER_COLUMNS)
         )
@@ -360,22 +336,3 @@ def secret_key_line(recipients: Sequence[str]) -> str | None:
                 "reader can read, never in a notebook"
             )
     return None
-
-
-def _layers_text(layers: Sequence[Layer], compress: str | None, recipients: int, recipients_file: str) -> str:
-    parts = ["tar"]
-    if compress:
-        level = compress.partition(":")[2] or "3"
-        parts.append(f"zstd (level {level})")
-    if Layer.AGE in layers:
-        given = [f"{recipients} recipient{'s' if recipients != 1 else ''}"] if recipients else []
-        given += [f"those in {recipients_file}"] if recipients_file else []
-        parts.append(f"age ({', '.join(given)})")
-    return " → ".join(parts)
-
-
-def _plain_size_row(result: BackupResult) -> list[tuple[str, str]]:
-    if result.plain_size is None or result.plain_size == result.size:
-        return []
-    ratio = f", {result.plain_size / result.size:.1f}× the stored size" if result.size else ""
-    return [("plain size", f"{human_bytes(result.plain_size)} ({result.plain_size} bytes{ratio})")]

@@ -3,10 +3,14 @@ panel shows. Their JSON is `aeroops.views.serialise`; nothing here imports panda
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from aeroops.core.backup_plan import BackupPlan, BackupRefusal
 from aeroops.core.description import DataDirDescription, WalDescription
+from aeroops.formats.ids import format_timestamp
+from aeroops.formats.layers import TAR_SUFFIX, Layer, archive_suffix, describe
 from aeroops.views.text import GLUE, label_block, labelled, text_table, wrap_line
 from aeroops.views.units import human_bytes
 
@@ -133,3 +137,69 @@ def render_result(result: BackupResult) -> str:
             *(("removed", f"stale staging folder {p}") for p in result.removed_stale),
         ]
     )
+
+
+# --- the backup panel's rows: (label, value) pairs, as `aeroops.views.html.key_values_html` shows them
+
+
+def backup_plan_rows(
+    plan: BackupPlan,
+    created_at: datetime | None,
+    layers: Sequence[Layer],
+    *,
+    compress: str | None,
+    recipients: int,
+    recipients_file: str,
+) -> list[tuple[str, str]]:
+    """What a plan will write: snapshot, WAL, the archive's name, layers and sizes."""
+    name = plan.archive_name.removesuffix(TAR_SUFFIX) + archive_suffix(layers)
+    size = f"{human_bytes(plan.archive_size)} ({plan.archive_size} bytes)"
+    return [
+        ("snapshot", plan.snapshot_id),
+        ("WAL", "included" if plan.wal_present else "absent: the archive gets an empty wal/"),
+        ("archive name", name if created_at else f"{name} (time of this plan)"),
+        ("layers", layers_text(layers, compress, recipients, recipients_file)),
+        ("archive size", f"{size}, the plain tar inside the layers" if layers else size),
+        ("content bytes", f"{human_bytes(plan.content_bytes)} ({plan.content_bytes} bytes)"),
+        ("created_at", "now, when it runs" if created_at is None else format_timestamp(created_at)),
+        *(("skipped", line) for line in skipped_lines(plan)),
+    ]
+
+
+def backup_result_rows(result: BackupResult) -> list[tuple[str, str]]:
+    """What a backup wrote: the archive, its layers, sizes, digest and sidecar, and how long it took."""
+    return [
+        ("archive", result.archive),
+        ("layers", describe(result.layers)),
+        ("size", f"{human_bytes(result.size)} ({result.size} bytes)"),
+        *_plain_size_row(result),
+        *((("record", result.record),) if result.record else ()),
+        ("digest", result.digest),
+        ("sidecar", result.sidecar),
+        ("backup id", result.backup_id),
+        ("snapshot", result.plan.snapshot_id),
+        ("created_at", format_timestamp(result.plan.manifest.created_at)),
+        ("staged by", result.staged_by),
+        ("duration", f"{result.duration_seconds:.3f} s"),
+        *(("removed", f"stale staging folder {p}") for p in result.removed_stale),
+    ]
+
+
+def layers_text(layers: Sequence[Layer], compress: str | None, recipients: int, recipients_file: str) -> str:
+    """``tar → zstd (level 3) → age (2 recipients)``: the layers a backup will write, and with what."""
+    parts = ["tar"]
+    if compress:
+        level = compress.partition(":")[2] or "3"
+        parts.append(f"zstd (level {level})")
+    if Layer.AGE in layers:
+        given = [f"{recipients} recipient{'s' if recipients != 1 else ''}"] if recipients else []
+        given += [f"those in {recipients_file}"] if recipients_file else []
+        parts.append(f"age ({', '.join(given)})")
+    return " → ".join(parts)
+
+
+def _plain_size_row(result: BackupResult) -> list[tuple[str, str]]:
+    if result.plain_size is None or result.plain_size == result.size:
+        return []
+    ratio = f", {result.plain_size / result.size:.1f}× the stored size" if result.size else ""
+    return [("plain size", f"{human_bytes(result.plain_size)} ({result.plain_size} bytes{ratio})")]

@@ -1,4 +1,4 @@
-"""Power loss, simulated (issue 14): what a backup or a restore leaves on the disk if the power
+"""Power loss, simulated: what a backup or a restore leaves on the disk if the power
 goes at any point, under two models of the file system.
 
 - model.py: the durability model. Recorded effects in, the states a power loss could leave out
