@@ -20,13 +20,15 @@ PACKAGE = Path(__file__).resolve().parent.parent / "aeroops"
 # layer (the panels do not call the command line, nor the views the demo).
 LAYERS: tuple[tuple[str, ...], ...] = (
     # base modules: the catalogue of codes, the column declarations, the progress callback shape...
-    ("aeroops", "aeroops.errors", "aeroops.columns", "aeroops.option_names", "aeroops.progress", "aeroops.terminal"),
+    ("aeroops.errors", "aeroops.columns", "aeroops.option_names", "aeroops.progress", "aeroops.terminal"),
     ("aeroops.formats",),  # bytes ⇄ values
     ("aeroops.core", "aeroops.hashing"),  # pure; the sidecar's digest (over formats.sidecar)
     ("aeroops.executor",),  # effects
     ("aeroops.views", "aeroops.demo"),  # results for people; demo data, written through the executor
     ("aeroops.panels", "aeroops.cli", "aeroops.bench"),  # the front ends
-    ("aeroops.__main__",),  # ``python -m aeroops``: the command line
+    # ``python -m aeroops``: the command line; the package root, the facade notebooks call
+    # (``aeroops.documents(...)``, ``aeroops.diff(a, b)``), importing each name on first use
+    ("aeroops.__main__", "aeroops"),
 )
 BASE = LAYERS[0]
 
@@ -174,3 +176,24 @@ def test_json_is_written_in_one_place() -> None:
             ):
                 found.append(f"{name}.{node.name}")
     assert found == []
+
+
+def test_the_package_root_is_the_top_layer_and_imports_its_facade_lazily() -> None:
+    """``import aeroops`` (every module's first import) runs none of the layers its facade names:
+    they are imported on first use, by the module ``__getattr__``."""
+    import subprocess
+    import sys
+
+    import aeroops
+
+    assert layer_of("aeroops") == (len(LAYERS) - 1, "aeroops")
+    for module, _ in aeroops._FACADE.values():
+        assert module in modules()
+    probe = "import sys, aeroops; print(*sorted(m for m in sys.modules if m.startswith('aeroops')))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == ["aeroops"]
+    probe = "import sys, aeroops; aeroops.diff; print('aeroops.executor.documents' in sys.modules)"
+    assert (
+        subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+        == "True"
+    )

@@ -12,7 +12,12 @@ from aeroops.cli.arguments import add_identity_arguments, add_output_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("a", metavar="A", help="the older source: an archive or a data directory")
+    parser.add_argument(
+        "a",
+        metavar="A",
+        help="the older source: an archive, a data directory, or FOLDER@POINT (a restore target of a folder of "
+        "base backups and WAL segments: FOLDER@N, FOLDER@TIMELINE:N, FOLDER@latest, FOLDER@TIME)",
+    )
     parser.add_argument("b", metavar="B", help="the newer source")
     parser.add_argument("--collection", action="append", metavar="C", help="only this collection (repeat)")
     add_output_arguments(parser, formats=True)
@@ -21,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aeroops.executor.documents import diff
+    from aeroops.executor.documents import diff, parse_source
     from aeroops.executor.fileops import REAL
     from aeroops.progress import no_progress
     from aeroops.views import documents as views
@@ -31,8 +36,8 @@ def run(args: argparse.Namespace) -> int:
 
     with terminal_progress(not args.no_progress) as progress:
         result = diff(
-            args.a,
-            args.b,
+            parse_source(args.a, REAL),
+            parse_source(args.b, REAL),
             collections=args.collection,
             progress=progress or no_progress,
             ops=REAL,

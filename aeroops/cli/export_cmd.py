@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from aeroops.cli.arguments import add_identity_arguments
+from aeroops.cli.pitr_arguments import add_target_arguments, target_of
+
+if TYPE_CHECKING:
+    from aeroops.executor.documents import Source
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("source", metavar="SOURCE", help="a backup archive, or a data directory (only read)")
+    parser.add_argument(
+        "source",
+        metavar="SOURCE",
+        help="a backup archive, a data directory (only read), or FOLDER@POINT: a restore target of a folder of "
+        "base backups and WAL segments (FOLDER@N, FOLDER@TIMELINE:N, FOLDER@latest, FOLDER@TIME)",
+    )
     parser.add_argument("-o", "--output", metavar="FILE", required=True, help="the file to write (replaced whole)")
     parser.add_argument("--collection", action="append", metavar="C", help="only this collection (repeat for several)")
     parser.add_argument(
@@ -22,7 +32,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print what was written as JSON")
     parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     add_identity_arguments(parser)
+    add_target_arguments(parser)
     parser.set_defaults(run=run)
+
+
+def source_of(args: argparse.Namespace) -> Source:
+    """The source the arguments name: SOURCE, FOLDER@POINT, or SOURCE with a point-in-time option."""
+    from aeroops.executor.documents import PointInTime, parse_source
+    from aeroops.executor.fileops import REAL
+
+    target = target_of(args)
+    if target is not None:
+        return PointInTime(args.source, target)
+    return parse_source(args.source, REAL)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
     with terminal_progress(not args.no_progress) as progress:
         result = export(
-            args.source,
+            source_of(args),
             args.output,
             collections=args.collection,
             format=args.format,

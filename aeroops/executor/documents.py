@@ -18,6 +18,7 @@ import csv
 import io
 import os
 import queue
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from aeroops.core.documents import (
 )
 from aeroops.core.logical import LogicalState, LogicalStateBuilder, place
 from aeroops.core.logical import diff as logical_diff
+from aeroops.core.pitr import PitrPlan, PitrRefusal, Target, TargetKind
 from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import (
     AeroError,
@@ -58,9 +60,10 @@ from aeroops.errors import (
 )
 from aeroops.executor.fileops import FileOps, logged_cleanup
 from aeroops.executor.keys import IdentityFiles
+from aeroops.formats.checksum import crc32
 from aeroops.formats.layout import STORAGE
 from aeroops.formats.storage import StorageRecord
-from aeroops.formats.wal import DOCUMENT_TYPES, DocumentChange, WalRecord, WalType, decode_payload
+from aeroops.formats.wal import DOCUMENT_TYPES, DocumentChange, WalRecord, WalType, decode_payload, iter_wal
 from aeroops.progress import Progress, ProgressCallback, no_progress, within_step
 
 FORMATS = ("parquet", "jsonl", "csv")
@@ -68,7 +71,7 @@ FIELDS_COMPARED = 100_000  # changed documents whose fields a diff compares; pas
 PARQUET_ROW_GROUP = 16_384  # documents per row group
 PARQUET_GROUP_BYTES = 4 << 20  # or this many body bytes: peak RSS grows with it (pyarrow keeps freed buffers)
 
-ARCHIVE, DATADIR = "archive", "data directory"
+ARCHIVE, DATADIR, POINT_IN_TIME = "archive", "data directory", "restore target"
 READ_STEPS = ("read the keys", "read the documents")
 BATCH_DOCUMENTS = 1024  # documents handed from the reading thread at a time
 BATCH_BYTES = 8 << 20  # or this many body bytes
@@ -89,18 +92,88 @@ _HARMLESS = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
+class PointInTime:
+    """A restore target of a folder of base backups and WAL segments as a source: the documents
+    AeroDB's boot would list after ``aeroops restore FOLDER --to-sequence N`` (or ``--to-time``,
+    ``--latest``), read from the plan's base archive and segments without restoring anything."""
+
+    folder: str
+    target: Target
+
+    def __str__(self) -> str:
+        return f"{self.folder} at {self.target.describe()}"
+
+
+Source = str | os.PathLike[str] | PointInTime
+
+
+def point_in_time(
+    folder: str | os.PathLike[str],
+    *,
+    to_sequence: int | None = None,
+    timeline: str | None = None,
+    to_time: datetime | str | None = None,
+    latest: bool = False,
+) -> PointInTime:
+    """The source ``restore FOLDER --to-sequence N [--timeline ID]`` (``to_time``, ``latest``)
+    would restore: exactly one of ``to_sequence``, ``to_time``, ``latest``."""
+    chosen = [to_sequence is not None, to_time is not None, latest]
+    if sum(chosen) != 1:
+        raise UsageError("name one point in time: to_sequence, to_time or latest")
+    if timeline is not None and to_sequence is None:
+        raise UsageError("a timeline goes with to_sequence")
+    if to_sequence is not None:
+        if to_sequence < 0:
+            raise UsageError("a sequence is 0 or more")
+        return PointInTime(str(folder), Target(TargetKind.SEQUENCE, to_sequence, timeline))
+    if to_time is not None:
+        from aeroops.formats.ids import parse_user_time
+
+        moment = parse_user_time(to_time) if isinstance(to_time, str) else to_time
+        return PointInTime(str(folder), Target(TargetKind.TIME, time=moment))
+    return PointInTime(str(folder), Target(TargetKind.LATEST))
+
+
+def parse_source(text: str, ops: FileOps) -> Source:
+    """A source as a command line names it: a path, or ``FOLDER@POINT`` for a restore target of a
+    folder of base backups and WAL segments, POINT being ``N`` (record N of the newest timeline),
+    ``TIMELINE:N``, ``latest`` or an ISO 8601 time. A path that exists is always a path."""
+    folder, at, point = text.rpartition("@")
+    if not at or ops.exists(Path(text)) or not folder:
+        return text
+    if not ops.is_dir(Path(folder)):
+        return text  # not a folder: reported as a path that does not exist
+    if point == "latest":
+        return point_in_time(folder, latest=True)
+    numbered = re.fullmatch(r"(?:([^:\-]+):)?([0-9]{1,18})", point)
+    if numbered:
+        return point_in_time(folder, to_sequence=int(numbered[2]), timeline=numbered[1])
+    try:
+        return point_in_time(folder, to_time=point)
+    except UsageError:
+        raise UsageError(
+            f"{point!r} after the @ is not a point in time: write FOLDER@N, FOLDER@TIMELINE:N, FOLDER@latest "
+            "or FOLDER@2026-12-06T21:04:00Z",
+            path=folder,
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
 class SourceState:
     """A source's logical state, with the archive's verify report (None for a data directory)."""
 
     source: str
-    kind: str  # ARCHIVE or DATADIR
+    kind: str  # ARCHIVE, DATADIR or POINT_IN_TIME
     state: LogicalState
     report: VerifyReport | None = None
     identities: IdentityFiles | None = None  # what opened an encrypted archive, for the second pass
+    plan: PitrPlan | None = None  # a restore target's plan
 
 
-def source_kind(source: str | os.PathLike[str], ops: FileOps) -> str:
-    """ARCHIVE for a file, DATADIR for a folder; `UsageError` for anything else."""
+def source_kind(source: Source, ops: FileOps) -> str:
+    """ARCHIVE for a file, DATADIR for a folder, POINT_IN_TIME; `UsageError` for anything else."""
+    if isinstance(source, PointInTime):
+        return POINT_IN_TIME
     path = Path(source)
     if ops.is_dir(path):
         return DATADIR
@@ -125,15 +198,22 @@ def damage(report: VerifyReport) -> Finding | None:
 
 
 def read_state(
-    source: str | os.PathLike[str],
+    source: Source,
     *,
     places: bool = False,
     progress: ProgressCallback = no_progress,
     ops: FileOps,
     identities: IdentityFiles | None = None,
 ) -> SourceState:
-    """The logical state of an archive (verified on the way) or a data directory."""
+    """The logical state of an archive (verified on the way), a data directory or a restore target."""
     kind = source_kind(source, ops)
+    if isinstance(source, PointInTime):
+        plan = plan_of(source, ops)
+        builder = LogicalStateBuilder(places=places)
+        report = read_plan(
+            plan, builder.add_wal, builder.add_storage, progress=progress, ops=ops, identities=identities
+        )
+        return SourceState(str(source), kind, builder.build(), report, identities, plan)
     if kind == DATADIR:
         from aeroops.executor.drill import datadir_logical_state
 
@@ -161,7 +241,7 @@ def read_state(
 
 
 def iter_documents(
-    source: str | os.PathLike[str],
+    source: Source,
     *,
     collections: Iterable[str] | None = None,
     keys: Iterable[tuple[str, str]] | None = None,
@@ -202,7 +282,7 @@ def documents_of(
 
 
 def find_document(
-    source: str | os.PathLike[str],
+    source: Source,
     key: tuple[str, str],
     *,
     progress: ProgressCallback = no_progress,
@@ -228,7 +308,9 @@ def find_document(
             builder.add_wal(record, change)
             last[1] = Document(*key, change.schema_id, change.schema_version, change.body)
 
-    if kind == DATADIR:
+    if isinstance(source, PointInTime):
+        read_plan(plan_of(source, ops), on_wal, on_storage, progress=progress, ops=ops, identities=identities)
+    elif kind == DATADIR:
         from aeroops.executor.drill import read_datadir_records
 
         try:
@@ -257,6 +339,83 @@ def _refuse_damage(source: object, report: VerifyReport) -> None:
         raise FormatError(
             f"the archive's documents cannot be read: {found.message}{where}", path=source, code=found.code
         )
+
+
+def plan_of(source: PointInTime, ops: FileOps) -> PitrPlan:
+    """The plan restore would follow to the target; `RestoreError` (AERO_PITR_UNREACHABLE) with
+    every reason when the folder cannot reach it."""
+    from aeroops.executor.pitr import plan_for, refusal_error
+
+    if not ops.is_dir(Path(source.folder)):
+        raise UsageError("a point in time needs the folder of base backups and WAL segments", path=source.folder)
+    _, plan = plan_for(source.folder, source.target, ops)
+    if isinstance(plan, PitrRefusal):
+        raise refusal_error(plan)
+    return plan
+
+
+def read_plan(
+    plan: PitrPlan,
+    wal_sink: Callable[[WalRecord], None],
+    storage_sink: Callable[[StorageRecord], None],
+    *,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps,
+    identities: IdentityFiles | None = None,
+) -> VerifyReport:
+    """Hand the records of a restore target to the sinks, as restore would put them in place: the
+    base archive's snapshot storage (verified on the way, refused when damaged), then its own WAL
+    records 1..N, or records 1..N of the plan's segments (read whole by the planner, checked
+    record by record here). The segments and the base's own WAL must tell one history, as
+    restore checks: their common records are compared (a running CRC, constant memory)."""
+    from aeroops.executor.audit import stream_archive
+
+    base = Path(plan.folder) / plan.base.file
+    shared = [0, 0]  # CRC of the base's records, of the segments' records with the same sequences
+    last_of_base = [0]
+
+    def on_base_wal(record: WalRecord) -> None:
+        if plan.segments:
+            if record.sequence <= plan.sequence:  # the segments hold 1..plan.sequence
+                shared[0] = _record_crc(record, shared[0])
+                last_of_base[0] = record.sequence
+        elif record.sequence <= plan.base_records:
+            wal_sink(record)
+
+    report = stream_archive(
+        base, wal_sink=on_base_wal, storage_sink=storage_sink, progress=progress, ops=ops, identities=identities
+    )
+    _refuse_damage(base, report)
+    for use in plan.segments:
+        path = Path(plan.folder) / use.segment.file
+        try:
+            with ops.open_read(path) as stream:
+                for record in iter_wal(stream, path=path, first_sequence=use.segment.name.first):
+                    if record.sequence > use.upto:
+                        break
+                    if record.sequence <= last_of_base[0]:
+                        shared[1] = _record_crc(record, shared[1])
+                    wal_sink(record)
+        except OSError as error:
+            raise UsageError(f"cannot read the segment: {error.strerror or error}", path=path) from None
+        except FormatError as error:
+            raise FormatError(
+                f"the segment {use.segment.file} changed since it was planned: {error.message}",
+                path=path,
+                code=error.code,
+            ) from None
+    if shared[0] != shared[1]:
+        raise FormatError(
+            f"the base backup {plan.base.file}'s WAL and the segments of timeline {plan.timeline} differ: they "
+            "are not one history (another data directory's, or a rewritten WAL)",
+            path=plan.folder,
+            code=Code.PITR_UNREACHABLE,
+        )
+    return report
+
+
+def _record_crc(record: WalRecord, value: int) -> int:
+    return crc32(record.payload, crc32(record.sequence.to_bytes(8, "little") + bytes([record.type]), value))
 
 
 def _wanted(
@@ -310,6 +469,8 @@ def _second_pass(
 ) -> Iterator[Document]:
     if not wanted:
         return iter(())
+    if known.plan is not None:
+        return _plan_documents(known.plan, wanted, progress, ops, known.identities)
     if known.kind == DATADIR:
         return _datadir_documents(known.source, wanted, progress, ops)
     return _archive_documents(known.source, wanted, progress, ops, known.identities)
@@ -342,6 +503,20 @@ def _archive_documents(
             source, wal_sink=picker.wal, storage_sink=picker.storage, progress=progress, ops=ops, identities=identities
         )
         _refuse_damage(source, report)
+
+    return _pushed(read)
+
+
+def _plan_documents(
+    plan: PitrPlan,
+    wanted: dict[int, tuple[str, str]],
+    progress: ProgressCallback,
+    ops: FileOps,
+    identities: IdentityFiles | None,
+) -> Iterator[Document]:
+    def read(emit: Callable[[Document], None]) -> None:
+        picker = _Picker(wanted, emit)
+        read_plan(plan, picker.wal, picker.storage, progress=progress, ops=ops, identities=identities)
 
     return _pushed(read)
 
@@ -422,7 +597,7 @@ class ExportResult:
 
 
 def export(
-    source: str | os.PathLike[str],
+    source: Source,
     output: str | os.PathLike[str],
     *,
     collections: Sequence[str] | None = None,
@@ -445,7 +620,8 @@ def export(
         raise UsageError("the output's folder does not exist", path=target.parent)
     if ops.is_dir(target):
         raise UsageError("the output is a folder: name a file", path=target)
-    _refuse_writing_into(Path(source), target, ops)
+    if not isinstance(source, PointInTime):
+        _refuse_writing_into(Path(source), target, ops)
     found = iter_documents(source, collections=collections, progress=progress, ops=ops, identities=identities)
     tmp = target.parent / f".{target.name}.aeroops-export-{os.getpid()}"
     counts: dict[str, int] = {}
@@ -598,8 +774,8 @@ def _unusual(body: bytes) -> bool:
 
 
 def diff(
-    a: str | os.PathLike[str],
-    b: str | os.PathLike[str],
+    a: Source,
+    b: Source,
     *,
     collections: Sequence[str] | None = None,
     progress: ProgressCallback = no_progress,

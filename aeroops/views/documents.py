@@ -10,7 +10,6 @@ arrays, is JSON text.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -25,7 +24,7 @@ from aeroops.core.documents import (
     document_fields,
     json_text,
 )
-from aeroops.executor.documents import iter_documents
+from aeroops.executor.documents import Source, iter_documents
 from aeroops.executor.fileops import FileOps
 from aeroops.executor.keys import IdentityFiles
 from aeroops.progress import ProgressCallback, no_progress
@@ -116,7 +115,7 @@ def empty_frame() -> pd.DataFrame:
 
 
 def documents(
-    source: str | os.PathLike[str],
+    source: Source,
     collection: str | Sequence[str] | None = None,
     columns: Sequence[str] | None = None,
     *,
@@ -136,7 +135,7 @@ def documents(
 
 
 def document_chunks(
-    source: str | os.PathLike[str],
+    source: Source,
     collection: str | Sequence[str] | None = None,
     columns: Sequence[str] | None = None,
     *,

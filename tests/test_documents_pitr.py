@@ -1,0 +1,126 @@
+"""Restore targets as sources (issue 24, points 1, 3, 4): the documents of a folder of base
+backups and WAL segments at ``--to-sequence N`` / ``--to-time`` / ``--latest`` are what AeroDB's
+boot listed at that point (the point-in-time fixtures' boot/*.jsonl), read without restoring.
+The folder is issue 23's: the fixture's four stages archived, bases at stages 1 and 3."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from helpers.cli import run_main
+from helpers.data import tree_state
+from helpers.pitr import PITR, T0, TIMELINES, A, B
+from test_pitr import build_folder
+
+from aeroops.core.documents import boot_listing_line
+from aeroops.errors import AeroError, Code
+from aeroops.executor.documents import diff, export, iter_documents, parse_source, point_in_time
+from aeroops.executor.fileops import REAL
+from aeroops.views.documents import documents
+
+TARGETS = [(t["timeline"], t["sequence"]) for t in TIMELINES["targets"]]
+
+
+def listed(timeline: str, sequence: int) -> list[bytes]:
+    """AeroDB's own boot listing at (timeline, sequence): its lines, sorted."""
+    return sorted((PITR / "boot" / f"{timeline}-{sequence}.jsonl").read_bytes().splitlines())
+
+
+def listed_bodies(timeline: str, sequence: int) -> dict[str, str]:
+    return {d["key"]: d["body"] for d in map(json.loads, listed(timeline, sequence))}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_folder(tmp_path_factory.mktemp("pitr-documents"))
+
+
+@pytest.mark.parametrize(("timeline", "sequence"), TARGETS)
+def test_a_restore_target_lists_what_aerodb_boot_listed_there(folder: Path, timeline: str, sequence: int) -> None:
+    before = tree_state(folder)
+    source = point_in_time(folder, to_sequence=sequence, timeline=timeline)
+    found = sorted(boot_listing_line(d) for d in iter_documents(source, ops=REAL))
+    assert found == listed(timeline, sequence)
+    assert tree_state(folder) == before  # nothing restored, nothing written
+
+
+def test_time_and_latest_targets_reach_what_restore_reaches(folder: Path) -> None:
+    latest = sorted(boot_listing_line(d) for d in iter_documents(point_in_time(folder, latest=True), ops=REAL))
+    assert latest == listed(B, 35)
+    # stage 2 was archived at +2 min: A's record 55 is the last archived at or before +2m30s
+    at = point_in_time(folder, to_time=T0 + timedelta(minutes=2, seconds=30))
+    assert sorted(boot_listing_line(d) for d in iter_documents(at, ops=REAL)) == listed(A, 55)
+
+
+def test_the_dataframe_of_a_restore_target_flattens_its_bodies(folder: Path) -> None:
+    frame = documents(point_in_time(folder, to_sequence=20, timeline=B), ops=REAL)
+    bodies = listed_bodies(B, 20)
+    assert sorted(frame["collection"] + ":" + frame["key"]) == sorted(bodies)
+    row = frame.iloc[0]
+    body = json.loads(bodies[f"{row['collection']}:{row['key']}"])
+    assert row["value"] == body["value"] and row["active"] == body["active"]
+
+
+def test_two_targets_of_one_folder_diff_as_their_boot_listings_differ(folder: Path) -> None:
+    result = diff(
+        point_in_time(folder, to_sequence=12, timeline=A), point_in_time(folder, to_sequence=35, timeline=A), ops=REAL
+    )
+    old, new = listed_bodies(A, 12), listed_bodies(A, 35)
+    by_change = {
+        c: {f"{d.collection}:{d.key}" for d in result.deltas if d.change == c} for c in ("added", "removed", "changed")
+    }
+    assert by_change["added"] == new.keys() - old.keys()
+    assert by_change["removed"] == old.keys() - new.keys()
+    assert by_change["changed"] == {k for k in old.keys() & new.keys() if old[k] != new[k]}
+    assert result.counts()["unchanged"] == sum(old[k] == new[k] for k in old.keys() & new.keys())
+    assert not result.identical
+
+
+def test_the_command_line_names_a_target_as_folder_at_point(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert parse_source(f"{folder}@{A}:17", REAL) == point_in_time(folder, to_sequence=17, timeline=A)
+    assert parse_source(f"{folder}@latest", REAL) == point_in_time(folder, latest=True)
+    assert parse_source(str(folder), REAL) == str(folder)
+    code, _, _ = run_main(capsys, "diff", f"{folder}@{A}:30", f"{folder}@{A}:30", "--no-progress")
+    assert code == 0
+    code, out, _ = run_main(capsys, "diff", f"{folder}@{A}:30", f"{folder}@{B}:0", "--format", "json", "--no-progress")
+    assert code == 1
+    shown = json.loads(out)
+    old, new = listed_bodies(A, 30), listed_bodies(B, 0)
+    added = {f"{d['collection']}:{d['key']}" for d in shown["documents"] if d["change"] == "added"}
+    assert added == new.keys() - old.keys()
+    b18 = tmp_path / "b18.jsonl"
+    code, _, _ = run_main(capsys, "export", str(folder), "--to-sequence", "18", "--timeline", B, "-o", str(b18))
+    assert code == 0
+    assert sorted(b18.read_bytes().splitlines()) == listed(B, 18)
+    code, _, err = run_main(capsys, "export", f"{folder}@{A}:99", "-o", str(tmp_path / "x.jsonl"), "--no-progress")
+    assert code != 0
+    assert len(err.strip().splitlines()) == 1 and "AERO_PITR_UNREACHABLE" in err and "99" in err
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_an_unreachable_target_is_refused_with_the_planners_reason(folder: Path) -> None:
+    with pytest.raises(AeroError) as caught:
+        list(iter_documents(point_in_time(folder, to_sequence=56, timeline=A), ops=REAL))
+    assert caught.value.code is Code.PITR_UNREACHABLE and "56" in caught.value.message
+
+
+def test_export_of_a_restore_target_is_its_boot_listing(folder: Path, tmp_path: Path) -> None:
+    result = export(point_in_time(folder, to_sequence=33, timeline=A), tmp_path / "a33.jsonl", ops=REAL)
+    assert sorted((tmp_path / "a33.jsonl").read_bytes().splitlines()) == listed(A, 33)
+    assert result.documents == len(listed(A, 33))
+
+
+def test_the_package_root_answers_with_the_real_file_system(folder: Path) -> None:
+    import aeroops
+
+    frame = aeroops.documents(aeroops.point_in_time(folder, to_sequence=9, timeline=A))
+    assert len(frame) == len(listed(A, 9))
+    changes = aeroops.diff(aeroops.point_in_time(folder, to_sequence=9, timeline=A), f"{folder}/base-a.tar")
+    assert changes.counts()["added"] + changes.counts()["changed"] + changes.counts()["removed"] > 0
+    entries = aeroops.history(folder, "users:users-000012")
+    assert [e.archive for e in entries] == ["base-a.tar", "base-b.tar"]
