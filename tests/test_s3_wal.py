@@ -328,3 +328,22 @@ def test_a_bucket_the_credentials_cannot_reach_fails_each_verb_cleanly(server: M
         assert "Traceback" not in done.stderr, done.stderr
         assert SECRET_KEY not in done.stdout + done.stderr and ACCESS_KEY not in done.stdout + done.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_the_point_in_time_panel_over_the_bucket(bucket: MotoServer, tmp_path: Path) -> None:
+    from aeroops.panels.pitr_panel import PitrPanel
+
+    data = stage_copy(4, tmp_path / "data")
+    panel = PitrPanel(URL, data, "seq 18")
+    panel.timeline_input.value = B
+    report = panel.coverage()
+    assert report is not None and report.ok and panel.error is None, panel.error_box.value
+    assert {row.timeline for row in report.timelines} == {A, B}
+    drilled = panel.drill()
+    assert drilled is not None and drilled.ok, panel.error_box.value
+    assert panel.request_restore() and panel.error is None
+    done = panel.confirm()
+    assert done is not None and panel.error is None, panel.error_box.value
+    assert boot(data) == listed(B, 18)
+    shown = panel.coverage_html.value + panel.plan_html.value + panel.drill_html.value + panel.result_html.value
+    assert SECRET_KEY not in shown and ACCESS_KEY not in shown
