@@ -256,3 +256,25 @@ def test_read_only_credentials_cannot_back_up_and_can_verify(tmp_path: Path, dat
         assert verified.returncode == 0, verified.stdout + verified.stderr
         for text in (backup.stdout, backup.stderr, verified.stdout, verified.stderr):
             assert key["SecretAccessKey"] not in text
+
+
+def test_verify_restore_and_drill_read_an_archive_in_one_get(
+    server: MotoServer, proxy: FaultProxy, big_datadir: Path
+) -> None:
+    from aeroops.executor.drill import drill
+
+    made = run_backup(big_datadir, "s3://backups/db/", ops=REAL)
+    key = made.archive.removeprefix("s3://")
+
+    def gets() -> int:
+        return sum(1 for method, path in proxy.seen if method == "GET" and path.split("?")[0] == "/" + key)
+
+    proxy.seen.clear()
+    assert verify_archive(made.archive, ops=REAL).ok
+    assert gets() == 1  # one streaming GET of the whole object, not a ranged GET per 8 MiB
+    proxy.seen.clear()
+    result = drill(made.archive, source=big_datadir, ops=REAL)
+    assert result.ok, result.error
+    assert gets() == 1  # the drill's archive state is parsed in the restore's pass: read once
+    assert {c.reference for c in result.comparisons} == {"archive", "source"}
+    assert all(c.diff.identical for c in result.comparisons)
