@@ -47,6 +47,13 @@ def server() -> Iterator[MotoServer]:
 
 
 @pytest.fixture(scope="module")
+def other() -> Iterator[MotoServer]:
+    """A second server, for the tests that empty theirs (`built`'s stays as built)."""
+    with moto_server() as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
 def local_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_folder(tmp_path_factory.mktemp("pitr-local"))
 
@@ -67,26 +74,33 @@ def build_bucket(root: Path, url: str = URL) -> None:
 
 
 @pytest.fixture(scope="module")
-def bucket(server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+def built(server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> MotoServer:
     """The fixture stages archived into ``s3://backups/pitr/`` (read-only for the tests that use it)."""
-    patch = pytest.MonkeyPatch()
-    for name, value in s3_environment(server.endpoint).items():
-        patch.setenv(name, value)
-    objectstore.reset_stores()
-    server.reset()
-    server.client().create_bucket(Bucket="backups")
-    build_bucket(tmp_path_factory.mktemp("pitr-bucket"))
-    try:
-        yield server
-    finally:
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in s3_environment(server.endpoint).items():
+            patch.setenv(name, value)
         objectstore.reset_stores()
-        patch.undo()
+        server.reset()
+        server.client().create_bucket(Bucket="backups")
+        build_bucket(tmp_path_factory.mktemp("pitr-bucket"))
+        objectstore.reset_stores()
+    return server
 
 
-def objects(server: MotoServer, prefix: str = "pitr/") -> dict[str, bytes]:
+@pytest.fixture
+def bucket(built: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoServer]:
+    """`built`, with this process's environment pointing at its server."""
+    for name, value in s3_environment(built.endpoint).items():
+        monkeypatch.setenv(name, value)
+    objectstore.reset_stores()
+    yield built
+    objectstore.reset_stores()
+
+
+def objects(server: MotoServer, prefix: str = "pitr/", bucket: str = "backups") -> dict[str, bytes]:
     client = server.client()
-    found = client.list_objects_v2(Bucket="backups", Prefix=prefix).get("Contents", ())
-    return {o["Key"]: client.get_object(Bucket="backups", Key=o["Key"])["Body"].read() for o in found}
+    found = client.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", ())
+    return {o["Key"]: client.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in found}
 
 
 def uploads(server: MotoServer) -> list[str]:
@@ -162,7 +176,8 @@ def test_restore_and_drill_by_the_command_line_from_the_bucket(bucket: MotoServe
     assert latest.ok and latest.documents == len(listed(B, 35))
 
 
-def test_archive_wal_into_a_bucket_refuses_a_rewritten_wal_and_prunes(server: MotoServer, tmp_path: Path) -> None:
+def test_archive_wal_into_a_bucket_refuses_a_rewritten_wal(other: MotoServer, tmp_path: Path) -> None:
+    server = other
     env = s3_environment(server.endpoint)
     server.reset()
     server.client().create_bucket(Bucket="backups")
@@ -187,10 +202,11 @@ def test_archive_wal_into_a_bucket_refuses_a_rewritten_wal_and_prunes(server: Mo
 
 
 def test_prune_removes_the_segments_no_kept_base_needs_from_the_bucket(
-    server: MotoServer, tmp_path: Path, local_folder: Path
+    other: MotoServer, tmp_path: Path, local_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    server = other
     for name, value in s3_environment(server.endpoint).items():
-        os.environ[name] = value
+        monkeypatch.setenv(name, value)
     try:
         objectstore.reset_stores()
         server.reset()
@@ -209,8 +225,6 @@ def test_prune_removes_the_segments_no_kept_base_needs_from_the_bucket(
         assert sorted(done.removed) == sorted(local_done.removed)
         assert [(d.file, d.keep) for d in done.segments] == [(d.file, d.keep) for d in local_done.segments]
     finally:
-        for name in s3_environment(server.endpoint):
-            os.environ.pop(name, None)
         objectstore.reset_stores()
 
 
@@ -218,7 +232,8 @@ def test_prune_removes_the_segments_no_kept_base_needs_from_the_bucket(
 
 
 @pytest.fixture
-def proxy(server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
+def proxy(other: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
+    server = other
     server.reset()
     server.client().create_bucket(Bucket="backups")
     found = FaultProxy(server.endpoint)
@@ -239,8 +254,9 @@ def segment_put(method: str, path: str) -> bool:
 
 
 def test_a_segment_upload_that_fails_publishes_nothing_and_the_next_pass_everything_once(
-    server: MotoServer, proxy: FaultProxy, tmp_path: Path
+    other: MotoServer, proxy: FaultProxy, tmp_path: Path
 ) -> None:
+    server = other
     data = stage_copy(2, tmp_path / "data")
     proxy.faults = [Fault("drop", segment_put, times=-1)]
     with pytest.raises(RemoteUnavailableError) as raised:
@@ -260,8 +276,9 @@ BIG_WAL = DemoSpec(seed=11, wal_records=30_000, snapshots=1, storage_bytes=1 << 
 
 
 def test_a_multipart_segment_survives_a_503_and_a_dropped_part_leaves_nothing(
-    server: MotoServer, proxy: FaultProxy, tmp_path: Path
+    other: MotoServer, proxy: FaultProxy, tmp_path: Path
 ) -> None:
+    server = other
     data = tmp_path / "db"
     make_demo_datadir(data, BIG_WAL, ops=REAL)
     wal = (data / "wal/wal.log").read_bytes()
@@ -280,8 +297,9 @@ def test_a_multipart_segment_survives_a_503_and_a_dropped_part_leaves_nothing(
 
 
 def test_a_pass_killed_mid_upload_leaves_no_segment_and_the_next_pass_cleans_up(
-    server: MotoServer, proxy: FaultProxy, tmp_path: Path
+    other: MotoServer, proxy: FaultProxy, tmp_path: Path
 ) -> None:
+    server = other
     data = stage_copy(1, tmp_path / "data")
     archive_wal(data, "s3://backups/k/", now=T0, ops=REAL)
     move_to_stage(data, 2)
@@ -312,7 +330,8 @@ def test_a_pass_killed_mid_upload_leaves_no_segment_and_the_next_pass_cleans_up(
     assert describe_folder("s3://backups/k/", ops=REAL).segments[1].name.first == 31
 
 
-def test_a_bucket_the_credentials_cannot_reach_fails_each_verb_cleanly(server: MotoServer, tmp_path: Path) -> None:
+def test_a_bucket_the_credentials_cannot_reach_fails_each_verb_cleanly(other: MotoServer, tmp_path: Path) -> None:
+    server = other
     env = s3_environment(server.endpoint)
     for args in (
         ("inventory", "s3://nobucket/x/", "--wal"),

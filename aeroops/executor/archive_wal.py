@@ -111,7 +111,9 @@ def archive_wal(
     if isinstance(folder, str) and is_url(folder):
         from aeroops.executor.remote_wal import archive_wal_remote
 
-        return archive_wal_remote(data_dir, folder, now=now, digest=digest, ops=ops)
+        return archive_wal_remote(
+            data_dir, folder, now=now, digest=digest, ops=ops, read_timeline=read_timeline, result=ArchivePass
+        )
     started = time.monotonic()
     root, out = Path(data_dir), Path(folder)
     if not ops.is_dir(root):

@@ -24,11 +24,10 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 from aeroops.errors import Code, FormatError, RemoteError, WalArchiveError, WalArchiveIOError, io_error
 from aeroops.executor import log
@@ -38,8 +37,11 @@ from aeroops.formats.sidecar import DEFAULT, SUFFIXES, Algorithm, render_sidecar
 
 if TYPE_CHECKING:
     from aeroops.core.wal_archive import ArchivedSegment
-    from aeroops.executor.archive_wal import ArchivePass
     from aeroops.executor.objectstore import ObjectStore
+
+
+T = TypeVar("T")
+TimelineReader = Callable[[Path, FileOps], str]
 
 
 # --- a folder, local or in object storage -------------------------------------------------------
@@ -130,8 +132,12 @@ def archive_wal_remote(
     now: datetime | None = None,
     digest: Algorithm = DEFAULT,
     ops: FileOps,
-) -> ArchivePass:
-    """`aeroops.executor.archive_wal.archive_wal` into a folder URL."""
+    read_timeline: TimelineReader,
+    result: Callable[..., T],
+) -> T:
+    """`aeroops.executor.archive_wal.archive_wal` into a folder URL, which calls it with its own
+    ``read_timeline`` and ``ArchivePass`` (``result``): this module never imports that one, which
+    hands a URL over to it."""
     from aeroops.executor.lock import DirectoryLock, aerodb_serving
     from aeroops.executor.objectstore import store_for
 
@@ -151,21 +157,27 @@ def archive_wal_remote(
     lock.acquire()
     try:
         ops.crash_point("archive-locked")
-        result = _remote_pass(root, out, store, (now or datetime.now(UTC)), digest, ops)
+        fields = _remote_pass(root, out, store, (now or datetime.now(UTC)), digest, ops, read_timeline)
     except RemoteError:
         raise  # AERO_REMOTE_FAILED / AERO_REMOTE_UNAVAILABLE, naming the URL, as a backup's
     except OSError as exc:
         raise io_error(WalArchiveIOError, exc, getattr(exc, "aeroops_operation", None)) from exc
     finally:
         lock.release()
-    return replace(result, seconds=time.monotonic() - started)
+    return result(**fields, seconds=time.monotonic() - started)
 
 
 def _remote_pass(
-    root: Path, out: str, store: ObjectStore, now: datetime, digest: Algorithm, ops: FileOps
-) -> ArchivePass:
+    root: Path,
+    out: str,
+    store: ObjectStore,
+    now: datetime,
+    digest: Algorithm,
+    ops: FileOps,
+    read_timeline: TimelineReader,
+) -> dict[str, object]:
+    """The pass under the lock: the fields of its `ArchivePass` (but its time)."""
     from aeroops.core.wal_archive import ArchivedSegment, PassRefusal, plan_pass
-    from aeroops.executor.archive_wal import ArchivePass, read_timeline
     from aeroops.formats.framing import U32
     from aeroops.formats.layout import WAL
     from aeroops.formats.segment import SegmentName, looks_like_segment, parse_segment_name
@@ -205,20 +217,33 @@ def _remote_pass(
             "archived record (any written after the previous pass went with the checkpoint)"
         )
 
-    def nothing() -> ArchivePass:
-        return ArchivePass(
-            str(root), out, timeline, None, None, None, 0, 0, now, wal_size, start.new_timeline, tuple(notes)
-        )
+    def passed(
+        segment: str | None = None, first: int | None = None, last: int | None = None, end: int = 0
+    ) -> dict[str, object]:
+        return {
+            "data_dir": str(root),
+            "folder": out,
+            "timeline": timeline,
+            "segment": segment,
+            "first": first,
+            "last": last,
+            "records": 0 if first is None or last is None else last - first + 1,
+            "bytes": end,
+            "archived_at": now,
+            "wal_size": wal_size,
+            "new_timeline": start.new_timeline,
+            "notes": tuple(notes),
+        }
 
     if wal_size == start.offset:
-        return nothing()
+        return passed()
     first, last, end = _scan(ops, wal, start.offset, wal_size, start.first_sequence, None)
     if end == 0:
         notes.append(
             f"{wal_size - start.offset} bytes after the last archived record are not a whole record yet "
             "(a record being written, or a torn tail): left for the next pass"
         )
-        return nothing()
+        return passed()
     assert first is not None and last is not None and link is not None
     name = SegmentName(timeline, first, last, now, link)
     segment = url_join(out, name.file_name)
@@ -252,10 +277,7 @@ def _remote_pass(
         raise
     if end < wal_size - start.offset:
         notes.append(f"{wal_size - start.offset - end} bytes after record {last} are not a whole record yet: next pass")
-    return ArchivePass(
-        str(root), out, timeline, name.file_name, first, last, last - first + 1, end, now, wal_size,
-        start.new_timeline, tuple(notes),
-    )  # fmt: skip
+    return passed(name.file_name, first, last, end)
 
 
 def _unwind(store: ObjectStore, segment: str, sidecar: str, sidecar_written: bool) -> None:
