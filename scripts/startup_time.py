@@ -11,7 +11,7 @@ temporary ``PYTHONPYCACHEPREFIX``, filled by the warm-up runs; the worktree is n
 ``--inherit-env`` runs them in this environment as it is: where ``PYTHONDONTWRITEBYTECODE`` is
 set and no ``__pycache__`` was written, every start compiles aeroops' modules from source.
 
-The budget: ``aeroops --help`` and ``aeroops verify`` of a small archive within 40 ms
+The budget: ``aeroops verify`` of a small archive within 100 ms (``--help``: 40 ms)
 of the bare interpreter. Warm cache; nothing else should be running.
 ``python -X importtime -m aeroops --help`` says where the
 time goes.
@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 SMALL_ARCHIVE = Path(__file__).resolve().parent.parent / "tests/fixtures/aerodb-reference/backup-1000.tar"
-BUDGET_MS = 40.0
+BUDGET_MS = {"aeroops --help": 40.0, "aeroops verify": 100.0}  # beyond the bare interpreter
 
 
 def run_once(command: list[str], env: dict[str, str] | None) -> tuple[float, float]:
@@ -77,7 +77,7 @@ def main() -> int:
     }
     print(
         f"{'command':<34}{'wall ms':>9}{'min':>7}{'max':>7}{'beyond bare':>13}{'cpu ms':>8}{'beyond':>8}"
-        f"  within {BUDGET_MS:.0f} ms"
+        "  within budget"
     )
     bare_wall = bare_cpu = None
     for label, (walls, cpus) in run_times(commands, args.runs, env).items():
@@ -85,7 +85,8 @@ def main() -> int:
         bare_wall = wall if bare_wall is None else bare_wall
         bare_cpu = cpu if bare_cpu is None else bare_cpu
         beyond = wall - bare_wall
-        verdict = "" if label == "python -c pass" else ("yes" if beyond <= BUDGET_MS else "NO")
+        budget = next((ms for name, ms in BUDGET_MS.items() if label.startswith(name)), None)
+        verdict = "" if budget is None else f"{'yes' if beyond <= budget else 'NO'} ({budget:.0f} ms)"
         print(
             f"{label:<34}{wall:>9.1f}{min(walls):>7.1f}{max(walls):>7.1f}{beyond:>13.1f}{cpu:>8.1f}"
             f"{cpu - bare_cpu:>8.1f}  {verdict}"

@@ -312,7 +312,6 @@ FAULTS = [
     # packing reads (the scan read seven small files before: a manifest, schema files)
     ("read", errno.EIO, 8, "Input/output error"),
     ("read", errno.EIO, 11, "Input/output error"),
-    ("copy_range", errno.EIO, 1, "Input/output error"),
     ("link", errno.EACCES, 1, None),  # falls back to copying
     ("rename", errno.EIO, 1, "Input/output error"),  # the staging folder's owner file
     ("rename", errno.EIO, 2, "Input/output error"),  # the sidecar, before the archive is linked

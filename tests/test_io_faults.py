@@ -18,6 +18,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from helpers.cli import run_cli_as_nobody
@@ -77,17 +78,16 @@ SEAM_FAULTS = [
     ("mkdir", errno.EACCES, 1, "Permission denied", False),  # the staging folder
     ("mkdir", errno.ENOSPC, 2, "no space left", False),  # staging/snapshot
     ("create", errno.EACCES, 1, "Permission denied", False),  # the staging owner file
-    ("create", errno.ENOSPC, 2, "no space left", False),  # the WAL copy
-    ("create", errno.EROFS, 4, "Read-only file system", False),  # the archive
-    ("copy_range", errno.ENOSPC, 1, "no space left", False),  # the WAL copy
+    ("create", errno.ENOSPC, 2, "no space left", False),  # the backup manifest
+    ("create", errno.EROFS, 3, "Read-only file system", False),  # the archive
     ("fsync", errno.EIO, 3, "Input/output error", False),  # the archive
     ("fsync", errno.EIO, 4, "Input/output error", False),  # the sidecar
-    ("create", errno.ENOSPC, 5, "no space left", False),  # the sidecar
+    ("create", errno.ENOSPC, 4, "no space left", False),  # the sidecar
     ("link", errno.EIO, 6, "Input/output error", False),  # the archive into place
     # After the archive is linked into place: the run still fails (its folder may not be durable,
     # the sidecar may be missing), and the archive there is whole.
     ("remove", errno.EIO, 1, "Input/output error", True),  # the staging name of the archive
-    ("fsync_path", errno.EIO, 11, "Input/output error", True),  # the output folder
+    ("fsync_path", errno.EIO, 10, "Input/output error", True),  # the output folder
 ]
 
 
@@ -123,6 +123,18 @@ def test_backup_read_faults_inside_a_snapshot_file(datadir_1000: Path, out_dir: 
     assert list(out_dir.iterdir()) == [] and tree_state(datadir_1000) == before
 
 
+def test_backup_read_fault_inside_the_wal_while_packed(datadir_1000: Path, out_dir: Path) -> None:
+    """The packer reads the WAL from the data directory (cut at the size seen): a read error there
+    ends the backup with its code; nothing is published."""
+    before = tree_state(datadir_1000)
+    ops = FaultyReadOps("wal/wal.log", 4096, errno.EIO)
+    with pytest.raises(BackupError) as raised:
+        run_backup(datadir_1000, out_dir, created_at=T0, ops=ops)
+    assert ops.opened and raised.value.code == "AERO_BACKUP_IO"
+    assert os.strerror(errno.EIO) in raised.value.message
+    assert list(out_dir.iterdir()) == [] and tree_state(datadir_1000) == before
+
+
 # --- backup: a file that vanishes or changes size mid-copy (for real, timed through the seam) ----
 
 CHANGES = [
@@ -135,7 +147,7 @@ CHANGES = [
     ("storage shrinks mid-copy", "copy", "storage.dat", shrink, True, "AERO_BACKUP_FAILED", "shrank while copied"),
     ("storage grows mid-copy", "copy", "storage.dat", grow, True, "AERO_BACKUP_FAILED", "grew while copied"),
     ("WAL vanishes before its fsync", "open", "wal/wal.log", vanish, False, "AERO_BACKUP_IO", "No such file"),
-    ("WAL shrinks mid-copy", "copy", "wal/wal.log", shrink, False, "AERO_BACKUP_FAILED", "shrank while copied"),
+    ("WAL shrinks, packed", "pack", "wal/wal.log", shrink, False, "AERO_BACKUP_FAILED", "shrank while packed"),
 ]
 
 
@@ -164,33 +176,39 @@ def test_a_file_that_vanishes_or_changes_size_mid_copy(
     assert_next_backup_succeeds(datadir_1000, out_dir)
 
 
-def test_a_wal_that_grows_mid_copy_is_cut_at_the_size_seen(datadir_1000: Path, out_dir: Path) -> None:
+def test_a_wal_that_grows_before_it_is_packed_is_cut_at_the_size_seen(datadir_1000: Path, out_dir: Path) -> None:
     """AeroDB appends to its WAL: a backup packs the WAL as it was after its fsync."""
     wal = datadir_1000 / "wal/wal.log"
     original = wal.read_bytes()
     with put_back(wal):
-        result = run_backup(datadir_1000, out_dir, created_at=T0, ops=Saboteur("copy", "wal/wal.log", grow))
+        result = run_backup(datadir_1000, out_dir, created_at=T0, ops=Saboteur("pack", "wal/wal.log", grow))
         assert wal.read_bytes() == original + b"appended"
     packed = {m.name: m for m in result.members}["wal/wal.log"]
     assert packed.size == len(original)
     assert verify_archive(result.archive, ops=REAL).ok
 
 
-class WalCopyDiffers(FileOps):
-    """The staged copy of the WAL gets other bytes than the WAL holds (a write in the middle of
-    the copy, or a read that returned wrong data)."""
+class WalPackedDiffers(FileOps):
+    """The packer reads other bytes of the WAL than the check on the other thread did (a write
+    in the middle of the WAL while it was packed, or a read that returned wrong data)."""
 
-    def copy_range(self, source: object, target: object, size: int) -> int:
-        done = super().copy_range(source, target, size)  # type: ignore[arg-type]
-        if str(getattr(source, "name", "")).endswith("wal/wal.log"):
-            os.pwrite(target.fileno(), b"\xff", 1000)  # type: ignore[attr-defined]
-        return done
+    def __init__(self) -> None:
+        self.changed = False
+
+    def read(self, stream: BinaryIO, size: int) -> bytes:
+        data = super().read(stream, size)
+        if str(getattr(stream, "name", "")).endswith("wal/wal.log") and len(data) > 1000 and not self.changed:
+            self.changed = True
+            return data[:1000] + bytes([data[1000] ^ 0xFF]) + data[1001:]
+        return data
 
 
-def test_a_wal_copy_that_is_not_the_wal_checked_is_never_published(datadir_1000: Path, out_dir: Path) -> None:
+def test_a_wal_packed_that_is_not_the_wal_checked_is_never_published(datadir_1000: Path, out_dir: Path) -> None:
     before = tree_state(datadir_1000)
+    ops = WalPackedDiffers()
     with pytest.raises(BackupError) as raised:
-        run_backup(datadir_1000, out_dir, created_at=T0, ops=WalCopyDiffers())
+        run_backup(datadir_1000, out_dir, created_at=T0, ops=ops)
+    assert ops.changed
     assert_error(raised.value, "AERO_BACKUP_FAILED", "the WAL changed while it was backed up")
     assert list(out_dir.iterdir()) == [] and tree_state(datadir_1000) == before
 

@@ -80,7 +80,8 @@ def build_parser(verbs: Sequence[str] = tuple(VERBS), *, only: bool = False) -> 
     for verb, summary in VERBS.items():
         if only and verb not in verbs:
             continue
-        command = sub.add_parser(verb, help=summary, description=f"{summary[:1].upper()}{summary[1:]}.")
+        sentence = summary[:1].upper() + summary[1:] + ("" if summary.endswith("?") else ".")
+        command = sub.add_parser(verb, help=summary, description=sentence)
         if verb in verbs:
             importlib.import_module(f"aeroops.cli.{verb.replace('-', '_')}_cmd").add_arguments(command)
             if verb in REMOTE_VERBS:

@@ -29,7 +29,7 @@ from typing import Any
 
 from aeroops.core.wal_archive import ArchivedSegment, PassRefusal, plan_pass
 from aeroops.errors import Code, FormatError, WalArchiveError, WalArchiveIOError, io_error
-from aeroops.executor.fileops import FileOps, logged_cleanup, not_a_folder, read_head
+from aeroops.executor.fileops import FileOps, is_within, logged_cleanup, not_a_folder, read_head
 from aeroops.executor.location import is_url
 from aeroops.executor.lock import DirectoryLock, FolderLock, aerodb_serving
 from aeroops.formats.framing import U32
@@ -120,6 +120,8 @@ def archive_wal(
         raise WalArchiveError(f"the data directory {not_a_folder(root, ops)}", path=root)
     if not ops.is_dir(out):
         raise WalArchiveError(f"the archive folder {not_a_folder(out, ops)}", path=out)
+    if is_within(out, root, ops):
+        raise WalArchiveError("the archive folder must not be inside the data directory", path=out)
     if aerodb_serving(root, ops):
         raise WalArchiveError(
             "AeroDB is serving this data directory (.lock is present): a checkpoint could truncate the WAL "

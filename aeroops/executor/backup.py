@@ -378,7 +378,7 @@ def _pack_and_publish(run: _Run, plan: BackupPlan, description: DataDirDescripti
         step(8, total=plan.content_bytes)
         with _FileSink(ops, staging / STAGING_ARCHIVE) as sink:
             packed, digest, storage_schemas, stored_size = _pack(
-                plan, staging, sink, run.algorithm, ops, step, run.layering
+                plan, staging, run.root, sink, run.algorithm, ops, step, run.layering
             )
         _check_packed(run, plan, description, packed, storage_schemas)
         step(9)
@@ -443,7 +443,7 @@ def _pack_and_upload(run: _Run, plan: BackupPlan, description: DataDirDescriptio
         staged_by = stage(plan, run.root, staging, ops, step)
         step(8, total=plan.content_bytes)
         packed, digest, storage_schemas, stored_size = _pack(
-            plan, staging, upload, run.algorithm, ops, step, run.layering
+            plan, staging, run.root, upload, run.algorithm, ops, step, run.layering
         )
         _check_packed(run, plan, description, packed, storage_schemas)
         step(9)
@@ -584,6 +584,7 @@ class _StoredSink:
 def _pack(
     plan: BackupPlan,
     staging: Path,
+    root: Path,
     out: _Sink,
     algorithm: Algorithm,
     ops: FileOps,
@@ -594,7 +595,8 @@ def _pack(
     (checked against the snapshot manifest) and the ``algorithm`` digest of the whole archive
     (returned tagged), and which schemas the live storage records name (walked in C). With
     ``layering``, the tar goes through zstd and age writers first: the digest and the size
-    returned are of the stored bytes."""
+    returned are of the stored bytes. The WAL is read from the data directory (``root``), cut
+    at the planned size: the CRC of what is packed is compared with the record-by-record check's."""
     packed: list[PackedMember] = []
     done = 0
     storage_schemas = StorageSchemaRefs()
@@ -623,13 +625,14 @@ def _pack(
                 continue
             emit(member_header(member.name, member.size))
             crc = 0
-            with ops.open_read(staging / member.name) as src:
+            source = root / member.source if member.name == WAL_LOG and member.source else staging / member.name
+            with ops.open_read(source) as src:
                 remaining = member.size
                 while remaining:
                     # A fresh bytes object per chunk: the hashing thread may still hold the last.
                     chunk = ops.read(src, min(COPY_CHUNK, remaining))
                     if not chunk:
-                        raise BackupError(f"{member.name} shrank while packed", path=staging / member.name)
+                        raise BackupError(f"{member.name} shrank while packed", path=source)
                     crc = crc32(chunk, crc)
                     if member.name == STORAGE:
                         storage_schemas.feed(chunk)
@@ -638,7 +641,7 @@ def _pack(
                     done += len(chunk)
                     step.advance(done)
                 if member.source and member.name != WAL_LOG and ops.read(src, 1):
-                    raise BackupError(f"{member.name} grew while packed", path=staging / member.name)
+                    raise BackupError(f"{member.name} grew while packed", path=source)
             _check_crc(member, crc)
             emit(padding(member.size))
             packed.append(PackedMember(member.name, member.kind, member.size, crc))

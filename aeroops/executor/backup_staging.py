@@ -1,6 +1,6 @@
 """The backup's staging folder: made beside the output (same file system, so publishing is a
 rename), owned by the run that made it (an flock-ed owner file holding the run's marker),
-filled with the snapshot's files, the WAL and the manifest (steps 4 to 7), and removed whatever
+filled with the snapshot's files and the manifest (steps 4 to 7), and removed whatever
 happens; and the clean-up of staging folders killed runs left behind."""
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from pathlib import Path
 from aeroops.core.backup_plan import BackupPlan, MemberKind
 from aeroops.errors import BackupError
 from aeroops.executor import log
-from aeroops.executor.fileops import FileOps, logged_cleanup, write_new_file
+from aeroops.executor.fileops import FileOps, is_within, logged_cleanup, write_new_file
 from aeroops.executor.lock import try_flock
-from aeroops.formats.layout import BACKUP_MANIFEST, SCHEMAS_DIR, SNAPSHOT_DIR, WAL, WAL_DIR, WAL_LOG
+from aeroops.formats.layout import BACKUP_MANIFEST, SCHEMAS_DIR, SNAPSHOT_DIR, WAL_DIR, WAL_LOG
 from aeroops.formats.sidecar import SUFFIXES
 
 STAGING_PREFIX = ".aeroops-staging-"
@@ -56,7 +56,7 @@ def remove_stale_staging(folder: Path, ops: FileOps, *, keep: Path | None = None
         if not match or not entry.is_dir(follow_symlinks=False):
             continue
         path = folder / entry.name
-        if keep is not None and _holds(path, keep, ops):
+        if keep is not None and is_within(keep, path, ops):
             log.warning("kept %s: it is or holds the data directory being backed up", path)
             continue
         try:
@@ -65,11 +65,6 @@ def remove_stale_staging(folder: Path, ops: FileOps, *, keep: Path | None = None
         except OSError as exc:  # another run's leftover: this run's backup goes on
             log.warning("could not remove the stale staging folder %s: %s", path, exc.strerror or exc)
     return tuple(removed)
-
-
-def _holds(path: Path, inner: Path, ops: FileOps) -> bool:
-    outer, inner = Path(ops.realpath(path)), Path(ops.realpath(inner))
-    return outer == inner or outer in inner.parents
 
 
 def _remove_if_ours(path: Path, run_id: str, ops: FileOps) -> bool:
@@ -137,7 +132,8 @@ def staging_folder(folder: Path, backup_id: str, ops: FileOps) -> Iterator[Path]
 
 def stage(plan: BackupPlan, root: Path, staging: Path, ops: FileOps, step: Callable[[int], object]) -> str:
     """Steps 4–7. Snapshot files are immutable, so a hard link stages them at no cost where the
-    file system allows; the WAL is always a real copy, cut at the planned size."""
+    file system allows. The WAL is not staged: the packer copies it from the data directory,
+    cut at the planned size, into the tar (a staged copy wrote and fsynced the WAL twice)."""
     step(4)
     for folder in (SNAPSHOT_DIR, SCHEMAS_DIR, WAL_DIR):
         ops.mkdir(staging / folder)
@@ -152,13 +148,11 @@ def stage(plan: BackupPlan, root: Path, staging: Path, ops: FileOps, step: Calla
                 _copy_file(root / member.source, staging / member.name, member.size, ops, whole=True)
                 staged_by = "copy"
     step(5)
-    if plan.wal_present:
-        _copy_file(root / WAL, staging / WAL_LOG, plan.wal_size, ops)
     step(6)
     write_new_file(ops, staging / BACKUP_MANIFEST, plan.manifest_bytes)
     step(7)
     for member in plan.members:
-        if member.kind is MemberKind.FILE and member.name != BACKUP_MANIFEST:
+        if member.kind is MemberKind.FILE and member.name not in (BACKUP_MANIFEST, WAL_LOG):
             ops.fsync_path(staging / member.name)
     for folder in (SCHEMAS_DIR, SNAPSHOT_DIR, WAL_DIR, "."):
         ops.fsync_path(staging / folder)

@@ -58,7 +58,7 @@ from aeroops.errors import (
     io_error,
     most_severe_first,
 )
-from aeroops.executor.fileops import FileOps, logged_cleanup
+from aeroops.executor.fileops import FileOps, is_within, logged_cleanup
 from aeroops.executor.keys import IdentityFiles
 from aeroops.formats.checksum import crc32
 from aeroops.formats.layout import STORAGE
@@ -662,7 +662,7 @@ def _refuse_writing_into(source: Path, target: Path, ops: FileOps) -> None:
         same = False
     if same:
         raise UsageError("the output is the source itself: name another file", path=target)
-    if ops.is_dir(source) and Path(ops.realpath(target)).is_relative_to(ops.realpath(source)):
+    if ops.is_dir(source) and is_within(target, source, ops):
         raise UsageError("the output is inside the data directory, which aeroops never writes to", path=target)
 
 

@@ -36,6 +36,7 @@ from aeroops.executor.fileops import (
     FileOps,
     LimitedReader,
     failed_operation,
+    is_within,
     logged_cleanup,
     not_a_folder,
     open_buffered,
@@ -178,6 +179,8 @@ def drill(
         raise UsageError(
             f"the folder for the scratch directory {not_a_folder(scratch_parent, ops)}", path=scratch_parent
         )
+    if scratch_parent is not None and source is not None and is_within(scratch_parent, source, ops):
+        raise UsageError("the scratch folder must not be inside the source data directory", path=scratch_parent)
     try:
         scratch = ops.make_temp_dir(None if scratch_parent is None else Path(scratch_parent), SCRATCH_PREFIX)
     except OSError as exc:  # a folder the user cannot write in: nothing was done yet

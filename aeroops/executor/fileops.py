@@ -395,6 +395,13 @@ class LimitedReader:
         return data
 
 
+def is_within(path: Path | str, folder: Path | str, ops: FileOps) -> bool:
+    """``path`` is ``folder`` or lies below it, once every symbolic link is resolved (``path``
+    need not exist yet)."""
+    inner, outer = Path(ops.realpath(path)), Path(ops.realpath(folder))
+    return inner == outer or outer in inner.parents
+
+
 def not_a_folder(path: Path | str, ops: FileOps) -> str:
     """Why a folder named by the user cannot be used, in words that say which it is: it "does
     not exist", or it "is not a folder" (a file, FIFO or device is there)."""

@@ -112,15 +112,18 @@ class Saboteur(FileOps):
 
     - "link": hard-linking it into the staging folder; "linked": right after (the staged link
       and the source are then one file);
-    - "open": opening it for reading; "copy": the kernel copy from it (it is open by then).
+    - "open": opening it for reading; "copy": the kernel copy from it (it is open by then);
+    - "pack": the main thread's second opening of it (the first is the fsync of step 2): where
+      the packer opens the WAL, read from the data directory.
 
     ``copy=True`` refuses hard links from the data directory (EXDEV, as across file systems), so
     files are staged by copying. The test puts the file back afterwards (`put_back`)."""
 
     def __init__(self, moment: str, suffix: str, action: Callable[[Path], None], *, copy: bool = False) -> None:
-        assert moment in ("link", "linked", "open", "copy"), moment
+        assert moment in ("link", "linked", "open", "copy", "pack"), moment
         self.moment, self.suffix, self.action, self.copy = moment, suffix, action, copy
         self.done = False
+        self._opened_here = 0  # openings of the file on the main thread
 
     def _source(self, path: object) -> bool:
         name = str(path)
@@ -140,6 +143,10 @@ class Saboteur(FileOps):
 
     def open_read(self, path: Path, *, follow_symlinks: bool = True) -> BinaryIO:
         self._maybe("open", path)
+        if self._source(path) and threading.current_thread() is threading.main_thread():
+            self._opened_here += 1
+            if self._opened_here == 2:
+                self._maybe("pack", path)
         return super().open_read(path, follow_symlinks=follow_symlinks)
 
     def copy_range(self, source: BinaryIO, target: BinaryIO, size: int) -> int:
