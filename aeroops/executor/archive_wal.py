@@ -9,6 +9,14 @@ expected one), cutting after the last whole record (a record being appended wait
 next pass) → fsync → digest sidecar published first, then the segment renamed to its name
 (never over another) → fsync the folder.
 
+AeroDB may be serving the data directory meanwhile (its ``.lock`` present): a WAL archiver runs
+beside the live database, as pgBackRest's archive-push runs beside Postgres. aeroops' own lock
+still keeps a restore or a second pass away. A checkpoint writes ``checkpoint.json`` before it
+truncates the WAL (and again, ``wal_truncated: true``, after): a pass that finds the marker as it
+began has read the timeline it names; else it publishes nothing and the next pass starts the new
+timeline. The WAL is fsynced before it is read (as a backup does): no record is archived that a
+power loss could take back from AeroDB's own WAL.
+
 A kill at any point leaves at most a temporary file (``.wal-…tmp``, removed by the next pass)
 or a sidecar without its segment (removed by the next pass): never a segment without its
 sidecar, never a torn record, never a record twice (the next pass starts after the last
@@ -27,11 +35,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aeroops.core.wal_archive import ArchivedSegment, PassRefusal, plan_pass
+from aeroops.core.wal_archive import ArchivedSegment, PassRefusal, PassStart, plan_pass
 from aeroops.errors import Code, FormatError, WalArchiveError, WalArchiveIOError, io_error
 from aeroops.executor.fileops import FileOps, is_within, logged_cleanup, not_a_folder, read_head
 from aeroops.executor.location import is_url
-from aeroops.executor.lock import DirectoryLock, FolderLock, aerodb_serving
+from aeroops.executor.lock import DirectoryLock, FolderLock
 from aeroops.formats.framing import U32
 from aeroops.formats.layout import CHECKPOINT, WAL
 from aeroops.formats.manifests import parse_checkpoint
@@ -84,18 +92,42 @@ def list_segments(folder: Path, ops: FileOps) -> list[ArchivedSegment]:
 
 def read_timeline(data_dir: Path, ops: FileOps) -> str:
     """The snapshot id ``checkpoint.json`` names (`ORIGIN` without one)."""
-    path = data_dir / CHECKPOINT
-    if not ops.exists(path):
-        return ORIGIN
+    return _timeline_of(_read_marker(data_dir, ops), data_dir / CHECKPOINT)
+
+
+def _read_marker(data_dir: Path, ops: FileOps) -> bytes | None:
+    """``checkpoint.json``'s bytes (None: there is none)."""
     try:
-        data = read_head(ops, path, 1 << 16)
-        return parse_checkpoint(data, path=path).snapshot_id
-    except FormatError as exc:
-        raise WalArchiveError(
-            f"checkpoint.json does not parse ({exc.message}): the timeline is unknown", path=path
-        ) from None
+        return read_head(ops, data_dir / CHECKPOINT, 1 << 16)
+    except FileNotFoundError:
+        return None
     except OSError as exc:
         raise io_error(WalArchiveIOError, exc, "read checkpoint.json") from exc
+
+
+def _timeline_of(marker: bytes | None, path: Path) -> str:
+    """The timeline a marker names. AeroDB's checkpoint writes it with ``wal_truncated: false``,
+    truncates the WAL, then writes it again with ``true`` (src/checkpoint/coordinator.rs): until
+    then the WAL still holds the previous timeline's records, which must not be archived as the
+    new one's."""
+    if marker is None:
+        return ORIGIN
+    try:
+        checkpoint = parse_checkpoint(marker, path=path)
+    except FormatError as exc:
+        raise WalArchiveError(
+            f"checkpoint.json does not parse ({exc.message}): the timeline is unknown (a checkpoint writing it "
+            "right now? the next pass reads it again)",
+            path=path,
+        ) from None
+    if not checkpoint.wal_truncated:
+        raise WalArchiveError(
+            f"checkpoint.json names timeline {checkpoint.snapshot_id} but says the WAL is not truncated yet (a "
+            "checkpoint under way, or one interrupted before it truncated the WAL): the WAL may still hold the "
+            "previous timeline's records. Nothing was archived; the next pass reads it again",
+            path=path,
+        )
+    return checkpoint.snapshot_id
 
 
 def archive_wal(
@@ -107,14 +139,10 @@ def archive_wal(
     ops: FileOps,
 ) -> ArchivePass:
     """One pass: publish the complete records appended since the last pass as one segment
-    (into a folder URL: `aeroops.executor.remote_wal.archive_wal_remote`)."""
-    if isinstance(folder, str) and is_url(folder):
-        from aeroops.executor.remote_wal import archive_wal_remote
-
-        return archive_wal_remote(
-            data_dir, folder, now=now, digest=digest, ops=ops, read_timeline=read_timeline, result=ArchivePass
-        )
+    (into a folder URL too: `_pass_on_remote`)."""
     started = time.monotonic()
+    if isinstance(folder, str) and is_url(folder):
+        return _archive_remote(Path(data_dir), folder, now, digest, ops, started)
     root, out = Path(data_dir), Path(folder)
     if not ops.is_dir(root):
         raise WalArchiveError(f"the data directory {not_a_folder(root, ops)}", path=root)
@@ -122,12 +150,6 @@ def archive_wal(
         raise WalArchiveError(f"the archive folder {not_a_folder(out, ops)}", path=out)
     if is_within(out, root, ops):
         raise WalArchiveError("the archive folder must not be inside the data directory", path=out)
-    if aerodb_serving(root, ops):
-        raise WalArchiveError(
-            "AeroDB is serving this data directory (.lock is present): a checkpoint could truncate the WAL "
-            "under the pass (the rule backups follow); archive while it is stopped",
-            path=root,
-        )
     lock = DirectoryLock(root, WalArchiveError, "archive-wal", ops)
     folder_lock = FolderLock(out, WalArchiveError, exclusive=False, ops=ops)
     lock.acquire()
@@ -145,38 +167,73 @@ def archive_wal(
     return replace(result, seconds=time.monotonic() - started)
 
 
-def _pass(root: Path, out: Path, now: datetime, digest: Algorithm, ops: FileOps) -> ArchivePass:
-    now = now.astimezone(UTC).replace(microsecond=0)
-    timeline = read_timeline(root, ops)
-    _remove_leftovers(out, ops)
-    segments = list_segments(out, ops)
-    wal = root / WAL
+def _archive_remote(
+    root: Path, out: str, now: datetime | None, digest: Algorithm, ops: FileOps, started: float
+) -> ArchivePass:
+    """`archive_wal` into a folder URL: the data directory's lock as locally; a bucket has no
+    folder lock (a prune plans from a fresh listing and removes only what it planned)."""
+    from aeroops.errors import RemoteError
+
+    if not ops.is_dir(root):
+        raise WalArchiveError(f"the data directory {not_a_folder(root, ops)}", path=root)
+    lock = DirectoryLock(root, WalArchiveError, "archive-wal", ops)
+    lock.acquire()
     try:
-        wal_size = ops.stat(wal).st_size
-    except FileNotFoundError:
-        wal_size = 0
-    start = plan_pass(timeline, segments, wal_size, now)
-    if isinstance(start, PassRefusal):
-        raise WalArchiveError(start.message, path=root, code=start.code)
-    link = start.link
-    for segment_file, seg_offset, wal_offset, length in start.compare:
-        archived = _read_range(ops, out / segment_file, seg_offset, length)
-        current = _read_range(ops, wal, wal_offset, length)
-        if archived != current:
-            raise WalArchiveError(
-                f"the WAL's bytes {wal_offset}..{wal_offset + length} differ from what {segment_file} archived, "
-                f"and checkpoint.json still names timeline {timeline}: the WAL was rewritten under the archive. "
-                "Nothing was archived; find out what rewrote it before archiving again (into a new folder)",
-                path=wal,
-                code=Code.WAL_ARCHIVE_DIVERGED,
-            )
-        link = U32.unpack_from(archived, len(archived) - 4)[0] if len(archived) >= 4 else link
-    notes = []
-    if start.new_timeline and start.ended_timelines:
-        notes.append(
-            f"a checkpoint began timeline {timeline}; timeline {start.ended_timelines[-1]} ends at its last "
-            "archived record (any written after the previous pass went with the checkpoint)"
-        )
+        ops.crash_point("archive-locked")
+        result = _pass(root, out if out.endswith("/") else out + "/", now or datetime.now(UTC), digest, ops)
+    except RemoteError:
+        raise  # AERO_REMOTE_FAILED / AERO_REMOTE_UNAVAILABLE, naming the URL, as a backup's
+    except OSError as exc:
+        raise io_error(WalArchiveIOError, exc, getattr(exc, "aeroops_operation", None)) from exc
+    finally:
+        lock.release()
+    return replace(result, seconds=time.monotonic() - started)
+
+
+def _pass(root: Path, out: Path | str, now: datetime, digest: Algorithm, ops: FileOps) -> ArchivePass:
+    """One pass, beside a live AeroDB or not. A checkpoint rewrites ``checkpoint.json`` before it
+    truncates the WAL, so a pass that finds the marker as it began has read the timeline it
+    names; one that finds it changed (before it publishes, or when the WAL looked rewritten or
+    damaged) publishes nothing: the next pass starts the new timeline."""
+    now = now.astimezone(UTC).replace(microsecond=0)
+    marker = _read_marker(root, ops)
+    try:
+        if isinstance(out, str):
+            return _pass_on_remote(root, out, now, digest, ops, marker)
+        return _pass_on(root, out, now, digest, ops, marker)
+    except WalArchiveError as exc:
+        if exc.code is Code.WAL_ARCHIVE_CLOCK or _read_marker(root, ops) == marker:
+            raise
+        timeline = read_timeline(root, ops)
+        return _nothing(root, out, timeline, now, 0, False, [_checkpoint_note(timeline)])
+
+
+def _checkpoint_note(timeline: str) -> str:
+    return (
+        f"a checkpoint (timeline {timeline}) ran during the pass: nothing was published, the next pass archives "
+        "the new timeline from record 1 (records written after the previous pass went with the checkpoint)"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Start:
+    """Where a pass picks up, checked against what the folder archived."""
+
+    timeline: str
+    wal: Path
+    wal_size: int
+    plan: PassStart
+    link: int | None
+    notes: list[str]
+
+
+def _pass_on(
+    root: Path, out: Path, now: datetime, digest: Algorithm, ops: FileOps, marker: bytes | None
+) -> ArchivePass:
+    timeline = _timeline_of(marker, root / CHECKPOINT)
+    _remove_leftovers(out, ops)
+    begun = _begin(root, timeline, list_segments(out, ops), lambda f, o, n: _read_range(ops, out / f, o, n), now, ops)
+    start, wal, wal_size, link, notes = begun.plan, begun.wal, begun.wal_size, begun.link, begun.notes
     if wal_size == start.offset:
         return _nothing(root, out, timeline, now, wal_size, start.new_timeline, notes)
 
@@ -196,6 +253,10 @@ def _pass(root: Path, out: Path, now: datetime, digest: Algorithm, ops: FileOps)
             ops.truncate(target, end)
             ops.fsync(target)
         ops.crash_point("archive-temp-written")
+        if _read_marker(root, ops) != marker:  # the WAL may have been truncated while it was read
+            ops.remove(temp)
+            new = read_timeline(root, ops)
+            return _nothing(root, out, new, now, wal_size, False, [_checkpoint_note(new)])
         assert first is not None and last is not None and link is not None
         name = SegmentName(timeline, first, last, now, link)
         segment = out / name.file_name
@@ -225,8 +286,104 @@ def _pass(root: Path, out: Path, now: datetime, digest: Algorithm, ops: FileOps)
     )  # fmt: skip
 
 
+def _pass_on_remote(
+    root: Path, out: str, now: datetime, digest: Algorithm, ops: FileOps, marker: bytes | None
+) -> ArchivePass:
+    """`_pass_on` into a folder URL. A multipart upload needs its key before its first part and
+    a bucket has no rename, so the new WAL bytes are read twice (the second time from the page
+    cache): once to find the last whole record (the segment's name), then into the upload,
+    every record checked again and the digest taken. The marker is read again before anything
+    is published; then the sidecar, then the segment (`SegmentUpload`: whole or nothing, never
+    over another)."""
+    from aeroops.executor.remote_wal import SegmentUpload, prepare_remote_folder, read_remote_range
+
+    timeline = _timeline_of(marker, root / CHECKPOINT)
+    segments = prepare_remote_folder(out)
+    begun = _begin(root, timeline, segments, lambda f, o, n: read_remote_range(out, f, o, n), now, ops)
+    start, wal, wal_size, link, notes = begun.plan, begun.wal, begun.wal_size, begun.link, begun.notes
+    if wal_size == start.offset:
+        return _nothing(root, out, timeline, now, wal_size, start.new_timeline, notes)
+    first, last, end, _ = _copy_records(ops, wal, start.offset, wal_size, start.first_sequence, _Discard(), digest)
+    if end == 0:
+        notes.append(
+            f"{wal_size - start.offset} bytes after the last archived record are not a whole record yet "
+            "(a record being written, or a torn tail): left for the next pass"
+        )
+        return _nothing(root, out, timeline, now, wal_size, start.new_timeline, notes)
+    assert first is not None and last is not None and link is not None
+    name = SegmentName(timeline, first, last, now, link)
+    with SegmentUpload(out, name.file_name, digest) as upload:
+        again = _copy_records(ops, wal, start.offset, start.offset + end, start.first_sequence, upload, digest)
+        if again[:3] != (first, last, end) or again[3] is None:
+            raise WalArchiveError(
+                f"the WAL changed while the pass read it twice (records {first}..{last}, then {again[0]}..{again[1]}): "
+                "nothing was archived",
+                path=wal,
+            )
+        ops.crash_point("archive-temp-written")
+        if _read_marker(root, ops) != marker:  # the WAL may have been truncated while it was read
+            upload.abort()
+            new = read_timeline(root, ops)
+            return _nothing(root, out, new, now, wal_size, False, [_checkpoint_note(new)])
+        upload.publish(render_sidecar(again[3], archive_name=name.file_name).encode(), ops.crash_point)
+    ops.crash_point("archive-published")
+    if end < wal_size - start.offset:
+        notes.append(f"{wal_size - start.offset - end} bytes after record {last} are not a whole record yet: next pass")
+    return ArchivePass(
+        str(root), out, timeline, name.file_name, first, last, last - first + 1, end, now, wal_size,
+        start.new_timeline, tuple(notes),
+    )  # fmt: skip
+
+
+class _Discard:
+    """A target that keeps nothing: the first read of a pass into a bucket."""
+
+    def write(self, data: bytes | memoryview) -> int:
+        return len(data)
+
+
+def _begin(
+    root: Path,
+    timeline: str,
+    segments: list[ArchivedSegment],
+    read_archived: Callable[[str, int, int], bytes],
+    now: datetime,
+    ops: FileOps,
+) -> _Start:
+    """The pass's plan, the archived prefix compared with the WAL (a rewrite refused), the link
+    to the last archived record, and the notes so far."""
+    wal = root / WAL
+    try:
+        wal_size = ops.stat(wal).st_size
+    except FileNotFoundError:
+        wal_size = 0
+    start = plan_pass(timeline, segments, wal_size, now)
+    if isinstance(start, PassRefusal):
+        raise WalArchiveError(start.message, path=root, code=start.code)
+    link = start.link
+    for segment_file, seg_offset, wal_offset, length in start.compare:
+        archived = read_archived(segment_file, seg_offset, length)
+        current = _read_range(ops, wal, wal_offset, length)
+        if archived != current:
+            raise WalArchiveError(
+                f"the WAL's bytes {wal_offset}..{wal_offset + length} differ from what {segment_file} archived, "
+                f"and checkpoint.json still names timeline {timeline}: the WAL was rewritten under the archive. "
+                "Nothing was archived; find out what rewrote it before archiving again (into a new folder)",
+                path=wal,
+                code=Code.WAL_ARCHIVE_DIVERGED,
+            )
+        link = U32.unpack_from(archived, len(archived) - 4)[0] if len(archived) >= 4 else link
+    notes = []
+    if start.new_timeline and start.ended_timelines:
+        notes.append(
+            f"a checkpoint began timeline {timeline}; timeline {start.ended_timelines[-1]} ends at its last "
+            "archived record (any written after the previous pass went with the checkpoint)"
+        )
+    return _Start(timeline, wal, wal_size, start, link, notes)
+
+
 def _nothing(
-    root: Path, out: Path, timeline: str, now: datetime, wal_size: int, new: bool, notes: list[str]
+    root: Path, out: Path | str, timeline: str, now: datetime, wal_size: int, new: bool, notes: list[str]
 ) -> ArchivePass:
     return ArchivePass(str(root), str(out), timeline, None, None, None, 0, 0, now, wal_size, new, tuple(notes))
 
@@ -274,6 +431,7 @@ def _copy_records(
     first = last = None
     end = 0
     with ops.open_read(wal) as source:
+        ops.fsync(source)  # as a backup does: what is read up to the size seen is on disk (AeroDB may be serving)
         source.seek(offset)
         tee = _Tee(ops, source, target, size - offset, algorithm)
         try:
