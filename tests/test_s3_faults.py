@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +21,9 @@ from helpers.s3 import (
     FaultProxy,
     MotoServer,
     complete_upload,
+    killed_at_stall,
     moto_server,
+    proxied,
     ranged_get,
     s3_environment,
     upload_part,
@@ -31,7 +31,6 @@ from helpers.s3 import (
 
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.errors import RemoteUnavailableError
-from aeroops.executor import objectstore
 from aeroops.executor.audit import verify_archive
 from aeroops.executor.backup import run_backup
 from aeroops.executor.fileops import REAL
@@ -55,18 +54,8 @@ def big_datadir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def proxy(server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
-    server.reset()
-    server.client().create_bucket(Bucket="backups")
-    found = FaultProxy(server.endpoint)
-    for name, value in s3_environment(found.endpoint).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AEROOPS_REMOTE_RETRIES", "3")
-    objectstore.reset_stores()
-    try:
+    with proxied(server, monkeypatch.setenv) as found:
         yield found
-    finally:
-        found.close()
-        objectstore.reset_stores()
 
 
 def keys(server: MotoServer, prefix: str = "") -> list[str]:
@@ -168,20 +157,7 @@ def test_a_backup_killed_mid_upload_leaves_no_archive_and_the_next_run_cleans_up
     server: MotoServer, proxy: FaultProxy, big_datadir: Path
 ) -> None:
     proxy.faults = [Fault("stall", upload_part(2))]
-    child = subprocess.Popen(
-        [sys.executable, "-m", "aeroops", "backup", str(big_datadir), "-o", "s3://backups/db/a.tar", "--no-progress"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ},
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while proxy.faults[0].hits == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert proxy.faults[0].hits == 1
-    finally:
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait()
+    killed_at_stall(proxy, "backup", str(big_datadir), "-o", "s3://backups/db/a.tar", "--no-progress")
     assert "db/a.tar" not in keys(server)
     assert uploads(server) == ["db/a.tar"]  # the killed run's upload, with its marker
     [marker] = [k for k in keys(server) if ".aeroops-upload-" in k]

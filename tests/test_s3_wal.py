@@ -8,12 +8,7 @@ record twice. No credential in any output."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +16,18 @@ from pathlib import Path
 import pytest
 from helpers.cli import run_cli, unwrapped
 from helpers.pitr import T0, A, B, end_of, full_wal, move_to_stage, stage_copy
-from helpers.s3 import ACCESS_KEY, SECRET_KEY, Fault, FaultProxy, MotoServer, moto_server, s3_environment, upload_part
+from helpers.s3 import (
+    ACCESS_KEY,
+    SECRET_KEY,
+    Fault,
+    FaultProxy,
+    MotoServer,
+    killed_at_stall,
+    moto_server,
+    proxied,
+    s3_environment,
+    upload_part,
+)
 from test_boot import boot
 from test_pitr import TARGETS, build_folder, listed
 
@@ -233,19 +239,8 @@ def test_prune_removes_the_segments_no_kept_base_needs_from_the_bucket(
 
 @pytest.fixture
 def proxy(other: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
-    server = other
-    server.reset()
-    server.client().create_bucket(Bucket="backups")
-    found = FaultProxy(server.endpoint)
-    for name, value in s3_environment(found.endpoint).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AEROOPS_REMOTE_RETRIES", "3")
-    objectstore.reset_stores()
-    try:
+    with proxied(other, monkeypatch.setenv) as found:
         yield found
-    finally:
-        found.close()
-        objectstore.reset_stores()
 
 
 def segment_put(method: str, path: str) -> bool:
@@ -304,20 +299,7 @@ def test_a_pass_killed_mid_upload_leaves_no_segment_and_the_next_pass_cleans_up(
     archive_wal(data, "s3://backups/k/", now=T0, ops=REAL)
     move_to_stage(data, 2)
     proxy.faults = [Fault("stall", segment_put)]
-    child = subprocess.Popen(
-        [sys.executable, "-m", "aeroops", "archive-wal", str(data), "-o", "s3://backups/k/"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ},
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while proxy.faults[0].hits == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert proxy.faults[0].hits == 1
-    finally:
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait()
+    killed_at_stall(proxy, "archive-wal", str(data), "-o", "s3://backups/k/")
     # The killed pass wrote its sidecar (segments go up after theirs): its segment never appeared.
     killed = objects(server, "k/")
     assert len([k for k in killed if k.endswith(".wal")]) == 1 and len(killed) == 3

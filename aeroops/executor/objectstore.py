@@ -411,11 +411,9 @@ STREAM_DEPTH = 8  # chunks queued ahead of the reader
 
 
 class StreamReader(io.RawIOBase):
-    """An object read front to back by one streaming GET (as ``s3fs`` ``get`` reads it), a
-    thread keeping `STREAM_DEPTH` chunks of `STREAM_CHUNK` queued ahead of the reader. A GET
-    that fails transiently (a reset, a body cut short, a 503 on the way in) is taken up again
-    by a ranged GET from the first byte not yet received: each byte arrives once, the retries
-    follow the store's policy (counted afresh once a try has made progress).
+    """An object read front to back by one streaming GET (as ``s3fs`` ``get`` reads it), with
+    `aeroops.executor.readahead.Readahead`'s thread keeping `STREAM_DEPTH` chunks of
+    `STREAM_CHUNK` queued ahead of the reader (`ResumingBody` below it).
 
     Against ranged GETs of 8 MiB, two in flight (`ObjectReader`): one request instead of one
     per 8 MiB, and no service reading a whole object per range (moto does), at a tenth of the
@@ -423,82 +421,64 @@ class StreamReader(io.RawIOBase):
 
     def __init__(self, store: S3Store, url: str, size: int) -> None:
         super().__init__()
-        import queue
+        from aeroops.executor.readahead import Readahead
 
-        self._store, self._url, self._size = store, url, size
-        self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(STREAM_DEPTH)
-        self._stop = threading.Event()
-        self._buffer = memoryview(b"")
-        self._ended = False
+        self._body = ResumingBody(store, url, size)
+        self._ahead = Readahead(self._body, chunk=STREAM_CHUNK, depth=STREAM_DEPTH)
         self.name = url
-        self._thread = threading.Thread(target=self._produce, name="aeroops-stream", daemon=True)
-        self._thread.start()
 
     def readable(self) -> bool:
         return True
 
-    def _put(self, item: bytes | BaseException | None) -> bool:
-        import queue
-
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _produce(self) -> None:
-        offset, attempt = 0, 0
-        try:
-            while offset < self._size and not self._stop.is_set():
-                try:
-                    body = self._store._retry(
-                        "read", self._url, functools.partial(self._store.open_body, self._url, offset)
-                    )
-                    try:
-                        while offset < self._size and not self._stop.is_set():
-                            data = self._store.read_body(body, STREAM_CHUNK)
-                            if not data:
-                                raise ConnectionError(f"the service sent {offset} of {self._size} bytes")
-                            offset += len(data)
-                            attempt = 0
-                            if not self._put(data):
-                                return
-                    finally:
-                        self._store.close_body(body)
-                except RemoteError:
-                    raise
-                except Exception as error:
-                    self._store.wait_or_raise("read", self._url, error, attempt)
-                    attempt += 1
-            self._put(None)
-        except BaseException as error:
-            self._put(error)
-
     def readinto(self, target: Any) -> int:
         view = memoryview(target).cast("B")
-        if not self._buffer:
-            if self._ended:
-                return 0
-            item = self._queue.get()
-            if isinstance(item, BaseException):
-                self._ended = True
-                raise item
-            if item is None:
-                self._ended = True
-                return 0
-            self._buffer = memoryview(item)
-        n = min(len(view), len(self._buffer))
-        view[:n] = self._buffer[:n]
-        self._buffer = self._buffer[n:]
-        return n
+        data = self._ahead.read(len(view))
+        view[: len(data)] = data
+        return len(data)
 
     def close(self) -> None:
         if not self.closed:
-            self._stop.set()
-            self._thread.join()
+            self._ahead.close()
+            self._body.close()
         super().close()
+
+
+class ResumingBody:
+    """``read(n)`` over one GET of an object, from its first byte. A GET that fails transiently
+    (a reset, a body cut short, a 503 on the way in) is taken up again by a ranged GET from
+    the first byte not yet received: each byte arrives once; the retries follow the store's
+    policy, counted afresh once a read has made progress."""
+
+    def __init__(self, store: S3Store, url: str, size: int) -> None:
+        self._store, self._url, self._size = store, url, size
+        self._offset = 0
+        self._open: Any = None
+
+    def read(self, n: int = -1) -> bytes:
+        want = self._size - self._offset if n < 0 else min(n, self._size - self._offset)
+        attempt = 0
+        while want > 0:
+            try:
+                if self._open is None:
+                    opening = functools.partial(self._store.open_body, self._url, self._offset)
+                    self._open = self._store._retry("read", self._url, opening)
+                data = self._store.read_body(self._open, want)
+                if not data:
+                    raise ConnectionError(f"the service sent {self._offset} of {self._size} bytes")
+                self._offset += len(data)
+                return data
+            except RemoteError:
+                raise
+            except Exception as error:
+                self.close()
+                self._store.wait_or_raise("read", self._url, error, attempt)
+                attempt += 1
+        return b""
+
+    def close(self) -> None:
+        if self._open is not None:
+            self._store.close_body(self._open)
+            self._open = None
 
 
 # --- S3 ---------------------------------------------------------------------------------------
