@@ -387,7 +387,7 @@ class Code(enum.StrEnum):
         "AERO_WAL_ARCHIVE_FAILED",
         Severity.ERROR,
         Category.WAL_ARCHIVE,
-        "an archive-wal pass was refused or failed (busy, serving, damaged WAL)",
+        "an archive-wal pass was refused or failed (busy, a checkpoint under way, damaged WAL)",
     )
     WAL_ARCHIVE_IO = (
         "AERO_WAL_ARCHIVE_IO",

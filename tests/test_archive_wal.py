@@ -3,6 +3,7 @@ with their sidecar, each record once; checkpoints and rewrites noticed; kills ha
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -17,7 +18,7 @@ import pytest
 from helpers.cli import one_error_line, run_cli
 from helpers.data import content_tree, tree_state
 from helpers.faults import KillingOps
-from helpers.pitr import T0, A, B, clock, end_of, forked, full_wal, move_to_stage, stage_copy
+from helpers.pitr import PITR, T0, A, B, clock, end_of, forked, full_wal, move_to_stage, stage_copy
 
 from aeroops.core.wal_archive import ArchivedSegment, PassRefusal, PassStart, parse_period, plan_pass
 from aeroops.errors import Code, UsageError, WalArchiveError
@@ -170,13 +171,75 @@ def test_two_passes_at_once_the_second_is_refused(tmp_path: Path) -> None:
     assert archive_wal(data, out, now=T0, ops=REAL).last == 30
 
 
-def test_a_served_data_directory_is_refused_as_a_backup_would(tmp_path: Path) -> None:
+def test_a_served_data_directory_is_archived_beside_aerodb(tmp_path: Path) -> None:
+    """A WAL archiver runs beside the live database (as pgBackRest's archive-push beside
+    Postgres): AeroDB's .lock does not stop a pass, and the data directory is only read."""
     data, out = stage_copy(1, tmp_path / "data"), tmp_path / "out"
     out.mkdir()
     (data / ".lock").touch()
-    with pytest.raises(WalArchiveError, match="AeroDB is serving"):
+    before = tree_state(data)
+    assert archive_wal(data, out, now=T0, ops=REAL).last == 30
+    assert tree_state(data) == before  # .lock included: only read
+    move_to_stage(data, 2)
+    assert archive_wal(data, out, now=T0, ops=REAL).last == 55
+
+
+class CheckpointAt(FileOps):
+    """Runs AeroDB's checkpoint (the data directory moves to stage 3: timeline B) at one moment of
+    a pass: a crash point, or the first read of an archived segment (the prefix comparison)."""
+
+    def __init__(self, data: Path, point: str) -> None:
+        self.data, self.point, self.done = data, point, False
+
+    def _checkpoint(self) -> None:
+        if not self.done:
+            self.done = True
+            move_to_stage(self.data, 3)
+
+    def crash_point(self, name: str) -> None:
+        if name == self.point:
+            self._checkpoint()
+
+    def open_read(self, path: Path, *, follow_symlinks: bool = True) -> BinaryIO:
+        if self.point == "compare" and parse_segment_name(Path(path).name) is not None:
+            self._checkpoint()
+        return super().open_read(path, follow_symlinks=follow_symlinks)
+
+
+@pytest.mark.parametrize("point", ["archive-temp-written", "compare"])
+def test_a_checkpoint_during_a_pass_publishes_nothing_and_the_next_pass_starts_its_timeline(
+    tmp_path: Path, point: str
+) -> None:
+    """checkpoint.json changes before AeroDB truncates the WAL: a pass that finds it changed
+    cannot tell which timeline the bytes it read belong to, so it keeps none of them."""
+    data, out = stage_copy(1, tmp_path / "data"), tmp_path / "out"
+    out.mkdir()
+    archive_wal(data, out, now=T0, ops=REAL)
+    move_to_stage(data, 2)
+    ops = CheckpointAt(data, point)
+    result = archive_wal(data, out, now=T0 + timedelta(minutes=1), ops=ops)
+    assert ops.done and result.segment is None and "a checkpoint" in result.notes[0]
+    assert [(s.timeline, s.first, s.last) for s in segments(out)] == [(A, 1, 30)]
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [segments(out)[0].file_name, segments(out)[0].file_name + ".b3"]
+    )
+    after = archive_wal(data, out, now=T0 + timedelta(minutes=2), ops=REAL)
+    assert (after.timeline, after.first, after.last, after.new_timeline) == (B, 1, 20, True)
+
+
+def test_a_checkpoint_that_has_not_truncated_the_wal_yet_is_waited_for(tmp_path: Path) -> None:
+    """AeroDB writes checkpoint.json with wal_truncated false, truncates, then writes true: in
+    between, the WAL still holds the old timeline's records."""
+    data, out = stage_copy(2, tmp_path / "data"), tmp_path / "out"
+    out.mkdir()
+    marker = json.loads((PITR / "stage-3/checkpoint.json").read_text())
+    (data / "checkpoint.json").write_text(json.dumps({**marker, "wal_truncated": False}))
+    with pytest.raises(WalArchiveError, match="not truncated yet"):
         archive_wal(data, out, now=T0, ops=REAL)
     assert not list(out.iterdir())
+    process = run_cli("archive-wal", str(data), "-o", str(out))
+    one_error_line(process.stderr, "[ERROR] AERO_WAL_ARCHIVE_FAILED: checkpoint.json names timeline")
+    assert process.returncode == 2
 
 
 @pytest.mark.parametrize("point", KILL_POINTS)

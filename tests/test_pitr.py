@@ -9,6 +9,7 @@ import json
 import shutil
 from datetime import timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from helpers.cli import one_error_line, run_cli, unwrapped
@@ -28,7 +29,7 @@ from aeroops.core.pitr import (
 from aeroops.errors import Code, RestoreError
 from aeroops.executor.archive_wal import archive_wal, list_segments
 from aeroops.executor.backup import run_backup
-from aeroops.executor.fileops import REAL
+from aeroops.executor.fileops import REAL, FileOps
 from aeroops.executor.pitr import describe_folder, drill_point_in_time, restore_point_in_time
 from aeroops.formats.checksum import crc32
 from aeroops.formats.segment import SegmentName
@@ -274,10 +275,41 @@ def test_a_base_whose_wal_is_another_history_is_refused_at_restore(folder: Path,
     (copy / "base-a.tar.b3").unlink()
     run_backup(other, copy / "base-a.tar", created_at=T0, ops=REAL)
     target = tmp_path / "restored"
-    with pytest.raises(RestoreError) as raised:
-        restore_point_in_time(copy, target, Target(TargetKind.SEQUENCE, 40, A), create=True, ops=REAL)
-    assert raised.value.code is Code.PITR_UNREACHABLE and "not one history" in raised.value.message
-    assert not target.exists() and not list(tmp_path.glob(".restored*"))
+    # 40: past the base's own records (1..30), so built from the segments; 20: within them, where
+    # the base's WAL would be cut in place, but its first bytes are not the segments'
+    for sequence in (40, 20):
+        with pytest.raises(RestoreError) as raised:
+            restore_point_in_time(copy, target, Target(TargetKind.SEQUENCE, sequence, A), create=True, ops=REAL)
+        assert raised.value.code is Code.PITR_UNREACHABLE and "not one history" in raised.value.message
+        assert not target.exists() and not list(tmp_path.glob(".restored*"))
+
+
+class ReadCounting(FileOps):
+    """Counts the opens of each file for reading."""
+
+    def __init__(self) -> None:
+        self.opened: dict[str, int] = {}
+
+    def open_read(self, path: Path, *, follow_symlinks: bool = True) -> BinaryIO:
+        self.opened[Path(path).name] = self.opened.get(Path(path).name, 0) + 1
+        return super().open_read(path, follow_symlinks=follow_symlinks)
+
+
+def test_a_restore_reads_each_segment_once_and_none_the_base_holds(folder: Path, tmp_path: Path) -> None:
+    """Base A's own WAL holds records 1..30: a target there is its WAL cut in place (the segments
+    are only witnessed: 4 KiB at each end); past it, each segment is read whole once."""
+    segments = {s.name.file_name: s.size for s in list_segments(folder, REAL)}
+    within = ReadCounting()
+    result = restore_point_in_time(folder, tmp_path / "a", Target(TargetKind.SEQUENCE, 17, A), create=True, ops=within)
+    assert result.plan.segments == () and result.plan.base_records == 17
+    assert "the base's WAL cut after record 17" in result.plan.cut
+    assert boot(tmp_path / "a") == listed(A, 17)
+    past = ReadCounting()
+    result = restore_point_in_time(folder, tmp_path / "b", Target(TargetKind.SEQUENCE, 33, A), create=True, ops=past)
+    used = [use.segment.file for use in result.plan.segments]
+    assert len(used) == 2 and all(past.opened[name] == 1 for name in used)
+    assert boot(tmp_path / "b") == listed(A, 33)
+    assert all(within.opened.get(name, 0) <= 2 for name in segments)  # the witness reads, no whole read
 
 
 def test_the_planner_is_a_plain_function_of_a_description() -> None:

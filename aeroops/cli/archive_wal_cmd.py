@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     status = 0
 
     def one_pass(data_dir: str, folder: str, **options: object) -> ArchivePass | None:
-        # A refused pass (AeroDB serving, another run holding the lock) is said and the loop goes
+        # A refused pass (a checkpoint under way, another run holding the lock) is said and the loop goes
         # on: the next period may succeed; a service manager sees each error on stderr.
         nonlocal status
         try:

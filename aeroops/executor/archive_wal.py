@@ -9,6 +9,14 @@ expected one), cutting after the last whole record (a record being appended wait
 next pass) → fsync → digest sidecar published first, then the segment renamed to its name
 (never over another) → fsync the folder.
 
+AeroDB may be serving the data directory meanwhile (its ``.lock`` present): a WAL archiver runs
+beside the live database, as pgBackRest's archive-push runs beside Postgres. aeroops' own lock
+still keeps a restore or a second pass away. A checkpoint writes ``checkpoint.json`` before it
+truncates the WAL (and again, ``wal_truncated: true``, after): a pass that finds the marker as it
+began has read the timeline it names; else it publishes nothing and the next pass starts the new
+timeline. The WAL is fsynced before it is read (as a backup does): no record is archived that a
+power loss could take back from AeroDB's own WAL.
+
 A kill at any point leaves at most a temporary file (``.wal-…tmp``, removed by the next pass)
 or a sidecar without its segment (removed by the next pass): never a segment without its
 sidecar, never a torn record, never a record twice (the next pass starts after the last
@@ -30,7 +38,7 @@ from typing import Any
 from aeroops.core.wal_archive import ArchivedSegment, PassRefusal, plan_pass
 from aeroops.errors import Code, FormatError, WalArchiveError, WalArchiveIOError, io_error
 from aeroops.executor.fileops import FileOps, is_within, logged_cleanup, not_a_folder, read_head
-from aeroops.executor.lock import DirectoryLock, FolderLock, aerodb_serving
+from aeroops.executor.lock import DirectoryLock, FolderLock
 from aeroops.formats.framing import U32
 from aeroops.formats.layout import CHECKPOINT, WAL
 from aeroops.formats.manifests import parse_checkpoint
@@ -83,18 +91,42 @@ def list_segments(folder: Path, ops: FileOps) -> list[ArchivedSegment]:
 
 def read_timeline(data_dir: Path, ops: FileOps) -> str:
     """The snapshot id ``checkpoint.json`` names (`ORIGIN` without one)."""
-    path = data_dir / CHECKPOINT
-    if not ops.exists(path):
-        return ORIGIN
+    return _timeline_of(_read_marker(data_dir, ops), data_dir / CHECKPOINT)
+
+
+def _read_marker(data_dir: Path, ops: FileOps) -> bytes | None:
+    """``checkpoint.json``'s bytes (None: there is none)."""
     try:
-        data = read_head(ops, path, 1 << 16)
-        return parse_checkpoint(data, path=path).snapshot_id
-    except FormatError as exc:
-        raise WalArchiveError(
-            f"checkpoint.json does not parse ({exc.message}): the timeline is unknown", path=path
-        ) from None
+        return read_head(ops, data_dir / CHECKPOINT, 1 << 16)
+    except FileNotFoundError:
+        return None
     except OSError as exc:
         raise io_error(WalArchiveIOError, exc, "read checkpoint.json") from exc
+
+
+def _timeline_of(marker: bytes | None, path: Path) -> str:
+    """The timeline a marker names. AeroDB's checkpoint writes it with ``wal_truncated: false``,
+    truncates the WAL, then writes it again with ``true`` (src/checkpoint/coordinator.rs): until
+    then the WAL still holds the previous timeline's records, which must not be archived as the
+    new one's."""
+    if marker is None:
+        return ORIGIN
+    try:
+        checkpoint = parse_checkpoint(marker, path=path)
+    except FormatError as exc:
+        raise WalArchiveError(
+            f"checkpoint.json does not parse ({exc.message}): the timeline is unknown (a checkpoint writing it "
+            "right now? the next pass reads it again)",
+            path=path,
+        ) from None
+    if not checkpoint.wal_truncated:
+        raise WalArchiveError(
+            f"checkpoint.json names timeline {checkpoint.snapshot_id} but says the WAL is not truncated yet (a "
+            "checkpoint under way, or one interrupted before it truncated the WAL): the WAL may still hold the "
+            "previous timeline's records. Nothing was archived; the next pass reads it again",
+            path=path,
+        )
+    return checkpoint.snapshot_id
 
 
 def archive_wal(
@@ -114,12 +146,6 @@ def archive_wal(
         raise WalArchiveError(f"the archive folder {not_a_folder(out, ops)}", path=out)
     if is_within(out, root, ops):
         raise WalArchiveError("the archive folder must not be inside the data directory", path=out)
-    if aerodb_serving(root, ops):
-        raise WalArchiveError(
-            "AeroDB is serving this data directory (.lock is present): a checkpoint could truncate the WAL "
-            "under the pass (the rule backups follow); archive while it is stopped",
-            path=root,
-        )
     lock = DirectoryLock(root, WalArchiveError, "archive-wal", ops)
     folder_lock = FolderLock(out, WalArchiveError, exclusive=False, ops=ops)
     lock.acquire()
@@ -138,8 +164,32 @@ def archive_wal(
 
 
 def _pass(root: Path, out: Path, now: datetime, digest: Algorithm, ops: FileOps) -> ArchivePass:
+    """One pass, beside a live AeroDB or not. A checkpoint rewrites ``checkpoint.json`` before it
+    truncates the WAL, so a pass that finds the marker as it began has read the timeline it
+    names; one that finds it changed (before it publishes, or when the WAL looked rewritten or
+    damaged) publishes nothing: the next pass starts the new timeline."""
     now = now.astimezone(UTC).replace(microsecond=0)
-    timeline = read_timeline(root, ops)
+    marker = _read_marker(root, ops)
+    try:
+        return _pass_on(root, out, now, digest, ops, marker)
+    except WalArchiveError as exc:
+        if exc.code is Code.WAL_ARCHIVE_CLOCK or _read_marker(root, ops) == marker:
+            raise
+        timeline = read_timeline(root, ops)
+        return _nothing(root, out, timeline, now, 0, False, [_checkpoint_note(timeline)])
+
+
+def _checkpoint_note(timeline: str) -> str:
+    return (
+        f"a checkpoint (timeline {timeline}) ran during the pass: nothing was published, the next pass archives "
+        "the new timeline from record 1 (records written after the previous pass went with the checkpoint)"
+    )
+
+
+def _pass_on(
+    root: Path, out: Path, now: datetime, digest: Algorithm, ops: FileOps, marker: bytes | None
+) -> ArchivePass:
+    timeline = _timeline_of(marker, root / CHECKPOINT)
     _remove_leftovers(out, ops)
     segments = list_segments(out, ops)
     wal = root / WAL
@@ -188,6 +238,10 @@ def _pass(root: Path, out: Path, now: datetime, digest: Algorithm, ops: FileOps)
             ops.truncate(target, end)
             ops.fsync(target)
         ops.crash_point("archive-temp-written")
+        if _read_marker(root, ops) != marker:  # the WAL may have been truncated while it was read
+            ops.remove(temp)
+            new = read_timeline(root, ops)
+            return _nothing(root, out, new, now, wal_size, False, [_checkpoint_note(new)])
         assert first is not None and last is not None and link is not None
         name = SegmentName(timeline, first, last, now, link)
         segment = out / name.file_name
@@ -266,6 +320,7 @@ def _copy_records(
     first = last = None
     end = 0
     with ops.open_read(wal) as source:
+        ops.fsync(source)  # as a backup does: what is read up to the size seen is on disk (AeroDB may be serving)
         source.seek(offset)
         tee = _Tee(ops, source, target, size - offset, algorithm)
         try:

@@ -107,6 +107,16 @@ class FileOps:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
         return open(fd, "wb", buffering=0)
 
+    def open_update(self, path: Path) -> BinaryIO:
+        """An existing regular file, opened to read and write in place (never created, never
+        truncated by the open, never through a symbolic link): a restore cuts or extends the WAL
+        it extracted. Its writes and truncations are the effects, each through this seam."""
+
+        def opener(name: str, _flags: int) -> int:
+            return open_regular(name, os.O_RDWR, follow_symlinks=False)
+
+        return open(path, "r+b", buffering=0, opener=opener)
+
     def make_temp_dir(self, parent: Path | None, prefix: str) -> Path:
         """A new private folder (0700) with a unique name under ``parent`` (None: the system's
         temporary folder)."""

@@ -9,9 +9,9 @@ result checked against the base's own WAL (one history, not two).
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,6 +34,7 @@ from aeroops.core.pitr import (
 )
 from aeroops.core.results import RestoreResult
 from aeroops.core.verify_report import VerifyReport
+from aeroops.core.wal_archive import TAIL_CHECK
 from aeroops.errors import (
     Code,
     Finding,
@@ -113,35 +114,57 @@ def _describe_base(path: Path, verify: bool, ops: FileOps) -> BaseBackup | None:
 
 
 def _describe_segment(path: Path, size: int, check: bool, ops: FileOps) -> SegmentInfo:
+    if not check:
+        name = parse_segment_name(path.name)
+        assert name is not None
+        digest, findings = read_sidecar(path, ops)
+        return SegmentInfo(path.name, name, size, digest is not None or _sidecar_unreadable(findings))
+    return _read_segment(path, size, ops)[0]
+
+
+def _sidecar_unreadable(findings: list[Finding] | tuple[Finding, ...]) -> bool:
+    return any(f.code is Code.VERIFY_SIDECAR for f in findings)
+
+
+def _read_segment(
+    path: Path, size: int, ops: FileOps, take: Callable[[bytes], None] | None = None, upto: int | None = None
+) -> tuple[SegmentInfo, int | None]:
+    """The segment read whole and judged (digest against its sidecar, records against its name),
+    and where record ``upto`` ends in it; its bytes up to there also go to ``take``."""
     name = parse_segment_name(path.name)
     assert name is not None
     digest, findings = read_sidecar(path, ops)
-    sidecar = digest is not None or any(f.code is Code.VERIFY_SIDECAR for f in findings)
-    if not check:
-        return SegmentInfo(path.name, name, size, sidecar)
+    sidecar = digest is not None or _sidecar_unreadable(findings)
     damage = None
     last_crc = None
+    end = None
     try:
         with ops.open_read(path) as stream:
-            checked = _SegmentReader(ops, stream, digest)
-            damage = checked.check(name.first, name.last)
+            checked = _SegmentReader(ops, stream, digest, take)
+            damage = checked.check(name.first, name.last, upto=upto)
             last_crc = checked.last_crc
+            end = checked.ends.get(upto) if upto is not None else None
     except OSError as exc:
         damage = f"cannot be read: {exc.strerror or exc}"
     if damage is None and findings and digest is None and sidecar:
         damage = findings[0].message
-    return SegmentInfo(path.name, name, size, sidecar, True, damage, last_crc)
+    return SegmentInfo(path.name, name, size, sidecar, True, damage, last_crc), end
 
 
 class _SegmentReader:
-    """A segment read whole: its digest, its records' framing and sequences; optionally each
-    byte also written to ``target`` (a restore's WAL)."""
+    """A segment read whole: its digest, its records' framing and sequences; optionally its
+    bytes up to the end of record ``upto`` (once that is known: a chunk read before may go
+    further) handed to ``take`` (a restore's WAL)."""
 
-    def __init__(self, ops: FileOps, stream: BinaryIO, expected_digest: str | None, target: Any = None) -> None:
-        self._ops, self._stream, self._target = ops, stream, target
+    def __init__(
+        self, ops: FileOps, stream: BinaryIO, expected_digest: str | None, take: Callable[[bytes], None] | None = None
+    ) -> None:
+        self._ops, self._stream, self._take = ops, stream, take
         self._expected = expected_digest
         self._hash = Digest(expected_digest.split(":")[0]) if expected_digest else None  # type: ignore[arg-type]
         self._tail = b""
+        self._position = 0
+        self._stop: int | None = None
         self.ends: dict[int, int] = {}
         self.last_crc: int | None = None
 
@@ -150,9 +173,10 @@ class _SegmentReader:
         if data:
             if self._hash is not None:
                 self._hash.update(data)
-            if self._target is not None:
-                self._ops.write(self._target, data)
-            self._tail = (self._tail + data)[-4:]
+            if self._take is not None and (self._stop is None or self._position < self._stop):
+                self._take(data if self._stop is None else data[: self._stop - self._position])
+            self._position += len(data)
+            self._tail = data[-4:] if len(data) >= 4 else (self._tail + data)[-4:]
         return data
 
     def check(self, first: int, last: int, *, upto: int | None = None) -> str | None:
@@ -165,7 +189,7 @@ class _SegmentReader:
                 seen_last = batch[-1].sequence
                 if upto is not None and batch[0].sequence <= upto <= batch[-1].sequence:
                     record = batch[upto - batch[0].sequence]
-                    self.ends[upto] = record.offset + record.length
+                    self.ends[upto] = self._stop = record.offset + record.length
         except FormatError as exc:
             return f"its records are damaged ({exc.code}: {exc.message})"
         while self.read(READ_CHUNK):
@@ -187,7 +211,7 @@ def plan_for(folder: Path | str, target: Target, ops: FileOps) -> tuple[FolderDe
     """Plan on the folder's listing, then read whole the segments the plan uses and plan again
     until every segment it uses has been read: a damaged one (or a broken link, which needs
     the segment before read) is refused as if every segment had been read, without reading
-    the segments no target needs."""
+    the segments no target needs. (A restore reads them once, as it builds: `_WalBuilder`.)"""
     description = describe_folder(folder, check_segments=False, ops=ops)
     root = Path(description.folder)
     while True:
@@ -201,76 +225,199 @@ def plan_for(folder: Path | str, target: Target, ops: FileOps) -> tuple[FolderDe
         description = replace(description, segments=tuple(checked.get(s.file, s) for s in description.segments))
 
 
-class _WalBuilder:
-    """Writes the plan's WAL where the restore extracted the base's."""
+@dataclass(frozen=True, slots=True)
+class _BaseWal:
+    """The WAL the restore extracted (the base's own), scanned up to the target record."""
 
-    def __init__(self, plan: PitrPlan) -> None:
-        self.plan = plan
+    size: int
+    last: int  # the last sequence read (all of it when ``end`` is None)
+    end: int | None  # where the target record ends (None: the WAL ends before it)
+    crc: int  # CRC-32 of bytes 0..end
+
+
+class _WalBuilder:
+    """Gives the WAL the restore extracted (the base's own) the plan's records 1..N.
+
+    Where the base's WAL holds record N it is cut there, in place (no segment needs reading;
+    the first and last 4 KiB before the cut are compared with the segments' bytes at the same
+    offsets, as archive-wal compares a WAL with what it archived). Else the segments are read
+    once each, in order: checked against sidecar, name and link; their bytes within the base's
+    WAL compared with it (one history), the rest appended up to the cut. A segment found bad
+    here is refused as the planner would have refused it read (`plan_point_in_time` again).
+    ``plan`` is then what was done."""
+
+    def __init__(self, plan: PitrPlan, description: FolderDescription) -> None:
+        self.plan, self.description = plan, description
 
     def __call__(self, wal: Path, ops: FileOps) -> tuple[int, int]:
         plan = self.plan
+        base = _scan_wal(wal, plan.sequence, ops)
+        if base.end is not None and (not plan.segments or _witnessed(plan, base, wal, ops)):
+            with ops.open_update(wal) as stream:
+                ops.truncate(stream, base.end)
+                ops.fsync(stream)
+            self.plan = replace(plan, base_records=plan.sequence, segments=())
+            return base.end, base.crc
         if not plan.segments:
-            return _cut_base_wal(wal, plan.sequence, ops)
-        built = wal.with_name(wal.name + ".pitr")
-        with ops.create(built, 0o644) as target:
+            raise RestoreCorruptionError(
+                f"the base backup {plan.base.file}'s WAL ends at record {base.last}, before record {plan.sequence}"
+            )
+        return self._from_segments(wal, base, ops)
+
+    def _from_segments(self, wal: Path, base: _BaseWal, ops: FileOps) -> tuple[int, int]:
+        plan = self.plan
+        checked: dict[str, SegmentInfo] = {}
+        position = end = 0  # the WAL offset of the next segment's first byte; of the cut
+        previous: SegmentInfo | None = None
+        with ops.open_update(wal) as out:
+            splice = _Splice(ops, out, base.size)
             for use in plan.segments:
-                path = Path(plan.folder) / use.segment.file
-                start = target.tell()
-                digest, _ = read_sidecar(path, ops)
-                if digest is None:
-                    raise RestoreCorruptionError(f"the segment {use.segment.file} has lost its sidecar", path=path)
-                with ops.open_read(path) as stream:
-                    reader = _SegmentReader(ops, stream, digest, target)
-                    damage = reader.check(use.segment.name.first, use.segment.name.last, upto=use.upto)
-                if damage is not None:
-                    raise RestoreCorruptionError(
-                        f"the segment {use.segment.file} changed since it was planned: {damage}"
-                    )
-                if not use.whole:
-                    ops.truncate(target, start + reader.ends[use.upto])
-                    target.seek(0, os.SEEK_END)
-            ops.fsync(target)
-        _same_history(wal, built, plan, ops)
-        ops.rename(built, wal)
-        return _size_and_crc(wal, ops)
-
-
-def _cut_base_wal(wal: Path, sequence: int, ops: FileOps) -> tuple[int, int]:
-    """The base's own WAL, cut after record ``sequence``: a new file renamed over it."""
-    end = 0
-    if sequence:
-        with ops.open_read(wal) as stream:
-            for record in iter_wal(stream):
-                if record.sequence == sequence:
-                    end = record.offset + record.length
-                    break
-    built = wal.with_name(wal.name + ".pitr")
-    with ops.open_read(wal) as source, ops.create(built, 0o644) as target:
-        ops.copy_range(source, target, end)
-        ops.fsync(target)
-    ops.rename(built, wal)
-    return _size_and_crc(wal, ops)
-
-
-def _same_history(base_wal: Path, built: Path, plan: PitrPlan, ops: FileOps) -> None:
-    """The base's own WAL and the segments must tell one history: the shorter is a byte prefix
-    of the longer (else the base belongs to another data directory or a rewritten WAL)."""
-    offset = 0
-    with ops.open_read(base_wal) as a, ops.open_read(built) as b:
-        while True:
-            left, right = ops.read(a, READ_CHUNK), ops.read(b, READ_CHUNK)
-            size = min(len(left), len(right))
-            if left[:size] != right[:size]:
-                at = offset + next(i for i in range(size) if left[i] != right[i])
+                splice.position = position
+                info, upto_end = _read_segment(
+                    Path(plan.folder) / use.segment.file, use.segment.size, ops, splice.take, use.upto
+                )
+                checked[info.file] = info
+                linked = previous is None or previous.last_crc is None or info.name.link == previous.last_crc
+                if info.damage is not None or not info.sidecar or not linked:
+                    raise self._refused(checked, info)
+                end = position + (info.size if use.whole or upto_end is None else upto_end)
+                position, previous = position + info.size, info
+            if splice.differs is not None and splice.differs < min(end, base.size):
                 raise RestoreError(
                     f"the base backup {plan.base.file}'s WAL and the segments of timeline {plan.timeline} differ at "
-                    f"byte {at}: they are not one history (another data directory's, or a rewritten WAL); nothing "
-                    "was replaced",
+                    f"byte {splice.differs}: they are not one history (another data directory's, or a rewritten "
+                    "WAL); nothing was replaced",
                     code=Code.PITR_UNREACHABLE,
                 )
-            if size < READ_CHUNK:
-                return
-            offset += size
+            ops.truncate(out, end)
+            ops.fsync(out)
+        return _size_and_crc(wal, ops)
+
+    def _refused(self, checked: dict[str, SegmentInfo], bad: SegmentInfo) -> RestoreError:
+        description = replace(
+            self.description, segments=tuple(checked.get(s.file, s) for s in self.description.segments)
+        )
+        again = plan_point_in_time(description, self.plan.target)
+        if isinstance(again, PitrRefusal):
+            return refusal_error(again)
+        return RestoreCorruptionError(
+            f"the segment {bad.file} changed since it was planned: {bad.damage or 'it is not what was planned'}"
+        )
+
+
+class _Splice:
+    """A segment's bytes at their WAL offsets (``position``, advanced as they come): within the
+    base's WAL compared with it (``differs``: the first offset that differs), past it appended."""
+
+    def __init__(self, ops: FileOps, out: BinaryIO, base_size: int) -> None:
+        self._ops, self._out, self._base_size = ops, out, base_size
+        self.position = 0
+        self.differs: int | None = None
+
+    def take(self, data: bytes) -> None:
+        position, size = self.position, len(data)
+        within = max(0, min(size, self._base_size - position))
+        if within and self.differs is None:
+            held = self._ops.pread(self._out.fileno(), within, position)
+            if held != data[:within]:
+                self.differs = position + next((i for i in range(len(held)) if held[i] != data[i]), len(held))
+        if size > within and self.differs is None:
+            self._out.seek(position + within)
+            self._ops.write(self._out, memoryview(data)[within:])
+        self.position += size
+
+
+def _scan_wal(wal: Path, sequence: int, ops: FileOps) -> _BaseWal:
+    """Read the extracted WAL up to record ``sequence`` (its framing, CRCs and sequences from 1),
+    keeping the CRC-32 of what it read."""
+    size = ops.stat(wal).st_size
+    if sequence == 0:
+        return _BaseWal(size, 0, 0, 0)
+    last = 0
+    with ops.open_read(wal) as stream:
+        reader = _CrcReader(ops, stream)
+        try:
+            for batch in iter_wal_batches(reader, path=wal):
+                if batch[-1].sequence >= sequence:
+                    record = batch[sequence - batch[0].sequence]
+                    end = record.offset + record.length
+                    return _BaseWal(size, batch[-1].sequence, end, reader.crc_upto(end))
+                last = batch[-1].sequence
+        except FormatError as exc:
+            raise RestoreCorruptionError(
+                f"the restored WAL is damaged after record {last}: {exc.message}", path=wal
+            ) from None
+    return _BaseWal(size, last, None, 0)
+
+
+class _CrcReader:
+    """A stream's bytes, with the CRC-32 of every prefix that ends in the last few chunks read
+    at hand (a frame reader reads at most a chunk past the record it hands out)."""
+
+    KEEP = 4
+
+    def __init__(self, ops: FileOps, stream: BinaryIO) -> None:
+        self._ops, self._stream = ops, stream
+        self._chunks: deque[tuple[int, int, bytes]] = deque(maxlen=self.KEEP)  # (offset, CRC before, bytes)
+        self._crc = self._position = 0
+        self.rereads = 0
+
+    def read(self, n: int = -1, /) -> bytes:
+        data = self._ops.read(self._stream, READ_CHUNK if n < 0 else n)
+        if data:
+            self._chunks.append((self._position, self._crc, data))
+            self._crc = crc32(data, self._crc)
+            self._position += len(data)
+        return data
+
+    def crc_upto(self, end: int) -> int:
+        for start, before, data in reversed(self._chunks):
+            if start <= end:
+                return crc32(memoryview(data)[: end - start], before)
+        # Further back than kept (a record longer than the chunks kept): read the prefix again.
+        self._stream.seek(0)
+        value, left = 0, end
+        while left and (chunk := self._ops.read(self._stream, min(left, READ_CHUNK))):
+            value, left = crc32(chunk, value), left - len(chunk)
+        return value
+
+
+def _witnessed(plan: PitrPlan, base: _BaseWal, wal: Path, ops: FileOps) -> bool:
+    """The base's WAL bytes within `TAIL_CHECK` of its start and of the cut are the segments'
+    bytes at the same offsets (the plan's segments are the chain from sequence 1)."""
+    assert base.end is not None
+    starts, offset = [], 0
+    for use in plan.segments:
+        starts.append(offset)
+        offset += use.segment.size
+    if base.end > offset:
+        return False
+    for start in (0, max(0, base.end - TAIL_CHECK)):
+        length = min(TAIL_CHECK, base.end - start)
+        if _read_at(ops, wal, start, length) != _segment_bytes(plan, starts, start, length, ops):
+            return False
+    return True
+
+
+def _segment_bytes(plan: PitrPlan, starts: list[int], offset: int, length: int, ops: FileOps) -> bytes:
+    """Bytes ``offset..offset+length`` of the WAL the plan's segments hold, read from them."""
+    found = b""
+    for use, start in zip(plan.segments, starts, strict=True):
+        stop = start + use.segment.size
+        if stop <= offset or start >= offset + length:
+            continue
+        begin = max(offset, start)
+        found += _read_at(ops, Path(plan.folder) / use.segment.file, begin - start, min(stop, offset + length) - begin)
+    return found
+
+
+def _read_at(ops: FileOps, path: Path, offset: int, length: int) -> bytes:
+    try:
+        with ops.open_read(path) as stream:
+            stream.seek(offset)
+            return ops.read(stream, length)
+    except OSError:
+        return b""  # unreadable: not a witness (the full read says why)
 
 
 def _size_and_crc(path: Path, ops: FileOps) -> tuple[int, int]:
@@ -333,19 +480,25 @@ def restore_point_in_time(
     progress: ProgressCallback = no_progress,
     ops: FileOps,
 ) -> PitrResult:
-    """Restore ``data_dir`` to ``target`` from the folder's base backups and WAL segments."""
-    _, plan = plan_for(folder, target, ops)
+    """Restore ``data_dir`` to ``target`` from the folder's base backups and WAL segments.
+
+    Planned on the folder's listing: the segments the WAL needs are read once, as it is built
+    (a bad one refused then, the data directory untouched), and none when the base's own WAL
+    holds the target (the restore verifies the base as it extracts it)."""
+    description = describe_folder(folder, check_segments=False, ops=ops)
+    plan = plan_point_in_time(description, target)
     if isinstance(plan, PitrRefusal):
         raise refusal_error(plan)
+    builder = _WalBuilder(plan, description)
     result = restore(
         Path(folder) / plan.base.file,
         data_dir,
         create=create,
         progress=progress,
         ops=ops,
-        wal_builder=_WalBuilder(plan),
+        wal_builder=builder,
     )
-    return PitrResult(plan, result)
+    return PitrResult(builder.plan, result)
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,13 +524,15 @@ def drill_point_in_time(
 ) -> PitrDrill:
     """Restore to ``target`` into a scratch folder, compare, clean up."""
     started = time.monotonic()
-    _, plan = plan_for(folder, target, ops)
+    description, plan = plan_for(folder, target, ops)
     if isinstance(plan, PitrRefusal):
         return PitrDrill(plan, error=refusal_error(plan).finding.__str__())
     scratch = ops.make_temp_dir(None if scratch_parent is None else Path(scratch_parent), "aeroops-pitr-drill-")
     try:
         restored = scratch / "restored"
-        restore(Path(folder) / plan.base.file, restored, create=True, ops=ops, wal_builder=_WalBuilder(plan))
+        restore(
+            Path(folder) / plan.base.file, restored, create=True, ops=ops, wal_builder=_WalBuilder(plan, description)
+        )
         state = datadir_logical_state(restored, ops=ops)
         expected = _expected_state(plan, restored, ops)
         difference = diff(expected, state)

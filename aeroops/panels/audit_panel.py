@@ -5,6 +5,9 @@ A thin layer: `refresh` is `inventory`, `select` is `inspect_archive`, `verify` 
 `verify_archive`, `verify_all` is `inventory(verify=True)`, each with the identity file the
 panel names (a path: the key itself never enters the notebook); tables come from
 `aeroops.views.tables`, charts from `aeroops.views.charts`. The buttons call these same methods.
+A folder that holds WAL segments also shows its WAL archive (`aeroops.executor.pitr.wal_archive`,
+as ``inventory --wal``: listed on refresh, read whole by "Verify all"): timelines, problems,
+each base's restorable range, and the coverage chart (`aeroops.views.pitr_chart`).
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ import ipywidgets as widgets
 
 from aeroops.core.inspect import InspectResult
 from aeroops.core.inventory import Inventory
+from aeroops.core.pitr import WalArchiveReport
 from aeroops.core.verify_report import VerifyReport
 from aeroops.executor.audit import in_folder, inspect_archive, inventory, verify_archive
 from aeroops.executor.fileops import REAL
+from aeroops.executor.location import is_url
 from aeroops.panels.common import (
     PagedTable,
     Panel,
@@ -53,7 +58,8 @@ class AuditPanel(Panel):
     State for code and tests: ``inventory`` (the last `Inventory`), ``selected`` (the file
     name, relative to the folder), ``inspection`` (its `InspectResult`), ``report`` (the last
     `VerifyReport` of the selected archive), ``reports`` (those of "verify all": every archive
-    with a finding), ``error``. ``now`` fixes the time ages are measured from. ``identity_file``
+    with a finding), ``wal_report`` (the folder's `WalArchiveReport`; None for a folder URL),
+    ``error``. ``now`` fixes the time ages are measured from. ``identity_file``
     opens encrypted archives (without one they are judged by their stored bytes and cleartext
     record, and cannot be looked into).
     """
@@ -75,6 +81,7 @@ class AuditPanel(Panel):
         self.inspection: InspectResult | None = None
         self.report: VerifyReport | None = None
         self.reports: tuple[VerifyReport, ...] = ()
+        self.wal_report: WalArchiveReport | None = None
         self._choosing = False  # the archive list is being refilled
 
         self.folder_input = path_input("backup folder", None, "/path/to/backups")
@@ -104,6 +111,22 @@ class AuditPanel(Panel):
         self.history_chart = widgets.Image(format="png", layout=widgets.Layout(max_width="900px"))
         self.compression_chart = widgets.Image(format="png", layout=widgets.Layout(max_width="900px"))
         self.all_findings_table = PagedTable(title="Findings of every archive verified")
+        self.wal_summary = widgets.HTML("")
+        self.coverage_chart = widgets.Image(format="png", layout=widgets.Layout(max_width="900px"))
+        self.wal_timelines_table = PagedTable(title="WAL segments per timeline")
+        self.wal_coverage_table = PagedTable(title="What each base backup can restore to")
+        self.wal_problems_table = PagedTable(title="Problems of the WAL archive")
+        self.wal_box = widgets.VBox(
+            [
+                section("WAL archive"),
+                self.wal_summary,
+                self.coverage_chart,
+                self.wal_timelines_table,
+                self.wal_coverage_table,
+                self.wal_problems_table,
+            ],
+            layout=full_width(),
+        )
         self.archive_summary = widgets.HTML("")
         self.manifests_html = widgets.HTML("")
         self.members_table = PagedTable(title="Members")
@@ -130,6 +153,7 @@ class AuditPanel(Panel):
             self.history_chart,
             self.compression_chart,
             self.all_findings_table,
+            self.wal_box,
             section("Archive"),
             widgets.HBox([self.archive_select, self.verify_button], layout=full_width()),
             self.archive_summary,
@@ -142,6 +166,7 @@ class AuditPanel(Panel):
         self._show_archive()
         self._show_verdict()
         self._show_inventory()
+        self._show_wal()
         if folder is not None:
             self.folder_input.value = str(folder)  # observed: takes the inventory
 
@@ -236,11 +261,12 @@ class AuditPanel(Panel):
     # --- rendering --------------------------------------------------------------------------
 
     def _take_inventory(self, *, verify: bool) -> Inventory | None:
-        self.inventory, self.reports = None, ()
+        self.inventory, self.reports, self.wal_report = None, (), None
         self.all_findings_table.set_frame(None)
         if not self.folder:
             self.clear_error()
             self._show_inventory()
+            self._show_wal()
             self.set_status("Enter a backup folder.")
             return None
         self.progress.start("verifying every archive …" if verify else "reading manifests …")
@@ -261,7 +287,26 @@ class AuditPanel(Panel):
             self.progress.finish(f"{len(self.inventory.rows)} archives")
         self.set_status("")
         self._show_inventory()
+        self._take_wal_archive(verify=verify)
         return self.inventory
+
+    def _take_wal_archive(self, *, verify: bool) -> WalArchiveReport | None:
+        """The folder's WAL segments (a local folder: segments in a bucket are not read yet):
+        listed, or with ``verify`` read whole (and the bases verified) as ``inventory --wal
+        --verify`` does. A folder without segments shows nothing of it."""
+        self.wal_report = None
+        if self.inventory is not None and not is_url(self.folder):
+            from aeroops.executor.pitr import wal_archive
+
+            listed = self.attempt(lambda: wal_archive(self.folder, checked=False, ops=REAL))
+            if listed is not None and listed.timelines and verify:
+                self.set_status("Reading every WAL segment whole …")
+                self.wal_report = self.attempt(lambda: wal_archive(self.folder, checked=True, ops=REAL))
+                self.set_status("")
+            else:
+                self.wal_report = listed
+        self._show_wal()
+        return self.wal_report
 
     def _show_inventory(self) -> None:
         taken = self.inventory
@@ -298,6 +343,26 @@ class AuditPanel(Panel):
         self.compression_chart.value = charts.compression_history(taken).png() if compressed else b""
         self.compression_chart.layout.display = None if compressed else "none"
         self._set_choices([row.file for row in taken.rows])
+
+    def _show_wal(self) -> None:
+        report = self.wal_report
+        if report is None or not (report.timelines or report.strays):
+            self.wal_box.layout.display = "none"
+            self.wal_summary.value, self.coverage_chart.value = "", b""
+            for table in (self.wal_timelines_table, self.wal_coverage_table, self.wal_problems_table):
+                table.set_frame(None)
+            return
+        from aeroops.views.pitr_chart import coverage_chart
+        from aeroops.views.pitr_tables import wal_coverage_frame, wal_problems_frame, wal_summary, wal_timelines_frame
+
+        self.wal_box.layout.display = None
+        self.coverage_chart.value = coverage_chart(report).png()
+        self.wal_timelines_table.set_frame(wal_timelines_frame(report))
+        self.wal_coverage_table.set_frame(wal_coverage_frame(report) if report.coverage else None)
+        self.wal_problems_table.set_frame(wal_problems_frame(report) if report.problems else None)
+        # The summary last: once it says what was read, the tables and the chart above show it.
+        kind = "warning" if report.problems else ("success" if report.checked else "info")
+        self.wal_summary.value = notice_html(html.escape(wal_summary(report)), kind=kind)
 
     def _set_choices(self, names: list[str]) -> None:
         """New options for the archive list, keeping the selection if it is still there (new

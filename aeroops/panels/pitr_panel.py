@@ -75,6 +75,7 @@ class PitrPanel(Panel):
         self.last_drill: PitrDrill | None = None
         self.result: PitrResult | None = None
         self.children = [
+            widgets.HTML("<h3 style='margin: 4px 0'>AeroDB point-in-time restore</h3>"),
             self.folder_input,
             self.data_dir_input,
             self.target_input,
@@ -91,6 +92,7 @@ class PitrPanel(Panel):
             self.confirm_box,
             self.result_html,
         ]
+        self.layout = full_width()
         for box in (self.folder_input, self.target_input, self.timeline_input, self.data_dir_input):
             box.observe(lambda _: self.cancel(), names="value")
 

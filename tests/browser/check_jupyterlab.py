@@ -18,8 +18,10 @@ Then, as a person would, with the Run menu's Run All:
 - compression and encryption: the backup panel's menu and recipients box make a layered
   archive, a secret key typed as a recipient is refused and cleared, and the audit panel, given
   an identity file's path, shows layers and sizes, the compression chart, and verifies it;
-- each runbook: its cells run without an error, its panel shows, its buttons work (06's Explore
-  panel: Filter, What changed, History);
+- each runbook: its cells run without an error, its panel shows, its buttons work (05's
+  point-in-time panel: a refused target, Drill, Restore… and Cancel; 06's Explore panel: Filter,
+  What changed, History);
+- the audit panel of a folder holding WAL segments: the WAL archive's tables and coverage chart;
 - a damaged archive's restore preview: refused, its bars amber, not green.
 
 No "Loading widget..." or "Error displaying widget" anywhere, and nothing a person would scroll
@@ -523,9 +525,41 @@ def check_layered_panels(page: Page, server: LabServer, out: Path, demo: DemoBac
     print("     cleared; the audit panel with the identity path shows layers, sizes, the ratio chart, verifies")
 
 
+def check_audit_panel_wal_archive(page: Page, server: LabServer, out: Path, _demo: DemoBackupFolder) -> None:
+    """The audit panel of a folder that holds WAL segments: its WAL archive section, with the
+    restorable coverage chart, the timelines and each base's range; Verify all reads them."""
+    from aeroops.demo.pitr_folder import make_demo_pitr_folder
+
+    heading = "backup folder audit"
+    made = make_demo_pitr_folder(server.root.parent / "pitr-audit-demo", ops=REAL)
+    source = f"from aeroops.panels import AuditPanel\nAuditPanel({str(made.backup_dir)!r})"
+    name = panel_notebook(server.root, "panel-audit-wal.ipynb", source)
+    panel = run_panel_notebook(page, server, name, heading)
+    expect_panel_shown(panel, heading)
+    expect(panel.locator("h4", has_text="WAL archive")).to_be_visible()
+    expect(panel.locator(".aeroops-info", has_text="3 WAL segments on 1 timeline,").first).to_be_visible()
+    expect(panel.locator("td", has_text=made.timeline).first).to_be_visible()
+    expect(panel.locator("b", has_text="What each base backup can restore to")).to_be_visible()
+    charts = panel.locator("img")
+    expect(charts).to_have_count(3, timeout=60_000)  # the backup history, the compression ratio (hidden), coverage
+    expect(charts.nth(2)).to_be_visible()
+    panel.screenshot(path=str(out / "panel-audit-wal-archive.png"))
+    expect_no_sideways_scrolling(panel, f"{name}, the WAL archive")
+    panel.locator("button", has_text="Verify all").click()
+    expect(panel.locator(".aeroops-success", has_text="read whole").first).to_be_visible(timeout=60_000)
+    expect(panel.locator(".aeroops-success", has_text="no problem found").first).to_be_visible()
+    # verified, the base's own WAL counts: its range starts when it was made (02:00), not at the first pass
+    ranges = panel.locator(".widget-vbox", has=page.locator("b", has_text="What each base backup can restore to"))
+    expect(ranges.last.locator("td", has_text="2026-01-01T02:00:00Z").first).to_be_visible(timeout=60_000)
+    panel.screenshot(path=str(out / "panel-audit-wal-archive-verified.png"))
+    expect_no_sideways_scrolling(panel, f"{name}, the WAL archive verified")
+    print(f"ok  {name}: the WAL archive's timelines, ranges and coverage chart show; Verify all reads the segments")
+
+
 PANEL_CHECKS = (
     check_backup_panel,
     check_audit_panel,
+    check_audit_panel_wal_archive,
     check_restore_panel,
     check_panels_in_successive_cells,
     check_layered_panels,
@@ -636,11 +670,49 @@ def check_what_changed_runbook(page: Page, server: LabServer, out: Path, _demo: 
     print(f"ok  {name}: panel rendered; Filter, What changed and History work; a bad folder shows its error")
 
 
+def check_pitr_runbook(page: Page, server: LabServer, out: Path, _demo: DemoBackupFolder) -> None:
+    name = "05-point-in-time-restore.ipynb"
+    panel = run_notebook_to_panel(page, server, out, name, ("restored to timeline",), "point-in-time restore")
+    expect(panel.locator("img").first).to_be_visible()  # the coverage chart
+    expect(panel.locator("pre", has_text="restorable up to").first).to_be_visible()
+    expect(panel.locator("pre", has_text="TARGET:").first).to_be_visible()
+    expect(panel.locator("pre", has_text="DRILL PASSED").first).to_be_visible()
+    expect(panel.locator("pre", has_text="restored").first).to_be_visible()  # the demo restores without asking
+    panel.screenshot(path=str(out / "05-pitr-panel-after-run-all.png"))
+    expect_no_sideways_scrolling(panel, f"{name}, after Run All")
+
+    type_path(panel, "target", "seq 999999")
+    panel.locator("button", has_text="Preview plan").click()
+    expect(panel.locator("pre", has_text="REFUSED").first).to_be_visible(timeout=60_000)
+    expect(panel.locator("pre", has_text="past the newest archived record").first).to_be_visible()
+    type_path(panel, "target", "latest")
+    panel.locator("button", has_text="Drill").click()
+    expect(panel.locator("pre", has_text="DRILL PASSED").first).to_be_visible(timeout=60_000)
+    panel.locator("button", has_text="Restore…").click()
+    confirm = panel.locator("button", has_text="Confirm")
+    expect(confirm).to_be_visible(timeout=60_000)
+    expect(panel.locator("b", has_text="datadir").first).to_be_visible()  # what would be replaced
+    panel.screenshot(path=str(out / "05-pitr-panel-confirmation.png"))
+    expect_no_sideways_scrolling(panel, f"{name}, confirmation")
+    panel.locator("button", has_text="Cancel").click()
+    expect(confirm).to_be_hidden()
+
+    folder = path_box(panel, "backup folder").input_value()
+    type_path(panel, "backup folder", folder + "-typo")
+    panel.locator("button", has_text="Coverage").click()
+    expect_error_shown(panel, "the backup folder does not exist")
+    expect_panel_shown(panel, "point-in-time restore")
+    panel.screenshot(path=str(out / "05-pitr-panel-bad-folder.png"))
+    print(f"ok  {name}: coverage chart, plan, drill and restore shown; a refused target, the confirmation, Cancel;")
+    print("     a bad folder shows its error")
+
+
 RUNBOOK_CHECKS = (
     check_backup_runbook,
     check_audit_runbook,
     check_restore_runbook,
     check_retention_runbook,
+    check_pitr_runbook,
     check_what_changed_runbook,
 )
 

@@ -39,7 +39,8 @@ from powerloss.model import (
 )
 
 READS = {"open_read", "read", "readinto", "stat", "lstat", "fstat", "pread", "scandir", "exists", "is_dir", "is_file"}
-NO_EFFECT = frozenset(READS | {"realpath", "access", "drop_cached", "crash_point", "flock", "unlock"})
+# open_update opens an existing file: its writes and truncations are recorded as they happen.
+NO_EFFECT = frozenset(READS | {"realpath", "access", "drop_cached", "crash_point", "flock", "unlock", "open_update"})
 
 
 RECORDED = frozenset(OPERATIONS) - NO_EFFECT  # each overridden below (test_model checks it)
