@@ -25,6 +25,7 @@ from aeroops.core.verify_report import DataSink, StorageSink, VerifyReport, WalS
 from aeroops.errors import Code, Finding, FormatError, UsageError
 from aeroops.executor import log
 from aeroops.executor.fileops import FileOps, not_a_folder, open_buffered, read_head, walk
+from aeroops.executor.heap import keep_freed_memory
 from aeroops.executor.keys import Identities, IdentityFiles, load_identities
 from aeroops.executor.location import is_url, url_join, url_name
 from aeroops.formats.layers import ARCHIVE_SUFFIXES, LayerReader, describe, layers_of_name
@@ -34,7 +35,6 @@ from aeroops.formats.record import LIMIT as RECORD_LIMIT
 from aeroops.formats.record import SUFFIX as RECORD_NAME_SUFFIX
 from aeroops.formats.record import ArchiveRecord, parse_record, record_path
 from aeroops.formats.sidecar import ALGORITHMS, SUFFIXES, parse_sidecar, sidecar_path, split_digest
-from aeroops.formats.wal import load_speedups
 from aeroops.hashing import BackgroundDigest, digest_of
 from aeroops.progress import Progress, ProgressCallback
 
@@ -284,16 +284,6 @@ def archive_location(path: str | os.PathLike[str]) -> Path | str:
 def in_folder(folder: str, name: str) -> Path | str:
     """The archive ``name`` (relative, as an inventory row names it) of the inventoried ``folder``."""
     return url_join(folder, name) if is_url(folder) else Path(folder) / name
-
-
-def keep_freed_memory() -> None:
-    """A pass over an archive allocates a megabyte per read while the last ones are still held
-    (by the digest thread, by a record across two reads): glibc is told to keep up to 32 MiB of
-    freed heap for them instead of trimming it and faulting it in again (a verify of the
-    benchmark archive took 77,000 page faults, a CRC pass over it 1,700). For the process."""
-    speedups = load_speedups()
-    if speedups is not None:
-        speedups.keep_freed_memory(32 << 20, 16 << 20)
 
 
 def _read_archive(
