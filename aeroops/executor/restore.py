@@ -180,6 +180,7 @@ def restore(
     ops: FileOps,
     identities: IdentityFiles | None = None,
     wal_builder: WalBuilder | None = None,
+    wal_observer: Callable[[bytes], None] | None = None,
 ) -> RestoreResult:
     """Replace ``data_dir`` with the contents of ``archive``.
 
@@ -190,6 +191,8 @@ def restore(
     leaves the data directory as it was on any refusal or failure before the swap.
     wal_builder: replaces the extracted ``wal/wal.log`` (given its path and ops) before the new
     directory is fsynced, returning its size and CRC-32: a point-in-time restore's WAL.
+    wal_observer: given the archive's WAL bytes as they are extracted (the builder's scan of
+    them, without reading the extracted file back from the disk).
     """
     started = time.monotonic()
     archive_path = archive_location(archive)
@@ -221,7 +224,8 @@ def restore(
         step(3, total=archive_size)
         phase = "staging"
         staging = within_step(progress, "restore", STEPS[2], 3, len(STEPS))
-        report = verify_and_extract(archive_path, archive_size, temp, ops, staging, keys)
+        observers = {WAL: wal_observer} if wal_observer is not None else None
+        report = verify_and_extract(archive_path, archive_size, temp, ops, staging, keys, observers)
         if verified is not None and _members(verified) != _members(report):
             raise _changed("its members are not the ones the confirmed report lists")
         step(4)
