@@ -912,6 +912,57 @@ def bench_diff(data_dir: Path, work: Path) -> list[Row]:
     ]
 
 
+def million_datadirs(work: Path, documents: int = 1_000_000) -> tuple[Path, Path, int]:
+    """Two data directories of ``documents`` documents (storage only; the second's WAL updates
+    one in `DIFF_SHARE`): what ``diff`` reads of two backups, without the tar around them."""
+    from aeroops.formats.storage import StorageRecord, encode_storage_record
+    from aeroops.formats.wal import DocumentChange, WalType, encode_document_change, encode_wal_record
+
+    a, b = work / "million-a", work / "million-b"
+    for folder in (a, b):
+        (folder / "data").mkdir(parents=True)
+        (folder / "wal").mkdir()
+    collections = ("users", "orders", "products")
+    with open(a / DOCUMENTS, "wb", buffering=1 << 20) as storage, open(b / WAL, "wb", buffering=1 << 20) as wal:
+        changed = 0
+        for n in range(documents):
+            collection = collections[n % 3]
+            key = f"{collection}-{n:07d}"
+            body = b'{"_id":"%s","active":true,"name":"%s-%d","rev":1,"value":%d}' % (
+                key.encode(),
+                collection.encode(),
+                n * 7919 % 10_000,
+                n * 31,
+            )
+            storage.write(encode_storage_record(StorageRecord(f"{collection}:{key}", collection, "v1", False, body)))
+            if n % DIFF_SHARE == 0:
+                changed += 1
+                change = DocumentChange(collection, key, collection, "v1", body.replace(b'"rev":1', b'"rev":2'))
+                wal.write(encode_wal_record(WalType.UPDATE, changed, encode_document_change(change)))
+    os.link(a / DOCUMENTS, b / DOCUMENTS)
+    return a, b, changed
+
+
+def bench_diff_million(work: Path) -> list[Row]:
+    started = time.perf_counter()
+    a, b, changed = million_datadirs(work)
+    print(f"  made two 1,000,000-document data directories in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    seconds, peak = child(aeroops_command("diff", str(a), str(b), "--format", "csv", "--no-progress"), ok=(1,))
+    size = (a / DOCUMENTS).stat().st_size
+    shutil.rmtree(a)
+    shutil.rmtree(b)
+    return [
+        Row(
+            f"diff of two 1,000,000-document data directories, {changed:,} changed ({size / 2**20:,.0f} MiB each)",
+            f"{seconds:.1f} s, {peak / 2**20:.0f} MiB",
+            "—",
+            None,
+            "≤ 30 s, ≤ 512 MiB",
+            seconds <= 30 and peak <= 512 << 20,
+        )
+    ]
+
+
 def bench_history(work: Path, nights: int = 30) -> list[Row]:
     from aeroops.demo import DemoSpec, make_demo_nightly_folder
     from aeroops.executor.documents import history
@@ -1003,6 +1054,7 @@ def main(argv: list[str] | None = None) -> int:
         if "documents" in args.only and archive:
             rows += bench_documents(archive, work, args.runs)
             rows += bench_diff(data_dir, work)
+            rows += bench_diff_million(work)
             rows += bench_history(work)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(render(rows))

@@ -550,7 +550,6 @@ def test_no_key_ever_appears_in_any_output(made: dict[str, BackupResult], keys: 
         assert secret not in repr(loaded) and secret not in str(loaded)
 
 
-
 def test_a_secret_given_where_a_recipient_goes_is_refused_and_never_shown(keys: Keys, tmp_path: Path) -> None:
     """A person who pastes the secret key (or names the private key file) where the public one
     goes: refused in one coded line that names where it came from, never quoting what was there."""
@@ -571,6 +570,7 @@ def test_a_secret_given_where_a_recipient_goes_is_refused_and_never_shown(keys: 
         for secret in [*keys.secrets(), mangled.removeprefix("age1")]:
             assert secret not in result.stdout + result.stderr, f"{said}: printed a secret"
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
 
 @pytest.mark.parametrize("layering", ["zst", "age", "zst.age"])
 def test_a_disk_that_fills_while_a_layer_writes_fails_cleanly(tmp_path: Path, keys: Keys, layering: str) -> None:

@@ -104,11 +104,14 @@ def test_jsonl_export_is_aerodbs_boot_listing(source: Path, tmp_path: Path) -> N
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]  # no temporary file left
 
 
+FIXTURE_FIELDS = ["_id", "active", "name", "rev", "value"]  # the fixtures' bodies, flattened
+
+
 def test_parquet_export_reads_back_in_pyarrow_and_pandas(tmp_path: Path) -> None:
     source = AERODB_FIXTURES / "backup-3snap.tar"
     export(source, tmp_path / "out.parquet", collections=["orders", "users"], ops=REAL)
     table = pq.read_table(tmp_path / "out.parquet")
-    assert table.column_names == ["collection", "key", "schema", "version", "body", "note"]
+    assert table.column_names == ["collection", "key", "schema", "version", "body", "note", *FIXTURE_FIELDS]
     frame = pd.read_parquet(tmp_path / "out.parquet")
     expected = [json.loads(line) for line in listing("datadir-3snap")]
     expected = [e for e in expected if e["key"].split(":")[0] in ("orders", "users")]

@@ -1,7 +1,7 @@
-"""Restore targets as sources (issue 24, points 1, 3, 4): the documents of a folder of base
-backups and WAL segments at ``--to-sequence N`` / ``--to-time`` / ``--latest`` are what AeroDB's
+"""Restore targets as sources: the documents of a folder of base backups and WAL segments at
+``--to-sequence N`` / ``--to-time`` / ``--latest`` are what AeroDB's
 boot listed at that point (the point-in-time fixtures' boot/*.jsonl), read without restoring.
-The folder is issue 23's: the fixture's four stages archived, bases at stages 1 and 3."""
+The folder is test_pitr's: the fixture's four stages archived, bases at stages 1 and 3."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from test_pitr import build_folder
 
 from aeroops.core.documents import boot_listing_line
 from aeroops.errors import AeroError, Code
-from aeroops.executor.documents import diff, export, iter_documents, parse_source, point_in_time
+from aeroops.executor.documents import diff, export, history, iter_documents, parse_source, point_in_time
 from aeroops.executor.fileops import REAL
 from aeroops.views.documents import documents
 
@@ -123,4 +123,26 @@ def test_the_package_root_answers_with_the_real_file_system(folder: Path) -> Non
     changes = aeroops.diff(aeroops.point_in_time(folder, to_sequence=9, timeline=A), f"{folder}/base-a.tar")
     assert changes.counts()["added"] + changes.counts()["changed"] + changes.counts()["removed"] > 0
     entries = aeroops.history(folder, "users:users-000012")
-    assert [e.archive for e in entries] == ["base-a.tar", "base-b.tar"]
+    assert [e.archive for e in entries if e.archive.endswith(".tar")] == ["base-a.tar", "base-b.tar"]
+
+
+def test_history_follows_a_document_through_the_archives_and_the_archived_wal(folder: Path) -> None:
+    key = "users:users-000048"  # inserted at A 25, updated at A 53, deleted at B 25
+    entries = history(folder, key, ops=REAL)
+    shown = [(e.archive if e.archive.endswith(".tar") else "segment", e.event) for e in entries]
+    assert shown == [
+        ("segment", "first seen"),
+        ("base-a.tar", "unchanged"),  # base-a holds records 1..30 of A
+        ("segment", "changed"),
+        ("base-b.tar", "unchanged"),  # B's checkpoint snapshot holds the state after A 55
+        ("segment", "deleted"),
+    ]
+    assert [e.note.split(";")[0] for e in entries if e.archive.startswith("wal-")] == [
+        f"record 25 of timeline {A}",
+        f"record 53 of timeline {A}",
+        f"record 25 of timeline {B}",
+    ]
+    assert entries[1].body == listed_bodies(A, 30)[key].encode()
+    assert entries[2].body == listed_bodies(A, 55)[key].encode() == entries[3].body
+    assert [f.field for f in entries[2].fields]  # the update changed some field
+    assert key not in listed_bodies(B, 35) and entries[4].body is None

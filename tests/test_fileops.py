@@ -43,6 +43,8 @@ NOT_EFFECTS = {
     ("executor/objectstore.py", 'self._stream = store.fs.open(self._temp, "wb")'),
     # a file object over the lock file's descriptor, for FileOps.truncate and .write
     ("executor/lock.py", 'with open(fd, "r+b", buffering=0, closefd=False) as holder:'),
+    # the pipes to and from the child that decrypts an age layer
+    ("executor/age_layer.py", "view = view[os.write(fd, view) :]"),
 }
 
 
@@ -103,6 +105,10 @@ NOT_READS = {
     ("cli/main.py", "os.fstat(fd)"),  # is a standard stream open at all
     # where aeroops itself is installed (the demo's WAL writer process imports it from there)
     ("demo/datadir.py", "package_root = str(Path(__file__).resolve().parent.parent.parent)"),
+    # the pipes to and from the child that decrypts an age layer
+    ("executor/age_layer.py", "return os.read(self._fd, n if n > 0 else _PIPE)"),
+    ("executor/age_layer.py", "while chunk := os.read(self._report, 1 << 16):"),
+    ("executor/age_layer.py", "data = os.read(self._plain, _PIPE if n < 0 else min(n - got, _PIPE))"),
 }
 
 

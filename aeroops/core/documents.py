@@ -185,6 +185,36 @@ def _text(body: bytes) -> str:
     return body.decode("utf-8", "replace")
 
 
+# The kinds of a field's values; a column takes the kind its values share (`merged_kind`).
+BOOLEAN, INTEGER, FLOAT, STRING, JSON_TEXT = "boolean", "integer", "float", "string", "json"
+_INT64 = range(-(1 << 63), 1 << 63)
+
+
+def value_kind(value: Any) -> str | None:
+    """The kind of one flattened field value (None for JSON's null): an integer past 64 bits,
+    or anything but a scalar, is JSON text."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return BOOLEAN
+    if isinstance(value, int):
+        return INTEGER if value in _INT64 else JSON_TEXT
+    if isinstance(value, float):
+        return FLOAT
+    return STRING if isinstance(value, str) else JSON_TEXT
+
+
+def merged_kind(kinds: Iterable[str | None]) -> str | None:
+    """The kind a column of values of these kinds takes: the one they share; integers and
+    floats make floats; any other mix is JSON text. None when there is no value at all."""
+    found = {k for k in kinds if k is not None}
+    if not found:
+        return None
+    if len(found) == 1:
+        return found.pop()
+    return FLOAT if found <= {INTEGER, FLOAT} else JSON_TEXT
+
+
 def json_text(value: Any) -> str:
     """A value as compact JSON text (what a field of varying type shows)."""
     return orjson.dumps(value).decode()

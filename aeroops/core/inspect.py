@@ -9,7 +9,7 @@ Results are plain frozen values; `aeroops.views` turns them into tables.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import BinaryIO
@@ -20,9 +20,10 @@ from aeroops.core.verify import verify_archive_stream
 from aeroops.core.verify_report import DigestSink, MemberInfo, VerifyReport
 from aeroops.errors import Finding, Severity
 from aeroops.formats.checksum import format_crc_tag
-from aeroops.formats.layers import Decrypt
+from aeroops.formats.layers import Decrypt, LayerReader
 from aeroops.formats.layout import SCHEMA_PREFIX, STORAGE
 from aeroops.formats.manifests import BackupManifest, SnapshotManifest
+from aeroops.formats.readable import Readable
 from aeroops.formats.schemas import SchemaRef
 from aeroops.formats.storage import StorageRecord
 from aeroops.formats.wal import DocumentChange, MvccVersion, WalRecord, decode_payload
@@ -212,6 +213,7 @@ def inspect_archive_stream(
     digest: DigestSink | None = None,
     extra_findings: Iterable[Finding] = (),
     decrypt: Decrypt | None = None,
+    readahead: Callable[[Readable], LayerReader] | None = None,
 ) -> InspectResult:
     """Inspect the archive read from ``stream``: one pass, memory bounded by the number of
     documents (a size and CRC each), not by their bytes. The arguments are
@@ -248,6 +250,7 @@ def inspect_archive_stream(
         wal_sink=on_wal,
         storage_sink=on_storage,
         decrypt=decrypt,
+        readahead=readahead,
     )
     return InspectResult(
         archive=name,

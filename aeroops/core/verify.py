@@ -81,7 +81,7 @@ no whole-file checksum, so it is read record by record.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import PurePath
 from typing import BinaryIO
 
@@ -97,7 +97,8 @@ from aeroops.core.verify_report import (
     WalSink,
 )
 from aeroops.errors import Code, Finding, FormatError, UsageError
-from aeroops.formats.layers import Decrypt, NeedsIdentity, Opened, open_layers
+from aeroops.formats.layers import Decrypt, LayerReader, NeedsIdentity, Opened, open_layers
+from aeroops.formats.readable import Readable
 from aeroops.formats.schemas import SchemaRef
 from aeroops.formats.sidecar import DISPLAY_NAMES, format_digest, split_digest
 from aeroops.progress import ProgressCallback
@@ -116,6 +117,7 @@ def verify_archive_stream(
     storage_sink: StorageSink | None = None,
     data_sink: DataSink | None = None,
     decrypt: Decrypt | None = None,
+    readahead: Callable[[Readable], LayerReader] | None = None,
 ) -> VerifyReport:
     """Verify the archive read from ``stream`` (consumed to its end) and return the verdict.
 
@@ -137,6 +139,7 @@ def verify_archive_stream(
     summarise contents (inspect); a `FormatError` they raise becomes a finding. Giving a
     storage sink makes verification parse storage records too. data_sink: see `DataSink`
     (restore extracts with it, in the same pass); what it raises ends the verification.
+    readahead: the read-ahead a layered archive's plain bytes go through (see `open_layers`).
     """
     claimed = None if sidecar_digest is None else split_digest(sidecar_digest)
     if claimed is not None and (digest is None or digest.algorithm != claimed[0]):
@@ -149,7 +152,7 @@ def verify_archive_stream(
     opened: Opened | None = None
     unopened = False
     try:
-        opened = open_layers(reader, decrypt=decrypt, name=PurePath(name).name)
+        opened = open_layers(reader, decrypt=decrypt, name=PurePath(name).name, readahead=readahead)
     except NeedsIdentity:
         unopened = True
         verification.findings.new(
@@ -167,6 +170,7 @@ def verify_archive_stream(
             for finding in opened.findings:
                 verification.findings.add(finding)
             verification.plain = opened.plain
+            verification.stop_layers = opened.close
             verification.run()
         finally:
             opened.close()

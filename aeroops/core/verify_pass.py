@@ -80,6 +80,8 @@ class Verification:
     ) -> None:
         self.reader = reader
         self.plain: Readable = reader  # the tar stream: the stored one, or the layers' output
+        # Stops the layers' threads before the stored stream is drained here (they read it too).
+        self.stop_layers: Callable[[], None] = lambda: None
         self.wal_sink = wal_sink
         self.storage_sink = storage_sink
         self.data_sink = data_sink
@@ -129,6 +131,7 @@ class Verification:
                     offset=error.offset,
                 )
                 damaged = True
+        self.stop_layers()
         self.reader.drain()
         check_manifests(self.findings, self.backup_manifest, self.snapshot_manifest)
         check_checksums(self.findings, self.backup_manifest, self.snapshot_manifest, self.file_crcs)

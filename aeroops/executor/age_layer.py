@@ -2,9 +2,11 @@
 through `pyrage` (Rust's `age` crate): no cryptography is written here.
 
 pyrage 1.4's `encrypt_io` / `decrypt_io` stream (measured: 300 MiB through each at a peak RSS of
-10 MiB) but are copy loops that pull from a reader and push to a writer. Each layer object runs
-that loop on a thread of its own and trades bytes with it through a bounded queue, so it is a
-plain ``write()`` / ``read()`` object like the zstd layer, and memory stays bounded.
+10 MiB) but are copy loops that pull from a reader and push to a writer, and hold the GIL for as
+long as they run. The writer runs its loop on a thread of its own behind a bounded queue; the
+reader runs it in a forked child between two pipes (see `AgeReader`: on a thread it stopped the
+decompression and the checks beside it). Either way each is a plain ``write()`` / ``read()``
+object like the zstd layer, and memory stays bounded.
 
 Damage maps onto codes from what age reports: the header (unknown format, a bad header MAC),
 no matching identity, a chunk failing authentication, the stream ending before its final chunk
@@ -15,7 +17,10 @@ a file cut inside a chunk and a flipped byte in its last chunk fail the same che
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import queue
+import signal
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -33,6 +38,7 @@ SEALED_CHUNK = CHUNK + 16  # with its Poly1305 tag
 _HEADER_LIMIT = 1 << 20  # where the header end is looked for
 _QUEUED = 8  # chunks in flight between a layer and its thread
 _BATCH = 1 << 20
+_PIPE = 1 << 20  # the pipes to and from the decrypting child
 
 Recipient = Any  # pyrage.x25519.Recipient | pyrage.ssh.Recipient (untyped library)
 Identity = Any
@@ -220,79 +226,144 @@ class _Counting:
 
 
 class _Stop(Exception):
-    """Raised into pyrage's loop when the reader was closed before the end."""
+    """Raised into the feeding loop when the reader was closed before the end."""
 
 
-class _QueueWriter:
-    """What pyrage's loop writes to: batches of plaintext into the queue."""
+def _write_all(fd: int, data: Any) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
-    def __init__(self, outbox: queue.Queue[bytes | BaseException | None], stopped: threading.Event) -> None:
-        self._outbox = outbox
-        self._stopped = stopped
-        self._pending = bytearray()
-        self.count = 0
+
+def _bigger_pipe(fd: int) -> None:
+    # 1 MiB pipes: a read or write per MiB instead of per 64 KiB (Linux; elsewhere the default)
+    with contextlib.suppress(OSError, AttributeError):
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE)
+
+
+class _FdReader:
+    """What pyrage's loop reads from in the child: the ciphertext pipe."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def read(self, n: int = -1) -> bytes:
+        return os.read(self._fd, n if n > 0 else _PIPE)
+
+    def readinto(self, target: Any) -> int:
+        data = self.read(len(target))
+        target[: len(data)] = data
+        return len(data)
+
+
+class _FdWriter:
+    """What pyrage's loop writes to in the child: the plaintext pipe (unbuffered: every byte
+    age released reaches the parent before the child reports how it ended)."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
 
     def write(self, data: Any) -> int:
-        self._pending += data
-        self.count += len(data)
-        if len(self._pending) >= _BATCH:
-            self.flush()
+        _write_all(self._fd, data)
         return len(data)
 
     def flush(self) -> None:
-        if self._pending:
-            self.put(bytes(self._pending))
-            self._pending.clear()
+        pass
 
-    def put(self, item: bytes | BaseException | None) -> None:
-        while True:
-            if self._stopped.is_set():
-                raise _Stop
-            try:
-                self._outbox.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
+
+def _decrypt_child(cipher: int, plain: int, report: int, identities: list[Identity]) -> int:
+    """The forked child's whole life: age's decryption loop between two pipes; how it ended
+    (the exception's class and pyrage's message, never a key) on the report pipe."""
+    start = 3  # every other descriptor closed: other pipes' readers must see their EOF
+    for fd in sorted((cipher, plain, report)):
+        os.closerange(start, fd)
+        start = fd + 1
+    os.closerange(start, os.sysconf("SC_OPEN_MAX"))
+    try:
+        pyrage.decrypt_io(_FdReader(cipher), _FdWriter(plain), identities)
+    except BaseException as error:
+        os.close(plain)
+        _write_all(report, f"{type(error).__name__}\n{error}".encode("utf-8", "replace"))
+        return 1
+    return 0
 
 
 class AgeReader:
     """``read(n)`` the plaintext of an age stream read from ``upstream``, decrypted with the first
-    of ``identities`` that opens it; damage raises `FormatError` with its AERO_AGE_* code."""
+    of ``identities`` that opens it; damage raises `FormatError` with its AERO_AGE_* code.
+
+    pyrage's loop holds the GIL for as long as it runs (it is a Rust function handed Python
+    objects), so on a thread it would stop the rest of the process while it decrypts. It runs
+    in a forked child instead, between two pipes: a thread here feeds it the stored bytes (and
+    counts them, for the offsets of findings), and `read` takes the plaintext from the other
+    pipe. The identities reach the child as the process's memory, through no pipe or file."""
 
     def __init__(self, upstream: Readable, identities: Iterable[Identity], *, path: object = None) -> None:
         self._path = path
         self._source = _Counting(upstream)
-        self._outbox: queue.Queue[bytes | BaseException | None] = queue.Queue(_QUEUED)
+        keys = list(identities)
+        cipher_r, cipher_w = os.pipe()
+        plain_r, plain_w = os.pipe()
+        report_r, report_w = os.pipe()
+        for fd in (cipher_w, plain_w):
+            _bigger_pipe(fd)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover  (the child: coverage is not collected there)
+            status = 1
+            try:
+                for fd in (cipher_w, plain_r, report_r):
+                    os.close(fd)
+                status = _decrypt_child(cipher_r, plain_w, report_w, keys)
+            finally:
+                os._exit(status)
+        for fd in (cipher_r, plain_w, report_w):
+            os.close(fd)
+        self._pid: int | None = pid
+        self._cipher = cipher_w
+        self._plain = plain_r
+        self._report = report_r
         self._stopped = threading.Event()
-        self._sink = _QueueWriter(self._outbox, self._stopped)
-        self._buffer = b""
-        self._at = 0
+        self._received = 0  # plaintext bytes age released
         self._ended = False
         self.bytes_out = 0
-        self._thread = threading.Thread(
-            target=self._run, args=(list(identities),), name="aeroops-age-reader", daemon=True
-        )
+        self._thread = threading.Thread(target=self._feed, name="aeroops-age-feeder", daemon=True)
         self._thread.start()
 
-    def _run(self, identities: list[Identity]) -> None:
+    def _feed(self) -> None:
         try:
-            pyrage.decrypt_io(self._source, self._sink, identities)
-            self._sink.flush()
-            self._sink.put(None)
-        except _Stop:
-            return
-        except BaseException as error:
-            try:
-                self._sink.flush()
-                self._sink.put(self._classify(error))
-            except _Stop:
-                return
+            while not self._stopped.is_set():
+                data = self._source.read(_PIPE)
+                if not data:
+                    break
+                _write_all(self._cipher, data)
+        except BaseException:  # the child stopped reading (its verdict is on the report pipe),
+            pass  # or the upstream failed (kept by _Counting, reported first)
+        finally:
+            os.close(self._cipher)
 
-    def _classify(self, error: BaseException) -> BaseException:
-        text = str(error)
+    def _finish(self) -> None:
+        """The child ended its output: raise what it reported, if anything."""
+        self._ended = True
+        self._thread.join()
+        chunks = []
+        while chunk := os.read(self._report, 1 << 16):
+            chunks.append(chunk)
+        self._reap()
+        if chunks:
+            kind, _, text = b"".join(chunks).decode("utf-8", "replace").partition("\n")
+            raise self._classify(kind, text)
+        if self._source.error is not None:
+            raise self._source.error
+
+    def _reap(self) -> None:
+        if self._pid is not None:
+            os.waitpid(self._pid, 0)
+            self._pid = None
+
+    def _classify(self, kind: str, text: str) -> BaseException:
         if self._source.error is not None:
             return self._source.error
-        if isinstance(error, pyrage.DecryptError):
+        if kind == "DecryptError":
             if "No matching keys" in text:
                 message = (
                     "the archive is encrypted to none of the identities given (or its header's recipient "
@@ -304,7 +375,7 @@ class AgeReader:
             if "fill whole buffer" in text or "Incomplete header" in text or not self._source.head:
                 return self._fail(Code.AGE_TRUNCATED, "the age file ends inside its header", self._source.count)
             return self._fail(Code.AGE_HEADER, f"the age header is damaged or not age's ({text.splitlines()[0]})", 0)
-        chunk = self._sink.count // CHUNK
+        chunk = self._received // CHUNK
         start = self._payload_start()
         offset = None if start is None else start + chunk * SEALED_CHUNK
         if "truncated" in text:
@@ -334,29 +405,31 @@ class AgeReader:
 
     def read(self, n: int = -1) -> bytes:
         """Up to ``n`` bytes, fewer only at the end (as a file's read)."""
-        while (n < 0 or len(self._buffer) - self._at < n) and not self._ended:
-            item = self._outbox.get()
-            if item is None:
-                self._ended = True
-            elif isinstance(item, BaseException):
-                self._ended = True
-                self._buffer, self._at = b"", 0
-                raise item
-            else:
-                self._buffer, self._at = self._buffer[self._at :] + item, 0
-        end = len(self._buffer) if n < 0 else min(len(self._buffer), self._at + n)
-        data = self._buffer[self._at : end]
-        self._at = end
-        self.bytes_out += len(data)
-        return data
+        parts = []
+        got = 0
+        while (n < 0 or got < n) and not self._ended:
+            data = os.read(self._plain, _PIPE if n < 0 else min(n - got, _PIPE))
+            if not data:
+                self._finish()
+                break
+            parts.append(data)
+            got += len(data)
+            self._received += len(data)  # before a later read of this call raises, for its offset
+            self.bytes_out += len(data)
+        return parts[0] if len(parts) == 1 else (b"".join(parts) if parts else b"")
 
     def close(self) -> None:
-        """Stop the thread (reading ended early, or finished)."""
+        """Stop the child and the feeding thread (reading ended early, or finished); idempotent."""
         self._stopped.set()
-        while self._thread.is_alive():
-            with contextlib.suppress(queue.Empty):
-                self._outbox.get(timeout=0.05)
+        if self._pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGKILL)
+            self._reap()
         self._thread.join()
+        for fd in (self._plain, self._report):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._plain = self._report = -1
 
 
 __all__ = [

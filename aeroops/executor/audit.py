@@ -27,8 +27,9 @@ from aeroops.executor import log
 from aeroops.executor.fileops import FileOps, not_a_folder, open_buffered, read_head, walk
 from aeroops.executor.keys import Identities, IdentityFiles, load_identities
 from aeroops.executor.location import is_url, url_join, url_name
-from aeroops.formats.layers import ARCHIVE_SUFFIXES, describe, layers_of_name
+from aeroops.formats.layers import ARCHIVE_SUFFIXES, LayerReader, describe, layers_of_name
 from aeroops.formats.manifests import BackupManifest
+from aeroops.formats.readable import Readable
 from aeroops.formats.record import LIMIT as RECORD_LIMIT
 from aeroops.formats.record import SUFFIX as RECORD_NAME_SUFFIX
 from aeroops.formats.record import ArchiveRecord, parse_record, record_path
@@ -351,6 +352,7 @@ def _read_stream(
             digest=digest,
             extra_findings=(*keys.findings, *sidecar_findings),
             decrypt=keys.decrypt(),
+            readahead=_readahead,
             **options,
         )
     report = result if isinstance(result, VerifyReport) else getattr(result, "report", None)
@@ -360,6 +362,13 @@ def _read_stream(
         checked = with_record(report, archive, size, sidecar, ops)
         return cast(T, checked if result is report else replace(result, report=checked))  # type: ignore[type-var]
     return result
+
+
+def _readahead(upstream: Readable) -> LayerReader:
+    """A layered archive's plain bytes, decoded ahead on a thread (`Readahead`)."""
+    from aeroops.executor.readahead import Readahead  # queue and threads: for a layered archive only
+
+    return Readahead(upstream)
 
 
 def needs_contents(report: VerifyReport) -> VerifyReport:

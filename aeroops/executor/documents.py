@@ -14,7 +14,6 @@ while findings that leave the documents readable (a missing schema, no sidecar) 
 from __future__ import annotations
 
 import base64
-import csv
 import io
 import os
 import queue
@@ -24,30 +23,18 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import cast
 
 from aeroops.core.documents import (
-    ADDED,
-    CHANGED,
-    REMOVED,
-    UNREADABLE,
     DiffResult,
     Document,
-    DocumentDelta,
-    FieldChange,
     HistoryEntry,
     boot_listing_line,
-    changed_fields,
-    collection_deltas,
-    history_event,
-    split_key,
 )
 from aeroops.core.logical import LogicalState, LogicalStateBuilder, place
-from aeroops.core.logical import diff as logical_diff
 from aeroops.core.pitr import PitrPlan, PitrRefusal, Target, TargetKind
 from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import (
-    AeroError,
     Category,
     Code,
     Finding,
@@ -58,20 +45,21 @@ from aeroops.errors import (
     io_error,
     most_severe_first,
 )
+from aeroops.executor.document_table import SeamWriter
 from aeroops.executor.fileops import FileOps, is_within, logged_cleanup
 from aeroops.executor.keys import IdentityFiles
 from aeroops.formats.checksum import crc32
 from aeroops.formats.layout import STORAGE
 from aeroops.formats.storage import StorageRecord
 from aeroops.formats.wal import DOCUMENT_TYPES, DocumentChange, WalRecord, WalType, decode_payload, iter_wal
-from aeroops.progress import Progress, ProgressCallback, no_progress, within_step
+from aeroops.progress import Progress, ProgressCallback, no_progress
 
 FORMATS = ("parquet", "jsonl", "csv")
 FIELDS_COMPARED = 100_000  # changed documents whose fields a diff compares; past these, counted
-PARQUET_ROW_GROUP = 16_384  # documents per row group
-PARQUET_GROUP_BYTES = 4 << 20  # or this many body bytes: peak RSS grows with it (pyarrow keeps freed buffers)
 
 ARCHIVE, DATADIR, POINT_IN_TIME = "archive", "data directory", "restore target"
+WalSink = Callable[[WalRecord], None]
+StorageSink = Callable[[StorageRecord], None]
 READ_STEPS = ("read the keys", "read the documents")
 BATCH_DOCUMENTS = 1024  # documents handed from the reading thread at a time
 BATCH_BYTES = 8 << 20  # or this many body bytes
@@ -281,6 +269,22 @@ def documents_of(
         )
 
 
+def find_in_archive(
+    source: str | os.PathLike[str],
+    key: tuple[str, str],
+    *,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps,
+    identities: IdentityFiles | None = None,
+) -> tuple[Document | None, str, int]:
+    """`find_document` in an archive, with the archive's snapshot id and the last sequence of
+    its WAL (where it sits in its timeline's history)."""
+    report: list[VerifyReport] = []
+    found = find_document(source, key, progress=progress, ops=ops, identities=identities, _report=report)
+    manifest = report[0].backup_manifest if report else None
+    return found, "" if manifest is None else manifest.snapshot_id, report[0].wal_last_sequence or 0 if report else 0
+
+
 def find_document(
     source: Source,
     key: tuple[str, str],
@@ -288,6 +292,7 @@ def find_document(
     progress: ProgressCallback = no_progress,
     ops: FileOps,
     identities: IdentityFiles | None = None,
+    _report: list[VerifyReport] | None = None,
 ) -> Document | None:
     """The document ``key`` (``(collection, key)``) of ``source`` after AeroDB's boot rules, or
     None: one pass, the replay fed only that key's records (history reads many archives)."""
@@ -320,12 +325,12 @@ def find_document(
     else:
         from aeroops.executor.audit import stream_archive
 
-        _refuse_damage(
-            source,
-            stream_archive(
-                source, wal_sink=on_wal, storage_sink=on_storage, progress=progress, ops=ops, identities=identities
-            ),
+        report = stream_archive(
+            source, wal_sink=on_wal, storage_sink=on_storage, progress=progress, ops=ops, identities=identities
         )
+        _refuse_damage(source, report)
+        if _report is not None:
+            _report.append(report)
     where = builder.build().places.get(key)
     return None if where is None else last[where % 2]
 
@@ -339,6 +344,42 @@ def _refuse_damage(source: object, report: VerifyReport) -> None:
         raise FormatError(
             f"the archive's documents cannot be read: {found.message}{where}", path=source, code=found.code
         )
+
+
+def read_records(
+    source: Source,
+    on_wal: Callable[[WalRecord], None],
+    on_storage: Callable[[StorageRecord], None],
+    *,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps,
+    identities: IdentityFiles | None = None,
+) -> PitrPlan | None:
+    """Hand every record of ``source`` to the callbacks (an archive verified on the way and
+    refused when damaged); a restore target's plan, else None."""
+    if isinstance(source, PointInTime):
+        plan = plan_of(source, ops)
+        read_plan(plan, on_wal, on_storage, progress=progress, ops=ops, identities=identities)
+        return plan
+    if source_kind(source, ops) == DATADIR:
+        from aeroops.executor.drill import read_datadir_records
+
+        try:
+            read_datadir_records(Path(source), on_wal, on_storage, ops=ops, progress=progress)
+        except FileNotFoundError as error:
+            raise UsageError(
+                f"not an AeroDB data directory: {Path(str(error.filename)).name} is missing", path=source
+            ) from None
+        except OSError as error:
+            raise UsageError(f"cannot read the data directory: {error.strerror or error}", path=source) from None
+        return None
+    from aeroops.executor.audit import stream_archive
+
+    report = stream_archive(
+        source, wal_sink=on_wal, storage_sink=on_storage, progress=progress, ops=ops, identities=identities
+    )
+    _refuse_damage(source, report)
+    return None
 
 
 def plan_of(source: PointInTime, ops: FileOps) -> PitrPlan:
@@ -611,7 +652,8 @@ def export(
     output's suffix, else parquet). JSON Lines are AeroDB's boot listing (``key``,
     ``schema_id``, ``schema_version``, ``body`` as JSON text: the body byte for byte), a body
     that is not UTF-8 as ``body_base64``; Parquet and CSV hold ``collection``, ``key``,
-    ``schema``, ``version``, ``body`` (Parquet: the bytes) and ``note``."""
+    ``schema``, ``version``, ``body`` (Parquet: the bytes), ``note``, then the bodies' fields
+    flattened and typed as in the DataFrame (`aeroops.executor.document_table`)."""
     target = Path(output)
     chosen = format or _format_of(target)
     if chosen not in FORMATS:
@@ -633,8 +675,13 @@ def export(
 
     try:
         with ops.create(tmp, 0o600) as stream:
-            sink = _SeamWriter(ops, stream)
-            {"parquet": _write_parquet, "jsonl": _write_jsonl, "csv": _write_csv}[chosen](counted(found), sink)
+            sink = SeamWriter(ops, stream)
+            if chosen == "jsonl":
+                _write_jsonl(counted(found), sink)
+            else:  # the bodies' fields flattened into typed columns
+                from aeroops.executor.document_table import write_flattened
+
+                write_flattened(counted(found), sink, target, chosen, ops)
             ops.fsync(stream)
         ops.rename(tmp, target)
         ops.fsync_path(target.parent)
@@ -671,28 +718,7 @@ def _format_of(path: Path) -> str:
     return {"jsonl": "jsonl", "ndjson": "jsonl", "csv": "csv"}.get(suffix, "parquet")
 
 
-class _SeamWriter(io.RawIOBase):
-    """A writable file whose writes go through the FileOps seam (pyarrow and csv write here)."""
-
-    def __init__(self, ops: FileOps, stream: BinaryIO) -> None:
-        self._ops, self._stream = ops, stream
-        self.written = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
-        view = memoryview(data)
-        self._ops.write(self._stream, view)
-        size = view.nbytes
-        self.written += size
-        return size
-
-    def tell(self) -> int:
-        return self.written
-
-
-def _write_jsonl(found: Iterable[Document], sink: _SeamWriter) -> None:
+def _write_jsonl(found: Iterable[Document], sink: SeamWriter) -> None:
     import json
 
     buffered = io.BufferedWriter(cast(io.RawIOBase, sink), 1 << 20)
@@ -711,65 +737,6 @@ def _write_jsonl(found: Iterable[Document], sink: _SeamWriter) -> None:
     buffered.flush()
 
 
-def _text_body(document: Document) -> tuple[str, str]:
-    try:
-        return document.body.decode("utf-8"), ""
-    except UnicodeDecodeError as bad:
-        return "", f"the body is not UTF-8 (byte {bad.start}): export it as jsonl or parquet"
-
-
-def _write_csv(found: Iterable[Document], sink: _SeamWriter) -> None:
-    text = io.TextIOWrapper(io.BufferedWriter(cast(io.RawIOBase, sink), 1 << 20), encoding="utf-8", newline="")
-    writer = csv.writer(text)
-    writer.writerow(("collection", "key", "schema", "version", "body", "note"))
-    for document in found:
-        body, note = _text_body(document)
-        writer.writerow((document.collection, document.key, document.schema, document.version, body, note))
-    text.flush()
-    text.detach().flush()
-
-
-def _write_parquet(found: Iterable[Document], sink: _SeamWriter) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from aeroops.core.documents import parse_body
-
-    schema = pa.schema(
-        [
-            ("collection", pa.string()),
-            ("key", pa.string()),
-            ("schema", pa.string()),
-            ("version", pa.string()),
-            ("body", pa.large_binary()),
-            ("note", pa.string()),
-        ]
-    )
-    with pq.ParquetWriter(sink, schema) as writer:
-        batch: list[Document] = []
-        size = 0
-
-        def flush() -> None:
-            columns = list(zip(*batch, strict=True))
-            notes = [parse_body(d.body).note if _unusual(d.body) else "" for d in batch]
-            arrays = [pa.array(values, type=schema.field(i).type) for i, values in enumerate((*columns, notes))]
-            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
-
-        for document in found:
-            batch.append(document)
-            size += len(document.body)
-            if len(batch) >= PARQUET_ROW_GROUP or size >= PARQUET_GROUP_BYTES:
-                flush()
-                batch, size = [], 0
-        if batch:
-            flush()
-
-
-def _unusual(body: bytes) -> bool:
-    """A cheap test before parsing: AeroDB's bodies are JSON objects."""
-    return not (body[:1] == b"{" and body[-1:] == b"}")
-
-
 # --- diff --------------------------------------------------------------------------------------
 
 
@@ -782,49 +749,19 @@ def diff(
     ops: FileOps,
     identities: IdentityFiles | None = None,
 ) -> DiffResult:
-    """How the documents of ``b`` differ from those of ``a`` (archives or data directories):
-    added, removed, changed (with the top-level fields that changed, old and new values), and
-    per collection how many of each and how many are unchanged."""
-    steps = ("read A", "read B", "compare", "read the changed documents")
+    """How the documents of ``b`` differ from those of ``a`` (archives, data directories or
+    restore targets): added, removed, changed (with the top-level fields that changed, old and
+    new values), and per collection how many of each and how many are unchanged. Memory stays
+    bounded whatever the sources' sizes (`aeroops.executor.document_diff`: DuckDB)."""
+    from aeroops.executor.document_diff import engine_diff
 
-    def step(index: int) -> ProgressCallback:
-        progress(Progress("diff", steps[index], index + 1, len(steps)))
-        return within_step(progress, "diff", steps[index], index + 1, len(steps))
+    for source in (a, b):
+        source_kind(source, ops)  # a source that is none refused before any reading
 
-    known_a = read_state(a, places=True, progress=step(0), ops=ops, identities=identities)
-    known_b = read_state(b, places=True, progress=step(1), ops=ops, identities=identities)
-    step(2)
-    chosen = None if collections is None else set(collections)
-    delta = logical_diff(known_a.state, known_b.state)
+    def read(source: Source, on_wal: WalSink, on_storage: StorageSink, progress: ProgressCallback) -> None:
+        read_records(source, on_wal, on_storage, progress=progress, ops=ops, identities=identities)
 
-    def keep(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-        return [k for k in pairs if chosen is None or k[0] in chosen]
-
-    changed = keep(delta.changed)
-    compared = changed[:FIELDS_COMPARED]
-    read_changes = step(3)
-    old = {(d.collection, d.key): d.body for d in documents_of(known_a, keys=compared, progress=read_changes, ops=ops)}
-    new = {(d.collection, d.key): d.body for d in documents_of(known_b, keys=compared, progress=read_changes, ops=ops)}
-    deltas = [DocumentDelta(c, k, ADDED) for c, k in keep(delta.added)]
-    deltas += [DocumentDelta(c, k, REMOVED) for c, k in keep(delta.removed)]
-    for pair in changed:
-        if pair in old and pair in new:
-            fields, note = changed_fields(old[pair], new[pair])
-            schema_a, schema_b = known_a.state.get(*pair), known_b.state.get(*pair)
-            if schema_a and schema_b and schema_a[2:] != schema_b[2:]:
-                note = "; ".join(
-                    n for n in (note, f"schema {schema_a[2]} {schema_a[3]} → {schema_b[2]} {schema_b[3]}") if n
-                )
-            deltas.append(DocumentDelta(*pair, CHANGED, fields, note))
-        else:
-            deltas.append(DocumentDelta(*pair, CHANGED, (), f"fields not compared: over {FIELDS_COMPARED:,} changed"))
-    deltas.sort(key=lambda d: (d.collection, d.key))
-
-    def counts(state: object) -> dict[str, int]:
-        docs = known_a.state.documents if state is known_a else known_b.state.documents
-        return {c: len(d) for c, d in docs.items() if chosen is None or c in chosen}
-
-    return DiffResult(str(a), str(b), tuple(deltas), collection_deltas(counts(known_a), counts(known_b), deltas))
+    return engine_diff(a, b, read, collections=collections, progress=progress, ops=ops)
 
 
 # --- history -----------------------------------------------------------------------------------
@@ -840,67 +777,13 @@ def history(
     identities: IdentityFiles | None = None,
 ) -> tuple[HistoryEntry, ...]:
     """The document ``key`` (``collection:id``, or an id with ``collection``) in every archive
-    of ``folder``, oldest backup first: when it first appeared, each change (the top-level
-    fields), when it was deleted; each state with the archive it comes from. Archives that
-    cannot be read are left out (inventory says why)."""
-    from aeroops.executor.audit import inventory
+    of ``folder`` and, where the WAL is archived, in each record of the segments that touched it,
+    in the order of the database's history (`aeroops.executor.document_history`)."""
+    from aeroops.executor import document_history
 
-    try:
-        wanted = split_key(key, collection)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
-    rows = [r for r in inventory(folder, ops=ops).rows if r.backup_id is not None]
-    rows.sort(key=lambda r: (r.created_at or datetime.min, r.file))
-    root = Path(folder)
-    entries: list[HistoryEntry] = []
-    before: bytes | None = None
-    seen = False
-    for index, row in enumerate(rows, start=1):
-        progress(Progress("history", f"read {row.file}", index, len(rows)))
-        inner = within_step(progress, "history", f"read {row.file}", index, len(rows))
-        try:
-            document = find_document(root / row.file, wanted, progress=inner, ops=ops, identities=identities)
-        except AeroError as error:  # one damaged archive does not end the history
-            entries.append(
-                HistoryEntry(
-                    row.file,
-                    row.backup_id or "",
-                    _time(row.created_at),
-                    UNREADABLE,
-                    None,
-                    None,
-                    None,
-                    (),
-                    error.message,
-                )
-            )
-            continue
-        after = None if document is None else document.body
-        event = history_event(before, after, seen)
-        fields: tuple[FieldChange, ...] = ()
-        note = ""
-        if event == CHANGED and before is not None and after is not None:
-            fields, note = changed_fields(before, after)
-        entries.append(
-            HistoryEntry(
-                row.file,
-                row.backup_id or "",
-                _time(row.created_at),
-                event,
-                None if document is None else document.schema,
-                None if document is None else document.version,
-                after,
-                fields,
-                note,
-            )
-        )
-        seen = seen or after is not None
-        before = after
-    return tuple(entries)
-
-
-def _time(moment: datetime | None) -> str:
-    return "" if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return document_history.history(
+        folder, key, find_in_archive, collection=collection, progress=progress, ops=ops, identities=identities
+    )
 
 
 __all__ = [

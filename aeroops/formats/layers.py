@@ -128,18 +128,32 @@ class Opened:
     layers: tuple[Layer, ...]  # inside out: (zstd, age) for .tar.zst.age
     findings: tuple[Finding, ...] = ()
     _readers: list[Any] = field(default_factory=list)
+    _ahead: LayerReader | None = None  # the read-ahead over the layers, closed first
 
     def close(self) -> None:
+        """Stop every layer's thread; the stored stream is then free to read (idempotent)."""
+        if self._ahead is not None:
+            self._ahead.close()
         for reader in reversed(self._readers):
             reader.close()
 
 
-def open_layers(stored: Readable, *, decrypt: Decrypt | None, name: str | None = None, path: object = None) -> Opened:
+def open_layers(
+    stored: Readable,
+    *,
+    decrypt: Decrypt | None,
+    name: str | None = None,
+    path: object = None,
+    readahead: Callable[[Readable], LayerReader] | None = None,
+) -> Opened:
     """Stack a reader per layer over ``stored`` (found by magic bytes) and return the plain tar
     stream. ``decrypt``: the age layer's reader over a stream, holding the identities (None: an
-    age file raises `NeedsIdentity`). A name claiming other layers than the bytes hold adds an AERO_LAYER_NAME
-    warning. Damage met while looking raises `FormatError` (AERO_ZSTD_*, AERO_AGE_*,
-    AERO_LAYER_ORDER); damage further in is raised by the returned stream's reads."""
+    age file raises `NeedsIdentity`). ``readahead``: given, a layered stream's plain bytes are
+    read through it (the shell's `aeroops.executor.readahead.Readahead`: the layers decode on
+    a thread of their own while the caller checks what came out); a plain tar is read as it is.
+    A name claiming other layers than the bytes hold adds an AERO_LAYER_NAME warning. Damage
+    met while looking raises `FormatError` (AERO_ZSTD_*, AERO_AGE_*, AERO_LAYER_ORDER); damage
+    further in is raised by the returned stream's reads."""
     readers: list[Any] = []
     layers: list[Layer] = []  # outermost first, as found
     current: Readable = Peeked(stored)
@@ -178,6 +192,9 @@ def open_layers(stored: Readable, *, decrypt: Decrypt | None, name: str | None =
                 f"the name says {describe(claimed)} but the bytes hold {describe(layers)}: read as {describe(layers)}",
             ),
         )
+    if readahead is not None and readers:
+        ahead = readahead(current)
+        return Opened(ahead, tuple(layers), findings, readers, ahead)
     return Opened(current, tuple(layers), findings, readers)
 
 

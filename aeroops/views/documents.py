@@ -17,12 +17,19 @@ import pandas as pd
 
 from aeroops.core.documents import (
     BODY_COLUMN,
+    BOOLEAN,
+    FLOAT,
+    INTEGER,
+    JSON_TEXT,
     META_COLUMNS,
+    STRING,
     DiffResult,
     Document,
     HistoryEntry,
     document_fields,
     json_text,
+    merged_kind,
+    value_kind,
 )
 from aeroops.executor.documents import Source, iter_documents
 from aeroops.executor.fileops import FileOps
@@ -88,18 +95,16 @@ def document_frames(
         yield document_frame(chunk, columns=columns, raw=raw)
 
 
+_DTYPES = {BOOLEAN: "boolean", INTEGER: "Int64", FLOAT: "Float64", STRING: "string"}
+
+
 def _column(values: list[Any]) -> pd.api.extensions.ExtensionArray:
-    """The values of one field as one typed column: see the module doc."""
-    kinds = {type(v) for v in values if v is not None}
-    typed = {frozenset({bool}): "boolean", frozenset({int}): "Int64", frozenset({str}): "string"}.get(frozenset(kinds))
-    if typed is None and kinds and kinds <= {int, float}:
-        typed = "Float64"
-    if typed is not None or not kinds:
-        try:
-            return pd.array(values, dtype=typed or "string")
-        except (OverflowError, TypeError, ValueError):  # an integer past 64 bits
-            pass
-    return pd.array([None if v is None else json_text(v) for v in values], dtype="string")
+    """The values of one field as one typed column, by the rule the exports share
+    (`aeroops.core.documents.merged_kind`): JSON text when their types vary."""
+    kind = merged_kind(value_kind(v) for v in values) or STRING
+    if kind == JSON_TEXT:
+        return pd.array([None if v is None else json_text(v) for v in values], dtype="string")
+    return pd.array(values, dtype=_DTYPES[kind])
 
 
 def documents_left_out(frame: pd.DataFrame, fields: int = 5) -> tuple[str, ...]:
