@@ -80,20 +80,24 @@ class Readahead:
                 data = self._buffer[self._at : self._at + n]
                 self._at += n
             return data
-        parts = [self._buffer[self._at :]] if available else []
+        # (chunk, start, end) pieces, joined through views: one copy for a read across chunks (a
+        # tar member's data starts anywhere in one), none for a whole chunk.
+        pieces = [(self._buffer, self._at, len(self._buffer))] if available else []
         got = available
         self._buffer, self._at = b"", 0
         while (n < 0 or got < n) and not self._ended:
             item = self._next()
             if n >= 0 and got + len(item) > n:
                 cut = n - got
-                parts.append(item[:cut])
+                pieces.append((item, 0, cut))
                 self._buffer, self._at = item, cut
                 got = n
                 break
-            parts.append(item)
+            pieces.append((item, 0, len(item)))
             got += len(item)
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+        if len(pieces) == 1 and pieces[0][1] == 0 and pieces[0][2] == len(pieces[0][0]):
+            return pieces[0][0]
+        return b"".join(memoryview(chunk)[start:end] for chunk, start, end in pieces)
 
     def close(self) -> None:
         """Stop the thread (reading ended early, or finished); no-op when done already."""
