@@ -177,9 +177,9 @@ def count_operations(data_dir: Path, out: Path) -> int:
     run_backup(data_dir, out, created_at=T_KILLED, ops=ops)
     for path in out.iterdir():
         path.unlink()
-    assert {"mkdir", "create", "link", "write", "fsync", "fsync_path", "remove", "rename"} <= set(
-        ops.calls
-    ), "the sweep must meet every kind of operation"
+    assert {"mkdir", "create", "link", "write", "fsync", "fsync_path", "remove", "rename"} <= set(ops.calls), (
+        "the sweep must meet every kind of operation"
+    )
     return len(ops.calls)
 
 

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +21,9 @@ from helpers.s3 import (
     FaultProxy,
     MotoServer,
     complete_upload,
+    killed_at_stall,
     moto_server,
+    proxied,
     ranged_get,
     s3_environment,
     upload_part,
@@ -31,7 +31,6 @@ from helpers.s3 import (
 
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.errors import RemoteUnavailableError
-from aeroops.executor import objectstore
 from aeroops.executor.audit import verify_archive
 from aeroops.executor.backup import run_backup
 from aeroops.executor.fileops import REAL
@@ -55,18 +54,8 @@ def big_datadir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def proxy(server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
-    server.reset()
-    server.client().create_bucket(Bucket="backups")
-    found = FaultProxy(server.endpoint)
-    for name, value in s3_environment(found.endpoint).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AEROOPS_REMOTE_RETRIES", "3")
-    objectstore.reset_stores()
-    try:
+    with proxied(server, monkeypatch.setenv) as found:
         yield found
-    finally:
-        found.close()
-        objectstore.reset_stores()
 
 
 def keys(server: MotoServer, prefix: str = "") -> list[str]:
@@ -168,20 +157,7 @@ def test_a_backup_killed_mid_upload_leaves_no_archive_and_the_next_run_cleans_up
     server: MotoServer, proxy: FaultProxy, big_datadir: Path
 ) -> None:
     proxy.faults = [Fault("stall", upload_part(2))]
-    child = subprocess.Popen(
-        [sys.executable, "-m", "aeroops", "backup", str(big_datadir), "-o", "s3://backups/db/a.tar", "--no-progress"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ},
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while proxy.faults[0].hits == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert proxy.faults[0].hits == 1
-    finally:
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait()
+    killed_at_stall(proxy, "backup", str(big_datadir), "-o", "s3://backups/db/a.tar", "--no-progress")
     assert "db/a.tar" not in keys(server)
     assert uploads(server) == ["db/a.tar"]  # the killed run's upload, with its marker
     [marker] = [k for k in keys(server) if ".aeroops-upload-" in k]
@@ -256,3 +232,25 @@ def test_read_only_credentials_cannot_back_up_and_can_verify(tmp_path: Path, dat
         assert verified.returncode == 0, verified.stdout + verified.stderr
         for text in (backup.stdout, backup.stderr, verified.stdout, verified.stderr):
             assert key["SecretAccessKey"] not in text
+
+
+def test_verify_restore_and_drill_read_an_archive_in_one_get(
+    server: MotoServer, proxy: FaultProxy, big_datadir: Path
+) -> None:
+    from aeroops.executor.drill import drill
+
+    made = run_backup(big_datadir, "s3://backups/db/", ops=REAL)
+    key = made.archive.removeprefix("s3://")
+
+    def gets() -> int:
+        return sum(1 for method, path in proxy.seen if method == "GET" and path.split("?")[0] == "/" + key)
+
+    proxy.seen.clear()
+    assert verify_archive(made.archive, ops=REAL).ok
+    assert gets() == 1  # one streaming GET of the whole object, not a ranged GET per 8 MiB
+    proxy.seen.clear()
+    result = drill(made.archive, source=big_datadir, ops=REAL)
+    assert result.ok, result.error
+    assert gets() == 1  # the drill's archive state is parsed in the restore's pass: read once
+    assert {c.reference for c in result.comparisons} == {"archive", "source"}
+    assert all(c.diff.identical for c in result.comparisons)

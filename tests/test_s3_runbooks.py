@@ -65,3 +65,33 @@ def test_every_runbook_over_a_bucket(tmp_path: Path, monkeypatch: pytest.MonkeyP
         for nb in ran:
             check_ran_cleanly(nb)
             assert SECRET_KEY not in panels_text(nb)
+
+
+def test_the_point_in_time_runbook_over_a_bucket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from helpers.pitr import B, stage_copy
+    from test_boot import boot
+    from test_pitr import listed
+    from test_s3_wal import build_bucket
+
+    from aeroops.executor import objectstore
+
+    data = stage_copy(4, tmp_path / "data")
+    (tmp_path / "05").mkdir()
+    with moto_server() as server:
+        for name, value in s3_environment(server.endpoint).items():
+            monkeypatch.setenv(name, value)
+        objectstore.reset_stores()
+        server.client().create_bucket(Bucket="backups")
+        build_bucket(tmp_path / "build", "s3://backups/pitr/")
+        parameters = {
+            "backup_dir": "s3://backups/pitr/",
+            "data_dir": str(data),
+            "target_sequence": 18,
+            "timeline": B,
+            "confirm_restore": True,
+        }
+        nb = execute(NOTEBOOK_DIR / "05-point-in-time-restore.ipynb", tmp_path / "05", parameters)
+        objectstore.reset_stores()
+    check_ran_cleanly(nb)
+    assert SECRET_KEY not in panels_text(nb)
+    assert boot(data) == listed(B, 18)

@@ -97,14 +97,19 @@ def _wal(args: argparse.Namespace) -> int:
 
 
 def _wal_section(args: argparse.Namespace) -> None:
-    """Under the archives' table, the WAL archive's summary when the folder holds segments (a
-    local folder: segments in object storage are not read yet)."""
+    """Under the archives' table, the WAL archive's summary when the folder holds segments (in
+    a bucket, one more listing says whether it does: the archives' heads are not read twice
+    for a folder without any)."""
     from aeroops.executor.fileops import REAL
     from aeroops.executor.location import is_url
     from aeroops.executor.pitr import wal_archive
 
     if is_url(args.folder):
-        return
+        from aeroops.executor.remote_wal import list_files
+        from aeroops.formats.segment import looks_like_segment
+
+        if not any(looks_like_segment(name) for name, _ in list_files(args.folder, REAL)):
+            return
     from aeroops.views.pitr import render_wal_archive
 
     report = wal_archive(args.folder, checked=args.verify, ops=REAL)

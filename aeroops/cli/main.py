@@ -61,7 +61,9 @@ OPTION_NAMES: dict[str, str] = {
 
 # The verbs that take a URL (``s3://bucket/prefix/``) for a folder or an archive: they take
 # ``--endpoint-url`` too, for an S3-compatible service.
-REMOTE_VERBS = frozenset({"backup", "verify", "inspect", "inventory", "prune", "check", "restore", "drill"})
+REMOTE_VERBS = frozenset(
+    {"backup", "verify", "inspect", "inventory", "prune", "check", "restore", "drill", "archive-wal"}
+)
 
 EXIT_BROKEN_PIPE = 141  # the reader of the output went away
 

@@ -35,9 +35,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aeroops.core.wal_archive import ArchivedSegment, PassRefusal, plan_pass
+from aeroops.core.wal_archive import ArchivedSegment, PassRefusal, PassStart, plan_pass
 from aeroops.errors import Code, FormatError, WalArchiveError, WalArchiveIOError, io_error
 from aeroops.executor.fileops import FileOps, is_within, logged_cleanup, not_a_folder, read_head
+from aeroops.executor.location import is_url
 from aeroops.executor.lock import DirectoryLock, FolderLock
 from aeroops.formats.framing import U32
 from aeroops.formats.layout import CHECKPOINT, WAL
@@ -137,8 +138,11 @@ def archive_wal(
     digest: Algorithm = DEFAULT,
     ops: FileOps,
 ) -> ArchivePass:
-    """One pass: publish the complete records appended since the last pass as one segment."""
+    """One pass: publish the complete records appended since the last pass as one segment
+    (into a folder URL too: `_pass_on_remote`)."""
     started = time.monotonic()
+    if isinstance(folder, str) and is_url(folder):
+        return _archive_remote(Path(data_dir), folder, now, digest, ops, started)
     root, out = Path(data_dir), Path(folder)
     if not ops.is_dir(root):
         raise WalArchiveError(f"the data directory {not_a_folder(root, ops)}", path=root)
@@ -163,7 +167,30 @@ def archive_wal(
     return replace(result, seconds=time.monotonic() - started)
 
 
-def _pass(root: Path, out: Path, now: datetime, digest: Algorithm, ops: FileOps) -> ArchivePass:
+def _archive_remote(
+    root: Path, out: str, now: datetime | None, digest: Algorithm, ops: FileOps, started: float
+) -> ArchivePass:
+    """`archive_wal` into a folder URL: the data directory's lock as locally; a bucket has no
+    folder lock (a prune plans from a fresh listing and removes only what it planned)."""
+    from aeroops.errors import RemoteError
+
+    if not ops.is_dir(root):
+        raise WalArchiveError(f"the data directory {not_a_folder(root, ops)}", path=root)
+    lock = DirectoryLock(root, WalArchiveError, "archive-wal", ops)
+    lock.acquire()
+    try:
+        ops.crash_point("archive-locked")
+        result = _pass(root, out if out.endswith("/") else out + "/", now or datetime.now(UTC), digest, ops)
+    except RemoteError:
+        raise  # AERO_REMOTE_FAILED / AERO_REMOTE_UNAVAILABLE, naming the URL, as a backup's
+    except OSError as exc:
+        raise io_error(WalArchiveIOError, exc, getattr(exc, "aeroops_operation", None)) from exc
+    finally:
+        lock.release()
+    return replace(result, seconds=time.monotonic() - started)
+
+
+def _pass(root: Path, out: Path | str, now: datetime, digest: Algorithm, ops: FileOps) -> ArchivePass:
     """One pass, beside a live AeroDB or not. A checkpoint rewrites ``checkpoint.json`` before it
     truncates the WAL, so a pass that finds the marker as it began has read the timeline it
     names; one that finds it changed (before it publishes, or when the WAL looked rewritten or
@@ -171,6 +198,8 @@ def _pass(root: Path, out: Path, now: datetime, digest: Algorithm, ops: FileOps)
     now = now.astimezone(UTC).replace(microsecond=0)
     marker = _read_marker(root, ops)
     try:
+        if isinstance(out, str):
+            return _pass_on_remote(root, out, now, digest, ops, marker)
         return _pass_on(root, out, now, digest, ops, marker)
     except WalArchiveError as exc:
         if exc.code is Code.WAL_ARCHIVE_CLOCK or _read_marker(root, ops) == marker:
@@ -186,39 +215,25 @@ def _checkpoint_note(timeline: str) -> str:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Start:
+    """Where a pass picks up, checked against what the folder archived."""
+
+    timeline: str
+    wal: Path
+    wal_size: int
+    plan: PassStart
+    link: int | None
+    notes: list[str]
+
+
 def _pass_on(
     root: Path, out: Path, now: datetime, digest: Algorithm, ops: FileOps, marker: bytes | None
 ) -> ArchivePass:
     timeline = _timeline_of(marker, root / CHECKPOINT)
     _remove_leftovers(out, ops)
-    segments = list_segments(out, ops)
-    wal = root / WAL
-    try:
-        wal_size = ops.stat(wal).st_size
-    except FileNotFoundError:
-        wal_size = 0
-    start = plan_pass(timeline, segments, wal_size, now)
-    if isinstance(start, PassRefusal):
-        raise WalArchiveError(start.message, path=root, code=start.code)
-    link = start.link
-    for segment_file, seg_offset, wal_offset, length in start.compare:
-        archived = _read_range(ops, out / segment_file, seg_offset, length)
-        current = _read_range(ops, wal, wal_offset, length)
-        if archived != current:
-            raise WalArchiveError(
-                f"the WAL's bytes {wal_offset}..{wal_offset + length} differ from what {segment_file} archived, "
-                f"and checkpoint.json still names timeline {timeline}: the WAL was rewritten under the archive. "
-                "Nothing was archived; find out what rewrote it before archiving again (into a new folder)",
-                path=wal,
-                code=Code.WAL_ARCHIVE_DIVERGED,
-            )
-        link = U32.unpack_from(archived, len(archived) - 4)[0] if len(archived) >= 4 else link
-    notes = []
-    if start.new_timeline and start.ended_timelines:
-        notes.append(
-            f"a checkpoint began timeline {timeline}; timeline {start.ended_timelines[-1]} ends at its last "
-            "archived record (any written after the previous pass went with the checkpoint)"
-        )
+    begun = _begin(root, timeline, list_segments(out, ops), lambda f, o, n: _read_range(ops, out / f, o, n), now, ops)
+    start, wal, wal_size, link, notes = begun.plan, begun.wal, begun.wal_size, begun.link, begun.notes
     if wal_size == start.offset:
         return _nothing(root, out, timeline, now, wal_size, start.new_timeline, notes)
 
@@ -271,8 +286,104 @@ def _pass_on(
     )  # fmt: skip
 
 
+def _pass_on_remote(
+    root: Path, out: str, now: datetime, digest: Algorithm, ops: FileOps, marker: bytes | None
+) -> ArchivePass:
+    """`_pass_on` into a folder URL. A multipart upload needs its key before its first part and
+    a bucket has no rename, so the new WAL bytes are read twice (the second time from the page
+    cache): once to find the last whole record (the segment's name), then into the upload,
+    every record checked again and the digest taken. The marker is read again before anything
+    is published; then the sidecar, then the segment (`SegmentUpload`: whole or nothing, never
+    over another)."""
+    from aeroops.executor.remote_wal import SegmentUpload, prepare_remote_folder, read_remote_range
+
+    timeline = _timeline_of(marker, root / CHECKPOINT)
+    segments = prepare_remote_folder(out)
+    begun = _begin(root, timeline, segments, lambda f, o, n: read_remote_range(out, f, o, n), now, ops)
+    start, wal, wal_size, link, notes = begun.plan, begun.wal, begun.wal_size, begun.link, begun.notes
+    if wal_size == start.offset:
+        return _nothing(root, out, timeline, now, wal_size, start.new_timeline, notes)
+    first, last, end, _ = _copy_records(ops, wal, start.offset, wal_size, start.first_sequence, _Discard(), digest)
+    if end == 0:
+        notes.append(
+            f"{wal_size - start.offset} bytes after the last archived record are not a whole record yet "
+            "(a record being written, or a torn tail): left for the next pass"
+        )
+        return _nothing(root, out, timeline, now, wal_size, start.new_timeline, notes)
+    assert first is not None and last is not None and link is not None
+    name = SegmentName(timeline, first, last, now, link)
+    with SegmentUpload(out, name.file_name, digest) as upload:
+        again = _copy_records(ops, wal, start.offset, start.offset + end, start.first_sequence, upload, digest)
+        if again[:3] != (first, last, end) or again[3] is None:
+            raise WalArchiveError(
+                f"the WAL changed while the pass read it twice (records {first}..{last}, then {again[0]}..{again[1]}): "
+                "nothing was archived",
+                path=wal,
+            )
+        ops.crash_point("archive-temp-written")
+        if _read_marker(root, ops) != marker:  # the WAL may have been truncated while it was read
+            upload.abort()
+            new = read_timeline(root, ops)
+            return _nothing(root, out, new, now, wal_size, False, [_checkpoint_note(new)])
+        upload.publish(render_sidecar(again[3], archive_name=name.file_name).encode(), ops.crash_point)
+    ops.crash_point("archive-published")
+    if end < wal_size - start.offset:
+        notes.append(f"{wal_size - start.offset - end} bytes after record {last} are not a whole record yet: next pass")
+    return ArchivePass(
+        str(root), out, timeline, name.file_name, first, last, last - first + 1, end, now, wal_size,
+        start.new_timeline, tuple(notes),
+    )  # fmt: skip
+
+
+class _Discard:
+    """A target that keeps nothing: the first read of a pass into a bucket."""
+
+    def write(self, data: bytes | memoryview) -> int:
+        return len(data)
+
+
+def _begin(
+    root: Path,
+    timeline: str,
+    segments: list[ArchivedSegment],
+    read_archived: Callable[[str, int, int], bytes],
+    now: datetime,
+    ops: FileOps,
+) -> _Start:
+    """The pass's plan, the archived prefix compared with the WAL (a rewrite refused), the link
+    to the last archived record, and the notes so far."""
+    wal = root / WAL
+    try:
+        wal_size = ops.stat(wal).st_size
+    except FileNotFoundError:
+        wal_size = 0
+    start = plan_pass(timeline, segments, wal_size, now)
+    if isinstance(start, PassRefusal):
+        raise WalArchiveError(start.message, path=root, code=start.code)
+    link = start.link
+    for segment_file, seg_offset, wal_offset, length in start.compare:
+        archived = read_archived(segment_file, seg_offset, length)
+        current = _read_range(ops, wal, wal_offset, length)
+        if archived != current:
+            raise WalArchiveError(
+                f"the WAL's bytes {wal_offset}..{wal_offset + length} differ from what {segment_file} archived, "
+                f"and checkpoint.json still names timeline {timeline}: the WAL was rewritten under the archive. "
+                "Nothing was archived; find out what rewrote it before archiving again (into a new folder)",
+                path=wal,
+                code=Code.WAL_ARCHIVE_DIVERGED,
+            )
+        link = U32.unpack_from(archived, len(archived) - 4)[0] if len(archived) >= 4 else link
+    notes = []
+    if start.new_timeline and start.ended_timelines:
+        notes.append(
+            f"a checkpoint began timeline {timeline}; timeline {start.ended_timelines[-1]} ends at its last "
+            "archived record (any written after the previous pass went with the checkpoint)"
+        )
+    return _Start(timeline, wal, wal_size, start, link, notes)
+
+
 def _nothing(
-    root: Path, out: Path, timeline: str, now: datetime, wal_size: int, new: bool, notes: list[str]
+    root: Path, out: Path | str, timeline: str, now: datetime, wal_size: int, new: bool, notes: list[str]
 ) -> ArchivePass:
     return ArchivePass(str(root), str(out), timeline, None, None, None, 0, 0, now, wal_size, new, tuple(notes))
 

@@ -319,12 +319,23 @@ def verify_opened_archive(
     data_sink: DataSink,
     ops: FileOps,
     keys: Identities | None = None,
+    record_sinks: tuple[WalSink, StorageSink] | None = None,
 ) -> VerifyReport:
     """Verify ``archive``, read from ``stream`` (opened by the caller), with its sidecar, handing
     each file's bytes to ``data_sink`` as they are checked: restore's one pass. Unlike
-    `verify_archive`, read errors propagate (OSError)."""
+    `verify_archive`, read errors propagate (OSError). record_sinks: the archive's WAL and
+    storage records, parsed in the same pass (a drill of an archive in a bucket)."""
+    sinks = {} if record_sinks is None else {"wal_sink": record_sinks[0], "storage_sink": record_sinks[1]}
     return _read_stream(
-        archive, stream, verify_archive_stream, progress, size, ops, keys=keys or Identities(), data_sink=data_sink
+        archive,
+        stream,
+        verify_archive_stream,
+        progress,
+        size,
+        ops,
+        keys=keys or Identities(),
+        data_sink=data_sink,
+        **sinks,
     )
 
 

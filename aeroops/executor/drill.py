@@ -240,15 +240,28 @@ class _Run:
         return within_step(self.progress, "drill", DRILL_STEPS[index - 1], index, len(DRILL_STEPS))
 
     def go(self, source: Path | str | None, restored_dir: Path) -> None:
+        # An archive in a bucket is read once: its own state is parsed from the bytes the
+        # restore verifies (not from the files it wrote); a local one is read again.
+        remote = LogicalStateBuilder() if isinstance(self.archive, str) else None
         self.restored = restore(
-            self.archive, restored_dir, create=True, progress=self.step(1), ops=self.ops, identities=self.identities
+            self.archive,
+            restored_dir,
+            create=True,
+            progress=self.step(1),
+            ops=self.ops,
+            identities=self.identities,
+            record_sinks=None if remote is None else (remote.add_wal, remote.add_storage),
         )
         restored = datadir_logical_state(restored_dir, ops=self.ops, progress=self.step(2))
         self.missing_schemas = missing_schemas(restored, datadir_schemas(restored_dir, self.ops))
-        inspection = inspect_archive(self.archive, ops=self.ops, progress=self.step(3), identities=self.identities)
-        if not inspection.ok:  # the restore verified it a moment ago: it changed since
-            raise RestoreError("the archive no longer verifies: it changed during the drill", path=self.archive)
-        states = {"archive": inspection.logical}
+        if remote is not None:
+            self.step(3)
+            states = {"archive": remote.build()}
+        else:
+            inspection = inspect_archive(self.archive, ops=self.ops, progress=self.step(3), identities=self.identities)
+            if not inspection.ok:  # the restore verified it a moment ago: it changed since
+                raise RestoreError("the archive no longer verifies: it changed during the drill", path=self.archive)
+            states = {"archive": inspection.logical}
         if source is not None:
             read_source = self.step(4)
             self.source_snapshot = source_snapshot(source, self.restored.plan.snapshot_id, self.ops)

@@ -45,12 +45,15 @@ from aeroops.errors import (
 )
 from aeroops.executor.audit import ARCHIVE_SUFFIX, read_sidecar, verify_archive
 from aeroops.executor.drill import datadir_logical_state, datadir_schemas
-from aeroops.executor.fileops import FileOps, logged_cleanup, not_a_folder
+from aeroops.executor.fileops import FileOps, logged_cleanup
+from aeroops.executor.location import is_url
+from aeroops.executor.remote_wal import folder_refusal, in_folder, list_files, location_name, open_location
 from aeroops.executor.restore import restore
 from aeroops.formats.checksum import crc32
 from aeroops.formats.framing import U32
 from aeroops.formats.layout import snapshot_folder
 from aeroops.formats.segment import looks_like_segment, parse_segment_name
+from aeroops.formats.sidecar import SUFFIXES
 from aeroops.formats.storage import iter_storage
 from aeroops.formats.wal import iter_wal, iter_wal_batches
 from aeroops.hashing import Digest
@@ -70,32 +73,38 @@ def describe_folder(
     check_segments: read every segment whole (digest against its sidecar, records against its
     name); else only list them. verify_bases: verify every archive (its WAL's last sequence is
     then known); else read each one's manifest only, and a restore verifies the base it uses.
+    A folder URL (``s3://bucket/prefix/``) is listed once and its objects streamed.
     """
-    root = Path(folder)
-    if not ops.is_dir(root):
-        raise UsageError(f"the backup folder {not_a_folder(root, ops)}", path=root)
+    refusal = folder_refusal(folder, ops)
+    if refusal is not None:
+        raise UsageError(f"the backup folder {refusal}", path=Path(folder))
+    root = folder if isinstance(folder, str) and is_url(folder) else str(Path(folder))
     bases: list[BaseBackup] = []
     segments: list[SegmentInfo] = []
     strays: list[str] = []
-    for entry in sorted(ops.scandir(root), key=lambda e: e.name):
-        if not entry.is_file(follow_symlinks=False):
-            continue
-        path = root / entry.name
-        if entry.name.endswith(ARCHIVE_SUFFIX):
-            base = _describe_base(path, verify_bases, ops)
+    files = list_files(root, ops)
+    # In a bucket the listing says which sidecars exist: an unchecked segment costs no GET.
+    listed = {name for name, _ in files} if is_url(root) else None
+    for file_name, size in files:
+        path = in_folder(root, file_name)
+        if file_name.endswith(ARCHIVE_SUFFIX):
+            base = _describe_base(path, verify_bases, ops, size)
             if base is not None:
                 bases.append(base)
-        elif looks_like_segment(entry.name):
-            name = parse_segment_name(entry.name)
+        elif looks_like_segment(file_name):
+            name = parse_segment_name(file_name)
             if name is None:
-                strays.append(entry.name)
+                strays.append(file_name)
                 continue
-            size = entry.stat(follow_symlinks=False).st_size
+            if listed is not None and not check_segments:
+                sidecar = any(file_name + suffix in listed for suffix in SUFFIXES.values())
+                segments.append(SegmentInfo(file_name, name, size, sidecar))
+                continue
             segments.append(_describe_segment(path, size, check_segments, ops))
-    return FolderDescription(str(root), tuple(bases), tuple(segments), tuple(strays))
+    return FolderDescription(root, tuple(bases), tuple(segments), tuple(strays))
 
 
-def _describe_base(path: Path, verify: bool, ops: FileOps) -> BaseBackup | None:
+def _describe_base(path: Path | str, verify: bool, ops: FileOps, size: int | None = None) -> BaseBackup | None:
     if verify:
         report = verify_archive(path, ops=ops)
         manifest = report.backup_manifest
@@ -103,22 +112,27 @@ def _describe_base(path: Path, verify: bool, ops: FileOps) -> BaseBackup | None:
             return None
         first_error = next((f.message for f in report.findings if f.severity in ("ERROR", "FATAL")), "")
         return BaseBackup(
-            path.name, manifest.snapshot_id, manifest.created_at, report.wal_last_sequence or 0, report.ok, first_error
+            location_name(path),
+            manifest.snapshot_id,
+            manifest.created_at,
+            report.wal_last_sequence or 0,
+            report.ok,
+            first_error,
         )
     try:
-        with ops.open_read(path) as stream:
-            manifest = read_leading_manifest(stream, name=path.name)
+        with open_location(path, ops, size, head=True) as stream:
+            manifest = read_leading_manifest(stream, name=location_name(path))
     except (OSError, FormatError):
         return None  # not a base anything can start from; inventory says why
-    return BaseBackup(path.name, manifest.snapshot_id, manifest.created_at, None, True)
+    return BaseBackup(location_name(path), manifest.snapshot_id, manifest.created_at, None, True)
 
 
-def _describe_segment(path: Path, size: int, check: bool, ops: FileOps) -> SegmentInfo:
+def _describe_segment(path: Path | str, size: int, check: bool, ops: FileOps) -> SegmentInfo:
     if not check:
-        name = parse_segment_name(path.name)
+        name = parse_segment_name(location_name(path))
         assert name is not None
         digest, findings = read_sidecar(path, ops)
-        return SegmentInfo(path.name, name, size, digest is not None or _sidecar_unreadable(findings))
+        return SegmentInfo(location_name(path), name, size, digest is not None or _sidecar_unreadable(findings))
     return _read_segment(path, size, ops)[0]
 
 
@@ -127,11 +141,11 @@ def _sidecar_unreadable(findings: list[Finding] | tuple[Finding, ...]) -> bool:
 
 
 def _read_segment(
-    path: Path, size: int, ops: FileOps, take: Callable[[bytes], None] | None = None, upto: int | None = None
+    path: Path | str, size: int, ops: FileOps, take: Callable[[bytes], None] | None = None, upto: int | None = None
 ) -> tuple[SegmentInfo, int | None]:
     """The segment read whole and judged (digest against its sidecar, records against its name),
     and where record ``upto`` ends in it; its bytes up to there also go to ``take``."""
-    name = parse_segment_name(path.name)
+    name = parse_segment_name(location_name(path))
     assert name is not None
     digest, findings = read_sidecar(path, ops)
     sidecar = digest is not None or _sidecar_unreadable(findings)
@@ -139,7 +153,7 @@ def _read_segment(
     last_crc = None
     end = None
     try:
-        with ops.open_read(path) as stream:
+        with open_location(path, ops, size) as stream:
             checked = _SegmentReader(ops, stream, digest, take)
             damage = checked.check(name.first, name.last, upto=upto)
             last_crc = checked.last_crc
@@ -148,7 +162,7 @@ def _read_segment(
         damage = f"cannot be read: {exc.strerror or exc}"
     if damage is None and findings and digest is None and sidecar:
         damage = findings[0].message
-    return SegmentInfo(path.name, name, size, sidecar, True, damage, last_crc), end
+    return SegmentInfo(location_name(path), name, size, sidecar, True, damage, last_crc), end
 
 
 class _SegmentReader:
@@ -213,7 +227,7 @@ def plan_for(folder: Path | str, target: Target, ops: FileOps) -> tuple[FolderDe
     the segment before read) is refused as if every segment had been read, without reading
     the segments no target needs. (A restore reads them once, as it builds: `_WalBuilder`.)"""
     description = describe_folder(folder, check_segments=False, ops=ops)
-    root = Path(description.folder)
+    root = description.folder
     while True:
         plan = plan_point_in_time(description, target)
         if isinstance(plan, PitrRefusal):
@@ -221,7 +235,7 @@ def plan_for(folder: Path | str, target: Target, ops: FileOps) -> tuple[FolderDe
         unread = {u.segment.file: u.segment for u in plan.segments if not u.segment.checked}
         if not unread:
             return description, plan
-        checked = {name: _describe_segment(root / name, s.size, True, ops) for name, s in unread.items()}
+        checked = {name: _describe_segment(in_folder(root, name), s.size, True, ops) for name, s in unread.items()}
         description = replace(description, segments=tuple(checked.get(s.file, s) for s in description.segments))
 
 
@@ -274,7 +288,7 @@ class _WalBuilder:
             for use in plan.segments:
                 splice.position = position
                 info, upto_end = _read_segment(
-                    Path(plan.folder) / use.segment.file, use.segment.size, ops, splice.take, use.upto
+                    in_folder(plan.folder, use.segment.file), use.segment.size, ops, splice.take, use.upto
                 )
                 checked[info.file] = info
                 linked = previous is None or previous.last_crc is None or info.name.link == previous.last_crc
@@ -407,12 +421,18 @@ def _segment_bytes(plan: PitrPlan, starts: list[int], offset: int, length: int, 
         if stop <= offset or start >= offset + length:
             continue
         begin = max(offset, start)
-        found += _read_at(ops, Path(plan.folder) / use.segment.file, begin - start, min(stop, offset + length) - begin)
+        found += _read_at(
+            ops, in_folder(plan.folder, use.segment.file), begin - start, min(stop, offset + length) - begin
+        )
     return found
 
 
-def _read_at(ops: FileOps, path: Path, offset: int, length: int) -> bytes:
+def _read_at(ops: FileOps, path: Path | str, offset: int, length: int) -> bytes:
     try:
+        if isinstance(path, str):  # a segment in a bucket: one ranged GET
+            from aeroops.executor.objectstore import store_for
+
+            return store_for(path).read_range(path, offset, offset + length)
         with ops.open_read(path) as stream:
             stream.seek(offset)
             return ops.read(stream, length)
@@ -491,7 +511,7 @@ def restore_point_in_time(
         raise refusal_error(plan)
     builder = _WalBuilder(plan, description)
     result = restore(
-        Path(folder) / plan.base.file,
+        in_folder(str(folder), plan.base.file),
         data_dir,
         create=create,
         progress=progress,
@@ -531,7 +551,11 @@ def drill_point_in_time(
     try:
         restored = scratch / "restored"
         restore(
-            Path(folder) / plan.base.file, restored, create=True, ops=ops, wal_builder=_WalBuilder(plan, description)
+            in_folder(str(folder), plan.base.file),
+            restored,
+            create=True,
+            ops=ops,
+            wal_builder=_WalBuilder(plan, description),
         )
         state = datadir_logical_state(restored, ops=ops)
         expected = _expected_state(plan, restored, ops)
@@ -568,7 +592,7 @@ def _plan_records(plan: PitrPlan, restored: Path, ops: FileOps) -> Iterator[Any]
             yield from iter_wal(stream)
         return
     for use in plan.segments:
-        with ops.open_read(Path(plan.folder) / use.segment.file) as stream:
+        with open_location(in_folder(plan.folder, use.segment.file), ops, use.segment.size) as stream:
             for record in iter_wal(stream, first_sequence=use.segment.name.first):
                 if record.sequence > use.upto:
                     break
@@ -580,24 +604,25 @@ def _plan_records(plan: PitrPlan, restored: Path, ops: FileOps) -> Iterator[Any]
 
 def is_segment_path(path: Path | str) -> bool:
     """A path ``verify`` takes for a WAL segment: named ``wal-….wal``."""
-    return looks_like_segment(Path(path).name)
+    return looks_like_segment(location_name(path))
 
 
 def verify_segment(path: Path | str, ops: FileOps) -> VerifyReport:
     """A segment's verdict, in the shape of an archive's: its digest against its sidecar, its
     records (framing, CRC, sequences) against its name."""
-    segment = Path(path)
-    name = parse_segment_name(segment.name)
+    segment: Path | str = path if isinstance(path, str) and is_url(path) else Path(path)
+    name = parse_segment_name(location_name(segment))
     findings: list[Finding] = []
     size = 0
+    found = _segment_size(segment, ops) if name is not None else None
     if name is None:
         findings.append(
             Finding.of(Code.SEGMENT_DAMAGED, "named like a WAL segment, but its name does not parse", str(segment))
         )
-    elif not ops.is_file(segment):
+    elif found is None:
         findings.append(Finding.of(Code.VERIFY_IO, "the segment does not exist or is not a file", str(segment)))
     else:
-        size = ops.stat(segment).st_size
+        size = found
         info = _describe_segment(segment, size, True, ops)
         if not info.sidecar:
             findings.append(
@@ -619,6 +644,15 @@ def verify_segment(path: Path | str, ops: FileOps) -> VerifyReport:
     )
 
 
+def _segment_size(segment: Path | str, ops: FileOps) -> int | None:
+    """The segment's size; None when it is not a file (or no object)."""
+    if isinstance(segment, str):
+        from aeroops.executor.remote_wal import object_size
+
+        return object_size(segment)
+    return ops.stat(segment).st_size if ops.is_file(segment) else None
+
+
 def wal_archive(folder: Path | str, *, checked: bool = False, ops: FileOps) -> WalArchiveReport:
     """The WAL archive of ``folder`` for inventory: its timelines, problems and coverage
     (``checked``: every segment read whole; else listed, and only names and sidecars judged)."""
@@ -630,10 +664,10 @@ def check_wal(folder: Path | str, max_age: timedelta, *, now: datetime | None = 
     """``check --max-wal-age``: the newest archived segment (read whole, so a damaged one does
     not count: the next newest is tried) against ``max_age``."""
     taken_at = (now or datetime.now(UTC).replace(microsecond=0)).astimezone(UTC)
-    listed = describe_folder(folder, check_segments=False, ops=ops).segments
-    root = Path(folder)
+    description = describe_folder(folder, check_segments=False, ops=ops)
+    listed, root = description.segments, description.folder
     for segment in sorted(listed, key=lambda s: (s.name.archived_at, s.name.timeline, s.name.last), reverse=True):
-        checked = _describe_segment(root / segment.file, segment.size, True, ops)
+        checked = _describe_segment(in_folder(root, segment.file), segment.size, True, ops)
         if checked.damage is None and checked.sidecar:
             return wal_freshness([checked], max_age, taken_at)
     return wal_freshness([], max_age, taken_at)

@@ -23,7 +23,7 @@ from aeroops.executor.archive_wal import list_segments
 from aeroops.executor.audit import inventory
 from aeroops.executor.fileops import FileOps, failed_operation
 from aeroops.executor.keys import IdentityFiles
-from aeroops.executor.location import is_url, url_join
+from aeroops.executor.location import is_url, url_join, url_name
 from aeroops.executor.lock import FolderLock, writable_folder
 from aeroops.formats.layers import layers_of_name
 from aeroops.formats.record import SUFFIX as RECORD_SUFFIX
@@ -140,8 +140,9 @@ def _prune_remote(
 
     found = inventory(folder, recursive=recursive, verify=verify, progress=progress, now=taken_at, ops=ops)
     plan = plan_retention(found.rows, policy, taken_at)
+    segments = _remote_segment_plan(found.folder, plan)
     if not yes:
-        return PruneResult(found.folder, plan, found, dry_run=True, refusal=None)
+        return PruneResult(found.folder, plan, found, dry_run=True, refusal=None, segments=segments)
     unexpected = sorted({d.file for d in plan.removed} - expect) if expect is not None else []
     if unexpected:
         raise PruneError(
@@ -161,11 +162,29 @@ def _prune_remote(
                 if store.info(archive + suffix) is not None:
                     store.remove(archive + suffix)
                     removed.append(decision.file + suffix)
+        # The segment chain planned again on a fresh listing, after the archives went (as locally)
+        segments = _remote_segment_plan(found.folder, plan)
+        listed = {url_name(info.url) for info in store.list(found.folder, recursive=False)}
+        for segment in segments:
+            if not segment.keep:
+                # the segment before its sidecar, as an archive before its own
+                for name in (segment.file, *(segment.file + s for s in SUFFIXES.values())):
+                    if name in listed:
+                        store.remove(url_join(found.folder, name))
+                        removed.append(name)
     except RemoteError as error:
         log.warning("prune stopped after removing %d objects: %s", len(removed), error.message)
         error.message += f" ({len(removed)} objects removed before it; a dry run shows what is left)"
         raise
-    return PruneResult(found.folder, plan, found, dry_run=False, removed=tuple(removed))
+    return PruneResult(found.folder, plan, found, dry_run=False, removed=tuple(removed), segments=segments)
+
+
+def _remote_segment_plan(folder: str, plan: RetentionPlan) -> tuple[SegmentDecision, ...]:
+    """`_segment_plan` of a folder URL."""
+    from aeroops.executor.remote_wal import list_remote_segments
+
+    found = list_remote_segments(folder)
+    return plan_segment_retention(plan, ((s.name.file_name, s.name.timeline, s.name.first, s.name.last) for s in found))
 
 
 def removal_refusal(root: Path, plan: RetentionPlan, ops: FileOps) -> str | None:

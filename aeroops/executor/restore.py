@@ -45,7 +45,7 @@ from aeroops.core.restore_target import (
     render_journal,
 )
 from aeroops.core.results import RestoredFile, RestorePreview, RestoreResult
-from aeroops.core.verify_report import VerifyReport
+from aeroops.core.verify_report import StorageSink, VerifyReport, WalSink
 from aeroops.errors import (
     AeroError,
     Code,
@@ -180,6 +180,7 @@ def restore(
     ops: FileOps,
     identities: IdentityFiles | None = None,
     wal_builder: WalBuilder | None = None,
+    record_sinks: tuple[WalSink, StorageSink] | None = None,
 ) -> RestoreResult:
     """Replace ``data_dir`` with the contents of ``archive``.
 
@@ -190,6 +191,8 @@ def restore(
     leaves the data directory as it was on any refusal or failure before the swap.
     wal_builder: replaces the extracted ``wal/wal.log`` (given its path and ops) before the new
     directory is fsynced, returning its size and CRC-32: a point-in-time restore's WAL.
+    record_sinks: also hand the archive's WAL and storage records, parsed in the same pass, to
+    these (a drill of an archive in a bucket reads it once).
     """
     started = time.monotonic()
     archive_path = archive_location(archive)
@@ -221,7 +224,7 @@ def restore(
         step(3, total=archive_size)
         phase = "staging"
         staging = within_step(progress, "restore", STEPS[2], 3, len(STEPS))
-        report = verify_and_extract(archive_path, archive_size, temp, ops, staging, keys)
+        report = verify_and_extract(archive_path, archive_size, temp, ops, staging, keys, record_sinks)
         if verified is not None and _members(verified) != _members(report):
             raise _changed("its members are not the ones the confirmed report lists")
         step(4)

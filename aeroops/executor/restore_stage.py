@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from aeroops.core.restore_plan import STAGED_SNAPSHOT
-from aeroops.core.verify_report import VerifyReport
+from aeroops.core.verify_report import StorageSink, VerifyReport, WalSink
 from aeroops.executor.audit import needs_contents, open_remote, verify_opened_archive
 from aeroops.executor.fileops import FileOps, logged_cleanup, open_buffered
 from aeroops.executor.keys import Identities
@@ -107,9 +107,11 @@ def verify_and_extract(
     ops: FileOps,
     progress: ProgressCallback,
     keys: Identities | None = None,
+    record_sinks: tuple[WalSink, StorageSink] | None = None,
 ) -> VerifyReport:
     """Step 3: one streaming pass over the archive verifies it and writes its files into the
-    temporary folder (what is restored is what was verified, byte for byte: no second read)."""
+    temporary folder (what is restored is what was verified, byte for byte: no second read).
+    record_sinks: see `aeroops.executor.audit.verify_opened_archive`."""
     stager = Stager(temp, ops)
     try:
         with open_remote(archive) if isinstance(archive, str) else _local(ops, archive, size) as (stream, size):
@@ -121,6 +123,7 @@ def verify_and_extract(
                 data_sink=stager.sink,
                 ops=ops,
                 keys=keys,
+                record_sinks=record_sinks,
             )
         stager.finish()
     finally:

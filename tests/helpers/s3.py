@@ -236,3 +236,39 @@ def verify_killing_its_first_worker(url: str):  # type: ignore[no-untyped-def]
         return verify_archive(url, ops=REAL)
     os.close(fd)
     os._exit(1)
+
+
+@contextlib.contextmanager
+def proxied(server: MotoServer, setenv: Callable[[str, str], None]) -> Iterator[FaultProxy]:
+    """The server emptied, with one bucket ``backups``, and a `FaultProxy` in front of it that
+    this process's environment points at (3 retries); stopped after."""
+    from aeroops.executor import objectstore
+
+    server.reset()
+    server.client().create_bucket(Bucket="backups")
+    found = FaultProxy(server.endpoint)
+    for name, value in s3_environment(found.endpoint).items():
+        setenv(name, value)
+    setenv("AEROOPS_REMOTE_RETRIES", "3")
+    objectstore.reset_stores()
+    try:
+        yield found
+    finally:
+        found.close()
+        objectstore.reset_stores()
+
+
+def killed_at_stall(proxy: FaultProxy, *args: str) -> None:
+    """``aeroops ARGS`` in a child process, SIGKILLed once the proxy holds the request its
+    first fault (a ``"stall"``) matches: a run killed at that moment of an upload."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "aeroops", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while proxy.faults[0].hits == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proxy.faults[0].hits == 1
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
