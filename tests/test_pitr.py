@@ -327,3 +327,32 @@ def test_the_dry_run_exits_1_when_the_data_directory_would_refuse(folder: Path, 
     (served / ".lock").touch()
     process = run_cli("restore", str(folder), str(served), "--latest", "--no-progress")
     assert process.returncode == 1 and "AeroDB is serving" in unwrapped(process.stdout)
+
+
+@pytest.mark.parametrize("step", [7, 100, 4096, 1 << 20])
+def test_the_wal_end_finder_fed_in_chunks_finds_each_records_end_and_crc(step: int) -> None:
+    """What the restore's WAL builder learns while the base is extracted, in chunks of any size
+    (records straddle them): where record N ends and the CRC-32 of the bytes before; past the
+    WAL's last record, its last sequence; damage, nothing (the restore then reads the file)."""
+    from aeroops.executor.pitr import _WalEndFinder
+
+    wal = full_wal(A)
+    last = len(TIMELINES["timelines"][A]["records"])
+    for sequence in (0, 1, 30, last, last + 1):
+        finder = _WalEndFinder(sequence)
+        for start in range(0, len(wal), step):
+            finder.feed(wal[start : start + step])
+        found = finder.found(len(wal))
+        assert found is not None and found.size == len(wal)
+        if sequence <= last:
+            end = end_of(A, sequence)
+            assert (found.end, found.crc) == (end, crc32(wal[:end]))
+        else:
+            assert found.end is None and found.last == last
+    assert _WalEndFinder(30).found(len(wal)) is None  # fed nothing of it
+    damaged = bytearray(wal)
+    damaged[end_of(A, 10) - 2] ^= 0x01  # record 10's CRC
+    finder = _WalEndFinder(30)
+    for start in range(0, len(damaged), step):
+        finder.feed(bytes(damaged[start : start + step]))
+    assert finder.found(len(damaged)) is None

@@ -9,6 +9,7 @@ result checked against the base's own WAL (one history, not two).
 
 from __future__ import annotations
 
+import io
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -262,10 +263,13 @@ class _WalBuilder:
 
     def __init__(self, plan: PitrPlan, description: FolderDescription) -> None:
         self.plan, self.description = plan, description
+        self.finder = _WalEndFinder(plan.sequence)  # the restore's wal_observer: fed as it extracts
 
     def __call__(self, wal: Path, ops: FileOps) -> tuple[int, int]:
         plan = self.plan
-        base = _scan_wal(wal, plan.sequence, ops)
+        base = self.finder.found(ops.stat(wal).st_size)
+        if base is None:  # not fed (or not all of it): read the extracted WAL
+            base = _scan_wal(wal, plan.sequence, ops)
         if base.end is not None and (not plan.segments or _witnessed(plan, base, wal, ops)):
             with ops.open_update(wal) as stream:
                 ops.truncate(stream, base.end)
@@ -362,6 +366,53 @@ def _scan_wal(wal: Path, sequence: int, ops: FileOps) -> _BaseWal:
                 f"the restored WAL is damaged after record {last}: {exc.message}", path=wal
             ) from None
     return _BaseWal(size, last, None, 0)
+
+
+class _WalEndFinder:
+    """Fed the base's WAL as the restore extracts it (`restore`'s ``wal_observer``): where record
+    ``sequence`` ends and the CRC-32 of the bytes up to there, or (the WAL ends before it) its
+    last sequence. Each chunk, after the part of a record the one before left, is framed and
+    checked as `iter_wal_batches` does (sequences from 1); nothing is read back from the disk,
+    where the restore has already pushed the extracted WAL out of the page cache."""
+
+    def __init__(self, sequence: int) -> None:
+        self.sequence = sequence
+        self.end: int | None = 0 if sequence == 0 else None
+        self.crc = 0  # of the bytes before the carried part; once ``end`` is found, of 0..end
+        self.size = 0  # bytes fed
+        self.last = 0  # the last sequence of the whole records fed
+        self.failed = False  # damage: the restore's verification reports it and refuses the archive
+        self._carry = b""
+        self._base = 0  # the WAL offset of the carried part
+
+    def feed(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.end is not None or self.failed:
+            return
+        buf = self._carry + chunk if self._carry else chunk
+        done = 0  # bytes of buf in whole records
+        try:
+            for batch in iter_wal_batches(io.BytesIO(buf), first_sequence=self.last + 1):
+                if batch[-1].sequence >= self.sequence:
+                    record = batch[self.sequence - batch[0].sequence]
+                    end = record.offset + record.length
+                    self.crc, self.end = crc32(memoryview(buf)[:end], self.crc), self._base + end
+                    return
+                done, self.last = batch[-1].offset + batch[-1].length, batch[-1].sequence
+        except FormatError as exc:
+            if exc.code is not Code.WAL_TORN_TAIL:  # a torn tail here is the next chunk's start
+                self.failed = True
+                return
+        self.crc = crc32(memoryview(buf)[:done], self.crc)
+        self._carry, self._base = buf[done:], self._base + done
+
+    def found(self, size: int) -> _BaseWal | None:
+        """What was found in a WAL of ``size`` bytes (None: not all of it was fed, or damaged)."""
+        if self.failed or self.size != size:
+            return None
+        if self.end is None and (self._carry or self._base != size):
+            return None
+        return _BaseWal(size, self.last, self.end, self.crc if self.end is not None else 0)
 
 
 class _CrcReader:
@@ -517,6 +568,7 @@ def restore_point_in_time(
         progress=progress,
         ops=ops,
         wal_builder=builder,
+        wal_observer=builder.finder.feed,
     )
     return PitrResult(builder.plan, result)
 
@@ -550,12 +602,14 @@ def drill_point_in_time(
     scratch = ops.make_temp_dir(None if scratch_parent is None else Path(scratch_parent), "aeroops-pitr-drill-")
     try:
         restored = scratch / "restored"
+        builder = _WalBuilder(plan, description)
         restore(
             in_folder(str(folder), plan.base.file),
             restored,
             create=True,
             ops=ops,
-            wal_builder=_WalBuilder(plan, description),
+            wal_builder=builder,
+            wal_observer=builder.finder.feed,
         )
         state = datadir_logical_state(restored, ops=ops)
         expected = _expected_state(plan, restored, ops)

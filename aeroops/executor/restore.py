@@ -181,6 +181,7 @@ def restore(
     identities: IdentityFiles | None = None,
     wal_builder: WalBuilder | None = None,
     record_sinks: tuple[WalSink, StorageSink] | None = None,
+    wal_observer: Callable[[bytes], None] | None = None,
 ) -> RestoreResult:
     """Replace ``data_dir`` with the contents of ``archive``.
 
@@ -193,6 +194,8 @@ def restore(
     directory is fsynced, returning its size and CRC-32: a point-in-time restore's WAL.
     record_sinks: also hand the archive's WAL and storage records, parsed in the same pass, to
     these (a drill of an archive in a bucket reads it once).
+    wal_observer: given the archive's WAL bytes as they are extracted (the builder's scan of
+    them, without reading the extracted file back from the disk).
     """
     started = time.monotonic()
     archive_path = archive_location(archive)
@@ -224,7 +227,8 @@ def restore(
         step(3, total=archive_size)
         phase = "staging"
         staging = within_step(progress, "restore", STEPS[2], 3, len(STEPS))
-        report = verify_and_extract(archive_path, archive_size, temp, ops, staging, keys, record_sinks)
+        observers = {WAL: wal_observer} if wal_observer is not None else None
+        report = verify_and_extract(archive_path, archive_size, temp, ops, staging, keys, record_sinks, observers)
         if verified is not None and _members(verified) != _members(report):
             raise _changed("its members are not the ones the confirmed report lists")
         step(4)

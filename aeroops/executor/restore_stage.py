@@ -5,7 +5,7 @@ with drop-behind; `verify_and_extract`)."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
@@ -35,11 +35,16 @@ class Stager:
     stager advises the kernel to drop what lies one step behind (Linux starts its writeback,
     then drops it once clean), so the cache stays small, the machine's working set is not
     pushed out, and new writes reuse pages instead of claiming fresh ones. It does not fsync as
-    it goes: on ext4 each fsync commits the journal."""
+    it goes: on ext4 each fsync commits the journal. ``observers``: a file's bytes also go to
+    its observer as they are written (a point-in-time restore finds where it cuts the WAL)."""
 
-    def __init__(self, temp: Path, ops: FileOps) -> None:
+    def __init__(
+        self, temp: Path, ops: FileOps, observers: Mapping[str, Callable[[bytes], None]] | None = None
+    ) -> None:
         self._temp = temp
         self._ops = ops
+        self._observers = observers or {}
+        self._observing: list[Callable[[bytes], None]] = []
         self._open: list[BinaryIO] = []
         self._position = 0  # bytes written to each open file
         self._dropped_to = 0  # the drop-behind advice given so far covers this much
@@ -58,12 +63,15 @@ class Stager:
             return None  # not restored, or a duplicate (verification refuses the archive)
         for target in targets:  # one at a time: a failure leaves those made in _open, to close
             self._open.append(self._ops.create(self._temp / target, FILE_MODE))
+        self._observing = [self._observers[t] for t in targets if t in self._observers]
         self.written.update(targets)
         return self._write
 
     def _write(self, chunk: bytes) -> None:
         for out in self._open:
             self._ops.write(out, chunk)
+        for observe in self._observing:
+            observe(chunk)
         self._position += len(chunk)
         if self._position - self._dropped_to >= DROP_BEHIND:
             for out in self._open:
@@ -76,7 +84,7 @@ class Stager:
         first = not self._fsyncs
         for out in self._open:
             self._fsyncs.append(self._pool.submit(self._fsync_and_close, out))
-        self._open, self._position, self._dropped_to = [], 0, 0
+        self._open, self._position, self._dropped_to, self._observing = [], 0, 0, []
         if first:
             self._ops.crash_point("extract-midway")
 
@@ -108,11 +116,12 @@ def verify_and_extract(
     progress: ProgressCallback,
     keys: Identities | None = None,
     record_sinks: tuple[WalSink, StorageSink] | None = None,
+    observers: Mapping[str, Callable[[bytes], None]] | None = None,
 ) -> VerifyReport:
     """Step 3: one streaming pass over the archive verifies it and writes its files into the
     temporary folder (what is restored is what was verified, byte for byte: no second read).
-    record_sinks: see `aeroops.executor.audit.verify_opened_archive`."""
-    stager = Stager(temp, ops)
+    record_sinks: see `aeroops.executor.audit.verify_opened_archive`. ``observers``: see `Stager`."""
+    stager = Stager(temp, ops, observers)
     try:
         with open_remote(archive) if isinstance(archive, str) else _local(ops, archive, size) as (stream, size):
             report = verify_opened_archive(
