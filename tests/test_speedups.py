@@ -172,18 +172,27 @@ def test_crc32_is_zlibs(data: bytes, start: int, value: int) -> None:
     # Every length around the folding steps, at every alignment, from any running value (the
     # CRC of earlier chunks), from memoryviews as the readers pass them.
     view = memoryview(data)[start:]
-    assert checksum.crc32(view) == zlib.crc32(view)
-    assert checksum.crc32(view, value) == zlib.crc32(view, value)
+    for crc32 in (checksum.crc32, checksum.crc32_held):
+        assert crc32(view) == zlib.crc32(view)
+        assert crc32(view, value) == zlib.crc32(view, value)
 
 
-def test_crc32_is_zlibs_on_large_buffers_and_in_pieces() -> None:
+@pytest.mark.parametrize("crc32", [checksum.crc32, checksum.crc32_held], ids=["isal", "held"])
+def test_crc32_is_zlibs_on_large_buffers_and_in_pieces(crc32: Callable[..., int]) -> None:
     data = random.Random(3).randbytes(3 << 20)
-    assert checksum.crc32(data) == zlib.crc32(data)
+    assert crc32(data) == zlib.crc32(data)
     running = 0
     for at in range(0, len(data), 100_003):
-        running = checksum.crc32(data[at : at + 100_003], running)
+        running = crc32(data[at : at + 100_003], running)
     assert running == zlib.crc32(data)
-    assert checksum.crc32(bytearray(data[:70_000]), 5) == zlib.crc32(data[:70_000], 5)
+    assert crc32(bytearray(data[:70_000]), 5) == zlib.crc32(data[:70_000], 5)
+
+
+@needs_c
+def test_the_crc_verify_holds_the_lock_with_is_the_c_extensions() -> None:
+    assert checksum.crc32_held is wal.load_speedups().crc32  # type: ignore[union-attr]
+    with pytest.raises(TypeError):
+        checksum.crc32_held("text")  # type: ignore[arg-type]
 
 
 def _decoded(decode: Callable[..., object], record: wal.WalRecord) -> object:
@@ -259,3 +268,13 @@ def test_both_readers_report_the_same_gaps_and_go_on(sequences: list[int]) -> No
     # Without on_gap, the first gap is an error after every record before it.
     for read in (c_reader, python_reader):
         assert outcome(lambda r=read: r(io.BytesIO(data), 1)) == outcome(lambda: python_reader(io.BytesIO(data), 1))
+
+
+@needs_c
+def test_glibc_keeps_freed_memory_when_asked() -> None:
+    # What verify asks for (aeroops.executor.audit.keep_freed_memory): glibc's mallopt accepts it.
+    speedups = wal.load_speedups()
+    assert speedups is not None
+    assert speedups.keep_freed_memory(32 << 20, 16 << 20) is True
+    with pytest.raises(TypeError):
+        speedups.keep_freed_memory("32 MiB", 16 << 20)  # type: ignore[arg-type]

@@ -26,7 +26,8 @@ from aeroops.core.verify_findings import Findings
 from aeroops.core.verify_readers import CountingReader, MemberReader, TarBroken
 from aeroops.core.verify_report import DataSink, MemberInfo, StorageSink, WalSink
 from aeroops.errors import Code, Finding, FormatError
-from aeroops.formats.checksum import crc32, parse_crc_tag
+from aeroops.formats.checksum import crc32_held as crc32
+from aeroops.formats.checksum import parse_crc_tag
 from aeroops.formats.ids import format_timestamp, parse_snapshot_id
 from aeroops.formats.layout import (
     BACKUP_MANIFEST,

@@ -8,7 +8,9 @@ from collections.abc import Callable, Iterator
 
 from aeroops.core.verify_report import DigestSink
 from aeroops.errors import FormatError
-from aeroops.formats.checksum import crc32
+
+# A verify's digest runs on a thread: a CRC that let go of the lock would wait to get it back.
+from aeroops.formats.checksum import crc32_held as crc32
 from aeroops.formats.readable import Readable
 from aeroops.progress import Progress, ProgressCallback
 
@@ -37,6 +39,9 @@ class CountingReader:
 
     def read(self, n: int = -1) -> bytes:
         data = self._stream.read(n)
+        # All of ``n`` unless the stream ends (an unbuffered file may return less).
+        while 0 < len(data) < n and (more := self._stream.read(n - len(data))):
+            data += more
         if self._digest is not None:
             self._digest.update(data)
         self.count += len(data)

@@ -25,6 +25,7 @@ from aeroops.core.verify_report import DataSink, StorageSink, VerifyReport, WalS
 from aeroops.errors import Code, Finding, FormatError, UsageError
 from aeroops.executor import log
 from aeroops.executor.fileops import FileOps, not_a_folder, open_buffered, read_head, walk
+from aeroops.executor.heap import keep_freed_memory
 from aeroops.executor.keys import Identities, IdentityFiles, load_identities
 from aeroops.executor.location import is_url, url_join, url_name
 from aeroops.formats.layers import ARCHIVE_SUFFIXES, LayerReader, describe, layers_of_name
@@ -289,10 +290,13 @@ def _read_archive(
     archive: Path | str, read: Callable[..., T], progress: ProgressCallback | None, ops: FileOps, keys: Identities
 ) -> T:
     """One streaming pass of ``read`` (verify or inspect) over an archive file, with its sidecar."""
+    keep_freed_memory()
     if isinstance(archive, str):
         with open_remote(archive) as (stream, size):
             return _read_stream(archive, stream, read, progress, size, ops, keys=keys)
-    with open_buffered(ops, archive) as stream:
+    # Unbuffered: the pass reads a megabyte at a time, each straight into the bytes it checks (a
+    # buffered reader copied each read once more, its buffer misaligned by the tar headers).
+    with ops.open_read(archive) as stream:
         return _read_stream(archive, stream, read, progress, ops.fstat(stream).st_size, ops, keys=keys)
 
 

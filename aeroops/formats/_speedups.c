@@ -40,6 +40,9 @@
 #include <Python.h>
 #include <stdint.h>
 #include <dlfcn.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 /* The records' CRC-32: ISA-L's crc32_gzip_refl (zlib's CRC, folded with carry-less
  * multiplication) taken from the isal package's own extension, which exports it: a plain
@@ -414,7 +417,54 @@ static PyObject *storage_schema_refs(PyObject *self, PyObject *args) {
     return PyLong_FromSsize_t(pos);
 }
 
+/* crc32(data, value=0), as zlib.crc32, computed without letting go of the interpreter's lock:
+ * for verify, whose digest thread takes the lock at every release and makes this one wait to
+ * get it back (a megabyte costs ISA-L tens of microseconds). */
+static PyObject *crc32_held(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs < 1 || nargs > 2) {
+        PyErr_SetString(PyExc_TypeError, "crc32(data, value=0)");
+        return NULL;
+    }
+    unsigned long value = 0;
+    if (nargs == 2) {
+        value = PyLong_AsUnsignedLongMask(args[1]);
+        if (value == (unsigned long)-1 && PyErr_Occurred())
+            return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    uint32_t crc = crc_impl((uint32_t)value, (const unsigned char *)view.buf, (uint64_t)view.len);
+    PyBuffer_Release(&view);
+    return PyLong_FromUnsignedLong(crc);
+}
+
+/* keep_freed_memory(trim, mmap): glibc's malloc keeps up to `trim` bytes of freed heap instead
+ * of handing it back to the system, and serves blocks under `mmap` bytes from the heap. A
+ * streaming pass allocates a megabyte per read while the last ones are still held (the digest
+ * thread, a record across two reads): with glibc's defaults the heap top is trimmed and grown
+ * again, and each megabyte is faulted in and zeroed anew. False where malloc is not glibc's. */
+static PyObject *keep_freed_memory(PyObject *self, PyObject *args) {
+    (void)self;
+    int trim, mmap;
+    if (!PyArg_ParseTuple(args, "ii", &trim, &mmap))
+        return NULL;
+#ifdef __GLIBC__
+    if (mallopt(M_TRIM_THRESHOLD, trim) && mallopt(M_MMAP_THRESHOLD, mmap))
+        Py_RETURN_TRUE;
+#else
+    (void)trim;
+    (void)mmap;
+#endif
+    Py_RETURN_FALSE;
+}
+
 static PyMethodDef methods[] = {
+    {"keep_freed_memory", keep_freed_memory, METH_VARARGS,
+     "keep_freed_memory(trim, mmap): glibc malloc's trim and mmap thresholds, in bytes."},
+    {"crc32", (PyCFunction)(void (*)(void))crc32_held, METH_FASTCALL,
+     "crc32(data, value=0): zlib's CRC-32, by ISA-L where found, holding the interpreter's lock."},
     {"wal_schema_refs", (PyCFunction)(void (*)(void))wal_schema_refs, METH_FASTCALL,
      "Add the schemas insert and update records name to a set."},
     {"storage_schema_refs", storage_schema_refs, METH_VARARGS,

@@ -31,3 +31,11 @@ def parse_crc_tag(text: object, *, path: object = None) -> int:
 # than the PCLMULQDQ kernel aeroops' C extension had, on large buffers and on 1.4 KiB records:
 # scripts/bench_crc32.py).
 crc32 = isal_zlib.crc32
+
+try:  # the C extension's: the same CRC (ISA-L where found), holding the interpreter's lock
+    from aeroops.formats._speedups import crc32 as _held
+except ImportError:  # not built: the pure-Python readers' install
+    _held = crc32
+crc32_held = _held
+
+__all__ = ["crc32", "crc32_held", "format_crc_tag", "parse_crc_tag"]
