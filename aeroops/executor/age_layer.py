@@ -36,8 +36,8 @@ ARMOR_MAGIC = AGE_ARMOR_MAGIC
 CHUNK = 64 << 10  # plaintext bytes per STREAM chunk
 SEALED_CHUNK = CHUNK + 16  # with its Poly1305 tag
 _HEADER_LIMIT = 1 << 20  # where the header end is looked for
-_QUEUED = 8  # chunks in flight between a layer and its thread
-_BATCH = 1 << 20
+_QUEUED = 2  # batches in flight between the writer and its thread: memory, not speed, is short here
+_BATCH = 256 << 10
 _PIPE = 1 << 20  # the pipes to and from the decrypting child
 
 Recipient = Any  # pyrage.x25519.Recipient | pyrage.ssh.Recipient (untyped library)
