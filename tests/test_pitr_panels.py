@@ -112,6 +112,9 @@ def test_the_pitr_panel_shows_coverage_previews_drills_and_restores_after_confir
     assert panel.error is None and panel.result is not None
     assert boot(data) == listed(A, 33)
     assert tree_state(folder) == before
+    panel.folder_input.value = str(tmp_path / "nowhere")  # a mistyped folder: its error, nothing of the last one
+    assert panel.coverage() is None and "the backup folder does not exist" in panel.error_box.value
+    assert panel.coverage_html.value == "" and panel.chart.layout.display == "none" and panel.status.value == ""
 
 
 def test_the_pitr_panel_refuses_with_the_planners_reasons(folder: Path, tmp_path: Path) -> None:

@@ -112,6 +112,9 @@ class PitrPanel(Panel):
                 self.chart.layout.display = None
             return report
 
+        # What another folder showed goes first: a failed read must not leave it under the error.
+        self.coverage_html.value, self.chart.value, self.chart.layout.display = "", b"", "none"
+        self.set_status("")
         self.report = self.attempt(run)
         return self.report
 
