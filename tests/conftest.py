@@ -1,8 +1,12 @@
 """The suite's shared pytest fixtures, and nothing else: builders and checks that tests import
-live in tests/helpers/."""
+live in tests/helpers/. And where the tests' temporary folders go: one folder of the run's own,
+removed when the run ends (pytest's default keeps the last three runs' folders under
+/tmp/pytest-of-USER, and the suite leaves the machine as it found it)."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +15,20 @@ from helpers.data import copy_fixture
 
 from aeroops.demo import DemoSpec, make_demo_datadir
 from aeroops.executor.fileops import REAL
+
+_RUN_FOLDER = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.option.basetemp is None:  # a --basetemp given by hand is the caller's to keep
+        folder = tempfile.mkdtemp(prefix="pytest-aeroops-")
+        config.option.basetemp = folder
+        config.stash[_RUN_FOLDER] = folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if (folder := config.stash.get(_RUN_FOLDER, None)) is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
