@@ -91,6 +91,19 @@ def restore_command(source: Path | str, target: Path, *args: str) -> list[str]:
     return aeroops_command("restore", str(source), str(target), *args, "--create", "--yes", "--no-progress")
 
 
+def paired_median_times(ours: Callable[[], object], baseline: Callable[[], object], runs: int) -> tuple[float, float]:
+    """The median wall times of ``ours`` and ``baseline``, run in turns (after one warm-up run
+    of each): a slow spell of the machine falls on both, not on one side's runs."""
+    ours(), baseline()
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(runs):
+        for action, measured in ((ours, times[0]), (baseline, times[1])):
+            started = time.perf_counter()
+            action()
+            measured.append(time.perf_counter() - started)
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
 def fsync_file(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -186,8 +199,10 @@ def bench_verify(archive: Path, runs: int, figure: str = "verify wall time", lim
     if report.sidecar_digest is None:
         raise SystemExit("the benchmark archive has no sidecar: its check, the costly part, would not be timed")
     algorithm, _ = split_digest(report.sidecar_digest)
-    t_ours = median_time(lambda: verify_archive(archive, ops=REAL), runs)
-    t_crc = median_time(lambda: crc_pass(archive), runs)
+    # The archive was just written: its gigabytes would still be in writeback while the first
+    # figure is timed. Both sides start from clean pages, and take turns.
+    os.sync()
+    t_ours, t_crc = paired_median_times(lambda: verify_archive(archive, ops=REAL), lambda: crc_pass(archive), runs)
     return [
         Row(
             f"{figure} ({algorithm} sidecar)",
