@@ -348,3 +348,18 @@ def test_the_point_in_time_panel_over_the_bucket(bucket: MotoServer, tmp_path: P
     assert boot(data) == listed(B, 18)
     shown = panel.coverage_html.value + panel.plan_html.value + panel.drill_html.value + panel.result_html.value
     assert SECRET_KEY not in shown and ACCESS_KEY not in shown
+
+
+def test_the_audit_panel_shows_the_buckets_wal_archive(bucket: MotoServer, local_folder: Path) -> None:
+    from aeroops.executor.pitr import wal_archive
+    from aeroops.panels import AuditPanel
+
+    panel = AuditPanel(URL)
+    assert panel.error is None, panel.error_box.value
+    local = wal_archive(local_folder, checked=False, ops=REAL)
+    shown = panel.wal_report
+    assert shown is not None and {row.timeline for row in shown.timelines} == {A, B}
+    assert (shown.timelines, shown.coverage, shown.problems) == (local.timelines, local.coverage, local.problems)
+    assert panel.wal_box.layout.display is None and panel.coverage_chart.value  # shown, with its chart
+    shown_text = panel.wal_summary.value + panel.error_box.value
+    assert SECRET_KEY not in shown_text and ACCESS_KEY not in shown_text

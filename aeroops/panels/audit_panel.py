@@ -25,7 +25,6 @@ from aeroops.core.pitr import WalArchiveReport
 from aeroops.core.verify_report import VerifyReport
 from aeroops.executor.audit import in_folder, inspect_archive, inventory, verify_archive
 from aeroops.executor.fileops import REAL
-from aeroops.executor.location import is_url
 from aeroops.panels.common import (
     PagedTable,
     Panel,
@@ -291,11 +290,11 @@ class AuditPanel(Panel):
         return self.inventory
 
     def _take_wal_archive(self, *, verify: bool) -> WalArchiveReport | None:
-        """The folder's WAL segments (a local folder: segments in a bucket are not read yet):
+        """The folder's WAL segments (a local folder or a bucket):
         listed, or with ``verify`` read whole (and the bases verified) as ``inventory --wal
         --verify`` does. A folder without segments shows nothing of it."""
         self.wal_report = None
-        if self.inventory is not None and not is_url(self.folder):
+        if self.inventory is not None:
             from aeroops.executor.pitr import wal_archive
 
             listed = self.attempt(lambda: wal_archive(self.folder, checked=False, ops=REAL))
