@@ -48,6 +48,7 @@ from aeroops.errors import (
 from aeroops.executor.document_table import SeamWriter
 from aeroops.executor.fileops import FileOps, is_within, logged_cleanup
 from aeroops.executor.keys import IdentityFiles
+from aeroops.executor.location import is_url
 from aeroops.formats.checksum import crc32
 from aeroops.formats.layout import STORAGE
 from aeroops.formats.storage import StorageRecord
@@ -162,6 +163,7 @@ def source_kind(source: Source, ops: FileOps) -> str:
     """ARCHIVE for a file, DATADIR for a folder, POINT_IN_TIME; `UsageError` for anything else."""
     if isinstance(source, PointInTime):
         return POINT_IN_TIME
+    refuse_url(source)
     path = Path(source)
     if ops.is_dir(path):
         return DATADIR
@@ -169,6 +171,17 @@ def source_kind(source: Source, ops: FileOps) -> str:
         return ARCHIVE
     what = "does not exist" if not ops.exists(path) else "is neither an archive nor a folder"
     raise UsageError(f"the source {what}", path=path)
+
+
+def refuse_url(source: object) -> None:
+    """Documents are read from local archives, data directories and folders only: a URL (which
+    a path would mangle, ``s3://b`` into ``s3:/b``) gets a clear refusal, not a missing path."""
+    if is_url(source):
+        raise UsageError(
+            "documents, export, diff and history read local archives and folders only, not object storage "
+            "yet: copy the archive to a local file first (aws s3 cp URL FILE)",
+            path=source,
+        )
 
 
 def damage(report: VerifyReport) -> Finding | None:
@@ -781,6 +794,7 @@ def history(
     in the order of the database's history (`aeroops.executor.document_history`)."""
     from aeroops.executor import document_history
 
+    refuse_url(folder)
     return document_history.history(
         folder, key, find_in_archive, collection=collection, progress=progress, ops=ops, identities=identities
     )
