@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from aeroops.core.documents import (
     DiffResult,
@@ -523,54 +523,27 @@ def _second_pass(
 ) -> Iterator[Document]:
     if not wanted:
         return iter(())
-    if known.plan is not None:
-        return _plan_documents(known.plan, wanted, progress, ops, known.identities)
-    if known.kind == DATADIR:
-        return _datadir_documents(known.source, wanted, progress, ops)
-    return _archive_documents(known.source, wanted, progress, ops, known.identities)
+    source, identities = known.source, known.identities
 
+    def records(wal: Callable[..., Any], storage: Callable[..., Any]) -> None:
+        """One more pass over the source's records, each handed to its sink."""
+        if known.plan is not None:
+            read_plan(known.plan, wal, storage, progress=progress, ops=ops, identities=identities)
+        elif known.kind == DATADIR:
+            from aeroops.executor.drill import read_datadir_records
 
-def _datadir_documents(
-    source: str, wanted: dict[int, tuple[str, str]], progress: ProgressCallback, ops: FileOps
-) -> Iterator[Document]:
-    from aeroops.executor.drill import read_datadir_records
+            read_datadir_records(source, wal, storage, ops=ops, progress=progress)
+        else:
+            from aeroops.executor.audit import stream_archive
 
-    def read(emit: Callable[[Document], None]) -> None:
-        picker = _Picker(wanted, emit)
-        read_datadir_records(source, picker.wal, picker.storage, ops=ops, progress=progress)
-
-    return _pushed(read)
-
-
-def _archive_documents(
-    source: str,
-    wanted: dict[int, tuple[str, str]],
-    progress: ProgressCallback,
-    ops: FileOps,
-    identities: IdentityFiles | None,
-) -> Iterator[Document]:
-    from aeroops.executor.audit import stream_archive
+            report = stream_archive(
+                source, wal_sink=wal, storage_sink=storage, progress=progress, ops=ops, identities=identities
+            )
+            _refuse_damage(source, report)
 
     def read(emit: Callable[[Document], None]) -> None:
         picker = _Picker(wanted, emit)
-        report = stream_archive(
-            source, wal_sink=picker.wal, storage_sink=picker.storage, progress=progress, ops=ops, identities=identities
-        )
-        _refuse_damage(source, report)
-
-    return _pushed(read)
-
-
-def _plan_documents(
-    plan: PitrPlan,
-    wanted: dict[int, tuple[str, str]],
-    progress: ProgressCallback,
-    ops: FileOps,
-    identities: IdentityFiles | None,
-) -> Iterator[Document]:
-    def read(emit: Callable[[Document], None]) -> None:
-        picker = _Picker(wanted, emit)
-        read_plan(plan, picker.wal, picker.storage, progress=progress, ops=ops, identities=identities)
+        records(picker.wal, picker.storage)
 
     return _pushed(read)
 
