@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
 from aeroops.core.verify import verify_archive_stream
 from aeroops.core.verify_report import DataSink, StorageSink, VerifyReport, WalSink
-from aeroops.errors import Code, Finding, FormatError, UsageError
+from aeroops.errors import Code, Finding, FormatError, RemoteError, UsageError
 from aeroops.executor import log
 from aeroops.executor.fileops import FileOps, not_a_folder, open_buffered, read_head, walk
 from aeroops.executor.heap import keep_freed_memory
@@ -195,12 +195,14 @@ def stream_archive(
 ) -> VerifyReport:
     """Verify one archive file, handing each WAL and storage record to the sinks on the way (the
     documents' reader). Raises `UsageError` when the file cannot be read at all."""
-    archive = Path(path)
+    archive = archive_location(path)
     keys = load_identities(identities, ops)
     try:
         return _read_archive(
             archive, partial(verify_archive_stream, wal_sink=wal_sink, storage_sink=storage_sink), progress, ops, keys
         )
+    except RemoteError:
+        raise  # its own code, naming the URL (no such object, access denied)
     except OSError as error:
         raise UsageError(f"cannot read {archive}: {error.strerror or error}", path=archive) from None
 
