@@ -9,6 +9,7 @@ The Explore panel takes a bucket's folder as it takes a local one."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -98,6 +99,24 @@ def test_the_documents_of_an_archive_in_a_bucket_are_the_local_copys(s3: MotoSer
     opened = lines(LAYERED + layered, identities=[local["key"]])
     assert opened == lines(local["layered"] / layered, identities=[local["key"]])
     assert opened == listing("datadir-1000")  # what AeroDB's boot listed
+
+
+def test_export_and_diff_of_a_layered_archive_in_a_bucket(
+    s3: MotoServer, local: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (layered,) = sorted(p.name for p in local["layered"].iterdir() if p.name.endswith(".age"))
+    key = ["--identity", str(local["key"]), "--no-progress"]
+    written = {}
+    for where, source in (("bucket", LAYERED + layered), ("local", str(local["layered"] / layered))):
+        out = tmp_path / f"{where}.csv"
+        code, stdout, stderr = run_main(capsys, "export", source, "-o", str(out), *key)
+        assert code == 0, stderr
+        written[where] = out.read_bytes()
+        identity = local["key"].read_text().strip()
+        assert identity not in stdout + stderr and identity.removeprefix("AGE-SECRET-KEY-1") not in stdout + stderr
+    assert written["bucket"] == written["local"]
+    code, stdout, _ = run_main(capsys, "diff", LAYERED + layered, str(local["layered"] / layered), *key)
+    assert code == 0 and stdout.startswith("0 added, 0 removed, 0 changed, 443 unchanged")
 
 
 @pytest.mark.parametrize("suffix", ["jsonl", "csv", "parquet"])
@@ -241,8 +260,13 @@ def strict(local: dict[str, Path]) -> Iterator[MotoServer]:
 
 
 def test_credentials_the_service_refuses_are_one_line_for_each_verb(
-    strict: MotoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    strict: MotoServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="aeroops")  # aeroops' own log, retries included
     for name, value in s3_environment(strict.endpoint).items():
         monkeypatch.setenv(name, value)
     objectstore.reset_stores()
@@ -258,6 +282,6 @@ def test_credentials_the_service_refuses_are_one_line_for_each_verb(
         with pytest.raises(AeroError) as raised:
             aeroops.documents(URL + "base-a.tar")
         assert raised.value.code is Code.REMOTE_FAILED
-        no_secret(str(raised.value))
+        no_secret(str(raised.value), caplog.text)
     finally:
         objectstore.reset_stores()
