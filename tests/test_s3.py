@@ -253,3 +253,30 @@ def test_layered_archives_stream_into_the_bucket(s3: MotoServer, datadir_1000: P
 
     restore(aged.archive, tmp_path / "restored", create=True, identities=[tmp_path / "key.txt"], ops=REAL)
     assert (tmp_path / "restored" / "wal" / "wal.log").is_file()
+
+
+def test_part_sizes_reach_past_s3s_largest_object_within_its_part_limit() -> None:
+    sizes = [objectstore.part_size(number) for number in range(1, 10_001)]
+    assert sizes[0] == sizes[999] == 8 << 20 and sizes[1000] == 16 << 20
+    assert all(5 << 20 <= size <= 5 << 30 for size in sizes)
+    assert sizes == sorted(sizes)
+    assert sum(sizes) >= 5 << 40  # S3's largest object, in its 10,000 parts
+
+
+def test_growing_parts_upload_byte_for_byte(s3: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(objectstore, "PARTS_PER_SIZE", 1)  # the size doubles at every part
+    sent: list[int] = []
+    upload_part = objectstore.MultipartUpload._upload_part
+
+    def recording(self, number, data):  # type: ignore[no-untyped-def]
+        sent.append(len(data.getbuffer()))
+        return upload_part(self, number, data)
+
+    monkeypatch.setattr(objectstore.MultipartUpload, "_upload_part", recording)
+    payload = bytes(range(256)) * (30 << 12)  # 30 MiB
+    upload = objectstore.store_for("s3://backups/grow.tar").upload("s3://backups/grow.tar", overwrite=False)
+    for start in range(0, len(payload), 3 << 20):
+        upload.write(payload[start : start + (3 << 20)])
+    upload.commit()
+    assert sorted(sent) == sorted([8 << 20, 16 << 20, 6 << 20])
+    assert s3.client().get_object(Bucket="backups", Key="grow.tar")["Body"].read() == payload
