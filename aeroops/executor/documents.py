@@ -717,7 +717,8 @@ def export(
         raise UsageError("the output is a folder: name a file", path=target)
     if not isinstance(source, PointInTime):
         _refuse_writing_into(Path(source), target, ops)
-    found = iter_documents(source, collections=collections, progress=progress, ops=ops, identities=identities)
+    present, found = _documents(source, collections, None, progress, ops, identities)
+    _refuse_missing_collections(collections, present, source)
     tmp = target.parent / f".{target.name}.aeroops-export-{os.getpid()}"
     counts: dict[str, int] = {}
 
@@ -751,6 +752,16 @@ def export(
     return ExportResult(
         str(source), str(target), chosen, sum(counts.values()), ops.stat(target).st_size, tuple(sorted(counts.items()))
     )
+
+
+def _refuse_missing_collections(chosen: Sequence[str] | None, present: dict[str, int], source: Source) -> None:
+    """A collection the source has no document of: said, and nothing written (an empty file
+    would look like an export of an empty collection, or of a name typed wrong)."""
+    missing = sorted({c for c in chosen or () if not present.get(c)})
+    if missing:
+        has = ", ".join(sorted(c for c, n in present.items() if n)) or "none: it has no documents"
+        names = ", ".join(repr(c) for c in missing)
+        raise UsageError(f"the source has no document in collection {names}; its collections: {has}", path=source)
 
 
 def _refuse_writing_into(source: Path, target: Path, ops: FileOps) -> None:
