@@ -115,3 +115,29 @@ def test_a_compressed_archive_reads_fast_through_its_layers(
     (tmp_path / "z").mkdir()
     zstd = Path(run_backup(data, tmp_path / "z", created_at=T0, compress="zstd", ops=REAL).archive)
     assert list(iter_documents(zstd, ops=REAL)) == careful(zstd, monkeypatch) and taken == [True]
+
+
+def test_one_document_found_fast_is_the_one_the_careful_pass_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aeroops.executor.documents import find_document
+
+    changes = [
+        (WalType.INSERT, DocumentChange("orders", "huge", "orders", "v1", HOSTILE["huge"])),
+        (WalType.DELETE, DocumentChange("orders", "orders-000001", "orders", "v1", b"")),
+        (WalType.UPDATE, DocumentChange("orders", "orders-000002", "orders", "v1", b'{"again":2}')),
+    ]
+    archive = _with_wal(tmp_path, [(kind, encode_document_change(change)) for kind, change in changes])
+    untouched = next(d.key for d in iter_documents(archive, collections=["orders"], ops=REAL) if d.key[-1] == "9")
+    keys = [("orders", k) for k in ("huge", "orders-000001", "orders-000002", untouched, "nowhere")]
+    fast = [find_document(archive, key, ops=REAL) for key in keys]
+    with monkeypatch.context() as patched:
+        patched.setattr(document_index, "available", lambda: False)
+        assert fast == [find_document(archive, key, ops=REAL) for key in keys]
+    assert fast[0] is not None and fast[0].body == HOSTILE["huge"] and fast[1] is None and fast[4] is None
+    assert fast[2] is not None and fast[2].body == b'{"again":2}' and fast[3] is not None
+    seen: list[object] = []
+    real = document_index.find_in_archive
+    monkeypatch.setattr(document_index, "find_in_archive", lambda *a, **k: seen.append(real(*a, **k)) or seen[-1])
+    find_document(archive, keys[0], ops=REAL)
+    assert seen and seen[0] is not None  # the fast way was taken

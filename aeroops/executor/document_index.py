@@ -286,3 +286,68 @@ def _pick_layered(
         indexed.source, data_sink=data_sink, progress=progress, ops=ops, identities=identities, sidecar=False
     )
     refuse(indexed.source, report)
+
+
+class _MatchFeed(_Feed):
+    def __init__(self, key: tuple[bytes, bytes], wal: bool) -> None:
+        super().__init__(wal)
+        self._key = key
+        self.last: tuple[bool, Document | None] | None = None  # (deleted, document) of the key's last record
+
+    def _walk(self, buf: bytes | bytearray, pos: int) -> tuple[int, bool]:
+        end, status, matches = _speedups.doc_match(buf, pos, self.wal, *self._key, not self.wal, Document)
+        if status != MORE:
+            raise _Odd
+        if matches:
+            self.last = matches[-1]
+        return end, True
+
+
+def find_in_archive(
+    source: str | os.PathLike[str],
+    key: tuple[str, str],
+    *,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps,
+    identities: IdentityFiles | None,
+    refuse: Callable[[object, VerifyReport], None],
+) -> tuple[Document | None, VerifyReport] | None:
+    """The document ``key`` of an archive after AeroDB's boot rules (its last WAL record if the
+    WAL has one, else its last storage record; a delete or tombstone: None), in one pass that
+    builds nothing for any other key; None when the records need the careful path."""
+    from aeroops.executor.audit import stream_archive
+
+    feeds: dict[str, _MatchFeed] = {}
+    odd: list[bool] = []
+    wanted = (key[0].encode("utf-8", "surrogatepass"), key[1].encode("utf-8", "surrogatepass"))
+
+    def data_sink(name: str, size: int) -> Callable[[bytes], None] | None:
+        if name not in (STORAGE, WAL_LOG) or odd:
+            return None
+        if name in feeds or (name == STORAGE and WAL_LOG in feeds):
+            odd.append(True)  # a second member, or storage after the WAL: the careful path judges it
+            return None
+        feed = feeds[name] = _MatchFeed(wanted, name == WAL_LOG)
+
+        def tee(chunk: bytes) -> None:
+            if not odd:
+                try:
+                    feed.feed(chunk)
+                except _Odd:
+                    odd.append(True)
+
+        return tee
+
+    report = stream_archive(
+        source, data_sink=data_sink, progress=progress, ops=ops, identities=identities, sidecar=False
+    )
+    refuse(source, report)
+    try:
+        for feed in feeds.values():
+            feed.finish()
+    except _Odd:
+        odd.append(True)
+    if odd:
+        return None
+    last = next((f.last for f in (feeds.get(WAL_LOG), feeds.get(STORAGE)) if f is not None and f.last), None)
+    return (None if last is None else last[1]), report

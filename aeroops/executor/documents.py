@@ -353,6 +353,17 @@ def find_document(
     """The document ``key`` (``(collection, key)``) of ``source`` after AeroDB's boot rules, or
     None: one pass, the replay fed only that key's records (history reads many archives)."""
     kind = source_kind(source, ops)
+    from aeroops.executor import document_index
+
+    if kind == ARCHIVE and document_index.available():
+        assert not isinstance(source, PointInTime)
+        found = document_index.find_in_archive(
+            source, key, progress=progress, ops=ops, identities=identities, refuse=_refuse_damage
+        )
+        if found is not None:  # else records the careful pass below names
+            if _report is not None:
+                _report.append(found[1])
+            return found[0]
     builder = LogicalStateBuilder(places=True)
     last: list[Document | None] = [None, None]  # the last record of the key in storage, in the WAL
 

@@ -500,8 +500,70 @@ fail:
     return NULL;
 }
 
+/* doc_match(buf, pos, wal, collection, id, check_crc, cls) -> (pos, status, matches)
+ *   One document's records (history reads many archives for one key): walks the whole records
+ *   of buf from pos as doc_index_feed does (DOC_MORE, DOC_ODD), and lists those of the key
+ *   (collection, id: bytes) as (dead, cls(collection, key, schema, version, body) or None). */
+static PyObject *doc_match(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    Py_ssize_t pos;
+    int wal, check_crc;
+    const char *coll, *id;
+    Py_ssize_t coll_len, id_len;
+    PyObject *cls;
+    if (!PyArg_ParseTuple(args, "y*npy#y#pO!", &view, &pos, &wal, &coll, &coll_len, &id, &id_len, &check_crc,
+                          &PyType_Type, &cls))
+        return NULL;
+    const unsigned char *buf = view.buf;
+    Py_ssize_t size = view.len;
+    int status = DOC_MORE;
+    uint32_t min = wal ? DOC_WAL_MIN : DOC_STORAGE_MIN;
+    PyObject *matches = PyList_New(0);
+    if (matches == NULL) goto fail;
+    while (pos >= 0 && size - pos >= 4) {
+        uint32_t length = rd32(buf + pos);
+        if (length < min || length > DOC_MAX_LENGTH) {
+            status = DOC_ODD;
+            break;
+        }
+        if ((Py_ssize_t)length > size - pos) break;
+        DocRecord r;
+        int kind = doc_parse(buf + pos, length, wal, check_crc, &r);
+        if (kind == 0) {
+            status = DOC_ODD;
+            break;
+        }
+        if (kind == 1 && r.collection_len == coll_len && r.id_len == id_len &&
+            memcmp(r.collection, coll, (size_t)coll_len) == 0 && memcmp(r.id, id, (size_t)id_len) == 0) {
+            PyObject *doc = Py_None;
+            Py_INCREF(doc);
+            if (!r.dead) {
+                Py_DECREF(doc);
+                doc = PyObject_CallFunction(cls, "s#s#s#s#y#", (const char *)r.collection, r.collection_len,
+                                            (const char *)r.id, r.id_len, (const char *)r.schema, r.schema_len,
+                                            (const char *)r.version, r.version_len, (const char *)r.body, r.body_len);
+                if (doc == NULL) goto fail;
+            }
+            PyObject *match = Py_BuildValue("(NN)", PyBool_FromLong(r.dead), doc);
+            if (match == NULL || PyList_Append(matches, match) < 0) {
+                Py_XDECREF(match);
+                goto fail;
+            }
+            Py_DECREF(match);
+        }
+        pos += length;
+    }
+    PyBuffer_Release(&view);
+    return Py_BuildValue("(niN)", pos, status, matches);
+fail:
+    Py_XDECREF(matches);
+    PyBuffer_Release(&view);
+    return NULL;
+}
+
 #define DOCUMENT_METHODS                                                                                         \
     {"doc_index_new", doc_index_new, METH_NOARGS, "A new index of live documents (a capsule)."},              \
         {"doc_index_feed", doc_index_feed, METH_VARARGS, "Index the storage or WAL records of a buffer."},     \
         {"doc_index_winners", doc_index_winners, METH_VARARGS, "The winning records' ordinals, and counts."}, \
-        {"doc_pick", doc_pick, METH_VARARGS, "Build the documents of the wanted records of a buffer."},
+        {"doc_pick", doc_pick, METH_VARARGS, "Build the documents of the wanted records of a buffer."},        \
+        {"doc_match", doc_match, METH_VARARGS, "The records of one document in a buffer."},
