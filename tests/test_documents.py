@@ -460,22 +460,11 @@ def test_documents_of_compressed_and_encrypted_archives(tmp_path: Path, capsys: 
     assert code == 0 and secret not in out + err
 
 
-@pytest.mark.parametrize(
-    "arguments",
-    [
-        ["export", "s3://backups/p/a.tar", "-o", "OUT"],
-        ["export", "s3://backups/p/@5", "-o", "OUT"],
-        ["diff", "s3://backups/p/a.tar", "s3://backups/p/b.tar"],
-        ["history", "s3://backups/p/", "users:1"],
-    ],
-)
-def test_an_object_storage_source_is_refused_clearly(
-    arguments: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Not yet read from a bucket: one coded line naming the URL whole (a path would have made
-    's3://backups' into 's3:/backups', and history raised FileNotFoundError), no file written."""
-    out = tmp_path / "out.jsonl"
-    code, stdout, stderr = run_main(capsys, *[str(out) if a == "OUT" else a for a in arguments], "--no-progress")
+def test_export_into_object_storage_is_refused_clearly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The output is a local file (documents read from a bucket: tests/test_s3_documents.py): a
+    URL as output is one coded line naming it whole, before any reading; nothing written."""
+    source = copy_fixture("datadir-1000", tmp_path / "data")
+    code, stdout, stderr = run_main(capsys, "export", str(source), "-o", "s3://backups/p/out.jsonl", "--no-progress")
     assert code == 2 and stdout == ""
-    assert stderr.startswith("[ERROR] AERO_USAGE: ") and "object storage" in stderr and "s3://backups/p/" in stderr
-    assert "Traceback" not in stderr and not out.exists()
+    assert stderr.startswith("[ERROR] AERO_USAGE: export writes a local file") and "s3://backups/p/out.jsonl" in stderr
+    assert "Traceback" not in stderr and sorted(p.name for p in tmp_path.iterdir()) == ["data"]

@@ -95,3 +95,34 @@ def test_the_point_in_time_runbook_over_a_bucket(tmp_path: Path, monkeypatch: py
     check_ran_cleanly(nb)
     assert SECRET_KEY not in panels_text(nb)
     assert boot(data) == listed(B, 18)
+
+
+def test_the_what_changed_runbook_over_a_bucket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runbook 06 over the demo's nightly folder uploaded into a bucket shows what it shows over
+    the local folder (test_notebooks' expectations, the same archives)."""
+    from helpers.notebooks import tagged
+    from test_notebooks import SHOWN
+
+    from aeroops.demo import make_demo_nightly_folder
+    from aeroops.executor import objectstore
+    from aeroops.executor.fileops import REAL
+
+    (tmp_path / "demo").mkdir()
+    folder, _ = make_demo_nightly_folder(tmp_path / "demo", ops=REAL)
+    (tmp_path / "06").mkdir()
+    with moto_server() as server:
+        for name, value in s3_environment(server.endpoint).items():
+            monkeypatch.setenv(name, value)
+        objectstore.reset_stores()
+        client = server.client()
+        client.create_bucket(Bucket="backups")
+        for path in sorted(Path(folder).iterdir()):
+            client.put_object(Bucket="backups", Key=f"nightly/{path.name}", Body=path.read_bytes())
+        nb = execute(NOTEBOOK_DIR / "06-what-changed.ipynb", tmp_path / "06", {"backup_dir": "s3://backups/nightly/"})
+        objectstore.reset_stores()
+    check_ran_cleanly(nb)
+    assert "backup folder: s3://backups/nightly/" in tagged(nb, "folder")
+    for where, text in SHOWN["06-what-changed.ipynb"]:
+        shown = panels_text(nb) if where == "panels" else tagged(nb, where)
+        assert text in shown, f"06 over a bucket does not show {text!r} in {where}"
+    assert SECRET_KEY not in panels_text(nb) and all(SECRET_KEY not in tagged(nb, t) for t in ("documents", "diff"))

@@ -126,9 +126,11 @@ def _exact(size: int | None) -> str:
 def _demo_folder(name: str | None, ops: FileOps) -> Path:
     """The folder the demo writes in: DIR, which must be new or empty (the demo never mixes its
     files with anything there), else a new temporary folder, which is kept and named at the end."""
+    from aeroops.executor.location import local_path
+
     if name is None:
         return ops.make_temp_dir(None, "aeroops-demo-")
-    root = Path(name)
+    root = local_path(name, "the demo folder")
     try:
         if not ops.exists(root):
             return root

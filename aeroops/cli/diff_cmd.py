@@ -16,7 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "a",
         metavar="A",
         help="the older source: an archive, a data directory, or FOLDER@POINT (a restore target of a folder of "
-        "base backups and WAL segments: FOLDER@N, FOLDER@TIMELINE:N, FOLDER@latest, FOLDER@TIME)",
+        "base backups and WAL segments: FOLDER@N, FOLDER@TIMELINE:N, FOLDER@latest, FOLDER@TIME); an archive or "
+        "a FOLDER may be a URL (s3://bucket/prefix/...)",
     )
     parser.add_argument("b", metavar="B", help="the newer source")
     parser.add_argument("--collection", action="append", metavar="C", help="only this collection (repeat)")

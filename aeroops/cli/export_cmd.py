@@ -1,5 +1,6 @@
 """``aeroops export SOURCE -o FILE [--collection C]... [--format parquet|jsonl|csv]``: the
-documents of an archive or a data directory (only read) into one file, whole or not at all."""
+documents of an archive or a data directory (only read) into one local file, whole or not at all;
+the archive may be in object storage (a URL)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "source",
         metavar="SOURCE",
         help="a backup archive, a data directory (only read), or FOLDER@POINT: a restore target of a folder of "
-        "base backups and WAL segments (FOLDER@N, FOLDER@TIMELINE:N, FOLDER@latest, FOLDER@TIME)",
+        "base backups and WAL segments (FOLDER@N, FOLDER@TIMELINE:N, FOLDER@latest, FOLDER@TIME); an archive "
+        "or a FOLDER may be a URL (s3://bucket/prefix/...)",
     )
-    parser.add_argument("-o", "--output", metavar="FILE", required=True, help="the file to write (replaced whole)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        required=True,
+        help="the local file to write (replaced whole); the source may be in object storage (s3://...), the output "
+        "is always local",
+    )
     parser.add_argument("--collection", action="append", metavar="C", help="only this collection (repeat for several)")
     parser.add_argument(
         "--format",

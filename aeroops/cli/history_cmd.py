@@ -11,7 +11,9 @@ from aeroops.cli.arguments import add_identity_arguments, add_output_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("folder", metavar="FOLDER", help="the folder of backup archives (*.tar)")
+    parser.add_argument(
+        "folder", metavar="FOLDER", help="the folder of backup archives (*.tar), or its URL (s3://bucket/prefix/)"
+    )
     parser.add_argument("key", metavar="KEY", help="collection:id, or the id with --collection")
     parser.add_argument("--collection", metavar="C", help="the document's collection")
     add_output_arguments(parser, formats=True)

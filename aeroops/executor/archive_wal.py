@@ -38,7 +38,7 @@ from typing import Any
 from aeroops.core.wal_archive import ArchivedSegment, PassRefusal, PassStart, plan_pass
 from aeroops.errors import Code, FormatError, WalArchiveError, WalArchiveIOError, io_error
 from aeroops.executor.fileops import FileOps, is_within, logged_cleanup, not_a_folder, read_head
-from aeroops.executor.location import is_url
+from aeroops.executor.location import is_url, local_path
 from aeroops.executor.lock import DirectoryLock, FolderLock
 from aeroops.formats.framing import U32
 from aeroops.formats.layout import CHECKPOINT, WAL
@@ -141,6 +141,7 @@ def archive_wal(
     """One pass: publish the complete records appended since the last pass as one segment
     (into a folder URL too: `_pass_on_remote`)."""
     started = time.monotonic()
+    local_path(data_dir, "the data directory")
     if isinstance(folder, str) and is_url(folder):
         return _archive_remote(Path(data_dir), folder, now, digest, ops, started)
     root, out = Path(data_dir), Path(folder)

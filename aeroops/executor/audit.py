@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
 from aeroops.core.verify import verify_archive_stream
 from aeroops.core.verify_report import DataSink, StorageSink, VerifyReport, WalSink
-from aeroops.errors import Code, Finding, FormatError, UsageError
+from aeroops.errors import Code, Finding, FormatError, RemoteError, UsageError
 from aeroops.executor import log
 from aeroops.executor.fileops import FileOps, not_a_folder, open_buffered, read_head, walk
 from aeroops.executor.heap import keep_freed_memory
@@ -199,11 +199,13 @@ def stream_archive(
     documents' reader), and each member's bytes to ``data_sink`` (see `DataSink`). Raises
     `UsageError` when the file cannot be read at all. ``sidecar=False``: the sidecar is not read
     nor the archive's digest taken (for readers to whom a digest that differs changes nothing)."""
-    archive = Path(path)
+    archive = archive_location(path)
     keys = load_identities(identities, ops)
     read = partial(verify_archive_stream, wal_sink=wal_sink, storage_sink=storage_sink, data_sink=data_sink)
     try:
         return _read_archive(archive, read, progress, ops, keys, sidecar=sidecar)
+    except RemoteError:
+        raise  # its own code, naming the URL (no such object, access denied)
     except OSError as error:
         raise UsageError(f"cannot read {archive}: {error.strerror or error}", path=archive) from None
 

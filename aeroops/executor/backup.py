@@ -50,7 +50,7 @@ from aeroops.executor.clock import default_created_at
 from aeroops.executor.fileops import COPY_CHUNK, FileOps, failed_operation, not_a_folder
 from aeroops.executor.heap import keep_freed_memory
 from aeroops.executor.keys import load_recipients
-from aeroops.executor.location import is_url, url_join, url_name, url_parent
+from aeroops.executor.location import is_url, local_path, url_join, url_name, url_parent
 from aeroops.executor.lock import DirectoryLock, FolderLock, data_dir_busy, writable_folder
 from aeroops.executor.scan import describe_wal, scan
 from aeroops.formats.checksum import crc32
@@ -227,6 +227,7 @@ def run_backup(
     one per line in files: the archive is ``NAME.tar.age`` or ``NAME.tar.zst.age``. A layered
     archive gets a cleartext record beside it (`aeroops.formats.record`), listed in its sidecar."""
     started = time.monotonic()
+    local_path(data_dir, "the data directory")
     algorithm = check_algorithm(digest)
     layering = _layering(compress, encrypt_to, recipients_files, ops)
     # libzstd's job buffers (8 MiB and more) stay mmap's, given back when freed: kept in the

@@ -31,6 +31,8 @@ from aeroops.core.documents import (
 from aeroops.errors import AeroError, FormatError, UsageError
 from aeroops.executor.fileops import FileOps
 from aeroops.executor.keys import IdentityFiles
+from aeroops.executor.location import is_url
+from aeroops.executor.remote_wal import in_folder
 from aeroops.formats.wal import DOCUMENT_TYPES, DocumentChange, WalType, decode_payload, iter_wal
 from aeroops.progress import Progress, ProgressCallback, no_progress, within_step
 
@@ -61,20 +63,24 @@ class _ArchiveState:
 
 
 def wal_states(
-    folder: Path, key: tuple[str, str], ops: FileOps, progress: ProgressCallback = no_progress
+    folder: Path | str, key: tuple[str, str], ops: FileOps, progress: ProgressCallback = no_progress
 ) -> tuple[list[_WalState], list[str], set[str]]:
-    """Every record of the folder's segments that touched ``key``, in (timeline, sequence) order
-    (a record two segments hold, once); notes on segments that could not be read; the timelines."""
-    from aeroops.executor.archive_wal import list_segments
+    """Every record of the folder's segments (a path, or a folder URL) that touched ``key``, in
+    (timeline, sequence) order (a record two segments hold, once); notes on segments that could
+    not be read; the timelines."""
+    from aeroops.executor.remote_wal import list_files, open_location
+    from aeroops.formats.segment import parse_segment_name
 
     found: dict[tuple[str, int], _WalState] = {}
     notes: list[str] = []
-    names = sorted((s.name for s in list_segments(folder, ops=ops)), key=lambda n: (n.timeline, n.first, n.file_name))
+    sizes = dict(list_files(folder, ops))
+    parsed = (parse_segment_name(file) for file in sizes)
+    names = sorted((n for n in parsed if n is not None), key=lambda n: (n.timeline, n.first, n.file_name))
     for index, name in enumerate(names, start=1):
-        path = folder / name.file_name
-        progress(Progress("history", f"read {path.name}", index, len(names)))
+        path = in_folder(folder, name.file_name)
+        progress(Progress("history", f"read {name.file_name}", index, len(names)))
         try:
-            with ops.open_read(path) as stream:
+            with open_location(path, ops, sizes[name.file_name]) as stream:
                 for record in iter_wal(stream, path=path, first_sequence=name.first):
                     if record.type not in DOCUMENT_TYPES:
                         continue
@@ -85,13 +91,13 @@ def wal_states(
                     found.setdefault(
                         (name.timeline, record.sequence),
                         _WalState(
-                            name.timeline, record.sequence, path.name, name.archived_at,
+                            name.timeline, record.sequence, name.file_name, name.archived_at,
                             change.schema_id, change.schema_version, body,
                         ),
                     )  # fmt: skip
         except (OSError, FormatError) as error:
             why = error.message if isinstance(error, FormatError) else (error.strerror or str(error))
-            notes.append(f"the segment {path.name} cannot be read whole: {why}")
+            notes.append(f"the segment {name.file_name} cannot be read whole: {why}")
     return [found[k] for k in sorted(found)], notes, {n.timeline for n in names}
 
 
@@ -136,7 +142,7 @@ def history(
         wanted = split_key(key, collection)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    root = Path(folder)
+    root: Path | str = str(folder) if is_url(folder) else Path(folder)  # a folder URL keeps its //
     rows = [r for r in inventory(folder, ops=ops).rows if r.backup_id is not None]
     rows.sort(key=lambda r: (r.created_at or datetime.min, r.file))
     records, notes, timelines = wal_states(root, wanted, ops)
@@ -146,7 +152,7 @@ def history(
         inner = within_step(progress, "history", f"read {row.file}", index, len(rows))
         try:
             document, snapshot_id, wal_last = find_in_archive(
-                root / row.file, wanted, progress=inner, ops=ops, identities=identities
+                in_folder(root, row.file), wanted, progress=inner, ops=ops, identities=identities
             )
         except AeroError as error:  # one damaged archive does not end the history
             archives.append(

@@ -23,6 +23,7 @@ from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import FormatError
 from aeroops.executor.fileops import FileOps
 from aeroops.executor.keys import IdentityFiles
+from aeroops.executor.location import is_url
 from aeroops.formats.framing import MAX_RECORD_LENGTH, U32
 from aeroops.formats.layout import STORAGE, WAL_LOG
 from aeroops.formats.wal import load_speedups
@@ -204,8 +205,8 @@ def pick_documents(
     pushed: Callable[[Callable[[Callable[[Document], None]], None]], Iterator[Document]],
 ) -> Iterator[Document]:
     """The second pass: the winning documents, storage's first, each side in its order."""
-    members = _plain_members(indexed.report)
-    if members is None:
+    members = None if is_url(indexed.source) else _plain_members(indexed.report)
+    if members is None:  # layered, or in a bucket: streamed again
         return pushed(lambda emit: _pick_layered(indexed, emit, progress, ops, identities, refuse))
     return _pick_plain(indexed, members, ops)
 

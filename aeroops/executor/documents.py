@@ -40,6 +40,7 @@ from aeroops.errors import (
     Finding,
     FormatError,
     OutputError,
+    RemoteError,
     Severity,
     UsageError,
     io_error,
@@ -129,9 +130,14 @@ def parse_source(text: str, ops: FileOps) -> Source:
     folder of base backups and WAL segments, POINT being ``N`` (record N of the newest timeline),
     ``TIMELINE:N``, ``latest`` or an ISO 8601 time. A path that exists is always a path."""
     folder, at, point = text.rpartition("@")
-    if not at or ops.exists(Path(text)) or not folder:
+    if is_url(text):
+        from aeroops.executor.remote_sources import is_archive_url, is_folder_url
+
+        if not at or not folder or is_archive_url(text) or not is_folder_url(folder):
+            return text  # an object whose key holds an @, or none: reported as one that does not exist
+    elif not at or ops.exists(Path(text)) or not folder:
         return text
-    if not ops.is_dir(Path(folder)):
+    elif not ops.is_dir(Path(folder)):
         return text  # not a folder: reported as a path that does not exist
     if point == "latest":
         return point_in_time(folder, latest=True)
@@ -164,7 +170,11 @@ def source_kind(source: Source, ops: FileOps) -> str:
     """ARCHIVE for a file, DATADIR for a folder, POINT_IN_TIME; `UsageError` for anything else."""
     if isinstance(source, PointInTime):
         return POINT_IN_TIME
-    refuse_url(source)
+    if is_url(source):
+        from aeroops.executor.remote_sources import check_archive_url
+
+        check_archive_url(str(source))
+        return ARCHIVE
     path = Path(source)
     if ops.is_dir(path):
         return DATADIR
@@ -172,17 +182,6 @@ def source_kind(source: Source, ops: FileOps) -> str:
         return ARCHIVE
     what = "does not exist" if not ops.exists(path) else "is neither an archive nor a folder"
     raise UsageError(f"the source {what}", path=path)
-
-
-def refuse_url(source: object) -> None:
-    """Documents are read from local archives, data directories and folders only: a URL (which
-    a path would mangle, ``s3://b`` into ``s3:/b``) gets a clear refusal, not a missing path."""
-    if is_url(source):
-        raise UsageError(
-            "documents, export, diff and history read local archives and folders only, not object storage "
-            "yet: copy the archive to a local file first (aws s3 cp URL FILE)",
-            path=source,
-        )
 
 
 def damage(report: VerifyReport) -> Finding | None:
@@ -465,9 +464,14 @@ def plan_of(source: PointInTime, ops: FileOps) -> PitrPlan:
     """The plan restore would follow to the target; `RestoreError` (AERO_PITR_UNREACHABLE) with
     every reason when the folder cannot reach it."""
     from aeroops.executor.pitr import plan_for, refusal_error
+    from aeroops.executor.remote_wal import folder_refusal
 
-    if not ops.is_dir(Path(source.folder)):
+    if folder_refusal(source.folder, ops) is not None:
         raise UsageError("a point in time needs the folder of base backups and WAL segments", path=source.folder)
+    if is_url(source.folder):
+        from aeroops.executor.remote_sources import check_folder_url
+
+        check_folder_url(source.folder)
     _, plan = plan_for(source.folder, source.target, ops)
     if isinstance(plan, PitrRefusal):
         raise refusal_error(plan)
@@ -489,8 +493,9 @@ def read_plan(
     record by record here). The segments and the base's own WAL must tell one history, as
     restore checks: their common records are compared (a running CRC, constant memory)."""
     from aeroops.executor.audit import stream_archive
+    from aeroops.executor.remote_wal import in_folder, open_location
 
-    base = Path(plan.folder) / plan.base.file
+    base = in_folder(plan.folder, plan.base.file)  # a path, or a URL in a bucket
     shared = [0, 0]  # CRC of the base's records, of the segments' records with the same sequences
     last_of_base = [0]
 
@@ -513,15 +518,17 @@ def read_plan(
     )
     _refuse_damage(base, report)
     for use in plan.segments:
-        path = Path(plan.folder) / use.segment.file
+        path = in_folder(plan.folder, use.segment.file)
         try:
-            with ops.open_read(path) as stream:
+            with open_location(path, ops, use.segment.size) as stream:
                 for record in iter_wal(stream, path=path, first_sequence=use.segment.name.first):
                     if record.sequence > use.upto:
                         break
                     if record.sequence <= last_of_base[0]:
                         shared[1] = _record_crc(record, shared[1])
                     wal_sink(record)
+        except RemoteError:
+            raise  # its own code, naming the URL
         except OSError as error:
             raise UsageError(f"cannot read the segment: {error.strerror or error}", path=path) from None
         except FormatError as error:
@@ -718,6 +725,12 @@ def export(
     that is not UTF-8 as ``body_base64``; Parquet and CSV hold ``collection``, ``key``,
     ``schema``, ``version``, ``body`` (Parquet: the bytes), ``note``, then the bodies' fields
     flattened and typed as in the DataFrame (`aeroops.executor.document_table`)."""
+    if is_url(output):
+        raise UsageError(
+            "export writes a local file (its source may be in object storage): name a local path, then copy "
+            "it up if need be (aws s3 cp FILE URL)",
+            path=output,
+        )
     target = Path(output)
     chosen = format or _format_of(target)
     if chosen not in FORMATS:
@@ -726,7 +739,7 @@ def export(
         raise UsageError("the output's folder does not exist", path=target.parent)
     if ops.is_dir(target):
         raise UsageError("the output is a folder: name a file", path=target)
-    if not isinstance(source, PointInTime):
+    if not isinstance(source, PointInTime) and not is_url(source):
         _refuse_writing_into(Path(source), target, ops)
     present, found = _documents(source, collections, None, progress, ops, identities)
     _refuse_missing_collections(collections, present, source)
@@ -754,6 +767,8 @@ def export(
         with logged_cleanup("removing the unfinished export", tmp):
             if ops.exists(tmp):
                 ops.remove(tmp)
+        if isinstance(error, RemoteError):
+            raise  # reading a source in object storage failed: its own code, naming the URL
         raise io_error(OutputError, error, "writing the export") from None
     except BaseException:
         with logged_cleanup("removing the unfinished export", tmp):
@@ -856,7 +871,6 @@ def history(
     in the order of the database's history (`aeroops.executor.document_history`)."""
     from aeroops.executor import document_history
 
-    refuse_url(folder)
     return document_history.history(
         folder, key, find_in_archive, collection=collection, progress=progress, ops=ops, identities=identities
     )

@@ -42,6 +42,7 @@ from aeroops.executor.fileops import (
     open_buffered,
 )
 from aeroops.executor.keys import IdentityFiles, identity_files
+from aeroops.executor.location import local_path
 from aeroops.executor.restore import restore
 from aeroops.executor.scan import describe_schema_files, scan
 from aeroops.formats.layout import DOCUMENTS, MANIFEST_FILE, SCHEMAS, STORAGE, WAL, member_source, snapshot_folder
@@ -139,7 +140,7 @@ def datadir_schemas(data_dir: Path | str, ops: FileOps) -> tuple[SchemaRef, ...]
 def source_snapshot(source: Path | str, preferred: str | None, ops: FileOps) -> str:
     """The snapshot a source's logical state is read from: ``preferred`` (the archive's) while
     the source still has it complete, else the newest valid one."""
-    root = Path(source)
+    root = local_path(source, "the source data directory")
     if preferred and ops.is_file(root / snapshot_folder(preferred) / MANIFEST_FILE):
         return preferred
     try:

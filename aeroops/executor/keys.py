@@ -17,6 +17,7 @@ from typing import Any
 
 from aeroops.errors import Code, Finding, UsageError
 from aeroops.executor.fileops import FileOps
+from aeroops.executor.location import local_path
 from aeroops.formats.layers import Decrypt
 from aeroops.option_names import option
 
@@ -50,9 +51,9 @@ class Identities:
 def identity_files(given: IdentityFiles | None) -> tuple[Path, ...]:
     """The files given, else the one ``AEROOPS_IDENTITY_FILE`` names, else none."""
     if given:
-        return tuple(Path(p) for p in given)
+        return tuple(local_path(p, "an identity file") for p in given)
     from_env = os.environ.get(IDENTITY_ENV)
-    return (Path(from_env),) if from_env else ()
+    return (local_path(from_env, "an identity file"),) if from_env else ()
 
 
 def load_identities(given: IdentityFiles | None, ops: FileOps) -> Identities:
@@ -89,7 +90,7 @@ def load_recipients(
         for number, text in enumerate(given, 1)
     ]
     for path in recipients_files:
-        data, _ = _read_key_file(Path(path), "recipients file", ops)
+        data, _ = _read_key_file(local_path(path, "a recipients file"), "recipients file", ops)
         try:
             listed = parse_recipients_file(data.decode("utf-8"), source=f"the recipients file {path}")
         except UnicodeDecodeError:

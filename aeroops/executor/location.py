@@ -40,6 +40,20 @@ def display(location: str | os.PathLike[str]) -> str:
     return location if isinstance(location, str) and is_url(location) else str(Path(location))
 
 
+def local_path(location: str | os.PathLike[str], what: str) -> Path:
+    """``location`` as a path, for what only a local disk holds (a data directory, an identity
+    file, a scratch folder): a URL is refused in one line naming it (`UsageError`), not folded
+    into a path (``s3://b/x`` into ``s3:/b/x``) that then "does not exist", or is created."""
+    if is_url(location):
+        from aeroops.errors import UsageError
+
+        raise UsageError(
+            f"{what} is a local path: object storage (a URL) holds backup folders, archives and WAL segments only",
+            path=location,
+        )
+    return Path(location)
+
+
 def as_location(location: str | os.PathLike[str]) -> Path | str:
     """A folder or an archive as the runbooks and panels take it: a URL stays the text it is
     (a `Path` would fold its ``//``), anything else becomes a `Path`."""

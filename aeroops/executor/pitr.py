@@ -47,7 +47,7 @@ from aeroops.errors import (
 from aeroops.executor.audit import ARCHIVE_SUFFIX, read_sidecar, verify_archive
 from aeroops.executor.drill import datadir_logical_state, datadir_schemas
 from aeroops.executor.fileops import FileOps, logged_cleanup
-from aeroops.executor.location import is_url
+from aeroops.executor.location import is_url, local_path
 from aeroops.executor.remote_wal import folder_refusal, in_folder, list_files, location_name, open_location
 from aeroops.executor.restore import restore
 from aeroops.formats.checksum import crc32
@@ -531,6 +531,8 @@ def preview_point_in_time(
 ) -> PitrPreview:
     """The plan, and (given a data directory) whether it would take the restore: what a dry run
     shows, changing nothing."""
+    if data_dir is not None:
+        local_path(data_dir, "the data directory")  # refused before the folder is read
     description, plan = plan_for(folder, target, ops)
     refusal = None
     if data_dir is not None and isinstance(plan, PitrPlan):
@@ -556,6 +558,7 @@ def restore_point_in_time(
     Planned on the folder's listing: the segments the WAL needs are read once, as it is built
     (a bad one refused then, the data directory untouched), and none when the base's own WAL
     holds the target (the restore verifies the base as it extracts it)."""
+    local_path(data_dir, "the data directory")  # refused before the folder is read
     description = describe_folder(folder, check_segments=False, ops=ops)
     plan = plan_point_in_time(description, target)
     if isinstance(plan, PitrRefusal):

@@ -22,6 +22,7 @@ from aeroops.errors import (
 )
 from aeroops.executor import log
 from aeroops.executor.fileops import FileOps, read_head, walk
+from aeroops.executor.location import local_path
 from aeroops.executor.lock import aerodb_serving
 
 JOURNAL_LIMIT = 64 << 10
@@ -30,6 +31,7 @@ JOURNAL_LIMIT = 64 << 10
 def restore_paths(data_dir: Path | str) -> RestorePaths:
     """Absolute paths of the data directory and its restore leftovers; relative paths are taken
     from the current folder."""
+    local_path(data_dir, "the data directory")
     return RestorePaths.for_data_dir(os.path.abspath(os.fspath(data_dir)))
 
 

@@ -24,6 +24,7 @@ from aeroops.core.description import (
 )
 from aeroops.errors import AeroError, Code, Finding, FormatError, ScanError, io_error
 from aeroops.executor.fileops import COPY_CHUNK, FileOps, LimitedReader, read_head
+from aeroops.executor.location import local_path
 from aeroops.executor.lock import aerodb_serving
 from aeroops.formats.checksum import crc32
 from aeroops.formats.layout import (
@@ -60,7 +61,7 @@ def scan(
     ``error`` is raised when the data directory is missing or not a folder, ``io_error_type``
     when it or its snapshots folder cannot be read (a backup's say AERO_BACKUP_FAILED and
     AERO_BACKUP_IO; scan's own, AERO_SCAN_FAILED)."""
-    root = Path(data_dir)
+    root = local_path(data_dir, "the data directory")
     try:
         if not stat.S_ISDIR(ops.stat(root).st_mode):
             raise error("the data directory is not a folder", path=root)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from aeroops.core.documents import DiffResult, HistoryEntry
 from aeroops.errors import UsageError
-from aeroops.executor.audit import inventory
+from aeroops.executor.audit import in_folder, inventory
 from aeroops.executor.documents import diff, history
 from aeroops.executor.fileops import REAL
 from aeroops.panels.common import PagedTable, Panel, TextField, WidgetProgress, full_width, path_input, section
@@ -122,10 +122,10 @@ class ExplorePanel(Panel):
         self.set_status(f"{len(self.archives)} archives in the folder" if found is not None else "")
         return self.archives
 
-    def _path(self, name: str | None) -> Path:
+    def _path(self, name: str | None) -> Path | str:
         if not name:
             raise UsageError("choose an archive first")
-        return Path(self.folder) / name
+        return in_folder(self.folder, name)  # a URL in a bucket's folder, else a path
 
     def show_documents(self, archive: str | None = None, collection: str | None = None) -> pd.DataFrame | None:
         """The documents of one archive (and collection) as a table."""
