@@ -139,6 +139,14 @@ def parse_source(text: str, ops: FileOps) -> Source:
         return text
     elif not ops.is_dir(Path(folder)):
         return text  # not a folder: reported as a path that does not exist
+    return point_at(folder, point)
+
+
+def point_at(folder: str | os.PathLike[str], point: str) -> PointInTime:
+    """The restore target POINT of ``folder`` (a folder of base backups and WAL segments), as the
+    command line's ``FOLDER@POINT`` names it: ``N`` (record N of the newest timeline),
+    ``TIMELINE:N``, ``latest`` or an ISO 8601 time. The Explore panel's point in time."""
+    point = point.strip()
     if point == "latest":
         return point_in_time(folder, latest=True)
     numbered = re.fullmatch(r"(?:([^:\-]+):)?([0-9]{1,18})", point)
@@ -148,8 +156,8 @@ def parse_source(text: str, ops: FileOps) -> Source:
         return point_in_time(folder, to_time=point)
     except UsageError:
         raise UsageError(
-            f"{point!r} after the @ is not a point in time: write FOLDER@N, FOLDER@TIMELINE:N, FOLDER@latest "
-            "or FOLDER@2026-12-06T21:04:00Z",
+            f"{point!r} is not a point in time: write N, TIMELINE:N, latest or a time such as "
+            "2026-12-06T21:04:00Z (FOLDER@N, FOLDER@TIMELINE:N, ... on a command line)",
             path=folder,
         ) from None
 
