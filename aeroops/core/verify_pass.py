@@ -60,6 +60,7 @@ from aeroops.formats.schemas import (
 from aeroops.formats.storage import iter_storage
 from aeroops.formats.tar import EntryType, TarEntry, TarReader
 from aeroops.formats.wal import WalRecord, iter_wal_batches
+from aeroops.formats.wal_tally import WalTally, tally_wal
 
 Manifest = TypeVar("Manifest")
 
@@ -414,6 +415,19 @@ class Verification:
                 sequence=record.sequence,
             )
 
+        if self.wal_sink is None:  # no record wanted: counted and checked in C, none built
+            tally = WalTally()
+            try:
+                tally_wal(reader, path=entry.name, on_gap=gap, refs=self.wal_schemas, tally=tally)
+            finally:  # a broken tar under the member raises through: what was counted stays counted
+                self.wal_records += tally.records
+                if self.wal_first is None:
+                    self.wal_first = tally.first
+                if tally.last is not None:
+                    self.wal_last = tally.last
+            if tally.error is not None:
+                self.findings.error(tally.error, path=entry.name, base=entry.data_offset)
+            return reader.drain()
         try:
             for batch in iter_wal_batches(reader, path=entry.name, on_gap=gap):
                 self.wal_records += len(batch)
@@ -421,14 +435,11 @@ class Verification:
                 if self.wal_first is None:
                     self.wal_first = batch[0].sequence
                 self.wal_last = batch[-1].sequence
-                if self.wal_sink is not None:
-                    for record in batch:
-                        try:
-                            self.wal_sink(record)
-                        except FormatError as error:
-                            self.findings.error(
-                                error, path=entry.name, base=entry.data_offset, sequence=record.sequence
-                            )
+                for record in batch:
+                    try:
+                        self.wal_sink(record)
+                    except FormatError as error:
+                        self.findings.error(error, path=entry.name, base=entry.data_offset, sequence=record.sequence)
         except FormatError as error:
             self.findings.error(error, path=entry.name, base=entry.data_offset)
         return reader.drain()

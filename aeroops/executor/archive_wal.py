@@ -45,7 +45,7 @@ from aeroops.formats.layout import CHECKPOINT, WAL
 from aeroops.formats.manifests import parse_checkpoint
 from aeroops.formats.segment import ORIGIN, SegmentName, looks_like_segment, parse_segment_name
 from aeroops.formats.sidecar import DEFAULT, SUFFIXES, Algorithm, render_sidecar, sidecar_path
-from aeroops.formats.wal import iter_wal_batches
+from aeroops.formats.wal_tally import tally_wal
 from aeroops.hashing import Digest
 
 TEMP_PREFIX = ".wal-"
@@ -429,19 +429,13 @@ def _copy_records(
     """Stream the WAL's bytes ``offset..size`` into ``target``, checking every record; returns
     the first and last sequence, the bytes of whole records (the file is cut there) and their
     digest (None when bytes past the last whole record were read too: hash the cut file)."""
-    first = last = None
-    end = 0
     with ops.open_read(wal) as source:
         ops.fsync(source)  # as a backup does: what is read up to the size seen is on disk (AeroDB may be serving)
         source.seek(offset)
         tee = _Tee(ops, source, target, size - offset, algorithm)
-        try:
-            for batch in iter_wal_batches(tee, path=wal, first_sequence=first_sequence):
-                if first is None:
-                    first = batch[0].sequence
-                last = batch[-1].sequence
-                end = batch[-1].offset + batch[-1].length
-        except FormatError as exc:
+        tally = tally_wal(tee, path=wal, first_sequence=first_sequence)  # every record checked, none built
+        first, last, end, exc = tally.first, tally.last, tally.end, tally.error
+        if exc is not None:
             if exc.code is Code.WAL_TORN_TAIL:
                 pass  # a record being appended (or torn): whole records go now, the rest next pass
             elif exc.code is Code.WAL_SEQUENCE and first is None:

@@ -27,6 +27,15 @@
  *   wal.decode_payload: clean document payloads are decoded here, every other record is handed
  *   to the Python decoder given to bind(document_cls, python_decoder).
  *
+ * wal_tally(buf, pos, expected, max_length, refs) -> (count, first, last, pos, status, sequence)
+ *   wal_batch's walk and checks without building a record: how many whole, checked records
+ *   from pos on, the first and last one's sequence, where the walk stopped and why (the same
+ *   statuses; never BATCH_FULL but after the record of sequence 2**64 - 1, which nothing may
+ *   follow: the caller takes over there). When refs is a set, the schemas of insert and update
+ *   records are added to it, as wal_schema_refs does. For callers that only count and check
+ *   (verify without a record sink, archive-wal): a Python object per record cost more than
+ *   the walk.
+ *
  * wal_schema_refs(records, refs)
  *   Adds (schema_id, schema_version) of every insert and update record of the list to the set
  *   refs; a payload that does not decode is skipped (readers that decode report it).
@@ -192,11 +201,13 @@ static PyObject *wal_batch(PyObject *self, PyObject *args) {
             status = BATCH_BAD_TYPE;
             break;
         }
+        int at_last = 0; /* the record of sequence 2**64 - 1: the caller checks what follows */
         if (expected) {
             if (sequence != expected) {
                 status = BATCH_SEQUENCE_GAP;
                 break;
             }
+            at_last = expected == UINT64_MAX;
             expected++;
         }
         PyObject *record = make_record((PyTypeObject *)cls, PyTuple_GET_ITEM(types, kind), base + pos, length,
@@ -206,6 +217,10 @@ static PyObject *wal_batch(PyObject *self, PyObject *args) {
         Py_DECREF(record);
         if (appended < 0) goto fail;
         pos += length;
+        if (at_last) {
+            status = BATCH_FULL;
+            break;
+        }
     }
     PyBuffer_Release(&view);
     return Py_BuildValue("(NniK)", records, pos, (int)status, (unsigned long long)sequence);
@@ -336,13 +351,26 @@ static int lp_field(const unsigned char *data, Py_ssize_t size, Py_ssize_t *pos,
     return 1;
 }
 
-/* Adds (id, version) to refs unless the bytes are those of the pair added last (the same
- * schema repeats from record to record). -1 on a Python error other than bad UTF-8. */
+/* The (id, version) pairs added last, as their bytes: records of a few collections come
+ * interleaved (the demo WAL changes schema at more than half of its records), so a cache of the
+ * last pair alone missed most of the time. A pair found here is in refs already (refs only grows
+ * within a call), so it is skipped without a decode. One cache lives for one call. */
+#define REF_SLOTS 8
+#define REF_SLOT_BYTES 120
+typedef struct {
+    int used, next;
+    Py_ssize_t len[REF_SLOTS];
+    unsigned char bytes[REF_SLOTS][REF_SLOT_BYTES];
+} RefCache;
+
+/* Adds (id, version) to refs unless the cache holds their bytes. -1 on a Python error other
+ * than bad UTF-8. */
 static int add_ref(PyObject *refs, const unsigned char *data, Py_ssize_t id_start, Py_ssize_t id_len,
-                   Py_ssize_t ver_start, Py_ssize_t ver_len, const unsigned char **last, Py_ssize_t *last_len) {
+                   Py_ssize_t ver_start, Py_ssize_t ver_len, RefCache *cache) {
     Py_ssize_t span = ver_start + ver_len - (id_start - 4);
     const unsigned char *at = data + id_start - 4; /* id's length prefix through the version */
-    if (*last != NULL && *last_len == span && memcmp(*last, at, (size_t)span) == 0) return 0;
+    for (int i = 0; i < cache->used; i++)
+        if (cache->len[i] == span && memcmp(cache->bytes[i], at, (size_t)span) == 0) return 0;
     PyObject *id = PyUnicode_DecodeUTF8((const char *)data + id_start, id_len, "strict");
     PyObject *ver = id == NULL ? NULL : PyUnicode_DecodeUTF8((const char *)data + ver_start, ver_len, "strict");
     if (ver == NULL) {
@@ -357,9 +385,23 @@ static int add_ref(PyObject *refs, const unsigned char *data, Py_ssize_t id_star
     if (pair == NULL) return -1;
     int added = PySet_Add(refs, pair);
     Py_DECREF(pair);
-    *last = at;
-    *last_len = span;
+    if (added == 0 && span <= REF_SLOT_BYTES) {
+        int slot = cache->next;
+        cache->next = (slot + 1) % REF_SLOTS;
+        if (cache->used < REF_SLOTS) cache->used++;
+        cache->len[slot] = span;
+        memcpy(cache->bytes[slot], at, (size_t)span);
+    }
     return added;
+}
+
+/* The schema of an insert or update payload, added to refs (a payload whose fields do not
+ * decode is skipped); -1 on a Python error. */
+static int add_payload_ref(PyObject *refs, const unsigned char *data, Py_ssize_t size, RefCache *cache) {
+    Py_ssize_t pos = 0, starts[4], lens[4];
+    for (int f = 0; f < 4; f++)
+        if (!lp_field(data, size, &pos, &starts[f], &lens[f])) return 0;
+    return add_ref(refs, data, starts[2], lens[2], starts[3], lens[3], cache);
 }
 
 static PyObject *wal_schema_refs(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
@@ -367,8 +409,7 @@ static PyObject *wal_schema_refs(PyObject *self, PyObject *const *args, Py_ssize
         PyErr_SetString(PyExc_TypeError, "wal_schema_refs(records: list, refs: set)");
         return NULL;
     }
-    const unsigned char *last = NULL;
-    Py_ssize_t last_len = 0;
+    RefCache cache = {0};
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(args[0]); i++) {
         PyObject *record = PyList_GET_ITEM(args[0], i);
         if (!PyTuple_Check(record) || PyTuple_GET_SIZE(record) != 5) continue;
@@ -376,14 +417,73 @@ static PyObject *wal_schema_refs(PyObject *self, PyObject *const *args, Py_ssize
         long type = PyLong_Check(kind) ? PyLong_AsLong(kind) : -1;
         if (type == -1 && PyErr_Occurred()) PyErr_Clear();
         if ((type != 0 && type != 1) || !PyBytes_Check(payload)) continue; /* deletes become tombstones */
-        const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(payload);
-        Py_ssize_t size = PyBytes_GET_SIZE(payload), pos = 0, starts[4], lens[4];
-        int whole = 1;
-        for (int f = 0; f < 4 && whole; f++) whole = lp_field(data, size, &pos, &starts[f], &lens[f]);
-        if (whole && add_ref(args[1], data, starts[2], lens[2], starts[3], lens[3], &last, &last_len) < 0)
+        if (add_payload_ref(args[1], (const unsigned char *)PyBytes_AS_STRING(payload), PyBytes_GET_SIZE(payload),
+                            &cache) < 0)
             return NULL;
     }
     Py_RETURN_NONE;
+}
+
+static PyObject *wal_tally(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    Py_ssize_t pos, max_length;
+    unsigned long long expected;
+    PyObject *refs;
+    if (!PyArg_ParseTuple(args, "y*nKnO", &view, &pos, &expected, &max_length, &refs)) return NULL;
+    if (refs != Py_None && !PySet_Check(refs)) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_TypeError, "wal_tally: refs must be a set or None");
+        return NULL;
+    }
+    const unsigned char *buf = view.buf;
+    Py_ssize_t size = view.len, count = 0;
+    enum batch_status status = BATCH_MORE;
+    uint64_t sequence = 0, first = 0, last = 0;
+    RefCache cache = {0};
+    /* The checks are wal_batch's, in its order: the two must stop at the same byte, same reason. */
+    while (pos >= 0 && pos + 4 <= size) {
+        uint32_t length = rd32(buf + pos);
+        if (length < WAL_MIN_LENGTH || (Py_ssize_t)length > max_length) {
+            status = BATCH_BAD_LENGTH;
+            break;
+        }
+        if ((Py_ssize_t)length > size - pos) break; /* incomplete: read more */
+        const unsigned char *rec = buf + pos;
+        if (record_crc32(rec, length - 4) != rd32(rec + length - 4)) {
+            status = BATCH_BAD_CHECKSUM;
+            break;
+        }
+        unsigned kind = rec[4];
+        sequence = rd64(rec + 5);
+        if (kind > 5) {
+            status = BATCH_BAD_TYPE;
+            break;
+        }
+        int at_last = 0;
+        if (expected) {
+            if (sequence != expected) {
+                status = BATCH_SEQUENCE_GAP;
+                break;
+            }
+            at_last = expected == UINT64_MAX;
+            expected++;
+        }
+        if (refs != Py_None && kind <= 1 &&
+            add_payload_ref(refs, rec + 13, (Py_ssize_t)length - WAL_MIN_LENGTH, &cache) < 0) {
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+        if (count++ == 0) first = sequence;
+        last = sequence;
+        pos += length;
+        if (at_last) {
+            status = BATCH_FULL;
+            break;
+        }
+    }
+    PyBuffer_Release(&view);
+    return Py_BuildValue("(nKKniK)", count, (unsigned long long)first, (unsigned long long)last, pos, (int)status,
+                         (unsigned long long)sequence);
 }
 
 #define STORAGE_MIN_LENGTH 25 /* length + 3 empty text fields + tombstone + empty body + crc */
@@ -393,8 +493,9 @@ static PyObject *storage_schema_refs(PyObject *self, PyObject *args) {
     Py_ssize_t pos;
     PyObject *refs;
     if (!PyArg_ParseTuple(args, "y*nO!", &view, &pos, &PySet_Type, &refs)) return NULL;
-    const unsigned char *buf = view.buf, *last = NULL;
-    Py_ssize_t size = view.len, last_len = 0;
+    const unsigned char *buf = view.buf;
+    Py_ssize_t size = view.len;
+    RefCache cache = {0};
     while (pos >= 0 && size - pos >= 4) {
         uint32_t length = rd32(buf + pos);
         if (length < STORAGE_MIN_LENGTH) {
@@ -407,7 +508,7 @@ static PyObject *storage_schema_refs(PyObject *self, PyObject *args) {
         int whole = 1;
         for (int f = 0; f < 3 && whole; f++) whole = lp_field(rec, end, &at, &starts[f], &lens[f]);
         if (whole && at < end && rec[at] == 0 &&
-            add_ref(refs, rec, starts[1], lens[1], starts[2], lens[2], &last, &last_len) < 0) {
+            add_ref(refs, rec, starts[1], lens[1], starts[2], lens[2], &cache) < 0) {
             PyBuffer_Release(&view);
             return NULL;
         }
@@ -473,6 +574,7 @@ static PyMethodDef methods[] = {
     {"storage_schema_refs", storage_schema_refs, METH_VARARGS,
      "Add the schemas live storage records in a buffer name to a set; where the walk stopped."},
     {"wal_batch", wal_batch, METH_VARARGS, "Frame and check WAL records in a buffer."},
+    {"wal_tally", wal_tally, METH_VARARGS, "Frame and check WAL records in a buffer, counting, building none."},
     {"decode_document", (PyCFunction)(void (*)(void))decode_document, METH_FASTCALL,
      "Decode an insert/update/delete payload."},
     {"decode_payload", (PyCFunction)(void (*)(void))decode_payload, METH_FASTCALL | METH_KEYWORDS,
