@@ -12,6 +12,7 @@ setup(
         Extension(
             "aeroops.formats._speedups",
             ["aeroops/formats/_speedups.c"],
+            depends=["aeroops/formats/_speedups_documents.h"],
             libraries=["dl"],
             optional=True,
         )

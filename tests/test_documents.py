@@ -152,6 +152,23 @@ def test_export_cli_writes_and_refuses_in_one_line(tmp_path: Path, capsys: pytes
     assert code == 2 and "AERO_USAGE" in err
 
 
+@pytest.mark.parametrize("source", [AERODB_FIXTURES / "backup-1000.tar", AERODB_FIXTURES / "datadir-1000"])
+def test_export_of_a_collection_the_source_lacks_is_refused_naming_those_it_has(
+    source: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not an empty file that looks like an export: one coded line, and nothing written."""
+    out = tmp_path / "out.jsonl"
+    args = ("export", str(source), "-o", str(out), "--collection", "orders", "--collection", "ordres", "--no-progress")
+    code, stdout, stderr = run_main(capsys, *args)
+    assert code == 2 and stdout == "" and stderr.strip().splitlines() == [stderr.strip()]
+    assert stderr.startswith("[ERROR] AERO_USAGE: ") and "'ordres'" in stderr and "orders, products, users" in stderr
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(UsageError, match="no document in collection 'nowhere'"):
+        export(source, out, collections=["nowhere"], ops=REAL)
+    assert list(tmp_path.iterdir()) == []
+    assert export(source, out, collections=["orders"], ops=REAL).collections[0][0] == "orders"
+
+
 # --- diff -------------------------------------------------------------------------------------
 
 

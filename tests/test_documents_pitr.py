@@ -152,3 +152,22 @@ def test_history_follows_a_document_through_the_archives_and_the_archived_wal(fo
     assert entries[2].body == listed_bodies(A, 55)[key].encode() == entries[3].body
     assert [f.field for f in entries[2].fields]  # the update changed some field
     assert key not in listed_bodies(B, 35) and entries[4].body is None
+
+
+def test_the_explore_panel_reads_a_point_in_time_of_its_folder(folder: Path) -> None:
+    """The panel's point in time is the command line's FOLDER@POINT, through the same function."""
+    from aeroops.panels import ExplorePanel
+
+    timeline, sequence = TARGETS[0]
+    panel = ExplorePanel(folder)
+    frame = panel.show_documents(point=f"{timeline}:{sequence}")
+    assert frame is not None and panel.error is None
+    assert panel.source() == parse_source(f"{folder}@{timeline}:{sequence}", REAL)
+    assert frame.equals(documents(point_in_time(folder, to_sequence=sequence, timeline=timeline), ops=REAL))
+    assert sorted(frame["collection"] + ":" + frame["key"]) == sorted(listed_bodies(timeline, sequence))
+    assert str(point_in_time(folder, to_sequence=sequence, timeline=timeline)) in panel.progress.label.value
+    latest = panel.show_documents(point="latest", collection="users")
+    assert latest is not None and latest.equals(documents(point_in_time(folder, latest=True), "users", ops=REAL))
+    assert panel.show_documents(point="yesterday") is None and "not a point in time" in str(panel.error)
+    archive = panel.show_documents(point="", collection="")
+    assert archive is not None and archive.equals(documents(folder / panel.archive_select.value, ops=REAL))

@@ -33,6 +33,10 @@ URL = "s3://backups/db/"
         ["demo", URL],
         ["verify", "ARCHIVE", "--identity", URL + "key.txt"],
         ["backup", "DATA", "-o", "OUT", "--recipients-file", URL + "recipients.txt"],
+        ["drill", "ARCHIVE", "--scratch", URL],
+        ["drill", "OUT", "--latest", "--scratch", URL],
+        ["check", "OUT", "--max-age", "1h", "--prometheus", URL + "x.prom"],
+        ["check", "OUT", "--max-wal-age", "1h", "--prometheus", URL + "x.prom"],
     ],
 )
 def test_a_url_where_only_a_local_path_will_do_is_one_coded_line(

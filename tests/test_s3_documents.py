@@ -202,6 +202,24 @@ def test_the_explore_panel_reads_a_buckets_folder(s3: MotoServer, local: dict[st
     no_secret(missing.error_box.value)
 
 
+def test_a_damaged_archive_in_a_bucket_is_refused_as_the_local_copy_is(
+    s3: MotoServer, local: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = bytearray((local["pitr"] / "base-a.tar").read_bytes())
+    data[data.index(b'{"_id"') + 2] ^= 0xFF  # a body byte of the storage: its record's CRC fails
+    (tmp_path / "damaged.tar").write_bytes(bytes(data))
+    s3.client().put_object(Bucket="backups", Key="damaged/base-a.tar", Body=bytes(data))
+    refusals = {}
+    for where, source in (("bucket", "s3://backups/damaged/base-a.tar"), ("local", str(tmp_path / "damaged.tar"))):
+        out = tmp_path / f"{where}.jsonl"
+        code, stdout, stderr = run_main(capsys, "export", source, "-o", str(out), "--no-progress")
+        line = one_error_line(stderr, "[ERROR] AERO_")
+        assert code != 0 and stdout == "" and not out.exists()
+        assert "documents cannot be read" in line and source in line
+        refusals[where] = line.replace(source, "SOURCE")
+    assert refusals["bucket"] == refusals["local"]
+
+
 def test_a_folder_in_a_bucket_is_no_data_directory(s3: MotoServer, capsys: pytest.CaptureFixture[str]) -> None:
     code, stdout, stderr = run_main(capsys, "diff", URL, URL + "base-a.tar", "--no-progress")
     line = one_error_line(stderr, "[ERROR] AERO_USAGE: ")

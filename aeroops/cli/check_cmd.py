@@ -41,6 +41,11 @@ def run(args: argparse.Namespace) -> int:
     from aeroops.views.serialise import freshness_json
     from aeroops.views.text import render_freshness
 
+    if args.prometheus:
+        from aeroops.executor.location import local_path
+
+        local_path(args.prometheus, "the metrics file")  # refused before the folder is read
+
     if args.max_age is None:
         if args.max_wal_age is None:
             from aeroops.errors import UsageError

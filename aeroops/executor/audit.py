@@ -192,15 +192,18 @@ def stream_archive(
     progress: ProgressCallback | None = None,
     ops: FileOps,
     identities: IdentityFiles | None = None,
+    data_sink: DataSink | None = None,
+    sidecar: bool = True,
 ) -> VerifyReport:
     """Verify one archive file, handing each WAL and storage record to the sinks on the way (the
-    documents' reader). Raises `UsageError` when the file cannot be read at all."""
+    documents' reader), and each member's bytes to ``data_sink`` (see `DataSink`). Raises
+    `UsageError` when the file cannot be read at all. ``sidecar=False``: the sidecar is not read
+    nor the archive's digest taken (for readers to whom a digest that differs changes nothing)."""
     archive = archive_location(path)
     keys = load_identities(identities, ops)
+    read = partial(verify_archive_stream, wal_sink=wal_sink, storage_sink=storage_sink, data_sink=data_sink)
     try:
-        return _read_archive(
-            archive, partial(verify_archive_stream, wal_sink=wal_sink, storage_sink=storage_sink), progress, ops, keys
-        )
+        return _read_archive(archive, read, progress, ops, keys, sidecar=sidecar)
     except RemoteError:
         raise  # its own code, naming the URL (no such object, access denied)
     except OSError as error:
@@ -289,17 +292,25 @@ def in_folder(folder: str, name: str) -> Path | str:
 
 
 def _read_archive(
-    archive: Path | str, read: Callable[..., T], progress: ProgressCallback | None, ops: FileOps, keys: Identities
+    archive: Path | str,
+    read: Callable[..., T],
+    progress: ProgressCallback | None,
+    ops: FileOps,
+    keys: Identities,
+    *,
+    sidecar: bool = True,
 ) -> T:
     """One streaming pass of ``read`` (verify or inspect) over an archive file, with its sidecar."""
     keep_freed_memory()
     if isinstance(archive, str):
         with open_remote(archive) as (stream, size):
-            return _read_stream(archive, stream, read, progress, size, ops, keys=keys)
+            return _read_stream(archive, stream, read, progress, size, ops, keys=keys, with_sidecar=sidecar)
     # Unbuffered: the pass reads a megabyte at a time, each straight into the bytes it checks (a
     # buffered reader copied each read once more, its buffer misaligned by the tar headers).
     with ops.open_read(archive) as stream:
-        return _read_stream(archive, stream, read, progress, ops.fstat(stream).st_size, ops, keys=keys)
+        return _read_stream(
+            archive, stream, read, progress, ops.fstat(stream).st_size, ops, keys=keys, with_sidecar=sidecar
+        )
 
 
 @contextlib.contextmanager
@@ -331,7 +342,9 @@ def verify_opened_archive(
     each file's bytes to ``data_sink`` as they are checked: restore's one pass. Unlike
     `verify_archive`, read errors propagate (OSError). record_sinks: the archive's WAL and
     storage records, parsed in the same pass (a drill of an archive in a bucket)."""
-    sinks = {} if record_sinks is None else {"wal_sink": record_sinks[0], "storage_sink": record_sinks[1]}
+    sinks: dict[str, Any] = (
+        {} if record_sinks is None else {"wal_sink": record_sinks[0], "storage_sink": record_sinks[1]}
+    )
     return _read_stream(
         archive,
         stream,
@@ -354,9 +367,10 @@ def _read_stream(
     ops: FileOps,
     *,
     keys: Identities,
+    with_sidecar: bool = True,
     **options: Any,
 ) -> T:
-    sidecar, sidecar_findings = read_sidecar(archive, ops)
+    sidecar, sidecar_findings = read_sidecar(archive, ops) if with_sidecar else (None, ())
     # The sidecar's digest is taken on the second core, in a thread this side owns.
     with contextlib.ExitStack() as stack:
         digest = None if sidecar is None else stack.enter_context(BackgroundDigest(split_digest(sidecar)[0]))

@@ -21,6 +21,7 @@ from aeroops.errors import OutputError, UsageError
 from aeroops.executor.audit import in_folder, inventory, verify_archive
 from aeroops.executor.fileops import FileOps, not_a_folder
 from aeroops.executor.keys import IdentityFiles
+from aeroops.executor.location import local_path
 from aeroops.progress import ProgressCallback
 
 
@@ -79,7 +80,7 @@ def write_text_file(path: str | os.PathLike[str], data: bytes, ops: FileOps) -> 
     """Replace ``path`` with ``data`` whole: a temporary file beside it (a name node_exporter's
     textfile collector skips: it reads only ``*.prom``), fsynced, renamed over it, the folder
     fsynced. A reader sees the old file or the new one, never a part."""
-    target = Path(path)
+    target = local_path(path, "the metrics file")
     if not ops.is_dir(target.parent):
         raise UsageError(f"the folder for the metrics file {not_a_folder(target.parent, ops)}", path=target.parent)
     temporary = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"

@@ -181,7 +181,7 @@ def write_flattened(found: Iterable[Document], sink: SeamWriter, output: Path, f
             part = folder / f"{len(parts):06d}.parquet"
             table, kinds = columns.table(batch)
             with ops.create(part, 0o600) as stream:
-                pq.write_table(table, SeamWriter(ops, stream))
+                pq.write_table(table, SeamWriter(ops, stream), **_unique_columns(table.column_names))
             del table
             parts.append((part, kinds))
         if form == "parquet":
@@ -196,12 +196,19 @@ def write_flattened(found: Iterable[Document], sink: SeamWriter, output: Path, f
 Parts = Sequence[tuple[Path, dict[str, str]]]
 
 
+# Keys and bodies are unique per document: a dictionary of them never pays, yet its builder and
+# statistics hold a copy of each column's values per row group (the export's peak RSS).
+def _unique_columns(names: Sequence[str]) -> dict[str, Any]:
+    kept = [name for name in names if name not in ("key", "body")]
+    return {"use_dictionary": kept, "write_statistics": kept}
+
+
 def _part_tables(parts: Parts, columns: FieldColumns, schema: pa.Schema, ops: FileOps) -> Iterator[pa.Table]:
     import pyarrow.parquet as pq
 
     for part, kinds in parts:
         with ops.open_read(part) as stream:
-            yield conform(pq.read_table(stream), kinds, columns, schema)
+            yield conform(pq.read_table(stream, use_threads=False, pre_buffer=False), kinds, columns, schema)
 
 
 def _rewrite_parquet(parts: Parts, columns: FieldColumns, sink: SeamWriter, ops: FileOps) -> None:
@@ -209,7 +216,7 @@ def _rewrite_parquet(parts: Parts, columns: FieldColumns, sink: SeamWriter, ops:
     import pyarrow.parquet as pq
 
     schema = columns.schema(body=pa.large_binary())
-    with pq.ParquetWriter(sink, schema) as writer:
+    with pq.ParquetWriter(sink, schema, **_unique_columns(schema.names)) as writer:
         for table in _part_tables(parts, columns, schema, ops):
             writer.write_table(table)
 

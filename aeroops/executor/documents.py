@@ -68,7 +68,8 @@ BATCH_BYTES = 8 << 20  # or this many body bytes
 QUEUED_BATCHES = 4
 
 # Findings that leave an archive's documents readable: about schemas, manifests' form and times,
-# the sidecar. Any other ERROR or FATAL finding refuses.
+# the sidecar. Any other ERROR or FATAL finding refuses. (So the documents' passes take no
+# digest for the sidecar, `stream_archive(sidecar=False)`: every record has its own CRC.)
 _HARMLESS = frozenset(
     {
         Code.VERIFY_SCHEMA_MISSING,
@@ -138,6 +139,14 @@ def parse_source(text: str, ops: FileOps) -> Source:
         return text
     elif not ops.is_dir(Path(folder)):
         return text  # not a folder: reported as a path that does not exist
+    return point_at(folder, point)
+
+
+def point_at(folder: str | os.PathLike[str], point: str) -> PointInTime:
+    """The restore target POINT of ``folder`` (a folder of base backups and WAL segments), as the
+    command line's ``FOLDER@POINT`` names it: ``N`` (record N of the newest timeline),
+    ``TIMELINE:N``, ``latest`` or an ISO 8601 time. The Explore panel's point in time."""
+    point = point.strip()
     if point == "latest":
         return point_in_time(folder, latest=True)
     numbered = re.fullmatch(r"(?:([^:\-]+):)?([0-9]{1,18})", point)
@@ -147,8 +156,8 @@ def parse_source(text: str, ops: FileOps) -> Source:
         return point_in_time(folder, to_time=point)
     except UsageError:
         raise UsageError(
-            f"{point!r} after the @ is not a point in time: write FOLDER@N, FOLDER@TIMELINE:N, FOLDER@latest "
-            "or FOLDER@2026-12-06T21:04:00Z",
+            f"{point!r} is not a point in time: write N, TIMELINE:N, latest or a time such as "
+            "2026-12-06T21:04:00Z (FOLDER@N, FOLDER@TIMELINE:N, ... on a command line)",
             path=folder,
         ) from None
 
@@ -234,7 +243,13 @@ def read_state(
         builder.add_wal(record)  # a payload that does not decode: a finding (refused below)
 
     report = stream_archive(
-        source, wal_sink=on_wal, storage_sink=builder.add_storage, progress=progress, ops=ops, identities=identities
+        source,
+        wal_sink=on_wal,
+        storage_sink=builder.add_storage,
+        progress=progress,
+        ops=ops,
+        identities=identities,
+        sidecar=False,
     )
     _refuse_damage(source, report)
     return SourceState(str(source), kind, builder.build(), report, identities)
@@ -254,9 +269,41 @@ def iter_documents(
     ``collections`` and of ``keys`` (``(collection, key)`` pairs) when given.
 
     Raises `UsageError` for a source that is not one, `FormatError` for a damaged one."""
-    first = _step(progress, 0)
-    known = read_state(source, places=True, progress=first, ops=ops, identities=identities)
-    yield from documents_of(known, collections=collections, keys=keys, progress=_step(progress, 1), ops=ops)
+    _, found = _documents(source, collections, keys, progress, ops, identities)
+    yield from found
+
+
+def _documents(
+    source: Source,
+    collections: Iterable[str] | None,
+    keys: Iterable[tuple[str, str]] | None,
+    progress: ProgressCallback,
+    ops: FileOps,
+    identities: IdentityFiles | None,
+) -> tuple[dict[str, int], Iterator[Document]]:
+    """The source's live documents per collection (every collection) after the first pass, and
+    `iter_documents`' documents. A clean archive is read the fast way (`document_index`)."""
+    from aeroops.executor import document_index
+
+    if keys is None and document_index.available() and source_kind(source, ops) == ARCHIVE:
+        assert not isinstance(source, PointInTime)
+        chosen = None if collections is None else set(collections)
+        indexed = document_index.index_archive(
+            source, chosen, progress=_step(progress, 0), ops=ops, identities=identities, refuse=_refuse_damage
+        )
+        if indexed is not None:
+            picked = document_index.pick_documents(
+                indexed,
+                progress=_step(progress, 1),
+                ops=ops,
+                identities=identities,
+                refuse=_refuse_damage,
+                pushed=_pushed,
+            )
+            return indexed.counts, _counted(picked, indexed.expected, ARCHIVE, str(source))
+    known = read_state(source, places=True, progress=_step(progress, 0), ops=ops, identities=identities)
+    counts = {collection: len(docs) for collection, docs in known.state.documents.items()}
+    return counts, documents_of(known, collections=collections, keys=keys, progress=_step(progress, 1), ops=ops)
 
 
 def documents_of(
@@ -269,15 +316,19 @@ def documents_of(
 ) -> Iterator[Document]:
     """`iter_documents`' second pass, over a source whose state (with places) is known."""
     wanted = _wanted(known.state, collections, keys)
-    expected = len(wanted)
+    yield from _counted(_second_pass(known, wanted, progress, ops), len(wanted), known.kind, known.source)
+
+
+def _counted(found: Iterable[Document], expected: int, kind: str, source: str) -> Iterator[Document]:
+    """The documents of a second pass, which must be as many as the first pass found."""
     handed = 0
-    for document in _second_pass(known, wanted, progress, ops):
+    for document in found:
         handed += 1
         yield document
     if handed != expected:
         raise FormatError(
-            f"the {known.kind} changed while it was read: {expected:,} documents were expected, {handed:,} found",
-            path=known.source,
+            f"the {kind} changed while it was read: {expected:,} documents were expected, {handed:,} found",
+            path=source,
         )
 
 
@@ -309,6 +360,17 @@ def find_document(
     """The document ``key`` (``(collection, key)``) of ``source`` after AeroDB's boot rules, or
     None: one pass, the replay fed only that key's records (history reads many archives)."""
     kind = source_kind(source, ops)
+    from aeroops.executor import document_index
+
+    if kind == ARCHIVE and document_index.available():
+        assert not isinstance(source, PointInTime)
+        found = document_index.find_in_archive(
+            source, key, progress=progress, ops=ops, identities=identities, refuse=_refuse_damage
+        )
+        if found is not None:  # else records the careful pass below names
+            if _report is not None:
+                _report.append(found[1])
+            return found[0]
     builder = LogicalStateBuilder(places=True)
     last: list[Document | None] = [None, None]  # the last record of the key in storage, in the WAL
 
@@ -338,7 +400,13 @@ def find_document(
         from aeroops.executor.audit import stream_archive
 
         report = stream_archive(
-            source, wal_sink=on_wal, storage_sink=on_storage, progress=progress, ops=ops, identities=identities
+            source,
+            wal_sink=on_wal,
+            storage_sink=on_storage,
+            progress=progress,
+            ops=ops,
+            identities=identities,
+            sidecar=False,
         )
         _refuse_damage(source, report)
         if _report is not None:
@@ -388,7 +456,13 @@ def read_records(
     from aeroops.executor.audit import stream_archive
 
     report = stream_archive(
-        source, wal_sink=on_wal, storage_sink=on_storage, progress=progress, ops=ops, identities=identities
+        source,
+        wal_sink=on_wal,
+        storage_sink=on_storage,
+        progress=progress,
+        ops=ops,
+        identities=identities,
+        sidecar=False,
     )
     _refuse_damage(source, report)
     return None
@@ -442,7 +516,13 @@ def read_plan(
             wal_sink(record)
 
     report = stream_archive(
-        base, wal_sink=on_base_wal, storage_sink=storage_sink, progress=progress, ops=ops, identities=identities
+        base,
+        wal_sink=on_base_wal,
+        storage_sink=storage_sink,
+        progress=progress,
+        ops=ops,
+        identities=identities,
+        sidecar=False,
     )
     _refuse_damage(base, report)
     for use in plan.segments:
@@ -544,7 +624,13 @@ def _second_pass(
             from aeroops.executor.audit import stream_archive
 
             report = stream_archive(
-                source, wal_sink=wal, storage_sink=storage, progress=progress, ops=ops, identities=identities
+                source,
+                wal_sink=wal,
+                storage_sink=storage,
+                progress=progress,
+                ops=ops,
+                identities=identities,
+                sidecar=False,
             )
             _refuse_damage(source, report)
 
@@ -663,7 +749,8 @@ def export(
         raise UsageError("the output is a folder: name a file", path=target)
     if not isinstance(source, PointInTime) and not is_url(source):
         _refuse_writing_into(Path(source), target, ops)
-    found = iter_documents(source, collections=collections, progress=progress, ops=ops, identities=identities)
+    present, found = _documents(source, collections, None, progress, ops, identities)
+    _refuse_missing_collections(collections, present, source)
     tmp = target.parent / f".{target.name}.aeroops-export-{os.getpid()}"
     counts: dict[str, int] = {}
 
@@ -699,6 +786,16 @@ def export(
     return ExportResult(
         str(source), str(target), chosen, sum(counts.values()), ops.stat(target).st_size, tuple(sorted(counts.items()))
     )
+
+
+def _refuse_missing_collections(chosen: Sequence[str] | None, present: dict[str, int], source: Source) -> None:
+    """A collection the source has no document of: said, and nothing written (an empty file
+    would look like an export of an empty collection, or of a name typed wrong)."""
+    missing = sorted({c for c in chosen or () if not present.get(c)})
+    if missing:
+        has = ", ".join(sorted(c for c, n in present.items() if n)) or "none: it has no documents"
+        names = ", ".join(repr(c) for c in missing)
+        raise UsageError(f"the source has no document in collection {names}; its collections: {has}", path=source)
 
 
 def _refuse_writing_into(source: Path, target: Path, ops: FileOps) -> None:

@@ -176,6 +176,8 @@ def drill(
     started = time.monotonic()
     archive_path = archive_location(archive)
     identity_paths = identity_files(identities)
+    if scratch_parent is not None:
+        local_path(scratch_parent, "the scratch folder")
     if scratch_parent is not None and not ops.is_dir(scratch_parent):
         raise UsageError(
             f"the folder for the scratch directory {not_a_folder(scratch_parent, ops)}", path=scratch_parent

@@ -599,6 +599,8 @@ def drill_point_in_time(
 ) -> PitrDrill:
     """Restore to ``target`` into a scratch folder, compare, clean up."""
     started = time.monotonic()
+    if scratch_parent is not None:
+        local_path(scratch_parent, "the scratch folder")
     description, plan = plan_for(folder, target, ops)
     if isinstance(plan, PitrRefusal):
         return PitrDrill(plan, error=refusal_error(plan).finding.__str__())

@@ -561,7 +561,10 @@ static PyObject *keep_freed_memory(PyObject *self, PyObject *args) {
     Py_RETURN_FALSE;
 }
 
+#include "_speedups_documents.h" /* issue 24: documents, a block of its own */
+
 static PyMethodDef methods[] = {
+    DOCUMENT_METHODS
     {"keep_freed_memory", keep_freed_memory, METH_VARARGS,
      "keep_freed_memory(trim, mmap): glibc malloc's trim and mmap thresholds, in bytes."},
     {"crc32", (PyCFunction)(void (*)(void))crc32_held, METH_FASTCALL,

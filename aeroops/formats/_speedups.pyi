@@ -28,3 +28,21 @@ def keep_freed_memory(trim: int, mmap: int, /) -> bool: ...
 def bind(document_cls: type[Any], python_decoder: Callable[..., Any]) -> None: ...
 
 crc_path: str  # which CRC-32 the WAL loop checks records with
+
+# Documents (issue 24, _speedups_documents.h): the live documents' index and their second pass.
+def doc_index_new() -> object: ...
+def doc_index_feed(
+    index: object, buf: bytes | bytearray, pos: int, wal: bool, check_crc: bool, /
+) -> tuple[int, int]: ...
+def doc_index_winners(index: object, collections: set[str] | None, /) -> tuple[bytes, bytes, dict[str, int]]: ...
+def doc_pick(
+    buf: bytes | bytearray,
+    pos: int,
+    ordinal: int,
+    wanted: bytes,
+    index: int,
+    wal: bool,
+    cls: type[Any],
+    max_docs: int,
+    /,
+) -> tuple[list[Any], int, int, int, int]: ...

@@ -1,7 +1,8 @@
 """`ExplorePanel`: what is inside the backups of a folder, and what changed.
 
-Pick an archive and a collection to see its documents (filter by a field, search a key); pick
-two archives to see what changed as a table and a chart; type a key to see its history. A thin
+Pick an archive and a collection to see its documents (filter by a field, search a key), or a
+point in time of a folder with archived WAL (`point_at`: what ``FOLDER@POINT`` names on a
+command line); pick two archives to see what changed as a table and a chart; type a key to see its history. A thin
 layer: `show_documents` is `aeroops.views.documents.documents`, `diff` and `history` are
 `aeroops.executor.documents.diff` and `history`; the buttons call these same methods.
 """
@@ -17,7 +18,7 @@ import pandas as pd
 from aeroops.core.documents import DiffResult, HistoryEntry
 from aeroops.errors import UsageError
 from aeroops.executor.audit import in_folder, inventory
-from aeroops.executor.documents import diff, history
+from aeroops.executor.documents import PointInTime, diff, history, point_at
 from aeroops.executor.fileops import REAL
 from aeroops.panels.common import PagedTable, Panel, TextField, WidgetProgress, full_width, path_input, section
 from aeroops.views import charts
@@ -46,6 +47,9 @@ class ExplorePanel(Panel):
         self.folder_input = path_input("backup folder", None, "/path/to/backups")
         self.archive_select = _dropdown("archive")
         self.collection_input = widgets.Text(value="", description="collection", placeholder=ALL, style=_NARROW)
+        self.point_input = widgets.Text(
+            value="", description="or at", placeholder="N, TIMELINE:N, latest, a time", style=_NARROW
+        )
         self.show_button = widgets.Button(description="Documents", icon="table", button_style="primary")
         self.field_input = widgets.Text(value="", description="field", placeholder="e.g. name", style=_NARROW)
         self.value_input = widgets.Text(value="", description="equals", placeholder="a value", style=_NARROW)
@@ -78,7 +82,7 @@ class ExplorePanel(Panel):
             self.error_box,
             self.progress,
             section("Documents"),
-            widgets.HBox([self.archive_select, self.collection_input, self.show_button]),
+            widgets.HBox([self.archive_select, self.point_input, self.collection_input, self.show_button]),
             widgets.HBox([self.field_input, self.value_input, self.filter_button]),
             self.search_input,
             self.documents_summary,
@@ -99,6 +103,7 @@ class ExplorePanel(Panel):
 
     folder = TextField("folder_input")
     collection = TextField("collection_input")
+    point = TextField("point_input")
     field = TextField("field_input")
     value = TextField("value_input")
     searched = TextField("search_input")
@@ -127,23 +132,36 @@ class ExplorePanel(Panel):
             raise UsageError("choose an archive first")
         return in_folder(self.folder, name)  # a URL in a bucket's folder, else a path
 
-    def show_documents(self, archive: str | None = None, collection: str | None = None) -> pd.DataFrame | None:
-        """The documents of one archive (and collection) as a table."""
+    def source(self) -> Path | str | PointInTime:
+        """What the documents are read from: the point in time typed (of the folder, as
+        ``FOLDER@POINT`` names it), else the archive chosen."""
+        if self.point:
+            return point_at(self.folder, self.point)
+        return self._path(self.archive_select.value)
+
+    def show_documents(
+        self, archive: str | None = None, collection: str | None = None, point: str | None = None
+    ) -> pd.DataFrame | None:
+        """The documents of one archive, or of the point in time ``point`` of the folder (N,
+        TIMELINE:N, latest or a time; "" for the archive), and collection, as a table."""
         if archive is not None:
             self.archive_select.value = archive
+        if point is not None:
+            self.point_input.value = point
         if collection is not None:
             self.collection_input.value = collection
         self.progress.start("reading the documents …")
         chosen = self.collection or None
         frame = self.attempt(
-            lambda: documents(self._path(self.archive_select.value), chosen, progress=self.progress, ops=REAL),
+            lambda: documents(self.source(), chosen, progress=self.progress, ops=REAL),
             progress=self.progress,
         )
         self.frame = frame
         if frame is None:
             self.documents_table.set_frame(None)
             return None
-        self.progress.finish(f"{len(frame):,} documents")
+        at = f" at {self.source()}" if self.point else ""  # which point: its timeline and record
+        self.progress.finish(f"{len(frame):,} documents{at}")
         return self.filter()
 
     def filter(self, field: str | None = None, value: str | None = None) -> pd.DataFrame | None:

@@ -1,0 +1,354 @@
+"""The documents of an archive, the fast way (C: `_speedups_documents.h`): the first pass is
+the verify pass the careful path runs, with the storage and WAL bytes handed to a C index that
+keeps, per key, only where its winning record is (no Python object per record); the second
+reads the two members again (straight from the file for a plain archive, through the verify
+pass for a layered one) and builds exactly the winning documents, each record's CRC checked.
+
+Anything unusual in the records (damage, fields that do not fill a record, text that is not
+UTF-8, storage after the WAL) makes `index_archive` answer None: the caller then reads the
+archive the careful way, which names what is wrong exactly as before. The fast path only ever
+handles clean archives, and hands out what the careful path would, in the same order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aeroops.core.documents import Document
+from aeroops.core.verify_report import VerifyReport
+from aeroops.errors import FormatError
+from aeroops.executor.fileops import FileOps
+from aeroops.executor.keys import IdentityFiles
+from aeroops.executor.location import is_url
+from aeroops.formats.framing import MAX_RECORD_LENGTH, U32
+from aeroops.formats.layout import STORAGE, WAL_LOG
+from aeroops.formats.wal import load_speedups
+from aeroops.progress import ProgressCallback, no_progress
+
+_speedups: Any = load_speedups()
+MORE, ODD, FULL, DONE = 0, 1, 2, 3  # the C side's enum doc_status
+BATCH = 1024  # documents built per call
+CHUNK = 1 << 20
+_MIN_LENGTH = {False: 25, True: 17}  # a storage record, a WAL record
+
+
+def available() -> bool:
+    return _speedups is not None and hasattr(_speedups, "doc_index_new")
+
+
+class _Odd(Exception):
+    """Records the fast path does not take: the careful path reads the source instead."""
+
+
+class _Feed:
+    """A member's bytes, a chunk at a time, handed to a C walker whole records at a time: only a
+    record that straddles two chunks is copied, alone."""
+
+    def __init__(self, wal: bool) -> None:
+        self.wal = wal
+        self._carry = bytearray()
+
+    def _walk(self, buf: bytes | bytearray, pos: int) -> tuple[int, bool]:
+        """Walk the whole records of buf from pos; (where it stopped, whether to go on)."""
+        raise NotImplementedError
+
+    def feed(self, chunk: bytes | bytearray) -> bool:
+        """False once no more bytes are needed."""
+        pos = 0
+        carry = self._carry
+        if carry:
+            if len(carry) < 4:
+                pos = min(4 - len(carry), len(chunk))
+                carry += chunk[:pos]
+                if len(carry) < 4:
+                    return True
+            (length,) = U32.unpack_from(carry)
+            if length < _MIN_LENGTH[self.wal] or length > MAX_RECORD_LENGTH:
+                raise _Odd
+            take = min(length - len(carry), len(chunk) - pos)
+            carry += chunk[pos : pos + take]
+            pos += take
+            if len(carry) < length:
+                return True
+            end, going = self._walk(carry, 0)
+            if end != length:
+                raise _Odd
+            self._carry = bytearray()
+            if not going:
+                return False
+        end, going = self._walk(chunk, pos)
+        if not going:
+            return False
+        self._carry = bytearray(chunk[end:])
+        return True
+
+    def finish(self) -> None:
+        if self._carry:  # a torn tail
+            raise _Odd
+
+
+class _IndexFeed(_Feed):
+    def __init__(self, index: Any, wal: bool) -> None:
+        super().__init__(wal)
+        self._index = index
+
+    def _walk(self, buf: bytes | bytearray, pos: int) -> tuple[int, bool]:
+        # The verify pass checks every WAL record's CRC itself; storage records' only here.
+        end, status = _speedups.doc_index_feed(self._index, buf, pos, self.wal, not self.wal)
+        if status != MORE:
+            raise _Odd
+        return end, True
+
+
+class _PickFeed(_Feed):
+    def __init__(self, wanted: bytes, wal: bool, path: object) -> None:
+        super().__init__(wal)
+        self._wanted = wanted
+        self._path = path
+        self._ordinal = 0
+        self._index = 0
+        self.out: list[Document] = []
+
+    @property
+    def done(self) -> bool:
+        return self._index * 8 >= len(self._wanted)
+
+    def _walk(self, buf: bytes | bytearray, pos: int) -> tuple[int, bool]:
+        while True:
+            docs, pos, self._ordinal, self._index, status = _speedups.doc_pick(
+                buf, pos, self._ordinal, self._wanted, self._index, self.wal, Document, BATCH
+            )
+            self.out += docs
+            if status == DONE:
+                return pos, False
+            if status == ODD:
+                raise FormatError("the archive changed while it was read: a record differs", path=self._path)
+            if status == MORE:
+                return pos, True
+
+
+@dataclass(frozen=True, slots=True)
+class Indexed:
+    """An archive's first pass: its verify report and which records win."""
+
+    source: str
+    report: VerifyReport
+    storage: bytes  # ordinals of the winning storage records, u64 little-endian, sorted
+    wal: bytes  # of the winning WAL records
+    counts: dict[str, int]  # live documents per collection (every collection)
+
+    @property
+    def expected(self) -> int:
+        return (len(self.storage) + len(self.wal)) // 8
+
+
+def index_archive(
+    source: str | os.PathLike[str],
+    collections: set[str] | None,
+    *,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps,
+    identities: IdentityFiles | None,
+    refuse: Callable[[object, VerifyReport], None],
+) -> Indexed | None:
+    """The first pass over an archive; None when its records need the careful path. ``refuse``
+    raises for a report whose damage makes the documents untrustworthy."""
+    from aeroops.executor.audit import stream_archive
+
+    index = _speedups.doc_index_new()
+    feeds: dict[str, _IndexFeed] = {}
+    odd: list[bool] = []
+
+    def data_sink(name: str, size: int) -> Callable[[bytes], None] | None:
+        if name not in (STORAGE, WAL_LOG) or name in feeds or odd:
+            if name in feeds:
+                odd.append(True)  # a second storage or WAL member: the careful path judges it
+            return None
+        feed = feeds[name] = _IndexFeed(index, name == WAL_LOG)
+
+        def tee(chunk: bytes) -> None:
+            if odd:
+                return
+            try:
+                feed.feed(chunk)
+            except _Odd:
+                odd.append(True)
+
+        return tee
+
+    report = stream_archive(
+        source, data_sink=data_sink, progress=progress, ops=ops, identities=identities, sidecar=False
+    )
+    refuse(source, report)
+    try:
+        for feed in feeds.values():
+            feed.finish()
+    except _Odd:
+        odd.append(True)
+    if odd:
+        return None
+    storage, wal, counts = _speedups.doc_index_winners(index, collections)
+    return Indexed(str(source), report, storage, wal, counts)
+
+
+def pick_documents(
+    indexed: Indexed,
+    *,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps,
+    identities: IdentityFiles | None,
+    refuse: Callable[[object, VerifyReport], None],
+    pushed: Callable[[Callable[[Callable[[Document], None]], None]], Iterator[Document]],
+) -> Iterator[Document]:
+    """The second pass: the winning documents, storage's first, each side in its order."""
+    members = None if is_url(indexed.source) else _plain_members(indexed.report)
+    if members is None:  # layered, or in a bucket: streamed again
+        return pushed(lambda emit: _pick_layered(indexed, emit, progress, ops, identities, refuse))
+    return _pick_plain(indexed, members, ops)
+
+
+def _plain_members(report: VerifyReport) -> dict[str, tuple[int, int]] | None:
+    """(data offset, size) of the storage and WAL members of a plain archive; None when layered."""
+    if report.layers or not report.opened:
+        return None
+    found: dict[str, tuple[int, int]] = {}
+    for member in report.members:
+        if member.type == "file" and member.name in (STORAGE, WAL_LOG):
+            found[member.name] = (member.data_offset, member.size)
+    return found
+
+
+def _pick_plain(indexed: Indexed, members: dict[str, tuple[int, int]], ops: FileOps) -> Iterator[Document]:
+    path = Path(indexed.source)
+    with ops.open_read(path) as stream:
+        for name, wanted in ((STORAGE, indexed.storage), (WAL_LOG, indexed.wal)):
+            if not wanted:
+                continue
+            if name not in members:
+                raise FormatError(f"the archive changed while it was read: {name} is gone", path=path)
+            offset, size = members[name]
+            feed = _PickFeed(wanted, name == WAL_LOG, path)
+            stream.seek(offset)
+            left = size
+            going = True
+            while going and left:
+                chunk = stream.read(min(CHUNK, left))
+                if not chunk:
+                    break
+                left -= len(chunk)
+                try:
+                    going = feed.feed(chunk)
+                except _Odd:
+                    raise FormatError("the archive changed while it was read: a record differs", path=path) from None
+                if feed.out:
+                    yield from feed.out
+                    feed.out = []
+            if not feed.done:
+                raise FormatError("the archive changed while it was read: records are missing", path=path)
+
+
+def _pick_layered(
+    indexed: Indexed,
+    emit: Callable[[Document], None],
+    progress: ProgressCallback,
+    ops: FileOps,
+    identities: IdentityFiles | None,
+    refuse: Callable[[object, VerifyReport], None],
+) -> None:
+    from aeroops.executor.audit import stream_archive
+
+    def data_sink(name: str, size: int) -> Callable[[bytes], None] | None:
+        wanted = {STORAGE: indexed.storage, WAL_LOG: indexed.wal}.get(name)
+        if not wanted:
+            return None
+        feed = _PickFeed(wanted, name == WAL_LOG, indexed.source)
+        going = [True]
+
+        def tee(chunk: bytes) -> None:
+            if not going[0]:
+                return
+            try:
+                going[0] = feed.feed(chunk)
+            except _Odd:
+                raise FormatError(
+                    "the archive changed while it was read: a record differs", path=indexed.source
+                ) from None
+            for document in feed.out:
+                emit(document)
+            feed.out = []
+
+        return tee
+
+    report = stream_archive(
+        indexed.source, data_sink=data_sink, progress=progress, ops=ops, identities=identities, sidecar=False
+    )
+    refuse(indexed.source, report)
+
+
+class _MatchFeed(_Feed):
+    def __init__(self, key: tuple[bytes, bytes], wal: bool) -> None:
+        super().__init__(wal)
+        self._key = key
+        self.last: tuple[bool, Document | None] | None = None  # (deleted, document) of the key's last record
+
+    def _walk(self, buf: bytes | bytearray, pos: int) -> tuple[int, bool]:
+        end, status, matches = _speedups.doc_match(buf, pos, self.wal, *self._key, not self.wal, Document)
+        if status != MORE:
+            raise _Odd
+        if matches:
+            self.last = matches[-1]
+        return end, True
+
+
+def find_in_archive(
+    source: str | os.PathLike[str],
+    key: tuple[str, str],
+    *,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps,
+    identities: IdentityFiles | None,
+    refuse: Callable[[object, VerifyReport], None],
+) -> tuple[Document | None, VerifyReport] | None:
+    """The document ``key`` of an archive after AeroDB's boot rules (its last WAL record if the
+    WAL has one, else its last storage record; a delete or tombstone: None), in one pass that
+    builds nothing for any other key; None when the records need the careful path."""
+    from aeroops.executor.audit import stream_archive
+
+    feeds: dict[str, _MatchFeed] = {}
+    odd: list[bool] = []
+    wanted = (key[0].encode("utf-8", "surrogatepass"), key[1].encode("utf-8", "surrogatepass"))
+
+    def data_sink(name: str, size: int) -> Callable[[bytes], None] | None:
+        if name not in (STORAGE, WAL_LOG) or odd:
+            return None
+        if name in feeds or (name == STORAGE and WAL_LOG in feeds):
+            odd.append(True)  # a second member, or storage after the WAL: the careful path judges it
+            return None
+        feed = feeds[name] = _MatchFeed(wanted, name == WAL_LOG)
+
+        def tee(chunk: bytes) -> None:
+            if not odd:
+                try:
+                    feed.feed(chunk)
+                except _Odd:
+                    odd.append(True)
+
+        return tee
+
+    report = stream_archive(
+        source, data_sink=data_sink, progress=progress, ops=ops, identities=identities, sidecar=False
+    )
+    refuse(source, report)
+    try:
+        for feed in feeds.values():
+            feed.finish()
+    except _Odd:
+        odd.append(True)
+    if odd:
+        return None
+    last = next((f.last for f in (feeds.get(WAL_LOG), feeds.get(STORAGE)) if f is not None and f.last), None)
+    return (None if last is None else last[1]), report

@@ -1,0 +1,143 @@
+"""The fast reading of an archive's documents (C: `aeroops.executor.document_index`) hands out
+exactly what the careful reading does, in the same order, and leaves to it every archive whose
+records are unusual, so damage is named as before (issue 24: documents() speed)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers.data import AERODB_FIXTURES, copy_fixture
+
+from aeroops.core.documents import Document
+from aeroops.errors import FormatError
+from aeroops.executor import document_index
+from aeroops.executor.backup import run_backup
+from aeroops.executor.documents import iter_documents
+from aeroops.executor.fileops import REAL
+from aeroops.formats.framing import lp
+from aeroops.formats.wal import DocumentChange, WalType, encode_document_change, encode_wal_record, iter_wal
+
+T0 = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
+FIXTURE_ARCHIVES = sorted(AERODB_FIXTURES.glob("*.tar"))
+HOSTILE = {
+    "not-utf8": b'{"name":"\xff\xfe"}',
+    "huge": b'{"blob":"' + b"x" * (3 << 20) + b'"}',  # crosses the 1 MiB chunks the readers read
+    "empty": b"",
+    "deep": b"[" * 10_000 + b"]" * 10_000,
+}
+
+
+def careful(source: Path, monkeypatch: pytest.MonkeyPatch, **options: Any) -> list[Document]:
+    with monkeypatch.context() as patched:
+        patched.setattr(document_index, "available", lambda: False)
+        return list(iter_documents(source, ops=REAL, **options))
+
+
+@pytest.fixture
+def taken(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
+    """Which way each reading went: True the fast one, False the careful one after the index."""
+    seen: list[bool] = []
+    index = document_index.index_archive
+
+    def spied(*args: Any, **kwargs: Any) -> document_index.Indexed | None:
+        found = index(*args, **kwargs)
+        seen.append(found is not None)
+        return found
+
+    monkeypatch.setattr(document_index, "index_archive", spied)
+    yield seen
+
+
+def _with_wal(tmp_path: Path, payloads: list[tuple[WalType, bytes]]) -> Path:
+    """An archive of datadir-1000 whose WAL ends with these records."""
+    data = copy_fixture("datadir-1000", tmp_path / "data")
+    wal = data / "wal/wal.log"
+    with wal.open("rb") as stream:
+        last = max((record.sequence for record in iter_wal(stream)), default=0)
+    with wal.open("ab") as stream:
+        for offset, (kind, payload) in enumerate(payloads, start=1):
+            stream.write(encode_wal_record(kind, last + offset, payload))
+    (tmp_path / "out").mkdir()
+    return Path(run_backup(data, tmp_path / "out", created_at=T0, ops=REAL).archive)
+
+
+@pytest.mark.parametrize("archive", FIXTURE_ARCHIVES, ids=lambda p: p.name)
+def test_the_fast_reading_hands_out_what_the_careful_one_does_in_its_order(
+    archive: Path, taken: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert list(iter_documents(archive, ops=REAL)) == careful(archive, monkeypatch) and taken == [True]
+    for chosen in (["orders"], ["users", "nowhere"], []):
+        fast = list(iter_documents(archive, collections=chosen, ops=REAL))
+        assert fast == careful(archive, monkeypatch, collections=chosen)
+    assert taken == [True] * 4
+
+
+def test_hostile_bodies_deletes_and_a_key_written_twice_read_fast(
+    tmp_path: Path, taken: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    changes = [(WalType.INSERT, DocumentChange("orders", name, "orders", "v1", body)) for name, body in HOSTILE.items()]
+    changes += [
+        (WalType.UPDATE, DocumentChange("orders", "empty", "orders", "v1", b'{"again":1}')),
+        (WalType.DELETE, DocumentChange("orders", "deep", "orders", "v1", b"")),
+        (WalType.INSERT, DocumentChange("odd:name", "x:y", "orders", "v1", b"{}")),  # a colon in the collection
+        (WalType.INSERT, DocumentChange("odd", "name:x:y", "orders", "v1", b"{}")),
+    ]
+    archive = _with_wal(tmp_path, [(kind, encode_document_change(change)) for kind, change in changes])
+    fast = list(iter_documents(archive, ops=REAL))
+    assert taken == [True] and fast == careful(archive, monkeypatch)
+    by_key = {(d.collection, d.key): d.body for d in fast}
+    assert by_key[("orders", "huge")] == HOSTILE["huge"] and by_key[("orders", "not-utf8")] == HOSTILE["not-utf8"]
+    assert by_key[("orders", "empty")] == b'{"again":1}' and ("orders", "deep") not in by_key
+    assert ("odd:name", "x:y") in by_key and ("odd", "name:x:y") in by_key
+
+
+def test_records_the_fast_reading_does_not_take_go_the_careful_way_with_its_finding(
+    tmp_path: Path, taken: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad_key = lp(b"orders") + lp(b"\xff\xfe") + lp(b"orders") + lp(b"v1") + lp(b"{}")  # an id not UTF-8
+    archive = _with_wal(tmp_path, [(WalType.INSERT, bad_key)])
+    with pytest.raises(FormatError) as fast:
+        list(iter_documents(archive, ops=REAL))
+    assert taken == [False]
+    with pytest.raises(FormatError) as slow:
+        careful(archive, monkeypatch)
+    assert (fast.value.code, str(fast.value)) == (slow.value.code, str(slow.value)) and "UTF-8" in str(fast.value)
+
+
+def test_a_compressed_archive_reads_fast_through_its_layers(
+    tmp_path: Path, taken: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = copy_fixture("datadir-3snap", tmp_path / "data")
+    (tmp_path / "z").mkdir()
+    zstd = Path(run_backup(data, tmp_path / "z", created_at=T0, compress="zstd", ops=REAL).archive)
+    assert list(iter_documents(zstd, ops=REAL)) == careful(zstd, monkeypatch) and taken == [True]
+
+
+def test_one_document_found_fast_is_the_one_the_careful_pass_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aeroops.executor.documents import find_document
+
+    changes = [
+        (WalType.INSERT, DocumentChange("orders", "huge", "orders", "v1", HOSTILE["huge"])),
+        (WalType.DELETE, DocumentChange("orders", "orders-000001", "orders", "v1", b"")),
+        (WalType.UPDATE, DocumentChange("orders", "orders-000002", "orders", "v1", b'{"again":2}')),
+    ]
+    archive = _with_wal(tmp_path, [(kind, encode_document_change(change)) for kind, change in changes])
+    untouched = next(d.key for d in iter_documents(archive, collections=["orders"], ops=REAL) if d.key[-1] == "9")
+    keys = [("orders", k) for k in ("huge", "orders-000001", "orders-000002", untouched, "nowhere")]
+    fast = [find_document(archive, key, ops=REAL) for key in keys]
+    with monkeypatch.context() as patched:
+        patched.setattr(document_index, "available", lambda: False)
+        assert fast == [find_document(archive, key, ops=REAL) for key in keys]
+    assert fast[0] is not None and fast[0].body == HOSTILE["huge"] and fast[1] is None and fast[4] is None
+    assert fast[2] is not None and fast[2].body == b'{"again":2}' and fast[3] is not None
+    seen: list[object] = []
+    real = document_index.find_in_archive
+    monkeypatch.setattr(document_index, "find_in_archive", lambda *a, **k: seen.append(real(*a, **k)) or seen[-1])
+    find_document(archive, keys[0], ops=REAL)
+    assert seen and seen[0] is not None  # the fast way was taken
