@@ -5,6 +5,7 @@
  *
  * doc_index_new() -> index (a capsule)
  * doc_index_feed(index, buf, pos, wal, check_crc) -> (pos, status)
+ *   (Without the interpreter's lock while it walks: one thread at a time per index.)
  *   Walks the whole storage records (wal=0) or WAL records (wal=1) of buf from pos, numbering
  *   them as the Python picker does (storage records from 0, WAL records from 0, every type
  *   counted), and keeps per key only where its last record is (a place: ordinal * 2 + wal), or
@@ -287,7 +288,7 @@ static PyObject *doc_index_new(PyObject *self, PyObject *unused) {
     return capsule;
 }
 
-#define DOC_PIPE 16 /* records hashed, their slots prefetched, before they are set */
+#define DOC_PIPE 16 /* records hashed, their slots then their keys prefetched, before they are set */
 
 static PyObject *doc_index_feed(PyObject *self, PyObject *args) {
     PyObject *capsule;
@@ -306,6 +307,9 @@ static PyObject *doc_index_feed(PyObject *self, PyObject *args) {
     uint32_t min = wal ? DOC_WAL_MIN : DOC_STORAGE_MIN;
     if (!wal && ix->wal_count) status = DOC_ODD; /* storage after the WAL: not an archive's order */
     DocPending pending[DOC_PIPE];
+    /* Only C from here to the result: the interpreter's lock is let go, so the index can be
+     * built on a thread of its own beside the verify pass (raw allocation needs no lock). */
+    Py_BEGIN_ALLOW_THREADS
     while (status == DOC_MORE && !failed) {
         if ((ix->used + DOC_PIPE) * 2 > ix->cap && doc_grow(ix) < 0) {
             failed = -1;
@@ -337,9 +341,14 @@ static PyObject *doc_index_feed(PyObject *self, PyObject *args) {
             p->place = r.dead ? DOC_DEAD : (int64_t)(ordinal * 2 + (wal ? 1 : 0));
             __builtin_prefetch(&ix->slots[p->hash & (ix->cap - 1)], 1);
         }
+        for (int i = 0; i < n; i++) { /* their slots are in cache by now: prefetch the keys they hold */
+            const DocSlot *slot = &ix->slots[pending[i].hash & (ix->cap - 1)];
+            if (slot->off && slot->tag == (uint32_t)(pending[i].hash >> 32)) __builtin_prefetch(ix->arena + slot->off);
+        }
         for (int i = 0; i < n && !failed; i++) failed = doc_set(ix, &pending[i]);
         if (n < DOC_PIPE) break; /* the end of the buffer, or odd */
     }
+    Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
     if (failed == -1) return PyErr_NoMemory();
     if (failed) status = DOC_ODD;
