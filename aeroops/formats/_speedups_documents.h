@@ -28,6 +28,8 @@
  *   DOC_DONE (every wanted record was built: read no further).
  */
 
+#include <sys/mman.h>
+
 enum doc_status { DOC_MORE = 0, DOC_ODD = 1, DOC_FULL = 2, DOC_DONE = 3 };
 
 #define DOC_STORAGE_MIN 25
@@ -54,9 +56,21 @@ typedef struct {
 
 static const char *DOC_CAPSULE = "aeroops.DocIndex";
 
+/* The table and the arena are mapped, not malloc'd: tens of megabytes, grown by doubling on a
+ * thread of their own, which malloc would keep in that thread's arena once freed (resident:
+ * the export's peak RSS). A mapping goes back to the system when unmapped. Zero-filled. */
+static void *doc_map(size_t size) {
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void doc_unmap(void *p, size_t size) {
+    if (p != NULL) munmap(p, size);
+}
+
 static void doc_index_free(DocIndex *ix) {
-    PyMem_RawFree(ix->slots);
-    PyMem_RawFree(ix->arena);
+    doc_unmap(ix->slots, ix->cap * sizeof(DocSlot));
+    doc_unmap(ix->arena, ix->arena_cap);
     ix->slots = NULL;
     ix->arena = NULL;
     ix->cap = ix->used = ix->arena_len = ix->arena_cap = 0;
@@ -129,7 +143,7 @@ static int doc_utf8(const unsigned char *s, size_t n) {
 
 static int doc_grow(DocIndex *ix) {
     size_t cap = ix->cap ? ix->cap * 2 : (1u << 16);
-    DocSlot *slots = PyMem_RawCalloc(cap, sizeof(DocSlot));
+    DocSlot *slots = doc_map(cap * sizeof(DocSlot));
     if (slots == NULL) return -1;
     for (size_t i = 0; i < ix->cap; i++) {
         DocSlot *s = &ix->slots[i];
@@ -142,7 +156,7 @@ static int doc_grow(DocIndex *ix) {
         while (slots[j].off) j = (j + 1) & (cap - 1);
         slots[j] = *s;
     }
-    PyMem_RawFree(ix->slots);
+    doc_unmap(ix->slots, ix->cap * sizeof(DocSlot));
     ix->slots = slots;
     ix->cap = cap;
     return 0;
@@ -181,8 +195,10 @@ static int doc_set(DocIndex *ix, const DocPending *p) {
     if (ix->arena_len + len > ix->arena_cap) {
         size_t cap = ix->arena_cap ? ix->arena_cap * 2 : (1u << 20);
         while (cap < ix->arena_len + len) cap *= 2;
-        unsigned char *arena = PyMem_RawRealloc(ix->arena, cap);
+        unsigned char *arena = doc_map(cap);
         if (arena == NULL) return -1;
+        if (ix->arena != NULL) memcpy(arena, ix->arena, ix->arena_len);
+        doc_unmap(ix->arena, ix->arena_cap);
         ix->arena = arena;
         ix->arena_cap = cap;
     }
