@@ -338,7 +338,7 @@ def bench_pitr(data_dir: Path, work: Path, runs: int) -> list[Row]:
     from aeroops.executor.fileops import REAL
 
     folder = work / "pitr"
-    rates, rss, scans = [], [], []
+    rates, rss, scans, copies = [], [], [], []
     records = 0
     for _ in range(runs + 1):
         # the rate in this process, as the WAL scan's is measured; the peak RSS in a child's
@@ -351,7 +351,9 @@ def bench_pitr(data_dir: Path, work: Path, runs: int) -> list[Row]:
         folder.mkdir()
         rss.append(child(aeroops_command("archive-wal", str(data_dir), "-o", str(folder)))[1])
         scans.append(_scan_rate(data_dir / WAL))
+        copies.append(records / _copy_seconds(data_dir / WAL, work / "copy.wal"))
     rate, scan_rate, peak = statistics.median(rates[1:]), statistics.median(scans[1:]), max(rss[1:])
+    copy_rate = statistics.median(copies[1:])
     nothing = median_time(lambda: archive_wal(data_dir, folder, ops=REAL), max(runs, 5))
     run_backup(data_dir, folder / "base.tar", created_at=datetime(2026, 6, 1, tzinfo=UTC), ops=REAL)
     middle = records // 2
@@ -374,6 +376,14 @@ def bench_pitr(data_dir: Path, work: Path, runs: int) -> list[Row]:
             "≥ 1.0, ≤ 64 MiB",
             rate >= scan_rate and peak <= 64 << 20,
         ),
+        Row(  # what any archiver that keeps its promise pays at least: the bytes copied and on disk
+            "  a kernel copy + fsync of the same WAL (no check, no digest)",
+            f"{copy_rate:,.0f} records/s",
+            f"WAL scan {scan_rate:,.0f} records/s",
+            copy_rate / scan_rate,
+            "reported",
+            None,
+        ),
         Row("archive-wal pass with nothing new", f"{nothing * 1000:.1f} ms", "—", None, "≤ 50 ms", nothing <= 0.05),
         Row(
             f"restore to sequence {middle:,} of {records:,} archived",
@@ -384,6 +394,16 @@ def bench_pitr(data_dir: Path, work: Path, runs: int) -> list[Row]:
             t_ours / t_full <= 1.2,
         ),
     ]
+
+
+def _copy_seconds(wal: Path, copy: Path) -> float:
+    """Wall time of copying the WAL in the kernel (sendfile, as shutil.copyfile does) and fsyncing it."""
+    started = time.perf_counter()
+    shutil.copyfile(wal, copy)
+    fsync_file(copy)
+    seconds = time.perf_counter() - started
+    copy.unlink()
+    return seconds
 
 
 def _scan_rate(wal: Path) -> float:

@@ -197,6 +197,10 @@ def test_the_explore_panel_reads_a_buckets_folder(s3: MotoServer, local: dict[st
     assert bucket.error is None and bucket.diff_chart.value
     texts = [bucket.error_box.value, bucket.status.value, bucket.diff_summary.value, bucket.documents_summary.value]
     no_secret(*texts)
+    # The panel's point in time of the folder: the base and the segments stream from the bucket.
+    at = bucket.show_documents(point=f"{B}:18")
+    assert at is not None and at.equals(here.show_documents(point=f"{B}:18")), bucket.error_box.value
+    assert sorted(at["collection"] + ":" + at["key"]) == sorted(json.loads(line)["key"] for line in listed(B, 18))
     missing = ExplorePanel("s3://no-such-bucket/x/")
     assert missing.archives == [] and "s3://no-such-bucket/x/" in missing.error_box.value
     no_secret(missing.error_box.value)
