@@ -13,7 +13,9 @@ handles clean archives, and hands out what the careful path would, in the same o
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,6 +133,47 @@ class _PickFeed(_Feed):
                 return pos, True
 
 
+class _Behind:
+    """The index is built on a thread of its own, a few chunks behind the verify pass that reads
+    them (the C walk lets go of the interpreter's lock): on the second core. One thread, so the
+    chunks are walked in the order read."""
+
+    QUEUED = 4  # chunks (a megabyte each) read but not yet walked, at most
+
+    def __init__(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="aeroops-documents-index")
+        self._pending: deque[Future[bool]] = deque()
+
+    def put(self, walk: Callable[[bytes], bool], chunk: bytes) -> bool:
+        """False once a walk found the records unusual."""
+        while len(self._pending) >= self.QUEUED:
+            if not self._done(self._pending.popleft()):
+                return False
+        self._pending.append(self._pool.submit(walk, chunk))
+        return True
+
+    def finish(self) -> bool:
+        while self._pending:
+            if not self._done(self._pending.popleft()):
+                return False
+        return True
+
+    def close(self) -> None:
+        for pending in self._pending:
+            pending.cancel()
+        self._pool.shutdown(wait=True)
+
+    @staticmethod
+    def _done(future: Future[bool]) -> bool:
+        try:
+            future.result()
+        except _Odd:
+            return False
+        return True
+
+
 @dataclass(frozen=True, slots=True)
 class Indexed:
     """An archive's first pass: its verify report and which records win."""
@@ -162,6 +205,7 @@ def index_archive(
     index = _speedups.doc_index_new()
     feeds: dict[str, _IndexFeed] = {}
     odd: list[bool] = []
+    behind = _Behind()
 
     def data_sink(name: str, size: int) -> Callable[[bytes], None] | None:
         if name not in (STORAGE, WAL_LOG) or name in feeds or odd:
@@ -171,18 +215,19 @@ def index_archive(
         feed = feeds[name] = _IndexFeed(index, name == WAL_LOG)
 
         def tee(chunk: bytes) -> None:
-            if odd:
-                return
-            try:
-                feed.feed(chunk)
-            except _Odd:
+            if not odd and not behind.put(feed.feed, chunk):
                 odd.append(True)
 
         return tee
 
-    report = stream_archive(
-        source, data_sink=data_sink, progress=progress, ops=ops, identities=identities, sidecar=False
-    )
+    try:
+        report = stream_archive(
+            source, data_sink=data_sink, progress=progress, ops=ops, identities=identities, sidecar=False
+        )
+        if not behind.finish():
+            odd.append(True)
+    finally:
+        behind.close()
     refuse(source, report)
     try:
         for feed in feeds.values():
