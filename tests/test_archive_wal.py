@@ -392,3 +392,71 @@ def test_a_wal_that_grows_during_a_pass_is_archived_up_to_the_size_seen_then_the
     second = archive_wal(data, out, now=T0 + timedelta(minutes=2), ops=REAL)
     assert (second.first, second.last) == (41, 55)
     assert b"".join((out / s.file_name).read_bytes() for s in segments(out)) == full_wal(A)
+
+
+class FullDiskOnTheSegment(FileOps):
+    """ENOSPC at the ``nth`` call of ``operation`` on the segment being written (or, for reads, on
+    the WAL being read)."""
+
+    def __init__(self, operation: str, nth: int) -> None:
+        self.operation, self.nth, self.calls = operation, nth, 0
+        self.streams: list[BinaryIO] = []  # the segment's temporary file, the WAL read
+
+    def create(self, path: Path, mode: int = 0o600) -> BinaryIO:
+        stream = super().create(path, mode)
+        if path.name.startswith(".wal-") and ".b3" not in path.name:
+            self.streams.append(stream)
+        return stream
+
+    def open_read(self, path: Path, *, follow_symlinks: bool = True) -> BinaryIO:
+        stream = super().open_read(path, follow_symlinks=follow_symlinks)
+        if path.name == "wal.log":
+            self.streams.append(stream)
+        return stream
+
+    def _maybe_fail(self, operation: str, stream: BinaryIO) -> None:
+        if operation == self.operation and any(stream is ours for ours in self.streams):
+            self.calls += 1
+            if self.calls == self.nth:
+                raise OSError(28, os.strerror(28))
+
+    def write(self, stream: BinaryIO, data: bytes | memoryview) -> None:
+        self._maybe_fail("write", stream)
+        super().write(stream, data)
+
+    def drop_cached(self, stream: BinaryIO, length: int = 0) -> None:
+        self._maybe_fail("drop_cached", stream)
+        super().drop_cached(stream, length)
+
+    def read(self, stream: BinaryIO, size: int) -> bytes:
+        self._maybe_fail("read", stream)
+        return super().read(stream, size)
+
+
+@pytest.mark.parametrize("operation, nth", [("write", 1), ("write", 150), ("drop_cached", 1), ("read", 100)])
+def test_a_full_disk_mid_segment_fails_the_pass_and_publishes_nothing(tmp_path: Path, operation: str, nth: int) -> None:
+    """An error while the segment is written, dropped behind or its WAL read (the WAL now read
+    by the C tally, past the drop-behind window) is the pass's error, one line with its code;
+    nothing is published and the next pass archives every record once."""
+    from aeroops.errors import WalArchiveIOError
+    from aeroops.formats.wal import WalType, encode_wal_record
+
+    data, out = stage_copy(1, tmp_path / "data"), tmp_path / "out"
+    out.mkdir()
+    archive_wal(data, out, now=T0, ops=REAL)
+    # 200 MiB more of records 31.. (several chunks, past the drop-behind window): AeroDB appending.
+    body = b"x" * ((1 << 20) - 64)
+    with open(data / "wal/wal.log", "ab") as wal:
+        for sequence in range(31, 231):
+            wal.write(encode_wal_record(WalType.MVCC_GC, sequence, body))
+    expected = (data / "wal/wal.log").read_bytes()
+    before = sorted(p.name for p in out.iterdir())
+    with pytest.raises(WalArchiveIOError) as raised:
+        archive_wal(data, out, now=T0 + timedelta(minutes=1), ops=(ops := FullDiskOnTheSegment(operation, nth)))
+    assert ops.calls == nth
+    assert str(raised.value) == "[ERROR] AERO_WAL_ARCHIVE_IO: I/O failure: no space left on the device"
+    assert sorted(p.name for p in out.iterdir()) == before  # no segment, no sidecar, no temporary file
+    result = archive_wal(data, out, now=T0 + timedelta(minutes=2), ops=REAL)
+    assert (result.first, result.last) == (31, 230)
+    assert b"".join((out / s.file_name).read_bytes() for s in segments(out)) == expected
+    assert read_sidecar(out / segments(out)[-1].file_name, REAL)[1] == ()
