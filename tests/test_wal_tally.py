@@ -25,21 +25,21 @@ from aeroops.formats.wal_tally import WalTally, tally_batches, tally_wal
 
 needs_c = pytest.mark.skipif(wal_tally._speedups is None, reason="aeroops.formats._speedups is not built")
 
-Outcome = tuple[int, int | None, int | None, int, object, list[tuple[int, int, int]], set[tuple[str, str]]]
+Outcome = tuple[int, int | None, int | None, int, object, list[tuple[int, int, int]], set[tuple[str, str]], object]
 
 
 def _summary(tally: WalTally, gaps: list[tuple[int, int, int]], refs: set[tuple[str, str]]) -> Outcome:
     error = tally.error
     failure = None if error is None else (error.code, error.offset, error.sequence, error.message, error.path)
-    return tally.records, tally.first, tally.last, tally.end, failure, gaps, refs
+    return tally.records, tally.first, tally.last, tally.end, failure, gaps, refs, tally.until_end
 
 
-def by_c(stream: Readable, first: int | None, with_gaps: bool) -> Outcome:
+def by_c(stream: Readable, first: int | None, with_gaps: bool, until: int = 0) -> Outcome:
     """The C walk."""
     gaps: list[tuple[int, int, int]] = []
     refs: set[tuple[str, str]] = set()
     on_gap = (lambda r, e: gaps.append((r.offset, r.sequence, e))) if with_gaps else None
-    tally = tally_wal(stream, path="w", first_sequence=first, on_gap=on_gap, refs=refs)
+    tally = tally_wal(stream, path="w", first_sequence=first, on_gap=on_gap, refs=refs, tally=WalTally(until))
     return _summary(tally, gaps, refs)
 
 
@@ -48,31 +48,62 @@ def by_records(
     first: int | None,
     with_gaps: bool,
     batches: Callable[..., Iterator[list[WalRecord]]] = wal._wal_batches_python,
+    until: int = 0,
 ) -> Outcome:
     """The reference: the records a record reader builds, counted by hand, their schemas found
-    by the pure-Python walk of schemas.py."""
+    by the pure-Python walk of schemas.py, the end of the first record of sequence ``until``."""
     gaps: list[tuple[int, int, int]] = []
     refs: set[tuple[str, str]] = set()
     on_gap = (lambda r, e: gaps.append((r.offset, r.sequence, e))) if with_gaps else None
-    tally = WalTally()
+    records: list[WalRecord] = []
+    error = None
     saved = schemas._speedups
     schemas._speedups = None
     try:
-        tally_batches(batches(stream, "w", first, on_gap), refs, tally)
-    except FormatError as error:
-        tally.error = error
+        for batch in batches(stream, "w", first, on_gap):
+            records += batch
+            schemas.add_wal_schema_refs(batch, refs)
+    except FormatError as raised:
+        error = raised
     finally:
         schemas._speedups = saved
+    tally = WalTally(until)
+    if records:
+        tally.records, tally.first, tally.last = len(records), records[0].sequence, records[-1].sequence
+        tally.end = records[-1].offset + records[-1].length
+    tally.error = error
+    wanted = [r for r in records if until and r.sequence == until]
+    tally.until_end = wanted[0].offset + wanted[0].length if wanted else None
     return _summary(tally, gaps, refs)
 
 
-def agree(data: bytes, first: int | None = 1, *, with_gaps: bool = True, dribble: int | None = None) -> Outcome:
+def agree(
+    data: bytes, first: int | None = 1, *, with_gaps: bool = True, dribble: int | None = None, until: int = 0
+) -> Outcome:
     def stream() -> Readable:
         return io.BytesIO(data) if dribble is None else Dribble(data, dribble)
 
-    expected = by_records(stream(), first, with_gaps)
-    assert by_records(stream(), first, with_gaps, wal._wal_batches_c) == expected
-    assert by_c(stream(), first, with_gaps) == expected
+    expected = by_records(stream(), first, with_gaps, until=until)
+    assert by_records(stream(), first, with_gaps, wal._wal_batches_c, until=until) == expected
+    assert by_c(stream(), first, with_gaps, until) == expected
+    # The Python batches' tally (the fallback where the extension is missing) says the same.
+    python = WalTally(until)
+    saved = schemas._speedups
+    schemas._speedups = None
+    try:
+        tally_batches(
+            wal._wal_batches_python(stream(), "w", first, None if not with_gaps else lambda r, e: None), set(), python
+        )
+    except FormatError:
+        pass
+    finally:
+        schemas._speedups = saved
+    assert (python.records, python.last, python.end, python.until_end) == (
+        expected[0],
+        expected[2],
+        expected[3],
+        expected[7],
+    )
     return expected
 
 
@@ -82,7 +113,7 @@ def change(i: int, schema: str = "users", version: str = "v1") -> bytes:
 
 @needs_c
 def test_the_clean_fixture_log_is_counted_whole() -> None:
-    records, first, last, end, error, gaps, refs = agree(BASE_LOG)
+    records, first, last, end, error, gaps, refs, _ = agree(BASE_LOG)
     assert (records, first, last, end, error, gaps) == (1000, 1, 1000, len(BASE_LOG), None, [])
     assert refs  # the fixture's inserts name their schemas
 
@@ -94,7 +125,7 @@ def test_damaged_and_truncated_logs_give_the_same_tally_and_error(seed: int) -> 
     for data in mutations(100 + seed, 120):
         for first in (1, None, 7):
             for with_gaps in (True, False):
-                outcome = agree(data, first, with_gaps=with_gaps)
+                outcome = agree(data, first, with_gaps=with_gaps, until=[0, 1, 500, 1000][(first or 0) % 4])
                 errors += outcome[4] is not None
     assert errors > 100  # the mutations do damage: the errors were compared, not only clean reads
 
@@ -123,9 +154,11 @@ def test_short_reads_and_records_across_reads_change_nothing() -> None:
 )
 def test_gaps_are_handed_out_alike_and_the_read_goes_on(sequences: list[int], first: int) -> None:
     data = b"".join(encode_wal_record(WalType.INSERT, s, change(s, f"s{s % 11}")) for s in sequences)
-    records, _, last, end, error, gaps, _ = agree(data, first)
+    records, _, last, end, error, gaps, _, _ = agree(data, first)
     assert (records, last, end, error) == (len(sequences), sequences[-1], len(data), None)
     assert gaps  # every case has at least one
+    for until in {*sequences[:3], sequences[-1], 2**64 - 1}:  # found where the records put it
+        agree(data, first, until=until)
     without = agree(data, first, with_gaps=False)  # the first gap is the error, after the records before it
     assert without[4] is not None and without[4][0] == "AERO_WAL_SEQUENCE"
 
@@ -150,7 +183,7 @@ def test_the_schemas_named_are_those_of_inserts_and_updates_only() -> None:
         elif kind in (WalType.INSERT, WalType.UPDATE):
             named.add((schema, version))
         records.append(encode_wal_record(kind, s, payload))
-    *_, refs = agree(b"".join(records))
+    refs = agree(b"".join(records))[6]
     assert refs == named and len(named) > 16 and any(schema == long_id for schema, _ in named)
 
 
@@ -166,11 +199,12 @@ def test_bad_lengths_types_and_tails_stop_both_at_the_same_byte() -> None:
         "empty": b"",
     }
     for label, data in cases.items():
-        records, _, last, end, error, _, _ = agree(data)
+        records, _, last, end, error, _, _, _ = agree(data, until=5)
         if label == "empty":
             assert (records, last, end, error) == (0, None, 0, None)
         else:
             assert (records, last, end) == (5, 5, len(good)) and error is not None, label
+        assert agree(data, until=6)[7] is None  # past the damage: not found
 
 
 @needs_c
@@ -180,9 +214,10 @@ def test_bad_lengths_types_and_tails_stop_both_at_the_same_byte() -> None:
     cut=st.integers(0, 1 << 16),
     flip=st.integers(0, 1 << 16),
     first=st.sampled_from([1, None, 3]),
+    until=st.integers(0, 45),
 )
 def test_any_log_of_records_any_cut_any_flip(
-    plan: list[tuple[int, int, bytes]], cut: int, flip: int, first: int | None
+    plan: list[tuple[int, int, bytes]], cut: int, flip: int, first: int | None, until: int
 ) -> None:
     data = bytearray()
     for i, (kind, jump, junk) in enumerate(plan, start=1):
@@ -192,7 +227,7 @@ def test_any_log_of_records_any_cut_any_flip(
         data[flip % len(data)] ^= 1 << (flip % 8)
     if cut % 2:
         del data[cut % (len(data) + 1) :]
-    agree(bytes(data), first)
+    agree(bytes(data), first, until=until)
 
 
 # --- verify counts with it: the same report as when it builds every record ---------------------

@@ -57,6 +57,7 @@ from aeroops.formats.segment import looks_like_segment, parse_segment_name
 from aeroops.formats.sidecar import SUFFIXES
 from aeroops.formats.storage import iter_storage
 from aeroops.formats.wal import iter_wal, iter_wal_batches
+from aeroops.formats.wal_tally import WalTally, tally_wal
 from aeroops.hashing import Digest
 from aeroops.progress import ProgressCallback, no_progress
 
@@ -390,19 +391,18 @@ class _WalEndFinder:
         if self.end is not None or self.failed:
             return
         buf = self._carry + chunk if self._carry else chunk
-        done = 0  # bytes of buf in whole records
-        try:
-            for batch in iter_wal_batches(io.BytesIO(buf), first_sequence=self.last + 1):
-                if batch[-1].sequence >= self.sequence:
-                    record = batch[self.sequence - batch[0].sequence]
-                    end = record.offset + record.length
-                    self.crc, self.end = crc32(memoryview(buf)[:end], self.crc), self._base + end
-                    return
-                done, self.last = batch[-1].offset + batch[-1].length, batch[-1].sequence
-        except FormatError as exc:
-            if exc.code is not Code.WAL_TORN_TAIL:  # a torn tail here is the next chunk's start
-                self.failed = True
-                return
+        # Counted in C, no record built; what follows the record wanted is not looked at.
+        tally = tally_wal(io.BytesIO(buf), first_sequence=self.last + 1, tally=WalTally(until=self.sequence))
+        if tally.until_end is not None:
+            end = tally.until_end
+            self.crc, self.end = crc32(memoryview(buf)[:end], self.crc), self._base + end
+            return
+        if tally.error is not None and tally.error.code is not Code.WAL_TORN_TAIL:
+            self.failed = True  # a torn tail here is the next chunk's start
+            return
+        done = tally.end  # bytes of buf in whole records
+        if tally.last is not None:
+            self.last = tally.last
         self.crc = crc32(memoryview(buf)[:done], self.crc)
         self._carry, self._base = buf[done:], self._base + done
 

@@ -27,11 +27,12 @@
  *   wal.decode_payload: clean document payloads are decoded here, every other record is handed
  *   to the Python decoder given to bind(document_cls, python_decoder).
  *
- * wal_tally(buf, pos, expected, max_length, refs) -> (count, first, last, pos, status, sequence)
+ * wal_tally(buf, pos, expected, max_length, refs, until) -> (count, first, last, pos, status, sequence)
  *   wal_batch's walk and checks without building a record: how many whole, checked records
  *   from pos on, the first and last one's sequence, where the walk stopped and why (the same
  *   statuses; never BATCH_FULL but after the record of sequence 2**64 - 1, which nothing may
- *   follow: the caller takes over there). When refs is a set, the schemas of insert and update
+ *   follow: the caller takes over there, or after the record of sequence `until` when until
+ *   != 0: pos is then where it ends). When refs is a set, the schemas of insert and update
  *   records are added to it, as wal_schema_refs does. For callers that only count and check
  *   (verify without a record sink, archive-wal): a Python object per record cost more than
  *   the walk.
@@ -427,9 +428,9 @@ static PyObject *wal_schema_refs(PyObject *self, PyObject *const *args, Py_ssize
 static PyObject *wal_tally(PyObject *self, PyObject *args) {
     Py_buffer view;
     Py_ssize_t pos, max_length;
-    unsigned long long expected;
+    unsigned long long expected, until;
     PyObject *refs;
-    if (!PyArg_ParseTuple(args, "y*nKnO", &view, &pos, &expected, &max_length, &refs)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*nKnOK", &view, &pos, &expected, &max_length, &refs, &until)) return NULL;
     if (refs != Py_None && !PySet_Check(refs)) {
         PyBuffer_Release(&view);
         PyErr_SetString(PyExc_TypeError, "wal_tally: refs must be a set or None");
@@ -476,7 +477,7 @@ static PyObject *wal_tally(PyObject *self, PyObject *args) {
         if (count++ == 0) first = sequence;
         last = sequence;
         pos += length;
-        if (at_last) {
+        if (at_last || (until && sequence == until)) {
             status = BATCH_FULL;
             break;
         }

@@ -32,14 +32,16 @@ class WalTally:
     """What a read has counted so far. Updated as the read goes: when the stream itself raises
     (a broken tar under a member), what was counted before stays here."""
 
-    __slots__ = ("end", "error", "first", "last", "records")
+    __slots__ = ("end", "error", "first", "last", "records", "until", "until_end")
 
-    def __init__(self) -> None:
+    def __init__(self, until: int = 0) -> None:
         self.records = 0  # whole records checked (those before the damage, if any)
         self.first: int | None = None  # the first one's sequence
         self.last: int | None = None  # the last one's sequence
         self.end = 0  # offset in the stream just past the last whole record (0: none)
         self.error: FormatError | None = None  # what stopped the read (None: the stream ended cleanly)
+        self.until = until  # a sequence whose record's end is wanted (0: none)
+        self.until_end: int | None = None  # where the first record of sequence `until` ends
 
     def add(self, count: int, first: int, last: int, end: int) -> None:
         if count:
@@ -47,9 +49,14 @@ class WalTally:
             if self.first is None:
                 self.first = first
             self.last, self.end = last, end
+            if self.until and last == self.until and self.until_end is None:  # the C walk stops right after it
+                self.until_end = end
 
     def __repr__(self) -> str:
-        return f"WalTally({self.records}, {self.first}, {self.last}, {self.end}, {self.error!r})"
+        return (
+            f"WalTally({self.records}, {self.first}, {self.last}, {self.end}, {self.error!r}, "
+            f"{self.until}, {self.until_end})"
+        )
 
 
 def tally_wal(
@@ -64,7 +71,8 @@ def tally_wal(
     """Read the log as `iter_wal_batches` does (same arguments, same ``on_gap`` calls) and count
     it into ``tally`` (a new one by default), which is returned; the `FormatError` it would
     raise is kept in ``tally.error``, after the records before it were counted. ``refs``:
-    `add_wal_schema_refs` of every record counted."""
+    `add_wal_schema_refs` of every record counted. ``tally.until_end`` (when ``tally.until`` is
+    a sequence): where the first record of that sequence ends, as a record reader would say."""
     tally = WalTally() if tally is None else tally
     try:
         if _speedups is None:
@@ -79,6 +87,10 @@ def tally_wal(
 def tally_batches(batches: Iterable[list[WalRecord]], refs: set[tuple[str, str]] | None, tally: WalTally) -> None:
     """Count records handed out in batches (the pure-Python path)."""
     for batch in batches:
+        if tally.until and tally.until_end is None:
+            found = next((r for r in batch if r.sequence == tally.until), None)
+            if found is not None:
+                tally.until_end = found.offset + found.length
         tally.add(len(batch), batch[0].sequence, batch[-1].sequence, batch[-1].offset + batch[-1].length)
         if refs is not None:
             add_wal_schema_refs(batch, refs)
@@ -112,7 +124,9 @@ def _tally_c(
             count = len(records)
             first = last = records[0].sequence if records else 0
         else:
-            count, first, last, pos, status, sequence = _speedups.wal_tally(buf, pos, expected, MAX_RECORD_LENGTH, refs)
+            count, first, last, pos, status, sequence = _speedups.wal_tally(
+                buf, pos, expected, MAX_RECORD_LENGTH, refs, tally.until if tally.until_end is None else 0
+            )
         if count:
             tally.add(count, first, last, base + pos)
             if expected:
