@@ -47,3 +47,6 @@ def doc_pick(
     max_docs: int,
     /,
 ) -> tuple[list[Any], int, int, int, int]: ...
+def doc_match(
+    buf: bytes | bytearray, pos: int, wal: bool, collection: bytes, id: bytes, check_crc: bool, cls: type[Any], /
+) -> tuple[int, int, list[tuple[bool, Any]]]: ...
