@@ -141,3 +141,13 @@ def test_one_document_found_fast_is_the_one_the_careful_pass_finds(
     monkeypatch.setattr(document_index, "find_in_archive", lambda *a, **k: seen.append(real(*a, **k)) or seen[-1])
     find_document(archive, keys[0], ops=REAL)
     assert seen and seen[0] is not None  # the fast way was taken
+
+
+def test_the_fast_reading_reports_the_progress_of_both_passes(taken: list[bool]) -> None:
+    from aeroops.progress import Progress
+
+    events: list[Progress] = []
+    archive = AERODB_FIXTURES / "backup-1000.tar"
+    assert len(list(iter_documents(archive, progress=events.append, ops=REAL))) == 443 and taken == [True]
+    second = [e for e in events if e.step_index == 2]
+    assert {e.step_index for e in events} == {1, 2} and second and second[-1].done_bytes == second[-1].total_bytes > 0

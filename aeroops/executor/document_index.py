@@ -29,7 +29,7 @@ from aeroops.executor.location import is_url
 from aeroops.formats.framing import MAX_RECORD_LENGTH, U32
 from aeroops.formats.layout import STORAGE, WAL_LOG
 from aeroops.formats.wal import load_speedups
-from aeroops.progress import ProgressCallback, no_progress
+from aeroops.progress import Progress, ProgressCallback, no_progress
 
 _speedups: Any = load_speedups()
 MORE, ODD, FULL, DONE = 0, 1, 2, 3  # the C side's enum doc_status
@@ -253,7 +253,7 @@ def pick_documents(
     members = None if is_url(indexed.source) else _plain_members(indexed.report)
     if members is None:  # layered, or in a bucket: streamed again
         return pushed(lambda emit: _pick_layered(indexed, emit, progress, ops, identities, refuse))
-    return _pick_plain(indexed, members, ops)
+    return _pick_plain(indexed, members, ops, progress)
 
 
 def _plain_members(report: VerifyReport) -> dict[str, tuple[int, int]] | None:
@@ -267,10 +267,15 @@ def _plain_members(report: VerifyReport) -> dict[str, tuple[int, int]] | None:
     return found
 
 
-def _pick_plain(indexed: Indexed, members: dict[str, tuple[int, int]], ops: FileOps) -> Iterator[Document]:
+def _pick_plain(
+    indexed: Indexed, members: dict[str, tuple[int, int]], ops: FileOps, progress: ProgressCallback
+) -> Iterator[Document]:
     path = Path(indexed.source)
+    sides = ((STORAGE, indexed.storage), (WAL_LOG, indexed.wal))
+    total = sum(members.get(name, (0, 0))[1] for name, wanted in sides if wanted)
+    done = 0
     with ops.open_read(path) as stream:
-        for name, wanted in ((STORAGE, indexed.storage), (WAL_LOG, indexed.wal)):
+        for name, wanted in sides:
             if not wanted:
                 continue
             if name not in members:
@@ -285,6 +290,8 @@ def _pick_plain(indexed: Indexed, members: dict[str, tuple[int, int]], ops: File
                 if not chunk:
                     break
                 left -= len(chunk)
+                done += len(chunk)
+                progress(Progress("documents", "read the documents", 1, 1, done, total))
                 try:
                     going = feed.feed(chunk)
                 except _Odd:
