@@ -8,6 +8,10 @@ Anything unusual in the records (damage, fields that do not fill a record, text 
 UTF-8, storage after the WAL) makes `index_archive` answer None: the caller then reads the
 archive the careful way, which names what is wrong exactly as before. The fast path only ever
 handles clean archives, and hands out what the careful path would, in the same order.
+
+A data directory goes the same way (`index_datadir`, `pick_datadir`): its storage file, then its
+WAL, read through FileOps up to their sizes when first opened, every record's CRC checked here
+(no verify pass does it), with the same fallback.
 """
 
 from __future__ import annotations
