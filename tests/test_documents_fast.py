@@ -4,6 +4,7 @@ records are unusual, so damage is named as before (issue 24: documents() speed).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -197,3 +198,134 @@ def test_a_damaged_archive_is_refused_with_the_careful_readings_finding(
         refused += fast[0] != "ok"
         damaged.unlink()
     assert refused >= 10
+
+
+# --- data directories (the same C index over documents.dat and wal/wal.log) ---------------------
+
+FIXTURE_DATADIRS = sorted(p for p in AERODB_FIXTURES.glob("datadir-*") if p.is_dir())
+
+
+@pytest.fixture
+def taken_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
+    """Which way each data directory's reading went: True the fast one."""
+    seen: list[bool] = []
+    index = document_index.index_datadir
+
+    def spied(*args: Any, **kwargs: Any) -> document_index.IndexedDir | None:
+        found = index(*args, **kwargs)
+        seen.append(found is not None)
+        return found
+
+    monkeypatch.setattr(document_index, "index_datadir", spied)
+    yield seen
+
+
+def _append_wal(data: Path, payloads: list[tuple[WalType, bytes]], tail: bytes = b"") -> Path:
+    wal = data / "wal/wal.log"
+    with wal.open("rb") as stream:
+        last = max((record.sequence for record in iter_wal(stream)), default=0)
+    with wal.open("ab") as stream:
+        for offset, (kind, payload) in enumerate(payloads, start=1):
+            stream.write(encode_wal_record(kind, last + offset, payload))
+        stream.write(tail)
+    return data
+
+
+@pytest.mark.parametrize("data", FIXTURE_DATADIRS, ids=lambda p: p.name)
+def test_a_data_directory_reads_fast_and_hands_out_what_the_careful_reading_does(
+    data: Path, taken_dir: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast = list(iter_documents(data, ops=REAL))
+    assert fast and fast == careful(data, monkeypatch) and taken_dir == [True]
+    for chosen in (["orders"], ["users", "nowhere"], []):
+        assert list(iter_documents(data, collections=chosen, ops=REAL)) == careful(
+            data, monkeypatch, collections=chosen
+        )
+    assert taken_dir == [True] * 4
+
+
+def test_hostile_bodies_in_a_data_directory_read_fast(
+    tmp_path: Path, taken_dir: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    changes = [(WalType.INSERT, DocumentChange("orders", name, "orders", "v1", body)) for name, body in HOSTILE.items()]
+    changes += [
+        (WalType.UPDATE, DocumentChange("orders", "empty", "orders", "v1", b'{"again":1}')),
+        (WalType.DELETE, DocumentChange("orders", "deep", "orders", "v1", b"")),
+        (WalType.DELETE, DocumentChange("orders", "orders-000001", "orders", "v1", b"")),  # a stored one
+        (WalType.INSERT, DocumentChange("odd:name", "x:y", "orders", "v1", b"{}")),
+    ]
+    data = _append_wal(
+        copy_fixture("datadir-1000", tmp_path / "data"), [(k, encode_document_change(c)) for k, c in changes]
+    )
+    fast = list(iter_documents(data, ops=REAL))
+    assert taken_dir == [True] and fast == careful(data, monkeypatch)
+    by_key = {(d.collection, d.key): d.body for d in fast}
+    assert by_key[("orders", "huge")] == HOSTILE["huge"] and by_key[("orders", "empty")] == b'{"again":1}'
+    assert ("orders", "deep") not in by_key and ("orders", "orders-000001") not in by_key
+
+
+@pytest.mark.parametrize("odd", ["torn tail", "not utf-8", "bad crc"])
+def test_an_unusual_data_directory_goes_the_careful_way_with_the_same_answer(
+    odd: str, tmp_path: Path, taken_dir: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = copy_fixture("datadir-1000", tmp_path / "data")
+    if odd == "torn tail":
+        _append_wal(data, [], tail=encode_wal_record(WalType.INSERT, 10**6, encode_document_change(
+            DocumentChange("orders", "torn", "orders", "v1", b"{}")))[:-3])  # fmt: skip
+    elif odd == "not utf-8":
+        _append_wal(data, [(WalType.INSERT, lp(b"orders") + lp(b"\xff\xfe") + lp(b"orders") + lp(b"v1") + lp(b"{}"))])
+    else:
+        storage = data / "data/documents.dat"
+        raw = bytearray(storage.read_bytes())
+        raw[40] ^= 0x01  # a byte inside the first record
+        storage.write_bytes(bytes(raw))
+    try:
+        fast: object = list(iter_documents(data, ops=REAL))
+    except FormatError as error:
+        fast = (error.code, str(error))
+    try:
+        slow: object = careful(data, monkeypatch)
+    except FormatError as error:
+        slow = (error.code, str(error))
+    assert taken_dir == [False] and fast == slow
+
+
+def _careful_diff(a: Path, b: Path, monkeypatch: pytest.MonkeyPatch, **options: Any) -> object:
+    from aeroops.executor.documents import diff
+
+    with monkeypatch.context() as patched:
+        patched.setattr(document_index, "available", lambda: False)
+        return diff(a, b, ops=REAL, **options)
+
+
+@pytest.mark.parametrize("pair", list(itertools.pairwise(FIXTURE_DATADIRS)), ids=lambda p: p[1].name)
+def test_a_diff_of_data_directories_read_fast_is_the_careful_one(
+    pair: tuple[Path, Path], taken_dir: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aeroops.executor.documents import diff
+
+    a, b = pair
+    fast = diff(a, b, ops=REAL)
+    assert taken_dir == [True, True] and fast.deltas and fast == _careful_diff(a, b, monkeypatch)
+    assert diff(a, b, collections=["orders"], ops=REAL) == _careful_diff(a, b, monkeypatch, collections=["orders"])
+
+
+def test_a_diff_with_one_side_read_fast_and_one_careful_finds_the_planted_changes(
+    tmp_path: Path, taken: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aeroops.executor.documents import diff
+
+    archive = AERODB_FIXTURES / "backup-1000.tar"  # the same documents as datadir-1000, read fast
+    first, second = [d for d in iter_documents(archive, collections=["orders"], ops=REAL)][:2]
+    changes = [
+        (WalType.UPDATE, DocumentChange("orders", first.key, first.schema, first.version, b'{"again":2}')),
+        (WalType.INSERT, DocumentChange("orders", "huge", "orders", "v1", HOSTILE["huge"])),
+        (WalType.DELETE, DocumentChange("orders", second.key, second.schema, second.version, b"")),
+    ]
+    b = _append_wal(copy_fixture("datadir-1000", tmp_path / "b"), [(k, encode_document_change(c)) for k, c in changes])
+    refused: list[Path] = []
+    monkeypatch.setattr(document_index, "index_datadir", lambda root, *_, **__: refused.append(root))  # careful
+    found = diff(archive, b, ops=REAL)
+    assert taken == [True, True] and refused == [b] and found == _careful_diff(archive, b, monkeypatch)
+    planted = {(first.key, "changed"), ("huge", "added"), (second.key, "removed")}
+    assert {(d.key, d.change) for d in found.deltas} == planted

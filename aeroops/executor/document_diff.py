@@ -12,11 +12,20 @@ s, 666–672 MiB, as Acero keeps both sides in memory. Hence DuckDB.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from aeroops.core.documents import ADDED, CHANGED, REMOVED, CollectionDelta, DiffResult, DocumentDelta, changed_fields
+from aeroops.core.documents import (
+    ADDED,
+    CHANGED,
+    REMOVED,
+    CollectionDelta,
+    DiffResult,
+    Document,
+    DocumentDelta,
+    changed_fields,
+)
 from aeroops.core.logical import place
 from aeroops.errors import UsageError
 from aeroops.executor.document_table import SeamWriter
@@ -89,6 +98,15 @@ class _Spill:
             place(index, wal=True), _WAL + index,
         )  # fmt: skip
 
+    def add_document(self, document: Document) -> None:
+        """A winning document (a source read the fast way): the only record of its key."""
+        index = self.storage
+        self.storage += 1
+        self._add(
+            document.collection, document.key, document.body, document.schema, document.version,
+            place(index, wal=False), index,
+        )  # fmt: skip
+
     def flush(self) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -104,6 +122,7 @@ class _Spill:
 
 
 Reader = Callable[[Any, Callable[[WalRecord], None], Callable[[StorageRecord], None], ProgressCallback], None]
+Winners = Callable[[Any, ProgressCallback], Iterable[Document] | None]
 
 
 def engine_diff(
@@ -114,9 +133,12 @@ def engine_diff(
     collections: Sequence[str] | None = None,
     progress: ProgressCallback = no_progress,
     ops: FileOps,
+    winners: Winners | None = None,
 ) -> DiffResult:
     """`aeroops.executor.documents.diff`, with the comparison in DuckDB over spilled records;
-    ``read(source, on_wal, on_storage, progress)`` hands a source's records to the callbacks."""
+    ``read(source, on_wal, on_storage, progress)`` hands a source's records to the callbacks.
+    ``winners(source, progress)``, when given, hands only its winning documents (the fast C
+    reading), or None for a source ``read`` must read record by record."""
 
     steps = ("read A", "read B", "compare", "read the changed documents")
 
@@ -131,7 +153,12 @@ def engine_diff(
             folder = scratch / "ab"[index]
             ops.mkdir(folder)
             spill = _Spill(folder, ops)
-            read(source, spill.add_wal, spill.add_storage, step(index))
+            picked = None if winners is None else winners(source, step(index))
+            if picked is None:
+                read(source, spill.add_wal, spill.add_storage, step(index))
+            else:
+                for document in picked:
+                    spill.add_document(document)
             spill.flush()
             parts.append(spill.parts)
         step(2)

@@ -12,6 +12,7 @@ handles clean archives, and hands out what the careful path would, in the same o
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -94,23 +95,26 @@ class _Feed:
 
 
 class _IndexFeed(_Feed):
-    def __init__(self, index: Any, wal: bool) -> None:
+    def __init__(self, index: Any, wal: bool, check_wal: bool = False) -> None:
         super().__init__(wal)
         self._index = index
+        self._check = check_wal or not wal
 
     def _walk(self, buf: bytes | bytearray, pos: int) -> tuple[int, bool]:
-        # The verify pass checks every WAL record's CRC itself; storage records' only here.
-        end, status = _speedups.doc_index_feed(self._index, buf, pos, self.wal, not self.wal)
+        # An archive's verify pass checks every WAL record's CRC itself; storage records' only
+        # here (and a data directory's WAL records too: nothing else reads them).
+        end, status = _speedups.doc_index_feed(self._index, buf, pos, self.wal, self._check)
         if status != MORE:
             raise _Odd
         return end, True
 
 
 class _PickFeed(_Feed):
-    def __init__(self, wanted: bytes, wal: bool, path: object) -> None:
+    def __init__(self, wanted: bytes, wal: bool, path: object, kind: str = "archive") -> None:
         super().__init__(wal)
         self._wanted = wanted
         self._path = path
+        self._kind = kind
         self._ordinal = 0
         self._index = 0
         self.out: list[Document] = []
@@ -128,7 +132,7 @@ class _PickFeed(_Feed):
             if status == DONE:
                 return pos, False
             if status == ODD:
-                raise FormatError("the archive changed while it was read: a record differs", path=self._path)
+                raise FormatError(f"the {self._kind} changed while it was read: a record differs", path=self._path)
             if status == MORE:
                 return pos, True
 
@@ -179,7 +183,7 @@ class Indexed:
     """An archive's first pass: its verify report and which records win."""
 
     source: str
-    report: VerifyReport
+    report: VerifyReport | None  # None for a data directory
     storage: bytes  # ordinals of the winning storage records, u64 little-endian, sorted
     wal: bytes  # of the winning WAL records
     counts: dict[str, int]  # live documents per collection (every collection)
@@ -256,9 +260,9 @@ def pick_documents(
     return _pick_plain(indexed, members, ops, progress)
 
 
-def _plain_members(report: VerifyReport) -> dict[str, tuple[int, int]] | None:
+def _plain_members(report: VerifyReport | None) -> dict[str, tuple[int, int]] | None:
     """(data offset, size) of the storage and WAL members of a plain archive; None when layered."""
-    if report.layers or not report.opened:
+    if report is None or report.layers or not report.opened:
         return None
     found: dict[str, tuple[int, int]] = {}
     for member in report.members:
@@ -404,3 +408,91 @@ def find_in_archive(
     refuse(source, report)
     last = next((f.last for f in (feeds.get(WAL_LOG), feeds.get(STORAGE)) if f is not None and f.last), None)
     return (None if last is None else last[1]), report
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedDir:
+    """A data directory's first pass: which records win, and the files' sizes when it began (a
+    WAL AeroDB still appends to is read up to that size, as the careful path does)."""
+
+    indexed: Indexed
+    files: tuple[tuple[Path, int, bool], ...]  # (path, size, is the WAL), storage first
+
+
+def index_datadir(
+    root: Path,
+    storage: Path,
+    wal: Path,
+    collections: set[str] | None,
+    *,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps,
+) -> IndexedDir | None:
+    """The first pass over a data directory (``storage``, then ``wal`` when it exists, each up to
+    its size when opened), every record's CRC checked; None when its records need the careful
+    path (anything unusual, a torn WAL tail included). OSError as the careful path's."""
+    files: list[tuple[Path, int, bool]] = []
+    index = _speedups.doc_index_new()
+    with contextlib.ExitStack() as opened:
+        streams = []
+        for path, is_wal in ((wal, True), (storage, False)):  # opened in the careful path's order
+            if is_wal and not ops.exists(path):
+                continue
+            stream = opened.enter_context(ops.open_read(path))
+            streams.append((path, stream, is_wal))
+        streams.sort(key=lambda item: item[2])  # storage's records are indexed first
+        total = sum(ops.fstat(stream).st_size for _, stream, _ in streams)
+        done = 0
+        progress(Progress("read", "read the data directory", 1, 1, 0, total))
+        for path, stream, is_wal in streams:
+            size = ops.fstat(stream).st_size
+            files.append((path, size, is_wal))
+            feed = _IndexFeed(index, is_wal, check_wal=True)
+            left = size
+            try:
+                while left:
+                    chunk = stream.read(min(CHUNK, left))
+                    if not chunk:
+                        return None  # shorter than it was: the careful path says what
+                    left -= len(chunk)
+                    done += len(chunk)
+                    progress(Progress("read", "read the data directory", 1, 1, done, total))
+                    feed.feed(chunk)
+                feed.finish()
+            except _Odd:
+                return None
+    winners, wal_winners, counts = _speedups.doc_index_winners(index, collections)
+    return IndexedDir(Indexed(str(root), None, winners, wal_winners, counts), tuple(files))
+
+
+def pick_datadir(found: IndexedDir, *, ops: FileOps, progress: ProgressCallback = no_progress) -> Iterator[Document]:
+    """The second pass over a data directory: the winning documents, storage's first."""
+    indexed = found.indexed
+    wanted = {False: indexed.storage, True: indexed.wal}
+    total = sum(size for _, size, is_wal in found.files if wanted[is_wal])
+    done = 0
+    for path, size, is_wal in found.files:
+        if not wanted[is_wal]:
+            continue
+        feed = _PickFeed(wanted[is_wal], is_wal, indexed.source, "data directory")
+        with ops.open_read(path) as stream:
+            left = size
+            going = True
+            while going and left:
+                chunk = stream.read(min(CHUNK, left))
+                if not chunk:
+                    break
+                left -= len(chunk)
+                done += len(chunk)
+                progress(Progress("documents", "read the documents", 1, 1, done, total))
+                try:
+                    going = feed.feed(chunk)
+                except _Odd:
+                    raise FormatError(
+                        "the data directory changed while it was read: a record differs", path=indexed.source
+                    ) from None
+                if feed.out:
+                    yield from feed.out
+                    feed.out = []
+        if not feed.done:
+            raise FormatError("the data directory changed while it was read: records are missing", path=indexed.source)

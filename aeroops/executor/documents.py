@@ -283,11 +283,30 @@ def _documents(
 ) -> tuple[dict[str, int], Iterator[Document]]:
     """The source's live documents per collection (every collection) after the first pass, and
     `iter_documents`' documents. A clean archive is read the fast way (`document_index`)."""
+    fast = None if keys is not None else _fast_documents(source, collections, progress, ops, identities)
+    if fast is not None:
+        return fast
+    known = read_state(source, places=True, progress=_step(progress, 0), ops=ops, identities=identities)
+    counts = {collection: len(docs) for collection, docs in known.state.documents.items()}
+    return counts, documents_of(known, collections=collections, keys=keys, progress=_step(progress, 1), ops=ops)
+
+
+def _fast_documents(
+    source: Source,
+    collections: Iterable[str] | None,
+    progress: ProgressCallback,
+    ops: FileOps,
+    identities: IdentityFiles | None,
+) -> tuple[dict[str, int], Iterator[Document]] | None:
+    """`_documents` the fast way (`document_index`: a clean archive or data directory), or None
+    when the source needs the careful path (a restore target, unusual records, no C extension)."""
     from aeroops.executor import document_index
 
-    if keys is None and document_index.available() and source_kind(source, ops) == ARCHIVE:
-        assert not isinstance(source, PointInTime)
-        chosen = None if collections is None else set(collections)
+    if isinstance(source, PointInTime) or not document_index.available():
+        return None
+    kind = source_kind(source, ops)
+    chosen = None if collections is None else set(collections)
+    if kind == ARCHIVE:
         indexed = document_index.index_archive(
             source, chosen, progress=_step(progress, 0), ops=ops, identities=identities, refuse=_refuse_damage
         )
@@ -301,9 +320,25 @@ def _documents(
                 pushed=_pushed,
             )
             return indexed.counts, _counted(picked, indexed.expected, ARCHIVE, str(source))
-    known = read_state(source, places=True, progress=_step(progress, 0), ops=ops, identities=identities)
-    counts = {collection: len(docs) for collection, docs in known.state.documents.items()}
-    return counts, documents_of(known, collections=collections, keys=keys, progress=_step(progress, 1), ops=ops)
+    elif kind == DATADIR:
+        found = _index_datadir(source, chosen, _step(progress, 0), ops)
+        if found is not None:
+            picked = document_index.pick_datadir(found, ops=ops, progress=_step(progress, 1))
+            return found.indexed.counts, _counted(picked, found.indexed.expected, DATADIR, str(source))
+    return None
+
+
+def _index_datadir(source: Source, collections: set[str] | None, progress: ProgressCallback, ops: FileOps) -> Any:
+    """A data directory's fast first pass (`document_index.index_datadir`); None when the careful
+    path must read it (unusual records, or a file it cannot read: that path names the problem)."""
+    from aeroops.executor import document_index
+    from aeroops.formats.layout import DOCUMENTS, WAL
+
+    root = Path(str(source))
+    try:
+        return document_index.index_datadir(root, root / DOCUMENTS, root / WAL, collections, progress=progress, ops=ops)
+    except OSError:
+        return None
 
 
 def documents_of(
@@ -859,7 +894,11 @@ def diff(
     def read(source: Source, on_wal: WalSink, on_storage: StorageSink, progress: ProgressCallback) -> None:
         read_records(source, on_wal, on_storage, progress=progress, ops=ops, identities=identities)
 
-    return engine_diff(a, b, read, collections=collections, progress=progress, ops=ops)
+    def winners(source: Source, progress: ProgressCallback) -> Iterator[Document] | None:
+        found = _fast_documents(source, collections, progress, ops, identities)
+        return None if found is None else found[1]
+
+    return engine_diff(a, b, read, collections=collections, progress=progress, ops=ops, winners=winners)
 
 
 # --- history -----------------------------------------------------------------------------------
