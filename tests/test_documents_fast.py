@@ -17,7 +17,7 @@ from aeroops.core.documents import Document
 from aeroops.errors import FormatError
 from aeroops.executor import document_index
 from aeroops.executor.backup import run_backup
-from aeroops.executor.documents import iter_documents
+from aeroops.executor.documents import find_document, iter_documents
 from aeroops.executor.fileops import REAL
 from aeroops.formats.framing import lp
 from aeroops.formats.wal import DocumentChange, WalType, encode_document_change, encode_wal_record, iter_wal
@@ -121,7 +121,6 @@ def test_a_compressed_archive_reads_fast_through_its_layers(
 def test_one_document_found_fast_is_the_one_the_careful_pass_finds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aeroops.executor.documents import find_document
 
     changes = [
         (WalType.INSERT, DocumentChange("orders", "huge", "orders", "v1", HOSTILE["huge"])),
@@ -152,6 +151,53 @@ def test_the_fast_reading_reports_the_progress_of_both_passes(taken: list[bool])
     assert len(list(iter_documents(archive, progress=events.append, ops=REAL))) == 443 and taken == [True]
     second = [e for e in events if e.step_index == 2]
     assert {e.step_index for e in events} == {1, 2} and second and second[-1].done_bytes == second[-1].total_bytes > 0
+
+
+def _damaged(archive: Path, tmp_path: Path) -> Iterator[Path]:
+    """``archive`` with one byte flipped every 3,001 bytes past its first header, one at a time,
+    and cut short at a few places: damage in tar headers, manifests, storage and WAL records."""
+    data = archive.read_bytes()
+    for offset in range(512, len(data), 3_001):
+        damaged = bytearray(data)
+        damaged[offset] ^= 0x40
+        path = tmp_path / f"flip-{offset}.tar"
+        path.write_bytes(damaged)
+        yield path
+    for cut in (len(data) // 3, len(data) // 2, len(data) - 700):
+        path = tmp_path / f"cut-{cut}.tar"
+        path.write_bytes(data[:cut])
+        yield path
+
+
+def _outcome(read: Any, source: Path) -> tuple[str, object]:
+    try:
+        return "ok", read(source)
+    except FormatError as error:
+        return str(error.code), str(error)
+
+
+def _all(source: Path) -> list[Document]:
+    return list(iter_documents(source, ops=REAL))
+
+
+def _one(source: Path) -> Document | None:
+    return find_document(source, ("users", "users-000001"), ops=REAL)
+
+
+@pytest.mark.parametrize("name", ["backup-1000.tar", "backup-nowal.tar"])
+def test_a_damaged_archive_is_refused_with_the_careful_readings_finding(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The fast pass's verify report names only a member's CRC; the careful one the record.
+    refused = 0
+    for damaged in _damaged(AERODB_FIXTURES / name, tmp_path):
+        fast, fast_one = _outcome(_all, damaged), _outcome(_one, damaged)
+        with monkeypatch.context() as patched:
+            patched.setattr(document_index, "available", lambda: False)
+            assert (fast, fast_one) == (_outcome(_all, damaged), _outcome(_one, damaged)), damaged.name
+        refused += fast[0] != "ok"
+        damaged.unlink()
+    assert refused >= 10
 
 
 # --- data directories (the same C index over documents.dat and wal/wal.log) ---------------------

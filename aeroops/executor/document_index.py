@@ -236,14 +236,14 @@ def index_archive(
             odd.append(True)
     finally:
         behind.close()
-    refuse(source, report)
     try:
         for feed in feeds.values():
             feed.finish()
     except _Odd:
         odd.append(True)
-    if odd:
+    if odd:  # before refusing: the careful path names a damaged record, not only its member's CRC
         return None
+    refuse(source, report)
     storage, wal, counts = _speedups.doc_index_winners(index, collections)
     return Indexed(str(source), report, storage, wal, counts)
 
@@ -402,14 +402,14 @@ def find_in_archive(
     report = stream_archive(
         source, data_sink=data_sink, progress=progress, ops=ops, identities=identities, sidecar=False
     )
-    refuse(source, report)
     try:
         for feed in feeds.values():
             feed.finish()
     except _Odd:
         odd.append(True)
-    if odd:
+    if odd:  # before refusing: the careful path names a damaged record, not only its member's CRC
         return None
+    refuse(source, report)
     last = next((f.last for f in (feeds.get(WAL_LOG), feeds.get(STORAGE)) if f is not None and f.last), None)
     return (None if last is None else last[1]), report
 
