@@ -329,3 +329,15 @@ def test_a_diff_with_one_side_read_fast_and_one_careful_finds_the_planted_change
     assert taken == [True, True] and refused == [b] and found == _careful_diff(archive, b, monkeypatch)
     planted = {(first.key, "changed"), ("huge", "added"), (second.key, "removed")}
     assert {(d.key, d.change) for d in found.deltas} == planted
+
+
+def test_a_data_directory_read_fast_reports_the_progress_of_both_passes(taken_dir: list[bool]) -> None:
+    from aeroops.progress import Progress
+
+    events: list[Progress] = []
+    data = AERODB_FIXTURES / "datadir-1000"
+    assert len(list(iter_documents(data, progress=events.append, ops=REAL))) == 443 and taken_dir == [True]
+    first = [e for e in events if e.step_index == 1]
+    second = [e for e in events if e.step_index == 2]
+    assert first[-1].done_bytes == first[-1].total_bytes > 0
+    assert second and second[-1].done_bytes == second[-1].total_bytes > 0
