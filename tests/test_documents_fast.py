@@ -4,21 +4,24 @@ records are unusual, so damage is named as before (issue 24: documents() speed).
 
 from __future__ import annotations
 
+import errno
 import itertools
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pytest
 from helpers.data import AERODB_FIXTURES, copy_fixture
+from helpers.faults import FaultyStream
 
 from aeroops.core.documents import Document
-from aeroops.errors import FormatError
+from aeroops.errors import AeroError, Code, FormatError
 from aeroops.executor import document_index
 from aeroops.executor.backup import run_backup
 from aeroops.executor.documents import find_document, iter_documents
-from aeroops.executor.fileops import REAL
+from aeroops.executor.fileops import REAL, FileOps
 from aeroops.formats.framing import lp
 from aeroops.formats.wal import DocumentChange, WalType, encode_document_change, encode_wal_record, iter_wal
 
@@ -341,3 +344,37 @@ def test_a_data_directory_read_fast_reports_the_progress_of_both_passes(taken_di
     second = [e for e in events if e.step_index == 2]
     assert first[-1].done_bytes == first[-1].total_bytes > 0
     assert second and second[-1].done_bytes == second[-1].total_bytes > 0
+
+
+class _SecondOpenFails(FileOps):
+    """The second open of ``name`` (the second pass's) fails: EIO after ``after`` bytes, or gone."""
+
+    def __init__(self, name: str, after: int | None) -> None:
+        self.name, self.after, self.opened = name, after, 0
+
+    def open_read(self, path: Path, *, follow_symlinks: bool = True) -> BinaryIO:
+        stream = super().open_read(path, follow_symlinks=follow_symlinks)
+        if path.name == self.name:
+            self.opened += 1
+            if self.opened == 2:
+                if self.after is None:
+                    stream.close()
+                    raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
+                return FaultyStream(stream, self.after, errno.EIO)  # type: ignore[return-value]
+        return stream
+
+
+@pytest.mark.parametrize("after", [4096, None], ids=["eio", "vanished"])
+@pytest.mark.parametrize("source", ["datadir-1000", "backup-1000.tar"])
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "careful"])
+def test_a_read_failing_in_the_second_pass_is_one_coded_error(
+    source: str, after: int | None, fast: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not fast:
+        monkeypatch.setattr(document_index, "available", lambda: False)
+    path = AERODB_FIXTURES / source
+    ops = _SecondOpenFails("wal.log" if path.is_dir() else path.name, after)  # what the second pass reads
+    with pytest.raises(AeroError) as raised:
+        list(iter_documents(path, ops=ops))
+    assert ops.opened == 2
+    assert raised.value.code is Code.USAGE and "cannot read" in str(raised.value)

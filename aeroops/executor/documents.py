@@ -288,7 +288,8 @@ def _documents(
         return fast
     known = read_state(source, places=True, progress=_step(progress, 0), ops=ops, identities=identities)
     counts = {collection: len(docs) for collection, docs in known.state.documents.items()}
-    return counts, documents_of(known, collections=collections, keys=keys, progress=_step(progress, 1), ops=ops)
+    found = documents_of(known, collections=collections, keys=keys, progress=_step(progress, 1), ops=ops)
+    return counts, _coded_read_errors(found, known.kind, str(source))
 
 
 def _fast_documents(
@@ -357,7 +358,7 @@ def documents_of(
 def _counted(found: Iterable[Document], expected: int, kind: str, source: str) -> Iterator[Document]:
     """The documents of a second pass, which must be as many as the first pass found."""
     handed = 0
-    for document in found:
+    for document in _coded_read_errors(found, kind, source):
         handed += 1
         yield document
     if handed != expected:
@@ -365,6 +366,22 @@ def _counted(found: Iterable[Document], expected: int, kind: str, source: str) -
             f"the {kind} changed while it was read: {expected:,} documents were expected, {handed:,} found",
             path=source,
         )
+
+
+def _coded_read_errors(found: Iterable[Document], kind: str, source: str) -> Iterator[Document]:
+    """``found``, a read failing in it (a file gone or unreadable since the first pass) one coded error."""
+    documents = iter(found)
+    while True:
+        try:
+            document = next(documents)
+        except StopIteration:
+            return
+        except OSError as error:
+            reason = error.strerror or str(error)
+            if kind == DATADIR:  # as the first pass says it
+                raise UsageError(f"cannot read the data directory: {reason}", path=source) from None
+            raise UsageError(f"cannot read {source}: {reason}", path=source) from None  # as audit's reader says it
+        yield document
 
 
 def find_in_archive(
