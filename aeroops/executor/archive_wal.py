@@ -46,7 +46,7 @@ from aeroops.formats.manifests import parse_checkpoint
 from aeroops.formats.segment import ORIGIN, SegmentName, looks_like_segment, parse_segment_name
 from aeroops.formats.sidecar import DEFAULT, SUFFIXES, Algorithm, render_sidecar, sidecar_path
 from aeroops.formats.wal_tally import tally_wal
-from aeroops.hashing import Digest
+from aeroops.hashing import BackgroundDigest, Digest
 
 TEMP_PREFIX = ".wal-"
 TEMP_SUFFIX = ".tmp"
@@ -397,13 +397,13 @@ def _read_range(ops: FileOps, path: Path, offset: int, length: int) -> bytes:
 
 class _Tee:
     """The WAL's bytes from ``offset`` up to ``limit``, each also written to ``target`` and
-    hashed: the segment gets exactly the bytes the reader checked. Every `DROP_BEHIND` bytes the
-    written pages are dropped from the page cache (as restore does: allocating fresh cache
-    pages was most of the copy's time)."""
+    hashed (on the second core, as verify's digest): the segment gets exactly the bytes the
+    reader checked. Every `DROP_BEHIND` bytes the written pages are dropped from the page cache
+    (as restore does: allocating fresh cache pages was most of the copy's time)."""
 
-    def __init__(self, ops: FileOps, source: Any, target: Any, remaining: int, algorithm: Algorithm) -> None:
+    def __init__(self, ops: FileOps, source: Any, target: Any, remaining: int, hasher: BackgroundDigest) -> None:
         self._ops, self._source, self._target, self._remaining = ops, source, target, remaining
-        self.hasher = Digest(algorithm)
+        self.hasher = hasher
         self.written = 0
         self._dropped = 0
 
@@ -429,10 +429,10 @@ def _copy_records(
     """Stream the WAL's bytes ``offset..size`` into ``target``, checking every record; returns
     the first and last sequence, the bytes of whole records (the file is cut there) and their
     digest (None when bytes past the last whole record were read too: hash the cut file)."""
-    with ops.open_read(wal) as source:
+    with ops.open_read(wal) as source, BackgroundDigest(algorithm) as hasher:
         ops.fsync(source)  # as a backup does: what is read up to the size seen is on disk (AeroDB may be serving)
         source.seek(offset)
-        tee = _Tee(ops, source, target, size - offset, algorithm)
+        tee = _Tee(ops, source, target, size - offset, hasher)
         tally = tally_wal(tee, path=wal, first_sequence=first_sequence)  # every record checked, none built
         first, last, end, exc = tally.first, tally.last, tally.end, tally.error
         if exc is not None:
@@ -454,7 +454,8 @@ def _copy_records(
                     offset=(exc.offset or 0) + offset,
                     code=exc.code,
                 ) from None
-    return first, last, end, tee.hasher.tagged_digest() if tee.written == end else None
+        digest = hasher.tagged_digest() if tee.written == end else None
+    return first, last, end, digest
 
 
 def _digest_file(ops: FileOps, path: Path, algorithm: Algorithm) -> str:
