@@ -289,26 +289,14 @@ def _pick_plain(
             if name not in members:
                 raise FormatError(f"the archive changed while it was read: {name} is gone", path=path)
             offset, size = members[name]
-            feed = _PickFeed(wanted, name == WAL_LOG, path)
             stream.seek(offset)
-            left = size
-            going = True
-            while going and left:
-                chunk = stream.read(min(CHUNK, left))
-                if not chunk:
-                    break
-                left -= len(chunk)
-                done += len(chunk)
-                progress(Progress("documents", "read the documents", 1, 1, done, total))
-                try:
-                    going = feed.feed(chunk)
-                except _Odd:
-                    raise FormatError("the archive changed while it was read: a record differs", path=path) from None
-                if feed.out:
-                    yield from feed.out
-                    feed.out = []
-            if not feed.done:
-                raise FormatError("the archive changed while it was read: records are missing", path=path)
+            feed = _PickFeed(wanted, name == WAL_LOG, path)
+            for document, read in _picked(stream, size, feed, done, "archive", path):
+                if document is None:  # a chunk read
+                    done = read
+                    progress(Progress("documents", "read the documents", 1, 1, done, total))
+                else:
+                    yield document
 
 
 def _pick_layered(
@@ -469,6 +457,32 @@ def index_datadir(
     return IndexedDir(Indexed(str(root), None, winners, wal_winners, counts), tuple(files))
 
 
+def _picked(
+    stream: Any, size: int, feed: _PickFeed, done: int, kind: str, source: object
+) -> Iterator[tuple[Document | None, int]]:
+    """The documents ``feed`` picks from the next ``size`` bytes of ``stream``, and after each
+    chunk a None with the bytes read so far (from ``done``), for progress. Every wanted record
+    must be found: else the ``kind`` changed since the first pass."""
+    left = size
+    going = True
+    while going and left:
+        chunk = stream.read(min(CHUNK, left))
+        if not chunk:
+            break
+        left -= len(chunk)
+        done += len(chunk)
+        try:
+            going = feed.feed(chunk)
+        except _Odd:
+            raise FormatError(f"the {kind} changed while it was read: a record differs", path=source) from None
+        yield None, done
+        for document in feed.out:
+            yield document, done
+        feed.out = []
+    if not feed.done:
+        raise FormatError(f"the {kind} changed while it was read: records are missing", path=source)
+
+
 def pick_datadir(found: IndexedDir, *, ops: FileOps, progress: ProgressCallback = no_progress) -> Iterator[Document]:
     """The second pass over a data directory: the winning documents, storage's first."""
     indexed = found.indexed
@@ -480,23 +494,9 @@ def pick_datadir(found: IndexedDir, *, ops: FileOps, progress: ProgressCallback 
             continue
         feed = _PickFeed(wanted[is_wal], is_wal, indexed.source, "data directory")
         with ops.open_read(path) as stream:
-            left = size
-            going = True
-            while going and left:
-                chunk = stream.read(min(CHUNK, left))
-                if not chunk:
-                    break
-                left -= len(chunk)
-                done += len(chunk)
-                progress(Progress("documents", "read the documents", 1, 1, done, total))
-                try:
-                    going = feed.feed(chunk)
-                except _Odd:
-                    raise FormatError(
-                        "the data directory changed while it was read: a record differs", path=indexed.source
-                    ) from None
-                if feed.out:
-                    yield from feed.out
-                    feed.out = []
-        if not feed.done:
-            raise FormatError("the data directory changed while it was read: records are missing", path=indexed.source)
+            for document, read in _picked(stream, size, feed, done, "data directory", indexed.source):
+                if document is None:  # a chunk read
+                    done = read
+                    progress(Progress("documents", "read the documents", 1, 1, done, total))
+                else:
+                    yield document
