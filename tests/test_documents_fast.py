@@ -41,30 +41,41 @@ def careful(source: Path, monkeypatch: pytest.MonkeyPatch, **options: Any) -> li
         return list(iter_documents(source, ops=REAL, **options))
 
 
-@pytest.fixture
-def taken(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
-    """Which way each reading went: True the fast one, False the careful one after the index."""
+def _ways(monkeypatch: pytest.MonkeyPatch, first_pass: str) -> list[bool]:
+    """Which way each reading through ``document_index.<first_pass>`` went: True the fast one,
+    False the careful one after the index."""
     seen: list[bool] = []
-    index = document_index.index_archive
+    index = getattr(document_index, first_pass)
 
-    def spied(*args: Any, **kwargs: Any) -> document_index.Indexed | None:
+    def spied(*args: Any, **kwargs: Any) -> object:
         found = index(*args, **kwargs)
         seen.append(found is not None)
         return found
 
-    monkeypatch.setattr(document_index, "index_archive", spied)
-    yield seen
+    monkeypatch.setattr(document_index, first_pass, spied)
+    return seen
 
 
-def _with_wal(tmp_path: Path, payloads: list[tuple[WalType, bytes]]) -> Path:
-    """An archive of datadir-1000 whose WAL ends with these records."""
-    data = copy_fixture("datadir-1000", tmp_path / "data")
+@pytest.fixture
+def taken(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Which way each archive's reading went."""
+    return _ways(monkeypatch, "index_archive")
+
+
+def _append_wal(data: Path, payloads: list[tuple[WalType, bytes]], tail: bytes = b"") -> Path:
     wal = data / "wal/wal.log"
     with wal.open("rb") as stream:
         last = max((record.sequence for record in iter_wal(stream)), default=0)
     with wal.open("ab") as stream:
         for offset, (kind, payload) in enumerate(payloads, start=1):
             stream.write(encode_wal_record(kind, last + offset, payload))
+        stream.write(tail)
+    return data
+
+
+def _with_wal(tmp_path: Path, payloads: list[tuple[WalType, bytes]]) -> Path:
+    """An archive of datadir-1000 whose WAL ends with these records."""
+    data = _append_wal(copy_fixture("datadir-1000", tmp_path / "data"), payloads)
     (tmp_path / "out").mkdir()
     return Path(run_backup(data, tmp_path / "out", created_at=T0, ops=REAL).archive)
 
@@ -209,29 +220,9 @@ FIXTURE_DATADIRS = sorted(p for p in AERODB_FIXTURES.glob("datadir-*") if p.is_d
 
 
 @pytest.fixture
-def taken_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
-    """Which way each data directory's reading went: True the fast one."""
-    seen: list[bool] = []
-    index = document_index.index_datadir
-
-    def spied(*args: Any, **kwargs: Any) -> document_index.IndexedDir | None:
-        found = index(*args, **kwargs)
-        seen.append(found is not None)
-        return found
-
-    monkeypatch.setattr(document_index, "index_datadir", spied)
-    yield seen
-
-
-def _append_wal(data: Path, payloads: list[tuple[WalType, bytes]], tail: bytes = b"") -> Path:
-    wal = data / "wal/wal.log"
-    with wal.open("rb") as stream:
-        last = max((record.sequence for record in iter_wal(stream)), default=0)
-    with wal.open("ab") as stream:
-        for offset, (kind, payload) in enumerate(payloads, start=1):
-            stream.write(encode_wal_record(kind, last + offset, payload))
-        stream.write(tail)
-    return data
+def taken_dir(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Which way each data directory's reading went."""
+    return _ways(monkeypatch, "index_datadir")
 
 
 @pytest.mark.parametrize("data", FIXTURE_DATADIRS, ids=lambda p: p.name)

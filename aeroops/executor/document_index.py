@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,6 +197,27 @@ class Indexed:
         return (len(self.storage) + len(self.wal)) // 8
 
 
+def _trusted(
+    feeds: Iterable[_Feed],
+    odd: list[bool],
+    source: object,
+    report: VerifyReport,
+    refuse: Callable[[object, VerifyReport], None],
+) -> bool:
+    """Whether a fast first pass may be believed: every feed ended on a whole record and none
+    met anything odd. Only then is the report's damage refused: otherwise the careful path reads
+    the source again and names a damaged record, not only its member's CRC."""
+    try:
+        for feed in feeds:
+            feed.finish()
+    except _Odd:
+        return False
+    if odd:
+        return False
+    refuse(source, report)
+    return True
+
+
 def index_archive(
     source: str | os.PathLike[str],
     collections: set[str] | None,
@@ -236,14 +257,8 @@ def index_archive(
             odd.append(True)
     finally:
         behind.close()
-    try:
-        for feed in feeds.values():
-            feed.finish()
-    except _Odd:
-        odd.append(True)
-    if odd:  # before refusing: the careful path names a damaged record, not only its member's CRC
+    if not _trusted(feeds.values(), odd, source, report, refuse):
         return None
-    refuse(source, report)
     storage, wal, counts = _speedups.doc_index_winners(index, collections)
     return Indexed(str(source), report, storage, wal, counts)
 
@@ -390,14 +405,8 @@ def find_in_archive(
     report = stream_archive(
         source, data_sink=data_sink, progress=progress, ops=ops, identities=identities, sidecar=False
     )
-    try:
-        for feed in feeds.values():
-            feed.finish()
-    except _Odd:
-        odd.append(True)
-    if odd:  # before refusing: the careful path names a damaged record, not only its member's CRC
+    if not _trusted(feeds.values(), odd, source, report, refuse):
         return None
-    refuse(source, report)
     last = next((f.last for f in (feeds.get(WAL_LOG), feeds.get(STORAGE)) if f is not None and f.last), None)
     return (None if last is None else last[1]), report
 

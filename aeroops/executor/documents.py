@@ -370,18 +370,13 @@ def _counted(found: Iterable[Document], expected: int, kind: str, source: str) -
 
 def _coded_read_errors(found: Iterable[Document], kind: str, source: str) -> Iterator[Document]:
     """``found``, a read failing in it (a file gone or unreadable since the first pass) one coded error."""
-    documents = iter(found)
-    while True:
-        try:
-            document = next(documents)
-        except StopIteration:
-            return
-        except OSError as error:
-            reason = error.strerror or str(error)
-            if kind == DATADIR:  # as the first pass says it
-                raise UsageError(f"cannot read the data directory: {reason}", path=source) from None
-            raise UsageError(f"cannot read {source}: {reason}", path=source) from None  # as audit's reader says it
-        yield document
+    try:
+        yield from found
+    except OSError as error:  # only ``found`` raises here: nothing is thrown into a documents' reader
+        reason = error.strerror or str(error)
+        if kind == DATADIR:  # as the first pass says it
+            raise UsageError(f"cannot read the data directory: {reason}", path=source) from None
+        raise UsageError(f"cannot read {source}: {reason}", path=source) from None  # as audit's reader says it
 
 
 def find_in_archive(
@@ -439,30 +434,7 @@ def find_document(
             builder.add_wal(record, change)
             last[1] = Document(*key, change.schema_id, change.schema_version, change.body)
 
-    if isinstance(source, PointInTime):
-        read_plan(plan_of(source, ops), on_wal, on_storage, progress=progress, ops=ops, identities=identities)
-    elif kind == DATADIR:
-        from aeroops.executor.drill import read_datadir_records
-
-        try:
-            read_datadir_records(Path(source), on_wal, on_storage, ops=ops, progress=progress)
-        except OSError as error:
-            raise UsageError(f"cannot read the data directory: {error.strerror or error}", path=source) from None
-    else:
-        from aeroops.executor.audit import stream_archive
-
-        report = stream_archive(
-            source,
-            wal_sink=on_wal,
-            storage_sink=on_storage,
-            progress=progress,
-            ops=ops,
-            identities=identities,
-            sidecar=False,
-        )
-        _refuse_damage(source, report)
-        if _report is not None:
-            _report.append(report)
+    read_records(source, on_wal, on_storage, progress=progress, ops=ops, identities=identities, reports=_report)
     where = builder.build().places.get(key)
     return None if where is None else last[where % 2]
 
@@ -486,9 +458,10 @@ def read_records(
     progress: ProgressCallback = no_progress,
     ops: FileOps,
     identities: IdentityFiles | None = None,
+    reports: list[VerifyReport] | None = None,
 ) -> PitrPlan | None:
     """Hand every record of ``source`` to the callbacks (an archive verified on the way and
-    refused when damaged); a restore target's plan, else None."""
+    refused when damaged, its report appended to ``reports``); a restore target's plan, else None."""
     if isinstance(source, PointInTime):
         plan = plan_of(source, ops)
         read_plan(plan, on_wal, on_storage, progress=progress, ops=ops, identities=identities)
@@ -517,6 +490,8 @@ def read_records(
         sidecar=False,
     )
     _refuse_damage(source, report)
+    if reports is not None:
+        reports.append(report)
     return None
 
 

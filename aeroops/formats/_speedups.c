@@ -160,6 +160,33 @@ static PyObject *make_record(PyTypeObject *cls, PyObject *type, long long offset
     return record;
 }
 
+#define RECORD_INCOMPLETE (-1)
+
+/* The checks of the WAL record at pos, in AeroDB's order: its length, its CRC, its type, its
+ * sequence (when *expected is not 0; it is advanced). Returns BATCH_MORE for a good record,
+ * RECORD_INCOMPLETE when buf does not hold all of it, else the status to stop with. *sequence
+ * is the record's once its CRC holds. wal_batch and wal_tally share it so that the two stop at
+ * the same byte for the same reason. */
+static inline int check_wal_record(const unsigned char *buf, Py_ssize_t pos, Py_ssize_t size, Py_ssize_t max_length,
+                                   unsigned long long *expected, uint32_t *length, unsigned *kind, uint64_t *sequence,
+                                   int *at_last) {
+    *length = rd32(buf + pos);
+    if (*length < WAL_MIN_LENGTH || (Py_ssize_t)*length > max_length) return BATCH_BAD_LENGTH;
+    if ((Py_ssize_t)*length > size - pos) return RECORD_INCOMPLETE;
+    const unsigned char *rec = buf + pos;
+    if (record_crc32(rec, *length - 4) != rd32(rec + *length - 4)) return BATCH_BAD_CHECKSUM;
+    *kind = rec[4];
+    *sequence = rd64(rec + 5);
+    if (*kind > 5) return BATCH_BAD_TYPE;
+    *at_last = 0;
+    if (*expected) {
+        if (*sequence != *expected) return BATCH_SEQUENCE_GAP;
+        *at_last = *expected == UINT64_MAX;
+        (*expected)++;
+    }
+    return BATCH_MORE;
+}
+
 static PyObject *wal_batch(PyObject *self, PyObject *args) {
     Py_buffer view;
     Py_ssize_t pos, max_length, max_records;
@@ -185,32 +212,16 @@ static PyObject *wal_batch(PyObject *self, PyObject *args) {
             status = BATCH_FULL;
             break;
         }
-        uint32_t length = rd32(buf + pos);
-        if (length < WAL_MIN_LENGTH || (Py_ssize_t)length > max_length) {
-            status = BATCH_BAD_LENGTH;
+        uint32_t length;
+        unsigned kind;
+        int at_last; /* the record of sequence 2**64 - 1: the caller checks what follows */
+        int checked = check_wal_record(buf, pos, size, max_length, &expected, &length, &kind, &sequence, &at_last);
+        if (checked == RECORD_INCOMPLETE) break; /* read more */
+        if (checked != BATCH_MORE) {
+            status = (enum batch_status)checked;
             break;
         }
-        if ((Py_ssize_t)length > size - pos) break; /* incomplete: read more */
         const unsigned char *rec = buf + pos;
-        if (record_crc32(rec, length - 4) != rd32(rec + length - 4)) {
-            status = BATCH_BAD_CHECKSUM;
-            break;
-        }
-        unsigned kind = rec[4];
-        sequence = rd64(rec + 5);
-        if (kind > 5) {
-            status = BATCH_BAD_TYPE;
-            break;
-        }
-        int at_last = 0; /* the record of sequence 2**64 - 1: the caller checks what follows */
-        if (expected) {
-            if (sequence != expected) {
-                status = BATCH_SEQUENCE_GAP;
-                break;
-            }
-            at_last = expected == UINT64_MAX;
-            expected++;
-        }
         PyObject *record = make_record((PyTypeObject *)cls, PyTuple_GET_ITEM(types, kind), base + pos, length,
                                        sequence, rec + 13, (Py_ssize_t)length - WAL_MIN_LENGTH);
         if (record == NULL) goto fail;
@@ -443,32 +454,16 @@ static PyObject *wal_tally(PyObject *self, PyObject *args) {
     RefCache cache = {0};
     /* The checks are wal_batch's, in its order: the two must stop at the same byte, same reason. */
     while (pos >= 0 && pos + 4 <= size) {
-        uint32_t length = rd32(buf + pos);
-        if (length < WAL_MIN_LENGTH || (Py_ssize_t)length > max_length) {
-            status = BATCH_BAD_LENGTH;
+        uint32_t length;
+        unsigned kind;
+        int at_last; /* the record of sequence 2**64 - 1: the caller checks what follows */
+        int checked = check_wal_record(buf, pos, size, max_length, &expected, &length, &kind, &sequence, &at_last);
+        if (checked == RECORD_INCOMPLETE) break; /* read more */
+        if (checked != BATCH_MORE) {
+            status = (enum batch_status)checked;
             break;
         }
-        if ((Py_ssize_t)length > size - pos) break; /* incomplete: read more */
         const unsigned char *rec = buf + pos;
-        if (record_crc32(rec, length - 4) != rd32(rec + length - 4)) {
-            status = BATCH_BAD_CHECKSUM;
-            break;
-        }
-        unsigned kind = rec[4];
-        sequence = rd64(rec + 5);
-        if (kind > 5) {
-            status = BATCH_BAD_TYPE;
-            break;
-        }
-        int at_last = 0;
-        if (expected) {
-            if (sequence != expected) {
-                status = BATCH_SEQUENCE_GAP;
-                break;
-            }
-            at_last = expected == UINT64_MAX;
-            expected++;
-        }
         if (refs != Py_None && kind <= 1 &&
             add_payload_ref(refs, rec + 13, (Py_ssize_t)length - WAL_MIN_LENGTH, &cache) < 0) {
             PyBuffer_Release(&view);

@@ -296,6 +296,27 @@ static int doc_parse(const unsigned char *rec, uint32_t length, int wal, int che
     return 1;
 }
 
+#define DOC_INCOMPLETE (-1)
+
+/* The length of the record at pos: DOC_INCOMPLETE when buf does not hold all of it yet, 0 for
+ * a length no record of this file can have. */
+static inline int64_t doc_frame(const unsigned char *buf, Py_ssize_t pos, Py_ssize_t size, uint32_t min) {
+    uint32_t length = rd32(buf + pos);
+    if (length < min || length > DOC_MAX_LENGTH) return 0;
+    if ((Py_ssize_t)length > size - pos) return DOC_INCOMPLETE;
+    return length;
+}
+
+/* The record at pos, framed and parsed into *out (doc_parse's kind: 0 for an odd one), or
+ * DOC_INCOMPLETE; *length is its length. */
+static inline int doc_next(const unsigned char *buf, Py_ssize_t pos, Py_ssize_t size, uint32_t min, int wal,
+                           int check_crc, uint32_t *length, DocRecord *out) {
+    int64_t framed = doc_frame(buf, pos, size, min);
+    if (framed <= 0) return (int)framed;
+    *length = (uint32_t)framed;
+    return doc_parse(buf + pos, *length, wal, check_crc, out);
+}
+
 static PyObject *doc_index_new(PyObject *self, PyObject *unused) {
     DocIndex *ix = PyMem_RawCalloc(1, sizeof(DocIndex));
     if (ix == NULL) return PyErr_NoMemory();
@@ -333,14 +354,10 @@ static PyObject *doc_index_feed(PyObject *self, PyObject *args) {
         }
         int n = 0;
         while (n < DOC_PIPE && pos >= 0 && size - pos >= 4) {
-            uint32_t length = rd32(buf + pos);
-            if (length < min || length > DOC_MAX_LENGTH) {
-                status = DOC_ODD;
-                break;
-            }
-            if ((Py_ssize_t)length > size - pos) break;
+            uint32_t length;
             DocRecord r;
-            int kind = doc_parse(buf + pos, length, wal, check_crc, &r);
+            int kind = doc_next(buf, pos, size, min, wal, check_crc, &length, &r);
+            if (kind == DOC_INCOMPLETE) break;
             if (kind == 0) {
                 status = DOC_ODD;
                 break;
@@ -479,12 +496,13 @@ static PyObject *doc_pick(PyObject *self, PyObject *args) {
             status = DOC_FULL;
             break;
         }
-        uint32_t length = rd32(buf + pos);
-        if (length < min || length > DOC_MAX_LENGTH) {
+        int64_t framed = doc_frame(buf, pos, size, min);
+        if (framed == DOC_INCOMPLETE) break;
+        if (framed == 0) {
             status = DOC_ODD;
             break;
         }
-        if ((Py_ssize_t)length > size - pos) break;
+        uint32_t length = (uint32_t)framed;
         if (want[index] == ordinal) {
             DocRecord r;
             if (doc_parse(buf + pos, length, wal, 1, &r) != 1 || r.dead) {
@@ -546,14 +564,10 @@ static PyObject *doc_match(PyObject *self, PyObject *args) {
     PyObject *matches = PyList_New(0);
     if (matches == NULL) goto fail;
     while (pos >= 0 && size - pos >= 4) {
-        uint32_t length = rd32(buf + pos);
-        if (length < min || length > DOC_MAX_LENGTH) {
-            status = DOC_ODD;
-            break;
-        }
-        if ((Py_ssize_t)length > size - pos) break;
+        uint32_t length;
         DocRecord r;
-        int kind = doc_parse(buf + pos, length, wal, check_crc, &r);
+        int kind = doc_next(buf, pos, size, min, wal, check_crc, &length, &r);
+        if (kind == DOC_INCOMPLETE) break;
         if (kind == 0) {
             status = DOC_ODD;
             break;
