@@ -41,7 +41,7 @@ def test_check_prometheus_file_that_cannot_be_written_is_an_output_error(
     metrics = tmp_path / "metrics.prom"
     if kind == "directory":
         metrics.mkdir()
-        expected = "[ERROR] AERO_OUTPUT: cannot write the metrics file: Is a directory"
+        expected = "[ERROR] AERO_USAGE: the metrics file is a folder: name a file"
     else:
         metrics = tmp_path / "nowhere" / "metrics.prom"
         expected = "[ERROR] AERO_USAGE: the folder for the metrics file does not exist"
@@ -299,3 +299,39 @@ def test_a_duration_too_long_is_called_too_long(argv: list[str], capsys: pytest.
     assert main([*argv, "9" * 14 + "y"]) == 2
     line = one_error_line(capsys.readouterr().err, "[ERROR] AERO_USAGE: --")
     assert "is too long a duration" in line and "not a duration like" not in line
+
+
+@pytest.mark.parametrize("node", ["fifo", "link to a fifo", "socket"])
+@pytest.mark.parametrize("verb", ["backup", "backup --overwrite", "export", "check --prometheus"])
+def test_an_output_that_is_no_regular_file_is_refused_and_left_as_it_is(tmp_path: Path, verb: str, node: str) -> None:
+    """Outputs are renamed over their path: a FIFO (or, as root, /dev/null) there was replaced
+    by a regular file. Tested on a FIFO and a socket: never on a real device."""
+    import socket
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / ("out.prom" if "check" in verb else "out.tar" if "backup" in verb else "out.csv")
+    if node == "socket":
+        with socket.socket(socket.AF_UNIX) as bound:
+            bound.bind(str(target))  # the socket file stays once closed
+    else:
+        fifo = folder / "fifo" if node == "link to a fifo" else target
+        os.mkfifo(fifo)
+        if fifo != target:
+            target.symlink_to(fifo)
+    data, archive = tmp_path / "data", tmp_path / "backup-1000.tar"
+    copy_fixture("datadir-1000", data)
+    copy_fixture("backup-1000.tar", archive)
+    args = {
+        "backup": ["backup", str(data), "-o", str(target)],
+        "backup --overwrite": ["backup", str(data), "-o", str(target), "--overwrite"],
+        "export": ["export", str(archive), "-o", str(target)],
+        "check --prometheus": ["check", str(tmp_path), "--max-age", "100000d", "--prometheus", str(target)],
+    }[verb]
+    before = sorted((p.name, p.lstat().st_mode) for p in folder.iterdir())
+    done = run_cli(*args, "--no-progress")
+    code = "AERO_BACKUP_FAILED" if "backup" in verb else "AERO_USAGE"
+    kind = "a socket" if node == "socket" else "a FIFO"
+    one_error_line(done.stderr, f"[ERROR] {code}: ")
+    assert f"is {kind}: name a file" in done.stderr and done.returncode == 2
+    assert sorted((p.name, p.lstat().st_mode) for p in folder.iterdir()) == before

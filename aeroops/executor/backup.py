@@ -47,7 +47,7 @@ from aeroops.executor.backup_staging import (
     staging_marker,
 )
 from aeroops.executor.clock import default_created_at
-from aeroops.executor.fileops import COPY_CHUNK, FileOps, failed_operation, not_a_folder
+from aeroops.executor.fileops import COPY_CHUNK, FileOps, failed_operation, not_a_file, not_a_folder
 from aeroops.executor.heap import keep_freed_memory
 from aeroops.executor.keys import load_recipients
 from aeroops.executor.location import is_url, local_path, url_join, url_name, url_parent
@@ -177,6 +177,8 @@ def check_output(archive: Path | str, *, overwrite: bool, ops: FileOps) -> None:
                 f"an archive already exists at {archive} ({option('overwrite', True)} replaces it)", path=None
             )
         return
+    if (why := not_a_file(archive, ops)) is not None:
+        raise BackupError(f"the output path {why}", path=archive)
     if ops.exists(archive) and not overwrite:
         raise BackupError(
             f"an archive already exists at the output path ({option('overwrite', True)} replaces it)", path=archive

@@ -19,7 +19,7 @@ from aeroops.core.newest_good import Freshness, assess_freshness, newest_good, v
 from aeroops.core.retention import Duration
 from aeroops.errors import OutputError, UsageError
 from aeroops.executor.audit import in_folder, inventory, verify_archive
-from aeroops.executor.fileops import FileOps, not_a_folder
+from aeroops.executor.fileops import FileOps, not_a_file, not_a_folder
 from aeroops.executor.keys import IdentityFiles
 from aeroops.executor.location import local_path
 from aeroops.progress import ProgressCallback
@@ -83,6 +83,8 @@ def write_text_file(path: str | os.PathLike[str], data: bytes, ops: FileOps) -> 
     target = local_path(path, "the metrics file")
     if not ops.is_dir(target.parent):
         raise UsageError(f"the folder for the metrics file {not_a_folder(target.parent, ops)}", path=target.parent)
+    if (why := not_a_file(target, ops)) is not None:
+        raise UsageError(f"the metrics file {why}", path=target)
     temporary = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
     try:
         with ops.create(temporary, 0o644) as stream:

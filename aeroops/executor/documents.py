@@ -47,7 +47,7 @@ from aeroops.errors import (
     most_severe_first,
 )
 from aeroops.executor.document_table import SeamWriter
-from aeroops.executor.fileops import FileOps, is_within, logged_cleanup
+from aeroops.executor.fileops import FileOps, is_within, logged_cleanup, not_a_file
 from aeroops.executor.keys import IdentityFiles
 from aeroops.executor.location import is_url
 from aeroops.formats.checksum import crc32
@@ -772,8 +772,8 @@ def export(
         raise UsageError(f"format {chosen!r} is not one of {', '.join(FORMATS)}")
     if not ops.is_dir(target.parent):
         raise UsageError("the output's folder does not exist", path=target.parent)
-    if ops.is_dir(target):
-        raise UsageError("the output is a folder: name a file", path=target)
+    if (why := not_a_file(target, ops)) is not None:
+        raise UsageError(f"the output {why}", path=target)
     if not isinstance(source, PointInTime) and not is_url(source):
         _refuse_writing_into(Path(source), target, ops)
     present, found = _documents(source, collections, None, progress, ops, identities)

@@ -419,6 +419,24 @@ def not_a_folder(path: Path | str, ops: FileOps) -> str:
     return "is not a folder" if ops.exists(os.path.normpath(path)) else "does not exist"
 
 
+def not_a_file(path: Path | str, ops: FileOps) -> str | None:
+    """Why an output file named by the user may not be replaced, or None (nothing there, or a
+    regular file): a FIFO, device, socket or folder there (a link followed). Outputs are
+    renamed over their path, which would replace the node itself: as root, ``-o /dev/null``
+    would leave a regular file where the device was."""
+    try:
+        mode = ops.stat(Path(path)).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        return f"cannot be looked at ({error.strerror or error})"
+    if stat.S_ISREG(mode):
+        return None
+    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"))
+    kind = next((name for test, name in kinds if test(mode)), "a device")
+    return f"is {kind}: name a file"
+
+
 def failed_operation(exc: BaseException) -> str | None:
     """The `FileOps` operation an error came out of (the one the executor called), or None:
     what an I/O error names, as borg's ``backup_io("stat")`` does, without wrapping each call."""
