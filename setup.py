@@ -12,7 +12,7 @@ setup(
         Extension(
             "aeroops.formats._speedups",
             ["aeroops/formats/_speedups.c"],
-            depends=["aeroops/formats/_speedups_documents.h"],
+            depends=["aeroops/formats/_speedups_documents.h", "aeroops/formats/_speedups_fields.h"],
             libraries=["dl"],
             optional=True,
         )

@@ -558,9 +558,11 @@ static PyObject *keep_freed_memory(PyObject *self, PyObject *args) {
 }
 
 #include "_speedups_documents.h" /* issue 24: documents, a block of its own */
+#include "_speedups_fields.h"    /* issue 24: their body fields as columns */
 
 static PyMethodDef methods[] = {
     DOCUMENT_METHODS
+    FIELDS_METHODS
     {"keep_freed_memory", keep_freed_memory, METH_VARARGS,
      "keep_freed_memory(trim, mmap): glibc malloc's trim and mmap thresholds, in bytes."},
     {"crc32", (PyCFunction)(void (*)(void))crc32_held, METH_FASTCALL,

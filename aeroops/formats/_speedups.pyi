@@ -50,3 +50,11 @@ def doc_pick(
 def doc_match(
     buf: bytes | bytearray, pos: int, wal: bool, collection: bytes, id: bytes, check_crc: bool, cls: type[Any], /
 ) -> tuple[int, int, list[tuple[bool, Any]]]: ...
+
+# Documents' body fields as typed columns (issue 24, _speedups_fields.h).
+def fields_columns(
+    bodies: list[bytes],
+    careful: Callable[[int, bytes], list[tuple[str, int, Any, str | None]]],
+    wanted: list[str] | None,
+    /,
+) -> list[tuple[str, int, bytearray, bytearray, bytearray | None]]: ...

@@ -34,6 +34,7 @@ from aeroops.core.documents import (
 from aeroops.executor.documents import Source, iter_documents
 from aeroops.executor.fileops import FileOps
 from aeroops.executor.keys import IdentityFiles
+from aeroops.formats.wal import load_speedups
 from aeroops.progress import ProgressCallback, no_progress
 
 CHUNK_DOCUMENTS = 50_000  # rows of one frame of `document_frames`
@@ -45,32 +46,86 @@ def document_frame(
 ) -> pd.DataFrame:
     """One frame of ``documents``. ``columns``: only these body fields (dotted names); ``raw``:
     add the ``body`` column, the bytes as stored."""
-    wanted = None if columns is None else set(columns)
-    meta: dict[str, list[Any]] = {name: [] for name in META_COLUMNS}
-    bodies: list[bytes] = []
-    rows: list[dict[str, Any]] = []
-    for document in documents:
-        fields, note = document_fields(document.body)
-        if wanted is not None:
-            fields = {name: value for name, value in fields.items() if name in wanted}
-        meta["collection"].append(document.collection)
-        meta["key"].append(document.key)
-        meta["schema"].append(document.schema)
-        meta["version"].append(document.version)
-        meta["note"].append(note)
-        if raw:
-            bodies.append(document.body)
-        rows.append(fields)
+    found = list(documents)
+    notes = [""] * len(found)
+    wanted = None if columns is None else list(dict.fromkeys(columns))
+    fields = field_columns([document.body for document in found], notes, wanted)
+    meta = {
+        "collection": [d.collection for d in found],
+        "key": [d.key for d in found],
+        "schema": [d.schema for d in found],
+        "version": [d.version for d in found],
+        "note": notes,
+    }
     frame = pd.DataFrame({name: pd.array(values, dtype="string") for name, values in meta.items()})
     if raw:
-        frame[BODY_COLUMN] = pd.Series(bodies, dtype=object)
+        frame[BODY_COLUMN] = pd.Series([d.body for d in found], dtype=object)
+    if wanted is not None:
+        fields = {name: fields[name] for name in wanted if name in fields}
+    return pd.concat([frame, pd.DataFrame(fields)], axis=1) if fields else frame
+
+
+FieldColumns = dict[str, pd.api.extensions.ExtensionArray]
+
+
+def field_columns(bodies: list[bytes], notes: list[str], wanted: Sequence[str] | None = None) -> FieldColumns:
+    """The body fields of ``bodies`` as typed columns by name, in the order names first appear
+    (row by row, each in `flatten`'s order); each body's note goes to ``notes``. ``wanted``:
+    only these fields. In C where the extension is built (`_speedups_fields.h`): a body
+    written as orjson writes one is read there, any other by `document_fields`, and both give
+    what `python_field_columns` gives."""
+    speedups = load_speedups()
+    if speedups is None or not hasattr(speedups, "fields_columns"):
+        return python_field_columns(bodies, notes, wanted)
+
+    def careful(row: int, body: bytes) -> list[tuple[str, int, Any, str | None]]:
+        fields, notes[row] = document_fields(body)
+        out = []
+        for name, value in fields.items():
+            kind = value_kind(value)
+            text = json_text(value) if kind in (INTEGER, FLOAT, JSON_TEXT) else None
+            out.append((name, _KIND_CODES[kind], value, text))
+        return out
+
+    found = speedups.fields_columns(bodies, careful, None if wanted is None else list(wanted))
+    return {name: _typed(kind, missing, values, text) for name, kind, missing, values, text in found}
+
+
+def python_field_columns(bodies: list[bytes], notes: list[str], wanted: Sequence[str] | None = None) -> FieldColumns:
+    """`field_columns` in Python, one dictionary per body: the reference the C reading is
+    tested against, and the reading where the extension is not built."""
+    keep = None if wanted is None else set(wanted)
+    rows: list[dict[str, Any]] = []
+    for row, body in enumerate(bodies):
+        fields, notes[row] = document_fields(body)
+        rows.append(fields if keep is None else {name: v for name, v in fields.items() if name in keep})
     names: dict[str, None] = {}
-    for row in rows:
-        names.update(dict.fromkeys(row))
-    if columns is not None:
-        names = {name: None for name in columns if name in names}
-    fields_frame = pd.DataFrame({name: _column([row.get(name) for row in rows]) for name in names})
-    return pd.concat([frame, fields_frame], axis=1) if names else frame
+    for fields in rows:
+        names.update(dict.fromkeys(fields))
+    return {name: _column([fields.get(name) for fields in rows]) for name in names}
+
+
+_KIND_CODES = {None: 0, BOOLEAN: 1, INTEGER: 2, FLOAT: 3, STRING: 4, JSON_TEXT: 5}
+
+
+def _typed(kind: int, missing: bytearray, values: bytearray, text: bytearray | None) -> Any:
+    """A column the C reading built (one byte per row for ``missing``) as its pandas array,
+    without a Python object per value: numbers and truth values as masked arrays, text as
+    Arrow's large strings (what ``pd.array(..., dtype="string")`` holds)."""
+    import numpy as np
+
+    mask = np.frombuffer(missing, dtype=np.bool_)
+    if kind == _KIND_CODES[BOOLEAN]:
+        return pd.arrays.BooleanArray(np.frombuffer(values, dtype=np.bool_), mask)
+    if kind == _KIND_CODES[INTEGER]:
+        return pd.arrays.IntegerArray(np.frombuffer(values, dtype=np.int64), mask)
+    if kind == _KIND_CODES[FLOAT]:
+        return pd.arrays.FloatingArray(np.frombuffer(values, dtype=np.float64), mask)
+    import pyarrow as pa
+
+    valid = pa.py_buffer(np.packbits(~mask, bitorder="little"))
+    strings = pa.LargeStringArray.from_buffers(len(mask), pa.py_buffer(values), pa.py_buffer(text or b""), valid)
+    return pd.arrays.ArrowStringArray(strings)
 
 
 def document_frames(

@@ -1,0 +1,884 @@
+/* Documents' body fields as typed columns, in C: included by _speedups.c after
+ * _speedups_documents.h (whose doc_mix and doc_utf8 it uses), used by aeroops.views.documents.
+ *
+ * fields_columns(bodies, careful, wanted) -> [(name, kind, missing, values, text), ...]
+ *   bodies: a list of bytes, one per row. A body read the plain way is a JSON object exactly as
+ *   orjson writes it (compact, its escapes, numbers as Python's repr writes them, no exponent),
+ *   with no repeated field, no field name holding a dot or an escape, no top-level name of a row
+ *   column, nested at most PLAIN_DEPTH deep, at most PLAIN_FIELDS fields, at most 1 MiB: its
+ *   fields are then exactly what aeroops.core.documents.flatten makes of it, with no note.
+ *   Any other body is handed to careful(row, body), which returns its fields as
+ *   [(name, kind, value, json_text or None), ...] (Python's flatten: the rare body).
+ *   wanted: None, or the only field names to keep.
+ *   Columns come in the order their names first appear (row by row, each row in flatten's
+ *   order), each typed as aeroops.core.documents.merged_kind types a column:
+ *   kind 0 (no value: text, all missing), 1 boolean, 2 integer, 3 float, 4 string, 5 JSON text.
+ *   missing: a bytearray, one byte per row (1: missing); values: per row u8 (boolean), i64
+ *   (integer), f64 (float), or for text kinds the n+1 i64 offsets into `text`, its UTF-8.
+ */
+
+#define FK_NULL 0
+#define FK_BOOL 1
+#define FK_INT 2
+#define FK_FLOAT 3
+#define FK_STR 4
+#define FK_JSON 5
+
+#define PLAIN_DEPTH 16             /* flatten keeps 32 levels; past this, the careful way */
+#define PLAIN_FIELDS 1000          /* core.documents.FIELDS_LIMIT */
+#define PLAIN_BODY (1u << 20)      /* core.documents.BODY_FIELDS_LIMIT */
+#define PLAIN_NAME 4096            /* a dotted name longer than this: the careful way */
+#define PLAIN_SIBLINGS 256         /* members of one object checked for repeats */
+
+/* One value of one row. Text (a string's, or the JSON text of a number) lives in the row's
+ * body at off (`in_arena` 0) or in the arena. */
+typedef struct {
+    uint32_t row;
+    uint8_t kind;
+    uint8_t in_arena;
+    uint32_t len;
+    uint64_t off;
+    union {
+        int64_t i;
+        double d;
+    } v;
+} FCell;
+
+typedef struct {
+    unsigned char *name;
+    size_t name_len;
+    uint64_t hash;
+    FCell *cells;
+    size_t count, cap;
+    unsigned kinds; /* bit per kind seen, FK_NULL's included */
+    int32_t next;   /* the column the field after this one went to last time */
+    int32_t order;  /* first appearance, -1 before */
+} FColumn;
+
+typedef struct {
+    FColumn *cols;
+    size_t ncols, cap;
+    int32_t *table; /* open addressing: column index + 1, 0 empty */
+    size_t table_cap;
+    int closed; /* only the wanted names */
+    unsigned char *arena;
+    size_t arena_len, arena_cap;
+    int32_t *appeared; /* column indexes in order of first appearance */
+    size_t nappeared;
+    int32_t first; /* the column the last row's first field went to */
+} FShred;
+
+/* The tape of one plain body: its top level and nested objects' members, in order. */
+enum { T_STR, T_INT, T_FLOAT, T_TRUE, T_FALSE, T_NULL, T_RAW, T_OBJ };
+
+typedef struct {
+    uint8_t type;
+    uint8_t escaped; /* a string with escapes */
+    uint32_t start, len;
+    uint32_t end; /* T_OBJ: the tape index past its members */
+    union {
+        int64_t i;
+        double d;
+    } v;
+} FTape;
+
+typedef struct {
+    const unsigned char *s;
+    size_t n, i;
+    FTape *tape;
+    size_t ntape, tape_cap;
+    size_t fields;
+    size_t name_len; /* the dotted prefix's length at this depth */
+} FScan;
+
+static int f_tape_push(FScan *sc, FTape t) {
+    if (sc->ntape == sc->tape_cap) {
+        size_t cap = sc->tape_cap ? sc->tape_cap * 2 : 256;
+        FTape *tape = PyMem_RawRealloc(sc->tape, cap * sizeof(FTape));
+        if (tape == NULL) return -1;
+        sc->tape = tape;
+        sc->tape_cap = cap;
+    }
+    sc->tape[sc->ntape++] = t;
+    return 0;
+}
+
+/* A string at sc->i (its opening quote) as orjson writes one: escapes only \" \\ \b \f \n \r
+ * \t and \u00xx (lowercase) for the other control characters, UTF-8 throughout. 1 plain. */
+static int f_string(FScan *sc, uint32_t *start, uint32_t *len, int *escaped) {
+    const unsigned char *s = sc->s;
+    size_t i = sc->i + 1, n = sc->n;
+    int high = 0;
+    *escaped = 0;
+    *start = (uint32_t)i;
+    for (;;) {
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            /* a byte that is '"', '\\', < 0x20 or >= 0x80 */
+            uint64_t quote = w ^ 0x2222222222222222ull, back = w ^ 0x5C5C5C5C5C5C5C5Cull;
+            uint64_t hits = ((quote - 0x0101010101010101ull) & ~quote) | ((back - 0x0101010101010101ull) & ~back) |
+                            ((w - 0x2020202020202020ull) & ~w) | w;
+            if (hits & 0x8080808080808080ull) break;
+            i += 8;
+        }
+        if (i >= n) return 0;
+        unsigned c = s[i];
+        if (c == '"') break;
+        if (c < 0x20) return 0;
+        if (c >= 0x80) {
+            high = 1;
+            i++;
+            continue;
+        }
+        if (c == '\\') {
+            if (i + 1 >= n) return 0;
+            unsigned e = s[i + 1];
+            *escaped = 1;
+            if (e == '"' || e == '\\' || e == 'b' || e == 'f' || e == 'n' || e == 'r' || e == 't') {
+                i += 2;
+                continue;
+            }
+            if (e != 'u' || i + 6 > n || s[i + 2] != '0' || s[i + 3] != '0') return 0;
+            unsigned a = s[i + 4], b = s[i + 5];
+            if (a != '0' && a != '1') return 0;
+            unsigned lo;
+            if (b >= '0' && b <= '9') lo = b - '0';
+            else if (b >= 'a' && b <= 'f') lo = b - 'a' + 10;
+            else return 0;
+            unsigned code = (a - '0') * 16 + lo;
+            if (code == 8 || code == 9 || code == 10 || code == 12 || code == 13) return 0; /* short forms */
+            i += 6;
+            continue;
+        }
+        i++;
+    }
+    *len = (uint32_t)(i - *start);
+    if (high && !doc_utf8(s + *start, *len)) return 0;
+    sc->i = i + 1;
+    return 1;
+}
+
+/* A number as Python's repr (and orjson) writes it: an integer within 64 bits (not -0), or a
+ * float with a fraction and no exponent that is its own shortest repr. 1 plain. */
+static int f_number(FScan *sc, FTape *t) {
+    const unsigned char *s = sc->s;
+    size_t i = sc->i, n = sc->n, start = i;
+    int negative = 0;
+    if (s[i] == '-') {
+        negative = 1;
+        i++;
+    }
+    size_t int_start = i;
+    if (i >= n || s[i] < '0' || s[i] > '9') return 0;
+    if (s[i] == '0') i++;
+    else
+        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+    size_t int_digits = i - int_start;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) return 0;
+    t->start = (uint32_t)start;
+    if (i >= n || s[i] != '.') {
+        if (int_digits > 19 || (negative && int_digits == 1 && s[int_start] == '0')) return 0;
+        uint64_t u = 0;
+        for (size_t k = int_start; k < i; k++) {
+            uint64_t d = (uint64_t)(s[k] - '0');
+            if (u > (UINT64_MAX - d) / 10) return 0;
+            u = u * 10 + d;
+        }
+        if (u > (uint64_t)INT64_MAX + (uint64_t)negative) return 0;
+        t->type = T_INT;
+        t->v.i = negative ? (int64_t)(0 - u) : (int64_t)u;
+        t->len = (uint32_t)(i - start);
+        sc->i = i;
+        return 1;
+    }
+    size_t frac_start = ++i;
+    while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+    size_t frac_digits = i - frac_start;
+    if (frac_digits == 0 || (i < n && (s[i] == 'e' || s[i] == 'E'))) return 0;
+    if (int_digits > 16) return 0; /* repr writes 1e16 and past with an exponent */
+    /* no trailing zero, but x.0 */
+    if (s[i - 1] == '0' && frac_digits != 1) return 0;
+    /* significant digits: from the first non-zero to the last */
+    size_t first = int_start;
+    while (first < i && (s[first] == '0' || s[first] == '.')) first++;
+    size_t last = i;
+    while (last > first && (s[last - 1] == '0' || s[last - 1] == '.')) last--;
+    size_t significant = 0;
+    for (size_t k = first; k < last; k++) significant += s[k] != '.';
+    char buf[64];
+    size_t len = i - start;
+    if (len >= sizeof buf) return 0;
+    memcpy(buf, s + start, len);
+    buf[len] = 0;
+    double d = PyOS_string_to_double(buf, NULL, NULL);
+    if (d == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (d != 0.0 && (d < 0 ? -d : d) < 1e-4) return 0; /* repr: an exponent */
+    if (significant > 15) {
+        /* past 15 digits a shorter string may name the same double: ask repr */
+        char *r = PyOS_double_to_string(d, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+        if (r == NULL) {
+            PyErr_Clear();
+            return 0;
+        }
+        int same = strlen(r) == len && memcmp(r, buf, len) == 0;
+        PyMem_Free(r);
+        if (!same) return 0;
+    }
+    t->type = T_FLOAT;
+    t->v.d = d;
+    t->len = (uint32_t)len;
+    sc->i = i;
+    return 1;
+}
+
+static int f_value(FScan *sc, int depth, int tape);
+
+/* core.documents.META_COLUMNS and BODY_COLUMN; CLASH_PREFIX goes before such a name */
+static const char *const f_row_columns[] = {"collection", "key", "schema", "version", "note", "body"};
+#define CLASH_PREFIX "body."
+
+/* Members of an object (sc->i at '{'), checked for repeated names; on the tape when `tape`
+ * (a member of the body's own objects), as name, value pairs. */
+static int f_object(FScan *sc, int depth, int tape) {
+    const unsigned char *s = sc->s;
+    uint32_t names[PLAIN_SIBLINGS][2];
+    size_t count = 0;
+    sc->i++;
+    if (sc->i < sc->n && s[sc->i] == '}') {
+        sc->i++;
+        return 1;
+    }
+    for (;;) {
+        if (sc->i >= sc->n || s[sc->i] != '"') return 0;
+        uint32_t start, len;
+        int escaped;
+        if (!f_string(sc, &start, &len, &escaped)) return 0;
+        if (count == PLAIN_SIBLINGS) return 0;
+        for (size_t k = 0; k < count; k++)
+            if (names[k][1] == len && memcmp(s + names[k][0], s + start, len) == 0) return 0;
+        names[count][0] = start;
+        names[count][1] = len;
+        count++;
+        size_t grow = len + 1; /* the dotted prefix of its members */
+        if (tape) {
+            if (escaped || memchr(s + start, '.', len) != NULL) return 0;
+            uint8_t clash = 0; /* a top-level name of a row column: shown as "body.<name>" */
+            if (depth == 1)
+                for (size_t k = 0; k < sizeof f_row_columns / sizeof *f_row_columns; k++)
+                    if (strlen(f_row_columns[k]) == len && memcmp(f_row_columns[k], s + start, len) == 0) clash = 1;
+            grow += 5 * clash;
+            if (sc->name_len + grow > PLAIN_NAME) return 0;
+            FTape t = {T_STR, clash, start, len, 0, {0}};
+            if (f_tape_push(sc, t) < 0) return -1;
+        }
+        if (sc->i >= sc->n || s[sc->i] != ':') return 0;
+        sc->i++;
+        size_t saved = sc->name_len;
+        sc->name_len += grow;
+        int r = f_value(sc, depth, tape);
+        sc->name_len = saved;
+        if (r != 1) return r;
+        if (sc->i >= sc->n) return 0;
+        if (s[sc->i] == ',') {
+            sc->i++;
+            continue;
+        }
+        if (s[sc->i] != '}') return 0;
+        sc->i++;
+        return 1;
+    }
+}
+
+static int f_array(FScan *sc, int depth) {
+    const unsigned char *s = sc->s;
+    sc->i++;
+    if (sc->i < sc->n && s[sc->i] == ']') {
+        sc->i++;
+        return 1;
+    }
+    for (;;) {
+        int r = f_value(sc, depth, 0);
+        if (r != 1) return r;
+        if (sc->i >= sc->n) return 0;
+        if (s[sc->i] == ',') {
+            sc->i++;
+            continue;
+        }
+        if (s[sc->i] != ']') return 0;
+        sc->i++;
+        return 1;
+    }
+}
+
+/* One value at sc->i. 1 plain, 0 not (the careful way), -1 out of memory. */
+static int f_value(FScan *sc, int depth, int tape) {
+    const unsigned char *s = sc->s;
+    if (sc->i >= sc->n) return 0;
+    size_t start = sc->i;
+    FTape t = {0, 0, (uint32_t)start, 0, 0, {0}};
+    unsigned c = s[start];
+    int r;
+    if (c == '{') {
+        if (depth + 1 > PLAIN_DEPTH) return 0;
+        int nonempty = start + 1 < sc->n && s[start + 1] != '}';
+        if (tape && nonempty) {
+            size_t at = sc->ntape;
+            t.type = T_OBJ;
+            if (f_tape_push(sc, t) < 0) return -1;
+            r = f_object(sc, depth + 1, 1);
+            if (r != 1) return r;
+            sc->tape[at].len = (uint32_t)(sc->i - start);
+            sc->tape[at].end = (uint32_t)sc->ntape;
+            return 1;
+        }
+        r = f_object(sc, depth + 1, 0);
+        t.type = T_RAW; /* an empty object, or one inside an array: JSON text */
+    } else if (c == '[') {
+        if (depth + 1 > PLAIN_DEPTH) return 0;
+        r = f_array(sc, depth + 1);
+        t.type = T_RAW;
+    } else if (c == '"') {
+        int escaped;
+        r = f_string(sc, &t.start, &t.len, &escaped);
+        t.type = T_STR;
+        t.escaped = (uint8_t)escaped;
+        if (r == 1 && tape) {
+            sc->fields++;
+            return f_tape_push(sc, t) < 0 ? -1 : 1;
+        }
+        return r;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+        r = f_number(sc, &t);
+        if (r == 1 && tape) {
+            sc->fields++;
+            return f_tape_push(sc, t) < 0 ? -1 : 1;
+        }
+        return r;
+    } else if (c == 't' && sc->n - start >= 4 && memcmp(s + start, "true", 4) == 0) {
+        t.type = T_TRUE;
+        sc->i += 4;
+        r = 1;
+    } else if (c == 'f' && sc->n - start >= 5 && memcmp(s + start, "false", 5) == 0) {
+        t.type = T_FALSE;
+        sc->i += 5;
+        r = 1;
+    } else if (c == 'n' && sc->n - start >= 4 && memcmp(s + start, "null", 4) == 0) {
+        t.type = T_NULL;
+        sc->i += 4;
+        r = 1;
+    } else
+        return 0;
+    if (r != 1) return r;
+    if (tape) {
+        t.len = (uint32_t)(sc->i - start);
+        sc->fields++;
+        if (f_tape_push(sc, t) < 0) return -1;
+    }
+    return 1;
+}
+
+/* --- the columns ----------------------------------------------------------------------------- */
+
+static void f_free(FShred *sh) {
+    for (size_t k = 0; k < sh->ncols; k++) {
+        PyMem_RawFree(sh->cols[k].name);
+        PyMem_RawFree(sh->cols[k].cells);
+    }
+    PyMem_RawFree(sh->cols);
+    PyMem_RawFree(sh->table);
+    PyMem_RawFree(sh->arena);
+    PyMem_RawFree(sh->appeared);
+    memset(sh, 0, sizeof *sh);
+}
+
+/* The column of a name, added when new (unless closed: then -1). -2: out of memory. */
+static int32_t f_column(FShred *sh, const unsigned char *name, size_t len, int add) {
+    uint64_t h = doc_mix(0x9E3779B97F4A7C15ull, name, len);
+    if (sh->table_cap == 0 || (sh->ncols + 1) * 2 > sh->table_cap) {
+        size_t cap = sh->table_cap ? sh->table_cap * 2 : 64;
+        int32_t *table = PyMem_RawCalloc(cap, sizeof(int32_t));
+        if (table == NULL) return -2;
+        for (size_t k = 0; k < sh->ncols; k++) {
+            size_t j = sh->cols[k].hash & (cap - 1);
+            while (table[j]) j = (j + 1) & (cap - 1);
+            table[j] = (int32_t)k + 1;
+        }
+        PyMem_RawFree(sh->table);
+        sh->table = table;
+        sh->table_cap = cap;
+    }
+    size_t j = h & (sh->table_cap - 1);
+    while (sh->table[j]) {
+        FColumn *c = &sh->cols[sh->table[j] - 1];
+        if (c->hash == h && c->name_len == len && memcmp(c->name, name, len) == 0) return sh->table[j] - 1;
+        j = (j + 1) & (sh->table_cap - 1);
+    }
+    if (!add) return -1;
+    if (sh->ncols == sh->cap) {
+        size_t cap = sh->cap ? sh->cap * 2 : 64;
+        FColumn *cols = PyMem_RawRealloc(sh->cols, cap * sizeof(FColumn));
+        int32_t *appeared = PyMem_RawRealloc(sh->appeared, cap * sizeof(int32_t));
+        if (cols != NULL) sh->cols = cols;
+        if (appeared != NULL) sh->appeared = appeared;
+        if (cols == NULL || appeared == NULL) return -2;
+        sh->cap = cap;
+    }
+    FColumn *c = &sh->cols[sh->ncols];
+    memset(c, 0, sizeof *c);
+    c->name = PyMem_RawMalloc(len ? len : 1);
+    if (c->name == NULL) return -2;
+    memcpy(c->name, name, len);
+    c->name_len = len;
+    c->hash = h;
+    c->next = -1;
+    c->order = -1;
+    sh->table[j] = (int32_t)sh->ncols + 1;
+    return (int32_t)sh->ncols++;
+}
+
+static int f_add(FShred *sh, int32_t col, const FCell *cell) {
+    FColumn *c = &sh->cols[col];
+    if (c->count == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        FCell *cells = PyMem_RawRealloc(c->cells, cap * sizeof(FCell));
+        if (cells == NULL) return -1;
+        c->cells = cells;
+        c->cap = cap;
+    }
+    c->cells[c->count++] = *cell;
+    c->kinds |= 1u << cell->kind;
+    if (c->order < 0) {
+        c->order = (int32_t)sh->nappeared;
+        sh->appeared[sh->nappeared++] = col;
+    }
+    return 0;
+}
+
+static int f_arena(FShred *sh, const void *p, size_t len, uint64_t *off) {
+    if (sh->arena_len + len > sh->arena_cap) {
+        size_t cap = sh->arena_cap ? sh->arena_cap * 2 : (1u << 16);
+        while (cap < sh->arena_len + len) cap *= 2;
+        unsigned char *arena = PyMem_RawRealloc(sh->arena, cap);
+        if (arena == NULL) return -1;
+        sh->arena = arena;
+        sh->arena_cap = cap;
+    }
+    memcpy(sh->arena + sh->arena_len, p, len);
+    *off = sh->arena_len;
+    sh->arena_len += len;
+    return 0;
+}
+
+/* A string's text without its escapes (the canonical ones f_string let through). */
+static int f_unescape(FShred *sh, const unsigned char *s, size_t len, uint64_t *off, uint32_t *out_len) {
+    unsigned char small[512];
+    unsigned char *buf = len <= sizeof small ? small : PyMem_RawMalloc(len);
+    if (buf == NULL) return -1;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] != '\\') {
+            buf[o++] = s[i];
+            continue;
+        }
+        unsigned e = s[++i];
+        switch (e) {
+        case 'b': buf[o++] = '\b'; break;
+        case 'f': buf[o++] = '\f'; break;
+        case 'n': buf[o++] = '\n'; break;
+        case 'r': buf[o++] = '\r'; break;
+        case 't': buf[o++] = '\t'; break;
+        case 'u': {
+            unsigned a = s[i + 3] - '0', b = s[i + 4];
+            buf[o++] = (unsigned char)(a * 16 + (b <= '9' ? b - '0' : b - 'a' + 10));
+            i += 4;
+            break;
+        }
+        default: buf[o++] = (unsigned char)e;
+        }
+    }
+    int r = f_arena(sh, buf, o, off);
+    *out_len = (uint32_t)o;
+    if (buf != small) PyMem_RawFree(buf);
+    return r;
+}
+
+typedef struct {
+    FShred *sh;
+    const unsigned char *body;
+    const FTape *tape;
+    uint32_t row;
+    unsigned char *name;
+    int32_t prev;  /* the column the row's last field went to (-1: none yet) */
+    int32_t guess; /* the column the next field most likely goes to */
+} FEmit;
+
+/* Where a field goes: most rows have the fields of the row before, in the same order, so each
+ * column remembers the one that came after it and is asked first. */
+static int32_t f_field_column(FEmit *em, size_t name_len) {
+    FShred *sh = em->sh;
+    if (em->guess >= 0) {
+        FColumn *g = &sh->cols[em->guess];
+        if (g->name_len == name_len && memcmp(g->name, em->name, name_len) == 0) return em->guess;
+    }
+    return f_column(sh, em->name, name_len, !sh->closed);
+}
+
+static int f_filled(FEmit *em, int32_t col, const FCell *cell) {
+    FShred *sh = em->sh;
+    if (f_add(sh, col, cell) < 0) return -1;
+    if (em->prev >= 0) sh->cols[em->prev].next = col;
+    else sh->first = col;
+    em->prev = col;
+    em->guess = sh->cols[col].next;
+    return 0;
+}
+
+static int f_emit_field(FEmit *em, size_t name_len, const FTape *v) {
+    FShred *sh = em->sh;
+    int32_t col = f_field_column(em, name_len);
+    if (col == -2) return -1;
+    if (col == -1) return 0; /* not wanted */
+    FCell cell = {em->row, FK_NULL, 0, 0, 0, {0}};
+    switch (v->type) {
+    case T_STR:
+        cell.kind = FK_STR;
+        if (v->escaped) {
+            if (f_unescape(sh, em->body + v->start, v->len, &cell.off, &cell.len) < 0) return -1;
+            cell.in_arena = 1;
+        } else {
+            cell.off = v->start;
+            cell.len = v->len;
+        }
+        break;
+    case T_RAW: /* an array or an empty object: its JSON text, as a string */
+        cell.kind = FK_STR;
+        cell.off = v->start;
+        cell.len = v->len;
+        break;
+    case T_INT:
+    case T_FLOAT:
+        cell.kind = v->type == T_INT ? FK_INT : FK_FLOAT;
+        cell.v.i = v->v.i; /* the union's bits, whichever member */
+        cell.off = v->start;
+        cell.len = v->len;
+        break;
+    case T_TRUE:
+    case T_FALSE:
+        cell.kind = FK_BOOL;
+        cell.v.i = v->type == T_TRUE;
+        break;
+    default: break; /* T_NULL */
+    }
+    return f_filled(em, col, &cell);
+}
+
+/* flatten's order: an object's own fields in order, then its nested objects, the last first.
+ * children: scratch room for the nested objects' tape indexes. */
+static int f_emit_object(FEmit *em, size_t from, size_t to, size_t prefix, int32_t *children) {
+    size_t nchildren = 0;
+    for (size_t k = from; k < to;) {
+        const FTape *name = &em->tape[k], *v = &em->tape[k + 1];
+        if (v->type == T_OBJ) {
+            children[nchildren++] = (int32_t)k;
+            k = v->end;
+            continue;
+        }
+        size_t at = prefix;
+        if (name->escaped) { /* a clash: the top level only */
+            memcpy(em->name, CLASH_PREFIX, 5);
+            at = 5;
+        }
+        memcpy(em->name + at, em->body + name->start, name->len);
+        if (f_emit_field(em, at + name->len, v) < 0) return -1;
+        k += 2;
+    }
+    for (size_t c = nchildren; c-- > 0;) {
+        const FTape *name = &em->tape[children[c]], *v = &em->tape[children[c] + 1];
+        size_t at = prefix;
+        if (name->escaped) {
+            memcpy(em->name, CLASH_PREFIX, 5);
+            at = 5;
+        }
+        memcpy(em->name + at, em->body + name->start, name->len);
+        em->name[at + name->len] = '.';
+        if (f_emit_object(em, (size_t)children[c] + 2, v->end, at + name->len + 1, children + nchildren) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* A body read the plain way: its fields into the columns. 1 done, 0 not plain, -1 no memory. */
+static int f_plain_row(FShred *sh, FScan *sc, const unsigned char *body, size_t n, uint32_t row,
+                       unsigned char *name, int32_t **scratch, size_t *scratch_cap) {
+    if (n > PLAIN_BODY || n < 2 || body[0] != '{') return 0;
+    sc->s = body;
+    sc->n = n;
+    sc->i = 0;
+    sc->ntape = 0;
+    sc->fields = 0;
+    sc->name_len = 0;
+    int r = f_object(sc, 1, 1);
+    if (r != 1) return r;
+    if (sc->i != n || sc->fields > PLAIN_FIELDS) return 0;
+    if (*scratch_cap < sc->ntape + 1) {
+        int32_t *more = PyMem_RawRealloc(*scratch, (sc->ntape + 1) * sizeof(int32_t));
+        if (more == NULL) return -1;
+        *scratch = more;
+        *scratch_cap = sc->ntape + 1;
+    }
+    FEmit em = {sh, body, sc->tape, row, name, -1, sh->first};
+    return f_emit_object(&em, 0, sc->ntape, 0, *scratch) < 0 ? -1 : 1;
+}
+
+/* A body read the careful way: careful(row, body) -> [(name, kind, value, json_text), ...]. */
+static int f_careful_row(FShred *sh, PyObject *careful, PyObject *body, uint32_t row) {
+    PyObject *fields = PyObject_CallFunction(careful, "IO", row, body);
+    if (fields == NULL) return -1;
+    PyObject *seq = PySequence_Fast(fields, "careful() returns a list");
+    Py_DECREF(fields);
+    if (seq == NULL) return -1;
+    FEmit em = {sh, NULL, NULL, row, NULL, -1, -1};
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, k), *name, *value, *text;
+        int kind;
+        if (!PyArg_ParseTuple(item, "UiOO", &name, &kind, &value, &text)) goto fail;
+        Py_ssize_t name_len;
+        const char *name_utf8 = PyUnicode_AsUTF8AndSize(name, &name_len);
+        if (name_utf8 == NULL) goto fail;
+        int32_t col = f_column(sh, (const unsigned char *)name_utf8, (size_t)name_len, !sh->closed);
+        if (col == -2) goto nomem;
+        if (col == -1) continue;
+        FCell cell = {row, (uint8_t)kind, 1, 0, 0, {0}};
+        const char *utf8 = NULL;
+        Py_ssize_t len = 0;
+        switch (kind) {
+        case FK_NULL: break;
+        case FK_BOOL: cell.v.i = PyObject_IsTrue(value); break;
+        case FK_INT:
+            cell.v.i = PyLong_AsLongLong(value);
+            if (cell.v.i == -1 && PyErr_Occurred()) goto fail;
+            utf8 = PyUnicode_AsUTF8AndSize(text, &len);
+            break;
+        case FK_FLOAT:
+            cell.v.d = PyFloat_AsDouble(value);
+            if (cell.v.d == -1.0 && PyErr_Occurred()) goto fail;
+            utf8 = PyUnicode_AsUTF8AndSize(text, &len);
+            break;
+        case FK_STR: utf8 = PyUnicode_AsUTF8AndSize(value, &len); break;
+        case FK_JSON: utf8 = PyUnicode_AsUTF8AndSize(text, &len); break;
+        default: PyErr_Format(PyExc_ValueError, "unknown field kind %d", kind); goto fail;
+        }
+        if (kind >= FK_INT && utf8 == NULL) goto fail;
+        if (utf8 != NULL) {
+            if (f_arena(sh, utf8, (size_t)len, &cell.off) < 0) goto nomem;
+            cell.len = (uint32_t)len;
+        }
+        if (f_filled(&em, col, &cell) < 0) goto nomem;
+    }
+    Py_DECREF(seq);
+    return 0;
+nomem:
+    PyErr_NoMemory();
+fail:
+    Py_DECREF(seq);
+    return -1;
+}
+
+/* orjson's JSON text of a string: quoted, with \" \\ \b \f \n \r \t and \u00xx escapes. */
+static size_t f_quoted_len(const unsigned char *s, size_t n) {
+    size_t len = 2;
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = s[i];
+        len += c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t' ? 2
+               : c < 0x20                                                                               ? 6
+                                                                                                         : 1;
+    }
+    return len;
+}
+
+static unsigned char *f_quote(unsigned char *out, const unsigned char *s, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    *out++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = s[i];
+        const char *short_form = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b" : c == '\f' ? "\\f"
+                                 : c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+        if (short_form != NULL) {
+            *out++ = (unsigned char)short_form[0];
+            *out++ = (unsigned char)short_form[1];
+        } else if (c < 0x20) {
+            memcpy(out, "\\u00", 4);
+            out[4] = (unsigned char)hex[c >> 4];
+            out[5] = (unsigned char)hex[c & 15];
+            out += 6;
+        } else
+            *out++ = (unsigned char)c;
+    }
+    *out++ = '"';
+    return out;
+}
+
+static int f_merged_kind(unsigned kinds) {
+    kinds &= ~(1u << FK_NULL);
+    if (kinds == 0) return FK_NULL;
+    if ((kinds & (kinds - 1)) == 0) {
+        int k = 0;
+        while (!(kinds & (1u << k))) k++;
+        return k;
+    }
+    if ((kinds & ~((1u << FK_INT) | (1u << FK_FLOAT))) == 0) return FK_FLOAT;
+    return FK_JSON;
+}
+
+/* A cell's text (a string's) or JSON text (anything else), and its length. */
+static const unsigned char *f_cell_text(const FShred *sh, PyObject *bodies, const FCell *c) {
+    return c->in_arena ? sh->arena + c->off : (const unsigned char *)PyBytes_AS_STRING(PyList_GET_ITEM(bodies, c->row)) + c->off;
+}
+
+static size_t f_json_len(const FShred *sh, PyObject *bodies, const FCell *c) {
+    switch (c->kind) {
+    case FK_BOOL: return c->v.i ? 4 : 5;
+    case FK_STR: return f_quoted_len(f_cell_text(sh, bodies, c), c->len);
+    default: return c->len;
+    }
+}
+
+/* One column as (name, kind, missing, values, text). */
+static PyObject *f_build(const FShred *sh, const FColumn *col, PyObject *bodies, Py_ssize_t rows) {
+    int kind = f_merged_kind(col->kinds);
+    int text_kind = kind == FK_NULL || kind == FK_STR || kind == FK_JSON;
+    size_t width = kind == FK_BOOL ? 1 : 8;
+    PyObject *missing = PyByteArray_FromStringAndSize(NULL, rows);
+    PyObject *values = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)width * (rows + text_kind));
+    PyObject *text = NULL;
+    if (missing == NULL || values == NULL) goto fail;
+    unsigned char *m = (unsigned char *)PyByteArray_AS_STRING(missing);
+    unsigned char *v = (unsigned char *)PyByteArray_AS_STRING(values);
+    memset(m, 1, (size_t)rows);
+    memset(v, 0, width * ((size_t)rows + text_kind));
+    if (!text_kind) {
+        for (size_t k = 0; k < col->count; k++) {
+            const FCell *c = &col->cells[k];
+            if (c->kind == FK_NULL) continue;
+            m[c->row] = 0;
+            if (kind == FK_BOOL) v[c->row] = (unsigned char)c->v.i;
+            else if (kind == FK_INT) memcpy(v + 8 * (size_t)c->row, &c->v.i, 8);
+            else {
+                double d = c->kind == FK_INT ? (double)c->v.i : c->v.d;
+                memcpy(v + 8 * (size_t)c->row, &d, 8);
+            }
+        }
+        PyObject *built = Py_BuildValue("(s#iNNO)", col->name, (Py_ssize_t)col->name_len, kind, missing, values, Py_None);
+        return built;
+    }
+    size_t total = 0;
+    for (size_t k = 0; k < col->count; k++) {
+        const FCell *c = &col->cells[k];
+        if (c->kind != FK_NULL) total += kind == FK_JSON ? f_json_len(sh, bodies, c) : c->len;
+    }
+    text = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)total);
+    if (text == NULL) goto fail;
+    unsigned char *t = (unsigned char *)PyByteArray_AS_STRING(text), *at = t;
+    int64_t *offsets = (int64_t *)v;
+    size_t k = 0;
+    for (Py_ssize_t row = 0; row < rows; row++) {
+        offsets[row] = at - t;
+        if (k < col->count && col->cells[k].row == (uint32_t)row) {
+            const FCell *c = &col->cells[k++];
+            if (c->kind == FK_NULL) continue;
+            m[row] = 0;
+            const unsigned char *src = f_cell_text(sh, bodies, c);
+            if (kind != FK_JSON) {
+                memcpy(at, src, c->len);
+                at += c->len;
+            } else if (c->kind == FK_STR)
+                at = f_quote(at, src, c->len);
+            else if (c->kind == FK_BOOL) {
+                memcpy(at, c->v.i ? "true" : "false", c->v.i ? 4 : 5);
+                at += c->v.i ? 4 : 5;
+            } else {
+                memcpy(at, src, c->len);
+                at += c->len;
+            }
+        }
+    }
+    offsets[rows] = at - t;
+    return Py_BuildValue("(s#iNNN)", col->name, (Py_ssize_t)col->name_len, kind, missing, values, text);
+fail:
+    Py_XDECREF(missing);
+    Py_XDECREF(values);
+    Py_XDECREF(text);
+    return NULL;
+}
+
+static PyObject *fields_columns(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *bodies, *careful, *wanted;
+    if (!PyArg_ParseTuple(args, "O!OO", &PyList_Type, &bodies, &careful, &wanted)) return NULL;
+    Py_ssize_t rows = PyList_GET_SIZE(bodies);
+    if (rows > (Py_ssize_t)UINT32_MAX) return PyErr_Format(PyExc_ValueError, "too many rows");
+    for (Py_ssize_t row = 0; row < rows; row++)
+        if (!PyBytes_Check(PyList_GET_ITEM(bodies, row))) return PyErr_Format(PyExc_TypeError, "bodies are bytes");
+    FShred sh;
+    memset(&sh, 0, sizeof sh);
+    sh.first = -1;
+    FScan sc;
+    memset(&sc, 0, sizeof sc);
+    int32_t *scratch = NULL;
+    size_t scratch_cap = 0;
+    unsigned char *name = PyMem_RawMalloc(PLAIN_NAME + 1);
+    PyObject *out = NULL;
+    if (name == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (wanted != Py_None) {
+        PyObject *seq = PySequence_Fast(wanted, "wanted is a list of str");
+        if (seq == NULL) goto done;
+        for (Py_ssize_t k = 0; k < PySequence_Fast_GET_SIZE(seq); k++) {
+            Py_ssize_t len;
+            const char *utf8 = PyUnicode_AsUTF8AndSize(PySequence_Fast_GET_ITEM(seq, k), &len);
+            if (utf8 == NULL || f_column(&sh, (const unsigned char *)utf8, (size_t)len, 1) == -2) {
+                if (utf8 != NULL) PyErr_NoMemory();
+                Py_DECREF(seq);
+                goto done;
+            }
+        }
+        Py_DECREF(seq);
+        sh.closed = 1;
+    }
+    for (Py_ssize_t row = 0; row < rows; row++) {
+        PyObject *body = PyList_GET_ITEM(bodies, row);
+        int r = f_plain_row(&sh, &sc, (const unsigned char *)PyBytes_AS_STRING(body), (size_t)PyBytes_GET_SIZE(body),
+                            (uint32_t)row, name, &scratch, &scratch_cap);
+        if (r < 0) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        if (r == 0 && f_careful_row(&sh, careful, body, (uint32_t)row) < 0) goto done;
+    }
+    out = PyList_New((Py_ssize_t)sh.nappeared);
+    if (out == NULL) goto done;
+    for (size_t k = 0; k < sh.nappeared; k++) {
+        PyObject *column = f_build(&sh, &sh.cols[sh.appeared[k]], bodies, rows);
+        if (column == NULL) {
+            Py_CLEAR(out);
+            goto done;
+        }
+        PyList_SET_ITEM(out, (Py_ssize_t)k, column);
+    }
+done:
+    f_free(&sh);
+    PyMem_RawFree(sc.tape);
+    PyMem_RawFree(scratch);
+    PyMem_RawFree(name);
+    return out;
+}
+
+#define FIELDS_METHODS                                                                                     \
+    {"fields_columns", fields_columns, METH_VARARGS, "Documents' body fields as typed columns (issue 24)."},
