@@ -1,7 +1,7 @@
 """The body fields as columns: the C reading (_speedups_fields.h) gives exactly what the Python
-reading gives (`python_field_columns`: orjson, `flatten`, `merged_kind`), column for column,
-name for name, in the same order, with the same notes, whatever the bodies are; and bodies
-written as orjson writes them are read in C, not handed back to Python."""
+reading gives (`python_field_arrays`: orjson, `flatten`, `merged_kind`), column for column,
+name for name, kind for kind, in the same order, with the same notes, whatever the bodies are;
+and bodies written as orjson writes them are read in C, not handed back to Python."""
 
 from __future__ import annotations
 
@@ -16,24 +16,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aeroops.core.documents import BODY_FIELDS_LIMIT, FIELDS_LIMIT, document_fields
+from aeroops.executor.document_table import field_arrays, python_field_arrays
 from aeroops.executor.documents import iter_documents
 from aeroops.executor.fileops import REAL
 from aeroops.formats.wal import load_speedups
-from aeroops.views.documents import field_columns, python_field_columns
+from aeroops.views.documents import field_columns
 
 SPEEDUPS = load_speedups()
 
 
 def same_columns(bodies: list[bytes], wanted: list[str] | None = None) -> dict[str, Any]:
-    """The C and the Python reading of ``bodies`` agree: the columns C built, by name."""
+    """The C and the Python reading of ``bodies`` agree: the columns C built, as pandas ones."""
     c_notes, py_notes = [""] * len(bodies), [""] * len(bodies)
-    built = field_columns(bodies, c_notes, wanted)
-    expected = python_field_columns(bodies, py_notes, wanted)
+    built = field_arrays(bodies, c_notes, wanted)
+    expected = python_field_arrays(bodies, py_notes, wanted)
     assert list(built) == list(expected)
     assert c_notes == py_notes
-    for name, column in expected.items():
-        pd.testing.assert_extension_array_equal(built[name], column)
-    return built
+    for name, (kind, array) in expected.items():
+        assert built[name][0] == kind, name
+        assert built[name][1].type == array.type and built[name][1].equals(array), name
+    return field_columns(bodies, [""] * len(bodies), wanted)
 
 
 def careful_rows(bodies: list[bytes]) -> list[int]:
@@ -295,6 +297,25 @@ def test_any_damage_to_a_body_reads_alike(value: dict[str, Any], data: st.DataOb
         else:
             body[at:at] = data.draw(st.sampled_from([b'"', b"\\", b"{", b"}", b",", b":", b" ", b"\xff", b"0", b"e"]))
     same_columns([bytes(body), orjson.dumps({"a": 1})])
+
+
+def test_columns_are_typed_as_the_dataframe_promises() -> None:
+    bodies = [b'{"b":true,"i":1,"f":1.5,"s":"x","j":1,"n":null,"a":[1]}', b'{"i":2,"f":2,"j":"y"}', b"{}"]
+    built = same_columns(bodies)
+    dtypes = {name: str(column.dtype) for name, column in built.items()}
+    assert dtypes == {
+        "b": "boolean",
+        "i": "Int64",
+        "f": "Float64",
+        "s": "string",
+        "j": "string",
+        "n": "string",
+        "a": "string",
+    }
+    assert list(built["j"]) == ["1", '"y"', pd.NA] and list(built["f"]) == [1.5, 2.0, pd.NA]
+    assert built["n"].isna().all() and list(built["a"])[:1] == ["[1]"]
+    for _name, column in built.items():
+        pd.testing.assert_extension_array_equal(column, pd.array(list(column), dtype=column.dtype), check_exact=True)
 
 
 def test_a_field_list_from_python_is_what_document_fields_says() -> None:

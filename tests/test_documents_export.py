@@ -28,6 +28,7 @@ BODIES = {  # in this order in storage; chunks of 2 split them so no chunk sees 
     "p3": {"name": "c", "size": 2.5, "varies": "three", "address": {"city": None}, "flag": False},
     "p4": {"name": "d", "size": 4, "varies": True, "late": "only here"},
     "p5": {"name": "e", "size": 5, "varies": None, "big": 1 << 70},
+    "p6": {"name": "f", "size": (1 << 63) - 1},  # an integer a float cannot hold exactly, in a float column
 }
 
 
@@ -51,15 +52,15 @@ def test_the_kind_rule() -> None:
 def expected_columns() -> dict[str, list[object]]:
     """What each field column holds, document by document (p1..p5)."""
     return {
-        "name": ["a", "b", "c", "d", "e"],
-        "size": [1.0, 2.0, 2.5, 4.0, 5.0],
-        "varies": ["1", "2", '"three"', "true", None],
-        "address.city": ["Oslo", "Bergen", None, None, None],
-        "address.geo.lat": [1.5, None, None, None, None],
-        "tags": ['["x"]', None, None, None, None],
-        "flag": [None, True, False, None, None],
-        "late": [None, None, None, "only here", None],
-        "big": [None, None, None, None, float(1 << 70)],  # orjson reads an integer past 64 bits as a float
+        "name": ["a", "b", "c", "d", "e", "f"],
+        "size": [1.0, 2.0, 2.5, 4.0, 5.0, float((1 << 63) - 1)],
+        "varies": ["1", "2", '"three"', "true", None, None],
+        "address.city": ["Oslo", "Bergen", None, None, None, None],
+        "address.geo.lat": [1.5, None, None, None, None, None],
+        "tags": ['["x"]', None, None, None, None, None],
+        "flag": [None, True, False, None, None, None],
+        "late": [None, None, None, "only here", None, None],
+        "big": [None, None, None, None, float(1 << 70), None],  # orjson reads an integer past 64 bits as a float
     }
 
 

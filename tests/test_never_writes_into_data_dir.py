@@ -8,9 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from tests.helpers.cli import run_main
-from tests.helpers.data import copy_fixture, tree_state
+from helpers.cli import run_main
+from helpers.data import copy_fixture, tree_state
 
 
 def _backup(data: Path, inside: Path, archive: Path) -> list[str]:

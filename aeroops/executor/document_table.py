@@ -8,6 +8,8 @@ field's type is known only once every document is read: each chunk is written as
 part file of its own (Parquet, in a private folder beside the output), then the parts are
 rewritten, one row group at a time, into the one file under the schema the whole source
 decided. Memory stays one chunk; the parts cost a second write of the data.
+
+`field_arrays` turns bodies into those typed columns, for the exports and the DataFrame alike.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from aeroops.core.documents import (
     value_kind,
 )
 from aeroops.executor.fileops import FileOps, logged_cleanup
+from aeroops.formats.wal import load_speedups
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -67,6 +70,73 @@ def _arrow_type(kind: str) -> pa.DataType:
     return {BOOLEAN: pa.bool_(), INTEGER: pa.int64(), FLOAT: pa.float64()}.get(kind, pa.string())
 
 
+# --- body fields as typed columns -------------------------------------------------------------
+
+FieldArrays = dict[str, tuple[str | None, "pa.Array"]]  # name -> (merged kind, None: only nulls; values)
+
+
+def field_arrays(bodies: list[bytes], notes: list[str], wanted: Sequence[str] | None = None) -> FieldArrays:
+    """The body fields of ``bodies`` as typed Arrow columns by name, in the order names first
+    appear (row by row, each in `flatten`'s order), with the kind their values share; each
+    body's note goes to ``notes``. ``wanted``: only these fields. Text is Arrow's large string.
+
+    In C where the extension is built (`_speedups_fields.h`): a body written as orjson writes
+    one is read there without a Python object per value, any other by `document_fields`; both
+    give what `python_field_arrays` gives (tests/test_document_columns.py)."""
+    speedups = load_speedups()
+    if speedups is None or not hasattr(speedups, "fields_columns"):
+        return python_field_arrays(bodies, notes, wanted)
+
+    def careful(row: int, body: bytes) -> list[tuple[str, int, Any, str | None]]:
+        fields, notes[row] = document_fields(body)
+        out = []
+        for name, value in fields.items():
+            kind = value_kind(value)
+            out.append((name, _KIND_CODES[kind], value, json_text(value) if kind in _WITH_TEXT else None))
+        return out
+
+    found = speedups.fields_columns(bodies, careful, None if wanted is None else list(wanted))
+    return {name: (_KINDS[kind], _c_array(kind, missing, values, text)) for name, kind, missing, values, text in found}
+
+
+def python_field_arrays(bodies: list[bytes], notes: list[str], wanted: Sequence[str] | None = None) -> FieldArrays:
+    """`field_arrays` in Python, a dictionary per body: the reference the C reading is tested
+    against, and the reading where the extension is not built."""
+    keep = None if wanted is None else set(wanted)
+    rows: list[dict[str, Any]] = []
+    for row, body in enumerate(bodies):
+        fields, notes[row] = document_fields(body)
+        rows.append(fields if keep is None else {name: v for name, v in fields.items() if name in keep})
+    names: dict[str, None] = {}
+    for fields in rows:
+        names.update(dict.fromkeys(fields))
+    found: FieldArrays = {}
+    for name in names:
+        values = [fields.get(name) for fields in rows]
+        kind = merged_kind(value_kind(v) for v in values)
+        found[name] = (kind, _typed(values, kind or STRING))
+    return found
+
+
+_KINDS: tuple[str | None, ...] = (None, BOOLEAN, INTEGER, FLOAT, STRING, JSON_TEXT)  # the C reading's codes
+_KIND_CODES = {kind: code for code, kind in enumerate(_KINDS)}
+_WITH_TEXT = (INTEGER, FLOAT, JSON_TEXT)  # a careful row's value whose JSON text C cannot write
+
+
+def _c_array(kind: int, missing: bytearray, values: bytearray, text: bytearray | None) -> pa.Array:
+    """A column the C reading built (a byte per row, 1 where missing) as an Arrow array, the
+    buffers taken as they are."""
+    import numpy as np
+    import pyarrow as pa
+
+    mask = np.frombuffer(missing, dtype=np.bool_)
+    numbers = {_KIND_CODES[BOOLEAN]: np.bool_, _KIND_CODES[INTEGER]: np.int64, _KIND_CODES[FLOAT]: np.float64}
+    if kind in numbers:
+        return pa.array(np.frombuffer(values, dtype=numbers[kind]), mask=mask)
+    valid = pa.py_buffer(np.packbits(~mask, bitorder="little"))
+    return pa.LargeStringArray.from_buffers(len(mask), pa.py_buffer(values), pa.py_buffer(text or b""), valid)
+
+
 class FieldColumns:
     """The field columns an export has met so far, in the order first met, with their kinds."""
 
@@ -79,37 +149,26 @@ class FieldColumns:
         the kind its values share in this chunk (returned too; absent: only nulls)."""
         import pyarrow as pa
 
-        values: dict[str, list[Any]] = {}
-        notes: list[str] = []
-        for row, document in enumerate(batch):
-            fields, note = document_fields(document.body)
-            left_out = 0
-            for name, value in fields.items():
-                column = values.get(name)
-                if column is None:
-                    if name not in self.kinds and len(self.kinds) >= self.limit:
-                        left_out += 1
-                        continue
-                    self.kinds.setdefault(name, set())
-                    column = values[name] = [None] * row
-                column.append(value)
-            for column in values.values():
-                if len(column) <= row:
-                    column.append(None)
-            if left_out:
-                extra = f"{left_out:,} field(s) past the export's first {self.limit:,} columns: see the body"
-                note = f"{note}; {extra}" if note else extra
-            notes.append(note)
+        notes = [""] * len(batch)
+        found = field_arrays([document.body for document in batch], notes)
+        room = self.limit - len(self.kinds)  # new columns this export may still take
+        kept = []
+        for name in found:
+            if name in self.kinds or room > 0:
+                room -= name not in self.kinds
+                kept.append(name)
+        if len(kept) < len(found):
+            _note_left_out(batch, notes, set(found) - set(kept), self.limit)
         arrays: dict[str, pa.Array] = {name: pa.array([getattr(d, name) for d in batch], pa.string()) for name in META}
         arrays["body"] = pa.array([d.body for d in batch], pa.large_binary())
         arrays["note"] = pa.array(notes, pa.string())
         kinds: dict[str, str] = {}
-        for name, column in values.items():
-            kind = merged_kind(value_kind(v) for v in column)
+        for name in kept:
+            kind, arrays[name] = found[name]
+            self.kinds.setdefault(name, set())
             if kind is not None:
                 self.kinds[name].add(kind)
                 kinds[name] = kind
-            arrays[name] = _typed(column, kind or STRING)
         return pa.table(arrays), kinds
 
     def schema(self, *, body: pa.DataType) -> pa.Schema:
@@ -125,12 +184,25 @@ class FieldColumns:
         return merged_kind(self.kinds[name]) or STRING
 
 
+def _note_left_out(batch: Sequence[Document], notes: list[str], left_out: set[str], limit: int) -> None:
+    """Each document's note says how many of its fields were past the export's first ``limit``
+    columns (a field present with null counts: its bodies are read again, a rare case)."""
+    for row, document in enumerate(batch):
+        fields, _ = document_fields(document.body)
+        count = sum(1 for name in fields if name in left_out)
+        if count:
+            extra = f"{count:,} field(s) past the export's first {limit:,} columns: see the body"
+            notes[row] = f"{notes[row]}; {extra}" if notes[row] else extra
+
+
 def _typed(values: list[Any], kind: str) -> pa.Array:
     import pyarrow as pa
 
     if kind == JSON_TEXT:
-        return pa.array([None if v is None else json_text(v) for v in values], pa.string())
-    return pa.array(values, _arrow_type(kind))
+        return pa.array([None if v is None else json_text(v) for v in values], pa.large_string())
+    if kind == FLOAT:  # integers among floats, past 2**53 too (which pyarrow refuses to round)
+        return pa.array([None if v is None else float(v) for v in values], pa.float64())
+    return pa.array(values, _arrow_type(kind) if kind in (BOOLEAN, INTEGER) else pa.large_string())
 
 
 def conform(table: pa.Table, kinds: dict[str, str], columns: FieldColumns, schema: pa.Schema) -> pa.Table:
@@ -150,8 +222,8 @@ def conform(table: pa.Table, kinds: dict[str, str], columns: FieldColumns, schem
             arrays.append(pa.array([None if v is None else json_text(v) for v in column.to_pylist()], pa.string()))
         elif column.type == field.type:
             arrays.append(column)
-        else:
-            arrays.append(column.cast(field.type))
+        else:  # an integer past 2**53 rounds to the nearest float, as Python's float() rounds it
+            arrays.append(column.cast(field.type, safe=field.type != pa.float64()))
     return pa.Table.from_arrays(arrays, schema=schema)
 
 

@@ -20,21 +20,16 @@ from aeroops.core.documents import (
     BOOLEAN,
     FLOAT,
     INTEGER,
-    JSON_TEXT,
     META_COLUMNS,
     STRING,
     DiffResult,
     Document,
     HistoryEntry,
-    document_fields,
     json_text,
-    merged_kind,
-    value_kind,
 )
 from aeroops.executor.documents import Source, iter_documents
 from aeroops.executor.fileops import FileOps
 from aeroops.executor.keys import IdentityFiles
-from aeroops.formats.wal import load_speedups
 from aeroops.progress import ProgressCallback, no_progress
 
 CHUNK_DOCUMENTS = 50_000  # rows of one frame of `document_frames`
@@ -67,65 +62,19 @@ def document_frame(
 
 FieldColumns = dict[str, pd.api.extensions.ExtensionArray]
 
+_DTYPES = {BOOLEAN: pd.BooleanDtype(), INTEGER: pd.Int64Dtype(), FLOAT: pd.Float64Dtype()}  # text: "string"
+
 
 def field_columns(bodies: list[bytes], notes: list[str], wanted: Sequence[str] | None = None) -> FieldColumns:
-    """The body fields of ``bodies`` as typed columns by name, in the order names first appear
-    (row by row, each in `flatten`'s order); each body's note goes to ``notes``. ``wanted``:
-    only these fields. In C where the extension is built (`_speedups_fields.h`): a body
-    written as orjson writes one is read there, any other by `document_fields`, and both give
-    what `python_field_columns` gives."""
-    speedups = load_speedups()
-    if speedups is None or not hasattr(speedups, "fields_columns"):
-        return python_field_columns(bodies, notes, wanted)
+    """`aeroops.executor.document_table.field_arrays` as pandas columns: boolean, Int64,
+    Float64, and string for text and JSON text (Arrow's strings, taken as they are)."""
+    from aeroops.executor.document_table import field_arrays
 
-    def careful(row: int, body: bytes) -> list[tuple[str, int, Any, str | None]]:
-        fields, notes[row] = document_fields(body)
-        out = []
-        for name, value in fields.items():
-            kind = value_kind(value)
-            text = json_text(value) if kind in (INTEGER, FLOAT, JSON_TEXT) else None
-            out.append((name, _KIND_CODES[kind], value, text))
-        return out
-
-    found = speedups.fields_columns(bodies, careful, None if wanted is None else list(wanted))
-    return {name: _typed(kind, missing, values, text) for name, kind, missing, values, text in found}
-
-
-def python_field_columns(bodies: list[bytes], notes: list[str], wanted: Sequence[str] | None = None) -> FieldColumns:
-    """`field_columns` in Python, one dictionary per body: the reference the C reading is
-    tested against, and the reading where the extension is not built."""
-    keep = None if wanted is None else set(wanted)
-    rows: list[dict[str, Any]] = []
-    for row, body in enumerate(bodies):
-        fields, notes[row] = document_fields(body)
-        rows.append(fields if keep is None else {name: v for name, v in fields.items() if name in keep})
-    names: dict[str, None] = {}
-    for fields in rows:
-        names.update(dict.fromkeys(fields))
-    return {name: _column([fields.get(name) for fields in rows]) for name in names}
-
-
-_KIND_CODES = {None: 0, BOOLEAN: 1, INTEGER: 2, FLOAT: 3, STRING: 4, JSON_TEXT: 5}
-
-
-def _typed(kind: int, missing: bytearray, values: bytearray, text: bytearray | None) -> Any:
-    """A column the C reading built (one byte per row for ``missing``) as its pandas array,
-    without a Python object per value: numbers and truth values as masked arrays, text as
-    Arrow's large strings (what ``pd.array(..., dtype="string")`` holds)."""
-    import numpy as np
-
-    mask = np.frombuffer(missing, dtype=np.bool_)
-    if kind == _KIND_CODES[BOOLEAN]:
-        return pd.arrays.BooleanArray(np.frombuffer(values, dtype=np.bool_), mask)
-    if kind == _KIND_CODES[INTEGER]:
-        return pd.arrays.IntegerArray(np.frombuffer(values, dtype=np.int64), mask)
-    if kind == _KIND_CODES[FLOAT]:
-        return pd.arrays.FloatingArray(np.frombuffer(values, dtype=np.float64), mask)
-    import pyarrow as pa
-
-    valid = pa.py_buffer(np.packbits(~mask, bitorder="little"))
-    strings = pa.LargeStringArray.from_buffers(len(mask), pa.py_buffer(values), pa.py_buffer(text or b""), valid)
-    return pd.arrays.ArrowStringArray(strings)
+    found = field_arrays(bodies, notes, wanted)
+    return {
+        name: _DTYPES.get(kind or STRING, pd.StringDtype()).__from_arrow__(array)
+        for name, (kind, array) in found.items()
+    }
 
 
 def document_frames(
@@ -148,18 +97,6 @@ def document_frames(
             chunk, taken = [], 0
     if chunk:
         yield document_frame(chunk, columns=columns, raw=raw)
-
-
-_DTYPES = {BOOLEAN: "boolean", INTEGER: "Int64", FLOAT: "Float64", STRING: "string"}
-
-
-def _column(values: list[Any]) -> pd.api.extensions.ExtensionArray:
-    """The values of one field as one typed column, by the rule the exports share
-    (`aeroops.core.documents.merged_kind`): JSON text when their types vary."""
-    kind = merged_kind(value_kind(v) for v in values) or STRING
-    if kind == JSON_TEXT:
-        return pd.array([None if v is None else json_text(v) for v in values], dtype="string")
-    return pd.array(values, dtype=_DTYPES[kind])
 
 
 def documents_left_out(frame: pd.DataFrame, fields: int = 5) -> tuple[str, ...]:
