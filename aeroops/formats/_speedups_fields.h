@@ -17,6 +17,10 @@
  *   (integer), f64 (float), or for text kinds the n+1 i64 offsets into `text`, its UTF-8.
  */
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define FK_NULL 0
 #define FK_BOOL 1
 #define FK_INT 2
@@ -30,29 +34,32 @@
 #define PLAIN_NAME 4096            /* a dotted name longer than this: the careful way */
 #define PLAIN_SIBLINGS 256         /* members of one object checked for repeats */
 
-/* One value of one row. Text (a string's, or the JSON text of a number) lives in the row's
- * body at off (`in_arena` 0) or in the arena. */
+/* A careful row's JSON text of a value C cannot write (a float, an integer, a big integer),
+ * kept in the arena in case the column ends up as JSON text. */
 typedef struct {
     uint32_t row;
-    uint8_t kind;
-    uint8_t in_arena;
     uint32_t len;
     uint64_t off;
-    union {
-        int64_t i;
-        double d;
-    } v;
-} FCell;
+} FExtra;
 
+/* A column, built as its rows come: per row its value's kind (FK_NULL also for a row without
+ * the field), a number (an integer, a double's bits, a truth value), and a string's text. */
 typedef struct {
     unsigned char *name;
     size_t name_len;
     uint64_t hash;
-    FCell *cells;
-    size_t count, cap;
     unsigned kinds; /* bit per kind seen, FK_NULL's included */
     int32_t next;   /* the column the field after this one went to last time */
     int32_t order;  /* first appearance, -1 before */
+    size_t cap;     /* rows the per-row arrays hold (zero-filled past the last value) */
+    uint8_t *kind;
+    int64_t *num;          /* allocated on the first number or truth value */
+    int64_t *offsets;      /* allocated on the first string: offsets[r + 1] ends row r's text */
+    size_t text_rows;      /* rows whose offsets are set */
+    PyObject *text;        /* a bytearray, handed to Python as it is when the column is text */
+    size_t text_len, text_cap;
+    FExtra *extra;
+    size_t nextra, extra_cap;
 } FColumn;
 
 typedef struct {
@@ -112,6 +119,22 @@ static int f_string(FScan *sc, uint32_t *start, uint32_t *len, int *escaped) {
     *escaped = 0;
     *start = (uint32_t)i;
     for (;;) {
+#ifdef __SSE2__
+        /* 16 bytes at a time: stop at '"', '\\' or a control character; note any byte >= 0x80 */
+        const __m128i quote = _mm_set1_epi8('"'), back = _mm_set1_epi8('\\'), ctl = _mm_set1_epi8(0x1f);
+        while (i + 16 <= n) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+            __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, back)),
+                                        _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));
+            high |= _mm_movemask_epi8(v);
+            int hits = _mm_movemask_epi8(stop);
+            if (hits) {
+                i += (size_t)__builtin_ctz((unsigned)hits);
+                break;
+            }
+            i += 16;
+        }
+#endif
         while (i + 8 <= n) {
             uint64_t w;
             memcpy(&w, s + i, 8);
@@ -245,7 +268,7 @@ static const char *const f_row_columns[] = {"collection", "key", "schema", "vers
  * (a member of the body's own objects), as name, value pairs. */
 static int f_object(FScan *sc, int depth, int tape) {
     const unsigned char *s = sc->s;
-    uint32_t names[PLAIN_SIBLINGS][2];
+    uint32_t names[PLAIN_SIBLINGS][3]; /* start, length, a tag compared before the bytes */
     size_t count = 0;
     sc->i++;
     if (sc->i < sc->n && s[sc->i] == '}') {
@@ -258,10 +281,12 @@ static int f_object(FScan *sc, int depth, int tape) {
         int escaped;
         if (!f_string(sc, &start, &len, &escaped)) return 0;
         if (count == PLAIN_SIBLINGS) return 0;
+        uint32_t tag = len ? (uint32_t)s[start] << 8 ^ s[start + len - 1] ^ (uint32_t)s[start + len / 2] << 16 : 0;
         for (size_t k = 0; k < count; k++)
-            if (names[k][1] == len && memcmp(s + names[k][0], s + start, len) == 0) return 0;
+            if (names[k][2] == tag && names[k][1] == len && memcmp(s + names[k][0], s + start, len) == 0) return 0;
         names[count][0] = start;
         names[count][1] = len;
+        names[count][2] = tag;
         count++;
         size_t grow = len + 1; /* the dotted prefix of its members */
         if (tape) {
@@ -385,8 +410,13 @@ static int f_value(FScan *sc, int depth, int tape) {
 
 static void f_free(FShred *sh) {
     for (size_t k = 0; k < sh->ncols; k++) {
-        PyMem_RawFree(sh->cols[k].name);
-        PyMem_RawFree(sh->cols[k].cells);
+        FColumn *c = &sh->cols[k];
+        PyMem_RawFree(c->name);
+        PyMem_RawFree(c->kind);
+        PyMem_RawFree(c->num);
+        PyMem_RawFree(c->offsets);
+        PyMem_RawFree(c->extra);
+        Py_XDECREF(c->text);
     }
     PyMem_RawFree(sh->cols);
     PyMem_RawFree(sh->table);
@@ -440,21 +470,84 @@ static int32_t f_column(FShred *sh, const unsigned char *name, size_t len, int a
     return (int32_t)sh->ncols++;
 }
 
-static int f_add(FShred *sh, int32_t col, const FCell *cell) {
-    FColumn *c = &sh->cols[col];
-    if (c->count == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        FCell *cells = PyMem_RawRealloc(c->cells, cap * sizeof(FCell));
-        if (cells == NULL) return -1;
-        c->cells = cells;
-        c->cap = cap;
+/* Room for a value in `row`: the per-row arrays grown (doubling, zero-filled) past it. */
+static int f_room(FColumn *c, size_t row) {
+    if (row < c->cap) return 0;
+    size_t cap = c->cap ? c->cap : 64;
+    while (cap <= row) cap *= 2;
+    uint8_t *kind = PyMem_RawRealloc(c->kind, cap);
+    if (kind == NULL) return -1;
+    memset(kind + c->cap, 0, cap - c->cap);
+    c->kind = kind;
+    if (c->num != NULL) {
+        int64_t *num = PyMem_RawRealloc(c->num, cap * sizeof(int64_t));
+        if (num == NULL) return -1;
+        memset(num + c->cap, 0, (cap - c->cap) * sizeof(int64_t));
+        c->num = num;
     }
-    c->cells[c->count++] = *cell;
-    c->kinds |= 1u << cell->kind;
+    if (c->offsets != NULL) {
+        int64_t *offsets = PyMem_RawRealloc(c->offsets, (cap + 1) * sizeof(int64_t));
+        if (offsets == NULL) return -1;
+        c->offsets = offsets;
+    }
+    c->cap = cap;
+    return 0;
+}
+
+static void f_appeared(FShred *sh, int32_t col) {
+    FColumn *c = &sh->cols[col];
     if (c->order < 0) {
         c->order = (int32_t)sh->nappeared;
         sh->appeared[sh->nappeared++] = col;
     }
+}
+
+static int f_put_num(FColumn *c, size_t row, int kind, int64_t bits) {
+    if (f_room(c, row) < 0) return -1;
+    if (c->num == NULL && (c->num = PyMem_RawCalloc(c->cap, sizeof(int64_t))) == NULL) return -1;
+    c->kind[row] = (uint8_t)kind;
+    c->num[row] = bits;
+    c->kinds |= 1u << kind;
+    return 0;
+}
+
+/* Room for `len` more bytes of text: the bytearray grown by doubling (the GIL is held). */
+static unsigned char *f_text_room(FColumn *c, size_t len) {
+    if (c->text == NULL || c->text_len + len > c->text_cap) {
+        size_t cap = c->text_cap ? c->text_cap : 4096;
+        while (cap < c->text_len + len) cap *= 2;
+        if (c->text == NULL) c->text = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)cap);
+        else if (PyByteArray_Resize(c->text, (Py_ssize_t)cap) < 0) return NULL;
+        if (c->text == NULL) return NULL;
+        c->text_cap = cap;
+    }
+    return (unsigned char *)PyByteArray_AS_STRING(c->text) + c->text_len;
+}
+
+/* A string's text in `row`, `len` bytes, already written at f_text_room's pointer. */
+static int f_put_text(FColumn *c, size_t row, size_t len) {
+    if (f_room(c, row) < 0) return -1;
+    if (c->offsets == NULL && (c->offsets = PyMem_RawCalloc(c->cap + 1, sizeof(int64_t))) == NULL) return -1;
+    for (size_t r = c->text_rows; r < row; r++) c->offsets[r + 1] = (int64_t)c->text_len;
+    c->text_len += len;
+    c->offsets[row + 1] = (int64_t)c->text_len;
+    c->text_rows = row + 1;
+    c->kind[row] = FK_STR;
+    c->kinds |= 1u << FK_STR;
+    return 0;
+}
+
+static int f_copy_text(FColumn *c, size_t row, const unsigned char *p, size_t len) {
+    unsigned char *at = f_text_room(c, len);
+    if (at == NULL) return -1;
+    memcpy(at, p, len);
+    return f_put_text(c, row, len);
+}
+
+static int f_put_null(FColumn *c, size_t row) {
+    if (f_room(c, row) < 0) return -1;
+    c->kind[row] = FK_NULL;
+    c->kinds |= 1u << FK_NULL;
     return 0;
 }
 
@@ -473,10 +566,9 @@ static int f_arena(FShred *sh, const void *p, size_t len, uint64_t *off) {
     return 0;
 }
 
-/* A string's text without its escapes (the canonical ones f_string let through). */
-static int f_unescape(FShred *sh, const unsigned char *s, size_t len, uint64_t *off, uint32_t *out_len) {
-    unsigned char small[512];
-    unsigned char *buf = len <= sizeof small ? small : PyMem_RawMalloc(len);
+/* A string's text without its escapes (the canonical ones f_string let through), into `row`. */
+static int f_unescaped(FColumn *c, size_t row, const unsigned char *s, size_t len) {
+    unsigned char *buf = f_text_room(c, len);
     if (buf == NULL) return -1;
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
@@ -500,10 +592,7 @@ static int f_unescape(FShred *sh, const unsigned char *s, size_t len, uint64_t *
         default: buf[o++] = (unsigned char)e;
         }
     }
-    int r = f_arena(sh, buf, o, off);
-    *out_len = (uint32_t)o;
-    if (buf != small) PyMem_RawFree(buf);
-    return r;
+    return f_put_text(c, row, o);
 }
 
 typedef struct {
@@ -518,62 +607,65 @@ typedef struct {
 
 /* Where a field goes: most rows have the fields of the row before, in the same order, so each
  * column remembers the one that came after it and is asked first. */
-static int32_t f_field_column(FEmit *em, size_t name_len) {
+static inline int f_same(const unsigned char *a, const unsigned char *b, size_t n) {
+    for (; n >= 8; a += 8, b += 8, n -= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y) return 0;
+    }
+    while (n--)
+        if (*a++ != *b++) return 0;
+    return 1;
+}
+
+/* The column of the field `name` (name_len bytes, in the body) after the dotted prefix already
+ * in em->name (`at` bytes): the guess is asked first, the name copied only when it is wrong. */
+static int32_t f_field_column(FEmit *em, size_t at, const unsigned char *name, size_t name_len) {
     FShred *sh = em->sh;
     if (em->guess >= 0) {
         FColumn *g = &sh->cols[em->guess];
-        if (g->name_len == name_len && memcmp(g->name, em->name, name_len) == 0) return em->guess;
+        if (g->name_len == at + name_len && f_same(g->name + at, name, name_len) && f_same(g->name, em->name, at))
+            return em->guess;
     }
-    return f_column(sh, em->name, name_len, !sh->closed);
+    memcpy(em->name + at, name, name_len);
+    return f_column(sh, em->name, at + name_len, !sh->closed);
 }
 
-static int f_filled(FEmit *em, int32_t col, const FCell *cell) {
+/* The row's field went to `col`: the guesses taught. */
+static void f_filled(FEmit *em, int32_t col) {
     FShred *sh = em->sh;
-    if (f_add(sh, col, cell) < 0) return -1;
+    f_appeared(sh, col);
     if (em->prev >= 0) sh->cols[em->prev].next = col;
     else sh->first = col;
     em->prev = col;
     em->guess = sh->cols[col].next;
-    return 0;
 }
 
-static int f_emit_field(FEmit *em, size_t name_len, const FTape *v) {
+static int f_emit_field(FEmit *em, size_t at, const FTape *name, const FTape *v) {
     FShred *sh = em->sh;
-    int32_t col = f_field_column(em, name_len);
+    int32_t col = f_field_column(em, at, em->body + name->start, name->len);
     if (col == -2) return -1;
     if (col == -1) return 0; /* not wanted */
-    FCell cell = {em->row, FK_NULL, 0, 0, 0, {0}};
+    FColumn *c = &sh->cols[col];
+    int r;
     switch (v->type) {
     case T_STR:
-        cell.kind = FK_STR;
-        if (v->escaped) {
-            if (f_unescape(sh, em->body + v->start, v->len, &cell.off, &cell.len) < 0) return -1;
-            cell.in_arena = 1;
-        } else {
-            cell.off = v->start;
-            cell.len = v->len;
-        }
+        r = v->escaped ? f_unescaped(c, em->row, em->body + v->start, v->len)
+                       : f_copy_text(c, em->row, em->body + v->start, v->len);
         break;
     case T_RAW: /* an array or an empty object: its JSON text, as a string */
-        cell.kind = FK_STR;
-        cell.off = v->start;
-        cell.len = v->len;
+        r = f_copy_text(c, em->row, em->body + v->start, v->len);
         break;
-    case T_INT:
-    case T_FLOAT:
-        cell.kind = v->type == T_INT ? FK_INT : FK_FLOAT;
-        cell.v.i = v->v.i; /* the union's bits, whichever member */
-        cell.off = v->start;
-        cell.len = v->len;
-        break;
+    case T_INT: r = f_put_num(c, em->row, FK_INT, v->v.i); break;
+    case T_FLOAT: r = f_put_num(c, em->row, FK_FLOAT, v->v.i); break; /* the double's bits */
     case T_TRUE:
-    case T_FALSE:
-        cell.kind = FK_BOOL;
-        cell.v.i = v->type == T_TRUE;
-        break;
-    default: break; /* T_NULL */
+    case T_FALSE: r = f_put_num(c, em->row, FK_BOOL, v->type == T_TRUE); break;
+    default: r = f_put_null(c, em->row);
     }
-    return f_filled(em, col, &cell);
+    if (r < 0) return -1;
+    f_filled(em, col);
+    return 1;
 }
 
 /* flatten's order: an object's own fields in order, then its nested objects, the last first.
@@ -592,8 +684,7 @@ static int f_emit_object(FEmit *em, size_t from, size_t to, size_t prefix, int32
             memcpy(em->name, CLASH_PREFIX, 5);
             at = 5;
         }
-        memcpy(em->name + at, em->body + name->start, name->len);
-        if (f_emit_field(em, at + name->len, v) < 0) return -1;
+        if (f_emit_field(em, at, name, v) < 0) return -1;
         k += 2;
     }
     for (size_t c = nchildren; c-- > 0;) {
@@ -645,45 +736,54 @@ static int f_careful_row(FShred *sh, PyObject *careful, PyObject *body, uint32_t
     Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
     for (Py_ssize_t k = 0; k < count; k++) {
         PyObject *item = PySequence_Fast_GET_ITEM(seq, k), *name, *value, *text;
-        int kind;
+        int kind, r = 0;
         if (!PyArg_ParseTuple(item, "UiOO", &name, &kind, &value, &text)) goto fail;
-        Py_ssize_t name_len;
-        const char *name_utf8 = PyUnicode_AsUTF8AndSize(name, &name_len);
-        if (name_utf8 == NULL) goto fail;
-        int32_t col = f_column(sh, (const unsigned char *)name_utf8, (size_t)name_len, !sh->closed);
+        Py_ssize_t len;
+        const char *utf8 = PyUnicode_AsUTF8AndSize(name, &len);
+        if (utf8 == NULL) goto fail;
+        int32_t col = f_column(sh, (const unsigned char *)utf8, (size_t)len, !sh->closed);
         if (col == -2) goto nomem;
         if (col == -1) continue;
-        FCell cell = {row, (uint8_t)kind, 1, 0, 0, {0}};
-        const char *utf8 = NULL;
-        Py_ssize_t len = 0;
+        FColumn *c = &sh->cols[col];
+        union {
+            int64_t i;
+            double d;
+        } number = {0};
         switch (kind) {
-        case FK_NULL: break;
-        case FK_BOOL: cell.v.i = PyObject_IsTrue(value); break;
+        case FK_NULL: r = f_put_null(c, row); break;
+        case FK_BOOL: r = f_put_num(c, row, FK_BOOL, PyObject_IsTrue(value) == 1); break;
+        case FK_STR:
+            if ((utf8 = PyUnicode_AsUTF8AndSize(value, &len)) == NULL) goto fail;
+            r = f_copy_text(c, row, (const unsigned char *)utf8, (size_t)len);
+            break;
         case FK_INT:
-            cell.v.i = PyLong_AsLongLong(value);
-            if (cell.v.i == -1 && PyErr_Occurred()) goto fail;
-            utf8 = PyUnicode_AsUTF8AndSize(text, &len);
-            break;
         case FK_FLOAT:
-            cell.v.d = PyFloat_AsDouble(value);
-            if (cell.v.d == -1.0 && PyErr_Occurred()) goto fail;
-            utf8 = PyUnicode_AsUTF8AndSize(text, &len);
+        case FK_JSON:
+            if (kind == FK_INT && (number.i = PyLong_AsLongLong(value)) == -1 && PyErr_Occurred()) goto fail;
+            if (kind == FK_FLOAT && (number.d = PyFloat_AsDouble(value)) == -1.0 && PyErr_Occurred()) goto fail;
+            if ((utf8 = PyUnicode_AsUTF8AndSize(text, &len)) == NULL) goto fail;
+            if (c->nextra == c->extra_cap) {
+                size_t cap = c->extra_cap ? c->extra_cap * 2 : 16;
+                FExtra *extra = PyMem_RawRealloc(c->extra, cap * sizeof(FExtra));
+                if (extra == NULL) goto nomem;
+                c->extra = extra;
+                c->extra_cap = cap;
+            }
+            FExtra *x = &c->extra[c->nextra++];
+            x->row = row;
+            x->len = (uint32_t)len;
+            if (f_arena(sh, utf8, (size_t)len, &x->off) < 0) goto nomem;
+            r = f_put_num(c, row, kind, number.i);
             break;
-        case FK_STR: utf8 = PyUnicode_AsUTF8AndSize(value, &len); break;
-        case FK_JSON: utf8 = PyUnicode_AsUTF8AndSize(text, &len); break;
         default: PyErr_Format(PyExc_ValueError, "unknown field kind %d", kind); goto fail;
         }
-        if (kind >= FK_INT && utf8 == NULL) goto fail;
-        if (utf8 != NULL) {
-            if (f_arena(sh, utf8, (size_t)len, &cell.off) < 0) goto nomem;
-            cell.len = (uint32_t)len;
-        }
-        if (f_filled(&em, col, &cell) < 0) goto nomem;
+        if (r < 0) goto nomem;
+        f_filled(&em, col);
     }
     Py_DECREF(seq);
     return 0;
 nomem:
-    PyErr_NoMemory();
+    if (!PyErr_Occurred()) PyErr_NoMemory();
 fail:
     Py_DECREF(seq);
     return -1;
@@ -735,80 +835,117 @@ static int f_merged_kind(unsigned kinds) {
     return FK_JSON;
 }
 
-/* A cell's text (a string's) or JSON text (anything else), and its length. */
-static const unsigned char *f_cell_text(const FShred *sh, PyObject *bodies, const FCell *c) {
-    return c->in_arena ? sh->arena + c->off : (const unsigned char *)PyBytes_AS_STRING(PyList_GET_ITEM(bodies, c->row)) + c->off;
-}
-
-static size_t f_json_len(const FShred *sh, PyObject *bodies, const FCell *c) {
-    switch (c->kind) {
-    case FK_BOOL: return c->v.i ? 4 : 5;
-    case FK_STR: return f_quoted_len(f_cell_text(sh, bodies, c), c->len);
-    default: return c->len;
+/* The JSON text of row r's value in a column of mixed kinds, into out (NULL: its length only).
+ * A careful row's number or big integer: the text Python gave (extra, in row order); a plain
+ * row's: an integer as written, a float as repr writes it (the only floats read in C). */
+static Py_ssize_t f_json(const FShred *sh, const FColumn *c, size_t r, size_t *extra, unsigned char *out) {
+    const unsigned char *text = (const unsigned char *)PyByteArray_AS_STRING(c->text);
+    char buf[32];
+    const char *p = buf;
+    size_t len;
+    switch (c->kind[r]) {
+    case FK_BOOL:
+        p = c->num[r] ? "true" : "false";
+        len = c->num[r] ? 4 : 5;
+        break;
+    case FK_STR: {
+        const unsigned char *s = text + c->offsets[r];
+        size_t n = (size_t)(c->offsets[r + 1] - c->offsets[r]);
+        if (out == NULL) return (Py_ssize_t)f_quoted_len(s, n);
+        return f_quote(out, s, n) - out;
     }
+    default:
+        if (*extra < c->nextra && c->extra[*extra].row == r) {
+            const FExtra *x = &c->extra[(*extra)++];
+            p = (const char *)sh->arena + x->off;
+            len = x->len;
+        } else if (c->kind[r] == FK_INT) {
+            len = (size_t)snprintf(buf, sizeof buf, "%lld", (long long)c->num[r]);
+        } else {
+            double d;
+            memcpy(&d, &c->num[r], 8);
+            char *repr = PyOS_double_to_string(d, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+            if (repr == NULL) return -1;
+            len = strlen(repr);
+            if (len < sizeof buf) memcpy(buf, repr, len);
+            PyMem_Free(repr);
+            if (len >= sizeof buf) return PyErr_Format(PyExc_ValueError, "a float's text is too long"), -1;
+        }
+    }
+    if (out != NULL) memcpy(out, p, len);
+    return (Py_ssize_t)len;
 }
 
-/* One column as (name, kind, missing, values, text). */
-static PyObject *f_build(const FShred *sh, const FColumn *col, PyObject *bodies, Py_ssize_t rows) {
-    int kind = f_merged_kind(col->kinds);
+/* One column of `rows` rows as (name, kind, missing, values, text). */
+static PyObject *f_build(const FShred *sh, FColumn *c, Py_ssize_t rows) {
+    int kind = f_merged_kind(c->kinds);
     int text_kind = kind == FK_NULL || kind == FK_STR || kind == FK_JSON;
-    size_t width = kind == FK_BOOL ? 1 : 8;
+    size_t n = (size_t)rows, width = kind == FK_BOOL ? 1 : 8;
+    size_t have = c->cap < n ? c->cap : n;
     PyObject *missing = PyByteArray_FromStringAndSize(NULL, rows);
-    PyObject *values = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)width * (rows + text_kind));
+    PyObject *values = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(width * (n + text_kind)));
     PyObject *text = NULL;
     if (missing == NULL || values == NULL) goto fail;
     unsigned char *m = (unsigned char *)PyByteArray_AS_STRING(missing);
     unsigned char *v = (unsigned char *)PyByteArray_AS_STRING(values);
-    memset(m, 1, (size_t)rows);
-    memset(v, 0, width * ((size_t)rows + text_kind));
-    if (!text_kind) {
-        for (size_t k = 0; k < col->count; k++) {
-            const FCell *c = &col->cells[k];
-            if (c->kind == FK_NULL) continue;
-            m[c->row] = 0;
-            if (kind == FK_BOOL) v[c->row] = (unsigned char)c->v.i;
-            else if (kind == FK_INT) memcpy(v + 8 * (size_t)c->row, &c->v.i, 8);
-            else {
-                double d = c->kind == FK_INT ? (double)c->v.i : c->v.d;
-                memcpy(v + 8 * (size_t)c->row, &d, 8);
+    for (size_t r = 0; r < have; r++) m[r] = c->kind[r] == FK_NULL;
+    memset(m + have, 1, n - have);
+    if (kind == FK_BOOL) {
+        for (size_t r = 0; r < have; r++) v[r] = (unsigned char)(c->num != NULL && c->num[r]);
+        memset(v + have, 0, n - have);
+    } else if (kind == FK_INT || kind == FK_FLOAT) {
+        int64_t *out = (int64_t *)v;
+        for (size_t r = 0; r < have; r++) {
+            out[r] = c->num[r];
+            if (kind == FK_FLOAT && c->kind[r] == FK_INT) {
+                double d = (double)c->num[r];
+                memcpy(&out[r], &d, 8);
             }
         }
-        PyObject *built = Py_BuildValue("(s#iNNO)", col->name, (Py_ssize_t)col->name_len, kind, missing, values, Py_None);
-        return built;
-    }
-    size_t total = 0;
-    for (size_t k = 0; k < col->count; k++) {
-        const FCell *c = &col->cells[k];
-        if (c->kind != FK_NULL) total += kind == FK_JSON ? f_json_len(sh, bodies, c) : c->len;
-    }
-    text = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)total);
-    if (text == NULL) goto fail;
-    unsigned char *t = (unsigned char *)PyByteArray_AS_STRING(text), *at = t;
-    int64_t *offsets = (int64_t *)v;
-    size_t k = 0;
-    for (Py_ssize_t row = 0; row < rows; row++) {
-        offsets[row] = at - t;
-        if (k < col->count && col->cells[k].row == (uint32_t)row) {
-            const FCell *c = &col->cells[k++];
-            if (c->kind == FK_NULL) continue;
-            m[row] = 0;
-            const unsigned char *src = f_cell_text(sh, bodies, c);
-            if (kind != FK_JSON) {
-                memcpy(at, src, c->len);
-                at += c->len;
-            } else if (c->kind == FK_STR)
-                at = f_quote(at, src, c->len);
-            else if (c->kind == FK_BOOL) {
-                memcpy(at, c->v.i ? "true" : "false", c->v.i ? 4 : 5);
-                at += c->v.i ? 4 : 5;
-            } else {
-                memcpy(at, src, c->len);
-                at += c->len;
+        memset(out + have, 0, (n - have) * 8);
+    } else if (kind != FK_JSON) { /* strings, or nothing but nulls: the text as it is */
+        int64_t *offsets = (int64_t *)v;
+        size_t set = 0; /* offsets[0..set] written */
+        offsets[0] = 0;
+        if (c->offsets != NULL) {
+            for (size_t r = c->text_rows; r < have; r++) c->offsets[r + 1] = (int64_t)c->text_len;
+            memcpy(offsets, c->offsets, (have + 1) * 8);
+            set = have;
+        }
+        for (size_t r = set; r < n; r++) offsets[r + 1] = (int64_t)c->text_len;
+        if (c->text != NULL) {
+            if (PyByteArray_Resize(c->text, (Py_ssize_t)c->text_len) < 0) goto fail;
+            text = c->text;
+            c->text = NULL;
+        } else if ((text = PyByteArray_FromStringAndSize(NULL, 0)) == NULL)
+            goto fail;
+    } else { /* JSON text: every value written as JSON, in two passes (lengths, then bytes) */
+        if (c->text == NULL && (c->text = PyByteArray_FromStringAndSize(NULL, 0)) == NULL) goto fail;
+        if (c->offsets != NULL)
+            for (size_t r = c->text_rows; r < have; r++) c->offsets[r + 1] = (int64_t)c->text_len;
+        size_t total = 0, extra = 0;
+        for (size_t r = 0; r < have; r++) {
+            if (c->kind[r] == FK_NULL) continue;
+            Py_ssize_t len = f_json(sh, c, r, &extra, NULL);
+            if (len < 0) goto fail;
+            total += (size_t)len;
+        }
+        if ((text = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)total)) == NULL) goto fail;
+        unsigned char *t = (unsigned char *)PyByteArray_AS_STRING(text);
+        int64_t *offsets = (int64_t *)v, at = 0;
+        extra = 0;
+        for (size_t r = 0; r < n; r++) {
+            offsets[r] = at;
+            if (r < have && c->kind[r] != FK_NULL) {
+                Py_ssize_t len = f_json(sh, c, r, &extra, t + at);
+                if (len < 0) goto fail;
+                at += len;
             }
         }
+        offsets[n] = at;
     }
-    offsets[rows] = at - t;
-    return Py_BuildValue("(s#iNNN)", col->name, (Py_ssize_t)col->name_len, kind, missing, values, text);
+    return Py_BuildValue("(s#iNNN)", c->name, (Py_ssize_t)c->name_len, kind, missing, values,
+                         text != NULL ? text : Py_NewRef(Py_None));
 fail:
     Py_XDECREF(missing);
     Py_XDECREF(values);
@@ -865,7 +1002,7 @@ static PyObject *fields_columns(PyObject *self, PyObject *args) {
     out = PyList_New((Py_ssize_t)sh.nappeared);
     if (out == NULL) goto done;
     for (size_t k = 0; k < sh.nappeared; k++) {
-        PyObject *column = f_build(&sh, &sh.cols[sh.appeared[k]], bodies, rows);
+        PyObject *column = f_build(&sh, &sh.cols[sh.appeared[k]], rows);
         if (column == NULL) {
             Py_CLEAR(out);
             goto done;
