@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aeroops.core.documents import BODY_FIELDS_LIMIT, FIELDS_LIMIT, document_fields
-from aeroops.executor.document_table import field_arrays, python_field_arrays
+from aeroops.executor.document_table import FieldReading, field_arrays, python_field_arrays
 from aeroops.executor.documents import iter_documents
 from aeroops.executor.fileops import REAL
 from aeroops.formats.wal import load_speedups
@@ -47,7 +47,9 @@ def careful_rows(bodies: list[bytes]) -> list[int]:
         return []
 
     assert SPEEDUPS is not None, "the C extension is built by README's install"
-    SPEEDUPS.fields_columns(bodies, careful, None)
+    reading = SPEEDUPS.fields_new(None)
+    SPEEDUPS.fields_feed(reading, bodies, careful)
+    SPEEDUPS.fields_finish(reading)
     return handed
 
 
@@ -81,6 +83,23 @@ def test_bodies_as_orjson_writes_them_are_read_in_c() -> None:
     built = same_columns(bodies)
     assert list(built)[:6] == ["_id", "n", "price", "ok", "tags", "address.city"]
     assert {"body.body.nested", "body.note", "body.key", "body.collection", "body.version"} <= set(built)
+
+
+def test_a_reading_fed_in_pieces_is_the_reading_of_the_whole() -> None:
+    bodies = [d.body for d in iter_documents(AERODB_FIXTURES / "backup-1000.tar", ops=REAL)]
+    bodies[7:7] = EDGES[:40]  # careful rows in the middle, and in a later piece
+    whole_notes = [""] * len(bodies)
+    whole = field_arrays(bodies, whole_notes)
+    reading = FieldReading()
+    for start in range(0, len(bodies), 97):
+        reading.feed(bodies[start : start + 97])
+    pieces = reading.finish()
+    assert list(pieces) == list(whole) and reading.rows == len(bodies)
+    assert {row: note for row, note in enumerate(whole_notes) if note} == reading.notes
+    for name, (kind, array) in whole.items():
+        assert pieces[name][0] == kind and pieces[name][1].equals(array), name
+    with pytest.raises(RuntimeError, match="finished"):
+        reading.feed(bodies[:1])
 
 
 # --- every edge the C reading decides on --------------------------------------------------------
@@ -237,6 +256,47 @@ def test_a_column_takes_the_kind_its_values_share_across_rows() -> None:
     ]
     for bodies in mixes:
         same_columns(bodies)
+
+
+# --- floats: read in C exactly when the text is the one repr and orjson write ---------------------
+
+
+def spellings(x: float) -> set[str]:
+    """repr's text of x, and near spellings of the same or a neighbouring value."""
+    shown = {repr(x), f"{x:.17g}", f"{x:.16g}", f"{x:.15g}", f"{x:.17f}".rstrip("0"), f"{x:.3f}"}
+    canonical = repr(x)
+    if canonical[-1].isdigit() and "e" not in canonical:
+        for step in (-1, 1):
+            last = int(canonical[-1]) + step
+            if 0 <= last <= 9:
+                shown.add(canonical[:-1] + str(last))
+    return {text for text in shown if "inf" not in text and "nan" not in text}
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.floats(allow_nan=False, allow_infinity=False)
+    | st.floats(min_value=1e-4, max_value=1e16)
+    | st.integers(1, 10**17).map(lambda n: n / 10 ** (n % 19))
+)
+def test_a_float_is_read_in_c_exactly_when_its_text_is_orjsons(x: float) -> None:
+    for text in spellings(x):
+        try:
+            value = float(text)
+        except ValueError:
+            continue
+        body = b'{"x":[' + text.encode() + b'],"y":' + text.encode() + b"}"
+        try:
+            orjson.loads(body)
+        except orjson.JSONDecodeError:  # "1." and the like: not JSON, so never read in C
+            assert careful_rows([body]) == [0], text
+            continue
+        if orjson.dumps(orjson.loads(body)) != body and not careful_rows([body]):
+            raise AssertionError(f"{text!r} read in C, though orjson writes {orjson.dumps(value)!r}")
+        plain = "e" not in text and (value == 0 or 1e-4 <= abs(value) < 1e16) and orjson.dumps(value) == text.encode()
+        if plain and careful_rows([body]):
+            raise AssertionError(f"{text!r} is orjson's own text, yet handed to Python")
+        same_columns([body, b'{"x":"s","y":"t"}'])
 
 
 # --- any body -----------------------------------------------------------------------------------

@@ -78,25 +78,62 @@ FieldArrays = dict[str, tuple[str | None, "pa.Array"]]  # name -> (merged kind, 
 def field_arrays(bodies: list[bytes], notes: list[str], wanted: Sequence[str] | None = None) -> FieldArrays:
     """The body fields of ``bodies`` as typed Arrow columns by name, in the order names first
     appear (row by row, each in `flatten`'s order), with the kind their values share; each
-    body's note goes to ``notes``. ``wanted``: only these fields. Text is Arrow's large string.
+    body's note goes to ``notes``. ``wanted``: only these fields. Text is Arrow's large string."""
+    reading = FieldReading(wanted)
+    reading.feed(bodies)
+    found = reading.finish()
+    for row, note in reading.notes.items():
+        notes[row] = note
+    return found
 
-    In C where the extension is built (`_speedups_fields.h`): a body written as orjson writes
-    one is read there without a Python object per value, any other by `document_fields`; both
-    give what `python_field_arrays` gives (tests/test_document_columns.py)."""
-    speedups = load_speedups()
-    if speedups is None or not hasattr(speedups, "fields_columns"):
-        return python_field_arrays(bodies, notes, wanted)
 
-    def careful(row: int, body: bytes) -> list[tuple[str, int, Any, str | None]]:
-        fields, notes[row] = document_fields(body)
+class FieldReading:
+    """`field_arrays` a list of bodies at a time. In C where the extension is built
+    (`_speedups_fields.h`): a body written as orjson writes one is read there, without a Python
+    object per value and without the interpreter's lock (a thread may feed while another builds
+    the next documents); any other body by `document_fields`. Both give what
+    `python_field_arrays` gives (tests/test_document_columns.py)."""
+
+    def __init__(self, wanted: Sequence[str] | None = None) -> None:
+        self._wanted = None if wanted is None else list(wanted)
+        self.notes: dict[int, str] = {}  # by row, the rows with one
+        self.rows = 0
+        self._speedups: Any = load_speedups()
+        if self._speedups is not None and hasattr(self._speedups, "fields_new"):
+            self._reading: Any = self._speedups.fields_new(self._wanted)
+        else:
+            self._reading = None
+        self._bodies: list[bytes] = []  # the Python reading's, without the extension
+
+    def feed(self, bodies: list[bytes]) -> None:
+        """Read the next ``bodies`` (one thread at a time)."""
+        if self._reading is None:
+            self._bodies += bodies
+        else:
+            self._speedups.fields_feed(self._reading, bodies, self._careful)
+        self.rows += len(bodies)
+
+    def finish(self) -> FieldArrays:
+        """The columns of every body fed, each as long as the rows fed."""
+        if self._reading is None:
+            notes = [""] * len(self._bodies)
+            found = python_field_arrays(self._bodies, notes, self._wanted)
+            self.notes = {row: note for row, note in enumerate(notes) if note}
+            return found
+        columns = self._speedups.fields_finish(self._reading)
+        return {
+            name: (_KINDS[kind], _c_array(kind, missing, values, text)) for name, kind, missing, values, text in columns
+        }
+
+    def _careful(self, row: int, body: bytes) -> list[tuple[str, int, Any, str | None]]:
+        fields, note = document_fields(body)
+        if note:
+            self.notes[row] = note
         out = []
         for name, value in fields.items():
             kind = value_kind(value)
             out.append((name, _KIND_CODES[kind], value, json_text(value) if kind in _WITH_TEXT else None))
         return out
-
-    found = speedups.fields_columns(bodies, careful, None if wanted is None else list(wanted))
-    return {name: (_KINDS[kind], _c_array(kind, missing, values, text)) for name, kind, missing, values, text in found}
 
 
 def python_field_arrays(bodies: list[bytes], notes: list[str], wanted: Sequence[str] | None = None) -> FieldArrays:
@@ -123,7 +160,7 @@ _KIND_CODES = {kind: code for code, kind in enumerate(_KINDS)}
 _WITH_TEXT = (INTEGER, FLOAT, JSON_TEXT)  # a careful row's value whose JSON text C cannot write
 
 
-def _c_array(kind: int, missing: bytearray, values: bytearray, text: bytearray | None) -> pa.Array:
+def _c_array(kind: int, missing: bytearray, values: bytearray, text: Any) -> pa.Array:
     """A column the C reading built (a byte per row, 1 where missing) as an Arrow array, the
     buffers taken as they are."""
     import numpy as np

@@ -587,6 +587,10 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     PyObject *mod = PyModule_Create(&module);
     if (mod == NULL)
         return NULL;
+    if (PyType_Ready(&FBufferType) < 0) {
+        Py_DECREF(mod);
+        return NULL;
+    }
     make_crc_table();
     find_isal_crc();
     if (PyModule_AddStringConstant(mod, "crc_path", crc_path) < 0) {

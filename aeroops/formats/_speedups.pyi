@@ -63,10 +63,10 @@ def doc_index_wal(
     /,
 ) -> tuple[int, int, int, int]: ...
 
-# Documents' body fields as typed columns (issue 24, _speedups_fields.h).
-def fields_columns(
-    bodies: list[bytes],
-    careful: Callable[[int, bytes], list[tuple[str, int, Any, str | None]]],
-    wanted: list[str] | None,
-    /,
-) -> list[tuple[str, int, bytearray, bytearray, bytearray | None]]: ...
+# Documents' body fields as typed columns (issue 24, _speedups_fields.h): a reading fed bodies a
+# list at a time (without the interpreter's lock for plain ones), then finished once.
+def fields_new(wanted: list[str] | None, /) -> object: ...
+def fields_feed(
+    reading: object, bodies: list[bytes], careful: Callable[[int, bytes], list[tuple[str, int, Any, str | None]]], /
+) -> None: ...
+def fields_finish(reading: object, /) -> list[tuple[str, int, bytearray, bytearray, Any]]: ...

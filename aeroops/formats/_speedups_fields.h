@@ -56,7 +56,7 @@ typedef struct {
     int64_t *num;          /* allocated on the first number or truth value */
     int64_t *offsets;      /* allocated on the first string: offsets[r + 1] ends row r's text */
     size_t text_rows;      /* rows whose offsets are set */
-    PyObject *text;        /* a bytearray, handed to Python as it is when the column is text */
+    unsigned char *text;   /* handed to Python as it is (an FBuffer) when the column is text */
     size_t text_len, text_cap;
     FExtra *extra;
     size_t nextra, extra_cap;
@@ -182,6 +182,44 @@ static int f_string(FScan *sc, uint32_t *start, uint32_t *len, int *escaped) {
     return 1;
 }
 
+/* The double nearest D x 10^k (D: p digits): strtod of "De<k>", with no decimal point for a
+ * locale to read otherwise; glibc's strtod rounds correctly, as Python's float() does. */
+static double f_decimal(const char *digits, size_t p, int k) {
+    char buf[64];
+    memcpy(buf, digits, p);
+    snprintf(buf + p, sizeof buf - p, "e%d", k);
+    return strtod(buf, NULL);
+}
+
+/* Whether D x 10^k (p digits, 16 or 17) is what repr writes for x, its value: the p-digit
+ * decimal nearest x (printf's %.*e rounds exactly), and no (p-1)-digit decimal names x (the
+ * two around D: any other is farther). An unsure answer is "no": the careful way then. */
+static int f_shortest(const char *digits, size_t p, int k, double x) {
+    char buf[64], near[24];
+    int n = snprintf(buf, sizeof buf, "%.*e", (int)p - 1, x);
+    if (n <= 0 || (size_t)n >= sizeof buf) return 0;
+    size_t got = 0;
+    const char *e = buf;
+    for (; *e && *e != 'e'; e++)
+        if (*e >= '0' && *e <= '9') {
+            if (got == p) return 0;
+            near[got++] = *e;
+        }
+    if (*e != 'e' || got != p || memcmp(near, digits, p) != 0 || atoi(e + 1) != k + (int)p - 1) return 0;
+    char shorter[24];
+    memcpy(shorter, digits, p - 1);
+    if (f_decimal(shorter, p - 1, k + 1) == x) return 0;
+    size_t q = p - 1; /* the next (p-1)-digit decimal up: add one in the last place */
+    while (q > 0 && shorter[q - 1] == '9') shorter[--q] = '0';
+    if (q == 0) {
+        memmove(shorter + 1, shorter, p - 1);
+        shorter[0] = '1';
+        return f_decimal(shorter, p, k + 1) != x;
+    }
+    shorter[q - 1]++;
+    return f_decimal(shorter, p - 1, k + 1) != x;
+}
+
 /* A number as Python's repr (and orjson) writes it: an integer within 64 bits (not -0), or a
  * float with a fraction and no exponent that is its own shortest repr. 1 plain. */
 static int f_number(FScan *sc, FTape *t) {
@@ -222,35 +260,23 @@ static int f_number(FScan *sc, FTape *t) {
     if (int_digits > 16) return 0; /* repr writes 1e16 and past with an exponent */
     /* no trailing zero, but x.0 */
     if (s[i - 1] == '0' && frac_digits != 1) return 0;
-    /* significant digits: from the first non-zero to the last */
-    size_t first = int_start;
-    while (first < i && (s[first] == '0' || s[first] == '.')) first++;
-    size_t last = i;
-    while (last > first && (s[last - 1] == '0' || s[last - 1] == '.')) last--;
-    size_t significant = 0;
-    for (size_t k = first; k < last; k++) significant += s[k] != '.';
-    char buf[64];
     size_t len = i - start;
-    if (len >= sizeof buf) return 0;
-    memcpy(buf, s + start, len);
-    buf[len] = 0;
-    double d = PyOS_string_to_double(buf, NULL, NULL);
-    if (d == -1.0 && PyErr_Occurred()) {
-        PyErr_Clear();
-        return 0;
-    }
-    if (d != 0.0 && (d < 0 ? -d : d) < 1e-4) return 0; /* repr: an exponent */
-    if (significant > 15) {
-        /* past 15 digits a shorter string may name the same double: ask repr */
-        char *r = PyOS_double_to_string(d, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
-        if (r == NULL) {
-            PyErr_Clear();
-            return 0;
-        }
-        int same = strlen(r) == len && memcmp(r, buf, len) == 0;
-        PyMem_Free(r);
-        if (!same) return 0;
-    }
+    if (len > 40) return 0; /* 17 significant digits and 16 zeros after the point, at most */
+    /* the digits D (no leading or trailing zero) and k: the value is D x 10^k */
+    char all[48];
+    size_t count = 0;
+    for (size_t q = int_start; q < i; q++)
+        if (s[q] != '.') all[count++] = (char)s[q];
+    size_t lead = 0, end = count;
+    while (lead < count && all[lead] == '0') lead++;
+    while (end > lead && all[end - 1] == '0') end--;
+    size_t p = end - lead;
+    int k = (int)(count - end) - (int)frac_digits;
+    double d = p ? f_decimal(all + lead, p, k) : 0.0;
+    if (negative) d = -d;
+    if (d != 0.0 && (d < 0 ? -d : d) < 1e-4) return 0; /* repr (and orjson) write an exponent */
+    /* past 15 digits a shorter string may name the same double, or a nearer one of as many */
+    if (p > 17 || (p > 15 && !f_shortest(all + lead, p, k, d < 0 ? -d : d))) return 0;
     t->type = T_FLOAT;
     t->v.d = d;
     t->len = (uint32_t)len;
@@ -416,7 +442,7 @@ static void f_free(FShred *sh) {
         PyMem_RawFree(c->num);
         PyMem_RawFree(c->offsets);
         PyMem_RawFree(c->extra);
-        Py_XDECREF(c->text);
+        PyMem_RawFree(c->text);
     }
     PyMem_RawFree(sh->cols);
     PyMem_RawFree(sh->table);
@@ -511,17 +537,17 @@ static int f_put_num(FColumn *c, size_t row, int kind, int64_t bits) {
     return 0;
 }
 
-/* Room for `len` more bytes of text: the bytearray grown by doubling (the GIL is held). */
+/* Room for `len` more bytes of text: the buffer grown by doubling. */
 static unsigned char *f_text_room(FColumn *c, size_t len) {
     if (c->text == NULL || c->text_len + len > c->text_cap) {
         size_t cap = c->text_cap ? c->text_cap : 4096;
         while (cap < c->text_len + len) cap *= 2;
-        if (c->text == NULL) c->text = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)cap);
-        else if (PyByteArray_Resize(c->text, (Py_ssize_t)cap) < 0) return NULL;
-        if (c->text == NULL) return NULL;
+        unsigned char *text = PyMem_RawRealloc(c->text, cap);
+        if (text == NULL) return NULL;
+        c->text = text;
         c->text_cap = cap;
     }
-    return (unsigned char *)PyByteArray_AS_STRING(c->text) + c->text_len;
+    return c->text + c->text_len;
 }
 
 /* A string's text in `row`, `len` bytes, already written at f_text_room's pointer. */
@@ -839,7 +865,7 @@ static int f_merged_kind(unsigned kinds) {
  * A careful row's number or big integer: the text Python gave (extra, in row order); a plain
  * row's: an integer as written, a float as repr writes it (the only floats read in C). */
 static Py_ssize_t f_json(const FShred *sh, const FColumn *c, size_t r, size_t *extra, unsigned char *out) {
-    const unsigned char *text = (const unsigned char *)PyByteArray_AS_STRING(c->text);
+    const unsigned char *text = c->text;
     char buf[32];
     const char *p = buf;
     size_t len;
@@ -874,6 +900,45 @@ static Py_ssize_t f_json(const FShred *sh, const FColumn *c, size_t r, size_t *e
     }
     if (out != NULL) memcpy(out, p, len);
     return (Py_ssize_t)len;
+}
+
+/* A column's text handed to Python without a copy: a read-only buffer owning the memory it
+ * points at (pyarrow keeps it alive as long as an array uses it). */
+typedef struct {
+    PyObject_HEAD unsigned char *data;
+    Py_ssize_t size;
+} FBuffer;
+
+static int f_buffer_get(PyObject *self, Py_buffer *view, int flags) {
+    FBuffer *b = (FBuffer *)self;
+    return PyBuffer_FillInfo(view, self, b->data, b->size, 1, flags);
+}
+
+static void f_buffer_dealloc(PyObject *self) {
+    PyMem_RawFree(((FBuffer *)self)->data);
+    Py_TYPE(self)->tp_free(self);
+}
+
+static PyBufferProcs f_buffer_procs = {f_buffer_get, NULL};
+
+static PyTypeObject FBufferType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "aeroops.formats._speedups.Text",
+    .tp_basicsize = sizeof(FBuffer),
+    .tp_dealloc = f_buffer_dealloc,
+    .tp_as_buffer = &f_buffer_procs,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A column's text (UTF-8), read-only.",
+};
+
+/* A buffer object owning `data` (NULL: empty) on success; on failure `data` is the caller's. */
+static PyObject *f_buffer(unsigned char *data, size_t size) {
+    if (data == NULL && (data = PyMem_RawMalloc(1)) == NULL) /* pyarrow wants a pointer, even for nothing */
+        return PyErr_NoMemory();
+    FBuffer *b = PyObject_New(FBuffer, &FBufferType);
+    if (b == NULL) return NULL;
+    b->data = data;
+    b->size = (Py_ssize_t)size;
+    return (PyObject *)b;
 }
 
 /* One column of `rows` rows as (name, kind, missing, values, text). */
@@ -913,14 +978,9 @@ static PyObject *f_build(const FShred *sh, FColumn *c, Py_ssize_t rows) {
             set = have;
         }
         for (size_t r = set; r < n; r++) offsets[r + 1] = (int64_t)c->text_len;
-        if (c->text != NULL) {
-            if (PyByteArray_Resize(c->text, (Py_ssize_t)c->text_len) < 0) goto fail;
-            text = c->text;
-            c->text = NULL;
-        } else if ((text = PyByteArray_FromStringAndSize(NULL, 0)) == NULL)
-            goto fail;
+        if ((text = f_buffer(c->text, c->text_len)) == NULL) goto fail;
+        c->text = NULL; /* the buffer owns it now */
     } else { /* JSON text: every value written as JSON, in two passes (lengths, then bytes) */
-        if (c->text == NULL && (c->text = PyByteArray_FromStringAndSize(NULL, 0)) == NULL) goto fail;
         if (c->offsets != NULL)
             for (size_t r = c->text_rows; r < have; r++) c->offsets[r + 1] = (int64_t)c->text_len;
         size_t total = 0, extra = 0;
@@ -953,69 +1013,138 @@ fail:
     return NULL;
 }
 
-static PyObject *fields_columns(PyObject *self, PyObject *args) {
-    (void)self;
-    PyObject *bodies, *careful, *wanted;
-    if (!PyArg_ParseTuple(args, "O!OO", &PyList_Type, &bodies, &careful, &wanted)) return NULL;
-    Py_ssize_t rows = PyList_GET_SIZE(bodies);
-    if (rows > (Py_ssize_t)UINT32_MAX) return PyErr_Format(PyExc_ValueError, "too many rows");
-    for (Py_ssize_t row = 0; row < rows; row++)
-        if (!PyBytes_Check(PyList_GET_ITEM(bodies, row))) return PyErr_Format(PyExc_TypeError, "bodies are bytes");
+/* A reading in progress: fed bodies a list at a time, rows numbered on. */
+typedef struct {
     FShred sh;
-    memset(&sh, 0, sizeof sh);
-    sh.first = -1;
     FScan sc;
-    memset(&sc, 0, sizeof sc);
-    int32_t *scratch = NULL;
-    size_t scratch_cap = 0;
-    unsigned char *name = PyMem_RawMalloc(PLAIN_NAME + 1);
-    PyObject *out = NULL;
-    if (name == NULL) {
-        PyErr_NoMemory();
-        goto done;
+    int32_t *scratch;
+    size_t scratch_cap;
+    unsigned char *name;
+    size_t rows;
+    int busy;     /* a feed is running (one thread at a time) */
+    int finished; /* the columns were handed out: nothing more to read */
+} FReading;
+
+static const char *F_CAPSULE = "aeroops.FieldsReading";
+
+static void f_reading_destroy(PyObject *capsule) {
+    FReading *rd = PyCapsule_GetPointer(capsule, F_CAPSULE);
+    if (rd == NULL) return;
+    f_free(&rd->sh);
+    PyMem_RawFree(rd->sc.tape);
+    PyMem_RawFree(rd->scratch);
+    PyMem_RawFree(rd->name);
+    PyMem_RawFree(rd);
+}
+
+static PyObject *fields_new(PyObject *self, PyObject *wanted) {
+    (void)self;
+    FReading *rd = PyMem_RawCalloc(1, sizeof *rd);
+    if (rd == NULL || (rd->name = PyMem_RawMalloc(PLAIN_NAME + 1)) == NULL) {
+        PyMem_RawFree(rd);
+        return PyErr_NoMemory();
+    }
+    rd->sh.first = -1;
+    PyObject *capsule = PyCapsule_New(rd, F_CAPSULE, f_reading_destroy);
+    if (capsule == NULL) {
+        PyMem_RawFree(rd->name);
+        PyMem_RawFree(rd);
+        return NULL;
     }
     if (wanted != Py_None) {
         PyObject *seq = PySequence_Fast(wanted, "wanted is a list of str");
-        if (seq == NULL) goto done;
+        if (seq == NULL) goto fail;
         for (Py_ssize_t k = 0; k < PySequence_Fast_GET_SIZE(seq); k++) {
             Py_ssize_t len;
             const char *utf8 = PyUnicode_AsUTF8AndSize(PySequence_Fast_GET_ITEM(seq, k), &len);
-            if (utf8 == NULL || f_column(&sh, (const unsigned char *)utf8, (size_t)len, 1) == -2) {
+            if (utf8 == NULL || f_column(&rd->sh, (const unsigned char *)utf8, (size_t)len, 1) == -2) {
                 if (utf8 != NULL) PyErr_NoMemory();
                 Py_DECREF(seq);
-                goto done;
+                goto fail;
             }
         }
         Py_DECREF(seq);
-        sh.closed = 1;
+        rd->sh.closed = 1;
     }
-    for (Py_ssize_t row = 0; row < rows; row++) {
-        PyObject *body = PyList_GET_ITEM(bodies, row);
-        int r = f_plain_row(&sh, &sc, (const unsigned char *)PyBytes_AS_STRING(body), (size_t)PyBytes_GET_SIZE(body),
-                            (uint32_t)row, name, &scratch, &scratch_cap);
+    return capsule;
+fail:
+    Py_DECREF(capsule);
+    return NULL;
+}
+
+/* Reads the plain bodies without the interpreter's lock (another thread builds the next
+ * documents meanwhile); the first careful body takes the lock back for the rest of the list. */
+static PyObject *fields_feed(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *capsule, *bodies, *careful;
+    if (!PyArg_ParseTuple(args, "OOO", &capsule, &bodies, &careful)) return NULL;
+    FReading *rd = PyCapsule_GetPointer(capsule, F_CAPSULE);
+    if (rd == NULL) return NULL;
+    PyObject *held = PySequence_Tuple(bodies); /* kept alive, whatever the caller does with its list */
+    if (held == NULL) return NULL;
+    Py_ssize_t count = PyTuple_GET_SIZE(held);
+    for (Py_ssize_t k = 0; k < count; k++)
+        if (!PyBytes_Check(PyTuple_GET_ITEM(held, k))) {
+            Py_DECREF(held);
+            return PyErr_Format(PyExc_TypeError, "bodies are bytes");
+        }
+    if (rd->busy || rd->finished) {
+        Py_DECREF(held);
+        return PyErr_Format(PyExc_RuntimeError, "the reading is %s", rd->busy ? "being fed" : "finished");
+    }
+    if (rd->rows + (size_t)count > UINT32_MAX) {
+        Py_DECREF(held);
+        return PyErr_Format(PyExc_ValueError, "too many rows");
+    }
+    rd->busy = 1;
+    PyThreadState *released = PyEval_SaveThread();
+    int failed = 0;
+    for (Py_ssize_t k = 0; k < count && !failed; k++) {
+        PyObject *body = PyTuple_GET_ITEM(held, k);
+        uint32_t row = (uint32_t)(rd->rows + (size_t)k);
+        int r = f_plain_row(&rd->sh, &rd->sc, (const unsigned char *)PyBytes_AS_STRING(body),
+                            (size_t)PyBytes_GET_SIZE(body), row, rd->name, &rd->scratch, &rd->scratch_cap);
+        if (r == 1) continue;
+        if (released != NULL) {
+            PyEval_RestoreThread(released);
+            released = NULL;
+        }
         if (r < 0) {
             PyErr_NoMemory();
-            goto done;
-        }
-        if (r == 0 && f_careful_row(&sh, careful, body, (uint32_t)row) < 0) goto done;
+            failed = 1;
+        } else if (f_careful_row(&rd->sh, careful, body, row) < 0)
+            failed = 1;
     }
-    out = PyList_New((Py_ssize_t)sh.nappeared);
-    if (out == NULL) goto done;
-    for (size_t k = 0; k < sh.nappeared; k++) {
-        PyObject *column = f_build(&sh, &sh.cols[sh.appeared[k]], rows);
+    if (released != NULL) PyEval_RestoreThread(released);
+    rd->busy = 0;
+    Py_DECREF(held);
+    if (failed) return NULL;
+    rd->rows += (size_t)count;
+    Py_RETURN_NONE;
+}
+
+static PyObject *fields_finish(PyObject *self, PyObject *capsule) {
+    (void)self;
+    FReading *rd = PyCapsule_GetPointer(capsule, F_CAPSULE);
+    if (rd == NULL) return NULL;
+    if (rd->busy || rd->finished)
+        return PyErr_Format(PyExc_RuntimeError, "the reading is %s", rd->busy ? "being fed" : "finished");
+    rd->finished = 1;
+    FShred *sh = &rd->sh;
+    PyObject *out = PyList_New((Py_ssize_t)sh->nappeared);
+    if (out == NULL) return NULL;
+    for (size_t k = 0; k < sh->nappeared; k++) {
+        PyObject *column = f_build(sh, &sh->cols[sh->appeared[k]], (Py_ssize_t)rd->rows);
         if (column == NULL) {
-            Py_CLEAR(out);
-            goto done;
+            Py_DECREF(out);
+            return NULL;
         }
         PyList_SET_ITEM(out, (Py_ssize_t)k, column);
     }
-done:
-    f_free(&sh);
-    PyMem_RawFree(sc.tape);
-    PyMem_RawFree(scratch);
-    PyMem_RawFree(name);
     return out;
 }
 
-#define FIELDS_METHODS                                                                                     \
-    {"fields_columns", fields_columns, METH_VARARGS, "Documents' body fields as typed columns (issue 24)."},
+#define FIELDS_METHODS                                                                                             \
+    {"fields_new", fields_new, METH_O, "A reading of body fields into columns (wanted: None, or names)."},          \
+        {"fields_feed", fields_feed, METH_VARARGS, "Read the next bodies: fields_feed(reading, bodies, careful)."}, \
+        {"fields_finish", fields_finish, METH_O, "The columns: [(name, kind, missing, values, text), ...]."},

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -32,6 +33,9 @@ from aeroops.executor.fileops import FileOps
 from aeroops.executor.keys import IdentityFiles
 from aeroops.progress import ProgressCallback, no_progress
 
+if TYPE_CHECKING:
+    from aeroops.executor.document_table import FieldArrays
+
 CHUNK_DOCUMENTS = 50_000  # rows of one frame of `document_frames`
 CHUNK_BYTES = 64 << 20  # or this many body bytes
 
@@ -41,10 +45,26 @@ def document_frame(
 ) -> pd.DataFrame:
     """One frame of ``documents``. ``columns``: only these body fields (dotted names); ``raw``:
     add the ``body`` column, the bytes as stored."""
-    found = list(documents)
-    notes = [""] * len(found)
+    from aeroops.executor.document_table import FieldReading, chunks
+
     wanted = None if columns is None else list(dict.fromkeys(columns))
-    fields = field_columns([document.body for document in found], notes, wanted)
+    reading = FieldReading(wanted)
+    found: list[Document] = []
+    # The fields are read on a second thread, a chunk behind the documents: the C reading lets
+    # go of the interpreter's lock, so it runs beside the source's second pass building them.
+    with ThreadPoolExecutor(1, thread_name_prefix="aeroops-fields") as pool:
+        reading_chunk: Future[None] | None = None
+        for chunk in chunks(documents):
+            found += chunk
+            if reading_chunk is not None:
+                reading_chunk.result()
+            reading_chunk = pool.submit(reading.feed, [document.body for document in chunk])
+        if reading_chunk is not None:
+            reading_chunk.result()
+    fields = _pandas(reading.finish())
+    notes = [""] * len(found)
+    for row, note in reading.notes.items():
+        notes[row] = note
     meta = {
         "collection": _text([d.collection for d in found]),
         "key": _text([d.key for d in found]),
@@ -76,7 +96,10 @@ def field_columns(bodies: list[bytes], notes: list[str], wanted: Sequence[str] |
     Float64, and string for text and JSON text (Arrow's strings, taken as they are)."""
     from aeroops.executor.document_table import field_arrays
 
-    found = field_arrays(bodies, notes, wanted)
+    return _pandas(field_arrays(bodies, notes, wanted))
+
+
+def _pandas(found: FieldArrays) -> FieldColumns:
     return {
         name: _DTYPES.get(kind or STRING, pd.StringDtype()).__from_arrow__(array)
         for name, (kind, array) in found.items()
