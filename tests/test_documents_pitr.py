@@ -154,6 +154,30 @@ def test_history_follows_a_document_through_the_archives_and_the_archived_wal(fo
     assert key not in listed_bodies(B, 35) and entries[4].body is None
 
 
+def test_the_explore_panels_diff_compares_points_in_time_and_archives(folder: Path) -> None:
+    """Either side of the panel's diff is an archive or a point in time, as on a command line."""
+    from aeroops.executor.documents import diff
+    from aeroops.panels import ExplorePanel
+
+    (older, at_older), (newer, at_newer) = TARGETS[0], TARGETS[-1]
+    panel = ExplorePanel(folder)
+    result = panel.diff(older_point=f"{older}:{at_older}", newer_point=f"{newer}:{at_newer}")
+    expected = diff(
+        point_in_time(folder, to_sequence=at_older, timeline=older),
+        point_in_time(folder, to_sequence=at_newer, timeline=newer),
+        ops=REAL,
+    )
+    assert result == expected and not result.identical and panel.error is None
+    before, after = set(listed_bodies(older, at_older)), set(listed_bodies(newer, at_newer))
+    assert {f"{d.collection}:{d.key}" for d in result.deltas if d.change == "added"} == after - before
+    assert {f"{d.collection}:{d.key}" for d in result.deltas if d.change == "removed"} == before - after
+    assert f"{older}:{at_older} → {newer}:{at_newer}" in panel.diff_summary.value
+    archive = panel.archive_select.value
+    mixed = panel.diff(older=archive, older_point="", newer_point="latest")
+    assert mixed == diff(folder / archive, point_in_time(folder, latest=True), ops=REAL)
+    assert panel.diff(newer_point="tomorrow") is None and "not a point in time" in str(panel.error)
+
+
 def test_the_explore_panel_reads_a_point_in_time_of_its_folder(folder: Path) -> None:
     """The panel's point in time is the command line's FOLDER@POINT, through the same function."""
     from aeroops.panels import ExplorePanel

@@ -2,7 +2,8 @@
 
 Pick an archive and a collection to see its documents (filter by a field, search a key), or a
 point in time of a folder with archived WAL (`point_at`: what ``FOLDER@POINT`` names on a
-command line); pick two archives to see what changed as a table and a chart; type a key to see its history. A thin
+command line); pick two archives, or two points in time, to see what changed as a table and a
+chart; type a key to see its history. A thin
 layer: `show_documents` is `aeroops.views.documents.documents`, `diff` and `history` are
 `aeroops.executor.documents.diff` and `history`; the buttons call these same methods.
 """
@@ -47,9 +48,7 @@ class ExplorePanel(Panel):
         self.folder_input = path_input("backup folder", None, "/path/to/backups")
         self.archive_select = _dropdown("archive")
         self.collection_input = widgets.Text(value="", description="collection", placeholder=ALL, style=_NARROW)
-        self.point_input = widgets.Text(
-            value="", description="or at", placeholder="N, TIMELINE:N, latest, a time", style=_NARROW
-        )
+        self.point_input = _point_input("or at")
         self.show_button = widgets.Button(description="Documents", icon="table", button_style="primary")
         self.field_input = widgets.Text(value="", description="field", placeholder="e.g. name", style=_NARROW)
         self.value_input = widgets.Text(value="", description="equals", placeholder="a value", style=_NARROW)
@@ -58,6 +57,8 @@ class ExplorePanel(Panel):
         self.filter_button = widgets.Button(description="Filter", icon="filter")
         self.older_select = _dropdown("older")
         self.newer_select = _dropdown("newer")
+        self.older_point_input = _point_input("or older at")
+        self.newer_point_input = _point_input("newer at")
         self.diff_button = widgets.Button(description="What changed", icon="exchange")
         self.history_button = widgets.Button(description="History", icon="history")
         self.folder_input.observe(lambda _: self.load(), names="value")
@@ -89,6 +90,7 @@ class ExplorePanel(Panel):
             self.documents_table,
             section("What changed"),
             widgets.HBox([self.older_select, self.newer_select, self.diff_button]),
+            widgets.HBox([self.older_point_input, self.newer_point_input]),
             self.diff_summary,
             self.collections_table,
             self.diff_chart,
@@ -104,6 +106,8 @@ class ExplorePanel(Panel):
     folder = TextField("folder_input")
     collection = TextField("collection_input")
     point = TextField("point_input")
+    older_point = TextField("older_point_input")
+    newer_point = TextField("newer_point_input")
     field = TextField("field_input")
     value = TextField("value_input")
     searched = TextField("search_input")
@@ -135,9 +139,10 @@ class ExplorePanel(Panel):
     def source(self) -> Path | str | PointInTime:
         """What the documents are read from: the point in time typed (of the folder, as
         ``FOLDER@POINT`` names it), else the archive chosen."""
-        if self.point:
-            return point_at(self.folder, self.point)
-        return self._path(self.archive_select.value)
+        return self._side(self.archive_select.value, self.point)
+
+    def _side(self, archive: str | None, point: str) -> Path | str | PointInTime:
+        return point_at(self.folder, point) if point else self._path(archive)
 
     def show_documents(
         self, archive: str | None = None, collection: str | None = None, point: str | None = None
@@ -199,17 +204,28 @@ class ExplorePanel(Panel):
         self.search_input.value = key
         return self.filter()
 
-    def diff(self, older: str | None = None, newer: str | None = None) -> DiffResult | None:
-        """What changed from the older archive to the newer: a table and a chart."""
-        if older is not None:
-            self.older_select.value = older
-        if newer is not None:
-            self.newer_select.value = newer
+    def diff(
+        self,
+        older: str | None = None,
+        newer: str | None = None,
+        *,
+        older_point: str | None = None,
+        newer_point: str | None = None,
+    ) -> DiffResult | None:
+        """What changed from the older archive (or point in time of the folder, typed as for the
+        documents: N, TIMELINE:N, latest or a time; "" for the archive) to the newer: a table
+        and a chart."""
+        for select, chosen in ((self.older_select, older), (self.newer_select, newer)):
+            if chosen is not None:
+                select.value = chosen
+        for box, typed in ((self.older_point_input, older_point), (self.newer_point_input, newer_point)):
+            if typed is not None:
+                box.value = typed
         self.progress.start("comparing …")
         result = self.attempt(
             lambda: diff(
-                self._path(self.older_select.value),
-                self._path(self.newer_select.value),
+                self._side(self.older_select.value, self.older_point),
+                self._side(self.newer_select.value, self.newer_point),
                 progress=self.progress,
                 ops=REAL,
             ),
@@ -226,7 +242,10 @@ class ExplorePanel(Panel):
             else f"{counts['added']:,} added, {counts['removed']:,} removed, {counts['changed']:,} changed"
         )
         self.progress.finish(text)
-        self.diff_summary.value = f"<b>{html.escape(text)}</b> ({counts['unchanged']:,} unchanged)"
+        compared = f"{self.older_point or self.older_select.value} → {self.newer_point or self.newer_select.value}"
+        self.diff_summary.value = (
+            f"<b>{html.escape(text)}</b> ({counts['unchanged']:,} unchanged; {html.escape(compared)})"
+        )
         self.collections_table.set_frame(collection_frame(result))
         self.diff_chart.value = charts.diff_chart(result).png()
         self.diff_chart.layout.display = None
@@ -248,6 +267,10 @@ class ExplorePanel(Panel):
         self.progress.finish(f"{len(entries)} archives read")
         self.history_table.set_frame(history_frame(entries))
         return entries
+
+
+def _point_input(description: str) -> widgets.Text:
+    return widgets.Text(value="", description=description, placeholder="N, TIMELINE:N, latest, a time", style=_NARROW)
 
 
 def _dropdown(description: str) -> widgets.Dropdown:
