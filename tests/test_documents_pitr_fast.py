@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 import tarfile
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -115,32 +114,28 @@ def test_the_plans_take_segments_whole_and_cut(folder: Path) -> None:
     assert any(p.segments and not p.segments[-1].whole for p in plans)
 
 
-def _base_wal_last(folder: Path, base: str) -> int:
-    from aeroops.executor.audit import verify_archive
-
-    return verify_archive(folder / base, ops=REAL).wal_last_sequence or 0
-
-
 def test_a_plan_that_takes_the_bases_own_wal_reads_fast_as_the_careful_way(
     folder: Path, taken: list[bool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A plan whose records come from the base's own WAL, cut after record N (the planner makes
-    it when it knows how far the base's WAL goes, as a verified description says), at each
-    target the base's WAL holds: the documents the segments give, fast and careful."""
-    read = 0
+    """The plans of a description whose bases were verified (so how far each one's WAL goes is
+    known): a target the base's WAL holds is read from it, cut after record N, no segment. The
+    same documents as the segments give, fast and careful."""
+    from aeroops.core.pitr import plan_point_in_time
+    from aeroops.executor.pitr import describe_folder
+
+    verified = describe_folder(folder, verify_bases=True, ops=REAL)
+    own = 0
     for timeline, sequence in TARGETS:
         source = at(folder, timeline, sequence)
-        plan = plan_of(source, REAL)
-        if sequence > _base_wal_last(folder, plan.base.file):
-            continue
-        own = replace(plan, base_records=sequence, segments=())
+        plan = plan_point_in_time(verified, source.target)
+        assert isinstance(plan, PitrPlan)
         with monkeypatch.context() as patched:
-            patched.setattr(documents_module, "plan_of", lambda s, o: own)  # noqa: B023
+            patched.setattr(documents_module, "plan_of", lambda s, o: plan)  # noqa: B023
             fast, slow = both(monkeypatch, source)
         assert isinstance(fast, list) and fast and fast == slow
-        assert fast == list(iter_documents(source, ops=REAL))  # the segments' plan
-        read += 1
-    assert read >= 8 and taken == [True, True] * read
+        assert fast == list(iter_documents(source, ops=REAL))  # the plan of segments
+        own += not plan.segments and plan.base_records == sequence
+    assert own >= 8 and taken == [True, True] * len(TARGETS)
 
 
 def test_dataframes_exports_diffs_and_histories_are_the_careful_ways(
@@ -362,3 +357,25 @@ def test_a_folder_changed_after_planning_reads_as_the_careful_way(
         assert isinstance(fast, tuple) and fast[1] is CHANGED_CODES[what]
     if what == "a record of another history":
         assert "not one history" in fast[2]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("how", ["a flipped byte in the base's WAL", "a cut base WAL", "a base of another history"])
+def test_a_damaged_base_under_a_plan_on_its_own_wal_reads_as_the_careful_way(
+    folder: Path, tmp_path: Path, how: str, taken: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aeroops.core.pitr import plan_point_in_time
+    from aeroops.executor.pitr import describe_folder
+
+    copy = tmp_path / "backups"
+    shutil.copytree(folder, copy)
+    source = at(copy, A, 17)
+    plan = plan_point_in_time(describe_folder(copy, verify_bases=True, ops=REAL), source.target)
+    assert isinstance(plan, PitrPlan) and not plan.segments and plan.base_records == 17
+    DAMAGE[how](copy, tmp_path)
+    monkeypatch.setattr(documents_module, "plan_of", lambda s, o: plan)
+    fast, slow = both(monkeypatch, source)
+    assert fast == slow
+    if how == "a base of another history":  # its own WAL is all the plan reads: its documents
+        assert isinstance(fast, list) and taken == [True]
+    else:
+        assert isinstance(fast, tuple) and fast[1] is DAMAGE_CODES[how]
