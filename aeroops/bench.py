@@ -970,6 +970,42 @@ def bench_diff(data_dir: Path, work: Path) -> list[Row]:
     ]
 
 
+def bench_documents_pitr(data_dir: Path, work: Path, runs: int) -> list[Row]:
+    """iter_documents of a point in time (a base backup and the segment of its WAL that
+    archive-wal made) at the newest record and at the middle one, against the same base archive
+    read directly: what the segment costs beside it (both the fast way, C)."""
+    from aeroops.executor.archive_wal import archive_wal
+    from aeroops.executor.backup import run_backup
+    from aeroops.executor.documents import iter_documents, point_in_time
+    from aeroops.executor.fileops import REAL
+
+    folder = work / "pitr-documents"
+    folder.mkdir()
+    records = archive_wal(data_dir, folder, ops=REAL).records
+    base = Path(
+        run_backup(data_dir, folder / "base.tar", created_at=datetime(2026, 6, 1, tzinfo=UTC), ops=REAL).archive
+    )
+    t_base = median_time(lambda: sum(1 for _ in iter_documents(base, ops=REAL)), runs)
+    rows = []
+    for label, point in (
+        (f"latest, record {records:,}", point_in_time(folder, latest=True)),
+        (f"record {records // 2:,}", point_in_time(folder, to_sequence=records // 2)),
+    ):
+        t_point = median_time(lambda: sum(1 for _ in iter_documents(point, ops=REAL)), runs)  # noqa: B023
+        rows.append(
+            Row(
+                f"iter_documents of a point in time ({label})",
+                f"{t_point:.2f} s",
+                f"the base archive {t_base:.2f} s",
+                t_point / t_base,
+                "reported",
+                None,
+            )
+        )
+    shutil.rmtree(folder)
+    return rows
+
+
 def million_datadirs(work: Path, documents: int = 1_000_000) -> tuple[Path, Path, int]:
     """Two data directories of ``documents`` documents (storage only; the second's WAL updates
     one in `DIFF_SHARE`): what ``diff`` reads of two backups, without the tar around them."""
@@ -1067,7 +1103,7 @@ def main(argv: list[str] | None = None) -> int:
         "layers (compressed and encrypted: backup, verify, restore), sizes (compressed / plain), "
         "pitr (archive-wal and a restore to a sequence), "
         "s3 (a bucket in a local moto server: backup, restore, inventory, --dask), "
-        "documents (read, export, diff, history)",
+        "documents (read, export, diff, history, a point in time)",
     )
     args = parser.parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -1114,6 +1150,7 @@ def main(argv: list[str] | None = None) -> int:
             rows += bench_diff(data_dir, work)
             rows += bench_diff_million(work)
             rows += bench_history(work)
+            rows += bench_documents_pitr(ensure_checkpointed(args.cache, args.quick), work, args.runs)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(render(rows))
     print(

@@ -307,3 +307,32 @@ def test_credentials_the_service_refuses_are_one_line_for_each_verb(
         no_secret(str(raised.value), caplog.text)
     finally:
         objectstore.reset_stores()
+
+
+def test_a_point_in_time_in_a_bucket_reads_the_fast_way_as_the_careful_one(
+    s3: MotoServer, local: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The base and the segments streamed from the bucket through the C reading (issue 24's
+    document_index.index_point): the documents, in order, of the careful reading and of the
+    local copy."""
+    from aeroops.executor import document_index
+
+    seen: list[bool] = []
+    index = document_index.index_point
+
+    def spied(*args: object, **kwargs: object) -> object:
+        found = index(*args, **kwargs)  # type: ignore[arg-type]
+        seen.append(found is not None)
+        return found
+
+    monkeypatch.setattr(document_index, "index_point", spied)
+    for timeline, sequence in ((A, 17), (A, 55), (B, 1), (B, 35)):
+        fast = list(iter_documents(aeroops.point_in_time(URL, to_sequence=sequence, timeline=timeline), ops=REAL))
+        with monkeypatch.context() as patched:
+            patched.setattr(document_index, "available", lambda: False)
+            careful = list(
+                iter_documents(aeroops.point_in_time(URL, to_sequence=sequence, timeline=timeline), ops=REAL)
+            )
+        here = aeroops.point_in_time(local["pitr"], to_sequence=sequence, timeline=timeline)
+        assert fast and fast == careful == list(iter_documents(here, ops=REAL))
+    assert seen == [True] * 8  # the bucket's and the local copy's, each the fast way

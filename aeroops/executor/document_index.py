@@ -16,6 +16,7 @@ WAL, read through FileOps up to their sizes when first opened, every record's CR
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import os
 from collections import deque
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from aeroops.core.documents import Document
+from aeroops.core.pitr import PitrPlan
 from aeroops.core.verify_report import VerifyReport
 from aeroops.errors import FormatError
 from aeroops.executor.fileops import FileOps
@@ -218,30 +220,32 @@ def _trusted(
     return True
 
 
-def index_archive(
+def _indexed_pass(
     source: str | os.PathLike[str],
-    collections: set[str] | None,
+    feed_for: Callable[[str], _Feed],
     *,
-    progress: ProgressCallback = no_progress,
+    progress: ProgressCallback,
     ops: FileOps,
     identities: IdentityFiles | None,
     refuse: Callable[[object, VerifyReport], None],
-) -> Indexed | None:
-    """The first pass over an archive; None when its records need the careful path. ``refuse``
-    raises for a report whose damage makes the documents untrustworthy."""
+) -> VerifyReport | None:
+    """The verify pass of an archive, its storage and WAL members' bytes walked by the feed
+    ``feed_for(name)`` makes, a few chunks behind on a thread of their own: its report when the
+    walk may be believed (``refuse`` has raised for its damage), None when the archive's records
+    need the careful path."""
     from aeroops.executor.audit import stream_archive
 
-    index = _speedups.doc_index_new()
-    feeds: dict[str, _IndexFeed] = {}
+    feeds: dict[str, _Feed] = {}
     odd: list[bool] = []
     behind = _Behind()
 
     def data_sink(name: str, size: int) -> Callable[[bytes], None] | None:
-        if name not in (STORAGE, WAL_LOG) or name in feeds or odd:
-            if name in feeds:
-                odd.append(True)  # a second storage or WAL member: the careful path judges it
+        if name not in (STORAGE, WAL_LOG) or odd:
             return None
-        feed = feeds[name] = _IndexFeed(index, name == WAL_LOG)
+        if name in feeds or (name == STORAGE and WAL_LOG in feeds):
+            odd.append(True)  # a second member, or storage after the WAL: the careful path judges it
+            return None
+        feed = feeds[name] = feed_for(name)
 
         def tee(chunk: bytes) -> None:
             if not odd and not behind.put(feed.feed, chunk):
@@ -257,7 +261,30 @@ def index_archive(
             odd.append(True)
     finally:
         behind.close()
-    if not _trusted(feeds.values(), odd, source, report, refuse):
+    return report if _trusted(feeds.values(), odd, source, report, refuse) else None
+
+
+def index_archive(
+    source: str | os.PathLike[str],
+    collections: set[str] | None,
+    *,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps,
+    identities: IdentityFiles | None,
+    refuse: Callable[[object, VerifyReport], None],
+) -> Indexed | None:
+    """The first pass over an archive; None when its records need the careful path. ``refuse``
+    raises for a report whose damage makes the documents untrustworthy."""
+    index = _speedups.doc_index_new()
+    report = _indexed_pass(
+        source,
+        lambda name: _IndexFeed(index, name == WAL_LOG),
+        progress=progress,
+        ops=ops,
+        identities=identities,
+        refuse=refuse,
+    )
+    if report is None:
         return None
     storage, wal, counts = _speedups.doc_index_winners(index, collections)
     return Indexed(str(source), report, storage, wal, counts)
@@ -508,4 +535,155 @@ def pick_datadir(found: IndexedDir, *, ops: FileOps, progress: ProgressCallback 
                     done = read
                     progress(Progress("documents", "read the documents", 1, 1, done, total))
                 else:
+                    yield document
+
+
+# --- a point in time: a base archive and the WAL segments after it ------------------------------
+
+
+class _WalFeed(_Feed):
+    """A point in time's WAL (`doc_index_wal`): sequences from ``expected``, records up to
+    ``upto`` indexed (when ``index_them``), those up to ``crc_upto`` folded into ``crc``; the
+    record after ``upto`` checked and the walk ended (later chunks ignored)."""
+
+    def __init__(
+        self, index: Any, expected: int, upto: int, *, index_them: bool, crc_upto: int, crc: int, check: bool
+    ) -> None:
+        super().__init__(True)
+        self._index = index
+        self.expected = expected
+        self._upto = upto
+        self._index_them = index_them
+        self._crc_upto = min(crc_upto, upto)
+        self.crc = crc
+        self._check = check
+        self.stopped = False
+
+    @property
+    def reached(self) -> int:
+        """The last sequence walked up to ``upto`` (first - 1: none)."""
+        return min(self.expected - 1, self._upto)
+
+    def feed(self, chunk: bytes | bytearray) -> bool:
+        return not self.stopped and super().feed(chunk)
+
+    def _walk(self, buf: bytes | bytearray, pos: int) -> tuple[int, bool]:
+        end, self.expected, self.crc, status = _speedups.doc_index_wal(
+            self._index, buf, pos, self.expected, self._upto, self._index_them, self._crc_upto, self.crc, self._check
+        )
+        if status == DONE:
+            self.stopped = True
+            return end, False
+        if status != MORE:
+            raise _Odd
+        return end, True
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedPoint:
+    """A point in time's first pass: the base archive's (its storage's winners, and its own WAL's
+    when the plan takes no segment) and, per segment the plan reads, where it is, the ordinal of
+    its first record among the WAL records and the winners among them."""
+
+    base: Indexed
+    segments: tuple[tuple[Path | str, int, int, bytes], ...]  # (location, size, first ordinal, winners)
+    counts: dict[str, int]
+
+    @property
+    def expected(self) -> int:
+        return self.base.expected + sum(len(wanted) for *_, wanted in self.segments) // 8
+
+
+def index_point(
+    plan: PitrPlan,
+    collections: set[str] | None,
+    *,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps,
+    identities: IdentityFiles | None,
+    refuse: Callable[[object, VerifyReport], None],
+) -> IndexedPoint | None:
+    """The first pass over a restore target, `documents.read_plan`'s reading the fast way: the base
+    verified (``refuse`` raises for its damage), its storage indexed, then its own WAL's records
+    1..plan.base_records, or the segments' records up to each one's ``upto``, every record's CRC
+    and sequence checked, and the base's WAL and the segments checked to be one history (the same
+    running CRC over the shared records). None when anything needs the careful path: unusual
+    records, a file that cannot be read, a history that differs (that path names each)."""
+    from aeroops.executor.remote_wal import in_folder, open_location
+
+    base = in_folder(plan.folder, plan.base.file)
+    index = _speedups.doc_index_new()
+    segments = bool(plan.segments)
+    # The base's WAL: records 1..base_records indexed, or 1..plan.sequence only folded into the CRC
+    # the segments' records must match.
+    upto = plan.sequence if segments else plan.base_records
+    wal = _WalFeed(index, 1, upto, index_them=not segments, crc_upto=upto if segments else 0, crc=0, check=False)
+    storage = _IndexFeed(index, False)
+    report = _indexed_pass(
+        base,
+        lambda name: wal if name == WAL_LOG else storage,
+        progress=progress,
+        ops=ops,
+        identities=identities,
+        refuse=refuse,
+    )
+    if report is None or (not segments and wal.reached < upto):
+        return None
+    last_of_base, shared = wal.reached, wal.crc
+    ordinal = 0
+    placed: list[tuple[Path | str, int, int, int]] = []  # (location, size, first ordinal, records)
+    crc = 0
+    for use in plan.segments:
+        where = in_folder(plan.folder, use.segment.file)
+        first = use.segment.name.first
+        feed = _WalFeed(index, first, use.upto, index_them=True, crc_upto=last_of_base, crc=crc, check=True)
+        try:
+            with open_location(where, ops, use.segment.size) as stream:
+                while not feed.stopped and (chunk := stream.read(CHUNK)):
+                    feed.feed(chunk)
+            feed.finish()
+        except (OSError, _Odd):
+            return None
+        if feed.reached < use.upto:
+            return None
+        crc = feed.crc
+        placed.append((where, use.segment.size, ordinal, use.upto - first + 1))
+        ordinal += use.upto - first + 1
+    if segments and crc != shared:
+        return None  # not one history: the careful path refuses, naming both
+    winners, wal_winners, counts = _speedups.doc_index_winners(index, collections)
+    if not segments:
+        return IndexedPoint(Indexed(str(base), report, winners, wal_winners, counts), (), counts)
+    ordinals = memoryview(wal_winners).cast("Q")
+    split = []
+    for where, size, start, records in placed:
+        low, high = bisect.bisect_left(ordinals, start), bisect.bisect_left(ordinals, start + records)
+        split.append((where, size, start, wal_winners[low * 8 : high * 8]))
+    return IndexedPoint(Indexed(str(base), report, winners, b"", counts), tuple(split), counts)
+
+
+def pick_point(
+    found: IndexedPoint,
+    *,
+    progress: ProgressCallback = no_progress,
+    ops: FileOps,
+    identities: IdentityFiles | None,
+    refuse: Callable[[object, VerifyReport], None],
+    pushed: Callable[[Callable[[Callable[[Document], None]], None]], Iterator[Document]],
+) -> Iterator[Document]:
+    """The second pass over a restore target: the base's winning documents (storage's, then its
+    own WAL's), then the segments', each in its order."""
+    from aeroops.executor.remote_wal import open_location
+
+    yield from pick_documents(
+        found.base, progress=progress, ops=ops, identities=identities, refuse=refuse, pushed=pushed
+    )
+    for where, size, start, wanted in found.segments:
+        if not wanted:
+            continue
+        feed = _PickFeed(wanted, True, where, "segment")
+        feed._ordinal = start
+        with open_location(where, ops, size) as stream:
+            for document, _ in _picked(stream, size, feed, 0, "segment", where):
+                if document is not None:
                     yield document

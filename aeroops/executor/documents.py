@@ -299,14 +299,29 @@ def _fast_documents(
     ops: FileOps,
     identities: IdentityFiles | None,
 ) -> tuple[dict[str, int], Iterator[Document]] | None:
-    """`_documents` the fast way (`document_index`: a clean archive or data directory), or None
-    when the source needs the careful path (a restore target, unusual records, no C extension)."""
+    """`_documents` the fast way (`document_index`: a clean archive, data directory or restore
+    target), or None when the source needs the careful path (unusual records, no C extension)."""
     from aeroops.executor import document_index
 
-    if isinstance(source, PointInTime) or not document_index.available():
+    if not document_index.available():
         return None
-    kind = source_kind(source, ops)
     chosen = None if collections is None else set(collections)
+    if isinstance(source, PointInTime):
+        point = document_index.index_point(
+            plan_of(source, ops),
+            chosen,
+            progress=_step(progress, 0),
+            ops=ops,
+            identities=identities,
+            refuse=_refuse_damage,
+        )
+        if point is None:
+            return None
+        found_here = document_index.pick_point(
+            point, progress=_step(progress, 1), ops=ops, identities=identities, refuse=_refuse_damage, pushed=_pushed
+        )
+        return point.counts, _counted(found_here, point.expected, POINT_IN_TIME, str(source))
+    kind = source_kind(source, ops)
     if kind == ARCHIVE:
         indexed = document_index.index_archive(
             source, chosen, progress=_step(progress, 0), ops=ops, identities=identities, refuse=_refuse_damage

@@ -50,6 +50,18 @@ def doc_pick(
 def doc_match(
     buf: bytes | bytearray, pos: int, wal: bool, collection: bytes, id: bytes, check_crc: bool, cls: type[Any], /
 ) -> tuple[int, int, list[tuple[bool, Any]]]: ...
+def doc_index_wal(
+    index: object,
+    buf: bytes | bytearray,
+    pos: int,
+    expected: int,
+    upto: int,
+    index_them: bool,
+    crc_upto: int,
+    crc: int,
+    check_crc: bool,
+    /,
+) -> tuple[int, int, int, int]: ...
 
 # Documents' body fields as typed columns (issue 24, _speedups_fields.h): a reading fed bodies a
 # list at a time (without the interpreter's lock for plain ones), then finished once.

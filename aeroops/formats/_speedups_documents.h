@@ -15,6 +15,7 @@
  *   when checked, fields that do not fill a record, text that is not UTF-8, an unknown WAL
  *   type, a storage record after WAL records). The caller then reads the source the careful
  *   way, which names the damage exactly as before.
+ * doc_index_wal(...): a point in time's WAL, sequences checked, up to a record (see below).
  * doc_index_winners(index, collections) -> (storage places, WAL places, counts)
  *   The ordinals of the winning records of the live documents of `collections` (a set of str,
  *   or None for all), each side sorted, as little-endian u64 bytes; counts: live documents per
@@ -327,6 +328,30 @@ static PyObject *doc_index_new(PyObject *self, PyObject *unused) {
 
 #define DOC_PIPE 16 /* records hashed, their slots then their keys prefetched, before they are set */
 
+/* A document record's key and place, hashed, its slot prefetched. */
+static inline void doc_pend(DocIndex *ix, DocPending *p, const DocRecord *r, uint64_t ordinal, int wal) {
+    p->c = r->collection;
+    p->clen = (uint32_t)r->collection_len;
+    p->id = r->id;
+    p->idlen = (uint32_t)r->id_len;
+    p->hash = doc_hash(p->c, p->clen, p->id, p->idlen);
+    p->place = r->dead ? DOC_DEAD : (int64_t)(ordinal * 2 + (wal ? 1 : 0));
+    __builtin_prefetch(&ix->slots[p->hash & (ix->cap - 1)], 1);
+}
+
+/* The pending records set in the table (doc_set's result: 0, or why not). */
+static int doc_settle(DocIndex *ix, const DocPending *pending, int n) {
+    for (int i = 0; i < n; i++) { /* their slots are in cache by now: prefetch the keys they hold */
+        const DocSlot *slot = &ix->slots[pending[i].hash & (ix->cap - 1)];
+        if (slot->off && slot->tag == (uint32_t)(pending[i].hash >> 32)) __builtin_prefetch(ix->arena + slot->off);
+    }
+    for (int i = 0; i < n; i++) {
+        int failed = doc_set(ix, &pending[i]);
+        if (failed) return failed;
+    }
+    return 0;
+}
+
 static PyObject *doc_index_feed(PyObject *self, PyObject *args) {
     PyObject *capsule;
     Py_buffer view;
@@ -365,20 +390,9 @@ static PyObject *doc_index_feed(PyObject *self, PyObject *args) {
             uint64_t ordinal = wal ? ix->wal_count++ : ix->storage_count++;
             pos += length;
             if (kind != 1) continue;
-            DocPending *p = &pending[n++];
-            p->c = r.collection;
-            p->clen = (uint32_t)r.collection_len;
-            p->id = r.id;
-            p->idlen = (uint32_t)r.id_len;
-            p->hash = doc_hash(p->c, p->clen, p->id, p->idlen);
-            p->place = r.dead ? DOC_DEAD : (int64_t)(ordinal * 2 + (wal ? 1 : 0));
-            __builtin_prefetch(&ix->slots[p->hash & (ix->cap - 1)], 1);
+            doc_pend(ix, &pending[n++], &r, ordinal, wal);
         }
-        for (int i = 0; i < n; i++) { /* their slots are in cache by now: prefetch the keys they hold */
-            const DocSlot *slot = &ix->slots[pending[i].hash & (ix->cap - 1)];
-            if (slot->off && slot->tag == (uint32_t)(pending[i].hash >> 32)) __builtin_prefetch(ix->arena + slot->off);
-        }
-        for (int i = 0; i < n && !failed; i++) failed = doc_set(ix, &pending[i]);
+        failed = doc_settle(ix, pending, n);
         if (n < DOC_PIPE) break; /* the end of the buffer, or odd */
     }
     Py_END_ALLOW_THREADS
@@ -386,6 +400,89 @@ static PyObject *doc_index_feed(PyObject *self, PyObject *args) {
     if (failed == -1) return PyErr_NoMemory();
     if (failed) status = DOC_ODD;
     return Py_BuildValue("(ni)", pos, status);
+}
+
+/* doc_index_wal(index, buf, pos, expected, upto, index_them, crc_upto, crc, check_crc)
+ *     -> (pos, expected, crc, status)
+ *   A point in time's WAL (a base archive's, or a segment: documents.read_plan's reading):
+ *   walks the whole WAL records of buf from pos as doc_index_feed does, each one's sequence
+ *   `expected` (then the next), indexing those up to sequence `upto` when index_them (numbered
+ *   on from the index's WAL records) and folding those up to crc_upto (<= upto) into crc as
+ *   documents._record_crc does (the one-history check). The record after `upto` is checked
+ *   (framing, CRC when check_crc, type, sequence), as the careful reader checks it before it
+ *   stops, and ends the walk: DOC_DONE, pos after it. DOC_MORE, DOC_ODD as doc_index_feed. */
+static PyObject *doc_index_wal(PyObject *self, PyObject *args) {
+    PyObject *capsule;
+    Py_buffer view;
+    Py_ssize_t pos;
+    unsigned long long expected, upto, crc_upto;
+    unsigned int crc;
+    int index_them, check_crc;
+    if (!PyArg_ParseTuple(args, "Oy*nKKpKIp", &capsule, &view, &pos, &expected, &upto, &index_them, &crc_upto, &crc,
+                          &check_crc))
+        return NULL;
+    DocIndex *ix = PyCapsule_GetPointer(capsule, DOC_CAPSULE);
+    if (ix == NULL) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    const unsigned char *buf = view.buf;
+    Py_ssize_t size = view.len;
+    int status = DOC_MORE, failed = 0;
+    DocPending pending[DOC_PIPE];
+    Py_BEGIN_ALLOW_THREADS
+    while (status == DOC_MORE && !failed) {
+        if ((ix->used + DOC_PIPE) * 2 > ix->cap && doc_grow(ix) < 0) {
+            failed = -1;
+            break;
+        }
+        int n = 0, walked = 0;
+        while (walked < DOC_PIPE && pos >= 0 && size - pos >= 4) {
+            int64_t framed = doc_frame(buf, pos, size, DOC_WAL_MIN);
+            if (framed == DOC_INCOMPLETE) break;
+            const unsigned char *rec = buf + pos;
+            uint32_t length = (uint32_t)framed;
+            uint64_t sequence = framed > 0 ? rd64(rec + 5) : 0;
+            if (framed == 0 || sequence != expected || expected == UINT64_MAX) {
+                status = DOC_ODD;
+                break;
+            }
+            walked++;
+            if (sequence <= upto && index_them) {
+                DocRecord r;
+                int kind = doc_parse(rec, length, 1, check_crc, &r);
+                if (kind == 0) {
+                    status = DOC_ODD;
+                    break;
+                }
+                uint64_t ordinal = ix->wal_count++;
+                if (kind == 1) doc_pend(ix, &pending[n++], &r, ordinal, 1);
+            } else if (rec[4] > 5 || (check_crc && record_crc32(rec, length - 4) != rd32(rec + length - 4))) {
+                status = DOC_ODD;
+                break;
+            }
+            if (sequence <= crc_upto) {
+                unsigned char head[9];
+                memcpy(head, rec + 5, 8); /* the sequence, little-endian, then the type */
+                head[8] = rec[4];
+                crc = crc_impl(crc, head, 9);
+                crc = crc_impl(crc, rec + 13, (uint64_t)length - DOC_WAL_MIN);
+            }
+            expected++;
+            pos += length;
+            if (sequence > upto) {
+                status = DOC_DONE;
+                break;
+            }
+        }
+        failed = doc_settle(ix, pending, n);
+        if (walked < DOC_PIPE) break; /* the end of the buffer, odd or done */
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    if (failed == -1) return PyErr_NoMemory();
+    if (failed) status = DOC_ODD;
+    return Py_BuildValue("(nKIi)", pos, expected, crc, status);
 }
 
 static int doc_cmp_u64(const void *a, const void *b) {
@@ -605,4 +702,5 @@ fail:
         {"doc_index_feed", doc_index_feed, METH_VARARGS, "Index the storage or WAL records of a buffer."},     \
         {"doc_index_winners", doc_index_winners, METH_VARARGS, "The winning records' ordinals, and counts."}, \
         {"doc_pick", doc_pick, METH_VARARGS, "Build the documents of the wanted records of a buffer."},        \
-        {"doc_match", doc_match, METH_VARARGS, "The records of one document in a buffer."},
+        {"doc_match", doc_match, METH_VARARGS, "The records of one document in a buffer."},                   \
+        {"doc_index_wal", doc_index_wal, METH_VARARGS, "Index a point in time's WAL records, sequences checked."},
