@@ -5,9 +5,10 @@ A field's column takes the type its values share across the whole source (boolea
 float64 for integers and floats, string); a field whose type varies is JSON text, as in the
 DataFrame (`aeroops.core.documents.merged_kind`). A file's schema is written first, but a
 field's type is known only once every document is read: each chunk is written as it comes to a
-part file of its own (Parquet, in a private folder beside the output), then the parts are
-rewritten, one row group at a time, into the one file under the schema the whole source
-decided. Memory stays one chunk; the parts cost a second write of the data.
+part file of its own (an LZ4-compressed Arrow IPC stream, in a private folder beside the
+output), then the parts are rewritten, one row group at a time, into the one file under the
+schema the whole source decided. Memory stays one chunk; the parts cost a second write of the
+data.
 
 `field_arrays` turns bodies into those typed columns, for the exports and the DataFrame alike.
 """
@@ -279,18 +280,18 @@ def chunks(found: Iterable[Document]) -> Iterator[list[Document]]:
 
 def write_flattened(found: Iterable[Document], sink: SeamWriter, output: Path, form: str, ops: FileOps) -> None:
     """``found`` into ``sink`` as Parquet (``form`` "parquet") or CSV, fields flattened: the
-    parts first, in a private folder beside ``output`` (removed whatever happens)."""
-    import pyarrow.parquet as pq
+    parts first (Arrow IPC streams), in a private folder beside ``output`` (removed whatever
+    happens)."""
 
     columns = FieldColumns()
     parts: list[tuple[Path, dict[str, str]]] = []
     folder = ops.make_temp_dir(output.parent, f".{output.name}.aeroops-parts-")
     try:
         for batch in chunks(found):
-            part = folder / f"{len(parts):06d}.parquet"
+            part = folder / f"{len(parts):06d}.arrows"
             table, kinds = columns.table(batch)
             with ops.create(part, 0o600) as stream:
-                pq.write_table(table, SeamWriter(ops, stream), **_unique_columns(table.column_names))
+                _write_part(table, SeamWriter(ops, stream))
             del table
             parts.append((part, kinds))
         if form == "parquet":
@@ -312,12 +313,22 @@ def _unique_columns(names: Sequence[str]) -> dict[str, Any]:
     return {"use_dictionary": kept, "write_statistics": kept}
 
 
+def _write_part(table: pa.Table, sink: SeamWriter) -> None:
+    """A part as an Arrow IPC stream, LZ4-compressed: read back once, by this export, so it is
+    written as Arrow holds it (Parquet's encoding made writing and reading the parts cost as
+    much as writing the file itself)."""
+    import pyarrow as pa
+
+    with pa.ipc.new_stream(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as writer:
+        writer.write_table(table)
+
+
 def _part_tables(parts: Parts, columns: FieldColumns, schema: pa.Schema, ops: FileOps) -> Iterator[pa.Table]:
-    import pyarrow.parquet as pq
+    import pyarrow as pa
 
     for part, kinds in parts:
         with ops.open_read(part) as stream:
-            yield conform(pq.read_table(stream, use_threads=False, pre_buffer=False), kinds, columns, schema)
+            yield conform(pa.ipc.open_stream(stream).read_all(), kinds, columns, schema)
 
 
 def _rewrite_parquet(parts: Parts, columns: FieldColumns, sink: SeamWriter, ops: FileOps) -> None:
