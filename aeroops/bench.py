@@ -846,18 +846,6 @@ def raw_read(path: Path) -> int:
     return done
 
 
-def evicted(path: Path) -> Path:
-    """``path`` with its pages dropped from the page cache (as an archive no one has read
-    lately is), by posix_fadvise: no privilege needed, nothing else on the machine touched."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    finally:
-        os.close(fd)
-    return path
-
-
 def bench_documents(archive: Path, work: Path, runs: int) -> list[Row]:
     from aeroops.executor.documents import iter_documents
     from aeroops.executor.fileops import REAL
@@ -873,9 +861,6 @@ def bench_documents(archive: Path, work: Path, runs: int) -> list[Row]:
     t_raw = median_time(lambda: raw_read(archive), runs)
     t_docs = median_time(handed, runs)
     t_frame = median_time(frame, runs)
-    t_cold_raw = median_time(lambda: raw_read(evicted(archive)), 1)
-    t_cold_frame = median_time(lambda: documents(evicted(archive), ops=REAL), 1)
-    raw_read(archive)  # back in the page cache for the rows after
     rows = [
         Row(
             f"documents() of the archive, a DataFrame ({count:,} rows)",
@@ -884,14 +869,6 @@ def bench_documents(archive: Path, work: Path, runs: int) -> list[Row]:
             t_frame / t_raw,
             "≤ 3",
             t_frame / t_raw <= 3,
-        ),
-        Row(
-            "  the same, the archive not in the page cache (both)",
-            f"{t_cold_frame:.2f} s",
-            f"raw read {t_cold_raw:.2f} s",
-            t_cold_frame / t_cold_raw,
-            "—",
-            None,
         ),
         Row(
             "  iter_documents: the documents, no DataFrame",
