@@ -49,31 +49,29 @@ def document_frame(
 
     wanted = None if columns is None else list(dict.fromkeys(columns))
     reading = FieldReading(wanted)
-    found: list[Document] = []
+    # Of each document only its row's own values are kept (its body too for ``raw``): a body is
+    # let go once its fields are read, so a whole source's frame does not also hold every body.
+    kept: dict[str, list[Any]] = {name: [] for name in (*META_COLUMNS[:4], BODY_COLUMN)}
     # The fields are read on a second thread, a chunk behind the documents: the C reading lets
     # go of the interpreter's lock, so it runs beside the source's second pass building them.
     with ThreadPoolExecutor(1, thread_name_prefix="aeroops-fields") as pool:
         reading_chunk: Future[None] | None = None
         for chunk in chunks(documents):
-            found += chunk
+            collection, key, schema, version, body = zip(*chunk, strict=True)
+            for name, values in zip(kept, (collection, key, schema, version, body if raw else ()), strict=True):
+                kept[name] += values
             if reading_chunk is not None:
                 reading_chunk.result()
-            reading_chunk = pool.submit(reading.feed, [document.body for document in chunk])
+            reading_chunk = pool.submit(reading.feed, list(body))
         if reading_chunk is not None:
             reading_chunk.result()
     fields = _pandas(reading.finish())
-    notes = [""] * len(found)
+    notes = [""] * reading.rows
     for row, note in reading.notes.items():
         notes[row] = note
-    meta = {
-        "collection": _text([d.collection for d in found]),
-        "key": _text([d.key for d in found]),
-        "schema": _text([d.schema for d in found]),
-        "version": _text([d.version for d in found]),
-        "note": _text(notes),
-    }
+    meta = {name: _text(kept[name]) for name in META_COLUMNS[:4]} | {"note": _text(notes)}
     if raw:
-        meta[BODY_COLUMN] = pd.Series([d.body for d in found], dtype=object)
+        meta[BODY_COLUMN] = pd.Series(kept[BODY_COLUMN], dtype=object)
     if wanted is not None:
         fields = {name: fields[name] for name in wanted if name in fields}
     return pd.DataFrame({**meta, **fields}, copy=False)
