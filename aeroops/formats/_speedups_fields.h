@@ -1,20 +1,26 @@
 /* Documents' body fields as typed columns, in C: included by _speedups.c after
- * _speedups_documents.h (whose doc_mix and doc_utf8 it uses), used by aeroops.views.documents.
+ * _speedups_documents.h (whose doc_mix and doc_utf8 it uses), used through
+ * aeroops.executor.document_table.FieldReading.
  *
- * fields_columns(bodies, careful, wanted) -> [(name, kind, missing, values, text), ...]
- *   bodies: a list of bytes, one per row. A body read the plain way is a JSON object exactly as
- *   orjson writes it (compact, its escapes, numbers as Python's repr writes them, no exponent),
- *   with no repeated field, no field name holding a dot or an escape, no top-level name of a row
- *   column, nested at most PLAIN_DEPTH deep, at most PLAIN_FIELDS fields, at most 1 MiB: its
- *   fields are then exactly what aeroops.core.documents.flatten makes of it, with no note.
- *   Any other body is handed to careful(row, body), which returns its fields as
- *   [(name, kind, value, json_text or None), ...] (Python's flatten: the rare body).
- *   wanted: None, or the only field names to keep.
- *   Columns come in the order their names first appear (row by row, each row in flatten's
- *   order), each typed as aeroops.core.documents.merged_kind types a column:
+ * fields_new(wanted) -> reading (a capsule). wanted: None, or the only field names to keep.
+ * fields_feed(reading, bodies, careful)
+ *   Reads the next bodies (a list of bytes, one per row; rows are numbered on from the last
+ *   feed). A body read the plain way is a JSON object exactly as orjson writes it (compact, its
+ *   escapes, numbers as Python's repr writes them, no exponent), with no repeated field, no
+ *   field name holding a dot or an escape, nested at most PLAIN_DEPTH deep, at most
+ *   PLAIN_FIELDS fields, at most 1 MiB: its fields are then exactly what
+ *   aeroops.core.documents.flatten makes of it (a top-level name of a row column as
+ *   "body.<name>"), with no note. Plain bodies are read without the interpreter's lock. Any
+ *   other body is handed to careful(row, body), which returns its fields as
+ *   [(name, kind, value, json_text or None), ...] (Python's flatten: the rare body); the lock
+ *   is then kept for the rest of the list. One feed at a time per reading.
+ * fields_finish(reading) -> [(name, kind, missing, values, text), ...]
+ *   Columns in the order their names first appear (row by row, each row in flatten's order),
+ *   each typed as aeroops.core.documents.merged_kind types a column:
  *   kind 0 (no value: text, all missing), 1 boolean, 2 integer, 3 float, 4 string, 5 JSON text.
  *   missing: a bytearray, one byte per row (1: missing); values: per row u8 (boolean), i64
- *   (integer), f64 (float), or for text kinds the n+1 i64 offsets into `text`, its UTF-8.
+ *   (integer), f64 (float), or for text kinds the n+1 i64 offsets into `text`, its UTF-8 (a
+ *   read-only buffer owning the column's text, handed over without a copy). Once only.
  */
 
 #ifdef __SSE2__
@@ -139,8 +145,8 @@ static int f_string(FScan *sc, uint32_t *start, uint32_t *len, int *escaped) {
             uint64_t w;
             memcpy(&w, s + i, 8);
             /* a byte that is '"', '\\', < 0x20 or >= 0x80 */
-            uint64_t quote = w ^ 0x2222222222222222ull, back = w ^ 0x5C5C5C5C5C5C5C5Cull;
-            uint64_t hits = ((quote - 0x0101010101010101ull) & ~quote) | ((back - 0x0101010101010101ull) & ~back) |
+            uint64_t q = w ^ 0x2222222222222222ull, b = w ^ 0x5C5C5C5C5C5C5C5Cull;
+            uint64_t hits = ((q - 0x0101010101010101ull) & ~q) | ((b - 0x0101010101010101ull) & ~b) |
                             ((w - 0x2020202020202020ull) & ~w) | w;
             if (hits & 0x8080808080808080ull) break;
             i += 8;
