@@ -20,7 +20,7 @@ from aeroops.executor.document_table import FieldReading, field_arrays, python_f
 from aeroops.executor.documents import iter_documents
 from aeroops.executor.fileops import REAL
 from aeroops.formats.wal import load_speedups
-from aeroops.views.documents import field_columns
+from aeroops.views.documents import pandas_columns
 
 SPEEDUPS = load_speedups()
 
@@ -35,7 +35,7 @@ def same_columns(bodies: list[bytes], wanted: list[str] | None = None) -> dict[s
     for name, (kind, array) in expected.items():
         assert built[name][0] == kind, name
         assert built[name][1].type == array.type and built[name][1].equals(array), name
-    return field_columns(bodies, [""] * len(bodies), wanted)
+    return pandas_columns(field_arrays(bodies, [""] * len(bodies), wanted))
 
 
 def careful_rows(bodies: list[bytes]) -> list[int]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from helpers.cli import run_cli
-from helpers.s3 import ACCESS_KEY, SECRET_KEY, MotoServer, moto_server, s3_environment
+from helpers.s3 import ACCESS_KEY, SECRET_KEY, MotoServer, aim_at, moto_server, s3_environment
 
 from aeroops.executor import objectstore
 from aeroops.executor.audit import inventory, verify_archive
@@ -29,9 +29,7 @@ def server() -> Iterator[MotoServer]:
 def s3(server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoServer]:
     """The server, emptied, with one bucket ``backups`` and this process's environment pointing at it."""
     server.reset()
-    for name, value in s3_environment(server.endpoint).items():
-        monkeypatch.setenv(name, value)
-    objectstore.reset_stores()
+    aim_at(server.endpoint, monkeypatch.setenv)
     server.client().create_bucket(Bucket="backups")
     yield server
     objectstore.reset_stores()

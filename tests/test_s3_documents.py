@@ -17,7 +17,7 @@ import pytest
 from helpers.cli import one_error_line, run_main
 from helpers.data import copy_fixture
 from helpers.pitr import T0, A, B
-from helpers.s3 import ACCESS_KEY, SECRET_KEY, MotoServer, moto_server, s3_environment
+from helpers.s3 import ACCESS_KEY, SECRET_KEY, MotoServer, aim_at, moto_server
 from test_documents import listing
 from test_documents_pitr import listed
 from test_pitr import build_folder
@@ -69,9 +69,7 @@ def server(local: dict[str, Path]) -> Iterator[MotoServer]:
 
 @pytest.fixture
 def s3(server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoServer]:
-    for name, value in s3_environment(server.endpoint).items():
-        monkeypatch.setenv(name, value)
-    objectstore.reset_stores()
+    aim_at(server.endpoint, monkeypatch.setenv)
     yield server
     objectstore.reset_stores()
 
@@ -289,9 +287,7 @@ def test_credentials_the_service_refuses_are_one_line_for_each_verb(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="aeroops")  # aeroops' own log, retries included
-    for name, value in s3_environment(strict.endpoint).items():
-        monkeypatch.setenv(name, value)
-    objectstore.reset_stores()
+    aim_at(strict.endpoint, monkeypatch.setenv)
     out = tmp_path / "out.jsonl"
     try:
         for arguments in verbs(URL + "base-a.tar", URL, out):

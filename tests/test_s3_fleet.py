@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers.s3 import MotoServer, moto_server, s3_environment
+from helpers.s3 import MotoServer, aim_at, moto_server
 
 from aeroops.core.newest_good import newest_good
 from aeroops.executor import objectstore
@@ -29,8 +29,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory, datadir_module: Path) -> Ite
     """A bucket ``fleet`` with HOSTS prefixes, 3 archives each (copies of one backup, made
     server-side), the newest of host 3 damaged."""
     with moto_server() as server, pytest.MonkeyPatch.context() as patch:
-        for name, value in s3_environment(server.endpoint).items():
-            patch.setenv(name, value)
+        aim_at(server.endpoint, patch.setenv)
         # Dask's scheduler, nannies and workers keep lock files in its temporary directory (the
         # system's by default): this run's own, so the temporary folder is left as it was found.
         scratch = str(tmp_path_factory.mktemp("dask"))

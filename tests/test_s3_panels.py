@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from helpers.s3 import SECRET_KEY, MotoServer, moto_server, s3_environment
+from helpers.s3 import SECRET_KEY, MotoServer, aim_at, moto_server
 
 from aeroops.core.retention import Policy
 from aeroops.executor import objectstore
@@ -24,9 +24,7 @@ def server() -> Iterator[MotoServer]:
 @pytest.fixture
 def s3(server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoServer]:
     server.reset()
-    for name, value in s3_environment(server.endpoint).items():
-        monkeypatch.setenv(name, value)
-    objectstore.reset_stores()
+    aim_at(server.endpoint, monkeypatch.setenv)
     server.client().create_bucket(Bucket="backups")
     yield server
     objectstore.reset_stores()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from helpers.data import copy_fixture
 from helpers.notebooks import NOTEBOOK_DIR, check_ran_cleanly, execute, panels_text
-from helpers.s3 import SECRET_KEY, moto_server, s3_environment
+from helpers.s3 import SECRET_KEY, aim_at, moto_server
 
 pytestmark = [pytest.mark.notebook, pytest.mark.slow]
 
@@ -19,8 +19,7 @@ def test_every_runbook_over_a_bucket(tmp_path: Path, monkeypatch: pytest.MonkeyP
     for name in ("01-2026-12-01", "01-2026-12-02", "02", "03", "04"):
         (tmp_path / name).mkdir()
     with moto_server() as server:
-        for name, value in s3_environment(server.endpoint).items():
-            monkeypatch.setenv(name, value)
+        aim_at(server.endpoint, monkeypatch.setenv)
         client = server.client()
         client.create_bucket(Bucket="backups")
         ran = []
@@ -78,9 +77,7 @@ def test_the_point_in_time_runbook_over_a_bucket(tmp_path: Path, monkeypatch: py
     data = stage_copy(4, tmp_path / "data")
     (tmp_path / "05").mkdir()
     with moto_server() as server:
-        for name, value in s3_environment(server.endpoint).items():
-            monkeypatch.setenv(name, value)
-        objectstore.reset_stores()
+        aim_at(server.endpoint, monkeypatch.setenv)
         server.client().create_bucket(Bucket="backups")
         build_bucket(tmp_path / "build", "s3://backups/pitr/")
         parameters = {
@@ -111,9 +108,7 @@ def test_the_what_changed_runbook_over_a_bucket(tmp_path: Path, monkeypatch: pyt
     folder, _ = make_demo_nightly_folder(tmp_path / "demo", ops=REAL)
     (tmp_path / "06").mkdir()
     with moto_server() as server:
-        for name, value in s3_environment(server.endpoint).items():
-            monkeypatch.setenv(name, value)
-        objectstore.reset_stores()
+        aim_at(server.endpoint, monkeypatch.setenv)
         client = server.client()
         client.create_bucket(Bucket="backups")
         for path in sorted(Path(folder).iterdir()):

@@ -22,6 +22,7 @@ from helpers.s3 import (
     Fault,
     FaultProxy,
     MotoServer,
+    aim_at,
     killed_at_stall,
     moto_server,
     proxied,
@@ -83,9 +84,7 @@ def build_bucket(root: Path, url: str = URL) -> None:
 def built(server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> MotoServer:
     """The fixture stages archived into ``s3://backups/pitr/`` (read-only for the tests that use it)."""
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in s3_environment(server.endpoint).items():
-            patch.setenv(name, value)
-        objectstore.reset_stores()
+        aim_at(server.endpoint, patch.setenv)
         server.reset()
         server.client().create_bucket(Bucket="backups")
         build_bucket(tmp_path_factory.mktemp("pitr-bucket"))
@@ -96,9 +95,7 @@ def built(server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> MotoS
 @pytest.fixture
 def bucket(built: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoServer]:
     """`built`, with this process's environment pointing at its server."""
-    for name, value in s3_environment(built.endpoint).items():
-        monkeypatch.setenv(name, value)
-    objectstore.reset_stores()
+    aim_at(built.endpoint, monkeypatch.setenv)
     yield built
     objectstore.reset_stores()
 
@@ -211,8 +208,7 @@ def test_prune_removes_the_segments_no_kept_base_needs_from_the_bucket(
     other: MotoServer, tmp_path: Path, local_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server = other
-    for name, value in s3_environment(server.endpoint).items():
-        monkeypatch.setenv(name, value)
+    aim_at(server.endpoint, monkeypatch.setenv)
     try:
         objectstore.reset_stores()
         server.reset()

@@ -39,6 +39,10 @@ from aeroops.formats.wal import load_speedups
 from aeroops.progress import Progress, ProgressCallback, no_progress
 
 _speedups: Any = load_speedups()
+
+# How a second pass that reads on a thread of its own hands its documents out (documents._pushed).
+Pushed = Callable[[Callable[[Callable[[Document], None]], None]], Iterator[Document]]
+
 MORE, ODD, FULL, DONE = 0, 1, 2, 3  # the C side's enum doc_status
 BATCH = 1024  # documents built per call
 CHUNK = 1 << 20
@@ -116,12 +120,14 @@ class _IndexFeed(_Feed):
 
 
 class _PickFeed(_Feed):
-    def __init__(self, wanted: bytes, wal: bool, path: object, kind: str = "archive") -> None:
+    """``first``: the ordinal of the first record fed (a segment's records follow those before it)."""
+
+    def __init__(self, wanted: bytes, wal: bool, path: object, kind: str = "archive", first: int = 0) -> None:
         super().__init__(wal)
         self._wanted = wanted
         self._path = path
         self._kind = kind
-        self._ordinal = 0
+        self._ordinal = first
         self._index = 0
         self.out: list[Document] = []
 
@@ -297,7 +303,7 @@ def pick_documents(
     ops: FileOps,
     identities: IdentityFiles | None,
     refuse: Callable[[object, VerifyReport], None],
-    pushed: Callable[[Callable[[Callable[[Document], None]], None]], Iterator[Document]],
+    pushed: Pushed,
 ) -> Iterator[Document]:
     """The second pass: the winning documents, storage's first, each side in its order."""
     members = None if is_url(indexed.source) else _plain_members(indexed.report)
@@ -669,7 +675,7 @@ def pick_point(
     ops: FileOps,
     identities: IdentityFiles | None,
     refuse: Callable[[object, VerifyReport], None],
-    pushed: Callable[[Callable[[Callable[[Document], None]], None]], Iterator[Document]],
+    pushed: Pushed,
 ) -> Iterator[Document]:
     """The second pass over a restore target: the base's winning documents (storage's, then its
     own WAL's), then the segments', each in its order."""
@@ -681,8 +687,7 @@ def pick_point(
     for where, size, start, wanted in found.segments:
         if not wanted:
             continue
-        feed = _PickFeed(wanted, True, where, "segment")
-        feed._ordinal = start
+        feed = _PickFeed(wanted, True, where, "segment", first=start)
         with open_location(where, ops, size) as stream:
             for document, _ in _picked(stream, size, feed, 0, "segment", where):
                 if document is not None:

@@ -65,7 +65,7 @@ def document_frame(
             reading_chunk = pool.submit(reading.feed, list(body))
         if reading_chunk is not None:
             reading_chunk.result()
-    fields = _pandas(reading.finish())
+    fields = pandas_columns(reading.finish())
     notes = [""] * reading.rows
     for row, note in reading.notes.items():
         notes[row] = note
@@ -89,15 +89,9 @@ FieldColumns = dict[str, pd.api.extensions.ExtensionArray]
 _DTYPES = {BOOLEAN: pd.BooleanDtype(), INTEGER: pd.Int64Dtype(), FLOAT: pd.Float64Dtype()}  # text: "string"
 
 
-def field_columns(bodies: list[bytes], notes: list[str], wanted: Sequence[str] | None = None) -> FieldColumns:
-    """`aeroops.executor.document_table.field_arrays` as pandas columns: boolean, Int64,
-    Float64, and string for text and JSON text (Arrow's strings, taken as they are)."""
-    from aeroops.executor.document_table import field_arrays
-
-    return _pandas(field_arrays(bodies, notes, wanted))
-
-
-def _pandas(found: FieldArrays) -> FieldColumns:
+def pandas_columns(found: FieldArrays) -> FieldColumns:
+    """Columns `document_table.field_arrays` read as pandas ones: boolean, Int64, Float64, and
+    string for text and JSON text (Arrow's strings, taken as they are)."""
     return {
         name: _DTYPES.get(kind or STRING, pd.StringDtype()).__from_arrow__(array)
         for name, (kind, array) in found.items()

@@ -93,6 +93,16 @@ def s3_environment(endpoint: str) -> dict[str, str]:
     }
 
 
+def aim_at(endpoint: str, setenv: Callable[[str, str], None]) -> None:
+    """This process's environment pointing at the S3 server at ``endpoint`` (``setenv``: a
+    MonkeyPatch's), and aeroops' object stores made anew so they read it."""
+    from aeroops.executor import objectstore
+
+    for name, value in s3_environment(endpoint).items():
+        setenv(name, value)
+    objectstore.reset_stores()
+
+
 # --- the fault proxy ------------------------------------------------------------------------
 
 
@@ -247,10 +257,8 @@ def proxied(server: MotoServer, setenv: Callable[[str, str], None]) -> Iterator[
     server.reset()
     server.client().create_bucket(Bucket="backups")
     found = FaultProxy(server.endpoint)
-    for name, value in s3_environment(found.endpoint).items():
-        setenv(name, value)
     setenv("AEROOPS_REMOTE_RETRIES", "3")
-    objectstore.reset_stores()
+    aim_at(found.endpoint, setenv)
     try:
         yield found
     finally:
